@@ -1,0 +1,127 @@
+//! The catalog: every pack and SKU definition, loaded from files and validated.
+//!
+//! A [`Catalog`] is immutable once built and indexed for the lookups the engine makes on
+//! every call (tool → pack and action), so entitlement checks and tool calls never scan.
+
+pub mod load;
+mod model;
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+pub use model::*;
+
+use crate::ids::{PackId, SkuId, ToolName};
+
+/// Where a tool lives: its pack and its index in that pack's tool list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ToolSlot {
+    pack: usize,
+    tool: usize,
+}
+
+/// A set of packs and SKUs with lookup indexes and a content hash.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    packs: Vec<Pack>,
+    skus: Vec<Sku>,
+    pack_index: HashMap<PackId, usize>,
+    sku_index: HashMap<SkuId, usize>,
+    tool_index: HashMap<ToolName, ToolSlot>,
+    hash: String,
+}
+
+/// A tool together with the pack and action it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolRef<'a> {
+    /// The pack that provides the tool.
+    pub pack: &'a Pack,
+    /// The tool definition.
+    pub tool: &'a Tool,
+    /// The action the tool performs, if the pack declares it (validation guarantees it).
+    pub action: Option<&'a Action>,
+}
+
+impl Catalog {
+    /// Builds a catalog from already-validated definitions. Packs and SKUs are kept sorted by
+    /// id; on a duplicate id or tool name the first definition wins (validation reports it).
+    pub fn new(mut packs: Vec<Pack>, mut skus: Vec<Sku>) -> Self {
+        packs.sort_by(|a, b| a.pack_id.cmp(&b.pack_id));
+        skus.sort_by(|a, b| a.sku_id.cmp(&b.sku_id));
+        let mut pack_index = HashMap::with_capacity(packs.len());
+        let mut tool_index = HashMap::new();
+        for (pi, pack) in packs.iter().enumerate() {
+            pack_index.entry(pack.pack_id.clone()).or_insert(pi);
+            for (ti, tool) in pack.tools.iter().enumerate() {
+                tool_index
+                    .entry(tool.name.clone())
+                    .or_insert(ToolSlot { pack: pi, tool: ti });
+            }
+        }
+        let mut sku_index = HashMap::with_capacity(skus.len());
+        for (si, sku) in skus.iter().enumerate() {
+            sku_index.entry(sku.sku_id.clone()).or_insert(si);
+        }
+        let hash = content_hash(&packs, &skus);
+        Catalog {
+            packs,
+            skus,
+            pack_index,
+            sku_index,
+            tool_index,
+            hash,
+        }
+    }
+
+    /// All packs, sorted by id.
+    pub fn packs(&self) -> &[Pack] {
+        &self.packs
+    }
+
+    /// All SKUs, sorted by id.
+    pub fn skus(&self) -> &[Sku] {
+        &self.skus
+    }
+
+    /// The pack with this id.
+    pub fn pack(&self, id: &str) -> Option<&Pack> {
+        self.pack_index.get(id).map(|&i| &self.packs[i])
+    }
+
+    /// The SKU with this id.
+    pub fn sku(&self, id: &str) -> Option<&Sku> {
+        self.sku_index.get(id).map(|&i| &self.skus[i])
+    }
+
+    /// The tool with this name, with its pack and action.
+    pub fn tool(&self, name: &str) -> Option<ToolRef<'_>> {
+        self.tool_index.get(name).map(|slot| {
+            let pack = &self.packs[slot.pack];
+            let tool = &pack.tools[slot.tool];
+            ToolRef {
+                pack,
+                tool,
+                action: pack.action(&tool.action),
+            }
+        })
+    }
+
+    /// SHA-256 (hex) of the catalog's canonical JSON: receipts record it so an auditor can
+    /// tell which definitions a decision was made under.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+fn content_hash(packs: &[Pack], skus: &[Sku]) -> String {
+    #[derive(serde::Serialize)]
+    struct Canonical<'a> {
+        packs: &'a [Pack],
+        skus: &'a [Sku],
+    }
+    // serde_json maps are ordered (BTreeMap) in this build, so the encoding is canonical.
+    let value = serde_json::to_value(Canonical { packs, skus }).unwrap_or_default();
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}

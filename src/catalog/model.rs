@@ -1,0 +1,319 @@
+//! The pack and SKU file formats, as Rust types.
+//!
+//! These types are the single source of truth for the on-disk formats: the loader
+//! deserializes into them and `tai schema` derives the JSON Schema from them, so the schema
+//! an editor checks against can never drift from what `tai validate` accepts.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ActionId, PackId, PlanId, RefusalCode, Role, SignalName, SkuId, ToolName};
+
+/// A capability pack: tools, the actions they perform, and what the pack needs to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Pack {
+    /// Unique id of the pack, e.g. `rollback_guard`.
+    pub pack_id: PackId,
+    /// Semantic version of the pack definition, e.g. `1.0.0`.
+    pub version: String,
+    /// What the pack does, in one or two sentences.
+    pub description: String,
+    /// Tools the pack exposes to clients once enabled.
+    #[serde(default)]
+    pub tools: Vec<Tool>,
+    /// Signals the pack understands (a signal may set tenant facts).
+    #[serde(default)]
+    pub signals: Vec<SignalName>,
+    /// Bounded actions the tools perform.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    /// IAM roles the pack needs for its full feature set.
+    #[serde(default)]
+    pub required_iam_roles: Vec<Role>,
+    /// Packs that must be enabled alongside this one.
+    #[serde(default)]
+    pub requires: Vec<PackId>,
+    /// Packs that must never be enabled alongside this one.
+    #[serde(default)]
+    pub incompatible_with: Vec<PackId>,
+    /// Domain event types this pack records in receipts.
+    #[serde(default)]
+    pub receipt_events: Vec<SignalName>,
+    /// Where the pack keeps its state.
+    #[serde(default)]
+    pub storage: Storage,
+    /// Default bounds for the pack's actions (an action may override them).
+    #[serde(default)]
+    pub compute_limits: Option<ComputeLimits>,
+}
+
+/// Where a pack keeps its state; informational for the simulator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    /// No state beyond the receipt ledger.
+    #[default]
+    None,
+    /// The tenant's receipt ledger.
+    Ledger,
+    /// A document store.
+    Firestore,
+    /// A relational database.
+    Sql,
+    /// An object store.
+    ObjectStore,
+}
+
+/// A tool: the unit a client sees and calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    /// Name clients call the tool by; unique across the catalog.
+    pub name: ToolName,
+    /// What the tool does, shown to clients and models.
+    pub description: String,
+    /// JSON Schema (an object schema) for the tool's arguments.
+    #[serde(default = "empty_object_schema")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub input_schema: serde_json::Value,
+    /// Id of the action (in the same pack) the tool performs.
+    pub action: ActionId,
+    /// How the action is carried out.
+    pub handler: Handler,
+}
+
+fn empty_object_schema() -> serde_json::Value {
+    serde_json::json!({ "type": "object", "properties": {} })
+}
+
+/// How a tool's action is carried out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Handler {
+    /// A declared outcome, evaluated without running anything: deterministic demos and tests.
+    Simulated(Simulated),
+    /// An external program: JSON arguments on stdin, a JSON result on stdout.
+    Command(Command),
+}
+
+/// A simulated outcome. `cases` override the defaults when their `when` matches the arguments.
+// Internally tagged variants are buffered before they are deserialized, which hides unknown
+// keys from the loader's ignored-field scan; denying them here reports them instead.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Simulated {
+    /// The result returned on success.
+    #[serde(default)]
+    pub result: serde_json::Value,
+    /// Simulated run time; beyond the action's timeout the call times out.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// Simulated peak memory; beyond the action's limit the call is stopped.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// When set, the action fails with this message.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Argument-dependent outcomes, tried in order; the first match wins.
+    #[serde(default)]
+    pub cases: Vec<SimulatedCase>,
+}
+
+/// One argument-dependent simulated outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedCase {
+    /// Argument values that must all be equal for this case to apply.
+    pub when: BTreeMap<String, serde_json::Value>,
+    /// Replaces the default result.
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+    /// Replaces the default duration.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// Replaces the default memory use.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Makes the action fail with this message.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// An external program run under the action's bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    /// Program to run (looked up on `PATH` when it has no `/`).
+    pub program: String,
+    /// Arguments passed to the program.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment variables for the program.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// A bounded action with its IAM requirements and safety checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Action {
+    /// Action id, unique within the pack.
+    pub id: ActionId,
+    /// What the action does.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// IAM roles a tenant must hold to run the action (least privilege).
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Declarative safety checks, evaluated in order; the first failing one refuses the call.
+    #[serde(default)]
+    pub preconditions: Vec<Precondition>,
+    /// Bounds for this action; falls back to the pack's, then to the defaults.
+    #[serde(default)]
+    pub compute_limits: Option<ComputeLimits>,
+}
+
+/// One declarative precondition: a value looked up by `key` must satisfy `check`.
+///
+/// The value is looked up in the call's context first, then in the tenant's facts (set by
+/// signals), then `default`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Precondition {
+    /// Context or fact key, e.g. `deployment_stable`.
+    pub key: String,
+    /// The test the value must pass.
+    pub check: Check,
+    /// Value used when neither the context nor the facts have the key.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// Reason code of the refusal when the check fails.
+    pub code: RefusalCode,
+    /// Human-readable refusal message.
+    pub message: String,
+}
+
+/// A test applied to a looked-up value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The value exists and is not null.
+    Present,
+    /// The value equals this one.
+    Equals(serde_json::Value),
+    /// The value differs from this one (a missing value differs).
+    NotEquals(serde_json::Value),
+    /// The value is one of these.
+    OneOf(Vec<serde_json::Value>),
+    /// The value is a number at least this large.
+    AtLeast(f64),
+    /// The value is a number at most this large.
+    AtMost(f64),
+}
+
+/// Resource bounds for an action.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComputeLimits {
+    /// Wall-clock limit in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Memory limit in MiB.
+    #[serde(default)]
+    pub max_memory_mb: Option<u64>,
+    /// CPU share in percent (recorded, not enforced by the simulator).
+    #[serde(default)]
+    pub max_cpu_percent: Option<u32>,
+    /// Cap on a command's output, in KiB.
+    #[serde(default)]
+    pub max_output_kb: Option<u64>,
+}
+
+/// A marketplace SKU: a plan that names the packs it enables and the roles it may grant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Sku {
+    /// Unique SKU id, e.g. `rollback-guard-professional`.
+    pub sku_id: SkuId,
+    /// Marketplace plan id, e.g. `professional-tier`.
+    pub plan_id: PlanId,
+    /// Listing title shown on the marketplace.
+    pub title: String,
+    /// List price.
+    pub price: Price,
+    /// Packs this SKU enables.
+    pub enabled_packs: Vec<PackId>,
+    /// The most IAM roles an entitlement for this SKU may grant.
+    #[serde(default)]
+    pub iam_roles: Vec<Role>,
+    /// Billing term; sets the default expiry of a new entitlement.
+    #[serde(default)]
+    pub term: Term,
+    /// Who the listing is for.
+    #[serde(default)]
+    pub recommended_for: Option<String>,
+}
+
+/// A price per billing period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Price {
+    /// Amount in the currency's minor units is derived from this; e.g. `299` or `29.50`.
+    pub amount: f64,
+    /// ISO 4217 currency code.
+    #[serde(default = "usd")]
+    pub currency: String,
+    /// Billing period the amount covers.
+    #[serde(default)]
+    pub period: Term,
+}
+
+fn usd() -> String {
+    "USD".to_owned()
+}
+
+/// A billing term.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Term {
+    /// 30 days.
+    #[default]
+    Monthly,
+    /// 90 days.
+    Quarterly,
+    /// 365 days.
+    Annual,
+}
+
+impl Term {
+    /// Length of the term in days.
+    pub fn days(self) -> u64 {
+        match self {
+            Term::Monthly => 30,
+            Term::Quarterly => 90,
+            Term::Annual => 365,
+        }
+    }
+
+    /// Short label for tables, e.g. `mo`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Term::Monthly => "mo",
+            Term::Quarterly => "qtr",
+            Term::Annual => "yr",
+        }
+    }
+}
+
+impl Price {
+    /// The amount in cents (minor units), for exact comparisons and diffs.
+    pub fn cents(&self) -> i64 {
+        // Amounts are validated to be finite, non-negative and at most two decimals.
+        #[allow(clippy::cast_possible_truncation)]
+        let cents = (self.amount * 100.0).round() as i64;
+        cents
+    }
+}
+
+impl Pack {
+    /// The action with this id, if the pack declares it.
+    pub fn action(&self, id: &ActionId) -> Option<&Action> {
+        self.actions.iter().find(|a| &a.id == id)
+    }
+}

@@ -1,0 +1,82 @@
+//! Command-line front door: clap definitions and rendering, one file per subcommand.
+//!
+//! Nothing here decides anything: each command converts its arguments into domain types,
+//! calls the engine, and renders the answer.
+
+mod completions;
+mod exit;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use exit::{EXIT_CODES_HELP, Exit};
+
+/// Toolkit and local simulator for entitlement-gated capability packs.
+#[derive(Debug, Parser)]
+#[command(name = "tai", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
+#[command(propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present,
+    /// else the built-in catalog]
+    #[arg(long, global = true, env = "TAI_CATALOG", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// State directory for the local workspace (ledgers and chain heads)
+    #[arg(
+        long,
+        global = true,
+        env = "TAI_STATE",
+        value_name = "DIR",
+        default_value = ".tai"
+    )]
+    pub state: PathBuf,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Output format shared by the reporting commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// Tables and text for people.
+    #[default]
+    Human,
+    /// JSON for machines.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs the parsed command line and returns how it ended.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match &cli.command {
+        Command::Completions(args) => completions::run(args),
+    }
+}
+
+pub use completions::generate as generate_completions;

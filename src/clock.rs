@@ -1,0 +1,218 @@
+//! Time: the real clock and a simulated one.
+//!
+//! Every decision that depends on time (expiry, receipt timestamps) reads a [`Clock`], so a
+//! scenario run under [`SimClock`] is byte-for-byte reproducible.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Milliseconds since the Unix epoch, UTC. Serialized as RFC 3339 with milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(u64);
+
+/// A timestamp or duration that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} `{value}`: {hint}")]
+pub struct TimeParseError {
+    what: &'static str,
+    value: String,
+    hint: &'static str,
+}
+
+impl Timestamp {
+    /// The Unix epoch.
+    pub const EPOCH: Timestamp = Timestamp(0);
+
+    /// From milliseconds since the epoch.
+    pub const fn from_millis(ms: u64) -> Self {
+        Timestamp(ms)
+    }
+
+    /// From whole seconds since the epoch (the marketplace's `expiry` format).
+    pub const fn from_secs(secs: u64) -> Self {
+        Timestamp(secs.saturating_mul(1000))
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// This time plus a duration (saturating).
+    pub fn add(self, d: Duration) -> Self {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_add(ms))
+    }
+
+    /// Parses RFC 3339 (`2026-02-26T00:00:00Z`), a date (`2026-02-26`), or epoch seconds.
+    pub fn parse(text: &str) -> Result<Self, TimeParseError> {
+        let t = text.trim();
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse::<u64>()
+                .map(Timestamp::from_secs)
+                .map_err(|_| err("timestamp", text, "epoch seconds out of range"));
+        }
+        let full;
+        let t = if t.len() == 10 {
+            full = format!("{t}T00:00:00Z");
+            full.as_str()
+        } else {
+            t
+        };
+        let st = humantime::parse_rfc3339_weak(t).map_err(|_| {
+            err(
+                "timestamp",
+                text,
+                "use RFC 3339 (2026-02-26T00:00:00Z), a date (2026-02-26) or epoch seconds",
+            )
+        })?;
+        let ms = st
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| err("timestamp", text, "times before 1970 are not supported"))?
+            .as_millis();
+        Ok(Timestamp(u64::try_from(ms).unwrap_or(u64::MAX)))
+    }
+
+    fn to_system_time(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0)
+    }
+}
+
+fn err(what: &'static str, value: &str, hint: &'static str) -> TimeParseError {
+    TimeParseError {
+        what,
+        value: value.to_owned(),
+        hint,
+    }
+}
+
+/// Parses a duration such as `30d`, `1h 30m`, `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, TimeParseError> {
+    humantime::parse_duration(text.trim()).map_err(|_| {
+        err(
+            "duration",
+            text,
+            "use a number and unit, e.g. 30d, 2h, 90s, 250ms",
+        )
+    })
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}",
+            humantime::format_rfc3339_millis(self.to_system_time())
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(s) => Ok(Timestamp::from_secs(s)),
+            Raw::Text(t) => Timestamp::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "RFC 3339 time, a date, or Unix epoch seconds",
+            "type": ["string", "integer"]
+        })
+    }
+}
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The machine's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug, Default)]
+pub struct SimClock(AtomicU64);
+
+impl SimClock {
+    /// A simulated clock starting at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        SimClock(AtomicU64::new(start.0))
+    }
+
+    /// Moves the clock to `t` (which may be earlier: scenarios may rewind).
+    pub fn set(&self, t: Timestamp) {
+        self.0.store(t.0, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let now = Timestamp(self.0.load(Ordering::SeqCst));
+        self.set(now.add(d));
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats_rfc3339() {
+        let t = Timestamp::parse("2026-02-26T00:00:00Z").unwrap();
+        assert_eq!(t.to_string(), "2026-02-26T00:00:00.000Z");
+        assert_eq!(Timestamp::parse("2026-02-26").unwrap(), t);
+        assert_eq!(
+            Timestamp::parse("1740534000").unwrap(),
+            Timestamp::from_secs(1740534000)
+        );
+        assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn sim_clock_moves_only_when_told() {
+        let c = SimClock::new(Timestamp::from_secs(10));
+        assert_eq!(c.now(), Timestamp::from_secs(10));
+        c.advance(parse_duration("30d").unwrap());
+        assert_eq!(c.now(), Timestamp::from_secs(10 + 30 * 86_400));
+    }
+}

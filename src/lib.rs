@@ -1,0 +1,12 @@
+//! tai: entitlement-gated capability packs, simulated.
+//!
+//! The library is the engine; the `tai` binary and `tai serve` are thin front doors onto it.
+//! Data flows catalog → entitlement → registry → governor → exec → receipts.
+
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod exec;
+pub mod governor;
+pub mod ids;
+pub mod receipts;

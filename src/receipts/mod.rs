@@ -1,0 +1,261 @@
+//! Receipts: one per state change or decision, hash-chained per tenant.
+//!
+//! A receipt's `hash` is SHA-256 over its canonical encoding without the hash: compact JSON
+//! with the fields in the order declared on [`ReceiptBody`] and object keys sorted. The
+//! ledger line is exactly that encoding with `,"hash":"<hex>"` inserted before the closing
+//! brace, so a verifier can hash the stored bytes without re-encoding anything.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Timestamp;
+use crate::governor::{GovernorState, ReasonCode};
+use crate::ids::TenantId;
+
+/// `prev_hash` of the first receipt in a chain.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a receipt records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    // Entitlement lifecycle.
+    /// A new entitlement was accepted.
+    EntitlementActivated,
+    /// The plan changed (upgrade or downgrade).
+    EntitlementUpdated,
+    /// The entitlement was renewed.
+    EntitlementRenewed,
+    /// The entitlement was suspended.
+    EntitlementSuspended,
+    /// A suspended entitlement was reinstated.
+    EntitlementReinstated,
+    /// The entitlement was cancelled.
+    EntitlementCancelled,
+    /// The entitlement's expiry passed.
+    EntitlementExpired,
+    /// An entitlement event was refused; nothing changed.
+    EntitlementUpdateRefused,
+    /// The tenant's visible tools changed.
+    ToolSurfaceChanged,
+    // Signals.
+    /// A signal was processed.
+    SignalProcessed,
+    /// A signal was refused.
+    SignalRefused,
+    /// A signal arrived while an action was in flight and was postponed.
+    SignalPostponed,
+    // Tool calls.
+    /// A tool call passed all gates and its action succeeded.
+    ActionExecuted,
+    /// A tool call was refused by a gate or by the governor's state.
+    ActionRefused,
+    /// A tool call named a tool outside the tenant's enabled packs.
+    ToolNotFound,
+    /// An action overran its wall-clock limit.
+    ActionTimeout,
+    /// An action overran its memory limit.
+    ActionMemoryExceeded,
+    /// An action failed (non-zero exit, bad output, output too large, declared error).
+    ActionErrored,
+    // Recovery.
+    /// The in-flight action was reported complete.
+    ActionCompleted,
+    /// The in-flight action was reported failed.
+    ActionFailed,
+}
+
+impl EventType {
+    /// The event type as written in receipts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::EntitlementActivated => "entitlement_activated",
+            EventType::EntitlementUpdated => "entitlement_updated",
+            EventType::EntitlementRenewed => "entitlement_renewed",
+            EventType::EntitlementSuspended => "entitlement_suspended",
+            EventType::EntitlementReinstated => "entitlement_reinstated",
+            EventType::EntitlementCancelled => "entitlement_cancelled",
+            EventType::EntitlementExpired => "entitlement_expired",
+            EventType::EntitlementUpdateRefused => "entitlement_update_refused",
+            EventType::ToolSurfaceChanged => "tool_surface_changed",
+            EventType::SignalProcessed => "signal_processed",
+            EventType::SignalRefused => "signal_refused",
+            EventType::SignalPostponed => "signal_postponed",
+            EventType::ActionExecuted => "action_executed",
+            EventType::ActionRefused => "action_refused",
+            EventType::ToolNotFound => "tool_not_found",
+            EventType::ActionTimeout => "action_timeout",
+            EventType::ActionMemoryExceeded => "action_memory_exceeded",
+            EventType::ActionErrored => "action_errored",
+            EventType::ActionCompleted => "action_completed",
+            EventType::ActionFailed => "action_failed",
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a receipt says, before it is sealed into a chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptBody {
+    /// Unique id.
+    pub id: String,
+    /// When the decision was made (by the engine's clock).
+    pub timestamp: Timestamp,
+    /// The tenant the receipt belongs to.
+    pub tenant_id: TenantId,
+    /// The governor instance that decided.
+    pub governor_id: String,
+    /// Governor state before.
+    pub state_from: GovernorState,
+    /// Governor state after.
+    pub state_to: GovernorState,
+    /// What happened.
+    pub event_type: EventType,
+    /// Why, for refusals and failures.
+    pub reason: Option<ReasonCode>,
+    /// Event details (tool, gate, result, entitlement snapshot, ...).
+    pub metadata: serde_json::Value,
+    /// Hash of the catalog the decision was made under.
+    pub catalog_hash: String,
+}
+
+/// A sealed receipt: its body plus its place in the tenant's chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Position in the tenant's chain, from 0.
+    pub seq: u64,
+    /// Hash of the previous receipt ([`GENESIS_HASH`] for seq 0).
+    pub prev_hash: String,
+    /// The receipt's content.
+    #[serde(flatten)]
+    pub body: ReceiptBody,
+    /// SHA-256 (hex) of the canonical encoding without this field.
+    pub hash: String,
+}
+
+/// The end of a chain: the seq and hash the next receipt links to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    /// Seq of the next receipt to be appended (= number of receipts).
+    pub next_seq: u64,
+    /// Hash of the last receipt, or [`GENESIS_HASH`].
+    pub hash: String,
+}
+
+impl Default for ChainHead {
+    fn default() -> Self {
+        ChainHead {
+            next_seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Unsealed<'a> {
+    seq: u64,
+    prev_hash: &'a str,
+    #[serde(flatten)]
+    body: &'a ReceiptBody,
+}
+
+impl ChainHead {
+    /// Seals `body` as the next receipt of this chain and advances the head.
+    pub fn seal(&mut self, body: ReceiptBody) -> Receipt {
+        let bytes = canonical_unsealed(self.next_seq, &self.hash, &body);
+        let hash = hex::encode(Sha256::digest(&bytes));
+        let receipt = Receipt {
+            seq: self.next_seq,
+            prev_hash: std::mem::replace(&mut self.hash, hash.clone()),
+            body,
+            hash,
+        };
+        self.next_seq += 1;
+        receipt
+    }
+}
+
+fn canonical_unsealed(seq: u64, prev_hash: &str, body: &ReceiptBody) -> Vec<u8> {
+    let unsealed = Unsealed {
+        seq,
+        prev_hash,
+        body,
+    };
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_vec(&unsealed).unwrap_or_default()
+}
+
+impl Receipt {
+    /// The canonical encoding of the receipt without its hash: the bytes `hash` is over.
+    pub fn canonical_unsealed(&self) -> Vec<u8> {
+        canonical_unsealed(self.seq, &self.prev_hash, &self.body)
+    }
+
+    /// The ledger line (without newline): the unsealed encoding with the hash appended.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut bytes = self.canonical_unsealed();
+        bytes.pop(); // the closing brace
+        bytes.extend_from_slice(b",\"hash\":\"");
+        bytes.extend_from_slice(self.hash.as_bytes());
+        bytes.extend_from_slice(b"\"}");
+        bytes
+    }
+
+    /// Whether `hash` matches the content.
+    pub fn hash_is_valid(&self) -> bool {
+        hex::encode(Sha256::digest(self.canonical_unsealed())) == self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::governor::GovernorState;
+
+    fn body(n: u64) -> ReceiptBody {
+        ReceiptBody {
+            id: format!("r{n}"),
+            timestamp: Timestamp::from_secs(n),
+            tenant_id: TenantId::new("acme").unwrap(),
+            governor_id: "gov-acme".into(),
+            state_from: GovernorState::Boot,
+            state_to: GovernorState::Stable,
+            event_type: EventType::SignalProcessed,
+            reason: None,
+            metadata: serde_json::json!({"b": 1, "a": [1, 2]}),
+            catalog_hash: "c".repeat(64),
+        }
+    }
+
+    #[test]
+    fn sealing_links_receipts() {
+        let mut head = ChainHead::default();
+        let r0 = head.seal(body(0));
+        let r1 = head.seal(body(1));
+        assert_eq!(r0.seq, 0);
+        assert_eq!(r0.prev_hash, GENESIS_HASH);
+        assert_eq!(r1.prev_hash, r0.hash);
+        assert_eq!(head.next_seq, 2);
+        assert_eq!(head.hash, r1.hash);
+        assert!(r0.hash_is_valid() && r1.hash_is_valid());
+    }
+
+    #[test]
+    fn line_round_trips_and_starts_with_chain_fields() {
+        let mut head = ChainHead::default();
+        let r = head.seal(body(7));
+        let line = String::from_utf8(r.to_line()).unwrap();
+        assert!(line.starts_with("{\"seq\":0,\"prev_hash\":\""));
+        assert!(line.ends_with(&format!(",\"hash\":\"{}\"}}", r.hash)));
+        let back: Receipt = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        assert!(back.hash_is_valid());
+    }
+}
