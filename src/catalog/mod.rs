@@ -3,6 +3,7 @@
 //! A [`Catalog`] is immutable once built and indexed for the lookups the engine makes on
 //! every call (tool → pack and action), so entitlement checks and tool calls never scan.
 
+pub mod builtin;
 pub mod load;
 mod model;
 

@@ -3,6 +3,7 @@
 //! Nothing here decides anything: each command converts its arguments into domain types,
 //! calls the engine, and renders the answer.
 
+mod common;
 mod completions;
 mod exit;
 
@@ -79,4 +80,5 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
+pub use common::{CatalogSource, load_catalog};
 pub use completions::generate as generate_completions;
