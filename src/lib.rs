@@ -6,7 +6,11 @@
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod engine;
+pub mod entitlement;
 pub mod exec;
 pub mod governor;
 pub mod ids;
 pub mod receipts;
+pub mod registry;
+pub mod scenario;

@@ -6,6 +6,8 @@
 mod common;
 mod completions;
 mod exit;
+mod simulate;
+mod timeline;
 
 use std::path::PathBuf;
 
@@ -71,12 +73,15 @@ pub enum Format {
 pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::CompletionsArgs),
+    /// Run a scenario (or the built-in demo) and print the timeline of its receipts
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Completions(args) => completions::run(args),
+        Command::Simulate(args) => simulate::run(args, &cli.global),
     }
 }
 

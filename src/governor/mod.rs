@@ -1,5 +1,19 @@
 //! The per-tenant governor: a state machine that gates every tool call and signal.
+//!
+//! | state       | signal                         | tool call                        |
+//! |-------------|--------------------------------|----------------------------------|
+//! | boot        | gate 1 passes → stable, else → refusing | refused (`governor_not_ready`) |
+//! | stable      | processed (facts recorded)     | gates 1·2·3 → execute; overrun → intervening |
+//! | intervening | postponed                      | refused (`action_in_flight`)     |
+//! | refusing    | refused                        | refused (`governor_refusing`)    |
+//!
+//! An accepted entitlement event that leaves the entitlement active moves refusing to stable
+//! (the recovery path); `action_complete` moves intervening to stable, `action_failed` to
+//! refusing. A tool call that overruns a bound or fails moves stable to intervening.
 
+pub mod gates;
 mod state;
+mod tenant;
 
 pub use state::*;
+pub use tenant::*;

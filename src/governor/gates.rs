@@ -1,0 +1,175 @@
+//! The three gates, evaluated in order and short-circuiting on the first refusal.
+
+use serde_json::{Map, Value};
+
+use crate::catalog::{Action, Check, Precondition};
+use crate::clock::Timestamp;
+use crate::entitlement::Entitlement;
+use crate::ids::Role;
+
+use super::{Gate, ReasonCode};
+
+/// A gate's refusal: which gate, why, and details for the receipt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateRefusal {
+    /// The gate that refused.
+    pub gate: Gate,
+    /// The reason code.
+    pub reason: ReasonCode,
+    /// A sentence a person (or a model) can act on.
+    pub message: String,
+    /// Extra facts for the receipt (missing roles, the failing key and value).
+    pub detail: Map<String, Value>,
+}
+
+/// What a tool call is judged on.
+#[derive(Debug, Clone, Copy)]
+pub struct GateInput<'a> {
+    /// The tenant's entitlement.
+    pub entitlement: Option<&'a Entitlement>,
+    /// The clock's now.
+    pub now: Timestamp,
+    /// The action the tool performs.
+    pub action: &'a Action,
+    /// The call's context.
+    pub context: &'a Map<String, Value>,
+    /// The tenant's facts (set by signals).
+    pub facts: &'a Map<String, Value>,
+}
+
+/// Runs gates 1, 2 and 3 in order.
+pub fn check(input: &GateInput<'_>) -> Result<(), GateRefusal> {
+    let roles = entitlement_gate(input.entitlement, input.now)?;
+    iam_gate(input.action, roles)?;
+    preconditions_gate(input.action, input.context, input.facts)
+}
+
+/// Gate 1: the entitlement exists and is active at `now`. Returns the granted roles.
+pub fn entitlement_gate(
+    entitlement: Option<&Entitlement>,
+    now: Timestamp,
+) -> Result<&std::collections::BTreeSet<Role>, GateRefusal> {
+    let Some(ent) = entitlement else {
+        return Err(refusal(
+            Gate::Entitlement,
+            ReasonCode::NoEntitlement,
+            "the tenant has no entitlement".into(),
+            Map::new(),
+        ));
+    };
+    let standing = ent.standing(now);
+    match standing.refusal() {
+        None => Ok(&ent.iam_roles),
+        Some(reason) => {
+            let mut detail = Map::new();
+            detail.insert("expiry".into(), Value::String(ent.expiry.to_string()));
+            Err(refusal(
+                Gate::Entitlement,
+                reason,
+                format!("the entitlement for `{}` is {standing}", ent.sku_id),
+                detail,
+            ))
+        }
+    }
+}
+
+/// Gate 2: every role the action requires is granted (least privilege).
+fn iam_gate(
+    action: &Action,
+    granted: &std::collections::BTreeSet<Role>,
+) -> Result<(), GateRefusal> {
+    let missing: Vec<&Role> = action.roles.iter().filter(|r| !granted.contains(*r)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = missing.iter().map(|r| format!("`{r}`")).collect();
+    let mut detail = Map::new();
+    detail.insert(
+        "missing_roles".into(),
+        Value::Array(missing.iter().map(|r| Value::String(r.to_string())).collect()),
+    );
+    Err(refusal(
+        Gate::Iam,
+        ReasonCode::InsufficientPrivilege,
+        format!("action `{}` requires role {}", action.id, names.join(", ")),
+        detail,
+    ))
+}
+
+/// Gate 3: the action's preconditions, in declared order.
+fn preconditions_gate(
+    action: &Action,
+    context: &Map<String, Value>,
+    facts: &Map<String, Value>,
+) -> Result<(), GateRefusal> {
+    for pre in &action.preconditions {
+        let value = lookup(pre, context, facts);
+        if !holds(&pre.check, value) {
+            let mut detail = Map::new();
+            detail.insert("key".into(), Value::String(pre.key.clone()));
+            detail.insert("value".into(), value.cloned().unwrap_or(Value::Null));
+            return Err(refusal(
+                Gate::Preconditions,
+                ReasonCode::Precondition(pre.code.clone()),
+                pre.message.clone(),
+                detail,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The value a precondition judges: the call's context, then the tenant's facts, then the
+/// declared default.
+pub fn lookup<'a>(
+    pre: &'a Precondition,
+    context: &'a Map<String, Value>,
+    facts: &'a Map<String, Value>,
+) -> Option<&'a Value> {
+    context
+        .get(&pre.key)
+        .or_else(|| facts.get(&pre.key))
+        .or(pre.default.as_ref())
+}
+
+/// Whether `value` passes `check`.
+pub fn holds(check: &Check, value: Option<&Value>) -> bool {
+    let value = value.filter(|v| !v.is_null());
+    match check {
+        Check::Present => value.is_some(),
+        Check::Equals(expected) => value == Some(expected),
+        Check::NotEquals(expected) => value != Some(expected),
+        Check::OneOf(options) => value.is_some_and(|v| options.contains(v)),
+        Check::AtLeast(min) => value.and_then(Value::as_f64).is_some_and(|v| v >= *min),
+        Check::AtMost(max) => value.and_then(Value::as_f64).is_some_and(|v| v <= *max),
+    }
+}
+
+fn refusal(gate: Gate, reason: ReasonCode, message: String, detail: Map<String, Value>) -> GateRefusal {
+    GateRefusal {
+        gate,
+        reason,
+        message,
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn checks() {
+        assert!(holds(&Check::Present, Some(&json!("v1"))));
+        assert!(!holds(&Check::Present, Some(&Value::Null)));
+        assert!(!holds(&Check::Present, None));
+        assert!(holds(&Check::Equals(json!(true)), Some(&json!(true))));
+        assert!(!holds(&Check::Equals(json!(true)), None));
+        assert!(holds(&Check::NotEquals(json!("prod")), None));
+        assert!(holds(&Check::OneOf(vec![json!(1), json!(2)]), Some(&json!(2))));
+        assert!(holds(&Check::AtLeast(3.0), Some(&json!(3))));
+        assert!(!holds(&Check::AtMost(3.0), Some(&json!(3.5))));
+        assert!(!holds(&Check::AtMost(3.0), Some(&json!("3"))));
+    }
+}

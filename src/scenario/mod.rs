@@ -1,0 +1,234 @@
+//! Scenarios: ordered steps (time, entitlement events, tool calls, signals, recovery reports)
+//! with optional expectations, run against a fresh engine under a simulated clock.
+//!
+//! A scenario is both a demo script (`tai simulate`) and a test (`tai test`): the same runner
+//! produces the timeline and checks the expectations.
+
+mod expect;
+mod run;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::clock::Timestamp;
+use crate::governor::{Decision, GovernorState};
+use crate::ids::{SignalName, TenantId};
+use crate::receipts::EventType;
+
+pub use expect::Mismatch;
+pub use run::{Run, RunReport, StepReport, run, run_with_progress};
+
+/// A scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, shown in reports.
+    pub name: String,
+    /// What the scenario shows, for the person reading it.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Simulated start time [default: 2026-01-01T00:00:00Z].
+    #[serde(default)]
+    pub start: Option<Timestamp>,
+    /// Seed for receipt ids [default: 0].
+    #[serde(default)]
+    pub seed: u64,
+    /// Tenant used by steps that do not name one.
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// The steps, run in order.
+    pub steps: Vec<Step>,
+    /// Checks on the whole run, after the last step.
+    #[serde(default)]
+    pub end: Option<EndExpect>,
+}
+
+/// The default simulated start: 2026-01-01T00:00:00Z.
+pub const DEFAULT_START: Timestamp = Timestamp::from_secs(1_767_225_600);
+
+/// One step: an optional name, exactly one action, optional expectations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Step {
+    /// What the step does, in words a person can follow.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The action.
+    #[serde(flatten)]
+    pub action: StepAction,
+    /// What must be true after the step.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    /// Move the simulated clock forward, e.g. `31d`.
+    Advance(String),
+    /// Set the simulated clock to a time.
+    At(Timestamp),
+    /// Send an entitlement event (the marketplace JSON shape; `tenant_id` defaults to the
+    /// scenario's tenant).
+    Event(Map<String, Value>),
+    /// Call a tool.
+    Call(CallStep),
+    /// Send a signal.
+    Signal(SignalStep),
+    /// Report the in-flight action complete.
+    ActionComplete(RecoveryStep),
+    /// Report the in-flight action failed.
+    ActionFailed(RecoveryStep),
+}
+
+/// A tool call step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallStep {
+    /// The tenant [default: the scenario's].
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// The tool name.
+    pub tool: String,
+    /// Arguments for the tool.
+    #[serde(default)]
+    pub args: Map<String, Value>,
+    /// Context for preconditions.
+    #[serde(default)]
+    pub context: Map<String, Value>,
+}
+
+/// A signal step.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignalStep {
+    /// The tenant [default: the scenario's].
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// The signal's name.
+    #[serde(default)]
+    pub name: Option<SignalName>,
+    /// Facts the signal records.
+    #[serde(default)]
+    pub facts: Map<String, Value>,
+}
+
+/// An `action_complete` / `action_failed` step.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryStep {
+    /// The tenant [default: the scenario's].
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// A note recorded in the receipt.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// Expectations checked after a step.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The governor state after the step.
+    #[serde(default)]
+    pub state: Option<GovernorState>,
+    /// A tool call's decision.
+    #[serde(default)]
+    pub decision: Option<Decision>,
+    /// The refusing gate (`entitlement`, `iam`, `preconditions`) or `none`.
+    #[serde(default)]
+    pub gate: Option<String>,
+    /// The reason code of a refusal or failure, or `none`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Whether an entitlement event was accepted.
+    #[serde(default)]
+    pub accepted: Option<bool>,
+    /// The tenant's visible tools after the step.
+    #[serde(default)]
+    pub tools: Option<ToolsExpect>,
+    /// Fields the call's result must contain (nested objects match as subsets).
+    #[serde(default)]
+    pub result: Option<Map<String, Value>>,
+    /// Event types of the receipts the step wrote, in order.
+    #[serde(default)]
+    pub receipts: Option<Vec<EventType>>,
+    /// Fields the step's last receipt must contain (subset match, e.g. `state_from`).
+    #[serde(default)]
+    pub receipt: Option<Map<String, Value>>,
+}
+
+/// Expectations on a visible tool set.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsExpect {
+    /// Exactly these tools.
+    #[serde(default)]
+    pub exact: Option<Vec<String>>,
+    /// At least these tools.
+    #[serde(default)]
+    pub includes: Vec<String>,
+    /// None of these tools.
+    #[serde(default)]
+    pub excludes: Vec<String>,
+}
+
+/// Checks on the whole run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndExpect {
+    /// Receipts written per tenant.
+    #[serde(default)]
+    pub receipts: BTreeMap<TenantId, u64>,
+    /// Every tenant's chain verifies [default: checked always].
+    #[serde(default)]
+    pub chain_verifies: Option<bool>,
+    /// Final governor state per tenant.
+    #[serde(default)]
+    pub states: BTreeMap<TenantId, GovernorState>,
+}
+
+/// A scenario that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// Not valid YAML/JSON, or not a scenario.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A step is inconsistent (no tenant, bad duration, ...).
+    #[error("{path}: step {step}: {message}")]
+    Step {
+        /// The file.
+        path: String,
+        /// 1-based step number.
+        step: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Parses a scenario from YAML (JSON is YAML too). `path` is used in messages.
+    pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        serde_yaml::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            ScenarioError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.to_string(),
+            }
+        })
+    }
+}
