@@ -45,6 +45,10 @@ pub struct GlobalArgs {
     /// When to use colour
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for
+    /// reproducible demos and tests of the local workspace
+    #[arg(long, global = true, env = "TAI_NOW", value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 /// When to colour output.

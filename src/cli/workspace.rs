@@ -1,0 +1,463 @@
+//! The local workspace commands: `tai event`, `tai call`, `tai signal`, `tai action`,
+//! `tai state`. Each invocation rebuilds the tenant from its ledger in the state directory,
+//! applies one operation, and makes the receipts durable before printing.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
+use crate::entitlement::{EntitlementEvent, EventKind};
+use crate::governor::{Decision, Resolution, Signal, Tenant, ToolCall};
+use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
+use crate::receipts::Receipt;
+use crate::workspace::Workspace;
+
+use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
+
+/// Which tenant, and how to print.
+#[derive(Debug, Clone, Args)]
+pub struct TenantArgs {
+    /// The tenant
+    #[arg(long, short = 't')]
+    pub tenant: TenantId,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Send an entitlement event (a lifecycle shortcut, or the marketplace's raw JSON/YAML).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, after_help = "\
+Examples:
+  tai event activate --tenant acme --sku rollback-guard-base
+  tai event change --tenant acme --sku rollback-guard-professional
+  tai event change --tenant acme --sku governance-suite-enterprise --role read_deployment
+  tai event renew --tenant acme
+  tai event suspend --tenant acme
+  tai event --file purchase.json")]
+pub struct EventArgs {
+    #[command(subcommand)]
+    pub kind: Option<EventCommand>,
+    /// A raw entitlement event (JSON or YAML) in the marketplace's shape
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// The lifecycle shortcuts.
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// A purchase: entitlement.activated
+    Activate(LifecycleArgs),
+    /// An upgrade or downgrade: entitlement.plan_changed
+    Change(LifecycleArgs),
+    /// entitlement.renewed (expiry moves forward one term, or to --expires)
+    Renew(LifecycleArgs),
+    /// entitlement.suspended (tools stay listed; every call is refused)
+    Suspend(LifecycleArgs),
+    /// entitlement.reinstated
+    Reinstate(LifecycleArgs),
+    /// entitlement.cancelled (every pack is disabled)
+    Cancel(LifecycleArgs),
+}
+
+/// Fields of a lifecycle event.
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    #[command(flatten)]
+    pub target: TenantArgs,
+    /// The SKU (required for activate and change)
+    #[arg(long)]
+    pub sku: Option<SkuId>,
+    /// The marketplace plan (checked against the SKU's)
+    #[arg(long)]
+    pub plan: Option<PlanId>,
+    /// Enable only these packs [default: all of the SKU's]
+    #[arg(long = "pack", value_name = "PACK")]
+    pub packs: Vec<PackId>,
+    /// Grant only these roles [default: all of the SKU's]
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<Role>,
+    /// Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+}
+
+/// Call a tool as a tenant.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Values after `=` are read as JSON when they parse (true, 3, [1,2], {\"a\":1}), else as text.
+
+Examples:
+  tai call ac_rollback_status --tenant acme
+  tai call ac_rollback_orchestrator --tenant acme --arg target_version=v41 \\
+      --context deployment_stable=true --context rollback_target_version=v41 \\
+      --context rollback_policy_approved=true")]
+pub struct CallArgs {
+    /// The tool's name
+    pub tool: String,
+    #[command(flatten)]
+    pub target: TenantArgs,
+    /// A tool argument, KEY=VALUE (repeatable)
+    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub args: Vec<(String, Value)>,
+    /// Call context for preconditions, KEY=VALUE (repeatable)
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub context: Vec<(String, Value)>,
+}
+
+/// Send a signal to a tenant's governor.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tai signal --tenant acme                      # boots a new tenant's governor
+  tai signal --tenant acme --name storm_detected --fact storm_detected=true")]
+pub struct SignalArgs {
+    #[command(flatten)]
+    pub target: TenantArgs,
+    /// The signal's name
+    #[arg(long)]
+    pub name: Option<SignalName>,
+    /// A fact the signal records, KEY=VALUE (repeatable)
+    #[arg(long = "fact", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub facts: Vec<(String, Value)>,
+}
+
+/// Report the end of a tenant's in-flight action.
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// complete (back to stable) or fail (to refusing)
+    #[arg(value_enum)]
+    pub outcome: ActionOutcome,
+    #[command(flatten)]
+    pub target: TenantArgs,
+    /// A note recorded in the receipt
+    #[arg(long)]
+    pub detail: Option<String>,
+}
+
+/// How the in-flight action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ActionOutcome {
+    /// The action finished: intervening → stable
+    Complete,
+    /// The action failed: intervening → refusing
+    Fail,
+}
+
+/// Show a tenant's governor state, entitlement and visible tools.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The tenant [default: list every tenant]
+    #[arg(long, short = 't')]
+    pub tenant: Option<TenantId>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+fn parse_pair(text: &str) -> Result<(String, Value), String> {
+    let (k, v) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{text}`"))?;
+    if k.is_empty() {
+        return Err(format!("empty key in `{text}`"));
+    }
+    let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+    Ok((k.to_owned(), value))
+}
+
+fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
+    Ok(match &global.now {
+        Some(t) => Arc::new(SimClock::new(Timestamp::parse(t)?)),
+        None => Arc::new(SystemClock),
+    })
+}
+
+fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+    let catalog = Arc::new(load_catalog(global)?);
+    let ws = Workspace::open(&global.state, catalog, clock(global)?)
+        .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
+    Ok(ws)
+}
+
+fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
+    for r in receipts {
+        writeln!(out, "  {}", timeline::line(r))?;
+    }
+    Ok(())
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let ws = open(global)?;
+    let now = clock(global)?.now();
+    let raw: Value = match (&args.kind, &args.file) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            serde_yaml::from_str(&text)
+                .with_context(|| format!("`{}` is not valid JSON or YAML", path.display()))?
+        }
+        (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
+        (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
+    };
+    let event = crate::entitlement::parse_event(&raw);
+    let tenant = match &event {
+        Ok(e) => e.tenant_id.clone(),
+        Err(e) => e.tenant.clone().ok_or_else(|| anyhow::anyhow!("{e}"))?,
+    };
+    let outcome = ws.run(
+        &tenant,
+        |t, env| match &event {
+            Ok(e) => t.apply_event(env, e),
+            Err(err) => t.refuse_malformed(env, &raw, err),
+        },
+        |o| &o.receipts,
+    )?;
+    let format = match &args.kind {
+        Some(cmd) => lifecycle_args(cmd).target.format,
+        None => args.format,
+    };
+    match format {
+        Format::Json => print_json(&outcome)?,
+        Format::Human => {
+            let mut out = std::io::stdout().lock();
+            let kind = raw.get("event_type").and_then(Value::as_str).unwrap_or("event");
+            match &outcome.refusal {
+                None => writeln!(out, "{kind} accepted for `{tenant}`")?,
+                Some(r) => writeln!(out, "{kind} refused for `{tenant}`: {} — {}", r.code, r.message)?,
+            }
+            print_receipts(&mut out, &outcome.receipts)?;
+        }
+    }
+    Ok(if outcome.accepted { Exit::Success } else { Exit::Refused })
+}
+
+fn lifecycle_args(cmd: &EventCommand) -> &LifecycleArgs {
+    match cmd {
+        EventCommand::Activate(a)
+        | EventCommand::Change(a)
+        | EventCommand::Renew(a)
+        | EventCommand::Suspend(a)
+        | EventCommand::Reinstate(a)
+        | EventCommand::Cancel(a) => a,
+    }
+}
+
+fn lifecycle_event(cmd: &EventCommand, now: Timestamp) -> anyhow::Result<EntitlementEvent> {
+    let kind = match cmd {
+        EventCommand::Activate(_) => EventKind::Activated,
+        EventCommand::Change(_) => EventKind::PlanChanged,
+        EventCommand::Renew(_) => EventKind::Renewed,
+        EventCommand::Suspend(_) => EventKind::Suspended,
+        EventCommand::Reinstate(_) => EventKind::Reinstated,
+        EventCommand::Cancel(_) => EventKind::Cancelled,
+    };
+    let a = lifecycle_args(cmd);
+    let mut ev = EntitlementEvent::new(kind, a.target.tenant.clone());
+    ev.sku_id = a.sku.clone();
+    ev.plan_id = a.plan.clone();
+    ev.enabled_packs = (!a.packs.is_empty()).then(|| a.packs.clone());
+    ev.iam_roles = (!a.roles.is_empty()).then(|| a.roles.clone());
+    ev.expiry = a.expires.as_deref().map(|w| parse_when(w, now)).transpose()?;
+    Ok(ev)
+}
+
+/// A time, or a duration from now.
+fn parse_when(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
+    if let Ok(t) = Timestamp::parse(text) {
+        return Ok(t);
+    }
+    match parse_duration(text) {
+        Ok(d) => Ok(now.add(d)),
+        Err(_) => bail!(
+            "invalid --expires `{text}`: use a time (2026-03-01, RFC 3339, epoch seconds) or a duration (45d)"
+        ),
+    }
+}
+
+pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let ws = open(global)?;
+    let call = ToolCall {
+        tool: args.tool.clone(),
+        arguments: args.args.iter().cloned().collect(),
+        context: args.context.iter().cloned().collect(),
+    };
+    let outcome = ws.run(&args.target.tenant, |t, env| t.call(env, &call), |o| &o.receipts)?;
+    match args.target.format {
+        Format::Json => print_json(&outcome)?,
+        Format::Human => {
+            let mut out = std::io::stdout().lock();
+            let gate = outcome.gate.map(|g| format!(" at the {g} gate")).unwrap_or_default();
+            match &outcome.reason {
+                None => writeln!(out, "{}: {}", outcome.decision, outcome.message)?,
+                Some(r) => writeln!(out, "{}{gate}: {r} — {}", outcome.decision, outcome.message)?,
+            }
+            if let Some(result) = &outcome.result {
+                writeln!(out, "{}", serde_json::to_string_pretty(result)?)?;
+            }
+            print_receipts(&mut out, &outcome.receipts)?;
+        }
+    }
+    Ok(match outcome.decision {
+        Decision::Executed => Exit::Success,
+        Decision::Refused => Exit::Refused,
+        Decision::ToolNotFound => Exit::NotFound,
+        Decision::Failed => Exit::ActionFailed,
+    })
+}
+
+pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let ws = open(global)?;
+    let signal = Signal {
+        name: args.name.clone(),
+        facts: args.facts.iter().cloned().collect(),
+    };
+    let outcome = ws.run(&args.target.tenant, |t, env| t.signal(env, &signal), |o| &o.receipts)?;
+    match args.target.format {
+        Format::Json => print_json(&outcome)?,
+        Format::Human => {
+            let mut out = std::io::stdout().lock();
+            match &outcome.reason {
+                None => writeln!(out, "{} (governor {})", outcome.event, outcome.state)?,
+                Some(r) => writeln!(out, "{}: {r} (governor {})", outcome.event, outcome.state)?,
+            }
+            print_receipts(&mut out, &outcome.receipts)?;
+        }
+    }
+    Ok(if outcome.reason.is_some() { Exit::Refused } else { Exit::Success })
+}
+
+pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let ws = open(global)?;
+    let resolution = match args.outcome {
+        ActionOutcome::Complete => Resolution::Complete,
+        ActionOutcome::Fail => Resolution::Failed,
+    };
+    let outcome = ws.run(
+        &args.target.tenant,
+        |t, env| t.resolve_action(env, resolution, args.detail.as_deref()),
+        |o| o.as_deref().unwrap_or(&[]),
+    )?;
+    let receipts = outcome?;
+    match args.target.format {
+        Format::Json => print_json(&receipts)?,
+        Format::Human => {
+            let mut out = std::io::stdout().lock();
+            print_receipts(&mut out, &receipts)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// The JSON shape of `tai state`.
+pub fn state_json(t: &Tenant, now: Timestamp) -> Value {
+    json!({
+        "tenant_id": t.id(),
+        "state": t.state(),
+        "entitlement": t.entitlement().map(|e| json!({
+            "sku_id": e.sku_id,
+            "plan_id": e.plan_id,
+            "standing": e.standing(now),
+            "status": e.status,
+            "expiry": e.expiry,
+            "enabled_packs": e.enabled_packs,
+            "iam_roles": e.iam_roles,
+        })),
+        "tools": t.tools(),
+        "facts": t.facts(),
+        "in_flight": t.in_flight(),
+        "receipts": t.head().next_seq,
+        "head_hash": t.head().hash,
+    })
+}
+
+pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let ws = open(global)?;
+    let now = clock(global)?.now();
+    let ids = match &args.tenant {
+        Some(t) => {
+            if !ws.exists(t)? {
+                let known: Vec<String> = ws.tenant_ids()?.iter().map(ToString::to_string).collect();
+                bail!(
+                    "no tenant `{t}` in `{}`; known tenants: {}",
+                    global.state.display(),
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                );
+            }
+            vec![t.clone()]
+        }
+        None => ws.tenant_ids()?,
+    };
+    let tenants: Vec<Tenant> = ids.iter().map(|id| ws.tenant(id)).collect::<Result<_, _>>()?;
+    match args.format {
+        Format::Json => {
+            let list: Vec<Value> = tenants.iter().map(|t| state_json(t, now)).collect();
+            if args.tenant.is_some() {
+                print_json(&list[0])?;
+            } else {
+                print_json(&list)?;
+            }
+        }
+        Format::Human => {
+            let mut out = std::io::stdout().lock();
+            for t in &tenants {
+                render_state(&mut out, t, now)?;
+            }
+            if tenants.is_empty() {
+                writeln!(out, "no tenants in `{}`", global.state.display())?;
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Result<()> {
+    writeln!(out, "tenant     {}", t.id())?;
+    writeln!(out, "governor   {}", t.state())?;
+    match t.entitlement() {
+        None => writeln!(out, "entitlement none")?,
+        Some(e) => {
+            writeln!(out, "entitlement {} ({}), {} until {}", e.sku_id, e.plan_id, e.standing(now), e.expiry)?;
+            let packs: Vec<&str> = e.enabled_packs.iter().map(PackId::as_str).collect();
+            let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
+            writeln!(out, "packs      {}", packs.join(", "))?;
+            writeln!(out, "roles      {}", roles.join(", "))?;
+        }
+    }
+    let tools: Vec<&str> = t.tools().iter().map(|x| x.as_str()).collect();
+    writeln!(out, "tools      {}", if tools.is_empty() { "none".into() } else { tools.join(", ") })?;
+    if !t.facts().is_empty() {
+        writeln!(out, "facts      {}", Value::Object(t.facts().clone()))?;
+    }
+    if let Some(f) = t.in_flight() {
+        writeln!(out, "in flight  {} ({}) since {}", f.tool, f.reason, f.since)?;
+    }
+    writeln!(out, "receipts   {} (head {})", t.head().next_seq, &t.head().hash[..16])?;
+    writeln!(out)
+}
+
+/// Writes every tenant's receipts from a run to a ledger directory.
+pub fn persist_receipts(dir: &std::path::Path, runs: &[(&TenantId, &[Receipt])]) -> anyhow::Result<()> {
+    let ledger = crate::receipts::ledger::FileLedger::open(dir)
+        .with_context(|| format!("cannot open ledger directory `{}`", dir.display()))?;
+    for (tenant, receipts) in runs {
+        crate::receipts::ledger::Ledger::append(&ledger, tenant, receipts)?;
+    }
+    Ok(())
+}
+
