@@ -1,0 +1,157 @@
+//! The bounds one execution runs under, and how they are chosen.
+//!
+//! Pack authors set bounds at two levels: a pack's `compute_limits` are the defaults for all
+//! its actions, and an action may override any of them. Each field is resolved on its own, so
+//! an action that only tightens the timeout still inherits the pack's memory limit.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Action, ComputeLimits, Pack};
+
+/// Default wall-clock limit when neither action nor pack sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default memory limit in MiB.
+pub const DEFAULT_MEMORY_MB: u64 = 256;
+/// Default output cap in KiB.
+pub const DEFAULT_OUTPUT_KB: u64 = 1024;
+
+/// The bounds one execution runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Wall-clock limit.
+    pub timeout_ms: u64,
+    /// Memory limit in MiB.
+    pub max_memory_mb: u64,
+    /// Output cap in bytes.
+    pub max_output_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_ms: DEFAULT_TIMEOUT.as_millis() as u64,
+            max_memory_mb: DEFAULT_MEMORY_MB,
+            max_output_bytes: DEFAULT_OUTPUT_KB * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// Limits for `action`: the action's own, else the pack's, else the defaults, per field.
+    pub fn resolve(action: Option<&Action>, pack: &Pack) -> Limits {
+        let layers: [Option<&ComputeLimits>; 2] = [
+            action.and_then(|a| a.compute_limits.as_ref()),
+            pack.compute_limits.as_ref(),
+        ];
+        let pick =
+            |f: fn(&ComputeLimits) -> Option<u64>| layers.iter().flatten().find_map(|l| f(l));
+        let default = Limits::default();
+        Limits {
+            timeout_ms: pick(|l| l.timeout_ms).unwrap_or(default.timeout_ms),
+            max_memory_mb: pick(|l| l.max_memory_mb).unwrap_or(default.max_memory_mb),
+            max_output_bytes: pick(|l| l.max_output_kb)
+                .map_or(default.max_output_bytes, |kb| kb.saturating_mul(1024)),
+        }
+    }
+
+    /// The wall-clock limit as a duration.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The memory limit in bytes.
+    pub fn max_memory_bytes(&self) -> u64 {
+        self.max_memory_mb.saturating_mul(1024 * 1024)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(json: serde_json::Value) -> Option<ComputeLimits> {
+        Some(serde_json::from_value(json).unwrap())
+    }
+
+    fn pack(compute_limits: Option<ComputeLimits>) -> Pack {
+        let mut pack: Pack = serde_json::from_value(serde_json::json!({
+            "pack_id": "demo",
+            "version": "1.0.0",
+            "description": "demo pack",
+        }))
+        .unwrap();
+        pack.compute_limits = compute_limits;
+        pack
+    }
+
+    fn action(compute_limits: Option<ComputeLimits>) -> Action {
+        let mut action: Action =
+            serde_json::from_value(serde_json::json!({ "id": "run" })).unwrap();
+        action.compute_limits = compute_limits;
+        action
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let resolved = Limits::resolve(Some(&action(None)), &pack(None));
+        assert_eq!(resolved, Limits::default());
+        assert_eq!(Limits::resolve(None, &pack(None)), Limits::default());
+        assert_eq!(
+            Limits::default(),
+            Limits {
+                timeout_ms: 30_000,
+                max_memory_mb: 256,
+                max_output_bytes: 1024 * 1024,
+            }
+        );
+    }
+
+    #[test]
+    fn pack_overrides_defaults_per_field() {
+        let pack = pack(limits(serde_json::json!({ "timeout_ms": 5000 })));
+        let resolved = Limits::resolve(None, &pack);
+        assert_eq!(resolved.timeout_ms, 5000);
+        assert_eq!(resolved.max_memory_mb, DEFAULT_MEMORY_MB);
+        assert_eq!(resolved.max_output_bytes, DEFAULT_OUTPUT_KB * 1024);
+    }
+
+    #[test]
+    fn action_overrides_pack_per_field() {
+        let pack = pack(limits(serde_json::json!({
+            "timeout_ms": 5000, "max_memory_mb": 512, "max_output_kb": 8
+        })));
+        let action = action(limits(serde_json::json!({ "max_memory_mb": 64 })));
+        let resolved = Limits::resolve(Some(&action), &pack);
+        assert_eq!(
+            resolved,
+            Limits {
+                timeout_ms: 5000,
+                max_memory_mb: 64,
+                max_output_bytes: 8 * 1024,
+            }
+        );
+    }
+
+    #[test]
+    fn action_alone_overrides_defaults() {
+        let action = action(limits(serde_json::json!({
+            "timeout_ms": 100, "max_output_kb": 1
+        })));
+        let resolved = Limits::resolve(Some(&action), &pack(None));
+        assert_eq!(resolved.timeout_ms, 100);
+        assert_eq!(resolved.max_memory_mb, DEFAULT_MEMORY_MB);
+        assert_eq!(resolved.max_output_bytes, 1024);
+    }
+
+    #[test]
+    fn huge_values_saturate_instead_of_overflowing() {
+        let action = action(limits(serde_json::json!({
+            "max_memory_mb": u64::MAX, "max_output_kb": u64::MAX
+        })));
+        let resolved = Limits::resolve(Some(&action), &pack(None));
+        assert_eq!(resolved.max_output_bytes, u64::MAX);
+        assert_eq!(resolved.max_memory_bytes(), u64::MAX);
+    }
+}
