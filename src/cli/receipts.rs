@@ -208,7 +208,16 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
         Format::Human => {
             let text: String = verdicts
                 .iter()
-                .map(|v| format!("{}: {}\n", v.tenant, v.message))
+                .map(|v| {
+                    let mut line = format!("{}: {}\n", v.tenant, v.message);
+                    if !v.ok {
+                        line.push_str(&format!(
+                            "  {} receipt(s) verified before the break\n",
+                            v.report.receipts
+                        ));
+                    }
+                    line
+                })
                 .collect();
             emit(text.as_bytes())?;
         }
@@ -220,13 +229,10 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// One sentence on a chain's state.
+/// One line on a chain's state.
 fn verdict(report: &VerifyReport) -> String {
     if let Some(problem) = &report.problem {
-        return format!(
-            "BROKEN at {problem}\n  {} receipt(s) verified before the break",
-            report.receipts
-        );
+        return format!("BROKEN at {problem}");
     }
     let head = match &report.head {
         Some(ChainHead { next_seq: 0, .. }) | None => "empty chain".to_owned(),

@@ -2,7 +2,7 @@
 //! the chain as long as its head says?
 //!
 //! The fast path hashes the stored bytes of each line and reads `seq`, `prev_hash` and
-//! `hash` by position ([`super::line`]); only a line that fails is parsed as JSON, to say
+//! `hash` by position (see the `line` module); only a line that fails is parsed as JSON, to say
 //! precisely what is wrong with it. Verification stops at the first problem and reports its
 //! seq, because everything after a break is unanchored.
 
