@@ -86,7 +86,7 @@ fn durable_appends(tenant: &TenantId) {
         "batch", "receipts", "ms/batch", "receipts/s"
     );
     for batch in [1u64, 16, 64, 256, 1024] {
-        let receipts = (batch * 60).clamp(400, 61_440);
+        let receipts = (batch * 200).clamp(400, 61_440);
         let state = tempfile::tempdir().unwrap();
         let ledger = FileLedger::open(state.path()).unwrap();
         let input = bodies(tenant, receipts);

@@ -250,6 +250,13 @@ fn verdict(report: &VerifyReport) -> String {
             report.unacknowledged
         ));
     }
+    if report.incomplete_bytes > 0 {
+        text.push_str(&format!(
+            "; an incomplete last line of {} bytes after the head (an append in progress or \
+             interrupted; never acknowledged)",
+            report.incomplete_bytes
+        ));
+    }
     text
 }
 

@@ -29,6 +29,10 @@ pub struct VerifyReport {
     /// Valid receipts after the stored head: written by an append that was interrupted before
     /// its head was updated, so never acknowledged. The next append adopts them.
     pub unacknowledged: u64,
+    /// Length of an unterminated last line after the stored head: an append in progress, or
+    /// one a crash interrupted. Never acknowledged, so not part of the chain; the next writer
+    /// cuts it off.
+    pub incomplete_bytes: u64,
     /// The first problem, if any.
     pub problem: Option<Problem>,
 }
@@ -231,6 +235,7 @@ impl<'a> Verifier<'a> {
             bytes: ledger.len() as u64,
             head: stored.map(StoredHead::chain),
             unacknowledged: 0,
+            incomplete_bytes: 0,
             problem: None,
         };
         let mut cursor = Cursor::new(*self, &StoredHead::default());
@@ -239,13 +244,18 @@ impl<'a> Verifier<'a> {
         while start < ledger.len() {
             line_no += 1;
             let (line, end) = split_line(ledger, start);
+            let terminated = end > start + line.len();
             let seq = cursor.next_seq;
+            if !terminated && stored.is_some_and(|h| seq >= h.next_seq) {
+                report.incomplete_bytes = line.len() as u64;
+                break;
+            }
             let at = |kind| Problem {
                 seq: Some(seq),
                 line: Some(line_no),
                 kind,
             };
-            if let Err(kind) = cursor.check(line, end > start + line.len()) {
+            if let Err(kind) = cursor.check(line, terminated) {
                 report.problem = Some(at(kind));
                 return report;
             }
@@ -300,6 +310,7 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
         bytes: 0,
         head: None,
         unacknowledged: 0,
+        incomplete_bytes: 0,
         problem: None,
     };
     let mut head = ChainHead::default();

@@ -229,6 +229,16 @@ fn receipts_beyond_the_head_are_unacknowledged_not_broken() {
     let report = check(&ledger, &head);
     assert!(report.is_ok(), "{report:?}");
     assert_eq!((report.receipts, report.unacknowledged), (10, 3));
+
+    // An append in progress (or cut short by a crash) after the head is not part of it.
+    let partial = &ledger[..ledger.len() - 100];
+    let report = check(partial, &head);
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.unacknowledged, 2);
+    assert!(report.incomplete_bytes > 0);
+    // Before the head, the same cut is a break.
+    let (_, full_head) = files(&chain);
+    assert!(!check(partial, &full_head).is_ok());
 }
 
 #[test]
