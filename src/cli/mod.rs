@@ -6,6 +6,7 @@
 mod common;
 mod completions;
 mod exit;
+mod receipts;
 mod simulate;
 mod timeline;
 
@@ -79,6 +80,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Run a scenario (or the built-in demo) and print the timeline of its receipts
     Simulate(simulate::SimulateArgs),
+    /// Verify, show and export receipt chains
+    Receipts(receipts::ReceiptsArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Completions(args) => completions::run(args),
         Command::Simulate(args) => simulate::run(args, &cli.global),
+        Command::Receipts(args) => receipts::run(args, &cli.global),
     }
 }
 

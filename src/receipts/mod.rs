@@ -6,6 +6,7 @@
 //! brace, so a verifier can hash the stored bytes without re-encoding anything.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -13,6 +14,18 @@ use sha2::{Digest, Sha256};
 use crate::clock::Timestamp;
 use crate::governor::{GovernorState, ReasonCode};
 use crate::ids::TenantId;
+
+pub mod export;
+mod filter;
+pub mod ledger;
+mod line;
+mod sample;
+pub mod verify;
+
+pub use filter::ReceiptFilter;
+pub use ledger::{FileLedger, Ledger, LedgerDir, LedgerError, MemoryLedger, StoredHead};
+pub use sample::{sample_body, sample_chain};
+pub use verify::{Problem, ProblemKind, VerifyReport, verify_ledger, verify_receipts};
 
 /// `prev_hash` of the first receipt in a chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -80,6 +93,30 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every event type, in declaration order.
+    pub const ALL: [EventType; 20] = [
+        EventType::EntitlementActivated,
+        EventType::EntitlementUpdated,
+        EventType::EntitlementRenewed,
+        EventType::EntitlementSuspended,
+        EventType::EntitlementReinstated,
+        EventType::EntitlementCancelled,
+        EventType::EntitlementExpired,
+        EventType::EntitlementUpdateRefused,
+        EventType::ToolSurfaceChanged,
+        EventType::SignalProcessed,
+        EventType::SignalRefused,
+        EventType::SignalPostponed,
+        EventType::ActionExecuted,
+        EventType::ActionRefused,
+        EventType::ToolNotFound,
+        EventType::ActionTimeout,
+        EventType::ActionMemoryExceeded,
+        EventType::ActionErrored,
+        EventType::ActionCompleted,
+        EventType::ActionFailed,
+    ];
+
     /// The event type as written in receipts.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +150,26 @@ impl fmt::Display for EventType {
     }
 }
 
+/// An event type name that is not one of [`EventType::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event type `{0}`; known types: {known}", known = known_event_types())]
+pub struct UnknownEventType(pub String);
+
+fn known_event_types() -> String {
+    EventType::ALL.map(EventType::as_str).join(", ")
+}
+
+impl FromStr for EventType {
+    type Err = UnknownEventType;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownEventType(s.to_owned()))
+    }
+}
+
 /// Everything a receipt says, before it is sealed into a chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptBody {
@@ -136,6 +193,17 @@ pub struct ReceiptBody {
     pub metadata: serde_json::Value,
     /// Hash of the catalog the decision was made under.
     pub catalog_hash: String,
+}
+
+impl ReceiptBody {
+    /// `from → to` when the state changed, else the state: the column tables show.
+    pub fn state_change(&self) -> String {
+        if self.state_from == self.state_to {
+            self.state_to.to_string()
+        } else {
+            format!("{} → {}", self.state_from, self.state_to)
+        }
+    }
 }
 
 /// A sealed receipt: its body plus its place in the tenant's chain.
@@ -212,12 +280,31 @@ impl Receipt {
 
     /// The ledger line (without newline): the unsealed encoding with the hash appended.
     pub fn to_line(&self) -> Vec<u8> {
-        let mut bytes = self.canonical_unsealed();
-        bytes.pop(); // the closing brace
-        bytes.extend_from_slice(b",\"hash\":\"");
-        bytes.extend_from_slice(self.hash.as_bytes());
-        bytes.extend_from_slice(b"\"}");
+        let mut bytes = Vec::with_capacity(512);
+        self.write_line(&mut bytes);
         bytes
+    }
+
+    /// Appends the ledger line (without newline) to `out`, so a batch is encoded into one
+    /// buffer without an allocation per receipt.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        let unsealed = Unsealed {
+            seq: self.seq,
+            prev_hash: &self.prev_hash,
+            body: &self.body,
+        };
+        // Serializing plain data with string keys into a Vec cannot fail.
+        if serde_json::to_writer(&mut *out, &unsealed).is_ok() {
+            out.pop(); // the closing brace
+        }
+        out.extend_from_slice(b",\"hash\":\"");
+        out.extend_from_slice(self.hash.as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+
+    /// The first 12 hex digits of the hash, for tables.
+    pub fn short_hash(&self) -> &str {
+        self.hash.get(..12).unwrap_or(&self.hash)
     }
 
     /// Whether `hash` matches the content.

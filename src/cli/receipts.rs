@@ -1,0 +1,365 @@
+//! `tai receipts`: verify, show and export the receipt chains kept in the state directory.
+//!
+//! These commands only read: they neither lock nor repair a ledger, so they can run while
+//! another `tai` process is writing.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{ArgGroup, Args, Subcommand};
+use comfy_table::{ContentArrangement, Table, modifiers, presets};
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::ids::TenantId;
+use crate::receipts::export::{self, ExportFormat};
+use crate::receipts::{ChainHead, EventType, LedgerDir, Receipt, ReceiptFilter, VerifyReport};
+
+use super::{Exit, Format, GlobalArgs};
+
+/// Verify, show and export receipt chains.
+#[derive(Debug, Args)]
+pub struct ReceiptsArgs {
+    #[command(subcommand)]
+    pub command: ReceiptsCommand,
+}
+
+/// The `tai receipts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq
+    #[command(after_help = "Examples:\n  tai receipts verify --tenant acme\n  \
+                            tai receipts verify --all --format json")]
+    Verify(VerifyArgs),
+    /// Show a tenant's receipts as a table
+    #[command(after_help = "Examples:\n  tai receipts show --tenant acme\n  \
+                            tai receipts show --tenant acme --event action_refused \
+                            --since 2026-03-01")]
+    Show(ShowArgs),
+    /// Write a tenant's receipts as JSON, JSONL, CSV or Markdown
+    #[command(
+        after_help = "Examples:\n  tai receipts export --tenant acme --format csv \
+                            --output acme.csv\n  \
+                            tai receipts export --tenant acme --format markdown \
+                            --from-seq 100"
+    )]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["tenant", "all"])))]
+pub struct VerifyArgs {
+    /// The tenant whose chain to verify
+    #[arg(long, value_name = "TENANT")]
+    tenant: Option<TenantId>,
+    /// Verify every tenant in the state directory
+    #[arg(long)]
+    all: bool,
+    /// Also parse every receipt and check its canonical encoding (slower)
+    #[arg(long)]
+    deep: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Which receipts to include.
+#[derive(Debug, Args)]
+struct FilterArgs {
+    /// Only receipts of this event type (repeat for several)
+    #[arg(long = "event", value_name = "TYPE", value_parser = event_type_parser())]
+    events: Vec<EventType>,
+    /// Only receipts with seq at least N
+    #[arg(long, value_name = "N")]
+    from_seq: Option<u64>,
+    /// Only receipts with seq at most N
+    #[arg(long, value_name = "N")]
+    to_seq: Option<u64>,
+    /// Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse)]
+    since: Option<Timestamp>,
+    /// Only receipts before TIME (RFC 3339, a date, or epoch seconds)
+    #[arg(long, value_name = "TIME", value_parser = Timestamp::parse)]
+    until: Option<Timestamp>,
+}
+
+fn event_type_parser() -> impl TypedValueParser<Value = EventType> {
+    PossibleValuesParser::new(EventType::ALL.map(EventType::as_str))
+        .try_map(|s| s.parse::<EventType>())
+}
+
+impl FilterArgs {
+    fn to_filter(&self, tenant: &TenantId) -> ReceiptFilter {
+        ReceiptFilter {
+            tenant: Some(tenant.clone()),
+            event_types: self.events.clone(),
+            from_seq: self.from_seq,
+            to_seq: self.to_seq,
+            since: self.since,
+            until: self.until,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The tenant whose receipts to show
+    #[arg(long, value_name = "TENANT")]
+    tenant: TenantId,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The tenant whose receipts to export
+    #[arg(long, value_name = "TENANT")]
+    tenant: TenantId,
+    /// Export format
+    #[arg(long, value_name = "FORMAT", value_parser = export_format_parser())]
+    format: ExportFormat,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+fn export_format_parser() -> impl TypedValueParser<Value = ExportFormat> {
+    PossibleValuesParser::new(ExportFormat::ALL.map(ExportFormat::as_str))
+        .try_map(|s| s.parse::<ExportFormat>())
+}
+
+pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let dir = LedgerDir::in_state(&global.state);
+    match &args.command {
+        ReceiptsCommand::Verify(a) => verify(&dir, a),
+        ReceiptsCommand::Show(a) => show(&dir, a),
+        ReceiptsCommand::Export(a) => export_cmd(&dir, a),
+    }
+}
+
+/// Fails with the known tenants listed unless `tenant` has a ledger.
+fn require_tenant(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<()> {
+    if dir.contains(tenant) {
+        return Ok(());
+    }
+    let known = dir.tenants()?;
+    let known = if known.is_empty() {
+        "none yet".to_owned()
+    } else {
+        known
+            .iter()
+            .map(TenantId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    bail!(
+        "no ledger for tenant `{tenant}` in {}; known tenants: {known}",
+        dir.path().display()
+    )
+}
+
+#[derive(Serialize)]
+struct TenantVerdict<'a> {
+    tenant: &'a TenantId,
+    ok: bool,
+    message: String,
+    #[serde(flatten)]
+    report: &'a VerifyReport,
+}
+
+fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
+    let tenants = match &args.tenant {
+        Some(t) => {
+            require_tenant(dir, t)?;
+            vec![t.clone()]
+        }
+        None => {
+            let all = dir.tenants()?;
+            if all.is_empty() {
+                bail!("no ledgers in {}", dir.path().display());
+            }
+            all
+        }
+    };
+    let mut reports = Vec::with_capacity(tenants.len());
+    for t in &tenants {
+        reports.push(dir.verify(t, args.deep)?);
+    }
+    let verdicts: Vec<TenantVerdict> = tenants
+        .iter()
+        .zip(&reports)
+        .map(|(tenant, report)| TenantVerdict {
+            tenant,
+            ok: report.is_ok(),
+            message: verdict(report),
+            report,
+        })
+        .collect();
+    match args.format {
+        Format::Json => emit_json(&verdicts)?,
+        Format::Human => {
+            let text: String = verdicts
+                .iter()
+                .map(|v| {
+                    let mut line = format!("{}: {}\n", v.tenant, v.message);
+                    if !v.ok {
+                        line.push_str(&format!(
+                            "  {} receipt(s) verified before the break\n",
+                            v.report.receipts
+                        ));
+                    }
+                    line
+                })
+                .collect();
+            emit(text.as_bytes())?;
+        }
+    }
+    Ok(if reports.iter().all(VerifyReport::is_ok) {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+/// One line on a chain's state.
+fn verdict(report: &VerifyReport) -> String {
+    if let Some(problem) = &report.problem {
+        return format!("BROKEN at {problem}");
+    }
+    let head = match &report.head {
+        Some(ChainHead { next_seq: 0, .. }) | None => "empty chain".to_owned(),
+        Some(h) => format!(
+            "head seq {} ({})",
+            h.next_seq - 1,
+            h.hash.get(..12).unwrap_or(&h.hash)
+        ),
+    };
+    let mut text = format!("ok, {} receipt(s), {head}", report.receipts);
+    if report.unacknowledged > 0 {
+        text.push_str(&format!(
+            "; {} unacknowledged receipt(s) after the head (an interrupted append; the next \
+             write adopts them)",
+            report.unacknowledged
+        ));
+    }
+    if report.incomplete_bytes > 0 {
+        text.push_str(&format!(
+            "; an incomplete last line of {} bytes after the head (an append in progress or \
+             interrupted; never acknowledged)",
+            report.incomplete_bytes
+        ));
+    }
+    text
+}
+
+/// Reads a tenant's receipts and warns on standard error when the chain does not verify.
+fn load(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<Vec<Receipt>> {
+    require_tenant(dir, tenant)?;
+    let receipts = dir.receipts(tenant)?;
+    let report = dir.verify(tenant, false)?;
+    if let Some(problem) = &report.problem {
+        eprintln!(
+            "warning: the receipt chain of `{tenant}` does not verify: {problem}\n\
+             hint: run `tai receipts verify --tenant {tenant}`"
+        );
+    }
+    Ok(receipts)
+}
+
+fn show(dir: &LedgerDir, args: &ShowArgs) -> anyhow::Result<Exit> {
+    let receipts = load(dir, &args.tenant)?;
+    let filter = args.filter.to_filter(&args.tenant);
+    let shown: Vec<&Receipt> = filter.apply(&receipts).collect();
+    match args.format {
+        Format::Json => {
+            let mut out = Vec::new();
+            export::export(ExportFormat::Json, &shown, &mut out)?;
+            emit(&out)?;
+        }
+        Format::Human if shown.is_empty() => {
+            emit(format!("no receipts match (the chain has {})\n", receipts.len()).as_bytes())?;
+        }
+        Format::Human => {
+            let text = format!(
+                "{}\n{} of {} receipt(s)\n",
+                table(&shown),
+                shown.len(),
+                receipts.len()
+            );
+            emit(text.as_bytes())?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn table(receipts: &[&Receipt]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["seq", "time", "state", "event", "reason", "hash"]);
+    for r in receipts {
+        let b = &r.body;
+        table.add_row([
+            r.seq.to_string(),
+            b.timestamp.to_string(),
+            b.state_change(),
+            b.event_type.to_string(),
+            b.reason.as_ref().map_or("—", |c| c.as_str()).to_owned(),
+            r.short_hash().to_owned(),
+        ]);
+    }
+    table
+}
+
+fn export_cmd(dir: &LedgerDir, args: &ExportArgs) -> anyhow::Result<Exit> {
+    let receipts = load(dir, &args.tenant)?;
+    let filter = args.filter.to_filter(&args.tenant);
+    let selected: Vec<&Receipt> = filter.apply(&receipts).collect();
+    match &args.output {
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("cannot create `{}`", path.display()))?;
+            let mut out = BufWriter::new(file);
+            export::export(args.format, &selected, &mut out)
+                .and_then(|()| Ok(out.flush()?))
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            eprintln!(
+                "wrote {} receipt(s) as {} to {}",
+                selected.len(),
+                args.format,
+                path.display()
+            );
+        }
+        None => {
+            let mut out = Vec::new();
+            export::export(args.format, &selected, &mut out)?;
+            emit(&out)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// Writes to stdout; a closed pipe (`… | head`) is not an error.
+fn emit(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn emit_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    emit(&text)
+}

@@ -1,0 +1,73 @@
+//! File-system steps that survive a crash: atomic replacement and directory syncs.
+//!
+//! A rename is only durable once the directory holding it is synced, and a new file's name
+//! only once its parent is; these helpers do those steps in the order that makes each write
+//! all-or-nothing.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::LedgerError;
+
+/// Attaches the failed action and path to an I/O error.
+pub(crate) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> LedgerError {
+    let path = path.to_path_buf();
+    move |source| LedgerError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Replaces `path` with `bytes` so that after a crash it holds either the old or the new
+/// contents: write a temporary file, sync it, rename it over `path`, sync the directory.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
+    file.write_all(bytes).map_err(io_err("write", &tmp))?;
+    file.sync_all().map_err(io_err("sync", &tmp))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
+    sync_parent(path)
+}
+
+/// Makes the entries of `path`'s directory (creations, renames) durable.
+pub(crate) fn sync_parent(path: &Path) -> Result<(), LedgerError> {
+    match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), LedgerError> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync directory", dir))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), LedgerError> {
+    Ok(())
+}
+
+/// Creates `dir` and any missing parents, syncing each new entry into its parent.
+pub(crate) fn create_dir(dir: &Path) -> Result<(), LedgerError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+    for created in missing.iter().rev() {
+        sync_parent(created)?;
+    }
+    Ok(())
+}

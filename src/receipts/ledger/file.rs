@@ -1,0 +1,417 @@
+//! Receipt chains on disk: one append-only JSONL file and one head file per tenant.
+//!
+//! Layout under the state directory:
+//!
+//! ```text
+//! <state>/ledger/<tenant>.jsonl   one receipt per line, exactly Receipt::to_line + "\n"
+//! <state>/ledger/<tenant>.head    {"next_seq":N,"hash":"<hex>","ledger_bytes":L} + "\n"
+//! ```
+//!
+//! An append writes its whole batch with one `write`, syncs the data, then replaces the head
+//! atomically; only then is it acknowledged. A crash between the two leaves valid receipts
+//! beyond the head, which the next writer adopts (they were durable, just unacknowledged);
+//! a crash during the write leaves a torn last line, which is cut off. A ledger shorter than
+//! its head is never accepted: that is how truncation is caught.
+//!
+//! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
+//! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::ids::TenantId;
+
+use crate::receipts::verify::{Verifier, head_mismatch, valid_extension};
+use crate::receipts::{ChainHead, Receipt, VerifyReport, line};
+
+use super::durable::{create_dir, io_err, replace_file};
+use super::head::StoredHead;
+use super::{Ledger, LedgerError, check_batch, lock};
+
+/// The ledger directory of a state directory, read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerDir {
+    dir: PathBuf,
+}
+
+const LEDGER_EXT: &str = "jsonl";
+const HEAD_EXT: &str = "head";
+
+impl LedgerDir {
+    /// `<state>/ledger`.
+    pub fn in_state(state: impl AsRef<Path>) -> Self {
+        LedgerDir {
+            dir: state.as_ref().join("ledger"),
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `<dir>/<tenant>.jsonl`.
+    pub fn ledger_path(&self, tenant: &TenantId) -> PathBuf {
+        self.dir.join(format!("{tenant}.{LEDGER_EXT}"))
+    }
+
+    /// `<dir>/<tenant>.head`.
+    pub fn head_path(&self, tenant: &TenantId) -> PathBuf {
+        self.dir.join(format!("{tenant}.{HEAD_EXT}"))
+    }
+
+    /// Whether `tenant` has a ledger file.
+    pub fn contains(&self, tenant: &TenantId) -> bool {
+        self.ledger_path(tenant).is_file()
+    }
+
+    /// Every tenant with a ledger file, sorted (none when the directory does not exist).
+    pub fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("list", &self.dir)(e)),
+        };
+        let mut tenants = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(io_err("list", &self.dir))?.path();
+            if path.extension().is_some_and(|e| e == LEDGER_EXT) {
+                // Files that are not named after a valid tenant are not ledgers.
+                if let Some(t) = path
+                    .file_stem()
+                    .and_then(|s| TenantId::new(s.to_str()?).ok())
+                {
+                    tenants.push(t);
+                }
+            }
+        }
+        tenants.sort();
+        Ok(tenants)
+    }
+
+    /// The ledger file's bytes (empty when it does not exist).
+    pub fn read_ledger(&self, tenant: &TenantId) -> Result<Vec<u8>, LedgerError> {
+        let path = self.ledger_path(tenant);
+        read_optional(&path).map(Option::unwrap_or_default)
+    }
+
+    /// The head file's bytes, `None` when it does not exist.
+    pub fn read_head(&self, tenant: &TenantId) -> Result<Option<Vec<u8>>, LedgerError> {
+        read_optional(&self.head_path(tenant))
+    }
+
+    /// Verifies `tenant`'s chain against its head; `deep` also parses every receipt.
+    pub fn verify(&self, tenant: &TenantId, deep: bool) -> Result<VerifyReport, LedgerError> {
+        // The head first: an append between the two reads then only adds bytes after it.
+        let head = self.read_head(tenant)?;
+        let ledger = self.read_ledger(tenant)?;
+        Ok(Verifier::new()
+            .tenant(tenant)
+            .deep(deep)
+            .verify(&ledger, head.as_deref()))
+    }
+
+    /// Every complete line of `tenant`'s ledger as a receipt, hashes unchecked. A final line
+    /// without newline (an interrupted append) is skipped.
+    pub fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+        let path = self.ledger_path(tenant);
+        parse_lines(&path, &self.read_ledger(tenant)?)
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read", path)(e)),
+    }
+}
+
+fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Receipt>, LedgerError> {
+    let mut receipts = Vec::with_capacity(bytes.len() / 512);
+    let mut start = 0;
+    for (i, end) in memchr::memchr_iter(b'\n', bytes).enumerate() {
+        let receipt =
+            serde_json::from_slice(&bytes[start..end]).map_err(|e| LedgerError::Corrupt {
+                path: path.to_path_buf(),
+                line: i as u64 + 1,
+                detail: e.to_string(),
+            })?;
+        receipts.push(receipt);
+        start = end + 1;
+    }
+    Ok(receipts)
+}
+
+/// The ledger writer: durable, continuity-checked appends to per-tenant files.
+///
+/// Each tenant's files are opened, checked against the head and repaired the first time
+/// the tenant is used, and locked against other processes while this ledger holds them.
+/// Appends to different tenants proceed in parallel; only the map of open tenants is shared,
+/// and it is never held across I/O.
+#[derive(Debug)]
+pub struct FileLedger {
+    dir: LedgerDir,
+    tenants: Mutex<HashMap<TenantId, Arc<Mutex<Option<TenantLog>>>>>,
+}
+
+/// An open tenant ledger: the file (locked, append mode) and the head of what it holds.
+#[derive(Debug)]
+struct TenantLog {
+    file: File,
+    path: PathBuf,
+    head_path: PathBuf,
+    head: StoredHead,
+    /// Reused encoding buffer.
+    buf: Vec<u8>,
+}
+
+impl FileLedger {
+    /// Opens (creating when missing) the ledger directory of `state`.
+    pub fn open(state: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        let dir = LedgerDir::in_state(state);
+        create_dir(dir.path())?;
+        Ok(FileLedger {
+            dir,
+            tenants: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The directory's read-only view.
+    pub fn dir(&self) -> &LedgerDir {
+        &self.dir
+    }
+
+    fn slot(&self, tenant: &TenantId) -> Arc<Mutex<Option<TenantLog>>> {
+        let mut tenants = lock(&self.tenants);
+        Arc::clone(tenants.entry(tenant.clone()).or_default())
+    }
+
+    /// Runs `f` on `tenant`'s open log, opening it first (creating it only when `create`).
+    /// `f` gets `None` for a tenant without a ledger when not creating.
+    fn with_log<T>(
+        &self,
+        tenant: &TenantId,
+        create: bool,
+        f: impl FnOnce(Option<&mut TenantLog>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let slot = self.slot(tenant);
+        let mut slot = lock(&slot);
+        if slot.is_none() && (create || self.dir.contains(tenant)) {
+            *slot = Some(TenantLog::open(&self.dir, tenant)?);
+        }
+        let result = f(slot.as_mut());
+        if matches!(result, Err(LedgerError::Io { .. })) {
+            // The file may hold a partial batch: reopen (and repair) on next use.
+            *slot = None;
+        }
+        result
+    }
+}
+
+impl TenantLog {
+    /// Opens and locks the tenant's ledger, checks it against the head, and repairs what a
+    /// crash can leave: valid receipts beyond the head, a torn last line.
+    fn open(dir: &LedgerDir, tenant: &TenantId) -> Result<Self, LedgerError> {
+        let path = dir.ledger_path(tenant);
+        let head_path = dir.head_path(tenant);
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        lock_exclusive(&file, &path)?;
+        let file_bytes = file.metadata().map_err(io_err("stat", &path))?.len();
+        let head = match read_optional(&head_path)? {
+            Some(bytes) => StoredHead::decode(&bytes).map_err(|e| LedgerError::HeadUnreadable {
+                path: head_path.clone(),
+                detail: e.to_string(),
+            })?,
+            // A new tenant: the ledger file was just created, the head not yet written.
+            None if file_bytes == 0 => {
+                let head = StoredHead::default();
+                replace_file(&head_path, &head.encode())?;
+                head
+            }
+            None => return Err(LedgerError::HeadMissing { path: head_path }),
+        };
+        let mut log = TenantLog {
+            file,
+            path,
+            head_path,
+            head,
+            buf: Vec::new(),
+        };
+        if file_bytes < log.head.ledger_bytes {
+            return Err(LedgerError::Truncated {
+                path: log.path,
+                file_bytes,
+                head_bytes: log.head.ledger_bytes,
+            });
+        }
+        log.check_last_line()?;
+        if file_bytes > log.head.ledger_bytes {
+            log.adopt_tail(tenant, file_bytes)?;
+        }
+        Ok(log)
+    }
+
+    /// Checks that the line ending at the head's length is the receipt the head names.
+    fn check_last_line(&mut self) -> Result<(), LedgerError> {
+        let end = self.head.ledger_bytes;
+        if end == 0 {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let mismatch = |detail: String| LedgerError::HeadMismatch {
+            path: path.clone(),
+            detail,
+        };
+        let mut window = 4096u64;
+        let (line, line_start) = loop {
+            let start = end.saturating_sub(window);
+            let bytes = self.read_range(start, end)?;
+            if bytes.last() != Some(&b'\n') {
+                return Err(mismatch(format!(
+                    "the head records {end} bytes but the ledger has no line ending there"
+                )));
+            }
+            let body = &bytes[..bytes.len() - 1];
+            match body.iter().rposition(|&b| b == b'\n') {
+                Some(i) => break (body[i + 1..].to_vec(), start + i as u64 + 1),
+                None if start == 0 => break (body.to_vec(), 0),
+                None => window = window.saturating_mul(4),
+            }
+        };
+        let frame = line::frame(&line)
+            .filter(line::Frame::hash_matches)
+            .ok_or_else(|| {
+                mismatch(format!(
+                    "the receipt the head points at (byte {line_start}) is damaged"
+                ))
+            })?;
+        if frame.seq + 1 != self.head.next_seq {
+            return Err(mismatch(format!(
+                "the head records {} receipts but the line it points at is seq {}",
+                self.head.next_seq, frame.seq
+            )));
+        }
+        match head_mismatch(&self.head, frame.hash, end as usize) {
+            Some(detail) => Err(mismatch(detail)),
+            None => Ok(()),
+        }
+    }
+
+    /// Adopts the valid receipts written after the head and cuts off anything else there.
+    fn adopt_tail(&mut self, tenant: &TenantId, file_bytes: u64) -> Result<(), LedgerError> {
+        let tail = self.read_range(self.head.ledger_bytes, file_bytes)?;
+        let (head, valid) = valid_extension(&tail, &self.head, tenant);
+        if valid < tail.len() as u64 {
+            // Never acknowledged: the append that wrote it did not complete.
+            self.file
+                .set_len(head.ledger_bytes)
+                .and_then(|()| self.file.sync_all())
+                .map_err(io_err("truncate the torn end of", &self.path))?;
+        }
+        if head != self.head {
+            replace_file(&self.head_path, &head.encode())?;
+            self.head = head;
+        }
+        Ok(())
+    }
+
+    fn read_range(&mut self, start: u64, end: u64) -> Result<Vec<u8>, LedgerError> {
+        let mut bytes = vec![0; usize::try_from(end - start).unwrap_or(0)];
+        self.file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.file.read_exact(&mut bytes))
+            .map_err(io_err("read", &self.path))?;
+        Ok(bytes)
+    }
+
+    fn append(&mut self, tenant: &TenantId, receipts: &[Receipt]) -> Result<(), LedgerError> {
+        let next = check_batch(tenant, &self.head.chain(), receipts)?;
+        self.buf.clear();
+        for r in receipts {
+            r.write_line(&mut self.buf);
+            self.buf.push(b'\n');
+        }
+        self.file
+            .write_all(&self.buf)
+            .map_err(io_err("append to", &self.path))?;
+        self.file.sync_data().map_err(io_err("sync", &self.path))?;
+        let head = StoredHead {
+            next_seq: next.next_seq,
+            hash: next.hash,
+            ledger_bytes: self.head.ledger_bytes + self.buf.len() as u64,
+        };
+        replace_file(&self.head_path, &head.encode())?;
+        self.head = head;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError> {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(LedgerError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(io_err("lock", path)(e.into())),
+    }
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
+    Ok(())
+}
+
+impl Ledger for FileLedger {
+    fn append(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<ChainHead, LedgerError> {
+        self.with_log(tenant, !receipts.is_empty(), |log| match log {
+            Some(log) => {
+                log.append(tenant, receipts)?;
+                Ok(log.head.chain())
+            }
+            None => Ok(ChainHead::default()),
+        })
+    }
+
+    fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+        let len = self.with_log(tenant, false, |log| Ok(log.map(|l| l.head.ledger_bytes)))?;
+        let Some(len) = len else {
+            return Ok(Vec::new());
+        };
+        let path = self.dir.ledger_path(tenant);
+        let mut bytes = self.dir.read_ledger(tenant)?;
+        bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        parse_lines(&path, &bytes)
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+        self.dir.tenants()
+    }
+
+    fn head(&self, tenant: &TenantId) -> Result<ChainHead, LedgerError> {
+        self.with_log(tenant, false, |log| {
+            Ok(log.map(|l| l.head.chain()).unwrap_or_default())
+        })
+    }
+
+    fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
+        // Holding the tenant's slot keeps this process's appends out while reading.
+        let slot = self.slot(tenant);
+        let _guard = lock(&slot);
+        self.dir.verify(tenant, false)
+    }
+}
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

@@ -1,0 +1,246 @@
+//! The file ledger on a real directory: durability layout, continuity, parallel tenants,
+//! crash repair and refusal of truncated ledgers.
+
+use std::io::Write;
+use std::thread;
+
+use super::*;
+use crate::receipts::{ProblemKind, sample_body, sample_chain};
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+fn lines_of(receipts: &[Receipt]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for r in receipts {
+        r.write_line(&mut bytes);
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
+fn append_raw(path: &Path, bytes: &[u8]) {
+    let mut f = OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+/// A state directory whose `acme` ledger holds the first `n` sample receipts.
+fn state_with(n: u64) -> (tempfile::TempDir, Vec<Receipt>) {
+    let state = tempfile::tempdir().unwrap();
+    let chain = sample_chain(&tenant("acme"), n);
+    let ledger = FileLedger::open(state.path()).unwrap();
+    for batch in chain.chunks(3) {
+        ledger.append(&tenant("acme"), batch).unwrap();
+    }
+    (state, chain)
+}
+
+#[test]
+fn appends_are_stored_as_lines_with_a_head() {
+    let (state, chain) = state_with(7);
+    let dir = LedgerDir::in_state(state.path());
+    let acme = tenant("acme");
+    assert_eq!(dir.read_ledger(&acme).unwrap(), lines_of(&chain));
+    let head = StoredHead::decode(&dir.read_head(&acme).unwrap().unwrap()).unwrap();
+    assert_eq!(head.next_seq, 7);
+    assert_eq!(head.hash, chain[6].hash);
+    assert_eq!(head.ledger_bytes, lines_of(&chain).len() as u64);
+    assert_eq!(dir.tenants().unwrap(), vec![acme.clone()]);
+    assert!(dir.verify(&acme, true).unwrap().is_ok());
+
+    // A new process continues where the last one stopped.
+    let ledger = FileLedger::open(state.path()).unwrap();
+    assert_eq!(ledger.read(&acme).unwrap(), chain);
+    let mut next = ledger.head(&acme).unwrap();
+    assert_eq!(next, head.chain());
+    let more = next.seal(sample_body(&acme, 7));
+    assert_eq!(ledger.append(&acme, &[more]).unwrap(), next);
+    assert!(ledger.verify(&acme).unwrap().is_ok());
+}
+
+#[test]
+fn unknown_tenants_are_empty_and_leave_no_files() {
+    let state = tempfile::tempdir().unwrap();
+    let ledger = FileLedger::open(state.path()).unwrap();
+    let ghost = tenant("ghost");
+    assert!(ledger.read(&ghost).unwrap().is_empty());
+    assert_eq!(ledger.head(&ghost).unwrap(), ChainHead::default());
+    assert_eq!(ledger.append(&ghost, &[]).unwrap(), ChainHead::default());
+    assert!(ledger.verify(&ghost).unwrap().is_ok());
+    assert!(ledger.tenants().unwrap().is_empty());
+    assert!(!ledger.dir().contains(&ghost));
+}
+
+#[test]
+fn a_batch_that_does_not_continue_the_chain_is_refused_and_not_written() {
+    let (state, chain) = state_with(4);
+    let ledger = FileLedger::open(state.path()).unwrap();
+    let acme = tenant("acme");
+    let err = ledger.append(&acme, &chain[2..]).unwrap_err();
+    assert!(matches!(
+        err,
+        LedgerError::Discontinuous {
+            expected_seq: 4,
+            found_seq: 2,
+            ..
+        }
+    ));
+    assert_eq!(ledger.read(&acme).unwrap(), chain);
+}
+
+#[test]
+fn a_second_writer_is_locked_out() {
+    let (state, _) = state_with(2);
+    let first = FileLedger::open(state.path()).unwrap();
+    let second = FileLedger::open(state.path()).unwrap();
+    first.head(&tenant("acme")).unwrap();
+    let err = second.head(&tenant("acme")).unwrap_err();
+    assert!(matches!(err, LedgerError::Locked { .. }), "{err}");
+    drop(first);
+    assert_eq!(second.head(&tenant("acme")).unwrap().next_seq, 2);
+}
+
+#[test]
+fn tenants_are_appended_in_parallel() {
+    let state = tempfile::tempdir().unwrap();
+    let ledger = FileLedger::open(state.path()).unwrap();
+    let names: Vec<TenantId> = (0..4).map(|i| tenant(&format!("t{i}"))).collect();
+    thread::scope(|s| {
+        for t in &names {
+            let ledger = &ledger;
+            s.spawn(move || {
+                let mut head = ledger.head(t).unwrap();
+                for batch in 0..25 {
+                    let receipts: Vec<Receipt> = (0..4)
+                        .map(|i| head.seal(sample_body(t, batch * 4 + i)))
+                        .collect();
+                    assert_eq!(ledger.append(t, &receipts).unwrap(), head);
+                }
+            });
+        }
+    });
+    assert_eq!(ledger.tenants().unwrap(), names);
+    for t in &names {
+        let report = ledger.verify(t).unwrap();
+        assert!(report.is_ok(), "{t}: {report:?}");
+        assert_eq!(report.receipts, 100);
+    }
+}
+
+#[test]
+fn receipts_written_but_not_acknowledged_are_adopted_on_open() {
+    // A crash after the ledger was synced but before the head was replaced.
+    let (state, _) = state_with(5);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    let full = sample_chain(&acme, 8);
+    append_raw(&dir.ledger_path(&acme), &lines_of(&full[5..]));
+    let report = dir.verify(&acme, false).unwrap();
+    assert!(report.is_ok());
+    assert_eq!(report.unacknowledged, 3);
+
+    let ledger = FileLedger::open(state.path()).unwrap();
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 8);
+    assert_eq!(ledger.read(&acme).unwrap(), full);
+    let report = dir.verify(&acme, false).unwrap();
+    assert_eq!((report.receipts, report.unacknowledged), (8, 0));
+}
+
+#[test]
+fn a_torn_last_line_is_cut_off_on_open() {
+    // A crash in the middle of writing a batch: one whole line and part of the next.
+    let (state, _) = state_with(5);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    let full = sample_chain(&acme, 7);
+    let tail = lines_of(&full[5..]);
+    append_raw(&dir.ledger_path(&acme), &tail[..tail.len() - 40]);
+    // Readers skip the torn line; verification sets it apart from the chain.
+    assert_eq!(dir.receipts(&acme).unwrap().len(), 6);
+    let report = dir.verify(&acme, false).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(
+        (report.unacknowledged, report.incomplete_bytes),
+        (
+            1,
+            tail.len() as u64 - 40 - (lines_of(&full[5..6]).len() as u64)
+        )
+    );
+
+    let ledger = FileLedger::open(state.path()).unwrap();
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 6);
+    assert_eq!(dir.read_ledger(&acme).unwrap(), lines_of(&full[..6]));
+    assert!(dir.verify(&acme, false).unwrap().is_ok());
+}
+
+#[test]
+fn a_ledger_shorter_than_its_head_is_refused() {
+    let (state, chain) = state_with(6);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    fs::write(dir.ledger_path(&acme), lines_of(&chain[..4])).unwrap();
+
+    let ledger = FileLedger::open(state.path()).unwrap();
+    let err = ledger.head(&acme).unwrap_err();
+    assert!(matches!(err, LedgerError::Truncated { .. }), "{err}");
+    let err = ledger.append(&acme, &chain[4..]).unwrap_err();
+    assert!(matches!(err, LedgerError::Truncated { .. }), "{err}");
+    let report = dir.verify(&acme, false).unwrap();
+    assert!(matches!(
+        report.problem.unwrap().kind,
+        ProblemKind::Truncated {
+            found: 4,
+            head_next_seq: 6
+        }
+    ));
+}
+
+#[test]
+fn a_missing_or_mismatched_head_is_refused() {
+    let (state, chain) = state_with(6);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+
+    // The last line replaced by one of the same length sealed elsewhere.
+    let mut other = ChainHead {
+        next_seq: 5,
+        hash: "1".repeat(64),
+    };
+    let mut bytes = lines_of(&chain[..5]);
+    bytes.extend(lines_of(&[other.seal(sample_body(&acme, 5))]));
+    fs::write(dir.ledger_path(&acme), &bytes).unwrap();
+    let err = FileLedger::open(state.path())
+        .unwrap()
+        .head(&acme)
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::HeadMismatch { .. }), "{err}");
+
+    fs::remove_file(dir.head_path(&acme)).unwrap();
+    let err = FileLedger::open(state.path())
+        .unwrap()
+        .read(&acme)
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::HeadMissing { .. }), "{err}");
+}
+
+/// On disk, through the files themselves; every position of the ledger is covered in memory
+/// by the proptests in `verify`, so the ledger is sampled here to keep debug runs quick.
+#[test]
+fn flipping_a_byte_of_either_file_fails_verification() {
+    let (state, _) = state_with(2);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    for (path, step) in [(dir.ledger_path(&acme), 7), (dir.head_path(&acme), 1)] {
+        let original = fs::read(&path).unwrap();
+        for i in (0..original.len()).step_by(step) {
+            let mut flipped = original.clone();
+            flipped[i] ^= 0x01 << (i % 8);
+            fs::write(&path, &flipped).unwrap();
+            let report = dir.verify(&acme, false).unwrap();
+            assert!(!report.is_ok(), "{}: flip at byte {i}", path.display());
+        }
+        fs::write(&path, &original).unwrap();
+    }
+    assert!(dir.verify(&acme, false).unwrap().is_ok());
+}

@@ -1,0 +1,109 @@
+//! The chain head file: the seq, hash and byte length the ledger had after its last
+//! acknowledged append.
+//!
+//! A hash chain proves that every receipt follows its predecessor, but not that the newest
+//! receipts are still there: cutting lines off the end leaves a shorter chain that is still
+//! valid. The head, written after each durable append, is what verification compares the end
+//! of the chain against. Its bytes are exactly [`StoredHead::encode`], so any edit of the file
+//! is detected, not only edits that change a value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::receipts::line::HASH_HEX_LEN;
+use crate::receipts::{ChainHead, GENESIS_HASH};
+
+/// The contents of `<tenant>.head`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredHead {
+    /// Seq of the next receipt (= number of acknowledged receipts).
+    pub next_seq: u64,
+    /// Hash of the last acknowledged receipt, or the genesis hash.
+    pub hash: String,
+    /// Length of the ledger file up to and including the last acknowledged line.
+    pub ledger_bytes: u64,
+}
+
+/// Why a head file was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidHead(String);
+
+impl Default for StoredHead {
+    fn default() -> Self {
+        StoredHead {
+            next_seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+            ledger_bytes: 0,
+        }
+    }
+}
+
+impl StoredHead {
+    /// The chain head the next receipt is sealed against.
+    pub fn chain(&self) -> ChainHead {
+        ChainHead {
+            next_seq: self.next_seq,
+            hash: self.hash.clone(),
+        }
+    }
+
+    /// The file's bytes: compact JSON and a newline.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Reads a head file, accepting only the exact bytes [`StoredHead::encode`] writes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, InvalidHead> {
+        let head: StoredHead = serde_json::from_slice(bytes)
+            .map_err(|e| InvalidHead(format!("not a chain head: {e}")))?;
+        let hex_ok = head.hash.len() == HASH_HEX_LEN
+            && head
+                .hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex_ok {
+            return Err(InvalidHead(format!(
+                "hash `{}` is not 64 lowercase hex digits",
+                head.hash
+            )));
+        }
+        if head.next_seq == 0 && (head.hash != GENESIS_HASH || head.ledger_bytes != 0) {
+            return Err(InvalidHead(
+                "an empty chain must have the genesis hash and 0 bytes".to_owned(),
+            ));
+        }
+        if head.encode() != bytes {
+            return Err(InvalidHead(
+                "not in canonical form (the file was edited)".to_owned(),
+            ));
+        }
+        Ok(head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_any_other_spelling() {
+        let head = StoredHead {
+            next_seq: 3,
+            hash: "ab".repeat(32),
+            ledger_bytes: 1234,
+        };
+        let bytes = head.encode();
+        assert_eq!(StoredHead::decode(&bytes).unwrap(), head);
+        let spaced = String::from_utf8(bytes).unwrap().replace(':', ": ");
+        assert!(StoredHead::decode(spaced.as_bytes()).is_err());
+        assert!(StoredHead::decode(&StoredHead::default().encode()).is_ok());
+        let bad_genesis = StoredHead {
+            ledger_bytes: 5,
+            ..StoredHead::default()
+        };
+        assert!(StoredHead::decode(&bad_genesis.encode()).is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! Where sealed receipts are kept: the [`Ledger`] trait, its errors, and two
+//! implementations: [`FileLedger`] (per-tenant files in a state directory) and
+//! [`MemoryLedger`] (tests, benchmarks, simulations that keep nothing).
+//!
+//! The engine seals receipts ([`ChainHead::seal`]) and hands them to a `Ledger`; the ledger
+//! only stores them, refusing a batch that does not continue the tenant's chain. Keeping
+//! storage behind this trait lets a database backend be added without touching the engine.
+
+mod durable;
+mod file;
+mod head;
+mod memory;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::ids::TenantId;
+
+use super::{ChainHead, Receipt, VerifyReport};
+
+pub use file::{FileLedger, LedgerDir};
+pub use head::StoredHead;
+pub use memory::MemoryLedger;
+
+/// Storage for per-tenant receipt chains.
+///
+/// Appends to different tenants may run in parallel from different threads; appends to one
+/// tenant are serialized.
+pub trait Ledger: Send + Sync + fmt::Debug {
+    /// Stores `receipts` (sealed, in order) at the end of `tenant`'s chain and returns the new
+    /// head. The batch must continue the chain: its first receipt has the head's `next_seq`
+    /// and links to the head's hash, each following receipt links to the one before, and all
+    /// belong to `tenant`. When this returns `Ok`, the receipts are durable.
+    fn append(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<ChainHead, LedgerError>;
+
+    /// `tenant`'s acknowledged receipts in chain order (empty for an unknown tenant). Hashes
+    /// are not checked here; see [`Ledger::verify`].
+    fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError>;
+
+    /// Every tenant with a chain, sorted.
+    fn tenants(&self) -> Result<Vec<TenantId>, LedgerError>;
+
+    /// The head the next receipt of `tenant` must be sealed against.
+    fn head(&self, tenant: &TenantId) -> Result<ChainHead, LedgerError>;
+
+    /// Checks `tenant`'s whole chain: hashes, links, seqs and the stored head.
+    fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError>;
+}
+
+/// Why the ledger could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// A file-system operation failed.
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        /// What was being done, e.g. `read`.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another process holds the tenant's ledger open for writing.
+    #[error("ledger `{path}` is in use by another process (one writer per tenant at a time)")]
+    Locked {
+        /// The ledger file.
+        path: PathBuf,
+    },
+    /// The batch does not start where the chain ends, or is not linked within itself.
+    #[error(
+        "batch does not continue the chain of tenant `{tenant}`: expected seq {expected_seq} \
+         linking to {expected_hash}, got seq {found_seq} linking to {found_prev}\n\
+         hint: seal receipts against the ledger's current head"
+    )]
+    Discontinuous {
+        /// The tenant appended to.
+        tenant: TenantId,
+        /// The seq the chain expected.
+        expected_seq: u64,
+        /// The hash the chain expected the receipt to link to.
+        expected_hash: String,
+        /// The receipt's seq.
+        found_seq: u64,
+        /// The receipt's `prev_hash`.
+        found_prev: String,
+    },
+    /// A receipt in the batch belongs to another tenant.
+    #[error("receipt seq {seq} belongs to tenant `{found}`, not to `{tenant}`")]
+    WrongTenant {
+        /// The tenant appended to.
+        tenant: TenantId,
+        /// The receipt's tenant.
+        found: TenantId,
+        /// The receipt's seq.
+        seq: u64,
+    },
+    /// The ledger has receipts but its head file is gone.
+    #[error(
+        "head file `{path}` is missing but the ledger has receipts\n\
+         hint: restore it from a backup; `tai receipts verify` checks the chain"
+    )]
+    HeadMissing {
+        /// The head file.
+        path: PathBuf,
+    },
+    /// The head file is not a valid head.
+    #[error("head file `{path}` is unreadable: {detail}")]
+    HeadUnreadable {
+        /// The head file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The ledger file is shorter than its head says: receipts were cut off the end.
+    #[error(
+        "ledger `{path}` is shorter than its head ({file_bytes} bytes, the head records \
+         {head_bytes}): acknowledged receipts were removed from the end\n\
+         hint: `tai receipts verify` names the first missing seq"
+    )]
+    Truncated {
+        /// The ledger file.
+        path: PathBuf,
+        /// The file's length.
+        file_bytes: u64,
+        /// The length recorded in the head.
+        head_bytes: u64,
+    },
+    /// The end of the acknowledged chain does not match the head.
+    #[error(
+        "ledger `{path}` does not match its head: {detail}\n\
+         hint: `tai receipts verify` names the first bad seq"
+    )]
+    HeadMismatch {
+        /// The ledger file.
+        path: PathBuf,
+        /// What differs.
+        detail: String,
+    },
+    /// A stored line could not be read as a receipt.
+    #[error(
+        "`{path}` line {line} is not a receipt: {detail}\n\
+         hint: `tai receipts verify` names the first bad seq"
+    )]
+    Corrupt {
+        /// The ledger file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The parser's message.
+        detail: String,
+    },
+}
+
+/// Checks that `batch` continues the chain at `head` for `tenant`; returns the head after it.
+pub(crate) fn check_batch(
+    tenant: &TenantId,
+    head: &ChainHead,
+    batch: &[Receipt],
+) -> Result<ChainHead, LedgerError> {
+    let mut next = head.clone();
+    for r in batch {
+        if r.seq != next.next_seq || r.prev_hash != next.hash {
+            return Err(LedgerError::Discontinuous {
+                tenant: tenant.clone(),
+                expected_seq: next.next_seq,
+                expected_hash: next.hash,
+                found_seq: r.seq,
+                found_prev: r.prev_hash.clone(),
+            });
+        }
+        if &r.body.tenant_id != tenant {
+            return Err(LedgerError::WrongTenant {
+                tenant: tenant.clone(),
+                found: r.body.tenant_id.clone(),
+                seq: r.seq,
+            });
+        }
+        next.next_seq += 1;
+        next.hash.clone_from(&r.hash);
+    }
+    Ok(next)
+}
+
+/// Locks a mutex, taking over the data if a thread panicked while holding it: chain state is
+/// only changed after a check succeeds, so it is never left half-updated.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
