@@ -192,10 +192,8 @@ pub struct Precondition {
     pub message: String,
 }
 
-/// A test applied to a looked-up value.
-///
-/// Written `present` or as a one-key map such as `{ equals: true }` in every syntax (the
-/// shape the JSON Schema describes); YAML's `!equals true` tag form is accepted as well.
+/// A test applied to a looked-up value: `present`, or a one-key map such as
+/// `{ equals: true }`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {

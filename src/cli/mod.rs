@@ -6,6 +6,11 @@
 mod common;
 mod completions;
 mod exit;
+mod pack;
+mod schema;
+mod sku;
+mod style;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -71,12 +76,24 @@ pub enum Format {
 pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::CompletionsArgs),
+    /// Browse packs, or scaffold a new one
+    Pack(pack::PackArgs),
+    /// Browse SKUs and compare plans
+    Sku(sku::SkuArgs),
+    /// Show the tools a SKU exposes and whether its roles allow each one
+    Tools(tools::ToolsArgs),
+    /// Print the JSON Schema of pack or SKU files
+    Schema(schema::SchemaArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Completions(args) => completions::run(args),
+        Command::Pack(args) => pack::run(args, &cli.global),
+        Command::Sku(args) => sku::run(args, &cli.global),
+        Command::Tools(args) => tools::run(args, &cli.global),
+        Command::Schema(args) => schema::run(args),
     }
 }
 
