@@ -20,7 +20,9 @@ use tai::ids::{SkuId, TenantId};
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
     let catalog = load::build(&load::read_dir(&dir).unwrap()).unwrap();
-    let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-10T00:00:00Z").unwrap()));
+    let clock = Arc::new(SimClock::new(
+        Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+    ));
     let mut engine = Engine::new(Arc::new(catalog), clock, IdSource::seeded(1));
     let tenant = TenantId::new("bench").unwrap();
     let mut ev = EntitlementEvent::new(EventKind::Activated, tenant.clone());

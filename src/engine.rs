@@ -97,7 +97,11 @@ impl Engine {
 
     /// Applies an entitlement event to its tenant.
     pub fn apply_event(&mut self, event: &EntitlementEvent) -> EventOutcome {
-        self.with_tenant(&event.tenant_id, |t, env| t.apply_event(env, event), |o| &o.receipts)
+        self.with_tenant(
+            &event.tenant_id,
+            |t, env| t.apply_event(env, event),
+            |o| &o.receipts,
+        )
     }
 
     /// Applies an event given as raw JSON. A malformed event naming a valid tenant is refused

@@ -262,7 +262,10 @@ pub fn resolve(
             let cur = require_live(live, now, event.event_type)?;
             same_sku(catalog, cur, event)?;
             if cur.status == Status::Suspended {
-                return refuse(ReasonCode::InvalidTransition, "entitlement is already suspended");
+                return refuse(
+                    ReasonCode::InvalidTransition,
+                    "entitlement is already suspended",
+                );
             }
             Ok(Entitlement {
                 status: Status::Suspended,
@@ -324,9 +327,10 @@ fn require_live(
 }
 
 fn known_sku<'c>(catalog: &'c Catalog, id: &SkuId) -> Result<&'c Sku, Refusal> {
-    catalog
-        .sku(id.as_str())
-        .map_or_else(|| refuse(ReasonCode::UnknownSku, format!("unknown SKU `{id}`")), Ok)
+    catalog.sku(id.as_str()).map_or_else(
+        || refuse(ReasonCode::UnknownSku, format!("unknown SKU `{id}`")),
+        Ok,
+    )
 }
 
 fn required_sku<'c>(catalog: &'c Catalog, event: &EntitlementEvent) -> Result<&'c Sku, Refusal> {
@@ -537,7 +541,10 @@ mod tests {
         let cat = catalog();
         let mut ev = activate();
         ev.iam_roles = Some(vec![Role::new("admin").unwrap()]);
-        assert_eq!(resolve(&cat, None, &ev, NOW).unwrap_err().code, ReasonCode::RoleNotInSku);
+        assert_eq!(
+            resolve(&cat, None, &ev, NOW).unwrap_err().code,
+            ReasonCode::RoleNotInSku
+        );
         let mut ev = activate();
         ev.enabled_packs = Some(vec![PackId::new("extra").unwrap()]);
         assert_eq!(
@@ -546,7 +553,10 @@ mod tests {
         );
         let mut ev = activate();
         ev.expiry = Some(Timestamp::from_secs(5));
-        assert_eq!(resolve(&cat, None, &ev, NOW).unwrap_err().code, ReasonCode::ExpiryInPast);
+        assert_eq!(
+            resolve(&cat, None, &ev, NOW).unwrap_err().code,
+            ReasonCode::ExpiryInPast
+        );
     }
 
     #[test]
@@ -554,15 +564,43 @@ mod tests {
         let cat = catalog();
         let t = TenantId::new("t").unwrap();
         let e = resolve(&cat, None, &activate(), NOW).unwrap();
-        let sus = resolve(&cat, Some(&e), &EntitlementEvent::new(EventKind::Suspended, t.clone()), NOW).unwrap();
+        let sus = resolve(
+            &cat,
+            Some(&e),
+            &EntitlementEvent::new(EventKind::Suspended, t.clone()),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(sus.standing(NOW), Standing::Suspended);
-        let again = resolve(&cat, Some(&sus), &EntitlementEvent::new(EventKind::Suspended, t.clone()), NOW);
+        let again = resolve(
+            &cat,
+            Some(&sus),
+            &EntitlementEvent::new(EventKind::Suspended, t.clone()),
+            NOW,
+        );
         assert_eq!(again.unwrap_err().code, ReasonCode::InvalidTransition);
-        let back = resolve(&cat, Some(&sus), &EntitlementEvent::new(EventKind::Reinstated, t.clone()), NOW).unwrap();
+        let back = resolve(
+            &cat,
+            Some(&sus),
+            &EntitlementEvent::new(EventKind::Reinstated, t.clone()),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(back.standing(NOW), Standing::Active);
-        let gone = resolve(&cat, Some(&back), &EntitlementEvent::new(EventKind::Cancelled, t.clone()), NOW).unwrap();
+        let gone = resolve(
+            &cat,
+            Some(&back),
+            &EntitlementEvent::new(EventKind::Cancelled, t.clone()),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(gone.visible_packs().count(), 0);
-        let renew = resolve(&cat, Some(&gone), &EntitlementEvent::new(EventKind::Renewed, t), NOW);
+        let renew = resolve(
+            &cat,
+            Some(&gone),
+            &EntitlementEvent::new(EventKind::Renewed, t),
+            NOW,
+        );
         assert_eq!(renew.unwrap_err().code, ReasonCode::NoEntitlement);
     }
 

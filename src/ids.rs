@@ -29,6 +29,8 @@ struct Rule {
     first: fn(char) -> bool,
     rest: fn(char) -> bool,
     text: &'static str,
+    /// The same rule as a JSON Schema pattern, so editors check spellings too.
+    pattern: &'static str,
 }
 
 impl Rule {
@@ -76,12 +78,14 @@ const SNAKE: Rule = Rule {
     first: lower_alpha,
     rest: snake,
     text: "use 1-64 lowercase letters, digits and `_`, starting with a letter",
+    pattern: r"^[a-z][a-z0-9_]{0,63}$",
 };
 const SLUG: Rule = Rule {
     max_len: 64,
     first: lower_alpha,
     rest: kebab_or_snake,
     text: "use 1-64 lowercase letters, digits, `-` and `_`, starting with a letter",
+    pattern: r"^[a-z][a-z0-9_-]{0,63}$",
 };
 // MCP clients accept tool names of 1-64 characters from [A-Za-z0-9_-].
 const TOOL: Rule = Rule {
@@ -89,12 +93,14 @@ const TOOL: Rule = Rule {
     first: alnum,
     rest: tool_char,
     text: "use 1-64 letters, digits, `_` and `-` (the MCP tool-name alphabet)",
+    pattern: r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
 };
 const ROLE: Rule = Rule {
     max_len: 64,
     first: lower_alpha,
     rest: role_char,
     text: "use 1-64 lowercase letters, digits, `_`, `:` and `.`, starting with a letter",
+    pattern: r"^[a-z][a-z0-9_:.]{0,63}$",
 };
 // Tenant ids become file names in the state directory, so no `/`, no leading dot.
 const TENANT: Rule = Rule {
@@ -102,6 +108,7 @@ const TENANT: Rule = Rule {
     first: alnum,
     rest: tenant_char,
     text: "use 1-64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
+    pattern: r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
 };
 
 macro_rules! id_type {
@@ -172,7 +179,8 @@ macro_rules! id_type {
                     "type": "string",
                     "minLength": 1,
                     "maxLength": $rule.max_len,
-                    "description": concat!("A ", $kind, ": ", stringify!($name))
+                    "pattern": $rule.pattern,
+                    "description": format!("{}: {}", $kind, $rule.text)
                 })
             }
         }

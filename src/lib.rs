@@ -14,3 +14,4 @@ pub mod ids;
 pub mod receipts;
 pub mod registry;
 pub mod scenario;
+pub mod workspace;

@@ -35,11 +35,25 @@ struct SkuSpec {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Event { kind: usize, sku: usize, packs: Option<Vec<usize>>, roles: Option<Vec<usize>> },
-    Call { tool: usize, context: Vec<(usize, bool)> },
-    Signal { facts: Vec<(usize, bool)> },
-    Resolve { complete: bool },
-    Advance { days: u64 },
+    Event {
+        kind: usize,
+        sku: usize,
+        packs: Option<Vec<usize>>,
+        roles: Option<Vec<usize>>,
+    },
+    Call {
+        tool: usize,
+        context: Vec<(usize, bool)>,
+    },
+    Signal {
+        facts: Vec<(usize, bool)>,
+    },
+    Resolve {
+        complete: bool,
+    },
+    Advance {
+        days: u64,
+    },
 }
 
 fn pack_spec() -> impl Strategy<Value = PackSpec> {
@@ -48,7 +62,11 @@ fn pack_spec() -> impl Strategy<Value = PackSpec> {
         proptest::collection::vec(0usize..4, 0..3),
         proptest::collection::vec(0usize..3, 0..3),
     )
-        .prop_map(|(tools, roles, checks)| PackSpec { tools, roles, checks })
+        .prop_map(|(tools, roles, checks)| PackSpec {
+            tools,
+            roles,
+            checks,
+        })
 }
 
 fn sku_spec(packs: usize) -> impl Strategy<Value = SkuSpec> {
@@ -129,7 +147,11 @@ fn build_catalog(packs: &[PackSpec], skus: &[SkuSpec]) -> Catalog {
             sku_id: SkuId::new(format!("sku-{s}")).unwrap(),
             plan_id: PlanId::new(format!("plan-{s}")).unwrap(),
             title: "generated".into(),
-            price: Price { amount: 1.0, currency: "USD".into(), period: Term::Monthly },
+            price: Price {
+                amount: 1.0,
+                currency: "USD".into(),
+                period: Term::Monthly,
+            },
             enabled_packs: spec
                 .packs
                 .iter()
@@ -152,14 +174,23 @@ fn build_catalog(packs: &[PackSpec], skus: &[SkuSpec]) -> Catalog {
 }
 
 fn facts(pairs: &[(usize, bool)]) -> Map<String, Value> {
-    pairs.iter().map(|&(k, v)| (KEYS[k].to_owned(), Value::Bool(v))).collect()
+    pairs
+        .iter()
+        .map(|&(k, v)| (KEYS[k].to_owned(), Value::Bool(v)))
+        .collect()
 }
 
 /// The gates as an independent oracle: does this call deserve to execute?
 fn all_gates_pass(t: &Tenant, catalog: &Catalog, now: Timestamp, call: &ToolCall) -> bool {
-    let Some(tref) = catalog.tool(&call.tool) else { return false };
-    let Some(ent) = t.entitlement() else { return false };
-    let Some(action) = tref.action else { return false };
+    let Some(tref) = catalog.tool(&call.tool) else {
+        return false;
+    };
+    let Some(ent) = t.entitlement() else {
+        return false;
+    };
+    let Some(action) = tref.action else {
+        return false;
+    };
     t.state() == GovernorState::Stable
         && t.tools().contains(call.tool.as_str())
         && ent.standing(now) == Standing::Active

@@ -19,7 +19,9 @@ fn engine() -> Engine {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
     let files = load::read_dir(&dir).unwrap();
     let catalog = load::build(&files).unwrap();
-    let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-10T00:00:00Z").unwrap()));
+    let clock = Arc::new(SimClock::new(
+        Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+    ));
     Engine::new(Arc::new(catalog), clock, IdSource::seeded(7))
 }
 
@@ -109,8 +111,12 @@ fn example_3_timeout_escalation_and_recovery() {
     let postponed = e.signal(&t, &signal(json!({"type": "critical"})));
     let r = postponed.receipts.last().unwrap();
     assert_eq!(r.body.event_type, EventType::SignalPostponed);
-    assert_eq!((r.body.state_from, r.body.state_to), (Intervening, Intervening));
-    e.resolve_action(&t, Resolution::Complete, Some("recovered")).unwrap();
+    assert_eq!(
+        (r.body.state_from, r.body.state_to),
+        (Intervening, Intervening)
+    );
+    e.resolve_action(&t, Resolution::Complete, Some("recovered"))
+        .unwrap();
     assert_eq!(e.tenant(&t).unwrap().state(), Stable);
     let again = e.signal(&t, &signal(json!({"type": "normal"})));
     assert_eq!(again.event, EventType::SignalProcessed);
@@ -123,7 +129,8 @@ fn example_4_entitlement_driven_recovery() {
     let t = entitled(&mut e, "delta_corp");
     e.signal(&t, &signal(json!({})));
     assert_eq!(e.call(&t, &call("timeout_test")).decision, Decision::Failed);
-    e.resolve_action(&t, Resolution::Failed, Some("recovery_timeout")).unwrap();
+    e.resolve_action(&t, Resolution::Failed, Some("recovery_timeout"))
+        .unwrap();
     assert_eq!(e.tenant(&t).unwrap().state(), Refusing);
     let refused = e.signal(&t, &signal(json!({"type": "test"})));
     assert_eq!(refused.event, EventType::SignalRefused);
@@ -136,7 +143,10 @@ fn example_4_entitlement_driven_recovery() {
     assert!(renewed.accepted);
     assert_eq!(renewed.receipts[0].body.state_from, Refusing);
     assert_eq!(renewed.receipts[0].body.state_to, Stable);
-    assert_eq!(e.signal(&t, &signal(json!({"type": "normal"}))).state, Stable);
+    assert_eq!(
+        e.signal(&t, &signal(json!({"type": "normal"}))).state,
+        Stable
+    );
 }
 
 #[test]

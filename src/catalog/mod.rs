@@ -6,6 +6,9 @@
 pub mod builtin;
 pub mod load;
 mod model;
+pub mod scaffold;
+pub mod schema;
+pub mod view;
 
 use std::collections::HashMap;
 

@@ -192,8 +192,9 @@ pub struct Precondition {
     pub message: String,
 }
 
-/// A test applied to a looked-up value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// A test applied to a looked-up value: `present`, or a one-key map such as
+/// `{ equals: true }`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// The value exists and is not null.
@@ -209,6 +210,99 @@ pub enum Check {
     /// The value is a number at most this large.
     AtMost(f64),
 }
+
+/// The check names, as written in files.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CheckKind {
+    Present,
+    Equals,
+    NotEquals,
+    OneOf,
+    AtLeast,
+    AtMost,
+}
+
+// serde_yaml only reads externally tagged enums from YAML tags, while the schema (and TOML)
+// write them as one-key maps; this visitor reads both, so the two formats and the schema
+// agree.
+impl<'de> Deserialize<'de> for Check {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, EnumAccess, MapAccess, VariantAccess, Visitor};
+
+        const EXPECTED: &str =
+            "`present` or a one-key map: equals, not_equals, one_of, at_least, at_most";
+
+        struct CheckVisitor;
+
+        impl<'de> Visitor<'de> for CheckVisitor {
+            type Value = Check;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Check, E> {
+                match v {
+                    "present" => Ok(Check::Present),
+                    "equals" | "not_equals" | "one_of" | "at_least" | "at_most" => Err(E::custom(
+                        format_args!("check `{v}` needs a value, e.g. `{{ {v}: ... }}`"),
+                    )),
+                    _ => Err(E::unknown_variant(v, CHECK_NAMES)),
+                }
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Check, A::Error> {
+                let Some(kind) = map.next_key::<CheckKind>()? else {
+                    return Err(de::Error::invalid_length(0, &EXPECTED));
+                };
+                let check = match kind {
+                    CheckKind::Present => {
+                        map.next_value::<de::IgnoredAny>()?;
+                        Check::Present
+                    }
+                    CheckKind::Equals => Check::Equals(map.next_value()?),
+                    CheckKind::NotEquals => Check::NotEquals(map.next_value()?),
+                    CheckKind::OneOf => Check::OneOf(map.next_value()?),
+                    CheckKind::AtLeast => Check::AtLeast(map.next_value()?),
+                    CheckKind::AtMost => Check::AtMost(map.next_value()?),
+                };
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "a check has exactly one key; put each check in its own precondition",
+                    ));
+                }
+                Ok(check)
+            }
+
+            fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Check, A::Error> {
+                let (kind, variant) = data.variant::<CheckKind>()?;
+                Ok(match kind {
+                    CheckKind::Present => {
+                        variant.unit_variant()?;
+                        Check::Present
+                    }
+                    CheckKind::Equals => Check::Equals(variant.newtype_variant()?),
+                    CheckKind::NotEquals => Check::NotEquals(variant.newtype_variant()?),
+                    CheckKind::OneOf => Check::OneOf(variant.newtype_variant()?),
+                    CheckKind::AtLeast => Check::AtLeast(variant.newtype_variant()?),
+                    CheckKind::AtMost => Check::AtMost(variant.newtype_variant()?),
+                })
+            }
+        }
+
+        d.deserialize_any(CheckVisitor)
+    }
+}
+
+const CHECK_NAMES: &[&str] = &[
+    "present",
+    "equals",
+    "not_equals",
+    "one_of",
+    "at_least",
+    "at_most",
+];
 
 /// Resource bounds for an action.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -315,5 +409,70 @@ impl Pack {
     /// The action with this id, if the pack declares it.
     pub fn action(&self, id: &ActionId) -> Option<&Action> {
         self.actions.iter().find(|a| &a.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Holder {
+        check: Check,
+    }
+
+    fn yaml(text: &str) -> Result<Check, String> {
+        serde_yaml::from_str::<Holder>(text)
+            .map(|h| h.check)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn checks_read_the_same_from_yaml_maps_tags_and_toml() {
+        assert_eq!(yaml("check: present"), Ok(Check::Present));
+        assert_eq!(
+            yaml("check: { equals: true }"),
+            Ok(Check::Equals(serde_json::json!(true)))
+        );
+        assert_eq!(
+            yaml("check: !equals true"),
+            Ok(Check::Equals(serde_json::json!(true)))
+        );
+        assert_eq!(yaml("check: { at_most: 7 }"), Ok(Check::AtMost(7.0)));
+        assert_eq!(
+            yaml("check: { one_of: [a, b] }"),
+            Ok(Check::OneOf(vec!["a".into(), "b".into()]))
+        );
+        let toml: Holder = toml::from_str("check = { not_equals = \"x\" }").unwrap();
+        assert_eq!(toml.check, Check::NotEquals("x".into()));
+        let toml: Holder = toml::from_str("check = \"present\"").unwrap();
+        assert_eq!(toml.check, Check::Present);
+    }
+
+    #[test]
+    fn check_errors_say_what_is_expected() {
+        assert!(
+            yaml("check: equal")
+                .unwrap_err()
+                .contains("unknown variant `equal`")
+        );
+        assert!(yaml("check: equals").unwrap_err().contains("needs a value"));
+        assert!(
+            yaml("check: { equals: 1, at_most: 2 }")
+                .unwrap_err()
+                .contains("exactly one key")
+        );
+        assert!(
+            yaml("check: 3")
+                .unwrap_err()
+                .contains("`present` or a one-key map")
+        );
+    }
+
+    #[test]
+    fn checks_serialize_as_the_schema_describes() {
+        let json = serde_json::to_value(Check::Equals(true.into())).unwrap();
+        assert_eq!(json, serde_json::json!({ "equals": true }));
+        assert_eq!(serde_json::to_value(Check::Present).unwrap(), "present");
     }
 }

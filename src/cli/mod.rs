@@ -6,9 +6,15 @@
 mod common;
 mod completions;
 mod exit;
+mod pack;
 mod receipts;
+mod schema;
 mod simulate;
+mod sku;
+mod style;
 mod timeline;
+mod tools;
+mod workspace;
 
 use std::path::PathBuf;
 
@@ -82,6 +88,24 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Verify, show and export receipt chains
     Receipts(receipts::ReceiptsArgs),
+    /// Browse packs, or scaffold a new one
+    Pack(pack::PackArgs),
+    /// Browse SKUs and compare plans
+    Sku(sku::SkuArgs),
+    /// Show the tools a SKU exposes and whether its roles allow each one
+    Tools(tools::ToolsArgs),
+    /// Print the JSON Schema of pack or SKU files
+    Schema(schema::SchemaArgs),
+    /// Send an entitlement event to a tenant in the local workspace
+    Event(workspace::EventArgs),
+    /// Call a tool as a tenant (through the governor's gates)
+    Call(workspace::CallArgs),
+    /// Send a signal to a tenant's governor
+    Signal(workspace::SignalArgs),
+    /// Report a tenant's in-flight action complete or failed
+    Action(workspace::ActionArgs),
+    /// Show tenants' governor state, entitlement and visible tools
+    State(workspace::StateArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -90,6 +114,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Completions(args) => completions::run(args),
         Command::Simulate(args) => simulate::run(args, &cli.global),
         Command::Receipts(args) => receipts::run(args, &cli.global),
+        Command::Pack(args) => pack::run(args, &cli.global),
+        Command::Sku(args) => sku::run(args, &cli.global),
+        Command::Tools(args) => tools::run(args, &cli.global),
+        Command::Schema(args) => schema::run(args),
+        Command::Event(args) => workspace::event(args, &cli.global),
+        Command::Call(args) => workspace::call(args, &cli.global),
+        Command::Signal(args) => workspace::signal(args, &cli.global),
+        Command::Action(args) => workspace::action(args, &cli.global),
+        Command::State(args) => workspace::state(args, &cli.global),
     }
 }
 

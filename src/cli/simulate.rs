@@ -17,7 +17,8 @@ use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
 Examples:
   tai simulate                       # the built-in demo story
   tai simulate tests/scenarios/upgrade.yaml
-  tai simulate story.yaml --format json > run.json")]
+  tai simulate story.yaml --format json > run.json
+  tai simulate --ledger demo-state && tai --state demo-state receipts verify --all")]
 pub struct SimulateArgs {
     /// Scenario file (YAML or JSON) [default: the built-in demo]
     pub file: Option<PathBuf>,
@@ -27,6 +28,10 @@ pub struct SimulateArgs {
     /// Seed for receipt ids (overrides the scenario's)
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Keep every tenant's receipts in DIR as a state directory (a fresh one), e.g. to run
+    /// `tai --state DIR receipts verify --all` afterwards
+    #[arg(long, value_name = "DIR")]
+    pub ledger: Option<PathBuf>,
 }
 
 /// The built-in demo story.
@@ -60,6 +65,14 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if let Some(dir) = &args.ledger {
+        let chains: Vec<_> = run
+            .engine
+            .tenants()
+            .map(|t| (t.id(), run.engine.receipts(t.id())))
+            .collect();
+        super::workspace::persist_receipts(dir, &chains)?;
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Human => render_human(&mut out, &scenario, &run)?,
@@ -68,7 +81,11 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             writeln!(out)?;
         }
     }
-    Ok(if run.passed() { Exit::Success } else { Exit::Failure })
+    Ok(if run.passed() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }
 
 fn render_human(out: &mut dyn Write, scenario: &Scenario, run: &Run) -> std::io::Result<()> {
@@ -86,15 +103,27 @@ fn render_human(out: &mut dyn Write, scenario: &Scenario, run: &Run) -> std::io:
             writeln!(out, "     {}", timeline::line(r))?;
         }
         for m in &step.mismatches {
-            writeln!(out, "     ✗ expected {} = {}, got {}", m.field, m.expected, m.actual)?;
+            writeln!(
+                out,
+                "     ✗ expected {} = {}, got {}",
+                m.field, m.expected, m.actual
+            )?;
         }
     }
     for m in &run.end_mismatches {
-        writeln!(out, "✗ expected {} = {}, got {}", m.field, m.expected, m.actual)?;
+        writeln!(
+            out,
+            "✗ expected {} = {}, got {}",
+            m.field, m.expected, m.actual
+        )?;
     }
     let receipts = run.receipts().count();
     let tenants = run.engine.tenants().count();
-    let failed = run.steps.iter().filter(|s| !s.mismatches.is_empty()).count()
+    let failed = run
+        .steps
+        .iter()
+        .filter(|s| !s.mismatches.is_empty())
+        .count()
         + usize::from(!run.end_mismatches.is_empty());
     writeln!(out)?;
     let verdict = if failed == 0 {

@@ -18,14 +18,28 @@ pub fn state_change(from: GovernorState, to: GovernorState) -> String {
 /// SKU, the signal.
 pub fn detail(r: &Receipt) -> String {
     let m = &r.body.metadata;
-    let s = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let s = |k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let names = |k: &str| -> Vec<String> {
         m.get(k)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
-    let reason = r.body.reason.as_ref().map(ToString::to_string).unwrap_or_default();
+    let reason = r
+        .body
+        .reason
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     match r.body.event_type {
         EventType::ToolSurfaceChanged => {
             let mut out = String::new();
@@ -58,7 +72,11 @@ pub fn detail(r: &Receipt) -> String {
         EventType::EntitlementExpired => format!("expired at {}", s("expiry")),
         EventType::SignalProcessed | EventType::SignalPostponed => {
             let name = s("signal");
-            if name.is_empty() { "signal".into() } else { name }
+            if name.is_empty() {
+                "signal".into()
+            } else {
+                name
+            }
         }
         EventType::SignalRefused => format!("{}: {reason}", s("signal")),
         EventType::ActionExecuted => format!("{} ok", s("tool")),
@@ -76,9 +94,9 @@ pub fn detail(r: &Receipt) -> String {
             out
         }
         EventType::ToolNotFound => s("tool"),
-        EventType::ActionTimeout
-        | EventType::ActionMemoryExceeded
-        | EventType::ActionErrored => format!("{} {reason}", s("tool")),
+        EventType::ActionTimeout | EventType::ActionMemoryExceeded | EventType::ActionErrored => {
+            format!("{} {reason}", s("tool"))
+        }
         EventType::ActionCompleted | EventType::ActionFailed => {
             let tool = m
                 .get("in_flight")

@@ -32,14 +32,17 @@ pub struct TenantArgs {
 
 /// Send an entitlement event (a lifecycle shortcut, or the marketplace's raw JSON/YAML).
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, after_help = "\
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "\
 Examples:
   tai event activate --tenant acme --sku rollback-guard-base
   tai event change --tenant acme --sku rollback-guard-professional
   tai event change --tenant acme --sku governance-suite-enterprise --role read_deployment
   tai event renew --tenant acme
   tai event suspend --tenant acme
-  tai event --file purchase.json")]
+  tai event --file purchase.json"
+)]
 pub struct EventArgs {
     #[command(subcommand)]
     pub kind: Option<EventCommand>,
@@ -236,15 +239,26 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
             let mut out = std::io::stdout().lock();
-            let kind = raw.get("event_type").and_then(Value::as_str).unwrap_or("event");
+            let kind = raw
+                .get("event_type")
+                .and_then(Value::as_str)
+                .unwrap_or("event");
             match &outcome.refusal {
                 None => writeln!(out, "{kind} accepted for `{tenant}`")?,
-                Some(r) => writeln!(out, "{kind} refused for `{tenant}`: {} — {}", r.code, r.message)?,
+                Some(r) => writeln!(
+                    out,
+                    "{kind} refused for `{tenant}`: {} — {}",
+                    r.code, r.message
+                )?,
             }
             print_receipts(&mut out, &outcome.receipts)?;
         }
     }
-    Ok(if outcome.accepted { Exit::Success } else { Exit::Refused })
+    Ok(if outcome.accepted {
+        Exit::Success
+    } else {
+        Exit::Refused
+    })
 }
 
 fn lifecycle_args(cmd: &EventCommand) -> &LifecycleArgs {
@@ -273,7 +287,11 @@ fn lifecycle_event(cmd: &EventCommand, now: Timestamp) -> anyhow::Result<Entitle
     ev.plan_id = a.plan.clone();
     ev.enabled_packs = (!a.packs.is_empty()).then(|| a.packs.clone());
     ev.iam_roles = (!a.roles.is_empty()).then(|| a.roles.clone());
-    ev.expiry = a.expires.as_deref().map(|w| parse_when(w, now)).transpose()?;
+    ev.expiry = a
+        .expires
+        .as_deref()
+        .map(|w| parse_when(w, now))
+        .transpose()?;
     Ok(ev)
 }
 
@@ -297,12 +315,19 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         arguments: args.args.iter().cloned().collect(),
         context: args.context.iter().cloned().collect(),
     };
-    let outcome = ws.run(&args.target.tenant, |t, env| t.call(env, &call), |o| &o.receipts)?;
+    let outcome = ws.run(
+        &args.target.tenant,
+        |t, env| t.call(env, &call),
+        |o| &o.receipts,
+    )?;
     match args.target.format {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
             let mut out = std::io::stdout().lock();
-            let gate = outcome.gate.map(|g| format!(" at the {g} gate")).unwrap_or_default();
+            let gate = outcome
+                .gate
+                .map(|g| format!(" at the {g} gate"))
+                .unwrap_or_default();
             match &outcome.reason {
                 None => writeln!(out, "{}: {}", outcome.decision, outcome.message)?,
                 Some(r) => writeln!(out, "{}{gate}: {r} — {}", outcome.decision, outcome.message)?,
@@ -327,7 +352,11 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         name: args.name.clone(),
         facts: args.facts.iter().cloned().collect(),
     };
-    let outcome = ws.run(&args.target.tenant, |t, env| t.signal(env, &signal), |o| &o.receipts)?;
+    let outcome = ws.run(
+        &args.target.tenant,
+        |t, env| t.signal(env, &signal),
+        |o| &o.receipts,
+    )?;
     match args.target.format {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
@@ -339,7 +368,11 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             print_receipts(&mut out, &outcome.receipts)?;
         }
     }
-    Ok(if outcome.reason.is_some() { Exit::Refused } else { Exit::Success })
+    Ok(if outcome.reason.is_some() {
+        Exit::Refused
+    } else {
+        Exit::Success
+    })
 }
 
 pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -396,14 +429,21 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 bail!(
                     "no tenant `{t}` in `{}`; known tenants: {}",
                     global.state.display(),
-                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
                 );
             }
             vec![t.clone()]
         }
         None => ws.tenant_ids()?,
     };
-    let tenants: Vec<Tenant> = ids.iter().map(|id| ws.tenant(id)).collect::<Result<_, _>>()?;
+    let tenants: Vec<Tenant> = ids
+        .iter()
+        .map(|id| ws.tenant(id))
+        .collect::<Result<_, _>>()?;
     match args.format {
         Format::Json => {
             let list: Vec<Value> = tenants.iter().map(|t| state_json(t, now)).collect();
@@ -432,7 +472,14 @@ fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Res
     match t.entitlement() {
         None => writeln!(out, "entitlement none")?,
         Some(e) => {
-            writeln!(out, "entitlement {} ({}), {} until {}", e.sku_id, e.plan_id, e.standing(now), e.expiry)?;
+            writeln!(
+                out,
+                "entitlement {} ({}), {} until {}",
+                e.sku_id,
+                e.plan_id,
+                e.standing(now),
+                e.expiry
+            )?;
             let packs: Vec<&str> = e.enabled_packs.iter().map(PackId::as_str).collect();
             let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
             writeln!(out, "packs      {}", packs.join(", "))?;
@@ -440,19 +487,39 @@ fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Res
         }
     }
     let tools: Vec<&str> = t.tools().iter().map(|x| x.as_str()).collect();
-    writeln!(out, "tools      {}", if tools.is_empty() { "none".into() } else { tools.join(", ") })?;
+    writeln!(
+        out,
+        "tools      {}",
+        if tools.is_empty() {
+            "none".into()
+        } else {
+            tools.join(", ")
+        }
+    )?;
     if !t.facts().is_empty() {
         writeln!(out, "facts      {}", Value::Object(t.facts().clone()))?;
     }
     if let Some(f) = t.in_flight() {
-        writeln!(out, "in flight  {} ({}) since {}", f.tool, f.reason, f.since)?;
+        writeln!(
+            out,
+            "in flight  {} ({}) since {}",
+            f.tool, f.reason, f.since
+        )?;
     }
-    writeln!(out, "receipts   {} (head {})", t.head().next_seq, &t.head().hash[..16])?;
+    writeln!(
+        out,
+        "receipts   {} (head {})",
+        t.head().next_seq,
+        &t.head().hash[..16]
+    )?;
     writeln!(out)
 }
 
 /// Writes every tenant's receipts from a run to a ledger directory.
-pub fn persist_receipts(dir: &std::path::Path, runs: &[(&TenantId, &[Receipt])]) -> anyhow::Result<()> {
+pub fn persist_receipts(
+    dir: &std::path::Path,
+    runs: &[(&TenantId, &[Receipt])],
+) -> anyhow::Result<()> {
     let ledger = crate::receipts::ledger::FileLedger::open(dir)
         .with_context(|| format!("cannot open ledger directory `{}`", dir.display()))?;
     for (tenant, receipts) in runs {
@@ -460,4 +527,3 @@ pub fn persist_receipts(dir: &std::path::Path, runs: &[(&TenantId, &[Receipt])])
     }
     Ok(())
 }
-

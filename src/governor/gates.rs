@@ -78,7 +78,11 @@ fn iam_gate(
     action: &Action,
     granted: &std::collections::BTreeSet<Role>,
 ) -> Result<(), GateRefusal> {
-    let missing: Vec<&Role> = action.roles.iter().filter(|r| !granted.contains(*r)).collect();
+    let missing: Vec<&Role> = action
+        .roles
+        .iter()
+        .filter(|r| !granted.contains(*r))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -86,7 +90,12 @@ fn iam_gate(
     let mut detail = Map::new();
     detail.insert(
         "missing_roles".into(),
-        Value::Array(missing.iter().map(|r| Value::String(r.to_string())).collect()),
+        Value::Array(
+            missing
+                .iter()
+                .map(|r| Value::String(r.to_string()))
+                .collect(),
+        ),
     );
     Err(refusal(
         Gate::Iam,
@@ -145,7 +154,12 @@ pub fn holds(check: &Check, value: Option<&Value>) -> bool {
     }
 }
 
-fn refusal(gate: Gate, reason: ReasonCode, message: String, detail: Map<String, Value>) -> GateRefusal {
+fn refusal(
+    gate: Gate,
+    reason: ReasonCode,
+    message: String,
+    detail: Map<String, Value>,
+) -> GateRefusal {
     GateRefusal {
         gate,
         reason,
@@ -167,7 +181,10 @@ mod tests {
         assert!(holds(&Check::Equals(json!(true)), Some(&json!(true))));
         assert!(!holds(&Check::Equals(json!(true)), None));
         assert!(holds(&Check::NotEquals(json!("prod")), None));
-        assert!(holds(&Check::OneOf(vec![json!(1), json!(2)]), Some(&json!(2))));
+        assert!(holds(
+            &Check::OneOf(vec![json!(1), json!(2)]),
+            Some(&json!(2))
+        ));
         assert!(holds(&Check::AtLeast(3.0), Some(&json!(3))));
         assert!(!holds(&Check::AtMost(3.0), Some(&json!(3.5))));
         assert!(!holds(&Check::AtMost(3.0), Some(&json!("3"))));

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::clock::Timestamp;
-use crate::entitlement::{self, EntitlementEvent, Entitlement, MalformedEvent, Refusal, Standing};
+use crate::entitlement::{self, Entitlement, EntitlementEvent, MalformedEvent, Refusal, Standing};
 use crate::exec::{self, Limits, Outcome};
 use crate::ids::{SignalName, TenantId, ToolName};
 use crate::receipts::{ChainHead, EventType, Receipt, ReceiptBody};
@@ -264,8 +264,7 @@ impl Tenant {
     pub fn tick(&mut self, env: &Env<'_>) -> Vec<Receipt> {
         let mut out = Vec::new();
         if let Some(ent) = &self.entitlement {
-            if ent.standing(env.now) == Standing::Expired && self.expiry_noted != Some(ent.expiry)
-            {
+            if ent.standing(env.now) == Standing::Expired && self.expiry_noted != Some(ent.expiry) {
                 let expiry = ent.expiry;
                 let mut metadata = Map::new();
                 metadata.insert("expiry".into(), Value::String(expiry.to_string()));
@@ -366,7 +365,12 @@ impl Tenant {
     }
 
     /// Records a malformed event for this tenant.
-    pub fn refuse_malformed(&mut self, env: &Env<'_>, raw: &Value, err: &MalformedEvent) -> EventOutcome {
+    pub fn refuse_malformed(
+        &mut self,
+        env: &Env<'_>,
+        raw: &Value,
+        err: &MalformedEvent,
+    ) -> EventOutcome {
         let mut receipts = self.tick(env);
         let refusal = Refusal {
             code: ReasonCode::MalformedEvent,
@@ -384,7 +388,12 @@ impl Tenant {
         }
     }
 
-    fn refuse_event(&mut self, env: &Env<'_>, mut metadata: Map<String, Value>, refusal: &Refusal) -> Receipt {
+    fn refuse_event(
+        &mut self,
+        env: &Env<'_>,
+        mut metadata: Map<String, Value>,
+        refusal: &Refusal,
+    ) -> Receipt {
         metadata.insert("message".into(), Value::String(refusal.message.clone()));
         let to = self.state;
         self.seal(
@@ -461,9 +470,20 @@ impl Tenant {
             .then(|| env.catalog.tool(&call.tool))
             .flatten();
         let Some(tref) = found else {
-            let message = format!("tool `{}` is not available to tenant `{}`", call.tool, self.id);
+            let message = format!(
+                "tool `{}` is not available to tenant `{}`",
+                call.tool, self.id
+            );
             metadata.insert("message".into(), Value::String(message.clone()));
-            return self.finish(env, receipts, Decision::ToolNotFound, None, ReasonCode::ToolNotFound, message, metadata);
+            return self.finish(
+                env,
+                receipts,
+                Decision::ToolNotFound,
+                None,
+                ReasonCode::ToolNotFound,
+                message,
+                metadata,
+            );
         };
         metadata.insert("pack".into(), Value::String(tref.pack.pack_id.to_string()));
         metadata.insert("action".into(), Value::String(tref.tool.action.to_string()));
@@ -472,20 +492,46 @@ impl Tenant {
             metadata.insert("context".into(), Value::Object(call.context.clone()));
         }
         let not_ready = match self.state {
-            GovernorState::Boot => Some((ReasonCode::GovernorNotReady, "the governor is booting: send a signal once the entitlement is active".to_owned())),
-            GovernorState::Intervening => Some((ReasonCode::ActionInFlight, "an action is being resolved; no new work is accepted until it completes or fails".to_owned())),
-            GovernorState::Refusing => Some((ReasonCode::GovernorRefusing, "the governor is refusing work until an entitlement change recovers it".to_owned())),
+            GovernorState::Boot => Some((
+                ReasonCode::GovernorNotReady,
+                "the governor is booting: send a signal once the entitlement is active".to_owned(),
+            )),
+            GovernorState::Intervening => Some((
+                ReasonCode::ActionInFlight,
+                "an action is being resolved; no new work is accepted until it completes or fails"
+                    .to_owned(),
+            )),
+            GovernorState::Refusing => Some((
+                ReasonCode::GovernorRefusing,
+                "the governor is refusing work until an entitlement change recovers it".to_owned(),
+            )),
             GovernorState::Stable => None,
         };
         if let Some((reason, message)) = not_ready {
             metadata.insert("message".into(), Value::String(message.clone()));
-            return self.finish(env, receipts, Decision::Refused, None, reason, message, metadata);
+            return self.finish(
+                env,
+                receipts,
+                Decision::Refused,
+                None,
+                reason,
+                message,
+                metadata,
+            );
         }
         let Some(action) = tref.action else {
             // Validation rejects a tool whose action is missing; refuse rather than guess.
             let message = format!("tool `{}` names no declared action", call.tool);
             metadata.insert("message".into(), Value::String(message.clone()));
-            return self.finish(env, receipts, Decision::Refused, Some(Gate::Preconditions), ReasonCode::ActionError, message, metadata);
+            return self.finish(
+                env,
+                receipts,
+                Decision::Refused,
+                Some(Gate::Preconditions),
+                ReasonCode::ActionError,
+                message,
+                metadata,
+            );
         };
         let input = GateInput {
             entitlement: self.entitlement.as_ref(),
@@ -498,16 +544,36 @@ impl Tenant {
             metadata.insert("gate".into(), Value::String(refusal.gate.to_string()));
             metadata.insert("message".into(), Value::String(refusal.message.clone()));
             metadata.extend(refusal.detail);
-            return self.finish(env, receipts, Decision::Refused, Some(refusal.gate), refusal.reason, refusal.message, metadata);
+            return self.finish(
+                env,
+                receipts,
+                Decision::Refused,
+                Some(refusal.gate),
+                refusal.reason,
+                refusal.message,
+                metadata,
+            );
         }
         let limits = Limits::resolve(Some(action), tref.pack);
         metadata.insert("limits".into(), json!(limits));
-        let outcome = exec::run(&tref.tool.handler, &Value::Object(call.arguments.clone()), &limits);
+        let outcome = exec::run(
+            &tref.tool.handler,
+            &Value::Object(call.arguments.clone()),
+            &limits,
+        );
         let (event, reason, message) = match outcome {
             Outcome::Success { result, elapsed_ms } => {
                 metadata.insert("elapsed_ms".into(), json!(elapsed_ms));
                 metadata.insert("result".into(), result.clone());
-                let receipt = self.seal(env, Draft { event: EventType::ActionExecuted, to: GovernorState::Stable, reason: None, metadata });
+                let receipt = self.seal(
+                    env,
+                    Draft {
+                        event: EventType::ActionExecuted,
+                        to: GovernorState::Stable,
+                        reason: None,
+                        metadata,
+                    },
+                );
                 receipts.push(receipt);
                 return CallOutcome {
                     decision: Decision::Executed,
@@ -519,22 +585,43 @@ impl Tenant {
                     receipts,
                 };
             }
-            Outcome::Timeout { limit_ms, elapsed_ms } => {
+            Outcome::Timeout {
+                limit_ms,
+                elapsed_ms,
+            } => {
                 metadata.insert("elapsed_ms".into(), json!(elapsed_ms));
-                (EventType::ActionTimeout, ReasonCode::Timeout, format!("action `{}` exceeded its {limit_ms} ms timeout", action.id))
+                (
+                    EventType::ActionTimeout,
+                    ReasonCode::Timeout,
+                    format!("action `{}` exceeded its {limit_ms} ms timeout", action.id),
+                )
             }
             Outcome::MemoryExceeded { limit_mb, used_mb } => {
                 metadata.insert("used_mb".into(), json!(used_mb));
-                (EventType::ActionMemoryExceeded, ReasonCode::MemoryExceeded, format!("action `{}` exceeded its {limit_mb} MiB memory limit", action.id))
+                (
+                    EventType::ActionMemoryExceeded,
+                    ReasonCode::MemoryExceeded,
+                    format!(
+                        "action `{}` exceeded its {limit_mb} MiB memory limit",
+                        action.id
+                    ),
+                )
             }
             Outcome::OutputExceeded { limit_bytes } => (
                 EventType::ActionErrored,
                 ReasonCode::OutputLimitExceeded,
-                format!("action `{}` wrote more than {limit_bytes} bytes of output", action.id),
+                format!(
+                    "action `{}` wrote more than {limit_bytes} bytes of output",
+                    action.id
+                ),
             ),
             Outcome::Error { message, exit_code } => {
                 metadata.insert("exit_code".into(), json!(exit_code));
-                (EventType::ActionErrored, ReasonCode::ActionError, format!("action `{}` failed: {message}", action.id))
+                (
+                    EventType::ActionErrored,
+                    ReasonCode::ActionError,
+                    format!("action `{}` failed: {message}", action.id),
+                )
             }
         };
         metadata.insert("message".into(), Value::String(message.clone()));
@@ -545,7 +632,15 @@ impl Tenant {
         };
         metadata.insert("in_flight".into(), json!(in_flight));
         self.in_flight = Some(in_flight);
-        receipts.push(self.seal(env, Draft { event, to: GovernorState::Intervening, reason: Some(reason.clone()), metadata }));
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event,
+                to: GovernorState::Intervening,
+                reason: Some(reason.clone()),
+                metadata,
+            },
+        ));
         CallOutcome {
             decision: Decision::Failed,
             gate: None,
@@ -574,7 +669,15 @@ impl Tenant {
             EventType::ActionRefused
         };
         let to = self.state;
-        receipts.push(self.seal(env, Draft { event, to, reason: Some(reason.clone()), metadata }));
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event,
+                to,
+                reason: Some(reason.clone()),
+                metadata,
+            },
+        ));
         CallOutcome {
             decision,
             gate,
@@ -594,7 +697,11 @@ impl Tenant {
         detail: Option<&str>,
     ) -> Result<Vec<Receipt>, NothingInFlight> {
         let mut receipts = self.tick(env);
-        let Some(in_flight) = self.in_flight.take().filter(|_| self.state == GovernorState::Intervening) else {
+        let Some(in_flight) = self
+            .in_flight
+            .take()
+            .filter(|_| self.state == GovernorState::Intervening)
+        else {
             return Err(NothingInFlight {
                 tenant: self.id.clone(),
                 state: self.state,
@@ -609,7 +716,15 @@ impl Tenant {
             Resolution::Complete => (EventType::ActionCompleted, GovernorState::Stable),
             Resolution::Failed => (EventType::ActionFailed, GovernorState::Refusing),
         };
-        receipts.push(self.seal(env, Draft { event, to, reason: None, metadata }));
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event,
+                to,
+                reason: None,
+                metadata,
+            },
+        ));
         Ok(receipts)
     }
 
@@ -625,10 +740,15 @@ impl Tenant {
                 problem,
             };
             if r.body.tenant_id != t.id {
-                return Err(fail(format!("receipt belongs to tenant `{}`", r.body.tenant_id)));
+                return Err(fail(format!(
+                    "receipt belongs to tenant `{}`",
+                    r.body.tenant_id
+                )));
             }
             if r.seq != t.head.next_seq || r.prev_hash != t.head.hash || !r.hash_is_valid() {
-                return Err(fail("the receipt chain is broken; run `tai receipts verify`".into()));
+                return Err(fail(
+                    "the receipt chain is broken; run `tai receipts verify`".into(),
+                ));
             }
             t.apply_receipt(r).map_err(fail)?;
             t.head = ChainHead {
@@ -643,7 +763,8 @@ impl Tenant {
         let meta = &r.body.metadata;
         let field = |name: &str| meta.get(name).cloned().unwrap_or(Value::Null);
         let decode = |name: &str| -> Result<Option<Entitlement>, String> {
-            serde_json::from_value(field(name)).map_err(|e| format!("bad `{name}` in metadata: {e}"))
+            serde_json::from_value(field(name))
+                .map_err(|e| format!("bad `{name}` in metadata: {e}"))
         };
         match r.body.event_type {
             EventType::EntitlementActivated
@@ -658,7 +779,8 @@ impl Tenant {
                 self.expiry_noted = self.entitlement.as_ref().map(|e| e.expiry);
             }
             EventType::ToolSurfaceChanged => {
-                self.tools = serde_json::from_value(field("tools")).map_err(|e| format!("bad `tools` in metadata: {e}"))?;
+                self.tools = serde_json::from_value(field("tools"))
+                    .map_err(|e| format!("bad `tools` in metadata: {e}"))?;
             }
             EventType::SignalProcessed => {
                 if let Value::Object(facts) = field("facts") {
@@ -670,7 +792,10 @@ impl Tenant {
         self.in_flight = if r.body.state_to == GovernorState::Intervening {
             match field("in_flight") {
                 Value::Null => self.in_flight.take(),
-                v => Some(serde_json::from_value(v).map_err(|e| format!("bad `in_flight` in metadata: {e}"))?),
+                v => Some(
+                    serde_json::from_value(v)
+                        .map_err(|e| format!("bad `in_flight` in metadata: {e}"))?,
+                ),
             }
         } else {
             None

@@ -130,7 +130,12 @@ fn check_tools(want: &ToolsExpect, tools: Option<&BTreeSet<ToolName>>, out: &mut
         .filter(|t| !tools.contains(*t))
         .collect();
     if !missing.is_empty() {
-        push(out, "tools.includes", format!("includes {}", list(&missing)), format!("missing from {}", list(&actual)));
+        push(
+            out,
+            "tools.includes",
+            format!("includes {}", list(&missing)),
+            format!("missing from {}", list(&actual)),
+        );
     }
     let present: Vec<&str> = want
         .excludes
@@ -139,7 +144,12 @@ fn check_tools(want: &ToolsExpect, tools: Option<&BTreeSet<ToolName>>, out: &mut
         .filter(|t| tools.contains(*t))
         .collect();
     if !present.is_empty() {
-        push(out, "tools.excludes", format!("excludes {}", list(&present)), format!("present in {}", list(&actual)));
+        push(
+            out,
+            "tools.excludes",
+            format!("excludes {}", list(&present)),
+            format!("present in {}", list(&actual)),
+        );
     }
 }
 

@@ -85,7 +85,9 @@ pub fn run_with_progress(
             explicit
                 .clone()
                 .or_else(|| scenario.tenant.clone())
-                .ok_or_else(|| step_err("no tenant: name one in the step or set `tenant:` at the top".into()))
+                .ok_or_else(|| {
+                    step_err("no tenant: name one in the step or set `tenant:` at the top".into())
+                })
         };
         let mut seen = Observed::default();
         let (kind, tenant, summary, receipts, result);
@@ -119,7 +121,10 @@ pub fn run_with_progress(
                     .map_err(|e| step_err(e.to_string()))?;
                 kind = "event";
                 let t = out.receipts.last().map(|r| r.body.tenant_id.clone());
-                let event_type = raw.get("event_type").and_then(Value::as_str).unwrap_or("event");
+                let event_type = raw
+                    .get("event_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("event");
                 summary = match &out.refusal {
                     None => format!("{event_type} accepted"),
                     Some(r) => format!("{event_type} refused: {}", r.code),
@@ -257,7 +262,8 @@ fn check_end(end: &super::EndExpect, engine: &Engine) -> Vec<Mismatch> {
     }
     if end.chain_verifies.unwrap_or(true) {
         for t in engine.tenants() {
-            if let Err(e) = crate::governor::Tenant::replay(t.id().clone(), engine.receipts(t.id())) {
+            if let Err(e) = crate::governor::Tenant::replay(t.id().clone(), engine.receipts(t.id()))
+            {
                 out.push(Mismatch {
                     field: "end.chain_verifies".into(),
                     expected: "true".into(),

@@ -1,0 +1,246 @@
+//! `tai pack list|show|new`: browse packs and scaffold new ones.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::catalog::load::Syntax;
+use crate::catalog::view::{self, UnknownId};
+use crate::catalog::{Catalog, ComputeLimits, Handler, Pack, scaffold};
+use crate::exec::Limits;
+use crate::ids::PackId;
+
+use super::style::{Paint, emit, emit_json, inline, lines};
+use super::{Exit, Format, GlobalArgs, load_catalog};
+
+/// Browse packs, or scaffold a new one.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    #[command(subcommand)]
+    pub command: PackCommand,
+}
+
+/// The `pack` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PackCommand {
+    /// List every pack with its tools, roles and the SKUs that enable it
+    #[command(after_help = "Example:\n  tai pack list --format json")]
+    List {
+        /// Output format
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show one pack: tools, actions with roles and preconditions, limits
+    #[command(after_help = "Example:\n  tai pack show rollback_guard")]
+    Show {
+        /// Pack id, e.g. `rollback_guard`
+        id: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Write a new, commented pack file that passes validation
+    #[command(
+        after_help = "Examples:\n  tai pack new billing_guard            # writes packs/billing_guard.yaml\n  tai pack new billing_guard --toml --output ./my-catalog/packs\n  tai pack new billing_guard --output -  # print to stdout"
+    )]
+    New {
+        /// Id of the new pack (lowercase letters, digits and `_`)
+        id: PackId,
+        /// Write TOML instead of YAML
+        #[arg(long)]
+        toml: bool,
+        /// Folder to write `<id>.yaml|toml` into, or `-` for stdout
+        #[arg(long, short, value_name = "DIR", default_value = "packs")]
+        output: PathBuf,
+    },
+}
+
+pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let paint = Paint::new(global.color);
+    match &args.command {
+        PackCommand::List { format } => {
+            let catalog = load_catalog(global)?;
+            let summaries = view::pack_summaries(&catalog);
+            match format {
+                Format::Json => emit_json(&summaries)?,
+                Format::Human => emit(&render_list(&summaries, paint))?,
+            }
+        }
+        PackCommand::Show { id, format } => {
+            let catalog = load_catalog(global)?;
+            let pack = view::find_pack(&catalog, id).map_err(unknown)?;
+            match format {
+                Format::Json => emit_json(&PackDetail {
+                    pack,
+                    enabled_by: view::enabled_by(&catalog, &pack.pack_id),
+                })?,
+                Format::Human => emit(&render_show(&catalog, pack, paint))?,
+            }
+        }
+        PackCommand::New { id, toml, output } => {
+            let syntax = if *toml { Syntax::Toml } else { Syntax::Yaml };
+            write_scaffold(id, syntax, output)?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// An unknown id as a user error listing the ids that do exist.
+pub fn unknown(err: UnknownId) -> anyhow::Error {
+    anyhow::anyhow!("{err}\nknown {}s: {}", err.kind, err.known.join(", "))
+}
+
+#[derive(serde::Serialize)]
+struct PackDetail<'a> {
+    #[serde(flatten)]
+    pack: &'a Pack,
+    enabled_by: Vec<&'a crate::ids::SkuId>,
+}
+
+fn render_list(summaries: &[view::PackSummary<'_>], paint: Paint) -> String {
+    let mut table = paint.table(&[
+        "Pack",
+        "Version",
+        "Tools",
+        "Actions",
+        "Roles",
+        "Requires",
+        "Enabled by",
+    ]);
+    for s in summaries {
+        table.add_row(vec![
+            s.pack_id.to_string(),
+            s.version.to_owned(),
+            s.tools.to_string(),
+            s.actions.to_string(),
+            lines(s.required_iam_roles),
+            lines(s.requires),
+            lines(&s.enabled_by),
+        ]);
+    }
+    let tools: usize = summaries.iter().map(|s| s.tools).sum();
+    format!("{table}\n{} packs, {tools} tools\n", summaries.len())
+}
+
+fn duration(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
+
+fn declared_limits(limits: Option<&ComputeLimits>) -> String {
+    let Some(l) = limits else {
+        return "defaults".to_owned();
+    };
+    let parts: Vec<String> = [
+        l.timeout_ms.map(|t| format!("timeout {}", duration(t))),
+        l.max_memory_mb.map(|m| format!("memory {m} MiB")),
+        l.max_cpu_percent.map(|c| format!("cpu {c}%")),
+        l.max_output_kb.map(|o| format!("output {o} KiB")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        "defaults".to_owned()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+fn handler_text(handler: &Handler) -> String {
+    match handler {
+        Handler::Simulated(sim) if sim.cases.is_empty() => "simulated".to_owned(),
+        Handler::Simulated(sim) => format!(
+            "simulated ({} case{})",
+            sim.cases.len(),
+            if sim.cases.len() == 1 { "" } else { "s" }
+        ),
+        Handler::Command(cmd) => format!("command `{}`", cmd.program),
+    }
+}
+
+fn render_show(catalog: &Catalog, pack: &Pack, paint: Paint) -> String {
+    let mut out = format!(
+        "{} {}\n{}\n\n",
+        paint.bold(pack.pack_id.as_str()),
+        pack.version,
+        pack.description
+    );
+    let fields = paint.fields(vec![
+        ("Storage", view::storage_name(pack.storage).to_owned()),
+        ("Requires", inline(&pack.requires)),
+        ("Incompatible with", inline(&pack.incompatible_with)),
+        ("Required roles", inline(&pack.required_iam_roles)),
+        ("Signals", inline(&pack.signals)),
+        ("Receipt events", inline(&pack.receipt_events)),
+        ("Limits", declared_limits(pack.compute_limits.as_ref())),
+        (
+            "Enabled by",
+            inline(&view::enabled_by(catalog, &pack.pack_id)),
+        ),
+    ]);
+    out.push_str(&format!("{fields}\n\n{}\n", paint.bold("Tools")));
+    let mut tools = paint.table(&["Tool", "Action", "Handler", "Description"]);
+    for tool in &pack.tools {
+        tools.add_row(vec![
+            tool.name.to_string(),
+            tool.action.to_string(),
+            handler_text(&tool.handler),
+            tool.description.clone(),
+        ]);
+    }
+    out.push_str(&format!("{tools}\n\n{}\n", paint.bold("Actions")));
+    let mut actions = paint.table(&["Action", "Roles", "Preconditions", "Limits"]);
+    for action in &pack.actions {
+        let checks: Vec<String> = action
+            .preconditions
+            .iter()
+            .map(view::precondition_summary)
+            .collect();
+        let limits = Limits::resolve(Some(action), pack);
+        actions.add_row(vec![
+            action.id.to_string(),
+            lines(&action.roles),
+            lines(&checks),
+            format!(
+                "{} · {} MiB",
+                duration(limits.timeout_ms),
+                limits.max_memory_mb
+            ),
+        ]);
+    }
+    out.push_str(&format!("{actions}\n"));
+    out
+}
+
+fn write_scaffold(id: &PackId, syntax: Syntax, output: &std::path::Path) -> anyhow::Result<()> {
+    let text = scaffold::pack(id, syntax);
+    if output.as_os_str() == "-" {
+        return emit(&text);
+    }
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create folder `{}`", output.display()))?;
+    let path = output.join(scaffold::file_name(id, syntax));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                anyhow::anyhow!(
+                    "`{}` already exists; refusing to overwrite it\nhint: choose another id or --output folder",
+                    path.display()
+                )
+            } else {
+                anyhow::Error::new(e).context(format!("cannot create `{}`", path.display()))
+            }
+        })?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    emit(&format!(
+        "created {}\nnext: enable `{id}` in a SKU under skus/, then run `tai validate`\n",
+        path.display()
+    ))
+}
