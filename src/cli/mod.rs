@@ -7,6 +7,7 @@ mod common;
 mod completions;
 mod exit;
 mod simulate;
+mod test;
 mod timeline;
 
 use std::path::PathBuf;
@@ -79,6 +80,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Run a scenario (or the built-in demo) and print the timeline of its receipts
     Simulate(simulate::SimulateArgs),
+    /// Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML
+    Test(test::TestArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Completions(args) => completions::run(args),
         Command::Simulate(args) => simulate::run(args, &cli.global),
+        Command::Test(args) => test::run(args, &cli.global),
     }
 }
 
