@@ -56,6 +56,15 @@ pub fn step_line(text: &str, index: usize) -> Option<usize> {
     locate(text, &[Seg::Key("steps"), Seg::Index(index)]).map(|l| l.line)
 }
 
+/// The 0-based index of the step that starts at or before `line` and nearest to it.
+pub fn step_containing(text: &str, line: usize) -> Option<usize> {
+    (0..)
+        .map_while(|i| step_line(text, i).map(|l| (i, l)))
+        .take_while(|&(_, l)| l <= line)
+        .last()
+        .map(|(i, _)| i)
+}
+
 /// Splits a dotted field name such as `tools.includes` into keys.
 pub fn keys(dotted: &str) -> impl Iterator<Item = Seg<'_>> {
     dotted.split('.').map(Seg::Key)

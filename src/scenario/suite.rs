@@ -102,9 +102,14 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
 
 fn read_error(path: &Path, e: &std::io::Error) -> ScenarioError {
     ScenarioError::Read {
-        path: path.display().to_string(),
+        path: shown(path),
         message: e.to_string(),
     }
+}
+
+/// A path as reports show it: `x.yaml` rather than `./x.yaml` when searching `.`.
+fn shown(path: &Path) -> String {
+    path.strip_prefix(".").unwrap_or(path).display().to_string()
 }
 
 /// Reads, parses and checks `paths` (in parallel on `jobs` threads). Either every file
@@ -115,7 +120,7 @@ pub fn load(
     jobs: usize,
 ) -> Result<Vec<SuiteFile>, Vec<ScenarioError>> {
     let loaded = par_map(paths, jobs, &AtomicBool::new(false), |p| {
-        let shown = p.display().to_string();
+        let shown = shown(p);
         let text = std::fs::read_to_string(p).map_err(|e| vec![read_error(p, &e)])?;
         SuiteFile::from_text(&shown, text, catalog)
     });
