@@ -24,7 +24,7 @@ use super::{ColorChoice, Exit, Format, GlobalArgs, load_catalog};
 #[command(after_help = "\
 Examples:
   tai test                                   # every scenario under tests/scenarios/
-  tai test tests/scenarios/upgrade.yaml      # one file
+  tai test tests/scenarios/02_upgrade_and_downgrade.yaml
   tai test --filter rollback --fail-fast
   tai test --junit report.xml --format json > results.json
   tai test --coverage --min-coverage 100
