@@ -192,6 +192,19 @@ impl StepCheck<'_> {
                 );
             }
         };
+        if matches!(action, StepAction::Advance(_) | StepAction::At(_)) && !self.default_tenant {
+            for (field, set) in [
+                ("state", expect.state.is_some()),
+                ("tools", expect.tools.is_some()),
+            ] {
+                if set {
+                    self.error(
+                        &[Seg::Key("expect"), Seg::Key(field)],
+                        format!("`expect.{field}` on a clock step (`{kind}`) is checked for the scenario's tenant: set `tenant:` at the top"),
+                    );
+                }
+            }
+        }
         only(self, expect.decision.is_some(), "decision", &["call"]);
         only(self, expect.gate.is_some(), "gate", &["call"]);
         only(self, expect.result.is_some(), "result", &["call"]);
