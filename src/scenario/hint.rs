@@ -30,7 +30,10 @@ pub(crate) fn explain_serde(message: &str) -> String {
         Some(i) if message[i..].contains(" column ") => &message[..i],
         _ => message,
     };
-    let message = renumber_steps(message);
+    let message = renumber_steps(message).replace(
+        "expected struct Scenario",
+        "expected a scenario: a mapping with `name:` and `steps:`",
+    );
     let hint = unknown_name(&message)
         .map(|(word, candidates)| did_you_mean(word, candidates))
         .unwrap_or_default();
