@@ -12,6 +12,7 @@ mod schema;
 mod simulate;
 mod sku;
 mod style;
+mod test;
 mod timeline;
 mod tools;
 mod workspace;
@@ -106,6 +107,8 @@ pub enum Command {
     Action(workspace::ActionArgs),
     /// Show tenants' governor state, entitlement and visible tools
     State(workspace::StateArgs),
+    /// Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML
+    Test(test::TestArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -123,6 +126,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Signal(args) => workspace::signal(args, &cli.global),
         Command::Action(args) => workspace::action(args, &cli.global),
         Command::State(args) => workspace::state(args, &cli.global),
+        Command::Test(args) => test::run(args, &cli.global),
     }
 }
 

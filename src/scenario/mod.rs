@@ -2,10 +2,17 @@
 //! with optional expectations, run against a fresh engine under a simulated clock.
 //!
 //! A scenario is both a demo script (`tai simulate`) and a test (`tai test`): the same runner
-//! produces the timeline and checks the expectations.
+//! produces the timeline and checks the expectations. [`suite`] runs many in parallel,
+//! [`coverage`] measures what they exercised, [`junit`] reports them to CI.
 
+mod check;
+pub mod coverage;
 mod expect;
+mod hint;
+pub mod junit;
+mod locate;
 mod run;
+pub mod suite;
 
 use std::collections::BTreeMap;
 
@@ -51,6 +58,7 @@ pub const DEFAULT_START: Timestamp = Timestamp::from_secs(1_767_225_600);
 
 /// One step: an optional name, exactly one action, optional expectations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "RawStep")]
 pub struct Step {
     /// What the step does, in words a person can follow.
     #[serde(default)]
@@ -61,6 +69,88 @@ pub struct Step {
     /// What must be true after the step.
     #[serde(default)]
     pub expect: Option<Expect>,
+}
+
+/// A step as written: every action is an optional key and exactly one must be present.
+/// Reading it this way (rather than as a flattened enum) rejects unknown keys, such as a
+/// misspelt `expect`, instead of ignoring them.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    /// What the step does, in words a person can follow.
+    #[serde(default)]
+    name: Option<String>,
+    /// Move the simulated clock forward, e.g. `31d`.
+    #[serde(default)]
+    advance: Option<String>,
+    /// Set the simulated clock to a time.
+    #[serde(default)]
+    at: Option<Timestamp>,
+    /// Send an entitlement event.
+    #[serde(default)]
+    event: Option<Map<String, Value>>,
+    /// Call a tool.
+    #[serde(default)]
+    call: Option<CallStep>,
+    /// Send a signal.
+    #[serde(default)]
+    signal: Option<SignalStep>,
+    /// Report the in-flight action complete.
+    #[serde(default)]
+    action_complete: Option<RecoveryStep>,
+    /// Report the in-flight action failed.
+    #[serde(default)]
+    action_failed: Option<RecoveryStep>,
+    /// What must be true after the step.
+    #[serde(default)]
+    expect: Option<Expect>,
+}
+
+/// The step kinds, as written in scenario files.
+pub const STEP_KINDS: [&str; 7] = [
+    "advance",
+    "at",
+    "event",
+    "call",
+    "signal",
+    "action_complete",
+    "action_failed",
+];
+
+impl TryFrom<RawStep> for Step {
+    type Error = String;
+
+    fn try_from(raw: RawStep) -> Result<Self, Self::Error> {
+        let actions = [
+            raw.advance.map(StepAction::Advance),
+            raw.at.map(StepAction::At),
+            raw.event.map(StepAction::Event),
+            raw.call.map(StepAction::Call),
+            raw.signal.map(StepAction::Signal),
+            raw.action_complete.map(StepAction::ActionComplete),
+            raw.action_failed.map(StepAction::ActionFailed),
+        ];
+        let mut present = actions.into_iter().flatten();
+        let kinds = || {
+            let names: Vec<String> = STEP_KINDS.iter().map(|k| format!("`{k}`")).collect();
+            names.join(", ")
+        };
+        let Some(action) = present.next() else {
+            return Err(format!("the step does nothing: give it one of {}", kinds()));
+        };
+        if let Some(second) = present.next() {
+            return Err(format!(
+                "the step has both `{}` and `{}`: one action per step, split it in two",
+                action.kind(),
+                second.kind()
+            ));
+        }
+        Ok(Step {
+            name: raw.name,
+            action,
+            expect: raw.expect,
+        })
+    }
 }
 
 /// What a step does.
@@ -82,6 +172,21 @@ pub enum StepAction {
     ActionComplete(RecoveryStep),
     /// Report the in-flight action failed.
     ActionFailed(RecoveryStep),
+}
+
+impl StepAction {
+    /// The step kind as written in scenario files (`call`, `event`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepAction::Advance(_) => "advance",
+            StepAction::At(_) => "at",
+            StepAction::Event(_) => "event",
+            StepAction::Call(_) => "call",
+            StepAction::Signal(_) => "signal",
+            StepAction::ActionComplete(_) => "action_complete",
+            StepAction::ActionFailed(_) => "action_failed",
+        }
+    }
 }
 
 /// A tool call step.
@@ -140,7 +245,7 @@ pub struct Expect {
     pub decision: Option<Decision>,
     /// The refusing gate (`entitlement`, `iam`, `preconditions`) or `none`.
     #[serde(default)]
-    pub gate: Option<String>,
+    pub gate: Option<GateExpect>,
     /// The reason code of a refusal or failure, or `none`.
     #[serde(default)]
     pub reason: Option<String>,
@@ -159,6 +264,32 @@ pub struct Expect {
     /// Fields the step's last receipt must contain (subset match, e.g. `state_from`).
     #[serde(default)]
     pub receipt: Option<Map<String, Value>>,
+}
+
+/// A gate as an expectation names it: one of the three, or `none` when no gate refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GateExpect {
+    /// Gate 1: entitlement active.
+    Entitlement,
+    /// Gate 2: IAM role held.
+    Iam,
+    /// Gate 3: preconditions met.
+    Preconditions,
+    /// No gate refused.
+    None,
+}
+
+impl GateExpect {
+    /// The name as written in scenarios and receipts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateExpect::Entitlement => "entitlement",
+            GateExpect::Iam => "iam",
+            GateExpect::Preconditions => "preconditions",
+            GateExpect::None => "none",
+        }
+    }
 }
 
 /// Expectations on a visible tool set.
@@ -183,7 +314,7 @@ pub struct EndExpect {
     /// Receipts written per tenant.
     #[serde(default)]
     pub receipts: BTreeMap<TenantId, u64>,
-    /// Every tenant's chain verifies [default: checked always].
+    /// Whether every tenant's receipt chain verifies [default: true, checked on every run].
     #[serde(default)]
     pub chain_verifies: Option<bool>,
     /// Final governor state per tenant.
@@ -191,9 +322,17 @@ pub struct EndExpect {
     pub states: BTreeMap<TenantId, GovernorState>,
 }
 
-/// A scenario that could not be read.
-#[derive(Debug, thiserror::Error)]
+/// A scenario that could not be read, or that names something the catalog does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Not valid YAML/JSON, or not a scenario.
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
@@ -203,19 +342,32 @@ pub enum ScenarioError {
         line: usize,
         /// 1-based column.
         column: usize,
-        /// What is wrong.
+        /// What is wrong, with a hint when there is one.
         message: String,
     },
-    /// A step is inconsistent (no tenant, bad duration, ...).
-    #[error("{path}: step {step}: {message}")]
+    /// A step is inconsistent (no tenant, bad duration, unknown tool or SKU, ...).
+    #[error("{path}{}: step {step}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Step {
         /// The file.
         path: String,
         /// 1-based step number.
         step: usize,
-        /// What is wrong.
+        /// 1-based line of the step (or of the offending field), when known.
+        line: Option<usize>,
+        /// What is wrong, with a hint when there is one.
         message: String,
     },
+}
+
+impl ScenarioError {
+    /// The file the error is in.
+    pub fn path(&self) -> &str {
+        match self {
+            ScenarioError::Read { path, .. }
+            | ScenarioError::Parse { path, .. }
+            | ScenarioError::Step { path, .. } => path,
+        }
+    }
 }
 
 impl Scenario {
@@ -223,11 +375,18 @@ impl Scenario {
     pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
         serde_yaml::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let mut message = hint::explain_serde(&e.to_string());
+            // A whole-step problem (no action, two actions) comes without the step's index.
+            if let Some(rest) = message.strip_prefix("steps: ")
+                && let Some(i) = locate::step_containing(text, line)
+            {
+                message = format!("step {}: {rest}", i + 1);
+            }
             ScenarioError::Parse {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.to_string(),
+                message,
             }
         })
     }
