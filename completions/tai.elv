@@ -21,30 +21,132 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+            cand receipts 'Verify, show and export receipt chains'
             cand pack 'Browse packs, or scaffold a new one'
             cand sku 'Browse SKUs and compare plans'
             cand tools 'Show the tools a SKU exposes and whether its roles allow each one'
             cand schema 'Print the JSON Schema of pack or SKU files'
+            cand event 'Send an entitlement event to a tenant in the local workspace'
+            cand call 'Call a tool as a tenant (through the governor''s gates)'
+            cand signal 'Send a signal to a tenant''s governor'
+            cand action 'Report a tenant''s in-flight action complete or failed'
+            cand state 'Show tenants'' governor state, entitlement and visible tools'
+            cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;completions'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;simulate'= {
+            cand --format 'Output format'
+            cand --seed 'Seed for receipt ids (overrides the scenario''s)'
+            cand --ledger 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+            cand show 'Show a tenant''s receipts as a table'
+            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;receipts;verify'= {
+            cand --tenant 'The tenant whose chain to verify'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --all 'Verify every tenant in the state directory'
+            cand --deep 'Also parse every receipt and check its canonical encoding (slower)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;show'= {
+            cand --tenant 'The tenant whose receipts to show'
+            cand --event 'Only receipts of this event type (repeat for several)'
+            cand --from-seq 'Only receipts with seq at least N'
+            cand --to-seq 'Only receipts with seq at most N'
+            cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
+            cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;export'= {
+            cand --tenant 'The tenant whose receipts to export'
+            cand --format 'Export format'
+            cand -o 'Write to FILE instead of standard output'
+            cand --output 'Write to FILE instead of standard output'
+            cand --event 'Only receipts of this event type (repeat for several)'
+            cand --from-seq 'Only receipts with seq at least N'
+            cand --to-seq 'Only receipts with seq at most N'
+            cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
+            cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;help'= {
+            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+            cand show 'Show a tenant''s receipts as a table'
+            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;receipts;help;verify'= {
+        }
+        &'tai;receipts;help;show'= {
+        }
+        &'tai;receipts;help;export'= {
+        }
+        &'tai;receipts;help;help'= {
+        }
         &'tai;pack'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -59,6 +161,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -69,6 +172,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -80,6 +184,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand --toml 'Write TOML instead of YAML'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -104,6 +209,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -118,6 +224,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -128,6 +235,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -138,6 +246,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -163,6 +272,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -172,6 +282,232 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event'= {
+            cand --file 'A raw entitlement event (JSON or YAML) in the marketplace''s shape'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand activate 'A purchase: entitlement.activated'
+            cand change 'An upgrade or downgrade: entitlement.plan_changed'
+            cand renew 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+            cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
+            cand reinstate 'entitlement.reinstated'
+            cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;event;activate'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;change'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;renew'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;suspend'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;reinstate'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;cancel'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;help'= {
+            cand activate 'A purchase: entitlement.activated'
+            cand change 'An upgrade or downgrade: entitlement.plan_changed'
+            cand renew 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+            cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
+            cand reinstate 'entitlement.reinstated'
+            cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;event;help;activate'= {
+        }
+        &'tai;event;help;change'= {
+        }
+        &'tai;event;help;renew'= {
+        }
+        &'tai;event;help;suspend'= {
+        }
+        &'tai;event;help;reinstate'= {
+        }
+        &'tai;event;help;cancel'= {
+        }
+        &'tai;event;help;help'= {
+        }
+        &'tai;call'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --arg 'A tool argument, KEY=VALUE (repeatable)'
+            cand --context 'Call context for preconditions, KEY=VALUE (repeatable)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;signal'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --name 'The signal''s name'
+            cand --fact 'A fact the signal records, KEY=VALUE (repeatable)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;action'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --detail 'A note recorded in the receipt'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;state'= {
+            cand -t 'The tenant [default: list every tenant]'
+            cand --tenant 'The tenant [default: list every tenant]'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;test'= {
+            cand --filter 'Only run scenarios whose name or file path contains TEXT'
+            cand --format 'Output format'
+            cand --junit 'Also write a JUnit XML report to FILE'
+            cand --min-coverage 'Fail when overall coverage is below P percent (implies --coverage)'
+            cand -j 'Worker threads [default: one per core]'
+            cand --jobs 'Worker threads [default: one per core]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --fail-fast 'Start no new scenario after the first failure'
+            cand --coverage 'Report which tools, actions, precondition checks and governor transitions ran'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -179,13 +515,34 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;help'= {
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+            cand receipts 'Verify, show and export receipt chains'
             cand pack 'Browse packs, or scaffold a new one'
             cand sku 'Browse SKUs and compare plans'
             cand tools 'Show the tools a SKU exposes and whether its roles allow each one'
             cand schema 'Print the JSON Schema of pack or SKU files'
+            cand event 'Send an entitlement event to a tenant in the local workspace'
+            cand call 'Call a tool as a tenant (through the governor''s gates)'
+            cand signal 'Send a signal to a tenant''s governor'
+            cand action 'Report a tenant''s in-flight action complete or failed'
+            cand state 'Show tenants'' governor state, entitlement and visible tools'
+            cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;completions'= {
+        }
+        &'tai;help;simulate'= {
+        }
+        &'tai;help;receipts'= {
+            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+            cand show 'Show a tenant''s receipts as a table'
+            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+        }
+        &'tai;help;receipts;verify'= {
+        }
+        &'tai;help;receipts;show'= {
+        }
+        &'tai;help;receipts;export'= {
         }
         &'tai;help;pack'= {
             cand list 'List every pack with its tools, roles and the SKUs that enable it'
@@ -212,6 +569,36 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;tools'= {
         }
         &'tai;help;schema'= {
+        }
+        &'tai;help;event'= {
+            cand activate 'A purchase: entitlement.activated'
+            cand change 'An upgrade or downgrade: entitlement.plan_changed'
+            cand renew 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+            cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
+            cand reinstate 'entitlement.reinstated'
+            cand cancel 'entitlement.cancelled (every pack is disabled)'
+        }
+        &'tai;help;event;activate'= {
+        }
+        &'tai;help;event;change'= {
+        }
+        &'tai;help;event;renew'= {
+        }
+        &'tai;help;event;suspend'= {
+        }
+        &'tai;help;event;reinstate'= {
+        }
+        &'tai;help;event;cancel'= {
+        }
+        &'tai;help;call'= {
+        }
+        &'tai;help;signal'= {
+        }
+        &'tai;help;action'= {
+        }
+        &'tai;help;state'= {
+        }
+        &'tai;help;test'= {
         }
         &'tai;help;help'= {
         }

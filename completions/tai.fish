@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tai_global_optspecs
-    string join \n catalog= state= color= h/help V/version
+    string join \n catalog= state= color= now= h/help V/version
 end
 
 function __fish_tai_needs_command
@@ -29,26 +29,151 @@ complete -c tai -n "__fish_tai_needs_command" -l state -d 'State directory for t
 complete -c tai -n "__fish_tai_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_needs_command" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_needs_command" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c tai -n "__fish_tai_needs_command" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains'
 complete -c tai -n "__fish_tai_needs_command" -f -a "pack" -d 'Browse packs, or scaffold a new one'
 complete -c tai -n "__fish_tai_needs_command" -f -a "sku" -d 'Browse SKUs and compare plans'
 complete -c tai -n "__fish_tai_needs_command" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
 complete -c tai -n "__fish_tai_needs_command" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
+complete -c tai -n "__fish_tai_needs_command" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
+complete -c tai -n "__fish_tai_needs_command" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
+complete -c tai -n "__fish_tai_needs_command" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
+complete -c tai -n "__fish_tai_needs_command" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
+complete -c tai -n "__fish_tai_needs_command" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
+complete -c tai -n "__fish_tai_needs_command" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
 complete -c tai -n "__fish_tai_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand completions" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l seed -d 'Seed for receipt ids (overrides the scenario\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l ledger -d 'Keep every tenant\'s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards' -r -F
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand simulate" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l tenant -d 'The tenant whose chain to verify' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l all -d 'Verify every tenant in the state directory'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l deep -d 'Also parse every receipt and check its canonical encoding (slower)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l tenant -d 'The tenant whose receipts to show' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l event -d 'Only receipts of this event type (repeat for several)' -r -f -a "entitlement_activated\t''
+entitlement_updated\t''
+entitlement_renewed\t''
+entitlement_suspended\t''
+entitlement_reinstated\t''
+entitlement_cancelled\t''
+entitlement_expired\t''
+entitlement_update_refused\t''
+tool_surface_changed\t''
+signal_processed\t''
+signal_refused\t''
+signal_postponed\t''
+action_executed\t''
+action_refused\t''
+tool_not_found\t''
+action_timeout\t''
+action_memory_exceeded\t''
+action_errored\t''
+action_completed\t''
+action_failed\t''"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l tenant -d 'The tenant whose receipts to export' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l format -d 'Export format' -r -f -a "json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE instead of standard output' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l event -d 'Only receipts of this event type (repeat for several)' -r -f -a "entitlement_activated\t''
+entitlement_updated\t''
+entitlement_renewed\t''
+entitlement_suspended\t''
+entitlement_reinstated\t''
+entitlement_cancelled\t''
+entitlement_expired\t''
+entitlement_update_refused\t''
+tool_surface_changed\t''
+signal_processed\t''
+signal_refused\t''
+signal_postponed\t''
+action_executed\t''
+action_refused\t''
+tool_not_found\t''
+action_timeout\t''
+action_memory_exceeded\t''
+action_errored\t''
+action_completed\t''
+action_failed\t''"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
@@ -62,6 +187,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -71,6 +197,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s o -l output -d 'Folder to write `<id>.yaml|toml` into, or `-` for stdout' -r -F
@@ -79,6 +206,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l toml -d 'Write TOML instead of YAML'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
@@ -91,6 +219,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcomm
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -f -a "list" -d 'List every SKU with its price, packs, tool count and roles'
@@ -104,6 +233,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -113,6 +243,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -122,6 +253,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every SKU with its price, packs, tool count and roles'
@@ -136,6 +268,7 @@ complete -c tai -n "__fish_tai_using_subcommand tools" -l state -d 'State direct
 complete -c tai -n "__fish_tai_using_subcommand tools" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand tools" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand tools" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand tools" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand schema" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
@@ -143,17 +276,221 @@ complete -c tai -n "__fish_tai_using_subcommand schema" -l state -d 'State direc
 complete -c tai -n "__fish_tai_using_subcommand schema" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand schema" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions pack sku tools schema help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions pack sku tools schema help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions pack sku tools schema help" -f -a "sku" -d 'Browse SKUs and compare plans'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions pack sku tools schema help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions pack sku tools schema help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions pack sku tools schema help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "activate" -d 'A purchase: entitlement.activated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "reinstate" -d 'entitlement.reinstated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "activate" -d 'A purchase: entitlement.activated'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "reinstate" -d 'entitlement.reinstated'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand call" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand call" -l arg -d 'A tool argument, KEY=VALUE (repeatable)' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l context -d 'Call context for preconditions, KEY=VALUE (repeatable)' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand call" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand call" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand call" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand call" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand signal" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand signal" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand signal" -l name -d 'The signal\'s name' -r
+complete -c tai -n "__fish_tai_using_subcommand signal" -l fact -d 'A fact the signal records, KEY=VALUE (repeatable)' -r
+complete -c tai -n "__fish_tai_using_subcommand signal" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand signal" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand signal" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand signal" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand signal" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand signal" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand action" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand action" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand action" -l detail -d 'A note recorded in the receipt' -r
+complete -c tai -n "__fish_tai_using_subcommand action" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand action" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand action" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand action" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand action" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand action" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand state" -s t -l tenant -d 'The tenant [default: list every tenant]' -r
+complete -c tai -n "__fish_tai_using_subcommand state" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand state" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand state" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand state" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand state" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand state" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand state" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand test" -l filter -d 'Only run scenarios whose name or file path contains TEXT' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand test" -l junit -d 'Also write a JUnit XML report to FILE' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l min-coverage -d 'Fail when overall coverage is below P percent (implies --coverage)' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -s j -l jobs -d 'Worker threads [default: one per core]' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand test" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l fail-fast -d 'Start no new scenario after the first failure'
+complete -c tai -n "__fish_tai_using_subcommand test" -l coverage -d 'Report which tools, actions, precondition checks and governor transitions ran'
+complete -c tai -n "__fish_tai_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand test" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "receipts" -d 'Verify, show and export receipt chains'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "sku" -d 'Browse SKUs and compare plans'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "new" -d 'Write a new, commented pack file that passes validation'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "list" -d 'List every SKU with its price, packs, tool count and roles'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "show" -d 'Show one SKU: listing, packs, roles and the tools its roles can run'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "diff" -d 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "activate" -d 'A purchase: entitlement.activated'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reinstate" -d 'entitlement.reinstated'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
