@@ -42,7 +42,7 @@ impl Timestamp {
     }
 
     /// This time plus a duration (saturating).
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Timestamp(self.0.saturating_add(ms))
     }
@@ -182,7 +182,7 @@ impl SimClock {
     /// Moves the clock forward by `d`.
     pub fn advance(&self, d: Duration) {
         let now = Timestamp(self.0.load(Ordering::SeqCst));
-        self.set(now.add(d));
+        self.set(now.plus(d));
     }
 }
 

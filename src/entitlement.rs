@@ -298,7 +298,7 @@ pub fn resolve(
 }
 
 fn term_end(sku: &Sku, from: Timestamp) -> Timestamp {
-    from.add(Duration::from_secs(sku.term.days() * 86_400))
+    from.plus(Duration::from_secs(sku.term.days() * 86_400))
 }
 
 fn require(live: Option<&Entitlement>, kind: EventKind) -> Result<&Entitlement, Refusal> {
@@ -352,17 +352,17 @@ fn same_sku<'c>(
     cur: &Entitlement,
     event: &EntitlementEvent,
 ) -> Result<&'c Sku, Refusal> {
-    if let Some(id) = &event.sku_id {
-        if id != &cur.sku_id {
-            known_sku(catalog, id)?;
-            return refuse(
-                ReasonCode::PlanMismatch,
-                format!(
-                    "{} names SKU `{id}` but the tenant's entitlement is for `{}`",
-                    event.event_type, cur.sku_id
-                ),
-            );
-        }
+    if let Some(id) = &event.sku_id
+        && id != &cur.sku_id
+    {
+        known_sku(catalog, id)?;
+        return refuse(
+            ReasonCode::PlanMismatch,
+            format!(
+                "{} names SKU `{id}` but the tenant's entitlement is for `{}`",
+                event.event_type, cur.sku_id
+            ),
+        );
     }
     let sku = known_sku(catalog, &cur.sku_id)?;
     check_plan(sku, event)?;
@@ -532,7 +532,7 @@ mod tests {
     fn activation_defaults_to_sku_grants_and_one_term() {
         let e = resolve(&catalog(), None, &activate(), NOW).unwrap();
         assert_eq!(e.enabled_packs.len(), 2);
-        assert_eq!(e.expiry, NOW.add(Duration::from_secs(30 * 86_400)));
+        assert_eq!(e.expiry, NOW.plus(Duration::from_secs(30 * 86_400)));
         assert_eq!(e.standing(NOW), Standing::Active);
     }
 

@@ -130,12 +130,12 @@ impl Workspace {
         };
         let out = op(&mut tenant, &env);
         let receipts = receipts_of(&out);
-        if !receipts.is_empty() {
-            if let Err(e) = self.ledger.append(id, receipts) {
-                let stored = self.ledger.read(id)?;
-                *tenant = Tenant::replay(id.clone(), &stored)?;
-                return Err(e.into());
-            }
+        if !receipts.is_empty()
+            && let Err(e) = self.ledger.append(id, receipts)
+        {
+            let stored = self.ledger.read(id)?;
+            *tenant = Tenant::replay(id.clone(), &stored)?;
+            return Err(e.into());
         }
         Ok(out)
     }
@@ -150,10 +150,10 @@ fn load_or_create_seed(dir: &Path) -> Result<u64, WorkspaceError> {
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let path = dir.join("seed");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(seed) = text.trim().parse() {
-            return Ok(seed);
-        }
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(seed) = text.trim().parse()
+    {
+        return Ok(seed);
     }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

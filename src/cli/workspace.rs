@@ -301,7 +301,7 @@ fn parse_when(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
         return Ok(t);
     }
     match parse_duration(text) {
-        Ok(d) => Ok(now.add(d)),
+        Ok(d) => Ok(now.plus(d)),
         Err(_) => bail!(
             "invalid --expires `{text}`: use a time (2026-03-01, RFC 3339, epoch seconds) or a duration (45d)"
         ),

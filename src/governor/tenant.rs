@@ -263,24 +263,25 @@ impl Tenant {
     /// and a tool surface that no longer matches the catalog. Every operation starts here.
     pub fn tick(&mut self, env: &Env<'_>) -> Vec<Receipt> {
         let mut out = Vec::new();
-        if let Some(ent) = &self.entitlement {
-            if ent.standing(env.now) == Standing::Expired && self.expiry_noted != Some(ent.expiry) {
-                let expiry = ent.expiry;
-                let mut metadata = Map::new();
-                metadata.insert("expiry".into(), Value::String(expiry.to_string()));
-                metadata.insert("entitlement".into(), json!(ent));
-                self.expiry_noted = Some(expiry);
-                let to = self.state;
-                out.push(self.seal(
-                    env,
-                    Draft {
-                        event: EventType::EntitlementExpired,
-                        to,
-                        reason: Some(ReasonCode::EntitlementExpired),
-                        metadata,
-                    },
-                ));
-            }
+        if let Some(ent) = &self.entitlement
+            && ent.standing(env.now) == Standing::Expired
+            && self.expiry_noted != Some(ent.expiry)
+        {
+            let expiry = ent.expiry;
+            let mut metadata = Map::new();
+            metadata.insert("expiry".into(), Value::String(expiry.to_string()));
+            metadata.insert("entitlement".into(), json!(ent));
+            self.expiry_noted = Some(expiry);
+            let to = self.state;
+            out.push(self.seal(
+                env,
+                Draft {
+                    event: EventType::EntitlementExpired,
+                    to,
+                    reason: Some(ReasonCode::EntitlementExpired),
+                    metadata,
+                },
+            ));
         }
         if let Some(r) = self.sync_surface(env, "catalog_changed") {
             out.push(r);
