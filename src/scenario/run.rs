@@ -146,8 +146,10 @@ pub fn run_with_progress(
                 let out = engine.call(&t, &call);
                 kind = "call";
                 summary = match &out.reason {
-                    None => format!("{} {}", c.tool, out.decision),
-                    Some(r) => format!("{} {}: {r}", c.tool, out.decision),
+                    Some(r) if r.as_str() != out.decision.as_str() => {
+                        format!("{} {}: {r}", c.tool, out.decision)
+                    }
+                    _ => format!("{} {}", c.tool, out.decision),
                 };
                 seen.decision = Some(out.decision);
                 seen.gate = out.gate;
