@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod diagnostics;
 pub mod engine;
 pub mod entitlement;
 pub mod exec;
@@ -14,3 +15,4 @@ pub mod ids;
 pub mod receipts;
 pub mod registry;
 pub mod scenario;
+pub mod source;

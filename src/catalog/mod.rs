@@ -4,8 +4,10 @@
 //! every call (tool → pack and action), so entitlement checks and tool calls never scan.
 
 pub mod builtin;
+mod fields;
 pub mod load;
 mod model;
+pub mod validate;
 
 use std::collections::HashMap;
 

@@ -8,6 +8,7 @@ mod completions;
 mod exit;
 mod simulate;
 mod timeline;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -79,6 +80,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Run a scenario (or the built-in demo) and print the timeline of its receipts
     Simulate(simulate::SimulateArgs),
+    /// Check pack and SKU files and report every problem with file, line and column
+    Validate(validate::ValidateArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Completions(args) => completions::run(args),
         Command::Simulate(args) => simulate::run(args, &cli.global),
+        Command::Validate(args) => validate::run(args, &cli.global),
     }
 }
 
