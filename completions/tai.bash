@@ -58,6 +58,9 @@ _tai() {
             tai,tools)
                 cmd="tai__subcmd__tools"
                 ;;
+            tai,validate)
+                cmd="tai__subcmd__validate"
+                ;;
             tai__subcmd__event,activate)
                 cmd="tai__subcmd__event__subcmd__activate"
                 ;;
@@ -141,6 +144,9 @@ _tai() {
                 ;;
             tai__subcmd__help,tools)
                 cmd="tai__subcmd__help__subcmd__tools"
+                ;;
+            tai__subcmd__help,validate)
+                cmd="tai__subcmd__help__subcmd__validate"
                 ;;
             tai__subcmd__help__subcmd__event,activate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__activate"
@@ -266,7 +272,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test help"
+            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test validate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -944,7 +950,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="completions simulate receipts pack sku tools schema event call signal action state test help"
+            opts="completions simulate receipts pack sku tools schema event call signal action state test validate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1350,6 +1356,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__tools)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__validate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2264,6 +2284,40 @@ _tai() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__validate)
+            opts="-h -V --format --deny-warnings --list-rules --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json github" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)

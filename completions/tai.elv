@@ -39,6 +39,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
             cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+            cand validate 'Check pack and SKU files and report every problem with file, line and column'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;completions'= {
@@ -513,6 +514,19 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;validate'= {
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --deny-warnings 'Exit 1 on warnings too'
+            cand --list-rules 'List the rule codes with what each checks, and exit'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;help'= {
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
@@ -527,6 +541,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
             cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+            cand validate 'Check pack and SKU files and report every problem with file, line and column'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;completions'= {
@@ -599,6 +614,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;state'= {
         }
         &'tai;help;test'= {
+        }
+        &'tai;help;validate'= {
         }
         &'tai;help;help'= {
         }

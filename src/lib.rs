@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod diagnostics;
 pub mod engine;
 pub mod entitlement;
 pub mod exec;
@@ -14,4 +15,5 @@ pub mod ids;
 pub mod receipts;
 pub mod registry;
 pub mod scenario;
+pub mod source;
 pub mod workspace;

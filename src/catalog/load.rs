@@ -1,15 +1,34 @@
-//! Reading pack and SKU files (YAML or TOML) from a directory or from the built-in catalog.
+//! Reading pack and SKU files (YAML or TOML) from disk or from the built-in catalog, and
+//! turning them into a [`Catalog`] plus a [`Report`] of every problem found.
 //!
-//! (Minimal first version: parses files; rich diagnostics and validation come next.)
+//! Loading never stops at the first problem: each file is parsed on its own (every unknown
+//! field is collected, not just the first), the catalog-wide rules run over whatever parsed,
+//! and only then are positions looked up, once per file that has something to report.
+//! Reading is bounded ([`MAX_FILE_BYTES`]) and the parsers' own depth and alias limits
+//! apply, so hostile files cost an error, never a hang or a crash.
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::{Catalog, Pack, Sku};
+use super::validate::{self, Parsed};
+use super::{Catalog, Pack, Sku, fields};
+use crate::diagnostics::{Code, Diagnostic, Report, closest, did_you_mean};
+use crate::source::{DocPath, LineIndex, Location, Span, SpanIndex};
 
-/// Which kind of definition a file holds, decided by the folder it is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub use crate::source::Syntax;
+
+/// Files larger than this are refused unread: no definition file comes close, and reading
+/// an arbitrary file whole would let one bad path exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Which kind of definition a file holds, decided by the folder it is in (or, for a file
+/// given on its own, by whether it has a `pack_id` or a `sku_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocKind {
     /// A file under `packs/`.
     Pack,
@@ -17,13 +36,23 @@ pub enum DocKind {
     Sku,
 }
 
-/// File syntax, decided by the extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
-    /// `.yaml` / `.yml`
-    Yaml,
-    /// `.toml`
-    Toml,
+impl DocKind {
+    /// The folder name for this kind.
+    pub fn folder(self) -> &'static str {
+        match self {
+            DocKind::Pack => "packs",
+            DocKind::Sku => "skus",
+        }
+    }
+
+    /// The kind a folder name implies.
+    pub fn from_folder(name: &str) -> Option<Self> {
+        match name {
+            "packs" => Some(DocKind::Pack),
+            "skus" => Some(DocKind::Sku),
+            _ => None,
+        }
+    }
 }
 
 /// One definition file's text and where it came from.
@@ -39,7 +68,7 @@ pub struct SourceFile {
     pub text: String,
 }
 
-/// A problem found while loading.
+/// A file or folder that could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct LoadError {
@@ -49,34 +78,361 @@ pub struct LoadError {
     pub message: String,
 }
 
-/// Reads every `*.yaml`, `*.yml` and `*.toml` under `dir/packs` and `dir/skus`.
+impl From<Box<Diagnostic>> for LoadError {
+    fn from(d: Box<Diagnostic>) -> Self {
+        LoadError {
+            path: d
+                .file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            message: d.message,
+        }
+    }
+}
+
+/// Files read for checking, and the problems met reading them.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Files read successfully.
+    pub files: Vec<SourceFile>,
+    /// Files or folders that could not be used (unreadable, too large, binary, ...).
+    pub problems: Vec<Diagnostic>,
+    /// How many paths were looked at, readable or not.
+    pub paths_seen: usize,
+}
+
+/// Whether the files are a whole catalog or a fragment of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// All packs and SKUs: every cross-reference must resolve.
+    Catalog,
+    /// Some files checked on their own: references to packs or SKUs outside them are not
+    /// reported, since they may well exist in the catalog the files belong to.
+    Fragment,
+}
+
+/// The outcome of loading: the catalog built from whatever parsed, and the report.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Every pack and SKU that parsed (validation problems do not remove them).
+    pub catalog: Catalog,
+    /// Every problem found.
+    pub report: Report,
+}
+
+/// Reads every `*.yaml`, `*.yml` and `*.toml` under `dir/packs` and `dir/skus`; the first
+/// problem (missing folder, unreadable or unusable file) is an error.
 pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
-    let mut files = Vec::new();
-    for (sub, kind) in [("packs", DocKind::Pack), ("skus", DocKind::Sku)] {
-        let folder = dir.join(sub);
-        let entries = std::fs::read_dir(&folder).map_err(|e| LoadError {
-            path: folder.display().to_string(),
-            message: e.to_string(),
-        })?;
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for path in paths {
-            let Some(syntax) = syntax_of(&path) else {
-                continue;
-            };
-            let text = std::fs::read_to_string(&path).map_err(|e| LoadError {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            files.push(SourceFile {
+    let inputs = read_catalog_dir(dir).map_err(LoadError::from)?;
+    match inputs.problems.into_iter().next() {
+        Some(problem) => Err(Box::new(problem).into()),
+        None => Ok(inputs.files),
+    }
+}
+
+/// Reads a catalog directory: its `packs/` and `skus/` folders. The error is for a
+/// directory that is missing or not a catalog; problems with single files are collected.
+pub fn read_catalog_dir(dir: &Path) -> Result<Inputs, Box<Diagnostic>> {
+    let mut missing = Vec::new();
+    for kind in [DocKind::Pack, DocKind::Sku] {
+        if !dir.join(kind.folder()).is_dir() {
+            missing.push(kind.folder());
+        }
+    }
+    if !dir.is_dir() {
+        let why = match std::fs::metadata(dir) {
+            Err(e) => io_reason(&e),
+            Ok(_) => "not a directory".to_owned(),
+        };
+        return Err(Box::new(
+            Diagnostic::new(Code::Io, format!("cannot read `{}`: {why}", dir.display()))
+                .in_file(dir),
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(Box::new(Diagnostic::new(
+            Code::NotACatalog,
+            format!(
+                "`{}` is not a catalog directory: it has no `{}` folder",
+                dir.display(),
+                missing.join("/` or `")
+            ),
+        )
+        .in_file(dir)
+        .help("a catalog directory holds `packs/` and `skus/`; pass single files to check them on their own")));
+    }
+    let mut inputs = Inputs::default();
+    for kind in [DocKind::Pack, DocKind::Sku] {
+        read_folder(&dir.join(kind.folder()), kind, &mut inputs);
+    }
+    Ok(inputs)
+}
+
+/// Reads every definition file of one folder (not recursively), all of one kind.
+pub fn read_folder(folder: &Path, kind: DocKind, inputs: &mut Inputs) {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) => {
+            inputs.problems.push(read_problem(folder, &e));
+            return;
+        }
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => paths.push(entry.path()),
+            Err(e) => inputs.problems.push(read_problem(folder, &e)),
+        }
+    }
+    paths.sort();
+    for path in paths {
+        let Some(syntax) = syntax_of(&path) else {
+            continue;
+        };
+        inputs.paths_seen += 1;
+        match read_text(&path) {
+            Ok(text) => inputs.files.push(SourceFile {
                 path,
                 kind,
                 syntax,
                 text,
-            });
+            }),
+            Err(problem) => inputs.problems.push(*problem),
         }
     }
-    Ok(files)
+}
+
+/// Reads what `paths` name: catalog directories (with `packs/` and `skus/`), `packs`/`skus`
+/// folders, or single files. The scope is a whole catalog when a catalog directory is among
+/// them, else a fragment. The same file named twice is read once.
+pub fn read_paths(paths: &[PathBuf]) -> (Inputs, Scope) {
+    let mut inputs = Inputs::default();
+    let mut scope = Scope::Fragment;
+    for path in paths {
+        let folder_kind = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(DocKind::from_folder);
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                inputs.paths_seen += 1;
+                inputs.problems.push(read_problem(path, &e));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            match (folder_kind, read_catalog_dir(path)) {
+                (_, Ok(more)) => {
+                    scope = Scope::Catalog;
+                    inputs.files.extend(more.files);
+                    inputs.problems.extend(more.problems);
+                    inputs.paths_seen += more.paths_seen;
+                }
+                (Some(kind), Err(_)) => read_folder(path, kind, &mut inputs),
+                (None, Err(problem)) => inputs.problems.push(*problem),
+            }
+        } else {
+            inputs.paths_seen += 1;
+            match read_file(path) {
+                Ok(file) => inputs.files.push(file),
+                Err(problem) => inputs.problems.push(*problem),
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    inputs
+        .files
+        .retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())));
+    (inputs, scope)
+}
+
+/// Reads one definition file given by path. Its kind comes from its folder's name
+/// (`packs`/`skus`), else from its contents (a top-level `pack_id` or `sku_id`).
+pub fn read_file(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
+    let Some(syntax) = syntax_of(path) else {
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::NotACatalog,
+                format!("`{}` is not a definition file", path.display()),
+            )
+            .in_file(path)
+            .help("pack and SKU files end in `.yaml`, `.yml` or `.toml`"),
+        ));
+    };
+    let text = read_text(path)?;
+    let folder_kind = path
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .and_then(DocKind::from_folder);
+    let Some(kind) = folder_kind.or_else(|| kind_of_text(&text)) else {
+        return Err(Box::new(Diagnostic::new(
+            Code::UnknownFileKind,
+            "cannot tell whether this file defines a pack or a SKU",
+        )
+        .in_file(path)
+        .help(
+            "put it in a `packs/` or `skus/` folder, or give it a top-level `pack_id` or `sku_id`",
+        )));
+    };
+    Ok(SourceFile {
+        path: path.to_path_buf(),
+        kind,
+        syntax,
+        text,
+    })
+}
+
+/// The kind a file's text implies: a top-level `pack_id` key makes a pack, `sku_id` a SKU
+/// (both or neither: unknown).
+pub fn kind_of_text(text: &str) -> Option<DocKind> {
+    let mut found = None;
+    for line in text.lines() {
+        let key = line.trim_start_matches(['"', '\'']);
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let kind = if top_level_key(key, "pack_id") {
+            DocKind::Pack
+        } else if top_level_key(key, "sku_id") {
+            DocKind::Sku
+        } else {
+            continue;
+        };
+        match found {
+            Some(k) if k != kind => return None,
+            _ => found = Some(kind),
+        }
+    }
+    found
+}
+
+fn top_level_key(line: &str, key: &str) -> bool {
+    line.strip_prefix(key).is_some_and(|rest| {
+        rest.trim_start_matches(['"', '\''])
+            .trim_start()
+            .starts_with([':', '='])
+    })
+}
+
+/// Reads a file as UTF-8 text, refusing large, binary and non-UTF-8 files.
+fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Box::new(read_problem(path, &e)))?;
+    if meta.is_dir() {
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot read `{}`: it is a directory", path.display()),
+            )
+            .in_file(path),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Box::new(too_large(path, meta.len())));
+    }
+    // The length can change after the check (or lie, for special files): never read more
+    // than the cap plus one byte.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Box::new(read_problem(path, &e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Box::new(too_large(path, bytes.len() as u64)));
+    }
+    decode(path, bytes)
+}
+
+fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(Box::new(encoding_problem(
+            path,
+            &bytes,
+            at,
+            "the file is binary (it contains a NUL byte)",
+        )));
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            Err(Box::new(encoding_problem(
+                path,
+                e.as_bytes(),
+                at,
+                "the file is not UTF-8 text",
+            )))
+        }
+    }
+}
+
+fn encoding_problem(path: &Path, bytes: &[u8], at: usize, message: &str) -> Diagnostic {
+    let before = &bytes[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Diagnostic::new(Code::InvalidEncoding, message)
+        .in_file(path)
+        .located(Location {
+            line,
+            column,
+            span: Span { offset: at, len: 1 },
+        })
+        .help("pack and SKU files are YAML or TOML text in UTF-8")
+}
+
+fn too_large(path: &Path, len: u64) -> Diagnostic {
+    #[allow(clippy::cast_precision_loss)]
+    let mib = len as f64 / (1024.0 * 1024.0);
+    Diagnostic::new(
+        Code::FileTooLarge,
+        format!(
+            "the file is {mib:.1} MiB, more than the {} MiB limit",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+    .in_file(path)
+    .help("a pack or SKU definition is a few kilobytes; split the file or check that it is the right one")
+}
+
+fn read_problem(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        Code::Io,
+        format!("cannot read `{}`: {}", path.display(), io_reason(e)),
+    )
+    .in_file(path)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => {
+            let text = e.to_string();
+            // "Is a directory (os error 21)" → "is a directory"
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
 }
 
 /// The syntax a path's extension implies, if it is a definition file.
@@ -88,34 +444,437 @@ pub fn syntax_of(path: &Path) -> Option<Syntax> {
     }
 }
 
-/// Parses and indexes `files` into a catalog.
-pub fn build(files: &[SourceFile]) -> Result<Catalog, Vec<LoadError>> {
-    let mut packs = Vec::new();
-    let mut skus = Vec::new();
-    let mut errors = Vec::new();
-    for file in files {
-        let res = match file.kind {
-            DocKind::Pack => parse::<Pack>(file).map(|p| packs.push(p)),
-            DocKind::Sku => parse::<Sku>(file).map(|s| skus.push(s)),
-        };
-        if let Err(e) = res {
-            errors.push(e);
-        }
-    }
-    if errors.is_empty() {
-        Ok(Catalog::new(packs, skus))
+/// Parses, validates and indexes `files` as a whole catalog; any error refuses it (warnings
+/// are allowed and dropped: see [`check`] to see them).
+pub fn build(files: &[SourceFile]) -> Result<Catalog, Report> {
+    let loaded = check(files, Scope::Catalog);
+    if loaded.report.has_errors() {
+        Err(loaded.report)
     } else {
-        Err(errors)
+        Ok(loaded.catalog)
     }
 }
 
-fn parse<T: DeserializeOwned>(file: &SourceFile) -> Result<T, LoadError> {
-    let res = match file.syntax {
-        Syntax::Yaml => serde_yaml::from_str(&file.text).map_err(|e| e.to_string()),
-        Syntax::Toml => toml::from_str(&file.text).map_err(|e| e.to_string()),
+/// Parses and validates `files`, reporting every problem; the catalog holds whatever parsed.
+pub fn check(files: &[SourceFile], scope: Scope) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut packs = Vec::new();
+    let mut skus = Vec::new();
+    let mut broken_packs = std::collections::HashSet::new();
+    for (i, file) in files.iter().enumerate() {
+        match file.kind {
+            DocKind::Pack => match parse::<Pack>(file, &mut diagnostics) {
+                Some(doc) => packs.push(Parsed { file: i, doc }),
+                None => {
+                    broken_packs.insert(id_of_broken(file));
+                }
+            },
+            DocKind::Sku => {
+                if let Some(doc) = parse::<Sku>(file, &mut diagnostics) {
+                    skus.push(Parsed { file: i, doc });
+                }
+            }
+        }
+    }
+    diagnostics.extend(validate::validate(
+        files,
+        &packs,
+        &skus,
+        scope,
+        &broken_packs,
+    ));
+    resolve_locations(&mut diagnostics, files);
+    let mut report = Report::new(diagnostics, files.len());
+    let mut kept = std::collections::HashSet::new();
+    let with_problems: Vec<PathBuf> = report
+        .diagnostics()
+        .iter()
+        .flat_map(|d| {
+            d.file
+                .iter()
+                .chain(d.notes.iter().filter_map(|n| n.file.as_ref()))
+        })
+        .cloned()
+        .collect();
+    for path in with_problems {
+        if kept.insert(path.clone())
+            && let Some(file) = files.iter().find(|f| f.path == path)
+        {
+            report.add_source(&file.path, Arc::from(file.text.as_str()));
+        }
+    }
+    let catalog = Catalog::new(
+        packs.into_iter().map(|p| p.doc).collect(),
+        skus.into_iter().map(|s| s.doc).collect(),
+    );
+    Loaded { catalog, report }
+}
+
+/// Reads `inputs`' files into a checked catalog, adding the reading problems to the report.
+pub fn check_inputs(inputs: &Inputs, scope: Scope) -> Loaded {
+    let mut loaded = check(&inputs.files, scope);
+    loaded.report.extend(inputs.problems.iter().cloned());
+    loaded
+        .report
+        .set_files_checked(inputs.paths_seen.max(inputs.files.len()));
+    loaded
+}
+
+/// The id a pack file that failed to load meant to define: its `pack_id` if that much
+/// parses, else its file name. References to it are not reported as unknown, since the
+/// file's own error is the one to fix.
+fn id_of_broken(file: &SourceFile) -> String {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        pack_id: String,
+    }
+    let id = match file.syntax {
+        Syntax::Yaml => serde_yaml::from_str::<Id>(&file.text).ok(),
+        Syntax::Toml => toml::from_str::<Id>(&file.text).ok(),
     };
-    res.map_err(|message| LoadError {
-        path: file.path.display().to_string(),
-        message,
+    id.map(|id| id.pack_id).unwrap_or_else(|| {
+        file.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     })
+}
+
+/// Deserializes one file, collecting every unknown field and the first hard error.
+fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> Option<T> {
+    if file.text.trim().is_empty() {
+        out.push(
+            Diagnostic::new(Code::EmptyFile, "the file is empty")
+                .in_file(&file.path)
+                .help(match file.kind {
+                    DocKind::Pack => "a pack needs at least `pack_id`, `version` and `description`; `tai pack new ID` writes a starting point",
+                    DocKind::Sku => "a SKU needs at least `sku_id`, `plan_id`, `title`, `price` and `enabled_packs`",
+                }),
+        );
+        return None;
+    }
+    let mut ignored = Vec::new();
+    let result: Result<T, Diagnostic> = match file.syntax {
+        Syntax::Yaml => {
+            let de = serde_yaml::Deserializer::from_str(&file.text);
+            serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)))
+                .map_err(|e| yaml_error(file, &e))
+        }
+        Syntax::Toml => match toml::de::Deserializer::parse(&file.text) {
+            Ok(de) => serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)))
+                .map_err(|e| toml_error(file, &e, false)),
+            Err(e) => Err(toml_error(file, &e, true)),
+        },
+    };
+    for path in ignored {
+        out.push(unknown_field(file, path));
+    }
+    match result {
+        Ok(doc) => Some(doc),
+        Err(d) => {
+            out.push(d);
+            None
+        }
+    }
+}
+
+fn unknown_field(file: &SourceFile, path: DocPath) -> Diagnostic {
+    let name = path.last_key().unwrap_or_default().to_owned();
+    let known = fields::known_fields(file.kind, &path.parent());
+    let help = did_you_mean(&name, known.iter().map(String::as_str)).or_else(|| {
+        (!known.is_empty()).then(|| format!("known fields here: {}", backticked(&known)))
+    });
+    let parent = path.parent();
+    let message = if parent.is_root() {
+        format!("unknown field `{name}`")
+    } else {
+        format!("unknown field `{name}` in `{parent}`")
+    };
+    Diagnostic::new(Code::UnknownField, message)
+        .in_file(&file.path)
+        .at(path)
+        .label("not a field of this format")
+        .maybe_help(help)
+}
+
+fn backticked(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn doc_path(p: &serde_ignored::Path<'_>) -> DocPath {
+    use serde_ignored::Path as P;
+    // serde_ignored's path is a linked list from the leaf up; collect, then reverse.
+    let mut steps = Vec::new();
+    let mut cur = p;
+    loop {
+        match cur {
+            P::Root => break,
+            P::Seq { parent, index } => {
+                steps.push(crate::source::Segment::Index(*index));
+                cur = parent;
+            }
+            P::Map { parent, key } => {
+                steps.push(crate::source::Segment::Key(key.clone()));
+                cur = parent;
+            }
+            P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+                cur = parent;
+            }
+        }
+    }
+    steps.reverse();
+    DocPath::from(steps)
+}
+
+fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
+    let mut message = e.to_string();
+    let mut location = None;
+    if let Some(loc) = e.location() {
+        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+        if let Some(at) = message.find(&suffix) {
+            message.replace_range(at..at + suffix.len(), "");
+        }
+        let lines = LineIndex::new(&file.text);
+        let offset = loc.index().min(file.text.len());
+        location = Some(lines.location(&file.text, token_span(&file.text, offset)));
+    }
+    // serde_yaml prefixes errors inside the document with the value's path: keep it apart.
+    let mut field = None;
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && let Some(path) = DocPath::parse(prefix)
+    {
+        field = Some(path);
+        message = rest.to_owned();
+    }
+    let syntax_ok = || serde_yaml::from_str::<serde::de::IgnoredAny>(&file.text).is_ok();
+    finish_parse_error(file, message, location, field, syntax_ok)
+}
+
+fn toml_error(file: &SourceFile, e: &toml::de::Error, syntax: bool) -> Diagnostic {
+    let message = e.message().trim_end().to_owned();
+    let location = e.span().map(|range| {
+        let lines = LineIndex::new(&file.text);
+        let span = if range.is_empty() {
+            token_span(&file.text, range.start)
+        } else {
+            Span::from_range(range)
+        };
+        lines.location(&file.text, span)
+    });
+    finish_parse_error(file, message, location, None, || !syntax)
+}
+
+/// Classifies a deserializer's message into a rule and adds a hint.
+fn finish_parse_error(
+    file: &SourceFile,
+    message: String,
+    location: Option<Location>,
+    field: Option<DocPath>,
+    syntax_ok: impl FnOnce() -> bool,
+) -> Diagnostic {
+    let (code, message, help) = classify(&message, syntax_ok);
+    let mut d = Diagnostic::new(code, message)
+        .in_file(&file.path)
+        .maybe_help(help);
+    if let Some(loc) = location {
+        d = d.located(loc);
+    }
+    if let Some(field) = field {
+        d.field = Some(field);
+    }
+    d
+}
+
+fn classify(message: &str, syntax_ok: impl FnOnce() -> bool) -> (Code, String, Option<String>) {
+    let first_line = message.lines().next().unwrap_or_default().to_owned();
+    if message.contains("recursion limit exceeded") || message.contains("max recursion depth") {
+        return (
+            Code::TooDeep,
+            "values nest too deeply".to_owned(),
+            Some("definition files nest a few levels; this looks generated or corrupt".to_owned()),
+        );
+    }
+    if message.contains("repetition limit exceeded") {
+        return (
+            Code::TooManyAliases,
+            "YAML aliases expand to too many values".to_owned(),
+            Some("write the values out, or use fewer nested aliases (`*name`)".to_owned()),
+        );
+    }
+    for (prefix, code) in [
+        ("unknown field", Code::UnknownField),
+        ("unknown variant", Code::InvalidValue),
+    ] {
+        if message.starts_with(prefix) {
+            let (head, expected) = split_expected(message);
+            let name = first_backticked(head).unwrap_or_default();
+            let help = closest(name, expected.iter().map(String::as_str))
+                .map(|c| format!("did you mean `{c}`?"))
+                .or_else(|| {
+                    (!expected.is_empty())
+                        .then(|| format!("expected one of {}", backticked(&expected)))
+                });
+            return (code, head.to_owned(), help);
+        }
+    }
+    if message.starts_with("missing field") {
+        return (Code::MissingField, first_line, None);
+    }
+    if syntax_ok() {
+        (Code::InvalidValue, first_line, None)
+    } else {
+        (Code::Syntax, first_line, None)
+    }
+}
+
+/// Splits serde's "unknown X `y`, expected one of `a`, `b`" into the head and the names.
+fn split_expected(message: &str) -> (&str, Vec<String>) {
+    match message.split_once(", expected") {
+        Some((head, tail)) => {
+            let names = tail
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect();
+            (head, names)
+        }
+        None => (message, Vec::new()),
+    }
+}
+
+fn first_backticked(text: &str) -> Option<&str> {
+    text.split('`').nth(1)
+}
+
+/// A short span at `offset`: the token starting there (up to a blank or a delimiter), at
+/// least one character, so a label has something to underline.
+fn token_span(text: &str, offset: usize) -> Span {
+    let rest = text.get(offset..).unwrap_or_default();
+    let len = rest
+        .char_indices()
+        .find(|&(_, c)| c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':'))
+        .map_or(rest.len(), |(i, _)| i);
+    let len = if len == 0 {
+        rest.chars().next().map_or(0, char::len_utf8)
+    } else {
+        len.min(80)
+    };
+    Span { offset, len }
+}
+
+/// Fills in line and column for diagnostics that name a document path, indexing each file
+/// at most once and only files that have such diagnostics.
+fn resolve_locations(diagnostics: &mut [Diagnostic], files: &[SourceFile]) {
+    let by_path: HashMap<&Path, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_path(), i))
+        .collect();
+    let mut indexes: HashMap<usize, SpanIndex> = HashMap::new();
+    let mut locate = |file: Option<&PathBuf>, field: &DocPath, key: bool| -> Option<Location> {
+        let &i = by_path.get(file?.as_path())?;
+        let f = &files[i];
+        let index = indexes
+            .entry(i)
+            .or_insert_with(|| SpanIndex::build(&f.text, f.syntax));
+        Some(if key {
+            index.locate_key(&f.text, field)
+        } else {
+            index.locate(&f.text, field)
+        })
+    };
+    for d in diagnostics.iter_mut() {
+        if d.location.is_none()
+            && let Some(field) = &d.field
+        {
+            d.location = locate(d.file.as_ref(), field, d.code == Code::UnknownField);
+        }
+        for note in &mut d.notes {
+            if note.location.is_none()
+                && let Some(field) = &note.field
+            {
+                note.location = locate(note.file.as_ref().or(d.file.as_ref()), field, false);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(kind: DocKind, syntax: Syntax, text: &str) -> SourceFile {
+        let ext = match syntax {
+            Syntax::Yaml => "yaml",
+            Syntax::Toml => "toml",
+        };
+        SourceFile {
+            path: PathBuf::from(format!("{}/x.{ext}", kind.folder())),
+            kind,
+            syntax,
+            text: text.to_owned(),
+        }
+    }
+
+    fn problems(kind: DocKind, syntax: Syntax, text: &str) -> Vec<Diagnostic> {
+        check(&[file(kind, syntax, text)], Scope::Fragment)
+            .report
+            .diagnostics()
+            .to_vec()
+    }
+
+    #[test]
+    fn every_unknown_field_is_reported_with_a_hint() {
+        let text =
+            "pack_id: x\nversion: 1.0.0\ndescription: d\nrequries: []\ntools: []\nstorgae: none\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        let unknown: Vec<_> = ds.iter().filter(|d| d.code == Code::UnknownField).collect();
+        assert_eq!(unknown.len(), 2, "{ds:#?}");
+        assert_eq!(unknown[0].message, "unknown field `requries`");
+        assert_eq!(unknown[0].help.as_deref(), Some("did you mean `requires`?"));
+        assert_eq!(
+            unknown[0].location.map(|l| (l.line, l.column)),
+            Some((4, 1))
+        );
+        assert_eq!(unknown[1].help.as_deref(), Some("did you mean `storage`?"));
+    }
+
+    #[test]
+    fn toml_errors_have_positions() {
+        let text = "pack_id = \"x\"\nversion = \"1.0.0\"\ndescription = 3\n";
+        let ds = problems(DocKind::Pack, Syntax::Toml, text);
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!(ds[0].code, Code::InvalidValue);
+        assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some((3, 15)));
+        let ds = problems(DocKind::Pack, Syntax::Toml, "pack_id = [1,\n");
+        assert_eq!(ds[0].code, Code::Syntax, "{ds:#?}");
+    }
+
+    #[test]
+    fn yaml_type_errors_are_not_syntax_errors() {
+        let ds = problems(
+            DocKind::Sku,
+            Syntax::Yaml,
+            "sku_id: s\nplan_id: p\ntitle: t\nprice: { amount: x }\nenabled_packs: [a]\n",
+        );
+        assert_eq!(ds[0].code, Code::InvalidValue, "{ds:#?}");
+        assert_eq!(ds[0].location.map(|l| l.line), Some(4));
+        let ds = problems(DocKind::Sku, Syntax::Yaml, "sku_id: [s\n");
+        assert_eq!(ds[0].code, Code::Syntax, "{ds:#?}");
+        let ds = problems(DocKind::Sku, Syntax::Yaml, "sku_id: s\n");
+        assert_eq!(ds[0].code, Code::MissingField, "{ds:#?}");
+    }
+
+    #[test]
+    fn kinds_are_told_from_content() {
+        assert_eq!(kind_of_text("pack_id: a\n"), Some(DocKind::Pack));
+        assert_eq!(kind_of_text("sku_id = \"a\"\n"), Some(DocKind::Sku));
+        assert_eq!(kind_of_text("x:\n  pack_id: a\n"), None);
+        assert_eq!(kind_of_text("pack_id: a\nsku_id: b\n"), None);
+    }
 }

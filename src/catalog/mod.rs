@@ -4,10 +4,12 @@
 //! every call (tool → pack and action), so entitlement checks and tool calls never scan.
 
 pub mod builtin;
+mod fields;
 pub mod load;
 mod model;
 pub mod scaffold;
 pub mod schema;
+pub mod validate;
 pub mod view;
 
 use std::collections::HashMap;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 
 use crate::catalog::{Catalog, builtin, load};
+use crate::diagnostics::Severity;
 
 use super::GlobalArgs;
 
@@ -42,17 +43,22 @@ impl CatalogSource {
 }
 
 /// Loads the catalog the global options point at; a catalog with errors is refused with a
-/// pointer to `tai validate`.
+/// pointer to `tai validate` (warnings are allowed).
 pub fn load_catalog(global: &GlobalArgs) -> anyhow::Result<Catalog> {
     let source = CatalogSource::resolve(global);
     let files = source.files()?;
     match load::build(&files) {
         Ok(catalog) => Ok(catalog),
-        Err(errors) => {
-            let first = errors.first().map(ToString::to_string).unwrap_or_default();
+        Err(report) => {
+            let first = report
+                .diagnostics()
+                .iter()
+                .find(|d| d.severity == Severity::Error)
+                .map(ToString::to_string)
+                .unwrap_or_default();
             bail!(
                 "the catalog has {} error(s), first: {first}\nhint: run `tai validate` for details",
-                errors.len()
+                report.errors()
             )
         }
     }

@@ -15,6 +15,7 @@ mod style;
 mod test;
 mod timeline;
 mod tools;
+mod validate;
 mod workspace;
 
 use std::path::PathBuf;
@@ -109,6 +110,8 @@ pub enum Command {
     State(workspace::StateArgs),
     /// Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML
     Test(test::TestArgs),
+    /// Check pack and SKU files and report every problem with file, line and column
+    Validate(validate::ValidateArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Action(args) => workspace::action(args, &cli.global),
         Command::State(args) => workspace::state(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
+        Command::Validate(args) => validate::run(args, &cli.global),
     }
 }
 
