@@ -15,5 +15,6 @@ pub mod ids;
 pub mod receipts;
 pub mod registry;
 pub mod scenario;
+pub mod server;
 pub mod source;
 pub mod workspace;

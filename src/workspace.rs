@@ -5,14 +5,21 @@
 //! requests. Each tenant sits behind its own lock, so calls for one tenant are serialized
 //! through its governor while different tenants proceed in parallel.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use serde::Serialize;
+use serde_json::{Map, Value};
+
 use crate::catalog::Catalog;
-use crate::clock::Clock;
-use crate::governor::{Env, IdSource, ReplayError, Tenant};
-use crate::ids::TenantId;
+use crate::clock::{Clock, Timestamp};
+use crate::entitlement::{self, MalformedEvent, Standing, Status};
+use crate::governor::{
+    CallOutcome, Env, EventOutcome, GovernorState, IdSource, InFlight, NothingInFlight,
+    ReplayError, Resolution, Signal, SignalOutcome, Tenant, ToolCall,
+};
+use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{FileLedger, Ledger, LedgerError};
 
@@ -25,6 +32,13 @@ pub enum WorkspaceError {
     /// A ledger does not replay into a tenant.
     #[error(transparent)]
     Replay(#[from] ReplayError),
+    /// An entitlement event without a usable tenant id (one that names a valid tenant is
+    /// refused in that tenant's chain instead).
+    #[error(transparent)]
+    Malformed(#[from] MalformedEvent),
+    /// An action resolution arrived while nothing was in flight.
+    #[error(transparent)]
+    NothingInFlight(#[from] NothingInFlight),
     /// The state directory could not be prepared.
     #[error("cannot use state directory `{path}`: {source}")]
     Io {
@@ -35,6 +49,14 @@ pub enum WorkspaceError {
     },
 }
 
+/// Told about every batch of receipts once it is durable, in chain order per tenant (it is
+/// called under the tenant's lock). `tai serve` uses it to stream receipts and to announce
+/// tool-list changes; it must not block.
+pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
+    /// `receipts` were appended to `tenant`'s chain; `tenant_after` is its state now.
+    fn appended(&self, tenant_after: &Tenant, receipts: &[Receipt]);
+}
+
 /// Tenants over a durable ledger.
 #[derive(Debug)]
 pub struct Workspace {
@@ -43,6 +65,7 @@ pub struct Workspace {
     ids: IdSource,
     ledger: Arc<dyn Ledger>,
     tenants: Mutex<HashMap<TenantId, Arc<Mutex<Tenant>>>>,
+    observer: Option<Arc<dyn ReceiptObserver>>,
 }
 
 impl Workspace {
@@ -70,7 +93,19 @@ impl Workspace {
             ids,
             ledger,
             tenants: Mutex::new(HashMap::new()),
+            observer: None,
         }
+    }
+
+    /// Reports every durable batch of receipts to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn ReceiptObserver>) -> Workspace {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The clock decisions are made by.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// The catalog in force.
@@ -137,7 +172,132 @@ impl Workspace {
             *tenant = Tenant::replay(id.clone(), &stored)?;
             return Err(e.into());
         }
+        if !receipts.is_empty()
+            && let Some(observer) = &self.observer
+        {
+            observer.appended(&tenant, receipts);
+        }
         Ok(out)
+    }
+
+    /// Applies an entitlement event given as raw JSON (the marketplace's shape). A malformed
+    /// event naming a valid tenant is refused in that tenant's chain; one without a usable
+    /// tenant id is [`WorkspaceError::Malformed`].
+    pub fn apply_event(&self, raw: &Value) -> Result<EventOutcome, WorkspaceError> {
+        let event = entitlement::parse_event(raw);
+        let tenant = match &event {
+            Ok(e) => e.tenant_id.clone(),
+            Err(e) => e.tenant.clone().ok_or_else(|| e.clone())?,
+        };
+        self.run(
+            &tenant,
+            |t, env| match &event {
+                Ok(e) => t.apply_event(env, e),
+                Err(err) => t.refuse_malformed(env, raw, err),
+            },
+            |o| &o.receipts,
+        )
+    }
+
+    /// Runs a tool call through the tenant's governor.
+    pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
+        self.run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
+    }
+
+    /// Sends a signal to the tenant's governor.
+    pub fn signal(
+        &self,
+        tenant: &TenantId,
+        signal: &Signal,
+    ) -> Result<SignalOutcome, WorkspaceError> {
+        self.run(tenant, |t, env| t.signal(env, signal), |o| &o.receipts)
+    }
+
+    /// Reports the end of the tenant's in-flight action.
+    pub fn resolve_action(
+        &self,
+        tenant: &TenantId,
+        resolution: Resolution,
+        detail: Option<&str>,
+    ) -> Result<Vec<Receipt>, WorkspaceError> {
+        let out = self.run(
+            tenant,
+            |t, env| t.resolve_action(env, resolution, detail),
+            |o| o.as_deref().unwrap_or(&[]),
+        )?;
+        Ok(out?)
+    }
+
+    /// A view of the tenant at the clock's now. Reading writes nothing: an expiry the
+    /// governor has not yet recorded shows in the entitlement's standing.
+    pub fn view(&self, tenant: &TenantId) -> Result<TenantView, WorkspaceError> {
+        let t = self.tenant(tenant)?;
+        Ok(TenantView::of(&t, self.clock.now()))
+    }
+}
+
+/// What a tenant looks like from outside: `tai state --format json` and the server's
+/// tenant resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantView {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Its governor state.
+    pub state: GovernorState,
+    /// Its entitlement, if it ever had one.
+    pub entitlement: Option<EntitlementView>,
+    /// The tools it can see.
+    pub tools: BTreeSet<ToolName>,
+    /// Facts recorded by signals.
+    pub facts: Map<String, Value>,
+    /// The action an intervening governor waits on.
+    pub in_flight: Option<InFlight>,
+    /// How many receipts its chain holds.
+    pub receipts: u64,
+    /// The hash of its newest receipt.
+    pub head_hash: String,
+}
+
+/// A tenant's entitlement and its standing at the time of the view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntitlementView {
+    /// The SKU.
+    pub sku_id: SkuId,
+    /// The plan.
+    pub plan_id: PlanId,
+    /// Active, suspended, expired or cancelled, at the view's time.
+    pub standing: Standing,
+    /// The lifecycle status (expiry aside).
+    pub status: Status,
+    /// When it ends.
+    pub expiry: Timestamp,
+    /// Packs enabled.
+    pub enabled_packs: BTreeSet<PackId>,
+    /// Roles granted.
+    pub iam_roles: BTreeSet<Role>,
+}
+
+impl TenantView {
+    /// The view of `t` at `now`.
+    pub fn of(t: &Tenant, now: Timestamp) -> TenantView {
+        TenantView {
+            tenant_id: t.id().clone(),
+            state: t.state(),
+            entitlement: t.entitlement().map(|e| EntitlementView {
+                sku_id: e.sku_id.clone(),
+                plan_id: e.plan_id.clone(),
+                standing: e.standing(now),
+                status: e.status,
+                expiry: e.expiry,
+                enabled_packs: e.enabled_packs.clone(),
+                iam_roles: e.iam_roles.clone(),
+            }),
+            tools: t.tools().clone(),
+            facts: t.facts().clone(),
+            in_flight: t.in_flight().cloned(),
+            receipts: t.head().next_seq,
+            head_hash: t.head().hash.clone(),
+        }
     }
 }
 

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
 use crate::entitlement::{EntitlementEvent, EventKind};
 use crate::governor::{Decision, Resolution, Signal, Tenant, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
-use crate::workspace::Workspace;
+use crate::workspace::{TenantView, Workspace};
 
 use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
 
@@ -218,19 +218,12 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };
-    let event = crate::entitlement::parse_event(&raw);
-    let tenant = match &event {
-        Ok(e) => e.tenant_id.clone(),
-        Err(e) => e.tenant.clone().ok_or_else(|| anyhow::anyhow!("{e}"))?,
-    };
-    let outcome = ws.run(
-        &tenant,
-        |t, env| match &event {
-            Ok(e) => t.apply_event(env, e),
-            Err(err) => t.refuse_malformed(env, &raw, err),
-        },
-        |o| &o.receipts,
-    )?;
+    let outcome = ws.apply_event(&raw)?;
+    let tenant = outcome
+        .receipts
+        .first()
+        .map(|r| r.body.tenant_id.to_string())
+        .unwrap_or_default();
     let format = match &args.kind {
         Some(cmd) => lifecycle_args(cmd).target.format,
         None => args.format,
@@ -315,11 +308,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         arguments: args.args.iter().cloned().collect(),
         context: args.context.iter().cloned().collect(),
     };
-    let outcome = ws.run(
-        &args.target.tenant,
-        |t, env| t.call(env, &call),
-        |o| &o.receipts,
-    )?;
+    let outcome = ws.call(&args.target.tenant, &call)?;
     match args.target.format {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
@@ -352,11 +341,7 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         name: args.name.clone(),
         facts: args.facts.iter().cloned().collect(),
     };
-    let outcome = ws.run(
-        &args.target.tenant,
-        |t, env| t.signal(env, &signal),
-        |o| &o.receipts,
-    )?;
+    let outcome = ws.signal(&args.target.tenant, &signal)?;
     match args.target.format {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
@@ -381,12 +366,7 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ActionOutcome::Complete => Resolution::Complete,
         ActionOutcome::Fail => Resolution::Failed,
     };
-    let outcome = ws.run(
-        &args.target.tenant,
-        |t, env| t.resolve_action(env, resolution, args.detail.as_deref()),
-        |o| o.as_deref().unwrap_or(&[]),
-    )?;
-    let receipts = outcome?;
+    let receipts = ws.resolve_action(&args.target.tenant, resolution, args.detail.as_deref())?;
     match args.target.format {
         Format::Json => print_json(&receipts)?,
         Format::Human => {
@@ -395,28 +375,6 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Success)
-}
-
-/// The JSON shape of `tai state`.
-pub fn state_json(t: &Tenant, now: Timestamp) -> Value {
-    json!({
-        "tenant_id": t.id(),
-        "state": t.state(),
-        "entitlement": t.entitlement().map(|e| json!({
-            "sku_id": e.sku_id,
-            "plan_id": e.plan_id,
-            "standing": e.standing(now),
-            "status": e.status,
-            "expiry": e.expiry,
-            "enabled_packs": e.enabled_packs,
-            "iam_roles": e.iam_roles,
-        })),
-        "tools": t.tools(),
-        "facts": t.facts(),
-        "in_flight": t.in_flight(),
-        "receipts": t.head().next_seq,
-        "head_hash": t.head().hash,
-    })
 }
 
 pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -446,7 +404,7 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         .collect::<Result<_, _>>()?;
     match args.format {
         Format::Json => {
-            let list: Vec<Value> = tenants.iter().map(|t| state_json(t, now)).collect();
+            let list: Vec<TenantView> = tenants.iter().map(|t| TenantView::of(t, now)).collect();
             if args.tenant.is_some() {
                 print_json(&list[0])?;
             } else {

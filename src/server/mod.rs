@@ -1,0 +1,42 @@
+//! `tai serve` and `tai mcp`: the engine behind HTTP and the Model Context Protocol.
+//!
+//! Async code lives only in this module. Every decision is made by the synchronous
+//! [`Workspace`] — the same functions the CLI calls — run on tokio's blocking pool, so a
+//! request can never be decided differently depending on which door it came through.
+//!
+//! - [`auth`]: bearer tokens → who is asking (the admin, or one tenant).
+//! - [`hub`]: durable receipts fanned out to live listeners (SSE streams, MCP sessions).
+//! - [`http`]: the JSON API.
+//! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
+
+pub mod auth;
+pub mod hub;
+
+use std::sync::Arc;
+
+use crate::workspace::Workspace;
+
+pub use auth::{Auth, AuthError, Principal};
+pub use hub::Hub;
+
+/// What every request handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The engine: tenants over a durable ledger.
+    pub workspace: Arc<Workspace>,
+    /// Live receipt listeners.
+    pub hub: Arc<Hub>,
+    /// Who may do what.
+    pub auth: Arc<Auth>,
+}
+
+impl AppState {
+    /// State over `workspace`, whose observer must be `hub` so listeners hear every receipt.
+    pub fn new(workspace: Arc<Workspace>, hub: Arc<Hub>, auth: Auth) -> AppState {
+        AppState {
+            workspace,
+            hub,
+            auth: Arc::new(auth),
+        }
+    }
+}
