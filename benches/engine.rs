@@ -17,6 +17,10 @@ use tai::entitlement::{EntitlementEvent, EventKind};
 use tai::governor::{Decision, IdSource, Signal, ToolCall};
 use tai::ids::{SkuId, TenantId};
 
+// The same allocator as the `tai` binary, so figures match what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
     let catalog = load::build(&load::read_dir(&dir).unwrap()).unwrap();
@@ -56,6 +60,12 @@ fn main() {
     println!("  p50          {:.2} µs", pct(0.50));
     println!("  p90          {:.2} µs", pct(0.90));
     println!("  p99          {:.2} µs", pct(0.99));
+    println!("  p99.9        {:.2} µs", pct(0.999));
+    println!("  max          {:.2} µs", samples[N - 1] as f64 / 1000.0);
+    println!(
+        "  mean         {:.2} µs",
+        samples.iter().sum::<u64>() as f64 / N as f64 / 1000.0
+    );
     println!(
         "  throughput   {:.0} calls/s",
         N as f64 / total.as_secs_f64()

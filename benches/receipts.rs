@@ -18,6 +18,10 @@ use tai::receipts::{
     verify_ledger,
 };
 
+// The same allocator as the `tai` binary, so figures match what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let tenant = TenantId::new("bench").unwrap();
     println!(

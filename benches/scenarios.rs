@@ -45,6 +45,10 @@ fn scenario(n: usize) -> String {
     s
 }
 
+// The same allocator as the `tai` binary, so figures match what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
     let catalog = Arc::new(load::build(&load::read_dir(&dir).unwrap()).unwrap());

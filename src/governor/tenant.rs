@@ -175,6 +175,19 @@ pub struct Tenant {
     facts: Map<String, Value>,
     in_flight: Option<InFlight>,
     head: ChainHead,
+    surface_checked: CheckedCatalog,
+}
+
+/// The hash of the catalog the tool surface was last checked against. A cache, not state:
+/// recomputing the surface on every call only matters when the catalog changed, and two
+/// tenants with the same chain are equal whatever they have cached.
+#[derive(Debug, Clone, Default)]
+struct CheckedCatalog(Option<String>);
+
+impl PartialEq for CheckedCatalog {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The receipt being written: everything but the chain fields and the common ones.
@@ -198,6 +211,7 @@ impl Tenant {
             facts: Map::new(),
             in_flight: None,
             head: ChainHead::default(),
+            surface_checked: CheckedCatalog::default(),
         }
     }
 
@@ -283,7 +297,9 @@ impl Tenant {
                 },
             ));
         }
-        if let Some(r) = self.sync_surface(env, "catalog_changed") {
+        if self.surface_checked.0.as_deref() != Some(env.catalog.hash())
+            && let Some(r) = self.sync_surface(env, "catalog_changed")
+        {
             out.push(r);
         }
         out
@@ -292,6 +308,9 @@ impl Tenant {
     /// Recomputes the visible tools and writes `tool_surface_changed` if they differ.
     fn sync_surface(&mut self, env: &Env<'_>, cause: &str) -> Option<Receipt> {
         let now_visible = registry::visible_tools(env.catalog, self.entitlement.as_ref());
+        if self.surface_checked.0.as_deref() != Some(env.catalog.hash()) {
+            self.surface_checked.0 = Some(env.catalog.hash().to_owned());
+        }
         let diff = SurfaceDiff::between(&self.tools, &now_visible);
         if diff.is_empty() {
             return None;
