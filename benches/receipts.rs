@@ -1,5 +1,6 @@
 //! Receipt throughput: sealing and in-memory appends, durable file appends by batch size,
-//! and chain verification of a ledger over 100 MB. Receipts are the realistic samples of
+//! durable calls from many threads (group commit), and chain verification of a ledger over
+//! 100 MB. Receipts are the realistic samples of
 //! `tai::receipts::sample_body` (about 900 bytes per line, metadata of a few hundred bytes).
 //!
 //! Run with `cargo bench --bench receipts`. Targets: durable appends ≥ 50k receipts/s,
@@ -30,6 +31,7 @@ fn main() {
     );
     sealing(&tenant);
     durable_appends(&tenant);
+    group_commit();
     verification(&tenant);
 }
 
@@ -82,9 +84,9 @@ fn sealing(tenant: &TenantId) {
     );
 }
 
-/// (b) Seal + durable append (data sync, atomic head replace) per batch size.
+/// (b) Seal + durable append (data sync, head overwrite + sync) per batch size.
 fn durable_appends(tenant: &TenantId) {
-    println!("(b) seal + durable FileLedger append (write, fdatasync, head replace + dir sync)");
+    println!("(b) seal + durable FileLedger append (write, fdatasync, head overwrite + fdatasync)");
     println!(
         "    {:>6}  {:>9}  {:>12}  {:>14}",
         "batch", "receipts", "ms/batch", "receipts/s"
@@ -138,7 +140,74 @@ fn durable_appends(tenant: &TenantId) {
     );
 }
 
-/// (c) Verification of a ledger over 100 MB.
+/// (c) Durable tool calls through the workspace from many threads: each call's receipt is
+/// durable before the call returns, and concurrent calls share flushes (group commit).
+fn group_commit() {
+    use std::path::Path;
+    use std::sync::Arc;
+    use tai::catalog::load;
+    use tai::clock::{SimClock, Timestamp};
+    use tai::governor::{Decision, Signal, ToolCall};
+    use tai::workspace::Workspace;
+
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
+    let catalog = Arc::new(load::build(&load::read_dir(&fixtures).unwrap()).unwrap());
+    println!("(c) durable tool calls through the workspace (one receipt each, group commit)");
+    println!(
+        "    {:>7}  {:>7}  {:>9}  {:>11}",
+        "threads", "tenants", "calls", "calls/s"
+    );
+    for (threads, shared) in [
+        (1usize, true),
+        (8, true),
+        (64, true),
+        (8, false),
+        (64, false),
+    ] {
+        let state = tempfile::tempdir().unwrap();
+        let clock = Arc::new(SimClock::new(
+            Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+        ));
+        let ws = Workspace::open(state.path(), catalog.clone(), clock).unwrap();
+        let tenants: Vec<TenantId> = (0..if shared { 1 } else { threads })
+            .map(|i| TenantId::new(format!("t{i}")).unwrap())
+            .collect();
+        for t in &tenants {
+            let purchase = serde_json::json!({
+                "event_type": "entitlement.activated", "tenant_id": t, "sku_id": "seed-demo"
+            });
+            assert!(ws.apply_event(&purchase).unwrap().accepted);
+            ws.signal(t, &Signal::default()).unwrap();
+        }
+        let per_thread = (4000 / threads).max(50);
+        let start = Instant::now();
+        thread::scope(|s| {
+            for i in 0..threads {
+                let (ws, tenant) = (&ws, &tenants[i % tenants.len()]);
+                s.spawn(move || {
+                    let mut call = ToolCall {
+                        tool: "query".into(),
+                        ..ToolCall::default()
+                    };
+                    call.arguments.insert("table".into(), "customers".into());
+                    for _ in 0..per_thread {
+                        let out = ws.call(tenant, &call).unwrap();
+                        assert_eq!(out.decision, Decision::Executed);
+                    }
+                });
+            }
+        });
+        let calls = (threads * per_thread) as u64;
+        println!(
+            "    {threads:>7}  {:>7}  {calls:>9}  {:>11.0}",
+            tenants.len(),
+            per_sec(calls, start.elapsed())
+        );
+    }
+    println!();
+}
+
+/// (d) Verification of a ledger over 100 MB.
 fn verification(tenant: &TenantId) {
     const N: u64 = 120_000;
     let state = tempfile::tempdir().unwrap();
@@ -155,7 +224,7 @@ fn verification(tenant: &TenantId) {
     let bytes = dir.read_ledger(tenant).unwrap();
     let head = dir.read_head(tenant).unwrap();
     let mb = bytes.len() as f64 / 1e6;
-    println!("(c) verification, {N} receipts, {mb:.1} MB ledger (best of 3)");
+    println!("(d) verification, {N} receipts, {mb:.1} MB ledger (best of 3)");
 
     let best = |f: &dyn Fn() -> bool| {
         (0..3)

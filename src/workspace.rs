@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -49,12 +50,30 @@ pub enum WorkspaceError {
     },
 }
 
-/// Told about every batch of receipts once it is durable, in chain order per tenant (it is
-/// called under the tenant's lock). `tai serve` uses it to stream receipts and to announce
-/// tool-list changes; it must not block.
+/// Told about every batch of receipts once it is durable, in chain order per tenant.
+/// `tai serve` uses it to stream receipts and to announce tool-list changes; it must not
+/// block.
 pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
-    /// `receipts` were appended to `tenant`'s chain; `tenant_after` is its state now.
-    fn appended(&self, tenant_after: &Tenant, receipts: &[Receipt]);
+    /// `receipts` were appended to `tenant`'s chain and are durable.
+    fn appended(&self, tenant: &TenantId, receipts: &[Receipt]);
+}
+
+/// How long an announcement waits for an earlier batch of the same tenant to be announced
+/// first. Only a batch whose flush failed is never announced; waiting for it must not hang.
+const ANNOUNCE_WAIT: Duration = Duration::from_secs(2);
+
+/// One tenant in memory: its governor, and the seq up to which its receipts were announced
+/// to the observer (batches are flushed together but finish in any order; this puts the
+/// announcements back in chain order).
+#[derive(Debug)]
+struct Cell {
+    tenant: Mutex<Tenant>,
+    announced: Mutex<u64>,
+    turn: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Tenants over a durable ledger.
@@ -64,7 +83,7 @@ pub struct Workspace {
     clock: Arc<dyn Clock>,
     ids: IdSource,
     ledger: Arc<dyn Ledger>,
-    tenants: Mutex<HashMap<TenantId, Arc<Mutex<Tenant>>>>,
+    tenants: Mutex<HashMap<TenantId, Arc<Cell>>>,
     observer: Option<Arc<dyn ReceiptObserver>>,
 }
 
@@ -128,14 +147,18 @@ impl Workspace {
         Ok(self.tenant_ids()?.contains(id))
     }
 
-    fn handle(&self, id: &TenantId) -> Result<Arc<Mutex<Tenant>>, WorkspaceError> {
-        let mut map = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+    fn handle(&self, id: &TenantId) -> Result<Arc<Cell>, WorkspaceError> {
+        let mut map = lock(&self.tenants);
         if let Some(h) = map.get(id) {
             return Ok(h.clone());
         }
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
-        let handle = Arc::new(Mutex::new(tenant));
+        let handle = Arc::new(Cell {
+            announced: Mutex::new(tenant.head().next_seq),
+            tenant: Mutex::new(tenant),
+            turn: Condvar::new(),
+        });
         map.insert(id.clone(), handle.clone());
         Ok(handle)
     }
@@ -143,13 +166,16 @@ impl Workspace {
     /// A snapshot of a tenant (a fresh `boot` tenant when it has no ledger).
     pub fn tenant(&self, id: &TenantId) -> Result<Tenant, WorkspaceError> {
         let h = self.handle(id)?;
-        let t = h.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let t = lock(&h.tenant).clone();
         Ok(t)
     }
 
-    /// Runs `op` on the tenant under its lock and makes the receipts it wrote durable before
-    /// returning. If the append fails the tenant is rebuilt from the ledger, so memory never
-    /// runs ahead of what is on disk.
+    /// Runs `op` on the tenant under its lock and returns once the receipts it wrote are
+    /// durable. The lock is released before the flush, so the tenant's next operation is
+    /// decided while this one's receipts reach the disk, and concurrent operations share
+    /// one flush (the ledger's group commit); each caller still hears back only once its
+    /// own receipts are durable. If writing or flushing fails the tenant is rebuilt from
+    /// the ledger, so memory never stays ahead of what is on disk.
     pub fn run<T>(
         &self,
         id: &TenantId,
@@ -157,27 +183,71 @@ impl Workspace {
         receipts_of: impl Fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
         let h = self.handle(id)?;
-        let mut tenant = h.lock().unwrap_or_else(PoisonError::into_inner);
-        let env = Env {
-            catalog: &self.catalog,
-            now: self.clock.now(),
-            ids: &self.ids,
+        let (out, next_seq) = {
+            let mut tenant = lock(&h.tenant);
+            let env = Env {
+                catalog: &self.catalog,
+                now: self.clock.now(),
+                ids: &self.ids,
+            };
+            let out = op(&mut tenant, &env);
+            if receipts_of(&out).is_empty() {
+                return Ok(out);
+            }
+            match self.ledger.write(id, receipts_of(&out)) {
+                Ok(next_seq) => (out, next_seq),
+                Err(e) => return Err(self.rebuild(id, &mut tenant, e)),
+            }
         };
-        let out = op(&mut tenant, &env);
         let receipts = receipts_of(&out);
-        if !receipts.is_empty()
-            && let Err(e) = self.ledger.append(id, receipts)
-        {
-            let stored = self.ledger.read(id)?;
-            *tenant = Tenant::replay(id.clone(), &stored)?;
-            return Err(e.into());
+        if let Err(e) = self.ledger.sync(id, next_seq) {
+            let err = self.rebuild(id, &mut lock(&h.tenant), e);
+            let mut announced = lock(&h.announced);
+            *announced = (*announced).max(next_seq);
+            h.turn.notify_all();
+            return Err(err);
         }
-        if !receipts.is_empty()
-            && let Some(observer) = &self.observer
-        {
-            observer.appended(&tenant, receipts);
-        }
+        self.announce(&h, id, receipts);
         Ok(out)
+    }
+
+    /// Replaces the in-memory tenant with what its ledger holds after `cause` failed.
+    fn rebuild(&self, id: &TenantId, tenant: &mut Tenant, cause: LedgerError) -> WorkspaceError {
+        let rebuilt = self
+            .ledger
+            .read(id)
+            .map_err(WorkspaceError::from)
+            .and_then(|stored| Ok(Tenant::replay(id.clone(), &stored)?));
+        match rebuilt {
+            Ok(t) => {
+                *tenant = t;
+                cause.into()
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// Tells the observer about durable `receipts`, after every earlier batch of the tenant.
+    fn announce(&self, h: &Cell, id: &TenantId, receipts: &[Receipt]) {
+        let (Some(observer), Some(first), Some(last)) =
+            (&self.observer, receipts.first(), receipts.last())
+        else {
+            return;
+        };
+        let mut announced = lock(&h.announced);
+        while *announced < first.seq {
+            let (guard, waited) = h
+                .turn
+                .wait_timeout(announced, ANNOUNCE_WAIT)
+                .unwrap_or_else(PoisonError::into_inner);
+            announced = guard;
+            if waited.timed_out() {
+                break;
+            }
+        }
+        observer.appended(id, receipts);
+        *announced = (*announced).max(last.seq + 1);
+        h.turn.notify_all();
     }
 
     /// Applies an entitlement event given as raw JSON (the marketplace's shape). A malformed

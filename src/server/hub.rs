@@ -1,8 +1,9 @@
 //! Live listeners: every durable batch of receipts is fanned out to whoever listens to its
 //! tenant (an SSE stream of receipts, an MCP session waiting for tool-list changes).
 //!
-//! The workspace calls [`Hub::appended`] under the tenant's lock after the append is durable,
-//! so listeners see receipts in chain order and never one that could still be lost. Sending
+//! The workspace calls [`Hub::appended`] once a batch is durable and every earlier batch of
+//! the tenant was announced, so listeners see receipts in chain order and never one that
+//! could still be lost. Sending
 //! never blocks: a listener that falls behind by more than the channel's capacity is told how
 //! many it missed (it can re-read them from the ledger by seq).
 
@@ -11,7 +12,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
-use crate::governor::Tenant;
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
 use crate::workspace::ReceiptObserver;
@@ -41,14 +41,14 @@ impl Hub {
 }
 
 impl ReceiptObserver for Hub {
-    fn appended(&self, tenant_after: &Tenant, receipts: &[Receipt]) {
+    fn appended(&self, tenant: &TenantId, receipts: &[Receipt]) {
         let mut map = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(tx) = map.get(tenant_after.id()) else {
+        let Some(tx) = map.get(tenant) else {
             return;
         };
         if tx.receiver_count() == 0 {
             // Nobody listens any more: drop the channel rather than keep one per tenant ever seen.
-            map.remove(tenant_after.id());
+            map.remove(tenant);
             return;
         }
         for r in receipts {

@@ -7,11 +7,17 @@
 //! <state>/ledger/<tenant>.head    {"next_seq":N,"hash":"<hex>","ledger_bytes":L} + "\n"
 //! ```
 //!
-//! An append writes its whole batch with one `write`, syncs the data, then replaces the head
-//! atomically; only then is it acknowledged. A crash between the two leaves valid receipts
-//! beyond the head, which the next writer adopts (they were durable, just unacknowledged);
-//! a crash during the write leaves a torn last line, which is cut off. A ledger shorter than
-//! its head is never accepted: that is how truncation is caught.
+//! An append writes its whole batch with one `write`, syncs the data, then overwrites the
+//! head in place and syncs it; only then is it acknowledged. A crash between the two leaves
+//! valid receipts beyond the head, which the next writer adopts (they were durable, just
+//! unacknowledged); a crash during the write leaves a torn last line, which is cut off. A
+//! ledger shorter than its head is never accepted: that is how truncation is caught.
+//!
+//! Appends are group-committed: [`Ledger::write`] puts a batch in the file and returns, and
+//! [`Ledger::sync`] waits until it is durable. A waiter finding no flush under way becomes
+//! the flusher: it syncs everything written so far and moves the head, then wakes everyone
+//! waiting, whose receipts that flush covered. Under load, one pair of syncs acknowledges
+//! many batches.
 //!
 //! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
@@ -20,7 +26,8 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::ids::TenantId;
 
@@ -100,7 +107,21 @@ impl LedgerDir {
 
     /// The head file's bytes, `None` when it does not exist.
     pub fn read_head(&self, tenant: &TenantId) -> Result<Option<Vec<u8>>, LedgerError> {
-        read_optional(&self.head_path(tenant))
+        let path = self.head_path(tenant);
+        let mut bytes = read_optional(&path)?;
+        // A writer overwrites the head in place; a read racing that write can see a mix of
+        // old and new bytes. Such a head never decodes, and reading again shortly after
+        // gets the whole new one. A head that stays undecodable is reported as it is.
+        for _ in 0..5 {
+            match &bytes {
+                Some(b) if StoredHead::decode(b).is_err() => {
+                    std::thread::sleep(Duration::from_millis(2));
+                    bytes = read_optional(&path)?;
+                }
+                _ => break,
+            }
+        }
+        Ok(bytes)
     }
 
     /// Verifies `tenant`'s chain against its head; `deep` also parses every receipt.
@@ -155,16 +176,73 @@ fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Receipt>, LedgerError> {
 #[derive(Debug)]
 pub struct FileLedger {
     dir: LedgerDir,
-    tenants: Mutex<HashMap<TenantId, Arc<Mutex<Option<TenantLog>>>>>,
+    tenants: Mutex<HashMap<TenantId, Arc<Slot>>>,
 }
 
-/// An open tenant ledger: the file (locked, append mode) and the head of what it holds.
+/// A tenant's open log, and who is flushing it.
+///
+/// Lock order: `flush` before `log`, and neither is held across a sync. Writers take only
+/// `log`, briefly; the flusher takes it only to read and then advance the head, so writers
+/// keep appending while the disk works.
+#[derive(Debug, Default)]
+struct Slot {
+    log: Mutex<Option<TenantLog>>,
+    flush: Mutex<Flush>,
+    flushed: Condvar,
+}
+
+/// The flush state of a tenant's log.
+#[derive(Debug, Default)]
+struct Flush {
+    /// A thread is flushing (or verifying): the head file is not to be touched by others.
+    busy: bool,
+    /// Every receipt below this seq is durable.
+    durable: u64,
+}
+
+impl Slot {
+    /// Runs `f` as the only thread flushing or verifying this tenant, waiting for the one
+    /// under way to finish first. `done` is checked before each wait: once it holds, `f` is
+    /// not needed and `None` is returned instead.
+    fn exclusively<T>(
+        &self,
+        done: Option<&dyn Fn(&Flush) -> bool>,
+        f: impl FnOnce() -> Result<T, LedgerError>,
+    ) -> Result<Option<T>, LedgerError> {
+        let mut state = lock(&self.flush);
+        loop {
+            if done.is_some_and(|done| done(&state)) {
+                return Ok(None);
+            }
+            if !state.busy {
+                break;
+            }
+            state = self
+                .flushed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.busy = true;
+        drop(state);
+        let result = f();
+        lock(&self.flush).busy = false;
+        self.flushed.notify_all();
+        result.map(Some)
+    }
+}
+
+/// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
+/// what they hold.
 #[derive(Debug)]
 struct TenantLog {
     file: File,
+    head_file: File,
     path: PathBuf,
     head_path: PathBuf,
+    /// Durable and acknowledged: what the head file says.
     head: StoredHead,
+    /// Written to the ledger file, not necessarily durable yet.
+    written: StoredHead,
     /// Reused encoding buffer.
     buf: Vec<u8>,
 }
@@ -185,7 +263,7 @@ impl FileLedger {
         &self.dir
     }
 
-    fn slot(&self, tenant: &TenantId) -> Arc<Mutex<Option<TenantLog>>> {
+    fn slot(&self, tenant: &TenantId) -> Arc<Slot> {
         let mut tenants = lock(&self.tenants);
         Arc::clone(tenants.entry(tenant.clone()).or_default())
     }
@@ -198,8 +276,53 @@ impl FileLedger {
         create: bool,
         f: impl FnOnce(Option<&mut TenantLog>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let slot = self.slot(tenant);
-        let mut slot = lock(&slot);
+        self.with_slot_log(&self.slot(tenant), tenant, create, f)
+    }
+
+    /// One flush round, run by the one flushing thread: makes everything written so far
+    /// durable and returns the seq below which all receipts are now durable.
+    fn flush(&self, slot: &Slot, tenant: &TenantId, next_seq: u64) -> Result<u64, LedgerError> {
+        let job = self.with_slot_log(slot, tenant, false, |log| match log {
+            // Covered already, e.g. adopted when the log was reopened.
+            Some(log) if log.head.next_seq >= next_seq => Ok(Err(log.head.next_seq)),
+            Some(log) if log.written.next_seq >= next_seq => log.flush_job().map(Ok),
+            // The log was reopened after a failed write: what it adopted is all there is.
+            _ => Err(LedgerError::NotDurable {
+                tenant: tenant.clone(),
+                next_seq,
+            }),
+        })?;
+        let job = match job {
+            Ok(job) => job,
+            Err(durable) => return Ok(durable),
+        };
+        let flushed = job.run();
+        let mut log = lock(&slot.log);
+        match (flushed, log.as_mut()) {
+            (Ok(()), Some(l)) => {
+                if l.head.next_seq < job.target.next_seq {
+                    l.head = job.target.clone();
+                }
+                Ok(job.target.next_seq)
+            }
+            // Reopened meanwhile: reopening read the head this flush wrote.
+            (Ok(()), None) => Ok(job.target.next_seq),
+            (Err(e), _) => {
+                // What reached the disk is unknown: reopen and repair on next use.
+                *log = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn with_slot_log<T>(
+        &self,
+        slot: &Slot,
+        tenant: &TenantId,
+        create: bool,
+        f: impl FnOnce(Option<&mut TenantLog>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut slot = lock(&slot.log);
         if slot.is_none() && (create || self.dir.contains(tenant)) {
             *slot = Some(TenantLog::open(&self.dir, tenant)?);
         }
@@ -239,10 +362,13 @@ impl TenantLog {
             }
             None => return Err(LedgerError::HeadMissing { path: head_path }),
         };
+        let head_file = open_head(&head_path)?;
         let mut log = TenantLog {
             file,
+            head_file,
             path,
             head_path,
+            written: head.clone(),
             head,
             buf: Vec::new(),
         };
@@ -318,7 +444,8 @@ impl TenantLog {
                 .map_err(io_err("truncate the torn end of", &self.path))?;
         }
         if head != self.head {
-            replace_file(&self.head_path, &head.encode())?;
+            write_head(&self.head_file, &self.head_path, &head)?;
+            self.written = head.clone();
             self.head = head;
         }
         Ok(())
@@ -333,8 +460,9 @@ impl TenantLog {
         Ok(bytes)
     }
 
-    fn append(&mut self, tenant: &TenantId, receipts: &[Receipt]) -> Result<(), LedgerError> {
-        let next = check_batch(tenant, &self.head.chain(), receipts)?;
+    /// Puts the batch in the file (not yet durable) and returns the seq after it.
+    fn write(&mut self, tenant: &TenantId, receipts: &[Receipt]) -> Result<u64, LedgerError> {
+        let next = check_batch(tenant, &self.written.chain(), receipts)?;
         self.buf.clear();
         for r in receipts {
             r.write_line(&mut self.buf);
@@ -343,16 +471,66 @@ impl TenantLog {
         self.file
             .write_all(&self.buf)
             .map_err(io_err("append to", &self.path))?;
-        self.file.sync_data().map_err(io_err("sync", &self.path))?;
-        let head = StoredHead {
+        self.written = StoredHead {
             next_seq: next.next_seq,
             hash: next.hash,
-            ledger_bytes: self.head.ledger_bytes + self.buf.len() as u64,
+            ledger_bytes: self.written.ledger_bytes + self.buf.len() as u64,
         };
-        replace_file(&self.head_path, &head.encode())?;
-        self.head = head;
-        Ok(())
+        Ok(self.written.next_seq)
     }
+
+    /// What a flush needs, taken under the log lock so the syncs can run without it.
+    fn flush_job(&self) -> Result<FlushJob, LedgerError> {
+        Ok(FlushJob {
+            file: self.file.try_clone().map_err(io_err("open", &self.path))?,
+            head_file: self
+                .head_file
+                .try_clone()
+                .map_err(io_err("open", &self.head_path))?,
+            path: self.path.clone(),
+            head_path: self.head_path.clone(),
+            target: self.written.clone(),
+        })
+    }
+}
+
+/// One flush: make the ledger durable up to `target`, then record `target` as the head.
+struct FlushJob {
+    file: File,
+    head_file: File,
+    path: PathBuf,
+    head_path: PathBuf,
+    target: StoredHead,
+}
+
+impl FlushJob {
+    fn run(&self) -> Result<(), LedgerError> {
+        self.file.sync_data().map_err(io_err("sync", &self.path))?;
+        write_head(&self.head_file, &self.head_path, &self.target)
+    }
+}
+
+/// Opens the head file for in-place overwrites.
+fn open_head(path: &Path) -> Result<File, LedgerError> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
+/// Overwrites the head in place and syncs it. Every encoding has the same length and fits in
+/// one sector, so the write replaces the old head whole or not at all.
+#[cfg(unix)]
+fn write_head(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(&head.encode(), 0)
+        .and_then(|()| file.sync_data())
+        .map_err(io_err("write", path))
+}
+
+#[cfg(not(unix))]
+fn write_head(_file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    replace_file(path, &head.encode())
 }
 
 #[cfg(unix)]
@@ -374,13 +552,29 @@ fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
 
 impl Ledger for FileLedger {
     fn append(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<ChainHead, LedgerError> {
-        self.with_log(tenant, !receipts.is_empty(), |log| match log {
-            Some(log) => {
-                log.append(tenant, receipts)?;
-                Ok(log.head.chain())
-            }
-            None => Ok(ChainHead::default()),
+        let next_seq = self.write(tenant, receipts)?;
+        self.sync(tenant, next_seq)?;
+        self.with_log(tenant, false, |log| {
+            Ok(log.map(|l| l.head.chain()).unwrap_or_default())
         })
+    }
+
+    fn write(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<u64, LedgerError> {
+        self.with_log(tenant, !receipts.is_empty(), |log| match log {
+            Some(log) => log.write(tenant, receipts),
+            None => Ok(0),
+        })
+    }
+
+    fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
+        let slot = self.slot(tenant);
+        slot.exclusively(Some(&|state: &Flush| state.durable >= next_seq), || {
+            let durable = self.flush(&slot, tenant, next_seq)?;
+            let mut state = lock(&slot.flush);
+            state.durable = state.durable.max(durable);
+            Ok(())
+        })?;
+        Ok(())
     }
 
     fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
@@ -405,10 +599,19 @@ impl Ledger for FileLedger {
     }
 
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
-        // Holding the tenant's slot keeps this process's appends out while reading.
+        // Keeps this process's writes and flushes out while reading.
         let slot = self.slot(tenant);
-        let _guard = lock(&slot);
-        self.dir.verify(tenant, false)
+        let mut report = None;
+        slot.exclusively(None, || {
+            let _log = lock(&slot.log);
+            report = Some(self.dir.verify(tenant, false)?);
+            Ok(())
+        })?;
+        // `exclusively` without a `done` check always runs the closure.
+        report.ok_or_else(|| LedgerError::NotDurable {
+            tenant: tenant.clone(),
+            next_seq: 0,
+        })
     }
 }
 

@@ -6,6 +6,11 @@
 //! valid. The head, written after each durable append, is what verification compares the end
 //! of the chain against. Its bytes are exactly [`StoredHead::encode`], so any edit of the file
 //! is detected, not only edits that change a value.
+//!
+//! The encoding has a fixed length ([`HEAD_FILE_LEN`]: the JSON padded with spaces) that fits
+//! in one disk sector, so the head can be overwritten in place and synced with a single
+//! `fdatasync`: a sector write is all-or-nothing, the same property PostgreSQL relies on for
+//! its control file. The compact form earlier versions wrote is still accepted.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +28,9 @@ pub struct StoredHead {
     /// Length of the ledger file up to and including the last acknowledged line.
     pub ledger_bytes: u64,
 }
+
+/// The length of an encoded head: one sector, newline included.
+pub const HEAD_FILE_LEN: usize = 256;
 
 /// Why a head file was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,8 +56,20 @@ impl StoredHead {
         }
     }
 
-    /// The file's bytes: compact JSON and a newline.
+    /// The file's bytes: compact JSON padded with spaces to [`HEAD_FILE_LEN`], ending in a
+    /// newline. (A head is at most ~150 bytes of JSON: two `u64`s and 64 hex digits.)
     pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = self.encode_compact();
+        bytes.pop();
+        if bytes.len() < HEAD_FILE_LEN {
+            bytes.resize(HEAD_FILE_LEN - 1, b' ');
+        }
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// The unpadded form: compact JSON and a newline.
+    fn encode_compact(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
@@ -75,7 +95,7 @@ impl StoredHead {
                 "an empty chain must have the genesis hash and 0 bytes".to_owned(),
             ));
         }
-        if head.encode() != bytes {
+        if head.encode() != bytes && head.encode_compact() != bytes {
             return Err(InvalidHead(
                 "not in canonical form (the file was edited)".to_owned(),
             ));
@@ -97,8 +117,14 @@ mod tests {
         };
         let bytes = head.encode();
         assert_eq!(StoredHead::decode(&bytes).unwrap(), head);
-        let spaced = String::from_utf8(bytes).unwrap().replace(':', ": ");
+        assert_eq!(bytes.len(), HEAD_FILE_LEN);
+        let spaced = String::from_utf8(bytes).unwrap().replacen(':', ": ", 1);
         assert!(StoredHead::decode(spaced.as_bytes()).is_err());
+        let mut short = head.encode();
+        short.truncate(HEAD_FILE_LEN - 2);
+        short.push(b'\n');
+        assert!(StoredHead::decode(&short).is_err());
+        assert_eq!(StoredHead::decode(&head.encode_compact()).unwrap(), head);
         assert!(StoredHead::decode(&StoredHead::default().encode()).is_ok());
         let bad_genesis = StoredHead {
             ledger_bytes: 5,

@@ -21,7 +21,7 @@ use crate::ids::TenantId;
 use super::{ChainHead, Receipt, VerifyReport};
 
 pub use file::{FileLedger, LedgerDir};
-pub use head::StoredHead;
+pub use head::{HEAD_FILE_LEN, StoredHead};
 pub use memory::MemoryLedger;
 
 /// Storage for per-tenant receipt chains.
@@ -34,6 +34,21 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// and links to the head's hash, each following receipt links to the one before, and all
     /// belong to `tenant`. When this returns `Ok`, the receipts are durable.
     fn append(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<ChainHead, LedgerError>;
+
+    /// The first half of an append, for callers that pipeline: stores `receipts` like
+    /// [`Ledger::append`] but may return before they are durable. Returns the seq after the
+    /// batch; the receipts are acknowledged only once [`Ledger::sync`] for that seq returns.
+    fn write(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<u64, LedgerError> {
+        self.append(tenant, receipts).map(|head| head.next_seq)
+    }
+
+    /// Returns once every receipt of `tenant` below `next_seq` is durable. Callers waiting at
+    /// the same time share one sync (group commit), which is what lets many concurrent calls
+    /// be acknowledged for the price of one disk flush.
+    fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
+        let _ = (tenant, next_seq);
+        Ok(())
+    }
 
     /// `tenant`'s acknowledged receipts in chain order (empty for an unknown tenant). Hashes
     /// are not checked here; see [`Ledger::verify`].
@@ -138,6 +153,17 @@ pub enum LedgerError {
         path: PathBuf,
         /// What differs.
         detail: String,
+    },
+    /// A failed write to the tenant's ledger took receipts that were not yet durable with it.
+    #[error(
+        "receipts of tenant `{tenant}` before seq {next_seq} were not made durable: an earlier \
+         write to its ledger failed"
+    )]
+    NotDurable {
+        /// The tenant.
+        tenant: TenantId,
+        /// The seq after the receipts that were waited for.
+        next_seq: u64,
     },
     /// A stored line could not be read as a receipt.
     #[error(
