@@ -79,7 +79,10 @@ async fn serve() -> Served {
         shutdown: shutdown.clone(),
         ..HttpOptions::default()
     };
-    let router = Router::new().nest("/mcp", routes_with(state, options));
+    // Nested as `tai serve` would: into a router whose handlers share the same state.
+    let router = Router::new()
+        .nest("/mcp", routes_with(state.clone(), options))
+        .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = shutdown.clone();

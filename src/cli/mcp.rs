@@ -65,6 +65,12 @@ pub fn run(args: &McpArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     {
         return Ok(refused);
     }
+    if ws.view(&args.tenant)?.tools.is_empty() {
+        eprintln!(
+            "tai mcp: `{}` has no tools to serve; pass --sku SKU to activate an entitlement",
+            args.tenant
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -60,13 +60,20 @@ impl Default for HttpOptions {
     }
 }
 
-/// The MCP endpoint with loopback defaults; nest it with `Router::nest("/mcp", …)`.
-pub fn routes(state: AppState) -> Router {
+/// The MCP endpoint with loopback defaults; nest it with `Router::nest("/mcp", …)`. It keeps
+/// its own state, so it nests into a router of any state type.
+pub fn routes<S>(state: AppState) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     routes_with(state, HttpOptions::default())
 }
 
 /// The MCP endpoint with explicit options.
-pub fn routes_with(state: AppState, options: HttpOptions) -> Router {
+pub fn routes_with<S>(state: AppState, options: HttpOptions) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts)
         .with_allowed_origins(options.allowed_origins)
