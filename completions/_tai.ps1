@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Show tenants'' governor state, entitlement and visible tools')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check pack and SKU files and report every problem with file, line and column')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -583,6 +584,20 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tai;mcp' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant whose tools to serve')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose tools to serve')
+            [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tai;help' {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run a scenario (or the built-in demo) and print the timeline of its receipts')
@@ -598,6 +613,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Show tenants'' governor state, entitlement and visible tools')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check pack and SKU files and report every problem with file, line and column')
+            [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -701,6 +717,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;validate' {
+            break
+        }
+        'tai;help;mcp' {
             break
         }
         'tai;help;help' {

@@ -31,6 +31,9 @@ _tai() {
             tai,help)
                 cmd="tai__subcmd__help"
                 ;;
+            tai,mcp)
+                cmd="tai__subcmd__mcp"
+                ;;
             tai,pack)
                 cmd="tai__subcmd__pack"
                 ;;
@@ -117,6 +120,9 @@ _tai() {
                 ;;
             tai__subcmd__help,help)
                 cmd="tai__subcmd__help__subcmd__help"
+                ;;
+            tai__subcmd__help,mcp)
+                cmd="tai__subcmd__help__subcmd__mcp"
                 ;;
             tai__subcmd__help,pack)
                 cmd="tai__subcmd__help__subcmd__pack"
@@ -272,7 +278,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test validate help"
+            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test validate mcp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -950,7 +956,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="completions simulate receipts pack sku tools schema event call signal action state test validate help"
+            opts="completions simulate receipts pack sku tools schema event call signal action state test validate mcp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1104,6 +1110,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1376,6 +1396,48 @@ _tai() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__mcp)
+            opts="-t -h -V --tenant --sku --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

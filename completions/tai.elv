@@ -40,6 +40,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand state 'Show tenants'' governor state, entitlement and visible tools'
             cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand validate 'Check pack and SKU files and report every problem with file, line and column'
+            cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;completions'= {
@@ -527,6 +528,19 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;mcp'= {
+            cand -t 'The tenant whose tools to serve'
+            cand --tenant 'The tenant whose tools to serve'
+            cand --sku 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;help'= {
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
@@ -542,6 +556,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand state 'Show tenants'' governor state, entitlement and visible tools'
             cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand validate 'Check pack and SKU files and report every problem with file, line and column'
+            cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;completions'= {
@@ -616,6 +631,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;test'= {
         }
         &'tai;help;validate'= {
+        }
+        &'tai;help;mcp'= {
         }
         &'tai;help;help'= {
         }

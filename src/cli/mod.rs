@@ -6,6 +6,7 @@
 mod common;
 mod completions;
 mod exit;
+mod mcp;
 mod pack;
 mod receipts;
 mod schema;
@@ -112,6 +113,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Check pack and SKU files and report every problem with file, line and column
     Validate(validate::ValidateArgs),
+    /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
+    Mcp(mcp::McpArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::State(args) => workspace::state(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Mcp(args) => mcp::run(args, &cli.global),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod hub;
+pub mod mcp;
 
 use std::sync::Arc;
 

@@ -1,0 +1,228 @@
+//! Translation between MCP's tool shapes and the engine's: catalog tools to listed tools,
+//! `tools/call` parameters to a [`ToolCall`], and a [`CallOutcome`] to a tool result or a
+//! protocol error.
+//!
+//! The split follows what a client can act on: a tool outside the tenant's packs is a
+//! protocol error (invalid params), exactly as for a tool that does not exist, while a
+//! governor's refusal or a failed action is a tool result with `isError` set, so a model
+//! reads the gate, the reason code and the message and can change course.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rmcp::ErrorData;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ContentBlock, JsonObject, MetaObject, RequestMetaObject,
+    Tool,
+};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Catalog;
+use crate::governor::{CallOutcome, Decision, Gate, GovernorState, ReasonCode, ToolCall};
+use crate::ids::ToolName;
+use crate::receipts::Receipt;
+
+use super::McpError;
+
+/// The request `_meta` key whose object becomes the call's context (precondition values).
+pub const CONTEXT_META_KEY: &str = "tai/context";
+
+/// The result `_meta` key listing the receipts the call wrote.
+pub const RECEIPTS_META_KEY: &str = "tai/receipts";
+
+/// The tools named in `visible`, in name order, as clients list them.
+pub fn listed(catalog: &Catalog, visible: &BTreeSet<ToolName>) -> Vec<Tool> {
+    visible
+        .iter()
+        .filter_map(|name| catalog.tool(name.as_str()))
+        .map(|t| {
+            let schema = match &t.tool.input_schema {
+                Value::Object(o) => o.clone(),
+                // Validation requires an object schema; never list a tool clients cannot call.
+                _ => JsonObject::from_iter([("type".to_owned(), json!("object"))]),
+            };
+            Tool::new(
+                t.tool.name.to_string(),
+                t.tool.description.clone(),
+                Arc::new(schema),
+            )
+        })
+        .collect()
+}
+
+/// The engine's call for an MCP `tools/call`. Arguments pass through unchanged; the context
+/// comes from the request's `_meta` (rmcp moves the params' `_meta` into the request
+/// context, so both places are read).
+pub fn tool_call(
+    request: CallToolRequestParams,
+    context_meta: &RequestMetaObject,
+) -> Result<ToolCall, McpError> {
+    let value = context_meta
+        .get(CONTEXT_META_KEY)
+        .or_else(|| request.meta.as_ref().and_then(|m| m.get(CONTEXT_META_KEY)));
+    let context = match value {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(o)) => o.clone(),
+        Some(_) => return Err(McpError::BadContext),
+    };
+    Ok(ToolCall {
+        tool: request.name.into_owned(),
+        arguments: request.arguments.unwrap_or_default(),
+        context,
+    })
+}
+
+/// What a refused or failed call tells the client, as text and as structured content.
+#[derive(Debug, Serialize)]
+struct NotExecuted<'a> {
+    decision: Decision,
+    gate: Option<Gate>,
+    reason: Option<&'a ReasonCode>,
+    message: &'a str,
+    state: GovernorState,
+}
+
+/// The answer to a call: a tool result, or invalid params for a tool the tenant cannot see.
+pub fn answer(outcome: CallOutcome) -> Result<CallToolResult, ErrorData> {
+    let meta = receipts_meta(&outcome.receipts);
+    let result = match outcome.decision {
+        Decision::ToolNotFound => {
+            return Err(ErrorData::invalid_params(
+                outcome.message,
+                Some(json!({
+                    "decision": Decision::ToolNotFound,
+                    "reason": ReasonCode::ToolNotFound,
+                })),
+            ));
+        }
+        Decision::Executed => {
+            let value = outcome.result.unwrap_or(Value::Null);
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+            r.structured_content = Some(as_object(value));
+            r
+        }
+        Decision::Refused | Decision::Failed => {
+            let summary = NotExecuted {
+                decision: outcome.decision,
+                gate: outcome.gate,
+                reason: outcome.reason.as_ref(),
+                message: &outcome.message,
+                state: outcome.state,
+            };
+            let mut r = CallToolResult::error(vec![ContentBlock::text(sentence(&summary))]);
+            r.structured_content = serde_json::to_value(&summary).ok();
+            r
+        }
+    };
+    Ok(result.with_meta(Some(meta)))
+}
+
+/// One line a model can read: `refused at the iam gate: insufficient_privilege — …`.
+fn sentence(s: &NotExecuted<'_>) -> String {
+    let gate = s
+        .gate
+        .map(|g| format!(" at the {g} gate"))
+        .unwrap_or_default();
+    match s.reason {
+        Some(r) => format!(
+            "{}{gate}: {r} — {} (governor {})",
+            s.decision, s.message, s.state
+        ),
+        None => format!("{}{gate}: {} (governor {})", s.decision, s.message, s.state),
+    }
+}
+
+/// Structured content is an object in every revision before 2026-07-28; wrap anything else.
+fn as_object(value: Value) -> Value {
+    match value {
+        Value::Object(_) => value,
+        other => json!({ "result": other }),
+    }
+}
+
+/// Where the call landed in the tenant's chain, so a client can cite the receipt.
+fn receipts_meta(receipts: &[Receipt]) -> MetaObject {
+    let list: Vec<Value> = receipts
+        .iter()
+        .map(|r| {
+            json!({
+                "seq": r.seq,
+                "id": r.body.id,
+                "event_type": r.body.event_type,
+                "hash": r.hash,
+            })
+        })
+        .collect();
+    let mut meta = JsonObject::new();
+    meta.insert(RECEIPTS_META_KEY.into(), Value::Array(list));
+    MetaObject(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(decision: Decision) -> CallOutcome {
+        CallOutcome {
+            decision,
+            gate: None,
+            reason: None,
+            message: "m".into(),
+            result: None,
+            state: GovernorState::Stable,
+            receipts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_an_error_result_naming_gate_and_reason() {
+        let mut o = outcome(Decision::Refused);
+        o.gate = Some(Gate::Iam);
+        o.reason = Some(ReasonCode::InsufficientPrivilege);
+        o.message = "needs read_audit_trail".into();
+        let r = answer(o).unwrap();
+        assert_eq!(r.is_error, Some(true));
+        let s = r.structured_content.unwrap();
+        assert_eq!(s["decision"], "refused");
+        assert_eq!(s["gate"], "iam");
+        assert_eq!(s["reason"], "insufficient_privilege");
+        let text = r.content[0].as_text().unwrap().text.clone();
+        assert_eq!(
+            text,
+            "refused at the iam gate: insufficient_privilege — needs read_audit_trail (governor stable)"
+        );
+    }
+
+    #[test]
+    fn an_unlisted_tool_is_invalid_params() {
+        let e = answer(outcome(Decision::ToolNotFound)).unwrap_err();
+        assert_eq!(e.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+    }
+
+    #[test]
+    fn executed_results_are_structured_objects() {
+        let mut o = outcome(Decision::Executed);
+        o.result = Some(json!([1, 2]));
+        let r = answer(o).unwrap();
+        assert_eq!(r.is_error, Some(false));
+        assert_eq!(r.structured_content, Some(json!({ "result": [1, 2] })));
+    }
+
+    #[test]
+    fn context_comes_from_meta_and_must_be_an_object() {
+        let mut meta = RequestMetaObject::default();
+        meta.insert(
+            CONTEXT_META_KEY.into(),
+            json!({ "deployment_stable": true }),
+        );
+        let call = tool_call(CallToolRequestParams::new("t"), &meta).unwrap();
+        assert_eq!(call.context["deployment_stable"], true);
+        meta.insert(CONTEXT_META_KEY.into(), json!("yes"));
+        assert!(matches!(
+            tool_call(CallToolRequestParams::new("t"), &meta),
+            Err(McpError::BadContext)
+        ));
+    }
+}
