@@ -10,7 +10,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tai::catalog::{Command, Handler};
-use tai::exec::{Bound, Limits, Outcome, run};
+use tai::exec::{Bound, Limits, Outcome};
+
+/// Runs `handler` with `args` (a JSON object) as the governor would.
+fn run(handler: &Handler, args: &serde_json::Value, limits: &Limits) -> Outcome {
+    let empty = serde_json::Map::new();
+    tai::exec::run(handler, args.as_object().unwrap_or(&empty), limits)
+}
 
 fn command(program: &str, args: &[&str]) -> Handler {
     Handler::Command(Command {

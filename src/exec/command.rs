@@ -26,7 +26,11 @@ const PASSED_THROUGH: [&str; 3] = ["PATH", "HOME", "LANG"];
 
 /// Runs `cmd` with `args` under `limits`.
 #[cfg(unix)]
-pub(super) fn run(cmd: &catalog::Command, args: &serde_json::Value, limits: &Limits) -> Outcome {
+pub(super) fn run(
+    cmd: &catalog::Command,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+) -> Outcome {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
 
@@ -65,7 +69,11 @@ pub(super) fn run(cmd: &catalog::Command, args: &serde_json::Value, limits: &Lim
 
 /// Command handlers need process groups and resource limits, which only unix provides.
 #[cfg(not(unix))]
-pub(super) fn run(cmd: &catalog::Command, _args: &serde_json::Value, _: &Limits) -> Outcome {
+pub(super) fn run(
+    cmd: &catalog::Command,
+    _args: &serde_json::Map<String, serde_json::Value>,
+    _: &Limits,
+) -> Outcome {
     let _ = PASSED_THROUGH;
     Outcome::Error {
         message: format!(

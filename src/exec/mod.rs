@@ -32,7 +32,11 @@ pub use outcome::{Bound, Outcome};
 use crate::catalog::Handler;
 
 /// Runs `handler` with `args` under `limits`, blocking until it is over.
-pub fn run(handler: &Handler, args: &serde_json::Value, limits: &Limits) -> Outcome {
+pub fn run(
+    handler: &Handler,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+) -> Outcome {
     match handler {
         Handler::Simulated(sim) => simulated::run(sim, args, limits),
         Handler::Command(cmd) => command::run(cmd, args, limits),

@@ -28,7 +28,11 @@ struct Effective<'a> {
 }
 
 /// Judges `sim` for `args` under `limits`.
-pub(super) fn run(sim: &Simulated, args: &serde_json::Value, limits: &Limits) -> Outcome {
+pub(super) fn run(
+    sim: &Simulated,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+) -> Outcome {
     let eff = effective(sim, args);
     if let Some(used) = eff.memory_mb.filter(|&mb| mb > limits.max_memory_mb) {
         return Outcome::MemoryExceeded {
@@ -55,7 +59,10 @@ pub(super) fn run(sim: &Simulated, args: &serde_json::Value, limits: &Limits) ->
 }
 
 /// The defaults with the first matching case's overrides applied.
-fn effective<'a>(sim: &'a Simulated, args: &serde_json::Value) -> Effective<'a> {
+fn effective<'a>(
+    sim: &'a Simulated,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Effective<'a> {
     let base = Effective {
         result: &sim.result,
         duration_ms: sim.duration_ms,
@@ -75,7 +82,7 @@ fn effective<'a>(sim: &'a Simulated, args: &serde_json::Value) -> Effective<'a> 
 
 /// A case applies when every `when` entry equals the argument of that name; a case with no
 /// entries always applies, and arguments that are not an object match only such a case.
-fn matches(case: &SimulatedCase, args: &serde_json::Value) -> bool {
+fn matches(case: &SimulatedCase, args: &serde_json::Map<String, serde_json::Value>) -> bool {
     case.when
         .iter()
         .all(|(key, want)| args.get(key) == Some(want))
@@ -87,6 +94,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// `super::run` with the arguments written as a JSON value.
+    fn run(sim: &Simulated, args: &serde_json::Value, limits: &Limits) -> Outcome {
+        let empty = serde_json::Map::new();
+        super::run(sim, args.as_object().unwrap_or(&empty), limits)
+    }
 
     fn limits(timeout_ms: u64, max_memory_mb: u64) -> Limits {
         Limits {

@@ -267,7 +267,7 @@ impl Tenant {
             state_to: draft.to,
             event_type: draft.event,
             reason: draft.reason,
-            metadata: Value::Object(draft.metadata),
+            metadata: std::sync::Arc::new(Value::Object(draft.metadata)),
             catalog_hash: env.catalog.hash().to_owned(),
         };
         self.head.seal(body)
@@ -576,11 +576,7 @@ impl Tenant {
         }
         let limits = Limits::resolve(Some(action), tref.pack);
         metadata.insert("limits".into(), json!(limits));
-        let outcome = exec::run(
-            &tref.tool.handler,
-            &Value::Object(call.arguments.clone()),
-            &limits,
-        );
+        let outcome = exec::run(&tref.tool.handler, &call.arguments, &limits);
         let (event, reason, message) = match outcome {
             Outcome::Success { result, elapsed_ms } => {
                 metadata.insert("elapsed_ms".into(), json!(elapsed_ms));

@@ -190,7 +190,7 @@ pub struct ReceiptBody {
     /// Why, for refusals and failures.
     pub reason: Option<ReasonCode>,
     /// Event details (tool, gate, result, entitlement snapshot, ...).
-    pub metadata: serde_json::Value,
+    pub metadata: std::sync::Arc<serde_json::Value>,
     /// Hash of the catalog the decision was made under.
     pub catalog_hash: String,
 }
@@ -328,7 +328,7 @@ mod tests {
             state_to: GovernorState::Stable,
             event_type: EventType::SignalProcessed,
             reason: None,
-            metadata: serde_json::json!({"b": 1, "a": [1, 2]}),
+            metadata: serde_json::json!({"b": 1, "a": [1, 2]}).into(),
             catalog_hash: "c".repeat(64),
         }
     }

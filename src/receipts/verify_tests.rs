@@ -351,7 +351,7 @@ fn body() -> impl Strategy<Value = ReceiptBody> {
                 state_to: GovernorState::ALL[to],
                 event_type: EventType::ALL[event],
                 reason: reason.map(|i| ReasonCode::BUILT_IN[i].clone()),
-                metadata,
+                metadata: metadata.into(),
                 catalog_hash: "c".repeat(64),
             },
         )

@@ -334,11 +334,7 @@ fn reachable_outcomes(catalog: &Catalog) -> BTreeSet<EventType> {
                         .iter()
                         .map(|c| c.when.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
                     for args in std::iter::once(Map::new()).chain(cases) {
-                        out.insert(outcome_event(&exec::run(
-                            &tool.handler,
-                            &Value::Object(args),
-                            &limits,
-                        )));
+                        out.insert(outcome_event(&exec::run(&tool.handler, &args, &limits)));
                     }
                 }
             }

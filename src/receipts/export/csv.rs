@@ -70,7 +70,7 @@ mod tests {
         assert_eq!(&last[0], "2");
         assert_eq!(&last[8], "insufficient_privilege");
         let metadata: serde_json::Value = serde_json::from_str(&last[9]).unwrap();
-        assert_eq!(metadata, receipts[2].body.metadata);
+        assert_eq!(metadata, *receipts[2].body.metadata);
         assert_eq!(&last[12], receipts[2].hash);
     }
 }

@@ -129,7 +129,7 @@ pub(crate) mod tests {
         let mut out: Vec<_> = (0..2).map(|n| head.seal(sample_body(&acme, n))).collect();
         let mut awkward = sample_body(&acme, 2);
         awkward.reason = Some(ReasonCode::InsufficientPrivilege);
-        awkward.metadata = serde_json::json!({"note": "a, \"quoted\" | piped `tick`\nline"});
+        awkward.metadata = serde_json::json!({"note": "a, \"quoted\" | piped `tick`\nline"}).into();
         out.push(head.seal(awkward));
         out
     }
