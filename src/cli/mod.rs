@@ -9,6 +9,7 @@ mod exit;
 mod pack;
 mod receipts;
 mod schema;
+mod serve;
 mod simulate;
 mod sku;
 mod style;
@@ -112,6 +113,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Check pack and SKU files and report every problem with file, line and column
     Validate(validate::ValidateArgs),
+    /// Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::State(args) => workspace::state(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Serve(args) => serve::run(args, &cli.global),
     }
 }
 

@@ -184,7 +184,7 @@ fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
     })
 }
 
-fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     let catalog = Arc::new(load_catalog(global)?);
     let ws = Workspace::open(&global.state, catalog, clock(global)?)
         .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
