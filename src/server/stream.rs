@@ -162,3 +162,94 @@ fn error_event(e: &ApiError) -> Result<Event, axum::Error> {
             "error": { "code": e.code.as_str(), "message": e.message }
         }))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::{builtin, load};
+    use crate::clock::{SimClock, Timestamp};
+    use crate::governor::{IdSource, Signal};
+    use crate::receipts::MemoryLedger;
+    use crate::server::{Auth, Hub};
+    use crate::workspace::Workspace;
+
+    fn state() -> (AppState, TenantId) {
+        let hub = Arc::new(Hub::new());
+        let ws = Workspace::with_ledger(
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+            IdSource::seeded(7),
+            Arc::new(MemoryLedger::new()),
+        )
+        .with_observer(hub.clone());
+        let state = AppState::new(Arc::new(ws), hub, Auth::new("admin", []));
+        let acme = TenantId::new("acme").unwrap();
+        state
+            .workspace
+            .apply_event(&json!({
+                "event_type": "entitlement.activated",
+                "tenant_id": "acme",
+                "sku_id": "rollback-guard-base",
+            }))
+            .unwrap();
+        (state, acme)
+    }
+
+    fn feed(state: &AppState, tenant: &TenantId, from: u64) -> Feed {
+        Feed {
+            live: state.hub.subscribe(tenant),
+            state: state.clone(),
+            tenant: tenant.clone(),
+            next: from,
+            pending: VecDeque::new(),
+            must_read: true,
+            done: false,
+        }
+    }
+
+    fn signal(state: &AppState, tenant: &TenantId, n: usize) {
+        for _ in 0..n {
+            state.workspace.signal(tenant, &Signal::default()).unwrap();
+        }
+    }
+
+    async fn take(feed: &mut Feed, n: u64) -> Vec<u64> {
+        let mut seqs = Vec::new();
+        for _ in 0..n {
+            seqs.push(feed.next_receipt().await.unwrap().unwrap().seq);
+        }
+        seqs
+    }
+
+    #[tokio::test]
+    async fn a_lagging_listener_gets_every_receipt_once_in_order() {
+        let (state, acme) = state();
+        let mut feed = feed(&state, &acme, 1);
+        // Far more than the channel holds arrive before the listener reads anything: the
+        // channel lags, and receipts sit both in the ledger and on the channel.
+        signal(&state, &acme, 3000);
+        let head = state.workspace.view(&acme).unwrap().receipts;
+        assert!(head > 3000);
+        assert_eq!(
+            take(&mut feed, head - 1).await,
+            (1..head).collect::<Vec<_>>()
+        );
+        // Live ones continue the sequence.
+        signal(&state, &acme, 2);
+        assert_eq!(take(&mut feed, 2).await, vec![head, head + 1]);
+    }
+
+    #[tokio::test]
+    async fn closing_the_hub_ends_the_stream() {
+        let (state, acme) = state();
+        let mut feed = feed(&state, &acme, 0);
+        let head = state.workspace.view(&acme).unwrap().receipts;
+        take(&mut feed, head).await;
+        state.hub.close();
+        assert!(feed.next_receipt().await.unwrap().is_none());
+        let mut late = self::feed(&state, &acme, head);
+        assert!(late.next_receipt().await.unwrap().is_none());
+    }
+}
