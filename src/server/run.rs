@@ -40,8 +40,8 @@ impl Default for ServeOptions {
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    /// The address could not be bound (the cause is the error's source).
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -49,7 +49,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// Accepting or serving connections failed.
-    #[error("the server stopped: {0}")]
+    #[error("the server stopped")]
     Io(#[from] std::io::Error),
 }
 
