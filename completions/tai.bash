@@ -43,6 +43,9 @@ _tai() {
             tai,schema)
                 cmd="tai__subcmd__schema"
                 ;;
+            tai,serve)
+                cmd="tai__subcmd__serve"
+                ;;
             tai,signal)
                 cmd="tai__subcmd__signal"
                 ;;
@@ -132,6 +135,9 @@ _tai() {
                 ;;
             tai__subcmd__help,schema)
                 cmd="tai__subcmd__help__subcmd__schema"
+                ;;
+            tai__subcmd__help,serve)
+                cmd="tai__subcmd__help__subcmd__serve"
                 ;;
             tai__subcmd__help,signal)
                 cmd="tai__subcmd__help__subcmd__signal"
@@ -278,7 +284,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test validate mcp help"
+            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -956,7 +962,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="completions simulate receipts pack sku tools schema event call signal action state test validate mcp help"
+            opts="completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1250,6 +1256,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__schema)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1920,6 +1940,56 @@ _tai() {
                 return 0
             fi
             case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__serve)
+            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand validate 'Check pack and SKU files and report every problem with file, line and column'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
+            cand serve 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;completions'= {
@@ -541,6 +542,21 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;serve'= {
+            cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
+            cand --admin-token 'The admin token [default: generated and printed on stderr]'
+            cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
+            cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
+            cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;help'= {
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
@@ -557,6 +573,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand validate 'Check pack and SKU files and report every problem with file, line and column'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
+            cand serve 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;completions'= {
@@ -633,6 +650,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;validate'= {
         }
         &'tai;help;mcp'= {
+        }
+        &'tai;help;serve'= {
         }
         &'tai;help;help'= {
         }

@@ -142,9 +142,10 @@ impl Workspace {
         Ok(self.ledger.tenants()?)
     }
 
-    /// Whether the tenant has any receipts.
+    /// Whether the tenant has any receipts. Asks the ledger for one head rather than listing
+    /// every tenant: the server checks this on each request.
     pub fn exists(&self, id: &TenantId) -> Result<bool, WorkspaceError> {
-        Ok(self.tenant_ids()?.contains(id))
+        Ok(self.ledger.head(id)?.next_seq > 0)
     }
 
     fn handle(&self, id: &TenantId) -> Result<Arc<Cell>, WorkspaceError> {
@@ -290,12 +291,17 @@ impl Workspace {
         resolution: Resolution,
         detail: Option<&str>,
     ) -> Result<Vec<Receipt>, WorkspaceError> {
-        let out = self.run(
+        // What time changed (an expiry) is recorded on its own first: a resolution refused for
+        // having nothing in flight writes nothing, and must not drop those receipts while the
+        // tenant in memory has already sealed them.
+        let mut receipts = self.run(tenant, |t, env| t.tick(env), Vec::as_slice)?;
+        let resolved = self.run(
             tenant,
             |t, env| t.resolve_action(env, resolution, detail),
             |o| o.as_deref().unwrap_or(&[]),
         )?;
-        Ok(out?)
+        receipts.extend(resolved?);
+        Ok(receipts)
     }
 
     /// A view of the tenant at the clock's now. Reading writes nothing: an expiry the
@@ -396,4 +402,42 @@ fn load_or_create_seed(dir: &Path) -> Result<u64, WorkspaceError> {
         source,
     })?;
     Ok(seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::{builtin, load};
+    use crate::clock::SimClock;
+    use crate::receipts::MemoryLedger;
+
+    #[test]
+    fn a_refused_resolution_after_an_expiry_leaves_memory_and_ledger_agreeing() {
+        let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
+        let ws = Workspace::with_ledger(
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+            clock.clone(),
+            IdSource::seeded(1),
+            Arc::new(MemoryLedger::new()),
+        );
+        let acme = TenantId::new("acme").unwrap();
+        ws.apply_event(&json!({
+            "event_type": "entitlement.activated", "tenant_id": "acme",
+            "sku_id": "rollback-guard-base", "expiry": "2026-01-10T00:00:00Z",
+        }))
+        .unwrap();
+        clock.advance(std::time::Duration::from_secs(30 * 86_400));
+        assert!(matches!(
+            ws.resolve_action(&acme, Resolution::Complete, None),
+            Err(WorkspaceError::NothingInFlight(_))
+        ));
+        // The next operation continues the chain on disk.
+        ws.signal(&acme, &Signal::default()).unwrap();
+        assert_eq!(
+            ws.tenant(&acme).unwrap().head(),
+            &ws.ledger().head(&acme).unwrap()
+        );
+    }
 }

@@ -392,6 +392,48 @@ pub fn sku_summaries(catalog: &Catalog) -> Vec<SkuSummary<'_>> {
         .collect()
 }
 
+/// Everything about one pack: `tai pack show --format json` and `GET /v1/packs/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackDetail<'a> {
+    /// The pack as defined.
+    #[serde(flatten)]
+    pub pack: &'a Pack,
+    /// The SKUs that enable it.
+    pub enabled_by: Vec<&'a SkuId>,
+}
+
+/// The detail of `pack`.
+pub fn pack_detail<'a>(catalog: &'a Catalog, pack: &'a Pack) -> PackDetail<'a> {
+    PackDetail {
+        pack,
+        enabled_by: enabled_by(catalog, &pack.pack_id),
+    }
+}
+
+/// Everything about one SKU: `tai sku show --format json` and `GET /v1/skus/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkuDetail<'a> {
+    /// The SKU as defined.
+    #[serde(flatten)]
+    pub sku: &'a Sku,
+    /// The price, formatted.
+    pub price_label: String,
+    /// Its tool surface, checked against its roles.
+    pub tools: Vec<ToolAccess<'a>>,
+    /// Actions of its packs that its roles leave unusable.
+    pub unusable_actions: Vec<UnusableAction<'a>>,
+}
+
+/// The detail of `sku`.
+pub fn sku_detail<'a>(catalog: &'a Catalog, sku: &'a Sku) -> SkuDetail<'a> {
+    SkuDetail {
+        sku,
+        price_label: format_price(&sku.price),
+        tools: sku_tools(catalog, sku),
+        unusable_actions: unusable_actions(catalog, sku),
+    }
+}
+
 /// A billing term as written in files, e.g. `annual`.
 pub fn term_name(term: Term) -> &'static str {
     match term {

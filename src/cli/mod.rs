@@ -10,6 +10,7 @@ mod mcp;
 mod pack;
 mod receipts;
 mod schema;
+mod serve;
 mod simulate;
 mod sku;
 mod style;
@@ -115,6 +116,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
     Mcp(mcp::McpArgs),
+    /// Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Test(args) => test::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Mcp(args) => mcp::run(args, &cli.global),
+        Command::Serve(args) => serve::run(args, &cli.global),
     }
 }
 

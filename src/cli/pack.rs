@@ -73,10 +73,7 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let catalog = load_catalog(global)?;
             let pack = view::find_pack(&catalog, id).map_err(unknown)?;
             match format {
-                Format::Json => emit_json(&PackDetail {
-                    pack,
-                    enabled_by: view::enabled_by(&catalog, &pack.pack_id),
-                })?,
+                Format::Json => emit_json(&view::pack_detail(&catalog, pack))?,
                 Format::Human => emit(&render_show(&catalog, pack, paint))?,
             }
         }
@@ -91,13 +88,6 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 /// An unknown id as a user error listing the ids that do exist.
 pub fn unknown(err: UnknownId) -> anyhow::Error {
     anyhow::anyhow!("{err}\nknown {}s: {}", err.kind, err.known.join(", "))
-}
-
-#[derive(serde::Serialize)]
-struct PackDetail<'a> {
-    #[serde(flatten)]
-    pack: &'a Pack,
-    enabled_by: Vec<&'a crate::ids::SkuId>,
 }
 
 fn render_list(summaries: &[view::PackSummary<'_>], paint: Paint) -> String {

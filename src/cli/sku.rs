@@ -2,8 +2,8 @@
 
 use clap::{Args, Subcommand};
 
-use crate::catalog::view::{self, Change, SkuDiff, ToolAccess, ToolChange};
-use crate::catalog::{Catalog, Sku};
+use crate::catalog::Catalog;
+use crate::catalog::view::{self, Change, SkuDetail, SkuDiff, ToolChange};
 
 use super::pack::unknown;
 use super::style::{Paint, emit, emit_json, inline, lines};
@@ -64,12 +64,7 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         SkuCommand::Show { id, format } => {
             let sku = find(id)?;
-            let detail = SkuDetail {
-                sku,
-                price_label: view::format_price(&sku.price),
-                tools: view::sku_tools(&catalog, sku),
-                unusable_actions: view::unusable_actions(&catalog, sku),
-            };
+            let detail = view::sku_detail(&catalog, sku);
             match format {
                 Format::Json => emit_json(&detail)?,
                 Format::Human => emit(&render_show(&catalog, &detail, paint))?,
@@ -84,15 +79,6 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Success)
-}
-
-#[derive(serde::Serialize)]
-struct SkuDetail<'a> {
-    #[serde(flatten)]
-    sku: &'a Sku,
-    price_label: String,
-    tools: Vec<ToolAccess<'a>>,
-    unusable_actions: Vec<view::UnusableAction<'a>>,
 }
 
 fn tool_count(total: usize, usable: usize) -> String {

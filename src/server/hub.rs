@@ -6,6 +6,9 @@
 //! could still be lost. Sending
 //! never blocks: a listener that falls behind by more than the channel's capacity is told how
 //! many it missed (it can re-read them from the ledger by seq).
+//!
+//! Closing the hub (on shutdown) ends every listener's stream, so long-lived responses let a
+//! graceful shutdown finish instead of holding it open.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,7 +25,13 @@ const CAPACITY: usize = 1024;
 /// Per-tenant broadcast channels of durable receipts.
 #[derive(Debug, Default)]
 pub struct Hub {
-    tenants: Mutex<HashMap<TenantId, broadcast::Sender<Arc<Receipt>>>>,
+    channels: Mutex<Channels>,
+}
+
+#[derive(Debug, Default)]
+struct Channels {
+    tenants: HashMap<TenantId, broadcast::Sender<Arc<Receipt>>>,
+    closed: bool,
 }
 
 impl Hub {
@@ -32,17 +41,37 @@ impl Hub {
     }
 
     /// Listens to `tenant`'s receipts from now on.
+    /// Listens to `tenant`'s receipts from now on. After [`Hub::close`] the receiver is
+    /// already closed.
     pub fn subscribe(&self, tenant: &TenantId) -> broadcast::Receiver<Arc<Receipt>> {
-        let mut map = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(tenant.clone())
+        let mut channels = self.lock();
+        if channels.closed {
+            return broadcast::channel(1).1;
+        }
+        channels
+            .tenants
+            .entry(tenant.clone())
             .or_insert_with(|| broadcast::channel(CAPACITY).0)
             .subscribe()
+    }
+
+    /// Ends every listener's stream, now and for later subscribers.
+    pub fn close(&self) {
+        let mut channels = self.lock();
+        channels.closed = true;
+        // Dropping the senders is what closes the receivers.
+        channels.tenants.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl ReceiptObserver for Hub {
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]) {
-        let mut map = self.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut channels = self.lock();
+        let map = &mut channels.tenants;
         let Some(tx) = map.get(tenant) else {
             return;
         };

@@ -6,19 +6,28 @@
 //!
 //! - [`auth`]: bearer tokens → who is asking (the admin, or one tenant).
 //! - [`hub`]: durable receipts fanned out to live listeners (SSE streams, MCP sessions).
-//! - [`http`]: the JSON API.
+//! - [`http`]: the JSON API; [`error`] its one error shape; [`extract`] what handlers take
+//!   from a request (caller, tenant, body) and how they reach the engine.
+//! - `run`: the assembled application, the listener, graceful shutdown.
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
 
 pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod http;
 pub mod hub;
 pub mod mcp;
+mod run;
+mod stream;
 
 use std::sync::Arc;
 
 use crate::workspace::Workspace;
 
 pub use auth::{Auth, AuthError, Principal};
+pub use error::{ApiError, ErrorCode};
 pub use hub::Hub;
+pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]

@@ -1,0 +1,173 @@
+//! `tai serve`: the JSON API over the workspace in `--state`, one process for every tenant.
+//!
+//! This is the only command with an async runtime; it checks the tokens, opens the same
+//! workspace the other workspace commands use, and hands both to `server::serve`.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use crate::clock::parse_duration;
+use crate::ids::TenantId;
+use crate::server::{self, AppState, Auth, Hub, ServeOptions};
+
+use super::workspace::open;
+use super::{Exit, GlobalArgs};
+
+/// Serve the JSON API (catalog, entitlement webhook, tenants, calls, receipts) over HTTP.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The admin token may post entitlement events (the marketplace webhook) and act for every
+tenant; a tenant token acts for its own tenant only. Prefer TAI_ADMIN_TOKEN to --admin-token:
+command lines are visible to other users of the machine. Without either, a random admin token
+is generated and printed once. Ctrl-C or SIGTERM stops accepting connections and lets
+in-flight requests finish; every acknowledged receipt is already durable.
+
+Examples:
+  tai serve
+  TAI_ADMIN_TOKEN=s3cret tai serve --tenant-token acme=acme-s3cret
+  tai --state srv-state serve --addr 0.0.0.0:8080 --request-timeout 2m
+  curl -H 'Authorization: Bearer s3cret' -d @purchase.json http://127.0.0.1:7878/v1/events
+  curl -H 'Authorization: Bearer acme-s3cret' http://127.0.0.1:7878/v1/tenants/acme/tools")]
+pub struct ServeArgs {
+    /// Address to listen on, IP:PORT (port 0 picks a free port and prints it)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub addr: SocketAddr,
+    /// The admin token [default: generated and printed on stderr]
+    #[arg(
+        long,
+        env = "TAI_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
+    /// A tenant's token, TENANT=TOKEN (repeatable)
+    #[arg(long = "tenant-token", value_name = "TENANT=TOKEN", value_parser = parse_tenant_token)]
+    pub tenant_tokens: Vec<(TenantId, String)>,
+    /// Largest request body accepted, in bytes (larger is answered 413)
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_body: u64,
+    /// Longest a request may take before it is answered 503 (30s, 2m, ...)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub request_timeout: Duration,
+}
+
+fn parse_tenant_token(text: &str) -> Result<(TenantId, String), String> {
+    let (tenant, token) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected TENANT=TOKEN, got `{text}`"))?;
+    let tenant = TenantId::new(tenant).map_err(|e| e.to_string())?;
+    check_token(token)?;
+    Ok((tenant, token.to_owned()))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("the request timeout must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A token must survive an `Authorization` header unchanged.
+fn check_token(token: &str) -> Result<(), String> {
+    if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("a token must be non-empty printable ASCII without spaces".into());
+    }
+    Ok(())
+}
+
+/// A fresh admin token: 256 random bits, hex.
+fn generate_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot generate an admin token: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
+/// The tokens, checked: each names exactly one principal.
+fn auth(args: &ServeArgs, admin: &str) -> anyhow::Result<Auth> {
+    check_token(admin).map_err(|e| anyhow::anyhow!("invalid admin token: {e}"))?;
+    let mut seen = HashSet::from([admin]);
+    for (tenant, token) in &args.tenant_tokens {
+        if !seen.insert(token.as_str()) {
+            bail!("the token of tenant `{tenant}` is also used by another principal");
+        }
+    }
+    Ok(Auth::new(
+        admin,
+        args.tenant_tokens
+            .iter()
+            .map(|(tenant, token)| (tenant.clone(), token.as_str())),
+    ))
+}
+
+pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let (admin, generated) = match &args.admin_token {
+        Some(token) => (token.clone(), false),
+        None => (generate_token()?, true),
+    };
+    let auth = auth(args, &admin)?;
+    let hub = Arc::new(Hub::new());
+    let workspace = open(global)?.with_observer(hub.clone());
+    let state = AppState::new(Arc::new(workspace), hub, auth);
+    let options = ServeOptions {
+        max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+        request_timeout: args.request_timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = server::bind(args.addr).await?;
+        let addr = listener.local_addr()?;
+        if generated {
+            eprintln!(
+                "admin token: {admin}\n  (generated for this run; set TAI_ADMIN_TOKEN or --admin-token to choose one)"
+            );
+        }
+        eprintln!("listening on http://{addr}");
+        server::serve(listener, state, options, async {
+            server::shutdown_signal().await;
+            eprintln!("shutting down: finishing in-flight requests");
+        })
+        .await?;
+        eprintln!("stopped");
+        anyhow::Ok(Exit::Success)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_tokens_name_a_valid_tenant_and_a_usable_token() {
+        let (t, token) = parse_tenant_token("acme=s3cret").unwrap();
+        assert_eq!((t.as_str(), token.as_str()), ("acme", "s3cret"));
+        assert!(parse_tenant_token("acme").is_err());
+        assert!(parse_tenant_token("../x=s3cret").is_err());
+        assert!(parse_tenant_token("acme=").is_err());
+        assert!(parse_tenant_token("acme=has space").is_err());
+    }
+
+    #[test]
+    fn generated_tokens_are_long_and_differ() {
+        let a = generate_token().unwrap();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, generate_token().unwrap());
+    }
+
+    #[test]
+    fn timeouts_are_positive_durations() {
+        assert_eq!(parse_timeout("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("soon").is_err());
+    }
+}

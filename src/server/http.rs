@@ -1,0 +1,379 @@
+//! The JSON API: catalog browsing, the marketplace webhook, and per-tenant state, tools,
+//! calls, signals, action resolutions, receipts and chain verification.
+//!
+//! Handlers only translate: HTTP in, a [`Workspace`](crate::workspace::Workspace) call on the
+//! blocking pool, JSON out. Status codes follow one rule: a request the engine *decided* is
+//! 200 with the decision in the body (a call refused by a gate or the governor was still
+//! answered), except the two outcomes that mean the thing asked for is not there or not
+//! allowed — `tool_not_found` (404) and a refused entitlement event (422) — which carry the
+//! error shape with the outcome beside it. The README's "Serve over HTTP" section is the
+//! table of every route and status.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Catalog;
+use crate::catalog::view::{self, ToolAccess};
+use crate::governor::{Decision, GovernorState, ReasonCode, Resolution, Signal, ToolCall};
+use crate::ids::{PackId, Role, SignalName, TenantId};
+use crate::receipts::{Receipt, VerifyReport};
+use crate::workspace::TenantView;
+
+use super::AppState;
+use super::error::{ApiError, ErrorCode, refused};
+use super::extract::{
+    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, engine, for_tenant,
+};
+use super::stream;
+
+/// Receipts per page when the client does not say.
+const DEFAULT_PAGE: usize = 100;
+/// The most receipts one page may hold.
+const MAX_PAGE: usize = 1000;
+
+/// Every route of the JSON API, with no fallbacks or limits: [`super::app`] adds those
+/// after merging the MCP routes, so they cover every route.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/packs", get(list_packs))
+        .route("/v1/packs/{id}", get(show_pack))
+        .route("/v1/skus", get(list_skus))
+        .route("/v1/skus/{id}", get(show_sku))
+        .route("/v1/events", post(post_event))
+        .route("/v1/tenants", get(list_tenants))
+        .route("/v1/tenants/{tenant}", get(show_tenant))
+        .route("/v1/tenants/{tenant}/tools", get(tenant_tools))
+        .route("/v1/tenants/{tenant}/calls", post(call_tool))
+        .route("/v1/tenants/{tenant}/signals", post(send_signal))
+        .route(
+            "/v1/tenants/{tenant}/actions/complete",
+            post(complete_action),
+        )
+        .route("/v1/tenants/{tenant}/actions/fail", post(fail_action))
+        .route("/v1/tenants/{tenant}/receipts", get(receipts_page))
+        .route(
+            "/v1/tenants/{tenant}/receipts/stream",
+            get(stream::receipts),
+        )
+        .route("/v1/tenants/{tenant}/verify", get(verify))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+fn catalog(state: &AppState) -> &Catalog {
+    state.workspace.catalog()
+}
+
+async fn list_packs(State(s): State<AppState>, _: Caller) -> Response {
+    Json(json!({ "packs": view::pack_summaries(catalog(&s)) })).into_response()
+}
+
+async fn show_pack(
+    State(s): State<AppState>,
+    _: Caller,
+    PathParam(id): PathParam,
+) -> Result<Response, ApiError> {
+    let catalog = catalog(&s);
+    let pack = view::find_pack(catalog, &id)?;
+    Ok(Json(view::pack_detail(catalog, pack)).into_response())
+}
+
+async fn list_skus(State(s): State<AppState>, _: Caller) -> Response {
+    Json(json!({ "skus": view::sku_summaries(catalog(&s)) })).into_response()
+}
+
+async fn show_sku(
+    State(s): State<AppState>,
+    _: Caller,
+    PathParam(id): PathParam,
+) -> Result<Response, ApiError> {
+    let catalog = catalog(&s);
+    let sku = view::find_sku(catalog, &id)?;
+    Ok(Json(view::sku_detail(catalog, sku)).into_response())
+}
+
+/// The marketplace webhook: the raw event, exactly as `tai event --file` reads it.
+async fn post_event(
+    State(s): State<AppState>,
+    _: Admin,
+    JsonBody(raw): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let outcome = engine(&s, move |ws| Ok(ws.apply_event(&raw)?)).await?;
+    Ok(match &outcome.refusal {
+        Some(r) => refused(r.code.clone(), &r.message, &outcome),
+        None => Json(outcome).into_response(),
+    })
+}
+
+#[derive(Serialize)]
+struct Tenants {
+    tenants: Vec<TenantView>,
+}
+
+async fn list_tenants(State(s): State<AppState>, _: Admin) -> Result<Json<Tenants>, ApiError> {
+    let tenants = engine(&s, |ws| {
+        let views = ws
+            .tenant_ids()?
+            .iter()
+            .map(|id| ws.view(id))
+            .collect::<Result<_, _>>()?;
+        Ok(views)
+    })
+    .await?;
+    Ok(Json(Tenants { tenants }))
+}
+
+async fn show_tenant(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+) -> Result<Json<TenantView>, ApiError> {
+    let view = for_tenant(&s, tenant, |ws, t| ws.view(t)).await?;
+    Ok(Json(view))
+}
+
+#[derive(Serialize)]
+struct Tools<'a> {
+    tenant_id: TenantId,
+    tools: Vec<ToolAccess<'a>>,
+}
+
+/// The tools a tenant sees: the catalog's description of each, and whether the roles it was
+/// granted cover the tool's action (a call still goes through all three gates).
+fn visible_tools<'a>(catalog: &'a Catalog, tenant: &TenantView) -> Vec<ToolAccess<'a>> {
+    let Some(e) = &tenant.entitlement else {
+        return Vec::new();
+    };
+    let packs: Vec<PackId> = e.enabled_packs.iter().cloned().collect();
+    let roles: Vec<Role> = e.iam_roles.iter().cloned().collect();
+    view::tool_access(catalog, &packs, &roles)
+        .into_iter()
+        .filter(|t| tenant.tools.contains(t.name))
+        .collect()
+}
+
+async fn tenant_tools(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+) -> Result<Response, ApiError> {
+    let view = for_tenant(&s, tenant, |ws, t| ws.view(t)).await?;
+    let tools = visible_tools(catalog(&s), &view);
+    Ok(Json(Tools {
+        tenant_id: view.tenant_id,
+        tools,
+    })
+    .into_response())
+}
+
+/// `POST /v1/tenants/{tenant}/calls`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallRequest {
+    tool: String,
+    #[serde(default)]
+    arguments: Map<String, Value>,
+    #[serde(default)]
+    context: Map<String, Value>,
+}
+
+async fn call_tool(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    JsonBody(req): JsonBody<CallRequest>,
+) -> Result<Response, ApiError> {
+    let call = ToolCall {
+        tool: req.tool,
+        arguments: req.arguments,
+        context: req.context,
+    };
+    let outcome = for_tenant(&s, tenant, move |ws, t| ws.call(t, &call)).await?;
+    Ok(match outcome.decision {
+        Decision::ToolNotFound => refused(ReasonCode::ToolNotFound, &outcome.message, &outcome),
+        Decision::Executed | Decision::Refused | Decision::Failed => Json(outcome).into_response(),
+    })
+}
+
+/// `POST /v1/tenants/{tenant}/signals`; an empty body is a bare signal (it boots a governor).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignalRequest {
+    name: Option<SignalName>,
+    #[serde(default)]
+    facts: Map<String, Value>,
+}
+
+async fn send_signal(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    JsonBody(req): JsonBody<SignalRequest>,
+) -> Result<Response, ApiError> {
+    let signal = Signal {
+        name: req.name,
+        facts: req.facts,
+    };
+    let outcome = for_tenant(&s, tenant, move |ws, t| ws.signal(t, &signal)).await?;
+    Ok(Json(outcome).into_response())
+}
+
+/// `POST /v1/tenants/{tenant}/actions/{complete|fail}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionRequest {
+    detail: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ActionResolved {
+    resolution: Resolution,
+    state: Option<GovernorState>,
+    receipts: Vec<Receipt>,
+}
+
+async fn resolve(
+    s: &AppState,
+    tenant: TenantId,
+    resolution: Resolution,
+    req: ActionRequest,
+) -> Result<Json<ActionResolved>, ApiError> {
+    let receipts = for_tenant(s, tenant, move |ws, t| {
+        ws.resolve_action(t, resolution, req.detail.as_deref())
+    })
+    .await?;
+    Ok(Json(ActionResolved {
+        resolution,
+        state: receipts.last().map(|r| r.body.state_to),
+        receipts,
+    }))
+}
+
+async fn complete_action(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    JsonBody(req): JsonBody<ActionRequest>,
+) -> Result<Json<ActionResolved>, ApiError> {
+    resolve(&s, tenant, Resolution::Complete, req).await
+}
+
+async fn fail_action(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    JsonBody(req): JsonBody<ActionRequest>,
+) -> Result<Json<ActionResolved>, ApiError> {
+    resolve(&s, tenant, Resolution::Failed, req).await
+}
+
+/// `?from_seq=&limit=` of the receipts page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    from_seq: Option<u64>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    tenant_id: TenantId,
+    receipts: Vec<Receipt>,
+    /// Where the next page starts; also where to poll from once `has_more` is false.
+    next_from_seq: u64,
+    has_more: bool,
+}
+
+async fn receipts_page(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let from = q.from_seq.unwrap_or(0);
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let page = for_tenant(&s, tenant, move |ws, t| {
+        let all = ws.ledger().read(t)?;
+        let start = all.partition_point(|r| r.seq < from);
+        let end = all.len().min(start + limit);
+        let next_from_seq = all[..end].last().map_or(from, |r| r.seq + 1);
+        Ok(Page {
+            tenant_id: t.clone(),
+            has_more: end < all.len(),
+            receipts: all[start..end].to_vec(),
+            next_from_seq,
+        })
+    })
+    .await?;
+    Ok(Json(page))
+}
+
+#[derive(Serialize)]
+struct Verified {
+    tenant_id: TenantId,
+    ok: bool,
+    #[serde(flatten)]
+    report: VerifyReport,
+}
+
+async fn verify(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+) -> Result<Json<Verified>, ApiError> {
+    let verified = for_tenant(&s, tenant, |ws, t| {
+        let report = ws.ledger().verify(t)?;
+        Ok(Verified {
+            tenant_id: t.clone(),
+            ok: report.is_ok(),
+            report,
+        })
+    })
+    .await?;
+    Ok(Json(verified))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::{builtin, load};
+    use crate::clock::{SimClock, Timestamp};
+    use crate::governor::IdSource;
+    use crate::receipts::MemoryLedger;
+    use crate::workspace::Workspace;
+
+    #[test]
+    fn visible_tools_are_exactly_the_tenants_tools() {
+        let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
+        let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
+        let ws = Workspace::with_ledger(
+            catalog.clone(),
+            clock,
+            IdSource::seeded(1),
+            Arc::new(MemoryLedger::new()),
+        );
+        let acme = TenantId::new("acme").unwrap();
+        assert!(visible_tools(&catalog, &ws.view(&acme).unwrap()).is_empty());
+        ws.apply_event(&json!({
+            "event_type": "entitlement.activated",
+            "tenant_id": "acme",
+            "sku_id": "rollback-guard-professional",
+        }))
+        .unwrap();
+        let view = ws.view(&acme).unwrap();
+        let tools = visible_tools(&catalog, &view);
+        let names: BTreeSet<String> = tools.iter().map(|t| t.name.to_string()).collect();
+        let expected: BTreeSet<String> = view.tools.iter().map(ToString::to_string).collect();
+        assert!(!expected.is_empty());
+        assert_eq!(names, expected);
+    }
+}

@@ -1,0 +1,143 @@
+//! Running `tai serve`: the assembled application (the JSON API, MCP at `/mcp`, fallbacks,
+//! body limit, request timeout), the listener, and a graceful shutdown.
+//!
+//! Shutdown stops accepting connections, lets every in-flight request finish — each receipt
+//! is durable before the workspace returns, so a finished request is a kept one — and closes
+//! the receipt hub and every MCP session so open event streams end instead of holding the
+//! shutdown open.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::AppState;
+use super::error::{self, ApiError};
+use super::http;
+
+/// How the server treats requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Largest request body accepted, in bytes (larger is 413).
+    pub max_body: usize,
+    /// Longest a request may take to produce its response head (longer is 503).
+    pub request_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_body: 1 << 20,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound (the cause is the error's source).
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Accepting or serving connections failed.
+    #[error("the server stopped")]
+    Io(#[from] std::io::Error),
+}
+
+/// The whole application over `state`: the JSON API, and the MCP endpoint at `/mcp`.
+/// Cancelling `shutdown` ends every open MCP session and stream.
+pub fn app(state: AppState, options: ServeOptions, shutdown: CancellationToken) -> Router {
+    let mcp = super::mcp::routes_with(
+        state.clone(),
+        super::mcp::HttpOptions {
+            shutdown,
+            ..super::mcp::HttpOptions::default()
+        },
+    );
+    // The fallbacks and limits come after the MCP mount so they cover it too (the request
+    // timeout bounds only the response head, so a long-lived MCP event stream is not cut).
+    http::routes(state)
+        .nest("/mcp", mcp)
+        .fallback(error::not_found)
+        // After every route: it applies to the routes registered so far.
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(options.max_body))
+        .layer(middleware::from_fn_with_state(
+            options.request_timeout,
+            deadline,
+        ))
+}
+
+/// Bounds the time to a response head. The engine work of a request that runs out of time
+/// goes on in the background and its receipts are still written; the answer says so.
+async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout(limit).into_response(),
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port; the listener knows which).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight requests
+/// and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let hub = state.hub.clone();
+    let sessions = CancellationToken::new();
+    let app = app(state, options, sessions.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            hub.close();
+            sessions.cancel();
+        })
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        // Without a handler there is nothing to wait for: only the other signal can stop us.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
