@@ -86,7 +86,7 @@ fn sealing(tenant: &TenantId) {
 
 /// (b) Seal + durable append (data sync, head overwrite + sync) per batch size.
 fn durable_appends(tenant: &TenantId) {
-    println!("(b) seal + durable FileLedger append (write, fdatasync, head overwrite + fdatasync)");
+    println!("(b) seal + durable FileLedger append (write, sync, head overwrite + sync)");
     println!(
         "    {:>6}  {:>9}  {:>12}  {:>14}",
         "batch", "receipts", "ms/batch", "receipts/s"

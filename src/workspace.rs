@@ -5,10 +5,9 @@
 //! requests. Each tenant sits behind its own lock, so calls for one tenant are serialized
 //! through its governor while different tenants proceed in parallel.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -58,18 +57,57 @@ pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]);
 }
 
-/// How long an announcement waits for an earlier batch of the same tenant to be announced
-/// first. Only a batch whose flush failed is never announced; waiting for it must not hang.
-const ANNOUNCE_WAIT: Duration = Duration::from_secs(2);
-
-/// One tenant in memory: its governor, and the seq up to which its receipts were announced
-/// to the observer (batches are flushed together but finish in any order; this puts the
-/// announcements back in chain order).
+/// One tenant in memory: its governor, and what has been announced of its receipts.
 #[derive(Debug)]
 struct Cell {
     tenant: Mutex<Tenant>,
-    announced: Mutex<u64>,
-    turn: Condvar,
+    announcer: Mutex<Announcer>,
+}
+
+/// Puts announcements back in chain order: batches are flushed together but their callers
+/// return in any order. Whoever brings the batch that comes next announces it, and every
+/// waiting batch that follows it; nobody waits for anybody.
+#[derive(Debug)]
+struct Announcer {
+    /// The seq of the next receipt to announce.
+    next: u64,
+    /// Durable batches that arrived before the ones they follow, by first seq.
+    early: BTreeMap<u64, Vec<Receipt>>,
+}
+
+impl Announcer {
+    fn announce(&mut self, observer: &dyn ReceiptObserver, id: &TenantId, batch: &[Receipt]) {
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return;
+        };
+        if first.seq < self.next {
+            // The tenant was rebuilt after a failed flush and its chain continues from what
+            // is durable: pick up from there.
+            self.next = first.seq;
+            self.early.clear();
+        }
+        if first.seq != self.next {
+            self.early.insert(first.seq, batch.to_vec());
+            return;
+        }
+        observer.appended(id, batch);
+        self.next = last.seq + 1;
+        self.release(observer, id);
+    }
+
+    /// Skips receipts that will never be announced (their flush failed).
+    fn skip_to(&mut self, observer: &dyn ReceiptObserver, id: &TenantId, next: u64) {
+        self.next = self.next.max(next);
+        self.early.retain(|&seq, _| seq >= next);
+        self.release(observer, id);
+    }
+
+    fn release(&mut self, observer: &dyn ReceiptObserver, id: &TenantId) {
+        while let Some(batch) = self.early.remove(&self.next) {
+            observer.appended(id, &batch);
+            self.next += batch.len() as u64;
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -156,9 +194,11 @@ impl Workspace {
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
         let handle = Arc::new(Cell {
-            announced: Mutex::new(tenant.head().next_seq),
+            announcer: Mutex::new(Announcer {
+                next: tenant.head().next_seq,
+                early: BTreeMap::new(),
+            }),
             tenant: Mutex::new(tenant),
-            turn: Condvar::new(),
         });
         map.insert(id.clone(), handle.clone());
         Ok(handle)
@@ -203,9 +243,9 @@ impl Workspace {
         let receipts = receipts_of(&out);
         if let Err(e) = self.ledger.sync(id, next_seq) {
             let err = self.rebuild(id, &mut lock(&h.tenant), e);
-            let mut announced = lock(&h.announced);
-            *announced = (*announced).max(next_seq);
-            h.turn.notify_all();
+            if let Some(observer) = &self.observer {
+                lock(&h.announcer).skip_to(observer.as_ref(), id, next_seq);
+            }
             return Err(err);
         }
         self.announce(&h, id, receipts);
@@ -230,25 +270,9 @@ impl Workspace {
 
     /// Tells the observer about durable `receipts`, after every earlier batch of the tenant.
     fn announce(&self, h: &Cell, id: &TenantId, receipts: &[Receipt]) {
-        let (Some(observer), Some(first), Some(last)) =
-            (&self.observer, receipts.first(), receipts.last())
-        else {
-            return;
-        };
-        let mut announced = lock(&h.announced);
-        while *announced < first.seq {
-            let (guard, waited) = h
-                .turn
-                .wait_timeout(announced, ANNOUNCE_WAIT)
-                .unwrap_or_else(PoisonError::into_inner);
-            announced = guard;
-            if waited.timed_out() {
-                break;
-            }
+        if let Some(observer) = &self.observer {
+            lock(&h.announcer).announce(observer.as_ref(), id, receipts);
         }
-        observer.appended(id, receipts);
-        *announced = (*announced).max(last.seq + 1);
-        h.turn.notify_all();
     }
 
     /// Applies an entitlement event given as raw JSON (the marketplace's shape). A malformed

@@ -13,11 +13,13 @@
 //! unacknowledged); a crash during the write leaves a torn last line, which is cut off. A
 //! ledger shorter than its head is never accepted: that is how truncation is caught.
 //!
-//! Appends are group-committed: [`Ledger::write`] puts a batch in the file and returns, and
-//! [`Ledger::sync`] waits until it is durable. A waiter finding no flush under way becomes
-//! the flusher: it syncs everything written so far and moves the head, then wakes everyone
-//! waiting, whose receipts that flush covered. Under load, one pair of syncs acknowledges
-//! many batches.
+//! Appends are group-committed across tenants: [`Ledger::write`] puts a batch in the file and
+//! returns, and [`Ledger::sync`] waits until it is durable. A waiter finding no flush under
+//! way becomes the flusher for every tenant written since the last flush: it makes their
+//! ledgers durable, overwrites their heads, makes those durable, then wakes everyone whose
+//! receipts that covered. On Linux each of the two steps is one `syncfs` of the ledger's
+//! file system, whatever the number of tenants; elsewhere, one sync per file. Under load,
+//! two syncs acknowledge many calls of many tenants.
 //!
 //! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
@@ -26,6 +28,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -176,58 +179,75 @@ fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Receipt>, LedgerError> {
 #[derive(Debug)]
 pub struct FileLedger {
     dir: LedgerDir,
+    /// The ledger directory, open: what `syncfs` is called on.
+    dir_handle: File,
     tenants: Mutex<HashMap<TenantId, Arc<Slot>>>,
+    group: Group,
 }
 
-/// A tenant's open log, and who is flushing it.
+/// A tenant's open log, and how much of it is durable.
 ///
-/// Lock order: `flush` before `log`, and neither is held across a sync. Writers take only
-/// `log`, briefly; the flusher takes it only to read and then advance the head, so writers
-/// keep appending while the disk works.
+/// Lock order: the group's state before any `log`, and neither is held across a sync.
+/// Writers take only `log`, briefly; the flusher takes it only to read and then advance the
+/// head, so writers keep appending while the disk works.
 #[derive(Debug, Default)]
 struct Slot {
     log: Mutex<Option<TenantLog>>,
-    flush: Mutex<Flush>,
-    flushed: Condvar,
-}
-
-/// The flush state of a tenant's log.
-#[derive(Debug, Default)]
-struct Flush {
-    /// A thread is flushing (or verifying): the head file is not to be touched by others.
-    busy: bool,
     /// Every receipt below this seq is durable.
-    durable: u64,
+    durable: AtomicU64,
 }
 
-impl Slot {
-    /// Runs `f` as the only thread flushing or verifying this tenant, waiting for the one
-    /// under way to finish first. `done` is checked before each wait: once it holds, `f` is
-    /// not needed and `None` is returned instead.
+/// The one flush (or verification) under way, and the tenants the next flush must cover.
+#[derive(Debug, Default)]
+struct Group {
+    state: Mutex<GroupState>,
+    finished: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    /// A thread is flushing or verifying: head files are not to be touched by others.
+    busy: bool,
+    /// Tenants written since the last flush took its list.
+    dirty: HashMap<TenantId, Arc<Slot>>,
+}
+
+impl Group {
+    /// Runs `f` as the only thread flushing or verifying, waiting for the one under way to
+    /// finish first. `done` is checked before each wait: once it holds, `f` is not needed
+    /// and `None` is returned instead.
     fn exclusively<T>(
         &self,
-        done: Option<&dyn Fn(&Flush) -> bool>,
+        done: Option<&dyn Fn() -> bool>,
         f: impl FnOnce() -> Result<T, LedgerError>,
     ) -> Result<Option<T>, LedgerError> {
-        let mut state = lock(&self.flush);
+        let mut state = lock(&self.state);
         loop {
-            if done.is_some_and(|done| done(&state)) {
+            if done.is_some_and(|done| done()) {
                 return Ok(None);
             }
             if !state.busy {
                 break;
             }
             state = self
-                .flushed
+                .finished
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
         state.busy = true;
         drop(state);
         let result = f();
-        lock(&self.flush).busy = false;
-        self.flushed.notify_all();
+        lock(&self.state).busy = false;
+        self.finished.notify_all();
         result.map(Some)
+    }
+
+    /// Notes that `slot` has writes the next flush must cover.
+    fn mark_dirty(&self, tenant: &TenantId, slot: &Arc<Slot>) {
+        lock(&self.state)
+            .dirty
+            .entry(tenant.clone())
+            .or_insert_with(|| Arc::clone(slot));
     }
 }
 
@@ -252,9 +272,12 @@ impl FileLedger {
     pub fn open(state: impl AsRef<Path>) -> Result<Self, LedgerError> {
         let dir = LedgerDir::in_state(state);
         create_dir(dir.path())?;
+        let dir_handle = File::open(dir.path()).map_err(io_err("open", dir.path()))?;
         Ok(FileLedger {
             dir,
+            dir_handle,
             tenants: Mutex::new(HashMap::new()),
+            group: Group::default(),
         })
     }
 
@@ -279,40 +302,74 @@ impl FileLedger {
         self.with_slot_log(&self.slot(tenant), tenant, create, f)
     }
 
-    /// One flush round, run by the one flushing thread: makes everything written so far
-    /// durable and returns the seq below which all receipts are now durable.
-    fn flush(&self, slot: &Slot, tenant: &TenantId, next_seq: u64) -> Result<u64, LedgerError> {
-        let job = self.with_slot_log(slot, tenant, false, |log| match log {
-            // Covered already, e.g. adopted when the log was reopened.
-            Some(log) if log.head.next_seq >= next_seq => Ok(Err(log.head.next_seq)),
-            Some(log) if log.written.next_seq >= next_seq => log.flush_job().map(Ok),
-            // The log was reopened after a failed write: what it adopted is all there is.
-            _ => Err(LedgerError::NotDurable {
-                tenant: tenant.clone(),
-                next_seq,
-            }),
-        })?;
-        let job = match job {
-            Ok(job) => job,
-            Err(durable) => return Ok(durable),
-        };
-        let flushed = job.run();
-        let mut log = lock(&slot.log);
-        match (flushed, log.as_mut()) {
-            (Ok(()), Some(l)) => {
-                if l.head.next_seq < job.target.next_seq {
-                    l.head = job.target.clone();
-                }
-                Ok(job.target.next_seq)
-            }
-            // Reopened meanwhile: reopening read the head this flush wrote.
-            (Ok(()), None) => Ok(job.target.next_seq),
-            (Err(e), _) => {
-                // What reached the disk is unknown: reopen and repair on next use.
-                *log = None;
-                Err(e)
+    /// One flush, run by the one flushing thread: makes everything written so far to every
+    /// dirty tenant durable, then their heads. A tenant whose flush failed is reopened (and
+    /// repaired) on next use, since what reached its file is unknown.
+    fn flush_dirty(&self) -> Result<(), LedgerError> {
+        let dirty = std::mem::take(&mut lock(&self.group.state).dirty);
+        let mut jobs = Vec::with_capacity(dirty.len());
+        for (tenant, slot) in dirty {
+            let job = self.with_slot_log(&slot, &tenant, false, |log| match log {
+                Some(log) if log.written.next_seq > log.head.next_seq => log.flush_job().map(Some),
+                _ => Ok(None),
+            });
+            // A tenant whose log cannot be reopened is left out; its own waiters meet the
+            // error when they look at its log.
+            if let Ok(Some(job)) = job {
+                jobs.push((slot, job));
             }
         }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let flushed = self.sync_all(jobs.iter().map(|(_, job)| (&job.file, &job.path)));
+        let flushed = flushed.and_then(|()| {
+            for (_, job) in &jobs {
+                write_head(&job.head_file, &job.head_path, &job.target)?;
+            }
+            self.sync_all(jobs.iter().map(|(_, job)| (&job.head_file, &job.head_path)))
+        });
+        for (slot, job) in &jobs {
+            let mut log = lock(&slot.log);
+            match (&flushed, log.as_mut()) {
+                (Ok(()), Some(l)) => {
+                    if l.head.next_seq < job.target.next_seq {
+                        l.head = job.target.clone();
+                    }
+                    slot.durable
+                        .fetch_max(job.target.next_seq, Ordering::AcqRel);
+                }
+                // Reopened meanwhile: reopening read the head this flush wrote.
+                (Ok(()), None) => {
+                    slot.durable
+                        .fetch_max(job.target.next_seq, Ordering::AcqRel);
+                }
+                (Err(_), _) => *log = None,
+            }
+        }
+        flushed
+    }
+
+    /// Makes `files` durable: on Linux one `syncfs` covers them all (they share the ledger
+    /// directory's file system); elsewhere each is synced.
+    #[cfg(target_os = "linux")]
+    fn sync_all<'a>(
+        &self,
+        _files: impl Iterator<Item = (&'a File, &'a PathBuf)>,
+    ) -> Result<(), LedgerError> {
+        rustix::fs::syncfs(&self.dir_handle)
+            .map_err(|e| io_err("sync the file system of", self.dir.path())(e.into()))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn sync_all<'a>(
+        &self,
+        files: impl Iterator<Item = (&'a File, &'a PathBuf)>,
+    ) -> Result<(), LedgerError> {
+        for (file, path) in files {
+            file.sync_data().map_err(io_err("sync", path))?;
+        }
+        Ok(())
     }
 
     fn with_slot_log<T>(
@@ -444,7 +501,7 @@ impl TenantLog {
                 .map_err(io_err("truncate the torn end of", &self.path))?;
         }
         if head != self.head {
-            write_head(&self.head_file, &self.head_path, &head)?;
+            write_head_synced(&self.head_file, &self.head_path, &head)?;
             self.written = head.clone();
             self.head = head;
         }
@@ -503,13 +560,6 @@ struct FlushJob {
     target: StoredHead,
 }
 
-impl FlushJob {
-    fn run(&self) -> Result<(), LedgerError> {
-        self.file.sync_data().map_err(io_err("sync", &self.path))?;
-        write_head(&self.head_file, &self.head_path, &self.target)
-    }
-}
-
 /// Opens the head file for in-place overwrites.
 fn open_head(path: &Path) -> Result<File, LedgerError> {
     OpenOptions::new()
@@ -518,14 +568,19 @@ fn open_head(path: &Path) -> Result<File, LedgerError> {
         .map_err(io_err("open", path))
 }
 
-/// Overwrites the head in place and syncs it. Every encoding has the same length and fits in
-/// one sector, so the write replaces the old head whole or not at all.
+/// Overwrites the head in place (the caller syncs it). Every encoding has the same length
+/// and fits in one sector, so the write replaces the old head whole or not at all.
 #[cfg(unix)]
 fn write_head(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
     use std::os::unix::fs::FileExt;
     file.write_all_at(&head.encode(), 0)
-        .and_then(|()| file.sync_data())
         .map_err(io_err("write", path))
+}
+
+/// Overwrites the head in place and syncs it, for repairs outside a group flush.
+fn write_head_synced(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    write_head(file, path, head)?;
+    file.sync_data().map_err(io_err("sync", path))
 }
 
 #[cfg(not(unix))]
@@ -560,21 +615,45 @@ impl Ledger for FileLedger {
     }
 
     fn write(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<u64, LedgerError> {
-        self.with_log(tenant, !receipts.is_empty(), |log| match log {
-            Some(log) => log.write(tenant, receipts),
-            None => Ok(0),
-        })
+        let slot = self.slot(tenant);
+        let next_seq =
+            self.with_slot_log(&slot, tenant, !receipts.is_empty(), |log| match log {
+                Some(log) => log.write(tenant, receipts),
+                None => Ok(0),
+            })?;
+        if !receipts.is_empty() {
+            self.group.mark_dirty(tenant, &slot);
+        }
+        Ok(next_seq)
     }
 
     fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
         let slot = self.slot(tenant);
-        slot.exclusively(Some(&|state: &Flush| state.durable >= next_seq), || {
-            let durable = self.flush(&slot, tenant, next_seq)?;
-            let mut state = lock(&slot.flush);
-            state.durable = state.durable.max(durable);
-            Ok(())
-        })?;
-        Ok(())
+        let covered = || slot.durable.load(Ordering::Acquire) >= next_seq;
+        loop {
+            self.group
+                .exclusively(Some(&covered), || self.flush_dirty())?;
+            if covered() {
+                return Ok(());
+            }
+            // Not covered by the flush that ran: reopened after a failure, or written after
+            // that flush took its list.
+            let pending = self.with_slot_log(&slot, tenant, false, |log| match log {
+                Some(log) if log.head.next_seq >= next_seq => {
+                    slot.durable.fetch_max(log.head.next_seq, Ordering::AcqRel);
+                    Ok(false)
+                }
+                Some(log) if log.written.next_seq >= next_seq => Ok(true),
+                // What a failed write took with it is gone.
+                _ => Err(LedgerError::NotDurable {
+                    tenant: tenant.clone(),
+                    next_seq,
+                }),
+            })?;
+            if pending {
+                self.group.mark_dirty(tenant, &slot);
+            }
+        }
     }
 
     fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
@@ -602,7 +681,7 @@ impl Ledger for FileLedger {
         // Keeps this process's writes and flushes out while reading.
         let slot = self.slot(tenant);
         let mut report = None;
-        slot.exclusively(None, || {
+        self.group.exclusively(None, || {
             let _log = lock(&slot.log);
             report = Some(self.dir.verify(tenant, false)?);
             Ok(())
