@@ -269,19 +269,39 @@ fn bad_input_is_a_usage_error() {
 
 /// Records what the workspace announces, to check order and completeness.
 #[derive(Debug, Default)]
-struct Recorder(std::sync::Mutex<Vec<u64>>);
+struct Recorder(std::sync::Mutex<Vec<(tai::ids::TenantId, u64)>>);
+
+impl Recorder {
+    fn seqs(&self, tenant: &tai::ids::TenantId) -> Vec<u64> {
+        let seen = self.0.lock().unwrap();
+        seen.iter()
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
 
 impl tai::workspace::ReceiptObserver for Recorder {
-    fn appended(&self, _tenant: &tai::ids::TenantId, receipts: &[tai::receipts::Receipt]) {
-        self.0
-            .lock()
-            .unwrap()
-            .extend(receipts.iter().map(|r| r.seq));
+    fn appended(&self, tenant: &tai::ids::TenantId, receipts: &[tai::receipts::Receipt]) {
+        let mut seen = self.0.lock().unwrap();
+        seen.extend(receipts.iter().map(|r| (tenant.clone(), r.seq)));
     }
 }
 
 #[test]
 fn concurrent_calls_for_one_tenant_are_all_durable_and_announced_in_order() {
+    concurrent_calls_are_durable_and_announced_in_order(1);
+}
+
+#[test]
+fn concurrent_calls_for_many_tenants_share_flushes_and_stay_apart() {
+    concurrent_calls_are_durable_and_announced_in_order(8);
+}
+
+/// Eight threads per tenant call at once; every receipt must be durable when its call
+/// returns, every chain must verify from a fresh reader, and the observer must hear each
+/// tenant's receipts exactly once, in chain order.
+fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize) {
     use std::sync::Arc;
     use tai::catalog::load;
     use tai::clock::{SimClock, Timestamp};
@@ -302,19 +322,24 @@ fn concurrent_calls_for_one_tenant_are_all_durable_and_announced_in_order() {
             .unwrap()
             .with_observer(recorder.clone()),
     );
-    let acme = TenantId::new("acme").unwrap();
-    let purchase = serde_json::json!({
-        "event_type": "entitlement.activated", "tenant_id": "acme", "sku_id": "seed-demo"
-    });
-    assert!(ws.apply_event(&purchase).unwrap().accepted);
-    ws.signal(&acme, &Signal::default()).unwrap();
+    let ids: Vec<TenantId> = (0..tenants)
+        .map(|i| TenantId::new(format!("t{i}")).unwrap())
+        .collect();
+    for t in &ids {
+        let purchase = serde_json::json!({
+            "event_type": "entitlement.activated", "tenant_id": t, "sku_id": "seed-demo"
+        });
+        assert!(ws.apply_event(&purchase).unwrap().accepted);
+        ws.signal(t, &Signal::default()).unwrap();
+    }
 
     const THREADS: usize = 8;
     const CALLS: usize = 25;
-    let workers: Vec<_> = (0..THREADS)
-        .map(|_| {
+    let workers: Vec<_> = ids
+        .iter()
+        .flat_map(|t| std::iter::repeat_n(t.clone(), THREADS))
+        .map(|tenant| {
             let ws = ws.clone();
-            let acme = acme.clone();
             std::thread::spawn(move || {
                 let mut call = ToolCall {
                     tool: "query".into(),
@@ -322,7 +347,7 @@ fn concurrent_calls_for_one_tenant_are_all_durable_and_announced_in_order() {
                 };
                 call.arguments.insert("table".into(), "customers".into());
                 for _ in 0..CALLS {
-                    let out = ws.call(&acme, &call).unwrap();
+                    let out = ws.call(&tenant, &call).unwrap();
                     assert_eq!(out.decision, Decision::Executed);
                 }
             })
@@ -332,15 +357,18 @@ fn concurrent_calls_for_one_tenant_are_all_durable_and_announced_in_order() {
         w.join().unwrap();
     }
 
-    // Every acknowledged receipt is in a chain that verifies, from a fresh reader too.
-    let total = ws.tenant(&acme).unwrap().head().next_seq;
-    assert_eq!(total as usize, 3 + THREADS * CALLS);
-    let reader = FileLedger::open(d.path()).unwrap();
+    let expected = (3 + THREADS * CALLS) as u64;
+    for t in &ids {
+        assert_eq!(ws.tenant(t).unwrap().head().next_seq, expected);
+    }
     drop(ws);
-    let report = reader.verify(&acme).unwrap();
-    assert!(report.is_ok(), "{report:?}");
-    assert_eq!(reader.read(&acme).unwrap().len() as u64, total);
-    // Announced exactly once each, in chain order.
-    let seen = recorder.0.lock().unwrap().clone();
-    assert_eq!(seen, (0..total).collect::<Vec<_>>());
+    let reader = FileLedger::open(d.path()).unwrap();
+    for t in &ids {
+        let report = reader.verify(t).unwrap();
+        assert!(report.is_ok(), "{t}: {report:?}");
+        assert_eq!(report.unacknowledged, 0, "{t}: every receipt acknowledged");
+        assert_eq!(reader.read(t).unwrap().len() as u64, expected);
+        let seen = recorder.seqs(t);
+        assert_eq!(seen, (0..expected).collect::<Vec<_>>(), "{t}");
+    }
 }
