@@ -248,8 +248,13 @@ async fn onboard(s: &Server, tenant: &str, token: &str, sku: &str) {
     assert_eq!(r.body["state"], "stable", "{}", r.body);
 }
 
+/// A call with arguments that satisfy the tool's input schema.
 fn call(tool: &str) -> Value {
-    json!({ "tool": tool, "arguments": {}, "context": {} })
+    let arguments = match tool {
+        "ac_rollback_status" | "ac_deployment_validator" => json!({ "deployment": "checkout-api" }),
+        _ => json!({}),
+    };
+    json!({ "tool": tool, "arguments": arguments, "context": {} })
 }
 
 async fn call_tool(s: &Server, token: &str, tenant: &str, tool: &str) -> Reply {
@@ -388,6 +393,19 @@ async fn purchase_upgrade_downgrade_over_http() {
     let r = call_tool(&s, ACME, "acme", "ac_rollback_status").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["decision"], "executed", "{}", r.body);
+
+    // Arguments that break the tool's input schema are refused at gate 3, with where.
+    let bad = json!({ "tool": "ac_rollback_status", "arguments": { "deployment": 7 } });
+    let r = post(&s, Some(ACME), "/v1/tenants/acme/calls", &bad).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "refused", "{}", r.body);
+    assert_eq!(r.body["gate"], "preconditions", "{}", r.body);
+    assert_eq!(r.body["reason"], "invalid_arguments", "{}", r.body);
+    let errors = &r.body["receipts"][0]["metadata"]["argument_errors"];
+    assert!(
+        errors[0].as_str().unwrap().starts_with("`/deployment`"),
+        "{errors}"
+    );
 
     // A refused event is recorded and answered 422 with its code and outcome.
     let mut escalate = event(

@@ -13,6 +13,7 @@ pub mod validate;
 pub mod view;
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -20,11 +21,13 @@ pub use model::*;
 
 use crate::ids::{PackId, SkuId, ToolName};
 
-/// Where a tool lives: its pack and its index in that pack's tool list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a tool lives: its pack and its index in that pack's tool list, and its input schema
+/// compiled for checking arguments (on first use: loading a catalog compiles nothing).
+#[derive(Debug, Clone)]
 struct ToolSlot {
     pack: usize,
     tool: usize,
+    input: Arc<OnceLock<Option<jsonschema::Validator>>>,
 }
 
 /// A set of packs and SKUs with lookup indexes and a content hash.
@@ -47,6 +50,38 @@ pub struct ToolRef<'a> {
     pub tool: &'a Tool,
     /// The action the tool performs, if the pack declares it (validation guarantees it).
     pub action: Option<&'a Action>,
+    /// The tool's input schema, compiled; `None` when it does not compile (validation
+    /// reports such a schema).
+    pub input: Option<&'a jsonschema::Validator>,
+}
+
+impl ToolRef<'_> {
+    /// Where `arguments` break the tool's input schema: each problem with the JSON pointer
+    /// of the argument it concerns. Empty when they conform (or the schema did not compile).
+    pub fn argument_problems_in(
+        &self,
+        arguments: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<String> {
+        let Some(validator) = self.input else {
+            return Vec::new();
+        };
+        let arguments = serde_json::Value::Object(arguments.clone());
+        if validator.is_valid(&arguments) {
+            return Vec::new();
+        }
+        validator
+            .iter_errors(&arguments)
+            .take(8)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("`{at}`: {e}")
+                }
+            })
+            .collect()
+    }
 }
 
 impl Catalog {
@@ -62,7 +97,11 @@ impl Catalog {
             for (ti, tool) in pack.tools.iter().enumerate() {
                 tool_index
                     .entry(tool.name.clone())
-                    .or_insert(ToolSlot { pack: pi, tool: ti });
+                    .or_insert_with(|| ToolSlot {
+                        pack: pi,
+                        tool: ti,
+                        input: Arc::default(),
+                    });
             }
         }
         let mut sku_index = HashMap::with_capacity(skus.len());
@@ -109,6 +148,10 @@ impl Catalog {
                 pack,
                 tool,
                 action: pack.action(&tool.action),
+                input: slot
+                    .input
+                    .get_or_init(|| jsonschema::validator_for(&tool.input_schema).ok())
+                    .as_ref(),
             }
         })
     }

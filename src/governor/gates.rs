@@ -1,4 +1,8 @@
 //! The three gates, evaluated in order and short-circuiting on the first refusal.
+//!
+//! Gate 3 ("the action's preconditions are met") starts with the call's own input: arguments
+//! that break the tool's input schema are refused (`invalid_arguments`) before the action's
+//! declared preconditions are checked, so no action ever runs on input it did not declare.
 
 use serde_json::{Map, Value};
 
@@ -35,12 +39,15 @@ pub struct GateInput<'a> {
     pub context: &'a Map<String, Value>,
     /// The tenant's facts (set by signals).
     pub facts: &'a Map<String, Value>,
+    /// Where the call's arguments break the tool's input schema (empty when they conform).
+    pub argument_problems: &'a [String],
 }
 
 /// Runs gates 1, 2 and 3 in order.
 pub fn check(input: &GateInput<'_>) -> Result<(), GateRefusal> {
     let roles = entitlement_gate(input.entitlement, input.now)?;
     iam_gate(input.action, roles)?;
+    arguments_check(input.argument_problems)?;
     preconditions_gate(input.action, input.context, input.facts)
 }
 
@@ -101,6 +108,27 @@ fn iam_gate(
         Gate::Iam,
         ReasonCode::InsufficientPrivilege,
         format!("action `{}` requires role {}", action.id, names.join(", ")),
+        detail,
+    ))
+}
+
+/// Gate 3, first: the arguments conform to the tool's input schema.
+fn arguments_check(problems: &[String]) -> Result<(), GateRefusal> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut detail = Map::new();
+    detail.insert(
+        "argument_errors".into(),
+        Value::Array(problems.iter().cloned().map(Value::String).collect()),
+    );
+    Err(refusal(
+        Gate::Preconditions,
+        ReasonCode::InvalidArguments,
+        format!(
+            "the arguments do not match the tool's input schema: {}",
+            problems.join("; ")
+        ),
         detail,
     ))
 }

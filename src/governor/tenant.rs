@@ -553,12 +553,14 @@ impl Tenant {
                 metadata,
             );
         };
+        let argument_problems = tref.argument_problems_in(&call.arguments);
         let input = GateInput {
             entitlement: self.entitlement.as_ref(),
             now: env.now,
             action,
             context: &call.context,
             facts: &self.facts,
+            argument_problems: &argument_problems,
         };
         if let Err(refusal) = gates::check(&input) {
             metadata.insert("gate".into(), Value::String(refusal.gate.to_string()));
