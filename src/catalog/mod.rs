@@ -58,19 +58,15 @@ pub struct ToolRef<'a> {
 impl ToolRef<'_> {
     /// Where `arguments` break the tool's input schema: each problem with the JSON pointer
     /// of the argument it concerns. Empty when they conform (or the schema did not compile).
-    pub fn argument_problems_in(
-        &self,
-        arguments: &serde_json::Map<String, serde_json::Value>,
-    ) -> Vec<String> {
+    pub fn argument_problems(&self, arguments: &serde_json::Value) -> Vec<String> {
         let Some(validator) = self.input else {
             return Vec::new();
         };
-        let arguments = serde_json::Value::Object(arguments.clone());
-        if validator.is_valid(&arguments) {
+        if validator.is_valid(arguments) {
             return Vec::new();
         }
         validator
-            .iter_errors(&arguments)
+            .iter_errors(arguments)
             .take(8)
             .map(|e| {
                 let at = e.instance_path().to_string();

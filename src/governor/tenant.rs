@@ -507,7 +507,9 @@ impl Tenant {
         };
         metadata.insert("pack".into(), Value::String(tref.pack.pack_id.to_string()));
         metadata.insert("action".into(), Value::String(tref.tool.action.to_string()));
-        metadata.insert("arguments".into(), Value::Object(call.arguments.clone()));
+        let arguments = Value::Object(call.arguments.clone());
+        let argument_problems = tref.argument_problems(&arguments);
+        metadata.insert("arguments".into(), arguments);
         if !call.context.is_empty() {
             metadata.insert("context".into(), Value::Object(call.context.clone()));
         }
@@ -553,7 +555,6 @@ impl Tenant {
                 metadata,
             );
         };
-        let argument_problems = tref.argument_problems_in(&call.arguments);
         let input = GateInput {
             entitlement: self.entitlement.as_ref(),
             now: env.now,
