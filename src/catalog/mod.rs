@@ -38,7 +38,7 @@ pub struct Catalog {
     pack_index: HashMap<PackId, usize>,
     sku_index: HashMap<SkuId, usize>,
     tool_index: HashMap<ToolName, ToolSlot>,
-    hash: String,
+    hash: Arc<str>,
 }
 
 /// A tool together with the pack and action it belongs to.
@@ -104,7 +104,7 @@ impl Catalog {
         for (si, sku) in skus.iter().enumerate() {
             sku_index.entry(sku.sku_id.clone()).or_insert(si);
         }
-        let hash = content_hash(&packs, &skus);
+        let hash = content_hash(&packs, &skus).into();
         Catalog {
             packs,
             skus,
@@ -156,6 +156,11 @@ impl Catalog {
     /// tell which definitions a decision was made under.
     pub fn hash(&self) -> &str {
         &self.hash
+    }
+
+    /// [`Catalog::hash`], shared: every receipt carries it.
+    pub fn shared_hash(&self) -> Arc<str> {
+        Arc::clone(&self.hash)
     }
 }
 

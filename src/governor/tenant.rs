@@ -167,7 +167,7 @@ pub struct ReplayError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     id: TenantId,
-    governor_id: String,
+    governor_id: std::sync::Arc<str>,
     state: GovernorState,
     entitlement: Option<Entitlement>,
     expiry_noted: Option<Timestamp>,
@@ -202,7 +202,7 @@ impl Tenant {
     /// A new tenant in `boot`, with an empty chain.
     pub fn new(id: TenantId) -> Self {
         Tenant {
-            governor_id: format!("gov-{id}"),
+            governor_id: format!("gov-{id}").into(),
             id,
             state: GovernorState::Boot,
             entitlement: None,
@@ -268,7 +268,7 @@ impl Tenant {
             event_type: draft.event,
             reason: draft.reason,
             metadata: std::sync::Arc::new(Value::Object(draft.metadata)),
-            catalog_hash: env.catalog.hash().to_owned(),
+            catalog_hash: env.catalog.shared_hash(),
         };
         self.head.seal(body)
     }

@@ -180,7 +180,7 @@ pub struct ReceiptBody {
     /// The tenant the receipt belongs to.
     pub tenant_id: TenantId,
     /// The governor instance that decided.
-    pub governor_id: String,
+    pub governor_id: std::sync::Arc<str>,
     /// Governor state before.
     pub state_from: GovernorState,
     /// Governor state after.
@@ -192,7 +192,7 @@ pub struct ReceiptBody {
     /// Event details (tool, gate, result, entitlement snapshot, ...).
     pub metadata: std::sync::Arc<serde_json::Value>,
     /// Hash of the catalog the decision was made under.
-    pub catalog_hash: String,
+    pub catalog_hash: std::sync::Arc<str>,
 }
 
 impl ReceiptBody {
@@ -353,7 +353,7 @@ mod tests {
             event_type: EventType::SignalProcessed,
             reason: None,
             metadata: serde_json::json!({"b": 1, "a": [1, 2]}).into(),
-            catalog_hash: "c".repeat(64),
+            catalog_hash: "c".repeat(64).into(),
         }
     }
 

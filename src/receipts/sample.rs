@@ -55,7 +55,7 @@ pub fn sample_body(tenant: &TenantId, n: u64) -> ReceiptBody {
         id: format!("rcpt-{tenant}-{n:08}"),
         timestamp: START.plus(std::time::Duration::from_secs(n)),
         tenant_id: tenant.clone(),
-        governor_id: format!("gov-{tenant}"),
+        governor_id: format!("gov-{tenant}").into(),
         state_from,
         state_to,
         event_type,
@@ -78,7 +78,7 @@ pub fn sample_body(tenant: &TenantId, n: u64) -> ReceiptBody {
             },
             "duration_ms": 40 + n % 17,
         })),
-        catalog_hash: "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c2b4d6f8e0a1c3e5b7d9f1a3c5e7b9d0f".to_owned(),
+        catalog_hash: "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c2b4d6f8e0a1c3e5b7d9f1a3c5e7b9d0f".into(),
     }
 }
 

@@ -345,14 +345,14 @@ fn body() -> impl Strategy<Value = ReceiptBody> {
             |(id, ms, tenant, (from, to, event), reason, metadata)| ReceiptBody {
                 id,
                 timestamp: Timestamp::from_millis(ms),
-                governor_id: format!("gov-{tenant}"),
+                governor_id: format!("gov-{tenant}").into(),
                 tenant_id: TenantId::new(tenant).unwrap(),
                 state_from: GovernorState::ALL[from],
                 state_to: GovernorState::ALL[to],
                 event_type: EventType::ALL[event],
                 reason: reason.map(|i| ReasonCode::BUILT_IN[i].clone()),
                 metadata: metadata.into(),
-                catalog_hash: "c".repeat(64),
+                catalog_hash: "c".repeat(64).into(),
             },
         )
 }
