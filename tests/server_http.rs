@@ -1166,3 +1166,30 @@ fn verify_ok_offline(state: &Path) {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A second server on the same state directory refuses to start, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_state_refuses_to_start() {
+    let (_tmp, state) = state_dir();
+    let first = Server::start(&state, &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_tai"))
+        .arg("--state")
+        .arg(&state)
+        .args(["serve", "--addr", "127.0.0.1:0", "--admin-token", ADMIN])
+        .env_remove("TAI_CATALOG")
+        .env_remove("TAI_STATE")
+        .env_remove("TAI_ADMIN_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is already served by another `tai serve` (pid "),
+        "{stderr}"
+    );
+    assert!(first.stop().await.success());
+    // Once the first is gone, the directory can be served again.
+    let again = Server::start(&state, &[]);
+    assert!(again.stop().await.success());
+}

@@ -14,6 +14,7 @@ use clap::Args;
 use crate::clock::parse_duration;
 use crate::ids::TenantId;
 use crate::server::{self, AppState, Auth, Hub, ServeOptions};
+use crate::workspace::ServerLock;
 
 use super::workspace::open;
 use super::{Exit, GlobalArgs};
@@ -113,6 +114,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         None => (generate_token()?, true),
     };
     let auth = auth(args, &admin)?;
+    let _claim = ServerLock::acquire(&global.state)?;
     let hub = Arc::new(Hub::new());
     let workspace = open(global)?.with_observer(hub.clone());
     let state = AppState::new(Arc::new(workspace), hub, auth);
@@ -127,6 +129,8 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     runtime.block_on(async {
         let listener = server::bind(args.addr).await?;
         let addr = listener.local_addr()?;
+        // Installed before the address is announced: from then on a signal stops us gracefully.
+        let stop = server::shutdown_signal();
         if generated {
             eprintln!(
                 "admin token: {admin}\n  (generated for this run; set TAI_ADMIN_TOKEN or --admin-token to choose one)"
@@ -134,7 +138,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         eprintln!("listening on http://{addr}");
         server::serve(listener, state, options, async {
-            server::shutdown_signal().await;
+            stop.await;
             eprintln!("shutting down: finishing in-flight requests");
         })
         .await?;

@@ -240,7 +240,9 @@ impl From<WorkspaceError> for ApiError {
                 ApiError::new(ErrorCode::NothingInFlight, e.to_string())
             }
             WorkspaceError::Ledger(e) => ApiError::from_ledger(e),
-            WorkspaceError::Replay(_) | WorkspaceError::Io { .. } => ApiError::internal(&err),
+            WorkspaceError::Replay(_)
+            | WorkspaceError::Io { .. }
+            | WorkspaceError::Served { .. } => ApiError::internal(&err),
         }
     }
 }
