@@ -299,6 +299,11 @@ impl FileLedger {
         create: bool,
         f: impl FnOnce(Option<&mut TenantLog>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
+        // Looking up a tenant that has no ledger leaves nothing behind, so asking about
+        // made-up tenant ids cannot grow this ledger's memory.
+        if !create && !lock(&self.tenants).contains_key(tenant) && !self.dir.contains(tenant) {
+            return f(None);
+        }
         self.with_slot_log(&self.slot(tenant), tenant, create, f)
     }
 
