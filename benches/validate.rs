@@ -60,7 +60,11 @@ fn sku(i: usize) -> SourceFile {
     let first = (i * 7) % (PACKS - 3);
     let mut packs: Vec<usize> = (first..first + 3).collect();
     // Bring in what a pack requires, so every generated SKU is valid.
-    let required: Vec<usize> = packs.iter().filter(|p| *p % 10 == 9).map(|p| p - 1).collect();
+    let required: Vec<usize> = packs
+        .iter()
+        .filter(|p| *p % 10 == 9)
+        .map(|p| p - 1)
+        .collect();
     packs.extend(required);
     packs.sort_unstable();
     packs.dedup();
