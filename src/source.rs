@@ -410,12 +410,37 @@ impl SpanIndex {
             .enumerate()
             .filter(|(_, n)| covers(n.span.value) || n.span.key.is_some_and(covers))
             .min_by_key(|(i, n)| (n.span.value.len, std::cmp::Reverse(self.depth(*i))));
+        best.map_or_else(DocPath::root, |(i, _)| self.path_of(i))
+    }
+
+    /// The path of the first key named `name` at or below `path`, nearest first: where a
+    /// parser that names only the enclosing value means.
+    pub fn find_key_below(&self, path: &DocPath, name: &str) -> Option<DocPath> {
+        let (start, depth) = self.walk_index(path)?;
+        if depth < path.segments().len() {
+            return None;
+        }
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(i) = queue.pop_front() {
+            for &c in &self.nodes[i].children {
+                if matches!(&self.nodes[c].segment, Some(Segment::Key(k)) if k == name) {
+                    return Some(self.path_of(c));
+                }
+                queue.push_back(c);
+            }
+        }
+        None
+    }
+
+    fn path_of(&self, mut i: usize) -> DocPath {
         let mut segments = Vec::new();
-        let mut cur = best.map(|(i, _)| i);
-        while let Some(i) = cur {
+        loop {
             let node = &self.nodes[i];
             segments.extend(node.segment.clone());
-            cur = node.parent;
+            match node.parent {
+                Some(parent) => i = parent,
+                None => break,
+            }
         }
         segments.reverse();
         DocPath(segments)

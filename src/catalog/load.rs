@@ -332,7 +332,8 @@ fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
                 Code::Io,
                 format!("cannot read `{}`: {what}", path.display()),
             )
-            .in_file(path),
+            .in_file(path)
+            .help("pack and SKU definitions are regular `.yaml`, `.yml` or `.toml` files"),
         ));
     }
     let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
@@ -418,11 +419,19 @@ fn too_large(path: &Path, len: u64) -> Diagnostic {
 }
 
 fn read_problem(path: &Path, e: &std::io::Error) -> Diagnostic {
+    let help = match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Some("check the path; without a PATH, `tai validate` checks the catalog in use")
+        }
+        std::io::ErrorKind::PermissionDenied => Some("check the permissions of the path"),
+        _ => None,
+    };
     Diagnostic::new(
         Code::Io,
         format!("cannot read `{}`: {}", path.display(), io_reason(e)),
     )
     .in_file(path)
+    .maybe_help(help.map(str::to_owned))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -602,9 +611,25 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> O
     match result {
         Ok(doc) => Some(doc),
         Err(d) => {
-            out.push(d);
+            out.push(pinpoint_unknown_field(file, d));
             None
         }
+    }
+}
+
+/// A parser's "unknown field" names only the value the field is in when that value is
+/// buffered (a tool's `handler`): find the key itself and report it like any unknown field.
+fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
+    if d.code != Code::UnknownField {
+        return d;
+    }
+    let Some(name) = first_backticked(&d.message) else {
+        return d;
+    };
+    let within = d.field.clone().unwrap_or_default();
+    match SpanIndex::build(&file.text, file.syntax).find_key_below(&within, name) {
+        Some(path) => unknown_field(file, path),
+        None => d,
     }
 }
 
@@ -787,7 +812,40 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
         field = Some(path);
         message = rest.to_owned();
     }
-    finish_parse_error(file, message, location, field, || syntax.is_none())
+    // libyaml adds where the construct it was reading began ("…, while parsing a flow
+    // sequence at line 4 column 14"): show that place as a note rather than in the text.
+    let context = syntax.as_ref().and_then(|_| syntax_context(&message));
+    let mut d = finish_parse_error(
+        file,
+        context.as_ref().map_or(message, |c| c.0.clone()),
+        location,
+        field,
+        || syntax.is_none(),
+    );
+    if let Some((_, what, line, column)) = context {
+        let lines = LineIndex::new(&file.text);
+        let offset = lines.offset(&file.text, line, column.saturating_sub(1));
+        d.notes.push(crate::diagnostics::Note {
+            message: format!("{what} starts here"),
+            file: None,
+            field: None,
+            location: Some(lines.location(&file.text, token_span(&file.text, offset))),
+        });
+    }
+    d
+}
+
+/// Splits libyaml's "PROBLEM, while parsing WHAT at line L column C" into its parts.
+fn syntax_context(message: &str) -> Option<(String, String, usize, usize)> {
+    let (problem, context) = message.split_once(", while parsing ")?;
+    let (what, at) = context.rsplit_once(" at line ")?;
+    let (line, column) = at.split_once(" column ")?;
+    Some((
+        problem.to_owned(),
+        what.to_owned(),
+        line.parse().ok()?,
+        column.parse().ok()?,
+    ))
 }
 
 fn toml_error(file: &SourceFile, e: &toml::de::Error, syntax: bool) -> Diagnostic {
@@ -864,7 +922,20 @@ fn finish_parse_error(
                 ));
             }
         }
+        Code::Syntax => {
+            help = Some(match file.syntax {
+                Syntax::Yaml => "check the brackets, quotes and indentation here; quote text that starts with `[`, `{`, `*` or `&`",
+                Syntax::Toml => "check the quotes and brackets here; strings are quoted, e.g. `version = \"1.0.0\"`",
+            }.to_owned());
+        }
         _ => {}
+    }
+    if code == Code::InvalidValue && help.is_none() {
+        let kind = match file.kind {
+            DocKind::Pack => "pack",
+            DocKind::Sku => "sku",
+        };
+        help = Some(format!("`tai schema {kind}` shows what each field takes"));
     }
     let mut d = Diagnostic::new(code, message)
         .in_file(&file.path)
@@ -1102,8 +1173,11 @@ mod tests {
         let ds = problems(DocKind::Pack, Syntax::Yaml, text);
         assert_eq!(ds.len(), 1, "{ds:#?}");
         assert_eq!(ds[0].code, Code::Syntax);
-        assert!(ds[0].message.contains("flow sequence"), "{}", ds[0].message);
+        assert_eq!(ds[0].message, "did not find expected ',' or ']'");
         assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some((4, 6)));
+        let note = &ds[0].notes[0];
+        assert_eq!(note.message, "a flow sequence starts here");
+        assert_eq!(note.location.map(|l| (l.line, l.column)), Some((3, 14)));
     }
 
     #[test]
@@ -1257,6 +1331,19 @@ mod tests {
         let report = check_inputs(&inputs, Scope::Catalog).report;
         let codes: Vec<Code> = report.diagnostics().iter().map(|d| d.code).collect();
         assert_eq!(codes, [Code::InvalidEncoding], "{report}");
+    }
+
+    #[test]
+    fn unknown_handler_fields_point_at_the_field() {
+        let text = "pack_id: x\nversion: 1.0.0\ndescription: d\ntools:\n  - name: t\n    description: d\n    action: a\n    handler: { kind: simulated, duraton_ms: 5 }\nactions: [{ id: a }]\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!(
+            ds[0].message,
+            "unknown field `duraton_ms` in `tools[0].handler`"
+        );
+        assert_eq!(ds[0].help.as_deref(), Some("did you mean `duration_ms`?"));
+        assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some((8, 33)));
     }
 
     #[test]

@@ -204,6 +204,7 @@ impl<'a> Validator<'a> {
                     ),
                 );
                 d.label = Some("declared again here".into());
+                d.help = Some("give each action of a pack its own id".into());
                 d.notes.push(note_here(
                     "first declared here",
                     root().key("actions").index(first).key("id"),
