@@ -551,6 +551,29 @@ const CASES: &[Case] = &[
             ),
         ],
     },
+    // A value the parser stops at is left out, and the rest of the file still checked.
+    Case {
+        name: "bad_values_and_more",
+        exit: 1,
+        expect: &[
+            e("invalid_version", "packs/core.yaml:4:10", "version `one`"),
+            e(
+                "unknown_field",
+                "packs/core.yaml:17:7",
+                "unknown field `duration` in `tools[0].handler`",
+            ),
+            e(
+                "unknown_field",
+                "packs/core.yaml:20:5",
+                "unknown field `rolse`",
+            ),
+            e(
+                "invalid_compute_limit",
+                "packs/core.yaml:22:19",
+                "found integer `-5`",
+            ),
+        ],
+    },
 ];
 
 /// Rule codes proven by the run-time tests below rather than by a fixture.

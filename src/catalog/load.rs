@@ -7,7 +7,7 @@
 //! Reading is bounded ([`MAX_FILE_BYTES`]) and the parsers' own depth and alias limits
 //! apply, so hostile files cost an error, never a hang or a crash.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -484,14 +484,22 @@ fn check_with(files: &[SourceFile], mut unloaded: Unloaded, scope: Scope) -> Loa
     for (i, file) in files.iter().enumerate() {
         match file.kind {
             DocKind::Pack => match parse::<Pack>(file, &mut diagnostics) {
-                Some(doc) => packs.push(Parsed { file: i, doc }),
-                None => {
+                Outcome::Parsed(doc) => packs.push(Parsed { file: i, doc }),
+                Outcome::Partial(doc) => {
+                    unloaded.packs.insert(doc.pack_id.to_string());
+                    unloaded.partial_packs.push(Parsed { file: i, doc });
+                }
+                Outcome::Failed => {
                     unloaded.packs.insert(id_of_broken(file));
                 }
             },
             DocKind::Sku => match parse::<Sku>(file, &mut diagnostics) {
-                Some(doc) => skus.push(Parsed { file: i, doc }),
-                None => unloaded.skus = true,
+                Outcome::Parsed(doc) => skus.push(Parsed { file: i, doc }),
+                Outcome::Partial(doc) => {
+                    unloaded.skus = true;
+                    unloaded.partial_skus.push(Parsed { file: i, doc });
+                }
+                Outcome::Failed => unloaded.skus = true,
             },
         }
     }
@@ -575,8 +583,21 @@ fn id_of_broken(file: &SourceFile) -> String {
     })
 }
 
-/// Deserializes one file, collecting every unknown field and the first hard error.
-fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> Option<T> {
+/// How a file parsed.
+#[derive(Debug)]
+enum Outcome<T> {
+    /// As written (unknown fields aside).
+    Parsed(T),
+    /// Only once values with errors were left out: worth checking on its own, but not
+    /// against the rest of the catalog, since it is not what the file says.
+    Partial(T),
+    /// Not at all.
+    Failed,
+}
+
+/// Deserializes one file, collecting every unknown field and every value error: after a
+/// value error, the value is left out and the file parsed again (see [`recover`]).
+fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> Outcome<T> {
     if let Some(message) = blank(file) {
         out.push(
             Diagnostic::new(Code::EmptyFile, message)
@@ -586,11 +607,11 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> O
                     DocKind::Sku => "a SKU needs at least `sku_id`, `plan_id`, `title`, `price` and `enabled_packs`",
                 }),
         );
-        return None;
+        return Outcome::Failed;
     }
     if let Some(problem) = too_deep_to_parse(file) {
         out.push(problem);
-        return None;
+        return Outcome::Failed;
     }
     let mut ignored = Vec::new();
     let result: Result<T, Diagnostic> = match file.syntax {
@@ -605,16 +626,118 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> O
             Err(e) => Err(toml_error(file, &e, true)),
         },
     };
+    let mut seen = HashSet::new();
     for path in ignored {
-        out.push(unknown_field(file, path));
-    }
-    match result {
-        Ok(doc) => Some(doc),
-        Err(d) => {
-            out.push(pinpoint_unknown_field(file, d));
-            None
+        if seen.insert(path.clone()) {
+            out.push(unknown_field(file, path));
         }
     }
+    let d = match result {
+        Ok(doc) => return Outcome::Parsed(doc),
+        Err(d) => pinpoint_unknown_field(file, d),
+    };
+    let first = d
+        .field
+        .clone()
+        .filter(|_| recoverable(&d) && file.text.len() <= MAX_RECOVERY_BYTES);
+    out.push(d);
+    match first.and_then(|first| recover(file, first, &mut seen, out)) {
+        Some(doc) => Outcome::Partial(doc),
+        None => Outcome::Failed,
+    }
+}
+
+/// At most this many values are left out of one file to find its other problems, and only
+/// in files up to this size (each try parses the file again; definitions are a few KiB).
+const MAX_RECOVERIES: usize = 32;
+const MAX_RECOVERY_BYTES: usize = 256 * 1024;
+
+/// Whether leaving out the value a diagnostic is about may let the file parse: a bad value
+/// or an unknown field, stored under a key (leaving out a list item would renumber the rest).
+fn recoverable(d: &Diagnostic) -> bool {
+    matches!(
+        d.code,
+        Code::InvalidValue | Code::InvalidComputeLimit | Code::UnknownField
+    ) && d.field.as_ref().is_some_and(|f| f.last_key().is_some())
+}
+
+/// Parses the file again without the value at `first`, and again without each further bad
+/// value found, reporting each problem by its path (located in the file as written). Gives
+/// up at a syntax error, a missing required field or a value that cannot be left out.
+fn recover<T: DeserializeOwned>(
+    file: &SourceFile,
+    first: DocPath,
+    seen: &mut HashSet<DocPath>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let mut tree: serde_yaml::Value = match file.syntax {
+        Syntax::Yaml => serde_yaml::from_str(&file.text).ok()?,
+        Syntax::Toml => {
+            serde_yaml::to_value(toml::from_str::<toml::Table>(&file.text).ok()?).ok()?
+        }
+    };
+    let mut left_out = vec![first];
+    for _ in 0..MAX_RECOVERIES {
+        if !remove_value(&mut tree, left_out.last()?) {
+            return None;
+        }
+        let text = serde_yaml::to_string(&tree).ok()?;
+        let mut ignored = Vec::new();
+        let de = serde_yaml::Deserializer::from_str(&text);
+        let result = serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)));
+        for path in ignored {
+            if seen.insert(path.clone()) {
+                out.push(unknown_field(file, path));
+            }
+        }
+        let e = match result {
+            Ok(doc) => return Some(doc),
+            Err(e) => e,
+        };
+        let (message, field) = split_yaml_message(&e);
+        let d = pinpoint_unknown_field(
+            file,
+            finish_parse_error(file, message, None, field, || true),
+        );
+        let field = d.field.clone().unwrap_or_default();
+        if d.code == Code::MissingField {
+            // A required field whose bad value was left out is reported already.
+            if !left_out.contains(&field) {
+                out.push(d);
+            }
+            return None;
+        }
+        let more = recoverable(&d);
+        if d.code != Code::UnknownField || seen.insert(field.clone()) {
+            out.push(d);
+        }
+        if !more {
+            return None;
+        }
+        left_out.push(field);
+    }
+    None
+}
+
+/// Removes the value at `path` (which ends in a key) from a document; whether it was there.
+fn remove_value(tree: &mut serde_yaml::Value, path: &DocPath) -> bool {
+    let Some((crate::source::Segment::Key(key), parents)) = path.segments().split_last() else {
+        return false;
+    };
+    let mut node = tree;
+    for seg in parents {
+        let next = match seg {
+            crate::source::Segment::Key(k) => node.get_mut(k.as_str()),
+            crate::source::Segment::Index(i) => node.get_mut(*i),
+        };
+        match next {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .and_then(|m| m.remove(key.as_str()))
+        .is_some()
 }
 
 /// A parser's "unknown field" names only the value the field is in when that value is
@@ -793,25 +916,12 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
     // it is (an unclosed `[` is not a list where a string belongs).
     let syntax = serde_yaml::from_str::<serde::de::IgnoredAny>(&file.text).err();
     let e = syntax.as_ref().unwrap_or(e);
-    let mut message = e.to_string();
-    let mut location = None;
-    if let Some(loc) = e.location() {
-        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
-        if let Some(at) = message.find(&suffix) {
-            message.replace_range(at..at + suffix.len(), "");
-        }
+    let location = e.location().map(|loc| {
         let lines = LineIndex::new(&file.text);
         let offset = loc.index().min(file.text.len());
-        location = Some(lines.location(&file.text, token_span(&file.text, offset)));
-    }
-    // serde_yaml prefixes errors inside the document with the value's path: keep it apart.
-    let mut field = None;
-    if let Some((prefix, rest)) = message.split_once(": ")
-        && let Some(path) = DocPath::parse(prefix)
-    {
-        field = Some(path);
-        message = rest.to_owned();
-    }
+        lines.location(&file.text, token_span(&file.text, offset))
+    });
+    let (message, field) = split_yaml_message(e);
     // libyaml adds where the construct it was reading began ("…, while parsing a flow
     // sequence at line 4 column 14"): show that place as a note rather than in the text.
     let context = syntax.as_ref().and_then(|_| syntax_context(&message));
@@ -833,6 +943,24 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
         });
     }
     d
+}
+
+/// serde_yaml's message without its position suffix, and the path it prefixes errors
+/// inside the document with.
+fn split_yaml_message(e: &serde_yaml::Error) -> (String, Option<DocPath>) {
+    let mut message = e.to_string();
+    if let Some(loc) = e.location() {
+        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+        if let Some(at) = message.find(&suffix) {
+            message.replace_range(at..at + suffix.len(), "");
+        }
+    }
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && let Some(path) = DocPath::parse(prefix)
+    {
+        return (rest.to_owned(), Some(path));
+    }
+    (message, None)
 }
 
 /// Splits libyaml's "PROBLEM, while parsing WHAT at line L column C" into its parts.
@@ -1116,6 +1244,10 @@ mod tests {
         }
     }
 
+    fn codes_of(ds: &[Diagnostic]) -> Vec<Code> {
+        ds.iter().map(|d| d.code).collect()
+    }
+
     fn problems(kind: DocKind, syntax: Syntax, text: &str) -> Vec<Diagnostic> {
         check(&[file(kind, syntax, text)], Scope::Fragment)
             .report
@@ -1313,7 +1445,7 @@ mod tests {
             "sku_id: x\nenabled_packs: [x]\niam_roles: [r]\n",
         );
         let report = check(&[pack.clone(), sku], Scope::Catalog).report;
-        let codes: Vec<Code> = report.diagnostics().iter().map(|d| d.code).collect();
+        let codes = codes_of(report.diagnostics());
         assert_eq!(codes, [Code::MissingField], "{report}");
         // A pack file that could not be read is not reported as an unknown pack.
         let sku = file(
@@ -1329,7 +1461,7 @@ mod tests {
             paths_seen: 3,
         };
         let report = check_inputs(&inputs, Scope::Catalog).report;
-        let codes: Vec<Code> = report.diagnostics().iter().map(|d| d.code).collect();
+        let codes = codes_of(report.diagnostics());
         assert_eq!(codes, [Code::InvalidEncoding], "{report}");
     }
 
@@ -1344,6 +1476,52 @@ mod tests {
         );
         assert_eq!(ds[0].help.as_deref(), Some("did you mean `duration_ms`?"));
         assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some((8, 33)));
+    }
+
+    #[test]
+    fn a_bad_value_does_not_hide_the_rest_of_the_file() {
+        // Each value error is left out in turn, so every problem is reported at once, and
+        // the pack's own rules still run.
+        let text = "pack_id: x\nversion: one\ndescription: d\ntools:\n  - name: t\n    description: d\n    action: a\n    handler: { kind: simulated, duraton_ms: 5 }\nactions:\n  - id: a\n    compute_limits: { timeout_ms: -5, max_memory_mb: x }\n    rolse: []\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        let found: Vec<(Code, usize)> = ds
+            .iter()
+            .map(|d| (d.code, d.location.map_or(0, |l| l.line)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Code::InvalidVersion, 2),
+                (Code::UnknownField, 8),
+                (Code::InvalidComputeLimit, 11),
+                (Code::InvalidComputeLimit, 11),
+                (Code::UnknownField, 12),
+            ],
+            "{ds:#?}"
+        );
+        // A required field with a bad value cannot be left out: the rest still is read.
+        let text = "pack_id: x\nversion: [1]\ndescription: d\nrequries: []\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        let codes = codes_of(&ds);
+        assert_eq!(codes, [Code::InvalidValue, Code::UnknownField], "{ds:#?}");
+        // TOML too; and a partly parsed pack is not checked against the catalog.
+        let pack = file(
+            DocKind::Pack,
+            Syntax::Toml,
+            "pack_id = \"x\"\nversion = \"1\"\ndescription = \"d\"\nrequires = \"y\"\n",
+        );
+        let sku = file(
+            DocKind::Sku,
+            Syntax::Yaml,
+            "sku_id: x\nplan_id: p\ntitle: t\nprice: { amount: 1 }\nenabled_packs: [x]\n",
+        );
+        let report = check(&[pack, sku], Scope::Catalog).report;
+        let codes = codes_of(report.diagnostics());
+        assert_eq!(
+            codes,
+            [Code::InvalidVersion, Code::InvalidValue],
+            "{report}"
+        );
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub struct Unloaded {
     /// Whether some SKU file did not load: "no SKU grants this role" and "no SKU enables
     /// this pack" are then guesses, and not reported.
     pub skus: bool,
+    /// Packs that parsed only once values with errors were left out: their own contents are
+    /// checked, but not how they relate to the rest of the catalog.
+    pub partial_packs: Vec<Parsed<Pack>>,
+    /// SKUs that parsed only once values with errors were left out, likewise.
+    pub partial_skus: Vec<Parsed<Sku>>,
 }
 
 /// Runs every rule. `files` are the files `packs` and `skus` index into.
@@ -73,6 +78,15 @@ pub fn validate(
     if scope == Scope::Catalog && !unloaded.skus {
         v.grantable_roles();
         v.packs_sold();
+    }
+    // Definitions that parsed only in part: their own contents.
+    for p in &unloaded.partial_packs {
+        v.pack_contents(p);
+        v.file_name(p.file, p.doc.pack_id.as_str(), "pack_id");
+    }
+    for s in &unloaded.partial_skus {
+        v.sku_contents(s);
+        v.file_name(s.file, s.doc.sku_id.as_str(), "sku_id");
     }
     v.out
 }
@@ -637,17 +651,25 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn sku(&mut self, s: &'a Parsed<Sku>) {
-        let sku = &s.doc;
+    /// The rules about a SKU on its own; whether it enables any packs.
+    fn sku_contents(&mut self, s: &Parsed<Sku>) -> bool {
         self.price(s);
-        if sku.enabled_packs.is_empty() {
+        if s.doc.enabled_packs.is_empty() {
             let d = self.report(
                 s.file,
                 root().key("enabled_packs"),
                 Code::SkuWithoutPacks,
-                format!("SKU `{}` enables no packs", sku.sku_id),
+                format!("SKU `{}` enables no packs", s.doc.sku_id),
             );
             d.help = Some("list the packs the plan unlocks under `enabled_packs`".into());
+            return false;
+        }
+        true
+    }
+
+    fn sku(&mut self, s: &'a Parsed<Sku>) {
+        let sku = &s.doc;
+        if !self.sku_contents(s) {
             return;
         }
         let enabled: HashMap<&PackId, usize> = sku
