@@ -8,6 +8,8 @@
 //! iteratively from the parsers' event streams and never expands YAML aliases, so hostile
 //! input (deep nesting, alias bombs) costs time and memory linear in the text's size.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -226,6 +228,16 @@ impl LineIndex {
         }
     }
 
+    /// The 1-based line holding byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// The byte offset where 1-based `line` starts (`None` past the last line).
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.checked_sub(1)?).copied()
+    }
+
     /// The byte offset of a 1-based line and a 0-based character column (clamped to the
     /// line's end).
     pub fn offset(&self, text: &str, line: usize, column0: usize) -> usize {
@@ -344,6 +356,8 @@ struct Node {
 pub struct SpanIndex {
     nodes: Vec<Node>,
     lines: LineIndex,
+    /// Child lookup tables of nodes with many children, built on first use.
+    child_tables: RefCell<HashMap<usize, HashMap<Segment, usize>>>,
 }
 
 impl SpanIndex {
@@ -358,6 +372,7 @@ impl SpanIndex {
         SpanIndex {
             nodes: builder.nodes,
             lines: LineIndex::new(text),
+            child_tables: RefCell::new(HashMap::new()),
         }
     }
 
@@ -383,12 +398,7 @@ impl SpanIndex {
         self.nodes.first()?;
         let mut depth = 0;
         for seg in path.segments() {
-            let next = self.nodes[current]
-                .children
-                .iter()
-                .copied()
-                .find(|&i| self.nodes[i].segment.as_ref() == Some(seg));
-            match next {
+            match self.child(current, seg) {
                 Some(n) => {
                     current = n;
                     depth += 1;
@@ -397,6 +407,28 @@ impl SpanIndex {
             }
         }
         Some((current, depth))
+    }
+
+    /// The child of node `parent` at `seg`. A node with many children (a generated file's
+    /// long list or mapping) gets a lookup table on first use, so that locating each of many
+    /// values in it stays cheap.
+    fn child(&self, parent: usize, seg: &Segment) -> Option<usize> {
+        let children = &self.nodes[parent].children;
+        if children.len() <= 32 {
+            return children
+                .iter()
+                .copied()
+                .find(|&i| self.nodes[i].segment.as_ref() == Some(seg));
+        }
+        let mut tables = self.child_tables.borrow_mut();
+        let table = tables.entry(parent).or_insert_with(|| {
+            children
+                .iter()
+                .rev()
+                .filter_map(|&i| Some((self.nodes[i].segment.clone()?, i)))
+                .collect()
+        });
+        table.get(seg).copied()
     }
 
     /// The path of the innermost indexed value whose key or value covers byte `offset` (the
@@ -846,6 +878,20 @@ timeout_ms = 0
             index.path_at(YAML.find("héllo").unwrap()).to_string(),
             "tools[1].action"
         );
+    }
+
+    #[test]
+    fn wide_mappings_and_lists_are_looked_up_by_table() {
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("k{i}: [{}]\n", "1, ".repeat(i)));
+        }
+        text.push_str("k7: again\n");
+        let index = SpanIndex::build(&text, Syntax::Yaml);
+        assert_eq!(at(&text, Syntax::Yaml, &["k99", "98"]).0, 100);
+        // The first of two equal keys, as with few keys.
+        assert_eq!(index.locate(&text, &path(&["k7"])).line, 8);
+        assert_eq!(index.find(&path(&["k100"])), None);
     }
 
     #[test]

@@ -1186,6 +1186,30 @@ fn a_megabyte_long_line_is_located_in_linear_time() {
     );
 }
 
+#[test]
+fn thousands_of_problems_render_in_linear_time() {
+    // Each snippet used to cost the whole file, and each lookup the whole mapping.
+    let keys: Vec<String> = (0..20_000).map(|i| format!("k{i}: 1\n")).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = copy_of_ok(tmp.path());
+    std::fs::write(
+        catalog.join("packs/core.yaml"),
+        format!("{OK_CORE}{}", keys.concat()),
+    )
+    .unwrap();
+    let run = tai_in(tmp.path(), &["validate", "catalog"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains(" 20020 │ k19999: 1\n"),
+        "{}",
+        &run.stdout[run.stdout.len() - 600..]
+    );
+    assert!(
+        run.stdout
+            .ends_with("20000 errors, 0 warnings in 3 files\n")
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_refused_not_waited_on() {

@@ -489,9 +489,7 @@ fn check_with(files: &[SourceFile], mut unloaded: Unloaded, scope: Scope) -> Loa
                     unloaded.packs.insert(doc.pack_id.to_string());
                     unloaded.partial_packs.push(Parsed { file: i, doc });
                 }
-                Outcome::Failed => {
-                    unloaded.packs.insert(id_of_broken(file));
-                }
+                Outcome::Failed => unloaded.packs.extend(ids_of_broken(file)),
             },
             DocKind::Sku => match parse::<Sku>(file, &mut diagnostics) {
                 Outcome::Parsed(doc) => skus.push(Parsed { file: i, doc }),
@@ -562,10 +560,10 @@ pub fn check_inputs(inputs: &Inputs, scope: Scope) -> Loaded {
     loaded
 }
 
-/// The id a pack file that failed to load meant to define: its `pack_id` if that much
-/// parses, else its file name. References to it are not reported as unknown, since the
-/// file's own error is the one to fix.
-fn id_of_broken(file: &SourceFile) -> String {
+/// The ids a pack file that failed to load may have meant to define: its `pack_id` if that
+/// much parses, and its file name. References to them are not reported as unknown, since
+/// the file's own error is the one to fix.
+fn ids_of_broken(file: &SourceFile) -> impl Iterator<Item = String> {
     #[derive(serde::Deserialize)]
     struct Id {
         pack_id: String,
@@ -575,12 +573,11 @@ fn id_of_broken(file: &SourceFile) -> String {
         Syntax::Yaml => serde_yaml::from_str::<Id>(&file.text).ok(),
         Syntax::Toml => toml::from_str::<Id>(&file.text).ok(),
     };
-    id.map(|id| id.pack_id).unwrap_or_else(|| {
-        file.path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    })
+    let stem = file
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    id.map(|id| id.pack_id).into_iter().chain(stem)
 }
 
 /// How a file parsed.
@@ -1039,7 +1036,10 @@ fn finish_parse_error(
                 let found = found.split(", expected").next().unwrap_or(found);
                 message = format!("`{name}` must be a positive whole number, found {found}");
                 help = Some(limit_help);
-            } else if field.as_ref().is_none_or(DocPath::is_root) && help.is_none() {
+            } else if field.as_ref().is_none_or(DocPath::is_root)
+                && message.starts_with("invalid type")
+                && help.is_none()
+            {
                 help = Some(format!(
                     "a {} file is a mapping of fields, starting with `{}`",
                     noun(file.kind),
@@ -1243,6 +1243,10 @@ mod tests {
             text: text.to_owned(),
         }
     }
+
+    /// A valid SKU enabling pack `x`.
+    const SKU_X: &str =
+        "sku_id: x\nplan_id: p\ntitle: t\nprice: { amount: 1 }\nenabled_packs: [x]\n";
 
     fn codes_of(ds: &[Diagnostic]) -> Vec<Code> {
         ds.iter().map(|d| d.code).collect()
@@ -1463,6 +1467,24 @@ mod tests {
         let report = check_inputs(&inputs, Scope::Catalog).report;
         let codes = codes_of(report.diagnostics());
         assert_eq!(codes, [Code::InvalidEncoding], "{report}");
+        // A pack whose id is misspelt is known by its file name too.
+        let mut pack = file(
+            DocKind::Pack,
+            Syntax::Yaml,
+            "pack_id: X\nversion: 1.0.0\ndescription: d\n",
+        );
+        pack.path = PathBuf::from("packs/x.yaml");
+        let report = check(
+            &[pack, file(DocKind::Sku, Syntax::Yaml, SKU_X)],
+            Scope::Catalog,
+        )
+        .report;
+        let codes = codes_of(report.diagnostics());
+        assert_eq!(codes, [Code::InvalidValue], "{report}");
+        assert_eq!(
+            report.diagnostics()[0].help.as_deref(),
+            Some("`tai schema pack` shows what each field takes")
+        );
     }
 
     #[test]
@@ -1510,12 +1532,11 @@ mod tests {
             Syntax::Toml,
             "pack_id = \"x\"\nversion = \"1\"\ndescription = \"d\"\nrequires = \"y\"\n",
         );
-        let sku = file(
-            DocKind::Sku,
-            Syntax::Yaml,
-            "sku_id: x\nplan_id: p\ntitle: t\nprice: { amount: 1 }\nenabled_packs: [x]\n",
-        );
-        let report = check(&[pack, sku], Scope::Catalog).report;
+        let report = check(
+            &[pack, file(DocKind::Sku, Syntax::Yaml, SKU_X)],
+            Scope::Catalog,
+        )
+        .report;
         let codes = codes_of(report.diagnostics());
         assert_eq!(
             codes,
