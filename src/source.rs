@@ -536,6 +536,12 @@ impl SpanIndex {
         self.lines.location(text, span)
     }
 
+    /// Where the first YAML alias (`*name`) is used, if any: the place to point at when
+    /// aliases expand beyond the limit and the parser says no more.
+    pub fn first_alias(text: &str) -> Option<Span> {
+        yaml::first_alias(text)
+    }
+
     /// The line index of the text (for callers that hold an offset or a line and column).
     pub fn lines(&self) -> &LineIndex {
         &self.lines
@@ -662,6 +668,23 @@ mod yaml {
                 root_done = true;
             }
         }
+    }
+
+    pub(super) fn first_alias(text: &str) -> Option<Span> {
+        let lines = LineIndex::new(text);
+        Parser::new_from_str(text)
+            .map_while(Result::ok)
+            .find(|(event, _)| matches!(event, Event::Alias(_)))
+            .map(|(_, span)| {
+                let start = lines.offset(text, span.start.line(), span.start.col());
+                let end = lines
+                    .offset(text, span.end.line(), span.end.col())
+                    .max(start);
+                Span {
+                    offset: start,
+                    len: end - start,
+                }
+            })
     }
 
     fn push(stack: &mut Vec<Frame>, event: &Event<'_>, id: usize) {
@@ -892,6 +915,15 @@ timeout_ms = 0
         // The first of two equal keys, as with few keys.
         assert_eq!(index.locate(&text, &path(&["k7"])).line, 8);
         assert_eq!(index.find(&path(&["k100"])), None);
+    }
+
+    #[test]
+    fn the_first_alias_is_found() {
+        let text = "a: &x [1]\nb: [2, *x]\nc: *x\n";
+        let span = SpanIndex::first_alias(text).unwrap();
+        assert_eq!(&text[span.offset..span.offset + span.len], "*x");
+        assert_eq!(span.offset, text.find("*x").unwrap());
+        assert_eq!(SpanIndex::first_alias("a: [1]\n"), None);
     }
 
     #[test]

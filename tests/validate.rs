@@ -981,6 +981,18 @@ fn exit_status_says_clean_errors_or_unusable_input() {
     );
 }
 
+#[test]
+fn a_folder_named_like_a_definition_file_is_an_input_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(copy_of_ok(tmp.path()).join("packs/sub.yaml")).unwrap();
+    let (exit, d) = first_problem(tmp.path(), "catalog");
+    assert_eq!((exit, &d["code"]), (2, &Value::from("io_error")), "{d}");
+    assert_eq!(
+        d["message"],
+        "cannot read `catalog/packs/sub.yaml`: it is a directory"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn an_unreadable_folder_is_an_input_error() {
@@ -1128,34 +1140,21 @@ fn deep_nesting_is_refused_quickly() {
 
 #[test]
 fn a_yaml_alias_bomb_is_refused() {
-    let mut text =
-        String::from("x-lol:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    // Nine to the tenth values where any value is allowed: a tool's simulated result.
+    let mut result =
+        String::from("result:\n        a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let refs = vec![format!("*a{}", i - 1); 9].join(", ");
-        text.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+        result.push_str(&format!("        a{i}: &a{i} [{refs}]\n"));
     }
-    // A billion values where any value is allowed: a tool's simulated result.
-    text.push_str(&OK_CORE.replace("result: { ok: true }", "result: *a9"));
-    let tmp = tempfile::tempdir().unwrap();
-    let catalog = copy_of_ok(tmp.path());
-    std::fs::write(catalog.join("packs/core.yaml"), &text).unwrap();
-    let run = tai_in(
-        tmp.path(),
-        &["validate", "--format", "json", "catalog"],
-        &[],
-    );
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    let codes: Vec<Value> = run.json()["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["code"].clone())
-        .collect();
-    assert_eq!(
-        codes,
-        ["alias_limit_exceeded", "unknown_field"],
-        "{}",
-        run.stdout
+    let text = OK_CORE.replace("result: { ok: true }\n", &result);
+    let at = "packs/core.yaml:17:18";
+    hostile(
+        "packs/core.yaml",
+        text.as_bytes(),
+        "alias_limit_exceeded",
+        at,
+        "YAML aliases expand to too many values",
     );
 }
 

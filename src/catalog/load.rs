@@ -629,10 +629,17 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> O
             out.push(unknown_field(file, path));
         }
     }
-    let d = match result {
+    let mut d = match result {
         Ok(doc) => return Outcome::Parsed(doc),
         Err(d) => pinpoint_unknown_field(file, d),
     };
+    if d.code == Code::TooManyAliases
+        && d.location.is_none()
+        && let Some(span) = SpanIndex::first_alias(&file.text)
+    {
+        d.location = Some(LineIndex::new(&file.text).location(&file.text, span));
+        d.label = Some("aliases start expanding here".to_owned());
+    }
     let first = d
         .field
         .clone()
