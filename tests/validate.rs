@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// No input may take longer than this (debug build, two cores shared with other tests).
+/// No input may take longer than this, even in a debug build running beside other tests.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 struct Run {
@@ -32,8 +32,8 @@ impl Run {
     }
 }
 
-/// Runs `tai` in `dir` without colour or environment overrides, failing when it does not
-/// finish within [`TIME_LIMIT`].
+/// Runs `tai` in `dir` without colour or environment overrides, then with `envs` (an empty
+/// value removes the variable), failing when it does not finish within [`TIME_LIMIT`].
 fn tai_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tai"));
     cmd.args(args)
@@ -103,6 +103,7 @@ struct Expect {
     notes: &'static str,
 }
 
+/// An expected diagnostic without notes.
 const fn e(code: &'static str, at: &'static str, message: &'static str) -> Expect {
     Expect {
         code,
@@ -112,6 +113,7 @@ const fn e(code: &'static str, at: &'static str, message: &'static str) -> Expec
     }
 }
 
+/// An expected diagnostic with notes at `notes`.
 const fn n(
     code: &'static str,
     at: &'static str,
@@ -133,447 +135,83 @@ struct Case {
     expect: &'static [Expect],
 }
 
+#[rustfmt::skip]
 const CASES: &[Case] = &[
     // Parsing: syntax and type errors, with the position of the offending text.
-    Case {
-        name: "yaml_syntax_error",
-        exit: 1,
-        expect: &[n(
-            "syntax_error",
-            "packs/core.yaml:5:6",
-            "did not find expected ',' or ']'",
-            "packs/core.yaml:4:14",
-        )],
-    },
-    Case {
-        name: "toml_syntax_error",
-        exit: 1,
-        expect: &[e(
-            "syntax_error",
-            "packs/extra.toml:4:30",
-            "invalid basic string",
-        )],
-    },
-    Case {
-        name: "yaml_type_error",
-        exit: 1,
-        expect: &[e(
-            "invalid_value",
-            "packs/core.yaml:4:14",
-            "invalid type: map, expected a string",
-        )],
-    },
-    Case {
-        name: "toml_type_error",
-        exit: 1,
-        expect: &[e(
-            "invalid_value",
-            "packs/extra.toml:5:12",
-            "invalid type: string \"core\", expected a sequence",
-        )],
-    },
-    Case {
-        name: "comments_only",
-        exit: 1,
-        expect: &[e(
-            "empty_file",
-            "packs/core.yaml",
-            "the file holds only comments",
-        )],
-    },
+    Case { name: "yaml_syntax_error", exit: 1, expect: &[n("syntax_error", "packs/core.yaml:5:6", "did not find expected ',' or ']'", "packs/core.yaml:4:14")] },
+    Case { name: "toml_syntax_error", exit: 1, expect: &[e("syntax_error", "packs/extra.toml:4:30", "invalid basic string")] },
+    Case { name: "yaml_type_error", exit: 1, expect: &[e("invalid_value", "packs/core.yaml:4:14", "invalid type: map, expected a string")] },
+    Case { name: "toml_type_error", exit: 1, expect: &[e("invalid_value", "packs/extra.toml:5:12", "invalid type: string \"core\", expected a sequence")] },
+    Case { name: "comments_only", exit: 1, expect: &[e("empty_file", "packs/core.yaml", "the file holds only comments")] },
     // Fields.
-    Case {
-        name: "unknown_field_yaml",
-        exit: 1,
-        expect: &[e(
-            "unknown_field",
-            "packs/core.yaml:18:5",
-            "unknown field `rolse` in `actions[0]`",
-        )],
-    },
-    Case {
-        name: "unknown_field_toml",
-        exit: 1,
-        expect: &[e(
-            "unknown_field",
-            "packs/extra.toml:6:1",
-            "unknown field `incompatible`",
-        )],
-    },
-    Case {
-        name: "unknown_handler_field",
-        exit: 1,
-        expect: &[e(
-            "unknown_field",
-            "packs/core.yaml:16:7",
-            "unknown field `duration` in `tools[0].handler`",
-        )],
-    },
-    Case {
-        name: "missing_field_yaml",
-        exit: 1,
-        expect: &[e(
-            "missing_field",
-            "skus/basic.yaml:2:1",
-            "missing field `plan_id`",
-        )],
-    },
-    Case {
-        name: "missing_field_toml",
-        exit: 1,
-        expect: &[e(
-            "missing_field",
-            "packs/extra.toml:7:1",
-            "missing field `description`",
-        )],
-    },
+    Case { name: "unknown_field_yaml", exit: 1, expect: &[e("unknown_field", "packs/core.yaml:18:5", "unknown field `rolse` in `actions[0]`")] },
+    Case { name: "unknown_field_toml", exit: 1, expect: &[e("unknown_field", "packs/extra.toml:6:1", "unknown field `incompatible`")] },
+    Case { name: "unknown_handler_field", exit: 1, expect: &[e("unknown_field", "packs/core.yaml:16:7", "unknown field `duration` in `tools[0].handler`")] },
+    Case { name: "missing_field_yaml", exit: 1, expect: &[e("missing_field", "skus/basic.yaml:2:1", "missing field `plan_id`")] },
+    Case { name: "missing_field_toml", exit: 1, expect: &[e("missing_field", "packs/extra.toml:7:1", "missing field `description`")] },
     // Identity.
-    Case {
-        name: "duplicate_pack_id",
-        exit: 1,
-        expect: &[n(
-            "duplicate_pack_id",
-            "packs/core.yaml:2:10",
-            "pack id `core` is defined twice",
-            "packs/core.toml:2:11",
-        )],
-    },
-    Case {
-        name: "duplicate_sku_id",
-        exit: 1,
-        expect: &[n(
-            "duplicate_sku_id",
-            "skus/basic.yaml:2:9",
-            "SKU id `basic` is defined twice",
-            "skus/basic.toml:2:10",
-        )],
-    },
-    Case {
-        name: "duplicate_tool_name",
-        exit: 1,
-        expect: &[n(
-            "duplicate_tool_name",
-            "packs/extra.toml:8:8",
-            "tool name `core_check` is already used",
-            "packs/core.yaml:6:11",
-        )],
-    },
-    Case {
-        name: "duplicate_action_id",
-        exit: 1,
-        expect: &[n(
-            "duplicate_action_id",
-            "packs/core.yaml:21:9",
-            "action `check` is declared twice in pack `core`",
-            "packs/core.yaml:17:9",
-        )],
-    },
-    Case {
-        name: "file_name_mismatch",
-        exit: 0,
-        expect: &[e(
-            "file_name_mismatch",
-            "packs/main.yaml:2:10",
-            "the file is named `main` but defines `core`",
-        )],
-    },
+    Case { name: "duplicate_pack_id", exit: 1, expect: &[n("duplicate_pack_id", "packs/core.yaml:2:10", "pack id `core` is defined twice", "packs/core.toml:2:11")] },
+    Case { name: "duplicate_sku_id", exit: 1, expect: &[n("duplicate_sku_id", "skus/basic.yaml:2:9", "SKU id `basic` is defined twice", "skus/basic.toml:2:10")] },
+    Case { name: "duplicate_tool_name", exit: 1, expect: &[n("duplicate_tool_name", "packs/extra.toml:8:8", "tool name `core_check` is already used", "packs/core.yaml:6:11")] },
+    Case { name: "duplicate_action_id", exit: 1, expect: &[n("duplicate_action_id", "packs/core.yaml:21:9", "action `check` is declared twice in pack `core`", "packs/core.yaml:17:9")] },
+    Case { name: "file_name_mismatch", exit: 0, expect: &[e("file_name_mismatch", "packs/main.yaml:2:10", "the file is named `main` but defines `core`")] },
     // Pack relations.
-    Case {
-        name: "unknown_required_pack",
-        exit: 1,
-        expect: &[e(
-            "unknown_required_pack",
-            "packs/extra.toml:5:13",
-            "pack `extra` requires `cor`, which is not in the catalog",
-        )],
-    },
-    Case {
-        name: "requires_cycle",
-        exit: 1,
-        expect: &[n(
-            "requires_cycle",
-            "packs/core.yaml:16:12",
-            "packs require each other in a cycle: core -> extra -> core",
-            "packs/extra.toml:5:13",
-        )],
-    },
-    Case {
-        name: "incompatible_requirement",
-        exit: 1,
-        expect: &[
-            e(
-                "incompatible_requirement",
-                "packs/extra.toml:5:13",
-                "pack `extra` requires `core`, which it is incompatible with",
-            ),
-            n(
-                "incompatible_packs_enabled",
-                "skus/basic.yaml:6:23",
-                "SKU `basic` enables `core` and `extra`, which are incompatible",
-                "skus/basic.yaml:6:17",
-            ),
-        ],
-    },
-    Case {
-        name: "incompatible_transitive",
-        exit: 1,
-        expect: &[
-            e(
-                "pack_not_in_any_sku",
-                "packs/legacy.yaml:2:10",
-                "no SKU enables pack `legacy`",
-            ),
-            e(
-                "pack_not_in_any_sku",
-                "packs/top.yaml:2:10",
-                "no SKU enables pack `top`",
-            ),
-            e(
-                "incompatible_requirement",
-                "packs/top.yaml:5:19",
-                "pack `top` requires `core` (via top -> extra -> core) and `legacy`, which are incompatible",
-            ),
-        ],
-    },
-    Case {
-        name: "unknown_incompatible_pack",
-        exit: 1,
-        expect: &[e(
-            "unknown_incompatible_pack",
-            "packs/extra.toml:6:22",
-            "pack `extra` is incompatible with `legacy`, which is not in the catalog",
-        )],
-    },
+    Case { name: "unknown_required_pack", exit: 1, expect: &[e("unknown_required_pack", "packs/extra.toml:5:13", "pack `extra` requires `cor`, which is not in the catalog")] },
+    Case { name: "requires_cycle", exit: 1, expect: &[n("requires_cycle", "packs/core.yaml:16:12", "packs require each other in a cycle: core -> extra -> core", "packs/extra.toml:5:13")] },
+    Case { name: "incompatible_requirement", exit: 1, expect: &[
+        e("incompatible_requirement", "packs/extra.toml:5:13", "pack `extra` requires `core`, which it is incompatible with"),
+        n("incompatible_packs_enabled", "skus/basic.yaml:6:23", "SKU `basic` enables `core` and `extra`, which are incompatible", "skus/basic.yaml:6:17"),
+    ] },
+    Case { name: "incompatible_transitive", exit: 1, expect: &[
+        e("pack_not_in_any_sku", "packs/legacy.yaml:2:10", "no SKU enables pack `legacy`"),
+        e("pack_not_in_any_sku", "packs/top.yaml:2:10", "no SKU enables pack `top`"),
+        e("incompatible_requirement", "packs/top.yaml:5:19", "pack `top` requires `core` (via top -> extra -> core) and `legacy`, which are incompatible"),
+    ] },
+    Case { name: "unknown_incompatible_pack", exit: 1, expect: &[e("unknown_incompatible_pack", "packs/extra.toml:6:22", "pack `extra` is incompatible with `legacy`, which is not in the catalog")] },
     // SKUs.
-    Case {
-        name: "unknown_enabled_pack",
-        exit: 1,
-        expect: &[
-            e(
-                "pack_not_in_any_sku",
-                "packs/extra.toml:2:11",
-                "no SKU enables pack `extra`",
-            ),
-            e(
-                "unknown_enabled_pack",
-                "skus/basic.yaml:6:23",
-                "SKU `basic` enables `extras`, which is not in the catalog",
-            ),
-        ],
-    },
-    Case {
-        name: "missing_required_pack",
-        exit: 1,
-        expect: &[
-            e(
-                "pack_not_in_any_sku",
-                "packs/core.yaml:2:10",
-                "no SKU enables pack `core`",
-            ),
-            e(
-                "missing_required_pack",
-                "skus/basic.yaml:6:17",
-                "pack `extra` requires `core`, which SKU `basic` does not enable",
-            ),
-        ],
-    },
-    Case {
-        name: "incompatible_packs_enabled",
-        exit: 1,
-        expect: &[n(
-            "incompatible_packs_enabled",
-            "skus/basic.yaml:6:30",
-            "SKU `basic` enables `extra` and `legacy`, which are incompatible",
-            "skus/basic.yaml:6:23",
-        )],
-    },
-    Case {
-        name: "sku_without_packs",
-        exit: 1,
-        expect: &[e(
-            "sku_without_packs",
-            "skus/empty.yaml:6:1",
-            "SKU `empty` enables no packs",
-        )],
-    },
-    Case {
-        name: "invalid_price",
-        exit: 1,
-        expect: &[e(
-            "invalid_price",
-            "skus/basic.yaml:5:18",
-            "price `9.999` has more than two decimals",
-        )],
-    },
-    Case {
-        name: "invalid_currency",
-        exit: 1,
-        expect: &[e(
-            "invalid_currency",
-            "skus/basic.yaml:5:32",
-            "currency `usd` is not an ISO 4217 code",
-        )],
-    },
+    Case { name: "unknown_enabled_pack", exit: 1, expect: &[
+        e("pack_not_in_any_sku", "packs/extra.toml:2:11", "no SKU enables pack `extra`"),
+        e("unknown_enabled_pack", "skus/basic.yaml:6:23", "SKU `basic` enables `extras`, which is not in the catalog"),
+    ] },
+    Case { name: "missing_required_pack", exit: 1, expect: &[
+        e("pack_not_in_any_sku", "packs/core.yaml:2:10", "no SKU enables pack `core`"),
+        e("missing_required_pack", "skus/basic.yaml:6:17", "pack `extra` requires `core`, which SKU `basic` does not enable"),
+    ] },
+    Case { name: "incompatible_packs_enabled", exit: 1, expect: &[n("incompatible_packs_enabled", "skus/basic.yaml:6:30", "SKU `basic` enables `extra` and `legacy`, which are incompatible", "skus/basic.yaml:6:23")] },
+    Case { name: "sku_without_packs", exit: 1, expect: &[e("sku_without_packs", "skus/empty.yaml:6:1", "SKU `empty` enables no packs")] },
+    Case { name: "invalid_price", exit: 1, expect: &[e("invalid_price", "skus/basic.yaml:5:18", "price `9.999` has more than two decimals")] },
+    Case { name: "invalid_currency", exit: 1, expect: &[e("invalid_currency", "skus/basic.yaml:5:32", "currency `usd` is not an ISO 4217 code")] },
     // Pack contents.
-    Case {
-        name: "unknown_action",
-        exit: 1,
-        expect: &[e(
-            "unknown_action",
-            "packs/extra.toml:10:10",
-            "tool `extra_report` performs action `reprot`, which pack `extra` does not declare",
-        )],
-    },
-    Case {
-        name: "ungrantable_role",
-        exit: 1,
-        expect: &[
-            e(
-                "ungrantable_role",
-                "packs/extra.toml:17:23",
-                "action `report` of pack `extra` needs role `write_core`, which no SKU grants",
-            ),
-            e(
-                "unusable_action",
-                "skus/basic.yaml:7:1",
-                "missing role `write_core`",
-            ),
-        ],
-    },
-    Case {
-        name: "invalid_version_yaml",
-        exit: 1,
-        expect: &[e(
-            "invalid_version",
-            "packs/core.yaml:3:10",
-            "version `1.0` is not a semantic version",
-        )],
-    },
-    Case {
-        name: "invalid_version_toml",
-        exit: 1,
-        expect: &[e(
-            "invalid_version",
-            "packs/extra.toml:3:11",
-            "version `v1.0.0` is not a semantic version",
-        )],
-    },
-    Case {
-        name: "compute_limit_zero",
-        exit: 1,
-        expect: &[e(
-            "invalid_compute_limit",
-            "packs/core.yaml:20:19",
-            "`timeout_ms` is 0",
-        )],
-    },
-    Case {
-        name: "compute_limit_negative",
-        exit: 1,
-        expect: &[e(
-            "invalid_compute_limit",
-            "packs/core.yaml:20:19",
-            "`timeout_ms` must be a positive whole number, found integer `-5`",
-        )],
-    },
-    Case {
-        name: "compute_limit_absurd",
-        exit: 1,
-        expect: &[e(
-            "invalid_compute_limit",
-            "packs/extra.toml:20:19",
-            "`max_cpu_percent` is 400, more than 100 percent",
-        )],
-    },
-    Case {
-        name: "invalid_input_schema",
-        exit: 1,
-        expect: &[e(
-            "invalid_input_schema",
-            "packs/core.yaml:11:25",
-            "invalid input schema of tool `core_check`: `type` must be one of",
-        )],
-    },
-    Case {
-        name: "reserved_refusal_code",
-        exit: 1,
-        expect: &[e(
-            "reserved_refusal_code",
-            "packs/core.yaml:20:45",
-            "refusal code `no_entitlement` is a built-in reason code",
-        )],
-    },
-    Case {
-        name: "duplicate_refusal_code",
-        exit: 1,
-        expect: &[n(
-            "duplicate_refusal_code",
-            "packs/core.yaml:21:44",
-            "refusal code `not_ready` is used twice by action `check`",
-            "packs/core.yaml:20:45",
-        )],
-    },
+    Case { name: "unknown_action", exit: 1, expect: &[e("unknown_action", "packs/extra.toml:10:10", "tool `extra_report` performs action `reprot`, which pack `extra` does not declare")] },
+    Case { name: "ungrantable_role", exit: 1, expect: &[
+        e("ungrantable_role", "packs/extra.toml:17:23", "action `report` of pack `extra` needs role `write_core`, which no SKU grants"),
+        e("unusable_action", "skus/basic.yaml:7:1", "missing role `write_core`"),
+    ] },
+    Case { name: "invalid_version_yaml", exit: 1, expect: &[e("invalid_version", "packs/core.yaml:3:10", "version `1.0` is not a semantic version")] },
+    Case { name: "invalid_version_toml", exit: 1, expect: &[e("invalid_version", "packs/extra.toml:3:11", "version `v1.0.0` is not a semantic version")] },
+    Case { name: "compute_limit_zero", exit: 1, expect: &[e("invalid_compute_limit", "packs/core.yaml:20:19", "`timeout_ms` is 0")] },
+    Case { name: "compute_limit_negative", exit: 1, expect: &[e("invalid_compute_limit", "packs/core.yaml:20:19", "`timeout_ms` must be a positive whole number, found integer `-5`")] },
+    Case { name: "compute_limit_absurd", exit: 1, expect: &[e("invalid_compute_limit", "packs/extra.toml:20:19", "`max_cpu_percent` is 400, more than 100 percent")] },
+    Case { name: "invalid_input_schema", exit: 1, expect: &[e("invalid_input_schema", "packs/core.yaml:11:25", "invalid input schema of tool `core_check`: `type` must be one of")] },
+    Case { name: "reserved_refusal_code", exit: 1, expect: &[e("reserved_refusal_code", "packs/core.yaml:20:45", "refusal code `no_entitlement` is a built-in reason code")] },
+    Case { name: "duplicate_refusal_code", exit: 1, expect: &[n("duplicate_refusal_code", "packs/core.yaml:21:44", "refusal code `not_ready` is used twice by action `check`", "packs/core.yaml:20:45")] },
     // Warnings only: exit 0.
-    Case {
-        name: "unusable_action",
-        exit: 0,
-        expect: &[e(
-            "unusable_action",
-            "skus/basic.yaml:7:1",
-            "SKU `basic` cannot run action `report` of pack `extra`: missing role `write_report`",
-        )],
-    },
-    Case {
-        name: "pack_not_sold",
-        exit: 0,
-        expect: &[e(
-            "pack_not_in_any_sku",
-            "packs/spare.yaml:2:10",
-            "no SKU enables pack `spare`",
-        )],
-    },
+    Case { name: "unusable_action", exit: 0, expect: &[e("unusable_action", "skus/basic.yaml:7:1", "SKU `basic` cannot run action `report` of pack `extra`: missing role `write_report`")] },
+    Case { name: "pack_not_sold", exit: 0, expect: &[e("pack_not_in_any_sku", "packs/spare.yaml:2:10", "no SKU enables pack `spare`")] },
     // Every problem in one file at once.
-    Case {
-        name: "many_problems",
-        exit: 1,
-        expect: &[
-            e("invalid_version", "packs/core.yaml:3:10", "version `one`"),
-            e("unknown_action", "packs/core.yaml:12:13", "action `chek`"),
-            e(
-                "unknown_field",
-                "packs/core.yaml:18:5",
-                "unknown field `rolse`",
-            ),
-            e(
-                "invalid_compute_limit",
-                "packs/core.yaml:20:19",
-                "`timeout_ms` is 0",
-            ),
-        ],
-    },
+    Case { name: "many_problems", exit: 1, expect: &[
+        e("invalid_version", "packs/core.yaml:3:10", "version `one`"),
+        e("unknown_action", "packs/core.yaml:12:13", "action `chek`"),
+        e("unknown_field", "packs/core.yaml:18:5", "unknown field `rolse`"),
+        e("invalid_compute_limit", "packs/core.yaml:20:19", "`timeout_ms` is 0"),
+    ] },
     // A value the parser stops at is left out, and the rest of the file still checked.
-    Case {
-        name: "bad_values_and_more",
-        exit: 1,
-        expect: &[
-            e("invalid_version", "packs/core.yaml:4:10", "version `one`"),
-            e(
-                "unknown_field",
-                "packs/core.yaml:17:7",
-                "unknown field `duration` in `tools[0].handler`",
-            ),
-            e(
-                "unknown_field",
-                "packs/core.yaml:20:5",
-                "unknown field `rolse`",
-            ),
-            e(
-                "invalid_compute_limit",
-                "packs/core.yaml:22:19",
-                "found integer `-5`",
-            ),
-        ],
-    },
+    Case { name: "bad_values_and_more", exit: 1, expect: &[
+        e("invalid_version", "packs/core.yaml:4:10", "version `one`"),
+        e("unknown_field", "packs/core.yaml:17:7", "unknown field `duration` in `tools[0].handler`"),
+        e("unknown_field", "packs/core.yaml:20:5", "unknown field `rolse`"),
+        e("invalid_compute_limit", "packs/core.yaml:22:19", "found integer `-5`"),
+    ] },
 ];
 
 /// Rule codes proven by the run-time tests below rather than by a fixture.
