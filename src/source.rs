@@ -8,6 +8,8 @@
 //! iteratively from the parsers' event streams and never expands YAML aliases, so hostile
 //! input (deep nesting, alias bombs) costs time and memory linear in the text's size.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -192,9 +194,13 @@ pub struct Location {
 }
 
 /// Byte offsets of line starts, to turn offsets into lines and columns and back.
+///
+/// Lookups cost the same however long a line is (a generated file may be one line of
+/// megabytes), so locating many values on one line stays linear overall.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    chars: CharIndex,
 }
 
 impl LineIndex {
@@ -202,7 +208,10 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr_newlines(text));
-        LineIndex { starts }
+        LineIndex {
+            starts,
+            chars: CharIndex::new(text),
+        }
     }
 
     /// The location of `span` (clamped to the text).
@@ -211,12 +220,22 @@ impl LineIndex {
         let len = span.len.min(text.len() - offset);
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
-        let column = text[start..offset].chars().count() + 1;
+        let column = self.chars.char_at(text, offset) - self.chars.char_at(text, start) + 1;
         Location {
             line,
             column,
             span: Span { offset, len },
         }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// The byte offset where 1-based `line` starts (`None` past the last line).
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.checked_sub(1)?).copied()
     }
 
     /// The byte offset of a 1-based line and a 0-based character column (clamped to the
@@ -225,28 +244,77 @@ impl LineIndex {
         let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
             return text.len();
         };
-        let end = self
-            .starts
-            .get(line)
-            .map_or(text.len(), |&next| next.saturating_sub(1));
-        let line_text = &text[start..end.max(start)];
-        start
-            + line_text
-                .char_indices()
-                .nth(column0)
-                .map_or(line_text.len(), |(i, _)| i)
+        let end = self.line_end(text, line).max(start);
+        let first = self.chars.char_at(text, start);
+        self.chars.byte_at(text, first + column0).min(end)
     }
 
     /// The span from `offset` to the end of its line, without trailing blanks or comments'
     /// leading whitespace: what a label under a multi-line value should underline.
     pub fn rest_of_line(&self, text: &str, offset: usize) -> Span {
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let end = self.line_end(text, line).max(offset);
         let trimmed = text[offset..end].trim_end();
         Span {
             offset,
             len: trimmed.len(),
         }
+    }
+
+    /// The byte offset of the end of a 1-based line, before its newline.
+    fn line_end(&self, text: &str, line: usize) -> usize {
+        self.starts
+            .get(line)
+            .map_or(text.len(), |&next| next.saturating_sub(1))
+    }
+}
+
+/// Character counts at byte offsets and back, in constant time per lookup: identity for
+/// ASCII text, else the byte offset of every [`CharIndex::STEP`]th character.
+#[derive(Debug, Clone)]
+struct CharIndex {
+    /// `checkpoints[i]` is the byte offset of character `i * STEP`; empty for ASCII text.
+    checkpoints: Vec<usize>,
+}
+
+impl CharIndex {
+    const STEP: usize = 64;
+
+    fn new(text: &str) -> Self {
+        let checkpoints = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices()
+                .step_by(Self::STEP)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        CharIndex { checkpoints }
+    }
+
+    /// How many characters precede byte `offset` (a char boundary within the text).
+    fn char_at(&self, text: &str, offset: usize) -> usize {
+        if self.checkpoints.is_empty() {
+            return offset;
+        }
+        let k = self.checkpoints.partition_point(|&b| b <= offset).max(1) - 1;
+        let from = self.checkpoints[k];
+        k * Self::STEP + text[from..offset].chars().count()
+    }
+
+    /// The byte offset of character `index` (the text's length past the end).
+    fn byte_at(&self, text: &str, index: usize) -> usize {
+        if self.checkpoints.is_empty() {
+            return index.min(text.len());
+        }
+        let Some(&from) = self.checkpoints.get(index / Self::STEP) else {
+            return text.len();
+        };
+        text[from..]
+            .char_indices()
+            .nth(index % Self::STEP)
+            .map_or(text.len(), |(i, _)| from + i)
     }
 }
 
@@ -277,6 +345,7 @@ pub struct NodeSpan {
 
 #[derive(Debug)]
 struct Node {
+    parent: Option<usize>,
     segment: Option<Segment>,
     span: NodeSpan,
     children: Vec<usize>,
@@ -287,6 +356,8 @@ struct Node {
 pub struct SpanIndex {
     nodes: Vec<Node>,
     lines: LineIndex,
+    /// Child lookup tables of nodes with many children, built on first use.
+    child_tables: RefCell<HashMap<usize, HashMap<Segment, usize>>>,
 }
 
 impl SpanIndex {
@@ -301,6 +372,7 @@ impl SpanIndex {
         SpanIndex {
             nodes: builder.nodes,
             lines: LineIndex::new(text),
+            child_tables: RefCell::new(HashMap::new()),
         }
     }
 
@@ -317,15 +389,16 @@ impl SpanIndex {
     }
 
     fn walk(&self, path: &DocPath) -> Option<(NodeSpan, usize)> {
-        let mut current = self.nodes.first()?;
+        self.walk_index(path)
+            .map(|(i, depth)| (self.nodes[i].span, depth))
+    }
+
+    fn walk_index(&self, path: &DocPath) -> Option<(usize, usize)> {
+        let mut current = 0;
+        self.nodes.first()?;
         let mut depth = 0;
         for seg in path.segments() {
-            let next = current
-                .children
-                .iter()
-                .map(|&i| &self.nodes[i])
-                .find(|n| n.segment.as_ref() == Some(seg));
-            match next {
+            match self.child(current, seg) {
                 Some(n) => {
                     current = n;
                     depth += 1;
@@ -333,7 +406,85 @@ impl SpanIndex {
                 None => break,
             }
         }
-        Some((current.span, depth))
+        Some((current, depth))
+    }
+
+    /// The child of node `parent` at `seg`. A node with many children (a generated file's
+    /// long list or mapping) gets a lookup table on first use, so that locating each of many
+    /// values in it stays cheap.
+    fn child(&self, parent: usize, seg: &Segment) -> Option<usize> {
+        let children = &self.nodes[parent].children;
+        if children.len() <= 32 {
+            return children
+                .iter()
+                .copied()
+                .find(|&i| self.nodes[i].segment.as_ref() == Some(seg));
+        }
+        let mut tables = self.child_tables.borrow_mut();
+        let table = tables.entry(parent).or_insert_with(|| {
+            children
+                .iter()
+                .rev()
+                .filter_map(|&i| Some((self.nodes[i].segment.clone()?, i)))
+                .collect()
+        });
+        table.get(seg).copied()
+    }
+
+    /// The path of the innermost indexed value whose key or value covers byte `offset` (the
+    /// root when none does): the value a parser's error position falls in. TOML tables
+    /// span only their headers, so this looks at every node rather than walking down.
+    pub fn path_at(&self, offset: usize) -> DocPath {
+        let covers = |span: Span| span.offset <= offset && offset < span.offset + span.len.max(1);
+        let best = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| covers(n.span.value) || n.span.key.is_some_and(covers))
+            .min_by_key(|(i, n)| (n.span.value.len, std::cmp::Reverse(self.depth(*i))));
+        best.map_or_else(DocPath::root, |(i, _)| self.path_of(i))
+    }
+
+    /// The path of the first key named `name` at or below `path`, nearest first: where a
+    /// parser that names only the enclosing value means.
+    pub fn find_key_below(&self, path: &DocPath, name: &str) -> Option<DocPath> {
+        let (start, depth) = self.walk_index(path)?;
+        if depth < path.segments().len() {
+            return None;
+        }
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(i) = queue.pop_front() {
+            for &c in &self.nodes[i].children {
+                if matches!(&self.nodes[c].segment, Some(Segment::Key(k)) if k == name) {
+                    return Some(self.path_of(c));
+                }
+                queue.push_back(c);
+            }
+        }
+        None
+    }
+
+    fn path_of(&self, mut i: usize) -> DocPath {
+        let mut segments = Vec::new();
+        loop {
+            let node = &self.nodes[i];
+            segments.extend(node.segment.clone());
+            match node.parent {
+                Some(parent) => i = parent,
+                None => break,
+            }
+        }
+        segments.reverse();
+        DocPath(segments)
+    }
+
+    fn depth(&self, mut i: usize) -> usize {
+        let mut depth = 0;
+        while let Some(parent) = self.nodes[i].parent {
+            depth += 1;
+            i = parent;
+        }
+        depth
     }
 
     /// Where to point a person at for `path`: the value for a scalar, the key for a
@@ -350,20 +501,45 @@ impl SpanIndex {
     }
 
     fn locate_with(&self, text: &str, path: &DocPath, prefer_key: bool) -> Location {
-        let span = match self.nearest(path) {
-            Some((node, depth)) => {
+        let span = match self.walk_index(path) {
+            Some((i, depth)) => {
+                let node = self.nodes[i].span;
                 // A missing child is best shown at its parent's key, so the person sees
                 // where the field would go.
                 let use_key = prefer_key || node.container || depth < path.segments().len();
                 match node.key {
                     Some(key) if use_key => key,
-                    _ if node.container => self.lines.rest_of_line(text, node.value.offset),
+                    _ if node.container => {
+                        // A TOML document spans its leading comments too: start at its
+                        // first entry.
+                        let first = self.nodes[i]
+                            .children
+                            .iter()
+                            .map(|&c| {
+                                let n = self.nodes[c].span;
+                                n.key.map_or(n.value.offset, |k| k.offset)
+                            })
+                            .min();
+                        let offset = match first {
+                            Some(first) if node.key.is_none() && i == 0 => {
+                                first.max(node.value.offset)
+                            }
+                            _ => node.value.offset,
+                        };
+                        self.lines.rest_of_line(text, offset)
+                    }
                     _ => node.value,
                 }
             }
             None => Span { offset: 0, len: 0 },
         };
         self.lines.location(text, span)
+    }
+
+    /// Where the first YAML alias (`*name`) is used, if any: the place to point at when
+    /// aliases expand beyond the limit and the parser says no more.
+    pub fn first_alias(text: &str) -> Option<Span> {
+        yaml::first_alias(text)
     }
 
     /// The line index of the text (for callers that hold an offset or a line and column).
@@ -386,6 +562,7 @@ impl Builder {
     fn add(&mut self, parent: Option<usize>, segment: Option<Segment>, span: NodeSpan) -> usize {
         let id = self.nodes.len();
         self.nodes.push(Node {
+            parent,
             segment,
             span,
             children: Vec::new(),
@@ -491,6 +668,23 @@ mod yaml {
                 root_done = true;
             }
         }
+    }
+
+    pub(super) fn first_alias(text: &str) -> Option<Span> {
+        let lines = LineIndex::new(text);
+        Parser::new_from_str(text)
+            .map_while(Result::ok)
+            .find(|(event, _)| matches!(event, Event::Alias(_)))
+            .map(|(_, span)| {
+                let start = lines.offset(text, span.start.line(), span.start.col());
+                let end = lines
+                    .offset(text, span.end.line(), span.end.col())
+                    .max(start);
+                Span {
+                    offset: start,
+                    len: end - start,
+                }
+            })
     }
 
     fn push(stack: &mut Vec<Frame>, event: &Event<'_>, id: usize) {
@@ -694,6 +888,45 @@ timeout_ms = 0
     }
 
     #[test]
+    fn offsets_map_back_to_paths() {
+        let index = SpanIndex::build(TOML, Syntax::Toml);
+        let at = |needle: &str| index.path_at(TOML.find(needle).unwrap()).to_string();
+        assert_eq!(at("\"demo\""), "pack_id");
+        assert_eq!(at("\"other\""), "tools[1].action");
+        assert_eq!(at("type = 1"), "tools[1].input_schema.properties.x.type");
+        assert_eq!(at("timeout_ms"), "compute_limits.timeout_ms");
+        assert_eq!(at("version"), "version");
+        let index = SpanIndex::build(YAML, Syntax::Yaml);
+        assert_eq!(
+            index.path_at(YAML.find("héllo").unwrap()).to_string(),
+            "tools[1].action"
+        );
+    }
+
+    #[test]
+    fn wide_mappings_and_lists_are_looked_up_by_table() {
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("k{i}: [{}]\n", "1, ".repeat(i)));
+        }
+        text.push_str("k7: again\n");
+        let index = SpanIndex::build(&text, Syntax::Yaml);
+        assert_eq!(at(&text, Syntax::Yaml, &["k99", "98"]).0, 100);
+        // The first of two equal keys, as with few keys.
+        assert_eq!(index.locate(&text, &path(&["k7"])).line, 8);
+        assert_eq!(index.find(&path(&["k100"])), None);
+    }
+
+    #[test]
+    fn the_first_alias_is_found() {
+        let text = "a: &x [1]\nb: [2, *x]\nc: *x\n";
+        let span = SpanIndex::first_alias(text).unwrap();
+        assert_eq!(&text[span.offset..span.offset + span.len], "*x");
+        assert_eq!(span.offset, text.find("*x").unwrap());
+        assert_eq!(SpanIndex::first_alias("a: [1]\n"), None);
+    }
+
+    #[test]
     fn paths_display_like_code() {
         let p = path(&["tools", "2", "input_schema", "a b"]);
         assert_eq!(p.to_string(), "tools[2].input_schema[\"a b\"]");
@@ -713,6 +946,26 @@ timeout_ms = 0
         let deep = format!("a = {}", "[".repeat(100_000));
         let index = SpanIndex::build(&deep, Syntax::Toml);
         let _ = index.locate(&deep, &path(&["a", "0"]));
+    }
+
+    #[test]
+    fn columns_count_characters_on_long_lines() {
+        // Many values on one long non-ASCII line: each lookup is cheap and exact.
+        let n = 200_000;
+        let text = format!("k: [{}]\n", "é, ".repeat(n));
+        let index = SpanIndex::build(&text, Syntax::Yaml);
+        let last = index.locate(&text, &path(&["k", &(n - 1).to_string()]));
+        assert_eq!((last.line, last.column), (1, 5 + 3 * (n - 1)));
+        assert_eq!(
+            &text[last.span.offset..last.span.offset + last.span.len],
+            "é"
+        );
+        let lines = LineIndex::new("aé\nbé c\n");
+        assert_eq!(lines.offset("aé\nbé c\n", 2, 3), 8);
+        assert_eq!(lines.offset("aé\nbé c\n", 2, 99), 9);
+        assert_eq!(lines.offset("aé\nbé c\n", 9, 0), 10);
+        let loc = lines.location("aé\nbé c\n", Span { offset: 8, len: 1 });
+        assert_eq!((loc.line, loc.column), (2, 4));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Reading is bounded ([`MAX_FILE_BYTES`]) and the parsers' own depth and alias limits
 //! apply, so hostile files cost an error, never a hang or a crash.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::validate::{self, Parsed};
+use super::validate::{self, Parsed, Unloaded};
 use super::{Catalog, Pack, Sku, fields};
 use crate::diagnostics::{Code, Diagnostic, Report, closest, did_you_mean};
 use crate::source::{DocPath, LineIndex, Location, Span, SpanIndex};
@@ -319,19 +319,27 @@ fn top_level_key(line: &str, key: &str) -> bool {
 
 /// Reads a file as UTF-8 text, refusing large, binary and non-UTF-8 files.
 fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    // Look before opening: opening a FIFO blocks until something writes to it.
+    let meta = std::fs::metadata(path).map_err(|e| Box::new(read_problem(path, &e)))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "it is a directory"
+        } else {
+            "it is not a regular file"
+        };
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot read `{}`: {what}", path.display()),
+            )
+            .in_file(path)
+            .help("pack and SKU definitions are regular `.yaml`, `.yml` or `.toml` files"),
+        ));
+    }
     let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
     let meta = file
         .metadata()
         .map_err(|e| Box::new(read_problem(path, &e)))?;
-    if meta.is_dir() {
-        return Err(Box::new(
-            Diagnostic::new(
-                Code::Io,
-                format!("cannot read `{}`: it is a directory", path.display()),
-            )
-            .in_file(path),
-        ));
-    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(Box::new(too_large(path, meta.len())));
     }
@@ -411,11 +419,19 @@ fn too_large(path: &Path, len: u64) -> Diagnostic {
 }
 
 fn read_problem(path: &Path, e: &std::io::Error) -> Diagnostic {
+    let help = match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Some("check the path; without a PATH, `tai validate` checks the catalog in use")
+        }
+        std::io::ErrorKind::PermissionDenied => Some("check the permissions of the path"),
+        _ => None,
+    };
     Diagnostic::new(
         Code::Io,
         format!("cannot read `{}`: {}", path.display(), io_reason(e)),
     )
     .in_file(path)
+    .maybe_help(help.map(str::to_owned))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -457,32 +473,35 @@ pub fn build(files: &[SourceFile]) -> Result<Catalog, Report> {
 
 /// Parses and validates `files`, reporting every problem; the catalog holds whatever parsed.
 pub fn check(files: &[SourceFile], scope: Scope) -> Loaded {
+    check_with(files, Unloaded::default(), scope)
+}
+
+/// [`check`], knowing of files that could not even be read.
+fn check_with(files: &[SourceFile], mut unloaded: Unloaded, scope: Scope) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut packs = Vec::new();
     let mut skus = Vec::new();
-    let mut broken_packs = std::collections::HashSet::new();
     for (i, file) in files.iter().enumerate() {
         match file.kind {
             DocKind::Pack => match parse::<Pack>(file, &mut diagnostics) {
-                Some(doc) => packs.push(Parsed { file: i, doc }),
-                None => {
-                    broken_packs.insert(id_of_broken(file));
+                Outcome::Parsed(doc) => packs.push(Parsed { file: i, doc }),
+                Outcome::Partial(doc) => {
+                    unloaded.packs.insert(doc.pack_id.to_string());
+                    unloaded.partial_packs.push(Parsed { file: i, doc });
                 }
+                Outcome::Failed => unloaded.packs.extend(ids_of_broken(file)),
             },
-            DocKind::Sku => {
-                if let Some(doc) = parse::<Sku>(file, &mut diagnostics) {
-                    skus.push(Parsed { file: i, doc });
+            DocKind::Sku => match parse::<Sku>(file, &mut diagnostics) {
+                Outcome::Parsed(doc) => skus.push(Parsed { file: i, doc }),
+                Outcome::Partial(doc) => {
+                    unloaded.skus = true;
+                    unloaded.partial_skus.push(Parsed { file: i, doc });
                 }
-            }
+                Outcome::Failed => unloaded.skus = true,
+            },
         }
     }
-    diagnostics.extend(validate::validate(
-        files,
-        &packs,
-        &skus,
-        scope,
-        &broken_packs,
-    ));
+    diagnostics.extend(validate::validate(files, &packs, &skus, scope, &unloaded));
     resolve_locations(&mut diagnostics, files);
     let mut report = Report::new(diagnostics, files.len());
     let mut kept = std::collections::HashSet::new();
@@ -512,7 +531,28 @@ pub fn check(files: &[SourceFile], scope: Scope) -> Loaded {
 
 /// Reads `inputs`' files into a checked catalog, adding the reading problems to the report.
 pub fn check_inputs(inputs: &Inputs, scope: Scope) -> Loaded {
-    let mut loaded = check(&inputs.files, scope);
+    // A definition file that could not be read is missing from the catalog: its pack (by
+    // file name) or SKU must not be reported missing too. Its kind is its folder's.
+    let mut unloaded = Unloaded::default();
+    for path in inputs.problems.iter().filter_map(|d| d.file.as_deref()) {
+        if syntax_of(path).is_none() {
+            continue;
+        }
+        let kind = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .and_then(DocKind::from_folder);
+        if kind != Some(DocKind::Sku)
+            && let Some(stem) = path.file_stem()
+        {
+            unloaded.packs.insert(stem.to_string_lossy().into_owned());
+        }
+        if kind != Some(DocKind::Pack) {
+            unloaded.skus = true;
+        }
+    }
+    let mut loaded = check_with(&inputs.files, unloaded, scope);
     loaded.report.extend(inputs.problems.iter().cloned());
     loaded
         .report
@@ -520,38 +560,55 @@ pub fn check_inputs(inputs: &Inputs, scope: Scope) -> Loaded {
     loaded
 }
 
-/// The id a pack file that failed to load meant to define: its `pack_id` if that much
-/// parses, else its file name. References to it are not reported as unknown, since the
-/// file's own error is the one to fix.
-fn id_of_broken(file: &SourceFile) -> String {
+/// The ids a pack file that failed to load may have meant to define: its `pack_id` if that
+/// much parses, and its file name. References to them are not reported as unknown, since
+/// the file's own error is the one to fix.
+fn ids_of_broken(file: &SourceFile) -> impl Iterator<Item = String> {
     #[derive(serde::Deserialize)]
     struct Id {
         pack_id: String,
     }
     let id = match file.syntax {
+        Syntax::Yaml if yaml_flow_too_deep(&file.text).is_some() => None,
         Syntax::Yaml => serde_yaml::from_str::<Id>(&file.text).ok(),
         Syntax::Toml => toml::from_str::<Id>(&file.text).ok(),
     };
-    id.map(|id| id.pack_id).unwrap_or_else(|| {
-        file.path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    })
+    let stem = file
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    id.map(|id| id.pack_id).into_iter().chain(stem)
 }
 
-/// Deserializes one file, collecting every unknown field and the first hard error.
-fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> Option<T> {
-    if file.text.trim().is_empty() {
+/// How a file parsed.
+#[derive(Debug)]
+enum Outcome<T> {
+    /// As written (unknown fields aside).
+    Parsed(T),
+    /// Only once values with errors were left out: worth checking on its own, but not
+    /// against the rest of the catalog, since it is not what the file says.
+    Partial(T),
+    /// Not at all.
+    Failed,
+}
+
+/// Deserializes one file, collecting every unknown field and every value error: after a
+/// value error, the value is left out and the file parsed again (see [`recover`]).
+fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> Outcome<T> {
+    if let Some(message) = blank(file) {
         out.push(
-            Diagnostic::new(Code::EmptyFile, "the file is empty")
+            Diagnostic::new(Code::EmptyFile, message)
                 .in_file(&file.path)
                 .help(match file.kind {
                     DocKind::Pack => "a pack needs at least `pack_id`, `version` and `description`; `tai pack new ID` writes a starting point",
                     DocKind::Sku => "a SKU needs at least `sku_id`, `plan_id`, `title`, `price` and `enabled_packs`",
                 }),
         );
-        return None;
+        return Outcome::Failed;
+    }
+    if let Some(problem) = too_deep_to_parse(file) {
+        out.push(problem);
+        return Outcome::Failed;
     }
     let mut ignored = Vec::new();
     let result: Result<T, Diagnostic> = match file.syntax {
@@ -566,16 +623,243 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> O
             Err(e) => Err(toml_error(file, &e, true)),
         },
     };
+    let mut seen = HashSet::new();
     for path in ignored {
-        out.push(unknown_field(file, path));
-    }
-    match result {
-        Ok(doc) => Some(doc),
-        Err(d) => {
-            out.push(d);
-            None
+        if seen.insert(path.clone()) {
+            out.push(unknown_field(file, path));
         }
     }
+    let mut d = match result {
+        Ok(doc) => return Outcome::Parsed(doc),
+        Err(d) => pinpoint_unknown_field(file, d),
+    };
+    if d.code == Code::TooManyAliases
+        && d.location.is_none()
+        && let Some(span) = SpanIndex::first_alias(&file.text)
+    {
+        d.location = Some(LineIndex::new(&file.text).location(&file.text, span));
+        d.label = Some("aliases start expanding here".to_owned());
+    }
+    let first = d
+        .field
+        .clone()
+        .filter(|_| recoverable(&d) && file.text.len() <= MAX_RECOVERY_BYTES);
+    out.push(d);
+    match first.and_then(|first| recover(file, first, &mut seen, out)) {
+        Some(doc) => Outcome::Partial(doc),
+        None => Outcome::Failed,
+    }
+}
+
+/// At most this many values are left out of one file to find its other problems, and only
+/// in files up to this size (each try parses the file again; definitions are a few KiB).
+const MAX_RECOVERIES: usize = 32;
+const MAX_RECOVERY_BYTES: usize = 256 * 1024;
+
+/// Whether leaving out the value a diagnostic is about may let the file parse: a bad value
+/// or an unknown field, stored under a key (leaving out a list item would renumber the rest).
+fn recoverable(d: &Diagnostic) -> bool {
+    matches!(
+        d.code,
+        Code::InvalidValue | Code::InvalidComputeLimit | Code::UnknownField
+    ) && d.field.as_ref().is_some_and(|f| f.last_key().is_some())
+}
+
+/// Parses the file again without the value at `first`, and again without each further bad
+/// value found, reporting each problem by its path (located in the file as written). Gives
+/// up at a syntax error, a missing required field or a value that cannot be left out.
+fn recover<T: DeserializeOwned>(
+    file: &SourceFile,
+    first: DocPath,
+    seen: &mut HashSet<DocPath>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let mut tree: serde_yaml::Value = match file.syntax {
+        Syntax::Yaml => serde_yaml::from_str(&file.text).ok()?,
+        Syntax::Toml => {
+            serde_yaml::to_value(toml::from_str::<toml::Table>(&file.text).ok()?).ok()?
+        }
+    };
+    let mut left_out = vec![first];
+    for _ in 0..MAX_RECOVERIES {
+        if !remove_value(&mut tree, left_out.last()?) {
+            return None;
+        }
+        let text = serde_yaml::to_string(&tree).ok()?;
+        let mut ignored = Vec::new();
+        let de = serde_yaml::Deserializer::from_str(&text);
+        let result = serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)));
+        for path in ignored {
+            if seen.insert(path.clone()) {
+                out.push(unknown_field(file, path));
+            }
+        }
+        let e = match result {
+            Ok(doc) => return Some(doc),
+            Err(e) => e,
+        };
+        let (message, field) = split_yaml_message(&e);
+        let d = pinpoint_unknown_field(
+            file,
+            finish_parse_error(file, message, None, field, || true),
+        );
+        let field = d.field.clone().unwrap_or_default();
+        if d.code == Code::MissingField {
+            // A required field whose bad value was left out is reported already.
+            if !left_out.contains(&field) {
+                out.push(d);
+            }
+            return None;
+        }
+        let more = recoverable(&d);
+        if d.code != Code::UnknownField || seen.insert(field.clone()) {
+            out.push(d);
+        }
+        if !more {
+            return None;
+        }
+        left_out.push(field);
+    }
+    None
+}
+
+/// Removes the value at `path` (which ends in a key) from a document; whether it was there.
+fn remove_value(tree: &mut serde_yaml::Value, path: &DocPath) -> bool {
+    let Some((crate::source::Segment::Key(key), parents)) = path.segments().split_last() else {
+        return false;
+    };
+    let mut node = tree;
+    for seg in parents {
+        let next = match seg {
+            crate::source::Segment::Key(k) => node.get_mut(k.as_str()),
+            crate::source::Segment::Index(i) => node.get_mut(*i),
+        };
+        match next {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .and_then(|m| m.remove(key.as_str()))
+        .is_some()
+}
+
+/// A parser's "unknown field" names only the value the field is in when that value is
+/// buffered (a tool's `handler`): find the key itself and report it like any unknown field.
+fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
+    if d.code != Code::UnknownField {
+        return d;
+    }
+    let Some(name) = first_backticked(&d.message) else {
+        return d;
+    };
+    let within = d.field.clone().unwrap_or_default();
+    match SpanIndex::build(&file.text, file.syntax).find_key_below(&within, name) {
+        Some(path) => unknown_field(file, path),
+        None => d,
+    }
+}
+
+/// Why a file defines nothing, if it does not: no text, or only comments (and, in YAML,
+/// document markers).
+fn blank(file: &SourceFile) -> Option<&'static str> {
+    if file.text.trim().is_empty() {
+        return Some("the file is empty");
+    }
+    let only_comments = file.text.lines().map(str::trim).all(|line| {
+        line.is_empty()
+            || line.starts_with('#')
+            || (file.syntax == Syntax::Yaml && matches!(line, "---" | "..."))
+    });
+    only_comments.then_some("the file holds only comments")
+}
+
+/// YAML flow collections (`[`, `{`) nested deeper than this are refused before parsing: the
+/// YAML scanner's work per token grows with the flow depth, so a file of nothing but `[`
+/// would take hours, and the deserializer refuses values nested this deep anyway.
+const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// A `nesting_too_deep` error for a YAML file whose flow collections nest beyond
+/// [`MAX_YAML_FLOW_DEPTH`], located where they do; TOML's parser bounds nesting itself.
+fn too_deep_to_parse(file: &SourceFile) -> Option<Diagnostic> {
+    if file.syntax != Syntax::Yaml {
+        return None;
+    }
+    let at = yaml_flow_too_deep(&file.text)?;
+    let lines = LineIndex::new(&file.text);
+    let (code, message, help) = classify("recursion limit exceeded", || true);
+    Some(
+        Diagnostic::new(code, message)
+            .in_file(&file.path)
+            .located(lines.location(&file.text, Span { offset: at, len: 1 }))
+            .label(format!("more than {MAX_YAML_FLOW_DEPTH} levels deep here"))
+            .maybe_help(help),
+    )
+}
+
+/// The byte offset of the first `[` or `{` that opens a flow collection deeper than
+/// [`MAX_YAML_FLOW_DEPTH`], by one linear pass that skips comments and quoted scalars and
+/// counts only brackets where a value can begin (not those inside plain text).
+fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    // Whether a value can begin here: at a line start, after an indicator, in a collection.
+    let mut value_start = true;
+    let mut after_blank = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => value_start = true,
+            b' ' | b'\t' | b'\r' => {}
+            b'#' if after_blank => {
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'"' | b'\'' if value_start => {
+                i = quoted_end(bytes, i);
+                value_start = false;
+            }
+            b'[' | b'{' if value_start => {
+                depth += 1;
+                if depth > MAX_YAML_FLOW_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                value_start = false;
+            }
+            b',' | b':' | b'-' | b'?' => value_start = true,
+            // An anchor or tag comes before the value it names.
+            b'&' | b'!' if value_start => {
+                while i + 1 < bytes.len() && !b" \t\r\n,[]{}".contains(&bytes[i + 1]) {
+                    i += 1;
+                }
+            }
+            _ => value_start = false,
+        }
+        after_blank = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        i += 1;
+    }
+    None
+}
+
+/// The offset of the quote closing the quoted scalar that opens at `start` (the last byte
+/// when it is never closed).
+fn quoted_end(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 1,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+            b if b == quote => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len().saturating_sub(1)
 }
 
 fn unknown_field(file: &SourceFile, path: DocPath) -> Diagnostic {
@@ -631,44 +915,96 @@ fn doc_path(p: &serde_ignored::Path<'_>) -> DocPath {
 }
 
 fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
+    // The deserializer reads events as the parser produces them, so a type error can come
+    // before a syntax error further down; the syntax error is the one to report then, where
+    // it is (an unclosed `[` is not a list where a string belongs).
+    let syntax = serde_yaml::from_str::<serde::de::IgnoredAny>(&file.text).err();
+    let e = syntax.as_ref().unwrap_or(e);
+    let location = e.location().map(|loc| {
+        let lines = LineIndex::new(&file.text);
+        let offset = loc.index().min(file.text.len());
+        lines.location(&file.text, token_span(&file.text, offset))
+    });
+    let (message, field) = split_yaml_message(e);
+    // libyaml adds where the construct it was reading began ("…, while parsing a flow
+    // sequence at line 4 column 14"): show that place as a note rather than in the text.
+    let context = syntax.as_ref().and_then(|_| syntax_context(&message));
+    let mut d = finish_parse_error(
+        file,
+        context.as_ref().map_or(message, |c| c.0.clone()),
+        location,
+        field,
+        || syntax.is_none(),
+    );
+    if let Some((_, what, line, column)) = context {
+        let lines = LineIndex::new(&file.text);
+        let offset = lines.offset(&file.text, line, column.saturating_sub(1));
+        d.notes.push(crate::diagnostics::Note {
+            message: format!("{what} starts here"),
+            file: None,
+            field: None,
+            location: Some(lines.location(&file.text, token_span(&file.text, offset))),
+        });
+    }
+    d
+}
+
+/// serde_yaml's message without its position suffix, and the path it prefixes errors
+/// inside the document with.
+fn split_yaml_message(e: &serde_yaml::Error) -> (String, Option<DocPath>) {
     let mut message = e.to_string();
-    let mut location = None;
     if let Some(loc) = e.location() {
         let suffix = format!(" at line {} column {}", loc.line(), loc.column());
         if let Some(at) = message.find(&suffix) {
             message.replace_range(at..at + suffix.len(), "");
         }
-        let lines = LineIndex::new(&file.text);
-        let offset = loc.index().min(file.text.len());
-        location = Some(lines.location(&file.text, token_span(&file.text, offset)));
     }
-    // serde_yaml prefixes errors inside the document with the value's path: keep it apart.
-    let mut field = None;
     if let Some((prefix, rest)) = message.split_once(": ")
         && let Some(path) = DocPath::parse(prefix)
     {
-        field = Some(path);
-        message = rest.to_owned();
+        return (rest.to_owned(), Some(path));
     }
-    let syntax_ok = || serde_yaml::from_str::<serde::de::IgnoredAny>(&file.text).is_ok();
-    finish_parse_error(file, message, location, field, syntax_ok)
+    (message, None)
+}
+
+/// Splits libyaml's "PROBLEM, while parsing WHAT at line L column C" into its parts.
+fn syntax_context(message: &str) -> Option<(String, String, usize, usize)> {
+    let (problem, context) = message.split_once(", while parsing ")?;
+    let (what, at) = context.rsplit_once(" at line ")?;
+    let (line, column) = at.split_once(" column ")?;
+    Some((
+        problem.to_owned(),
+        what.to_owned(),
+        line.parse().ok()?,
+        column.parse().ok()?,
+    ))
 }
 
 fn toml_error(file: &SourceFile, e: &toml::de::Error, syntax: bool) -> Diagnostic {
     let message = e.message().trim_end().to_owned();
-    let location = e.span().map(|range| {
-        let lines = LineIndex::new(&file.text);
-        let span = if range.is_empty() {
-            token_span(&file.text, range.start)
-        } else {
-            Span::from_range(range)
-        };
-        lines.location(&file.text, span)
-    });
-    finish_parse_error(file, message, location, None, || !syntax)
+    let mut field = None;
+    let mut location = None;
+    if let Some(range) = e.span() {
+        if !syntax {
+            // toml names no path: find the value the error's position falls in.
+            let path = SpanIndex::build(&file.text, Syntax::Toml).path_at(range.start);
+            field = (!path.is_root()).then_some(path);
+        }
+        // A missing field's span is its whole table, comments before it included: leave
+        // the position to the field's path instead.
+        if !message.starts_with("missing field") {
+            let span = if range.is_empty() {
+                token_span(&file.text, range.start)
+            } else {
+                Span::from_range(range)
+            };
+            location = Some(LineIndex::new(&file.text).location(&file.text, span));
+        }
+    }
+    finish_parse_error(file, message, location, field, || !syntax)
 }
 
-/// Classifies a deserializer's message into a rule and adds a hint.
+/// Classifies a deserializer's message into a rule, words it for people and adds a hint.
 fn finish_parse_error(
     file: &SourceFile,
     message: String,
@@ -676,17 +1012,111 @@ fn finish_parse_error(
     field: Option<DocPath>,
     syntax_ok: impl FnOnce() -> bool,
 ) -> Diagnostic {
-    let (code, message, help) = classify(&message, syntax_ok);
+    let (mut code, message, mut help) = classify(&message, syntax_ok);
+    let mut message = plain_types(&message);
+    let mut field = field;
+    match code {
+        Code::MissingField => {
+            let name = first_backticked(&message).unwrap_or_default().to_owned();
+            let parent = field.take().unwrap_or_default();
+            help = Some(if parent.is_root() {
+                format!("add `{name}`: every {} has one", noun(file.kind))
+            } else {
+                format!("add `{name}` to `{parent}`")
+            });
+            field = Some(parent.key(name));
+        }
+        Code::InvalidValue => {
+            let name = field
+                .as_ref()
+                .and_then(DocPath::last_key)
+                .unwrap_or_default();
+            let in_limits = field
+                .as_ref()
+                .is_some_and(|f| f.parent().last_key() == Some("compute_limits"));
+            if let Some(limit_help) = validate::compute_limit_help(name).filter(|_| in_limits) {
+                // A negative or fractional limit is a bad limit, whatever the parser says.
+                code = Code::InvalidComputeLimit;
+                let found = message
+                    .split_once(": ")
+                    .map_or(message.as_str(), |(_, rest)| rest);
+                let found = found.split(", expected").next().unwrap_or(found);
+                message = format!("`{name}` must be a positive whole number, found {found}");
+                help = Some(limit_help);
+            } else if field.as_ref().is_none_or(DocPath::is_root)
+                && message.starts_with("invalid type")
+                && help.is_none()
+            {
+                help = Some(format!(
+                    "a {} file is a mapping of fields, starting with `{}`",
+                    noun(file.kind),
+                    match file.kind {
+                        DocKind::Pack => "pack_id: ...",
+                        DocKind::Sku => "sku_id: ...",
+                    }
+                ));
+            }
+        }
+        Code::Syntax => {
+            help = Some(match file.syntax {
+                Syntax::Yaml => "check the brackets, quotes and indentation here; quote text that starts with `[`, `{`, `*` or `&`",
+                Syntax::Toml => "check the quotes and brackets here; strings are quoted, e.g. `version = \"1.0.0\"`",
+            }.to_owned());
+        }
+        _ => {}
+    }
+    if code == Code::InvalidValue && help.is_none() {
+        let kind = match file.kind {
+            DocKind::Pack => "pack",
+            DocKind::Sku => "sku",
+        };
+        help = Some(format!("`tai schema {kind}` shows what each field takes"));
+    }
     let mut d = Diagnostic::new(code, message)
         .in_file(&file.path)
         .maybe_help(help);
     if let Some(loc) = location {
         d = d.located(loc);
     }
-    if let Some(field) = field {
-        d.field = Some(field);
-    }
+    d.field = field;
     d
+}
+
+fn noun(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Pack => "pack",
+        DocKind::Sku => "SKU",
+    }
+}
+
+/// The deserializers' Rust type names in words: `expected u64` → `expected a non-negative
+/// integer`, `struct Pack` → `a mapping`, and so on.
+fn plain_types(message: &str) -> String {
+    const WORDS: [(&str, &str); 11] = [
+        (" as u128", ""),
+        (" as i128", ""),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected usize", "expected a non-negative integer"),
+        ("expected i64", "expected an integer"),
+        ("expected f64", "expected a number"),
+        ("expected field identifier", "expected a field name"),
+        ("expected a borrowed string", "expected a string"),
+        ("unit value", "null"),
+        ("expected unit", "expected null"),
+    ];
+    let mut text = message.to_owned();
+    for (rust, words) in WORDS {
+        text = text.replace(rust, words);
+    }
+    // `expected struct Tool` / `expected a map`: a mapping either way.
+    if let Some(at) = text.find("expected struct ") {
+        let end = text[at + 16..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(text.len(), |n| at + 16 + n);
+        text.replace_range(at..end, "expected a mapping");
+    }
+    text
 }
 
 fn classify(message: &str, syntax_ok: impl FnOnce() -> bool) -> (Code, String, Option<String>) {
@@ -821,6 +1251,14 @@ mod tests {
         }
     }
 
+    /// A valid SKU enabling pack `x`.
+    const SKU_X: &str =
+        "sku_id: x\nplan_id: p\ntitle: t\nprice: { amount: 1 }\nenabled_packs: [x]\n";
+
+    fn codes_of(ds: &[Diagnostic]) -> Vec<Code> {
+        ds.iter().map(|d| d.code).collect()
+    }
+
     fn problems(kind: DocKind, syntax: Syntax, text: &str) -> Vec<Diagnostic> {
         check(&[file(kind, syntax, text)], Scope::Fragment)
             .report
@@ -868,6 +1306,250 @@ mod tests {
         assert_eq!(ds[0].code, Code::Syntax, "{ds:#?}");
         let ds = problems(DocKind::Sku, Syntax::Yaml, "sku_id: s\n");
         assert_eq!(ds[0].code, Code::MissingField, "{ds:#?}");
+    }
+
+    #[test]
+    fn yaml_syntax_errors_are_reported_where_they_are() {
+        // The type error at `[` comes first in the event stream; the real problem is the
+        // unclosed flow sequence, found at `tools:`.
+        let text = "pack_id: x\nversion: 1.0.0\ndescription: [d\ntools: []\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!(ds[0].code, Code::Syntax);
+        assert_eq!(ds[0].message, "did not find expected ',' or ']'");
+        assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some((4, 6)));
+        let note = &ds[0].notes[0];
+        assert_eq!(note.message, "a flow sequence starts here");
+        assert_eq!(note.location.map(|l| (l.line, l.column)), Some((3, 14)));
+    }
+
+    #[test]
+    fn deep_yaml_flow_nesting_is_refused_before_parsing() {
+        for open in ["[", "{a: ", "[&x "] {
+            let text = format!("pack_id: x\nversion: {}", open.repeat(100_000));
+            let start = std::time::Instant::now();
+            let ds = problems(DocKind::Pack, Syntax::Yaml, &text);
+            assert!(
+                start.elapsed().as_secs() < 5,
+                "{open}: {:?}",
+                start.elapsed()
+            );
+            assert_eq!(ds.len(), 1, "{ds:#?}");
+            assert_eq!(ds[0].code, Code::TooDeep);
+            let at = ds[0].location.unwrap();
+            assert_eq!(at.line, 2);
+            assert_eq!(at.column, 10 + MAX_YAML_FLOW_DEPTH * open.len());
+        }
+        // Brackets in plain text, quoted scalars and comments do not count.
+        let words = "a [b ".repeat(500);
+        let text = format!(
+            "d: {words}\ne: '{}'\nf: \"{}\" # {}\ng: [[[1]]]\n",
+            "[".repeat(500),
+            "{".repeat(500),
+            "[".repeat(500)
+        );
+        assert_eq!(yaml_flow_too_deep(&text), None);
+        assert_eq!(yaml_flow_too_deep(&"[".repeat(128)), None);
+        assert_eq!(yaml_flow_too_deep(&"[".repeat(129)), Some(128));
+    }
+
+    #[test]
+    fn files_with_only_comments_are_empty() {
+        let ds = problems(DocKind::Pack, Syntax::Yaml, "# todo\n---\n\n");
+        assert_eq!(ds[0].code, Code::EmptyFile, "{ds:#?}");
+        assert_eq!(ds[0].message, "the file holds only comments");
+        let ds = problems(DocKind::Sku, Syntax::Toml, " \n");
+        assert_eq!(ds[0].message, "the file is empty", "{ds:#?}");
+    }
+
+    #[test]
+    fn parser_messages_are_worded_for_people() {
+        assert_eq!(
+            plain_types("invalid type: integer `99999999999999999999999` as u128, expected u64"),
+            "invalid type: integer `99999999999999999999999`, expected a non-negative integer"
+        );
+        assert_eq!(
+            plain_types("invalid type: unit value, expected struct Pack"),
+            "invalid type: null, expected a mapping"
+        );
+        let ds = problems(
+            DocKind::Sku,
+            Syntax::Yaml,
+            "sku_id: s\nplan_id: p\ntitle: t\nprice: { amount: x }\nenabled_packs: [a]\n",
+        );
+        assert_eq!(
+            ds[0].message,
+            "invalid type: string \"x\", expected a number"
+        );
+    }
+
+    #[test]
+    fn bad_compute_limit_types_are_compute_limit_errors() {
+        let yaml =
+            "pack_id: x\nversion: 1.0.0\ndescription: d\ncompute_limits: { timeout_ms: -5 }\n";
+        let toml = "pack_id = \"x\"\nversion = \"1.0.0\"\ndescription = \"d\"\n[compute_limits]\nmax_memory_mb = 1.5\n";
+        for (syntax, text, field, found, at) in [
+            (Syntax::Yaml, yaml, "timeout_ms", "integer `-5`", (4, 31)),
+            (
+                Syntax::Toml,
+                toml,
+                "max_memory_mb",
+                "floating point `1.5`",
+                (5, 17),
+            ),
+        ] {
+            let ds = problems(DocKind::Pack, syntax, text);
+            assert_eq!(ds.len(), 1, "{ds:#?}");
+            assert_eq!(ds[0].code, Code::InvalidComputeLimit);
+            assert_eq!(
+                ds[0].message,
+                format!("`{field}` must be a positive whole number, found {found}")
+            );
+            assert_eq!(
+                ds[0].field.as_ref().map(ToString::to_string),
+                Some(format!("compute_limits.{field}"))
+            );
+            assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some(at));
+            assert!(
+                ds[0]
+                    .help
+                    .as_deref()
+                    .unwrap()
+                    .contains("positive whole number")
+            );
+        }
+    }
+
+    #[test]
+    fn missing_fields_name_where_they_belong() {
+        let text = "# a pack\npack_id = \"x\"\nversion = \"1.0.0\"\n";
+        let ds = problems(DocKind::Pack, Syntax::Toml, text);
+        assert_eq!(ds[0].code, Code::MissingField, "{ds:#?}");
+        assert_eq!(
+            ds[0].help.as_deref(),
+            Some("add `description`: every pack has one")
+        );
+        // At the first entry, not the comment above it.
+        assert_eq!(ds[0].location.map(|l| l.line), Some(2));
+        let text = "pack_id = \"x\"\nversion = \"1.0.0\"\ndescription = \"d\"\n\n[[tools]]\nname = \"t\"\n";
+        let ds = problems(DocKind::Pack, Syntax::Toml, text);
+        assert_eq!(
+            ds[0].field.as_ref().map(ToString::to_string).as_deref(),
+            Some("tools[0].description"),
+            "{ds:#?}"
+        );
+        assert_eq!(ds[0].location.map(|l| l.line), Some(5));
+    }
+
+    #[test]
+    fn files_that_did_not_load_cause_no_further_errors() {
+        let pack = file(
+            DocKind::Pack,
+            Syntax::Yaml,
+            "pack_id: x\nversion: 1.0.0\ndescription: d\nactions: [{ id: a, roles: [r] }]\n",
+        );
+        // A SKU with a missing field: its roles and packs are unknown, so nothing is
+        // "never granted" or "never sold".
+        let sku = file(
+            DocKind::Sku,
+            Syntax::Yaml,
+            "sku_id: x\nenabled_packs: [x]\niam_roles: [r]\n",
+        );
+        let report = check(&[pack.clone(), sku], Scope::Catalog).report;
+        let codes = codes_of(report.diagnostics());
+        assert_eq!(codes, [Code::MissingField], "{report}");
+        // A pack file that could not be read is not reported as an unknown pack.
+        let sku = file(
+            DocKind::Sku,
+            Syntax::Yaml,
+            "sku_id: x\nplan_id: p\ntitle: t\nprice: { amount: 1 }\nenabled_packs: [x, gone]\niam_roles: [r]\n",
+        );
+        let inputs = Inputs {
+            files: vec![pack, sku],
+            problems: vec![
+                Diagnostic::new(Code::InvalidEncoding, "x").in_file("c/packs/gone.yaml"),
+            ],
+            paths_seen: 3,
+        };
+        let report = check_inputs(&inputs, Scope::Catalog).report;
+        let codes = codes_of(report.diagnostics());
+        assert_eq!(codes, [Code::InvalidEncoding], "{report}");
+        // A pack whose id is misspelt is known by its file name too.
+        let mut pack = file(
+            DocKind::Pack,
+            Syntax::Yaml,
+            "pack_id: X\nversion: 1.0.0\ndescription: d\n",
+        );
+        pack.path = PathBuf::from("packs/x.yaml");
+        let report = check(
+            &[pack, file(DocKind::Sku, Syntax::Yaml, SKU_X)],
+            Scope::Catalog,
+        )
+        .report;
+        let codes = codes_of(report.diagnostics());
+        assert_eq!(codes, [Code::InvalidValue], "{report}");
+        assert_eq!(
+            report.diagnostics()[0].help.as_deref(),
+            Some("`tai schema pack` shows what each field takes")
+        );
+    }
+
+    #[test]
+    fn unknown_handler_fields_point_at_the_field() {
+        let text = "pack_id: x\nversion: 1.0.0\ndescription: d\ntools:\n  - name: t\n    description: d\n    action: a\n    handler: { kind: simulated, duraton_ms: 5 }\nactions: [{ id: a }]\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!(
+            ds[0].message,
+            "unknown field `duraton_ms` in `tools[0].handler`"
+        );
+        assert_eq!(ds[0].help.as_deref(), Some("did you mean `duration_ms`?"));
+        assert_eq!(ds[0].location.map(|l| (l.line, l.column)), Some((8, 33)));
+    }
+
+    #[test]
+    fn a_bad_value_does_not_hide_the_rest_of_the_file() {
+        // Each value error is left out in turn, so every problem is reported at once, and
+        // the pack's own rules still run.
+        let text = "pack_id: x\nversion: one\ndescription: d\ntools:\n  - name: t\n    description: d\n    action: a\n    handler: { kind: simulated, duraton_ms: 5 }\nactions:\n  - id: a\n    compute_limits: { timeout_ms: -5, max_memory_mb: x }\n    rolse: []\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        let found: Vec<(Code, usize)> = ds
+            .iter()
+            .map(|d| (d.code, d.location.map_or(0, |l| l.line)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Code::InvalidVersion, 2),
+                (Code::UnknownField, 8),
+                (Code::InvalidComputeLimit, 11),
+                (Code::InvalidComputeLimit, 11),
+                (Code::UnknownField, 12),
+            ],
+            "{ds:#?}"
+        );
+        // A required field with a bad value cannot be left out: the rest still is read.
+        let text = "pack_id: x\nversion: [1]\ndescription: d\nrequries: []\n";
+        let ds = problems(DocKind::Pack, Syntax::Yaml, text);
+        let codes = codes_of(&ds);
+        assert_eq!(codes, [Code::InvalidValue, Code::UnknownField], "{ds:#?}");
+        // TOML too; and a partly parsed pack is not checked against the catalog.
+        let pack = file(
+            DocKind::Pack,
+            Syntax::Toml,
+            "pack_id = \"x\"\nversion = \"1\"\ndescription = \"d\"\nrequires = \"y\"\n",
+        );
+        let report = check(
+            &[pack, file(DocKind::Sku, Syntax::Yaml, SKU_X)],
+            Scope::Catalog,
+        )
+        .report;
+        let codes = codes_of(report.diagnostics());
+        assert_eq!(
+            codes,
+            [Code::InvalidVersion, Code::InvalidValue],
+            "{report}"
+        );
     }
 
     #[test]

@@ -27,21 +27,38 @@ pub struct Parsed<T> {
     pub doc: T,
 }
 
-/// Runs every rule. `files` are the files `packs` and `skus` index into; `broken_packs`
-/// are ids of packs whose files did not load (their own errors are reported already).
+/// What is known of definition files that did not load (unreadable, or not parsed). Their
+/// own errors are reported already; the rules must not also report what their absence
+/// implies.
+#[derive(Debug, Clone, Default)]
+pub struct Unloaded {
+    /// Ids of packs whose files did not load (the `pack_id` if that much reads, else the
+    /// file name): references to them are not reported as unknown.
+    pub packs: HashSet<String>,
+    /// Whether some SKU file did not load: "no SKU grants this role" and "no SKU enables
+    /// this pack" are then guesses, and not reported.
+    pub skus: bool,
+    /// Packs that parsed only once values with errors were left out: their own contents are
+    /// checked, but not how they relate to the rest of the catalog.
+    pub partial_packs: Vec<Parsed<Pack>>,
+    /// SKUs that parsed only once values with errors were left out, likewise.
+    pub partial_skus: Vec<Parsed<Sku>>,
+}
+
+/// Runs every rule. `files` are the files `packs` and `skus` index into.
 pub fn validate(
     files: &[SourceFile],
     packs: &[Parsed<Pack>],
     skus: &[Parsed<Sku>],
     scope: Scope,
-    broken_packs: &HashSet<String>,
+    unloaded: &Unloaded,
 ) -> Vec<Diagnostic> {
     let mut v = Validator {
         files,
         packs,
         skus,
         scope,
-        broken_packs,
+        unloaded,
         out: Vec::new(),
         pack_index: HashMap::with_capacity(packs.len()),
         suggestions: HashMap::new(),
@@ -58,9 +75,18 @@ pub fn validate(
     for s in skus {
         v.sku(s);
     }
-    if scope == Scope::Catalog {
+    if scope == Scope::Catalog && !unloaded.skus {
         v.grantable_roles();
         v.packs_sold();
+    }
+    // Definitions that parsed only in part: their own contents.
+    for p in &unloaded.partial_packs {
+        v.pack_contents(p);
+        v.file_name(p.file, p.doc.pack_id.as_str(), "pack_id");
+    }
+    for s in &unloaded.partial_skus {
+        v.sku_contents(s);
+        v.file_name(s.file, s.doc.sku_id.as_str(), "sku_id");
     }
     v.out
 }
@@ -70,8 +96,8 @@ struct Validator<'a> {
     packs: &'a [Parsed<Pack>],
     skus: &'a [Parsed<Sku>],
     scope: Scope,
-    /// Ids of packs whose files failed to load: references to them are not reported.
-    broken_packs: &'a HashSet<String>,
+    /// What did not load: references to it are not reported.
+    unloaded: &'a Unloaded,
     out: Vec<Diagnostic>,
     /// First definition of each pack id → index into `packs`.
     pack_index: HashMap<&'a PackId, usize>,
@@ -126,6 +152,9 @@ impl<'a> Validator<'a> {
                         format!("pack id `{id}` is defined twice"),
                     );
                     d.label = Some("defined again here".into());
+                    d.help = Some(
+                        "give each pack its own id, or remove one of the two definitions".into(),
+                    );
                     d.notes.push(note_at(
                         "first defined here",
                         &first_path,
@@ -189,6 +218,7 @@ impl<'a> Validator<'a> {
                     ),
                 );
                 d.label = Some("declared again here".into());
+                d.help = Some("give each action of a pack its own id".into());
                 d.notes.push(note_here(
                     "first declared here",
                     root().key("actions").index(first).key("id"),
@@ -291,36 +321,13 @@ impl<'a> Validator<'a> {
     }
 
     fn compute_limits(&mut self, file: usize, at: DocPath, limits: &ComputeLimits) {
-        const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-        const TIB_MB: u64 = 1024 * 1024;
-        const GIB_KB: u64 = 1024 * 1024;
-        let checks = [
-            (
-                "timeout_ms",
-                limits.timeout_ms,
-                DAY_MS,
-                "24 hours (86400000 ms)",
-            ),
-            (
-                "max_memory_mb",
-                limits.max_memory_mb,
-                TIB_MB,
-                "1 TiB (1048576 MiB)",
-            ),
-            (
-                "max_cpu_percent",
-                limits.max_cpu_percent.map(u64::from),
-                100,
-                "100 percent",
-            ),
-            (
-                "max_output_kb",
-                limits.max_output_kb,
-                GIB_KB,
-                "1 GiB (1048576 KiB)",
-            ),
+        let values = [
+            limits.timeout_ms,
+            limits.max_memory_mb,
+            limits.max_cpu_percent.map(u64::from),
+            limits.max_output_kb,
         ];
-        for (field, value, max, max_text) in checks {
+        for (&(field, max, max_text), value) in COMPUTE_LIMITS.iter().zip(values) {
             let Some(value) = value else { continue };
             let problem = if value == 0 {
                 Some(format!("`{field}` is 0"))
@@ -331,9 +338,7 @@ impl<'a> Validator<'a> {
             };
             if let Some(message) = problem {
                 let d = self.report(file, at.key(field), Code::InvalidComputeLimit, message);
-                d.help = Some(format!(
-                    "use a positive value up to {max}, or leave `{field}` out for the default"
-                ));
+                d.help = compute_limit_help(field);
             }
         }
     }
@@ -386,9 +391,14 @@ impl<'a> Validator<'a> {
                     &p.doc.incompatible_with
                 };
                 for (k, id) in list.iter().enumerate() {
-                    if !self.pack_index.contains_key(id) && !self.broken_packs.contains(id.as_str())
+                    if !self.pack_index.contains_key(id)
+                        && !self.unloaded.packs.contains(id.as_str())
                     {
-                        let help = self.suggest_pack(id.as_str());
+                        let help = self.suggest_pack(id.as_str()).or_else(|| {
+                            Some(format!(
+                                "no file under `packs/` defines `{id}`; add one, or remove `{id}` from `{field}`"
+                            ))
+                        });
                         let d = self.report(
                             p.file,
                             root().key(field).index(k),
@@ -624,6 +634,9 @@ impl<'a> Validator<'a> {
                         format!("SKU id `{}` is defined twice", s.doc.sku_id),
                     );
                     d.label = Some("defined again here".into());
+                    d.help = Some(
+                        "give each SKU its own id, or remove one of the two definitions".into(),
+                    );
                     d.notes.push(note_at(
                         "first defined here",
                         &first_path,
@@ -638,17 +651,25 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn sku(&mut self, s: &'a Parsed<Sku>) {
-        let sku = &s.doc;
+    /// The rules about a SKU on its own; whether it enables any packs.
+    fn sku_contents(&mut self, s: &Parsed<Sku>) -> bool {
         self.price(s);
-        if sku.enabled_packs.is_empty() {
+        if s.doc.enabled_packs.is_empty() {
             let d = self.report(
                 s.file,
                 root().key("enabled_packs"),
                 Code::SkuWithoutPacks,
-                format!("SKU `{}` enables no packs", sku.sku_id),
+                format!("SKU `{}` enables no packs", s.doc.sku_id),
             );
             d.help = Some("list the packs the plan unlocks under `enabled_packs`".into());
+            return false;
+        }
+        true
+    }
+
+    fn sku(&mut self, s: &'a Parsed<Sku>) {
+        let sku = &s.doc;
+        if !self.sku_contents(s) {
             return;
         }
         let enabled: HashMap<&PackId, usize> = sku
@@ -663,8 +684,12 @@ impl<'a> Validator<'a> {
         for (i, id) in sku.enabled_packs.iter().enumerate() {
             let at = root().key("enabled_packs").index(i);
             let Some(&pi) = self.pack_index.get(id) else {
-                if self.scope == Scope::Catalog && !self.broken_packs.contains(id.as_str()) {
-                    let help = self.suggest_pack(id.as_str());
+                if self.scope == Scope::Catalog && !self.unloaded.packs.contains(id.as_str()) {
+                    let help = self.suggest_pack(id.as_str()).or_else(|| {
+                        Some(format!(
+                            "no file under `packs/` defines `{id}`; add one, or remove it from `enabled_packs`"
+                        ))
+                    });
                     let d = self.report(
                         s.file,
                         at,
@@ -681,7 +706,11 @@ impl<'a> Validator<'a> {
             };
             let pack = &self.packs[pi].doc;
             for req in &pack.requires {
-                if !enabled.contains_key(req) {
+                // A requirement the catalog lacks is reported on the pack, once.
+                let unknown = self.scope == Scope::Catalog
+                    && !self.pack_index.contains_key(req)
+                    && !self.unloaded.packs.contains(req.as_str());
+                if !enabled.contains_key(req) && !unknown {
                     let d = self.report(
                         s.file,
                         at.clone(),
@@ -843,6 +872,23 @@ impl<'a> Validator<'a> {
             }
         }
     }
+}
+
+/// Each compute limit with its largest sensible value, in the order of [`ComputeLimits`]'s
+/// fields.
+const COMPUTE_LIMITS: [(&str, u64, &str); 4] = [
+    ("timeout_ms", 24 * 60 * 60 * 1000, "24 hours (86400000 ms)"),
+    ("max_memory_mb", 1024 * 1024, "1 TiB (1048576 MiB)"),
+    ("max_cpu_percent", 100, "100 percent"),
+    ("max_output_kb", 1024 * 1024, "1 GiB (1048576 KiB)"),
+];
+
+/// The hint for a bad compute limit `field` (`None` for a name that is not one).
+pub fn compute_limit_help(field: &str) -> Option<String> {
+    let &(_, max, _) = COMPUTE_LIMITS.iter().find(|(name, ..)| *name == field)?;
+    Some(format!(
+        "use a positive whole number up to {max}, or leave `{field}` out for the default"
+    ))
 }
 
 /// A note about a place in another (or the same) file.

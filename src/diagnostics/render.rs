@@ -1,17 +1,23 @@
 //! The three ways a [`Report`] is shown: source snippets for people, JSON for tools, and
 //! GitHub workflow annotations for CI.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::path::Path;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceSpan};
 use serde::Serialize;
 
 use super::{Diagnostic, Report, Severity};
-use crate::source::Location;
+use crate::source::{LineIndex, Location};
 
 /// Source snippets with labels, one block per diagnostic, then the summary line. `color`
 /// adds ANSI colours (the caller decides: terminal, `NO_COLOR`, `--color`).
+///
+/// Each snippet costs the size of the lines it shows, not of the file, so a file with
+/// thousands of problems renders in linear time; lines too long to show (generated files)
+/// are left out, and the position goes in the headline instead.
 pub fn human(report: &Report, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
@@ -24,8 +30,20 @@ pub fn human(report: &Report, color: bool) -> String {
         .with_width(100)
         .with_context_lines(1);
     let mut out = String::new();
+    let mut indexes: HashMap<&Path, Arc<LineIndex>> = HashMap::new();
     for d in report.diagnostics() {
-        let view = MietteView::new(report, d);
+        let source = d.file.as_deref().and_then(|path| {
+            let text = report.sources.get(path)?;
+            let lines = indexes
+                .entry(path)
+                .or_insert_with(|| Arc::new(LineIndex::new(text)));
+            Some(Window {
+                name: path.display().to_string(),
+                text: Arc::clone(text),
+                lines: Arc::clone(lines),
+            })
+        });
+        let view = MietteView::new(d, source);
         if handler.render_report(&mut out, &view).is_err() {
             // Rendering into a String cannot fail; fall back to the plain line regardless.
             let _ = writeln!(out, "{d}");
@@ -168,21 +186,24 @@ fn escape_property(s: &str) -> String {
 /// A [`Diagnostic`] seen through miette's eyes, with its file's text for the snippet.
 struct MietteView<'a> {
     d: &'a Diagnostic,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Window>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
 }
 
 impl<'a> MietteView<'a> {
-    fn new(report: &Report, d: &'a Diagnostic) -> Self {
-        let text = d
-            .file
-            .as_deref()
-            .and_then(|p| report.sources.get(p).cloned());
+    fn new(d: &'a Diagnostic, window: Option<Window>) -> Self {
         let mut labels = Vec::new();
         let mut extra = Vec::new();
-        let source = match (&d.file, text, d.location) {
-            (Some(file), Some(text), Some(loc)) => {
+        let window = window.filter(|w| {
+            d.location.is_some_and(|loc| w.showable(loc))
+                && d.notes.iter().all(|n| {
+                    n.file.as_ref().is_some_and(|f| Some(f) != d.file.as_ref())
+                        || n.location.is_none_or(|loc| w.showable(loc))
+                })
+        });
+        let source = match (&d.file, window, d.location) {
+            (Some(file), Some(window), Some(loc)) => {
                 labels.push(LabeledSpan::new_primary_with_span(
                     d.label.clone(),
                     span_of(loc),
@@ -197,7 +218,7 @@ impl<'a> MietteView<'a> {
                         _ => extra.push(note_line(note, d)),
                     }
                 }
-                Some(NamedSource::new(file.display().to_string(), text))
+                Some(window)
             }
             _ => {
                 extra.extend(d.notes.iter().map(|n| note_line(n, d)));
@@ -218,6 +239,63 @@ impl<'a> MietteView<'a> {
             labels,
             help,
         }
+    }
+}
+
+/// A file's text for miette. miette finds a snippet's lines by reading the text from its
+/// start, for every snippet; this hands it only the lines around the span instead, found
+/// through a line index, and puts the line numbers back.
+struct Window {
+    name: String,
+    text: Arc<str>,
+    lines: Arc<LineIndex>,
+}
+
+impl Window {
+    /// Lines around a label, at most this long in all, are shown; longer ones are not.
+    const MAX_BYTES: usize = 4096;
+    /// Context lines miette asks for, plus one.
+    const MARGIN: usize = 2;
+
+    /// The byte range of the lines around `offset..end`, from the start of a line.
+    fn around(&self, offset: usize, end: usize) -> (usize, usize, usize) {
+        let first = self
+            .lines
+            .line_of(offset)
+            .saturating_sub(Self::MARGIN)
+            .max(1);
+        let last = self.lines.line_of(end) + Self::MARGIN + 1;
+        let start = self.lines.line_start(first).unwrap_or(self.text.len());
+        let stop = self.lines.line_start(last).unwrap_or(self.text.len());
+        (first, start, stop.max(start))
+    }
+
+    fn showable(&self, loc: Location) -> bool {
+        let (_, start, stop) = self.around(loc.span.offset, loc.span.offset + loc.span.len);
+        stop - start <= Self::MAX_BYTES
+    }
+}
+
+impl miette::SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let (first, start, stop) = self.around(span.offset(), span.offset() + span.len());
+        let window = &self.text[start..stop];
+        let local = SourceSpan::new(span.offset().saturating_sub(start).into(), span.len());
+        let contents = window.read_span(&local, before, after)?;
+        let at = contents.span();
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            SourceSpan::new((at.offset() + start).into(), at.len()),
+            contents.line() + first - 1,
+            contents.column(),
+            contents.line_count(),
+        )))
     }
 }
 
@@ -326,6 +404,44 @@ mod tests {
         assert!(out.contains("help: write it like `1.0.0`"), "{out}");
         assert!(out.ends_with("1 error, 0 warnings in 1 file\n"), "{out}");
         assert!(!out.contains('\u{1b}'), "no colour: {out}");
+    }
+
+    #[test]
+    fn snippets_show_the_right_lines_of_long_files() {
+        let mut text = String::new();
+        for i in 1..=100 {
+            text.push_str(&format!("key_{i}: {i}\n"));
+        }
+        text.push_str(&format!("long: {}\n", "x".repeat(10_000)));
+        let at = |line: usize, column: usize, len: usize| {
+            let offset = LineIndex::new(&text).offset(&text, line, column - 1);
+            Location {
+                line,
+                column,
+                span: Span { offset, len },
+            }
+        };
+        let d = |loc: Location| {
+            Diagnostic::new(Code::UnknownField, "unknown field")
+                .in_file("packs/a.yaml")
+                .located(loc)
+                .label("here")
+        };
+        let mut report = Report::new(vec![d(at(50, 1, 6)), d(at(101, 7, 3))], 1);
+        report.add_source(
+            std::path::Path::new("packs/a.yaml"),
+            Arc::from(text.as_str()),
+        );
+        let out = human(&report, false);
+        assert!(out.contains("[packs/a.yaml:50:1]"), "{out}");
+        assert!(
+            out.contains(" 49 │ key_49: 49\n 50 │ key_50: 50\n"),
+            "{out}"
+        );
+        assert!(out.contains(" 51 │ key_51: 51\n"), "{out}");
+        // A line too long to show: the position goes in the headline instead.
+        assert!(out.contains("at packs/a.yaml:101:7"), "{out}");
+        assert!(!out.contains("xxxxxxxxxx"), "{out}");
     }
 
     #[test]
