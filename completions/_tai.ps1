@@ -29,9 +29,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run a scenario (or the built-in demo) and print the timeline of its receipts')
-            [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check pack and SKU files and report every problem with file, line and column')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML')
             [CompletionResult]::new('pack', 'pack', [CompletionResultType]::ParameterValue, 'Browse packs, or scaffold a new one')
             [CompletionResult]::new('sku', 'sku', [CompletionResultType]::ParameterValue, 'Browse SKUs and compare plans')
             [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'Show the tools a SKU exposes and whether its roles allow each one')
@@ -41,22 +41,11 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('signal', 'signal', [CompletionResultType]::ParameterValue, 'Send a signal to a tenant''s governor')
             [CompletionResult]::new('action', 'action', [CompletionResultType]::ParameterValue, 'Report a tenant''s in-flight action complete or failed')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Show tenants'' governor state, entitlement and visible tools')
-            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML')
-            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check pack and SKU files and report every problem with file, line and column')
+            [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout')
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'tai;completions' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'tai;simulate' {
@@ -73,91 +62,37 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'tai;receipts' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'tai;receipts;verify' {
-            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose chain to verify')
+        'tai;validate' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Verify every tenant in the state directory')
-            [CompletionResult]::new('--deep', '--deep', [CompletionResultType]::ParameterName, 'Also parse every receipt and check its canonical encoding (slower)')
+            [CompletionResult]::new('--deny-warnings', '--deny-warnings', [CompletionResultType]::ParameterName, 'Exit 1 on warnings too')
+            [CompletionResult]::new('--list-rules', '--list-rules', [CompletionResultType]::ParameterName, 'List the rule codes with what each checks, and exit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'tai;receipts;show' {
-            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose receipts to show')
-            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only receipts of this event type (repeat for several)')
-            [CompletionResult]::new('--from-seq', '--from-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at least N')
-            [CompletionResult]::new('--to-seq', '--to-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at most N')
-            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)')
-            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)')
+        'tai;test' {
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only run scenarios whose name or file path contains TEXT')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write a JUnit XML report to FILE')
+            [CompletionResult]::new('--min-coverage', '--min-coverage', [CompletionResultType]::ParameterName, 'Fail when overall coverage is below P percent (implies --coverage)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core]')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Start no new scenario after the first failure')
+            [CompletionResult]::new('--coverage', '--coverage', [CompletionResultType]::ParameterName, 'Report which tools, actions, precondition checks and governor transitions ran')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'tai;receipts;export' {
-            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose receipts to export')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Export format')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
-            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only receipts of this event type (repeat for several)')
-            [CompletionResult]::new('--from-seq', '--from-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at least N')
-            [CompletionResult]::new('--to-seq', '--to-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at most N')
-            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)')
-            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
-            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'tai;receipts;help' {
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'tai;receipts;help;verify' {
-            break
-        }
-        'tai;receipts;help;show' {
-            break
-        }
-        'tai;receipts;help;export' {
-            break
-        }
-        'tai;receipts;help;help' {
             break
         }
         'tai;pack' {
@@ -552,33 +487,103 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'tai;test' {
-            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Only run scenarios whose name or file path contains TEXT')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write a JUnit XML report to FILE')
-            [CompletionResult]::new('--min-coverage', '--min-coverage', [CompletionResultType]::ParameterName, 'Fail when overall coverage is below P percent (implies --coverage)')
-            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core]')
-            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core]')
+        'tai;receipts' {
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
-            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Start no new scenario after the first failure')
-            [CompletionResult]::new('--coverage', '--coverage', [CompletionResultType]::ParameterName, 'Report which tools, actions, precondition checks and governor transitions ran')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tai;receipts;verify' {
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose chain to verify')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Verify every tenant in the state directory')
+            [CompletionResult]::new('--deep', '--deep', [CompletionResultType]::ParameterName, 'Also parse every receipt and check its canonical encoding (slower)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'tai;validate' {
+        'tai;receipts;show' {
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose receipts to show')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only receipts of this event type (repeat for several)')
+            [CompletionResult]::new('--from-seq', '--from-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at least N')
+            [CompletionResult]::new('--to-seq', '--to-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at most N')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
-            [CompletionResult]::new('--deny-warnings', '--deny-warnings', [CompletionResultType]::ParameterName, 'Exit 1 on warnings too')
-            [CompletionResult]::new('--list-rules', '--list-rules', [CompletionResultType]::ParameterName, 'List the rule codes with what each checks, and exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;receipts;export' {
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose receipts to export')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Export format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only receipts of this event type (repeat for several)')
+            [CompletionResult]::new('--from-seq', '--from-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at least N')
+            [CompletionResult]::new('--to-seq', '--to-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at most N')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;receipts;help' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tai;receipts;help;verify' {
+            break
+        }
+        'tai;receipts;help;show' {
+            break
+        }
+        'tai;receipts;help;export' {
+            break
+        }
+        'tai;receipts;help;help' {
+            break
+        }
+        'tai;serve' {
+            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)')
+            [CompletionResult]::new('--admin-token', '--admin-token', [CompletionResultType]::ParameterName, 'The admin token [default: generated and printed on stderr]')
+            [CompletionResult]::new('--tenant-token', '--tenant-token', [CompletionResultType]::ParameterName, 'A tenant''s token, TENANT=TOKEN (repeatable)')
+            [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (larger is answered 413)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Longest a request may take before it is answered 503 (30s, 2m, ...)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -599,12 +604,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'tai;serve' {
-            [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)')
-            [CompletionResult]::new('--admin-token', '--admin-token', [CompletionResultType]::ParameterName, 'The admin token [default: generated and printed on stderr]')
-            [CompletionResult]::new('--tenant-token', '--tenant-token', [CompletionResultType]::ParameterName, 'A tenant''s token, TENANT=TOKEN (repeatable)')
-            [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (larger is answered 413)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Longest a request may take before it is answered 503 (30s, 2m, ...)')
+        'tai;completions' {
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
@@ -616,9 +616,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help' {
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Run a scenario (or the built-in demo) and print the timeline of its receipts')
-            [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check pack and SKU files and report every problem with file, line and column')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML')
             [CompletionResult]::new('pack', 'pack', [CompletionResultType]::ParameterValue, 'Browse packs, or scaffold a new one')
             [CompletionResult]::new('sku', 'sku', [CompletionResultType]::ParameterValue, 'Browse SKUs and compare plans')
             [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'Show the tools a SKU exposes and whether its roles allow each one')
@@ -628,32 +628,20 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('signal', 'signal', [CompletionResultType]::ParameterValue, 'Send a signal to a tenant''s governor')
             [CompletionResult]::new('action', 'action', [CompletionResultType]::ParameterValue, 'Report a tenant''s in-flight action complete or failed')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Show tenants'' governor state, entitlement and visible tools')
-            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML')
-            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check pack and SKU files and report every problem with file, line and column')
+            [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout')
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'tai;help;completions' {
             break
         }
         'tai;help;simulate' {
             break
         }
-        'tai;help;receipts' {
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
+        'tai;help;validate' {
             break
         }
-        'tai;help;receipts;verify' {
-            break
-        }
-        'tai;help;receipts;show' {
-            break
-        }
-        'tai;help;receipts;export' {
+        'tai;help;test' {
             break
         }
         'tai;help;pack' {
@@ -731,16 +719,28 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;help;state' {
             break
         }
-        'tai;help;test' {
+        'tai;help;receipts' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
             break
         }
-        'tai;help;validate' {
+        'tai;help;receipts;verify' {
+            break
+        }
+        'tai;help;receipts;show' {
+            break
+        }
+        'tai;help;receipts;export' {
+            break
+        }
+        'tai;help;serve' {
             break
         }
         'tai;help;mcp' {
             break
         }
-        'tai;help;serve' {
+        'tai;help;completions' {
             break
         }
         'tai;help;help' {

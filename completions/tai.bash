@@ -284,7 +284,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help"
+            opts="-h -V --catalog --state --color --now --help --version simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -962,7 +962,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help"
+            opts="simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

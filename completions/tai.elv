@@ -26,9 +26,9 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-            cand receipts 'Verify, show and export receipt chains'
+            cand validate 'Check pack and SKU files and report every problem with file, line and column'
+            cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand pack 'Browse packs, or scaffold a new one'
             cand sku 'Browse SKUs and compare plans'
             cand tools 'Show the tools a SKU exposes and whether its roles allow each one'
@@ -38,21 +38,11 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand signal 'Send a signal to a tenant''s governor'
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
-            cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-            cand validate 'Check pack and SKU files and report every problem with file, line and column'
+            cand receipts 'Verify, show and export receipt chains'
+            cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
-            cand serve 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'tai;completions'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
-            cand --state 'State directory for the local workspace (ledgers and chain heads)'
-            cand --color 'When to use colour'
-            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'tai;simulate'= {
             cand --format 'Output format'
@@ -67,83 +57,36 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'tai;receipts'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
-            cand --state 'State directory for the local workspace (ledgers and chain heads)'
-            cand --color 'When to use colour'
-            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-            cand show 'Show a tenant''s receipts as a table'
-            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'tai;receipts;verify'= {
-            cand --tenant 'The tenant whose chain to verify'
+        &'tai;validate'= {
             cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
-            cand --all 'Verify every tenant in the state directory'
-            cand --deep 'Also parse every receipt and check its canonical encoding (slower)'
+            cand --deny-warnings 'Exit 1 on warnings too'
+            cand --list-rules 'List the rule codes with what each checks, and exit'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'tai;receipts;show'= {
-            cand --tenant 'The tenant whose receipts to show'
-            cand --event 'Only receipts of this event type (repeat for several)'
-            cand --from-seq 'Only receipts with seq at least N'
-            cand --to-seq 'Only receipts with seq at most N'
-            cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
-            cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
+        &'tai;test'= {
+            cand --filter 'Only run scenarios whose name or file path contains TEXT'
             cand --format 'Output format'
+            cand --junit 'Also write a JUnit XML report to FILE'
+            cand --min-coverage 'Fail when overall coverage is below P percent (implies --coverage)'
+            cand -j 'Worker threads [default: one per core]'
+            cand --jobs 'Worker threads [default: one per core]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --fail-fast 'Start no new scenario after the first failure'
+            cand --coverage 'Report which tools, actions, precondition checks and governor transitions ran'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-        }
-        &'tai;receipts;export'= {
-            cand --tenant 'The tenant whose receipts to export'
-            cand --format 'Export format'
-            cand -o 'Write to FILE instead of standard output'
-            cand --output 'Write to FILE instead of standard output'
-            cand --event 'Only receipts of this event type (repeat for several)'
-            cand --from-seq 'Only receipts with seq at least N'
-            cand --to-seq 'Only receipts with seq at most N'
-            cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
-            cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
-            cand --state 'State directory for the local workspace (ledgers and chain heads)'
-            cand --color 'When to use colour'
-            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'tai;receipts;help'= {
-            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-            cand show 'Show a tenant''s receipts as a table'
-            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'tai;receipts;help;verify'= {
-        }
-        &'tai;receipts;help;show'= {
-        }
-        &'tai;receipts;help;export'= {
-        }
-        &'tai;receipts;help;help'= {
         }
         &'tai;pack'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
@@ -498,32 +441,94 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'tai;test'= {
-            cand --filter 'Only run scenarios whose name or file path contains TEXT'
-            cand --format 'Output format'
-            cand --junit 'Also write a JUnit XML report to FILE'
-            cand --min-coverage 'Fail when overall coverage is below P percent (implies --coverage)'
-            cand -j 'Worker threads [default: one per core]'
-            cand --jobs 'Worker threads [default: one per core]'
+        &'tai;receipts'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
-            cand --fail-fast 'Start no new scenario after the first failure'
-            cand --coverage 'Report which tools, actions, precondition checks and governor transitions ran'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+            cand show 'Show a tenant''s receipts as a table'
+            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;receipts;verify'= {
+            cand --tenant 'The tenant whose chain to verify'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --all 'Verify every tenant in the state directory'
+            cand --deep 'Also parse every receipt and check its canonical encoding (slower)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'tai;validate'= {
+        &'tai;receipts;show'= {
+            cand --tenant 'The tenant whose receipts to show'
+            cand --event 'Only receipts of this event type (repeat for several)'
+            cand --from-seq 'Only receipts with seq at least N'
+            cand --to-seq 'Only receipts with seq at most N'
+            cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
+            cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
             cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
-            cand --deny-warnings 'Exit 1 on warnings too'
-            cand --list-rules 'List the rule codes with what each checks, and exit'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;export'= {
+            cand --tenant 'The tenant whose receipts to export'
+            cand --format 'Export format'
+            cand -o 'Write to FILE instead of standard output'
+            cand --output 'Write to FILE instead of standard output'
+            cand --event 'Only receipts of this event type (repeat for several)'
+            cand --from-seq 'Only receipts with seq at least N'
+            cand --to-seq 'Only receipts with seq at most N'
+            cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
+            cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;help'= {
+            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+            cand show 'Show a tenant''s receipts as a table'
+            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;receipts;help;verify'= {
+        }
+        &'tai;receipts;help;show'= {
+        }
+        &'tai;receipts;help;export'= {
+        }
+        &'tai;receipts;help;help'= {
+        }
+        &'tai;serve'= {
+            cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
+            cand --admin-token 'The admin token [default: generated and printed on stderr]'
+            cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
+            cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
+            cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -542,12 +547,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'tai;serve'= {
-            cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
-            cand --admin-token 'The admin token [default: generated and printed on stderr]'
-            cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
-            cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
-            cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
+        &'tai;completions'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -558,9 +558,9 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;help'= {
-            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-            cand receipts 'Verify, show and export receipt chains'
+            cand validate 'Check pack and SKU files and report every problem with file, line and column'
+            cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
             cand pack 'Browse packs, or scaffold a new one'
             cand sku 'Browse SKUs and compare plans'
             cand tools 'Show the tools a SKU exposes and whether its roles allow each one'
@@ -570,26 +570,17 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand signal 'Send a signal to a tenant''s governor'
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
-            cand test 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-            cand validate 'Check pack and SKU files and report every problem with file, line and column'
+            cand receipts 'Verify, show and export receipt chains'
+            cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
-            cand serve 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts'
+            cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'tai;help;completions'= {
         }
         &'tai;help;simulate'= {
         }
-        &'tai;help;receipts'= {
-            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-            cand show 'Show a tenant''s receipts as a table'
-            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+        &'tai;help;validate'= {
         }
-        &'tai;help;receipts;verify'= {
-        }
-        &'tai;help;receipts;show'= {
-        }
-        &'tai;help;receipts;export'= {
+        &'tai;help;test'= {
         }
         &'tai;help;pack'= {
             cand list 'List every pack with its tools, roles and the SKUs that enable it'
@@ -645,13 +636,22 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;help;state'= {
         }
-        &'tai;help;test'= {
+        &'tai;help;receipts'= {
+            cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+            cand show 'Show a tenant''s receipts as a table'
+            cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
         }
-        &'tai;help;validate'= {
+        &'tai;help;receipts;verify'= {
+        }
+        &'tai;help;receipts;show'= {
+        }
+        &'tai;help;receipts;export'= {
+        }
+        &'tai;help;serve'= {
         }
         &'tai;help;mcp'= {
         }
-        &'tai;help;serve'= {
+        &'tai;help;completions'= {
         }
         &'tai;help;help'= {
         }

@@ -32,9 +32,9 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_needs_command" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_needs_command" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c tai -n "__fish_tai_needs_command" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains'
+complete -c tai -n "__fish_tai_needs_command" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
+complete -c tai -n "__fish_tai_needs_command" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
 complete -c tai -n "__fish_tai_needs_command" -f -a "pack" -d 'Browse packs, or scaffold a new one'
 complete -c tai -n "__fish_tai_needs_command" -f -a "sku" -d 'Browse SKUs and compare plans'
 complete -c tai -n "__fish_tai_needs_command" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
@@ -44,19 +44,11 @@ complete -c tai -n "__fish_tai_needs_command" -f -a "call" -d 'Call a tool as a 
 complete -c tai -n "__fish_tai_needs_command" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
 complete -c tai -n "__fish_tai_needs_command" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
 complete -c tai -n "__fish_tai_needs_command" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
-complete -c tai -n "__fish_tai_needs_command" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-complete -c tai -n "__fish_tai_needs_command" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
+complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains'
+complete -c tai -n "__fish_tai_needs_command" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
 complete -c tai -n "__fish_tai_needs_command" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
-complete -c tai -n "__fish_tai_needs_command" -f -a "serve" -d 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts'
+complete -c tai -n "__fish_tai_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c tai -n "__fish_tai_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand completions" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
-always\t'Always colour'
-never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand completions" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l seed -d 'Seed for receipt ids (overrides the scenario\'s)' -r
@@ -69,108 +61,35 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Source snippets with labels and hints'
+json\t'One JSON document with counts and diagnostics'
+github\t'GitHub Actions workflow annotations'"
+complete -c tai -n "__fish_tai_using_subcommand validate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand validate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand validate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l tenant -d 'The tenant whose chain to verify' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+complete -c tai -n "__fish_tai_using_subcommand validate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
+complete -c tai -n "__fish_tai_using_subcommand validate" -l list-rules -d 'List the rule codes with what each checks, and exit'
+complete -c tai -n "__fish_tai_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand test" -l filter -d 'Only run scenarios whose name or file path contains TEXT' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand test" -l junit -d 'Also write a JUnit XML report to FILE' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l min-coverage -d 'Fail when overall coverage is below P percent (implies --coverage)' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -s j -l jobs -d 'Worker threads [default: one per core]' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l all -d 'Verify every tenant in the state directory'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l deep -d 'Also parse every receipt and check its canonical encoding (slower)'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l tenant -d 'The tenant whose receipts to show' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l event -d 'Only receipts of this event type (repeat for several)' -r -f -a "entitlement_activated\t''
-entitlement_updated\t''
-entitlement_renewed\t''
-entitlement_suspended\t''
-entitlement_reinstated\t''
-entitlement_cancelled\t''
-entitlement_expired\t''
-entitlement_update_refused\t''
-tool_surface_changed\t''
-signal_processed\t''
-signal_refused\t''
-signal_postponed\t''
-action_executed\t''
-action_refused\t''
-tool_not_found\t''
-action_timeout\t''
-action_memory_exceeded\t''
-action_errored\t''
-action_completed\t''
-action_failed\t''"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
-json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
-always\t'Always colour'
-never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l tenant -d 'The tenant whose receipts to export' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l format -d 'Export format' -r -f -a "json\t''
-jsonl\t''
-csv\t''
-markdown\t''"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE instead of standard output' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l event -d 'Only receipts of this event type (repeat for several)' -r -f -a "entitlement_activated\t''
-entitlement_updated\t''
-entitlement_renewed\t''
-entitlement_suspended\t''
-entitlement_reinstated\t''
-entitlement_cancelled\t''
-entitlement_expired\t''
-entitlement_update_refused\t''
-tool_surface_changed\t''
-signal_processed\t''
-signal_refused\t''
-signal_postponed\t''
-action_executed\t''
-action_refused\t''
-tool_not_found\t''
-action_timeout\t''
-action_memory_exceeded\t''
-action_errored\t''
-action_completed\t''
-action_failed\t''"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
-always\t'Always colour'
-never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand test" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l fail-fast -d 'Start no new scenario after the first failure'
+complete -c tai -n "__fish_tai_using_subcommand test" -l coverage -d 'Report which tools, actions, precondition checks and governor transitions ran'
+complete -c tai -n "__fish_tai_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand test" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
@@ -452,45 +371,108 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand state" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand state" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand state" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand test" -l filter -d 'Only run scenarios whose name or file path contains TEXT' -r
-complete -c tai -n "__fish_tai_using_subcommand test" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l tenant -d 'The tenant whose chain to verify' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand test" -l junit -d 'Also write a JUnit XML report to FILE' -r -F
-complete -c tai -n "__fish_tai_using_subcommand test" -l min-coverage -d 'Fail when overall coverage is below P percent (implies --coverage)' -r
-complete -c tai -n "__fish_tai_using_subcommand test" -s j -l jobs -d 'Worker threads [default: one per core]' -r
-complete -c tai -n "__fish_tai_using_subcommand test" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand test" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand test" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand test" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand test" -l fail-fast -d 'Start no new scenario after the first failure'
-complete -c tai -n "__fish_tai_using_subcommand test" -l coverage -d 'Report which tools, actions, precondition checks and governor transitions ran'
-complete -c tai -n "__fish_tai_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand test" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Source snippets with labels and hints'
-json\t'One JSON document with counts and diagnostics'
-github\t'GitHub Actions workflow annotations'"
-complete -c tai -n "__fish_tai_using_subcommand validate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand validate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand validate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l all -d 'Verify every tenant in the state directory'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l deep -d 'Also parse every receipt and check its canonical encoding (slower)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l tenant -d 'The tenant whose receipts to show' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l event -d 'Only receipts of this event type (repeat for several)' -r -f -a "entitlement_activated\t''
+entitlement_updated\t''
+entitlement_renewed\t''
+entitlement_suspended\t''
+entitlement_reinstated\t''
+entitlement_cancelled\t''
+entitlement_expired\t''
+entitlement_update_refused\t''
+tool_surface_changed\t''
+signal_processed\t''
+signal_refused\t''
+signal_postponed\t''
+action_executed\t''
+action_refused\t''
+tool_not_found\t''
+action_timeout\t''
+action_memory_exceeded\t''
+action_errored\t''
+action_completed\t''
+action_failed\t''"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand validate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
-complete -c tai -n "__fish_tai_using_subcommand validate" -l list-rules -d 'List the rule codes with what each checks, and exit'
-complete -c tai -n "__fish_tai_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand validate" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand mcp" -s t -l tenant -d 'The tenant whose tools to serve' -r
-complete -c tai -n "__fish_tai_using_subcommand mcp" -l sku -d 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once' -r
-complete -c tai -n "__fish_tai_using_subcommand mcp" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand mcp" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand mcp" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l tenant -d 'The tenant whose receipts to export' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l format -d 'Export format' -r -f -a "json\t''
+jsonl\t''
+csv\t''
+markdown\t''"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE instead of standard output' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l event -d 'Only receipts of this event type (repeat for several)' -r -f -a "entitlement_activated\t''
+entitlement_updated\t''
+entitlement_renewed\t''
+entitlement_suspended\t''
+entitlement_reinstated\t''
+entitlement_cancelled\t''
+entitlement_expired\t''
+entitlement_update_refused\t''
+tool_surface_changed\t''
+signal_processed\t''
+signal_refused\t''
+signal_postponed\t''
+action_executed\t''
+action_refused\t''
+tool_not_found\t''
+action_timeout\t''
+action_memory_exceeded\t''
+action_errored\t''
+action_completed\t''
+action_failed\t''"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand mcp" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand mcp" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand serve" -l addr -d 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l tenant-token -d 'A tenant\'s token, TENANT=TOKEN (repeatable)' -r
@@ -504,26 +486,41 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand serve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand serve" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "receipts" -d 'Verify, show and export receipt chains'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "sku" -d 'Browse SKUs and compare plans'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "serve" -d 'Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from completions simulate receipts pack sku tools schema event call signal action state test validate mcp serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
-complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand mcp" -s t -l tenant -d 'The tenant whose tools to serve' -r
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l sku -d 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once' -r
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand mcp" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand completions" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand completions" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "sku" -d 'Browse SKUs and compare plans'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "receipts" -d 'Verify, show and export receipt chains'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "new" -d 'Write a new, commented pack file that passes validation'
@@ -536,3 +533,6 @@ complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reinstate" -d 'entitlement.reinstated'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'

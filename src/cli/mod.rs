@@ -86,12 +86,12 @@ pub enum Format {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
-    Completions(completions::CompletionsArgs),
     /// Run a scenario (or the built-in demo) and print the timeline of its receipts
     Simulate(simulate::SimulateArgs),
-    /// Verify, show and export receipt chains
-    Receipts(receipts::ReceiptsArgs),
+    /// Check pack and SKU files and report every problem with file, line and column
+    Validate(validate::ValidateArgs),
+    /// Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML
+    Test(test::TestArgs),
     /// Browse packs, or scaffold a new one
     Pack(pack::PackArgs),
     /// Browse SKUs and compare plans
@@ -110,14 +110,14 @@ pub enum Command {
     Action(workspace::ActionArgs),
     /// Show tenants' governor state, entitlement and visible tools
     State(workspace::StateArgs),
-    /// Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML
-    Test(test::TestArgs),
-    /// Check pack and SKU files and report every problem with file, line and column
-    Validate(validate::ValidateArgs),
+    /// Verify, show and export receipt chains
+    Receipts(receipts::ReceiptsArgs),
+    /// Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp
+    Serve(serve::ServeArgs),
     /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
     Mcp(mcp::McpArgs),
-    /// Serve the JSON API over HTTP: catalog, entitlement webhook, tenants, calls, receipts
-    Serve(serve::ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(completions::CompletionsArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.

@@ -1,7 +1,9 @@
-//! `tai serve`: the JSON API over the workspace in `--state`, one process for every tenant.
+//! `tai serve`: the JSON API and MCP over the workspace in `--state`, one process for every
+//! tenant.
 //!
-//! This is the only command with an async runtime; it checks the tokens, opens the same
-//! workspace the other workspace commands use, and hands both to `server::serve`.
+//! Like `tai mcp`, it runs an async runtime around the synchronous engine: it checks the
+//! tokens, opens the same workspace the other workspace commands use, and hands both to
+//! `server::serve`.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -19,7 +21,8 @@ use crate::workspace::ServerLock;
 use super::workspace::open;
 use super::{Exit, GlobalArgs};
 
-/// Serve the JSON API (catalog, entitlement webhook, tenants, calls, receipts) over HTTP.
+/// Serve every tenant over HTTP: the JSON API (catalog, entitlement webhook, tenants, calls,
+/// receipts) and the Model Context Protocol at `/mcp`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 The admin token may post entitlement events (the marketplace webhook) and act for every
@@ -33,7 +36,10 @@ Examples:
   TAI_ADMIN_TOKEN=s3cret tai serve --tenant-token acme=acme-s3cret
   tai --state srv-state serve --addr 0.0.0.0:8080 --request-timeout 2m
   curl -H 'Authorization: Bearer s3cret' -d @purchase.json http://127.0.0.1:7878/v1/events
-  curl -H 'Authorization: Bearer acme-s3cret' http://127.0.0.1:7878/v1/tenants/acme/tools")]
+  curl -H 'Authorization: Bearer acme-s3cret' http://127.0.0.1:7878/v1/tenants/acme/tools
+
+An MCP client reaches a tenant's tools at http://127.0.0.1:7878/mcp with that tenant's token
+as `Authorization: Bearer`; the list changes, and the client is told, when its plan does.")]
 pub struct ServeArgs {
     /// Address to listen on, IP:PORT (port 0 picks a free port and prints it)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
