@@ -326,17 +326,12 @@ impl Workspace {
         resolution: Resolution,
         detail: Option<&str>,
     ) -> Result<Vec<Receipt>, WorkspaceError> {
-        // What time changed (an expiry) is recorded on its own first: a resolution refused for
-        // having nothing in flight writes nothing, and must not drop those receipts while the
-        // tenant in memory has already sealed them.
-        let mut receipts = self.run(tenant, |t, env| t.tick(env), Vec::as_slice)?;
         let resolved = self.run(
             tenant,
             |t, env| t.resolve_action(env, resolution, detail),
             |o| o.as_deref().unwrap_or(&[]),
         )?;
-        receipts.extend(resolved?);
-        Ok(receipts)
+        Ok(resolved?)
     }
 
     /// A view of the tenant at the clock's now. Reading writes nothing: an expiry the
@@ -425,10 +420,7 @@ pub struct ServerLock {
 impl ServerLock {
     /// Claims `state_dir` (creating it if needed) for this process.
     pub fn acquire(state_dir: &Path) -> Result<ServerLock, WorkspaceError> {
-        let io = |source| WorkspaceError::Io {
-            path: state_dir.to_path_buf(),
-            source,
-        };
+        let io = io_error(state_dir);
         std::fs::create_dir_all(state_dir).map_err(io)?;
         let path = state_dir.join("server.lock");
         let mut file = std::fs::OpenOptions::new()
@@ -476,11 +468,7 @@ fn try_lock(_file: &std::fs::File) -> std::io::Result<bool> {
 /// The id seed is chosen once per state directory, so receipt ids differ between workspaces
 /// but stay stable within one.
 fn load_or_create_seed(dir: &Path) -> Result<u64, WorkspaceError> {
-    let io = |source| WorkspaceError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let path = dir.join("seed");
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(seed) = text.trim().parse()
@@ -493,11 +481,16 @@ fn load_or_create_seed(dir: &Path) -> Result<u64, WorkspaceError> {
         .unwrap_or_default();
     #[allow(clippy::cast_possible_truncation)]
     let seed = (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32);
-    std::fs::write(&path, format!("{seed}\n")).map_err(|source| WorkspaceError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    std::fs::write(&path, format!("{seed}\n")).map_err(io_error(&path))?;
     Ok(seed)
+}
+
+/// Attaches `path` to an I/O error.
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> WorkspaceError + Copy + '_ {
+    move |source| WorkspaceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[cfg(test)]

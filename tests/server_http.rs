@@ -1110,14 +1110,14 @@ async fn mcp_on_tai_serve_follows_webhook_events() {
     let listed = names(client.list_all_tools().await.unwrap());
     assert!(listed.contains(&"ac_deployment_validator".to_owned()));
     assert_eq!(listed, http_tools().await);
-    let args = json!({ "deployment": "checkout-api" });
-    let ok = client
-        .call_tool(
+    let validate = || {
+        let args = json!({ "deployment": "checkout-api" });
+        client.call_tool(
             CallToolRequestParams::new("ac_deployment_validator")
                 .with_arguments(args.as_object().unwrap().clone()),
         )
-        .await
-        .unwrap();
+    };
+    let ok = validate().await.unwrap();
     assert_eq!(ok.is_error, Some(false), "{ok:?}");
 
     // The receipt of the MCP call is in the same chain the JSON API serves.
@@ -1138,12 +1138,7 @@ async fn mcp_on_tai_serve_follows_webhook_events() {
         .await
         .expect("no tools/list_changed after the downgrade")
         .unwrap();
-    let gone = client
-        .call_tool(
-            CallToolRequestParams::new("ac_deployment_validator")
-                .with_arguments(args.as_object().unwrap().clone()),
-        )
-        .await;
+    let gone = validate().await;
     assert!(gone.is_err(), "{gone:?}");
     let r = call_tool(&s, ACME, "acme", "ac_deployment_validator").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);

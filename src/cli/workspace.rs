@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
 use crate::entitlement::{EntitlementEvent, EventKind};
-use crate::governor::{Decision, Resolution, Signal, Tenant, ToolCall};
+use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, Workspace};
@@ -379,7 +379,6 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 
 pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let ws = open(global)?;
-    let now = clock(global)?.now();
     let ids = match &args.tenant {
         Some(t) => {
             if !ws.exists(t)? {
@@ -398,23 +397,19 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         None => ws.tenant_ids()?,
     };
-    let tenants: Vec<Tenant> = ids
-        .iter()
-        .map(|id| ws.tenant(id))
-        .collect::<Result<_, _>>()?;
+    let tenants: Vec<TenantView> = ids.iter().map(|id| ws.view(id)).collect::<Result<_, _>>()?;
     match args.format {
         Format::Json => {
-            let list: Vec<TenantView> = tenants.iter().map(|t| TenantView::of(t, now)).collect();
             if args.tenant.is_some() {
-                print_json(&list[0])?;
+                print_json(&tenants[0])?;
             } else {
-                print_json(&list)?;
+                print_json(&tenants)?;
             }
         }
         Format::Human => {
             let mut out = std::io::stdout().lock();
             for t in &tenants {
-                render_state(&mut out, t, now)?;
+                render_state(&mut out, t)?;
             }
             if tenants.is_empty() {
                 writeln!(out, "no tenants in `{}`", global.state.display())?;
@@ -424,19 +419,16 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Result<()> {
-    writeln!(out, "tenant     {}", t.id())?;
-    writeln!(out, "governor   {}", t.state())?;
-    match t.entitlement() {
+fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
+    writeln!(out, "tenant     {}", t.tenant_id)?;
+    writeln!(out, "governor   {}", t.state)?;
+    match &t.entitlement {
         None => writeln!(out, "entitlement none")?,
         Some(e) => {
             writeln!(
                 out,
                 "entitlement {} ({}), {} until {}",
-                e.sku_id,
-                e.plan_id,
-                e.standing(now),
-                e.expiry
+                e.sku_id, e.plan_id, e.standing, e.expiry
             )?;
             let packs: Vec<&str> = e.enabled_packs.iter().map(PackId::as_str).collect();
             let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
@@ -444,7 +436,7 @@ fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Res
             writeln!(out, "roles      {}", roles.join(", "))?;
         }
     }
-    let tools: Vec<&str> = t.tools().iter().map(|x| x.as_str()).collect();
+    let tools: Vec<&str> = t.tools.iter().map(|x| x.as_str()).collect();
     writeln!(
         out,
         "tools      {}",
@@ -454,10 +446,10 @@ fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Res
             tools.join(", ")
         }
     )?;
-    if !t.facts().is_empty() {
-        writeln!(out, "facts      {}", Value::Object(t.facts().clone()))?;
+    if !t.facts.is_empty() {
+        writeln!(out, "facts      {}", Value::Object(t.facts.clone()))?;
     }
-    if let Some(f) = t.in_flight() {
+    if let Some(f) = &t.in_flight {
         writeln!(
             out,
             "in flight  {} ({}) since {}",
@@ -467,8 +459,8 @@ fn render_state(out: &mut dyn Write, t: &Tenant, now: Timestamp) -> std::io::Res
     writeln!(
         out,
         "receipts   {} (head {})",
-        t.head().next_seq,
-        &t.head().hash[..16]
+        t.receipts,
+        &t.head_hash[..16]
     )?;
     writeln!(out)
 }

@@ -715,17 +715,20 @@ impl Tenant {
         resolution: Resolution,
         detail: Option<&str>,
     ) -> Result<Vec<Receipt>, NothingInFlight> {
-        let mut receipts = self.tick(env);
-        let Some(in_flight) = self
-            .in_flight
-            .take()
-            .filter(|_| self.state == GovernorState::Intervening)
-        else {
-            return Err(NothingInFlight {
-                tenant: self.id.clone(),
-                state: self.state,
-            });
+        // Refused before anything else happens, so a refusal leaves the tenant exactly as it
+        // was: nothing sealed that the caller would drop (an expiry is recorded by the next
+        // operation instead).
+        let in_flight = match (self.state, self.in_flight.take()) {
+            (GovernorState::Intervening, Some(in_flight)) => in_flight,
+            (state, kept) => {
+                self.in_flight = kept;
+                return Err(NothingInFlight {
+                    tenant: self.id.clone(),
+                    state,
+                });
+            }
         };
+        let mut receipts = self.tick(env);
         let mut metadata = Map::new();
         metadata.insert("in_flight".into(), json!(in_flight));
         if let Some(d) = detail {

@@ -6,8 +6,6 @@
 //! caller's right to that tenant (403), the tenant's existence (404) — so an unauthenticated
 //! client learns nothing about ids, and a tenant token cannot probe which other tenants exist.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::AUTHORIZATION;
@@ -116,15 +114,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Runs engine work on the blocking pool: it may fsync the ledger or wait for a command
-/// handler, which must never stall the async workers.
+/// [`super::on_engine`], with a failed task answered as an internal error.
 pub async fn engine<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Workspace) -> Result<T, ApiError> + Send + 'static,
 {
-    let ws = Arc::clone(&state.workspace);
-    tokio::task::spawn_blocking(move || work(&ws))
+    super::on_engine(&state.workspace, work)
         .await
         .map_err(|e| ApiError::internal(&e))?
 }

@@ -50,3 +50,13 @@ impl AppState {
         }
     }
 }
+
+/// Runs engine work on tokio's blocking pool: it may sync the ledger or wait for a command
+/// handler, which must never stall the async workers. Both front doors go through here.
+pub async fn on_engine<T: Send + 'static>(
+    workspace: &Arc<Workspace>,
+    work: impl FnOnce(&Workspace) -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    let ws = Arc::clone(workspace);
+    tokio::task::spawn_blocking(move || work(&ws)).await
+}

@@ -213,33 +213,24 @@ struct GroupState {
 }
 
 impl Group {
-    /// Runs `f` as the only thread flushing or verifying, waiting for the one under way to
-    /// finish first. `done` is checked before each wait: once it holds, `f` is not needed
-    /// and `None` is returned instead.
-    fn exclusively<T>(
-        &self,
-        done: Option<&dyn Fn() -> bool>,
-        f: impl FnOnce() -> Result<T, LedgerError>,
-    ) -> Result<Option<T>, LedgerError> {
+    /// Waits until no flush (or verification) is under way and claims the role for this
+    /// thread, unless `done` holds first: then there is nothing left to do and `None` is
+    /// returned. The claim ends when the returned guard is dropped.
+    fn claim(&self, done: impl Fn() -> bool) -> Option<Claim<'_>> {
         let mut state = lock(&self.state);
         loop {
-            if done.is_some_and(|done| done()) {
-                return Ok(None);
+            if done() {
+                return None;
             }
             if !state.busy {
-                break;
+                state.busy = true;
+                return Some(Claim { group: self });
             }
             state = self
                 .finished
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        state.busy = true;
-        drop(state);
-        let result = f();
-        lock(&self.state).busy = false;
-        self.finished.notify_all();
-        result.map(Some)
     }
 
     /// Notes that `slot` has writes the next flush must cover.
@@ -251,12 +242,25 @@ impl Group {
     }
 }
 
+/// The flusher's role, held by one thread at a time; dropping it wakes the waiters.
+struct Claim<'a> {
+    group: &'a Group,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        lock(&self.group.state).busy = false;
+        self.group.finished.notify_all();
+    }
+}
+
 /// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
 /// what they hold.
 #[derive(Debug)]
 struct TenantLog {
-    file: File,
-    head_file: File,
+    // Shared with the flusher, which syncs and rewrites them without holding the log's lock.
+    file: Arc<File>,
+    head_file: Arc<File>,
     path: PathBuf,
     head_path: PathBuf,
     /// Durable and acknowledged: what the head file says.
@@ -327,12 +331,15 @@ impl FileLedger {
         if jobs.is_empty() {
             return Ok(());
         }
-        let flushed = self.sync_all(jobs.iter().map(|(_, job)| (&job.file, &job.path)));
+        let flushed = self.sync_all(jobs.iter().map(|(_, job)| (&*job.file, &job.path)));
         let flushed = flushed.and_then(|()| {
             for (_, job) in &jobs {
                 write_head(&job.head_file, &job.head_path, &job.target)?;
             }
-            self.sync_all(jobs.iter().map(|(_, job)| (&job.head_file, &job.head_path)))
+            self.sync_all(
+                jobs.iter()
+                    .map(|(_, job)| (&*job.head_file, &job.head_path)),
+            )
         });
         for (slot, job) in &jobs {
             let mut log = lock(&slot.log);
@@ -424,9 +431,9 @@ impl TenantLog {
             }
             None => return Err(LedgerError::HeadMissing { path: head_path }),
         };
-        let head_file = open_head(&head_path)?;
+        let head_file = Arc::new(open_head(&head_path)?);
         let mut log = TenantLog {
-            file,
+            file: Arc::new(file),
             head_file,
             path,
             head_path,
@@ -544,11 +551,8 @@ impl TenantLog {
     /// What a flush needs, taken under the log lock so the syncs can run without it.
     fn flush_job(&self) -> Result<FlushJob, LedgerError> {
         Ok(FlushJob {
-            file: self.file.try_clone().map_err(io_err("open", &self.path))?,
-            head_file: self
-                .head_file
-                .try_clone()
-                .map_err(io_err("open", &self.head_path))?,
+            file: Arc::clone(&self.file),
+            head_file: Arc::clone(&self.head_file),
             path: self.path.clone(),
             head_path: self.head_path.clone(),
             target: self.written.clone(),
@@ -558,8 +562,8 @@ impl TenantLog {
 
 /// One flush: make the ledger durable up to `target`, then record `target` as the head.
 struct FlushJob {
-    file: File,
-    head_file: File,
+    file: Arc<File>,
+    head_file: Arc<File>,
     path: PathBuf,
     head_path: PathBuf,
     target: StoredHead,
@@ -636,8 +640,9 @@ impl Ledger for FileLedger {
         let slot = self.slot(tenant);
         let covered = || slot.durable.load(Ordering::Acquire) >= next_seq;
         loop {
-            self.group
-                .exclusively(Some(&covered), || self.flush_dirty())?;
+            if let Some(_flusher) = self.group.claim(covered) {
+                self.flush_dirty()?;
+            }
             if covered() {
                 return Ok(());
             }
@@ -685,17 +690,9 @@ impl Ledger for FileLedger {
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
         // Keeps this process's writes and flushes out while reading.
         let slot = self.slot(tenant);
-        let mut report = None;
-        self.group.exclusively(None, || {
-            let _log = lock(&slot.log);
-            report = Some(self.dir.verify(tenant, false)?);
-            Ok(())
-        })?;
-        // `exclusively` without a `done` check always runs the closure.
-        report.ok_or_else(|| LedgerError::NotDurable {
-            tenant: tenant.clone(),
-            next_seq: 0,
-        })
+        let _flusher = self.group.claim(|| false);
+        let _log = lock(&slot.log);
+        self.dir.verify(tenant, false)
     }
 }
 

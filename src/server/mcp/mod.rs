@@ -161,8 +161,7 @@ impl TaiMcp {
         &self,
         op: impl FnOnce(&Workspace) -> Result<T, WorkspaceError> + Send + 'static,
     ) -> Result<T, McpError> {
-        let ws = Arc::clone(&self.workspace);
-        Ok(tokio::task::spawn_blocking(move || op(&ws)).await??)
+        Ok(super::on_engine(&self.workspace, op).await??)
     }
 }
 
