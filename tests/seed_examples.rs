@@ -94,8 +94,8 @@ fn example_2_tool_call_success_path() {
     let r = out.receipts.last().unwrap();
     assert_eq!(r.body.event_type, EventType::ActionExecuted);
     assert_eq!((r.body.state_from, r.body.state_to), (Stable, Stable));
-    assert_eq!(r.body.metadata["tool"], "query");
-    assert_eq!(r.body.metadata["result"]["status"], "success");
+    assert_eq!(r.body.metadata.to_value()["tool"], "query");
+    assert_eq!(r.body.metadata.to_value()["result"]["status"], "success");
     assert_eq!(e.tenant(&t).unwrap().state(), Stable);
 }
 

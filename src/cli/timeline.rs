@@ -17,7 +17,7 @@ pub fn state_change(from: GovernorState, to: GovernorState) -> String {
 /// What the receipt decided, in a few words: tools added/removed, the gate and reason, the
 /// SKU, the signal.
 pub fn detail(r: &Receipt) -> String {
-    let m = &r.body.metadata;
+    let m = r.body.metadata.to_value();
     let s = |k: &str| {
         m.get(k)
             .and_then(|v| v.as_str())

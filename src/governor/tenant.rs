@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
@@ -12,7 +12,7 @@ use crate::clock::Timestamp;
 use crate::entitlement::{self, Entitlement, EntitlementEvent, MalformedEvent, Refusal, Standing};
 use crate::exec::{self, Limits, Outcome};
 use crate::ids::{SignalName, TenantId, ToolName};
-use crate::receipts::{ChainHead, EventType, Receipt, ReceiptBody};
+use crate::receipts::{ChainHead, EventType, MetadataBuilder, Receipt, ReceiptBody};
 use crate::registry::{self, SurfaceDiff};
 
 use super::gates::{self, GateInput};
@@ -38,7 +38,10 @@ impl IdSource {
         h.update(tenant.as_str().as_bytes());
         h.update(seq.to_le_bytes());
         let digest = h.finalize();
-        format!("rcpt_{}", hex::encode(&digest[..12]))
+        let mut id = *b"rcpt_000000000000000000000000";
+        // 12 bytes always fill the 24 hex digits after the prefix.
+        let _ = hex::encode_to_slice(&digest[..12], &mut id[5..]);
+        String::from_utf8_lossy(&id).into_owned()
     }
 }
 
@@ -195,7 +198,7 @@ struct Draft {
     event: EventType,
     to: GovernorState,
     reason: Option<ReasonCode>,
-    metadata: Map<String, Value>,
+    metadata: MetadataBuilder,
 }
 
 impl Tenant {
@@ -267,7 +270,7 @@ impl Tenant {
             state_to: draft.to,
             event_type: draft.event,
             reason: draft.reason,
-            metadata: std::sync::Arc::new(Value::Object(draft.metadata)),
+            metadata: draft.metadata.finish(),
             catalog_hash: env.catalog.shared_hash(),
         };
         self.head.seal(body)
@@ -282,9 +285,9 @@ impl Tenant {
             && self.expiry_noted != Some(ent.expiry)
         {
             let expiry = ent.expiry;
-            let mut metadata = Map::new();
-            metadata.insert("expiry".into(), Value::String(expiry.to_string()));
-            metadata.insert("entitlement".into(), json!(ent));
+            let mut metadata = MetadataBuilder::new();
+            metadata.insert("expiry", &expiry.to_string());
+            metadata.insert_struct("entitlement", &ent);
             self.expiry_noted = Some(expiry);
             let to = self.state;
             out.push(self.seal(
@@ -316,11 +319,11 @@ impl Tenant {
             return None;
         }
         self.tools = now_visible;
-        let mut metadata = Map::new();
-        metadata.insert("cause".into(), Value::String(cause.into()));
-        metadata.insert("added".into(), json!(diff.added));
-        metadata.insert("removed".into(), json!(diff.removed));
-        metadata.insert("tools".into(), json!(self.tools));
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert("cause", cause);
+        metadata.insert("added", &diff.added);
+        metadata.insert("removed", &diff.removed);
+        metadata.insert("tools", &self.tools);
         let to = self.state;
         Some(self.seal(
             env,
@@ -339,8 +342,8 @@ impl Tenant {
     pub fn apply_event(&mut self, env: &Env<'_>, event: &EntitlementEvent) -> EventOutcome {
         let mut receipts = self.tick(env);
         let resolved = entitlement::resolve(env.catalog, self.entitlement.as_ref(), event, env.now);
-        let mut metadata = Map::new();
-        metadata.insert("event".into(), json!(event));
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert_struct("event", &event);
         let before = self.tools.clone();
         match resolved {
             Err(refusal) => {
@@ -361,7 +364,7 @@ impl Tenant {
                     GovernorState::Refusing if active => GovernorState::Stable,
                     s => s,
                 };
-                metadata.insert("entitlement".into(), json!(new));
+                metadata.insert_struct("entitlement", &new);
                 self.entitlement = Some(new);
                 receipts.push(self.seal(
                     env,
@@ -396,8 +399,8 @@ impl Tenant {
             code: ReasonCode::MalformedEvent,
             message: err.message.clone(),
         };
-        let mut metadata = Map::new();
-        metadata.insert("event".into(), raw.clone());
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert("event", raw);
         receipts.push(self.refuse_event(env, metadata, &refusal));
         EventOutcome {
             accepted: false,
@@ -411,10 +414,10 @@ impl Tenant {
     fn refuse_event(
         &mut self,
         env: &Env<'_>,
-        mut metadata: Map<String, Value>,
+        mut metadata: MetadataBuilder,
         refusal: &Refusal,
     ) -> Receipt {
-        metadata.insert("message".into(), Value::String(refusal.message.clone()));
+        metadata.insert("message", &refusal.message);
         let to = self.state;
         self.seal(
             env,
@@ -430,11 +433,11 @@ impl Tenant {
     /// Processes a signal according to the state table.
     pub fn signal(&mut self, env: &Env<'_>, signal: &Signal) -> SignalOutcome {
         let mut receipts = self.tick(env);
-        let mut metadata = Map::new();
+        let mut metadata = MetadataBuilder::new();
         if let Some(name) = &signal.name {
-            metadata.insert("signal".into(), Value::String(name.to_string()));
+            metadata.insert("signal", name.as_str());
         }
-        metadata.insert("facts".into(), Value::Object(signal.facts.clone()));
+        metadata.insert("facts", &signal.facts);
         let gate = gates::entitlement_gate(self.entitlement.as_ref(), env.now).map(|_| ());
         let (event, to, reason) = match (self.state, gate) {
             (GovernorState::Intervening, _) => {
@@ -452,8 +455,8 @@ impl Tenant {
                 (EventType::SignalProcessed, GovernorState::Stable, None)
             }
             (from, Err(refusal)) => {
-                metadata.insert("gate".into(), Value::String(refusal.gate.to_string()));
-                metadata.insert("message".into(), Value::String(refusal.message));
+                metadata.insert("gate", refusal.gate.as_str());
+                metadata.insert("message", &refusal.message);
                 let to = if from == GovernorState::Boot {
                     GovernorState::Refusing
                 } else {
@@ -482,8 +485,8 @@ impl Tenant {
     /// Runs a tool call: registry lookup, governor state, gates 1-3, then bounded execution.
     pub fn call(&mut self, env: &Env<'_>, call: &ToolCall) -> CallOutcome {
         let mut receipts = self.tick(env);
-        let mut metadata = Map::new();
-        metadata.insert("tool".into(), Value::String(call.tool.clone()));
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert("tool", &call.tool);
         let found = self
             .tools
             .contains(call.tool.as_str())
@@ -494,7 +497,7 @@ impl Tenant {
                 "tool `{}` is not available to tenant `{}`",
                 call.tool, self.id
             );
-            metadata.insert("message".into(), Value::String(message.clone()));
+            metadata.insert("message", &message);
             return self.finish(
                 env,
                 receipts,
@@ -505,13 +508,13 @@ impl Tenant {
                 metadata,
             );
         };
-        metadata.insert("pack".into(), Value::String(tref.pack.pack_id.to_string()));
-        metadata.insert("action".into(), Value::String(tref.tool.action.to_string()));
+        metadata.insert("pack", tref.pack.pack_id.as_str());
+        metadata.insert("action", tref.tool.action.as_str());
         let arguments = Value::Object(call.arguments.clone());
         let argument_problems = tref.argument_problems(&arguments);
-        metadata.insert("arguments".into(), arguments);
+        metadata.insert("arguments", &arguments);
         if !call.context.is_empty() {
-            metadata.insert("context".into(), Value::Object(call.context.clone()));
+            metadata.insert("context", &call.context);
         }
         let not_ready = match self.state {
             GovernorState::Boot => Some((
@@ -530,7 +533,7 @@ impl Tenant {
             GovernorState::Stable => None,
         };
         if let Some((reason, message)) = not_ready {
-            metadata.insert("message".into(), Value::String(message.clone()));
+            metadata.insert("message", &message);
             return self.finish(
                 env,
                 receipts,
@@ -544,7 +547,7 @@ impl Tenant {
         let Some(action) = tref.action else {
             // Validation rejects a tool whose action is missing; refuse rather than guess.
             let message = format!("tool `{}` names no declared action", call.tool);
-            metadata.insert("message".into(), Value::String(message.clone()));
+            metadata.insert("message", &message);
             return self.finish(
                 env,
                 receipts,
@@ -564,8 +567,8 @@ impl Tenant {
             argument_problems: &argument_problems,
         };
         if let Err(refusal) = gates::check(&input) {
-            metadata.insert("gate".into(), Value::String(refusal.gate.to_string()));
-            metadata.insert("message".into(), Value::String(refusal.message.clone()));
+            metadata.insert("gate", refusal.gate.as_str());
+            metadata.insert("message", &refusal.message);
             metadata.extend(refusal.detail);
             return self.finish(
                 env,
@@ -578,12 +581,12 @@ impl Tenant {
             );
         }
         let limits = Limits::resolve(Some(action), tref.pack);
-        metadata.insert("limits".into(), json!(limits));
+        metadata.insert_struct("limits", &limits);
         let outcome = exec::run(&tref.tool.handler, &call.arguments, &limits);
         let (event, reason, message) = match outcome {
             Outcome::Success { result, elapsed_ms } => {
-                metadata.insert("elapsed_ms".into(), json!(elapsed_ms));
-                metadata.insert("result".into(), result.clone());
+                metadata.insert("elapsed_ms", &elapsed_ms);
+                metadata.insert("result", &result);
                 let receipt = self.seal(
                     env,
                     Draft {
@@ -608,7 +611,7 @@ impl Tenant {
                 limit_ms,
                 elapsed_ms,
             } => {
-                metadata.insert("elapsed_ms".into(), json!(elapsed_ms));
+                metadata.insert("elapsed_ms", &elapsed_ms);
                 (
                     EventType::ActionTimeout,
                     ReasonCode::Timeout,
@@ -616,7 +619,7 @@ impl Tenant {
                 )
             }
             Outcome::MemoryExceeded { limit_mb, used_mb } => {
-                metadata.insert("used_mb".into(), json!(used_mb));
+                metadata.insert("used_mb", &used_mb);
                 (
                     EventType::ActionMemoryExceeded,
                     ReasonCode::MemoryExceeded,
@@ -635,7 +638,7 @@ impl Tenant {
                 ),
             ),
             Outcome::Error { message, exit_code } => {
-                metadata.insert("exit_code".into(), json!(exit_code));
+                metadata.insert("exit_code", &exit_code);
                 (
                     EventType::ActionErrored,
                     ReasonCode::ActionError,
@@ -643,13 +646,13 @@ impl Tenant {
                 )
             }
         };
-        metadata.insert("message".into(), Value::String(message.clone()));
+        metadata.insert("message", &message);
         let in_flight = InFlight {
             tool: tref.tool.name.clone(),
             reason: reason.to_string(),
             since: env.now,
         };
-        metadata.insert("in_flight".into(), json!(in_flight));
+        metadata.insert_struct("in_flight", &in_flight);
         self.in_flight = Some(in_flight);
         receipts.push(self.seal(
             env,
@@ -680,7 +683,7 @@ impl Tenant {
         gate: Option<Gate>,
         reason: ReasonCode,
         message: String,
-        metadata: Map<String, Value>,
+        metadata: MetadataBuilder,
     ) -> CallOutcome {
         let event = if decision == Decision::ToolNotFound {
             EventType::ToolNotFound
@@ -729,10 +732,10 @@ impl Tenant {
             }
         };
         let mut receipts = self.tick(env);
-        let mut metadata = Map::new();
-        metadata.insert("in_flight".into(), json!(in_flight));
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert_struct("in_flight", &in_flight);
         if let Some(d) = detail {
-            metadata.insert("detail".into(), Value::String(d.to_owned()));
+            metadata.insert("detail", d);
         }
         let (event, to) = match resolution {
             Resolution::Complete => (EventType::ActionCompleted, GovernorState::Stable),
@@ -782,7 +785,7 @@ impl Tenant {
     }
 
     fn apply_receipt(&mut self, r: &Receipt) -> Result<(), String> {
-        let meta = &r.body.metadata;
+        let meta = r.body.metadata.to_value();
         let field = |name: &str| meta.get(name).cloned().unwrap_or(Value::Null);
         let decode = |name: &str| -> Result<Option<Entitlement>, String> {
             serde_json::from_value(field(name))

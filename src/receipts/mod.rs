@@ -19,11 +19,13 @@ pub mod export;
 mod filter;
 pub mod ledger;
 mod line;
+mod metadata;
 mod sample;
 pub mod verify;
 
 pub use filter::ReceiptFilter;
 pub use ledger::{FileLedger, Ledger, LedgerDir, LedgerError, MemoryLedger, StoredHead};
+pub use metadata::{Metadata, MetadataBuilder};
 pub use sample::{sample_body, sample_chain};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify_ledger, verify_receipts};
 
@@ -190,7 +192,7 @@ pub struct ReceiptBody {
     /// Why, for refusals and failures.
     pub reason: Option<ReasonCode>,
     /// Event details (tool, gate, result, entitlement snapshot, ...).
-    pub metadata: std::sync::Arc<serde_json::Value>,
+    pub metadata: Metadata,
     /// Hash of the catalog the decision was made under.
     pub catalog_hash: std::sync::Arc<str>,
 }
@@ -207,14 +209,15 @@ impl ReceiptBody {
 }
 
 /// A sealed receipt: its body plus its place in the tenant's chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Encoded flat (the body's fields beside the chain fields), in the canonical field order.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Receipt {
     /// Position in the tenant's chain, from 0.
     pub seq: u64,
     /// Hash of the previous receipt ([`GENESIS_HASH`] for seq 0).
     pub prev_hash: String,
     /// The receipt's content.
-    #[serde(flatten)]
     pub body: ReceiptBody,
     /// SHA-256 (hex) of the canonical encoding without this field.
     pub hash: String,
@@ -238,22 +241,15 @@ impl Default for ChainHead {
     }
 }
 
-/// A receipt without its hash: the chain fields, then the body's, in declaration order.
-struct Unsealed<'a> {
-    seq: u64,
-    prev_hash: &'a str,
-    body: &'a ReceiptBody,
-}
-
-// Written out rather than `#[serde(flatten)]`, which goes through a map serializer and made
-// sealing (on every decision) markedly slower. The output is the same bytes.
-impl Serialize for Unsealed<'_> {
+// Written out rather than derived with `#[serde(flatten)]`, which buffers every field and
+// cannot carry the metadata's text through; the output is the same fields in the same order.
+impl Serialize for Receipt {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let b = self.body;
-        let mut s = serializer.serialize_struct("Receipt", 12)?;
+        let b = &self.body;
+        let mut s = serializer.serialize_struct("Receipt", 13)?;
         s.serialize_field("seq", &self.seq)?;
-        s.serialize_field("prev_hash", self.prev_hash)?;
+        s.serialize_field("prev_hash", &self.prev_hash)?;
         s.serialize_field("id", &b.id)?;
         s.serialize_field("timestamp", &b.timestamp)?;
         s.serialize_field("tenant_id", &b.tenant_id)?;
@@ -264,15 +260,86 @@ impl Serialize for Unsealed<'_> {
         s.serialize_field("reason", &b.reason)?;
         s.serialize_field("metadata", &b.metadata)?;
         s.serialize_field("catalog_hash", &b.catalog_hash)?;
+        s.serialize_field("hash", &self.hash)?;
         s.end()
     }
+}
+
+/// A receipt as stored: every field side by side.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatReceipt {
+    seq: u64,
+    prev_hash: String,
+    id: String,
+    timestamp: Timestamp,
+    tenant_id: TenantId,
+    governor_id: std::sync::Arc<str>,
+    state_from: GovernorState,
+    state_to: GovernorState,
+    event_type: EventType,
+    reason: Option<ReasonCode>,
+    metadata: Metadata,
+    catalog_hash: std::sync::Arc<str>,
+    hash: String,
+}
+
+impl<'de> Deserialize<'de> for Receipt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let f = FlatReceipt::deserialize(deserializer)?;
+        Ok(Receipt {
+            seq: f.seq,
+            prev_hash: f.prev_hash,
+            body: ReceiptBody {
+                id: f.id,
+                timestamp: f.timestamp,
+                tenant_id: f.tenant_id,
+                governor_id: f.governor_id,
+                state_from: f.state_from,
+                state_to: f.state_to,
+                event_type: f.event_type,
+                reason: f.reason,
+                metadata: f.metadata,
+                catalog_hash: f.catalog_hash,
+            },
+            hash: f.hash,
+        })
+    }
+}
+
+/// Appends the canonical encoding of a receipt without its hash to `out`: the chain fields,
+/// then the body's in declaration order, the metadata copied as the text it already is.
+fn write_unsealed(out: &mut Vec<u8>, seq: u64, prev_hash: &str, b: &ReceiptBody) {
+    fn field(out: &mut Vec<u8>, key: &[u8], value: &impl Serialize) {
+        out.extend_from_slice(key);
+        // Plain data with string keys encodes into a Vec without error.
+        let _ = serde_json::to_writer(&mut *out, value);
+    }
+    fn string(out: &mut Vec<u8>, key: &[u8], value: &str) {
+        out.extend_from_slice(key);
+        metadata::write_str(out, value);
+    }
+    field(out, b"{\"seq\":", &seq);
+    string(out, b",\"prev_hash\":", prev_hash);
+    string(out, b",\"id\":", &b.id);
+    field(out, b",\"timestamp\":", &b.timestamp);
+    string(out, b",\"tenant_id\":", b.tenant_id.as_str());
+    string(out, b",\"governor_id\":", &b.governor_id);
+    field(out, b",\"state_from\":", &b.state_from);
+    field(out, b",\"state_to\":", &b.state_to);
+    field(out, b",\"event_type\":", &b.event_type);
+    field(out, b",\"reason\":", &b.reason);
+    out.extend_from_slice(b",\"metadata\":");
+    out.extend_from_slice(b.metadata.as_str().as_bytes());
+    string(out, b",\"catalog_hash\":", &b.catalog_hash);
+    out.push(b'}');
 }
 
 impl ChainHead {
     /// Seals `body` as the next receipt of this chain and advances the head.
     pub fn seal(&mut self, body: ReceiptBody) -> Receipt {
         let bytes = canonical_unsealed(self.next_seq, &self.hash, &body);
-        let hash = hex::encode(Sha256::digest(&bytes));
+        let hash = sha256_hex(&bytes);
         let receipt = Receipt {
             seq: self.next_seq,
             prev_hash: std::mem::replace(&mut self.hash, hash.clone()),
@@ -284,15 +351,17 @@ impl ChainHead {
     }
 }
 
+/// SHA-256 of `bytes` in lowercase hex, the form every hash in a receipt takes.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits, and hex digits are ASCII.
+    let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut hex);
+    String::from_utf8_lossy(&hex).into_owned()
+}
+
 fn canonical_unsealed(seq: u64, prev_hash: &str, body: &ReceiptBody) -> Vec<u8> {
-    let unsealed = Unsealed {
-        seq,
-        prev_hash,
-        body,
-    };
-    // Serializing plain data with string keys cannot fail.
-    let mut bytes = Vec::with_capacity(1024);
-    let _ = serde_json::to_writer(&mut bytes, &unsealed);
+    let mut bytes = Vec::with_capacity(256 + body.metadata.as_str().len());
+    write_unsealed(&mut bytes, seq, prev_hash, body);
     bytes
 }
 
@@ -312,15 +381,8 @@ impl Receipt {
     /// Appends the ledger line (without newline) to `out`, so a batch is encoded into one
     /// buffer without an allocation per receipt.
     pub fn write_line(&self, out: &mut Vec<u8>) {
-        let unsealed = Unsealed {
-            seq: self.seq,
-            prev_hash: &self.prev_hash,
-            body: &self.body,
-        };
-        // Serializing plain data with string keys into a Vec cannot fail.
-        if serde_json::to_writer(&mut *out, &unsealed).is_ok() {
-            out.pop(); // the closing brace
-        }
+        write_unsealed(out, self.seq, &self.prev_hash, &self.body);
+        out.pop(); // the closing brace
         out.extend_from_slice(b",\"hash\":\"");
         out.extend_from_slice(self.hash.as_bytes());
         out.extend_from_slice(b"\"}");
@@ -333,7 +395,7 @@ impl Receipt {
 
     /// Whether `hash` matches the content.
     pub fn hash_is_valid(&self) -> bool {
-        hex::encode(Sha256::digest(self.canonical_unsealed())) == self.hash
+        sha256_hex(&self.canonical_unsealed()) == self.hash
     }
 }
 
@@ -360,12 +422,8 @@ mod tests {
     #[test]
     fn the_unsealed_encoding_carries_every_body_field() {
         let b = body(3);
-        let unsealed = serde_json::to_value(Unsealed {
-            seq: 3,
-            prev_hash: GENESIS_HASH,
-            body: &b,
-        })
-        .unwrap();
+        let unsealed: serde_json::Value =
+            serde_json::from_slice(&canonical_unsealed(3, GENESIS_HASH, &b)).unwrap();
         let mut want: Vec<String> = serde_json::to_value(&b)
             .unwrap()
             .as_object()
@@ -378,6 +436,12 @@ mod tests {
         let mut got: Vec<String> = unsealed.as_object().unwrap().keys().cloned().collect();
         got.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn serde_and_the_canonical_encoding_agree() {
+        let r = ChainHead::default().seal(body(4));
+        assert_eq!(serde_json::to_vec(&r).unwrap(), r.to_line());
     }
 
     #[test]

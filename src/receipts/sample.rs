@@ -60,7 +60,7 @@ pub fn sample_body(tenant: &TenantId, n: u64) -> ReceiptBody {
         state_to,
         event_type,
         reason,
-        metadata: std::sync::Arc::new(json!({
+        metadata: json!({
             "tool": "ac_rollback-orchestrator",
             "action": "create_rollback_plan",
             "gate": gate,
@@ -77,7 +77,8 @@ pub fn sample_body(tenant: &TenantId, n: u64) -> ReceiptBody {
                 "roles": ["read:deployment", "write_rollback"],
             },
             "duration_ms": 40 + n % 17,
-        })),
+        })
+        .into(),
         catalog_hash: "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c2b4d6f8e0a1c3e5b7d9f1a3c5e7b9d0f".into(),
     }
 }

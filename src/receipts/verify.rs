@@ -10,7 +10,6 @@ use std::fmt;
 
 use serde::Serialize;
 use serde::de::IgnoredAny;
-use sha2::{Digest, Sha256};
 
 use crate::ids::TenantId;
 
@@ -316,7 +315,7 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
     let mut head = ChainHead::default();
     let tenant = receipts.first().map(|r| &r.body.tenant_id);
     for (i, r) in receipts.iter().enumerate() {
-        let computed = hex::encode(Sha256::digest(r.canonical_unsealed()));
+        let computed = super::sha256_hex(&r.canonical_unsealed());
         let kind = if computed != r.hash {
             Some(ProblemKind::BadHash {
                 stored: r.hash.clone(),
@@ -461,7 +460,7 @@ impl<'a> Cursor<'a> {
                 serde_json::from_slice(line).map_err(|e| ProblemKind::NotAReceipt {
                     detail: e.to_string(),
                 })?;
-            if receipt.to_line() != line {
+            if !is_canonical(&receipt, line) {
                 return Err(ProblemKind::NotCanonical);
             }
         }
@@ -472,6 +471,12 @@ impl<'a> Cursor<'a> {
         self.prev.copy_from_slice(frame.hash);
         Ok(())
     }
+}
+
+/// Whether `line` is exactly how the engine would have written `receipt`. Metadata is kept as
+/// the text it was read as, so its own encoding is checked separately.
+fn is_canonical(receipt: &Receipt, line: &[u8]) -> bool {
+    receipt.to_line() == line && receipt.body.metadata.is_canonical()
 }
 
 /// Says precisely why a line failed the fast checks.
@@ -485,9 +490,9 @@ fn diagnose(line: &[u8]) -> ProblemKind {
         Err(e) => ProblemKind::NotAReceipt {
             detail: e.to_string(),
         },
-        Ok(r) if r.to_line() != line => ProblemKind::NotCanonical,
+        Ok(r) if !is_canonical(&r, line) => ProblemKind::NotCanonical,
         Ok(r) => ProblemKind::BadHash {
-            computed: hex::encode(Sha256::digest(r.canonical_unsealed())),
+            computed: super::sha256_hex(&r.canonical_unsealed()),
             stored: r.hash,
         },
     }

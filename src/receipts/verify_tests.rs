@@ -263,6 +263,12 @@ fn lines_that_are_not_receipts_are_named_precisely() {
         problem(&with(2, spaced.strip_suffix(b"\n").unwrap())),
         (Some(2), Some(3), &ProblemKind::NotCanonical)
     );
+    // Inside the metadata, too: it is kept as read, so it is checked on its own.
+    let spaced = replace(&l[2], "\"tool\":\"", "\"tool\": \"");
+    assert_eq!(
+        problem(&with(2, spaced.strip_suffix(b"\n").unwrap())),
+        (Some(2), Some(3), &ProblemKind::NotCanonical)
+    );
     l.insert(2, b"\n".to_vec());
     assert!(matches!(
         problem(&check(&l.concat(), &head)),

@@ -70,11 +70,16 @@ impl Observations {
                 to: b.state_to,
                 event: b.event_type,
             });
-            let meta = |k: &str| b.metadata.get(k).and_then(Value::as_str).map(str::to_owned);
+            let ran = RAN.contains(&b.event_type);
+            if !ran && b.event_type != EventType::ActionRefused {
+                continue;
+            }
+            let metadata = b.metadata.to_value();
+            let meta = |k: &str| metadata.get(k).and_then(Value::as_str).map(str::to_owned);
             let (Some(pack), Some(action)) = (meta("pack"), meta("action")) else {
                 continue;
             };
-            if RAN.contains(&b.event_type) {
+            if ran {
                 o.ran
                     .insert((pack, meta("tool").unwrap_or_default(), action));
             } else if b.event_type == EventType::ActionRefused

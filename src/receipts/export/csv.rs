@@ -41,7 +41,7 @@ impl Exporter for Csv {
                 b.state_to.as_str(),
                 b.event_type.as_str(),
                 b.reason.as_ref().map_or("", |c| c.as_str()),
-                &serde_json::to_string(&b.metadata)?,
+                b.metadata.as_str(),
                 &b.catalog_hash,
                 &r.prev_hash,
                 &r.hash,
@@ -70,7 +70,7 @@ mod tests {
         assert_eq!(&last[0], "2");
         assert_eq!(&last[8], "insufficient_privilege");
         let metadata: serde_json::Value = serde_json::from_str(&last[9]).unwrap();
-        assert_eq!(metadata, *receipts[2].body.metadata);
+        assert_eq!(metadata, receipts[2].body.metadata.to_value());
         assert_eq!(&last[12], receipts[2].hash);
     }
 }

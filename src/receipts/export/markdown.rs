@@ -26,7 +26,7 @@ impl Exporter for Markdown {
                 b.state_change(),
                 b.event_type,
                 b.reason.as_ref().map_or("", |c| c.as_str()),
-                code_span(&serde_json::to_string(&b.metadata)?),
+                code_span(b.metadata.as_str()),
                 code_span(r.short_hash()),
             )?;
         }

@@ -1,0 +1,248 @@
+//! A receipt's metadata: a JSON object kept as its canonical text.
+//!
+//! Receipts are hashed and written as text far more often than they are read field by
+//! field, and an engine keeps every receipt it wrote. Holding the canonical text (about a
+//! quarter of the memory of a `Value` tree) means sealing and writing copy bytes instead of
+//! walking and re-escaping a tree; the few readers (timelines, replay, coverage) parse it on
+//! demand.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// The metadata of a receipt: a JSON object (the engine writes nothing else), as canonical
+/// text (compact, keys sorted at every level) when the engine wrote it, or exactly as stored
+/// when it was read from a ledger.
+#[derive(Clone)]
+pub struct Metadata(Arc<str>);
+
+impl Metadata {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The metadata as a JSON value.
+    pub fn to_value(&self) -> Value {
+        // The text came from a serializer or a JSON parser, so it parses; `Null` is what a
+        // reader would make of an empty field anyway.
+        serde_json::from_str(self.as_str()).unwrap_or(Value::Null)
+    }
+
+    /// Whether the text is the canonical encoding of its value, as the engine writes it.
+    pub fn is_canonical(&self) -> bool {
+        let canonical = self.to_value().to_string();
+        canonical == self.as_str()
+    }
+
+    /// The value of one top-level field.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        match self.to_value() {
+            Value::Object(mut map) => map.remove(key),
+            _ => None,
+        }
+    }
+
+    /// Only for text known to be JSON: from a serializer, a parser or the builder.
+    fn from_text(text: &str) -> Self {
+        Metadata(Arc::from(text))
+    }
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata::from_text("{}")
+    }
+}
+
+impl From<Value> for Metadata {
+    fn from(value: Value) -> Self {
+        // A `Value`'s maps are ordered by key, so its compact encoding is canonical.
+        Metadata::from_text(&value.to_string())
+    }
+}
+
+impl From<Map<String, Value>> for Metadata {
+    fn from(map: Map<String, Value>) -> Self {
+        Metadata::from(Value::Object(map))
+    }
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// The canonical encoding copies the text directly (see `receipts::write_unsealed`); this is
+// for everything else (API responses, JSON output), where the text is embedded as is.
+impl Serialize for Metadata {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue =
+            serde_json::from_str(self.as_str()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        Ok(Metadata::from_text(raw.get()))
+    }
+}
+
+/// Builds canonical metadata field by field, encoding each value once, straight from a
+/// borrow: no tree is cloned or built just to be serialized and dropped.
+#[derive(Debug, Default)]
+pub struct MetadataBuilder {
+    /// Every value's JSON text, back to back.
+    text: Vec<u8>,
+    /// Each field's key and where its value sits in `text`, in insertion order.
+    fields: Vec<(Cow<'static, str>, Range<usize>)>,
+}
+
+impl MetadataBuilder {
+    /// An empty object.
+    pub fn new() -> Self {
+        MetadataBuilder::default()
+    }
+
+    /// Sets `key` to a JSON value. A later value for the same key replaces an earlier one.
+    ///
+    /// Plain data (`Value`, maps, strings, numbers, sequences of those) encodes canonically.
+    /// A struct encodes its fields in declaration order, so pass structs through
+    /// [`MetadataBuilder::insert_struct`].
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: &(impl Serialize + ?Sized)) {
+        let start = self.text.len();
+        if serde_json::to_writer(&mut self.text, value).is_err() {
+            // Only maps with non-string keys fail, and nothing here has them; record the
+            // field as null rather than a half-written value.
+            self.text.truncate(start);
+            self.text.extend_from_slice(b"null");
+        }
+        self.fields.push((key.into(), start..self.text.len()));
+    }
+
+    /// Sets `key` to a struct (or anything whose encoding is not canonical on its own), by
+    /// way of a `Value`, whose maps are ordered by key.
+    pub fn insert_struct(&mut self, key: impl Into<Cow<'static, str>>, value: &impl Serialize) {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.insert(key, &value);
+    }
+
+    /// Sets every field of `map`.
+    pub fn extend(&mut self, map: Map<String, Value>) {
+        for (k, v) in map {
+            self.insert(k, &v);
+        }
+    }
+
+    /// The canonical object: fields sorted by key, the last value of a repeated key kept.
+    pub fn finish(mut self) -> Metadata {
+        // Stable, so equal keys keep insertion order and the last one can win.
+        self.fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::with_capacity(self.text.len() + self.fields.len() * 16 + 2);
+        out.push(b'{');
+        for (i, (key, range)) in self.fields.iter().enumerate() {
+            if self.fields.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue;
+            }
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            write_str(&mut out, key);
+            out.push(b':');
+            out.extend_from_slice(&self.text[range.clone()]);
+        }
+        out.push(b'}');
+        // serde_json writes only UTF-8, so the check cannot fail.
+        Metadata::from_text(std::str::from_utf8(&out).unwrap_or("{}"))
+    }
+}
+
+/// Appends `s` as a JSON string. Hashes, ids and keys, which make up most of a receipt's
+/// strings, need no escaping and are copied without serde_json's byte-by-byte escape loop.
+pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+    {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Encoding a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_builder_writes_what_a_sorted_value_would() {
+        let mut b = MetadataBuilder::new();
+        b.insert("tool", "query");
+        b.insert(
+            "arguments",
+            &json!({"z": 1, "a": {"y": [1, "two"], "b": null}}),
+        );
+        b.insert("elapsed_ms", &12u64);
+        b.insert_struct("when", &std::collections::BTreeMap::from([("k", "v")]));
+        let want = json!({
+            "tool": "query",
+            "arguments": {"z": 1, "a": {"y": [1, "two"], "b": null}},
+            "elapsed_ms": 12,
+            "when": {"k": "v"},
+        });
+        let got = b.finish();
+        assert_eq!(got.as_str(), want.to_string());
+        assert_eq!(got, Metadata::from(want));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let mut b = MetadataBuilder::new();
+        b.insert("message", "first");
+        b.insert("gate", "iam");
+        b.insert("message", "second");
+        assert_eq!(b.finish().as_str(), r#"{"gate":"iam","message":"second"}"#);
+    }
+
+    #[test]
+    fn keys_needing_escapes_are_escaped() {
+        let mut b = MetadataBuilder::new();
+        b.insert(String::from("a\"b"), &1);
+        let m = b.finish();
+        assert_eq!(m.get("a\"b"), Some(json!(1)));
+    }
+
+    #[test]
+    fn metadata_round_trips_through_json_unchanged() {
+        let m = Metadata::from(json!({"b": 1.5, "a": "x"}));
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(text, r#"{"a":"x","b":1.5}"#);
+        let back: Metadata = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
+        let via_value: Metadata = serde_json::from_value(json!({"a": "x", "b": 1.5})).unwrap();
+        assert_eq!(via_value, m);
+    }
+}
