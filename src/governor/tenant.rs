@@ -41,7 +41,7 @@ impl IdSource {
         let mut id = *b"rcpt_000000000000000000000000";
         // 12 bytes always fill the 24 hex digits after the prefix.
         let _ = hex::encode_to_slice(&digest[..12], &mut id[5..]);
-        String::from_utf8_lossy(&id).into_owned()
+        String::from_utf8(id.to_vec()).unwrap_or_default()
     }
 }
 

@@ -121,7 +121,11 @@ pub struct MetadataBuilder {
 impl MetadataBuilder {
     /// An empty object.
     pub fn new() -> Self {
-        MetadataBuilder::default()
+        // Room for a typical tool call's fields without regrowing.
+        MetadataBuilder {
+            text: Vec::with_capacity(256),
+            fields: Vec::with_capacity(12),
+        }
     }
 
     /// Sets `key` to a JSON value. A later value for the same key replaces an earlier one.
@@ -177,12 +181,15 @@ impl MetadataBuilder {
     }
 }
 
-/// Appends `s` as a JSON string. Hashes, ids and keys, which make up most of a receipt's
-/// strings, need no escaping and are copied without serde_json's byte-by-byte escape loop.
+/// Appends `s` as a JSON string, exactly as serde_json would. Hashes, ids and keys, which make
+/// up most of a receipt's strings, need no escaping and are copied without serde_json's
+/// byte-by-byte escape loop.
 pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
-    {
+    // Without an early exit the check compiles to a few vector instructions per 32 bytes.
+    let needs_escape = s.bytes().fold(false, |acc, b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escape {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -216,6 +223,15 @@ mod tests {
         let got = b.finish();
         assert_eq!(got.as_str(), want.to_string());
         assert_eq!(got, Metadata::from(want));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(s in "\\PC*|[\\x00-\\x7f]*") {
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_vec(&s).unwrap());
+        }
     }
 
     #[test]

@@ -356,7 +356,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let mut hex = [0u8; 64];
     // 32 bytes always fit 64 hex digits, and hex digits are ASCII.
     let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut hex);
-    String::from_utf8_lossy(&hex).into_owned()
+    String::from_utf8(hex.to_vec()).unwrap_or_default()
 }
 
 fn canonical_unsealed(seq: u64, prev_hash: &str, body: &ReceiptBody) -> Vec<u8> {
