@@ -242,7 +242,8 @@ impl From<WorkspaceError> for ApiError {
             WorkspaceError::Ledger(e) => ApiError::from_ledger(e),
             WorkspaceError::Replay(_)
             | WorkspaceError::Io { .. }
-            | WorkspaceError::Served { .. } => ApiError::internal(&err),
+            | WorkspaceError::Served { .. }
+            | WorkspaceError::Closed => ApiError::internal(&err),
         }
     }
 }

@@ -193,7 +193,10 @@ async fn call_tool(
         arguments: req.arguments,
         context: req.context,
     };
-    let outcome = for_tenant(&s, tenant, move |ws, t| ws.call(t, &call)).await?;
+    let outcome = match s.workspace.try_call(&tenant, &call) {
+        Some(deferred) => deferred.durable().await?,
+        None => for_tenant(&s, tenant, move |ws, t| ws.call(t, &call)).await?,
+    };
     Ok(match outcome.decision {
         Decision::ToolNotFound => refused(ReasonCode::ToolNotFound, &outcome.message, &outcome),
         Decision::Executed | Decision::Refused | Decision::Failed => Json(outcome).into_response(),

@@ -1,8 +1,11 @@
 //! `tai serve` and `tai mcp`: the engine behind HTTP and the Model Context Protocol.
 //!
 //! Async code lives only in this module. Every decision is made by the synchronous
-//! [`Workspace`] — the same functions the CLI calls — run on tokio's blocking pool, so a
-//! request can never be decided differently depending on which door it came through.
+//! [`Workspace`] — the same functions the CLI calls — so a request can never be decided
+//! differently depending on which door it came through. Work that may block (loading a
+//! tenant, running a command handler, reading a ledger) runs on tokio's blocking pool; a
+//! tool call that cannot block is decided on the async worker and awaits its durability
+//! without holding a thread ([`Workspace::try_call`]).
 //!
 //! - [`auth`]: bearer tokens → who is asking (the admin, or one tenant).
 //! - [`hub`]: durable receipts fanned out to live listeners (SSE streams, MCP sessions).

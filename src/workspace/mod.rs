@@ -5,6 +5,8 @@
 //! requests. Each tenant sits behind its own lock, so calls for one tenant are serialized
 //! through its governor while different tenants proceed in parallel.
 
+mod flusher;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -50,6 +52,9 @@ pub enum WorkspaceError {
         /// ` (pid N)` when the other server wrote its pid, else empty.
         pid: String,
     },
+    /// The workspace closed before the receipts were durable; they may or may not be.
+    #[error("the workspace closed before the receipts were acknowledged")]
+    Closed,
     /// The state directory could not be prepared.
     #[error("cannot use state directory `{path}`: {source}")]
     Io {
@@ -134,6 +139,19 @@ pub struct Workspace {
     ledger: Arc<dyn Ledger>,
     tenants: Mutex<HashMap<TenantId, Arc<Cell>>>,
     observer: Option<Arc<dyn ReceiptObserver>>,
+    flusher: flusher::Flusher,
+}
+
+/// The answer to an operation whose receipts are written and on their way to disk: ready
+/// once they are durable.
+#[derive(Debug)]
+pub struct Deferred<T>(futures::channel::oneshot::Receiver<Result<T, WorkspaceError>>);
+
+impl<T> Deferred<T> {
+    /// Waits, without blocking a thread, until the receipts are durable.
+    pub async fn durable(self) -> Result<T, WorkspaceError> {
+        self.0.await.unwrap_or(Err(WorkspaceError::Closed))
+    }
 }
 
 impl Workspace {
@@ -159,6 +177,7 @@ impl Workspace {
             catalog,
             clock,
             ids,
+            flusher: flusher::Flusher::new(Arc::clone(&ledger)),
             ledger,
             tenants: Mutex::new(HashMap::new()),
             observer: None,
@@ -251,39 +270,76 @@ impl Workspace {
                 Err(e) => return Err(self.rebuild(id, &mut tenant, e)),
             }
         };
-        let receipts = receipts_of(&out);
-        if let Err(e) = self.ledger.sync(id, next_seq) {
-            let err = self.rebuild(id, &mut lock(&h.tenant), e);
-            if let Some(observer) = &self.observer {
-                lock(&h.announcer).skip_to(observer.as_ref(), id, next_seq);
+        let synced = self.ledger.sync(id, next_seq);
+        let settle = self.settler();
+        settle.settle(&h, id, next_seq, synced).map(|()| {
+            settle.announce(&h, id, receipts_of(&out));
+            out
+        })
+    }
+
+    /// [`Workspace::run`] for callers that must not block: decides and writes now, and
+    /// answers through the returned [`Deferred`] once the receipts are durable. Returns
+    /// `None`, having run nothing, when deciding could block: the tenant is not in memory
+    /// yet, has no chain, or another operation holds it.
+    pub fn try_run<T: Send + 'static>(
+        &self,
+        id: &TenantId,
+        op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
+        receipts_of: fn(&T) -> &[Receipt],
+    ) -> Option<Deferred<T>> {
+        let h = lock(&self.tenants).get(id).cloned()?;
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let (out, next_seq) = {
+            let mut tenant = h.tenant.try_lock().ok()?;
+            if tenant.head().next_seq == 0 {
+                return None;
             }
-            return Err(err);
+            let env = Env {
+                catalog: &self.catalog,
+                now: self.clock.now(),
+                ids: &self.ids,
+            };
+            let out = op(&mut tenant, &env);
+            if receipts_of(&out).is_empty() {
+                let _ = tx.send(Ok(out));
+                return Some(Deferred(rx));
+            }
+            match self.ledger.write(id, receipts_of(&out)) {
+                Ok(next_seq) => (out, next_seq),
+                Err(e) => {
+                    let _ = tx.send(Err(self.rebuild(id, &mut tenant, e)));
+                    return Some(Deferred(rx));
+                }
+            }
+        };
+        let settle = self.settler();
+        let tenant = id.clone();
+        self.flusher.after_sync(
+            id.clone(),
+            next_seq,
+            Box::new(move |synced| {
+                let answer = settle.settle(&h, &tenant, next_seq, synced).map(|()| {
+                    settle.announce(&h, &tenant, receipts_of(&out));
+                    out
+                });
+                // The caller may have gone away; the receipts are durable all the same.
+                let _ = tx.send(answer);
+            }),
+        );
+        Some(Deferred(rx))
+    }
+
+    fn settler(&self) -> Settle {
+        Settle {
+            ledger: Arc::clone(&self.ledger),
+            observer: self.observer.clone(),
         }
-        self.announce(&h, id, receipts);
-        Ok(out)
     }
 
     /// Replaces the in-memory tenant with what its ledger holds after `cause` failed.
     fn rebuild(&self, id: &TenantId, tenant: &mut Tenant, cause: LedgerError) -> WorkspaceError {
-        let rebuilt = self
-            .ledger
-            .read(id)
-            .map_err(WorkspaceError::from)
-            .and_then(|stored| Ok(Tenant::replay(id.clone(), &stored)?));
-        match rebuilt {
-            Ok(t) => {
-                *tenant = t;
-                cause.into()
-            }
-            Err(e) => e,
-        }
-    }
-
-    /// Tells the observer about durable `receipts`, after every earlier batch of the tenant.
-    fn announce(&self, h: &Cell, id: &TenantId, receipts: &[Receipt]) {
-        if let Some(observer) = &self.observer {
-            lock(&h.announcer).announce(observer.as_ref(), id, receipts);
-        }
+        rebuild(self.ledger.as_ref(), id, tenant, cause)
     }
 
     /// Applies an entitlement event given as raw JSON (the marketplace's shape). A malformed
@@ -308,6 +364,19 @@ impl Workspace {
     /// Runs a tool call through the tenant's governor.
     pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
         self.run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
+    }
+
+    /// [`Workspace::call`] through [`Workspace::try_run`]: `None` also when the tool runs an
+    /// external command, which takes as long as the command does.
+    pub fn try_call(&self, tenant: &TenantId, call: &ToolCall) -> Option<Deferred<CallOutcome>> {
+        let runs_command = self
+            .catalog
+            .tool(&call.tool)
+            .is_some_and(|t| matches!(t.tool.handler, crate::catalog::Handler::Command(_)));
+        if runs_command {
+            return None;
+        }
+        self.try_run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
     }
 
     /// Sends a signal to the tenant's governor.
@@ -339,6 +408,61 @@ impl Workspace {
     pub fn view(&self, tenant: &TenantId) -> Result<TenantView, WorkspaceError> {
         let t = self.tenant(tenant)?;
         Ok(TenantView::of(&t, self.clock.now()))
+    }
+}
+
+/// What finishing an operation needs once its receipts are synced, owned so the durability
+/// thread can do it.
+struct Settle {
+    ledger: Arc<dyn Ledger>,
+    observer: Option<Arc<dyn ReceiptObserver>>,
+}
+
+impl Settle {
+    /// After the sync of a tenant's receipts below `next_seq`: on failure, puts memory back
+    /// in line with the disk and gives up on announcing what was lost.
+    fn settle(
+        &self,
+        h: &Cell,
+        id: &TenantId,
+        next_seq: u64,
+        synced: Result<(), LedgerError>,
+    ) -> Result<(), WorkspaceError> {
+        let Err(e) = synced else {
+            return Ok(());
+        };
+        let err = rebuild(self.ledger.as_ref(), id, &mut lock(&h.tenant), e);
+        if let Some(observer) = &self.observer {
+            lock(&h.announcer).skip_to(observer.as_ref(), id, next_seq);
+        }
+        Err(err)
+    }
+
+    /// Tells the observer about durable `receipts`, after every earlier batch of the tenant.
+    fn announce(&self, h: &Cell, id: &TenantId, receipts: &[Receipt]) {
+        if let Some(observer) = &self.observer {
+            lock(&h.announcer).announce(observer.as_ref(), id, receipts);
+        }
+    }
+}
+
+/// Replaces the in-memory tenant with what its ledger holds after `cause` failed.
+fn rebuild(
+    ledger: &dyn Ledger,
+    id: &TenantId,
+    tenant: &mut Tenant,
+    cause: LedgerError,
+) -> WorkspaceError {
+    let rebuilt = ledger
+        .read(id)
+        .map_err(WorkspaceError::from)
+        .and_then(|stored| Ok(Tenant::replay(id.clone(), &stored)?));
+    match rebuilt {
+        Ok(t) => {
+            *tenant = t;
+            cause.into()
+        }
+        Err(e) => e,
     }
 }
 
