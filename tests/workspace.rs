@@ -290,18 +290,37 @@ impl tai::workspace::ReceiptObserver for Recorder {
 
 #[test]
 fn concurrent_calls_for_one_tenant_are_all_durable_and_announced_in_order() {
-    concurrent_calls_are_durable_and_announced_in_order(1);
+    concurrent_calls_are_durable_and_announced_in_order(1, Door::Blocking);
 }
 
 #[test]
 fn concurrent_calls_for_many_tenants_share_flushes_and_stay_apart() {
-    concurrent_calls_are_durable_and_announced_in_order(8);
+    concurrent_calls_are_durable_and_announced_in_order(8, Door::Blocking);
+}
+
+#[test]
+fn deferred_calls_for_one_tenant_are_all_durable_and_announced_in_order() {
+    concurrent_calls_are_durable_and_announced_in_order(1, Door::Deferred);
+}
+
+#[test]
+fn deferred_calls_for_many_tenants_share_flushes_and_stay_apart() {
+    concurrent_calls_are_durable_and_announced_in_order(8, Door::Deferred);
+}
+
+/// How the calls reach the workspace.
+#[derive(Clone, Copy, PartialEq)]
+enum Door {
+    /// `Workspace::call`, which returns once the receipts are durable.
+    Blocking,
+    /// `Workspace::try_call` as the server uses it, falling back to `call` when declined.
+    Deferred,
 }
 
 /// Eight threads per tenant call at once; every receipt must be durable when its call
 /// returns, every chain must verify from a fresh reader, and the observer must hear each
 /// tenant's receipts exactly once, in chain order.
-fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize) {
+fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize, door: Door) {
     use std::sync::Arc;
     use tai::catalog::load;
     use tai::clock::{SimClock, Timestamp};
@@ -346,15 +365,30 @@ fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize) {
                     ..ToolCall::default()
                 };
                 call.arguments.insert("table".into(), "customers".into());
+                let mut deferred = 0;
                 for _ in 0..CALLS {
-                    let out = ws.call(&tenant, &call).unwrap();
+                    let tried = (door == Door::Deferred)
+                        .then(|| ws.try_call(&tenant, &call))
+                        .flatten();
+                    let out = match tried {
+                        Some(d) => {
+                            deferred += 1;
+                            futures::executor::block_on(d.durable()).unwrap()
+                        }
+                        None => ws.call(&tenant, &call).unwrap(),
+                    };
                     assert_eq!(out.decision, Decision::Executed);
+                    // Acknowledged means durable: the ledger's head covers the receipt.
+                    let seq = out.receipts.last().unwrap().seq;
+                    assert!(ws.ledger().head(&tenant).unwrap().next_seq > seq);
                 }
+                deferred
             })
         })
         .collect();
-    for w in workers {
-        w.join().unwrap();
+    let deferred: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    if door == Door::Deferred {
+        assert!(deferred > 0, "no call took the deferred path");
     }
 
     let expected = (3 + THREADS * CALLS) as u64;

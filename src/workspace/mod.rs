@@ -626,6 +626,88 @@ mod tests {
     use crate::clock::SimClock;
     use crate::receipts::MemoryLedger;
 
+    fn workspace(catalog: Catalog) -> Workspace {
+        Workspace::with_ledger(
+            Arc::new(catalog),
+            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+            IdSource::seeded(1),
+            Arc::new(MemoryLedger::new()),
+        )
+    }
+
+    fn purchase(ws: &Workspace, tenant: &str) -> TenantId {
+        let out = ws
+            .apply_event(&json!({
+                "event_type": "entitlement.activated", "tenant_id": tenant,
+                "sku_id": "rollback-guard-base",
+            }))
+            .unwrap();
+        assert!(out.accepted);
+        TenantId::new(tenant).unwrap()
+    }
+
+    /// A call of a tool the tenant sees.
+    fn some_call(ws: &Workspace, tenant: &TenantId) -> ToolCall {
+        ToolCall {
+            tool: ws
+                .tenant(tenant)
+                .unwrap()
+                .tools()
+                .iter()
+                .next()
+                .unwrap()
+                .to_string(),
+            ..ToolCall::default()
+        }
+    }
+
+    #[test]
+    fn try_call_decides_now_and_answers_once_durable() {
+        let ws = workspace(load::build(&builtin::sources()).unwrap());
+        let acme = purchase(&ws, "acme");
+        let call = some_call(&ws, &acme);
+        let before = ws.tenant(&acme).unwrap().head().next_seq;
+        let out = futures::executor::block_on(ws.try_call(&acme, &call).unwrap().durable());
+        let out = out.unwrap();
+        assert_eq!(out.receipts.len(), 1);
+        assert_eq!(out.receipts[0].seq, before);
+        assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, before + 1);
+        assert_eq!(ws.ledger().read(&acme).unwrap().last(), out.receipts.last());
+    }
+
+    #[test]
+    fn try_call_declines_whatever_could_block() {
+        let ws = workspace(load::build(&builtin::sources()).unwrap());
+        let acme = purchase(&ws, "acme");
+        let call = some_call(&ws, &acme);
+        // A tenant with no chain (or not yet in memory) is left to the blocking path, which
+        // loads it or says it does not exist.
+        let nobody = TenantId::new("nobody").unwrap();
+        assert!(ws.try_call(&nobody, &call).is_none());
+        ws.tenant(&nobody).unwrap();
+        assert!(ws.try_call(&nobody, &call).is_none());
+        // A tenant another operation holds.
+        let cell = ws.handle(&acme).unwrap();
+        let held = lock(&cell.tenant);
+        assert!(ws.try_call(&acme, &call).is_none());
+        drop(held);
+        assert!(ws.try_call(&acme, &call).is_some());
+
+        // A tool that runs a program.
+        let base = load::build(&builtin::sources()).unwrap();
+        let mut packs = base.packs().to_vec();
+        for tool in packs.iter_mut().flat_map(|p| p.tools.iter_mut()) {
+            tool.handler = crate::catalog::Handler::Command(crate::catalog::Command {
+                program: "true".into(),
+                args: Vec::new(),
+                env: Default::default(),
+            });
+        }
+        let ws = workspace(Catalog::new(packs, base.skus().to_vec()));
+        let acme = purchase(&ws, "acme");
+        assert!(ws.try_call(&acme, &call).is_none());
+    }
+
     #[test]
     fn a_refused_resolution_after_an_expiry_leaves_memory_and_ledger_agreeing() {
         let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
