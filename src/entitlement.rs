@@ -111,7 +111,7 @@ impl EntitlementEvent {
 }
 
 /// Where an entitlement stands, before time is taken into account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// In force (unless expired).
@@ -123,7 +123,7 @@ pub enum Status {
 }
 
 /// Where an entitlement stands at a given time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     /// In force: gate 1 passes.
@@ -201,7 +201,7 @@ impl Entitlement {
 }
 
 /// Why the resolver refused an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, schemars::JsonSchema)]
 #[error("{code}: {message}")]
 pub struct Refusal {
     /// The reason code.

@@ -22,7 +22,7 @@ pub fn visible_tools(catalog: &Catalog, entitlement: Option<&Entitlement>) -> BT
 }
 
 /// How a tool surface changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SurfaceDiff {
     /// Tools that became visible.
     pub added: Vec<ToolName>,

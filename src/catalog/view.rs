@@ -184,7 +184,7 @@ pub fn price_change(from: &Price, to: &Price) -> PriceChange {
 // Tool surface
 
 /// One tool a set of packs exposes, and whether a set of roles may run its action.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ToolAccess<'a> {
     /// The tool's name.
     pub name: &'a ToolName,
@@ -248,7 +248,7 @@ pub fn sku_tools<'a>(catalog: &'a Catalog, sku: &Sku) -> Vec<ToolAccess<'a>> {
 }
 
 /// An action of an enabled pack that a SKU's roles cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct UnusableAction<'a> {
     /// The pack declaring the action.
     pub pack: &'a PackId,
@@ -284,7 +284,7 @@ pub fn unusable_actions<'a>(catalog: &'a Catalog, sku: &Sku) -> Vec<UnusableActi
 // Summaries
 
 /// One line of `tai pack list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PackSummary<'a> {
     /// The pack's id.
     pub pack_id: &'a PackId,
@@ -339,7 +339,7 @@ pub fn pack_summaries(catalog: &Catalog) -> Vec<PackSummary<'_>> {
 }
 
 /// One line of `tai sku list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SkuSummary<'a> {
     /// The SKU's id.
     pub sku_id: &'a SkuId,
@@ -393,7 +393,7 @@ pub fn sku_summaries(catalog: &Catalog) -> Vec<SkuSummary<'_>> {
 }
 
 /// Everything about one pack: `tai pack show --format json` and `GET /v1/packs/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PackDetail<'a> {
     /// The pack as defined.
     #[serde(flatten)]
@@ -411,7 +411,7 @@ pub fn pack_detail<'a>(catalog: &'a Catalog, pack: &'a Pack) -> PackDetail<'a> {
 }
 
 /// Everything about one SKU: `tai sku show --format json` and `GET /v1/skus/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SkuDetail<'a> {
     /// The SKU as defined.
     #[serde(flatten)]

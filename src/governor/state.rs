@@ -61,7 +61,19 @@ impl fmt::Display for GovernorState {
 }
 
 /// The three gates a tool call passes, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Gate {
     /// Gate 1: the tenant's entitlement exists, is not suspended and has not expired.
@@ -123,7 +135,12 @@ impl fmt::Display for Decision {
 
 /// Why something was refused or failed. Built-in codes are variants; codes declared by a
 /// pack's preconditions are carried as [`ReasonCode::Precondition`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, schemars::JsonSchema)]
+#[schemars(
+    with = "String",
+    description = "A reason code: built in (`tool_not_found`, `unknown_sku`, …) or declared by a \
+                   pack's precondition."
+)]
 pub enum ReasonCode {
     // Gate 1: entitlement.
     /// The tenant has no entitlement.

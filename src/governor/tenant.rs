@@ -68,7 +68,7 @@ pub struct ToolCall {
 }
 
 /// The answer to a tool call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CallOutcome {
     /// What became of the call.
     pub decision: Decision,
@@ -96,7 +96,7 @@ pub struct Signal {
 }
 
 /// The answer to a signal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SignalOutcome {
     /// The receipt's event type: processed, refused or postponed.
     pub event: EventType,
@@ -109,7 +109,7 @@ pub struct SignalOutcome {
 }
 
 /// The answer to an entitlement event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EventOutcome {
     /// Whether the event was accepted.
     pub accepted: bool,
@@ -124,7 +124,7 @@ pub struct EventOutcome {
 }
 
 /// The reported end of an in-flight action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// The action finished after all: back to stable.
@@ -144,7 +144,7 @@ pub struct NothingInFlight {
 }
 
 /// The action an `intervening` governor is waiting on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct InFlight {
     /// The tool that was called.
     pub tool: ToolName,

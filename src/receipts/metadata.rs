@@ -18,7 +18,8 @@ use serde_json::{Map, Value};
 /// The metadata of a receipt: a JSON object (the engine writes nothing else), as canonical
 /// text (compact, keys sorted at every level) when the engine wrote it, or exactly as stored
 /// when it was read from a ledger.
-#[derive(Clone)]
+#[derive(Clone, schemars::JsonSchema)]
+#[schemars(with = "serde_json::Map<String, serde_json::Value>")]
 pub struct Metadata(Arc<str>);
 
 impl Metadata {

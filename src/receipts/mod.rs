@@ -173,7 +173,7 @@ impl FromStr for EventType {
 }
 
 /// Everything a receipt says, before it is sealed into a chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReceiptBody {
     /// Unique id.
     pub id: String,
@@ -211,20 +211,21 @@ impl ReceiptBody {
 /// A sealed receipt: its body plus its place in the tenant's chain.
 ///
 /// Encoded flat (the body's fields beside the chain fields), in the canonical field order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
 pub struct Receipt {
     /// Position in the tenant's chain, from 0.
     pub seq: u64,
     /// Hash of the previous receipt ([`GENESIS_HASH`] for seq 0).
     pub prev_hash: String,
     /// The receipt's content.
+    #[schemars(flatten)]
     pub body: ReceiptBody,
     /// SHA-256 (hex) of the canonical encoding without this field.
     pub hash: String,
 }
 
 /// The end of a chain: the seq and hash the next receipt links to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChainHead {
     /// Seq of the next receipt to be appended (= number of receipts).
     pub next_seq: u64,

@@ -17,7 +17,7 @@ use super::line::{self, HASH_HEX_LEN};
 use super::{ChainHead, GENESIS_HASH, Receipt, StoredHead};
 
 /// What verification found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     /// Receipts that verified, up to the first problem (all of them when there is none).
     pub receipts: u64,
@@ -44,7 +44,7 @@ impl VerifyReport {
 }
 
 /// The first problem in a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     /// The seq where the chain breaks: the position of the bad line (its expected seq), or
     /// the first missing seq. `None` for problems of the head file itself.
@@ -57,7 +57,7 @@ pub struct Problem {
 }
 
 /// The kinds of problem verification tells apart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProblemKind {
     /// The line is not JSON.

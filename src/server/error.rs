@@ -13,6 +13,7 @@ use axum::Json;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::catalog::view::UnknownId;
@@ -133,17 +134,38 @@ pub struct ApiError {
     pub message: Cow<'static, str>,
 }
 
-#[derive(Serialize)]
+/// What went wrong.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "ErrorDetail")]
 struct Detail<'a> {
+    /// Stable, snake_case: what a client branches on.
     code: &'a str,
+    /// For people; its wording may change.
     message: &'a str,
 }
 
-#[derive(Serialize)]
-struct Body<'a, T: Serialize> {
+/// The error shape; a recorded refusal has the refused outcome's fields beside `error`.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Error{T}")]
+pub(super) struct Body<'a, T> {
     error: Detail<'a>,
     #[serde(flatten)]
-    outcome: Option<&'a T>,
+    outcome: T,
+}
+
+/// The outcome of a plain error: none, so the body is just `error`.
+#[derive(Serialize)]
+pub(super) struct NoOutcome {}
+
+impl JsonSchema for NoOutcome {
+    // Empty, so the plain error shape is named `Error`.
+    fn schema_name() -> Cow<'static, str> {
+        "".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object" })
+    }
 }
 
 impl ApiError {
@@ -190,7 +212,7 @@ impl ApiError {
         )
     }
 
-    fn response_with<T: Serialize>(&self, outcome: Option<&T>) -> Response {
+    fn response_with<T: Serialize>(&self, outcome: T) -> Response {
         let status = self.code.status();
         let body = Body {
             error: Detail {
@@ -211,14 +233,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.response_with::<()>(None)
+        self.response_with(NoOutcome {})
     }
 }
 
 /// A refusal the engine recorded: the error shape with the whole outcome beside it, so the
 /// body still has the decision and the receipts that were written.
 pub fn refused<T: Serialize>(reason: ReasonCode, message: &str, outcome: &T) -> Response {
-    ApiError::new(ErrorCode::Refused(reason), message.to_owned()).response_with(Some(outcome))
+    ApiError::new(ErrorCode::Refused(reason), message.to_owned()).response_with(outcome)
 }
 
 impl From<AuthError> for ApiError {

@@ -9,17 +9,23 @@
 //! error shape with the outcome beside it. The README's "Serve over HTTP" section is the
 //! table of every route and status.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
 use crate::catalog::view::{self, ToolAccess};
-use crate::governor::{Decision, GovernorState, ReasonCode, Resolution, Signal, ToolCall};
-use crate::ids::{PackId, Role, SignalName, TenantId};
+use crate::entitlement::EntitlementEvent;
+use crate::governor::{
+    CallOutcome, Decision, EventOutcome, GovernorState, ReasonCode, Resolution, Signal,
+    SignalOutcome, ToolCall,
+};
+use crate::ids::{PackId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::{Receipt, VerifyReport};
 use crate::workspace::TenantView;
 
@@ -28,6 +34,7 @@ use super::error::{ApiError, ErrorCode, refused};
 use super::extract::{
     Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, engine, for_tenant,
 };
+use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
 use super::stream;
 
 /// Receipts per page when the client does not say.
@@ -38,30 +45,154 @@ const MAX_PAGE: usize = 1000;
 /// Every route of the JSON API, with no fallbacks or limits: [`super::app`] adds those
 /// after merging the MCP routes, so they cover every route.
 pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/v1/packs", get(list_packs))
-        .route("/v1/packs/{id}", get(show_pack))
-        .route("/v1/skus", get(list_skus))
-        .route("/v1/skus/{id}", get(show_sku))
-        .route("/v1/events", post(post_event))
-        .route("/v1/tenants", get(list_tenants))
-        .route("/v1/tenants/{tenant}", get(show_tenant))
-        .route("/v1/tenants/{tenant}/tools", get(tenant_tools))
-        .route("/v1/tenants/{tenant}/calls", post(call_tool))
-        .route("/v1/tenants/{tenant}/signals", post(send_signal))
-        .route(
+    openapi::assemble(declare).with_state(state)
+}
+
+/// The routes of [`routes`], each declared with its documentation: the OpenAPI document
+/// served at `/openapi.json` is built from these declarations.
+pub(super) fn declare() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/healthz",
+            get_with(healthz, |op| {
+                op.id("healthz")
+                    .summary("Whether the server is up (no token needed)")
+                    .with(ok::<Health>)
+            }),
+        )
+        .api_route(
+            "/v1/packs",
+            get_with(list_packs, |op| {
+                op.id("list_packs")
+                    .summary("Every pack, as `tai pack list --format json`")
+                    .with(ok::<PackList>)
+            }),
+        )
+        .api_route(
+            "/v1/packs/{id}",
+            get_with(show_pack, |op| {
+                op.id("show_pack")
+                    .summary("One pack, as `tai pack show --format json`")
+                    .with(path::<PackId>("id"))
+                    .with(ok::<view::PackDetail<'static>>)
+                    .with(errors(&[ErrorCode::UnknownPack]))
+            }),
+        )
+        .api_route(
+            "/v1/skus",
+            get_with(list_skus, |op| {
+                op.id("list_skus")
+                    .summary("Every SKU, as `tai sku list --format json`")
+                    .with(ok::<SkuList>)
+            }),
+        )
+        .api_route(
+            "/v1/skus/{id}",
+            get_with(show_sku, |op| {
+                op.id("show_sku")
+                    .summary("One SKU with its tools, as `tai sku show --format json`")
+                    .with(path::<SkuId>("id"))
+                    .with(ok::<view::SkuDetail<'static>>)
+                    .with(errors(&[ErrorCode::UnknownSku]))
+            }),
+        )
+        .api_route(
+            "/v1/events",
+            post_with(post_event, |op| {
+                op.id("post_event")
+                    .summary("The marketplace webhook: apply an entitlement event (admin)")
+                    .with(body::<EntitlementEvent>)
+                    .with(ok::<EventOutcome>)
+                    .with(errors(&[ErrorCode::MalformedEvent, ErrorCode::LedgerBusy]))
+                    .with(refusal::<EventOutcome>(
+                        ReasonCode::UnknownSku,
+                        "The resolver refused the event; the code is its reason (`unknown_sku`, \
+                         `role_not_in_sku`, `invalid_transition`, …). Recorded: the outcome is \
+                         beside the error.",
+                    ))
+            }),
+        )
+        .api_route(
+            "/v1/tenants",
+            get_with(list_tenants, |op| {
+                op.id("list_tenants")
+                    .summary("Every tenant (admin)")
+                    .with(errors(&[ErrorCode::LedgerBusy]))
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}",
+            get_with(show_tenant, |op| {
+                op.id("show_tenant")
+                    .summary("A tenant's state, as `tai state --format json`")
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/tools",
+            get_with(tenant_tools, |op| {
+                op.id("tenant_tools")
+                    .summary("The tools a tenant sees, and whether its roles may run each")
+                    .with(ok::<Tools<'static>>)
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/calls",
+            post_with(call_tool, |op| {
+                op.id("call_tool")
+                    .summary("Call a tool: every decided call is 200, `decision` says which")
+                    .with(ok::<CallOutcome>)
+                    .with(refusal::<CallOutcome>(
+                        ReasonCode::ToolNotFound,
+                        "`tool_not_found`: the tool is not in the tenant's enabled packs. \
+                         Recorded: the call's outcome is beside the error.",
+                    ))
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/signals",
+            post_with(send_signal, |op| {
+                op.id("send_signal")
+                    .summary("Send a signal (an empty body is a bare signal: it boots a governor)")
+                    .with(ok::<SignalOutcome>)
+            }),
+        )
+        .api_route(
             "/v1/tenants/{tenant}/actions/complete",
-            post(complete_action),
+            post_with(complete_action, |op| {
+                op.id("complete_action")
+                    .summary("Report that the action in flight finished")
+                    .with(errors(&[ErrorCode::NothingInFlight]))
+            }),
         )
-        .route("/v1/tenants/{tenant}/actions/fail", post(fail_action))
-        .route("/v1/tenants/{tenant}/receipts", get(receipts_page))
-        .route(
+        .api_route(
+            "/v1/tenants/{tenant}/actions/fail",
+            post_with(fail_action, |op| {
+                op.id("fail_action")
+                    .summary("Report that the action in flight failed for good")
+                    .with(errors(&[ErrorCode::NothingInFlight]))
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/receipts",
+            get_with(receipts_page, |op| {
+                op.id("receipts_page")
+                    .summary("A page of a tenant's receipts")
+            }),
+        )
+        .api_route(
             "/v1/tenants/{tenant}/receipts/stream",
-            get(stream::receipts),
+            get_with(stream::receipts, |op| {
+                op.id("receipt_stream")
+                    .summary("A tenant's receipts as server-sent events, stored then live")
+            }),
         )
-        .route("/v1/tenants/{tenant}/verify", get(verify))
-        .with_state(state)
+        .api_route(
+            "/v1/tenants/{tenant}/verify",
+            get_with(verify, |op| {
+                op.id("verify")
+                    .summary("Verify a tenant's chain, as `tai receipts verify`")
+            }),
+        )
 }
 
 async fn healthz() -> Json<Value> {
@@ -113,7 +244,8 @@ async fn post_event(
     })
 }
 
-#[derive(Serialize)]
+/// Every tenant.
+#[derive(Serialize, JsonSchema)]
 struct Tenants {
     tenants: Vec<TenantView>,
 }
@@ -139,7 +271,8 @@ async fn show_tenant(
     Ok(Json(view))
 }
 
-#[derive(Serialize)]
+/// The tools a tenant sees.
+#[derive(Serialize, JsonSchema)]
 struct Tools<'a> {
     tenant_id: TenantId,
     tools: Vec<ToolAccess<'a>>,
@@ -172,13 +305,16 @@ async fn tenant_tools(
     .into_response())
 }
 
-/// `POST /v1/tenants/{tenant}/calls`.
-#[derive(Debug, Deserialize)]
+/// A tool call (`POST /v1/tenants/{tenant}/calls`).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CallRequest {
+    /// The tool's name.
     tool: String,
+    /// Arguments for the tool, checked against its `input_schema`.
     #[serde(default)]
     arguments: Map<String, Value>,
+    /// Facts about the call that preconditions may check (e.g. `deployment_stable`).
     #[serde(default)]
     context: Map<String, Value>,
 }
@@ -204,10 +340,12 @@ async fn call_tool(
 }
 
 /// `POST /v1/tenants/{tenant}/signals`; an empty body is a bare signal (it boots a governor).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SignalRequest {
+    /// The signal's name, if it has one (e.g. `storm_detected`).
     name: Option<SignalName>,
+    /// Facts to record for the tenant.
     #[serde(default)]
     facts: Map<String, Value>,
 }
@@ -226,13 +364,15 @@ async fn send_signal(
 }
 
 /// `POST /v1/tenants/{tenant}/actions/{complete|fail}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionRequest {
+    /// What happened, for the receipt.
     detail: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The resolution, the governor state after it, and the receipts written.
+#[derive(Serialize, JsonSchema)]
 struct ActionResolved {
     resolution: Resolution,
     state: Option<GovernorState>,
@@ -273,14 +413,17 @@ async fn fail_action(
 }
 
 /// `?from_seq=&limit=` of the receipts page.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
+    /// The first seq of the page (default 0).
     from_seq: Option<u64>,
+    /// How many receipts at most, 1 to 1000 (default 100).
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
+/// A page of receipts.
+#[derive(Serialize, JsonSchema)]
 struct Page {
     tenant_id: TenantId,
     receipts: Vec<Receipt>,
@@ -318,7 +461,8 @@ async fn receipts_page(
     Ok(Json(page))
 }
 
-#[derive(Serialize)]
+/// The `tai receipts verify` report.
+#[derive(Serialize, JsonSchema)]
 struct Verified {
     tenant_id: TenantId,
     ok: bool,

@@ -11,6 +11,7 @@
 //! - [`hub`]: durable receipts fanned out to live listeners (SSE streams, MCP sessions).
 //! - [`http`]: the JSON API; [`error`] its one error shape; [`extract`] what handlers take
 //!   from a request (caller, tenant, body) and how they reach the engine.
+//! - `openapi`: the OpenAPI document of the JSON API, built from its route declarations.
 //! - `run`: the assembled application, the listener, graceful shutdown.
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
 
@@ -20,6 +21,7 @@ pub mod extract;
 pub mod http;
 pub mod hub;
 pub mod mcp;
+mod openapi;
 mod run;
 mod stream;
 

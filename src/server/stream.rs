@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aide::UseApi;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -25,11 +26,13 @@ use crate::receipts::Receipt;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{QueryParams, TenantScope, engine, for_tenant};
+use super::openapi::EventStream;
 
 /// `?from_seq=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
+    /// The first seq to send (default 0); `Last-Event-ID` takes precedence.
     from_seq: Option<u64>,
 }
 
@@ -42,7 +45,7 @@ pub async fn receipts(
     TenantScope(tenant): TenantScope,
     QueryParams(q): QueryParams<StreamQuery>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, ApiError> {
+) -> Result<UseApi<Sse<impl Stream<Item = Result<Event, axum::Error>>>, EventStream>, ApiError> {
     // A browser reconnecting repeats the original URL; the last id it saw wins.
     let from = last_event_id(&headers)
         .map(|seq| seq.saturating_add(1))
@@ -62,7 +65,9 @@ pub async fn receipts(
         let event = feed.next_event().await?;
         Some((event, feed))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into())
 }
 
 fn last_event_id(headers: &HeaderMap) -> Option<u64> {

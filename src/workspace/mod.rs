@@ -468,7 +468,7 @@ fn rebuild(
 
 /// What a tenant looks like from outside: `tai state --format json` and the server's
 /// tenant resource.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TenantView {
     /// The tenant.
     pub tenant_id: TenantId,
@@ -489,7 +489,7 @@ pub struct TenantView {
 }
 
 /// A tenant's entitlement and its standing at the time of the view.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EntitlementView {
     /// The SKU.
     pub sku_id: SkuId,
