@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -1187,4 +1188,311 @@ async fn a_second_server_on_the_same_state_refuses_to_start() {
     // Once the first is gone, the directory can be served again.
     let again = Server::start(&state, &[]);
     assert!(again.stop().await.success());
+}
+
+// ---------------------------------------------------------------------------------------
+// The OpenAPI document at /openapi.json.
+
+/// The served OpenAPI document, and checks of what the server does against it.
+struct OpenApi(Value);
+
+impl OpenApi {
+    async fn fetch(s: &Server) -> OpenApi {
+        let r = get(s, None, "/openapi.json").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.headers["content-type"], "application/json");
+        OpenApi(r.body)
+    }
+
+    fn operation(&self, method: &str, template: &str) -> &Value {
+        let op = &self.0["paths"][template][method];
+        assert!(op.is_object(), "{method} {template} is not in the document");
+        op
+    }
+
+    /// Asserts that `reply`, the answer to `method template`, is documented for its status
+    /// (or by the operation's default response) and matches that response's JSON schema.
+    fn check(&self, method: &str, template: &str, reply: &Reply) {
+        let problems = self.problems(method, template, reply.status, &reply.body);
+        assert!(
+            problems.is_empty(),
+            "{method} {template} {} does not match its schema:\n{}\n{}",
+            reply.status,
+            problems.join("\n"),
+            reply.body
+        );
+    }
+
+    /// How `body` fails the schema documented for `status` of `method template`.
+    fn problems(
+        &self,
+        method: &str,
+        template: &str,
+        status: StatusCode,
+        body: &Value,
+    ) -> Vec<String> {
+        let responses = &self.operation(method, template)["responses"];
+        let documented = responses.get(status.as_str()).unwrap_or_else(|| {
+            assert!(
+                !status.is_success(),
+                "{method} {template}: {status} is not documented"
+            );
+            &responses["default"]
+        });
+        let mut schema = documented["content"]["application/json"]["schema"].clone();
+        assert!(
+            schema.is_object(),
+            "{method} {template} {status}: no JSON schema"
+        );
+        // The schema's `$ref`s point into the document's components.
+        schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+        schema["components"] = self.0["components"].clone();
+        let validator = jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("{method} {template} {status}: bad schema: {e}"));
+        validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+}
+
+/// The path of every route the server's own sources declare (the literal given to
+/// `route(` or `api_route(`), read independently of the document so that a route added
+/// without documentation is noticed. MCP lives in its own folder and is not part of the
+/// JSON API.
+fn declared_routes() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let mut routes = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in source.match_indices("route(") {
+            let rest = source[at + "route(".len()..].trim_start();
+            if let Some(literal) = rest.strip_prefix('"') {
+                routes.insert(literal[..literal.find('"').unwrap()].to_owned());
+            }
+        }
+    }
+    routes
+}
+
+/// `template` with each `{param}` filled in.
+fn fill(template: &str) -> String {
+    template.replace("{tenant}", "acme").replace("{id}", "x")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_document_describes_every_route() {
+    let (_d, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    let doc = OpenApi::fetch(&s).await;
+    let api = &doc.0;
+    assert!(api["openapi"].as_str().unwrap().starts_with("3."), "{api}");
+    assert_eq!(api["info"]["title"], "tai");
+    assert_eq!(api["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let bearer = &api["components"]["securitySchemes"]["bearer"];
+    assert_eq!(
+        (&bearer["type"], &bearer["scheme"]),
+        (&json!("http"), &json!("bearer"))
+    );
+
+    let paths = api["paths"].as_object().unwrap();
+    let documented: BTreeSet<String> = paths.keys().cloned().collect();
+    let declared = declared_routes();
+    assert!(declared.len() > 10, "{declared:?}");
+    assert_eq!(documented, declared);
+
+    for (template, item) in paths {
+        let methods: BTreeSet<String> = item.as_object().unwrap().keys().cloned().collect();
+        // The server answers exactly the documented methods: any other is 405 with `Allow`.
+        let r = send(client().put(s.url(&fill(template)))).await;
+        assert_eq!(
+            error_code(&r, StatusCode::METHOD_NOT_ALLOWED),
+            "method_not_allowed"
+        );
+        let allowed: BTreeSet<String> = r.headers["allow"]
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| m != "head")
+            .collect();
+        assert_eq!(allowed, methods, "{template}");
+
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{method} {template}");
+            assert!(op["operationId"].is_string(), "{what}");
+            assert!(op["summary"].is_string(), "{what}");
+            let names: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            let in_template: BTreeSet<&str> = template
+                .split('/')
+                .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert_eq!(names, in_template, "{what}");
+
+            let open = ["/healthz", "/openapi.json"].contains(&template.as_str());
+            let security = &op["security"];
+            if open {
+                assert!(security.is_null(), "{what} needs no token");
+            } else {
+                assert_eq!(*security, json!([{ "bearer": [] }]), "{what}");
+            }
+
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("200"), "{what}");
+            for (status, response) in responses {
+                assert!(response["description"].is_string(), "{what} {status}");
+                if status == "200" {
+                    continue;
+                }
+                // Every error is the error shape, perhaps with an outcome beside it.
+                let schema = &response["content"]["application/json"]["schema"];
+                let refs: Vec<&str> = match schema["anyOf"].as_array() {
+                    Some(alternatives) => alternatives.iter().map(|a| &a["$ref"]).collect(),
+                    None => vec![&schema["$ref"]],
+                }
+                .into_iter()
+                .map(|r| r.as_str().unwrap_or_default())
+                .collect();
+                assert!(
+                    refs.iter()
+                        .all(|r| r.starts_with("#/components/schemas/Error")),
+                    "{what} {status}: {schema}"
+                );
+            }
+            if !open {
+                assert!(responses.contains_key("401"), "{what}");
+            }
+        }
+    }
+    let stream = doc.operation("get", "/v1/tenants/{tenant}/receipts/stream");
+    assert!(stream["responses"]["200"]["content"]["text/event-stream"].is_object());
+
+    // Every reference resolves inside the document.
+    let text = api.to_string();
+    let schemas = api["components"]["schemas"].as_object().unwrap();
+    for (at, _) in text.match_indices("\"$ref\":\"") {
+        let target = &text[at + 8..];
+        let target = &target[..target.find('"').unwrap()];
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target} points outside the components"));
+        assert!(schemas.contains_key(name), "{target} is not defined");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_match_the_openapi_schemas() {
+    let (_d, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    let doc = OpenApi::fetch(&s).await;
+
+    let r = get(&s, None, "/healthz").await;
+    doc.check("get", "/healthz", &r);
+    let r = get(&s, None, "/openapi.json").await;
+    doc.check("get", "/openapi.json", &r);
+
+    // The catalog.
+    let r = get(&s, Some(ACME), "/v1/packs").await;
+    doc.check("get", "/v1/packs", &r);
+    let pack = r.body["packs"][0]["pack_id"].as_str().unwrap().to_owned();
+    let r = get(&s, Some(ACME), &format!("/v1/packs/{pack}")).await;
+    doc.check("get", "/v1/packs/{id}", &r);
+    let r = get(&s, Some(ACME), "/v1/packs/nope").await;
+    assert_eq!(error_code(&r, StatusCode::NOT_FOUND), "unknown_pack");
+    doc.check("get", "/v1/packs/{id}", &r);
+    let r = get(&s, Some(ACME), "/v1/skus").await;
+    doc.check("get", "/v1/skus", &r);
+    let r = get(&s, Some(ACME), "/v1/skus/rollback-guard-professional").await;
+    doc.check("get", "/v1/skus/{id}", &r);
+
+    // Entitlement events: accepted, refused (recorded), malformed.
+    let activate = event("entitlement.activated", "acme", "rollback-guard-base");
+    let r = send_event(&s, ADMIN, &activate).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    doc.check("post", "/v1/events", &r);
+    let r = send_event(&s, ADMIN, &event("entitlement.activated", "globex", "nope")).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "unknown_sku"
+    );
+    doc.check("post", "/v1/events", &r);
+    let r = send_event(&s, ADMIN, &json!({ "event_type": "entitlement.activated" })).await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "malformed_event");
+    doc.check("post", "/v1/events", &r);
+    let r = send_event(&s, ACME, &activate).await;
+    assert_eq!(error_code(&r, StatusCode::FORBIDDEN), "admin_only");
+    doc.check("post", "/v1/events", &r);
+
+    // A tenant's state before and after its governor boots.
+    let tenant = "/v1/tenants/{tenant}";
+    let r = get(&s, Some(ACME), "/v1/tenants/acme").await;
+    doc.check("get", tenant, &r);
+    let r = post_raw(&s, Some(ACME), "/v1/tenants/acme/signals", String::new()).await;
+    doc.check("post", "/v1/tenants/{tenant}/signals", &r);
+    let r = get(&s, Some(ACME), "/v1/tenants/acme").await;
+    assert_eq!(r.body["state"], "stable", "{}", r.body);
+    doc.check("get", tenant, &r);
+    // The schemas do reject what the server would never send.
+    let mut wrong = r.body.clone();
+    wrong["state"] = json!("sleeping");
+    assert!(!doc.problems("get", tenant, r.status, &wrong).is_empty());
+    wrong["state"] = r.body["state"].clone();
+    wrong.as_object_mut().unwrap().remove("head_hash");
+    assert!(!doc.problems("get", tenant, r.status, &wrong).is_empty());
+    let r = get(&s, Some(ADMIN), "/v1/tenants").await;
+    doc.check("get", "/v1/tenants", &r);
+    let r = get(&s, Some(ACME), "/v1/tenants/acme/tools").await;
+    doc.check("get", "/v1/tenants/{tenant}/tools", &r);
+
+    // Calls: executed, refused by a gate, and a tool the tenant cannot see (recorded).
+    let calls = "/v1/tenants/{tenant}/calls";
+    let r = call_tool(&s, ACME, "acme", "ac_receipt_verify").await;
+    assert_eq!(r.body["decision"], "executed", "{}", r.body);
+    doc.check("post", calls, &r);
+    let r = call_tool(&s, ACME, "acme", "ac_rollback_orchestrator").await;
+    assert_eq!(error_code(&r, StatusCode::NOT_FOUND), "tool_not_found");
+    doc.check("post", calls, &r);
+    let r = post_raw(&s, Some(ACME), "/v1/tenants/acme/calls", "{".into()).await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_json");
+    doc.check("post", calls, &r);
+
+    // Action resolutions (an empty body is `{}`), receipts and verification.
+    let fail = "/v1/tenants/acme/actions/fail";
+    let r = post_raw(&s, Some(ACME), fail, String::new()).await;
+    assert_eq!(error_code(&r, StatusCode::CONFLICT), "nothing_in_flight");
+    doc.check("post", "/v1/tenants/{tenant}/actions/fail", &r);
+    let r = get(&s, Some(ACME), "/v1/tenants/acme/receipts?limit=2").await;
+    doc.check("get", "/v1/tenants/{tenant}/receipts", &r);
+    let r = get(&s, Some(ACME), "/v1/tenants/acme/receipts?limit=0").await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_query");
+    doc.check("get", "/v1/tenants/{tenant}/receipts", &r);
+    let r = get(&s, Some(ACME), "/v1/tenants/acme/verify").await;
+    doc.check("get", "/v1/tenants/{tenant}/verify", &r);
+
+    // The errors every tenant route shares.
+    let r = get(&s, None, "/v1/tenants/acme").await;
+    assert_eq!(error_code(&r, StatusCode::UNAUTHORIZED), "unauthenticated");
+    doc.check("get", tenant, &r);
+    let r = get(&s, Some(GLOBEX), "/v1/tenants/acme").await;
+    assert_eq!(error_code(&r, StatusCode::FORBIDDEN), "forbidden");
+    doc.check("get", tenant, &r);
+    let r = get(&s, Some(ADMIN), "/v1/tenants/initech").await;
+    assert_eq!(error_code(&r, StatusCode::NOT_FOUND), "unknown_tenant");
+    doc.check("get", tenant, &r);
+    let r = get(&s, Some(ADMIN), "/v1/tenants/.hidden").await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_tenant_id");
+    doc.check("get", tenant, &r);
+    s.stop().await;
 }

@@ -24,6 +24,7 @@ use aide::openapi::{
 };
 use aide::operation::{ParamLocation, add_parameters, parameters_from_schema};
 use aide::transform::{TransformOpenApi, TransformOperation};
+use aide::util::iter_operations_mut;
 use aide::{OperationInput, OperationOutput};
 use axum::Router;
 use axum::body::Bytes;
@@ -134,9 +135,20 @@ fn begin() -> OpenApi {
     OpenApi::default()
 }
 
-/// The document's own parts: its info, the bearer scheme, and the error shape as the answer
-/// to any status an operation does not list.
-fn describe(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
+/// The document's own parts: its info, the bearer scheme, the errors any route may answer
+/// with, and the error shape as the answer to any status an operation does not list.
+fn describe(mut api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
+    // Every route runs under the request timeout, and any may fail on the server's side.
+    generate::in_context(|ctx| {
+        let paths = api.inner_mut().paths.iter_mut();
+        for item in paths.flat_map(|p| p.paths.values_mut()) {
+            if let ReferenceOr::Item(item) = item {
+                for (_, op) in iter_operations_mut(item) {
+                    add_errors(ctx, op, &[ErrorCode::Internal, ErrorCode::Timeout]);
+                }
+            }
+        }
+    });
     api.title("tai")
         .version(env!("CARGO_PKG_VERSION"))
         .description(
@@ -159,10 +171,7 @@ fn describe(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
             },
         )
         .default_response_with::<ApiError, _>(|r| {
-            r.description(
-                "Any other failure, in the error shape: `method_not_allowed` (405), \
-                 `internal` (500), `timeout` (503).",
-            )
+            r.description("Any other failure, in the error shape (e.g. 405 `method_not_allowed`).")
         })
 }
 
@@ -171,8 +180,7 @@ fn describe(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
 
 /// The success response is `T` as JSON: for handlers that answer with a hand-built
 /// `Response`, and for replacing an inferred schema that says less than `T`.
-pub(super) fn ok<T: JsonSchema>(op: TransformOperation<'_>) -> TransformOperation<'_> {
-    let mut op = op;
+pub(super) fn ok<T: JsonSchema>(mut op: TransformOperation<'_>) -> TransformOperation<'_> {
     if let Some(responses) = &mut op.inner_mut().responses {
         responses.responses.shift_remove(&Status::Code(200));
     }
