@@ -368,7 +368,7 @@ fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize, door: Doo
                 let mut deferred = 0;
                 for _ in 0..CALLS {
                     let tried = (door == Door::Deferred)
-                        .then(|| ws.try_call(&tenant, &call))
+                        .then(|| ws.try_call(&tenant, &call).ok())
                         .flatten();
                     let out = match tried {
                         Some(d) => {

@@ -329,8 +329,8 @@ async fn call_tool(
         arguments: req.arguments,
         context: req.context,
     };
-    let outcome = match s.workspace.try_call(&tenant, &call) {
-        Some(deferred) => deferred.durable().await?,
+    let outcome = match super::try_call(&s.workspace, &tenant, &call).await {
+        Some(decided) => decided?,
         None => for_tenant(&s, tenant, move |ws, t| ws.call(t, &call)).await?,
     };
     Ok(match outcome.decision {

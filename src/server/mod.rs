@@ -27,7 +27,9 @@ mod stream;
 
 use std::sync::Arc;
 
-use crate::workspace::Workspace;
+use crate::governor::{CallOutcome, ToolCall};
+use crate::ids::TenantId;
+use crate::workspace::{Declined, Workspace, WorkspaceError};
 
 pub use auth::{Auth, AuthError, Principal};
 pub use error::{ApiError, ErrorCode};
@@ -54,6 +56,29 @@ impl AppState {
             auth: Arc::new(auth),
         }
     }
+}
+
+/// How often a call finding its tenant busy yields and tries again before it goes to the
+/// blocking pool. The tenant is usually held by another decision that takes microseconds;
+/// a command handler holds it for as long as it runs, and then the pool is the right place.
+const BUSY_RETRIES: usize = 4;
+
+/// Runs a tool call on this async worker when deciding cannot block
+/// ([`Workspace::try_call`]), awaiting its durability without holding a thread. `None` when
+/// it must run on the blocking pool instead (see [`on_engine`]).
+pub async fn try_call(
+    workspace: &Workspace,
+    tenant: &TenantId,
+    call: &ToolCall,
+) -> Option<Result<CallOutcome, WorkspaceError>> {
+    for _ in 0..BUSY_RETRIES {
+        match workspace.try_call(tenant, call) {
+            Ok(deferred) => return Some(deferred.durable().await),
+            Err(Declined::Busy) => tokio::task::yield_now().await,
+            Err(Declined::WouldBlock) => return None,
+        }
+    }
+    None
 }
 
 /// Runs engine work on tokio's blocking pool: it may sync the ledger or wait for a command

@@ -9,7 +9,7 @@ mod flusher;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -140,6 +140,16 @@ pub struct Workspace {
     tenants: Mutex<HashMap<TenantId, Arc<Cell>>>,
     observer: Option<Arc<dyn ReceiptObserver>>,
     flusher: flusher::Flusher,
+}
+
+/// Why [`Workspace::try_run`] ran nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declined {
+    /// Another operation holds the tenant: trying again shortly may succeed.
+    Busy,
+    /// Deciding would block: the tenant must first be loaded from disk (or has no chain
+    /// yet), or the tool runs an external command.
+    WouldBlock,
 }
 
 /// The answer to an operation whose receipts are written and on their way to disk: ready
@@ -279,21 +289,27 @@ impl Workspace {
     }
 
     /// [`Workspace::run`] for callers that must not block: decides and writes now, and
-    /// answers through the returned [`Deferred`] once the receipts are durable. Returns
-    /// `None`, having run nothing, when deciding could block: the tenant is not in memory
-    /// yet, has no chain, or another operation holds it.
+    /// answers through the returned [`Deferred`] once the receipts are durable. Runs nothing
+    /// when deciding could block, and says why.
     pub fn try_run<T: Send + 'static>(
         &self,
         id: &TenantId,
         op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
         receipts_of: fn(&T) -> &[Receipt],
-    ) -> Option<Deferred<T>> {
-        let h = lock(&self.tenants).get(id).cloned()?;
+    ) -> Result<Deferred<T>, Declined> {
+        let h = lock(&self.tenants)
+            .get(id)
+            .cloned()
+            .ok_or(Declined::WouldBlock)?;
         let (tx, rx) = futures::channel::oneshot::channel();
         let (out, next_seq) = {
-            let mut tenant = h.tenant.try_lock().ok()?;
+            let mut tenant = match h.tenant.try_lock() {
+                Ok(tenant) => tenant,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return Err(Declined::Busy),
+            };
             if tenant.head().next_seq == 0 {
-                return None;
+                return Err(Declined::WouldBlock);
             }
             let env = Env {
                 catalog: &self.catalog,
@@ -303,13 +319,13 @@ impl Workspace {
             let out = op(&mut tenant, &env);
             if receipts_of(&out).is_empty() {
                 let _ = tx.send(Ok(out));
-                return Some(Deferred(rx));
+                return Ok(Deferred(rx));
             }
             match self.ledger.write(id, receipts_of(&out)) {
                 Ok(next_seq) => (out, next_seq),
                 Err(e) => {
                     let _ = tx.send(Err(self.rebuild(id, &mut tenant, e)));
-                    return Some(Deferred(rx));
+                    return Ok(Deferred(rx));
                 }
             }
         };
@@ -327,7 +343,7 @@ impl Workspace {
                 let _ = tx.send(answer);
             }),
         );
-        Some(Deferred(rx))
+        Ok(Deferred(rx))
     }
 
     fn settler(&self) -> Settle {
@@ -366,15 +382,19 @@ impl Workspace {
         self.run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
     }
 
-    /// [`Workspace::call`] through [`Workspace::try_run`]: `None` also when the tool runs an
-    /// external command, which takes as long as the command does.
-    pub fn try_call(&self, tenant: &TenantId, call: &ToolCall) -> Option<Deferred<CallOutcome>> {
+    /// [`Workspace::call`] through [`Workspace::try_run`], declined also when the tool runs
+    /// an external command, which takes as long as the command does.
+    pub fn try_call(
+        &self,
+        tenant: &TenantId,
+        call: &ToolCall,
+    ) -> Result<Deferred<CallOutcome>, Declined> {
         let runs_command = self
             .catalog
             .tool(&call.tool)
             .is_some_and(|t| matches!(t.tool.handler, crate::catalog::Handler::Command(_)));
         if runs_command {
-            return None;
+            return Err(Declined::WouldBlock);
         }
         self.try_run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
     }
@@ -683,15 +703,16 @@ mod tests {
         // A tenant with no chain (or not yet in memory) is left to the blocking path, which
         // loads it or says it does not exist.
         let nobody = TenantId::new("nobody").unwrap();
-        assert!(ws.try_call(&nobody, &call).is_none());
+        let declined = |ws: &Workspace, t: &TenantId| ws.try_call(t, &call).err();
+        assert_eq!(declined(&ws, &nobody), Some(Declined::WouldBlock));
         ws.tenant(&nobody).unwrap();
-        assert!(ws.try_call(&nobody, &call).is_none());
+        assert_eq!(declined(&ws, &nobody), Some(Declined::WouldBlock));
         // A tenant another operation holds.
         let cell = ws.handle(&acme).unwrap();
         let held = lock(&cell.tenant);
-        assert!(ws.try_call(&acme, &call).is_none());
+        assert_eq!(declined(&ws, &acme), Some(Declined::Busy));
         drop(held);
-        assert!(ws.try_call(&acme, &call).is_some());
+        assert_eq!(declined(&ws, &acme), None);
 
         // A tool that runs a program.
         let base = load::build(&builtin::sources()).unwrap();
@@ -705,7 +726,7 @@ mod tests {
         }
         let ws = workspace(Catalog::new(packs, base.skus().to_vec()));
         let acme = purchase(&ws, "acme");
-        assert!(ws.try_call(&acme, &call).is_none());
+        assert_eq!(declined(&ws, &acme), Some(Declined::WouldBlock));
     }
 
     #[test]

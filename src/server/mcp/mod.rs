@@ -226,8 +226,8 @@ impl ServerHandler for TaiMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
         let call = tools::tool_call(request, &context.meta)?;
-        let outcome = match self.workspace.try_call(&tenant, &call) {
-            Some(deferred) => deferred.durable().await.map_err(McpError::from)?,
+        let outcome = match super::try_call(&self.workspace, &tenant, &call).await {
+            Some(decided) => decided.map_err(McpError::from)?,
             None => self.engine(move |ws| ws.call(&tenant, &call)).await?,
         };
         Ok(tools::answer(outcome)?.into())
