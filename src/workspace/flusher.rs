@@ -1,29 +1,34 @@
-//! The workspace's durability thread: for callers that must not block (the server's async
-//! workers), it waits for receipts to become durable on their behalf and then runs what was
-//! left to do, so no thread sits parked per request.
+//! The workspace's durability thread: it writes every decided batch of receipts to the
+//! ledger, in the order the batches were decided, makes them durable, and then finishes
+//! each operation (answering its caller).
 //!
-//! Everything queued while one flush runs is covered by the next: the first `sync` of a round
-//! flushes every tenant written so far (the ledger's group commit), and the others find their
-//! receipts already durable.
+//! Deciding stays with the callers, under each tenant's lock, and takes microseconds; the
+//! I/O happens here, on one thread, so no caller (an async worker in particular) ever waits
+//! on the disk while holding a tenant, and a write never competes with a flush of the same
+//! file. Everything queued while one flush runs is written and covered by the next: the
+//! first `sync` of a round flushes every tenant written so far (the ledger's group commit),
+//! and the others find their receipts already durable.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use crate::ids::TenantId;
+use crate::receipts::Receipt;
 use crate::receipts::ledger::{Ledger, LedgerError};
 
-/// What to run once a tenant's receipts below a seq are durable (or could not be made so).
-pub(super) type Then = Box<dyn FnOnce(Result<(), LedgerError>) + Send>;
-
-struct Waiter {
-    tenant: TenantId,
-    next_seq: u64,
-    then: Then,
+/// An operation whose receipts are decided and sealed, waiting to be stored.
+pub(super) trait Job: Send {
+    /// The tenant whose chain the receipts continue.
+    fn tenant(&self) -> &TenantId;
+    /// The receipts, in chain order.
+    fn receipts(&self) -> &[Receipt];
+    /// Called exactly once, with whether the receipts were written and made durable.
+    fn finish(self: Box<Self>, stored: Result<(), LedgerError>);
 }
 
 #[derive(Default)]
 struct Queue {
-    waiting: Vec<Waiter>,
+    jobs: Vec<Box<dyn Job>>,
     closing: bool,
 }
 
@@ -31,6 +36,8 @@ struct Shared {
     ledger: Arc<dyn Ledger>,
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// Held while jobs taken from the queue are stored, so they are stored in queue order.
+    storing: Mutex<()>,
 }
 
 /// Started on first use, stopped (after finishing everything queued) when dropped.
@@ -56,15 +63,18 @@ impl Flusher {
                 ledger,
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
+                storing: Mutex::new(()),
             }),
             thread: Mutex::new(None),
         }
     }
 
-    /// Runs `then` on the durability thread once `tenant`'s receipts below `next_seq` are
-    /// durable, with the ledger's error if they cannot be made so. When the thread cannot be
-    /// started, waits here instead: slower, never lost.
-    pub(super) fn after_sync(&self, tenant: TenantId, next_seq: u64, then: Then) {
+    /// Queues `job` behind every job submitted before it. Callers submit while holding the
+    /// job's tenant, so each tenant's batches are queued in chain order. Returns `false` when
+    /// the durability thread cannot be started: the caller must then [`Flusher::drain`] once
+    /// it has released the tenant (finishing a job may need it).
+    pub(super) fn submit(&self, job: Box<dyn Job>) -> bool {
+        lock(&self.shared.queue).jobs.push(job);
         let mut thread = lock(&self.thread);
         if thread.is_none() {
             let shared = Arc::clone(&self.shared);
@@ -73,42 +83,57 @@ impl Flusher {
                 .spawn(move || run(&shared))
             {
                 Ok(handle) => *thread = Some(handle),
-                Err(_) => {
-                    drop(thread);
-                    then(self.shared.ledger.sync(&tenant, next_seq));
-                    return;
-                }
+                Err(_) => return false,
             }
         }
-        drop(thread);
-        lock(&self.shared.queue).waiting.push(Waiter {
-            tenant,
-            next_seq,
-            then,
-        });
         self.shared.wake.notify_one();
+        true
+    }
+
+    /// Stores everything queued on the calling thread: slower than the durability thread,
+    /// never lost.
+    pub(super) fn drain(&self) {
+        let _storing = lock(&self.shared.storing);
+        let jobs = std::mem::take(&mut lock(&self.shared.queue).jobs);
+        store(self.shared.ledger.as_ref(), jobs);
     }
 }
 
 fn run(shared: &Shared) {
     loop {
-        let batch = {
-            let mut queue = lock(&shared.queue);
-            while queue.waiting.is_empty() && !queue.closing {
-                queue = shared
-                    .wake
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            if queue.waiting.is_empty() {
-                return;
-            }
-            std::mem::take(&mut queue.waiting)
-        };
-        for w in batch {
-            let synced = shared.ledger.sync(&w.tenant, w.next_seq);
-            (w.then)(synced);
+        let mut queue = lock(&shared.queue);
+        while queue.jobs.is_empty() && !queue.closing {
+            queue = shared
+                .wake
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
         }
+        if queue.jobs.is_empty() {
+            return;
+        }
+        drop(queue);
+        // Taken under `storing`, so jobs are stored in the order they were queued even if a
+        // caller drains at the same time.
+        let _storing = lock(&shared.storing);
+        let jobs = std::mem::take(&mut lock(&shared.queue).jobs);
+        store(shared.ledger.as_ref(), jobs);
+    }
+}
+
+/// Writes every job's receipts in order, makes them durable, and finishes the jobs. A job
+/// whose write fails takes the later jobs of its tenant with it: they no longer continue
+/// the chain on disk, and the ledger refuses them.
+fn store(ledger: &dyn Ledger, jobs: Vec<Box<dyn Job>>) {
+    let written: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let next_seq = ledger.write(job.tenant(), job.receipts());
+            (job, next_seq)
+        })
+        .collect();
+    for (job, next_seq) in written {
+        let stored = next_seq.and_then(|next_seq| ledger.sync(job.tenant(), next_seq));
+        job.finish(stored);
     }
 }
 

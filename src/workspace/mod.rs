@@ -252,45 +252,26 @@ impl Workspace {
     }
 
     /// Runs `op` on the tenant under its lock and returns once the receipts it wrote are
-    /// durable. The lock is released before the flush, so the tenant's next operation is
-    /// decided while this one's receipts reach the disk, and concurrent operations share
-    /// one flush (the ledger's group commit); each caller still hears back only once its
-    /// own receipts are durable. If writing or flushing fails the tenant is rebuilt from
-    /// the ledger, so memory never stays ahead of what is on disk.
-    pub fn run<T>(
+    /// durable. The lock is released as soon as the receipts are sealed and queued, so the
+    /// tenant's next operation is decided while this one's receipts reach the disk, and
+    /// concurrent operations share one flush (the ledger's group commit); each caller still
+    /// hears back only once its own receipts are durable. If writing or flushing fails the
+    /// tenant is rebuilt from the ledger, so memory never stays ahead of what is on disk.
+    pub fn run<T: Send + 'static>(
         &self,
         id: &TenantId,
         op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
-        receipts_of: impl Fn(&T) -> &[Receipt],
+        receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
         let h = self.handle(id)?;
-        let (out, next_seq) = {
-            let mut tenant = lock(&h.tenant);
-            let env = Env {
-                catalog: &self.catalog,
-                now: self.clock.now(),
-                ids: &self.ids,
-            };
-            let out = op(&mut tenant, &env);
-            if receipts_of(&out).is_empty() {
-                return Ok(out);
-            }
-            match self.ledger.write(id, receipts_of(&out)) {
-                Ok(next_seq) => (out, next_seq),
-                Err(e) => return Err(self.rebuild(id, &mut tenant, e)),
-            }
-        };
-        let synced = self.ledger.sync(id, next_seq);
-        let settle = self.settler();
-        settle.settle(&h, id, next_seq, synced).map(|()| {
-            settle.announce(&h, id, receipts_of(&out));
-            out
-        })
+        let tenant = lock(&h.tenant);
+        let deferred = self.decide(&h, id, tenant, op, receipts_of);
+        futures::executor::block_on(deferred.durable())
     }
 
-    /// [`Workspace::run`] for callers that must not block: decides and writes now, and
-    /// answers through the returned [`Deferred`] once the receipts are durable. Runs nothing
-    /// when deciding could block, and says why.
+    /// [`Workspace::run`] for callers that must not block: decides now and answers through
+    /// the returned [`Deferred`] once the receipts are durable. Runs nothing when deciding
+    /// could block, and says why.
     pub fn try_run<T: Send + 'static>(
         &self,
         id: &TenantId,
@@ -301,61 +282,53 @@ impl Workspace {
             .get(id)
             .cloned()
             .ok_or(Declined::WouldBlock)?;
-        let (tx, rx) = futures::channel::oneshot::channel();
-        let (out, next_seq) = {
-            let mut tenant = match h.tenant.try_lock() {
-                Ok(tenant) => tenant,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(TryLockError::WouldBlock) => return Err(Declined::Busy),
-            };
-            if tenant.head().next_seq == 0 {
-                return Err(Declined::WouldBlock);
-            }
-            let env = Env {
-                catalog: &self.catalog,
-                now: self.clock.now(),
-                ids: &self.ids,
-            };
-            let out = op(&mut tenant, &env);
-            if receipts_of(&out).is_empty() {
-                let _ = tx.send(Ok(out));
-                return Ok(Deferred(rx));
-            }
-            match self.ledger.write(id, receipts_of(&out)) {
-                Ok(next_seq) => (out, next_seq),
-                Err(e) => {
-                    let _ = tx.send(Err(self.rebuild(id, &mut tenant, e)));
-                    return Ok(Deferred(rx));
-                }
-            }
+        let tenant = match h.tenant.try_lock() {
+            Ok(tenant) => tenant,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Err(Declined::Busy),
         };
-        let settle = self.settler();
-        let tenant = id.clone();
-        self.flusher.after_sync(
-            id.clone(),
-            next_seq,
-            Box::new(move |synced| {
-                let answer = settle.settle(&h, &tenant, next_seq, synced).map(|()| {
-                    settle.announce(&h, &tenant, receipts_of(&out));
-                    out
-                });
-                // The caller may have gone away; the receipts are durable all the same.
-                let _ = tx.send(answer);
-            }),
-        );
-        Ok(Deferred(rx))
-    }
-
-    fn settler(&self) -> Settle {
-        Settle {
-            ledger: Arc::clone(&self.ledger),
-            observer: self.observer.clone(),
+        if tenant.head().next_seq == 0 {
+            return Err(Declined::WouldBlock);
         }
+        Ok(self.decide(&h, id, tenant, op, receipts_of))
     }
 
-    /// Replaces the in-memory tenant with what its ledger holds after `cause` failed.
-    fn rebuild(&self, id: &TenantId, tenant: &mut Tenant, cause: LedgerError) -> WorkspaceError {
-        rebuild(self.ledger.as_ref(), id, tenant, cause)
+    /// Runs `op` on the locked tenant and queues its receipts for the durability thread,
+    /// before the lock is released: that is what keeps each tenant's batches in chain order.
+    fn decide<T: Send + 'static>(
+        &self,
+        h: &Arc<Cell>,
+        id: &TenantId,
+        mut tenant: MutexGuard<'_, Tenant>,
+        op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
+        receipts_of: fn(&T) -> &[Receipt],
+    ) -> Deferred<T> {
+        let (answer, deferred) = futures::channel::oneshot::channel();
+        let env = Env {
+            catalog: &self.catalog,
+            now: self.clock.now(),
+            ids: &self.ids,
+        };
+        let out = op(&mut tenant, &env);
+        let mut queued = true;
+        if receipts_of(&out).is_empty() {
+            let _ = answer.send(Ok(out));
+        } else {
+            queued = self.flusher.submit(Box::new(Pending {
+                tenant: id.clone(),
+                cell: Arc::clone(h),
+                out,
+                receipts_of,
+                ledger: Arc::clone(&self.ledger),
+                observer: self.observer.clone(),
+                answer,
+            }));
+        }
+        drop(tenant);
+        if !queued {
+            self.flusher.drain();
+        }
+        Deferred(deferred)
     }
 
     /// Applies an entitlement event given as raw JSON (the marketplace's shape). A malformed
@@ -431,38 +404,48 @@ impl Workspace {
     }
 }
 
-/// What finishing an operation needs once its receipts are synced, owned so the durability
-/// thread can do it.
-struct Settle {
+/// An operation decided and queued: what the durability thread needs to store its receipts
+/// and then answer its caller.
+struct Pending<T> {
+    tenant: TenantId,
+    cell: Arc<Cell>,
+    out: T,
+    receipts_of: fn(&T) -> &[Receipt],
     ledger: Arc<dyn Ledger>,
     observer: Option<Arc<dyn ReceiptObserver>>,
+    answer: futures::channel::oneshot::Sender<Result<T, WorkspaceError>>,
 }
 
-impl Settle {
-    /// After the sync of a tenant's receipts below `next_seq`: on failure, puts memory back
-    /// in line with the disk and gives up on announcing what was lost.
-    fn settle(
-        &self,
-        h: &Cell,
-        id: &TenantId,
-        next_seq: u64,
-        synced: Result<(), LedgerError>,
-    ) -> Result<(), WorkspaceError> {
-        let Err(e) = synced else {
-            return Ok(());
-        };
-        let err = rebuild(self.ledger.as_ref(), id, &mut lock(&h.tenant), e);
-        if let Some(observer) = &self.observer {
-            lock(&h.announcer).skip_to(observer.as_ref(), id, next_seq);
-        }
-        Err(err)
+impl<T: Send> flusher::Job for Pending<T> {
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
 
-    /// Tells the observer about durable `receipts`, after every earlier batch of the tenant.
-    fn announce(&self, h: &Cell, id: &TenantId, receipts: &[Receipt]) {
-        if let Some(observer) = &self.observer {
-            lock(&h.announcer).announce(observer.as_ref(), id, receipts);
-        }
+    fn receipts(&self) -> &[Receipt] {
+        (self.receipts_of)(&self.out)
+    }
+
+    fn finish(self: Box<Self>, stored: Result<(), LedgerError>) {
+        let p = *self;
+        let receipts = (p.receipts_of)(&p.out);
+        let answer = match stored {
+            Ok(()) => {
+                if let Some(observer) = &p.observer {
+                    lock(&p.cell.announcer).announce(observer.as_ref(), &p.tenant, receipts);
+                }
+                Ok(p.out)
+            }
+            Err(e) => {
+                let err = rebuild(p.ledger.as_ref(), &p.tenant, &mut lock(&p.cell.tenant), e);
+                // What was lost will never be announced; later batches must not wait on it.
+                if let (Some(observer), Some(last)) = (&p.observer, receipts.last()) {
+                    lock(&p.cell.announcer).skip_to(observer.as_ref(), &p.tenant, last.seq + 1);
+                }
+                Err(err)
+            }
+        };
+        // The caller may have gone away; what was stored stays stored all the same.
+        let _ = p.answer.send(answer);
     }
 }
 
