@@ -446,15 +446,15 @@ async fn receipts_page(
         ));
     }
     let page = for_tenant(&s, tenant, move |ws, t| {
-        let all = ws.ledger().read(t)?;
-        let start = all.partition_point(|r| r.seq < from);
-        let end = all.len().min(start + limit);
-        let next_from_seq = all[..end].last().map_or(from, |r| r.seq + 1);
+        // One more than the page tells whether there is more.
+        let mut receipts = ws.ledger().read_from(t, from, limit + 1)?;
+        let has_more = receipts.len() > limit;
+        receipts.truncate(limit);
         Ok(Page {
             tenant_id: t.clone(),
-            has_more: end < all.len(),
-            receipts: all[start..end].to_vec(),
-            next_from_seq,
+            next_from_seq: receipts.last().map_or(from, |r| r.seq + 1),
+            has_more,
+            receipts,
         })
     })
     .await?;

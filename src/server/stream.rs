@@ -143,9 +143,7 @@ impl Feed {
         let tenant = self.tenant.clone();
         let from = self.next;
         let receipts = engine(&self.state, move |ws| {
-            let mut all = ws.ledger().read(&tenant)?;
-            let start = all.partition_point(|r| r.seq < from);
-            Ok(all.split_off(start))
+            Ok(ws.ledger().read_from(&tenant, from, usize::MAX)?)
         })
         .await?;
         self.pending.extend(receipts);

@@ -244,3 +244,32 @@ fn flipping_a_byte_of_either_file_fails_verification() {
     }
     assert!(dir.verify(&acme, false).unwrap().is_ok());
 }
+
+#[test]
+fn read_from_returns_a_window_of_the_chain_like_the_default() {
+    let (state, chain) = state_with(10);
+    let acme = tenant("acme");
+    let file = FileLedger::open(state.path()).unwrap();
+    let memory = crate::receipts::MemoryLedger::new();
+    memory.append(&acme, &chain).unwrap();
+    let ledgers: [&dyn Ledger; 2] = [&file, &memory];
+    for ledger in ledgers {
+        let seqs = |from, limit| -> Vec<u64> {
+            let page = ledger.read_from(&acme, from, limit).unwrap();
+            page.iter().map(|r| r.seq).collect()
+        };
+        assert_eq!(seqs(3, 4), [3, 4, 5, 6]);
+        assert_eq!(seqs(0, 2), [0, 1]);
+        assert_eq!(seqs(8, 5), [8, 9]);
+        assert_eq!(seqs(10, 5), [] as [u64; 0]);
+        assert_eq!(seqs(99, 5), [] as [u64; 0]);
+        assert_eq!(seqs(4, 0), [] as [u64; 0]);
+        assert_eq!(ledger.read_from(&acme, 7, usize::MAX).unwrap(), &chain[7..]);
+        assert!(
+            ledger
+                .read_from(&tenant("nobody"), 0, 5)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

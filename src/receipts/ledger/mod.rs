@@ -54,6 +54,21 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// are not checked here; see [`Ledger::verify`].
     fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError>;
 
+    /// Up to `limit` of `tenant`'s acknowledged receipts from seq `from` on, in chain order:
+    /// a page, or what a listener has not seen yet. Implementations should not decode the
+    /// receipts before `from`.
+    fn read_from(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        let mut all = self.read(tenant)?;
+        let start = all.partition_point(|r| r.seq < from);
+        all.truncate(start.saturating_add(limit));
+        Ok(all.split_off(start.min(all.len())))
+    }
+
     /// Every tenant with a chain, sorted.
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError>;
 
