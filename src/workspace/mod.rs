@@ -664,6 +664,112 @@ mod tests {
         }
     }
 
+    /// A ledger whose writes or syncs fail on demand.
+    #[derive(Debug, Default)]
+    struct Flaky {
+        inner: MemoryLedger,
+        fail_writes: std::sync::atomic::AtomicBool,
+        fail_syncs: std::sync::atomic::AtomicBool,
+    }
+
+    impl Ledger for Flaky {
+        fn append(
+            &self,
+            tenant: &TenantId,
+            receipts: &[Receipt],
+        ) -> Result<crate::receipts::ChainHead, LedgerError> {
+            if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(LedgerError::Io {
+                    action: "write",
+                    path: "ledger".into(),
+                    source: std::io::Error::other("disk full"),
+                });
+            }
+            self.inner.append(tenant, receipts)
+        }
+        fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
+            if self.fail_syncs.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(LedgerError::NotDurable {
+                    tenant: tenant.clone(),
+                    next_seq,
+                });
+            }
+            Ok(())
+        }
+        fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+            self.inner.read(tenant)
+        }
+        fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+            self.inner.tenants()
+        }
+        fn head(&self, tenant: &TenantId) -> Result<crate::receipts::ChainHead, LedgerError> {
+            self.inner.head(tenant)
+        }
+        fn verify(&self, tenant: &TenantId) -> Result<crate::receipts::VerifyReport, LedgerError> {
+            self.inner.verify(tenant)
+        }
+    }
+
+    /// Records what the observer hears, as (tenant, seq).
+    #[derive(Debug, Default)]
+    struct Heard(Mutex<Vec<u64>>);
+
+    impl ReceiptObserver for Heard {
+        fn appended(&self, _: &TenantId, receipts: &[Receipt]) {
+            lock(&self.0).extend(receipts.iter().map(|r| r.seq));
+        }
+    }
+
+    #[test]
+    fn a_failed_write_or_sync_is_an_error_and_memory_follows_the_ledger() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ledger = Arc::new(Flaky::default());
+        let heard = Arc::new(Heard::default());
+        let ws = Workspace::with_ledger(
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+            IdSource::seeded(1),
+            ledger.clone(),
+        )
+        .with_observer(heard.clone());
+        let acme = purchase(&ws, "acme");
+        let call = some_call(&ws, &acme);
+        let stored = ws.ledger().head(&acme).unwrap();
+
+        // Nothing reached the ledger: the tenant is as it was, and nothing is announced.
+        ledger.fail_writes.store(true, SeqCst);
+        assert!(matches!(
+            ws.call(&acme, &call),
+            Err(WorkspaceError::Ledger(LedgerError::Io { .. }))
+        ));
+        let deferred = ws.try_call(&acme, &call).unwrap();
+        assert!(futures::executor::block_on(deferred.durable()).is_err());
+        assert_eq!(ws.tenant(&acme).unwrap().head(), &stored);
+        ledger.fail_writes.store(false, SeqCst);
+
+        // Written but not known to be durable: an error all the same, and memory is what
+        // the ledger holds.
+        ledger.fail_syncs.store(true, SeqCst);
+        assert!(matches!(
+            ws.call(&acme, &call),
+            Err(WorkspaceError::Ledger(LedgerError::NotDurable { .. }))
+        ));
+        assert_eq!(
+            ws.tenant(&acme).unwrap().head(),
+            &ws.ledger().head(&acme).unwrap()
+        );
+        ledger.fail_syncs.store(false, SeqCst);
+
+        // The chain goes on from what is stored, and announcements resume after the gap.
+        let out = ws.call(&acme, &call).unwrap();
+        let last = out.receipts.last().unwrap().seq;
+        assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, last + 1);
+        assert!(ws.ledger().verify(&acme).unwrap().is_ok());
+        let heard = lock(&heard.0).clone();
+        assert_eq!(heard.last(), Some(&last));
+        assert!(heard.windows(2).all(|w| w[0] < w[1]), "in order: {heard:?}");
+    }
+
     #[test]
     fn try_call_decides_now_and_answers_once_durable() {
         let ws = workspace(load::build(&builtin::sources()).unwrap());
