@@ -76,7 +76,9 @@ impl Flusher {
     pub(super) fn submit(&self, job: Box<dyn Job>) -> bool {
         lock(&self.shared.queue).jobs.push(job);
         let mut thread = lock(&self.thread);
-        if thread.is_none() {
+        // Started on first use, and again should it ever have stopped (a bug that panicked
+        // there would otherwise leave every later caller waiting).
+        if thread.as_ref().is_none_or(JoinHandle::is_finished) {
             let shared = Arc::clone(&self.shared);
             match std::thread::Builder::new()
                 .name("tai-durability".into())
