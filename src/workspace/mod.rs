@@ -9,6 +9,7 @@ mod flusher;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use serde::Serialize;
@@ -77,6 +78,9 @@ pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 struct Cell {
     tenant: Mutex<Tenant>,
+    /// How many times the tenant was rebuilt from its ledger after a failed write or sync.
+    /// Read and changed only under the `tenant` lock.
+    rebuilds: AtomicU64,
     announcer: Mutex<Announcer>,
 }
 
@@ -239,6 +243,7 @@ impl Workspace {
                 early: BTreeMap::new(),
             }),
             tenant: Mutex::new(tenant),
+            rebuilds: AtomicU64::new(0),
         });
         map.insert(id.clone(), handle.clone());
         Ok(handle)
@@ -317,6 +322,7 @@ impl Workspace {
             queued = self.flusher.submit(Box::new(Pending {
                 tenant: id.clone(),
                 cell: Arc::clone(h),
+                rebuilds: h.rebuilds.load(Ordering::Relaxed),
                 out,
                 receipts_of,
                 ledger: Arc::clone(&self.ledger),
@@ -409,6 +415,8 @@ impl Workspace {
 struct Pending<T> {
     tenant: TenantId,
     cell: Arc<Cell>,
+    /// The cell's rebuild count when this was decided.
+    rebuilds: u64,
     out: T,
     receipts_of: fn(&T) -> &[Receipt],
     ledger: Arc<dyn Ledger>,
@@ -436,7 +444,20 @@ impl<T: Send> flusher::Job for Pending<T> {
                 Ok(p.out)
             }
             Err(e) => {
-                let err = rebuild(p.ledger.as_ref(), &p.tenant, &mut lock(&p.cell.tenant), e);
+                let mut tenant = lock(&p.cell.tenant);
+                // Memory holds these receipts only if no rebuild has happened since they
+                // were decided; after one, it may hold later, sound decisions instead, which
+                // must not be thrown away.
+                let err = if p.cell.rebuilds.load(Ordering::Relaxed) == p.rebuilds {
+                    let rebuilt = rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant);
+                    if rebuilt.is_ok() {
+                        p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
+                    }
+                    rebuilt.err().unwrap_or(e.into())
+                } else {
+                    e.into()
+                };
+                drop(tenant);
                 // What was lost will never be announced; later batches must not wait on it.
                 if let (Some(observer), Some(last)) = (&p.observer, receipts.last()) {
                     lock(&p.cell.announcer).skip_to(observer.as_ref(), &p.tenant, last.seq + 1);
@@ -449,24 +470,11 @@ impl<T: Send> flusher::Job for Pending<T> {
     }
 }
 
-/// Replaces the in-memory tenant with what its ledger holds after `cause` failed.
-fn rebuild(
-    ledger: &dyn Ledger,
-    id: &TenantId,
-    tenant: &mut Tenant,
-    cause: LedgerError,
-) -> WorkspaceError {
-    let rebuilt = ledger
-        .read(id)
-        .map_err(WorkspaceError::from)
-        .and_then(|stored| Ok(Tenant::replay(id.clone(), &stored)?));
-    match rebuilt {
-        Ok(t) => {
-            *tenant = t;
-            cause.into()
-        }
-        Err(e) => e,
-    }
+/// Replaces the in-memory tenant with what its ledger holds.
+fn rebuild(ledger: &dyn Ledger, id: &TenantId, tenant: &mut Tenant) -> Result<(), WorkspaceError> {
+    let stored = ledger.read(id)?;
+    *tenant = Tenant::replay(id.clone(), &stored)?;
+    Ok(())
 }
 
 /// What a tenant looks like from outside: `tai state --format json` and the server's
