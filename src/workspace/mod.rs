@@ -3,7 +3,9 @@
 //!
 //! The CLI opens a workspace per invocation; `tai serve` keeps one open and shares it across
 //! requests. Each tenant sits behind its own lock, so calls for one tenant are serialized
-//! through its governor while different tenants proceed in parallel.
+//! through its governor while different tenants proceed in parallel. Deciding happens under
+//! that lock; storing does not: sealed batches go to the durability thread (`flusher`),
+//! which writes them in decision order, flushes, and answers each caller.
 
 mod flusher;
 
