@@ -780,6 +780,49 @@ mod tests {
         assert!(heard.windows(2).all(|w| w[0] < w[1]), "in order: {heard:?}");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever fails along the way, every acknowledged receipt is in the ledger, the
+        /// ledger's chain verifies, and memory never runs ahead of it.
+        #[test]
+        fn no_acknowledged_receipt_is_lost_whatever_fails(
+            steps in proptest::collection::vec((0..3u8, proptest::bool::ANY, proptest::bool::ANY), 1..40)
+        ) {
+            use std::sync::atomic::Ordering::SeqCst;
+            let ledger = Arc::new(Flaky::default());
+            let ws = Workspace::with_ledger(
+                Arc::new(load::build(&builtin::sources()).unwrap()),
+                Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+                IdSource::seeded(1),
+                ledger.clone(),
+            );
+            let acme = purchase(&ws, "acme");
+            let call = some_call(&ws, &acme);
+            let mut acknowledged = Vec::new();
+            for (op, fail_write, fail_sync) in steps {
+                ledger.fail_writes.store(fail_write, SeqCst);
+                ledger.fail_syncs.store(fail_sync, SeqCst);
+                let receipts = match op {
+                    0 => ws.call(&acme, &call).map(|o| o.receipts),
+                    1 => ws.signal(&acme, &Signal::default()).map(|o| o.receipts),
+                    _ => futures::executor::block_on(ws.try_call(&acme, &call).unwrap().durable())
+                        .map(|o| o.receipts),
+                };
+                if let Ok(receipts) = receipts {
+                    acknowledged.extend(receipts);
+                }
+                let stored = ledger.read(&acme).unwrap();
+                for r in &acknowledged {
+                    proptest::prop_assert_eq!(stored.get(r.seq as usize), Some(r));
+                }
+                proptest::prop_assert!(ledger.verify(&acme).unwrap().is_ok());
+                let in_memory = ws.tenant(&acme).unwrap().head().clone();
+                proptest::prop_assert_eq!(in_memory, ledger.head(&acme).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn try_call_decides_now_and_answers_once_durable() {
         let ws = workspace(load::build(&builtin::sources()).unwrap());
