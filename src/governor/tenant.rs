@@ -785,8 +785,14 @@ impl Tenant {
     }
 
     fn apply_receipt(&mut self, r: &Receipt) -> Result<(), String> {
-        let meta = r.body.metadata.to_value();
-        let field = |name: &str| meta.get(name).cloned().unwrap_or(Value::Null);
+        // Parsed only for the receipts whose metadata replay needs: most (tool calls) don't.
+        let meta = std::cell::OnceCell::new();
+        let field = |name: &str| {
+            meta.get_or_init(|| r.body.metadata.to_value())
+                .get(name)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
         let decode = |name: &str| -> Result<Option<Entitlement>, String> {
             serde_json::from_value(field(name))
                 .map_err(|e| format!("bad `{name}` in metadata: {e}"))
