@@ -185,7 +185,7 @@ pub struct Tenant {
 /// recomputing the surface on every call only matters when the catalog changed, and two
 /// tenants with the same chain are equal whatever they have cached.
 #[derive(Debug, Clone, Default)]
-struct CheckedCatalog(Option<String>);
+struct CheckedCatalog(Option<std::sync::Arc<str>>);
 
 impl PartialEq for CheckedCatalog {
     fn eq(&self, _: &Self) -> bool {
@@ -286,7 +286,7 @@ impl Tenant {
         {
             let expiry = ent.expiry;
             let mut metadata = MetadataBuilder::new();
-            metadata.insert("expiry", &expiry.to_string());
+            metadata.insert("expiry", &expiry);
             metadata.insert_struct("entitlement", &ent);
             self.expiry_noted = Some(expiry);
             let to = self.state;
@@ -311,9 +311,7 @@ impl Tenant {
     /// Recomputes the visible tools and writes `tool_surface_changed` if they differ.
     fn sync_surface(&mut self, env: &Env<'_>, cause: &str) -> Option<Receipt> {
         let now_visible = registry::visible_tools(env.catalog, self.entitlement.as_ref());
-        if self.surface_checked.0.as_deref() != Some(env.catalog.hash()) {
-            self.surface_checked.0 = Some(env.catalog.hash().to_owned());
-        }
+        self.surface_checked.0 = Some(env.catalog.shared_hash());
         let diff = SurfaceDiff::between(&self.tools, &now_visible);
         if diff.is_empty() {
             return None;

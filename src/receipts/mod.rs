@@ -242,27 +242,15 @@ impl Default for ChainHead {
     }
 }
 
-// Written out rather than derived with `#[serde(flatten)]`, which buffers every field and
-// cannot carry the metadata's text through; the output is the same fields in the same order.
+// Serialized as its ledger line, so the field order lives in one place (`write_unsealed`) and
+// the metadata's text is carried through as it is. (A derived `#[serde(flatten)]` buffers
+// every field and cannot carry raw text.)
 impl Serialize for Receipt {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let b = &self.body;
-        let mut s = serializer.serialize_struct("Receipt", 13)?;
-        s.serialize_field("seq", &self.seq)?;
-        s.serialize_field("prev_hash", &self.prev_hash)?;
-        s.serialize_field("id", &b.id)?;
-        s.serialize_field("timestamp", &b.timestamp)?;
-        s.serialize_field("tenant_id", &b.tenant_id)?;
-        s.serialize_field("governor_id", &b.governor_id)?;
-        s.serialize_field("state_from", &b.state_from)?;
-        s.serialize_field("state_to", &b.state_to)?;
-        s.serialize_field("event_type", &b.event_type)?;
-        s.serialize_field("reason", &b.reason)?;
-        s.serialize_field("metadata", &b.metadata)?;
-        s.serialize_field("catalog_hash", &b.catalog_hash)?;
-        s.serialize_field("hash", &self.hash)?;
-        s.end()
+        let line = String::from_utf8(self.to_line()).map_err(serde::ser::Error::custom)?;
+        let raw =
+            serde_json::value::RawValue::from_string(line).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 

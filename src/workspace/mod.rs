@@ -233,13 +233,15 @@ impl Workspace {
     }
 
     fn handle(&self, id: &TenantId) -> Result<Arc<Cell>, WorkspaceError> {
-        let mut map = lock(&self.tenants);
-        if let Some(h) = map.get(id) {
+        if let Some(h) = lock(&self.tenants).get(id) {
             return Ok(h.clone());
         }
+        // Loaded without holding the map, so other tenants are not held up by this one's
+        // disk reads. Two threads may both load a tenant that is not there yet; the first to
+        // insert wins, and nothing was written to a tenant before its cell existed.
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
-        let handle = Arc::new(Cell {
+        let loaded = Arc::new(Cell {
             announcer: Mutex::new(Announcer {
                 next: tenant.head().next_seq,
                 early: BTreeMap::new(),
@@ -247,8 +249,9 @@ impl Workspace {
             tenant: Mutex::new(tenant),
             rebuilds: AtomicU64::new(0),
         });
-        map.insert(id.clone(), handle.clone());
-        Ok(handle)
+        Ok(Arc::clone(
+            lock(&self.tenants).entry(id.clone()).or_insert(loaded),
+        ))
     }
 
     /// A snapshot of a tenant (a fresh `boot` tenant when it has no ledger).
