@@ -50,23 +50,35 @@ pub struct ToolRef<'a> {
     pub tool: &'a Tool,
     /// The action the tool performs, if the pack declares it (validation guarantees it).
     pub action: Option<&'a Action>,
-    /// The tool's input schema, compiled; `None` when it does not compile (validation
-    /// reports such a schema).
-    pub input: Option<&'a jsonschema::Validator>,
+    /// The tool's input schema, compiled the first time arguments are checked against it.
+    input: &'a OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl ToolRef<'_> {
+    /// The tool's input schema, compiled; `None` when it does not compile (validation
+    /// reports such a schema).
+    pub fn input(&self) -> Option<&jsonschema::Validator> {
+        self.input
+            .get_or_init(|| jsonschema::validator_for(&self.tool.input_schema).ok())
+            .as_ref()
+    }
+
     /// Where `arguments` break the tool's input schema: each problem with the JSON pointer
     /// of the argument it concerns. Empty when they conform (or the schema did not compile).
-    pub fn argument_problems(&self, arguments: &serde_json::Value) -> Vec<String> {
-        let Some(validator) = self.input else {
+    pub fn argument_problems(
+        &self,
+        arguments: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<String> {
+        let Some(validator) = self.input() else {
             return Vec::new();
         };
-        if validator.is_valid(arguments) {
+        // The validator takes a `Value`; the copy is made only for a tool that has a schema.
+        let arguments = serde_json::Value::Object(arguments.clone());
+        if validator.is_valid(&arguments) {
             return Vec::new();
         }
         validator
-            .iter_errors(arguments)
+            .iter_errors(&arguments)
             .take(8)
             .map(|e| {
                 let at = e.instance_path().to_string();
@@ -144,10 +156,7 @@ impl Catalog {
                 pack,
                 tool,
                 action: pack.action(&tool.action),
-                input: slot
-                    .input
-                    .get_or_init(|| jsonschema::validator_for(&tool.input_schema).ok())
-                    .as_ref(),
+                input: &slot.input,
             }
         })
     }

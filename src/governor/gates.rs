@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{Action, Check, Precondition};
+use crate::catalog::{Action, Check, Precondition, ToolRef};
 use crate::clock::Timestamp;
 use crate::entitlement::Entitlement;
 use crate::ids::Role;
@@ -39,15 +39,17 @@ pub struct GateInput<'a> {
     pub context: &'a Map<String, Value>,
     /// The tenant's facts (set by signals).
     pub facts: &'a Map<String, Value>,
-    /// Where the call's arguments break the tool's input schema (empty when they conform).
-    pub argument_problems: &'a [String],
+    /// The tool called, whose input schema the arguments must match.
+    pub tool: ToolRef<'a>,
+    /// The call's arguments.
+    pub arguments: &'a Map<String, Value>,
 }
 
 /// Runs gates 1, 2 and 3 in order.
 pub fn check(input: &GateInput<'_>) -> Result<(), GateRefusal> {
     let roles = entitlement_gate(input.entitlement, input.now)?;
     iam_gate(input.action, roles)?;
-    arguments_check(input.argument_problems)?;
+    arguments_check(&input.tool.argument_problems(input.arguments))?;
     preconditions_gate(input.action, input.context, input.facts)
 }
 

@@ -508,9 +508,7 @@ impl Tenant {
         };
         metadata.insert("pack", tref.pack.pack_id.as_str());
         metadata.insert("action", tref.tool.action.as_str());
-        let arguments = Value::Object(call.arguments.clone());
-        let argument_problems = tref.argument_problems(&arguments);
-        metadata.insert("arguments", &arguments);
+        metadata.insert("arguments", &call.arguments);
         if !call.context.is_empty() {
             metadata.insert("context", &call.context);
         }
@@ -562,7 +560,8 @@ impl Tenant {
             action,
             context: &call.context,
             facts: &self.facts,
-            argument_problems: &argument_problems,
+            tool: tref,
+            arguments: &call.arguments,
         };
         if let Err(refusal) = gates::check(&input) {
             metadata.insert("gate", refusal.gate.as_str());
