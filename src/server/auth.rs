@@ -84,6 +84,18 @@ impl Auth {
     }
 
     /// The principal from an `Authorization: Bearer …` header value.
+    /// [`Auth::authenticate_header`] on a request's `Authorization` header. A header that is
+    /// not visible ASCII cannot hold a token we issued.
+    pub fn authenticate_headers(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Principal, AuthError> {
+        let header = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        self.authenticate_header(header)
+    }
+
     pub fn authenticate_header(&self, header: Option<&str>) -> Result<Principal, AuthError> {
         let bearer = header.and_then(|h| {
             let (scheme, token) = h.trim().split_once(' ')?;

@@ -212,16 +212,25 @@ impl ApiError {
         )
     }
 
-    fn response_with<T: Serialize>(&self, outcome: T) -> Response {
-        let status = self.code.status();
-        let body = Body {
+    /// The error's JSON body with `outcome`'s fields beside it.
+    fn body_with<T>(&self, outcome: T) -> Body<'_, T> {
+        Body {
             error: Detail {
                 code: self.code.as_str(),
                 message: &self.message,
             },
             outcome,
-        };
-        let mut response = (status, Json(body)).into_response();
+        }
+    }
+
+    /// The JSON body of a plain error: `{"error": {"code", "message"}}`.
+    pub(super) fn body(&self) -> Body<'_, NoOutcome> {
+        self.body_with(NoOutcome {})
+    }
+
+    fn response_with<T: Serialize>(&self, outcome: T) -> Response {
+        let status = self.code.status();
+        let mut response = (status, Json(self.body_with(outcome))).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -243,14 +252,20 @@ pub fn refused<T: Serialize>(reason: ReasonCode, message: &str, outcome: &T) -> 
     ApiError::new(ErrorCode::Refused(reason), message.to_owned()).response_with(outcome)
 }
 
-impl From<AuthError> for ApiError {
-    fn from(err: AuthError) -> ApiError {
-        let code = match err {
+impl AuthError {
+    /// The error code (and so the status) an auth failure is answered with, on every door.
+    pub fn code(&self) -> ErrorCode {
+        match self {
             AuthError::Unauthenticated => ErrorCode::Unauthenticated,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::AdminOnly => ErrorCode::AdminOnly,
-        };
-        ApiError::new(code, err.to_string())
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> ApiError {
+        ApiError::new(err.code(), err.to_string())
     }
 }
 

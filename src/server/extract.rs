@@ -8,7 +8,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -26,12 +25,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // A header that is not visible ASCII cannot hold a token we issued.
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        Ok(Caller(state.auth.authenticate_header(header)?))
+        Ok(Caller(state.auth.authenticate_headers(&parts.headers)?))
     }
 }
 

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::catalog::view::{self, ToolAccess};
@@ -65,7 +65,7 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             get_with(list_packs, |op| {
                 op.id("list_packs")
                     .summary("Every pack, as `tai pack list --format json`")
-                    .with(ok::<PackList>)
+                    .with(ok::<PackList<'static>>)
             }),
         )
         .api_route(
@@ -83,7 +83,7 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             get_with(list_skus, |op| {
                 op.id("list_skus")
                     .summary("Every SKU, as `tai sku list --format json`")
-                    .with(ok::<SkuList>)
+                    .with(ok::<SkuList<'static>>)
             }),
         )
         .api_route(
@@ -195,8 +195,8 @@ pub(super) fn declare() -> ApiRouter<AppState> {
         )
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+async fn healthz() -> Response {
+    Json(Health { status: "ok" }).into_response()
 }
 
 fn catalog(state: &AppState) -> &Catalog {
@@ -204,7 +204,10 @@ fn catalog(state: &AppState) -> &Catalog {
 }
 
 async fn list_packs(State(s): State<AppState>, _: Caller) -> Response {
-    Json(json!({ "packs": view::pack_summaries(catalog(&s)) })).into_response()
+    Json(PackList {
+        packs: view::pack_summaries(catalog(&s)),
+    })
+    .into_response()
 }
 
 async fn show_pack(
@@ -218,7 +221,10 @@ async fn show_pack(
 }
 
 async fn list_skus(State(s): State<AppState>, _: Caller) -> Response {
-    Json(json!({ "skus": view::sku_summaries(catalog(&s)) })).into_response()
+    Json(SkuList {
+        skus: view::sku_summaries(catalog(&s)),
+    })
+    .into_response()
 }
 
 async fn show_sku(
@@ -497,6 +503,7 @@ mod tests {
     use crate::governor::IdSource;
     use crate::receipts::MemoryLedger;
     use crate::workspace::Workspace;
+    use serde_json::json;
 
     #[test]
     fn visible_tools_are_exactly_the_tenants_tools() {

@@ -40,7 +40,6 @@ impl Hub {
         Hub::default()
     }
 
-    /// Listens to `tenant`'s receipts from now on.
     /// Listens to `tenant`'s receipts from now on. After [`Hub::close`] the receiver is
     /// already closed.
     pub fn subscribe(&self, tenant: &TenantId) -> broadcast::Receiver<Arc<Receipt>> {
@@ -70,16 +69,22 @@ impl Hub {
 
 impl ReceiptObserver for Hub {
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]) {
-        let mut channels = self.lock();
-        let map = &mut channels.tenants;
-        let Some(tx) = map.get(tenant) else {
-            return;
+        let tx = {
+            let mut channels = self.lock();
+            let map = &mut channels.tenants;
+            let Some(tx) = map.get(tenant) else {
+                return;
+            };
+            if tx.receiver_count() == 0 {
+                // Nobody listens any more: drop the channel rather than keep one per tenant
+                // ever seen.
+                map.remove(tenant);
+                return;
+            }
+            tx.clone()
         };
-        if tx.receiver_count() == 0 {
-            // Nobody listens any more: drop the channel rather than keep one per tenant ever seen.
-            map.remove(tenant);
-            return;
-        }
+        // Sent without the hub's lock, so other tenants' listeners are not held up; the
+        // caller holds this tenant's announcer, which keeps its batches in order.
         for r in receipts {
             // An error only means every listener left in the meantime.
             let _ = tx.send(Arc::new(r.clone()));

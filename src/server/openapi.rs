@@ -32,6 +32,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use schemars::generate::{Contract, SchemaSettings};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::view::{PackSummary, SkuSummary};
@@ -230,29 +231,26 @@ pub(super) fn refusal<T: JsonSchema>(
 }
 
 // ---------------------------------------------------------------------------------------
-// Shapes that handlers build with `json!`: described here, never constructed.
+// Bodies that are only a list or a constant: the handlers build exactly these.
 
 /// The server is up.
-#[derive(JsonSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, JsonSchema)]
 pub(super) struct Health {
     /// Always `ok`.
     #[schemars(extend("const" = "ok"))]
-    status: String,
+    pub status: &'static str,
 }
 
 /// Every pack in the catalog, sorted by id.
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-pub(super) struct PackList {
-    packs: Vec<PackSummary<'static>>,
+#[derive(Serialize, JsonSchema)]
+pub(super) struct PackList<'a> {
+    pub packs: Vec<PackSummary<'a>>,
 }
 
 /// Every SKU in the catalog, sorted by id.
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-pub(super) struct SkuList {
-    skus: Vec<SkuSummary<'static>>,
+#[derive(Serialize, JsonSchema)]
+pub(super) struct SkuList<'a> {
+    pub skus: Vec<SkuSummary<'a>>,
 }
 
 /// A stream of server-sent events, one per receipt.

@@ -88,7 +88,7 @@ struct Feed {
     /// The seq the client gets next.
     next: u64,
     /// Read from the ledger, not yet sent.
-    pending: VecDeque<Receipt>,
+    pending: VecDeque<Arc<Receipt>>,
     /// The ledger holds receipts the channel will not deliver.
     must_read: bool,
     /// An error was sent; the stream ends.
@@ -112,7 +112,7 @@ impl Feed {
 
     /// The receipt with seq `self.next`, waiting for it when needed; `None` once the hub
     /// closes (the server is shutting down).
-    async fn next_receipt(&mut self) -> Result<Option<Receipt>, ApiError> {
+    async fn next_receipt(&mut self) -> Result<Option<Arc<Receipt>>, ApiError> {
         loop {
             if let Some(r) = self.pending.pop_front() {
                 if r.seq >= self.next {
@@ -130,7 +130,7 @@ impl Feed {
                 Ok(r) if r.seq < self.next => {}
                 Ok(r) if r.seq == self.next => {
                     self.next += 1;
-                    return Ok(Some(Receipt::clone(&r)));
+                    return Ok(Some(r));
                 }
                 // Ahead of the next seq, or messages lost to lag: the ledger has them all.
                 Ok(_) | Err(RecvError::Lagged(_)) => self.must_read = true,
@@ -146,7 +146,7 @@ impl Feed {
             Ok(ws.ledger().read_from(&tenant, from, usize::MAX)?)
         })
         .await?;
-        self.pending.extend(receipts);
+        self.pending.extend(receipts.into_iter().map(Arc::new));
         Ok(())
     }
 }
@@ -159,11 +159,7 @@ fn receipt_event(r: &Receipt) -> Result<Event, axum::Error> {
 }
 
 fn error_event(e: &ApiError) -> Result<Event, axum::Error> {
-    Event::default()
-        .event("error")
-        .json_data(serde_json::json!({
-            "error": { "code": e.code.as_str(), "message": e.message }
-        }))
+    Event::default().event("error").json_data(e.body())
 }
 
 #[cfg(test)]

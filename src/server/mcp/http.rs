@@ -132,10 +132,7 @@ enum Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let status = match &self {
-            Rejection::Auth(AuthError::Unauthenticated) => StatusCode::UNAUTHORIZED,
-            Rejection::Auth(AuthError::Forbidden(_) | AuthError::AdminOnly) => {
-                StatusCode::FORBIDDEN
-            }
+            Rejection::Auth(e) => e.code().status(),
             Rejection::NoTenantHeader | Rejection::BadTenantHeader(_) => StatusCode::BAD_REQUEST,
         };
         let mut response = (status, format!("{self}\n")).into_response();
@@ -151,11 +148,10 @@ impl IntoResponse for Rejection {
 
 /// The tenant a request's credentials name.
 fn tenant_of(state: &AppState, headers: &HeaderMap) -> Result<TenantId, Rejection> {
-    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let principal = state
-        .auth
-        .authenticate_header(text(header::AUTHORIZATION.as_str()))?;
-    let named = text(TENANT_HEADER)
+    let principal = state.auth.authenticate_headers(headers)?;
+    let named = headers
+        .get(TENANT_HEADER)
+        .and_then(|v| v.to_str().ok())
         .map(|t| TenantId::new(t.trim()).map_err(|e| Rejection::BadTenantHeader(e.to_string())))
         .transpose()?;
     match (principal, named) {
