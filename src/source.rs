@@ -378,19 +378,8 @@ impl SpanIndex {
 
     /// The node at exactly this path.
     pub fn find(&self, path: &DocPath) -> Option<NodeSpan> {
-        let (node, depth) = self.walk(path)?;
-        (depth == path.segments().len()).then_some(node)
-    }
-
-    /// The node at this path, or its deepest indexed ancestor, with how many of the path's
-    /// segments were matched.
-    pub fn nearest(&self, path: &DocPath) -> Option<(NodeSpan, usize)> {
-        self.walk(path)
-    }
-
-    fn walk(&self, path: &DocPath) -> Option<(NodeSpan, usize)> {
-        self.walk_index(path)
-            .map(|(i, depth)| (self.nodes[i].span, depth))
+        let (i, depth) = self.walk_index(path)?;
+        (depth == path.segments().len()).then_some(self.nodes[i].span)
     }
 
     fn walk_index(&self, path: &DocPath) -> Option<(usize, usize)> {

@@ -53,6 +53,14 @@ impl DocKind {
             _ => None,
         }
     }
+
+    /// The kind the folder holding `path` implies.
+    pub fn of_parent(path: &Path) -> Option<Self> {
+        path.parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .and_then(DocKind::from_folder)
+    }
 }
 
 /// One definition file's text and where it came from.
@@ -262,11 +270,7 @@ pub fn read_file(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
         ));
     };
     let text = read_text(path)?;
-    let folder_kind = path
-        .parent()
-        .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-        .and_then(DocKind::from_folder);
+    let folder_kind = DocKind::of_parent(path);
     let Some(kind) = folder_kind.or_else(|| kind_of_text(&text)) else {
         return Err(Box::new(Diagnostic::new(
             Code::UnknownFileKind,
@@ -336,13 +340,10 @@ fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
             .help("pack and SKU definitions are regular `.yaml`, `.yml` or `.toml` files"),
         ));
     }
-    let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Box::new(read_problem(path, &e)))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(Box::new(too_large(path, meta.len())));
     }
+    let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
     // The length can change after the check (or lie, for special files): never read more
     // than the cap plus one byte.
     let mut bytes = Vec::new();
@@ -538,11 +539,7 @@ pub fn check_inputs(inputs: &Inputs, scope: Scope) -> Loaded {
         if syntax_of(path).is_none() {
             continue;
         }
-        let kind = path
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str())
-            .and_then(DocKind::from_folder);
+        let kind = DocKind::of_parent(path);
         if kind != Some(DocKind::Sku)
             && let Some(stem) = path.file_stem()
         {
@@ -624,11 +621,7 @@ fn parse<T: DeserializeOwned>(file: &SourceFile, out: &mut Vec<Diagnostic>) -> O
         },
     };
     let mut seen = HashSet::new();
-    for path in ignored {
-        if seen.insert(path.clone()) {
-            out.push(unknown_field(file, path));
-        }
-    }
+    push_unknown_fields(file, ignored, &mut seen, out);
     let mut d = match result {
         Ok(doc) => return Outcome::Parsed(doc),
         Err(d) => pinpoint_unknown_field(file, d),
@@ -689,11 +682,7 @@ fn recover<T: DeserializeOwned>(
         let mut ignored = Vec::new();
         let de = serde_yaml::Deserializer::from_str(&text);
         let result = serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)));
-        for path in ignored {
-            if seen.insert(path.clone()) {
-                out.push(unknown_field(file, path));
-            }
-        }
+        push_unknown_fields(file, ignored, seen, out);
         let e = match result {
             Ok(doc) => return Some(doc),
             Err(e) => e,
@@ -860,6 +849,20 @@ fn quoted_end(bytes: &[u8], start: usize) -> usize {
         i += 1;
     }
     bytes.len().saturating_sub(1)
+}
+
+/// Reports each field serde ignored, once per file however many parses saw it.
+fn push_unknown_fields(
+    file: &SourceFile,
+    ignored: Vec<DocPath>,
+    seen: &mut HashSet<DocPath>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for path in ignored {
+        if seen.insert(path.clone()) {
+            out.push(unknown_field(file, path));
+        }
+    }
 }
 
 fn unknown_field(file: &SourceFile, path: DocPath) -> Diagnostic {

@@ -138,6 +138,14 @@ impl<'a> Validator<'a> {
         s
     }
 
+    /// Whether `id` names a pack the catalog lacks: only a whole catalog can tell, and a
+    /// pack whose file failed to load is not missing, just broken.
+    fn is_unknown_pack(&self, id: &PackId) -> bool {
+        self.scope == Scope::Catalog
+            && !self.pack_index.contains_key(id)
+            && !self.unloaded.packs.contains(id.as_str())
+    }
+
     fn index_packs(&mut self) {
         for (i, p) in self.packs.iter().enumerate() {
             let id = &p.doc.pack_id;
@@ -391,14 +399,12 @@ impl<'a> Validator<'a> {
                     &p.doc.incompatible_with
                 };
                 for (k, id) in list.iter().enumerate() {
-                    if !self.pack_index.contains_key(id)
-                        && !self.unloaded.packs.contains(id.as_str())
-                    {
-                        let help = self.suggest_pack(id.as_str()).or_else(|| {
-                            Some(format!(
+                    if self.is_unknown_pack(id) {
+                        let help = Some(self.suggest_pack(id.as_str()).unwrap_or_else(|| {
+                            format!(
                                 "no file under `packs/` defines `{id}`; add one, or remove `{id}` from `{field}`"
-                            ))
-                        });
+                            )
+                        }));
                         let d = self.report(
                             p.file,
                             root().key(field).index(k),
@@ -684,12 +690,12 @@ impl<'a> Validator<'a> {
         for (i, id) in sku.enabled_packs.iter().enumerate() {
             let at = root().key("enabled_packs").index(i);
             let Some(&pi) = self.pack_index.get(id) else {
-                if self.scope == Scope::Catalog && !self.unloaded.packs.contains(id.as_str()) {
-                    let help = self.suggest_pack(id.as_str()).or_else(|| {
-                        Some(format!(
+                if self.is_unknown_pack(id) {
+                    let help = Some(self.suggest_pack(id.as_str()).unwrap_or_else(|| {
+                        format!(
                             "no file under `packs/` defines `{id}`; add one, or remove it from `enabled_packs`"
-                        ))
-                    });
+                        )
+                    }));
                     let d = self.report(
                         s.file,
                         at,
@@ -707,9 +713,7 @@ impl<'a> Validator<'a> {
             let pack = &self.packs[pi].doc;
             for req in &pack.requires {
                 // A requirement the catalog lacks is reported on the pack, once.
-                let unknown = self.scope == Scope::Catalog
-                    && !self.pack_index.contains_key(req)
-                    && !self.unloaded.packs.contains(req.as_str());
+                let unknown = self.is_unknown_pack(req);
                 if !enabled.contains_key(req) && !unknown {
                     let d = self.report(
                         s.file,
