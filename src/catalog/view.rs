@@ -13,11 +13,29 @@ use serde::Serialize;
 use super::{Catalog, Check, Pack, Precondition, Price, Sku, Storage, Term};
 use crate::ids::{ActionId, PackId, PlanId, Role, SkuId, ToolName};
 
+/// What an id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// A pack id.
+    Pack,
+    /// A SKU id.
+    Sku,
+}
+
+impl fmt::Display for IdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdKind::Pack => "pack",
+            IdKind::Sku => "SKU",
+        })
+    }
+}
+
 /// An id that names nothing in the catalog, with the nearest known id as a hint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct UnknownId {
-    /// What kind of id it is (`pack`, `SKU`).
-    pub kind: &'static str,
+    /// What kind of id it is.
+    pub kind: IdKind,
     /// The id as given.
     pub id: String,
     /// The closest known id, when one is close enough to be a likely typo.
@@ -46,11 +64,7 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
-fn unknown<'a>(
-    kind: &'static str,
-    id: &str,
-    known: impl Iterator<Item = &'a str> + Clone,
-) -> UnknownId {
+fn unknown<'a>(kind: IdKind, id: &str, known: impl Iterator<Item = &'a str> + Clone) -> UnknownId {
     UnknownId {
         kind,
         id: id.to_owned(),
@@ -63,7 +77,7 @@ fn unknown<'a>(
 pub fn find_pack<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a Pack, UnknownId> {
     catalog.pack(id).ok_or_else(|| {
         let known = catalog.packs().iter().map(|p| p.pack_id.as_str());
-        unknown("pack", id, known)
+        unknown(IdKind::Pack, id, known)
     })
 }
 
@@ -71,7 +85,7 @@ pub fn find_pack<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a Pack, Unknown
 pub fn find_sku<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a Sku, UnknownId> {
     catalog.sku(id).ok_or_else(|| {
         let known = catalog.skus().iter().map(|s| s.sku_id.as_str());
-        unknown("SKU", id, known)
+        unknown(IdKind::Sku, id, known)
     })
 }
 

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::catalog::view::UnknownId;
+use crate::catalog::view::{IdKind, UnknownId};
 use crate::governor::ReasonCode;
 use crate::ids::{InvalidId, TenantId};
 use crate::receipts::ledger::LedgerError;
@@ -305,10 +305,9 @@ impl ApiError {
 
 impl From<UnknownId> for ApiError {
     fn from(err: UnknownId) -> ApiError {
-        let code = if err.kind == "pack" {
-            ErrorCode::UnknownPack
-        } else {
-            ErrorCode::UnknownSku
+        let code = match err.kind {
+            IdKind::Pack => ErrorCode::UnknownPack,
+            IdKind::Sku => ErrorCode::UnknownSku,
         };
         ApiError::new(code, err.to_string())
     }
