@@ -589,13 +589,12 @@ mod yaml {
 
     pub(super) fn index(text: &str, builder: &mut Builder) {
         let lines = LineIndex::new(text);
-        let offset = |m: saphyr_parser::Marker| lines.offset(text, m.line(), m.col());
         let mut stack: Vec<Frame> = Vec::new();
         let mut root_done = false;
         for item in Parser::new_from_str(text) {
             let Ok((event, span)) = item else { return };
-            let start = offset(span.start);
-            let end = offset(span.end).max(start);
+            let Span { offset: start, len } = byte_span(&lines, text, span);
+            let end = start + len;
             let (is_start, container) = match &event {
                 Event::Scalar(..) | Event::Alias(_) => (true, false),
                 Event::SequenceStart(..) | Event::MappingStart(..) => (true, true),
@@ -664,16 +663,19 @@ mod yaml {
         Parser::new_from_str(text)
             .map_while(Result::ok)
             .find(|(event, _)| matches!(event, Event::Alias(_)))
-            .map(|(_, span)| {
-                let start = lines.offset(text, span.start.line(), span.start.col());
-                let end = lines
-                    .offset(text, span.end.line(), span.end.col())
-                    .max(start);
-                Span {
-                    offset: start,
-                    len: end - start,
-                }
-            })
+            .map(|(_, span)| byte_span(&lines, text, span))
+    }
+
+    /// The bytes a parser span covers (never negative, whatever the parser reports).
+    fn byte_span(lines: &LineIndex, text: &str, span: saphyr_parser::Span) -> Span {
+        let start = lines.offset(text, span.start.line(), span.start.col());
+        let end = lines
+            .offset(text, span.end.line(), span.end.col())
+            .max(start);
+        Span {
+            offset: start,
+            len: end - start,
+        }
     }
 
     fn push(stack: &mut Vec<Frame>, event: &Event<'_>, id: usize) {
