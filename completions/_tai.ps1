@@ -278,6 +278,8 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -395,6 +397,44 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tai;event;approve' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'The SKU (required for activate and change)')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The marketplace plan (checked against the SKU''s)')
+            [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;event;reject' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'The SKU (required for activate and change)')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The marketplace plan (checked against the SKU''s)')
+            [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tai;event;help' {
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'A purchase: entitlement.activated')
             [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed')
@@ -402,6 +442,8 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -421,6 +463,12 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;event;help;cancel' {
+            break
+        }
+        'tai;event;help;approve' {
+            break
+        }
+        'tai;event;help;reject' {
             break
         }
         'tai;event;help;help' {
@@ -687,6 +735,8 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
             break
         }
         'tai;help;event;activate' {
@@ -705,6 +755,12 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;event;cancel' {
+            break
+        }
+        'tai;help;event;approve' {
+            break
+        }
+        'tai;help;event;reject' {
             break
         }
         'tai;help;call' {

@@ -70,6 +70,9 @@ _tai() {
             tai__subcmd__event,activate)
                 cmd="tai__subcmd__event__subcmd__activate"
                 ;;
+            tai__subcmd__event,approve)
+                cmd="tai__subcmd__event__subcmd__approve"
+                ;;
             tai__subcmd__event,cancel)
                 cmd="tai__subcmd__event__subcmd__cancel"
                 ;;
@@ -82,6 +85,9 @@ _tai() {
             tai__subcmd__event,reinstate)
                 cmd="tai__subcmd__event__subcmd__reinstate"
                 ;;
+            tai__subcmd__event,reject)
+                cmd="tai__subcmd__event__subcmd__reject"
+                ;;
             tai__subcmd__event,renew)
                 cmd="tai__subcmd__event__subcmd__renew"
                 ;;
@@ -90,6 +96,9 @@ _tai() {
                 ;;
             tai__subcmd__event__subcmd__help,activate)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__activate"
+                ;;
+            tai__subcmd__event__subcmd__help,approve)
+                cmd="tai__subcmd__event__subcmd__help__subcmd__approve"
                 ;;
             tai__subcmd__event__subcmd__help,cancel)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__cancel"
@@ -102,6 +111,9 @@ _tai() {
                 ;;
             tai__subcmd__event__subcmd__help,reinstate)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__reinstate"
+                ;;
+            tai__subcmd__event__subcmd__help,reject)
+                cmd="tai__subcmd__event__subcmd__help__subcmd__reject"
                 ;;
             tai__subcmd__event__subcmd__help,renew)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__renew"
@@ -163,6 +175,9 @@ _tai() {
             tai__subcmd__help__subcmd__event,activate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__activate"
                 ;;
+            tai__subcmd__help__subcmd__event,approve)
+                cmd="tai__subcmd__help__subcmd__event__subcmd__approve"
+                ;;
             tai__subcmd__help__subcmd__event,cancel)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__cancel"
                 ;;
@@ -171,6 +186,9 @@ _tai() {
                 ;;
             tai__subcmd__help__subcmd__event,reinstate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__reinstate"
+                ;;
+            tai__subcmd__help__subcmd__event,reject)
+                cmd="tai__subcmd__help__subcmd__event__subcmd__reject"
                 ;;
             tai__subcmd__help__subcmd__event,renew)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__renew"
@@ -440,7 +458,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --help --version activate change renew suspend reinstate cancel help"
+            opts="-h -V --file --format --catalog --state --color --now --help --version activate change renew suspend reinstate cancel approve reject help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,6 +496,68 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__activate)
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__approve)
             opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -664,7 +744,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__help)
-            opts="activate change renew suspend reinstate cancel help"
+            opts="activate change renew suspend reinstate cancel approve reject help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -678,6 +758,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__help__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__help__subcmd__approve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -747,6 +841,20 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__event__subcmd__help__subcmd__reject)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__event__subcmd__help__subcmd__renew)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -776,6 +884,68 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reinstate)
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__reject)
             opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1018,7 +1188,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event)
-            opts="activate change renew suspend reinstate cancel"
+            opts="activate change renew suspend reinstate cancel approve reject"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1032,6 +1202,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__event__subcmd__approve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1074,6 +1258,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event__subcmd__reinstate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__event__subcmd__reject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

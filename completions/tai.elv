@@ -251,6 +251,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
             cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
+            cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;event;activate'= {
@@ -361,6 +363,42 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;event;approve'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;reject'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;event;help'= {
             cand activate 'A purchase: entitlement.activated'
             cand change 'An upgrade or downgrade: entitlement.plan_changed'
@@ -368,6 +406,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
             cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
+            cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;event;help;activate'= {
@@ -381,6 +421,10 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;event;help;reinstate'= {
         }
         &'tai;event;help;cancel'= {
+        }
+        &'tai;event;help;approve'= {
+        }
+        &'tai;event;help;reject'= {
         }
         &'tai;event;help;help'= {
         }
@@ -615,6 +659,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
             cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
+            cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
         }
         &'tai;help;event;activate'= {
         }
@@ -627,6 +673,10 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;event;reinstate'= {
         }
         &'tai;help;event;cancel'= {
+        }
+        &'tai;help;event;approve'= {
+        }
+        &'tai;help;event;reject'= {
         }
         &'tai;help;call'= {
         }

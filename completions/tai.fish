@@ -201,24 +201,26 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand schema" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "activate" -d 'A purchase: entitlement.activated'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "reinstate" -d 'entitlement.reinstated'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "activate" -d 'A purchase: entitlement.activated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "reinstate" -d 'entitlement.reinstated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
@@ -315,12 +317,46 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "activate" -d 'A purchase: entitlement.activated'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "reinstate" -d 'entitlement.reinstated'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand call" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -533,6 +569,8 @@ complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reinstate" -d 'entitlement.reinstated'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'

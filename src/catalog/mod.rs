@@ -6,6 +6,7 @@
 pub mod builtin;
 mod fields;
 pub mod load;
+pub mod marketplace;
 mod model;
 pub mod scaffold;
 pub mod schema;

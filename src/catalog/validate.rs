@@ -72,6 +72,7 @@ pub fn validate(
     v.requires_cycles();
     v.incompatible_requirements();
     v.sku_ids();
+    v.marketplace_ids();
     for s in skus {
         v.sku(s);
     }
@@ -654,6 +655,28 @@ impl<'a> Validator<'a> {
                 }
             }
             self.file_name(s.file, s.doc.sku_id.as_str(), "sku_id");
+        }
+    }
+
+    fn marketplace_ids(&mut self) {
+        for d in super::marketplace::duplicates(self.skus) {
+            let first_path = self.path(d.first_file).to_path_buf();
+            let r = self.report(
+                d.file,
+                d.at,
+                Code::DuplicateMarketplaceId,
+                format!(
+                    "{} maps to SKU `{}` and to SKU `{}`",
+                    d.what, d.first_sku, d.sku
+                ),
+            );
+            r.label = Some("mapped again here".into());
+            r.help = Some(
+                "a marketplace identifier must name one SKU: change one listing (or plan id), or remove it"
+                    .into(),
+            );
+            r.notes
+                .push(note_at("first mapped here", &first_path, d.first_at));
         }
     }
 

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
-use crate::entitlement::{EntitlementEvent, EventKind};
+use crate::entitlement::{EntitlementEvent, EventKind, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
@@ -41,6 +41,7 @@ Examples:
   tai event change --tenant acme --sku governance-suite-enterprise --role read_deployment
   tai event renew --tenant acme
   tai event suspend --tenant acme
+  tai event approve --tenant acme                    # a pending purchase or plan change
   tai event --file purchase.json"
 )]
 pub struct EventArgs {
@@ -69,6 +70,10 @@ pub enum EventCommand {
     Reinstate(LifecycleArgs),
     /// entitlement.cancelled (every pack is disabled)
     Cancel(LifecycleArgs),
+    /// entitlement.approved: the provider approves a pending purchase or plan change
+    Approve(LifecycleArgs),
+    /// entitlement.withdrawn: the provider rejects a pending purchase or plan change
+    Reject(LifecycleArgs),
 }
 
 /// Fields of a lifecycle event.
@@ -191,14 +196,14 @@ pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     Ok(ws)
 }
 
-fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
+pub(super) fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
     for r in receipts {
         writeln!(out, "  {}", timeline::line(r))?;
     }
     Ok(())
 }
 
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -261,7 +266,9 @@ fn lifecycle_args(cmd: &EventCommand) -> &LifecycleArgs {
         | EventCommand::Renew(a)
         | EventCommand::Suspend(a)
         | EventCommand::Reinstate(a)
-        | EventCommand::Cancel(a) => a,
+        | EventCommand::Cancel(a)
+        | EventCommand::Approve(a)
+        | EventCommand::Reject(a) => a,
     }
 }
 
@@ -273,6 +280,8 @@ fn lifecycle_event(cmd: &EventCommand, now: Timestamp) -> anyhow::Result<Entitle
         EventCommand::Suspend(_) => EventKind::Suspended,
         EventCommand::Reinstate(_) => EventKind::Reinstated,
         EventCommand::Cancel(_) => EventKind::Cancelled,
+        EventCommand::Approve(_) => EventKind::Approved,
+        EventCommand::Reject(_) => EventKind::Withdrawn,
     };
     let a = lifecycle_args(cmd);
     let mut ev = EntitlementEvent::new(kind, a.target.tenant.clone());
@@ -434,6 +443,18 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
             let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
             writeln!(out, "packs      {}", packs.join(", "))?;
             writeln!(out, "roles      {}", roles.join(", "))?;
+            if let Some(q) = e.quantity {
+                writeln!(out, "quantity   {q}")?;
+            }
+            if e.status == Status::Pending {
+                writeln!(
+                    out,
+                    "pending    purchase awaiting approval (tai event approve)"
+                )?;
+            }
+            if let Some(p) = &e.pending {
+                writeln!(out, "pending    {p}")?;
+            }
         }
     }
     let tools: Vec<&str> = t.tools.iter().map(|x| x.as_str()).collect();

@@ -363,11 +363,14 @@ impl Tenant {
                     s => s,
                 };
                 metadata.insert_struct("entitlement", &new);
+                let effect = event
+                    .event_type
+                    .effect(self.entitlement.as_ref(), &new, env.now);
                 self.entitlement = Some(new);
                 receipts.push(self.seal(
                     env,
                     Draft {
-                        event: receipt_event(event.event_type),
+                        event: receipt_event(effect),
                         to,
                         reason: None,
                         metadata,
@@ -392,11 +395,17 @@ impl Tenant {
         raw: &Value,
         err: &MalformedEvent,
     ) -> EventOutcome {
-        let mut receipts = self.tick(env);
         let refusal = Refusal {
             code: ReasonCode::MalformedEvent,
             message: err.message.clone(),
         };
+        self.refuse_raw(env, raw, refusal)
+    }
+
+    /// Records, for this tenant, an event refused before it reached the resolver (e.g. a
+    /// marketplace notification no SKU can be found for).
+    pub fn refuse_raw(&mut self, env: &Env<'_>, raw: &Value, refusal: Refusal) -> EventOutcome {
+        let mut receipts = self.tick(env);
         let mut metadata = MetadataBuilder::new();
         metadata.insert("event", raw);
         receipts.push(self.refuse_event(env, metadata, &refusal));
@@ -842,5 +851,13 @@ fn receipt_event(kind: entitlement::EventKind) -> EventType {
         K::Suspended => EventType::EntitlementSuspended,
         K::Reinstated => EventType::EntitlementReinstated,
         K::Cancelled => EventType::EntitlementCancelled,
+        // Records of what is pending, and syncs that change neither plan nor term.
+        K::Requested
+        | K::Approved
+        | K::Withdrawn
+        | K::CancellationPending
+        | K::CancellationReverted
+        | K::Synced
+        | K::Expired => EventType::EntitlementUpdated,
     }
 }

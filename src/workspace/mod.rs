@@ -361,6 +361,21 @@ impl Workspace {
         )
     }
 
+    /// Records a refusal of an event that never reached the resolver (a marketplace
+    /// notification that maps to no event), in `tenant`'s chain.
+    pub fn refuse_event(
+        &self,
+        tenant: &TenantId,
+        raw: &Value,
+        refusal: entitlement::Refusal,
+    ) -> Result<EventOutcome, WorkspaceError> {
+        self.run(
+            tenant,
+            move |t, env| t.refuse_raw(env, raw, refusal),
+            |o| &o.receipts,
+        )
+    }
+
     /// Runs a tool call through the tenant's governor.
     pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
         self.run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
@@ -521,6 +536,13 @@ pub struct EntitlementView {
     pub enabled_packs: BTreeSet<PackId>,
     /// Roles granted.
     pub iam_roles: BTreeSet<Role>,
+    /// Units sold (seats, licences), when the marketplace counts them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// A change announced but not in force yet (a plan change awaiting approval, a pending
+    /// cancellation, an approved purchase awaiting the marketplace's confirmation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<entitlement::Pending>,
 }
 
 impl TenantView {
@@ -537,6 +559,8 @@ impl TenantView {
                 expiry: e.expiry,
                 enabled_packs: e.enabled_packs.clone(),
                 iam_roles: e.iam_roles.clone(),
+                quantity: e.quantity,
+                pending: e.pending.clone(),
             }),
             tools: t.tools().clone(),
             facts: t.facts().clone(),
