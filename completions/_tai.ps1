@@ -280,6 +280,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -435,6 +436,20 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tai;event;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The marketplace that sent the notifications')
+            [CompletionResult]::new('--resources', '--resources', [CompletionResultType]::ParameterName, 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tai;event;help' {
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'A purchase: entitlement.activated')
             [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed')
@@ -444,6 +459,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -469,6 +485,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;event;help;reject' {
+            break
+        }
+        'tai;event;help;import' {
             break
         }
         'tai;event;help;help' {
@@ -737,6 +756,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
             [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent')
             break
         }
         'tai;help;event;activate' {
@@ -761,6 +781,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;event;reject' {
+            break
+        }
+        'tai;help;event;import' {
             break
         }
         'tai;help;call' {

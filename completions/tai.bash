@@ -82,6 +82,9 @@ _tai() {
             tai__subcmd__event,help)
                 cmd="tai__subcmd__event__subcmd__help"
                 ;;
+            tai__subcmd__event,import)
+                cmd="tai__subcmd__event__subcmd__import"
+                ;;
             tai__subcmd__event,reinstate)
                 cmd="tai__subcmd__event__subcmd__reinstate"
                 ;;
@@ -108,6 +111,9 @@ _tai() {
                 ;;
             tai__subcmd__event__subcmd__help,help)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__help"
+                ;;
+            tai__subcmd__event__subcmd__help,import)
+                cmd="tai__subcmd__event__subcmd__help__subcmd__import"
                 ;;
             tai__subcmd__event__subcmd__help,reinstate)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__reinstate"
@@ -183,6 +189,9 @@ _tai() {
                 ;;
             tai__subcmd__help__subcmd__event,change)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__change"
+                ;;
+            tai__subcmd__help__subcmd__event,import)
+                cmd="tai__subcmd__help__subcmd__event__subcmd__import"
                 ;;
             tai__subcmd__help__subcmd__event,reinstate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__reinstate"
@@ -458,7 +467,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --help --version activate change renew suspend reinstate cancel approve reject help"
+            opts="-h -V --file --format --catalog --state --color --now --help --version activate change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -744,7 +753,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__help)
-            opts="activate change renew suspend reinstate cancel approve reject help"
+            opts="activate change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -827,6 +836,20 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__event__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__event__subcmd__help__subcmd__reinstate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -876,6 +899,48 @@ _tai() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__import)
+            opts="-h -V --from --resources --format --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -W "gcp aws azure" -- "${cur}"))
+                    return 0
+                    ;;
+                --resources)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1188,7 +1253,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event)
-            opts="activate change renew suspend reinstate cancel approve reject"
+            opts="activate change renew suspend reinstate cancel approve reject import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1244,6 +1309,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event__subcmd__change)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__event__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -253,6 +253,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand cancel 'entitlement.cancelled (every pack is disabled)'
             cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
             cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+            cand import 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;event;activate'= {
@@ -399,6 +400,19 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;event;import'= {
+            cand --from 'The marketplace that sent the notifications'
+            cand --resources 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;event;help'= {
             cand activate 'A purchase: entitlement.activated'
             cand change 'An upgrade or downgrade: entitlement.plan_changed'
@@ -408,6 +422,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand cancel 'entitlement.cancelled (every pack is disabled)'
             cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
             cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+            cand import 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;event;help;activate'= {
@@ -425,6 +440,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;event;help;approve'= {
         }
         &'tai;event;help;reject'= {
+        }
+        &'tai;event;help;import'= {
         }
         &'tai;event;help;help'= {
         }
@@ -661,6 +678,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand cancel 'entitlement.cancelled (every pack is disabled)'
             cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
             cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+            cand import 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
         }
         &'tai;help;event;activate'= {
         }
@@ -677,6 +695,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;event;approve'= {
         }
         &'tai;help;event;reject'= {
+        }
+        &'tai;help;event;import'= {
         }
         &'tai;help;call'= {
         }

@@ -6,6 +6,7 @@
 mod common;
 mod completions;
 mod exit;
+mod import;
 mod mcp;
 mod pack;
 mod receipts;

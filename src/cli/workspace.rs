@@ -42,7 +42,8 @@ Examples:
   tai event renew --tenant acme
   tai event suspend --tenant acme
   tai event approve --tenant acme                    # a pending purchase or plan change
-  tai event --file purchase.json"
+  tai event --file purchase.json
+  tai event import --from gcp --resources entitlements/ pubsub.json"
 )]
 pub struct EventArgs {
     #[command(subcommand)]
@@ -74,6 +75,8 @@ pub enum EventCommand {
     Approve(LifecycleArgs),
     /// entitlement.withdrawn: the provider rejects a pending purchase or plan change
     Reject(LifecycleArgs),
+    /// Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent
+    Import(super::import::ImportArgs),
 }
 
 /// Fields of a lifecycle event.
@@ -211,6 +214,9 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if let Some(EventCommand::Import(import)) = &args.kind {
+        return super::import::run(import, global);
+    }
     let ws = open(global)?;
     let now = clock(global)?.now();
     let raw: Value = match (&args.kind, &args.file) {
@@ -229,8 +235,8 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         .first()
         .map(|r| r.body.tenant_id.to_string())
         .unwrap_or_default();
-    let format = match &args.kind {
-        Some(cmd) => lifecycle_args(cmd).target.format,
+    let format = match args.kind.as_ref().and_then(lifecycle_args) {
+        Some(a) => a.target.format,
         None => args.format,
     };
     match format {
@@ -259,7 +265,7 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn lifecycle_args(cmd: &EventCommand) -> &LifecycleArgs {
+fn lifecycle_args(cmd: &EventCommand) -> Option<&LifecycleArgs> {
     match cmd {
         EventCommand::Activate(a)
         | EventCommand::Change(a)
@@ -268,7 +274,8 @@ fn lifecycle_args(cmd: &EventCommand) -> &LifecycleArgs {
         | EventCommand::Reinstate(a)
         | EventCommand::Cancel(a)
         | EventCommand::Approve(a)
-        | EventCommand::Reject(a) => a,
+        | EventCommand::Reject(a) => Some(a),
+        EventCommand::Import(_) => None,
     }
 }
 
@@ -282,8 +289,11 @@ fn lifecycle_event(cmd: &EventCommand, now: Timestamp) -> anyhow::Result<Entitle
         EventCommand::Cancel(_) => EventKind::Cancelled,
         EventCommand::Approve(_) => EventKind::Approved,
         EventCommand::Reject(_) => EventKind::Withdrawn,
+        EventCommand::Import(_) => bail!("`tai event import` reads notifications, not flags"),
     };
-    let a = lifecycle_args(cmd);
+    let Some(a) = lifecycle_args(cmd) else {
+        bail!("`tai event import` reads notifications, not flags");
+    };
     let mut ev = EntitlementEvent::new(kind, a.target.tenant.clone());
     ev.sku_id = a.sku.clone();
     ev.plan_id = a.plan.clone();
