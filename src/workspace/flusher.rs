@@ -9,12 +9,13 @@
 //! first `sync` of a round flushes every tenant written so far (the ledger's group commit),
 //! and the others find their receipts already durable.
 
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{Ledger, LedgerError};
+use crate::sync::{lock, wait};
 
 /// An operation whose receipts are decided and sealed, waiting to be stored.
 pub(super) trait Job: Send {
@@ -50,10 +51,6 @@ impl std::fmt::Debug for Flusher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flusher").finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Flusher {
@@ -105,10 +102,7 @@ fn run(shared: &Shared) {
     loop {
         let mut queue = lock(&shared.queue);
         while queue.jobs.is_empty() && !queue.closing {
-            queue = shared
-                .wake
-                .wait(queue)
-                .unwrap_or_else(PoisonError::into_inner);
+            queue = wait(&shared.wake, queue);
         }
         if queue.jobs.is_empty() {
             return;

@@ -12,7 +12,7 @@ mod flusher;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -27,6 +27,7 @@ use crate::governor::{
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{FileLedger, Ledger, LedgerError};
+use crate::sync::{self, lock};
 
 /// Why a workspace operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -130,10 +131,6 @@ impl Announcer {
             self.next += batch.len() as u64;
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Tenants over a durable ledger.
@@ -292,11 +289,7 @@ impl Workspace {
             .get(id)
             .cloned()
             .ok_or(Declined::WouldBlock)?;
-        let tenant = match h.tenant.try_lock() {
-            Ok(tenant) => tenant,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return Err(Declined::Busy),
-        };
+        let tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         if tenant.head().next_seq == 0 {
             return Err(Declined::WouldBlock);
         }

@@ -29,17 +29,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::ids::TenantId;
+use crate::sync::{lock, wait};
 
 use crate::receipts::verify::{Verifier, head_mismatch, valid_extension};
 use crate::receipts::{ChainHead, Receipt, VerifyReport, line};
 
 use super::durable::{create_dir, io_err, replace_file};
 use super::head::StoredHead;
-use super::{Ledger, LedgerError, check_batch, lock};
+use super::{Ledger, LedgerError, check_batch};
 
 /// The ledger directory of a state directory, read-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,10 +243,7 @@ impl Group {
                 state.busy = true;
                 return Some(Claim { group: self });
             }
-            state = self
-                .finished
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = wait(&self.finished, state);
         }
     }
 

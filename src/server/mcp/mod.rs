@@ -20,7 +20,7 @@ mod http;
 mod notify;
 mod tools;
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Extensions, Implementation, InitializeRequestParams,
@@ -33,6 +33,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
+use crate::sync::lock;
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::Hub;
@@ -184,17 +185,13 @@ impl ServerHandler for TaiMcp {
     ) -> Result<InitializeResult, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
         let receipts = self.hub.subscribe(&tenant);
-        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(receipts);
+        *lock(&self.pending) = Some(receipts);
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let pending = lock(&self.pending).take();
         let Some(receipts) = pending else {
             return;
         };
