@@ -15,11 +15,11 @@
 //!
 //! Appends are group-committed across tenants: [`Ledger::write`] puts a batch in the file and
 //! returns, and [`Ledger::sync`] waits until it is durable. A waiter finding no flush under
-//! way becomes the flusher for every tenant written since the last flush: it makes their
-//! ledgers durable, overwrites their heads, makes those durable, then wakes everyone whose
-//! receipts that covered. On Linux each of the two steps is one `syncfs` of the ledger's
-//! file system, whatever the number of tenants; elsewhere, one sync per file. Under load,
-//! two syncs acknowledge many calls of many tenants.
+//! way becomes the group's leader for every tenant written since the last flush: it makes
+//! their ledgers durable, overwrites their heads, makes those durable, then wakes everyone
+//! whose receipts that covered. On Linux each of the two steps is one `syncfs` of the
+//! ledger's file system, whatever the number of tenants; elsewhere, one sync per file. Under
+//! load, two syncs acknowledge many calls of many tenants.
 //!
 //! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
@@ -205,7 +205,7 @@ pub struct FileLedger {
 /// A tenant's open log, and how much of it is durable.
 ///
 /// Lock order: the group's state before any `log`, and neither is held across a sync.
-/// Writers take only `log`, briefly; the flusher takes it only to read and then advance the
+/// Writers take only `log`, briefly; the group's leader takes it only to read and then advance the
 /// head, so writers keep appending while the disk works.
 #[derive(Debug, Default)]
 struct Slot {
@@ -256,7 +256,8 @@ impl Group {
     }
 }
 
-/// The flusher's role, held by one thread at a time; dropping it wakes the waiters.
+/// The group's leader role (flushing or verifying), held by one thread at a time; dropping
+/// it wakes the waiters.
 struct Claim<'a> {
     group: &'a Group,
 }
@@ -272,7 +273,7 @@ impl Drop for Claim<'_> {
 /// what they hold.
 #[derive(Debug)]
 struct TenantLog {
-    // Shared with the flusher, which syncs and rewrites them without holding the log's lock.
+    // Shared with the group's leader, which syncs and rewrites them without holding the log's lock.
     file: Arc<File>,
     head_file: Arc<File>,
     path: PathBuf,
@@ -654,7 +655,7 @@ impl Ledger for FileLedger {
         let slot = self.slot(tenant);
         let covered = || slot.durable.load(Ordering::Acquire) >= next_seq;
         loop {
-            if let Some(_flusher) = self.group.claim(covered) {
+            if let Some(_leader) = self.group.claim(covered) {
                 self.flush_dirty()?;
             }
             if covered() {
@@ -725,7 +726,7 @@ impl Ledger for FileLedger {
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
         // Keeps this process's writes and flushes out while reading.
         let slot = self.slot(tenant);
-        let _flusher = self.group.claim(|| false);
+        let _leader = self.group.claim(|| false);
         let _log = lock(&slot.log);
         self.dir.verify(tenant, false)
     }

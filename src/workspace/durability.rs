@@ -42,20 +42,20 @@ struct Shared {
 }
 
 /// Started on first use, stopped (after finishing everything queued) when dropped.
-pub(super) struct Flusher {
+pub(super) struct DurabilityThread {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl std::fmt::Debug for Flusher {
+impl std::fmt::Debug for DurabilityThread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Flusher").finish_non_exhaustive()
+        f.debug_struct("DurabilityThread").finish_non_exhaustive()
     }
 }
 
-impl Flusher {
-    pub(super) fn new(ledger: Arc<dyn Ledger>) -> Flusher {
-        Flusher {
+impl DurabilityThread {
+    pub(super) fn new(ledger: Arc<dyn Ledger>) -> DurabilityThread {
+        DurabilityThread {
             shared: Arc::new(Shared {
                 ledger,
                 queue: Mutex::new(Queue::default()),
@@ -68,7 +68,7 @@ impl Flusher {
 
     /// Queues `job` behind every job submitted before it. Callers submit while holding the
     /// job's tenant, so each tenant's batches are queued in chain order. Returns `false` when
-    /// the durability thread cannot be started: the caller must then [`Flusher::drain`] once
+    /// the durability thread cannot be started: the caller must then [`DurabilityThread::drain`] once
     /// it has released the tenant (finishing a job may need it).
     pub(super) fn submit(&self, job: Box<dyn Job>) -> bool {
         lock(&self.shared.queue).jobs.push(job);
@@ -133,7 +133,7 @@ fn store(ledger: &dyn Ledger, jobs: Vec<Box<dyn Job>>) {
     }
 }
 
-impl Drop for Flusher {
+impl Drop for DurabilityThread {
     fn drop(&mut self) {
         lock(&self.shared.queue).closing = true;
         self.shared.wake.notify_one();
