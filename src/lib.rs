@@ -4,6 +4,7 @@
 //! Data flows catalog → entitlement → registry → governor → exec → receipts.
 
 pub mod catalog;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
 pub mod diagnostics;
@@ -15,6 +16,7 @@ pub mod ids;
 pub mod receipts;
 pub mod registry;
 pub mod scenario;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod source;
 pub mod sync;
