@@ -1424,7 +1424,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__mcp)
-            opts="-t -h -V --tenant --sku --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1440,6 +1440,10 @@ _tai() {
                     ;;
                 --sku)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "off error warn info debug trace" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)
@@ -1964,7 +1968,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --catalog --state --color --now --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --log-level --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1988,6 +1992,10 @@ _tai() {
                     ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "off error warn info debug trace" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)

@@ -478,6 +478,12 @@ complete -c tai -n "__fish_tai_using_subcommand serve" -l admin-token -d 'The ad
 complete -c tai -n "__fish_tai_using_subcommand serve" -l tenant-token -d 'A tenant\'s token, TENANT=TOKEN (repeatable)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -d 'Largest request body accepted, in bytes (larger is answered 413)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l request-timeout -d 'Longest a request may take before it is answered 503 (30s, 2m, ...)' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l log-level -d 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG\'s directives when set, else info]' -r -f -a "off\t'Nothing'
+error\t'Failures on the server\'s side'
+warn\t'Also what looks wrong but was handled'
+info\t'Also notable events'
+debug\t'Also one event per request (method, path, status, duration, request id)'
+trace\t'Everything'"
 complete -c tai -n "__fish_tai_using_subcommand serve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand serve" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
@@ -488,6 +494,12 @@ complete -c tai -n "__fish_tai_using_subcommand serve" -s h -l help -d 'Print he
 complete -c tai -n "__fish_tai_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s t -l tenant -d 'The tenant whose tools to serve' -r
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l sku -d 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once' -r
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l log-level -d 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG\'s directives when set, else info]' -r -f -a "off\t'Nothing'
+error\t'Failures on the server\'s side'
+warn\t'Also what looks wrong but was handled'
+info\t'Also notable events'
+debug\t'Also one event per request (method, path, status, duration, request id)'
+trace\t'Everything'"
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'

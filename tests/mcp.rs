@@ -694,6 +694,31 @@ async fn stdio_serves_2026_07_28_clients_and_reuses_an_active_entitlement() {
     );
 }
 
+/// Whatever is logged goes to stderr: with every library tracing, the protocol on stdout is
+/// untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_logs_only_to_stderr() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("stderr.log");
+    let mut command = tai_mcp(d.path(), "rollback-guard-base");
+    command.env("RUST_LOG", "trace");
+    let (transport, _stderr) = TokioChildProcess::builder(tokio::process::Command::from(command))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = Recorder::new().0.serve(transport).await.unwrap();
+    let ok = executed(&client, "ac_receipt_verify", json!({})).await;
+    assert_eq!(ok["valid"], true);
+    client.cancel().await.unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("TRACE") || l.contains("DEBUG")),
+        "{logged}"
+    );
+}
+
 #[test]
 fn stdio_refuses_an_unknown_sku_before_writing_anything() {
     let d = tempfile::tempdir().unwrap();

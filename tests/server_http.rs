@@ -52,6 +52,7 @@ impl Server {
             .env_remove("TAI_STATE")
             .env_remove("TAI_NOW")
             .env_remove("TAI_ADMIN_TOKEN")
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -1188,6 +1189,74 @@ async fn a_second_server_on_the_same_state_refuses_to_start() {
     // Once the first is gone, the directory can be served again.
     let again = Server::start(&state, &[]);
     assert!(again.stop().await.success());
+}
+
+/// Every answer carries a request id: the client's own when well-formed, else a fresh one.
+/// With `--log-level debug` the server logs each request under its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_has_an_id_in_its_answer_and_in_the_log() {
+    let (_tmp, state) = state_dir();
+    let mut s = Server::start(&state, &["--log-level", "debug"]);
+    let id_of = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let fresh = client().get(s.url("/healthz")).send().await.unwrap();
+    let a = id_of(&fresh).unwrap();
+    let again = client().get(s.url("/healthz")).send().await.unwrap();
+    let b = id_of(&again).unwrap();
+    assert_ne!(a, b);
+    assert!(
+        a.chars().all(|c| c.is_ascii_hexdigit()) && a.len() == 16,
+        "{a}"
+    );
+
+    let kept = client()
+        .get(s.url("/healthz"))
+        .header("x-request-id", "client-req.42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&kept).as_deref(), Some("client-req.42"));
+    let replaced = client()
+        .get(s.url("/healthz"))
+        .header("x-request-id", "not an id")
+        .send()
+        .await
+        .unwrap();
+    let replaced = id_of(&replaced).unwrap();
+    assert_eq!(replaced.len(), 16, "{replaced}");
+
+    // Errors, unknown routes and MCP carry one too.
+    let r = get(&s, None, "/v1/tenants").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.headers.contains_key("x-request-id"));
+    let r = get(&s, Some(ADMIN), "/nowhere").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.headers.contains_key("x-request-id"));
+    let r = client().post(s.url("/mcp")).send().await.unwrap();
+    assert!(id_of(&r).is_some(), "{}", r.status());
+
+    let line = s.stderr_line("client-req.42");
+    for field in ["method=GET", "path=/healthz", "status=200", "answered"] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+    assert!(s.stop().await.success());
+}
+
+/// By default the server says what it always said: where it listens, and when it stops;
+/// requests are not logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_requests_are_not_logged() {
+    let (_tmp, state) = state_dir();
+    let mut s = Server::start(&state, &[]);
+    assert_eq!(get(&s, None, "/healthz").await.body["status"], "ok");
+    s.terminate();
+    s.stderr_line("stopped");
+    assert_eq!(s.seen.len(), 3, "{:?}", s.seen);
+    assert!(s.seen[1].starts_with("shutting down"), "{:?}", s.seen);
+    assert!(s.exited().await.success());
 }
 
 // ---------------------------------------------------------------------------------------

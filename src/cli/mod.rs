@@ -6,6 +6,7 @@
 mod common;
 mod completions;
 mod exit;
+mod log;
 mod mcp;
 mod pack;
 mod receipts;

@@ -13,6 +13,7 @@
 //!   from a request (caller, tenant, body) and how they reach the engine.
 //! - `openapi`: the OpenAPI document of the JSON API, built from its route declarations.
 //! - `run`: the assembled application, the listener, graceful shutdown.
+//! - `trace`: a request id per HTTP request and the log events around it (`tracing`).
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
 
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod mcp;
 mod openapi;
 mod run;
 mod stream;
+mod trace;
 
 use std::sync::Arc;
 
@@ -35,6 +37,7 @@ pub use auth::{Auth, AuthError, Principal};
 pub use error::{ApiError, ErrorCode};
 pub use hub::Hub;
 pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};
+pub use trace::REQUEST_ID;
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]

@@ -85,6 +85,7 @@ impl From<McpError> for ErrorData {
             }
             McpError::BadContext => ErrorData::invalid_params(e.to_string(), None),
             McpError::Workspace(_) | McpError::Join(_) => {
+                tracing::error!(error = %e, "internal error");
                 ErrorData::internal_error(e.to_string(), None)
             }
         }
