@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
-use tai::catalog::load;
 use tai::clock::{SimClock, Timestamp};
 use tai::engine::Engine;
 use tai::entitlement::{EntitlementEvent, EventKind};
@@ -15,18 +13,14 @@ use tai::governor::{Decision, GovernorState, IdSource, Resolution, Signal, ToolC
 use tai::ids::{SkuId, TenantId};
 use tai::receipts::EventType;
 
+use crate::common::{seed_catalog, tenant};
+
 fn engine() -> Engine {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
-    let files = load::read_dir(&dir).unwrap();
-    let catalog = load::build(&files).unwrap();
+    let catalog = seed_catalog();
     let clock = Arc::new(SimClock::new(
         Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
     ));
     Engine::new(Arc::new(catalog), clock, IdSource::seeded(7))
-}
-
-fn tenant(name: &str) -> TenantId {
-    TenantId::new(name).unwrap()
 }
 
 /// A tenant with an active seed-demo entitlement, still in `boot`.

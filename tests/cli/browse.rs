@@ -4,49 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap()
-    }
-
-    fn has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{}",
-            self.stdout
-        );
-        self
-    }
-}
+use crate::common::{self, Run};
 
 fn tai_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tai"))
+    common::tai()
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
         .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+        .unwrap()
+        .into()
 }
 
 fn tai(args: &[&str]) -> Run {
@@ -321,7 +290,7 @@ fn tools_json_has_the_mcp_fields_and_role_coverage() {
 #[test]
 fn pack_new_scaffolds_a_file_that_loads() {
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::root();
     for sub in ["packs", "skus"] {
         std::fs::create_dir(dir.path().join(sub)).unwrap();
         for entry in std::fs::read_dir(root.join(sub)).unwrap() {
@@ -365,7 +334,7 @@ fn pack_new_scaffolds_a_file_that_loads() {
 
 #[test]
 fn schema_prints_the_committed_schemas() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::root();
     for kind in ["pack", "sku"] {
         let run = tai(&["schema", kind]).ok();
         let committed =

@@ -4,7 +4,7 @@
 //! at run time. Some cases also keep what a person sees in an `expected.txt`; after changing
 //! the output on purpose, regenerate those with:
 //!
-//!     UPDATE_GOLDEN=1 cargo test --test validate
+//!     UPDATE_GOLDEN=1 cargo test --test cli validate::
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,32 +16,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common::{self, Run};
+
 /// No input may take longer than this, even in a debug build running beside other tests.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
-    }
-}
 
 /// Runs `tai` in `dir` without colour or environment overrides, then with `envs` (an empty
 /// value removes the variable), failing when it does not finish within [`TIME_LIMIT`].
 fn tai_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tai"));
+    let mut cmd = common::tai();
     cmd.args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
-        .env_remove("TAI_STATE")
-        .env_remove("TAI_NOW")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -81,7 +66,7 @@ fn tai_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/validate")
+    common::fixture("validate")
 }
 
 /// `tai validate ARGS` from the fixtures folder, so files show as `CASE/packs/...`.
@@ -442,7 +427,7 @@ fn human_output_shows_the_source_and_the_hint() {
     .collect();
     assert!(
         stale.is_empty(),
-        "{}\nafter an intended change, regenerate with: UPDATE_GOLDEN=1 cargo test --test validate",
+        "{}\nafter an intended change, regenerate with: UPDATE_GOLDEN=1 cargo test --test cli validate::",
         stale.join("\n")
     );
 }
@@ -690,8 +675,8 @@ fn hostile(file: &str, bytes: &[u8], code: &str, at: &str, message: &str) {
     assert!(d["help"].is_string(), "no hint: {shown}");
 }
 
-const OK_CORE: &str = include_str!("fixtures/validate/ok/packs/core.yaml");
-const OK_EXTRA: &str = include_str!("fixtures/validate/ok/packs/extra.toml");
+const OK_CORE: &str = include_str!("../fixtures/validate/ok/packs/core.yaml");
+const OK_EXTRA: &str = include_str!("../fixtures/validate/ok/packs/extra.toml");
 
 #[test]
 fn empty_binary_truncated_and_non_utf8_files_are_refused() {
@@ -898,7 +883,7 @@ fn check_shipped(run: &Run) {
 #[test]
 fn the_shipped_catalog_is_valid() {
     // From the repository root, without PATH: `./packs` and `./skus`.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::root();
     let run = tai_in(root, &["validate", "--format", "json"], &[]);
     check_shipped(&run);
     let file = run.json()["diagnostics"][0]["file"]

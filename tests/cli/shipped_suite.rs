@@ -3,13 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::Command;
+use crate::common;
 
 #[test]
 fn the_shipped_suite_passes_with_full_coverage() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(env!("CARGO_BIN_EXE_tai"))
+    let root = common::root();
+    let out = common::tai()
         .args([
             "test",
             "--coverage",
@@ -19,10 +18,6 @@ fn the_shipped_suite_passes_with_full_coverage() {
             "json",
         ])
         .current_dir(root)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
-        .env_remove("TAI_STATE")
-        .env_remove("TAI_NOW")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

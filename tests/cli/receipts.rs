@@ -4,14 +4,11 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use tai::ids::TenantId;
 use tai::receipts::{FileLedger, Ledger, LedgerDir, Receipt, sample_chain};
 
-fn tenant(name: &str) -> TenantId {
-    TenantId::new(name).unwrap()
-}
+use crate::common::{self, stderr, stdout, tenant};
 
 /// A state directory with `acme` (20 receipts) and `beta` (5 receipts).
 fn state() -> (tempfile::TempDir, Vec<Receipt>) {
@@ -28,23 +25,13 @@ fn state() -> (tempfile::TempDir, Vec<Receipt>) {
 }
 
 fn tai(state: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tai"))
+    common::tai()
         .arg("--state")
         .arg(state)
         .arg("receipts")
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_STATE")
         .output()
         .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
 }
 
 fn ledger_file(state: &Path, name: &str) -> std::path::PathBuf {

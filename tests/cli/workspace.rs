@@ -4,17 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common;
 
 fn tai(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tai"))
+    common::tai()
         .args(["--state", "st", "--now", "2026-03-01T00:00:00Z"])
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
-        .env_remove("TAI_STATE")
-        .env_remove("TAI_NOW")
         .output()
         .unwrap()
 }
@@ -322,7 +320,6 @@ enum Door {
 /// tenant's receipts exactly once, in chain order.
 fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize, door: Door) {
     use std::sync::Arc;
-    use tai::catalog::load;
     use tai::clock::{SimClock, Timestamp};
     use tai::governor::{Decision, Signal, ToolCall};
     use tai::ids::TenantId;
@@ -330,8 +327,7 @@ fn concurrent_calls_are_durable_and_announced_in_order(tenants: usize, door: Doo
     use tai::workspace::Workspace;
 
     let d = tempfile::tempdir().unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
-    let catalog = Arc::new(load::build(&load::read_dir(&fixtures).unwrap()).unwrap());
+    let catalog = Arc::new(common::seed_catalog());
     let clock = Arc::new(SimClock::new(
         Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
     ));

@@ -4,18 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tai::catalog::{Catalog, load};
 use tai::clock::{SimClock, Timestamp};
 use tai::engine::Engine;
 use tai::entitlement::{EntitlementEvent, EventKind};
 use tai::governor::{IdSource, Resolution, Signal, ToolCall};
 use tai::ids::{SkuId, TenantId};
 use tai::scenario::coverage::{Observations, possible_transitions};
+
+use crate::common::seed_catalog;
 
 const TOOLS: [&str; 6] = [
     "query",
@@ -46,17 +46,12 @@ fn op() -> impl Strategy<Value = (usize, Op)> {
     (0usize..2, op)
 }
 
-fn catalog() -> Catalog {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
-    load::build(&load::read_dir(&dir).unwrap()).unwrap()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn the_engine_stays_within_the_transition_table(ops in proptest::collection::vec(op(), 1..60)) {
-        let catalog = Arc::new(catalog());
+        let catalog = Arc::new(seed_catalog());
         let possible = possible_transitions(&catalog);
         let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
         let mut engine = Engine::new(catalog, clock.clone(), IdSource::seeded(1));

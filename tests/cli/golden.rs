@@ -1,21 +1,19 @@
 //! Generated files committed to the repository (JSON Schemas, shell completions) must match
 //! what the code generates now. After changing the model or the CLI, regenerate them with:
 //!
-//!     UPDATE_GOLDEN=1 cargo test --test golden
+//!     UPDATE_GOLDEN=1 cargo test --test cli golden::
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
 use tai::catalog::schema::{self, SchemaKind};
 
-const REGENERATE: &str = "UPDATE_GOLDEN=1 cargo test --test golden";
+use crate::common::root;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+const REGENERATE: &str = "UPDATE_GOLDEN=1 cargo test --test cli golden::";
 
 /// Compares `path` with `expected`, or rewrites it under `UPDATE_GOLDEN=1`; returns a
 /// message for a stale file.

@@ -3,22 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common::{self, stdout};
 
 fn tai(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tai"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
-        .env_remove("TAI_STATE")
-        .env_remove("TAI_NOW")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
+    common::tai().args(args).current_dir(cwd).output().unwrap()
 }
 
 #[test]
@@ -32,14 +22,14 @@ fn demo_runs_from_any_directory_and_matches_the_golden_timeline() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = stdout(&out);
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo.timeline.txt");
+    let golden = common::fixture("demo.timeline.txt");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&golden, &text).unwrap();
     }
     let want = std::fs::read_to_string(&golden).unwrap();
     assert_eq!(
         text, want,
-        "demo timeline changed; regenerate with UPDATE_GOLDEN=1 cargo test --test simulate"
+        "demo timeline changed; regenerate with UPDATE_GOLDEN=1 cargo test --test cli simulate::"
     );
     for needle in [
         "boot → stable",

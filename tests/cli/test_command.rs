@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
+
+use crate::common::{self, text};
 
 /// A scenario over the seed fixture catalog where every expectation holds, using every
 /// expectation kind at least once.
@@ -45,25 +47,15 @@ end:
   chain_verifies: true
 ";
 
-fn seed_catalog() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed")
-}
-
 fn tai(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tai"))
+    common::tai()
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
         .arg("--catalog")
-        .arg(seed_catalog())
+        .arg(common::fixture("seed"))
         .arg("test")
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
 }
 
 /// Writes `files` into a fresh directory.

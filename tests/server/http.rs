@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -16,9 +16,7 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ADMIN: &str = "admin-secret";
-const ACME: &str = "acme-secret";
-const GLOBEX: &str = "globex-secret";
+use crate::common::{self, ACME, ADMIN, GLOBEX};
 /// Generous: the machine running the tests may be busy.
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -38,7 +36,7 @@ impl Server {
     }
 
     fn start_with(state: &Path, extra: &[&str], admin: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tai"))
+        let mut child = common::tai()
             .arg("--state")
             .arg(state)
             .args(["serve", "--addr", "127.0.0.1:0"])
@@ -48,9 +46,6 @@ impl Server {
             .args(extra)
             // No `packs/` + `skus/` here, so the built-in catalog unless --catalog says otherwise.
             .current_dir(state.parent().unwrap())
-            .env_remove("TAI_CATALOG")
-            .env_remove("TAI_STATE")
-            .env_remove("TAI_NOW")
             .env_remove("TAI_ADMIN_TOKEN")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -1151,7 +1146,7 @@ async fn mcp_on_tai_serve_follows_webhook_events() {
 
 /// The chain still verifies from the command line once the server is gone.
 fn verify_ok_offline(state: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tai"))
+    let out = common::tai()
         .arg("--state")
         .arg(state)
         .args(["receipts", "verify", "--tenant", "acme"])
@@ -1169,12 +1164,10 @@ fn verify_ok_offline(state: &Path) {
 async fn a_second_server_on_the_same_state_refuses_to_start() {
     let (_tmp, state) = state_dir();
     let first = Server::start(&state, &[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_tai"))
+    let out = common::tai()
         .arg("--state")
         .arg(&state)
         .args(["serve", "--addr", "127.0.0.1:0", "--admin-token", ADMIN])
-        .env_remove("TAI_CATALOG")
-        .env_remove("TAI_STATE")
         .env_remove("TAI_ADMIN_TOKEN")
         .stdin(Stdio::null())
         .output()
@@ -1330,7 +1323,7 @@ impl OpenApi {
 /// without documentation is noticed. MCP lives in its own folder and is not part of the
 /// JSON API.
 fn declared_routes() -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let dir = common::root().join("src/server");
     let mut routes = BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

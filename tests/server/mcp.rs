@@ -24,7 +24,6 @@ use serde_json::{Value, json};
 use tai::catalog::{builtin, load, view};
 use tai::clock::{SimClock, Timestamp};
 use tai::governor::{IdSource, Signal};
-use tai::ids::TenantId;
 use tai::receipts::{EventType, MemoryLedger};
 use tai::server::mcp::{HttpOptions, TENANT_HEADER, routes_with};
 use tai::server::{AppState, Auth, Hub};
@@ -32,14 +31,9 @@ use tai::workspace::Workspace;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-const DEADLINE: Duration = Duration::from_secs(20);
-const ADMIN: &str = "admin-secret";
-const ACME: &str = "acme-secret";
-const GLOBEX: &str = "globex-secret";
+use crate::common::{self, ACME, ADMIN, GLOBEX, tenant};
 
-fn tenant(name: &str) -> TenantId {
-    TenantId::new(name).unwrap()
-}
+const DEADLINE: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // Server side
@@ -585,12 +579,8 @@ async fn http_session_keeps_the_tenant_that_opened_it() {
 // stdio: the real binary
 
 fn tai(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tai"));
-    c.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("TAI_CATALOG")
-        .env_remove("TAI_STATE")
-        .env_remove("TAI_NOW");
+    let mut c = common::tai();
+    c.current_dir(dir);
     c
 }
 
