@@ -2,6 +2,9 @@
 //!
 //! The library is the engine; the `tai` binary and `tai serve` are thin front doors onto it.
 //! Data flows catalog → entitlement → registry → governor → exec → receipts.
+//!
+//! Without its default features the library is the engine alone; `server` adds the HTTP and
+//! MCP adapters (axum, rmcp, tokio) and `cli` the command line (clap), which needs `server`.
 
 pub mod catalog;
 #[cfg(feature = "cli")]
