@@ -867,6 +867,7 @@ mod tests {
                 program: "true".into(),
                 args: Vec::new(),
                 env: Default::default(),
+                sandbox: Default::default(),
             });
         }
         let ws = workspace(Catalog::new(packs, base.skus().to_vec()));
