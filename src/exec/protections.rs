@@ -98,7 +98,7 @@ fn cgroup_v2() -> Result<CgroupSupport, String> {
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
         .ok_or("this process is in no cgroup v2")?;
-    let dir = mount.point.join(path.trim_start_matches('/'));
+    let dir = under(&mount.point, path);
     let probe = probe_dir(&dir).map_err(|e| {
         format!(
             "cannot create cgroups in {} ({e}); run tai in a delegated cgroup to use them",
@@ -130,11 +130,19 @@ fn cpu_v1() -> Option<PathBuf> {
         let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
         controllers.split(',').any(|c| c == "cpu").then_some(path)
     })?;
-    let dir = mount.point.join(path.trim_start_matches('/'));
+    let dir = under(&mount.point, path);
     let probe = probe_dir(&dir).ok()?;
     let usable = probe.join("cpu.cfs_quota_us").exists();
     let _ = std::fs::remove_dir(&probe);
     usable.then_some(dir)
+}
+
+/// The cgroup at `path` (as `/proc/self/cgroup` writes it) in the hierarchy mounted at `mount`.
+fn under(mount: &Path, path: &str) -> PathBuf {
+    match path.trim_start_matches('/') {
+        "" => mount.to_owned(),
+        rel => mount.join(rel),
+    }
 }
 
 /// Creates a uniquely named child of `dir`, to be removed by the caller.
