@@ -42,6 +42,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;simulate'= {
@@ -559,6 +560,17 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;doctor'= {
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;help'= {
             cand simulate 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
             cand validate 'Check pack and SKU files and report every problem with file, line and column'
@@ -576,6 +588,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;simulate'= {
@@ -654,6 +667,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;mcp'= {
         }
         &'tai;help;completions'= {
+        }
+        &'tai;help;doctor'= {
         }
         &'tai;help;help'= {
         }

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::load::{Scope, SourceFile};
-use super::{Action, ComputeLimits, Pack, Sku};
+use super::{Action, ComputeLimits, Handler, Pack, Sandbox, Sku};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::governor::ReasonCode;
 use crate::ids::{PackId, Role};
@@ -263,6 +263,9 @@ impl<'a> Validator<'a> {
                 d.label = Some("unknown action".into());
                 d.help = help;
             }
+            if let Handler::Command(cmd) = &tool.handler {
+                self.sandbox(p.file, &at.key("handler").key("sandbox"), &cmd.sandbox);
+            }
             for (field, message) in input_schema_problems(&tool.input_schema) {
                 let mut path = at.key("input_schema");
                 for seg in field.segments() {
@@ -324,6 +327,28 @@ impl<'a> Validator<'a> {
                 ));
             } else {
                 codes.insert(code, k);
+            }
+        }
+    }
+
+    fn sandbox(&mut self, file: usize, at: &DocPath, sandbox: &Sandbox) {
+        let lists = [("read", &sandbox.read), ("write", &sandbox.write)];
+        for (list, paths) in lists {
+            for (i, path) in paths.iter().enumerate() {
+                let Some(message) = sandbox_path_problem(list, path) else {
+                    continue;
+                };
+                let d = self.report(
+                    file,
+                    at.key(list).index(i),
+                    Code::InvalidSandboxPath,
+                    message,
+                );
+                d.help = Some(
+                    "name an absolute path, e.g. `/var/lib/my-pack`; the handler may use it and \
+                     everything beneath"
+                        .into(),
+                );
             }
         }
     }
@@ -886,6 +911,27 @@ const COMPUTE_LIMITS: [(&str, u64, &str); 4] = [
     ("max_cpu_percent", 100, "100 percent"),
     ("max_output_kb", 1024 * 1024, "1 GiB (1048576 KiB)"),
 ];
+
+/// What is wrong with `path` in a sandbox's `list` (`read` or `write`), if anything.
+fn sandbox_path_problem(list: &str, path: &str) -> Option<String> {
+    let p = std::path::Path::new(path);
+    if path.is_empty() {
+        Some(format!("a `{list}` path is empty"))
+    } else if !p.is_absolute() {
+        Some(format!("`{path}` is not an absolute path"))
+    } else if p
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        Some(format!("`{path}` has a `..` component"))
+    } else if list == "write" && p.parent().is_none() {
+        Some(format!(
+            "`{path}` would make the whole file system writable"
+        ))
+    } else {
+        None
+    }
+}
 
 /// The hint for a bad compute limit `field` (`None` for a name that is not one).
 pub fn compute_limit_help(field: &str) -> Option<String> {

@@ -121,6 +121,8 @@ codes! {
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.
     InvalidComputeLimit = "invalid_compute_limit", Error, "a compute limit is zero or beyond its maximum";
+    /// A command handler's sandbox path is empty, relative, has `..`, or opens too much.
+    InvalidSandboxPath = "invalid_sandbox_path", Error, "a command handler's sandbox path is not absolute, has `..`, or would open the whole file system";
     /// A tool's input schema is not a valid JSON object schema.
     InvalidInputSchema = "invalid_input_schema", Error, "a tool's input schema is not a valid JSON object schema";
     /// One action's preconditions share a refusal code.

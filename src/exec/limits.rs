@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_memory_mb: u64,
     /// Output cap in bytes.
     pub max_output_bytes: u64,
+    /// CPU share in percent of one core, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cpu_percent: Option<u32>,
 }
 
 impl Default for Limits {
@@ -34,6 +37,7 @@ impl Default for Limits {
             timeout_ms: DEFAULT_TIMEOUT.as_millis() as u64,
             max_memory_mb: DEFAULT_MEMORY_MB,
             max_output_bytes: DEFAULT_OUTPUT_KB * 1024,
+            max_cpu_percent: None,
         }
     }
 }
@@ -53,6 +57,7 @@ impl Limits {
             max_memory_mb: pick(|l| l.max_memory_mb).unwrap_or(default.max_memory_mb),
             max_output_bytes: pick(|l| l.max_output_kb)
                 .map_or(default.max_output_bytes, |kb| kb.saturating_mul(1024)),
+            max_cpu_percent: layers.iter().flatten().find_map(|l| l.max_cpu_percent),
         }
     }
 
@@ -104,6 +109,7 @@ mod tests {
                 timeout_ms: 30_000,
                 max_memory_mb: 256,
                 max_output_bytes: 1024 * 1024,
+                max_cpu_percent: None,
             }
         );
     }
@@ -130,8 +136,22 @@ mod tests {
                 timeout_ms: 5000,
                 max_memory_mb: 64,
                 max_output_bytes: 8 * 1024,
+                max_cpu_percent: None,
             }
         );
+    }
+
+    #[test]
+    fn the_cpu_share_is_resolved_like_the_others() {
+        let pack = pack(limits(serde_json::json!({ "max_cpu_percent": 50 })));
+        assert_eq!(Limits::resolve(None, &pack).max_cpu_percent, Some(50));
+        let action = action(limits(serde_json::json!({ "max_cpu_percent": 10 })));
+        assert_eq!(
+            Limits::resolve(Some(&action), &pack).max_cpu_percent,
+            Some(10)
+        );
+        let json = serde_json::to_value(Limits::default()).unwrap();
+        assert!(json.get("max_cpu_percent").is_none(), "{json}");
     }
 
     #[test]

@@ -579,8 +579,11 @@ impl Tenant {
         }
         let limits = Limits::resolve(Some(action), tref.pack);
         metadata.insert_struct("limits", &limits);
-        let outcome = exec::run(&tref.tool.handler, &call.arguments, &limits);
-        let (event, reason, message) = match outcome {
+        let run = exec::execute(&tref.tool.handler, &call.arguments, &limits);
+        if let Some(usage) = &run.usage {
+            metadata.insert_struct("usage", usage);
+        }
+        let (event, reason, message) = match run.outcome {
             Outcome::Success { result, elapsed_ms } => {
                 metadata.insert("elapsed_ms", &elapsed_ms);
                 metadata.insert("result", &result);
