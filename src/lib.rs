@@ -16,5 +16,5 @@ pub mod receipts;
 pub mod registry;
 pub mod scenario;
 pub mod server;
-pub mod source;
+pub mod spans;
 pub mod workspace;

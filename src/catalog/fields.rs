@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::load::DocKind;
 use super::{Pack, Sku};
-use crate::source::{DocPath, Segment};
+use crate::spans::{DocPath, Segment};
 
 fn schema(kind: DocKind) -> &'static Value {
     static PACK: OnceLock<Value> = OnceLock::new();

@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use super::validate::{self, Parsed, Unloaded};
 use super::{Catalog, Pack, Sku, fields};
 use crate::diagnostics::{Code, Diagnostic, Report, closest, did_you_mean};
-use crate::source::{DocPath, LineIndex, Location, Span, SpanIndex};
+use crate::spans::{DocPath, LineIndex, Location, Span, SpanIndex};
 
-pub use crate::source::Syntax;
+pub use crate::spans::Syntax;
 
 /// Files larger than this are refused unread: no definition file comes close, and reading
 /// an arbitrary file whole would let one bad path exhaust memory.
@@ -714,14 +714,14 @@ fn recover<T: DeserializeOwned>(
 
 /// Removes the value at `path` (which ends in a key) from a document; whether it was there.
 fn remove_value(tree: &mut serde_yaml::Value, path: &DocPath) -> bool {
-    let Some((crate::source::Segment::Key(key), parents)) = path.segments().split_last() else {
+    let Some((crate::spans::Segment::Key(key), parents)) = path.segments().split_last() else {
         return false;
     };
     let mut node = tree;
     for seg in parents {
         let next = match seg {
-            crate::source::Segment::Key(k) => node.get_mut(k.as_str()),
-            crate::source::Segment::Index(i) => node.get_mut(*i),
+            crate::spans::Segment::Key(k) => node.get_mut(k.as_str()),
+            crate::spans::Segment::Index(i) => node.get_mut(*i),
         };
         match next {
             Some(next) => node = next,
@@ -901,11 +901,11 @@ fn doc_path(p: &serde_ignored::Path<'_>) -> DocPath {
         match cur {
             P::Root => break,
             P::Seq { parent, index } => {
-                steps.push(crate::source::Segment::Index(*index));
+                steps.push(crate::spans::Segment::Index(*index));
                 cur = parent;
             }
             P::Map { parent, key } => {
-                steps.push(crate::source::Segment::Key(key.clone()));
+                steps.push(crate::spans::Segment::Key(key.clone()));
                 cur = parent;
             }
             P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {

@@ -16,7 +16,7 @@ use super::{Action, ComputeLimits, Pack, Sku};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::governor::ReasonCode;
 use crate::ids::{PackId, Role};
-use crate::source::DocPath;
+use crate::spans::DocPath;
 
 /// A parsed definition and the index of the file it came from.
 #[derive(Debug, Clone)]
@@ -267,8 +267,8 @@ impl<'a> Validator<'a> {
                 let mut path = at.key("input_schema");
                 for seg in field.segments() {
                     path = match seg {
-                        crate::source::Segment::Key(k) => path.key(k.clone()),
-                        crate::source::Segment::Index(i) => path.index(*i),
+                        crate::spans::Segment::Key(k) => path.key(k.clone()),
+                        crate::spans::Segment::Index(i) => path.index(*i),
                     };
                 }
                 let d = self.report(
