@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::validate::{self, Parsed, Unloaded};
 use super::{Catalog, Pack, Sku, fields};
-use crate::diagnostics::{Code, Diagnostic, Report, closest, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, Report, did_you_mean};
 use crate::spans::{DocPath, LineIndex, Location, Span, SpanIndex};
 
 pub use crate::spans::Syntax;
@@ -1145,12 +1145,9 @@ fn classify(message: &str, syntax_ok: impl FnOnce() -> bool) -> (Code, String, O
         if message.starts_with(prefix) {
             let (head, expected) = split_expected(message);
             let name = first_backticked(head).unwrap_or_default();
-            let help = closest(name, expected.iter().map(String::as_str))
-                .map(|c| format!("did you mean `{c}`?"))
-                .or_else(|| {
-                    (!expected.is_empty())
-                        .then(|| format!("expected one of {}", backticked(&expected)))
-                });
+            let help = did_you_mean(name, expected.iter().map(String::as_str)).or_else(|| {
+                (!expected.is_empty()).then(|| format!("expected one of {}", backticked(&expected)))
+            });
             return (code, head.to_owned(), help);
         }
     }

@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{Catalog, Check, Pack, Precondition, Price, Sku, Storage, Term};
+use crate::diagnostics::closest;
 use crate::ids::{ActionId, PackId, PlanId, Role, SkuId, ToolName};
 
 /// What an id names.
@@ -52,16 +53,6 @@ impl fmt::Display for UnknownId {
         }
         Ok(())
     }
-}
-
-/// The candidate most similar to `input`, if it is similar enough to suggest.
-pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(input, c), c))
-        .filter(|&(score, _)| score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 fn unknown<'a>(kind: IdKind, id: &str, known: impl Iterator<Item = &'a str> + Clone) -> UnknownId {
@@ -637,13 +628,6 @@ mod tests {
         assert_eq!(format_money(-1_050, "EUR"), "-€10.50");
         assert_eq!(format_money(123_456_789, "CHF"), "CHF 1,234,567.89");
         assert_eq!(format_money(0, "USD"), "$0.00");
-    }
-
-    #[test]
-    fn closest_suggests_only_near_misses() {
-        let ids = ["rollback_guard", "storm_discipline"];
-        assert_eq!(closest("rollback_gaurd", ids), Some("rollback_guard"));
-        assert_eq!(closest("zzz", ids), None);
     }
 
     #[test]

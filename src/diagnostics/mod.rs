@@ -306,7 +306,7 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// "did you mean `x`?" for `input` among `candidates`, when one is close enough.
+/// "did you mean `x`?" for `input` among `candidates`, when [`closest`] finds one.
 pub fn did_you_mean<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -314,7 +314,12 @@ pub fn did_you_mean<'a>(
     closest(input, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
-/// The candidate most similar to `input`, when it is similar enough to be a likely typo.
+/// The candidate most similar to `input`, when it is similar enough to be a likely typo: the
+/// one rule behind every "did you mean" tai shows.
+///
+/// The rule: the highest Jaro-Winkler similarity, if it is at least 0.8; never `input` itself;
+/// on a tie the alphabetically first candidate, so the answer does not depend on the order
+/// the candidates come in.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
@@ -472,6 +477,16 @@ mod tests {
             Some("did you mean `requires`?".into())
         );
         assert_eq!(did_you_mean("zzz", ["requires"]), None);
+        let ids = ["rollback_guard", "storm_discipline"];
+        assert_eq!(closest("rollback_gaurd", ids), Some("rollback_guard"));
+        assert_eq!(closest("zzz", ids), None);
+    }
+
+    #[test]
+    fn suggestions_never_echo_the_input_and_break_ties_by_name() {
+        assert_eq!(closest("query", ["query"]), None);
+        assert_eq!(closest("abcdx", ["abcdz", "abcdy"]), Some("abcdy"));
+        assert_eq!(closest("abcdx", ["abcdy", "abcdz"]), Some("abcdy"));
     }
 
     #[test]

@@ -1,25 +1,15 @@
 //! Turning parser messages into ones a scenario author can act on: step numbers instead of
 //! zero-based paths, no repeated position, and a "did you mean" for a misspelt name.
 
-/// The candidate closest to `word`, when it is close enough to be a likely misspelling.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
+use crate::diagnostics;
 
-/// ` (did you mean `x`?)` when a candidate is close to `word`, else nothing.
+/// ` (did you mean `x`?)` when a candidate is close to `word` (by [`diagnostics::closest`]),
+/// else nothing.
 pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
-    closest(word, candidates).map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"))
+    diagnostics::did_you_mean(word, candidates).map_or_else(String::new, |s| format!(" ({s})"))
 }
 
 /// Rewrites a serde_yaml message: `steps[2].expect: unknown field `stat`, expected one of ...
@@ -78,6 +68,7 @@ fn unknown_name(message: &str) -> Option<(&str, Vec<&str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::closest;
 
     #[test]
     fn suggests_the_closest_name() {
