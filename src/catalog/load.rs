@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::validate::{self, Parsed, Unloaded};
 use super::{Catalog, Pack, Sku, fields};
+use crate::diagnostics::serde_text::{self, UnknownName};
 use crate::diagnostics::{Code, Diagnostic, Report, did_you_mean};
 use crate::spans::{DocPath, LineIndex, Location, Span, SpanIndex};
 
@@ -739,7 +740,7 @@ fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
     if d.code != Code::UnknownField {
         return d;
     }
-    let Some(name) = first_backticked(&d.message) else {
+    let Some(name) = serde_text::first_backticked(&d.message) else {
         return d;
     };
     let within = d.field.clone().unwrap_or_default();
@@ -884,10 +885,10 @@ fn unknown_field(file: &SourceFile, path: DocPath) -> Diagnostic {
         .maybe_help(help)
 }
 
-fn backticked(names: &[String]) -> String {
+fn backticked(names: &[impl AsRef<str>]) -> String {
     names
         .iter()
-        .map(|n| format!("`{n}`"))
+        .map(|n| format!("`{}`", n.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -931,7 +932,9 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
     let (message, field) = split_yaml_message(e);
     // libyaml adds where the construct it was reading began ("…, while parsing a flow
     // sequence at line 4 column 14"): show that place as a note rather than in the text.
-    let context = syntax.as_ref().and_then(|_| syntax_context(&message));
+    let context = syntax
+        .as_ref()
+        .and_then(|_| serde_text::syntax_context(&message));
     let mut d = finish_parse_error(
         file,
         context.as_ref().map_or(message, |c| c.0.clone()),
@@ -955,32 +958,15 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
 /// serde_yaml's message without its position suffix, and the path it prefixes errors
 /// inside the document with.
 fn split_yaml_message(e: &serde_yaml::Error) -> (String, Option<DocPath>) {
-    let mut message = e.to_string();
-    if let Some(loc) = e.location() {
-        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
-        if let Some(at) = message.find(&suffix) {
-            message.replace_range(at..at + suffix.len(), "");
-        }
+    let message = e.to_string();
+    let message = match e.location() {
+        Some(loc) => serde_text::without_position(&message, loc.line(), loc.column()),
+        None => message,
+    };
+    match serde_text::split_path(&message) {
+        Some((path, rest)) => (rest.to_owned(), Some(path)),
+        None => (message, None),
     }
-    if let Some((prefix, rest)) = message.split_once(": ")
-        && let Some(path) = DocPath::parse(prefix)
-    {
-        return (rest.to_owned(), Some(path));
-    }
-    (message, None)
-}
-
-/// Splits libyaml's "PROBLEM, while parsing WHAT at line L column C" into its parts.
-fn syntax_context(message: &str) -> Option<(String, String, usize, usize)> {
-    let (problem, context) = message.split_once(", while parsing ")?;
-    let (what, at) = context.rsplit_once(" at line ")?;
-    let (line, column) = at.split_once(" column ")?;
-    Some((
-        problem.to_owned(),
-        what.to_owned(),
-        line.parse().ok()?,
-        column.parse().ok()?,
-    ))
 }
 
 fn toml_error(file: &SourceFile, e: &toml::de::Error, syntax: bool) -> Diagnostic {
@@ -1016,11 +1002,13 @@ fn finish_parse_error(
     syntax_ok: impl FnOnce() -> bool,
 ) -> Diagnostic {
     let (mut code, message, mut help) = classify(&message, syntax_ok);
-    let mut message = plain_types(&message);
+    let mut message = serde_text::plain_types(&message);
     let mut field = field;
     match code {
         Code::MissingField => {
-            let name = first_backticked(&message).unwrap_or_default().to_owned();
+            let name = serde_text::first_backticked(&message)
+                .unwrap_or_default()
+                .to_owned();
             let parent = field.take().unwrap_or_default();
             help = Some(if parent.is_root() {
                 format!("add `{name}`: every {} has one", noun(file.kind))
@@ -1092,36 +1080,6 @@ fn noun(kind: DocKind) -> &'static str {
     }
 }
 
-/// The deserializers' Rust type names in words: `expected u64` → `expected a non-negative
-/// integer`, `struct Pack` → `a mapping`, and so on.
-fn plain_types(message: &str) -> String {
-    const WORDS: [(&str, &str); 11] = [
-        (" as u128", ""),
-        (" as i128", ""),
-        ("expected u64", "expected a non-negative integer"),
-        ("expected u32", "expected a non-negative integer"),
-        ("expected usize", "expected a non-negative integer"),
-        ("expected i64", "expected an integer"),
-        ("expected f64", "expected a number"),
-        ("expected field identifier", "expected a field name"),
-        ("expected a borrowed string", "expected a string"),
-        ("unit value", "null"),
-        ("expected unit", "expected null"),
-    ];
-    let mut text = message.to_owned();
-    for (rust, words) in WORDS {
-        text = text.replace(rust, words);
-    }
-    // `expected struct Tool` / `expected a map`: a mapping either way.
-    if let Some(at) = text.find("expected struct ") {
-        let end = text[at + 16..]
-            .find(|c: char| !c.is_alphanumeric())
-            .map_or(text.len(), |n| at + 16 + n);
-        text.replace_range(at..end, "expected a mapping");
-    }
-    text
-}
-
 fn classify(message: &str, syntax_ok: impl FnOnce() -> bool) -> (Code, String, Option<String>) {
     let first_line = message.lines().next().unwrap_or_default().to_owned();
     if message.contains("recursion limit exceeded") || message.contains("max recursion depth") {
@@ -1143,12 +1101,16 @@ fn classify(message: &str, syntax_ok: impl FnOnce() -> bool) -> (Code, String, O
         ("unknown variant", Code::InvalidValue),
     ] {
         if message.starts_with(prefix) {
-            let (head, expected) = split_expected(message);
-            let name = first_backticked(head).unwrap_or_default();
-            let help = did_you_mean(name, expected.iter().map(String::as_str)).or_else(|| {
-                (!expected.is_empty()).then(|| format!("expected one of {}", backticked(&expected)))
+            let unknown = serde_text::unknown_name(message).unwrap_or(UnknownName {
+                name: "",
+                head: message,
+                expected: Vec::new(),
             });
-            return (code, head.to_owned(), help);
+            let expected = &unknown.expected;
+            let help = did_you_mean(unknown.name, expected.iter().copied()).or_else(|| {
+                (!expected.is_empty()).then(|| format!("expected one of {}", backticked(expected)))
+            });
+            return (code, unknown.head.to_owned(), help);
         }
     }
     if message.starts_with("missing field") {
@@ -1159,26 +1121,6 @@ fn classify(message: &str, syntax_ok: impl FnOnce() -> bool) -> (Code, String, O
     } else {
         (Code::Syntax, first_line, None)
     }
-}
-
-/// Splits serde's "unknown X `y`, expected one of `a`, `b`" into the head and the names.
-fn split_expected(message: &str) -> (&str, Vec<String>) {
-    match message.split_once(", expected") {
-        Some((head, tail)) => {
-            let names = tail
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect();
-            (head, names)
-        }
-        None => (message, Vec::new()),
-    }
-}
-
-fn first_backticked(text: &str) -> Option<&str> {
-    text.split('`').nth(1)
 }
 
 /// A short span at `offset`: the token starting there (up to a blank or a delimiter), at
@@ -1364,14 +1306,6 @@ mod tests {
 
     #[test]
     fn parser_messages_are_worded_for_people() {
-        assert_eq!(
-            plain_types("invalid type: integer `99999999999999999999999` as u128, expected u64"),
-            "invalid type: integer `99999999999999999999999`, expected a non-negative integer"
-        );
-        assert_eq!(
-            plain_types("invalid type: unit value, expected struct Pack"),
-            "invalid type: null, expected a mapping"
-        );
         let ds = problems(
             DocKind::Sku,
             Syntax::Yaml,

@@ -7,6 +7,7 @@
 //! snippets, JSON or GitHub workflow annotations from the same data.
 
 pub mod render;
+pub mod serde_text;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -127,7 +127,7 @@ impl StepCheck<'_> {
                     &[Seg::Key("event")],
                     format!(
                         "{}\n  hint: to send a malformed event on purpose, expect `reason: malformed_event`",
-                        explain_serde(&e.to_string())
+                        explain_serde(&e.to_string(), None)
                     ),
                 );
             }
