@@ -264,13 +264,7 @@ impl<'a> Validator<'a> {
                 d.help = help;
             }
             for (field, message) in input_schema_problems(&tool.input_schema) {
-                let mut path = at.key("input_schema");
-                for seg in field.segments() {
-                    path = match seg {
-                        crate::spans::Segment::Key(k) => path.key(k.clone()),
-                        crate::spans::Segment::Index(i) => path.index(*i),
-                    };
-                }
+                let path = at.key("input_schema").join(&field);
                 let d = self.report(
                     p.file,
                     path,

@@ -10,9 +10,9 @@ pub mod coverage;
 mod expect;
 mod hint;
 pub mod junit;
-mod locate;
 mod run;
 pub mod suite;
+mod text;
 
 use std::collections::BTreeMap;
 
@@ -379,7 +379,7 @@ impl Scenario {
             let mut message = hint::explain_serde(&e.to_string(), position);
             // A whole-step problem (no action, two actions) comes without the step's index.
             if let Some(rest) = message.strip_prefix("steps: ")
-                && let Some(i) = locate::step_containing(text, line)
+                && let Some(i) = text::ScenarioText::new(text).step_containing(line)
             {
                 message = format!("step {}: {rest}", i + 1);
             }

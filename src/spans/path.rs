@@ -38,6 +38,14 @@ impl DocPath {
         DocPath(segments)
     }
 
+    /// This path followed by the steps of `rest`.
+    #[must_use]
+    pub fn join(&self, rest: &DocPath) -> Self {
+        let mut segments = self.0.clone();
+        segments.extend(rest.0.iter().cloned());
+        DocPath(segments)
+    }
+
     /// Appends a key in place.
     pub fn push_key(&mut self, key: impl Into<String>) {
         self.0.push(Segment::Key(key.into()));
