@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::load::DocKind;
+use super::input::DocKind;
 use super::{Pack, Sku};
 use crate::spans::{DocPath, Segment};
 

@@ -15,67 +15,17 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::validate::{self, Parsed, Unloaded};
+pub use super::input::{DocKind, Inputs, Scope, SourceFile, Syntax};
+use super::input::{Parsed, Unloaded};
+use super::validate;
 use super::{Catalog, Pack, Sku, fields};
 use crate::diagnostics::serde_text::{self, UnknownName};
 use crate::diagnostics::{Code, Diagnostic, Report, did_you_mean};
 use crate::spans::{DocPath, LineIndex, Location, Span, SpanIndex};
 
-pub use crate::spans::Syntax;
-
 /// Files larger than this are refused unread: no definition file comes close, and reading
 /// an arbitrary file whole would let one bad path exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
-
-/// Which kind of definition a file holds, decided by the folder it is in (or, for a file
-/// given on its own, by whether it has a `pack_id` or a `sku_id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DocKind {
-    /// A file under `packs/`.
-    Pack,
-    /// A file under `skus/`.
-    Sku,
-}
-
-impl DocKind {
-    /// The folder name for this kind.
-    pub fn folder(self) -> &'static str {
-        match self {
-            DocKind::Pack => "packs",
-            DocKind::Sku => "skus",
-        }
-    }
-
-    /// The kind a folder name implies.
-    pub fn from_folder(name: &str) -> Option<Self> {
-        match name {
-            "packs" => Some(DocKind::Pack),
-            "skus" => Some(DocKind::Sku),
-            _ => None,
-        }
-    }
-
-    /// The kind the folder holding `path` implies.
-    pub fn of_parent(path: &Path) -> Option<Self> {
-        path.parent()
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str())
-            .and_then(DocKind::from_folder)
-    }
-}
-
-/// One definition file's text and where it came from.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// Path shown in messages (relative as given, or `<built-in>/packs/x.yaml`).
-    pub path: PathBuf,
-    /// What the file defines.
-    pub kind: DocKind,
-    /// How it is written.
-    pub syntax: Syntax,
-    /// The file's contents.
-    pub text: String,
-}
 
 /// A file or folder that could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -98,27 +48,6 @@ impl From<Box<Diagnostic>> for LoadError {
             message: d.message,
         }
     }
-}
-
-/// Files read for checking, and the problems met reading them.
-#[derive(Debug, Default)]
-pub struct Inputs {
-    /// Files read successfully.
-    pub files: Vec<SourceFile>,
-    /// Files or folders that could not be used (unreadable, too large, binary, ...).
-    pub problems: Vec<Diagnostic>,
-    /// How many paths were looked at, readable or not.
-    pub paths_seen: usize,
-}
-
-/// Whether the files are a whole catalog or a fragment of one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// All packs and SKUs: every cross-reference must resolve.
-    Catalog,
-    /// Some files checked on their own: references to packs or SKUs outside them are not
-    /// reported, since they may well exist in the catalog the files belong to.
-    Fragment,
 }
 
 /// The outcome of loading: the catalog built from whatever parsed, and the report.

@@ -5,6 +5,7 @@
 
 pub mod builtin;
 mod fields;
+pub mod input;
 pub mod load;
 mod model;
 pub mod scaffold;

@@ -11,39 +11,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::load::{Scope, SourceFile};
+use super::input::{Parsed, Scope, SourceFile, Unloaded};
 use super::{Action, ComputeLimits, Pack, Sku};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::governor::ReasonCode;
 use crate::ids::{PackId, Role};
 use crate::spans::DocPath;
-
-/// A parsed definition and the index of the file it came from.
-#[derive(Debug, Clone)]
-pub struct Parsed<T> {
-    /// Index into the file list.
-    pub file: usize,
-    /// The definition.
-    pub doc: T,
-}
-
-/// What is known of definition files that did not load (unreadable, or not parsed). Their
-/// own errors are reported already; the rules must not also report what their absence
-/// implies.
-#[derive(Debug, Clone, Default)]
-pub struct Unloaded {
-    /// Ids of packs whose files did not load (the `pack_id` if that much reads, else the
-    /// file name): references to them are not reported as unknown.
-    pub packs: HashSet<String>,
-    /// Whether some SKU file did not load: "no SKU grants this role" and "no SKU enables
-    /// this pack" are then guesses, and not reported.
-    pub skus: bool,
-    /// Packs that parsed only once values with errors were left out: their own contents are
-    /// checked, but not how they relate to the rest of the catalog.
-    pub partial_packs: Vec<Parsed<Pack>>,
-    /// SKUs that parsed only once values with errors were left out, likewise.
-    pub partial_skus: Vec<Parsed<Sku>>,
-}
 
 /// Runs every rule. `files` are the files `packs` and `skus` index into.
 pub fn validate(
