@@ -1,5 +1,4 @@
-//! What catalog loading takes in and hands from stage to stage: definition files and their
-//! kinds, the scope of a check, and what parsed or did not.
+//! The catalog's input types: definition files, their kinds, a check's scope, what parsed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::input::{Parsed, Scope, SourceFile, Unloaded};
 use super::{Action, ComputeLimits, Pack, Sku};
-use crate::diagnostics::{Code, Diagnostic, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, backticked, did_you_mean};
 use crate::governor::ReasonCode;
 use crate::ids::{PackId, Role};
 use crate::spans::DocPath;
@@ -220,7 +220,7 @@ impl<'a> Validator<'a> {
                             format!(
                                 "pack `{}` declares {}",
                                 pack.pack_id,
-                                list(pack.actions.iter().map(|a| a.id.as_str()))
+                                backticked(pack.actions.iter().map(|a| a.id.as_str()))
                             )
                         })
                     });
@@ -748,12 +748,12 @@ impl<'a> Validator<'a> {
                         "SKU `{}` cannot run action `{}` of pack `{id}`: missing {noun} {}",
                         sku.sku_id,
                         action.id,
-                        list(missing.iter().copied())
+                        backticked(missing.iter().copied())
                     ),
                 );
                 d.help = Some(format!(
                     "add {} to `iam_roles` if the plan should allow the action; its tools are listed but always refused",
-                    list(missing.iter().copied())
+                    backticked(missing.iter().copied())
                 ));
             }
         }
@@ -880,14 +880,6 @@ fn note_here(message: &str, field: DocPath) -> crate::diagnostics::Note {
         field: Some(field),
         location: None,
     }
-}
-
-fn list<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
-    items
-        .into_iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The `requires` entry of `p` through which `target` is reached.

@@ -330,6 +330,15 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
+/// Names in backticks, separated by commas: ``a`, `b`, `c``, as messages quote user input.
+pub fn backticked<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Everything a check found, with the text of the files the diagnostics point into.
 #[derive(Debug, Clone, Default)]
 pub struct Report {

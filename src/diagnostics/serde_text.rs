@@ -1,6 +1,4 @@
-//! What serde's error messages say, taken apart: the position and document path serde_yaml
-//! wraps them in, an unknown name with the names expected instead, libyaml's context, and Rust
-//! type names in words.
+//! Serde's error messages taken apart: position, document path, unknown names, type names.
 //!
 //! The deserializers report in prose only. Catalog loading and scenario loading both turn
 //! that prose into messages a person can act on; this is the one place that knows its

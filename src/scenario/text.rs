@@ -1,6 +1,4 @@
-//! Where a scenario file's steps and fields are, so a failed expectation or a bad step can
-//! point at its line: document paths such as `steps[3].expect.state` located through the
-//! span index every file report uses.
+//! Where a scenario's steps and fields are, located through the span index.
 
 use std::cell::OnceCell;
 
