@@ -21,6 +21,6 @@ pub mod registry;
 pub mod scenario;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod source;
+pub mod spans;
 pub mod sync;
 pub mod workspace;

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::load::{DocKind, SourceFile, Syntax};
+use super::input::{DocKind, SourceFile, Syntax};
 
 macro_rules! shipped {
     ($kind:ident, $syntax:ident, $dir:literal, $name:literal) => {
