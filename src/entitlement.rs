@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Sku};
 use crate::clock::Timestamp;
-use crate::governor::ReasonCode;
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId};
+use crate::vocab::ReasonCode;
 
 /// The lifecycle events a marketplace sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]

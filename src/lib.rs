@@ -17,4 +17,5 @@ pub mod registry;
 pub mod scenario;
 pub mod server;
 pub mod source;
+pub mod vocab;
 pub mod workspace;

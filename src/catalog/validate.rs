@@ -14,9 +14,9 @@ use serde_json::Value;
 use super::load::{Scope, SourceFile};
 use super::{Action, ComputeLimits, Pack, Sku};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
-use crate::governor::ReasonCode;
 use crate::ids::{PackId, Role};
 use crate::source::DocPath;
+use crate::vocab::ReasonCode;
 
 /// A parsed definition and the index of the file it came from.
 #[derive(Debug, Clone)]

@@ -12,8 +12,7 @@
 //! refusing. A tool call that overruns a bound or fails moves stable to intervening.
 
 pub mod gates;
-mod state;
 mod tenant;
 
-pub use state::*;
+pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
 pub use tenant::*;
