@@ -14,5 +14,6 @@
 pub mod gates;
 mod tenant;
 
+pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
 pub use tenant::*;

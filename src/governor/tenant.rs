@@ -5,45 +5,17 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::clock::Timestamp;
 use crate::entitlement::{self, Entitlement, EntitlementEvent, MalformedEvent, Refusal, Standing};
 use crate::exec::{self, Limits, Outcome};
 use crate::ids::{SignalName, TenantId, ToolName};
-use crate::receipts::{ChainHead, EventType, MetadataBuilder, Receipt, ReceiptBody};
+use crate::receipts::{ChainHead, EventType, IdSource, MetadataBuilder, Receipt, ReceiptBody};
 use crate::registry::{self, SurfaceDiff};
 
 use super::gates::{self, GateInput};
 use super::{Decision, Gate, GovernorState, ReasonCode};
-
-/// Deterministic receipt ids: a function of a seed, the tenant and the seq, so a run under a
-/// fixed seed and a simulated clock is reproducible byte for byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdSource {
-    seed: u64,
-}
-
-impl IdSource {
-    /// Ids derived from `seed`.
-    pub fn seeded(seed: u64) -> Self {
-        IdSource { seed }
-    }
-
-    /// The id of receipt `seq` of `tenant`.
-    pub fn receipt_id(&self, tenant: &TenantId, seq: u64) -> String {
-        let mut h = Sha256::new();
-        h.update(self.seed.to_le_bytes());
-        h.update(tenant.as_str().as_bytes());
-        h.update(seq.to_le_bytes());
-        let digest = h.finalize();
-        let mut id = *b"rcpt_000000000000000000000000";
-        // 12 bytes always fill the 24 hex digits after the prefix.
-        let _ = hex::encode_to_slice(&digest[..12], &mut id[5..]);
-        String::from_utf8(id.to_vec()).unwrap_or_default()
-    }
-}
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]

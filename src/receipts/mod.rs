@@ -14,6 +14,7 @@ use crate::vocab::{GovernorState, ReasonCode};
 
 pub mod export;
 mod filter;
+mod id;
 pub mod ledger;
 mod line;
 mod metadata;
@@ -22,6 +23,7 @@ pub mod verify;
 
 pub use crate::vocab::EventType;
 pub use filter::ReceiptFilter;
+pub use id::IdSource;
 pub use ledger::{FileLedger, Ledger, LedgerDir, LedgerError, MemoryLedger, StoredHead};
 pub use metadata::{Metadata, MetadataBuilder};
 pub use sample::{sample_body, sample_chain};
