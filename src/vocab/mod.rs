@@ -239,6 +239,22 @@ vocabulary! {
     }
 }
 
+impl EventType {
+    /// Whether a receipt of this type carries the entitlement as the event left it (its
+    /// `entitlement` metadata): the lifecycle changes, not an expiry or a refusal.
+    pub fn changes_entitlement(self) -> bool {
+        matches!(
+            self,
+            EventType::EntitlementActivated
+                | EventType::EntitlementUpdated
+                | EventType::EntitlementRenewed
+                | EventType::EntitlementSuspended
+                | EventType::EntitlementReinstated
+                | EventType::EntitlementCancelled
+        )
+    }
+}
+
 vocabulary! {
     /// Why something was refused or failed. Built-in codes are variants; codes declared by a
     /// pack's preconditions are carried as [`ReasonCode::Precondition`].

@@ -137,3 +137,23 @@ fn names_match_the_receipts_already_written() {
          invalid_transition"
     );
 }
+
+#[test]
+fn the_entitlement_changes_are_the_lifecycle_events() {
+    let changes: Vec<&str> = EventType::ALL
+        .into_iter()
+        .filter(|e| e.changes_entitlement())
+        .map(EventType::as_str)
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "entitlement_activated",
+            "entitlement_updated",
+            "entitlement_renewed",
+            "entitlement_suspended",
+            "entitlement_reinstated",
+            "entitlement_cancelled"
+        ]
+    );
+}
