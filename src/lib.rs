@@ -1,7 +1,9 @@
 //! tai: entitlement-gated capability packs, simulated.
 //!
 //! The library is the engine; the `tai` binary and `tai serve` are thin front doors onto it.
-//! Data flows catalog → entitlement → registry → governor → exec → receipts.
+//! Data flows catalog → entitlement → registry → governor → exec → receipts. Modules are
+//! layered, each using only its own layer and the ones below (`ARCHITECTURE.md`); the
+//! shared words (`vocab`, `ids`, `clock`) are at the bottom.
 
 pub mod catalog;
 pub mod cli;
