@@ -21,3 +21,6 @@ pub mod server;
 pub mod source;
 pub mod vocab;
 pub mod workspace;
+
+#[cfg(test)]
+mod architecture_tests;
