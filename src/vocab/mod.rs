@@ -27,7 +27,7 @@ pub struct UnknownName {
 
 /// Declares an enum whose variants are written once with their names. `ALL` (or `BUILT_IN`)
 /// lists the variants in declaration order, and `as_str`, `Display`, `FromStr` and serde use
-/// the same names. A closed enum derives what every vocabulary needs (serde and schemars among
+/// the same names. A closed enum derives what every such enum needs (serde and schemars among
 /// it); further attributes pass through. An open enum (`else { Variant(Code) }`) carries any
 /// other name as a `Code`, parsed with `Code::new`, and is serialized as its name.
 macro_rules! vocabulary {
@@ -39,7 +39,15 @@ macro_rules! vocabulary {
     ) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+            ::schemars::JsonSchema,
         )]
         pub enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
@@ -52,7 +60,7 @@ macro_rules! vocabulary {
             /// Every name, in declaration order.
             const NAMES: &'static [&'static str] = &[$($text),+];
 
-            /// The name as written in receipts and output.
+            /// The name as written on the wire and in output.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text,)+
@@ -60,19 +68,19 @@ macro_rules! vocabulary {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownName;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::vocab::UnknownName;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName {
+                    _ => Err($crate::vocab::UnknownName {
                         kind: $kind,
                         name: s.to_owned(),
                         known: Self::NAMES,
@@ -144,6 +152,9 @@ macro_rules! vocabulary {
         }
     };
 }
+
+// Other layers name their own closed enums the same way (`entitlement::EventKind`).
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// The per-tenant governor state: `boot → stable → intervening ↔ refusing`.
@@ -327,4 +338,4 @@ vocabulary! {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -25,7 +25,9 @@ fn schema_names<T: schemars::JsonSchema>() -> Vec<String> {
     names
 }
 
-fn round_trips<T>(all: &[T], as_str: fn(T) -> &'static str)
+/// Every variant of `all` round-trips through serde, `as_str`, `FromStr` and `Display`, and
+/// `all` is every variant of `T`, in declaration order.
+pub(crate) fn round_trips<T>(all: &[T], as_str: fn(T) -> &'static str)
 where
     T: Copy + Debug + PartialEq + Display + Serialize + DeserializeOwned + schemars::JsonSchema,
     T: FromStr<Err = UnknownName>,
