@@ -7,8 +7,8 @@ use super::{Validator, note_at, note_here, root};
 use crate::catalog::input::{Parsed, Scope};
 use crate::catalog::{Action, ComputeLimits, Handler, Pack, Sandbox};
 use crate::diagnostics::{Code, backticked, did_you_mean};
-use crate::governor::ReasonCode;
 use crate::spans::DocPath;
+use crate::vocab::ReasonCode;
 
 impl<'a> Validator<'a> {
     pub(super) fn index_packs(&mut self) {
