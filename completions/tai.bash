@@ -25,6 +25,9 @@ _tai() {
             tai,completions)
                 cmd="tai__subcmd__completions"
                 ;;
+            tai,doctor)
+                cmd="tai__subcmd__doctor"
+                ;;
             tai,event)
                 cmd="tai__subcmd__event"
                 ;;
@@ -135,6 +138,9 @@ _tai() {
                 ;;
             tai__subcmd__help,completions)
                 cmd="tai__subcmd__help__subcmd__completions"
+                ;;
+            tai__subcmd__help,doctor)
+                cmd="tai__subcmd__help__subcmd__doctor"
                 ;;
             tai__subcmd__help,event)
                 cmd="tai__subcmd__help__subcmd__event"
@@ -311,7 +317,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help"
+            opts="-h -V --catalog --state --color --now --help --version simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,6 +449,40 @@ _tai() {
                 return 0
             fi
             case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__doctor)
+            opts="-h -V --format --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
                 --catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1197,7 +1237,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions help"
+            opts="simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1239,6 +1279,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1701,7 +1755,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__mcp)
-            opts="-t -h -V --tenant --sku --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1717,6 +1771,10 @@ _tai() {
                     ;;
                 --sku)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "off error warn info debug trace" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)
@@ -2241,7 +2299,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --catalog --state --color --now --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --log-level --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2265,6 +2323,10 @@ _tai() {
                     ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "off error warn info debug trace" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)

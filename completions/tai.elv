@@ -42,6 +42,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;simulate'= {
@@ -586,6 +587,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
             cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
             cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
+            cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -599,6 +601,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -t 'The tenant whose tools to serve'
             cand --tenant 'The tenant whose tools to serve'
             cand --sku 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once'
+            cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -609,6 +612,17 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;completions'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;doctor'= {
+            cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -635,6 +649,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;simulate'= {
@@ -722,6 +737,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;mcp'= {
         }
         &'tai;help;completions'= {
+        }
+        &'tai;help;doctor'= {
         }
         &'tai;help;help'= {
         }

@@ -12,9 +12,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Sku;
-use super::validate::Parsed;
+use super::input::Parsed;
 use crate::ids::ListingId;
-use crate::source::DocPath;
+use crate::spans::DocPath;
 
 /// The marketplace listings of one SKU (the `marketplace:` section of a SKU file).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

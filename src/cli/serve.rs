@@ -18,6 +18,7 @@ use crate::ids::TenantId;
 use crate::server::{self, AppState, Auth, Hub, ServeOptions};
 use crate::workspace::ServerLock;
 
+use super::log::{self, LogArgs};
 use super::workspace::open;
 use super::{Exit, GlobalArgs};
 
@@ -62,6 +63,8 @@ pub struct ServeArgs {
     /// Longest a request may take before it is answered 503 (30s, 2m, ...)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 fn parse_tenant_token(text: &str) -> Result<(TenantId, String), String> {
@@ -115,6 +118,7 @@ fn auth(args: &ServeArgs, admin: &str) -> anyhow::Result<Auth> {
 }
 
 pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    log::install(&args.log, global.color)?;
     let (admin, generated) = match &args.admin_token {
         Some(token) => (token.clone(), false),
         None => (generate_token()?, true),

@@ -1,0 +1,113 @@
+//! Helpers the integration test binaries share: the `tai` binary as a user runs it, what it
+//! printed, where the fixtures are, and the tokens of the serving tests.
+//!
+//! Included by each binary's `main.rs` as `#[path = "../common/mod.rs"] mod common;`.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of these helpers"
+)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use tai::catalog::{Catalog, load};
+use tai::ids::TenantId;
+
+/// The admin token of the serving tests.
+pub const ADMIN: &str = "admin-secret";
+/// Tenant `acme`'s token.
+pub const ACME: &str = "acme-secret";
+/// Tenant `globex`'s token.
+pub const GLOBEX: &str = "globex-secret";
+
+/// The repository's root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+/// The small catalog of the governor seed's examples (`tests/fixtures/seed`).
+pub fn seed_catalog() -> Catalog {
+    load::build(&load::read_dir(&fixture("seed")).unwrap()).unwrap()
+}
+
+/// A tenant id known to be valid.
+pub fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+/// The `tai` binary without colour and without the environment variables that would
+/// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`), so a test sees only the
+/// arguments it gives. Runs in the test's working directory unless told otherwise.
+#[cfg(feature = "cli")]
+pub fn tai() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tai"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("TAI_CATALOG")
+        .env_remove("TAI_STATE")
+        .env_remove("TAI_NOW");
+    cmd
+}
+
+/// Output bytes as text, invalid UTF-8 replaced.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What a finished run printed, as UTF-8.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// What a finished run printed on stderr, as UTF-8.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// A finished run: its exit code and what it printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the run exited 0.
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        self
+    }
+
+    /// stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Asserts stdout contains `needle`.
+    pub fn has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}

@@ -1,0 +1,8 @@
+//! `tai serve` and `tai mcp` as clients see them: HTTP against the real binary, MCP through
+//! rmcp's client over streamable HTTP and stdio.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod http;
+mod mcp;
