@@ -9,13 +9,10 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::entitlement::{EntitlementEvent, Refusal};
-use crate::governor::{EventOutcome, ReasonCode};
-use crate::marketplace::{
-    self, Context, Mapped, MappedOutcome, Marketplace, NotificationError, Offline, Unmappable,
-    UnmappableReason,
-};
-use crate::workspace::Workspace;
+use crate::entitlement::EntitlementEvent;
+use crate::governor::EventOutcome;
+use crate::marketplace::{Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
+use crate::workspace::{ImportError, ImportStatus, Workspace};
 
 use super::workspace::{open, print_json, print_receipts};
 use super::{Exit, Format, GlobalArgs};
@@ -106,15 +103,13 @@ pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         None => Offline::empty(),
     };
     let ws = open(global)?;
-    let catalog = std::sync::Arc::clone(ws.catalog());
-    let ctx = Context::new(&catalog, &resources);
     let marketplace = Marketplace::from(args.from);
     let mut results = Vec::new();
     for file in &args.files {
         for (source, value) in notifications(file) {
             let result = match value {
                 Err(message) => invalid(source, json!({ "message": message })),
-                Ok(value) => apply(&ws, &ctx, marketplace, source, &value)?,
+                Ok(value) => apply(&ws, &resources, marketplace, source, &value)?,
             };
             if args.format == Format::Human {
                 print_human(&result)?;
@@ -202,62 +197,32 @@ fn invalid(source: String, error: Value) -> Report {
 
 fn apply(
     ws: &Workspace,
-    ctx: &Context<'_>,
+    resources: &Offline,
     marketplace: Marketplace,
     source: String,
     value: &Value,
 ) -> anyhow::Result<Report> {
-    let mapped = match marketplace::map(marketplace, value, ctx) {
-        Ok(m) => m,
-        Err(NotificationError::Malformed(e)) => {
+    match ws.import(marketplace, value, resources) {
+        Ok(imported) => Ok(Report {
+            source,
+            status: match imported.status {
+                ImportStatus::Accepted => Status::Accepted,
+                ImportStatus::Refused => Status::Refused,
+                ImportStatus::Unmappable => Status::Unmappable,
+            },
+            mapped: Some(imported.mapped),
+            outcome: Some(imported.outcome),
+            error: None,
+        }),
+        Err(ImportError::Notification(NotificationError::Malformed(e))) => {
             let mut error = serde_json::to_value(&e)?;
             error["message"] = Value::from(e.to_string());
-            return Ok(invalid(source, error));
+            Ok(invalid(source, error))
         }
-        Err(NotificationError::Resource(e)) => {
-            return Ok(invalid(source, json!({ "message": e.to_string() })));
+        Err(ImportError::Notification(NotificationError::Resource(e))) => {
+            Ok(invalid(source, json!({ "message": e.to_string() })))
         }
-    };
-    let (status, outcome) = match &mapped.outcome {
-        MappedOutcome::Event(event) => {
-            let outcome = ws.apply_event(&serde_json::to_value(event)?)?;
-            let status = if outcome.accepted {
-                Status::Accepted
-            } else {
-                Status::Refused
-            };
-            (status, outcome)
-        }
-        MappedOutcome::Unmappable(u) => {
-            let record = json!({
-                "source": mapped.marketplace,
-                "notification": mapped.notification,
-                "event_id": mapped.event_id,
-                "tenant_id": mapped.tenant_id,
-            });
-            let outcome = ws.refuse_event(&mapped.tenant_id, &record, refusal(u))?;
-            (Status::Unmappable, outcome)
-        }
-    };
-    Ok(Report {
-        source,
-        status,
-        mapped: Some(mapped),
-        outcome: Some(outcome),
-        error: None,
-    })
-}
-
-/// How a notification that maps to no event is recorded.
-fn refusal(u: &Unmappable) -> Refusal {
-    let code = match u.reason {
-        UnmappableReason::UnknownPlan => ReasonCode::UnknownSku,
-        UnmappableReason::AmbiguousPlan => ReasonCode::PlanMismatch,
-        UnmappableReason::NotCompleted => ReasonCode::InvalidTransition,
-    };
-    Refusal {
-        code,
-        message: u.message.clone(),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -136,7 +136,7 @@ pub enum NotificationError {
 }
 
 /// Why a well-formed notification maps to no entitlement event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnmappableReason {
     /// No SKU is listed under (or has the plan id of) the marketplace's plan.
@@ -165,7 +165,7 @@ impl fmt::Display for UnmappableReason {
 }
 
 /// A well-formed notification for a known tenant that tai cannot turn into an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, thiserror::Error)]
 #[error("{reason}: {message}")]
 pub struct Unmappable {
     /// Why.
@@ -175,7 +175,7 @@ pub struct Unmappable {
 }
 
 /// A notification read and mapped: who it is about, and the event (or why there is none).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Mapped {
     /// The marketplace that sent it.
     pub marketplace: Marketplace,
@@ -192,7 +192,7 @@ pub struct Mapped {
 }
 
 /// The event a notification maps to, or why it maps to none.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MappedOutcome {
     /// The entitlement event to apply.

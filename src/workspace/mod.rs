@@ -10,6 +10,7 @@
 mod announcer;
 mod cell;
 mod durability;
+mod import;
 mod seed;
 mod server_lock;
 mod view;
@@ -37,6 +38,7 @@ use cell::{Cell, Pending};
 use durability::DurabilityThread;
 use seed::load_or_create_seed;
 
+pub use import::{ImportError, ImportStatus, Imported};
 pub use server_lock::ServerLock;
 pub use view::{EntitlementView, TenantView};
 
