@@ -41,6 +41,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand receipts 'Verify, show and export receipt chains'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
+            cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -525,6 +526,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
             cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
             cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
+            cand --browser-login 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -542,6 +544,20 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;demo'= {
+            cand --addr 'Address to listen on: a loopback IP and a port (0 picks a free one)'
+            cand --tenant 'The demo tenant'
+            cand --sku 'The plan the demo tenant starts on [default: the cheapest]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --open 'Open the login link in the default browser (with xdg-open)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -573,6 +589,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand receipts 'Verify, show and export receipt chains'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
+            cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -650,6 +667,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;serve'= {
         }
         &'tai;help;mcp'= {
+        }
+        &'tai;help;demo'= {
         }
         &'tai;help;completions'= {
         }

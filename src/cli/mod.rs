@@ -5,6 +5,7 @@
 
 mod common;
 mod completions;
+mod demo;
 mod exit;
 mod mcp;
 mod pack;
@@ -116,6 +117,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
     Mcp(mcp::McpArgs),
+    /// Start the demo: the server and its web page on loopback, a fresh workspace, a tenant
+    Demo(demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::CompletionsArgs),
 }
@@ -139,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Mcp(args) => mcp::run(args, &cli.global),
         Command::Serve(args) => serve::run(args, &cli.global),
+        Command::Demo(args) => demo::run(args, &cli.global),
     }
 }
 

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: a tenant token used on an admin-only operation.
     AdminOnly,
+    /// 403: a state-changing request signed in by the session cookie, sent from another
+    /// origin.
+    CrossOrigin,
     /// 404: no such route.
     NotFound,
     /// 404: the tenant has no ledger (no entitlement event was ever posted for it).
@@ -84,6 +87,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::AdminOnly => "admin_only",
+            ErrorCode::CrossOrigin => "cross_origin",
             ErrorCode::NotFound => "not_found",
             ErrorCode::UnknownTenant => "unknown_tenant",
             ErrorCode::UnknownPack => "unknown_pack",
@@ -108,7 +112,9 @@ impl ErrorCode {
             | ErrorCode::InvalidTenantId
             | ErrorCode::MalformedEvent => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::AdminOnly => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::AdminOnly | ErrorCode::CrossOrigin => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::NotFound
             | ErrorCode::UnknownTenant
             | ErrorCode::UnknownPack
@@ -259,6 +265,7 @@ impl AuthError {
             AuthError::Unauthenticated => ErrorCode::Unauthenticated,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::AdminOnly => ErrorCode::AdminOnly,
+            AuthError::CrossOrigin => ErrorCode::CrossOrigin,
         }
     }
 }
@@ -382,6 +389,7 @@ mod tests {
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,
             ErrorCode::AdminOnly,
+            ErrorCode::CrossOrigin,
             ErrorCode::NotFound,
             ErrorCode::UnknownTenant,
             ErrorCode::UnknownPack,
