@@ -446,7 +446,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__demo)
-            opts="-h -V --addr --tenant --sku --open --catalog --state --color --now --help --version"
+            opts="-h -V --addr --tenant --sku --open --admin-token --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +461,10 @@ _tai() {
                     return 0
                     ;;
                 --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

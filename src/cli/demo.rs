@@ -49,6 +49,14 @@ pub struct DemoArgs {
     /// Open the login link in the default browser (with xdg-open)
     #[arg(long)]
     pub open: bool,
+    /// The admin token, for API clients beside the page [default: generated and printed]
+    #[arg(
+        long,
+        env = "TAI_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
 }
 
 /// The temporary workspace, removed when dropped.
@@ -95,7 +103,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let defaults = ServeOptions::default();
     let serve = ServeArgs {
         addr: args.addr,
-        admin_token: None,
+        admin_token: args.admin_token.clone(),
         tenant_tokens: Vec::new(),
         max_body: u64::try_from(defaults.max_body).unwrap_or(u64::MAX),
         request_timeout: defaults.request_timeout,
