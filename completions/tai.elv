@@ -553,7 +553,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --addr 'Address to listen on: a loopback IP and a port (0 picks a free one)'
             cand --tenant 'The demo tenant'
             cand --sku 'The plan the demo tenant starts on [default: the cheapest]'
-            cand --admin-token 'The admin token, for API clients beside the page [default: generated and printed]'
+            cand --admin-token 'The admin token [default: generated and printed on stderr]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'

@@ -503,7 +503,7 @@ complete -c tai -n "__fish_tai_using_subcommand mcp" -s V -l version -d 'Print v
 complete -c tai -n "__fish_tai_using_subcommand demo" -l addr -d 'Address to listen on: a loopback IP and a port (0 picks a free one)' -r
 complete -c tai -n "__fish_tai_using_subcommand demo" -l tenant -d 'The demo tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand demo" -l sku -d 'The plan the demo tenant starts on [default: the cheapest]' -r
-complete -c tai -n "__fish_tai_using_subcommand demo" -l admin-token -d 'The admin token, for API clients beside the page [default: generated and printed]' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
 complete -c tai -n "__fish_tai_using_subcommand demo" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand demo" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand demo" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'

@@ -20,7 +20,7 @@ use crate::server::explain::plans_by_price;
 use crate::server::session::random_token;
 use crate::workspace::Workspace;
 
-use super::serve::{BrowserLogin, ServeArgs, launch};
+use super::serve::{AdminToken, BrowserLogin, ServeArgs, launch};
 use super::{Exit, GlobalArgs};
 
 /// Start the demo: the server and its page on loopback, a fresh workspace, a demo tenant
@@ -49,14 +49,8 @@ pub struct DemoArgs {
     /// Open the login link in the default browser (with xdg-open)
     #[arg(long)]
     pub open: bool,
-    /// The admin token, for API clients beside the page [default: generated and printed]
-    #[arg(
-        long,
-        env = "TAI_ADMIN_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminToken,
 }
 
 /// The temporary workspace, removed when dropped.
@@ -103,7 +97,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let defaults = ServeOptions::default();
     let serve = ServeArgs {
         addr: args.addr,
-        admin_token: args.admin_token.clone(),
+        admin: args.admin.clone(),
         tenant_tokens: Vec::new(),
         max_body: u64::try_from(defaults.max_body).unwrap_or(u64::MAX),
         request_timeout: defaults.request_timeout,

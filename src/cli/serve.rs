@@ -50,14 +50,8 @@ pub struct ServeArgs {
     /// Address to listen on, IP:PORT (port 0 picks a free port and prints it)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
     pub addr: SocketAddr,
-    /// The admin token [default: generated and printed on stderr]
-    #[arg(
-        long,
-        env = "TAI_ADMIN_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminToken,
     /// A tenant's token, TENANT=TOKEN (repeatable)
     #[arg(long = "tenant-token", value_name = "TENANT=TOKEN", value_parser = parse_tenant_token)]
     pub tenant_tokens: Vec<(TenantId, String)>,
@@ -72,6 +66,19 @@ pub struct ServeArgs {
     /// loopback --addr only
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = BrowserLogin::Auto)]
     pub browser_login: BrowserLogin,
+}
+
+/// The admin token option, shared by `tai serve` and `tai demo`.
+#[derive(Debug, Clone, Args)]
+pub struct AdminToken {
+    /// The admin token [default: generated and printed on stderr]
+    #[arg(
+        long,
+        env = "TAI_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
 }
 
 /// When the page's browser sign-in is on.
@@ -165,7 +172,7 @@ pub(super) fn launch(
     prepare: impl FnOnce(&Workspace) -> anyhow::Result<()>,
     on_link: impl FnOnce(&str),
 ) -> anyhow::Result<Exit> {
-    let (admin, generated) = match &args.admin_token {
+    let (admin, generated) = match &args.admin.admin_token {
         Some(token) => (token.clone(), false),
         None => (generate_token()?, true),
     };
