@@ -43,6 +43,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;simulate'= {
@@ -527,6 +528,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
             cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
             cand --browser-login 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only'
+            cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -540,6 +542,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -t 'The tenant whose tools to serve'
             cand --tenant 'The tenant whose tools to serve'
             cand --sku 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once'
+            cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -554,6 +557,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant 'The demo tenant'
             cand --sku 'The plan the demo tenant starts on [default: the cheapest]'
             cand --admin-token 'The admin token [default: generated and printed on stderr]'
+            cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -565,6 +569,17 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;completions'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;doctor'= {
+            cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -592,6 +607,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+            cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;help;simulate'= {
@@ -672,6 +688,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;demo'= {
         }
         &'tai;help;completions'= {
+        }
+        &'tai;help;doctor'= {
         }
         &'tai;help;help'= {
         }

@@ -20,6 +20,7 @@ use crate::server::explain::plans_by_price;
 use crate::server::session::random_token;
 use crate::workspace::Workspace;
 
+use super::log::LogArgs;
 use super::serve::{AdminToken, BrowserLogin, ServeArgs, launch};
 use super::{Exit, GlobalArgs};
 
@@ -51,6 +52,8 @@ pub struct DemoArgs {
     pub open: bool,
     #[command(flatten)]
     pub admin: AdminToken,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// The temporary workspace, removed when dropped.
@@ -102,6 +105,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         max_body: u64::try_from(defaults.max_body).unwrap_or(u64::MAX),
         request_timeout: defaults.request_timeout,
         browser_login: BrowserLogin::On,
+        log: args.log.clone(),
     };
     eprintln!(
         "demo workspace: {} (removed when the server stops)",

@@ -18,6 +18,7 @@ use crate::server::Hub;
 use crate::server::mcp::TaiMcp;
 use crate::workspace::Workspace;
 
+use super::log::{self, LogArgs};
 use super::{Exit, GlobalArgs, workspace};
 
 /// Serve one tenant's tools over MCP (stdio).
@@ -55,9 +56,12 @@ pub struct McpArgs {
     /// governor if it is still booting, so tools are callable at once
     #[arg(long, value_name = "SKU")]
     pub sku: Option<SkuId>,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 pub fn run(args: &McpArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    log::install(&args.log, global.color)?;
     let hub = Arc::new(Hub::new());
     let ws = Arc::new(workspace::open(global)?.with_observer(hub.clone()));
     if let Some(sku) = &args.sku

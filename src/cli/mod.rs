@@ -6,7 +6,10 @@
 mod common;
 mod completions;
 mod demo;
+#[cfg(unix)]
+mod doctor;
 mod exit;
+mod log;
 mod mcp;
 mod pack;
 mod receipts;
@@ -121,12 +124,28 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::CompletionsArgs),
+    /// Report which protections command handlers get on this machine
+    #[cfg(unix)]
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    #[cfg(unix)]
+    {
+        // Handlers may never reach the state directory, whatever their sandbox declares.
+        crate::exec::protect_path(&cli.global.state);
+        if matches!(
+            cli.command,
+            Command::Call(_) | Command::Serve(_) | Command::Mcp(_)
+        ) {
+            doctor::warn_shortfalls();
+        }
+    }
     match &cli.command {
         Command::Completions(args) => completions::run(args),
+        #[cfg(unix)]
+        Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Simulate(args) => simulate::run(args, &cli.global),
         Command::Receipts(args) => receipts::run(args, &cli.global),
         Command::Pack(args) => pack::run(args, &cli.global),

@@ -19,6 +19,7 @@ use crate::server::session::{LOGIN_TTL, random_token};
 use crate::server::{self, AppState, Auth, Hub, ServeOptions, Sessions};
 use crate::workspace::{ServerLock, Workspace};
 
+use super::log::{self, LogArgs};
 use super::workspace::open;
 use super::{Exit, GlobalArgs};
 
@@ -66,6 +67,8 @@ pub struct ServeArgs {
     /// loopback --addr only
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = BrowserLogin::Auto)]
     pub browser_login: BrowserLogin,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// The admin token option, shared by `tai serve` and `tai demo`.
@@ -172,6 +175,7 @@ pub(super) fn launch(
     prepare: impl FnOnce(&Workspace) -> anyhow::Result<()>,
     on_link: impl FnOnce(&str),
 ) -> anyhow::Result<Exit> {
+    log::install(&args.log, global.color)?;
     let (admin, generated) = match &args.admin.admin_token {
         Some(token) => (token.clone(), false),
         None => (generate_token()?, true),

@@ -11,12 +11,15 @@ use super::ColorChoice;
 /// Whether to colour stdout: `--color always|never`, else only on a terminal with
 /// `NO_COLOR` unset.
 pub fn use_color(choice: ColorChoice) -> bool {
+    color_for(choice, std::io::stdout().is_terminal())
+}
+
+/// Whether to colour a stream that `is_terminal` or not, by the same rule.
+pub fn color_for(choice: ColorChoice, is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
     }
 }
 

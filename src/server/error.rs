@@ -211,7 +211,7 @@ impl ApiError {
     /// A failure on the server's side: logged in full, answered without detail (the detail
     /// names files of the state directory).
     pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
-        eprintln!("error: {detail}");
+        tracing::error!(%detail, "internal error");
         ApiError::new(
             ErrorCode::Internal,
             "internal error; the server log has the details",

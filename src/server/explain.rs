@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::catalog::view::{self, format_price};
 use crate::catalog::{Catalog, Check, Precondition, Sku};
+use crate::diagnostics::closest;
 use crate::governor::{Gate, GovernorState, ReasonCode};
 use crate::ids::{Role, SkuId, TenantId};
 use crate::receipts::{EventType, Receipt};
@@ -398,7 +399,7 @@ fn not_found(catalog: &Catalog, tool: &str, plans: &mut Vec<PlanOption>) -> (Str
             .packs()
             .iter()
             .flat_map(|p| p.tools.iter().map(|t| t.name.as_str()));
-        let hint = view::closest(tool, names)
+        let hint = closest(tool, names)
             .map(|c| format!(" Did you mean `{c}`?"))
             .unwrap_or_default();
         return (
@@ -443,7 +444,7 @@ fn event_fix(catalog: &Catalog, reason: Option<&ReasonCode>, meta: &Meta) -> Str
     match reason {
         Some(ReasonCode::UnknownSku) => {
             let known = catalog.skus().iter().map(|s| s.sku_id.as_str());
-            match view::closest(sku, known) {
+            match closest(sku, known) {
                 Some(c) => format!("Name a SKU the catalog has: did you mean `{c}`?"),
                 None => "Name a SKU the catalog has.".to_owned(),
             }

@@ -11,12 +11,13 @@
 //! graceful shutdown finish instead of holding it open.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
+use crate::sync::lock;
 use crate::workspace::ReceiptObserver;
 
 /// How many receipts a slow listener may fall behind before it lags.
@@ -43,7 +44,7 @@ impl Hub {
     /// Listens to `tenant`'s receipts from now on. After [`Hub::close`] the receiver is
     /// already closed.
     pub fn subscribe(&self, tenant: &TenantId) -> broadcast::Receiver<Arc<Receipt>> {
-        let mut channels = self.lock();
+        let mut channels = lock(&self.channels);
         if channels.closed {
             return broadcast::channel(1).1;
         }
@@ -56,21 +57,17 @@ impl Hub {
 
     /// Ends every listener's stream, now and for later subscribers.
     pub fn close(&self) {
-        let mut channels = self.lock();
+        let mut channels = lock(&self.channels);
         channels.closed = true;
         // Dropping the senders is what closes the receivers.
         channels.tenants.clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
-        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl ReceiptObserver for Hub {
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]) {
         let tx = {
-            let mut channels = self.lock();
+            let mut channels = lock(&self.channels);
             let map = &mut channels.tenants;
             let Some(tx) = map.get(tenant) else {
                 return;

@@ -16,6 +16,7 @@
 //! - [`explain`]: a refusal in words: the gate, the reason, what would make it pass.
 //! - [`page`]: the demo page, its embedded assets and the governor's state diagram.
 //! - `run`: the assembled application, the listener, graceful shutdown.
+//! - `trace`: a request id per HTTP request and the log events around it (`tracing`).
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
 
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod page;
 mod run;
 pub mod session;
 mod stream;
+mod trace;
 
 use std::sync::Arc;
 
@@ -42,11 +44,12 @@ pub use error::{ApiError, ErrorCode};
 pub use hub::Hub;
 pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};
 pub use session::Sessions;
+pub use trace::REQUEST_ID;
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The engine: tenants over a durable ledger.
+    /// Every tenant, over its durable ledger.
     pub workspace: Arc<Workspace>,
     /// Live receipt listeners.
     pub hub: Arc<Hub>,
@@ -72,7 +75,7 @@ const BUSY_RETRIES: usize = 4;
 
 /// Runs a tool call on this async worker when deciding cannot block
 /// ([`Workspace::try_call`]), awaiting its durability without holding a thread. `None` when
-/// it must run on the blocking pool instead (see [`on_engine`]).
+/// it must run on the blocking pool instead (see [`on_blocking_pool`]).
 pub async fn try_call(
     workspace: &Workspace,
     tenant: &TenantId,
@@ -88,9 +91,9 @@ pub async fn try_call(
     None
 }
 
-/// Runs engine work on tokio's blocking pool: it may sync the ledger or wait for a command
+/// Runs workspace work on tokio's blocking pool: it may sync the ledger or wait for a command
 /// handler, which must never stall the async workers. Both front doors go through here.
-pub async fn on_engine<T: Send + 'static>(
+pub async fn on_blocking_pool<T: Send + 'static>(
     workspace: &Arc<Workspace>,
     work: impl FnOnce(&Workspace) -> T + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {

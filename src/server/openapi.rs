@@ -58,7 +58,7 @@ impl Document {
                 let _ = self.0.set(Bytes::from(bytes));
             }
             // Then each request for the document is answered as an internal error.
-            Err(e) => eprintln!("error: cannot serialize the OpenAPI document: {e}"),
+            Err(e) => tracing::error!(error = %e, "cannot serialize the OpenAPI document"),
         }
     }
 

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::error::{self, ApiError};
-use super::http;
+use super::{http, trace};
 
 /// How the server treats requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,8 @@ pub fn app(state: AppState, options: ServeOptions, shutdown: CancellationToken) 
             options.request_timeout,
             deadline,
         ))
+        // Outermost, so every answer (a timeout's too) carries the request's id.
+        .layer(middleware::from_fn(trace::request_id))
 }
 
 /// Bounds the time to a response head. The engine work of a request that runs out of time

@@ -25,7 +25,7 @@ use crate::receipts::Receipt;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{QueryParams, TenantScope, engine, for_tenant};
+use super::extract::{QueryParams, TenantScope, for_tenant, with_workspace};
 use super::openapi::EventStream;
 
 /// `?from_seq=`.
@@ -142,7 +142,7 @@ impl Feed {
     async fn read_ledger(&mut self) -> Result<(), ApiError> {
         let tenant = self.tenant.clone();
         let from = self.next;
-        let receipts = engine(&self.state, move |ws| {
+        let receipts = with_workspace(&self.state, move |ws| {
             Ok(ws.ledger().read_from(&tenant, from, usize::MAX)?)
         })
         .await?;

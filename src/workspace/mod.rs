@@ -4,29 +4,41 @@
 //! The CLI opens a workspace per invocation; `tai serve` keeps one open and shares it across
 //! requests. Each tenant sits behind its own lock, so calls for one tenant are serialized
 //! through its governor while different tenants proceed in parallel. Deciding happens under
-//! that lock; storing does not: sealed batches go to the durability thread (`flusher`),
+//! that lock; storing does not: sealed batches go to the durability thread (`durability`),
 //! which writes them in decision order, flushes, and answers each caller.
 
-mod flusher;
+mod announcer;
+mod cell;
+mod durability;
+mod seed;
+mod server_lock;
+mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::clock::{Clock, Timestamp};
-use crate::entitlement::{self, MalformedEvent, Standing, Status};
+use crate::clock::Clock;
+use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
-    CallOutcome, Env, EventOutcome, GovernorState, IdSource, InFlight, NothingInFlight,
-    ReplayError, Resolution, Signal, SignalOutcome, Tenant, ToolCall,
+    CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, ReplayError, Resolution, Signal,
+    SignalOutcome, Tenant, ToolCall,
 };
-use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
+use crate::ids::TenantId;
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{FileLedger, Ledger, LedgerError};
+use crate::sync::{self, lock};
+
+use cell::{Cell, Pending};
+use durability::DurabilityThread;
+use seed::load_or_create_seed;
+
+pub use server_lock::ServerLock;
+pub use view::{EntitlementView, TenantView};
 
 /// Why a workspace operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,66 +88,6 @@ pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]);
 }
 
-/// One tenant in memory: its governor, and what has been announced of its receipts.
-#[derive(Debug)]
-struct Cell {
-    tenant: Mutex<Tenant>,
-    /// How many times the tenant was rebuilt from its ledger after a failed write or sync.
-    /// Read and changed only under the `tenant` lock.
-    rebuilds: AtomicU64,
-    announcer: Mutex<Announcer>,
-}
-
-/// Puts announcements back in chain order: batches are flushed together but their callers
-/// return in any order. Whoever brings the batch that comes next announces it, and every
-/// waiting batch that follows it; nobody waits for anybody.
-#[derive(Debug)]
-struct Announcer {
-    /// The seq of the next receipt to announce.
-    next: u64,
-    /// Durable batches that arrived before the ones they follow, by first seq.
-    early: BTreeMap<u64, Vec<Receipt>>,
-}
-
-impl Announcer {
-    fn announce(&mut self, observer: &dyn ReceiptObserver, id: &TenantId, batch: &[Receipt]) {
-        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
-            return;
-        };
-        if first.seq < self.next {
-            // The tenant was rebuilt after a failed flush and its chain continues from what
-            // is durable: pick up from there.
-            self.next = first.seq;
-            self.early.clear();
-        }
-        if first.seq != self.next {
-            self.early.insert(first.seq, batch.to_vec());
-            return;
-        }
-        observer.appended(id, batch);
-        self.next = last.seq + 1;
-        self.release(observer, id);
-    }
-
-    /// Skips receipts that will never be announced (their flush failed).
-    fn skip_to(&mut self, observer: &dyn ReceiptObserver, id: &TenantId, next: u64) {
-        self.next = self.next.max(next);
-        self.early.retain(|&seq, _| seq >= next);
-        self.release(observer, id);
-    }
-
-    fn release(&mut self, observer: &dyn ReceiptObserver, id: &TenantId) {
-        while let Some(batch) = self.early.remove(&self.next) {
-            observer.appended(id, &batch);
-            self.next += batch.len() as u64;
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Tenants over a durable ledger.
 #[derive(Debug)]
 pub struct Workspace {
@@ -145,7 +97,7 @@ pub struct Workspace {
     ledger: Arc<dyn Ledger>,
     tenants: Mutex<HashMap<TenantId, Arc<Cell>>>,
     observer: Option<Arc<dyn ReceiptObserver>>,
-    flusher: flusher::Flusher,
+    durability: DurabilityThread,
 }
 
 /// Why [`Workspace::try_run`] ran nothing.
@@ -193,7 +145,7 @@ impl Workspace {
             catalog,
             clock,
             ids,
-            flusher: flusher::Flusher::new(Arc::clone(&ledger)),
+            durability: DurabilityThread::new(Arc::clone(&ledger)),
             ledger,
             tenants: Mutex::new(HashMap::new()),
             observer: None,
@@ -241,14 +193,7 @@ impl Workspace {
         // insert wins, and nothing was written to a tenant before its cell existed.
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
-        let loaded = Arc::new(Cell {
-            announcer: Mutex::new(Announcer {
-                next: tenant.head().next_seq,
-                early: BTreeMap::new(),
-            }),
-            tenant: Mutex::new(tenant),
-            rebuilds: AtomicU64::new(0),
-        });
+        let loaded = Arc::new(Cell::new(tenant));
         Ok(Arc::clone(
             lock(&self.tenants).entry(id.clone()).or_insert(loaded),
         ))
@@ -292,11 +237,7 @@ impl Workspace {
             .get(id)
             .cloned()
             .ok_or(Declined::WouldBlock)?;
-        let tenant = match h.tenant.try_lock() {
-            Ok(tenant) => tenant,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return Err(Declined::Busy),
-        };
+        let tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         if tenant.head().next_seq == 0 {
             return Err(Declined::WouldBlock);
         }
@@ -324,7 +265,7 @@ impl Workspace {
         if receipts_of(&out).is_empty() {
             let _ = answer.send(Ok(out));
         } else {
-            queued = self.flusher.submit(Box::new(Pending {
+            queued = self.durability.submit(Box::new(Pending {
                 tenant: id.clone(),
                 cell: Arc::clone(h),
                 rebuilds: h.rebuilds.load(Ordering::Relaxed),
@@ -337,7 +278,7 @@ impl Workspace {
         }
         drop(tenant);
         if !queued {
-            self.flusher.drain();
+            self.durability.drain();
         }
         Deferred(deferred)
     }
@@ -415,216 +356,6 @@ impl Workspace {
     }
 }
 
-/// An operation decided and queued: what the durability thread needs to store its receipts
-/// and then answer its caller.
-struct Pending<T> {
-    tenant: TenantId,
-    cell: Arc<Cell>,
-    /// The cell's rebuild count when this was decided.
-    rebuilds: u64,
-    out: T,
-    receipts_of: fn(&T) -> &[Receipt],
-    ledger: Arc<dyn Ledger>,
-    observer: Option<Arc<dyn ReceiptObserver>>,
-    answer: futures::channel::oneshot::Sender<Result<T, WorkspaceError>>,
-}
-
-impl<T: Send> flusher::Job for Pending<T> {
-    fn tenant(&self) -> &TenantId {
-        &self.tenant
-    }
-
-    fn receipts(&self) -> &[Receipt] {
-        (self.receipts_of)(&self.out)
-    }
-
-    fn finish(self: Box<Self>, stored: Result<(), LedgerError>) {
-        let p = *self;
-        let receipts = (p.receipts_of)(&p.out);
-        let answer = match stored {
-            Ok(()) => {
-                if let Some(observer) = &p.observer {
-                    lock(&p.cell.announcer).announce(observer.as_ref(), &p.tenant, receipts);
-                }
-                Ok(p.out)
-            }
-            Err(e) => {
-                let mut tenant = lock(&p.cell.tenant);
-                // Memory holds these receipts only if no rebuild has happened since they
-                // were decided; after one, it may hold later, sound decisions instead, which
-                // must not be thrown away.
-                let err = if p.cell.rebuilds.load(Ordering::Relaxed) == p.rebuilds {
-                    let rebuilt = rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant);
-                    if rebuilt.is_ok() {
-                        p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
-                    }
-                    rebuilt.err().unwrap_or(e.into())
-                } else {
-                    e.into()
-                };
-                drop(tenant);
-                // What was lost will never be announced; later batches must not wait on it.
-                if let (Some(observer), Some(last)) = (&p.observer, receipts.last()) {
-                    lock(&p.cell.announcer).skip_to(observer.as_ref(), &p.tenant, last.seq + 1);
-                }
-                Err(err)
-            }
-        };
-        // The caller may have gone away; what was stored stays stored all the same.
-        let _ = p.answer.send(answer);
-    }
-}
-
-/// Replaces the in-memory tenant with what its ledger holds.
-fn rebuild(ledger: &dyn Ledger, id: &TenantId, tenant: &mut Tenant) -> Result<(), WorkspaceError> {
-    let stored = ledger.read(id)?;
-    *tenant = Tenant::replay(id.clone(), &stored)?;
-    Ok(())
-}
-
-/// What a tenant looks like from outside: `tai state --format json` and the server's
-/// tenant resource.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct TenantView {
-    /// The tenant.
-    pub tenant_id: TenantId,
-    /// Its governor state.
-    pub state: GovernorState,
-    /// Its entitlement, if it ever had one.
-    pub entitlement: Option<EntitlementView>,
-    /// The tools it can see.
-    pub tools: BTreeSet<ToolName>,
-    /// Facts recorded by signals.
-    pub facts: Map<String, Value>,
-    /// The action an intervening governor waits on.
-    pub in_flight: Option<InFlight>,
-    /// How many receipts its chain holds.
-    pub receipts: u64,
-    /// The hash of its newest receipt.
-    pub head_hash: String,
-}
-
-/// A tenant's entitlement and its standing at the time of the view.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct EntitlementView {
-    /// The SKU.
-    pub sku_id: SkuId,
-    /// The plan.
-    pub plan_id: PlanId,
-    /// Active, suspended, expired or cancelled, at the view's time.
-    pub standing: Standing,
-    /// The lifecycle status (expiry aside).
-    pub status: Status,
-    /// When it ends.
-    pub expiry: Timestamp,
-    /// Packs enabled.
-    pub enabled_packs: BTreeSet<PackId>,
-    /// Roles granted.
-    pub iam_roles: BTreeSet<Role>,
-}
-
-impl TenantView {
-    /// The view of `t` at `now`.
-    pub fn of(t: &Tenant, now: Timestamp) -> TenantView {
-        TenantView {
-            tenant_id: t.id().clone(),
-            state: t.state(),
-            entitlement: t.entitlement().map(|e| EntitlementView {
-                sku_id: e.sku_id.clone(),
-                plan_id: e.plan_id.clone(),
-                standing: e.standing(now),
-                status: e.status,
-                expiry: e.expiry,
-                enabled_packs: e.enabled_packs.clone(),
-                iam_roles: e.iam_roles.clone(),
-            }),
-            tools: t.tools().clone(),
-            facts: t.facts().clone(),
-            in_flight: t.in_flight().cloned(),
-            receipts: t.head().next_seq,
-            head_hash: t.head().hash.clone(),
-        }
-    }
-}
-
-/// A server's claim on its state directory, held for as long as the value lives.
-///
-/// Each tenant's ledger is already locked by whoever writes it; this lock makes a second
-/// `tai serve` on the same directory fail at start with a clear message, rather than start
-/// and then answer every request for a busy tenant with an error.
-#[derive(Debug)]
-pub struct ServerLock {
-    _file: std::fs::File,
-}
-
-impl ServerLock {
-    /// Claims `state_dir` (creating it if needed) for this process.
-    pub fn acquire(state_dir: &Path) -> Result<ServerLock, WorkspaceError> {
-        let io = io_error(state_dir);
-        std::fs::create_dir_all(state_dir).map_err(io)?;
-        let path = state_dir.join("server.lock");
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        if !try_lock(&file).map_err(io)? {
-            let pid = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|t| t.trim().parse::<u32>().ok())
-                .map(|p| format!(" (pid {p})"))
-                .unwrap_or_default();
-            return Err(WorkspaceError::Served {
-                path: state_dir.to_path_buf(),
-                pid,
-            });
-        }
-        use std::io::Write;
-        file.set_len(0)
-            .and_then(|()| writeln!(file, "{}", std::process::id()))
-            .map_err(io)?;
-        Ok(ServerLock { _file: file })
-    }
-}
-
-/// Takes an exclusive lock without waiting; `false` when another process holds it.
-#[cfg(unix)]
-fn try_lock(file: &std::fs::File) -> std::io::Result<bool> {
-    use rustix::fs::{FlockOperation, flock};
-    match flock(file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(true),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(not(unix))]
-fn try_lock(_file: &std::fs::File) -> std::io::Result<bool> {
-    Ok(true)
-}
-
-/// The id seed is chosen once per state directory, so receipt ids differ between workspaces
-/// but stay stable within one.
-fn load_or_create_seed(dir: &Path) -> Result<u64, WorkspaceError> {
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let path = dir.join("seed");
-    if let Ok(text) = std::fs::read_to_string(&path)
-        && let Ok(seed) = text.trim().parse()
-    {
-        return Ok(seed);
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    #[allow(clippy::cast_possible_truncation)]
-    let seed = (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32);
-    std::fs::write(&path, format!("{seed}\n")).map_err(io_error(&path))?;
-    Ok(seed)
-}
-
 /// Attaches `path` to an I/O error.
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> WorkspaceError + Copy + '_ {
     move |source| WorkspaceError::Io {
@@ -634,271 +365,4 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> WorkspaceError + Copy + '
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::catalog::{builtin, load};
-    use crate::clock::SimClock;
-    use crate::receipts::MemoryLedger;
-
-    fn workspace(catalog: Catalog) -> Workspace {
-        Workspace::with_ledger(
-            Arc::new(catalog),
-            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-            IdSource::seeded(1),
-            Arc::new(MemoryLedger::new()),
-        )
-    }
-
-    fn purchase(ws: &Workspace, tenant: &str) -> TenantId {
-        let out = ws
-            .apply_event(&json!({
-                "event_type": "entitlement.activated", "tenant_id": tenant,
-                "sku_id": "rollback-guard-base",
-            }))
-            .unwrap();
-        assert!(out.accepted);
-        TenantId::new(tenant).unwrap()
-    }
-
-    /// A call of a tool the tenant sees.
-    fn some_call(ws: &Workspace, tenant: &TenantId) -> ToolCall {
-        ToolCall {
-            tool: ws
-                .tenant(tenant)
-                .unwrap()
-                .tools()
-                .iter()
-                .next()
-                .unwrap()
-                .to_string(),
-            ..ToolCall::default()
-        }
-    }
-
-    /// A ledger whose writes or syncs fail on demand.
-    #[derive(Debug, Default)]
-    struct Flaky {
-        inner: MemoryLedger,
-        fail_writes: std::sync::atomic::AtomicBool,
-        fail_syncs: std::sync::atomic::AtomicBool,
-    }
-
-    impl Ledger for Flaky {
-        fn append(
-            &self,
-            tenant: &TenantId,
-            receipts: &[Receipt],
-        ) -> Result<crate::receipts::ChainHead, LedgerError> {
-            if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(LedgerError::Io {
-                    action: "write",
-                    path: "ledger".into(),
-                    source: std::io::Error::other("disk full"),
-                });
-            }
-            self.inner.append(tenant, receipts)
-        }
-        fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
-            if self.fail_syncs.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(LedgerError::NotDurable {
-                    tenant: tenant.clone(),
-                    next_seq,
-                });
-            }
-            Ok(())
-        }
-        fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
-            self.inner.read(tenant)
-        }
-        fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
-            self.inner.tenants()
-        }
-        fn head(&self, tenant: &TenantId) -> Result<crate::receipts::ChainHead, LedgerError> {
-            self.inner.head(tenant)
-        }
-        fn verify(&self, tenant: &TenantId) -> Result<crate::receipts::VerifyReport, LedgerError> {
-            self.inner.verify(tenant)
-        }
-    }
-
-    /// Records what the observer hears, as (tenant, seq).
-    #[derive(Debug, Default)]
-    struct Heard(Mutex<Vec<u64>>);
-
-    impl ReceiptObserver for Heard {
-        fn appended(&self, _: &TenantId, receipts: &[Receipt]) {
-            lock(&self.0).extend(receipts.iter().map(|r| r.seq));
-        }
-    }
-
-    #[test]
-    fn a_failed_write_or_sync_is_an_error_and_memory_follows_the_ledger() {
-        use std::sync::atomic::Ordering::SeqCst;
-        let ledger = Arc::new(Flaky::default());
-        let heard = Arc::new(Heard::default());
-        let ws = Workspace::with_ledger(
-            Arc::new(load::build(&builtin::sources()).unwrap()),
-            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-            IdSource::seeded(1),
-            ledger.clone(),
-        )
-        .with_observer(heard.clone());
-        let acme = purchase(&ws, "acme");
-        let call = some_call(&ws, &acme);
-        let stored = ws.ledger().head(&acme).unwrap();
-
-        // Nothing reached the ledger: the tenant is as it was, and nothing is announced.
-        ledger.fail_writes.store(true, SeqCst);
-        assert!(matches!(
-            ws.call(&acme, &call),
-            Err(WorkspaceError::Ledger(LedgerError::Io { .. }))
-        ));
-        let deferred = ws.try_call(&acme, &call).unwrap();
-        assert!(futures::executor::block_on(deferred.durable()).is_err());
-        assert_eq!(ws.tenant(&acme).unwrap().head(), &stored);
-        ledger.fail_writes.store(false, SeqCst);
-
-        // Written but not known to be durable: an error all the same, and memory is what
-        // the ledger holds.
-        ledger.fail_syncs.store(true, SeqCst);
-        assert!(matches!(
-            ws.call(&acme, &call),
-            Err(WorkspaceError::Ledger(LedgerError::NotDurable { .. }))
-        ));
-        assert_eq!(
-            ws.tenant(&acme).unwrap().head(),
-            &ws.ledger().head(&acme).unwrap()
-        );
-        ledger.fail_syncs.store(false, SeqCst);
-
-        // The chain goes on from what is stored, and announcements resume after the gap.
-        let out = ws.call(&acme, &call).unwrap();
-        let last = out.receipts.last().unwrap().seq;
-        assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, last + 1);
-        assert!(ws.ledger().verify(&acme).unwrap().is_ok());
-        let heard = lock(&heard.0).clone();
-        assert_eq!(heard.last(), Some(&last));
-        assert!(heard.windows(2).all(|w| w[0] < w[1]), "in order: {heard:?}");
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
-
-        /// Whatever fails along the way, every acknowledged receipt is in the ledger, the
-        /// ledger's chain verifies, and memory never runs ahead of it.
-        #[test]
-        fn no_acknowledged_receipt_is_lost_whatever_fails(
-            steps in proptest::collection::vec((0..3u8, proptest::bool::ANY, proptest::bool::ANY), 1..40)
-        ) {
-            use std::sync::atomic::Ordering::SeqCst;
-            let ledger = Arc::new(Flaky::default());
-            let ws = Workspace::with_ledger(
-                Arc::new(load::build(&builtin::sources()).unwrap()),
-                Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-                IdSource::seeded(1),
-                ledger.clone(),
-            );
-            let acme = purchase(&ws, "acme");
-            let call = some_call(&ws, &acme);
-            let mut acknowledged = Vec::new();
-            for (op, fail_write, fail_sync) in steps {
-                ledger.fail_writes.store(fail_write, SeqCst);
-                ledger.fail_syncs.store(fail_sync, SeqCst);
-                let receipts = match op {
-                    0 => ws.call(&acme, &call).map(|o| o.receipts),
-                    1 => ws.signal(&acme, &Signal::default()).map(|o| o.receipts),
-                    _ => futures::executor::block_on(ws.try_call(&acme, &call).unwrap().durable())
-                        .map(|o| o.receipts),
-                };
-                if let Ok(receipts) = receipts {
-                    acknowledged.extend(receipts);
-                }
-                let stored = ledger.read(&acme).unwrap();
-                for r in &acknowledged {
-                    proptest::prop_assert_eq!(stored.get(r.seq as usize), Some(r));
-                }
-                proptest::prop_assert!(ledger.verify(&acme).unwrap().is_ok());
-                let in_memory = ws.tenant(&acme).unwrap().head().clone();
-                proptest::prop_assert_eq!(in_memory, ledger.head(&acme).unwrap());
-            }
-        }
-    }
-
-    #[test]
-    fn try_call_decides_now_and_answers_once_durable() {
-        let ws = workspace(load::build(&builtin::sources()).unwrap());
-        let acme = purchase(&ws, "acme");
-        let call = some_call(&ws, &acme);
-        let before = ws.tenant(&acme).unwrap().head().next_seq;
-        let out = futures::executor::block_on(ws.try_call(&acme, &call).unwrap().durable());
-        let out = out.unwrap();
-        assert_eq!(out.receipts.len(), 1);
-        assert_eq!(out.receipts[0].seq, before);
-        assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, before + 1);
-        assert_eq!(ws.ledger().read(&acme).unwrap().last(), out.receipts.last());
-    }
-
-    #[test]
-    fn try_call_declines_whatever_could_block() {
-        let ws = workspace(load::build(&builtin::sources()).unwrap());
-        let acme = purchase(&ws, "acme");
-        let call = some_call(&ws, &acme);
-        // A tenant with no chain (or not yet in memory) is left to the blocking path, which
-        // loads it or says it does not exist.
-        let nobody = TenantId::new("nobody").unwrap();
-        let declined = |ws: &Workspace, t: &TenantId| ws.try_call(t, &call).err();
-        assert_eq!(declined(&ws, &nobody), Some(Declined::WouldBlock));
-        ws.tenant(&nobody).unwrap();
-        assert_eq!(declined(&ws, &nobody), Some(Declined::WouldBlock));
-        // A tenant another operation holds.
-        let cell = ws.handle(&acme).unwrap();
-        let held = lock(&cell.tenant);
-        assert_eq!(declined(&ws, &acme), Some(Declined::Busy));
-        drop(held);
-        assert_eq!(declined(&ws, &acme), None);
-
-        // A tool that runs a program.
-        let base = load::build(&builtin::sources()).unwrap();
-        let mut packs = base.packs().to_vec();
-        for tool in packs.iter_mut().flat_map(|p| p.tools.iter_mut()) {
-            tool.handler = crate::catalog::Handler::Command(crate::catalog::Command {
-                program: "true".into(),
-                args: Vec::new(),
-                env: Default::default(),
-            });
-        }
-        let ws = workspace(Catalog::new(packs, base.skus().to_vec()));
-        let acme = purchase(&ws, "acme");
-        assert_eq!(declined(&ws, &acme), Some(Declined::WouldBlock));
-    }
-
-    #[test]
-    fn a_refused_resolution_after_an_expiry_leaves_memory_and_ledger_agreeing() {
-        let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
-        let ws = Workspace::with_ledger(
-            Arc::new(load::build(&builtin::sources()).unwrap()),
-            clock.clone(),
-            IdSource::seeded(1),
-            Arc::new(MemoryLedger::new()),
-        );
-        let acme = TenantId::new("acme").unwrap();
-        ws.apply_event(&json!({
-            "event_type": "entitlement.activated", "tenant_id": "acme",
-            "sku_id": "rollback-guard-base", "expiry": "2026-01-10T00:00:00Z",
-        }))
-        .unwrap();
-        clock.advance(std::time::Duration::from_secs(30 * 86_400));
-        assert!(matches!(
-            ws.resolve_action(&acme, Resolution::Complete, None),
-            Err(WorkspaceError::NothingInFlight(_))
-        ));
-        // The next operation continues the chain on disk.
-        ws.signal(&acme, &Signal::default()).unwrap();
-        assert_eq!(
-            ws.tenant(&acme).unwrap().head(),
-            &ws.ledger().head(&acme).unwrap()
-        );
-    }
-}
+mod tests;

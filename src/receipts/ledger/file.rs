@@ -15,11 +15,11 @@
 //!
 //! Appends are group-committed across tenants: [`Ledger::write`] puts a batch in the file and
 //! returns, and [`Ledger::sync`] waits until it is durable. A waiter finding no flush under
-//! way becomes the flusher for every tenant written since the last flush: it makes their
-//! ledgers durable, overwrites their heads, makes those durable, then wakes everyone whose
-//! receipts that covered. On Linux each of the two steps is one `syncfs` of the ledger's
-//! file system, whatever the number of tenants; elsewhere, one sync per file. Under load,
-//! two syncs acknowledge many calls of many tenants.
+//! way becomes the group's leader for every tenant written since the last flush: it makes
+//! their ledgers durable, overwrites their heads, makes those durable, then wakes everyone
+//! whose receipts that covered. On Linux each of the two steps is one `syncfs` of the
+//! ledger's file system, whatever the number of tenants; elsewhere, one sync per file. Under
+//! load, two syncs acknowledge many calls of many tenants.
 //!
 //! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
@@ -29,17 +29,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::ids::TenantId;
+use crate::sync::{lock, wait};
 
 use crate::receipts::verify::{Verifier, head_mismatch, valid_extension};
 use crate::receipts::{ChainHead, Receipt, VerifyReport, line};
 
 use super::durable::{create_dir, io_err, replace_file};
 use super::head::StoredHead;
-use super::{Ledger, LedgerError, check_batch, lock};
+use super::{Ledger, LedgerError, check_batch};
 
 /// The ledger directory of a state directory, read-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +205,7 @@ pub struct FileLedger {
 /// A tenant's open log, and how much of it is durable.
 ///
 /// Lock order: the group's state before any `log`, and neither is held across a sync.
-/// Writers take only `log`, briefly; the flusher takes it only to read and then advance the
+/// Writers take only `log`, briefly; the group's leader takes it only to read and then advance the
 /// head, so writers keep appending while the disk works.
 #[derive(Debug, Default)]
 struct Slot {
@@ -242,10 +243,7 @@ impl Group {
                 state.busy = true;
                 return Some(Claim { group: self });
             }
-            state = self
-                .finished
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = wait(&self.finished, state);
         }
     }
 
@@ -258,7 +256,8 @@ impl Group {
     }
 }
 
-/// The flusher's role, held by one thread at a time; dropping it wakes the waiters.
+/// The group's leader role (flushing or verifying), held by one thread at a time; dropping
+/// it wakes the waiters.
 struct Claim<'a> {
     group: &'a Group,
 }
@@ -274,7 +273,7 @@ impl Drop for Claim<'_> {
 /// what they hold.
 #[derive(Debug)]
 struct TenantLog {
-    // Shared with the flusher, which syncs and rewrites them without holding the log's lock.
+    // Shared with the group's leader, which syncs and rewrites them without holding the log's lock.
     file: Arc<File>,
     head_file: Arc<File>,
     path: PathBuf,
@@ -656,7 +655,7 @@ impl Ledger for FileLedger {
         let slot = self.slot(tenant);
         let covered = || slot.durable.load(Ordering::Acquire) >= next_seq;
         loop {
-            if let Some(_flusher) = self.group.claim(covered) {
+            if let Some(_leader) = self.group.claim(covered) {
                 self.flush_dirty()?;
             }
             if covered() {
@@ -727,7 +726,7 @@ impl Ledger for FileLedger {
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
         // Keeps this process's writes and flushes out while reading.
         let slot = self.slot(tenant);
-        let _flusher = self.group.claim(|| false);
+        let _leader = self.group.claim(|| false);
         let _log = lock(&slot.log);
         self.dir.verify(tenant, false)
     }

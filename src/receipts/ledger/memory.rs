@@ -1,12 +1,13 @@
 //! A ledger in memory: the same continuity checks as on disk, nothing kept.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::ids::TenantId;
 use crate::receipts::{ChainHead, Receipt, VerifyReport, verify_receipts};
+use crate::sync::{lock, read, write};
 
-use super::{Ledger, LedgerError, check_batch, lock};
+use super::{Ledger, LedgerError, check_batch};
 
 /// A ledger in memory, for tests, benchmarks and simulations that keep nothing.
 #[derive(Debug, Default)]
@@ -27,7 +28,7 @@ impl MemoryLedger {
     }
 
     fn chain(&self, tenant: &TenantId) -> Option<Arc<Mutex<MemoryChain>>> {
-        let chains = self.chains.read().unwrap_or_else(PoisonError::into_inner);
+        let chains = read(&self.chains);
         chains.get(tenant).cloned()
     }
 
@@ -35,7 +36,7 @@ impl MemoryLedger {
         if let Some(chain) = self.chain(tenant) {
             return chain;
         }
-        let mut chains = self.chains.write().unwrap_or_else(PoisonError::into_inner);
+        let mut chains = write(&self.chains);
         Arc::clone(chains.entry(tenant.clone()).or_default())
     }
 }
@@ -58,7 +59,7 @@ impl Ledger for MemoryLedger {
     }
 
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
-        let chains = self.chains.read().unwrap_or_else(PoisonError::into_inner);
+        let chains = read(&self.chains);
         let mut tenants: Vec<TenantId> = chains.keys().cloned().collect();
         tenants.sort();
         Ok(tenants)

@@ -14,7 +14,6 @@ mod memory;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::ids::TenantId;
 
@@ -223,10 +222,4 @@ pub(crate) fn check_batch(
         next.hash.clone_from(&r.hash);
     }
     Ok(next)
-}
-
-/// Locks a mutex, taking over the data if a thread panicked while holding it: chain state is
-/// only changed after a check succeeds, so it is never left half-updated.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

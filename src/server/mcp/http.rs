@@ -10,7 +10,7 @@
 //! session (`Mcp-Session-Id`, server notifications on the GET stream); a request carrying
 //! 2026-07-28 `_meta` (`server/discover`, then self-contained requests) is served statelessly.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ids::TenantId;
 use crate::server::{AppState, AuthError, Principal};
+use crate::sync::lock;
 
 use super::{Receipts, TaiMcp};
 
@@ -105,11 +106,7 @@ pub struct Caller {
 impl Caller {
     /// The subscription taken before the request reached rmcp, if any (once).
     pub fn take_early_subscription(&self) -> Option<Receipts> {
-        self.early
-            .as_ref()?
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        lock(self.early.as_ref()?).take()
     }
 }
 

@@ -20,7 +20,7 @@ mod http;
 mod notify;
 mod tools;
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Extensions, Implementation, InitializeRequestParams,
@@ -33,6 +33,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
+use crate::sync::lock;
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::Hub;
@@ -84,6 +85,7 @@ impl From<McpError> for ErrorData {
             }
             McpError::BadContext => ErrorData::invalid_params(e.to_string(), None),
             McpError::Workspace(_) | McpError::Join(_) => {
+                tracing::error!(error = %e, "internal error");
                 ErrorData::internal_error(e.to_string(), None)
             }
         }
@@ -156,12 +158,12 @@ impl TaiMcp {
         Ok(request)
     }
 
-    /// Runs `op` on the engine off the async threads.
-    async fn engine<T: Send + 'static>(
+    /// Runs `op` on the workspace, off the async threads.
+    async fn with_workspace<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Workspace) -> Result<T, WorkspaceError> + Send + 'static,
     ) -> Result<T, McpError> {
-        Ok(super::on_engine(&self.workspace, op).await??)
+        Ok(super::on_blocking_pool(&self.workspace, op).await??)
     }
 }
 
@@ -184,17 +186,13 @@ impl ServerHandler for TaiMcp {
     ) -> Result<InitializeResult, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
         let receipts = self.hub.subscribe(&tenant);
-        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(receipts);
+        *lock(&self.pending) = Some(receipts);
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let pending = lock(&self.pending).take();
         let Some(receipts) = pending else {
             return;
         };
@@ -212,7 +210,7 @@ impl ServerHandler for TaiMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
-        let view = self.engine(move |ws| ws.view(&tenant)).await?;
+        let view = self.with_workspace(move |ws| ws.view(&tenant)).await?;
         Ok(ListToolsResult::with_all_items(tools::listed(
             self.workspace.catalog(),
             &view.tools,
@@ -228,7 +226,10 @@ impl ServerHandler for TaiMcp {
         let call = tools::tool_call(request, &context.meta)?;
         let outcome = match super::try_call(&self.workspace, &tenant, &call).await {
             Some(decided) => decided.map_err(McpError::from)?,
-            None => self.engine(move |ws| ws.call(&tenant, &call)).await?,
+            None => {
+                self.with_workspace(move |ws| ws.call(&tenant, &call))
+                    .await?
+            }
         };
         Ok(tools::answer(outcome)?.into())
     }

@@ -1,0 +1,103 @@
+//! One tenant in memory, and how it settles once the durability thread has stored (or failed
+//! to store) the receipts decided on it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::governor::Tenant;
+use crate::ids::TenantId;
+use crate::receipts::Receipt;
+use crate::receipts::ledger::{Ledger, LedgerError};
+use crate::sync::lock;
+
+use super::announcer::Announcer;
+use super::durability::Job;
+use super::{ReceiptObserver, WorkspaceError};
+
+/// One tenant in memory: its governor, and what has been announced of its receipts.
+#[derive(Debug)]
+pub(super) struct Cell {
+    pub(super) tenant: Mutex<Tenant>,
+    /// How many times the tenant was rebuilt from its ledger after a failed write or sync.
+    /// Read and changed only under the `tenant` lock.
+    pub(super) rebuilds: AtomicU64,
+    pub(super) announcer: Mutex<Announcer>,
+}
+
+impl Cell {
+    /// `tenant`, as loaded from its ledger, with nothing announced past its head.
+    pub(super) fn new(tenant: Tenant) -> Cell {
+        Cell {
+            announcer: Mutex::new(Announcer::new(tenant.head().next_seq)),
+            tenant: Mutex::new(tenant),
+            rebuilds: AtomicU64::new(0),
+        }
+    }
+}
+
+/// An operation decided and queued: what the durability thread needs to store its receipts
+/// and then answer its caller.
+pub(super) struct Pending<T> {
+    pub(super) tenant: TenantId,
+    pub(super) cell: Arc<Cell>,
+    /// The cell's rebuild count when this was decided.
+    pub(super) rebuilds: u64,
+    pub(super) out: T,
+    pub(super) receipts_of: fn(&T) -> &[Receipt],
+    pub(super) ledger: Arc<dyn Ledger>,
+    pub(super) observer: Option<Arc<dyn ReceiptObserver>>,
+    pub(super) answer: futures::channel::oneshot::Sender<Result<T, WorkspaceError>>,
+}
+
+impl<T: Send> Job for Pending<T> {
+    fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    fn receipts(&self) -> &[Receipt] {
+        (self.receipts_of)(&self.out)
+    }
+
+    fn finish(self: Box<Self>, stored: Result<(), LedgerError>) {
+        let p = *self;
+        let receipts = (p.receipts_of)(&p.out);
+        let answer = match stored {
+            Ok(()) => {
+                if let Some(observer) = &p.observer {
+                    lock(&p.cell.announcer).announce(observer.as_ref(), &p.tenant, receipts);
+                }
+                Ok(p.out)
+            }
+            Err(e) => {
+                let mut tenant = lock(&p.cell.tenant);
+                // Memory holds these receipts only if no rebuild has happened since they
+                // were decided; after one, it may hold later, sound decisions instead, which
+                // must not be thrown away.
+                let err = if p.cell.rebuilds.load(Ordering::Relaxed) == p.rebuilds {
+                    let rebuilt = rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant);
+                    if rebuilt.is_ok() {
+                        p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
+                    }
+                    rebuilt.err().unwrap_or(e.into())
+                } else {
+                    e.into()
+                };
+                drop(tenant);
+                // What was lost will never be announced; later batches must not wait on it.
+                if let (Some(observer), Some(last)) = (&p.observer, receipts.last()) {
+                    lock(&p.cell.announcer).skip_to(observer.as_ref(), &p.tenant, last.seq + 1);
+                }
+                Err(err)
+            }
+        };
+        // The caller may have gone away; what was stored stays stored all the same.
+        let _ = p.answer.send(answer);
+    }
+}
+
+/// Replaces the in-memory tenant with what its ledger holds.
+fn rebuild(ledger: &dyn Ledger, id: &TenantId, tenant: &mut Tenant) -> Result<(), WorkspaceError> {
+    let stored = ledger.read(id)?;
+    *tenant = Tenant::replay(id.clone(), &stored)?;
+    Ok(())
+}

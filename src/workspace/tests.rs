@@ -1,0 +1,269 @@
+//! Unit tests of the workspace: ledgers that fail on demand, deferred and declined calls.
+
+use serde_json::json;
+
+use super::*;
+use crate::catalog::{builtin, load};
+use crate::clock::{SimClock, Timestamp};
+use crate::receipts::MemoryLedger;
+
+fn workspace(catalog: Catalog) -> Workspace {
+    Workspace::with_ledger(
+        Arc::new(catalog),
+        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+        IdSource::seeded(1),
+        Arc::new(MemoryLedger::new()),
+    )
+}
+
+fn purchase(ws: &Workspace, tenant: &str) -> TenantId {
+    let out = ws
+        .apply_event(&json!({
+            "event_type": "entitlement.activated", "tenant_id": tenant,
+            "sku_id": "rollback-guard-base",
+        }))
+        .unwrap();
+    assert!(out.accepted);
+    TenantId::new(tenant).unwrap()
+}
+
+/// A call of a tool the tenant sees.
+fn some_call(ws: &Workspace, tenant: &TenantId) -> ToolCall {
+    ToolCall {
+        tool: ws
+            .tenant(tenant)
+            .unwrap()
+            .tools()
+            .iter()
+            .next()
+            .unwrap()
+            .to_string(),
+        ..ToolCall::default()
+    }
+}
+
+/// A ledger whose writes or syncs fail on demand.
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: MemoryLedger,
+    fail_writes: std::sync::atomic::AtomicBool,
+    fail_syncs: std::sync::atomic::AtomicBool,
+}
+
+impl Ledger for Flaky {
+    fn append(
+        &self,
+        tenant: &TenantId,
+        receipts: &[Receipt],
+    ) -> Result<crate::receipts::ChainHead, LedgerError> {
+        if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(LedgerError::Io {
+                action: "write",
+                path: "ledger".into(),
+                source: std::io::Error::other("disk full"),
+            });
+        }
+        self.inner.append(tenant, receipts)
+    }
+    fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
+        if self.fail_syncs.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(LedgerError::NotDurable {
+                tenant: tenant.clone(),
+                next_seq,
+            });
+        }
+        Ok(())
+    }
+    fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+        self.inner.read(tenant)
+    }
+    fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+        self.inner.tenants()
+    }
+    fn head(&self, tenant: &TenantId) -> Result<crate::receipts::ChainHead, LedgerError> {
+        self.inner.head(tenant)
+    }
+    fn verify(&self, tenant: &TenantId) -> Result<crate::receipts::VerifyReport, LedgerError> {
+        self.inner.verify(tenant)
+    }
+}
+
+/// Records what the observer hears, as (tenant, seq).
+#[derive(Debug, Default)]
+struct Heard(Mutex<Vec<u64>>);
+
+impl ReceiptObserver for Heard {
+    fn appended(&self, _: &TenantId, receipts: &[Receipt]) {
+        lock(&self.0).extend(receipts.iter().map(|r| r.seq));
+    }
+}
+
+#[test]
+fn a_failed_write_or_sync_is_an_error_and_memory_follows_the_ledger() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let ledger = Arc::new(Flaky::default());
+    let heard = Arc::new(Heard::default());
+    let ws = Workspace::with_ledger(
+        Arc::new(load::build(&builtin::sources()).unwrap()),
+        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+        IdSource::seeded(1),
+        ledger.clone(),
+    )
+    .with_observer(heard.clone());
+    let acme = purchase(&ws, "acme");
+    let call = some_call(&ws, &acme);
+    let stored = ws.ledger().head(&acme).unwrap();
+
+    // Nothing reached the ledger: the tenant is as it was, and nothing is announced.
+    ledger.fail_writes.store(true, SeqCst);
+    assert!(matches!(
+        ws.call(&acme, &call),
+        Err(WorkspaceError::Ledger(LedgerError::Io { .. }))
+    ));
+    let deferred = ws.try_call(&acme, &call).unwrap();
+    assert!(futures::executor::block_on(deferred.durable()).is_err());
+    assert_eq!(ws.tenant(&acme).unwrap().head(), &stored);
+    ledger.fail_writes.store(false, SeqCst);
+
+    // Written but not known to be durable: an error all the same, and memory is what
+    // the ledger holds.
+    ledger.fail_syncs.store(true, SeqCst);
+    assert!(matches!(
+        ws.call(&acme, &call),
+        Err(WorkspaceError::Ledger(LedgerError::NotDurable { .. }))
+    ));
+    assert_eq!(
+        ws.tenant(&acme).unwrap().head(),
+        &ws.ledger().head(&acme).unwrap()
+    );
+    ledger.fail_syncs.store(false, SeqCst);
+
+    // The chain goes on from what is stored, and announcements resume after the gap.
+    let out = ws.call(&acme, &call).unwrap();
+    let last = out.receipts.last().unwrap().seq;
+    assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, last + 1);
+    assert!(ws.ledger().verify(&acme).unwrap().is_ok());
+    let heard = lock(&heard.0).clone();
+    assert_eq!(heard.last(), Some(&last));
+    assert!(heard.windows(2).all(|w| w[0] < w[1]), "in order: {heard:?}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever fails along the way, every acknowledged receipt is in the ledger, the
+    /// ledger's chain verifies, and memory never runs ahead of it.
+    #[test]
+    fn no_acknowledged_receipt_is_lost_whatever_fails(
+        steps in proptest::collection::vec((0..3u8, proptest::bool::ANY, proptest::bool::ANY), 1..40)
+    ) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ledger = Arc::new(Flaky::default());
+        let ws = Workspace::with_ledger(
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+            IdSource::seeded(1),
+            ledger.clone(),
+        );
+        let acme = purchase(&ws, "acme");
+        let call = some_call(&ws, &acme);
+        let mut acknowledged = Vec::new();
+        for (op, fail_write, fail_sync) in steps {
+            ledger.fail_writes.store(fail_write, SeqCst);
+            ledger.fail_syncs.store(fail_sync, SeqCst);
+            let receipts = match op {
+                0 => ws.call(&acme, &call).map(|o| o.receipts),
+                1 => ws.signal(&acme, &Signal::default()).map(|o| o.receipts),
+                _ => futures::executor::block_on(ws.try_call(&acme, &call).unwrap().durable())
+                    .map(|o| o.receipts),
+            };
+            if let Ok(receipts) = receipts {
+                acknowledged.extend(receipts);
+            }
+            let stored = ledger.read(&acme).unwrap();
+            for r in &acknowledged {
+                proptest::prop_assert_eq!(stored.get(r.seq as usize), Some(r));
+            }
+            proptest::prop_assert!(ledger.verify(&acme).unwrap().is_ok());
+            let in_memory = ws.tenant(&acme).unwrap().head().clone();
+            proptest::prop_assert_eq!(in_memory, ledger.head(&acme).unwrap());
+        }
+    }
+}
+
+#[test]
+fn try_call_decides_now_and_answers_once_durable() {
+    let ws = workspace(load::build(&builtin::sources()).unwrap());
+    let acme = purchase(&ws, "acme");
+    let call = some_call(&ws, &acme);
+    let before = ws.tenant(&acme).unwrap().head().next_seq;
+    let out = futures::executor::block_on(ws.try_call(&acme, &call).unwrap().durable());
+    let out = out.unwrap();
+    assert_eq!(out.receipts.len(), 1);
+    assert_eq!(out.receipts[0].seq, before);
+    assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, before + 1);
+    assert_eq!(ws.ledger().read(&acme).unwrap().last(), out.receipts.last());
+}
+
+#[test]
+fn try_call_declines_whatever_could_block() {
+    let ws = workspace(load::build(&builtin::sources()).unwrap());
+    let acme = purchase(&ws, "acme");
+    let call = some_call(&ws, &acme);
+    // A tenant with no chain (or not yet in memory) is left to the blocking path, which
+    // loads it or says it does not exist.
+    let nobody = TenantId::new("nobody").unwrap();
+    let declined = |ws: &Workspace, t: &TenantId| ws.try_call(t, &call).err();
+    assert_eq!(declined(&ws, &nobody), Some(Declined::WouldBlock));
+    ws.tenant(&nobody).unwrap();
+    assert_eq!(declined(&ws, &nobody), Some(Declined::WouldBlock));
+    // A tenant another operation holds.
+    let cell = ws.handle(&acme).unwrap();
+    let held = lock(&cell.tenant);
+    assert_eq!(declined(&ws, &acme), Some(Declined::Busy));
+    drop(held);
+    assert_eq!(declined(&ws, &acme), None);
+
+    // A tool that runs a program.
+    let base = load::build(&builtin::sources()).unwrap();
+    let mut packs = base.packs().to_vec();
+    for tool in packs.iter_mut().flat_map(|p| p.tools.iter_mut()) {
+        tool.handler = crate::catalog::Handler::Command(crate::catalog::Command {
+            program: "true".into(),
+            args: Vec::new(),
+            env: Default::default(),
+            sandbox: Default::default(),
+        });
+    }
+    let ws = workspace(Catalog::new(packs, base.skus().to_vec()));
+    let acme = purchase(&ws, "acme");
+    assert_eq!(declined(&ws, &acme), Some(Declined::WouldBlock));
+}
+
+#[test]
+fn a_refused_resolution_after_an_expiry_leaves_memory_and_ledger_agreeing() {
+    let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
+    let ws = Workspace::with_ledger(
+        Arc::new(load::build(&builtin::sources()).unwrap()),
+        clock.clone(),
+        IdSource::seeded(1),
+        Arc::new(MemoryLedger::new()),
+    );
+    let acme = TenantId::new("acme").unwrap();
+    ws.apply_event(&json!({
+        "event_type": "entitlement.activated", "tenant_id": "acme",
+        "sku_id": "rollback-guard-base", "expiry": "2026-01-10T00:00:00Z",
+    }))
+    .unwrap();
+    clock.advance(std::time::Duration::from_secs(30 * 86_400));
+    assert!(matches!(
+        ws.resolve_action(&acme, Resolution::Complete, None),
+        Err(WorkspaceError::NothingInFlight(_))
+    ));
+    // The next operation continues the chain on disk.
+    ws.signal(&acme, &Signal::default()).unwrap();
+    assert_eq!(
+        ws.tenant(&acme).unwrap().head(),
+        &ws.ledger().head(&acme).unwrap()
+    );
+}

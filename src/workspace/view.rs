@@ -1,0 +1,76 @@
+//! What a tenant looks like from outside, for `tai state` and the server.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::clock::Timestamp;
+use crate::entitlement::{Standing, Status};
+use crate::governor::{GovernorState, InFlight, Tenant};
+use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
+
+/// What a tenant looks like from outside: `tai state --format json` and the server's
+/// tenant resource.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct TenantView {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Its governor state.
+    pub state: GovernorState,
+    /// Its entitlement, if it ever had one.
+    pub entitlement: Option<EntitlementView>,
+    /// The tools it can see.
+    pub tools: BTreeSet<ToolName>,
+    /// Facts recorded by signals.
+    pub facts: Map<String, Value>,
+    /// The action an intervening governor waits on.
+    pub in_flight: Option<InFlight>,
+    /// How many receipts its chain holds.
+    pub receipts: u64,
+    /// The hash of its newest receipt.
+    pub head_hash: String,
+}
+
+/// A tenant's entitlement and its standing at the time of the view.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct EntitlementView {
+    /// The SKU.
+    pub sku_id: SkuId,
+    /// The plan.
+    pub plan_id: PlanId,
+    /// Active, suspended, expired or cancelled, at the view's time.
+    pub standing: Standing,
+    /// The lifecycle status (expiry aside).
+    pub status: Status,
+    /// When it ends.
+    pub expiry: Timestamp,
+    /// Packs enabled.
+    pub enabled_packs: BTreeSet<PackId>,
+    /// Roles granted.
+    pub iam_roles: BTreeSet<Role>,
+}
+
+impl TenantView {
+    /// The view of `t` at `now`.
+    pub fn of(t: &Tenant, now: Timestamp) -> TenantView {
+        TenantView {
+            tenant_id: t.id().clone(),
+            state: t.state(),
+            entitlement: t.entitlement().map(|e| EntitlementView {
+                sku_id: e.sku_id.clone(),
+                plan_id: e.plan_id.clone(),
+                standing: e.standing(now),
+                status: e.status,
+                expiry: e.expiry,
+                enabled_packs: e.enabled_packs.clone(),
+                iam_roles: e.iam_roles.clone(),
+            }),
+            tools: t.tools().clone(),
+            facts: t.facts().clone(),
+            in_flight: t.in_flight().cloned(),
+            receipts: t.head().next_seq,
+            head_hash: t.head().hash.clone(),
+        }
+    }
+}

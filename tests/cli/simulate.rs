@@ -1,0 +1,104 @@
+//! `tai simulate` as a user runs it: the built-in demo, determinism, JSON, kept ledgers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::common::{self, stdout};
+
+fn tai(args: &[&str], cwd: &Path) -> Output {
+    common::tai().args(args).current_dir(cwd).output().unwrap()
+}
+
+#[test]
+fn demo_runs_from_any_directory_and_matches_the_golden_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tai(&["simulate"], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let golden = common::fixture("demo.timeline.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(
+        text, want,
+        "demo timeline changed; regenerate with UPDATE_GOLDEN=1 cargo test --test cli simulate::"
+    );
+    for needle in [
+        "boot → stable",
+        "iam: insufficient_privilege (missing read_audit_trail)",
+        "preconditions: rollback_target_unknown",
+        "stable → intervening",
+        "intervening → stable",
+        "entitlement: entitlement_expired",
+        "all expectations held",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+}
+
+#[test]
+fn same_inputs_give_byte_identical_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tai(&["simulate", "--format", "json"], dir.path());
+    let b = tai(&["simulate", "--format", "json"], dir.path());
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(v["passed"], true);
+    let other = tai(&["simulate", "--format", "json", "--seed", "9"], dir.path());
+    assert_ne!(a.stdout, other.stdout, "the seed changes receipt ids");
+}
+
+#[test]
+fn kept_ledger_verifies_and_tampering_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tai(&["simulate", "--ledger", "kept"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let ok = tai(
+        &["--state", "kept", "receipts", "verify", "--all"],
+        dir.path(),
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let path = dir.path().join("kept/ledger/acme.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("insufficient_privilege", "insufficient_privilegE", 1),
+    )
+    .unwrap();
+    let bad = tai(
+        &["--state", "kept", "receipts", "verify", "--all"],
+        dir.path(),
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stdout(&bad).contains("seq 5"), "{}", stdout(&bad));
+}
+
+#[test]
+fn failed_expectation_exits_1_and_bad_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "name: wrong\ntenant: t\nsteps:\n  - call: { tool: ac_receipt_verify }\n    expect: { decision: executed }\n",
+    )
+    .unwrap();
+    let out = tai(&["simulate", "s.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("expected decision = executed, got tool_not_found"));
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: x\nsteps: [ {explode: 1} ]\n",
+    )
+    .unwrap();
+    let out = tai(&["simulate", "bad.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml"));
+}

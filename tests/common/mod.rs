@@ -1,0 +1,210 @@
+//! Helpers the integration test binaries share: the `tai` binary as a user runs it, what it
+//! printed, where the fixtures are, and the tokens of the serving tests.
+//!
+//! Included by each binary's `main.rs` as `#[path = "../common/mod.rs"] mod common;`.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of these helpers"
+)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tai::catalog::{Catalog, load};
+use tai::ids::TenantId;
+
+/// The admin token of the serving tests.
+pub const ADMIN: &str = "admin-secret";
+/// Tenant `acme`'s token.
+pub const ACME: &str = "acme-secret";
+/// Tenant `globex`'s token.
+pub const GLOBEX: &str = "globex-secret";
+
+/// How long a serving test waits for anything: generous, the machine may be busy.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The repository's root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+/// The small catalog of the governor seed's examples (`tests/fixtures/seed`).
+pub fn seed_catalog() -> Catalog {
+    load::build(&load::read_dir(&fixture("seed")).unwrap()).unwrap()
+}
+
+/// A tenant id known to be valid.
+pub fn tenant(name: &str) -> TenantId {
+    TenantId::new(name).unwrap()
+}
+
+/// The `tai` binary without colour and without the environment variables that would
+/// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`), so a test sees only the
+/// arguments it gives. Runs in the test's working directory unless told otherwise.
+#[cfg(feature = "cli")]
+pub fn tai() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tai"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("TAI_CATALOG")
+        .env_remove("TAI_STATE")
+        .env_remove("TAI_NOW");
+    cmd
+}
+
+/// Output bytes as text, invalid UTF-8 replaced.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What a finished run printed, as UTF-8.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// What a finished run printed on stderr, as UTF-8.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// A finished run: its exit code and what it printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the run exited 0.
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        self
+    }
+
+    /// stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Asserts stdout contains `needle`.
+    pub fn has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
+
+/// A running server (`tai serve`, `tai demo`): its stderr is drained line by line on a
+/// thread, so the process never blocks on a full pipe. Killed when dropped.
+pub struct Served {
+    pub child: Child,
+    /// `http://IP:PORT`, from its `listening on` line.
+    pub base: String,
+    stderr: mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Served {
+    /// Spawns `cmd` (stdin and stdout closed, stderr read) and waits for its address.
+    pub fn start(mut cmd: Command) -> Served {
+        let mut child = cmd
+            .env_remove("TAI_ADMIN_TOKEN")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            base: String::new(),
+            stderr: rx,
+            seen: Vec::new(),
+        };
+        let line = served.stderr_line("listening on http://");
+        served.base = line.trim_start_matches("listening on ").trim().to_owned();
+        served
+    }
+
+    /// The next stderr line containing `needle`, waiting up to the deadline.
+    pub fn stderr_line(&mut self, needle: &str) -> String {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no `{needle}` on the stderr of tai: {e}"),
+            }
+        }
+    }
+
+    /// The rest of stderr, once the process has exited (the reader ends with the pipe).
+    pub fn rest(&mut self) -> Vec<String> {
+        let rest: Vec<String> =
+            std::iter::from_fn(|| self.stderr.recv_timeout(DEADLINE).ok()).collect();
+        self.seen.extend(rest.iter().cloned());
+        rest
+    }
+
+    /// `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends `signal` (SIGTERM, SIGINT) to the process.
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, signal).unwrap();
+    }
+
+    /// Its exit status, if it has exited (never blocks).
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

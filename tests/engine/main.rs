@@ -1,0 +1,10 @@
+//! The library without its front doors: bounded execution, the governor's invariants under
+//! random operations, the seed's examples and the transition table.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod exec;
+mod invariants;
+mod seed_examples;
+mod transition_table;
