@@ -13,10 +13,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::json;
 
+use crate::catalog::view::plans_by_price;
 use crate::governor::Signal;
 use crate::ids::{SkuId, TenantId};
 use crate::server::ServeOptions;
-use crate::server::explain::plans_by_price;
 use crate::server::session::random_token;
 use crate::workspace::Workspace;
 

@@ -13,8 +13,8 @@
 //! - [`http`]: the JSON API; [`error`] its one error shape; [`extract`] what handlers take
 //!   from a request (caller, tenant, body) and how they reach the engine.
 //! - `openapi`: the OpenAPI document of the JSON API, built from its route declarations.
-//! - [`explain`]: a refusal in words: the gate, the reason, what would make it pass.
-//! - [`page`]: the demo page, its embedded assets and the governor's state diagram.
+//! - [`explain`]: the route that puts a stored receipt's refusal in words ([`crate::explain`]).
+//! - [`page`]: the demo page, its embedded assets, and the governor's state diagram as served.
 //! - `run`: the assembled application, the listener, graceful shutdown.
 //! - `trace`: a request id per HTTP request and the log events around it (`tracing`).
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).

@@ -6,12 +6,10 @@
 //! explanations), signed in by the session cookie that a login link sets ([`super::session`]).
 //!
 //! - `GET /`: the page; `GET /assets/{file}`: its scripts, styles and icon.
-//! - `GET /governor.svg`: the state diagram drawn for the catalog ([`diagram`]).
+//! - `GET /governor.svg`: the state diagram drawn for the catalog ([`governor_svg`]).
 //! - `GET /login?code=…`: redeems a one-time login link and sets the session cookie.
 //! - `POST /login` (`{"token"}`): signs in with the admin token, from the page itself.
 //! - `POST /logout`: ends the session.
-
-pub mod diagram;
 
 use axum::extract::State;
 use axum::http::header;
@@ -20,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, extract};
 use serde::Deserialize;
+
+use crate::explain::governor_svg;
 
 use super::AppState;
 use super::auth::Principal;
@@ -142,7 +142,7 @@ async fn asset(extract::Path(file): extract::Path<String>) -> Response {
 }
 
 async fn governor(State(s): State<AppState>, _: Caller) -> Response {
-    let svg = diagram::governor_svg(s.workspace.catalog());
+    let svg = governor_svg(s.workspace.catalog());
     hardened(
         (
             [

@@ -1,4 +1,5 @@
-//! The governor's state machine as an SVG drawing, for the demo page.
+//! The governor's state machine as an SVG drawing: served by `tai serve` for its demo page,
+//! and standalone enough for any page or report that embeds it.
 //!
 //! The arrows are the transitions between distinct states that the engine can produce under
 //! the catalog ([`possible_transitions`]), so the drawing never shows a move the governor
@@ -10,9 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::catalog::Catalog;
-use crate::governor::GovernorState;
+use crate::governor::{GovernorState, possible_transitions};
 use crate::receipts::EventType;
-use crate::scenario::coverage::possible_transitions;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 280.0;
