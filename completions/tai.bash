@@ -25,6 +25,9 @@ _tai() {
             tai,completions)
                 cmd="tai__subcmd__completions"
                 ;;
+            tai,demo)
+                cmd="tai__subcmd__demo"
+                ;;
             tai,doctor)
                 cmd="tai__subcmd__doctor"
                 ;;
@@ -138,6 +141,9 @@ _tai() {
                 ;;
             tai__subcmd__help,completions)
                 cmd="tai__subcmd__help__subcmd__completions"
+                ;;
+            tai__subcmd__help,demo)
+                cmd="tai__subcmd__help__subcmd__demo"
                 ;;
             tai__subcmd__help,doctor)
                 cmd="tai__subcmd__help__subcmd__doctor"
@@ -317,7 +323,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help"
+            opts="-h -V --catalog --state --color --now --help --version simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,6 +455,56 @@ _tai() {
                 return 0
             fi
             case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__demo)
+            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "off error warn info debug trace" -- "${cur}"))
+                    return 0
+                    ;;
                 --catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1237,7 +1293,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help"
+            opts="simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1279,6 +1335,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__demo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2299,7 +2369,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --log-level --catalog --state --color --now --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --marketplace-records --max-body --request-timeout --browser-login --log-level --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2317,12 +2387,20 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --marketplace-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-body)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --browser-login)
+                    COMPREPLY=($(compgen -W "auto on off" -- "${cur}"))
                     return 0
                     ;;
                 --log-level)

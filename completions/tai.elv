@@ -41,6 +41,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand receipts 'Verify, show and export receipt chains'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
+            cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -585,8 +586,10 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
             cand --admin-token 'The admin token [default: generated and printed on stderr]'
             cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
-            cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
+            cand --marketplace-records 'Largest request body accepted, in bytes (larger is answered 413) GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through'
+            cand --max-body 'max-body'
             cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
+            cand --browser-login 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only'
             cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
@@ -606,6 +609,22 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;demo'= {
+            cand --addr 'Address to listen on: a loopback IP and a port (0 picks a free one)'
+            cand --tenant 'The demo tenant'
+            cand --sku 'The plan the demo tenant starts on [default: the cheapest]'
+            cand --admin-token 'The admin token [default: generated and printed on stderr]'
+            cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --open 'Open the login link in the default browser (with xdg-open)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -648,6 +667,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand receipts 'Verify, show and export receipt chains'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
+            cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand doctor 'Report which protections command handlers get on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -735,6 +755,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;serve'= {
         }
         &'tai;help;mcp'= {
+        }
+        &'tai;help;demo'= {
         }
         &'tai;help;completions'= {
         }

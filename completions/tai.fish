@@ -47,6 +47,7 @@ complete -c tai -n "__fish_tai_needs_command" -f -a "state" -d 'Show tenants\' g
 complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains'
 complete -c tai -n "__fish_tai_needs_command" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
 complete -c tai -n "__fish_tai_needs_command" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
+complete -c tai -n "__fish_tai_needs_command" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
 complete -c tai -n "__fish_tai_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c tai -n "__fish_tai_needs_command" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
 complete -c tai -n "__fish_tai_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -529,8 +530,12 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand serve" -l addr -d 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l tenant-token -d 'A tenant\'s token, TENANT=TOKEN (repeatable)' -r
-complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -d 'Largest request body accepted, in bytes (larger is answered 413)' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l marketplace-records -d 'Largest request body accepted, in bytes (larger is answered 413) GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through' -r -F
+complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l request-timeout -d 'Longest a request may take before it is answered 503 (30s, 2m, ...)' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l browser-login -d 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only' -r -f -a "auto\t'On when listening on a loopback address'
+on\t'On wherever the server listens (put TLS in front: the cookie travels with each request)'
+off\t'Off: the API takes bearer tokens only'"
 complete -c tai -n "__fish_tai_using_subcommand serve" -l log-level -d 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG\'s directives when set, else info]' -r -f -a "off\t'Nothing'
 error\t'Failures on the server\'s side'
 warn\t'Also what looks wrong but was handled'
@@ -561,6 +566,25 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand demo" -l addr -d 'Address to listen on: a loopback IP and a port (0 picks a free one)' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l tenant -d 'The demo tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l sku -d 'The plan the demo tenant starts on [default: the cheapest]' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l log-level -d 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG\'s directives when set, else info]' -r -f -a "off\t'Nothing'
+error\t'Failures on the server\'s side'
+warn\t'Also what looks wrong but was handled'
+info\t'Also notable events'
+debug\t'Also one event per request (method, path, status, duration, request id)'
+trace\t'Everything'"
+complete -c tai -n "__fish_tai_using_subcommand demo" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand demo" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand demo" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand demo" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l open -d 'Open the login link in the default browser (with xdg-open)'
+complete -c tai -n "__fish_tai_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
@@ -579,24 +603,25 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "sku" -d 'Browse SKUs and compare plans'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "receipts" -d 'Verify, show and export receipt chains'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "sku" -d 'Browse SKUs and compare plans'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "receipts" -d 'Verify, show and export receipt chains'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "new" -d 'Write a new, commented pack file that passes validation'

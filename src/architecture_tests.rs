@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry", "marketplace"],
     &["exec", "receipts"],
     &["governor"],
-    &["engine"],
+    &["engine", "explain"],
     &["workspace"],
     &["scenario"],
     &["server"],

@@ -16,6 +16,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod entitlement;
 pub mod exec;
+pub mod explain;
 pub mod governor;
 pub mod ids;
 pub mod marketplace;

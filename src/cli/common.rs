@@ -1,13 +1,20 @@
-//! Helpers every command shares: finding and loading the catalog.
+//! Helpers every command shares: finding and loading the catalog, opening the workspace,
+//! printing JSON and receipt lines.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
 
 use crate::catalog::{Catalog, builtin, load};
+use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
 use crate::diagnostics::Severity;
+use crate::receipts::Receipt;
+use crate::workspace::Workspace;
 
-use super::GlobalArgs;
+use super::{GlobalArgs, timeline};
 
 /// Where the catalog comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,4 +69,32 @@ pub fn load_catalog(global: &GlobalArgs) -> anyhow::Result<Catalog> {
             )
         }
     }
+}
+
+pub(super) fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
+    Ok(match &global.now {
+        Some(t) => Arc::new(SimClock::new(Timestamp::parse(t)?)),
+        None => Arc::new(SystemClock),
+    })
+}
+
+pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+    let catalog = Arc::new(load_catalog(global)?);
+    let ws = Workspace::open(&global.state, catalog, clock(global)?)
+        .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
+    Ok(ws)
+}
+
+pub(super) fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
+    for r in receipts {
+        writeln!(out, "  {}", timeline::line(r))?;
+    }
+    Ok(())
+}
+
+pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
 }

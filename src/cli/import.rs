@@ -14,7 +14,7 @@ use crate::governor::EventOutcome;
 use crate::marketplace::{Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
 use crate::workspace::{ImportError, ImportStatus, Workspace};
 
-use super::workspace::{open, print_json, print_receipts};
+use super::common::{open, print_json, print_receipts};
 use super::{Exit, Format, GlobalArgs};
 
 /// The marketplaces notifications can come from.

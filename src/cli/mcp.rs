@@ -19,7 +19,7 @@ use crate::server::mcp::TaiMcp;
 use crate::workspace::Workspace;
 
 use super::log::{self, LogArgs};
-use super::{Exit, GlobalArgs, workspace};
+use super::{Exit, GlobalArgs, common};
 
 /// Serve one tenant's tools over MCP (stdio).
 #[derive(Debug, Args)]
@@ -63,7 +63,7 @@ pub struct McpArgs {
 pub fn run(args: &McpArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     log::install(&args.log, global.color)?;
     let hub = Arc::new(Hub::new());
-    let ws = Arc::new(workspace::open(global)?.with_observer(hub.clone()));
+    let ws = Arc::new(common::open(global)?.with_observer(hub.clone()));
     if let Some(sku) = &args.sku
         && let Some(refused) = prepare(&ws, &args.tenant, sku)?
     {

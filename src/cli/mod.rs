@@ -5,6 +5,7 @@
 
 mod common;
 mod completions;
+mod demo;
 #[cfg(unix)]
 mod doctor;
 mod exit;
@@ -120,6 +121,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
     Mcp(mcp::McpArgs),
+    /// Start the demo: the server and its web page on loopback, a fresh workspace, a tenant
+    Demo(demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::CompletionsArgs),
     /// Report which protections command handlers get on this machine
@@ -159,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Mcp(args) => mcp::run(args, &cli.global),
         Command::Serve(args) => serve::run(args, &cli.global),
+        Command::Demo(args) => demo::run(args, &cli.global),
     }
 }
 

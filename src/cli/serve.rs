@@ -11,15 +11,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::clock::parse_duration;
 use crate::ids::TenantId;
-use crate::server::{self, AppState, Auth, Hub, ServeOptions};
-use crate::workspace::ServerLock;
+use crate::server::session::{LOGIN_TTL, random_token};
+use crate::server::{self, AppState, Auth, Hub, ServeOptions, Sessions};
+use crate::workspace::{ServerLock, Workspace};
 
+use super::common::open;
 use super::log::{self, LogArgs};
-use super::workspace::open;
 use super::{Exit, GlobalArgs};
 
 /// Serve every tenant over HTTP: the JSON API (catalog, entitlement webhook, tenants, calls,
@@ -40,19 +41,18 @@ Examples:
   curl -H 'Authorization: Bearer acme-s3cret' http://127.0.0.1:7878/v1/tenants/acme/tools
 
 An MCP client reaches a tenant's tools at http://127.0.0.1:7878/mcp with that tenant's token
-as `Authorization: Bearer`; the list changes, and the client is told, when its plan does.")]
+as `Authorization: Bearer`; the list changes, and the client is told, when its plan does.
+
+The demo page is at http://127.0.0.1:7878/. On a loopback address a one-time login link is
+printed at start-up: it signs one browser in, once, within 10 minutes, with the admin token's
+rights (an HttpOnly, SameSite=Strict session cookie). Elsewhere browser sign-in is off unless
+--browser-login on.")]
 pub struct ServeArgs {
     /// Address to listen on, IP:PORT (port 0 picks a free port and prints it)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
     pub addr: SocketAddr,
-    /// The admin token [default: generated and printed on stderr]
-    #[arg(
-        long,
-        env = "TAI_ADMIN_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminToken,
     /// A tenant's token, TENANT=TOKEN (repeatable)
     #[arg(long = "tenant-token", value_name = "TENANT=TOKEN", value_parser = parse_tenant_token)]
     pub tenant_tokens: Vec<(TenantId, String)>,
@@ -67,8 +67,46 @@ pub struct ServeArgs {
     /// Longest a request may take before it is answered 503 (30s, 2m, ...)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    /// Browser sign-in (the login link and session cookie of the demo page): auto is on for a
+    /// loopback --addr only
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = BrowserLogin::Auto)]
+    pub browser_login: BrowserLogin,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// The admin token option, shared by `tai serve` and `tai demo`.
+#[derive(Debug, Clone, Args)]
+pub struct AdminToken {
+    /// The admin token [default: generated and printed on stderr]
+    #[arg(
+        long,
+        env = "TAI_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
+}
+
+/// When the page's browser sign-in is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BrowserLogin {
+    /// On when listening on a loopback address.
+    Auto,
+    /// On wherever the server listens (put TLS in front: the cookie travels with each request).
+    On,
+    /// Off: the API takes bearer tokens only.
+    Off,
+}
+
+impl BrowserLogin {
+    fn enabled(self, addr: SocketAddr) -> bool {
+        match self {
+            BrowserLogin::Auto => addr.ip().is_loopback(),
+            BrowserLogin::On => true,
+            BrowserLogin::Off => false,
+        }
+    }
 }
 
 fn parse_tenant_token(text: &str) -> Result<(TenantId, String), String> {
@@ -98,10 +136,7 @@ fn check_token(token: &str) -> Result<(), String> {
 
 /// A fresh admin token: 256 random bits, hex.
 fn generate_token() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("cannot generate an admin token: {e}"))?;
-    Ok(hex::encode(bytes))
+    random_token().context("cannot generate an admin token")
 }
 
 /// The tokens, checked: each names exactly one principal.
@@ -122,8 +157,30 @@ fn auth(args: &ServeArgs, admin: &str) -> anyhow::Result<Auth> {
 }
 
 pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    launch(args, global, |_| Ok(()), |_| {})
+}
+
+/// The page's address as a browser should use it: an unspecified listening address (all
+/// interfaces) is reached on loopback.
+fn page_base(addr: SocketAddr) -> String {
+    let mut shown = addr;
+    if addr.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{shown}")
+}
+
+/// Serves `global.state` as `args` say until Ctrl-C or SIGTERM: `prepare` runs on the
+/// workspace before the server listens, and `on_link` gets the login link once it is printed
+/// (`tai demo` opens it in a browser).
+pub(super) fn launch(
+    args: &ServeArgs,
+    global: &GlobalArgs,
+    prepare: impl FnOnce(&Workspace) -> anyhow::Result<()>,
+    on_link: impl FnOnce(&str),
+) -> anyhow::Result<Exit> {
     log::install(&args.log, global.color)?;
-    let (admin, generated) = match &args.admin_token {
+    let (admin, generated) = match &args.admin.admin_token {
         Some(token) => (token.clone(), false),
         None => (generate_token()?, true),
     };
@@ -131,12 +188,11 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let _claim = ServerLock::acquire(&global.state)?;
     let hub = Arc::new(Hub::new());
     let workspace = open(global)?.with_observer(hub.clone());
+    prepare(&workspace)?;
     let records = match &args.marketplace_records {
         Some(path) => crate::marketplace::Offline::load(path)?,
         None => crate::marketplace::Offline::empty(),
     };
-    let state =
-        AppState::new(Arc::new(workspace), hub, auth).with_marketplace_records(Arc::new(records));
     let options = ServeOptions {
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         request_timeout: args.request_timeout,
@@ -150,12 +206,32 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let addr = listener.local_addr()?;
         // Installed before the address is announced: from then on a signal stops us gracefully.
         let stop = server::shutdown_signal();
+        let (auth, code) = if args.browser_login.enabled(addr) {
+            // The cookie is named for the port: browsers share cookies across a host's ports.
+            let sessions = Sessions::new(addr.port());
+            let code = sessions
+                .issue_code()
+                .context("cannot generate a login link")?;
+            (auth.with_browser_login(sessions), Some(code))
+        } else {
+            (auth, None)
+        };
+        let state = AppState::new(Arc::new(workspace), hub, auth)
+            .with_marketplace_records(Arc::new(records));
         if generated {
             eprintln!(
                 "admin token: {admin}\n  (generated for this run; set TAI_ADMIN_TOKEN or --admin-token to choose one)"
             );
         }
         eprintln!("listening on http://{addr}");
+        if let Some(code) = code {
+            let link = format!("{}/login?code={code}", page_base(addr));
+            eprintln!(
+                "demo page: {link}\n  (signs in one browser, once, within {} minutes)",
+                LOGIN_TTL.as_secs() / 60
+            );
+            on_link(&link);
+        }
         server::serve(listener, state, options, async {
             stop.await;
             eprintln!("shutting down: finishing in-flight requests");
@@ -185,6 +261,17 @@ mod tests {
         let a = generate_token().unwrap();
         assert_eq!(a.len(), 64);
         assert_ne!(a, generate_token().unwrap());
+    }
+
+    #[test]
+    fn browser_login_is_loopback_only_unless_asked() {
+        let lo: SocketAddr = "127.0.0.1:7878".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:7878".parse().unwrap();
+        assert!(BrowserLogin::Auto.enabled(lo));
+        assert!(!BrowserLogin::Auto.enabled(any));
+        assert!(BrowserLogin::On.enabled(any));
+        assert!(!BrowserLogin::Off.enabled(lo));
+        assert_eq!(page_base(any), "http://127.0.0.1:7878");
     }
 
     #[test]

@@ -4,20 +4,20 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
+use crate::clock::{Timestamp, parse_duration};
 use crate::entitlement::{EntitlementEvent, EventKind, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
-use crate::workspace::{TenantView, Workspace};
+use crate::workspace::TenantView;
 
-use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
+use super::common::{clock, open, print_json, print_receipts};
+use super::{Exit, Format, GlobalArgs};
 
 /// Which tenant, and how to print.
 #[derive(Debug, Clone, Args)]
@@ -183,34 +183,6 @@ fn parse_pair(text: &str) -> Result<(String, Value), String> {
     }
     let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
     Ok((k.to_owned(), value))
-}
-
-fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
-    Ok(match &global.now {
-        Some(t) => Arc::new(SimClock::new(Timestamp::parse(t)?)),
-        None => Arc::new(SystemClock),
-    })
-}
-
-pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
-    let catalog = Arc::new(load_catalog(global)?);
-    let ws = Workspace::open(&global.state, catalog, clock(global)?)
-        .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
-    Ok(ws)
-}
-
-pub(super) fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
-    for r in receipts {
-        writeln!(out, "  {}", timeline::line(r))?;
-    }
-    Ok(())
-}
-
-pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
 }
 
 pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {

@@ -18,6 +18,7 @@ mod replay;
 mod requests;
 mod signal;
 mod tenant;
+mod transitions;
 
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
@@ -27,6 +28,7 @@ pub use requests::{
     ToolCall,
 };
 pub use tenant::{Env, Tenant};
+pub use transitions::{RAN, Transition, possible_transitions};
 
 #[cfg(test)]
 mod tests;

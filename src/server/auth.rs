@@ -2,13 +2,19 @@
 //! or exactly one tenant (its own state, tools, calls and receipts, nothing else).
 //!
 //! Tokens are compared by their SHA-256 digests, so the time a comparison takes says nothing
-//! about how much of a guessed token was right.
+//! about how much of a guessed token was right. A browser signed in through a login link
+//! ([`Sessions`]) acts as the admin.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Method};
 
 use sha2::{Digest, Sha256};
 
 use crate::ids::TenantId;
+
+use super::session::{self, Sessions};
 
 /// The caller a request's credentials identify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +37,13 @@ pub enum AuthError {
     /// Valid tenant credentials on an admin-only operation (HTTP 403).
     #[error("this operation needs the admin token")]
     AdminOnly,
+    /// A state-changing request with the session cookie that did not come from this
+    /// server's page (HTTP 403).
+    #[error(
+        "a request signed in by the session cookie must come from this server's own page \
+         (same Origin, or the X-Tai-Csrf header)"
+    )]
+    CrossOrigin,
 }
 
 type Digest32 = [u8; 32];
@@ -44,6 +57,8 @@ fn digest(token: &str) -> Digest32 {
 pub struct Auth {
     admin: Digest32,
     tenants: HashMap<Digest32, TenantId>,
+    /// Browser sessions, when browser login is on.
+    browser: Option<Arc<Sessions>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -67,7 +82,40 @@ impl Auth {
                 .into_iter()
                 .map(|(tenant, token)| (digest(token), tenant))
                 .collect(),
+            browser: None,
         }
+    }
+
+    /// These tokens, and browsers signed in through `sessions` acting as the admin.
+    #[must_use]
+    pub fn with_browser_login(mut self, sessions: Sessions) -> Auth {
+        self.browser = Some(Arc::new(sessions));
+        self
+    }
+
+    /// The browser sessions, when browser login is on.
+    pub fn browser(&self) -> Option<&Sessions> {
+        self.browser.as_deref()
+    }
+
+    /// The principal of a JSON API request: its bearer token, or else its session cookie.
+    /// A state-changing request signed in by the cookie must come from this server's page.
+    pub fn authenticate_request(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Principal, AuthError> {
+        if headers.contains_key(axum::http::header::AUTHORIZATION) {
+            return self.authenticate_headers(headers);
+        }
+        let principal = self
+            .browser()
+            .and_then(|b| b.principal(headers))
+            .ok_or(AuthError::Unauthenticated)?;
+        if !method.is_safe() {
+            session::same_origin(headers)?;
+        }
+        Ok(principal)
     }
 
     /// The principal a bearer token names.
@@ -185,5 +233,40 @@ mod tests {
         );
         assert_eq!(p.require_admin(), Err(AuthError::AdminOnly));
         assert!(Principal::Admin.may_act_for(&t("globex")).is_ok());
+    }
+
+    #[test]
+    fn a_session_cookie_acts_as_the_admin_and_writes_only_from_its_own_origin() {
+        let sessions = Sessions::new(7878);
+        let id = sessions.open().unwrap();
+        let a = auth().with_browser_login(sessions);
+        let mut h = HeaderMap::new();
+        h.insert("cookie", format!("tai_session_7878={id}").parse().unwrap());
+        h.insert("host", "127.0.0.1:7878".parse().unwrap());
+        assert_eq!(
+            a.authenticate_request(&Method::GET, &h),
+            Ok(Principal::Admin)
+        );
+        assert_eq!(
+            a.authenticate_request(&Method::POST, &h),
+            Err(AuthError::CrossOrigin)
+        );
+        h.insert("origin", "http://127.0.0.1:7878".parse().unwrap());
+        assert_eq!(
+            a.authenticate_request(&Method::POST, &h),
+            Ok(Principal::Admin)
+        );
+        // A bearer header is judged on its own, cookie or not.
+        h.insert("authorization", "Bearer acme-secret".parse().unwrap());
+        assert_eq!(
+            a.authenticate_request(&Method::POST, &h),
+            Ok(Principal::Tenant(t("acme")))
+        );
+        // Without browser login the cookie means nothing.
+        h.remove("authorization");
+        assert_eq!(
+            auth().authenticate_request(&Method::GET, &h),
+            Err(AuthError::Unauthenticated)
+        );
     }
 }

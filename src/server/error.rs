@@ -52,6 +52,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: a tenant token used on an admin-only operation.
     AdminOnly,
+    /// 403: a state-changing request signed in by the session cookie, sent from another
+    /// origin.
+    CrossOrigin,
     /// 404: no such route.
     NotFound,
     /// 404: the tenant has no ledger (no entitlement event was ever posted for it).
@@ -92,6 +95,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::AdminOnly => "admin_only",
+            ErrorCode::CrossOrigin => "cross_origin",
             ErrorCode::NotFound => "not_found",
             ErrorCode::UnknownTenant => "unknown_tenant",
             ErrorCode::UnknownPack => "unknown_pack",
@@ -118,7 +122,9 @@ impl ErrorCode {
             | ErrorCode::MalformedNotification => StatusCode::BAD_REQUEST,
             ErrorCode::MissingMarketplaceRecord => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::AdminOnly => StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden | ErrorCode::AdminOnly | ErrorCode::CrossOrigin => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::NotFound
             | ErrorCode::UnknownTenant
             | ErrorCode::UnknownPack
@@ -269,6 +275,7 @@ impl AuthError {
             AuthError::Unauthenticated => ErrorCode::Unauthenticated,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::AdminOnly => ErrorCode::AdminOnly,
+            AuthError::CrossOrigin => ErrorCode::CrossOrigin,
         }
     }
 }
@@ -409,6 +416,7 @@ mod tests {
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,
             ErrorCode::AdminOnly,
+            ErrorCode::CrossOrigin,
             ErrorCode::NotFound,
             ErrorCode::UnknownTenant,
             ErrorCode::UnknownPack,

@@ -17,7 +17,7 @@ use crate::workspace::{Workspace, WorkspaceError};
 use super::error::ApiError;
 use super::{AppState, Principal};
 
-/// The caller the request's bearer token names.
+/// The caller the request's bearer token (or a signed-in browser's session cookie) names.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
@@ -25,7 +25,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Caller(state.auth.authenticate_headers(&parts.headers)?))
+        let principal = state
+            .auth
+            .authenticate_request(&parts.method, &parts.headers)?;
+        Ok(Caller(principal))
     }
 }
 

@@ -35,7 +35,7 @@ use super::extract::{
     Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, for_tenant, with_workspace,
 };
 use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
-use super::stream;
+use super::{explain, stream};
 
 /// Receipts per page when the client does not say.
 const DEFAULT_PAGE: usize = 100;
@@ -217,6 +217,15 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             get_with(verify, |op| {
                 op.id("verify")
                     .summary("Verify a tenant's chain, as `tai receipts verify`")
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/explain",
+            get_with(explain::handler, |op| {
+                op.id("explain").summary(
+                    "Why a receipt's call, signal or event did not go through, and what would \
+                     make it pass",
+                )
             }),
         )
 }

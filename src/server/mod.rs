@@ -7,23 +7,29 @@
 //! tool call that cannot block is decided on the async worker and awaits its durability
 //! without holding a thread ([`Workspace::try_call`]).
 //!
-//! - [`auth`]: bearer tokens → who is asking (the admin, or one tenant).
+//! - [`auth`]: bearer tokens → who is asking (the admin, or one tenant); [`session`]: the
+//!   browser's one-time login links and session cookie.
 //! - [`hub`]: durable receipts fanned out to live listeners (SSE streams, MCP sessions).
 //! - [`http`]: the JSON API; [`error`] its one error shape; [`extract`] what handlers take
 //!   from a request (caller, tenant, body) and how they reach the engine.
 //! - `openapi`: the OpenAPI document of the JSON API, built from its route declarations.
+//! - [`explain`]: the route that puts a stored receipt's refusal in words ([`crate::explain`]).
+//! - [`page`]: the demo page, its embedded assets, and the governor's state diagram as served.
 //! - `run`: the assembled application, the listener, graceful shutdown.
 //! - `trace`: a request id per HTTP request and the log events around it (`tracing`).
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
 
 pub mod auth;
 pub mod error;
+pub mod explain;
 pub mod extract;
 pub mod http;
 pub mod hub;
 pub mod mcp;
 mod openapi;
+pub mod page;
 mod run;
+pub mod session;
 mod stream;
 mod trace;
 
@@ -38,6 +44,7 @@ pub use auth::{Auth, AuthError, Principal};
 pub use error::{ApiError, ErrorCode};
 pub use hub::Hub;
 pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};
+pub use session::Sessions;
 pub use trace::REQUEST_ID;
 
 /// What every request handler shares.

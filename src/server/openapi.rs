@@ -144,8 +144,12 @@ fn describe(mut api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
         let paths = api.inner_mut().paths.iter_mut();
         for item in paths.flat_map(|p| p.paths.values_mut()) {
             if let ReferenceOr::Item(item) = item {
-                for (_, op) in iter_operations_mut(item) {
+                for (method, op) in iter_operations_mut(item) {
                     add_errors(ctx, op, &[ErrorCode::Internal, ErrorCode::Timeout]);
+                    // A browser's session cookie may write only from this server's page.
+                    if method != "get" && !op.security.is_empty() {
+                        add_errors(ctx, op, &[ErrorCode::CrossOrigin]);
+                    }
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! Running `tai serve`: the assembled application (the JSON API, MCP at `/mcp`, fallbacks,
-//! body limit, request timeout), the listener, and a graceful shutdown.
+//! Running `tai serve`: the assembled application (the JSON API, the demo page, MCP at
+//! `/mcp`, fallbacks, body limit, request timeout), the listener, and a graceful shutdown.
 //!
 //! Shutdown stops accepting connections, lets every in-flight request finish — each receipt
 //! is durable before the workspace returns, so a finished request is a kept one — and closes
@@ -67,7 +67,8 @@ pub fn app(state: AppState, options: ServeOptions, shutdown: CancellationToken) 
     );
     // The fallbacks and limits come after the MCP mount so they cover it too (the request
     // timeout bounds only the response head, so a long-lived MCP event stream is not cut).
-    http::routes(state)
+    http::routes(state.clone())
+        .merge(super::page::routes(state))
         .nest("/mcp", mcp)
         .fallback(error::not_found)
         // After every route: it applies to the routes registered so far.

@@ -3,26 +3,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use super::builder::{Builder, Node, NodeSpan};
 use super::{DocPath, LineIndex, Location, Segment, Span, Syntax, toml_index, yaml_index};
-
-/// Where a node of the document is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NodeSpan {
-    /// The key the node is stored under, when it is a mapping value.
-    pub key: Option<Span>,
-    /// The value itself (a container spans its whole extent).
-    pub value: Span,
-    /// Whether the value is a mapping or sequence.
-    pub container: bool,
-}
-
-#[derive(Debug)]
-struct Node {
-    parent: Option<usize>,
-    segment: Option<Segment>,
-    span: NodeSpan,
-    children: Vec<usize>,
-}
 
 /// Every node of one document with its span, for path lookups.
 #[derive(Debug)]
@@ -207,41 +189,5 @@ impl SpanIndex {
     /// The line index of the text (for callers that hold an offset or a line and column).
     pub fn lines(&self) -> &LineIndex {
         &self.lines
-    }
-}
-
-/// Accumulates nodes as a parser walks a document, tracking the path of each.
-pub(super) struct Builder {
-    nodes: Vec<Node>,
-}
-
-impl Builder {
-    pub(super) fn new() -> Self {
-        Builder { nodes: Vec::new() }
-    }
-
-    /// Adds a node under `parent` (None for the root) and returns its index.
-    pub(super) fn add(
-        &mut self,
-        parent: Option<usize>,
-        segment: Option<Segment>,
-        span: NodeSpan,
-    ) -> usize {
-        let id = self.nodes.len();
-        self.nodes.push(Node {
-            parent,
-            segment,
-            span,
-            children: Vec::new(),
-        });
-        if let Some(p) = parent {
-            self.nodes[p].children.push(id);
-        }
-        id
-    }
-
-    pub(super) fn set_end(&mut self, id: usize, end: usize) {
-        let span = &mut self.nodes[id].span.value;
-        span.len = end.saturating_sub(span.offset);
     }
 }

@@ -11,13 +11,15 @@
 //! This module imports nothing of tai's: catalog loading, diagnostics and scenarios all
 //! stand on it.
 
+mod builder;
 mod index;
 mod lines;
 mod path;
 mod toml_index;
 mod yaml_index;
 
-pub use index::{NodeSpan, SpanIndex};
+pub use builder::NodeSpan;
+pub use index::SpanIndex;
 pub use lines::{LineIndex, Location, Span};
 pub use path::{DocPath, Segment};
 

@@ -2,8 +2,8 @@
 
 use toml::de::{DeArray, DeTable, DeValue};
 
-use super::index::Builder;
-use super::{NodeSpan, Segment, Span};
+use super::builder::{Builder, NodeSpan};
+use super::{Segment, Span};
 
 enum Work<'a, 'i> {
     Table(usize, &'a DeTable<'i>),

@@ -2,8 +2,8 @@
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
-use super::index::Builder;
-use super::{LineIndex, NodeSpan, Segment, Span};
+use super::builder::{Builder, NodeSpan};
+use super::{LineIndex, Segment, Span};
 
 enum Frame {
     Seq {

@@ -9,8 +9,11 @@
 )]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use tai::catalog::{Catalog, load};
 use tai::ids::TenantId;
@@ -21,6 +24,9 @@ pub const ADMIN: &str = "admin-secret";
 pub const ACME: &str = "acme-secret";
 /// Tenant `globex`'s token.
 pub const GLOBEX: &str = "globex-secret";
+
+/// How long a serving test waits for anything: generous, the machine may be busy.
+pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The repository's root.
 pub fn root() -> &'static Path {
@@ -109,5 +115,96 @@ impl Run {
             self.stdout
         );
         self
+    }
+}
+
+/// A running server (`tai serve`, `tai demo`): its stderr is drained line by line on a
+/// thread, so the process never blocks on a full pipe. Killed when dropped.
+pub struct Served {
+    pub child: Child,
+    /// `http://IP:PORT`, from its `listening on` line.
+    pub base: String,
+    stderr: mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Served {
+    /// Spawns `cmd` (stdin and stdout closed, stderr read) and waits for its address.
+    pub fn start(mut cmd: Command) -> Served {
+        let mut child = cmd
+            .env_remove("TAI_ADMIN_TOKEN")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            base: String::new(),
+            stderr: rx,
+            seen: Vec::new(),
+        };
+        let line = served.stderr_line("listening on http://");
+        served.base = line.trim_start_matches("listening on ").trim().to_owned();
+        served
+    }
+
+    /// The next stderr line containing `needle`, waiting up to the deadline.
+    pub fn stderr_line(&mut self, needle: &str) -> String {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no `{needle}` on the stderr of tai: {e}"),
+            }
+        }
+    }
+
+    /// The rest of stderr, once the process has exited (the reader ends with the pipe).
+    pub fn rest(&mut self) -> Vec<String> {
+        let rest: Vec<String> =
+            std::iter::from_fn(|| self.stderr.recv_timeout(DEADLINE).ok()).collect();
+        self.seen.extend(rest.iter().cloned());
+        rest
+    }
+
+    /// `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends `signal` (SIGTERM, SIGINT) to the process.
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, signal).unwrap();
+    }
+
+    /// Its exit status, if it has exited (never blocks).
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

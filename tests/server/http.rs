@@ -6,27 +6,30 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, ACME, ADMIN, GLOBEX};
-/// Generous: the machine running the tests may be busy.
-const DEADLINE: Duration = Duration::from_secs(60);
+use crate::common::{self, ACME, ADMIN, DEADLINE, GLOBEX, Served};
 
 /// A running `tai serve`.
-struct Server {
-    child: Child,
-    base: String,
-    stderr: mpsc::Receiver<String>,
-    /// Every stderr line read so far.
-    seen: Vec<String>,
+struct Server(Served);
+
+impl std::ops::Deref for Server {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Served {
+        &mut self.0
+    }
 }
 
 impl Server {
@@ -36,8 +39,8 @@ impl Server {
     }
 
     fn start_with(state: &Path, extra: &[&str], admin: &[&str]) -> Server {
-        let mut child = common::tai()
-            .arg("--state")
+        let mut cmd = common::tai();
+        cmd.arg("--state")
             .arg(state)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(admin)
@@ -45,59 +48,12 @@ impl Server {
             .args(["--tenant-token", &format!("globex={GLOBEX}")])
             .args(extra)
             // No `packs/` + `skus/` here, so the built-in catalog unless --catalog says otherwise.
-            .current_dir(state.parent().unwrap())
-            .env_remove("TAI_ADMIN_TOKEN")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        // Keeps draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            base: String::new(),
-            stderr: rx,
-            seen: Vec::new(),
-        };
-        let line = server.stderr_line("listening on http://");
-        server.base = line.trim_start_matches("listening on ").to_owned();
-        server
-    }
-
-    /// The next stderr line containing `needle`, waiting up to the deadline.
-    fn stderr_line(&mut self, needle: &str) -> String {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(e) => panic!("no `{needle}` on stderr of tai serve: {e}"),
-            }
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+            .current_dir(state.parent().unwrap());
+        Server(Served::start(cmd))
     }
 
     fn terminate(&self) {
-        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        self.signal(rustix::process::Signal::TERM);
     }
 
     /// Sends SIGTERM and waits for the process to exit.
@@ -110,19 +66,12 @@ impl Server {
     async fn exited(mut self) -> ExitStatus {
         let end = Instant::now() + DEADLINE;
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.exit_status() {
                 return status;
             }
             assert!(Instant::now() < end, "tai serve did not exit after SIGTERM");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -1250,8 +1199,8 @@ async fn each_request_has_an_id_in_its_answer_and_in_the_log() {
     assert!(s.stop().await.success());
 }
 
-/// By default the server says what it always said: where it listens, and when it stops;
-/// requests are not logged.
+/// By default the server says what it always said: where it listens (and, on loopback, the
+/// demo page's login link), and when it stops; requests are not logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn by_default_requests_are_not_logged() {
     let (_tmp, state) = state_dir();
@@ -1259,8 +1208,10 @@ async fn by_default_requests_are_not_logged() {
     assert_eq!(get(&s, None, "/healthz").await.body["status"], "ok");
     s.terminate();
     s.stderr_line("stopped");
-    assert_eq!(s.seen.len(), 3, "{:?}", s.seen);
-    assert!(s.seen[1].starts_with("shutting down"), "{:?}", s.seen);
+    assert_eq!(s.seen.len(), 5, "{:?}", s.seen);
+    assert!(s.seen[1].starts_with("demo page: "), "{:?}", s.seen);
+    assert!(s.seen[2].contains("signs in one browser"), "{:?}", s.seen);
+    assert!(s.seen[3].starts_with("shutting down"), "{:?}", s.seen);
     assert!(s.exited().await.success());
 }
 

@@ -1,8 +1,9 @@
 //! `tai serve` and `tai mcp` as clients see them: HTTP against the real binary, MCP through
-//! rmcp's client over streamable HTTP and stdio.
+//! rmcp's client over streamable HTTP and stdio, and the demo page in headless Chromium.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod browser;
 mod http;
 mod mcp;

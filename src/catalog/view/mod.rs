@@ -16,7 +16,7 @@ pub use access::{
 };
 pub use diff::{Change, SkuDiff, ToolChange, sku_diff};
 pub use lookup::{IdKind, UnknownId, find_pack, find_sku};
-pub use price::{PriceChange, format_money, format_price, price_change};
+pub use price::{PriceChange, format_money, format_price, plans_by_price, price_change};
 pub use summary::{
     PackDetail, PackSummary, SkuDetail, SkuSummary, enabled_by, pack_detail, pack_summaries,
     precondition_summary, sku_detail, sku_summaries, sku_summary, storage_name, term_name,

@@ -1,8 +1,9 @@
-//! Prices as people read them, and what moving from one price to another costs.
+//! Prices as people read them, the plans in price order, and what moving from one price to
+//! another costs.
 
 use serde::Serialize;
 
-use crate::catalog::{Price, Term};
+use crate::catalog::{Catalog, Price, Sku, Term};
 
 /// The symbol written before an amount, or the code and a space when there is none.
 fn currency_prefix(currency: &str) -> String {
@@ -42,6 +43,23 @@ pub fn format_price(price: &Price) -> String {
         format_money(price.cents(), &price.currency),
         price.period.short()
     )
+}
+
+/// A SKU's price per year of its term, in minor units, so annual and monthly plans sort
+/// together.
+fn yearly_cents(sku: &Sku) -> i128 {
+    i128::from(sku.price.cents()) * 365 / i128::from(sku.price.period.days().max(1))
+}
+
+/// Every SKU, cheapest first (by price per year, then id): the plan ladder.
+pub fn plans_by_price(catalog: &Catalog) -> Vec<&Sku> {
+    let mut skus: Vec<&Sku> = catalog.skus().iter().collect();
+    skus.sort_by(|a, b| {
+        yearly_cents(a)
+            .cmp(&yearly_cents(b))
+            .then_with(|| a.sku_id.as_str().cmp(b.sku_id.as_str()))
+    });
+    skus
 }
 
 fn months(term: Term) -> i64 {
