@@ -10,6 +10,7 @@ mod golden;
 mod receipts;
 mod shipped_suite;
 mod simulate;
+mod tables;
 mod test_command;
 mod validate;
 mod workspace;
