@@ -178,13 +178,15 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every SKU with its price, packs, tool count and roles')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every SKU with its title, price, packs, tool count and roles: the price ladder')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one SKU: listing, packs, roles and the tools its roles can run')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price')
+            [CompletionResult]::new('compare', 'compare', [CompletionResultType]::ParameterValue, 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'tai;sku;list' {
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order: by price (the ladder) or by id')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
@@ -220,10 +222,23 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tai;sku;compare' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tai;sku;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every SKU with its price, packs, tool count and roles')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every SKU with its title, price, packs, tool count and roles: the price ladder')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one SKU: listing, packs, roles and the tools its roles can run')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price')
+            [CompletionResult]::new('compare', 'compare', [CompletionResultType]::ParameterValue, 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -234,6 +249,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;sku;help;diff' {
+            break
+        }
+        'tai;sku;help;compare' {
             break
         }
         'tai;sku;help;help' {
@@ -764,9 +782,10 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;sku' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every SKU with its price, packs, tool count and roles')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every SKU with its title, price, packs, tool count and roles: the price ladder')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one SKU: listing, packs, roles and the tools its roles can run')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price')
+            [CompletionResult]::new('compare', 'compare', [CompletionResultType]::ParameterValue, 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it')
             break
         }
         'tai;help;sku;list' {
@@ -776,6 +795,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;sku;diff' {
+            break
+        }
+        'tai;help;sku;compare' {
             break
         }
         'tai;help;tools' {

@@ -235,6 +235,9 @@ _tai() {
             tai__subcmd__help__subcmd__receipts,verify)
                 cmd="tai__subcmd__help__subcmd__receipts__subcmd__verify"
                 ;;
+            tai__subcmd__help__subcmd__sku,compare)
+                cmd="tai__subcmd__help__subcmd__sku__subcmd__compare"
+                ;;
             tai__subcmd__help__subcmd__sku,diff)
                 cmd="tai__subcmd__help__subcmd__sku__subcmd__diff"
                 ;;
@@ -292,6 +295,9 @@ _tai() {
             tai__subcmd__receipts__subcmd__help,verify)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__verify"
                 ;;
+            tai__subcmd__sku,compare)
+                cmd="tai__subcmd__sku__subcmd__compare"
+                ;;
             tai__subcmd__sku,diff)
                 cmd="tai__subcmd__sku__subcmd__diff"
                 ;;
@@ -303,6 +309,9 @@ _tai() {
                 ;;
             tai__subcmd__sku,show)
                 cmd="tai__subcmd__sku__subcmd__show"
+                ;;
+            tai__subcmd__sku__subcmd__help,compare)
+                cmd="tai__subcmd__sku__subcmd__help__subcmd__compare"
                 ;;
             tai__subcmd__sku__subcmd__help,diff)
                 cmd="tai__subcmd__sku__subcmd__help__subcmd__diff"
@@ -1713,8 +1722,22 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__sku)
-            opts="list show diff"
+            opts="list show diff compare"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__sku__subcmd__compare)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2523,12 +2546,46 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku)
-            opts="-h -V --catalog --state --color --now --help --version list show diff help"
+            opts="-h -V --catalog --state --color --now --help --version list show diff compare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__sku__subcmd__compare)
+            opts="-h -V --format --catalog --state --color --now --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
                 --catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2587,8 +2644,22 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__help)
-            opts="list show diff help"
+            opts="list show diff compare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__sku__subcmd__help__subcmd__compare)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2657,12 +2728,16 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__list)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --sort --format --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sort)
+                    COMPREPLY=($(compgen -W "price id" -- "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0

@@ -162,12 +162,14 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand list 'List every SKU with its price, packs, tool count and roles'
+            cand list 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
             cand show 'Show one SKU: listing, packs, roles and the tools its roles can run'
             cand diff 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+            cand compare 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;sku;list'= {
+            cand --sort 'Order: by price (the ladder) or by id'
             cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
@@ -200,10 +202,22 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;sku;compare'= {
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;sku;help'= {
-            cand list 'List every SKU with its price, packs, tool count and roles'
+            cand list 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
             cand show 'Show one SKU: listing, packs, roles and the tools its roles can run'
             cand diff 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+            cand compare 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;sku;help;list'= {
@@ -211,6 +225,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;sku;help;show'= {
         }
         &'tai;sku;help;diff'= {
+        }
+        &'tai;sku;help;compare'= {
         }
         &'tai;sku;help;help'= {
         }
@@ -690,15 +706,18 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;pack;new'= {
         }
         &'tai;help;sku'= {
-            cand list 'List every SKU with its price, packs, tool count and roles'
+            cand list 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
             cand show 'Show one SKU: listing, packs, roles and the tools its roles can run'
             cand diff 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+            cand compare 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
         }
         &'tai;help;sku;list'= {
         }
         &'tai;help;sku;show'= {
         }
         &'tai;help;sku;diff'= {
+        }
+        &'tai;help;sku;compare'= {
         }
         &'tai;help;tools'= {
         }

@@ -138,18 +138,21 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "new" -d 'Write a new, commented pack file that passes validation'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -f -a "list" -d 'List every SKU with its price, packs, tool count and roles'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -f -a "show" -d 'Show one SKU: listing, packs, roles and the tools its roles can run'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -f -a "diff" -d 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "show" -d 'Show one SKU: listing, packs, roles and the tools its roles can run'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "diff" -d 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "compare" -d 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l sort -d 'Order: by price (the ladder) or by id' -r -f -a "price\t'Cheapest first, by price per year: the ladder'
+id\t'By SKU id'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
@@ -180,9 +183,20 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every SKU with its price, packs, tool count and roles'
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one SKU: listing, packs, roles and the tools its roles can run'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "diff" -d 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "compare" -d 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand tools" -l sku -d 'SKU whose tool surface to show' -r
 complete -c tai -n "__fish_tai_using_subcommand tools" -l format -d 'Output format (JSON: name, pack, description, input_schema, action, usable, missing_roles, ...)' -r -f -a "human\t'Tables and text for people'
@@ -625,9 +639,10 @@ complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "new" -d 'Write a new, commented pack file that passes validation'
-complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "list" -d 'List every SKU with its price, packs, tool count and roles'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "show" -d 'Show one SKU: listing, packs, roles and the tools its roles can run'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "diff" -d 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "compare" -d 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "activate" -d 'A purchase: entitlement.activated'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'

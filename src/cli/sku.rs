@@ -1,12 +1,12 @@
-//! `tai sku list|show|diff`: browse SKUs and compare plans.
+//! `tai sku list|show|diff|compare`: browse SKUs and compare plans.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
-use crate::catalog::Catalog;
-use crate::catalog::view::{self, Change, SkuDetail, SkuDiff, ToolChange};
+use crate::catalog::view::{self, Change, PlanAccess, PlanMatrix, SkuDetail, SkuDiff, ToolChange};
+use crate::catalog::{Catalog, Sku};
 
 use super::pack::unknown;
-use super::style::{Paint, emit, emit_json, inline, lines};
+use super::style::{Paint, emit, emit_json, inline, lines, output_width, paragraph};
 use super::{Exit, Format, GlobalArgs, load_catalog};
 
 /// Browse SKUs and compare plans.
@@ -19,9 +19,19 @@ pub struct SkuArgs {
 /// The `sku` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SkuCommand {
-    /// List every SKU with its price, packs, tool count and roles
-    #[command(after_help = "Example:\n  tai sku list")]
+    /// List every SKU with its title, price, packs, tool count and roles: the price ladder
+    #[command(after_help = "\
+Cheapest first (plans with other billing terms compared by their price per year), numbered
+as steps of the ladder; --sort id lists them by id. On a terminal narrower than 120 columns
+the packs and roles are counted rather than listed (tai sku show lists them).
+
+Examples:
+  tai sku list
+  tai sku list --sort id --format json")]
     List {
+        /// Order: by price (the ladder) or by id
+        #[arg(long, value_enum, default_value_t)]
+        sort: SkuOrder,
         /// Output format
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -48,6 +58,30 @@ pub enum SkuCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Plans side by side: for every tool, whether each plan makes it usable, shows it but
+    /// refuses the call (a role is missing), or does not have it
+    #[command(after_help = "\
+Examples:
+  tai sku compare rollback-guard-base rollback-guard-professional governance-suite-enterprise
+  tai sku compare rollback-guard-base rollback-guard-professional --format json")]
+    Compare {
+        /// Two or more SKU ids, in the order to show them
+        #[arg(required = true, num_args = 2.., value_name = "SKU")]
+        ids: Vec<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// The order of `tai sku list`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SkuOrder {
+    /// Cheapest first, by price per year: the ladder.
+    #[default]
+    Price,
+    /// By SKU id.
+    Id,
 }
 
 pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -55,11 +89,29 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let catalog = load_catalog(global)?;
     let find = |id: &str| view::find_sku(&catalog, id).map_err(unknown);
     match &args.command {
-        SkuCommand::List { format } => {
-            let summaries = view::sku_summaries(&catalog);
+        SkuCommand::List { sort, format } => {
+            let skus: Vec<&Sku> = match sort {
+                SkuOrder::Price => view::plans_by_price(&catalog),
+                SkuOrder::Id => catalog.skus().iter().collect(),
+            };
+            let summaries: Vec<_> = skus
+                .iter()
+                .map(|s| view::sku_summary(&catalog, s))
+                .collect();
             match format {
                 Format::Json => emit_json(&summaries)?,
-                Format::Human => emit(&render_list(&summaries, paint))?,
+                Format::Human => emit(&render_list(&summaries, *sort, paint))?,
+            }
+        }
+        SkuCommand::Compare { ids, format } => {
+            let skus = ids
+                .iter()
+                .map(|id| find(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            let matrix = view::plan_matrix(&catalog, &skus);
+            match format {
+                Format::Json => emit_json(&matrix)?,
+                Format::Human => emit(&render_matrix(&matrix, paint))?,
             }
         }
         SkuCommand::Show { id, format } => {
@@ -89,19 +141,78 @@ fn tool_count(total: usize, usable: usize) -> String {
     }
 }
 
-fn render_list(summaries: &[view::SkuSummary<'_>], paint: Paint) -> String {
-    let mut table = paint.table(&["SKU", "Plan", "Price", "Packs", "Tools", "Roles"]);
-    for s in summaries {
-        table.add_row(vec![
-            s.sku_id.to_string(),
-            s.plan_id.to_string(),
+/// Below this many columns the ladder counts packs and roles instead of listing them.
+const WIDE: u16 = 120;
+
+fn render_list(summaries: &[view::SkuSummary<'_>], sort: SkuOrder, paint: Paint) -> String {
+    let wide = output_width().is_none_or(|w| w >= WIDE);
+    let ladder = sort == SkuOrder::Price;
+    let mut header = vec!["SKU", "Price", "Packs", "Tools", "Roles"];
+    if ladder {
+        header.insert(0, "#");
+    }
+    let mut table = paint.table(&header);
+    for (i, s) in summaries.iter().enumerate() {
+        let (packs, roles) = if wide {
+            (lines(s.enabled_packs), lines(s.iam_roles))
+        } else {
+            (
+                s.enabled_packs.len().to_string(),
+                s.iam_roles.len().to_string(),
+            )
+        };
+        let mut row = vec![
+            format!(
+                "{}\n{}\n{}",
+                s.sku_id,
+                paint.dim(s.title),
+                paint.dim(s.plan_id.as_str())
+            ),
             s.price_label.clone(),
-            lines(s.enabled_packs),
+            packs,
             tool_count(s.tools, s.usable_tools),
-            lines(s.iam_roles),
-        ]);
+            roles,
+        ];
+        if ladder {
+            row.insert(0, (i + 1).to_string());
+        }
+        table.add_row(row);
     }
     format!("{table}\n{} SKUs\n", summaries.len())
+}
+
+/// The matrix: a numbered legend of the plans, then one row per tool.
+fn render_matrix(m: &PlanMatrix<'_>, paint: Paint) -> String {
+    let mut out = String::new();
+    for (i, p) in m.plans.iter().enumerate() {
+        out.push_str(&format!(
+            "{}  {}  {}  {}\n",
+            paint.bold(&(i + 1).to_string()),
+            paint.bold(p.sku_id.as_str()),
+            p.price_label,
+            paint.dim(p.title)
+        ));
+    }
+    let numbers: Vec<String> = (1..=m.plans.len()).map(|n| n.to_string()).collect();
+    let mut header = vec!["Tool", "Pack"];
+    header.extend(numbers.iter().map(String::as_str));
+    let mut table = paint.table(&header);
+    for row in &m.tools {
+        let mut cells = vec![row.tool.to_string(), row.pack.to_string()];
+        cells.extend(row.access.iter().map(|a| match a {
+            PlanAccess::Usable => paint.green("usable"),
+            PlanAccess::Refused => paint.yellow("refused"),
+            PlanAccess::Absent => paint.dim("—"),
+        }));
+        table.add_row(cells);
+    }
+    out.push_str(&format!("\n{table}\n"));
+    out.push_str(&paragraph(
+        "usable: shown and allowed · refused: shown, but the plan lacks a role the action \
+         needs · —: not in the plan",
+        |l| paint.dim(l),
+    ));
+    out
 }
 
 /// `yes`, or `no — missing a, b`.
@@ -154,12 +265,13 @@ fn render_show(catalog: &Catalog, d: &SkuDetail<'_>, paint: Paint) -> String {
     }
     out.push_str(&format!("{table}\n"));
     for u in &d.unusable_actions {
-        out.push_str(&paint.yellow(&format!(
-            "warning: action `{}` of pack `{}` needs {}, which this SKU does not grant\n",
+        let warning = format!(
+            "warning: action `{}` of pack `{}` needs {}, which this SKU does not grant",
             u.action,
             u.pack,
             inline(&u.missing_roles)
-        )));
+        );
+        out.push_str(&paragraph(&warning, |l| paint.yellow(l)));
     }
     out
 }
@@ -173,7 +285,7 @@ fn change_lines<T>(
 ) {
     out.push_str(&format!("\n{}\n", paint.bold(title)));
     if change.is_empty() {
-        out.push_str(&paint.dim("  (no change)\n"));
+        out.push_str(&format!("{}\n", paint.dim("  (no change)")));
     }
     for a in &change.added {
         out.push_str(&format!("{}\n", paint.green(&format!("  + {}", item(a)))));

@@ -128,7 +128,20 @@ fn sku_list_shows_prices_packs_and_tool_counts() {
         .has("$8,990.00/yr")
         .has("11 (9 usable)")
         .has("4 SKUs");
-    let json = tai(&["sku", "list", "--format", "json"]).ok().json();
+    // The ladder, cheapest first, is the default order.
+    let ladder = tai(&["sku", "list", "--format", "json"]).ok().json();
+    assert_eq!(
+        names(&ladder, "sku_id"),
+        [
+            "rollback-guard-base",
+            "rollback-guard-professional",
+            "partner-observability-edition",
+            "governance-suite-enterprise"
+        ]
+    );
+    let json = tai(&["sku", "list", "--sort", "id", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(
         names(&json, "sku_id"),
         [

@@ -11,6 +11,7 @@ mod marketplace;
 mod receipts;
 mod shipped_suite;
 mod simulate;
+mod tables;
 mod test_command;
 mod validate;
 mod workspace;

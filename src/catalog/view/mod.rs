@@ -1,5 +1,5 @@
 //! Read-only views of a catalog for browsing: summaries, a SKU's tool surface with role
-//! coverage, SKU-to-SKU diffs, and price formatting.
+//! coverage, SKU-to-SKU diffs, plans side by side, and price formatting.
 //!
 //! These answer the questions a sales engineer or pack author asks ("what does this plan
 //! unlock, and what can it actually run?"). They live in the library, not the CLI, so the
@@ -8,6 +8,7 @@
 mod access;
 mod diff;
 mod lookup;
+mod matrix;
 mod price;
 mod summary;
 
@@ -16,6 +17,7 @@ pub use access::{
 };
 pub use diff::{Change, SkuDiff, ToolChange, sku_diff};
 pub use lookup::{IdKind, UnknownId, find_pack, find_sku};
+pub use matrix::{MatrixPlan, MatrixRow, PlanAccess, PlanMatrix, plan_matrix};
 pub use price::{PriceChange, format_money, format_price, plans_by_price, price_change};
 pub use summary::{
     PackDetail, PackSummary, SkuDetail, SkuSummary, enabled_by, pack_detail, pack_summaries,
