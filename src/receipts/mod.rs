@@ -19,14 +19,21 @@ pub mod export;
 mod filter;
 pub mod ledger;
 mod line;
+pub mod merkle;
 mod metadata;
+pub mod proof;
 mod sample;
+pub mod signing;
 pub mod verify;
 
 pub use filter::ReceiptFilter;
-pub use ledger::{FileLedger, Ledger, LedgerDir, LedgerError, MemoryLedger, StoredHead};
+pub use ledger::{
+    FileLedger, Ledger, LedgerDir, LedgerError, LedgerOptions, Manifest, MemoryLedger, StoredHead,
+};
 pub use metadata::{Metadata, MetadataBuilder};
+pub use proof::{ConsistencyProof, InclusionProof, ProofFile};
 pub use sample::{sample_body, sample_chain};
+pub use signing::{Checkpoint, CheckpointSigner, PublicKey};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify_ledger, verify_receipts};
 
 /// `prev_hash` of the first receipt in a chain.
@@ -92,11 +99,16 @@ pub enum EventType {
     ActionCompleted,
     /// The in-flight action was reported failed.
     ActionFailed,
+    // The record itself.
+    /// Bytes found after the head were moved to a quarantine file beside the ledger.
+    LedgerTailQuarantined,
+    /// Receipts found after the head were adopted: a signed checkpoint covers them.
+    LedgerTailAdopted,
 }
 
 impl EventType {
     /// Every event type, in declaration order.
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 22] = [
         EventType::EntitlementActivated,
         EventType::EntitlementUpdated,
         EventType::EntitlementRenewed,
@@ -117,6 +129,8 @@ impl EventType {
         EventType::ActionErrored,
         EventType::ActionCompleted,
         EventType::ActionFailed,
+        EventType::LedgerTailQuarantined,
+        EventType::LedgerTailAdopted,
     ];
 
     /// The event type as written in receipts.
@@ -142,6 +156,8 @@ impl EventType {
             EventType::ActionErrored => "action_errored",
             EventType::ActionCompleted => "action_completed",
             EventType::ActionFailed => "action_failed",
+            EventType::LedgerTailQuarantined => "ledger_tail_quarantined",
+            EventType::LedgerTailAdopted => "ledger_tail_adopted",
         }
     }
 }
