@@ -14,7 +14,7 @@ use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
 use crate::entitlement::{EntitlementEvent, EventKind};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
-use crate::receipts::Receipt;
+use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::{TenantView, Workspace};
 
 use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
@@ -184,9 +184,14 @@ fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
     })
 }
 
+/// Opens the workspace for writing, signing with `--signing-key` when given.
 pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     let catalog = Arc::new(load_catalog(global)?);
-    let ws = Workspace::open(&global.state, catalog, clock(global)?)
+    let signer = match &global.signing_key {
+        Some(path) => Some(Arc::new(CheckpointSigner::load(path, Some(&global.state))?)),
+        None => None,
+    };
+    let ws = Workspace::open_signed(&global.state, catalog, clock(global)?, signer)
         .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
     Ok(ws)
 }
@@ -378,7 +383,9 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let ws = open(global)?;
+    // Reading changes nothing: no repair, no quarantine, no files created.
+    let catalog = Arc::new(load_catalog(global)?);
+    let ws = Workspace::open_read_only(&global.state, catalog, clock(global)?);
     let ids = match &args.tenant {
         Some(t) => {
             if !ws.exists(t)? {

@@ -24,6 +24,7 @@ mod metadata;
 pub mod proof;
 mod sample;
 pub mod signing;
+pub mod trust;
 pub mod verify;
 
 pub use filter::ReceiptFilter;

@@ -61,6 +61,22 @@ impl FromRequestParts<AppState> for TenantScope {
     }
 }
 
+/// A tenant (as [`TenantScope`]) and a receipt seq: `/v1/tenants/{tenant}/receipts/{seq}/…`.
+#[derive(Debug, Clone)]
+pub struct TenantSeq(pub TenantId, pub u64);
+
+impl FromRequestParts<AppState> for TenantSeq {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        let Path((raw, seq)) = Path::<(String, u64)>::from_request_parts(parts, state).await?;
+        let tenant = TenantId::new(raw).map_err(|e| ApiError::invalid_tenant(&e))?;
+        principal.may_act_for(&tenant)?;
+        Ok(TenantSeq(tenant, seq))
+    }
+}
+
 /// The route's only path parameter, decoded; a bad percent-encoding is a JSON 400.
 #[derive(Debug, Clone)]
 pub struct PathParam(pub String);

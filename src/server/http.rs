@@ -26,13 +26,13 @@ use crate::governor::{
     SignalOutcome, ToolCall,
 };
 use crate::ids::{PackId, Role, SignalName, SkuId, TenantId};
-use crate::receipts::{Receipt, VerifyReport};
+use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
 use crate::workspace::TenantView;
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode, refused};
 use super::extract::{
-    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, engine, for_tenant,
+    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq, engine, for_tenant,
 };
 use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
 use super::stream;
@@ -184,6 +184,27 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             get_with(stream::receipts, |op| {
                 op.id("receipt_stream")
                     .summary("A tenant's receipts as server-sent events, stored then live")
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/checkpoint",
+            get_with(latest_checkpoint, |op| {
+                op.id("checkpoint")
+                    .summary("The tenant's latest signed checkpoint, as `tai receipts checkpoint`")
+                    .with(ok::<Checkpoint>)
+                    .with(errors(&[ErrorCode::NoCheckpoint]))
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/receipts/{seq}/proof",
+            get_with(receipt_proof, |op| {
+                op.id("receipt_proof")
+                    .summary(
+                        "A receipt, its audit path and the signed checkpoint: a proof file \
+                         `tai receipts verify-proof` checks without the ledger",
+                    )
+                    .with(ok::<InclusionProof>)
+                    .with(errors(&[ErrorCode::NoCheckpoint, ErrorCode::NotCovered]))
             }),
         )
         .api_route(
@@ -465,6 +486,27 @@ async fn receipts_page(
     })
     .await?;
     Ok(Json(page))
+}
+
+async fn latest_checkpoint(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+) -> Result<Json<Checkpoint>, ApiError> {
+    let checkpoint = for_tenant(&s, tenant, |ws, t| {
+        ws.ledger()
+            .latest_checkpoint(t)?
+            .ok_or_else(|| LedgerError::NoCheckpoint { tenant: t.clone() }.into())
+    })
+    .await?;
+    Ok(Json(checkpoint))
+}
+
+async fn receipt_proof(
+    State(s): State<AppState>,
+    TenantSeq(tenant, seq): TenantSeq,
+) -> Result<Json<InclusionProof>, ApiError> {
+    let proof = for_tenant(&s, tenant, move |ws, t| Ok(ws.ledger().prove(t, seq)?)).await?;
+    Ok(Json(proof))
 }
 
 /// The `tai receipts verify` report.

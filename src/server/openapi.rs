@@ -40,7 +40,7 @@ use crate::governor::ReasonCode;
 use crate::ids::TenantId;
 
 use super::error::{ApiError, Body, ErrorCode, NoOutcome};
-use super::extract::{Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope};
+use super::extract::{Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq};
 
 /// The name of the bearer-token security scheme.
 const BEARER: &str = "bearer";
@@ -328,6 +328,13 @@ impl OperationInput for TenantScope {
                 ErrorCode::LedgerBusy,
             ],
         );
+    }
+}
+
+impl OperationInput for TenantSeq {
+    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
+        TenantScope::operation_input(ctx, op);
+        add_path_parameter::<u64>(ctx, op, "seq");
     }
 }
 

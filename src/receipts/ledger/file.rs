@@ -43,6 +43,7 @@ use crate::sync::{lock, wait};
 
 use crate::receipts::proof::InclusionProof;
 use crate::receipts::signing::{Checkpoint, CheckpointHead, CheckpointSigner};
+use crate::receipts::trust::{TrustAnchors, check_checkpoints};
 use crate::receipts::verify::{Verifier, head_mismatch, valid_extension};
 use crate::receipts::{ChainHead, EventType, Receipt, ReceiptBody, VerifyReport, line};
 
@@ -413,6 +414,88 @@ impl LedgerDir {
             .verify(&ledger, head.as_deref()))
     }
 
+    /// Verifies `tenant`'s chain, then checks it against the workspace manifest, its
+    /// checkpoints and `anchors` (public keys, a kept checkpoint). A tenant the manifest lists
+    /// without a ledger is reported as deleted.
+    pub fn verify_with(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: TrustAnchors<'_>,
+    ) -> Result<VerifyReport, LedgerError> {
+        use crate::receipts::ProblemKind;
+        let manifest = self.manifest()?;
+        let fail = |mut report: VerifyReport, seq: Option<u64>, kind: ProblemKind| {
+            report.problem = Some(crate::receipts::Problem {
+                seq,
+                line: None,
+                kind,
+            });
+            Ok(report)
+        };
+        let empty = crate::receipts::verify_receipts(&[]);
+        if !self.contains(tenant) {
+            return match &manifest {
+                Some(m) if m.tenants.contains(tenant) => {
+                    fail(empty, None, ProblemKind::LedgerDeleted)
+                }
+                _ => Ok(empty),
+            };
+        }
+        // Head, then checkpoints, then ledger: a writer makes receipts durable before it
+        // signs them and signs before it moves the head, so each read sees at least what the
+        // one before it promised.
+        let head = self.read_head(tenant)?;
+        let checkpoints = self.checkpoints(tenant)?;
+        let ledger = self.read_ledger(tenant)?;
+        let mut report = Verifier::new()
+            .tenant(tenant)
+            .deep(deep)
+            .verify(&ledger, head.as_deref());
+        report.signatures_checked = !anchors.keys.is_empty();
+        let checkpoints = match checkpoints {
+            Ok(c) => c,
+            Err((line, detail)) => {
+                let detail = format!("line {line} of the checkpoints file: {detail}");
+                return fail(report, None, ProblemKind::CheckpointMismatch { detail });
+            }
+        };
+        report.checkpoints = checkpoints.len() as u64;
+        report.latest_checkpoint = checkpoints.last().cloned();
+        if report.problem.is_some() {
+            return Ok(report);
+        }
+        match &manifest {
+            None => {
+                let detail = "the workspace manifest is missing: deleted tenants cannot be \
+                              told apart"
+                    .to_owned();
+                return fail(report, None, ProblemKind::Manifest { detail });
+            }
+            Some(m) if !m.tenants.contains(tenant) => {
+                return fail(report, None, ProblemKind::NotInManifest);
+            }
+            Some(m) if !anchors.keys.is_empty() => {
+                if let Err(detail) = m.check_signature(anchors.keys) {
+                    return fail(report, None, ProblemKind::Manifest { detail });
+                }
+            }
+            Some(_) => {}
+        }
+        let acknowledged = report.head.as_ref().map_or(0, |h| h.next_seq);
+        if let Err((seq, kind)) = check_checkpoints(
+            tenant,
+            &ledger,
+            report.receipts,
+            acknowledged,
+            &checkpoints,
+            anchors,
+        ) {
+            return fail(report, seq, kind);
+        }
+        Ok(report)
+    }
+
     /// Every complete line of `tenant`'s ledger as a receipt, hashes unchecked. A final line
     /// without newline (an interrupted append) is skipped.
     pub fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
@@ -478,6 +561,90 @@ fn parse_lines_from(
         start = end + 1;
     }
     Ok(receipts)
+}
+
+/// The ledger directory as a [`Ledger`] that never writes: what read-only commands (`tai
+/// state`) rebuild tenants from. It takes the acknowledged receipts (those under the head)
+/// and leaves whatever follows them for a writer to deal with; an append is refused.
+#[derive(Debug, Clone)]
+pub struct ReadOnlyLedger {
+    dir: LedgerDir,
+}
+
+impl ReadOnlyLedger {
+    /// The ledger directory of `state`.
+    pub fn new(state: impl AsRef<Path>) -> Self {
+        ReadOnlyLedger {
+            dir: LedgerDir::in_state(state),
+        }
+    }
+
+    fn stored_head(&self, tenant: &TenantId) -> Result<Option<StoredHead>, LedgerError> {
+        let path = self.dir.head_path(tenant);
+        match self.dir.read_head(tenant)? {
+            None if self.dir.contains(tenant)
+                && fs::metadata(self.dir.ledger_path(tenant)).is_ok_and(|m| m.len() > 0) =>
+            {
+                Err(LedgerError::HeadMissing { path })
+            }
+            None => Ok(None),
+            Some(bytes) => {
+                StoredHead::decode(&bytes)
+                    .map(Some)
+                    .map_err(|e| LedgerError::HeadUnreadable {
+                        path,
+                        detail: e.to_string(),
+                    })
+            }
+        }
+    }
+}
+
+impl Ledger for ReadOnlyLedger {
+    fn append(&self, tenant: &TenantId, _: &[Receipt]) -> Result<ChainHead, LedgerError> {
+        Err(LedgerError::ReadOnly {
+            tenant: tenant.clone(),
+        })
+    }
+
+    fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+        self.read_from(tenant, 0, usize::MAX)
+    }
+
+    fn read_from(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        match self.stored_head(tenant)? {
+            Some(head) => self.dir.read_page(tenant, from, limit, head.ledger_bytes),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+        self.dir.tenants()
+    }
+
+    fn head(&self, tenant: &TenantId) -> Result<ChainHead, LedgerError> {
+        Ok(self
+            .stored_head(tenant)?
+            .map(|h| h.chain())
+            .unwrap_or_default())
+    }
+
+    fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
+        self.dir.verify(tenant, false)
+    }
+
+    fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
+        self.dir.latest_checkpoint(tenant)
+    }
+
+    fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
+        self.dir.prove(tenant, seq)
+    }
 }
 
 /// The ledger writer: durable, continuity-checked appends to per-tenant files.

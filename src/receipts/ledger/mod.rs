@@ -23,7 +23,7 @@ use super::proof::InclusionProof;
 use super::signing::Checkpoint;
 use super::{ChainHead, Receipt, VerifyReport};
 
-pub use file::{FileLedger, LedgerDir, LedgerOptions};
+pub use file::{FileLedger, LedgerDir, LedgerOptions, ReadOnlyLedger};
 pub use head::{HEAD_FILE_LEN, StoredHead};
 pub use manifest::{MANIFEST_FILE, Manifest};
 pub use memory::MemoryLedger;
@@ -197,6 +197,12 @@ pub enum LedgerError {
         tenant: TenantId,
         /// The seq after the receipts that were waited for.
         next_seq: u64,
+    },
+    /// The ledger was opened for reading only.
+    #[error("the ledger of tenant `{tenant}` is open for reading only")]
+    ReadOnly {
+        /// The tenant.
+        tenant: TenantId,
     },
     /// The manifest lists the tenant but its ledger is gone.
     #[error(
