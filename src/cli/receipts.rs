@@ -290,7 +290,10 @@ struct ProofVerdict {
 
 fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
     let keys = public_keys(&args.public_keys)?;
-    let proof: ProofFile = read_json(&args.file, "a proof file")?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+    let proof = ProofFile::from_json(&bytes)
+        .with_context(|| format!("`{}` is not a proof file", args.file.display()))?;
     let verdict = match &proof {
         ProofFile::Inclusion(p) => {
             let result = p.verify(&keys);

@@ -50,13 +50,29 @@ pub struct ConsistencyProof {
 }
 
 /// Either kind of proof file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ProofFile {
     /// A receipt's inclusion.
     Inclusion(Box<InclusionProof>),
     /// One checkpoint's extension of another.
     Consistency(Box<ConsistencyProof>),
+}
+
+impl ProofFile {
+    /// Reads a proof file of either kind, told apart by its `format`. (Decoded straight from
+    /// the bytes: a receipt's metadata must keep the exact text its hash is over.)
+    pub fn from_json(bytes: &[u8]) -> Result<ProofFile, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Format {
+            format: String,
+        }
+        let Format { format } = serde_json::from_slice(bytes)?;
+        if format == CONSISTENCY_FORMAT {
+            serde_json::from_slice(bytes).map(|p| ProofFile::Consistency(Box::new(p)))
+        } else {
+            serde_json::from_slice(bytes).map(|p| ProofFile::Inclusion(Box::new(p)))
+        }
+    }
 }
 
 /// Why a proof does not hold.

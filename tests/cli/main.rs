@@ -10,5 +10,6 @@ mod receipts;
 mod shipped_suite;
 mod simulate;
 mod test_command;
+mod trust;
 mod validate;
 mod workspace;
