@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use tai::catalog::load;
 use tai::clock::{SimClock, Timestamp};
-use tai::engine::Engine;
+use tai::engine::MemoryEngine;
 use tai::entitlement::{EntitlementEvent, EventKind};
 use tai::governor::{Decision, IdSource, Signal, ToolCall};
 use tai::ids::{SkuId, TenantId};
@@ -27,7 +27,7 @@ fn main() {
     let clock = Arc::new(SimClock::new(
         Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
     ));
-    let mut engine = Engine::new(Arc::new(catalog), clock, IdSource::seeded(1));
+    let mut engine = MemoryEngine::new(Arc::new(catalog), clock, IdSource::seeded(1));
     let tenant = TenantId::new("bench").unwrap();
     let mut ev = EntitlementEvent::new(EventKind::Activated, tenant.clone());
     ev.sku_id = Some(SkuId::new("seed-demo").unwrap());

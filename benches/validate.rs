@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tai::catalog::load::{self, DocKind, Scope, SourceFile};
-use tai::source::Syntax;
+use tai::spans::Syntax;
 
 // The same allocator as the `tai` binary, so figures match what users run.
 #[global_allocator]

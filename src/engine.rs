@@ -1,7 +1,9 @@
-//! The engine facade: a catalog, a clock, an id source and every tenant's governor.
+//! The engine held in memory: a catalog, a clock, an id source, every tenant's governor and
+//! the receipts each has written, kept in memory rather than in a ledger.
 //!
-//! Front doors (the CLI, scenarios, the server) drive tenants through this type or, when they
-//! need per-tenant locking, through [`Tenant`] with an [`Env`] built from the same parts.
+//! Scenarios, `tai simulate`, tests and benchmarks run on [`MemoryEngine`]. The workspace is
+//! the same engine over durable ledgers: it drives each [`Tenant`] itself, with an [`Env`]
+//! built from the same parts, so that it can lock tenants one at a time.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use crate::receipts::Receipt;
 
 /// Every tenant's governor over one catalog, with the receipts each has written.
 #[derive(Debug)]
-pub struct Engine {
+pub struct MemoryEngine {
     catalog: Arc<Catalog>,
     clock: Arc<dyn Clock>,
     ids: IdSource,
@@ -28,10 +30,10 @@ pub struct Engine {
     receipts: BTreeMap<TenantId, Vec<Receipt>>,
 }
 
-impl Engine {
-    /// An engine with no tenants.
+impl MemoryEngine {
+    /// An engine with no tenants yet.
     pub fn new(catalog: Arc<Catalog>, clock: Arc<dyn Clock>, ids: IdSource) -> Self {
-        Engine {
+        MemoryEngine {
             catalog,
             clock,
             ids,

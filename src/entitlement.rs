@@ -6,66 +6,30 @@
 //! may grant at most the packs and roles its SKU includes.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Sku};
 use crate::clock::Timestamp;
-use crate::governor::ReasonCode;
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId};
+use crate::vocab::{ReasonCode, vocabulary};
 
-/// The lifecycle events a marketplace sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum EventKind {
-    /// A purchase: a new entitlement (or a new one after cancellation or expiry).
-    #[serde(rename = "entitlement.activated")]
-    Activated,
-    /// An upgrade or downgrade to another SKU.
-    #[serde(rename = "entitlement.plan_changed")]
-    PlanChanged,
-    /// A renewal: the expiry moves forward by a term (or to the given expiry).
-    #[serde(rename = "entitlement.renewed")]
-    Renewed,
-    /// A suspension (e.g. payment failed): tools stay listed but every call is refused.
-    #[serde(rename = "entitlement.suspended")]
-    Suspended,
-    /// A suspended entitlement is reinstated.
-    #[serde(rename = "entitlement.reinstated")]
-    Reinstated,
-    /// A cancellation: every pack is disabled.
-    #[serde(rename = "entitlement.cancelled")]
-    Cancelled,
-}
-
-impl EventKind {
-    /// All kinds, in lifecycle order.
-    pub const ALL: [EventKind; 6] = [
-        EventKind::Activated,
-        EventKind::PlanChanged,
-        EventKind::Renewed,
-        EventKind::Suspended,
-        EventKind::Reinstated,
-        EventKind::Cancelled,
-    ];
-
-    /// The wire name, e.g. `entitlement.activated`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Activated => "entitlement.activated",
-            EventKind::PlanChanged => "entitlement.plan_changed",
-            EventKind::Renewed => "entitlement.renewed",
-            EventKind::Suspended => "entitlement.suspended",
-            EventKind::Reinstated => "entitlement.reinstated",
-            EventKind::Cancelled => "entitlement.cancelled",
-        }
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+vocabulary! {
+    /// The lifecycle events a marketplace sends.
+    pub enum EventKind ("entitlement event type") {
+        /// A purchase: a new entitlement (or a new one after cancellation or expiry).
+        Activated = "entitlement.activated",
+        /// An upgrade or downgrade to another SKU.
+        PlanChanged = "entitlement.plan_changed",
+        /// A renewal: the expiry moves forward by a term (or to the given expiry).
+        Renewed = "entitlement.renewed",
+        /// A suspension (e.g. payment failed): tools stay listed but every call is refused.
+        Suspended = "entitlement.suspended",
+        /// A suspended entitlement is reinstated.
+        Reinstated = "entitlement.reinstated",
+        /// A cancellation: every pack is disabled.
+        Cancelled = "entitlement.cancelled",
     }
 }
 
@@ -122,18 +86,18 @@ pub enum Status {
     Cancelled,
 }
 
-/// Where an entitlement stands at a given time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Standing {
-    /// In force: gate 1 passes.
-    Active,
-    /// Suspended.
-    Suspended,
-    /// Past its expiry.
-    Expired,
-    /// Cancelled.
-    Cancelled,
+vocabulary! {
+    /// Where an entitlement stands at a given time.
+    pub enum Standing ("standing") {
+        /// In force: gate 1 passes.
+        Active = "active",
+        /// Suspended.
+        Suspended = "suspended",
+        /// Past its expiry.
+        Expired = "expired",
+        /// Cancelled.
+        Cancelled = "cancelled",
+    }
 }
 
 impl Standing {
@@ -145,22 +109,6 @@ impl Standing {
             Standing::Expired => Some(ReasonCode::EntitlementExpired),
             Standing::Cancelled => Some(ReasonCode::EntitlementCancelled),
         }
-    }
-
-    /// The standing's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Standing::Active => "active",
-            Standing::Suspended => "suspended",
-            Standing::Expired => "expired",
-            Standing::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl fmt::Display for Standing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -484,6 +432,12 @@ pub fn parse_event(value: &serde_json::Value) -> Result<EntitlementEvent, Malfor
 mod tests {
     use super::*;
     use crate::catalog::{Pack, Price, Sku, Storage, Term};
+
+    #[test]
+    fn event_kinds_and_standings_round_trip() {
+        crate::vocab::tests::round_trips(&EventKind::ALL, EventKind::as_str);
+        crate::vocab::tests::round_trips(&Standing::ALL, Standing::as_str);
+    }
 
     fn pack(id: &str, requires: &[&str]) -> Pack {
         Pack {

@@ -1,7 +1,9 @@
 //! tai: entitlement-gated capability packs, simulated.
 //!
 //! The library is the engine; the `tai` binary and `tai serve` are thin front doors onto it.
-//! Data flows catalog → entitlement → registry → governor → exec → receipts.
+//! Data flows catalog → entitlement → registry → governor → exec → receipts. Modules are
+//! layered, each using only its own layer and the ones below (`ARCHITECTURE.md`); the
+//! shared words (`vocab`, `ids`, `clock`, `sync`) are at the bottom.
 //!
 //! Without its default features the library is the engine alone; `server` adds the HTTP and
 //! MCP adapters (axum, rmcp, tokio) and `cli` the command line (clap), which needs `server`.
@@ -21,6 +23,10 @@ pub mod registry;
 pub mod scenario;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod source;
+pub mod spans;
 pub mod sync;
+pub mod vocab;
 pub mod workspace;
+
+#[cfg(test)]
+mod architecture_tests;

@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::load::DocKind;
+use super::input::DocKind;
 use super::{Pack, Sku};
-use crate::source::{DocPath, Segment};
+use crate::spans::{DocPath, Segment};
 
 fn schema(kind: DocKind) -> &'static Value {
     static PACK: OnceLock<Value> = OnceLock::new();

@@ -2,9 +2,14 @@
 //!
 //! A [`Catalog`] is immutable once built and indexed for the lookups the engine makes on
 //! every call (tool → pack and action), so entitlement checks and tool calls never scan.
+//!
+//! Inside the catalog, imports run one way: [`input`] (files, kinds, scope, what parsed)
+//! stands below `fields` and [`validate`], which [`load`] drives; [`view`] only reads a
+//! built [`Catalog`].
 
 pub mod builtin;
 mod fields;
+pub mod input;
 pub mod load;
 mod model;
 pub mod scaffold;

@@ -152,6 +152,30 @@ pub struct Command {
     /// Extra environment variables for the program.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Paths the program may use beyond what every program gets (see the README's threat
+    /// model): the file-system sandbox denies everything else.
+    #[serde(default, skip_serializing_if = "Sandbox::is_empty")]
+    pub sandbox: Sandbox,
+}
+
+/// The paths a command handler declares beyond the base set every handler gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sandbox {
+    /// Absolute paths (files or directories, with everything beneath) the program may read
+    /// and execute.
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Absolute paths the program may read, write, create and remove beneath.
+    #[serde(default)]
+    pub write: Vec<String>,
+}
+
+impl Sandbox {
+    /// Whether nothing is declared.
+    pub fn is_empty(&self) -> bool {
+        self.read.is_empty() && self.write.is_empty()
+    }
 }
 
 /// A bounded action with its IAM requirements and safety checks.
@@ -313,7 +337,7 @@ pub struct ComputeLimits {
     /// Memory limit in MiB.
     #[serde(default)]
     pub max_memory_mb: Option<u64>,
-    /// CPU share in percent (recorded, not enforced by the simulator).
+    /// CPU share in percent of one core; enforced for command handlers.
     #[serde(default)]
     pub max_cpu_percent: Option<u32>,
     /// Cap on a command's output, in KiB.

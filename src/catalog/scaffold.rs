@@ -6,7 +6,7 @@
 
 use crate::ids::PackId;
 
-use super::load::Syntax;
+use super::input::Syntax;
 
 const YAML: &str = r#"# yaml-language-server: $schema=../schemas/pack.schema.json
 #

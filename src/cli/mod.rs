@@ -5,6 +5,8 @@
 
 mod common;
 mod completions;
+#[cfg(unix)]
+mod doctor;
 mod exit;
 mod keys;
 mod log;
@@ -127,12 +129,28 @@ pub enum Command {
     Mcp(mcp::McpArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions(completions::CompletionsArgs),
+    /// Report which protections command handlers get on this machine
+    #[cfg(unix)]
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Runs the parsed command line and returns how it ended.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    #[cfg(unix)]
+    {
+        // Handlers may never reach the state directory, whatever their sandbox declares.
+        crate::exec::protect_path(&cli.global.state);
+        if matches!(
+            cli.command,
+            Command::Call(_) | Command::Serve(_) | Command::Mcp(_)
+        ) {
+            doctor::warn_shortfalls();
+        }
+    }
     match &cli.command {
         Command::Completions(args) => completions::run(args),
+        #[cfg(unix)]
+        Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Simulate(args) => simulate::run(args, &cli.global),
         Command::Receipts(args) => receipts::run(args, &cli.global),
         Command::Keys(args) => keys::run(args),

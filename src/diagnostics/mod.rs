@@ -7,6 +7,7 @@
 //! snippets, JSON or GitHub workflow annotations from the same data.
 
 pub mod render;
+pub mod serde_text;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::source::{DocPath, Location};
+use crate::spans::{DocPath, Location};
 
 /// How serious a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -121,6 +122,8 @@ codes! {
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.
     InvalidComputeLimit = "invalid_compute_limit", Error, "a compute limit is zero or beyond its maximum";
+    /// A command handler's sandbox path is empty, relative, has `..`, or opens too much.
+    InvalidSandboxPath = "invalid_sandbox_path", Error, "a command handler's sandbox path is not absolute, has `..`, or would open the whole file system";
     /// A tool's input schema is not a valid JSON object schema.
     InvalidInputSchema = "invalid_input_schema", Error, "a tool's input schema is not a valid JSON object schema";
     /// One action's preconditions share a refusal code.
@@ -306,7 +309,7 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// "did you mean `x`?" for `input` among `candidates`, when one is close enough.
+/// "did you mean `x`?" for `input` among `candidates`, when [`closest`] finds one.
 pub fn did_you_mean<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -314,7 +317,12 @@ pub fn did_you_mean<'a>(
     closest(input, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
-/// The candidate most similar to `input`, when it is similar enough to be a likely typo.
+/// The candidate most similar to `input`, when it is similar enough to be a likely typo: the
+/// one rule behind every "did you mean" tai shows.
+///
+/// The rule: the highest Jaro-Winkler similarity, if it is at least 0.8; never `input` itself;
+/// on a tie the alphabetically first candidate, so the answer does not depend on the order
+/// the candidates come in.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
@@ -322,6 +330,15 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .filter(|&(score, c)| score >= 0.8 && c != input)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c)
+}
+
+/// Names in backticks, separated by commas: ``a`, `b`, `c``, as messages quote user input.
+pub fn backticked<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Everything a check found, with the text of the files the diagnostics point into.
@@ -472,6 +489,16 @@ mod tests {
             Some("did you mean `requires`?".into())
         );
         assert_eq!(did_you_mean("zzz", ["requires"]), None);
+        let ids = ["rollback_guard", "storm_discipline"];
+        assert_eq!(closest("rollback_gaurd", ids), Some("rollback_guard"));
+        assert_eq!(closest("zzz", ids), None);
+    }
+
+    #[test]
+    fn suggestions_never_echo_the_input_and_break_ties_by_name() {
+        assert_eq!(closest("query", ["query"]), None);
+        assert_eq!(closest("abcdx", ["abcdz", "abcdy"]), Some("abcdy"));
+        assert_eq!(closest("abcdx", ["abcdy", "abcdz"]), Some("abcdy"));
     }
 
     #[test]

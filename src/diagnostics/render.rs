@@ -10,7 +10,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceSpan};
 use serde::Serialize;
 
 use super::{Diagnostic, Report, Severity};
-use crate::source::{LineIndex, Location};
+use crate::spans::{LineIndex, Location};
 
 /// Source snippets with labels, one block per diagnostic, then the summary line. `color`
 /// adds ANSI colours (the caller decides: terminal, `NO_COLOR`, `--color`).
@@ -373,7 +373,7 @@ impl miette::Diagnostic for MietteView<'_> {
 mod tests {
     use super::*;
     use crate::diagnostics::Code;
-    use crate::source::Span;
+    use crate::spans::Span;
 
     fn sample() -> Report {
         let text: Arc<str> = Arc::from("pack_id: a\nversion: one\n");

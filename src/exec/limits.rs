@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_memory_mb: u64,
     /// Output cap in bytes.
     pub max_output_bytes: u64,
+    /// CPU share in percent of one core, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cpu_percent: Option<u32>,
 }
 
 impl Default for Limits {
@@ -34,6 +37,7 @@ impl Default for Limits {
             timeout_ms: DEFAULT_TIMEOUT.as_millis() as u64,
             max_memory_mb: DEFAULT_MEMORY_MB,
             max_output_bytes: DEFAULT_OUTPUT_KB * 1024,
+            max_cpu_percent: None,
         }
     }
 }
@@ -53,6 +57,7 @@ impl Limits {
             max_memory_mb: pick(|l| l.max_memory_mb).unwrap_or(default.max_memory_mb),
             max_output_bytes: pick(|l| l.max_output_kb)
                 .map_or(default.max_output_bytes, |kb| kb.saturating_mul(1024)),
+            max_cpu_percent: layers.iter().flatten().find_map(|l| l.max_cpu_percent),
         }
     }
 
@@ -70,6 +75,7 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::{Handler, builtin, load};
 
     fn limits(json: serde_json::Value) -> Option<ComputeLimits> {
         Some(serde_json::from_value(json).unwrap())
@@ -104,6 +110,7 @@ mod tests {
                 timeout_ms: 30_000,
                 max_memory_mb: 256,
                 max_output_bytes: 1024 * 1024,
+                max_cpu_percent: None,
             }
         );
     }
@@ -130,8 +137,22 @@ mod tests {
                 timeout_ms: 5000,
                 max_memory_mb: 64,
                 max_output_bytes: 8 * 1024,
+                max_cpu_percent: None,
             }
         );
+    }
+
+    #[test]
+    fn the_cpu_share_is_resolved_like_the_others() {
+        let pack = pack(limits(serde_json::json!({ "max_cpu_percent": 50 })));
+        assert_eq!(Limits::resolve(None, &pack).max_cpu_percent, Some(50));
+        let action = action(limits(serde_json::json!({ "max_cpu_percent": 10 })));
+        assert_eq!(
+            Limits::resolve(Some(&action), &pack).max_cpu_percent,
+            Some(10)
+        );
+        let json = serde_json::to_value(Limits::default()).unwrap();
+        assert!(json.get("max_cpu_percent").is_none(), "{json}");
     }
 
     #[test]
@@ -153,5 +174,38 @@ mod tests {
         let resolved = Limits::resolve(Some(&action), &pack(None));
         assert_eq!(resolved.max_output_bytes, u64::MAX);
         assert_eq!(resolved.max_memory_bytes(), u64::MAX);
+    }
+
+    #[test]
+    fn demo_cases_overrun_their_bounds() {
+        let catalog = load::build(&builtin::sources()).unwrap();
+        let mut timeouts = 0;
+        let mut memory = 0;
+        for pack in catalog.packs() {
+            for tool in &pack.tools {
+                let Handler::Simulated(sim) = &tool.handler else {
+                    continue;
+                };
+                let limits = Limits::resolve(pack.action(&tool.action), pack);
+                // The default outcome stays within bounds; overruns are opt-in per case.
+                assert!(
+                    sim.duration_ms.unwrap_or(0) <= limits.timeout_ms,
+                    "{}",
+                    tool.name
+                );
+                assert!(
+                    sim.memory_mb.unwrap_or(0) <= limits.max_memory_mb,
+                    "{}",
+                    tool.name
+                );
+                for case in &sim.cases {
+                    timeouts +=
+                        usize::from(case.duration_ms.is_some_and(|d| d > limits.timeout_ms));
+                    memory += usize::from(case.memory_mb.is_some_and(|m| m > limits.max_memory_mb));
+                }
+            }
+        }
+        assert!(timeouts >= 2, "demo timeouts: {timeouts}");
+        assert!(memory >= 2, "demo memory overruns: {memory}");
     }
 }

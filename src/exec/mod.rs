@@ -1,35 +1,90 @@
 //! Bounded execution of a tool's action: simulated handlers and external commands run under
-//! real time, memory and output limits.
+//! real time, memory, CPU and output limits, and command handlers inside a box they cannot
+//! leave.
 //!
 //! A tool call that passed the governor's gates ends here. Whatever the handler does, the
 //! caller gets back one [`Outcome`] that says whether it succeeded, which bound it exceeded,
-//! or why it failed, so the receipt can record exactly that. This module knows nothing of
-//! tenants or governors: it takes a handler, its JSON arguments and the [`Limits`] in force,
-//! and blocks until the action is over.
+//! or why it failed, so the receipt can record exactly that, with the [`Usage`] measured
+//! for a command. This module knows nothing of tenants or governors: it takes a handler,
+//! its JSON arguments and the [`Limits`] in force, and blocks until the action is over.
 //!
 //! - [`simulated`] handlers are judged, never run: deterministic and free.
-//! - [`command`] handlers run an external program in its own process group under a
-//!   wall-clock timeout, an address-space limit plus a resident-memory watchdog, and an
-//!   output cap; whatever bound is hit, the whole group is killed.
+//! - [`command`] handlers run an external program under a wall-clock timeout, an
+//!   address-space limit plus a resident-memory watchdog, a CPU share, and output caps, in
+//!   a confinement (a cgroup per action, else tai as subreaper of its process tree) killed
+//!   as a whole when the action ends, and in a file-system sandbox as an unprivileged user.
+//!   [`protections`] says which of these mechanisms this machine offers.
 
+#[cfg(unix)]
+mod cgroup;
 mod command;
+#[cfg(unix)]
+mod confine;
+#[cfg(unix)]
+mod cpu;
 mod limits;
 #[cfg(unix)]
 mod memory;
 mod outcome;
 #[cfg(unix)]
 mod process;
+#[cfg(unix)]
+mod procfs;
+#[cfg(unix)]
+mod protections;
+#[cfg(unix)]
+mod sandbox;
 mod simulated;
 #[cfg(unix)]
 mod streams;
 #[cfg(unix)]
 mod supervise;
+#[cfg(unix)]
+mod tree;
 mod verdict;
 
 pub use limits::{DEFAULT_MEMORY_MB, DEFAULT_OUTPUT_KB, DEFAULT_TIMEOUT, Limits};
 pub use outcome::{Bound, Outcome};
+#[cfg(unix)]
+pub use process::make_non_dumpable;
+#[cfg(unix)]
+pub use protections::{DEFAULT_HANDLER_USER, Protection, Protections, Status, protections};
+#[cfg(unix)]
+pub use sandbox::protect_path;
+
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Handler;
+
+/// What running an action cost, as measured; recorded in the outcome's receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Wall-clock time from spawn to the end of the action.
+    pub wall_ms: u64,
+    /// CPU time of all the action's processes (counted by the kernel where a cgroup held
+    /// them, else sampled).
+    pub cpu_ms: Option<u64>,
+    /// The largest resident memory of all the action's processes sampled (MiB, rounded up).
+    pub peak_memory_mb: Option<u64>,
+}
+
+/// How an action ended and, for a command, what it used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// What it used; `None` for simulated handlers and for commands that never started.
+    pub usage: Option<Usage>,
+}
+
+impl Run {
+    fn unmeasured(outcome: Outcome) -> Run {
+        Run {
+            outcome,
+            usage: None,
+        }
+    }
+}
 
 /// Runs `handler` with `args` under `limits`, blocking until it is over.
 pub fn run(
@@ -37,8 +92,18 @@ pub fn run(
     args: &serde_json::Map<String, serde_json::Value>,
     limits: &Limits,
 ) -> Outcome {
+    execute(handler, args, limits).outcome
+}
+
+/// Runs `handler` with `args` under `limits`, blocking until it is over; also says what a
+/// command used.
+pub fn execute(
+    handler: &Handler,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+) -> Run {
     match handler {
-        Handler::Simulated(sim) => simulated::run(sim, args, limits),
+        Handler::Simulated(sim) => Run::unmeasured(simulated::run(sim, args, limits)),
         Handler::Command(cmd) => command::run(cmd, args, limits),
     }
 }

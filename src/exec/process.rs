@@ -1,41 +1,156 @@
-//! Raw process plumbing for command handlers: the address-space limit set between fork and
-//! exec, killing a whole process group, and waiting for exit without reaping.
+//! Raw process plumbing for command handlers: what the child does between fork and exec,
+//! killing a whole process group or one exact process, waiting for exit without reaping,
+//! and the few system calls no safe wrapper offers.
 //!
-//! Kept apart so the one `unsafe` block of the crate sits in a file with nothing else to read.
+//! Kept apart so the crate's `unsafe` blocks sit in one file with nothing else to read.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use rustix::io::Errno;
-use rustix::process::{Pid, Resource, Rlimit, Signal, WaitId, WaitIdOptions};
+use rustix::process::{Pid, PidfdFlags, Resource, Rlimit, Signal, WaitId, WaitIdOptions};
 
-/// Makes the program spawned by `cmd` run with its address space capped at `bytes`.
-///
-/// Both the soft and the hard limit are lowered, so the program cannot raise them again. A
-/// limit above the inherited hard limit is clamped to it, as an unprivileged process cannot
-/// raise its hard limit.
-pub(super) fn limit_address_space(cmd: &mut Command, bytes: u64) {
-    let inherited = rustix::process::getrlimit(Resource::As).maximum;
-    let bytes = inherited.map_or(bytes, |hard| bytes.min(hard));
-    set_in_child(
-        cmd,
-        Rlimit {
-            current: Some(bytes),
-            maximum: Some(bytes),
-        },
-    );
+/// What the child sets up for itself after fork, before exec, in this order.
+#[derive(Debug)]
+pub(super) struct ChildSetup {
+    /// Open `cgroup.procs` files to join (written `0`, "this process"), while still
+    /// privileged enough to do so.
+    pub(super) join: Vec<OwnedFd>,
+    /// The uid and gid to switch to, dropping every supplementary group.
+    pub(super) ids: Option<(u32, u32)>,
+    /// The address-space limit in bytes.
+    pub(super) address_space: u64,
+    /// The file-system sandbox, applied last (it also sets `no_new_privs`).
+    #[cfg(target_os = "linux")]
+    pub(super) sandbox: Option<landlock::RulesetCreated>,
 }
 
-#[allow(unsafe_code)]
-fn set_in_child(cmd: &mut Command, limit: Rlimit) {
+/// Makes the program spawned by `cmd` start inside `setup`.
+///
+/// The address-space limit lowers both the soft and the hard limit, so the program cannot
+/// raise them again; a limit above the inherited hard limit is clamped to it, as an
+/// unprivileged process cannot raise its hard limit.
+pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
+    let inherited = rustix::process::getrlimit(Resource::As).maximum;
+    let bytes = inherited.map_or(setup.address_space, |hard| setup.address_space.min(hard));
+    let limit = Rlimit {
+        current: Some(bytes),
+        maximum: Some(bytes),
+    };
+    let join = setup.join;
+    let ids = setup.ids.map(|(u, g)| {
+        (
+            rustix::process::Uid::from_raw(u),
+            rustix::process::Gid::from_raw(g),
+        )
+    });
+    #[cfg(target_os = "linux")]
+    let mut sandbox = setup.sandbox;
+    let in_child = move || -> std::io::Result<()> {
+        for fd in &join {
+            rustix::io::write(fd, b"0")?;
+        }
+        if let Some((uid, gid)) = ids {
+            rustix::thread::set_thread_groups(&[])?;
+            rustix::thread::set_thread_gid(gid)?;
+            rustix::thread::set_thread_uid(uid)?;
+        }
+        rustix::thread::set_no_new_privs(true)?;
+        rustix::process::setrlimit(Resource::As, limit)?;
+        #[cfg(target_os = "linux")]
+        if let Some(ruleset) = sandbox.take() {
+            // The error is replaced by a plain code: building the crate's error could allocate.
+            ruleset
+                .restrict_self()
+                .map_err(|_| std::io::Error::from(Errno::PERM))?;
+        }
+        Ok(())
+    };
+    #[allow(unsafe_code)]
     // SAFETY: `pre_exec` runs the closure in the forked child before `exec`, where only
-    // async-signal-safe work is allowed. The closure captures a `Copy` value, allocates
-    // nothing, takes no lock and makes a single `setrlimit` system call (a direct syscall
-    // wrapper); an error becomes an `io::Error` from a raw OS code, which does not allocate.
+    // async-signal-safe work is allowed. The closure allocates nothing and takes no lock: it
+    // makes direct system calls (`write` to already open files, `setgroups`, `setgid`,
+    // `setuid` — rustix's raw per-thread calls, right for the single thread of the child —
+    // `prctl`, `setrlimit`) and Landlock's `restrict_self`, which is `prctl` plus
+    // `landlock_restrict_self` and a `close`, building its success value on the stack.
+    // Errors become `io::Error`s from raw OS codes, which do not allocate.
     unsafe {
-        cmd.pre_exec(move || {
-            rustix::process::setrlimit(Resource::As, limit).map_err(std::io::Error::from)
-        });
+        cmd.pre_exec(in_child);
+    }
+}
+
+/// The kernel's Landlock ABI version, or `None` when Landlock is not enabled.
+#[cfg(target_os = "linux")]
+pub(super) fn landlock_abi() -> Option<i32> {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    #[allow(unsafe_code)]
+    // SAFETY: with a null attribute pointer, size 0 and the VERSION flag,
+    // `landlock_create_ruleset` reads no memory and creates nothing: it only returns the
+    // ABI version, or -1 with `ENOSYS` / `EOPNOTSUPP` when Landlock is missing.
+    let abi = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    i32::try_from(abi).ok().filter(|&v| v > 0)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn landlock_abi() -> Option<i32> {
+    None
+}
+
+/// Makes this process adopt the orphans among its descendants, so none escapes to init.
+#[cfg(target_os = "linux")]
+pub(super) fn become_subreaper() -> std::io::Result<()> {
+    Ok(rustix::process::set_child_subreaper(Some(
+        rustix::process::getpid(),
+    ))?)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn become_subreaper() -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Makes this process non-dumpable: no core dumps, and processes of the same user cannot
+/// read its memory or `/proc/<pid>/environ`.
+#[cfg(target_os = "linux")]
+pub fn make_non_dumpable() -> std::io::Result<()> {
+    Ok(rustix::process::set_dumpable_behavior(
+        rustix::process::DumpableBehavior::NotDumpable,
+    )?)
+}
+
+/// Not available on this system.
+#[cfg(not(target_os = "linux"))]
+pub fn make_non_dumpable() -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Sends `signal` to the process `pid` started at `start` (clock ticks after boot), and to
+/// no other: the pid is pinned with a pidfd and its start time checked before signalling,
+/// so a pid reused in between is never hit. A process already gone is not an error.
+#[cfg(target_os = "linux")]
+pub(super) fn signal_exact(pid: u32, start: u64, signal: Signal) {
+    let Some(p) = self::pid(pid) else { return };
+    let Ok(fd) = rustix::process::pidfd_open(p, PidfdFlags::empty()) else {
+        return;
+    };
+    let same = super::procfs::read_stat(pid, &mut String::new()).is_some_and(|s| s.start == start);
+    if same {
+        let _ = rustix::process::pidfd_send_signal(&fd, signal);
+    }
+}
+
+/// Reaps the exited child `pid` if it is one; never blocks.
+pub(super) fn reap(pid: u32) {
+    if let Some(p) = self::pid(pid) {
+        let _ = rustix::process::waitpid(Some(p), rustix::process::WaitOptions::NOHANG);
     }
 }
 

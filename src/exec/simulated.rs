@@ -106,6 +106,7 @@ mod tests {
             timeout_ms,
             max_memory_mb,
             max_output_bytes: 1024,
+            max_cpu_percent: None,
         }
     }
 

@@ -1,14 +1,12 @@
 //! Supervising a running command until it exits or exceeds a bound, then cleaning up.
 //!
 //! One loop on the calling thread waits for events from helper threads (output chunks, the
-//! child's exit) and wakes up on its own for the deadline and the memory watchdog's samples.
-//! Whatever ends the run, the whole process group is killed and the child reaped before
-//! returning: an action's processes never outlive the action, and a background process the
-//! command left behind cannot keep the pipes open.
-//!
-//! Limits of the guarantee: a descendant that moves itself to another process group or
-//! session (`setsid`, double-fork daemons) escapes the kill; its pipes are waited on for a
-//! short grace period only, then abandoned.
+//! child's exit) and wakes up on its own for the deadline and for samples of the action's
+//! processes: their resident memory against the memory limit, their CPU time against the
+//! CPU share where the kernel does not enforce it. Whatever ends the run, every process of
+//! the action is killed through its [`Confinement`] (its cgroup, or its tree under tai as
+//! subreaper), whatever session or process group it moved to, and the child is reaped
+//! before returning: an action's processes never outlive the action.
 
 use std::io;
 use std::process::{Child, ExitStatus};
@@ -16,22 +14,31 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::confine::Confinement;
+use super::cpu::{Meter, Throttle};
 use super::memory::Watchdog;
 use super::process;
+use super::procfs::{self, Stat};
 use super::streams::{self, Event, Stream, Tail};
 use super::{Bound, Limits};
 
-/// How often the memory watchdog samples the group.
+/// How often the action's processes are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
-/// How long to keep reading pipes once the group is dead, for escaped holders.
+/// Every how many samples the action's membership is looked up again (cheap for a cgroup,
+/// a walk of `/proc` for a tree); in between, the known members are read.
+const LOOKUP_EVERY: u32 = 5;
+/// How long to keep reading pipes once the action is dead.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
+/// stderr is for people and only its tail is kept, but it is bounded too: by the output cap
+/// or this, whichever is larger, so diagnostics have room even when results are small.
+pub(super) const STDERR_FLOOR: u64 = 8 * 1024 * 1024;
 
 /// Why supervision stopped the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Stop {
     /// The child exited by itself.
     Exited,
-    /// A bound was hit and the group was killed.
+    /// A bound was hit and the action was killed.
     Exceeded(Bound),
 }
 
@@ -44,19 +51,27 @@ pub(super) struct Finished {
     pub(super) stdout: Vec<u8>,
     pub(super) stderr: Tail,
     pub(super) peak_bytes: Option<u64>,
+    pub(super) cpu_ms: Option<u64>,
+    /// The cap in force on the stream that overflowed, when one did.
+    pub(super) overflowed_cap: Option<u64>,
 }
 
-/// Supervises `child` (already spawned as the leader of its own process group, with piped
-/// stdin, stdout and stderr), feeding it `input`, until it is over.
-pub(super) fn supervise(child: Child, input: Vec<u8>, limits: &Limits) -> io::Result<Finished> {
+/// Supervises `child` (already spawned, as the leader of its own process group, inside
+/// `confinement`, with piped stdin, stdout and stderr), feeding it `input`, until it is over.
+pub(super) fn supervise(
+    child: Child,
+    confinement: Confinement,
+    input: Vec<u8>,
+    limits: &Limits,
+) -> io::Result<Finished> {
     let start = Instant::now();
-    let mut group = Group::new(child);
+    let mut group = Group::new(child, confinement);
     let (tx, rx) = mpsc::channel();
     group.start_helpers(input, &tx)?;
     drop(tx);
 
     let deadline = start.checked_add(limits.timeout());
-    let mut watchdog = Watchdog::new(group.pgid, limits.max_memory_bytes());
+    let mut sampler = Sampler::new(limits, &group.confinement);
     let mut next_sample = start + SAMPLE_EVERY;
     let mut out = Collected::new(limits.max_output_bytes);
 
@@ -66,7 +81,7 @@ pub(super) fn supervise(child: Child, input: Vec<u8>, limits: &Limits) -> io::Re
             break Stop::Exceeded(Bound::Timeout);
         }
         if now >= next_sample {
-            if watchdog.over_limit() {
+            if sampler.sample(&group.confinement, now.duration_since(start)) {
                 break Stop::Exceeded(Bound::Memory);
             }
             next_sample = now + SAMPLE_EVERY;
@@ -85,7 +100,7 @@ pub(super) fn supervise(child: Child, input: Vec<u8>, limits: &Limits) -> io::Re
     let elapsed = start.elapsed();
     let status = group.end()?;
 
-    // The group is dead; what is left in the pipes is read until they close.
+    // The action is dead; what is left in the pipes is read until they close.
     let grace_end = Instant::now() + DRAIN_GRACE;
     while out.open > 0 {
         match rx.recv_timeout(grace_end.saturating_duration_since(Instant::now())) {
@@ -97,6 +112,11 @@ pub(super) fn supervise(child: Child, input: Vec<u8>, limits: &Limits) -> io::Re
             Err(_) => break,
         }
     }
+    let cpu_ms = group
+        .confinement
+        .counted_cpu_ms()
+        .or(Some(sampler.meter.used_ms()));
+    group.release();
 
     Ok(Finished {
         stop,
@@ -104,46 +124,116 @@ pub(super) fn supervise(child: Child, input: Vec<u8>, limits: &Limits) -> io::Re
         status,
         stdout: out.stdout,
         stderr: out.stderr,
-        peak_bytes: watchdog.peak_bytes(),
+        peak_bytes: sampler.watchdog.peak_bytes(),
+        cpu_ms,
+        overflowed_cap: out.overflowed,
     })
+}
+
+/// Samples the action's processes for the memory watchdog, the CPU meter and the throttle.
+#[derive(Debug)]
+struct Sampler {
+    watchdog: Watchdog,
+    meter: Meter,
+    throttle: Option<Throttle>,
+    members: Vec<u32>,
+    samples: u32,
+    buf: String,
+}
+
+impl Sampler {
+    fn new(limits: &Limits, confinement: &Confinement) -> Self {
+        let throttle = limits
+            .max_cpu_percent
+            .filter(|_| !confinement.kernel_caps_cpu())
+            .map(Throttle::new);
+        Sampler {
+            watchdog: Watchdog::new(limits.max_memory_bytes()),
+            meter: Meter::default(),
+            throttle,
+            members: Vec::new(),
+            samples: 0,
+            buf: String::with_capacity(512),
+        }
+    }
+
+    /// Takes one sample; true when the action is over its memory limit.
+    fn sample(&mut self, confinement: &Confinement, elapsed: Duration) -> bool {
+        if self.samples.is_multiple_of(LOOKUP_EVERY) {
+            self.members = confinement.members();
+        }
+        self.samples = self.samples.wrapping_add(1);
+        let buf = &mut self.buf;
+        let sample: Vec<Stat> = self
+            .members
+            .iter()
+            .filter_map(|&pid| procfs::read_stat(pid, buf))
+            .collect();
+        // A member that exited since the lookup reads as nothing and is dropped.
+        self.members = sample.iter().map(|s| s.pid).collect();
+        self.meter.observe(&sample);
+        if let Some(throttle) = &mut self.throttle {
+            let used = confinement
+                .counted_cpu_ms()
+                .unwrap_or_else(|| self.meter.used_ms());
+            let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+            if let Some(paused) = throttle.decide(used, elapsed_ms) {
+                confinement.pause(paused, &sample);
+            }
+        }
+        self.watchdog.over_limit(&sample)
+    }
 }
 
 /// Output gathered so far.
 #[derive(Debug)]
 struct Collected {
     cap: u64,
+    stderr_cap: u64,
     stdout: Vec<u8>,
     stderr: Tail,
+    stderr_bytes: u64,
     open: u8,
-    overflowed: bool,
+    /// The cap of the first stream that went over it.
+    overflowed: Option<u64>,
 }
 
 impl Collected {
     fn new(cap: u64) -> Self {
         Collected {
             cap,
+            stderr_cap: cap.max(STDERR_FLOOR),
             stdout: Vec::new(),
             stderr: Tail::default(),
+            stderr_bytes: 0,
             open: 2,
-            overflowed: false,
+            overflowed: None,
         }
     }
 
-    /// Takes in one event; true when stdout went over the cap (reported once).
+    /// Takes in one event; true when stdout or stderr went over its cap (reported once).
     fn accept(&mut self, event: Event) -> bool {
         match event {
-            Event::Data(Stream::Stdout, chunk) => {
-                if self.overflowed {
+            Event::Data(stream, chunk) => {
+                if self.overflowed.is_some() {
                     return false;
                 }
-                let total = self.stdout.len() as u64 + chunk.len() as u64;
-                if total > self.cap {
-                    self.overflowed = true;
+                let (seen, cap) = match stream {
+                    Stream::Stdout => (self.stdout.len() as u64, self.cap),
+                    Stream::Stderr => (self.stderr_bytes, self.stderr_cap),
+                };
+                if seen.saturating_add(chunk.len() as u64) > cap {
+                    self.overflowed = Some(cap);
                     return true;
                 }
-                self.stdout.extend_from_slice(&chunk);
+                match stream {
+                    Stream::Stdout => self.stdout.extend_from_slice(&chunk),
+                    Stream::Stderr => {
+                        self.stderr_bytes += chunk.len() as u64;
+                        self.stderr.push(&chunk);
+                    }
+                }
             }
-            Event::Data(Stream::Stderr, chunk) => self.stderr.push(&chunk),
             Event::Closed => self.open = self.open.saturating_sub(1),
             Event::Exited => {}
         }
@@ -151,24 +241,29 @@ impl Collected {
     }
 }
 
-/// The child as leader of its process group; dropping it kills the group and reaps.
+/// The child as leader of its process group, inside its confinement; dropping it kills
+/// the whole action and reaps.
 #[derive(Debug)]
 struct Group {
     child: Child,
+    confinement: Confinement,
     pgid: u32,
     waiter: Option<JoinHandle<()>>,
     reaped: bool,
+    released: bool,
 }
 
 impl Group {
-    fn new(child: Child) -> Self {
+    fn new(child: Child, confinement: Confinement) -> Self {
         // `process_group(0)` made the child the leader of a group named after its pid.
         let pgid = child.id();
         Group {
             child,
+            confinement,
             pgid,
             waiter: None,
             reaped: false,
+            released: false,
         }
     }
 
@@ -194,8 +289,10 @@ impl Group {
         Ok(())
     }
 
-    /// Kills whatever is left of the group and reaps the child.
+    /// Kills whatever is left of the action and reaps the child.
     fn end(&mut self) -> io::Result<ExitStatus> {
+        // Before the leader is reaped: its pid, and so its tree, stay pinned until then.
+        self.confinement.kill_all();
         process::kill_group(self.pgid);
         // The leader may have left the group; it is our child, so kill it by pid as well.
         let _ = self.child.kill();
@@ -207,6 +304,14 @@ impl Group {
         self.reaped = true;
         self.child.wait()
     }
+
+    /// Frees the confinement once the action is dead and reaped.
+    fn release(&mut self) {
+        if !self.released {
+            self.released = true;
+            self.confinement.release();
+        }
+    }
 }
 
 impl Drop for Group {
@@ -214,6 +319,7 @@ impl Drop for Group {
         if !self.reaped {
             let _ = self.end();
         }
+        self.release();
     }
 }
 

@@ -8,6 +8,8 @@
 
 use std::io;
 
+#[cfg(unix)]
+use super::Usage;
 use super::{Bound, Limits, Outcome};
 
 #[cfg(unix)]
@@ -66,7 +68,7 @@ pub(super) fn judge(program: &str, run: &Finished, limits: &Limits) -> Outcome {
         }
         Stop::Exceeded(Bound::Output) => {
             return Outcome::OutputExceeded {
-                limit_bytes: limits.max_output_bytes,
+                limit_bytes: run.overflowed_cap.unwrap_or(limits.max_output_bytes),
             };
         }
         Stop::Exited => {}
@@ -94,6 +96,16 @@ pub(super) fn judge(program: &str, run: &Finished, limits: &Limits) -> Outcome {
         );
     }
     parse_result(program, &run.stdout, &stderr, millis(run.elapsed))
+}
+
+/// What a supervised run used.
+#[cfg(unix)]
+pub(super) fn usage(run: &Finished) -> Usage {
+    Usage {
+        wall_ms: millis(run.elapsed),
+        cpu_ms: run.cpu_ms,
+        peak_memory_mb: run.peak_bytes.map(mib_ceil),
+    }
 }
 
 /// The outcome of a successful exit with `stdout`.

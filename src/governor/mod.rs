@@ -11,9 +11,22 @@
 //! (the recovery path); `action_complete` moves intervening to stable, `action_failed` to
 //! refusing. A tool call that overruns a bound or fails moves stable to intervening.
 
+mod call;
+mod events;
 pub mod gates;
-mod state;
+mod replay;
+mod requests;
+mod signal;
 mod tenant;
 
-pub use state::*;
-pub use tenant::*;
+pub use crate::receipts::IdSource;
+pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
+pub use replay::ReplayError;
+pub use requests::{
+    CallOutcome, EventOutcome, InFlight, NothingInFlight, Resolution, Signal, SignalOutcome,
+    ToolCall,
+};
+pub use tenant::{Env, Tenant};
+
+#[cfg(test)]
+mod tests;

@@ -5,18 +5,16 @@
 //! ledger line is exactly that encoding with `,"hash":"<hex>"` inserted before the closing
 //! brace, so a verifier can hash the stored bytes without re-encoding anything.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Timestamp;
-use crate::governor::{GovernorState, ReasonCode};
 use crate::ids::TenantId;
+use crate::vocab::{GovernorState, ReasonCode};
 
 pub mod export;
 mod filter;
+mod id;
 pub mod ledger;
 mod line;
 pub mod merkle;
@@ -27,7 +25,9 @@ pub mod signing;
 pub mod trust;
 pub mod verify;
 
+pub use crate::vocab::EventType;
 pub use filter::ReceiptFilter;
+pub use id::IdSource;
 pub use ledger::{
     FileLedger, Ledger, LedgerDir, LedgerError, LedgerOptions, Manifest, MemoryLedger, StoredHead,
 };
@@ -39,155 +39,6 @@ pub use verify::{Problem, ProblemKind, VerifyReport, verify_ledger, verify_recei
 
 /// `prev_hash` of the first receipt in a chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// What a receipt records.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    // Entitlement lifecycle.
-    /// A new entitlement was accepted.
-    EntitlementActivated,
-    /// The plan changed (upgrade or downgrade).
-    EntitlementUpdated,
-    /// The entitlement was renewed.
-    EntitlementRenewed,
-    /// The entitlement was suspended.
-    EntitlementSuspended,
-    /// A suspended entitlement was reinstated.
-    EntitlementReinstated,
-    /// The entitlement was cancelled.
-    EntitlementCancelled,
-    /// The entitlement's expiry passed.
-    EntitlementExpired,
-    /// An entitlement event was refused; nothing changed.
-    EntitlementUpdateRefused,
-    /// The tenant's visible tools changed.
-    ToolSurfaceChanged,
-    // Signals.
-    /// A signal was processed.
-    SignalProcessed,
-    /// A signal was refused.
-    SignalRefused,
-    /// A signal arrived while an action was in flight and was postponed.
-    SignalPostponed,
-    // Tool calls.
-    /// A tool call passed all gates and its action succeeded.
-    ActionExecuted,
-    /// A tool call was refused by a gate or by the governor's state.
-    ActionRefused,
-    /// A tool call named a tool outside the tenant's enabled packs.
-    ToolNotFound,
-    /// An action overran its wall-clock limit.
-    ActionTimeout,
-    /// An action overran its memory limit.
-    ActionMemoryExceeded,
-    /// An action failed (non-zero exit, bad output, output too large, declared error).
-    ActionErrored,
-    // Recovery.
-    /// The in-flight action was reported complete.
-    ActionCompleted,
-    /// The in-flight action was reported failed.
-    ActionFailed,
-    // The record itself.
-    /// Bytes found after the head were moved to a quarantine file beside the ledger.
-    LedgerTailQuarantined,
-    /// Receipts found after the head were adopted: a signed checkpoint covers them.
-    LedgerTailAdopted,
-}
-
-impl EventType {
-    /// Every event type, in declaration order.
-    pub const ALL: [EventType; 22] = [
-        EventType::EntitlementActivated,
-        EventType::EntitlementUpdated,
-        EventType::EntitlementRenewed,
-        EventType::EntitlementSuspended,
-        EventType::EntitlementReinstated,
-        EventType::EntitlementCancelled,
-        EventType::EntitlementExpired,
-        EventType::EntitlementUpdateRefused,
-        EventType::ToolSurfaceChanged,
-        EventType::SignalProcessed,
-        EventType::SignalRefused,
-        EventType::SignalPostponed,
-        EventType::ActionExecuted,
-        EventType::ActionRefused,
-        EventType::ToolNotFound,
-        EventType::ActionTimeout,
-        EventType::ActionMemoryExceeded,
-        EventType::ActionErrored,
-        EventType::ActionCompleted,
-        EventType::ActionFailed,
-        EventType::LedgerTailQuarantined,
-        EventType::LedgerTailAdopted,
-    ];
-
-    /// The event type as written in receipts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::EntitlementActivated => "entitlement_activated",
-            EventType::EntitlementUpdated => "entitlement_updated",
-            EventType::EntitlementRenewed => "entitlement_renewed",
-            EventType::EntitlementSuspended => "entitlement_suspended",
-            EventType::EntitlementReinstated => "entitlement_reinstated",
-            EventType::EntitlementCancelled => "entitlement_cancelled",
-            EventType::EntitlementExpired => "entitlement_expired",
-            EventType::EntitlementUpdateRefused => "entitlement_update_refused",
-            EventType::ToolSurfaceChanged => "tool_surface_changed",
-            EventType::SignalProcessed => "signal_processed",
-            EventType::SignalRefused => "signal_refused",
-            EventType::SignalPostponed => "signal_postponed",
-            EventType::ActionExecuted => "action_executed",
-            EventType::ActionRefused => "action_refused",
-            EventType::ToolNotFound => "tool_not_found",
-            EventType::ActionTimeout => "action_timeout",
-            EventType::ActionMemoryExceeded => "action_memory_exceeded",
-            EventType::ActionErrored => "action_errored",
-            EventType::ActionCompleted => "action_completed",
-            EventType::ActionFailed => "action_failed",
-            EventType::LedgerTailQuarantined => "ledger_tail_quarantined",
-            EventType::LedgerTailAdopted => "ledger_tail_adopted",
-        }
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An event type name that is not one of [`EventType::ALL`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event type `{0}`; known types: {known}", known = known_event_types())]
-pub struct UnknownEventType(pub String);
-
-fn known_event_types() -> String {
-    EventType::ALL.map(EventType::as_str).join(", ")
-}
-
-impl FromStr for EventType {
-    type Err = UnknownEventType;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| UnknownEventType(s.to_owned()))
-    }
-}
 
 /// Everything a receipt says, before it is sealed into a chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -408,7 +259,6 @@ impl Receipt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::governor::GovernorState;
 
     fn body(n: u64) -> ReceiptBody {
         ReceiptBody {

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::governor::{GovernorState, ReasonCode};
 use crate::ids::TenantId;
+use crate::vocab::{GovernorState, ReasonCode};
 
 use super::{ChainHead, EventType, Receipt, ReceiptBody};
 

@@ -4,8 +4,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::clock::Timestamp;
-use crate::governor::{GovernorState, ReasonCode};
 use crate::receipts::{EventType, ReceiptBody, sample_body, sample_chain};
+use crate::vocab::{GovernorState, ReasonCode};
 
 fn acme() -> TenantId {
     TenantId::new("acme").unwrap()

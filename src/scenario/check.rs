@@ -14,9 +14,10 @@ use crate::catalog::Catalog;
 use crate::clock::parse_duration;
 use crate::entitlement::parse_event;
 use crate::governor::{Decision, ReasonCode};
+use crate::spans::DocPath;
 
 use super::hint::{did_you_mean, explain_serde};
-use super::locate::{Seg, locate_nearest};
+use super::text::{ScenarioText, step};
 use super::{Expect, Scenario, ScenarioError, StepAction, ToolsExpect};
 
 /// The reason the runner reports for `action_complete` / `action_failed` with nothing in
@@ -26,12 +27,13 @@ pub const NOTHING_IN_FLIGHT: &str = "nothing_in_flight";
 /// Every problem in `scenario` that would make its run meaningless, with file and line.
 pub fn check(scenario: &Scenario, path: &str, text: &str, catalog: &Catalog) -> Vec<ScenarioError> {
     let codes = known_codes(catalog);
+    let located = ScenarioText::new(text);
     let mut out = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let expect = step.expect.clone().unwrap_or_default();
         let mut c = StepCheck {
             path,
-            text,
+            text: &located,
             index: i,
             default_tenant: scenario.tenant.is_some(),
             expect: &expect,
@@ -41,7 +43,7 @@ pub fn check(scenario: &Scenario, path: &str, text: &str, catalog: &Catalog) -> 
         match &step.action {
             StepAction::Advance(d) => {
                 if let Err(e) = parse_duration(d) {
-                    c.error(&[Seg::Key("advance")], e.to_string());
+                    c.error(rel(&["advance"]), e.to_string());
                 }
             }
             StepAction::At(_) => {}
@@ -73,7 +75,7 @@ pub fn check(scenario: &Scenario, path: &str, text: &str, catalog: &Catalog) -> 
 
 struct StepCheck<'a> {
     path: &'a str,
-    text: &'a str,
+    text: &'a ScenarioText<'a>,
     index: usize,
     default_tenant: bool,
     expect: &'a Expect,
@@ -83,15 +85,12 @@ struct StepCheck<'a> {
 
 impl StepCheck<'_> {
     /// Records an error at `rel`, a path inside the step (its line, or the nearest one found).
-    fn error(&mut self, rel: &[Seg<'_>], message: String) {
-        let full: Vec<Seg<'_>> = [Seg::Key("steps"), Seg::Index(self.index)]
-            .into_iter()
-            .chain(rel.iter().copied())
-            .collect();
+    fn error(&mut self, rel: DocPath, message: String) {
+        let full = step(self.index).join(&rel);
         self.out.push(ScenarioError::Step {
             path: self.path.to_owned(),
             step: self.index + 1,
-            line: locate_nearest(self.text, &full).map(|l| l.line),
+            line: self.text.locate_nearest(&full).map(|l| l.line),
             message,
         });
     }
@@ -105,7 +104,7 @@ impl StepCheck<'_> {
         let ok = explicit || self.default_tenant;
         if !ok {
             self.error(
-                &[Seg::Key(key)],
+                rel(&[key]),
                 "no tenant: name one in the step (`tenant:`) or set `tenant:` at the top of the scenario".into(),
             );
         }
@@ -117,17 +116,17 @@ impl StepCheck<'_> {
             Ok(event) => event,
             Err(e) if e.tenant.is_none() => {
                 return self.error(
-                    &[Seg::Key("event"), Seg::Key("tenant_id")],
+                    rel(&["event", "tenant_id"]),
                     format!("{e}\n  hint: the event needs a valid `tenant_id` (or none, to use the scenario's tenant)"),
                 );
             }
             Err(_) if self.expects_reason(&ReasonCode::MalformedEvent) => return,
             Err(e) => {
                 return self.error(
-                    &[Seg::Key("event")],
+                    rel(&["event"]),
                     format!(
                         "{}\n  hint: to send a malformed event on purpose, expect `reason: malformed_event`",
-                        explain_serde(&e.to_string())
+                        explain_serde(&e.to_string(), None)
                     ),
                 );
             }
@@ -142,7 +141,7 @@ impl StepCheck<'_> {
                 catalog.skus().iter().map(|s| s.sku_id.as_str()),
             );
             self.error(
-                &[Seg::Key("event"), Seg::Key("sku_id")],
+                rel(&["event", "sku_id"]),
                 format!("unknown SKU `{sku}`{hint}\n  hint: to test the refusal, expect `reason: unknown_sku`"),
             );
         }
@@ -156,7 +155,7 @@ impl StepCheck<'_> {
                     catalog.packs().iter().map(|p| p.pack_id.as_str()),
                 );
                 self.error(
-                    &[Seg::Key("event"), Seg::Key("enabled_packs"), Seg::Index(j)],
+                    rel(&["event", "enabled_packs"]).index(j),
                     format!("unknown pack `{pack}`{hint}\n  hint: to test the refusal, expect `reason: unknown_pack`"),
                 );
             }
@@ -169,7 +168,7 @@ impl StepCheck<'_> {
         if self.catalog.tool(tool).is_none() && !expects_not_found {
             let hint = did_you_mean(tool, all_tools(self.catalog));
             self.error(
-                &[Seg::Key("call"), Seg::Key("tool")],
+                rel(&["call", "tool"]),
                 format!(
                     "unknown tool `{tool}`{hint}\n  hint: to call a tool that does not exist on purpose, expect `decision: tool_not_found`"
                 ),
@@ -184,7 +183,7 @@ impl StepCheck<'_> {
             if set && !kinds.contains(&kind) {
                 let list: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
                 c.error(
-                    &[Seg::Key("expect"), Seg::Key(field)],
+                    rel(&["expect", field]),
                     format!(
                         "`expect.{field}` applies to {} steps, not `{kind}`",
                         list.join(" and ")
@@ -199,7 +198,7 @@ impl StepCheck<'_> {
             ] {
                 if set {
                     self.error(
-                        &[Seg::Key("expect"), Seg::Key(field)],
+                        rel(&["expect", field]),
                         format!("`expect.{field}` on a clock step (`{kind}`) is checked for the scenario's tenant: set `tenant:` at the top"),
                     );
                 }
@@ -227,7 +226,7 @@ impl StepCheck<'_> {
         {
             let hint = did_you_mean(reason, codes.iter().map(String::as_str));
             self.error(
-                &[Seg::Key("expect"), Seg::Key("reason")],
+                rel(&["expect", "reason"]),
                 format!("unknown reason code `{reason}`{hint}: use a built-in code, a precondition code of the catalog, or `none`"),
             );
         }
@@ -248,18 +247,18 @@ impl StepCheck<'_> {
                 if catalog.tool(name).is_none() {
                     let hint = did_you_mean(name, all_tools(catalog));
                     self.error(
-                        &[
-                            Seg::Key("expect"),
-                            Seg::Key("tools"),
-                            Seg::Key(key),
-                            Seg::Index(j),
-                        ],
+                        rel(&["expect", "tools", key]).index(j),
                         format!("unknown tool `{name}` in `expect.tools.{key}`{hint}"),
                     );
                 }
             }
         }
     }
+}
+
+/// A path of keys inside a step, e.g. `call.tool`.
+fn rel(keys: &[&str]) -> DocPath {
+    keys.iter().fold(DocPath::root(), |p, key| p.key(*key))
 }
 
 fn all_tools(catalog: &Catalog) -> impl Iterator<Item = &str> {

@@ -1,94 +1,68 @@
 //! Turning parser messages into ones a scenario author can act on: step numbers instead of
 //! zero-based paths, no repeated position, and a "did you mean" for a misspelt name.
 
-/// The candidate closest to `word`, when it is close enough to be a likely misspelling.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
+use crate::diagnostics::{self, serde_text};
+use crate::spans::{DocPath, Segment};
 
-/// ` (did you mean `x`?)` when a candidate is close to `word`, else nothing.
+/// ` (did you mean `x`?)` when a candidate is close to `word` (by [`diagnostics::closest`]),
+/// else nothing.
 pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
-    closest(word, candidates).map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"))
+    diagnostics::did_you_mean(word, candidates).map_or_else(String::new, |s| format!(" ({s})"))
 }
 
-/// Rewrites a serde_yaml message: `steps[2].expect: unknown field `stat`, expected one of ...
-/// at line 9 column 7` becomes `step 3: expect: unknown field `stat`, expected one of ...
-/// (did you mean `state`?)`. The position is reported separately, so it is dropped here.
-pub(crate) fn explain_serde(message: &str) -> String {
-    let message = match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => &message[..i],
-        _ => message,
+/// Rewrites a deserializer's message: `steps[2].expect: unknown field `stat`, expected one of
+/// ... at line 9 column 7` becomes `step 3: expect: unknown field `stat`, expected one of ...
+/// (did you mean `state`?)`. The `position` (line, column) is reported separately, so it is
+/// dropped here.
+pub(crate) fn explain_serde(message: &str, position: Option<(usize, usize)>) -> String {
+    let message = match position {
+        Some((line, column)) => serde_text::without_position(message, line, column),
+        None => message.to_owned(),
     };
-    let message = renumber_steps(message).replace(
+    let message = renumber_steps(&message).replace(
         "expected struct Scenario",
         "expected a scenario: a mapping with `name:` and `steps:`",
     );
-    let hint = unknown_name(&message)
-        .map(|(word, candidates)| did_you_mean(word, candidates))
+    let hint = serde_text::unknown_name(&message)
+        .map(|u| did_you_mean(u.name, u.expected))
         .unwrap_or_default();
     format!("{message}{hint}")
 }
 
 /// `steps[2].expect: ...` → `step 3: expect: ...`; other messages are unchanged.
 fn renumber_steps(message: &str) -> String {
-    let Some(rest) = message.strip_prefix("steps[") else {
-        return message.to_owned();
-    };
-    let Some((index, rest)) = rest.split_once(']') else {
-        return message.to_owned();
-    };
-    let Ok(index) = index.parse::<usize>() else {
-        return message.to_owned();
-    };
-    let rest = rest.strip_prefix('.').unwrap_or(rest);
-    if rest.starts_with(':') {
-        format!("step {}{rest}", index + 1)
-    } else {
-        format!("step {}: {rest}", index + 1)
+    if let Some((path, rest)) = serde_text::split_path(message)
+        && let [Segment::Key(steps), Segment::Index(index), below @ ..] = path.segments()
+        && steps == "steps"
+    {
+        let below = DocPath::from(below.to_vec());
+        return if below.is_root() {
+            format!("step {}: {rest}", index + 1)
+        } else {
+            format!("step {}: {below}: {rest}", index + 1)
+        };
     }
-}
-
-/// For `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`): the unknown
-/// word and the expected ones.
-fn unknown_name(message: &str) -> Option<(&str, Vec<&str>)> {
-    let at = message
-        .find("unknown field `")
-        .or_else(|| message.find("unknown variant `"))?;
-    let after = &message[at..];
-    let open = after.find('`')? + 1;
-    let close = open + after[open..].find('`')?;
-    let word = &after[open..close];
-    let expected = &after[close..];
-    let expected = &expected[expected.find("expected")?..];
-    let candidates = expected.split('`').skip(1).step_by(2).collect();
-    Some((word, candidates))
+    message.to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::closest;
 
     #[test]
     fn suggests_the_closest_name() {
         let m = "steps[1]: unknown field `sgnal`, expected one of `name`, `signal`, `call` at line 6 column 5";
         assert_eq!(
-            explain_serde(m),
+            explain_serde(m, Some((6, 5))),
             "step 2: unknown field `sgnal`, expected one of `name`, `signal`, `call` (did you mean `signal`?)"
         );
         let m = "steps[0].expect.state: unknown variant `stabel`, expected one of `boot`, `stable`";
         assert_eq!(
-            explain_serde(m),
+            explain_serde(m, None),
             "step 1: expect.state: unknown variant `stabel`, expected one of `boot`, `stable` (did you mean `stable`?)"
         );
     }
@@ -96,7 +70,7 @@ mod tests {
     #[test]
     fn leaves_other_messages_alone() {
         assert_eq!(
-            explain_serde("missing field `name`"),
+            explain_serde("missing field `name`", None),
             "missing field `name`"
         );
         assert_eq!(closest("zzz", ["query", "create"]), None);

@@ -10,9 +10,9 @@ pub mod coverage;
 mod expect;
 mod hint;
 pub mod junit;
-mod locate;
 mod run;
 pub mod suite;
+mod text;
 
 use std::collections::BTreeMap;
 
@@ -375,10 +375,11 @@ impl Scenario {
     pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
         serde_yaml::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            let mut message = hint::explain_serde(&e.to_string());
+            let position = e.location().map(|l| (l.line(), l.column()));
+            let mut message = hint::explain_serde(&e.to_string(), position);
             // A whole-step problem (no action, two actions) comes without the step's index.
             if let Some(rest) = message.strip_prefix("steps: ")
-                && let Some(i) = locate::step_containing(text, line)
+                && let Some(i) = text::ScenarioText::new(text).step_containing(line)
             {
                 message = format!("step {}: {rest}", i + 1);
             }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::clock::{SimClock, parse_duration};
-use crate::engine::Engine;
+use crate::engine::MemoryEngine;
 use crate::governor::{IdSource, Resolution, Signal, ToolCall};
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
@@ -44,7 +44,7 @@ pub struct Run {
     /// End-of-run expectations that did not hold.
     pub end_mismatches: Vec<Mismatch>,
     /// The engine after the last step (tenants and their receipts).
-    pub engine: Engine,
+    pub engine: MemoryEngine,
 }
 
 impl Run {
@@ -72,7 +72,7 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Run, ScenarioError> {
     let clock = Arc::new(SimClock::new(scenario.start.unwrap_or(DEFAULT_START)));
-    let mut engine = Engine::new(catalog, clock.clone(), IdSource::seeded(scenario.seed));
+    let mut engine = MemoryEngine::new(catalog, clock.clone(), IdSource::seeded(scenario.seed));
     let mut steps = Vec::with_capacity(scenario.steps.len());
     for (i, step) in scenario.steps.iter().enumerate() {
         let index = i + 1;
@@ -239,20 +239,20 @@ pub fn run_with_progress(
     })
 }
 
-fn clock_now(engine: &Engine) -> crate::clock::Timestamp {
+fn clock_now(engine: &MemoryEngine) -> crate::clock::Timestamp {
     engine.clock().now()
 }
 
 /// The scenario's default tenant, once the engine has seen it: the tenant whose state and
 /// tools a clock step's expectations are checked against.
-fn known_default(scenario: &Scenario, engine: &Engine) -> Option<TenantId> {
+fn known_default(scenario: &Scenario, engine: &MemoryEngine) -> Option<TenantId> {
     scenario
         .tenant
         .clone()
         .filter(|t| engine.tenant(t).is_some())
 }
 
-fn check_end(end: &super::EndExpect, engine: &Engine) -> Vec<Mismatch> {
+fn check_end(end: &super::EndExpect, engine: &MemoryEngine) -> Vec<Mismatch> {
     let mut out = Vec::new();
     for (tenant, want) in &end.receipts {
         let actual = engine.receipts(tenant).len() as u64;

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
+use crate::spans::DocPath;
 
 use super::coverage::Observations;
-use super::locate::{Seg, keys, locate_nearest, step_line};
+use super::text::{ScenarioText, keys, step};
 use super::{Mismatch, Scenario, ScenarioError, check, run};
 
 /// File extensions of scenario files.
@@ -376,7 +377,7 @@ pub fn run_file(file: &SuiteFile, catalog: &Arc<Catalog>, coverage: bool) -> Sce
                     message,
                     ..
                 } => ScenarioError::Step {
-                    line: step_line(&file.text, step.saturating_sub(1)),
+                    line: ScenarioText::new(&file.text).step_line(step.saturating_sub(1)),
                     path,
                     step,
                     message,
@@ -400,36 +401,36 @@ pub fn run_file(file: &SuiteFile, catalog: &Arc<Catalog>, coverage: bool) -> Sce
 }
 
 fn locate_failures(file: &SuiteFile, run: &super::Run) -> Vec<Failure> {
+    let text = ScenarioText::new(&file.text);
     let mut out = Vec::new();
-    for step in run.steps.iter().filter(|s| !s.mismatches.is_empty()) {
-        let i = step.index - 1;
-        let line = step_line(&file.text, i);
-        for m in &step.mismatches {
-            let path: Vec<Seg<'_>> = [Seg::Key("steps"), Seg::Index(i), Seg::Key("expect")]
-                .into_iter()
-                .chain(keys(&m.field))
-                .collect();
+    for report in run.steps.iter().filter(|s| !s.mismatches.is_empty()) {
+        let i = report.index - 1;
+        let line = text.step_line(i);
+        for m in &report.mismatches {
+            let path = keys(step(i).key("expect"), &m.field);
             out.push(Failure {
-                step: Some(step.index),
-                step_name: step.name.clone(),
-                kind: Some(step.kind),
+                step: Some(report.index),
+                step_name: report.name.clone(),
+                kind: Some(report.kind),
                 line,
-                happened: Some(step.summary.clone()),
-                field_line: locate_nearest(&file.text, &path).map(|l| l.line),
+                happened: Some(report.summary.clone()),
+                field_line: text.locate_nearest(&path).map(|l| l.line),
                 mismatch: m.clone(),
             });
         }
     }
-    let end_line = locate_nearest(&file.text, &[Seg::Key("end")]).map(|l| l.line);
+    let end_line = text
+        .locate_nearest(&DocPath::root().key("end"))
+        .map(|l| l.line);
     for m in &run.end_mismatches {
-        let path: Vec<Seg<'_>> = keys(&m.field).collect();
+        let path = keys(DocPath::root(), &m.field);
         out.push(Failure {
             step: None,
             step_name: None,
             kind: None,
             line: end_line,
             happened: None,
-            field_line: locate_nearest(&file.text, &path).map(|l| l.line),
+            field_line: text.locate_nearest(&path).map(|l| l.line),
             mismatch: m.clone(),
         });
     }

@@ -124,13 +124,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// [`super::on_engine`], with a failed task answered as an internal error.
-pub async fn engine<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+/// [`super::on_blocking_pool`], with a failed task answered as an internal error.
+pub async fn with_workspace<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Workspace) -> Result<T, ApiError> + Send + 'static,
 {
-    super::on_engine(&state.workspace, work)
+    super::on_blocking_pool(&state.workspace, work)
         .await
         .map_err(|e| ApiError::internal(&e))?
 }
@@ -141,7 +141,7 @@ where
     T: Send + 'static,
     F: FnOnce(&Workspace, &TenantId) -> Result<T, WorkspaceError> + Send + 'static,
 {
-    engine(state, move |ws| {
+    with_workspace(state, move |ws| {
         if !ws.exists(&tenant)? {
             return Err(ApiError::unknown_tenant(&tenant));
         }

@@ -32,7 +32,8 @@ use crate::workspace::TenantView;
 use super::AppState;
 use super::error::{ApiError, ErrorCode, refused};
 use super::extract::{
-    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq, engine, for_tenant,
+    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq, for_tenant,
+    with_workspace,
 };
 use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
 use super::stream;
@@ -264,7 +265,7 @@ async fn post_event(
     _: Admin,
     JsonBody(raw): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let outcome = engine(&s, move |ws| Ok(ws.apply_event(&raw)?)).await?;
+    let outcome = with_workspace(&s, move |ws| Ok(ws.apply_event(&raw)?)).await?;
     Ok(match &outcome.refusal {
         Some(r) => refused(r.code.clone(), &r.message, &outcome),
         None => Json(outcome).into_response(),
@@ -278,7 +279,7 @@ struct Tenants {
 }
 
 async fn list_tenants(State(s): State<AppState>, _: Admin) -> Result<Json<Tenants>, ApiError> {
-    let tenants = engine(&s, |ws| {
+    let tenants = with_workspace(&s, |ws| {
         let views = ws
             .tenant_ids()?
             .iter()

@@ -42,7 +42,7 @@ pub use trace::REQUEST_ID;
 /// What every request handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The engine: tenants over a durable ledger.
+    /// Every tenant, over its durable ledger.
     pub workspace: Arc<Workspace>,
     /// Live receipt listeners.
     pub hub: Arc<Hub>,
@@ -68,7 +68,7 @@ const BUSY_RETRIES: usize = 4;
 
 /// Runs a tool call on this async worker when deciding cannot block
 /// ([`Workspace::try_call`]), awaiting its durability without holding a thread. `None` when
-/// it must run on the blocking pool instead (see [`on_engine`]).
+/// it must run on the blocking pool instead (see [`on_blocking_pool`]).
 pub async fn try_call(
     workspace: &Workspace,
     tenant: &TenantId,
@@ -84,9 +84,9 @@ pub async fn try_call(
     None
 }
 
-/// Runs engine work on tokio's blocking pool: it may sync the ledger or wait for a command
+/// Runs workspace work on tokio's blocking pool: it may sync the ledger or wait for a command
 /// handler, which must never stall the async workers. Both front doors go through here.
-pub async fn on_engine<T: Send + 'static>(
+pub async fn on_blocking_pool<T: Send + 'static>(
     workspace: &Arc<Workspace>,
     work: impl FnOnce(&Workspace) -> T + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {

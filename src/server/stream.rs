@@ -26,7 +26,7 @@ use crate::receipts::Receipt;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{QueryParams, TenantScope, engine, for_tenant};
+use super::extract::{QueryParams, TenantScope, for_tenant, with_workspace};
 use super::openapi::EventStream;
 
 /// `?from_seq=`.
@@ -148,7 +148,7 @@ impl Feed {
     async fn read_ledger(&mut self) -> Result<usize, ApiError> {
         let tenant = self.tenant.clone();
         let from = self.next;
-        let receipts = engine(&self.state, move |ws| {
+        let receipts = with_workspace(&self.state, move |ws| {
             Ok(ws.ledger().read_from(&tenant, from, CATCH_UP_PAGE)?)
         })
         .await?;

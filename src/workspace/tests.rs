@@ -232,6 +232,7 @@ fn try_call_declines_whatever_could_block() {
             program: "true".into(),
             args: Vec::new(),
             env: Default::default(),
+            sandbox: Default::default(),
         });
     }
     let ws = workspace(Catalog::new(packs, base.skus().to_vec()));

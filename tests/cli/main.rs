@@ -5,6 +5,7 @@
 mod common;
 
 mod browse;
+mod containment;
 mod golden;
 mod receipts;
 mod shipped_suite;

@@ -177,6 +177,11 @@ const CASES: &[Case] = &[
     Case { name: "compute_limit_zero", exit: 1, expect: &[e("invalid_compute_limit", "packs/core.yaml:20:19", "`timeout_ms` is 0")] },
     Case { name: "compute_limit_negative", exit: 1, expect: &[e("invalid_compute_limit", "packs/core.yaml:20:19", "`timeout_ms` must be a positive whole number, found integer `-5`")] },
     Case { name: "compute_limit_absurd", exit: 1, expect: &[e("invalid_compute_limit", "packs/extra.toml:20:19", "`max_cpu_percent` is 400, more than 100 percent")] },
+    Case { name: "invalid_sandbox_path", exit: 1, expect: &[
+        e("invalid_sandbox_path", "packs/core.yaml:17:16", "`data` is not an absolute path"),
+        e("invalid_sandbox_path", "packs/core.yaml:17:22", "`/srv/../etc/shadow` has a `..` component"),
+        e("invalid_sandbox_path", "packs/core.yaml:18:17", "`/` would make the whole file system writable"),
+    ] },
     Case { name: "invalid_input_schema", exit: 1, expect: &[e("invalid_input_schema", "packs/core.yaml:11:25", "invalid input schema of tool `core_check`: `type` must be one of")] },
     Case { name: "reserved_refusal_code", exit: 1, expect: &[e("reserved_refusal_code", "packs/core.yaml:20:45", "refusal code `no_entitlement` is a built-in reason code")] },
     Case { name: "duplicate_refusal_code", exit: 1, expect: &[n("duplicate_refusal_code", "packs/core.yaml:21:44", "refusal code `not_ready` is used twice by action `check`", "packs/core.yaml:20:45")] },

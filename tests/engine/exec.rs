@@ -23,11 +23,29 @@ fn command(program: &str, args: &[&str]) -> Handler {
         program: program.to_owned(),
         args: args.iter().map(|a| (*a).to_owned()).collect(),
         env: Default::default(),
+        sandbox: Default::default(),
     })
 }
 
 fn sh(script: &str) -> Handler {
     command("sh", &["-c", script])
+}
+
+/// A shell script that may write in `dir`, which its sandbox otherwise denies.
+fn sh_writing(script: &str, dir: &Path) -> Handler {
+    let Handler::Command(mut cmd) = sh(script) else {
+        unreachable!()
+    };
+    cmd.sandbox.write.push(dir.display().to_string());
+    Handler::Command(cmd)
+}
+
+/// A temporary directory every user may write in: handlers of a root test run as `nobody`.
+fn shared_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
 }
 
 fn python(code: &str) -> Handler {
@@ -39,6 +57,7 @@ fn limits(timeout_ms: u64, max_memory_mb: u64, max_output_bytes: u64) -> Limits 
         timeout_ms,
         max_memory_mb,
         max_output_bytes,
+        max_cpu_percent: None,
     }
 }
 
@@ -95,10 +114,11 @@ fn success_echoes_the_arguments_as_json() {
 #[cfg(target_os = "linux")]
 #[test]
 fn sleeping_child_and_its_grandchild_are_killed_at_the_timeout() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = shared_tempdir();
     let pid_file = dir.path().join("grandchild.pid");
     let script = format!("sleep 30 & echo $! > '{}'; sleep 30", pid_file.display());
-    let (outcome, took) = timed_run(&sh(&script), &json!({}), &limits(300, 256, 1024));
+    let handler = sh_writing(&script, dir.path());
+    let (outcome, took) = timed_run(&handler, &json!({}), &limits(300, 256, 1024));
     let Outcome::Timeout {
         limit_ms,
         elapsed_ms,
@@ -118,11 +138,12 @@ fn sleeping_child_and_its_grandchild_are_killed_at_the_timeout() {
 #[cfg(target_os = "linux")]
 #[test]
 fn background_processes_do_not_outlive_a_successful_action() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = shared_tempdir();
     let pid_file = dir.path().join("background.pid");
     // The background sleep inherits stdout: left alone it would hold the pipe for 30 s.
     let script = format!("sleep 30 & echo $! > '{}'; echo '{{}}'", pid_file.display());
-    let (outcome, took) = timed_run(&sh(&script), &json!({}), &generous());
+    let handler = sh_writing(&script, dir.path());
+    let (outcome, took) = timed_run(&handler, &json!({}), &generous());
     assert!(outcome.is_success(), "{outcome:?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(
@@ -269,6 +290,7 @@ fn the_environment_is_clean_except_path_home_lang_and_declared_vars() {
                 .into(),
         ],
         env: [("DECLARED".to_owned(), "yes".to_owned())].into_iter().collect(),
+        sandbox: Default::default(),
     });
     let outcome = run(&handler, &json!({}), &generous());
     let Outcome::Success { result, .. } = outcome else {

@@ -12,7 +12,7 @@ use tai::catalog::{
     Action, Catalog, Check, Handler, Pack, Precondition, Price, Simulated, Sku, Storage, Term, Tool,
 };
 use tai::clock::{Clock, SimClock, Timestamp};
-use tai::engine::Engine;
+use tai::engine::MemoryEngine;
 use tai::entitlement::{EntitlementEvent, EventKind, Standing};
 use tai::governor::{Decision, GovernorState, IdSource, Resolution, Signal, Tenant, ToolCall};
 use tai::ids::{ActionId, PackId, PlanId, RefusalCode, Role, SkuId, TenantId, ToolName};
@@ -220,7 +220,7 @@ proptest! {
         let catalog = Arc::new(build_catalog(&packs, &skus));
         let all_tools: Vec<String> = catalog.packs().iter().flat_map(|p| p.tools.iter().map(|t| t.name.to_string())).collect();
         let clock = Arc::new(SimClock::new(Timestamp::from_secs(1_800_000_000)));
-        let mut engine = Engine::new(catalog.clone(), clock.clone(), IdSource::seeded(1));
+        let mut engine = MemoryEngine::new(catalog.clone(), clock.clone(), IdSource::seeded(1));
         let tenant = TenantId::new("t").unwrap();
         for op in ops {
             match op {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tai::clock::{SimClock, Timestamp};
-use tai::engine::Engine;
+use tai::engine::MemoryEngine;
 use tai::entitlement::{EntitlementEvent, EventKind};
 use tai::governor::{Decision, GovernorState, IdSource, Resolution, Signal, ToolCall};
 use tai::ids::{SkuId, TenantId};
@@ -15,16 +15,16 @@ use tai::receipts::EventType;
 
 use crate::common::{seed_catalog, tenant};
 
-fn engine() -> Engine {
+fn engine() -> MemoryEngine {
     let catalog = seed_catalog();
     let clock = Arc::new(SimClock::new(
         Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
     ));
-    Engine::new(Arc::new(catalog), clock, IdSource::seeded(7))
+    MemoryEngine::new(Arc::new(catalog), clock, IdSource::seeded(7))
 }
 
 /// A tenant with an active seed-demo entitlement, still in `boot`.
-fn entitled(engine: &mut Engine, name: &str) -> TenantId {
+fn entitled(engine: &mut MemoryEngine, name: &str) -> TenantId {
     let t = tenant(name);
     let mut ev = EntitlementEvent::new(EventKind::Activated, t.clone());
     ev.sku_id = Some(SkuId::new("seed-demo").unwrap());
@@ -46,7 +46,7 @@ fn call(tool: &str) -> ToolCall {
     }
 }
 
-fn events(engine: &Engine, t: &TenantId) -> Vec<(GovernorState, GovernorState, EventType)> {
+fn events(engine: &MemoryEngine, t: &TenantId) -> Vec<(GovernorState, GovernorState, EventType)> {
     engine
         .receipts(t)
         .iter()

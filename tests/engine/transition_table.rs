@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use tai::clock::{SimClock, Timestamp};
-use tai::engine::Engine;
+use tai::engine::MemoryEngine;
 use tai::entitlement::{EntitlementEvent, EventKind};
 use tai::governor::{IdSource, Resolution, Signal, ToolCall};
 use tai::ids::{SkuId, TenantId};
@@ -54,7 +54,7 @@ proptest! {
         let catalog = Arc::new(seed_catalog());
         let possible = possible_transitions(&catalog);
         let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
-        let mut engine = Engine::new(catalog, clock.clone(), IdSource::seeded(1));
+        let mut engine = MemoryEngine::new(catalog, clock.clone(), IdSource::seeded(1));
         let tenants = [TenantId::new("a").unwrap(), TenantId::new("b").unwrap()];
         for (t, op) in ops {
             let tenant = &tenants[t];

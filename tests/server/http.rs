@@ -924,8 +924,18 @@ fn slow_catalog(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let catalog = dir.join("catalog");
     std::fs::create_dir_all(catalog.join("packs")).unwrap();
     std::fs::create_dir_all(catalog.join("skus")).unwrap();
-    let started = dir.join("started");
-    let release = dir.join("release");
+    // The handler runs sandboxed as `nobody`: it may only write where it declares, and must
+    // be able to reach that folder.
+    let io = dir.join("io");
+    std::fs::create_dir_all(&io).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(dir, mode(0o711)).unwrap();
+        std::fs::set_permissions(&io, mode(0o777)).unwrap();
+    }
+    let started = io.join("started");
+    let release = io.join("release");
     std::fs::write(
         catalog.join("packs/slow.yaml"),
         format!(
@@ -946,9 +956,11 @@ tools:
       program: sh
       args: ["-c", "touch \"$STARTED\"; while [ ! -e \"$RELEASE\" ]; do sleep 0.02; done; cat >/dev/null; echo '{{\"ok\":true}}'"]
       env: {{ STARTED: "{}", RELEASE: "{}" }}
+      sandbox: {{ write: ["{}"] }}
 "#,
             started.display(),
-            release.display()
+            release.display(),
+            io.display()
         ),
     )
     .unwrap();

@@ -118,9 +118,9 @@ pub fn export(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::governor::ReasonCode;
     use crate::ids::TenantId;
     use crate::receipts::{ChainHead, sample_body};
+    use crate::vocab::ReasonCode;
 
     /// Three receipts, the last with awkward text in its metadata.
     pub(crate) fn receipts() -> Vec<Receipt> {

@@ -5,6 +5,11 @@ use std::io::Write;
 use std::thread;
 
 use super::*;
+use std::fs::{self, OpenOptions};
+
+use sha2::{Digest, Sha256};
+
+use crate::receipts::{EventType, StoredHead};
 use crate::receipts::{ProblemKind, sample_body, sample_chain};
 
 fn tenant(name: &str) -> TenantId {

@@ -6,11 +6,13 @@
 //! only stores them, refusing a batch that does not continue the tenant's chain. Keeping
 //! storage behind this trait lets a database backend be added without touching the engine.
 
+mod dir;
 mod durable;
 mod file;
 mod head;
 mod manifest;
 mod memory;
+mod tenant_log;
 mod tree;
 
 use std::fmt;
@@ -23,7 +25,8 @@ use super::proof::InclusionProof;
 use super::signing::Checkpoint;
 use super::{ChainHead, Receipt, VerifyReport};
 
-pub use file::{FileLedger, LedgerDir, LedgerOptions, ReadOnlyLedger};
+pub use dir::{LedgerDir, ReadOnlyLedger};
+pub use file::{FileLedger, LedgerOptions};
 pub use head::{HEAD_FILE_LEN, StoredHead};
 pub use manifest::{MANIFEST_FILE, Manifest};
 pub use memory::MemoryLedger;

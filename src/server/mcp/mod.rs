@@ -158,12 +158,12 @@ impl TaiMcp {
         Ok(request)
     }
 
-    /// Runs `op` on the engine off the async threads.
-    async fn engine<T: Send + 'static>(
+    /// Runs `op` on the workspace, off the async threads.
+    async fn with_workspace<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Workspace) -> Result<T, WorkspaceError> + Send + 'static,
     ) -> Result<T, McpError> {
-        Ok(super::on_engine(&self.workspace, op).await??)
+        Ok(super::on_blocking_pool(&self.workspace, op).await??)
     }
 }
 
@@ -210,7 +210,7 @@ impl ServerHandler for TaiMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
-        let view = self.engine(move |ws| ws.view(&tenant)).await?;
+        let view = self.with_workspace(move |ws| ws.view(&tenant)).await?;
         Ok(ListToolsResult::with_all_items(tools::listed(
             self.workspace.catalog(),
             &view.tools,
@@ -226,7 +226,10 @@ impl ServerHandler for TaiMcp {
         let call = tools::tool_call(request, &context.meta)?;
         let outcome = match super::try_call(&self.workspace, &tenant, &call).await {
             Some(decided) => decided.map_err(McpError::from)?,
-            None => self.engine(move |ws| ws.call(&tenant, &call)).await?,
+            None => {
+                self.with_workspace(move |ws| ws.call(&tenant, &call))
+                    .await?
+            }
         };
         Ok(tools::answer(outcome)?.into())
     }

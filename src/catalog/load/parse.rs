@@ -1,0 +1,260 @@
+//! Parsing one definition file, with recovery so that one bad value does not hide the rest.
+
+use std::collections::HashSet;
+
+use serde::de::DeserializeOwned;
+
+use super::parse_errors::{finish_parse_error, split_yaml_message, toml_error, yaml_error};
+use super::yaml_depth::too_deep_to_parse;
+use super::{DocKind, SourceFile, Syntax};
+use crate::catalog::fields;
+use crate::diagnostics::serde_text;
+use crate::diagnostics::{Code, Diagnostic, backticked, did_you_mean};
+use crate::spans::{DocPath, LineIndex, Segment, SpanIndex};
+
+/// How a file parsed.
+#[derive(Debug)]
+pub(super) enum Outcome<T> {
+    /// As written (unknown fields aside).
+    Parsed(T),
+    /// Only once values with errors were left out: worth checking on its own, but not
+    /// against the rest of the catalog, since it is not what the file says.
+    Partial(T),
+    /// Not at all.
+    Failed,
+}
+
+/// Deserializes one file, collecting every unknown field and every value error: after a
+/// value error, the value is left out and the file parsed again (see [`recover`]).
+pub(super) fn parse<T: DeserializeOwned>(
+    file: &SourceFile,
+    out: &mut Vec<Diagnostic>,
+) -> Outcome<T> {
+    if let Some(message) = blank(file) {
+        out.push(
+            Diagnostic::new(Code::EmptyFile, message)
+                .in_file(&file.path)
+                .help(match file.kind {
+                    DocKind::Pack => "a pack needs at least `pack_id`, `version` and `description`; `tai pack new ID` writes a starting point",
+                    DocKind::Sku => "a SKU needs at least `sku_id`, `plan_id`, `title`, `price` and `enabled_packs`",
+                }),
+        );
+        return Outcome::Failed;
+    }
+    if let Some(problem) = too_deep_to_parse(file) {
+        out.push(problem);
+        return Outcome::Failed;
+    }
+    let mut ignored = Vec::new();
+    let result: Result<T, Diagnostic> = match file.syntax {
+        Syntax::Yaml => {
+            let de = serde_yaml::Deserializer::from_str(&file.text);
+            serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)))
+                .map_err(|e| yaml_error(file, &e))
+        }
+        Syntax::Toml => match toml::de::Deserializer::parse(&file.text) {
+            Ok(de) => serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)))
+                .map_err(|e| toml_error(file, &e, false)),
+            Err(e) => Err(toml_error(file, &e, true)),
+        },
+    };
+    let mut seen = HashSet::new();
+    push_unknown_fields(file, ignored, &mut seen, out);
+    let mut d = match result {
+        Ok(doc) => return Outcome::Parsed(doc),
+        Err(d) => pinpoint_unknown_field(file, d),
+    };
+    if d.code == Code::TooManyAliases
+        && d.location.is_none()
+        && let Some(span) = SpanIndex::first_alias(&file.text)
+    {
+        d.location = Some(LineIndex::new(&file.text).location(&file.text, span));
+        d.label = Some("aliases start expanding here".to_owned());
+    }
+    let first = d
+        .field
+        .clone()
+        .filter(|_| recoverable(&d) && file.text.len() <= MAX_RECOVERY_BYTES);
+    out.push(d);
+    match first.and_then(|first| recover(file, first, &mut seen, out)) {
+        Some(doc) => Outcome::Partial(doc),
+        None => Outcome::Failed,
+    }
+}
+
+/// At most this many values are left out of one file to find its other problems, and only
+/// in files up to this size (each try parses the file again; definitions are a few KiB).
+const MAX_RECOVERIES: usize = 32;
+const MAX_RECOVERY_BYTES: usize = 256 * 1024;
+
+/// Whether leaving out the value a diagnostic is about may let the file parse: a bad value
+/// or an unknown field, stored under a key (leaving out a list item would renumber the rest).
+fn recoverable(d: &Diagnostic) -> bool {
+    matches!(
+        d.code,
+        Code::InvalidValue | Code::InvalidComputeLimit | Code::UnknownField
+    ) && d.field.as_ref().is_some_and(|f| f.last_key().is_some())
+}
+
+/// Parses the file again without the value at `first`, and again without each further bad
+/// value found, reporting each problem by its path (located in the file as written). Gives
+/// up at a syntax error, a missing required field or a value that cannot be left out.
+fn recover<T: DeserializeOwned>(
+    file: &SourceFile,
+    first: DocPath,
+    seen: &mut HashSet<DocPath>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let mut tree: serde_yaml::Value = match file.syntax {
+        Syntax::Yaml => serde_yaml::from_str(&file.text).ok()?,
+        Syntax::Toml => {
+            serde_yaml::to_value(toml::from_str::<toml::Table>(&file.text).ok()?).ok()?
+        }
+    };
+    let mut left_out = vec![first];
+    for _ in 0..MAX_RECOVERIES {
+        if !remove_value(&mut tree, left_out.last()?) {
+            return None;
+        }
+        let text = serde_yaml::to_string(&tree).ok()?;
+        let mut ignored = Vec::new();
+        let de = serde_yaml::Deserializer::from_str(&text);
+        let result = serde_ignored::deserialize(de, |p| ignored.push(doc_path(&p)));
+        push_unknown_fields(file, ignored, seen, out);
+        let e = match result {
+            Ok(doc) => return Some(doc),
+            Err(e) => e,
+        };
+        let (message, field) = split_yaml_message(&e);
+        let d = pinpoint_unknown_field(
+            file,
+            finish_parse_error(file, message, None, field, || true),
+        );
+        let field = d.field.clone().unwrap_or_default();
+        if d.code == Code::MissingField {
+            // A required field whose bad value was left out is reported already.
+            if !left_out.contains(&field) {
+                out.push(d);
+            }
+            return None;
+        }
+        let more = recoverable(&d);
+        if d.code != Code::UnknownField || seen.insert(field.clone()) {
+            out.push(d);
+        }
+        if !more {
+            return None;
+        }
+        left_out.push(field);
+    }
+    None
+}
+
+/// Removes the value at `path` (which ends in a key) from a document; whether it was there.
+fn remove_value(tree: &mut serde_yaml::Value, path: &DocPath) -> bool {
+    let Some((Segment::Key(key), parents)) = path.segments().split_last() else {
+        return false;
+    };
+    let mut node = tree;
+    for seg in parents {
+        let next = match seg {
+            Segment::Key(k) => node.get_mut(k.as_str()),
+            Segment::Index(i) => node.get_mut(*i),
+        };
+        match next {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    node.as_mapping_mut()
+        .and_then(|m| m.remove(key.as_str()))
+        .is_some()
+}
+
+/// A parser's "unknown field" names only the value the field is in when that value is
+/// buffered (a tool's `handler`): find the key itself and report it like any unknown field.
+fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
+    if d.code != Code::UnknownField {
+        return d;
+    }
+    let Some(name) = serde_text::first_backticked(&d.message) else {
+        return d;
+    };
+    let within = d.field.clone().unwrap_or_default();
+    match SpanIndex::build(&file.text, file.syntax).find_key_below(&within, name) {
+        Some(path) => unknown_field(file, path),
+        None => d,
+    }
+}
+
+/// Why a file defines nothing, if it does not: no text, or only comments (and, in YAML,
+/// document markers).
+fn blank(file: &SourceFile) -> Option<&'static str> {
+    if file.text.trim().is_empty() {
+        return Some("the file is empty");
+    }
+    let only_comments = file.text.lines().map(str::trim).all(|line| {
+        line.is_empty()
+            || line.starts_with('#')
+            || (file.syntax == Syntax::Yaml && matches!(line, "---" | "..."))
+    });
+    only_comments.then_some("the file holds only comments")
+}
+
+/// Reports each field serde ignored, once per file however many parses saw it.
+fn push_unknown_fields(
+    file: &SourceFile,
+    ignored: Vec<DocPath>,
+    seen: &mut HashSet<DocPath>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for path in ignored {
+        if seen.insert(path.clone()) {
+            out.push(unknown_field(file, path));
+        }
+    }
+}
+
+fn unknown_field(file: &SourceFile, path: DocPath) -> Diagnostic {
+    let name = path.last_key().unwrap_or_default().to_owned();
+    let known = fields::known_fields(file.kind, &path.parent());
+    let help = did_you_mean(&name, known.iter().map(String::as_str)).or_else(|| {
+        (!known.is_empty()).then(|| format!("known fields here: {}", backticked(&known)))
+    });
+    let parent = path.parent();
+    let message = if parent.is_root() {
+        format!("unknown field `{name}`")
+    } else {
+        format!("unknown field `{name}` in `{parent}`")
+    };
+    Diagnostic::new(Code::UnknownField, message)
+        .in_file(&file.path)
+        .at(path)
+        .label("not a field of this format")
+        .maybe_help(help)
+}
+
+fn doc_path(p: &serde_ignored::Path<'_>) -> DocPath {
+    use serde_ignored::Path as P;
+    // serde_ignored's path is a linked list from the leaf up; collect, then reverse.
+    let mut steps = Vec::new();
+    let mut cur = p;
+    loop {
+        match cur {
+            P::Root => break,
+            P::Seq { parent, index } => {
+                steps.push(Segment::Index(*index));
+                cur = parent;
+            }
+            P::Map { parent, key } => {
+                steps.push(Segment::Key(key.clone()));
+                cur = parent;
+            }
+            P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+                cur = parent;
+            }
+        }
+    }
+    steps.reverse();
+    DocPath::from(steps)
+}

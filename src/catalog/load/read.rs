@@ -1,0 +1,368 @@
+//! Reading definition files from disk, bounded in size and refused unless UTF-8 text.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::{DocKind, Inputs, Scope, SourceFile, Syntax};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::spans::{Location, Span};
+
+/// Files larger than this are refused unread: no definition file comes close, and reading
+/// an arbitrary file whole would let one bad path exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// A file or folder that could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LoadError {
+    /// The file.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<Box<Diagnostic>> for LoadError {
+    fn from(d: Box<Diagnostic>) -> Self {
+        LoadError {
+            path: d
+                .file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            message: d.message,
+        }
+    }
+}
+
+/// Reads every `*.yaml`, `*.yml` and `*.toml` under `dir/packs` and `dir/skus`; the first
+/// problem (missing folder, unreadable or unusable file) is an error.
+pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
+    let inputs = read_catalog_dir(dir).map_err(LoadError::from)?;
+    match inputs.problems.into_iter().next() {
+        Some(problem) => Err(Box::new(problem).into()),
+        None => Ok(inputs.files),
+    }
+}
+
+/// Reads a catalog directory: its `packs/` and `skus/` folders. The error is for a
+/// directory that is missing or not a catalog; problems with single files are collected.
+pub fn read_catalog_dir(dir: &Path) -> Result<Inputs, Box<Diagnostic>> {
+    let mut missing = Vec::new();
+    for kind in [DocKind::Pack, DocKind::Sku] {
+        if !dir.join(kind.folder()).is_dir() {
+            missing.push(kind.folder());
+        }
+    }
+    if !dir.is_dir() {
+        let why = match std::fs::metadata(dir) {
+            Err(e) => io_reason(&e),
+            Ok(_) => "not a directory".to_owned(),
+        };
+        return Err(Box::new(
+            Diagnostic::new(Code::Io, format!("cannot read `{}`: {why}", dir.display()))
+                .in_file(dir),
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(Box::new(Diagnostic::new(
+            Code::NotACatalog,
+            format!(
+                "`{}` is not a catalog directory: it has no `{}` folder",
+                dir.display(),
+                missing.join("/` or `")
+            ),
+        )
+        .in_file(dir)
+        .help("a catalog directory holds `packs/` and `skus/`; pass single files to check them on their own")));
+    }
+    let mut inputs = Inputs::default();
+    for kind in [DocKind::Pack, DocKind::Sku] {
+        read_folder(&dir.join(kind.folder()), kind, &mut inputs);
+    }
+    Ok(inputs)
+}
+
+/// Reads every definition file of one folder (not recursively), all of one kind.
+pub fn read_folder(folder: &Path, kind: DocKind, inputs: &mut Inputs) {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) => {
+            inputs.problems.push(read_problem(folder, &e));
+            return;
+        }
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => paths.push(entry.path()),
+            Err(e) => inputs.problems.push(read_problem(folder, &e)),
+        }
+    }
+    paths.sort();
+    for path in paths {
+        let Some(syntax) = syntax_of(&path) else {
+            continue;
+        };
+        inputs.paths_seen += 1;
+        match read_text(&path) {
+            Ok(text) => inputs.files.push(SourceFile {
+                path,
+                kind,
+                syntax,
+                text,
+            }),
+            Err(problem) => inputs.problems.push(*problem),
+        }
+    }
+}
+
+/// Reads what `paths` name: catalog directories (with `packs/` and `skus/`), `packs`/`skus`
+/// folders, or single files. The scope is a whole catalog when a catalog directory is among
+/// them, else a fragment. The same file named twice is read once.
+pub fn read_paths(paths: &[PathBuf]) -> (Inputs, Scope) {
+    let mut inputs = Inputs::default();
+    let mut scope = Scope::Fragment;
+    for path in paths {
+        let folder_kind = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(DocKind::from_folder);
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                inputs.paths_seen += 1;
+                inputs.problems.push(read_problem(path, &e));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            match (folder_kind, read_catalog_dir(path)) {
+                (_, Ok(more)) => {
+                    scope = Scope::Catalog;
+                    inputs.files.extend(more.files);
+                    inputs.problems.extend(more.problems);
+                    inputs.paths_seen += more.paths_seen;
+                }
+                (Some(kind), Err(_)) => read_folder(path, kind, &mut inputs),
+                (None, Err(problem)) => inputs.problems.push(*problem),
+            }
+        } else {
+            inputs.paths_seen += 1;
+            match read_file(path) {
+                Ok(file) => inputs.files.push(file),
+                Err(problem) => inputs.problems.push(*problem),
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    inputs
+        .files
+        .retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())));
+    (inputs, scope)
+}
+
+/// Reads one definition file given by path. Its kind comes from its folder's name
+/// (`packs`/`skus`), else from its contents (a top-level `pack_id` or `sku_id`).
+pub fn read_file(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
+    let Some(syntax) = syntax_of(path) else {
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::NotACatalog,
+                format!("`{}` is not a definition file", path.display()),
+            )
+            .in_file(path)
+            .help("pack and SKU files end in `.yaml`, `.yml` or `.toml`"),
+        ));
+    };
+    let text = read_text(path)?;
+    let folder_kind = DocKind::of_parent(path);
+    let Some(kind) = folder_kind.or_else(|| kind_of_text(&text)) else {
+        return Err(Box::new(Diagnostic::new(
+            Code::UnknownFileKind,
+            "cannot tell whether this file defines a pack or a SKU",
+        )
+        .in_file(path)
+        .help(
+            "put it in a `packs/` or `skus/` folder, or give it a top-level `pack_id` or `sku_id`",
+        )));
+    };
+    Ok(SourceFile {
+        path: path.to_path_buf(),
+        kind,
+        syntax,
+        text,
+    })
+}
+
+/// The kind a file's text implies: a top-level `pack_id` key makes a pack, `sku_id` a SKU
+/// (both or neither: unknown).
+pub fn kind_of_text(text: &str) -> Option<DocKind> {
+    let mut found = None;
+    for line in text.lines() {
+        let key = line.trim_start_matches(['"', '\'']);
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let kind = if top_level_key(key, "pack_id") {
+            DocKind::Pack
+        } else if top_level_key(key, "sku_id") {
+            DocKind::Sku
+        } else {
+            continue;
+        };
+        match found {
+            Some(k) if k != kind => return None,
+            _ => found = Some(kind),
+        }
+    }
+    found
+}
+
+fn top_level_key(line: &str, key: &str) -> bool {
+    line.strip_prefix(key).is_some_and(|rest| {
+        rest.trim_start_matches(['"', '\''])
+            .trim_start()
+            .starts_with([':', '='])
+    })
+}
+
+/// Reads a file as UTF-8 text, refusing large, binary and non-UTF-8 files.
+fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    // Look before opening: opening a FIFO blocks until something writes to it.
+    let meta = std::fs::metadata(path).map_err(|e| Box::new(read_problem(path, &e)))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "it is a directory"
+        } else {
+            "it is not a regular file"
+        };
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot read `{}`: {what}", path.display()),
+            )
+            .in_file(path)
+            .help("pack and SKU definitions are regular `.yaml`, `.yml` or `.toml` files"),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Box::new(too_large(path, meta.len())));
+    }
+    let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
+    // The length can change after the check (or lie, for special files): never read more
+    // than the cap plus one byte.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Box::new(read_problem(path, &e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Box::new(too_large(path, bytes.len() as u64)));
+    }
+    decode(path, bytes)
+}
+
+fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(Box::new(encoding_problem(
+            path,
+            &bytes,
+            at,
+            "the file is binary (it contains a NUL byte)",
+        )));
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            Err(Box::new(encoding_problem(
+                path,
+                e.as_bytes(),
+                at,
+                "the file is not UTF-8 text",
+            )))
+        }
+    }
+}
+
+fn encoding_problem(path: &Path, bytes: &[u8], at: usize, message: &str) -> Diagnostic {
+    let before = &bytes[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Diagnostic::new(Code::InvalidEncoding, message)
+        .in_file(path)
+        .located(Location {
+            line,
+            column,
+            span: Span { offset: at, len: 1 },
+        })
+        .help("pack and SKU files are YAML or TOML text in UTF-8")
+}
+
+fn too_large(path: &Path, len: u64) -> Diagnostic {
+    #[allow(clippy::cast_precision_loss)]
+    let mib = len as f64 / (1024.0 * 1024.0);
+    Diagnostic::new(
+        Code::FileTooLarge,
+        format!(
+            "the file is {mib:.1} MiB, more than the {} MiB limit",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    )
+    .in_file(path)
+    .help("a pack or SKU definition is a few kilobytes; split the file or check that it is the right one")
+}
+
+fn read_problem(path: &Path, e: &std::io::Error) -> Diagnostic {
+    let help = match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Some("check the path; without a PATH, `tai validate` checks the catalog in use")
+        }
+        std::io::ErrorKind::PermissionDenied => Some("check the permissions of the path"),
+        _ => None,
+    };
+    Diagnostic::new(
+        Code::Io,
+        format!("cannot read `{}`: {}", path.display(), io_reason(e)),
+    )
+    .in_file(path)
+    .maybe_help(help.map(str::to_owned))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => {
+            let text = e.to_string();
+            // "Is a directory (os error 21)" → "is a directory"
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// The syntax a path's extension implies, if it is a definition file.
+pub fn syntax_of(path: &Path) -> Option<Syntax> {
+    match path.extension()?.to_str()? {
+        "yaml" | "yml" => Some(Syntax::Yaml),
+        "toml" => Some(Syntax::Toml),
+        _ => None,
+    }
+}

@@ -1,0 +1,369 @@
+//! A tool call at a governor, in named steps: find the tool, check the governor's state, pass
+//! gates 1-3, run the action within its bounds, record the one receipt that decides the call.
+
+use serde_json::Value;
+
+use crate::catalog::{Action, ToolRef};
+use crate::exec::{self, Limits, Outcome};
+use crate::receipts::{MetadataBuilder, Receipt};
+use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
+
+use super::gates::{self, GateInput};
+use super::tenant::Draft;
+use super::{CallOutcome, Env, InFlight, Tenant, ToolCall};
+
+/// Why a call stopped before its action ran. Its sentence is already in the metadata.
+struct Stop {
+    decision: Decision,
+    gate: Option<Gate>,
+    reason: ReasonCode,
+    message: String,
+}
+
+/// Stops a call that no gate refused, noting why in the metadata.
+fn stop(
+    metadata: &mut MetadataBuilder,
+    decision: Decision,
+    gate: Option<Gate>,
+    reason: ReasonCode,
+    message: String,
+) -> Stop {
+    metadata.insert("message", &message);
+    Stop {
+        decision,
+        gate,
+        reason,
+        message,
+    }
+}
+
+/// How an action that ran went wrong: the receipt's event, the reason and a sentence.
+struct Overrun {
+    event: EventType,
+    reason: ReasonCode,
+    message: String,
+}
+
+impl Tenant {
+    /// Runs a tool call: registry lookup, governor state, gates 1-3, then bounded execution.
+    /// After what [`Tenant::tick`] records, exactly one receipt decides the call.
+    pub fn call(&mut self, env: &Env<'_>, call: &ToolCall) -> CallOutcome {
+        let receipts = self.tick(env);
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert("tool", &call.tool);
+        match self.admit(env, call, &mut metadata) {
+            Ok((tool, action)) => self.execute(env, receipts, metadata, call, tool, action),
+            Err(stop) => self.record_stop(env, receipts, metadata, stop),
+        }
+    }
+
+    /// Everything before the action runs, in order; the first step that says no stops the
+    /// call. What passes is the tool and its action.
+    fn admit<'c>(
+        &self,
+        env: &Env<'c>,
+        call: &ToolCall,
+        metadata: &mut MetadataBuilder,
+    ) -> Result<(ToolRef<'c>, &'c Action), Stop> {
+        let tool = self.find_tool(env, call, metadata)?;
+        metadata.insert("pack", tool.pack.pack_id.as_str());
+        metadata.insert("action", tool.tool.action.as_str());
+        metadata.insert("arguments", &call.arguments);
+        if !call.context.is_empty() {
+            metadata.insert("context", &call.context);
+        }
+        self.check_ready(metadata)?;
+        let action = declared_action(tool, call, metadata)?;
+        self.pass_gates(env, call, tool, action, metadata)?;
+        Ok((tool, action))
+    }
+
+    /// The registry: a tool outside the tenant's visible tools is not found, in any state.
+    fn find_tool<'c>(
+        &self,
+        env: &Env<'c>,
+        call: &ToolCall,
+        metadata: &mut MetadataBuilder,
+    ) -> Result<ToolRef<'c>, Stop> {
+        let found = self
+            .tools
+            .contains(call.tool.as_str())
+            .then(|| env.catalog.tool(&call.tool))
+            .flatten();
+        found.ok_or_else(|| {
+            let message = format!(
+                "tool `{}` is not available to tenant `{}`",
+                call.tool, self.id
+            );
+            stop(
+                metadata,
+                Decision::ToolNotFound,
+                None,
+                ReasonCode::ToolNotFound,
+                message,
+            )
+        })
+    }
+
+    /// The governor's state: only a stable governor accepts work.
+    fn check_ready(&self, metadata: &mut MetadataBuilder) -> Result<(), Stop> {
+        let (reason, message) = match self.state {
+            GovernorState::Stable => return Ok(()),
+            GovernorState::Boot => (
+                ReasonCode::GovernorNotReady,
+                "the governor is booting: send a signal once the entitlement is active",
+            ),
+            GovernorState::Intervening => (
+                ReasonCode::ActionInFlight,
+                "an action is being resolved; no new work is accepted until it completes or fails",
+            ),
+            GovernorState::Refusing => (
+                ReasonCode::GovernorRefusing,
+                "the governor is refusing work until an entitlement change recovers it",
+            ),
+        };
+        Err(stop(
+            metadata,
+            Decision::Refused,
+            None,
+            reason,
+            message.to_owned(),
+        ))
+    }
+
+    /// Gates 1, 2 and 3, in order; the first refusal stops the call.
+    fn pass_gates(
+        &self,
+        env: &Env<'_>,
+        call: &ToolCall,
+        tool: ToolRef<'_>,
+        action: &Action,
+        metadata: &mut MetadataBuilder,
+    ) -> Result<(), Stop> {
+        let input = GateInput {
+            entitlement: self.entitlement.as_ref(),
+            now: env.now,
+            action,
+            context: &call.context,
+            facts: &self.facts,
+            tool,
+            arguments: &call.arguments,
+        };
+        gates::check(&input).map_err(|refusal| {
+            metadata.insert("gate", refusal.gate.as_str());
+            metadata.insert("message", &refusal.message);
+            metadata.extend(refusal.detail);
+            Stop {
+                decision: Decision::Refused,
+                gate: Some(refusal.gate),
+                reason: refusal.reason,
+                message: refusal.message,
+            }
+        })
+    }
+
+    /// Runs the admitted action within its limits and records how it went.
+    fn execute(
+        &mut self,
+        env: &Env<'_>,
+        receipts: Vec<Receipt>,
+        mut metadata: MetadataBuilder,
+        call: &ToolCall,
+        tool: ToolRef<'_>,
+        action: &Action,
+    ) -> CallOutcome {
+        let limits = Limits::resolve(Some(action), tool.pack);
+        metadata.insert_struct("limits", &limits);
+        let run = exec::execute(&tool.tool.handler, &call.arguments, &limits);
+        if let Some(usage) = &run.usage {
+            metadata.insert_struct("usage", usage);
+        }
+        match judge(run.outcome, action, &mut metadata) {
+            Ok(result) => self.record_success(env, receipts, metadata, call, result),
+            Err(overrun) => self.record_overrun(env, receipts, metadata, tool, overrun),
+        }
+    }
+
+    /// Records an action that succeeded: the governor stays stable.
+    fn record_success(
+        &mut self,
+        env: &Env<'_>,
+        mut receipts: Vec<Receipt>,
+        metadata: MetadataBuilder,
+        call: &ToolCall,
+        result: Value,
+    ) -> CallOutcome {
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event: EventType::ActionExecuted,
+                to: GovernorState::Stable,
+                reason: None,
+                metadata,
+            },
+        ));
+        CallOutcome {
+            decision: Decision::Executed,
+            gate: None,
+            reason: None,
+            message: format!("`{}` executed", call.tool),
+            result: Some(result),
+            state: self.state,
+            receipts,
+        }
+    }
+
+    /// Records an action that overran a bound or failed: the governor intervenes, holding
+    /// the action in flight until it is reported complete or failed.
+    fn record_overrun(
+        &mut self,
+        env: &Env<'_>,
+        mut receipts: Vec<Receipt>,
+        mut metadata: MetadataBuilder,
+        tool: ToolRef<'_>,
+        overrun: Overrun,
+    ) -> CallOutcome {
+        let Overrun {
+            event,
+            reason,
+            message,
+        } = overrun;
+        metadata.insert("message", &message);
+        let in_flight = InFlight {
+            tool: tool.tool.name.clone(),
+            reason: reason.to_string(),
+            since: env.now,
+        };
+        metadata.insert_struct("in_flight", &in_flight);
+        self.in_flight = Some(in_flight);
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event,
+                to: GovernorState::Intervening,
+                reason: Some(reason.clone()),
+                metadata,
+            },
+        ));
+        CallOutcome {
+            decision: Decision::Failed,
+            gate: None,
+            reason: Some(reason),
+            message,
+            result: None,
+            state: self.state,
+            receipts,
+        }
+    }
+
+    /// Records a call that stopped before its action ran; the governor's state is unchanged.
+    fn record_stop(
+        &mut self,
+        env: &Env<'_>,
+        mut receipts: Vec<Receipt>,
+        metadata: MetadataBuilder,
+        stop: Stop,
+    ) -> CallOutcome {
+        let event = if stop.decision == Decision::ToolNotFound {
+            EventType::ToolNotFound
+        } else {
+            EventType::ActionRefused
+        };
+        let to = self.state;
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event,
+                to,
+                reason: Some(stop.reason.clone()),
+                metadata,
+            },
+        ));
+        CallOutcome {
+            decision: stop.decision,
+            gate: stop.gate,
+            reason: Some(stop.reason),
+            message: stop.message,
+            result: None,
+            state: self.state,
+            receipts,
+        }
+    }
+}
+
+/// The tool's declared action. Validation rejects a tool whose action is missing; refuse
+/// rather than guess.
+fn declared_action<'c>(
+    tool: ToolRef<'c>,
+    call: &ToolCall,
+    metadata: &mut MetadataBuilder,
+) -> Result<&'c Action, Stop> {
+    tool.action.ok_or_else(|| {
+        stop(
+            metadata,
+            Decision::Refused,
+            Some(Gate::Preconditions),
+            ReasonCode::ActionError,
+            format!("tool `{}` names no declared action", call.tool),
+        )
+    })
+}
+
+/// What an action's outcome means for the call: its result, or the overrun that sends the
+/// governor to intervening. Measurements go into the metadata either way.
+fn judge(
+    outcome: Outcome,
+    action: &Action,
+    metadata: &mut MetadataBuilder,
+) -> Result<Value, Overrun> {
+    let (event, reason, message) = match outcome {
+        Outcome::Success { result, elapsed_ms } => {
+            metadata.insert("elapsed_ms", &elapsed_ms);
+            metadata.insert("result", &result);
+            return Ok(result);
+        }
+        Outcome::Timeout {
+            limit_ms,
+            elapsed_ms,
+        } => {
+            metadata.insert("elapsed_ms", &elapsed_ms);
+            (
+                EventType::ActionTimeout,
+                ReasonCode::Timeout,
+                format!("action `{}` exceeded its {limit_ms} ms timeout", action.id),
+            )
+        }
+        Outcome::MemoryExceeded { limit_mb, used_mb } => {
+            metadata.insert("used_mb", &used_mb);
+            (
+                EventType::ActionMemoryExceeded,
+                ReasonCode::MemoryExceeded,
+                format!(
+                    "action `{}` exceeded its {limit_mb} MiB memory limit",
+                    action.id
+                ),
+            )
+        }
+        Outcome::OutputExceeded { limit_bytes } => (
+            EventType::ActionErrored,
+            ReasonCode::OutputLimitExceeded,
+            format!(
+                "action `{}` wrote more than {limit_bytes} bytes of output",
+                action.id
+            ),
+        ),
+        Outcome::Error { message, exit_code } => {
+            metadata.insert("exit_code", &exit_code);
+            (
+                EventType::ActionErrored,
+                ReasonCode::ActionError,
+                format!("action `{}` failed: {message}", action.id),
+            )
+        }
+    };
+    Err(Overrun {
+        event,
+        reason,
+        message,
+    })
+}

@@ -1,0 +1,110 @@
+//! What a governor is asked and what it answers: tool calls, signals, entitlement events and
+//! action resolutions, with their outcomes and errors.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::clock::Timestamp;
+use crate::entitlement::Refusal;
+use crate::ids::{SignalName, TenantId, ToolName};
+use crate::receipts::Receipt;
+use crate::registry::SurfaceDiff;
+use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
+
+/// A tool call: the tool's name as the client sent it, its arguments and its context.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ToolCall {
+    /// The tool name (unchecked: an unknown name is simply not found).
+    pub tool: String,
+    /// Arguments for the tool's handler.
+    pub arguments: Map<String, Value>,
+    /// Facts about the call that preconditions may check (e.g. `deployment_stable`).
+    pub context: Map<String, Value>,
+}
+
+/// The answer to a tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CallOutcome {
+    /// What became of the call.
+    pub decision: Decision,
+    /// The gate that refused, if one did.
+    pub gate: Option<Gate>,
+    /// The reason code for a refusal or failure.
+    pub reason: Option<ReasonCode>,
+    /// A sentence explaining the decision.
+    pub message: String,
+    /// The action's result, when it executed.
+    pub result: Option<Value>,
+    /// The governor state after the call.
+    pub state: GovernorState,
+    /// Receipts written, in order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// A signal: an observation sent to the governor; its facts feed preconditions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Signal {
+    /// The signal's name, if it has one (e.g. `storm_detected`).
+    pub name: Option<SignalName>,
+    /// Facts to record for the tenant when the signal is processed.
+    pub facts: Map<String, Value>,
+}
+
+/// The answer to a signal.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct SignalOutcome {
+    /// The receipt's event type: processed, refused or postponed.
+    pub event: EventType,
+    /// Why it was refused, if it was.
+    pub reason: Option<ReasonCode>,
+    /// The governor state after the signal.
+    pub state: GovernorState,
+    /// Receipts written, in order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The answer to an entitlement event.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct EventOutcome {
+    /// Whether the event was accepted.
+    pub accepted: bool,
+    /// Why it was refused, if it was.
+    pub refusal: Option<Refusal>,
+    /// How the tool surface changed.
+    pub surface: SurfaceDiff,
+    /// The governor state after the event.
+    pub state: GovernorState,
+    /// Receipts written, in order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The reported end of an in-flight action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The action finished after all: back to stable.
+    Complete,
+    /// The action failed for good: the governor refuses work until recovered.
+    Failed,
+}
+
+/// Why a recovery report could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no action is in flight for tenant `{tenant}` (governor is {state})")]
+pub struct NothingInFlight {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Its governor state.
+    pub state: GovernorState,
+}
+
+/// The action an `intervening` governor is waiting on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct InFlight {
+    /// The tool that was called.
+    pub tool: ToolName,
+    /// Why it overran.
+    pub reason: String,
+    /// When it started.
+    pub since: Timestamp,
+}
