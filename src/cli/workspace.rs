@@ -15,7 +15,7 @@ use crate::entitlement::{EntitlementEvent, EventKind};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::{CheckpointSigner, Receipt};
-use crate::workspace::{TenantView, Workspace};
+use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
 use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
 
@@ -404,7 +404,19 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         None => ws.tenant_ids()?,
     };
-    let tenants: Vec<TenantView> = ids.iter().map(|id| ws.view(id)).collect::<Result<_, _>>()?;
+    let mut tenants: Vec<TenantView> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match ws.view(id) {
+            Ok(view) => tenants.push(view),
+            // A chain that does not replay is a failed check of the record, as for
+            // `tai receipts show`: exit 1, never a state made up from part of it.
+            Err(WorkspaceError::Replay(e)) => {
+                eprintln!("error: {e}");
+                return Ok(Exit::Failure);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     match args.format {
         Format::Json => {
             if args.tenant.is_some() {

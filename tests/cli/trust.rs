@@ -424,3 +424,23 @@ fn a_proof_proves_one_receipt_without_the_ledger() {
         .ok()
         .has("extends the one signed at seq");
 }
+
+#[test]
+fn reading_commands_exit_1_on_a_broken_chain() {
+    let f = fixture();
+    let path = f.ledger().ledger_path(&tenant("acme"));
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replacen("gov-acme", "gov-evil", 1);
+    fs::write(&path, text).unwrap();
+    f.tai(&["state", "--tenant", "acme"])
+        .exits(1)
+        .errs("the receipt chain is broken");
+    f.tai(&["state"]).exits(1);
+    f.tai(&["receipts", "show", "--tenant", "acme"])
+        .exits(1)
+        .errs("--allow-broken");
+    f.tai(&["receipts", "show", "--tenant", "acme", "--allow-broken"])
+        .ok()
+        .errs("warning: the receipt chain of `acme` does not verify");
+}
