@@ -422,7 +422,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__call)
-            opts="-t -h -V --tenant --format --arg --context --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --arg --context --idempotency-key --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +445,10 @@ _tai() {
                     return 0
                     ;;
                 --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idempotency-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -413,6 +413,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --format 'Output format'
             cand --arg 'A tool argument, KEY=VALUE (repeatable)'
             cand --context 'Call context for preconditions, KEY=VALUE (repeatable)'
+            cand --idempotency-key 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'

@@ -57,6 +57,10 @@ pub struct EntitlementEvent {
     /// When the entitlement ends (RFC 3339 or epoch seconds). Defaults to now plus one term.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<Timestamp>,
+    /// The sender's id of this event. A redelivery with an id the tenant has seen is
+    /// answered with the first outcome and changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 impl EntitlementEvent {
@@ -70,6 +74,7 @@ impl EntitlementEvent {
             enabled_packs: None,
             iam_roles: None,
             expiry: None,
+            event_id: None,
         }
     }
 }

@@ -114,6 +114,10 @@ pub struct CallArgs {
     /// Call context for preconditions, KEY=VALUE (repeatable)
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub context: Vec<(String, Value)>,
+    /// A key for this call: run again with the same key, it answers the first outcome and
+    /// runs nothing (also across restarts; the key is kept in the receipt)
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// Send a signal to a tenant's governor.
@@ -224,10 +228,9 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };
     let outcome = ws.apply_event(&raw)?;
-    let tenant = outcome
-        .receipts
-        .first()
-        .map(|r| r.body.tenant_id.to_string())
+    let tenant = raw
+        .get("tenant_id")
+        .and_then(Value::as_str)
         .unwrap_or_default();
     let format = match &args.kind {
         Some(cmd) => lifecycle_args(cmd).target.format,
@@ -248,6 +251,12 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     "{kind} refused for `{tenant}`: {} — {}",
                     r.code, r.message
                 )?,
+            }
+            if let Some(seq) = outcome.repeat_of {
+                writeln!(
+                    out,
+                    "already applied: recorded at seq {seq}; nothing changed"
+                )?;
             }
             print_receipts(&mut out, &outcome.receipts)?;
         }
@@ -312,6 +321,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         tool: args.tool.clone(),
         arguments: args.args.iter().cloned().collect(),
         context: args.context.iter().cloned().collect(),
+        idempotency_key: args.idempotency_key.clone(),
     };
     let outcome = ws.call(&args.target.tenant, &call)?;
     match args.target.format {
@@ -328,6 +338,9 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             }
             if let Some(result) = &outcome.result {
                 writeln!(out, "{}", serde_json::to_string_pretty(result)?)?;
+            }
+            if let Some(seq) = outcome.repeat_of {
+                writeln!(out, "already decided: recorded at seq {seq}; nothing ran")?;
             }
             print_receipts(&mut out, &outcome.receipts)?;
         }

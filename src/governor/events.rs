@@ -17,7 +17,23 @@ impl Tenant {
     /// surface (and recover a refusing governor); refused ones change nothing but are
     /// recorded.
     pub fn apply_event(&mut self, env: &Env<'_>, event: &EntitlementEvent) -> EventOutcome {
-        let mut receipts = self.tick(env);
+        let event_id = event.event_id.as_deref();
+        if let Some(repeat) = self.repeated_event(event_id) {
+            return repeat;
+        }
+        let receipts = self.tick(env);
+        let ticked = receipts.len();
+        let outcome = self.decide_event(env, event, receipts);
+        self.remember_event(event_id, outcome.receipts.get(ticked));
+        outcome
+    }
+
+    fn decide_event(
+        &mut self,
+        env: &Env<'_>,
+        event: &EntitlementEvent,
+        mut receipts: Vec<Receipt>,
+    ) -> EventOutcome {
         let resolved = entitlement::resolve(env.catalog, self.entitlement.as_ref(), event, env.now);
         let mut metadata = MetadataBuilder::new();
         metadata.insert_struct("event", &event);
@@ -50,6 +66,7 @@ impl Tenant {
                     surface: SurfaceDiff::between(&before, &self.tools),
                     state: self.state,
                     receipts,
+                    repeat_of: None,
                 }
             }
         }
@@ -62,14 +79,21 @@ impl Tenant {
         raw: &Value,
         err: &MalformedEvent,
     ) -> EventOutcome {
+        let event_id = raw.get("event_id").and_then(Value::as_str);
+        if let Some(repeat) = self.repeated_event(event_id) {
+            return repeat;
+        }
         let receipts = self.tick(env);
+        let ticked = receipts.len();
         let refusal = Refusal {
             code: ReasonCode::MalformedEvent,
             message: err.message.clone(),
         };
         let mut metadata = MetadataBuilder::new();
         metadata.insert("event", raw);
-        self.refuse_event(env, receipts, metadata, refusal)
+        let outcome = self.refuse_event(env, receipts, metadata, refusal);
+        self.remember_event(event_id, outcome.receipts.get(ticked));
+        outcome
     }
 
     /// Records a refused event: nothing changes but the chain.
@@ -97,6 +121,7 @@ impl Tenant {
             surface: SurfaceDiff::default(),
             state: self.state,
             receipts,
+            repeat_of: None,
         }
     }
 }

@@ -29,6 +29,26 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The request's `Idempotency-Key` header, if it has one: a retried call with the same key
+/// is answered with the first outcome and runs nothing.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+/// The header that carries a call's idempotency key.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+impl FromRequestParts<AppState> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(IDEMPOTENCY_KEY_HEADER)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        Ok(IdempotencyKey(key))
+    }
+}
+
 /// The admin, or a rejection.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;

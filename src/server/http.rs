@@ -32,8 +32,8 @@ use crate::workspace::TenantView;
 use super::AppState;
 use super::error::{ApiError, ErrorCode, refused};
 use super::extract::{
-    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq, for_tenant,
-    with_workspace,
+    Admin, Caller, IdempotencyKey, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq,
+    for_tenant, with_workspace,
 };
 use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
 use super::stream;
@@ -350,12 +350,14 @@ struct CallRequest {
 async fn call_tool(
     State(s): State<AppState>,
     TenantScope(tenant): TenantScope,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     JsonBody(req): JsonBody<CallRequest>,
 ) -> Result<Response, ApiError> {
     let call = ToolCall {
         tool: req.tool,
         arguments: req.arguments,
         context: req.context,
+        idempotency_key,
     };
     let outcome = match super::try_call(&s.workspace, &tenant, &call).await {
         Some(decided) => decided?,

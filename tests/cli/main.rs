@@ -6,6 +6,7 @@ mod common;
 
 mod browse;
 mod containment;
+mod exactly_once;
 mod golden;
 mod receipts;
 mod shipped_suite;
