@@ -295,6 +295,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -418,6 +421,61 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tai;event;approve' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'The SKU (required for activate and change)')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The marketplace plan (checked against the SKU''s)')
+            [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;event;reject' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'The SKU (required for activate and change)')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The marketplace plan (checked against the SKU''s)')
+            [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;event;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The marketplace that sent the notifications')
+            [CompletionResult]::new('--resources', '--resources', [CompletionResultType]::ParameterName, 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tai;event;help' {
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'A purchase: entitlement.activated')
             [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed')
@@ -425,6 +483,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -444,6 +505,15 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;event;help;cancel' {
+            break
+        }
+        'tai;event;help;approve' {
+            break
+        }
+        'tai;event;help;reject' {
+            break
+        }
+        'tai;event;help;import' {
             break
         }
         'tai;event;help;help' {
@@ -714,7 +784,8 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)')
             [CompletionResult]::new('--admin-token', '--admin-token', [CompletionResultType]::ParameterName, 'The admin token [default: generated and printed on stderr]')
             [CompletionResult]::new('--tenant-token', '--tenant-token', [CompletionResultType]::ParameterName, 'A tenant''s token, TENANT=TOKEN (repeatable)')
-            [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (larger is answered 413)')
+            [CompletionResult]::new('--marketplace-records', '--marketplace-records', [CompletionResultType]::ParameterName, 'Largest request body accepted, in bytes (larger is answered 413) GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through')
+            [CompletionResult]::new('--max-body', '--max-body', [CompletionResultType]::ParameterName, 'max-body')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Longest a request may take before it is answered 503 (30s, 2m, ...)')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
@@ -843,6 +914,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'entitlement.cancelled (every pack is disabled)')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'entitlement.approved: the provider approves a pending purchase or plan change')
+            [CompletionResult]::new('reject', 'reject', [CompletionResultType]::ParameterValue, 'entitlement.withdrawn: the provider rejects a pending purchase or plan change')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent')
             break
         }
         'tai;help;event;activate' {
@@ -861,6 +935,15 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;event;cancel' {
+            break
+        }
+        'tai;help;event;approve' {
+            break
+        }
+        'tai;help;event;reject' {
+            break
+        }
+        'tai;help;event;import' {
             break
         }
         'tai;help;call' {

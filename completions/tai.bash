@@ -76,6 +76,9 @@ _tai() {
             tai__subcmd__event,activate)
                 cmd="tai__subcmd__event__subcmd__activate"
                 ;;
+            tai__subcmd__event,approve)
+                cmd="tai__subcmd__event__subcmd__approve"
+                ;;
             tai__subcmd__event,cancel)
                 cmd="tai__subcmd__event__subcmd__cancel"
                 ;;
@@ -85,8 +88,14 @@ _tai() {
             tai__subcmd__event,help)
                 cmd="tai__subcmd__event__subcmd__help"
                 ;;
+            tai__subcmd__event,import)
+                cmd="tai__subcmd__event__subcmd__import"
+                ;;
             tai__subcmd__event,reinstate)
                 cmd="tai__subcmd__event__subcmd__reinstate"
+                ;;
+            tai__subcmd__event,reject)
+                cmd="tai__subcmd__event__subcmd__reject"
                 ;;
             tai__subcmd__event,renew)
                 cmd="tai__subcmd__event__subcmd__renew"
@@ -97,6 +106,9 @@ _tai() {
             tai__subcmd__event__subcmd__help,activate)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__activate"
                 ;;
+            tai__subcmd__event__subcmd__help,approve)
+                cmd="tai__subcmd__event__subcmd__help__subcmd__approve"
+                ;;
             tai__subcmd__event__subcmd__help,cancel)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__cancel"
                 ;;
@@ -106,8 +118,14 @@ _tai() {
             tai__subcmd__event__subcmd__help,help)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__help"
                 ;;
+            tai__subcmd__event__subcmd__help,import)
+                cmd="tai__subcmd__event__subcmd__help__subcmd__import"
+                ;;
             tai__subcmd__event__subcmd__help,reinstate)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__reinstate"
+                ;;
+            tai__subcmd__event__subcmd__help,reject)
+                cmd="tai__subcmd__event__subcmd__help__subcmd__reject"
                 ;;
             tai__subcmd__event__subcmd__help,renew)
                 cmd="tai__subcmd__event__subcmd__help__subcmd__renew"
@@ -175,14 +193,23 @@ _tai() {
             tai__subcmd__help__subcmd__event,activate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__activate"
                 ;;
+            tai__subcmd__help__subcmd__event,approve)
+                cmd="tai__subcmd__help__subcmd__event__subcmd__approve"
+                ;;
             tai__subcmd__help__subcmd__event,cancel)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__cancel"
                 ;;
             tai__subcmd__help__subcmd__event,change)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__change"
                 ;;
+            tai__subcmd__help__subcmd__event,import)
+                cmd="tai__subcmd__help__subcmd__event__subcmd__import"
+                ;;
             tai__subcmd__help__subcmd__event,reinstate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__reinstate"
+                ;;
+            tai__subcmd__help__subcmd__event,reject)
+                cmd="tai__subcmd__help__subcmd__event__subcmd__reject"
                 ;;
             tai__subcmd__help__subcmd__event,renew)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__renew"
@@ -552,7 +579,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --signing-key --help --version activate change renew suspend reinstate cancel help"
+            opts="-h -V --file --format --catalog --state --color --now --signing-key --help --version activate change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +621,72 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__activate)
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__approve)
             opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -792,7 +885,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__help)
-            opts="activate change renew suspend reinstate cancel help"
+            opts="activate change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -806,6 +899,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__help__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__help__subcmd__approve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -861,7 +968,35 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__event__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__event__subcmd__help__subcmd__reinstate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__help__subcmd__reject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -903,7 +1038,119 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__event__subcmd__import)
+            opts="-h -V --from --resources --format --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -W "gcp aws azure" -- "${cur}"))
+                    return 0
+                    ;;
+                --resources)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__event__subcmd__reinstate)
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --sku)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__event__subcmd__reject)
             opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1172,7 +1419,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event)
-            opts="activate change renew suspend reinstate cancel"
+            opts="activate change renew suspend reinstate cancel approve reject import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1186,6 +1433,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__event__subcmd__activate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__event__subcmd__approve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1227,7 +1488,35 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__help__subcmd__event__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__help__subcmd__event__subcmd__reinstate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__event__subcmd__reject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2538,7 +2827,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --log-level --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --marketplace-records --max-body --request-timeout --log-level --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2553,6 +2842,10 @@ _tai() {
                     return 0
                     ;;
                 --tenant-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --marketplace-records)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -268,6 +268,9 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
             cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
+            cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+            cand import 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;event;activate'= {
@@ -384,6 +387,58 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;event;approve'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;reject'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;import'= {
+            cand --from 'The marketplace that sent the notifications'
+            cand --resources 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;event;help'= {
             cand activate 'A purchase: entitlement.activated'
             cand change 'An upgrade or downgrade: entitlement.plan_changed'
@@ -391,6 +446,9 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
             cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
+            cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+            cand import 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;event;help;activate'= {
@@ -404,6 +462,12 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;event;help;reinstate'= {
         }
         &'tai;event;help;cancel'= {
+        }
+        &'tai;event;help;approve'= {
+        }
+        &'tai;event;help;reject'= {
+        }
+        &'tai;event;help;import'= {
         }
         &'tai;event;help;help'= {
         }
@@ -648,7 +712,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
             cand --admin-token 'The admin token [default: generated and printed on stderr]'
             cand --tenant-token 'A tenant''s token, TENANT=TOKEN (repeatable)'
-            cand --max-body 'Largest request body accepted, in bytes (larger is answered 413)'
+            cand --marketplace-records 'Largest request body accepted, in bytes (larger is answered 413) GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through'
+            cand --max-body 'max-body'
             cand --request-timeout 'Longest a request may take before it is answered 503 (30s, 2m, ...)'
             cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
@@ -759,6 +824,9 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
             cand cancel 'entitlement.cancelled (every pack is disabled)'
+            cand approve 'entitlement.approved: the provider approves a pending purchase or plan change'
+            cand reject 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+            cand import 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
         }
         &'tai;help;event;activate'= {
         }
@@ -771,6 +839,12 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;event;reinstate'= {
         }
         &'tai;help;event;cancel'= {
+        }
+        &'tai;help;event;approve'= {
+        }
+        &'tai;help;event;reject'= {
+        }
+        &'tai;help;event;import'= {
         }
         &'tai;help;call'= {
         }

@@ -217,25 +217,28 @@ complete -c tai -n "__fish_tai_using_subcommand schema" -l now -d 'Pretend the c
 complete -c tai -n "__fish_tai_using_subcommand schema" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "activate" -d 'A purchase: entitlement.activated'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "reinstate" -d 'entitlement.reinstated'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "activate" -d 'A purchase: entitlement.activated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "reinstate" -d 'entitlement.reinstated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "import" -d 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
@@ -338,12 +341,64 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l from -d 'The marketplace that sent the notifications' -r -f -a "gcp\t'Google Cloud Marketplace: Pub/Sub push bodies'
+aws\t'AWS Marketplace: SNS notifications'
+azure\t'Azure Marketplace: SaaS fulfillment webhook bodies'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l resources -d 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "activate" -d 'A purchase: entitlement.activated'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "reinstate" -d 'entitlement.reinstated'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "import" -d 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand call" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -582,7 +637,8 @@ complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand serve" -l addr -d 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l tenant-token -d 'A tenant\'s token, TENANT=TOKEN (repeatable)' -r
-complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -d 'Largest request body accepted, in bytes (larger is answered 413)' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l marketplace-records -d 'Largest request body accepted, in bytes (larger is answered 413) GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through' -r -F
+complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l request-timeout -d 'Longest a request may take before it is answered 503 (30s, 2m, ...)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l log-level -d 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG\'s directives when set, else info]' -r -f -a "off\t'Nothing'
 error\t'Failures on the server\'s side'
@@ -667,6 +723,9 @@ complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reinstate" -d 'entitlement.reinstated'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "import" -d 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'

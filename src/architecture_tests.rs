@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["spans", "diagnostics"],
     &["catalog"],
     &["entitlement"],
-    &["registry"],
+    &["registry", "marketplace"],
     &["exec", "receipts"],
     &["governor"],
     &["engine"],

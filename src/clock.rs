@@ -26,14 +26,28 @@ impl Timestamp {
     /// The Unix epoch.
     pub const EPOCH: Timestamp = Timestamp(0);
 
+    /// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z); later times
+    /// saturate here, so every timestamp can be printed.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999);
+
     /// From milliseconds since the epoch.
     pub const fn from_millis(ms: u64) -> Self {
-        Timestamp(ms)
+        if ms > Self::MAX.0 {
+            Self::MAX
+        } else {
+            Timestamp(ms)
+        }
     }
 
-    /// From whole seconds since the epoch (the marketplace's `expiry` format).
+    /// From whole seconds since the epoch (the marketplace's `expiry` format), saturating at
+    /// [`Timestamp::MAX`].
     pub const fn from_secs(secs: u64) -> Self {
-        Timestamp(secs.saturating_mul(1000))
+        let ms = secs.saturating_mul(1000);
+        if ms > Self::MAX.0 {
+            Self::MAX
+        } else {
+            Timestamp(ms)
+        }
     }
 
     /// Milliseconds since the epoch.
@@ -41,10 +55,10 @@ impl Timestamp {
         self.0
     }
 
-    /// This time plus a duration (saturating).
+    /// This time plus a duration (saturating at [`Timestamp::MAX`]).
     pub fn plus(self, d: Duration) -> Self {
         let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Timestamp(self.0.saturating_add(ms))
+        Timestamp(self.0.saturating_add(ms).min(Self::MAX.0))
     }
 
     /// Parses RFC 3339 (`2026-02-26T00:00:00Z`), a date (`2026-02-26`), or epoch seconds.

@@ -73,6 +73,10 @@ fn tenant_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'
 }
 
+fn visible(c: char) -> bool {
+    c.is_ascii_graphic()
+}
+
 const SNAKE: Rule = Rule {
     max_len: 64,
     first: lower_alpha,
@@ -109,6 +113,16 @@ const TENANT: Rule = Rule {
     rest: tenant_char,
     text: "use 1-64 letters, digits, `_`, `-` and `.`, starting with a letter or digit",
     pattern: r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+};
+
+// Marketplace identifiers (notification ids, products, plans, dimensions): UUIDs, GUIDs,
+// numbers, mixed-case names; printable, no spaces.
+const EVENT: Rule = Rule {
+    max_len: 128,
+    first: visible,
+    rest: visible,
+    text: "use 1-128 printable ASCII characters without spaces",
+    pattern: r"^[!-~]{1,128}$",
 };
 
 macro_rules! id_type {
@@ -222,6 +236,15 @@ id_type!(
 id_type!(
     /// A tenant; also the file name of its ledger, hence the strict alphabet.
     TenantId, "tenant id", TENANT
+);
+id_type!(
+    /// A marketplace's id of one notification (GCP `eventId`, SNS `MessageId`, Azure `id`).
+    EventId, "event id", EVENT
+);
+id_type!(
+    /// An identifier a marketplace lists a SKU under: a product, plan, offer, product code
+    /// or dimension, spelled as the marketplace spells it.
+    ListingId, "marketplace identifier", EVENT
 );
 
 #[cfg(test)]

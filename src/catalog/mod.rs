@@ -11,6 +11,7 @@ pub mod builtin;
 mod fields;
 pub mod input;
 pub mod load;
+pub mod marketplace;
 mod model;
 pub mod scaffold;
 pub mod schema;

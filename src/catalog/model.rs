@@ -367,6 +367,10 @@ pub struct Sku {
     /// Who the listing is for.
     #[serde(default)]
     pub recommended_for: Option<String>,
+    /// The marketplace listings that sell this SKU, where their identifiers differ from
+    /// `plan_id` (by default a marketplace plan maps to the SKU whose `plan_id` equals it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<super::marketplace::Listings>,
 }
 
 /// A price per billing period.

@@ -8,6 +8,7 @@ mod completions;
 #[cfg(unix)]
 mod doctor;
 mod exit;
+mod import;
 mod keys;
 mod log;
 mod mcp;

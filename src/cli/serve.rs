@@ -57,6 +57,10 @@ pub struct ServeArgs {
     #[arg(long = "tenant-token", value_name = "TENANT=TOKEN", value_parser = parse_tenant_token)]
     pub tenant_tokens: Vec<(TenantId, String)>,
     /// Largest request body accepted, in bytes (larger is answered 413)
+    /// GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a
+    /// directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through
+    #[arg(long, value_name = "FILE|DIR")]
+    pub marketplace_records: Option<std::path::PathBuf>,
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_body: u64,
@@ -127,7 +131,12 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let _claim = ServerLock::acquire(&global.state)?;
     let hub = Arc::new(Hub::new());
     let workspace = open(global)?.with_observer(hub.clone());
-    let state = AppState::new(Arc::new(workspace), hub, auth);
+    let records = match &args.marketplace_records {
+        Some(path) => crate::marketplace::Offline::load(path)?,
+        None => crate::marketplace::Offline::empty(),
+    };
+    let state =
+        AppState::new(Arc::new(workspace), hub, auth).with_marketplace_records(Arc::new(records));
     let options = ServeOptions {
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         request_timeout: args.request_timeout,

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp, parse_duration};
-use crate::entitlement::{EntitlementEvent, EventKind};
+use crate::entitlement::{EntitlementEvent, EventKind, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::{CheckpointSigner, Receipt};
@@ -41,7 +41,9 @@ Examples:
   tai event change --tenant acme --sku governance-suite-enterprise --role read_deployment
   tai event renew --tenant acme
   tai event suspend --tenant acme
-  tai event --file purchase.json"
+  tai event approve --tenant acme                    # a pending purchase or plan change
+  tai event --file purchase.json
+  tai event import --from gcp --resources entitlements/ pubsub.json"
 )]
 pub struct EventArgs {
     #[command(subcommand)]
@@ -69,6 +71,12 @@ pub enum EventCommand {
     Reinstate(LifecycleArgs),
     /// entitlement.cancelled (every pack is disabled)
     Cancel(LifecycleArgs),
+    /// entitlement.approved: the provider approves a pending purchase or plan change
+    Approve(LifecycleArgs),
+    /// entitlement.withdrawn: the provider rejects a pending purchase or plan change
+    Reject(LifecycleArgs),
+    /// Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent
+    Import(super::import::ImportArgs),
 }
 
 /// Fields of a lifecycle event.
@@ -200,14 +208,14 @@ pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     Ok(ws)
 }
 
-fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
+pub(super) fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::io::Result<()> {
     for r in receipts {
         writeln!(out, "  {}", timeline::line(r))?;
     }
     Ok(())
 }
 
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -215,6 +223,9 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if let Some(EventCommand::Import(import)) = &args.kind {
+        return super::import::run(import, global);
+    }
     let ws = open(global)?;
     let now = clock(global)?.now();
     let raw: Value = match (&args.kind, &args.file) {
@@ -232,8 +243,8 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         .get("tenant_id")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let format = match &args.kind {
-        Some(cmd) => lifecycle_args(cmd).target.format,
+    let format = match args.kind.as_ref().and_then(lifecycle_args) {
+        Some(a) => a.target.format,
         None => args.format,
     };
     match format {
@@ -268,14 +279,17 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn lifecycle_args(cmd: &EventCommand) -> &LifecycleArgs {
+fn lifecycle_args(cmd: &EventCommand) -> Option<&LifecycleArgs> {
     match cmd {
         EventCommand::Activate(a)
         | EventCommand::Change(a)
         | EventCommand::Renew(a)
         | EventCommand::Suspend(a)
         | EventCommand::Reinstate(a)
-        | EventCommand::Cancel(a) => a,
+        | EventCommand::Cancel(a)
+        | EventCommand::Approve(a)
+        | EventCommand::Reject(a) => Some(a),
+        EventCommand::Import(_) => None,
     }
 }
 
@@ -287,8 +301,13 @@ fn lifecycle_event(cmd: &EventCommand, now: Timestamp) -> anyhow::Result<Entitle
         EventCommand::Suspend(_) => EventKind::Suspended,
         EventCommand::Reinstate(_) => EventKind::Reinstated,
         EventCommand::Cancel(_) => EventKind::Cancelled,
+        EventCommand::Approve(_) => EventKind::Approved,
+        EventCommand::Reject(_) => EventKind::Withdrawn,
+        EventCommand::Import(_) => bail!("`tai event import` reads notifications, not flags"),
     };
-    let a = lifecycle_args(cmd);
+    let Some(a) = lifecycle_args(cmd) else {
+        bail!("`tai event import` reads notifications, not flags");
+    };
     let mut ev = EntitlementEvent::new(kind, a.target.tenant.clone());
     ev.sku_id = a.sku.clone();
     ev.plan_id = a.plan.clone();
@@ -466,6 +485,18 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
             let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
             writeln!(out, "packs      {}", packs.join(", "))?;
             writeln!(out, "roles      {}", roles.join(", "))?;
+            if let Some(q) = e.quantity {
+                writeln!(out, "quantity   {q}")?;
+            }
+            if e.status == Status::Pending {
+                writeln!(
+                    out,
+                    "pending    purchase awaiting approval (tai event approve)"
+                )?;
+            }
+            if let Some(p) = &e.pending {
+                writeln!(out, "pending    {p}")?;
+            }
         }
     }
     let tools: Vec<&str> = t.tools.iter().map(|x| x.as_str()).collect();

@@ -147,6 +147,8 @@ codes! {
     UnusableAction = "unusable_action", Warning, "a SKU's roles cannot run some action of a pack it enables";
     /// A price is negative, not finite, or has more than two decimals.
     InvalidPrice = "invalid_price", Error, "a price is negative, not finite, too large or has more than two decimals";
+    /// A marketplace identifier (a listing, or a plan id) maps to two SKUs.
+    DuplicateMarketplaceId = "duplicate_marketplace_id", Error, "a marketplace identifier (listing or plan id) maps to two SKUs";
     /// A currency is not three uppercase letters.
     InvalidCurrency = "invalid_currency", Error, "a currency is not an ISO 4217 code (three uppercase letters)";
 }

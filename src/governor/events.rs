@@ -5,10 +5,12 @@
 use serde_json::Value;
 
 use crate::entitlement::{self, EntitlementEvent, MalformedEvent, Refusal, Standing};
+use crate::ids::EventId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::registry::SurfaceDiff;
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
+use super::once::event_identity;
 use super::tenant::Draft;
 use super::{Env, EventOutcome, Tenant};
 
@@ -17,14 +19,15 @@ impl Tenant {
     /// surface (and recover a refusing governor); refused ones change nothing but are
     /// recorded.
     pub fn apply_event(&mut self, env: &Env<'_>, event: &EntitlementEvent) -> EventOutcome {
-        let event_id = event.event_id.as_deref();
-        if let Some(repeat) = self.repeated_event(event_id) {
+        let kind = event.event_type.as_str();
+        let event_id = event.event_id.as_ref().map(EventId::as_str);
+        if let Some(repeat) = self.repeated_event(kind, event_id) {
             return repeat;
         }
         let receipts = self.tick(env);
         let ticked = receipts.len();
         let outcome = self.decide_event(env, event, receipts);
-        self.remember_event(event_id, outcome.receipts.get(ticked));
+        self.remember_event(kind, event_id, outcome.receipts.get(ticked));
         outcome
     }
 
@@ -49,11 +52,14 @@ impl Tenant {
                     s => s,
                 };
                 metadata.insert_struct("entitlement", &new);
+                let effect = event
+                    .event_type
+                    .effect(self.entitlement.as_ref(), &new, env.now);
                 self.entitlement = Some(new);
                 receipts.push(self.seal(
                     env,
                     Draft {
-                        event: receipt_event(event.event_type),
+                        event: receipt_event(effect),
                         to,
                         reason: None,
                         metadata,
@@ -79,20 +85,26 @@ impl Tenant {
         raw: &Value,
         err: &MalformedEvent,
     ) -> EventOutcome {
-        let event_id = raw.get("event_id").and_then(Value::as_str);
-        if let Some(repeat) = self.repeated_event(event_id) {
-            return repeat;
-        }
-        let receipts = self.tick(env);
-        let ticked = receipts.len();
         let refusal = Refusal {
             code: ReasonCode::MalformedEvent,
             message: err.message.clone(),
         };
+        self.refuse_raw(env, raw, refusal)
+    }
+
+    /// Records, for this tenant, an event refused before it reached the resolver (e.g. a
+    /// marketplace notification no SKU can be found for).
+    pub fn refuse_raw(&mut self, env: &Env<'_>, raw: &Value, refusal: Refusal) -> EventOutcome {
+        let (kind, event_id) = event_identity(raw);
+        if let Some(repeat) = self.repeated_event(kind, event_id) {
+            return repeat;
+        }
+        let receipts = self.tick(env);
+        let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
         metadata.insert("event", raw);
         let outcome = self.refuse_event(env, receipts, metadata, refusal);
-        self.remember_event(event_id, outcome.receipts.get(ticked));
+        self.remember_event(kind, event_id, outcome.receipts.get(ticked));
         outcome
     }
 
@@ -135,5 +147,13 @@ fn receipt_event(kind: entitlement::EventKind) -> EventType {
         K::Suspended => EventType::EntitlementSuspended,
         K::Reinstated => EventType::EntitlementReinstated,
         K::Cancelled => EventType::EntitlementCancelled,
+        // Records of what is pending, and syncs that change neither plan nor term.
+        K::Requested
+        | K::Approved
+        | K::Withdrawn
+        | K::CancellationPending
+        | K::CancellationReverted
+        | K::Synced
+        | K::Expired => EventType::EntitlementUpdated,
     }
 }

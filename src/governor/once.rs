@@ -2,6 +2,10 @@
 //! key, that the tenant has already decided is answered from the receipt that decided it,
 //! without applying or running anything again.
 //!
+//! An event is a repeat when both its id and its type match: a marketplace that reuses a
+//! notification id for what maps to another lifecycle event (AWS's `entitlement-updated`,
+//! looked up again after the contract changed) is telling something new.
+//!
 //! The receipt is the memory: it carries the id (the event in its metadata, the call's key
 //! as `idempotency_key`), so a tenant rebuilt from its ledger after a restart knows every id
 //! it has seen, and the answer to a repeat is built from that receipt alone — the same before
@@ -31,9 +35,14 @@ pub(super) struct Seen {
 pub(super) const IDEMPOTENCY_KEY: &str = "idempotency_key";
 
 impl Tenant {
-    /// The answer to a repeated event, if `event_id` was seen.
-    pub(super) fn repeated_event(&self, event_id: Option<&str>) -> Option<EventOutcome> {
-        let r = self.seen.events.get(event_id?)?;
+    /// The answer to a repeated event, if an event of `kind` (its wire name) with
+    /// `event_id` was seen.
+    pub(super) fn repeated_event(
+        &self,
+        kind: &str,
+        event_id: Option<&str>,
+    ) -> Option<EventOutcome> {
+        let r = self.seen.events.get(&event_key(kind, event_id?))?;
         let refusal = r.body.reason.clone().map(|code| Refusal {
             code,
             message: message(r).unwrap_or_default(),
@@ -76,10 +85,15 @@ impl Tenant {
         })
     }
 
-    /// Remembers the receipt that decided an event with `event_id`.
-    pub(super) fn remember_event(&mut self, event_id: Option<&str>, decided: Option<&Receipt>) {
+    /// Remembers the receipt that decided an event of `kind` with `event_id`.
+    pub(super) fn remember_event(
+        &mut self,
+        kind: &str,
+        event_id: Option<&str>,
+        decided: Option<&Receipt>,
+    ) {
         if let (Some(id), Some(r)) = (event_id, decided) {
-            Arc::make_mut(&mut self.seen.events).insert(id.to_owned(), r.clone());
+            Arc::make_mut(&mut self.seen.events).insert(event_key(kind, id), r.clone());
         }
     }
 
@@ -94,15 +108,25 @@ impl Tenant {
     pub(super) fn remember_stored(&mut self, r: &Receipt, field: &dyn Fn(&str) -> Value) {
         let event = r.body.event_type;
         if event.changes_entitlement() || event == EventType::EntitlementUpdateRefused {
-            if let Some(id) = field("event").get("event_id").and_then(Value::as_str) {
-                self.remember_event(Some(id), Some(r));
-            }
+            let event = field("event");
+            let (kind, id) = event_identity(&event);
+            self.remember_event(kind, id, Some(r));
         } else if r.body.metadata.as_str().contains(IDEMPOTENCY_KEY)
             && let Value::String(key) = field(IDEMPOTENCY_KEY)
         {
             self.remember_call(Some(&key), Some(r));
         }
     }
+}
+
+/// The type and id of an event as sent (or as a receipt's metadata keeps it).
+pub(super) fn event_identity(event: &Value) -> (&str, Option<&str>) {
+    let text = |name: &str| event.get(name).and_then(Value::as_str);
+    (text("event_type").unwrap_or_default(), text("event_id"))
+}
+
+fn event_key(kind: &str, id: &str) -> String {
+    format!("{kind} {id}")
 }
 
 fn message(r: &Receipt) -> Option<String> {

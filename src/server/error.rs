@@ -19,8 +19,9 @@ use serde::Serialize;
 use crate::catalog::view::{IdKind, UnknownId};
 use crate::governor::ReasonCode;
 use crate::ids::{InvalidId, TenantId};
+use crate::marketplace::NotificationError;
 use crate::receipts::ledger::LedgerError;
-use crate::workspace::WorkspaceError;
+use crate::workspace::{ImportError, WorkspaceError};
 
 use super::AuthError;
 
@@ -40,6 +41,11 @@ pub enum ErrorCode {
     /// 400: an entitlement event without a usable tenant id (one naming a tenant is recorded
     /// in its chain and answered as a refusal instead).
     MalformedEvent,
+    /// 400: a marketplace notification not in the marketplace's shape (nothing recorded).
+    MalformedNotification,
+    /// 422: the marketplace records a notification refers to are not among the server's
+    /// `--marketplace-resources` (nothing recorded; the marketplace will deliver it again).
+    MissingMarketplaceRecord,
     /// 401: no bearer token, or one the server does not know.
     Unauthenticated,
     /// 403: a tenant token used for another tenant.
@@ -87,6 +93,8 @@ impl ErrorCode {
             ErrorCode::InvalidPath => "invalid_path",
             ErrorCode::InvalidTenantId => "invalid_tenant_id",
             ErrorCode::MalformedEvent => "malformed_event",
+            ErrorCode::MalformedNotification => "malformed_notification",
+            ErrorCode::MissingMarketplaceRecord => "missing_marketplace_record",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::AdminOnly => "admin_only",
@@ -115,7 +123,9 @@ impl ErrorCode {
             | ErrorCode::InvalidQuery
             | ErrorCode::InvalidPath
             | ErrorCode::InvalidTenantId
-            | ErrorCode::MalformedEvent => StatusCode::BAD_REQUEST,
+            | ErrorCode::MalformedEvent
+            | ErrorCode::MalformedNotification => StatusCode::BAD_REQUEST,
+            ErrorCode::MissingMarketplaceRecord => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::AdminOnly => StatusCode::FORBIDDEN,
             ErrorCode::NotFound
@@ -296,6 +306,21 @@ impl From<WorkspaceError> for ApiError {
     }
 }
 
+impl From<ImportError> for ApiError {
+    fn from(err: ImportError) -> ApiError {
+        match err {
+            ImportError::Notification(NotificationError::Malformed(e)) => {
+                ApiError::new(ErrorCode::MalformedNotification, e.to_string())
+            }
+            ImportError::Notification(NotificationError::Resource(e)) => {
+                ApiError::new(ErrorCode::MissingMarketplaceRecord, e.to_string())
+            }
+            ImportError::Workspace(e) => e.into(),
+            ImportError::Encode(_) => ApiError::internal(&err),
+        }
+    }
+}
+
 impl From<LedgerError> for ApiError {
     fn from(err: LedgerError) -> ApiError {
         ApiError::from_ledger(&err)
@@ -400,6 +425,8 @@ mod tests {
             ErrorCode::InvalidPath,
             ErrorCode::InvalidTenantId,
             ErrorCode::MalformedEvent,
+            ErrorCode::MalformedNotification,
+            ErrorCode::MissingMarketplaceRecord,
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,
             ErrorCode::AdminOnly,

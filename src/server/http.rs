@@ -1,4 +1,4 @@
-//! The JSON API: catalog browsing, the marketplace webhook, and per-tenant state, tools,
+//! The JSON API: catalog browsing, the entitlement and marketplace webhooks, and per-tenant state, tools,
 //! calls, signals, action resolutions, receipts and chain verification.
 //!
 //! Handlers only translate: HTTP in, a [`Workspace`](crate::workspace::Workspace) call on the
@@ -20,14 +20,14 @@ use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::catalog::view::{self, ToolAccess};
-use crate::entitlement::EntitlementEvent;
+use crate::entitlement::{EntitlementEvent, Marketplace};
 use crate::governor::{
     CallOutcome, Decision, EventOutcome, GovernorState, ReasonCode, Resolution, Signal,
     SignalOutcome, ToolCall,
 };
 use crate::ids::{PackId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
-use crate::workspace::TenantView;
+use crate::workspace::{Imported, TenantView};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode, refused};
@@ -95,6 +95,32 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                     .with(path::<SkuId>("id"))
                     .with(ok::<view::SkuDetail<'static>>)
                     .with(errors(&[ErrorCode::UnknownSku]))
+            }),
+        )
+        .api_route(
+            "/v1/marketplace/{marketplace}",
+            post_with(post_marketplace, |op| {
+                op.id("post_marketplace")
+                    .summary(
+                        "A marketplace's notification as it sends it (GCP Pub/Sub push body, \
+                         AWS SNS notification, Azure fulfillment webhook), mapped onto an \
+                         entitlement event and applied (admin)",
+                    )
+                    .with(path::<Marketplace>("marketplace"))
+                    .with(body::<Value>)
+                    .with(ok::<Imported>)
+                    .with(errors(&[
+                        ErrorCode::NotFound,
+                        ErrorCode::MalformedNotification,
+                        ErrorCode::MissingMarketplaceRecord,
+                        ErrorCode::LedgerBusy,
+                    ]))
+                    .with(refusal::<Imported>(
+                        ReasonCode::UnknownSku,
+                        "The notification was refused by the lifecycle, or maps to no event \
+                         (no SKU is listed under its plan); recorded in the tenant's chain, \
+                         the outcome is beside the error.",
+                    ))
             }),
         )
         .api_route(
@@ -269,6 +295,26 @@ async fn post_event(
     Ok(match &outcome.refusal {
         Some(r) => refused(r.code.clone(), &r.message, &outcome),
         None => Json(outcome).into_response(),
+    })
+}
+
+async fn post_marketplace(
+    State(s): State<AppState>,
+    _: Admin,
+    PathParam(name): PathParam,
+    JsonBody(raw): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let marketplace: Marketplace = name.parse().map_err(|e: crate::vocab::UnknownName| {
+        ApiError::new(ErrorCode::NotFound, e.to_string())
+    })?;
+    let records = std::sync::Arc::clone(&s.marketplace);
+    let imported = with_workspace(&s, move |ws| {
+        Ok(ws.import(marketplace, &raw, records.as_ref())?)
+    })
+    .await?;
+    Ok(match imported.refusal() {
+        Some(r) => refused(r.code.clone(), &r.message, &imported),
+        None => Json(imported).into_response(),
     })
 }
 

@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use crate::governor::{CallOutcome, ToolCall};
 use crate::ids::TenantId;
+use crate::marketplace::{Offline, Resources};
 use crate::workspace::{Declined, Workspace, WorkspaceError};
 
 pub use auth::{Auth, AuthError, Principal};
@@ -48,6 +49,9 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Who may do what.
     pub auth: Arc<Auth>,
+    /// The marketplace records (GCP entitlements, AWS GetEntitlements responses) that
+    /// `POST /v1/marketplace/{marketplace}` maps notifications through.
+    pub marketplace: Arc<dyn Resources + Send + Sync>,
 }
 
 impl AppState {
@@ -57,7 +61,14 @@ impl AppState {
             workspace,
             hub,
             auth: Arc::new(auth),
+            marketplace: Arc::new(Offline::empty()),
         }
+    }
+
+    /// The same state, mapping marketplace notifications through `records`.
+    pub fn with_marketplace_records(mut self, records: Arc<dyn Resources + Send + Sync>) -> Self {
+        self.marketplace = records;
+        self
     }
 }
 

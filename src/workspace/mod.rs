@@ -10,6 +10,7 @@
 mod announcer;
 mod cell;
 mod durability;
+mod import;
 mod seed;
 mod server_lock;
 mod view;
@@ -38,6 +39,7 @@ use cell::{Cell, Pending};
 use durability::DurabilityThread;
 use seed::load_or_create_seed;
 
+pub use import::{ImportError, ImportStatus, Imported};
 pub use server_lock::ServerLock;
 pub use view::{EntitlementView, TenantView};
 
@@ -326,6 +328,21 @@ impl Workspace {
                 Ok(e) => t.apply_event(env, e),
                 Err(err) => t.refuse_malformed(env, raw, err),
             },
+            |o| &o.receipts,
+        )
+    }
+
+    /// Records a refusal of an event that never reached the resolver (a marketplace
+    /// notification that maps to no event), in `tenant`'s chain.
+    pub fn refuse_event(
+        &self,
+        tenant: &TenantId,
+        raw: &Value,
+        refusal: entitlement::Refusal,
+    ) -> Result<EventOutcome, WorkspaceError> {
+        self.run(
+            tenant,
+            move |t, env| t.refuse_raw(env, raw, refusal),
             |o| &o.receipts,
         )
     }

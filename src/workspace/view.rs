@@ -49,6 +49,13 @@ pub struct EntitlementView {
     pub enabled_packs: BTreeSet<PackId>,
     /// Roles granted.
     pub iam_roles: BTreeSet<Role>,
+    /// Units sold (seats, licences), when the marketplace counts them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// A change announced but not in force yet (a plan change awaiting approval, a pending
+    /// cancellation, an approved purchase awaiting the marketplace's confirmation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<crate::entitlement::Pending>,
 }
 
 impl TenantView {
@@ -65,6 +72,8 @@ impl TenantView {
                 expiry: e.expiry,
                 enabled_packs: e.enabled_packs.clone(),
                 iam_roles: e.iam_roles.clone(),
+                quantity: e.quantity,
+                pending: e.pending.clone(),
             }),
             tools: t.tools().clone(),
             facts: t.facts().clone(),

@@ -165,6 +165,7 @@ const CASES: &[Case] = &[
     Case { name: "incompatible_packs_enabled", exit: 1, expect: &[n("incompatible_packs_enabled", "skus/basic.yaml:6:30", "SKU `basic` enables `extra` and `legacy`, which are incompatible", "skus/basic.yaml:6:23")] },
     Case { name: "sku_without_packs", exit: 1, expect: &[e("sku_without_packs", "skus/empty.yaml:6:1", "SKU `empty` enables no packs")] },
     Case { name: "invalid_price", exit: 1, expect: &[e("invalid_price", "skus/basic.yaml:5:18", "price `9.999` has more than two decimals")] },
+    Case { name: "duplicate_marketplace_id", exit: 1, expect: &[n("duplicate_marketplace_id", "skus/team.yaml:11:11", "GCP product `checks.example.com` plan `basic` maps to SKU `basic` and to SKU `team`", "skus/basic.yaml:9:45")] },
     Case { name: "invalid_currency", exit: 1, expect: &[e("invalid_currency", "skus/basic.yaml:5:32", "currency `usd` is not an ISO 4217 code")] },
     // Pack contents.
     Case { name: "unknown_action", exit: 1, expect: &[e("unknown_action", "packs/extra.toml:10:10", "tool `extra_report` performs action `reprot`, which pack `extra` does not declare")] },

@@ -80,7 +80,7 @@ fn sku_spec(packs: usize) -> impl Strategy<Value = SkuSpec> {
 fn op(tools: usize, skus: usize, packs: usize) -> impl Strategy<Value = Op> {
     let subset = |n: usize| proptest::option::of(proptest::collection::vec(0..n, 0..=n));
     prop_oneof![
-        1 => (0usize..6, 0..skus, subset(packs), proptest::option::of(proptest::collection::vec(0usize..4, 0..4)))
+        1 => (0..EventKind::ALL.len(), 0..skus, subset(packs), proptest::option::of(proptest::collection::vec(0usize..4, 0..4)))
             .prop_map(|(kind, sku, packs, roles)| Op::Event { kind, sku, packs, roles }),
         3 => (0..tools + 1, proptest::collection::vec((0usize..3, any::<bool>()), 0..3))
             .prop_map(|(tool, context)| Op::Call { tool, context }),
@@ -168,6 +168,7 @@ fn build_catalog(packs: &[PackSpec], skus: &[SkuSpec]) -> Catalog {
                 .collect(),
             term: Term::Monthly,
             recommended_for: None,
+            marketplace: None,
         })
         .collect();
     Catalog::new(packs, skus)

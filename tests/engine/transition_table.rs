@@ -37,7 +37,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = (usize, Op)> {
     let op = prop_oneof![
-        2 => (0usize..6, prop::bool::weighted(0.9)).prop_map(|(kind, known_sku)| Op::Event { kind, known_sku }),
+        2 => (0..EventKind::ALL.len(), prop::bool::weighted(0.9)).prop_map(|(kind, known_sku)| Op::Event { kind, known_sku }),
         3 => (0usize..TOOLS.len()).prop_map(|tool| Op::Call { tool }),
         1 => Just(Op::Signal),
         1 => any::<bool>().prop_map(|complete| Op::Resolve { complete }),

@@ -1355,7 +1355,10 @@ fn declared_routes() -> BTreeSet<String> {
 
 /// `template` with each `{param}` filled in.
 fn fill(template: &str) -> String {
-    template.replace("{tenant}", "acme").replace("{id}", "x")
+    template
+        .replace("{tenant}", "acme")
+        .replace("{id}", "x")
+        .replace("{marketplace}", "azure")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1569,6 +1572,112 @@ async fn responses_match_the_openapi_schemas() {
     assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_tenant_id");
     doc.check("get", tenant, &r);
     s.stop().await;
+}
+
+fn marketplace_fixture(rel: &str) -> Value {
+    let path = common::fixture("marketplace").join(rel);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The marketplace webhook takes each marketplace's notification as sent, answers with
+/// what it mapped to and what was recorded, and refuses (recording it) what maps to nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn marketplace_notifications_over_http() {
+    let (_d, state) = state_dir();
+    let catalog = common::fixture("marketplace/catalog");
+    let records = common::fixture("marketplace/gcp/resources");
+    let s = Server::start(
+        &state,
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--marketplace-records",
+            records.to_str().unwrap(),
+            "--now",
+            "2026-03-01T10:00:05Z",
+        ],
+    );
+    let azure = "/v1/marketplace/azure";
+    let subscription = "37f9dea2-4345-438f-b0bd-03d40d28c7e0";
+
+    // An Azure purchase, as Azure sends it.
+    let r = post(
+        &s,
+        Some(ADMIN),
+        azure,
+        &marketplace_fixture("azure/subscribe.json"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "accepted");
+    assert_eq!(r.body["marketplace"], "azure");
+    assert_eq!(r.body["notification"], "Subscribe");
+    assert_eq!(r.body["tenant_id"], subscription);
+    assert_eq!(r.body["event"]["sku_id"], "rollback-guard-base");
+    assert_eq!(
+        r.body["outcome"]["receipts"][0]["event_type"],
+        "entitlement_activated"
+    );
+    let t = get(&s, Some(ADMIN), &format!("/v1/tenants/{subscription}")).await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.body);
+    assert_eq!(t.body["entitlement"]["sku_id"], "rollback-guard-base");
+
+    // A plan no SKU is listed under: refused and recorded, the outcome beside the error.
+    let mut unknown = marketplace_fixture("azure/change_plan.json");
+    unknown["planId"] = json!("no-such-tier");
+    unknown["subscription"]["planId"] = json!("no-such-tier");
+    let r = post(&s, Some(ADMIN), azure, &unknown).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "unknown_sku"
+    );
+    assert_eq!(r.body["status"], "unmappable");
+    assert_eq!(
+        r.body["outcome"]["receipts"][0]["event_type"],
+        "entitlement_update_refused"
+    );
+
+    // Not the marketplace's shape: nothing recorded.
+    let before = all_receipts(&s, ADMIN, subscription).await.len();
+    let r = post(&s, Some(ADMIN), azure, &json!({ "action": "Subscribe" })).await;
+    assert_eq!(
+        error_code(&r, StatusCode::BAD_REQUEST),
+        "malformed_notification"
+    );
+    assert_eq!(all_receipts(&s, ADMIN, subscription).await.len(), before);
+
+    // A marketplace tai does not know, and a tenant token: no.
+    let r = post(&s, Some(ADMIN), "/v1/marketplace/ebay", &json!({})).await;
+    assert_eq!(error_code(&r, StatusCode::NOT_FOUND), "not_found");
+    let r = post(
+        &s,
+        Some(ACME),
+        azure,
+        &marketplace_fixture("azure/suspend.json"),
+    )
+    .await;
+    assert_eq!(error_code(&r, StatusCode::FORBIDDEN), "admin_only");
+
+    // GCP: the Pub/Sub push body, mapped through the entitlement records the server holds.
+    let gcp = "/v1/marketplace/gcp";
+    let requested = marketplace_fixture("gcp/01_entitlement_creation_requested.json");
+    let r = post(&s, Some(ADMIN), gcp, &requested).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["tenant_id"], "acct-1001");
+    assert_eq!(r.body["event"]["event_type"], "entitlement.requested");
+    drop(s);
+
+    // Without the records a GCP notification needs, nothing is recorded and the
+    // marketplace is told to deliver it again.
+    let (_d2, state2) = state_dir();
+    let s = Server::start(&state2, &["--catalog", catalog.to_str().unwrap()]);
+    let r = post(&s, Some(ADMIN), gcp, &requested).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "missing_marketplace_record"
+    );
+    let t = get(&s, Some(ADMIN), "/v1/tenants/acct-1001").await;
+    assert_eq!(error_code(&t, StatusCode::NOT_FOUND), "unknown_tenant");
 }
 
 /// A call to `ac_receipt_verify` for acme with the `Idempotency-Key` header.

@@ -51,6 +51,7 @@ pub fn validate(
     v.requires_cycles();
     v.incompatible_requirements();
     v.sku_ids();
+    v.marketplace_ids();
     for s in skus {
         v.sku(s);
     }

@@ -39,6 +39,29 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// No marketplace identifier (listing or plan id) maps to two SKUs.
+    pub(super) fn marketplace_ids(&mut self) {
+        for d in crate::catalog::marketplace::duplicates(self.skus) {
+            let first_path = self.path(d.first_file).to_path_buf();
+            let r = self.report(
+                d.file,
+                d.at,
+                Code::DuplicateMarketplaceId,
+                format!(
+                    "{} maps to SKU `{}` and to SKU `{}`",
+                    d.what, d.first_sku, d.sku
+                ),
+            );
+            r.label = Some("mapped again here".into());
+            r.help = Some(
+                "a marketplace identifier must name one SKU: change one listing (or plan id), or remove it"
+                    .into(),
+            );
+            r.notes
+                .push(note_at("first mapped here", &first_path, d.first_at));
+        }
+    }
+
     /// The rules about a SKU on its own; whether it enables any packs.
     pub(super) fn sku_contents(&mut self, s: &Parsed<Sku>) -> bool {
         self.price(s);

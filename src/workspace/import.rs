@@ -1,0 +1,115 @@
+//! Marketplace notifications applied to tenants: `marketplace` reads and maps each one, and
+//! the workspace applies the event or records why there is none. `tai event import` and
+//! `POST /v1/marketplace/{marketplace}` both come here.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Workspace, WorkspaceError};
+use crate::entitlement::Refusal;
+use crate::governor::EventOutcome;
+use crate::marketplace::{
+    self, Context, Mapped, MappedOutcome, Marketplace, NotificationError, Resources, Unmappable,
+    UnmappableReason,
+};
+use crate::vocab::ReasonCode;
+
+/// What became of a notification that was read and mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Mapped and accepted.
+    Accepted,
+    /// Mapped, and refused by the lifecycle (recorded in the tenant's chain).
+    Refused,
+    /// Read, but it maps to no event (recorded in the tenant's chain).
+    Unmappable,
+}
+
+/// A notification applied: what it mapped to and what the tenant's governor recorded.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Imported {
+    /// Accepted, refused or unmappable.
+    pub status: ImportStatus,
+    /// Who it is about and the event it maps to (or why none).
+    #[serde(flatten)]
+    pub mapped: Mapped,
+    /// The tenant's outcome, receipts included.
+    pub outcome: EventOutcome,
+}
+
+impl Imported {
+    /// The recorded refusal, when the notification was not accepted.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        self.outcome.refusal.as_ref()
+    }
+}
+
+/// Why a notification was not applied and nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not in the marketplace's shape, or its marketplace records are missing.
+    #[error(transparent)]
+    Notification(#[from] NotificationError),
+    /// The tenant's ledger could not be read or written.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// The mapped event could not be encoded for the ledger (never silently dropped).
+    #[error("cannot encode the mapped event: {0}")]
+    Encode(serde_json::Error),
+}
+
+impl Workspace {
+    /// Reads `raw` as a notification from `marketplace`, maps it through the catalog's
+    /// listings and `resources`, and applies the event it maps to. One that maps to no
+    /// event is recorded as a refusal in its tenant's chain, never dropped.
+    pub fn import(
+        &self,
+        marketplace: Marketplace,
+        raw: &Value,
+        resources: &dyn Resources,
+    ) -> Result<Imported, ImportError> {
+        let ctx = Context::new(self.catalog(), resources);
+        let mapped = marketplace::map(marketplace, raw, &ctx)?;
+        let (status, outcome) = match &mapped.outcome {
+            MappedOutcome::Event(event) => {
+                let value = serde_json::to_value(event).map_err(ImportError::Encode)?;
+                let outcome = self.apply_event(&value)?;
+                let status = if outcome.accepted {
+                    ImportStatus::Accepted
+                } else {
+                    ImportStatus::Refused
+                };
+                (status, outcome)
+            }
+            MappedOutcome::Unmappable(u) => {
+                let record = json!({
+                    "source": mapped.marketplace,
+                    "notification": mapped.notification,
+                    "event_id": mapped.event_id,
+                    "tenant_id": mapped.tenant_id,
+                });
+                let outcome = self.refuse_event(&mapped.tenant_id, &record, refusal(u))?;
+                (ImportStatus::Unmappable, outcome)
+            }
+        };
+        Ok(Imported {
+            status,
+            mapped,
+            outcome,
+        })
+    }
+}
+
+/// How a notification that maps to no event is recorded.
+fn refusal(u: &Unmappable) -> Refusal {
+    let code = match u.reason {
+        UnmappableReason::UnknownPlan => ReasonCode::UnknownSku,
+        UnmappableReason::AmbiguousPlan => ReasonCode::PlanMismatch,
+        UnmappableReason::NotCompleted => ReasonCode::InvalidTransition,
+    };
+    Refusal {
+        code,
+        message: u.message.clone(),
+    }
+}
