@@ -37,6 +37,9 @@ _tai() {
             tai,help)
                 cmd="tai__subcmd__help"
                 ;;
+            tai,keys)
+                cmd="tai__subcmd__keys"
+                ;;
             tai,mcp)
                 cmd="tai__subcmd__mcp"
                 ;;
@@ -154,6 +157,9 @@ _tai() {
             tai__subcmd__help,help)
                 cmd="tai__subcmd__help__subcmd__help"
                 ;;
+            tai__subcmd__help,keys)
+                cmd="tai__subcmd__help__subcmd__keys"
+                ;;
             tai__subcmd__help,mcp)
                 cmd="tai__subcmd__help__subcmd__mcp"
                 ;;
@@ -217,6 +223,9 @@ _tai() {
             tai__subcmd__help__subcmd__event,suspend)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__suspend"
                 ;;
+            tai__subcmd__help__subcmd__keys,new)
+                cmd="tai__subcmd__help__subcmd__keys__subcmd__new"
+                ;;
             tai__subcmd__help__subcmd__pack,list)
                 cmd="tai__subcmd__help__subcmd__pack__subcmd__list"
                 ;;
@@ -226,14 +235,23 @@ _tai() {
             tai__subcmd__help__subcmd__pack,show)
                 cmd="tai__subcmd__help__subcmd__pack__subcmd__show"
                 ;;
+            tai__subcmd__help__subcmd__receipts,checkpoint)
+                cmd="tai__subcmd__help__subcmd__receipts__subcmd__checkpoint"
+                ;;
             tai__subcmd__help__subcmd__receipts,export)
                 cmd="tai__subcmd__help__subcmd__receipts__subcmd__export"
+                ;;
+            tai__subcmd__help__subcmd__receipts,prove)
+                cmd="tai__subcmd__help__subcmd__receipts__subcmd__prove"
                 ;;
             tai__subcmd__help__subcmd__receipts,show)
                 cmd="tai__subcmd__help__subcmd__receipts__subcmd__show"
                 ;;
             tai__subcmd__help__subcmd__receipts,verify)
                 cmd="tai__subcmd__help__subcmd__receipts__subcmd__verify"
+                ;;
+            tai__subcmd__help__subcmd__receipts,verify-proof)
+                cmd="tai__subcmd__help__subcmd__receipts__subcmd__verify__subcmd__proof"
                 ;;
             tai__subcmd__help__subcmd__sku,compare)
                 cmd="tai__subcmd__help__subcmd__sku__subcmd__compare"
@@ -246,6 +264,18 @@ _tai() {
                 ;;
             tai__subcmd__help__subcmd__sku,show)
                 cmd="tai__subcmd__help__subcmd__sku__subcmd__show"
+                ;;
+            tai__subcmd__keys,help)
+                cmd="tai__subcmd__keys__subcmd__help"
+                ;;
+            tai__subcmd__keys,new)
+                cmd="tai__subcmd__keys__subcmd__new"
+                ;;
+            tai__subcmd__keys__subcmd__help,help)
+                cmd="tai__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            tai__subcmd__keys__subcmd__help,new)
+                cmd="tai__subcmd__keys__subcmd__help__subcmd__new"
                 ;;
             tai__subcmd__pack,help)
                 cmd="tai__subcmd__pack__subcmd__help"
@@ -271,11 +301,17 @@ _tai() {
             tai__subcmd__pack__subcmd__help,show)
                 cmd="tai__subcmd__pack__subcmd__help__subcmd__show"
                 ;;
+            tai__subcmd__receipts,checkpoint)
+                cmd="tai__subcmd__receipts__subcmd__checkpoint"
+                ;;
             tai__subcmd__receipts,export)
                 cmd="tai__subcmd__receipts__subcmd__export"
                 ;;
             tai__subcmd__receipts,help)
                 cmd="tai__subcmd__receipts__subcmd__help"
+                ;;
+            tai__subcmd__receipts,prove)
+                cmd="tai__subcmd__receipts__subcmd__prove"
                 ;;
             tai__subcmd__receipts,show)
                 cmd="tai__subcmd__receipts__subcmd__show"
@@ -283,17 +319,29 @@ _tai() {
             tai__subcmd__receipts,verify)
                 cmd="tai__subcmd__receipts__subcmd__verify"
                 ;;
+            tai__subcmd__receipts,verify-proof)
+                cmd="tai__subcmd__receipts__subcmd__verify__subcmd__proof"
+                ;;
+            tai__subcmd__receipts__subcmd__help,checkpoint)
+                cmd="tai__subcmd__receipts__subcmd__help__subcmd__checkpoint"
+                ;;
             tai__subcmd__receipts__subcmd__help,export)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__export"
                 ;;
             tai__subcmd__receipts__subcmd__help,help)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__help"
                 ;;
+            tai__subcmd__receipts__subcmd__help,prove)
+                cmd="tai__subcmd__receipts__subcmd__help__subcmd__prove"
+                ;;
             tai__subcmd__receipts__subcmd__help,show)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__show"
                 ;;
             tai__subcmd__receipts__subcmd__help,verify)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__verify"
+                ;;
+            tai__subcmd__receipts__subcmd__help,verify-proof)
+                cmd="tai__subcmd__receipts__subcmd__help__subcmd__verify__subcmd__proof"
                 ;;
             tai__subcmd__sku,compare)
                 cmd="tai__subcmd__sku__subcmd__compare"
@@ -332,7 +380,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --help --version simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,6 +402,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -362,7 +414,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__action)
-            opts="-t -h -V --tenant --format --detail --catalog --state --color --now --help --version complete fail"
+            opts="-t -h -V --tenant --format --detail --catalog --state --color --now --signing-key --help --version complete fail"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,6 +452,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -408,7 +464,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__call)
-            opts="-t -h -V --tenant --format --arg --context --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --arg --context --idempotency-key --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +490,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --idempotency-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --catalog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -450,6 +510,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -458,7 +522,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__completions)
-            opts="-h -V --catalog --state --color --now --help --version bash elvish fish powershell zsh"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +544,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -488,7 +556,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__demo)
-            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --help --version"
+            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -530,6 +598,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -538,7 +610,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__doctor)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +636,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -572,7 +648,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --help --version activate change renew suspend reinstate cancel approve reject import help"
+            opts="-h -V --file --format --catalog --state --color --now --signing-key --help --version activate change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,6 +678,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -610,7 +690,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__activate)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +741,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -672,7 +756,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__approve)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -723,6 +807,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -734,7 +822,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__cancel)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +873,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -796,7 +888,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__change)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -847,6 +939,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1012,7 +1108,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__import)
-            opts="-h -V --from --resources --format --catalog --state --color --now --help --version"
+            opts="-h -V --from --resources --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1046,6 +1142,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1054,7 +1154,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reinstate)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1105,6 +1205,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1116,7 +1220,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reject)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1167,6 +1271,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1178,7 +1286,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__renew)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1229,6 +1337,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1240,7 +1352,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__suspend)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1294,6 +1406,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1302,7 +1418,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help"
+            opts="simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1539,6 +1655,34 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__help__subcmd__keys)
+            opts="new"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__keys__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1610,7 +1754,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__receipts)
-            opts="verify show export"
+            opts="verify show export checkpoint prove verify-proof"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1623,7 +1767,35 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__help__subcmd__receipts__subcmd__checkpoint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__help__subcmd__receipts__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__receipts__subcmd__prove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1652,6 +1824,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__receipts__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__receipts__subcmd__verify__subcmd__proof)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1847,8 +2033,122 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__keys)
+            opts="-h -V --catalog --state --color --now --signing-key --help --version new help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__keys__subcmd__help)
+            opts="new help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__keys__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__keys__subcmd__new)
+            opts="-h -V --out --force --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__mcp)
-            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1886,6 +2186,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1894,7 +2198,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack)
-            opts="-h -V --catalog --state --color --now --help --version list show new help"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version list show new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1913,6 +2217,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1994,7 +2302,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__list)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2020,6 +2328,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2028,7 +2340,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__new)
-            opts="-o -h -V --toml --output --catalog --state --color --now --help --version"
+            opts="-o -h -V --toml --output --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2058,6 +2370,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2066,7 +2382,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__show)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2092,6 +2408,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2100,7 +2420,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts)
-            opts="-h -V --catalog --state --color --now --help --version verify show export help"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version verify show export checkpoint prove verify-proof help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2122,6 +2442,56 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__checkpoint)
+            opts="-o -h -V --tenant --out --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2130,7 +2500,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__export)
-            opts="-o -h -V --tenant --format --output --event --from-seq --to-seq --since --until --catalog --state --color --now --help --version"
+            opts="-o -h -V --tenant --format --output --event --from-seq --to-seq --since --until --allow-broken --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2153,7 +2523,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed ledger_tail_quarantined ledger_tail_adopted" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)
@@ -2188,6 +2558,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2196,8 +2570,22 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__help)
-            opts="verify show export help"
+            opts="verify show export checkpoint prove verify-proof help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__help__subcmd__checkpoint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2224,6 +2612,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__help__subcmd__prove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2265,8 +2667,76 @@ _tai() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tai__subcmd__receipts__subcmd__help__subcmd__verify__subcmd__proof)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__prove)
+            opts="-o -h -V --tenant --seq --from-checkpoint --out --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seq)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-checkpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tai__subcmd__receipts__subcmd__show)
-            opts="-h -V --tenant --event --from-seq --to-seq --since --until --format --catalog --state --color --now --help --version"
+            opts="-h -V --tenant --event --from-seq --to-seq --since --until --allow-broken --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2277,7 +2747,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed ledger_tail_quarantined ledger_tail_adopted" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)
@@ -2316,6 +2786,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2324,13 +2798,21 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify)
-            opts="-h -V --tenant --all --deep --format --catalog --state --color --now --help --version"
+            opts="-h -V --tenant --all --deep --public-key --checkpoint --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checkpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2354,6 +2836,52 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__verify__subcmd__proof)
+            opts="-h -V --public-key --format --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2362,7 +2890,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__schema)
-            opts="-h -V --catalog --state --color --now --help --version pack sku"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version pack sku"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2384,6 +2912,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2392,7 +2924,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --marketplace-records --max-body --request-timeout --browser-login --log-level --catalog --state --color --now --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --marketplace-records --max-body --request-timeout --browser-login --log-level --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2446,6 +2978,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2454,7 +2990,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__signal)
-            opts="-t -h -V --tenant --format --name --fact --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --name --fact --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2496,6 +3032,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2504,7 +3044,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__simulate)
-            opts="-h -V --format --seed --ledger --catalog --state --color --now --help --version"
+            opts="-h -V --format --seed --ledger --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2538,6 +3078,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2546,7 +3090,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku)
-            opts="-h -V --catalog --state --color --now --help --version list show diff compare help"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version list show diff compare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2568,6 +3112,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2576,7 +3124,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__compare)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2599,6 +3147,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2610,7 +3162,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__diff)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2633,6 +3185,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2728,7 +3284,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__list)
-            opts="-h -V --sort --format --catalog --state --color --now --help --version"
+            opts="-h -V --sort --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2758,6 +3314,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2766,7 +3326,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__show)
-            opts="-h -V --format --catalog --state --color --now --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2792,6 +3352,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2800,7 +3364,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__state)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2834,6 +3398,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2842,7 +3410,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__test)
-            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --jobs --catalog --state --color --now --help --version"
+            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --jobs --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2888,6 +3456,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2896,7 +3468,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__tools)
-            opts="-h -V --sku --format --catalog --state --color --now --help --version"
+            opts="-h -V --sku --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2926,6 +3498,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2934,7 +3510,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__validate)
-            opts="-h -V --format --deny-warnings --list-rules --catalog --state --color --now --help --version"
+            opts="-h -V --format --deny-warnings --list-rules --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2957,6 +3533,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

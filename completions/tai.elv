@@ -22,6 +22,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -38,7 +39,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand signal 'Send a signal to a tenant''s governor'
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
-            cand receipts 'Verify, show and export receipt chains'
+            cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
+            cand keys 'Create the Ed25519 key pair that signs checkpoints'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
@@ -54,6 +56,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -65,6 +68,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand --deny-warnings 'Exit 1 on warnings too'
             cand --list-rules 'List the rule codes with what each checks, and exit'
             cand -h 'Print help (see more with ''--help'')'
@@ -83,6 +87,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand --fail-fast 'Start no new scenario after the first failure'
             cand --coverage 'Report which tools, actions, precondition checks and governor transitions ran'
             cand -h 'Print help (see more with ''--help'')'
@@ -95,6 +100,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -110,6 +116,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -121,6 +128,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -133,6 +141,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand --toml 'Write TOML instead of YAML'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -158,6 +167,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -175,6 +185,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -186,6 +197,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -197,6 +209,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -208,6 +221,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -237,6 +251,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -247,6 +262,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -259,6 +275,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -287,6 +304,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -305,6 +323,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -323,6 +342,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -341,6 +361,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -359,6 +380,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -377,6 +399,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -395,6 +418,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -413,6 +437,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -426,6 +451,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -469,10 +495,12 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --format 'Output format'
             cand --arg 'A tool argument, KEY=VALUE (repeatable)'
             cand --context 'Call context for preconditions, KEY=VALUE (repeatable)'
+            cand --idempotency-key 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -488,6 +516,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -502,6 +531,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -515,6 +545,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -525,6 +556,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -532,15 +564,21 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
             cand show 'Show a tenant''s receipts as a table'
             cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand checkpoint 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai'
+            cand prove 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
+            cand verify-proof 'Check a proof file with the public key alone'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;receipts;verify'= {
             cand --tenant 'The tenant whose chain to verify'
+            cand --public-key 'Require every chain''s checkpoints, up to its head, to be signed with this key (repeatable, for keys used in turn)'
+            cand --checkpoint 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)'
             cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand --all 'Verify every tenant in the state directory'
             cand --deep 'Also parse every receipt and check its canonical encoding (slower)'
             cand -h 'Print help (see more with ''--help'')'
@@ -560,6 +598,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand --allow-broken 'Show the receipts even when the chain does not verify (exit 0, with a warning)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -579,6 +619,51 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand --allow-broken 'Export the receipts even when the chain does not verify (exit 0, with a warning)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;checkpoint'= {
+            cand --tenant 'The tenant'
+            cand -o 'Write to FILE instead of standard output'
+            cand --out 'Write to FILE instead of standard output'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;prove'= {
+            cand --tenant 'The tenant'
+            cand --seq 'The receipt to prove included in the latest signed checkpoint'
+            cand --from-checkpoint 'Prove instead that the latest checkpoint extends this kept one (consistency)'
+            cand -o 'Write to FILE instead of standard output'
+            cand --out 'Write to FILE instead of standard output'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;receipts;verify-proof'= {
+            cand --public-key 'The public key the checkpoints must be signed with (repeatable)'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -588,6 +673,9 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
             cand show 'Show a tenant''s receipts as a table'
             cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand checkpoint 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai'
+            cand prove 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
+            cand verify-proof 'Check a proof file with the public key alone'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;receipts;help;verify'= {
@@ -596,7 +684,47 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;receipts;help;export'= {
         }
+        &'tai;receipts;help;checkpoint'= {
+        }
+        &'tai;receipts;help;prove'= {
+        }
+        &'tai;receipts;help;verify-proof'= {
+        }
         &'tai;receipts;help;help'= {
+        }
+        &'tai;keys'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand new 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;keys;new'= {
+            cand --out 'Where to write: PREFIX.key and PREFIX.pub'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand --force 'Overwrite existing files'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;keys;help'= {
+            cand new 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;keys;help;new'= {
+        }
+        &'tai;keys;help;help'= {
         }
         &'tai;serve'= {
             cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
@@ -611,6 +739,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -625,6 +754,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -640,6 +770,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand --open 'Open the login link in the default browser (with xdg-open)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -651,6 +782,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -662,6 +794,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -680,7 +813,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand signal 'Send a signal to a tenant''s governor'
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
-            cand receipts 'Verify, show and export receipt chains'
+            cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
+            cand keys 'Create the Ed25519 key pair that signs checkpoints'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
@@ -764,12 +898,26 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
             cand show 'Show a tenant''s receipts as a table'
             cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
+            cand checkpoint 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai'
+            cand prove 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
+            cand verify-proof 'Check a proof file with the public key alone'
         }
         &'tai;help;receipts;verify'= {
         }
         &'tai;help;receipts;show'= {
         }
         &'tai;help;receipts;export'= {
+        }
+        &'tai;help;receipts;checkpoint'= {
+        }
+        &'tai;help;receipts;prove'= {
+        }
+        &'tai;help;receipts;verify-proof'= {
+        }
+        &'tai;help;keys'= {
+            cand new 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
+        }
+        &'tai;help;keys;new'= {
         }
         &'tai;help;serve'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tai_global_optspecs
-    string join \n catalog= state= color= now= h/help V/version
+    string join \n catalog= state= color= now= signing-key= h/help V/version
 end
 
 function __fish_tai_needs_command
@@ -30,6 +30,7 @@ complete -c tai -n "__fish_tai_needs_command" -l color -d 'When to use colour' -
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_needs_command" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_needs_command" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_needs_command" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_needs_command" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
@@ -44,7 +45,8 @@ complete -c tai -n "__fish_tai_needs_command" -f -a "call" -d 'Call a tool as a 
 complete -c tai -n "__fish_tai_needs_command" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
 complete -c tai -n "__fish_tai_needs_command" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
 complete -c tai -n "__fish_tai_needs_command" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
-complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains'
+complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains; prove a receipt is in the signed history'
+complete -c tai -n "__fish_tai_needs_command" -f -a "keys" -d 'Create the Ed25519 key pair that signs checkpoints'
 complete -c tai -n "__fish_tai_needs_command" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
 complete -c tai -n "__fish_tai_needs_command" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
 complete -c tai -n "__fish_tai_needs_command" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
@@ -61,6 +63,7 @@ complete -c tai -n "__fish_tai_using_subcommand simulate" -l color -d 'When to u
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Source snippets with labels and hints'
@@ -72,6 +75,7 @@ complete -c tai -n "__fish_tai_using_subcommand validate" -l color -d 'When to u
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand validate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand validate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
 complete -c tai -n "__fish_tai_using_subcommand validate" -l list-rules -d 'List the rule codes with what each checks, and exit'
 complete -c tai -n "__fish_tai_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -88,6 +92,7 @@ complete -c tai -n "__fish_tai_using_subcommand test" -l color -d 'When to use c
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand test" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand test" -l fail-fast -d 'Start no new scenario after the first failure'
 complete -c tai -n "__fish_tai_using_subcommand test" -l coverage -d 'Report which tools, actions, precondition checks and governor transitions ran'
 complete -c tai -n "__fish_tai_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -98,6 +103,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcom
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
@@ -112,6 +118,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -122,6 +129,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s o -l output -d 'Folder to write `<id>.yaml|toml` into, or `-` for stdout' -r -F
@@ -131,6 +139,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l toml -d 'Write TOML instead of YAML'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
@@ -144,6 +153,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcomm
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
@@ -161,6 +171,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -171,6 +182,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -181,6 +193,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -191,6 +204,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
@@ -207,6 +221,7 @@ complete -c tai -n "__fish_tai_using_subcommand tools" -l color -d 'When to use 
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand tools" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand tools" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand tools" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand tools" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand schema" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
@@ -215,6 +230,7 @@ complete -c tai -n "__fish_tai_using_subcommand schema" -l color -d 'When to use
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand schema" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand schema" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
@@ -226,6 +242,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subco
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "activate" -d 'A purchase: entitlement.activated'
@@ -252,6 +269,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s t -l tenant -d 'The tenant' -r
@@ -268,6 +286,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s t -l tenant -d 'The tenant' -r
@@ -284,6 +303,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s t -l tenant -d 'The tenant' -r
@@ -300,6 +320,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s t -l tenant -d 'The tenant' -r
@@ -316,6 +337,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s t -l tenant -d 'The tenant' -r
@@ -332,6 +354,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s t -l tenant -d 'The tenant' -r
@@ -348,6 +371,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s t -l tenant -d 'The tenant' -r
@@ -364,6 +388,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l from -d 'The marketplace that sent the notifications' -r -f -a "gcp\t'Google Cloud Marketplace: Pub/Sub push bodies'
@@ -378,6 +403,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "activate" -d 'A purchase: entitlement.activated'
@@ -395,12 +421,14 @@ complete -c tai -n "__fish_tai_using_subcommand call" -l format -d 'Output forma
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand call" -l arg -d 'A tool argument, KEY=VALUE (repeatable)' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l context -d 'Call context for preconditions, KEY=VALUE (repeatable)' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l idempotency-key -d 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand call" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand call" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand signal" -s t -l tenant -d 'The tenant' -r
@@ -414,6 +442,7 @@ complete -c tai -n "__fish_tai_using_subcommand signal" -l color -d 'When to use
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand signal" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand signal" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand signal" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand signal" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand action" -s t -l tenant -d 'The tenant' -r
@@ -426,6 +455,7 @@ complete -c tai -n "__fish_tai_using_subcommand action" -l color -d 'When to use
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand action" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand action" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand action" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand action" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand state" -s t -l tenant -d 'The tenant [default: list every tenant]' -r
@@ -437,21 +467,28 @@ complete -c tai -n "__fish_tai_using_subcommand state" -l color -d 'When to use 
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand state" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand state" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand state" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand state" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "checkpoint" -d 'Print a tenant\'s latest signed checkpoint (JSON), to keep outside tai'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "prove" -d 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "verify-proof" -d 'Check a proof file with the public key alone'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l tenant -d 'The tenant whose chain to verify' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l public-key -d 'Require every chain\'s checkpoints, up to its head, to be signed with this key (repeatable, for keys used in turn)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l checkpoint -d 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
@@ -460,6 +497,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l all -d 'Verify every tenant in the state directory'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l deep -d 'Also parse every receipt and check its canonical encoding (slower)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -484,7 +522,9 @@ action_timeout\t''
 action_memory_exceeded\t''
 action_errored\t''
 action_completed\t''
-action_failed\t''"
+action_failed\t''
+ledger_tail_quarantined\t''
+ledger_tail_adopted\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -497,6 +537,8 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l allow-broken -d 'Show the receipts even when the chain does not verify (exit 0, with a warning)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l tenant -d 'The tenant whose receipts to export' -r
@@ -524,7 +566,9 @@ action_timeout\t''
 action_memory_exceeded\t''
 action_errored\t''
 action_completed\t''
-action_failed\t''"
+action_failed\t''
+ledger_tail_quarantined\t''
+ledger_tail_adopted\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -535,12 +579,77 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l allow-broken -d 'Export the receipts even when the chain does not verify (exit 0, with a warning)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -s o -l out -d 'Write to FILE instead of standard output' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l seq -d 'The receipt to prove included in the latest signed checkpoint' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l from-checkpoint -d 'Prove instead that the latest checkpoint extends this kept one (consistency)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -s o -l out -d 'Write to FILE instead of standard output' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l public-key -d 'The public key the checkpoints must be signed with (repeatable)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a tenant\'s receipts as a table'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "checkpoint" -d 'Print a tenant\'s latest signed checkpoint (JSON), to keep outside tai'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "prove" -d 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify-proof" -d 'Check a proof file with the public key alone'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -f -a "new" -d 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l out -d 'Where to write: PREFIX.key and PREFIX.pub' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l force -d 'Overwrite existing files'
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "new" -d 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand serve" -l addr -d 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l tenant-token -d 'A tenant\'s token, TENANT=TOKEN (repeatable)' -r
@@ -562,6 +671,7 @@ complete -c tai -n "__fish_tai_using_subcommand serve" -l color -d 'When to use 
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand serve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s t -l tenant -d 'The tenant whose tools to serve' -r
@@ -578,6 +688,7 @@ complete -c tai -n "__fish_tai_using_subcommand mcp" -l color -d 'When to use co
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand demo" -l addr -d 'Address to listen on: a loopback IP and a port (0 picks a free one)' -r
@@ -596,6 +707,7 @@ complete -c tai -n "__fish_tai_using_subcommand demo" -l color -d 'When to use c
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand demo" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand demo" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand demo" -l open -d 'Open the login link in the default browser (with xdg-open)'
 complete -c tai -n "__fish_tai_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand demo" -s V -l version -d 'Print version'
@@ -605,6 +717,7 @@ complete -c tai -n "__fish_tai_using_subcommand completions" -l color -d 'When t
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand completions" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand completions" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -615,27 +728,29 @@ complete -c tai -n "__fish_tai_using_subcommand doctor" -l color -d 'When to use
 always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand doctor" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "sku" -d 'Browse SKUs and compare plans'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "receipts" -d 'Verify, show and export receipt chains'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts serve mcp demo completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "sku" -d 'Browse SKUs and compare plans'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "receipts" -d 'Verify, show and export receipt chains; prove a receipt is in the signed history'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "keys" -d 'Create the Ed25519 key pair that signs checkpoints'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state receipts keys serve mcp demo completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "new" -d 'Write a new, commented pack file that passes validation'
@@ -655,3 +770,7 @@ complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "checkpoint" -d 'Print a tenant\'s latest signed checkpoint (JSON), to keep outside tai'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "prove" -d 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify-proof" -d 'Check a proof file with the public key alone'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "new" -d 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'

@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use crate::catalog::{Catalog, builtin, load};
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
 use crate::diagnostics::Severity;
-use crate::receipts::Receipt;
+use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::Workspace;
 
 use super::{GlobalArgs, timeline};
@@ -78,9 +78,14 @@ pub(super) fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
     })
 }
 
+/// Opens the workspace for writing, signing with `--signing-key` when given.
 pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     let catalog = Arc::new(load_catalog(global)?);
-    let ws = Workspace::open(&global.state, catalog, clock(global)?)
+    let signer = match &global.signing_key {
+        Some(path) => Some(Arc::new(CheckpointSigner::load(path, Some(&global.state))?)),
+        None => None,
+    };
+    let ws = Workspace::open_signed(&global.state, catalog, clock(global)?, signer)
         .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
     Ok(ws)
 }

@@ -10,6 +10,7 @@ mod demo;
 mod doctor;
 mod exit;
 mod import;
+mod keys;
 mod log;
 mod mcp;
 mod pack;
@@ -65,6 +66,11 @@ pub struct GlobalArgs {
     /// reproducible demos and tests of the local workspace
     #[arg(long, global = true, env = "TAI_NOW", value_name = "TIME")]
     pub now: Option<String>,
+    /// Ed25519 key (from `tai keys new`) with which commands that write receipts (event,
+    /// call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it
+    /// must be outside the state directory and readable by its owner only
+    #[arg(long, global = true, env = "TAI_SIGNING_KEY", value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
 }
 
 /// When to colour output.
@@ -115,8 +121,10 @@ pub enum Command {
     Action(workspace::ActionArgs),
     /// Show tenants' governor state, entitlement and visible tools
     State(workspace::StateArgs),
-    /// Verify, show and export receipt chains
+    /// Verify, show and export receipt chains; prove a receipt is in the signed history
     Receipts(receipts::ReceiptsArgs),
+    /// Create the Ed25519 key pair that signs checkpoints
+    Keys(keys::KeysArgs),
     /// Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp
     Serve(serve::ServeArgs),
     /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
@@ -149,6 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(args) => doctor::run(args, &cli.global),
         Command::Simulate(args) => simulate::run(args, &cli.global),
         Command::Receipts(args) => receipts::run(args, &cli.global),
+        Command::Keys(args) => keys::run(args),
         Command::Pack(args) => pack::run(args, &cli.global),
         Command::Sku(args) => sku::run(args, &cli.global),
         Command::Tools(args) => tools::run(args, &cli.global),

@@ -1,11 +1,12 @@
 //! `tai receipts`: verify, show and export the receipt chains kept in the state directory.
 //!
 //! These commands only read: they neither lock nor repair a ledger, so they can run while
-//! another `tai` process is writing.
+//! another `tai` process is writing. A chain that does not verify makes every one of them
+//! exit 1 (`show` and `export` read it anyway with `--allow-broken`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -16,7 +17,11 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 use crate::ids::TenantId;
 use crate::receipts::export::{self, ExportFormat};
-use crate::receipts::{ChainHead, EventType, LedgerDir, Receipt, ReceiptFilter, VerifyReport};
+use crate::receipts::trust::TrustAnchors;
+use crate::receipts::{
+    ChainHead, Checkpoint, EventType, LedgerDir, LedgerError, ProofFile, PublicKey, Receipt,
+    ReceiptFilter, VerifyReport,
+};
 
 use super::{Exit, Format, GlobalArgs};
 
@@ -47,6 +52,63 @@ pub enum ReceiptsCommand {
                             --from-seq 100"
     )]
     Export(ExportArgs),
+    /// Print a tenant's latest signed checkpoint (JSON), to keep outside tai
+    #[command(
+        after_help = "Examples:\n  tai receipts checkpoint --tenant acme --out acme-2026-03.json\n  \
+                            tai receipts verify --tenant acme --public-key signing.pub \
+                            --checkpoint acme-2026-03.json"
+    )]
+    Checkpoint(CheckpointArgs),
+    /// Write a proof that a receipt is in the signed history (or that the history only grew
+    /// since a kept checkpoint), checkable without the ledger
+    #[command(
+        after_help = "Examples:\n  tai receipts prove --tenant acme --seq 41 --out receipt-41.proof.json\n  \
+                            tai receipts prove --tenant acme --from-checkpoint kept.json \
+                            --out grew.proof.json\n  \
+                            tai receipts verify-proof receipt-41.proof.json --public-key signing.pub"
+    )]
+    Prove(ProveArgs),
+    /// Check a proof file with the public key alone
+    VerifyProof(VerifyProofArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The tenant
+    #[arg(long, value_name = "TENANT")]
+    tenant: TenantId,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["seq", "from_checkpoint"])))]
+pub struct ProveArgs {
+    /// The tenant
+    #[arg(long, value_name = "TENANT")]
+    tenant: TenantId,
+    /// The receipt to prove included in the latest signed checkpoint
+    #[arg(long, value_name = "N")]
+    seq: Option<u64>,
+    /// Prove instead that the latest checkpoint extends this kept one (consistency)
+    #[arg(long, value_name = "FILE")]
+    from_checkpoint: Option<PathBuf>,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyProofArgs {
+    /// The proof file (from `tai receipts prove` or the HTTP API)
+    file: PathBuf,
+    /// The public key the checkpoints must be signed with (repeatable)
+    #[arg(long = "public-key", value_name = "FILE", required = true)]
+    public_keys: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +123,13 @@ pub struct VerifyArgs {
     /// Also parse every receipt and check its canonical encoding (slower)
     #[arg(long)]
     deep: bool,
+    /// Require every chain's checkpoints, up to its head, to be signed with this key
+    /// (repeatable, for keys used in turn)
+    #[arg(long = "public-key", value_name = "FILE")]
+    public_keys: Vec<PathBuf>,
+    /// Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    checkpoint: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -111,6 +180,9 @@ pub struct ShowArgs {
     tenant: TenantId,
     #[command(flatten)]
     filter: FilterArgs,
+    /// Show the receipts even when the chain does not verify (exit 0, with a warning)
+    #[arg(long)]
+    allow_broken: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -129,6 +201,9 @@ pub struct ExportArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     filter: FilterArgs,
+    /// Export the receipts even when the chain does not verify (exit 0, with a warning)
+    #[arg(long)]
+    allow_broken: bool,
 }
 
 fn export_format_parser() -> impl TypedValueParser<Value = ExportFormat> {
@@ -142,7 +217,131 @@ pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ReceiptsCommand::Verify(a) => verify(&dir, a),
         ReceiptsCommand::Show(a) => show(&dir, a),
         ReceiptsCommand::Export(a) => export_cmd(&dir, a),
+        ReceiptsCommand::Checkpoint(a) => checkpoint(&dir, a),
+        ReceiptsCommand::Prove(a) => prove(&dir, a),
+        ReceiptsCommand::VerifyProof(a) => verify_proof(a),
     }
+}
+
+fn public_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
+    paths
+        .iter()
+        .map(|p| PublicKey::load(p).map_err(Into::into))
+        .collect()
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("`{}` is not {what}", path.display()))
+}
+
+/// Writes `value` as pretty JSON to `out` or standard output.
+fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        None => emit(&text),
+    }
+}
+
+fn checkpoint(dir: &LedgerDir, args: &CheckpointArgs) -> anyhow::Result<Exit> {
+    require_tenant(dir, &args.tenant)?;
+    let Some(c) = dir.latest_checkpoint(&args.tenant)? else {
+        bail!(LedgerError::NoCheckpoint {
+            tenant: args.tenant.clone()
+        });
+    };
+    write_json(&c, args.out.as_deref())?;
+    Ok(Exit::Success)
+}
+
+fn prove(dir: &LedgerDir, args: &ProveArgs) -> anyhow::Result<Exit> {
+    require_tenant(dir, &args.tenant)?;
+    match (&args.from_checkpoint, args.seq) {
+        (Some(path), _) => {
+            let old: Checkpoint = read_json(path, "a checkpoint")?;
+            let proof = dir.prove_consistency(&args.tenant, old)?;
+            write_json(&proof, args.out.as_deref())?;
+        }
+        (None, Some(seq)) => {
+            let proof = dir.prove(&args.tenant, seq)?;
+            write_json(&proof, args.out.as_deref())?;
+        }
+        (None, None) => bail!("give --seq or --from-checkpoint"),
+    }
+    Ok(Exit::Success)
+}
+
+#[derive(Serialize)]
+struct ProofVerdict {
+    ok: bool,
+    kind: &'static str,
+    tenant: TenantId,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
+    let keys = public_keys(&args.public_keys)?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+    let proof = ProofFile::from_json(&bytes)
+        .with_context(|| format!("`{}` is not a proof file", args.file.display()))?;
+    let verdict = match &proof {
+        ProofFile::Inclusion(p) => {
+            let result = p.verify(&keys);
+            ProofVerdict {
+                ok: result.is_ok(),
+                kind: "inclusion",
+                tenant: p.checkpoint.tenant_id.clone(),
+                message: format!(
+                    "receipt seq {} ({}, {}) of tenant `{}` is in the history signed by key {} \
+                     at seq {} ({})",
+                    p.receipt.seq,
+                    p.receipt.body.event_type,
+                    p.receipt.short_hash(),
+                    p.checkpoint.tenant_id,
+                    p.checkpoint.key_id,
+                    p.checkpoint.seq,
+                    p.checkpoint.time
+                ),
+                error: result.err().map(|e| e.to_string()),
+            }
+        }
+        ProofFile::Consistency(p) => {
+            let result = p.verify(&keys);
+            ProofVerdict {
+                ok: result.is_ok(),
+                kind: "consistency",
+                tenant: p.new.tenant_id.clone(),
+                message: format!(
+                    "the history of tenant `{}` signed at seq {} extends the one signed at seq {}: \
+                     nothing before seq {} was changed or removed",
+                    p.new.tenant_id, p.new.seq, p.old.seq, p.old.seq
+                ),
+                error: result.err().map(|e| e.to_string()),
+            }
+        }
+    };
+    match args.format {
+        Format::Json => emit_json(&verdict)?,
+        Format::Human => match &verdict.error {
+            None => emit(format!("ok: {}\n", verdict.message).as_bytes())?,
+            Some(e) => emit(format!("INVALID {} proof: {e}\n", verdict.kind).as_bytes())?,
+        },
+    }
+    Ok(if verdict.ok {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }
 
 /// Fails with the known tenants listed unless `tenant` has a ledger.
@@ -176,22 +375,38 @@ struct TenantVerdict<'a> {
 }
 
 fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
+    let listed = dir.manifest()?.map(|m| m.tenants).unwrap_or_default();
     let tenants = match &args.tenant {
         Some(t) => {
-            require_tenant(dir, t)?;
+            // A tenant the manifest lists is verified even without a ledger: it was deleted.
+            if !listed.contains(t) {
+                require_tenant(dir, t)?;
+            }
             vec![t.clone()]
         }
         None => {
-            let all = dir.tenants()?;
+            let mut all: Vec<TenantId> = dir.tenants()?;
+            all.extend(listed.iter().cloned());
+            all.sort();
+            all.dedup();
             if all.is_empty() {
                 bail!("no ledgers in {}", dir.path().display());
             }
             all
         }
     };
+    let keys = public_keys(&args.public_keys)?;
+    let kept: Option<Checkpoint> = match &args.checkpoint {
+        Some(path) => Some(read_json(path, "a checkpoint")?),
+        None => None,
+    };
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: kept.as_ref(),
+    };
     let mut reports = Vec::with_capacity(tenants.len());
     for t in &tenants {
-        reports.push(dir.verify(t, args.deep)?);
+        reports.push(dir.verify_with(t, args.deep, anchors)?);
     }
     let verdicts: Vec<TenantVerdict> = tenants
         .iter()
@@ -243,6 +458,19 @@ fn verdict(report: &VerifyReport) -> String {
         ),
     };
     let mut text = format!("ok, {} receipt(s), {head}", report.receipts);
+    if let Some(c) = &report.latest_checkpoint {
+        text.push_str(&format!(
+            "; {} checkpoint(s), latest at seq {} by key {}{}",
+            report.checkpoints,
+            c.seq,
+            c.key_id,
+            if report.signatures_checked {
+                ", signatures verified"
+            } else {
+                " (signatures not checked: pass --public-key)"
+            }
+        ));
+    }
     if report.unacknowledged > 0 {
         text.push_str(&format!(
             "; {} unacknowledged receipt(s) after the head (an interrupted append; the next \
@@ -260,22 +488,38 @@ fn verdict(report: &VerifyReport) -> String {
     text
 }
 
-/// Reads a tenant's receipts and warns on standard error when the chain does not verify.
-fn load(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<Vec<Receipt>> {
-    require_tenant(dir, tenant)?;
-    let receipts = dir.receipts(tenant)?;
-    let report = dir.verify(tenant, false)?;
+/// Reads a tenant's receipts. A chain that does not verify is refused (`Err(Exit)`), or with
+/// `allow_broken` read all the same with a warning on standard error.
+fn load(
+    dir: &LedgerDir,
+    tenant: &TenantId,
+    allow_broken: bool,
+) -> anyhow::Result<Result<Vec<Receipt>, Exit>> {
+    let report = dir.verify_with(tenant, false, TrustAnchors::default())?;
+    if report.problem.is_none() || allow_broken {
+        require_tenant(dir, tenant)?;
+    }
     if let Some(problem) = &report.problem {
+        if !allow_broken {
+            eprintln!(
+                "error: the receipt chain of `{tenant}` does not verify: {problem}\n\
+                 hint: run `tai receipts verify --tenant {tenant}`; --allow-broken reads it anyway"
+            );
+            return Ok(Err(Exit::Failure));
+        }
         eprintln!(
             "warning: the receipt chain of `{tenant}` does not verify: {problem}\n\
              hint: run `tai receipts verify --tenant {tenant}`"
         );
     }
-    Ok(receipts)
+    Ok(Ok(dir.receipts(tenant)?))
 }
 
 fn show(dir: &LedgerDir, args: &ShowArgs) -> anyhow::Result<Exit> {
-    let receipts = load(dir, &args.tenant)?;
+    let receipts = match load(dir, &args.tenant, args.allow_broken)? {
+        Ok(r) => r,
+        Err(exit) => return Ok(exit),
+    };
     let filter = args.filter.to_filter(&args.tenant);
     let shown: Vec<&Receipt> = filter.apply(&receipts).collect();
     match args.format {
@@ -322,7 +566,10 @@ fn table(receipts: &[&Receipt]) -> Table {
 }
 
 fn export_cmd(dir: &LedgerDir, args: &ExportArgs) -> anyhow::Result<Exit> {
-    let receipts = load(dir, &args.tenant)?;
+    let receipts = match load(dir, &args.tenant, args.allow_broken)? {
+        Ok(r) => r,
+        Err(exit) => return Ok(exit),
+    };
     let filter = args.filter.to_filter(&args.tenant);
     let selected: Vec<&Receipt> = filter.apply(&receipts).collect();
     match &args.output {

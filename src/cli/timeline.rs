@@ -105,6 +105,8 @@ pub fn detail(r: &Receipt) -> String {
                 .unwrap_or_default();
             tool.to_owned()
         }
+        EventType::LedgerTailQuarantined => format!("{} bytes to {}", m["bytes"], s("file")),
+        EventType::LedgerTailAdopted => format!("seq {} to {}", m["from_seq"], m["to_seq"]),
     }
 }
 

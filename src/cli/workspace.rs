@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -14,9 +15,10 @@ use crate::entitlement::{EntitlementEvent, EventKind, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
-use crate::workspace::TenantView;
+use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
 use super::common::{clock, open, print_json, print_receipts};
+use super::load_catalog;
 use super::{Exit, Format, GlobalArgs};
 
 /// Which tenant, and how to print.
@@ -122,6 +124,10 @@ pub struct CallArgs {
     /// Call context for preconditions, KEY=VALUE (repeatable)
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub context: Vec<(String, Value)>,
+    /// A key for this call: run again with the same key, it answers the first outcome and
+    /// runs nothing (also across restarts; the key is kept in the receipt)
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// Send a signal to a tenant's governor.
@@ -202,10 +208,9 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };
     let outcome = ws.apply_event(&raw)?;
-    let tenant = outcome
-        .receipts
-        .first()
-        .map(|r| r.body.tenant_id.to_string())
+    let tenant = raw
+        .get("tenant_id")
+        .and_then(Value::as_str)
         .unwrap_or_default();
     let format = match args.kind.as_ref().and_then(lifecycle_args) {
         Some(a) => a.target.format,
@@ -226,6 +231,12 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                     "{kind} refused for `{tenant}`: {} — {}",
                     r.code, r.message
                 )?,
+            }
+            if let Some(seq) = outcome.repeat_of {
+                writeln!(
+                    out,
+                    "already applied: recorded at seq {seq}; nothing changed"
+                )?;
             }
             print_receipts(&mut out, &outcome.receipts)?;
         }
@@ -298,6 +309,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         tool: args.tool.clone(),
         arguments: args.args.iter().cloned().collect(),
         context: args.context.iter().cloned().collect(),
+        idempotency_key: args.idempotency_key.clone(),
     };
     let outcome = ws.call(&args.target.tenant, &call)?;
     match args.target.format {
@@ -314,6 +326,9 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             }
             if let Some(result) = &outcome.result {
                 writeln!(out, "{}", serde_json::to_string_pretty(result)?)?;
+            }
+            if let Some(seq) = outcome.repeat_of {
+                writeln!(out, "already decided: recorded at seq {seq}; nothing ran")?;
             }
             print_receipts(&mut out, &outcome.receipts)?;
         }
@@ -369,7 +384,9 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let ws = open(global)?;
+    // Reading changes nothing: no repair, no quarantine, no files created.
+    let catalog = Arc::new(load_catalog(global)?);
+    let ws = Workspace::open_read_only(&global.state, catalog, clock(global)?);
     let ids = match &args.tenant {
         Some(t) => {
             if !ws.exists(t)? {
@@ -388,7 +405,19 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         None => ws.tenant_ids()?,
     };
-    let tenants: Vec<TenantView> = ids.iter().map(|id| ws.view(id)).collect::<Result<_, _>>()?;
+    let mut tenants: Vec<TenantView> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match ws.view(id) {
+            Ok(view) => tenants.push(view),
+            // A chain that does not replay is a failed check of the record, as for
+            // `tai receipts show`: exit 1, never a state made up from part of it.
+            Err(WorkspaceError::Replay(e)) => {
+                eprintln!("error: {e}");
+                return Ok(Exit::Failure);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     match args.format {
         Format::Json => {
             if args.tenant.is_some() {

@@ -9,6 +9,7 @@ use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 
 use super::gates::{self, GateInput};
+use super::once::IDEMPOTENCY_KEY;
 use super::tenant::Draft;
 use super::{CallOutcome, Env, InFlight, Tenant, ToolCall};
 
@@ -47,14 +48,26 @@ struct Overrun {
 impl Tenant {
     /// Runs a tool call: registry lookup, governor state, gates 1-3, then bounded execution.
     /// After what [`Tenant::tick`] records, exactly one receipt decides the call.
+    /// A call whose idempotency key the tenant has seen runs nothing and is answered from
+    /// the receipt that decided it.
     pub fn call(&mut self, env: &Env<'_>, call: &ToolCall) -> CallOutcome {
+        let key = call.idempotency_key.as_deref();
+        if let Some(repeat) = self.repeated_call(key) {
+            return repeat;
+        }
         let receipts = self.tick(env);
+        let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
         metadata.insert("tool", &call.tool);
-        match self.admit(env, call, &mut metadata) {
+        if let Some(key) = key {
+            metadata.insert(IDEMPOTENCY_KEY, key);
+        }
+        let outcome = match self.admit(env, call, &mut metadata) {
             Ok((tool, action)) => self.execute(env, receipts, metadata, call, tool, action),
             Err(stop) => self.record_stop(env, receipts, metadata, stop),
-        }
+        };
+        self.remember_call(key, outcome.receipts.get(ticked));
+        outcome
     }
 
     /// Everything before the action runs, in order; the first step that says no stops the
@@ -210,6 +223,7 @@ impl Tenant {
             result: Some(result),
             state: self.state,
             receipts,
+            repeat_of: None,
         }
     }
 
@@ -253,6 +267,7 @@ impl Tenant {
             result: None,
             state: self.state,
             receipts,
+            repeat_of: None,
         }
     }
 
@@ -287,6 +302,7 @@ impl Tenant {
             result: None,
             state: self.state,
             receipts,
+            repeat_of: None,
         }
     }
 }

@@ -5,10 +5,12 @@
 use serde_json::Value;
 
 use crate::entitlement::{self, EntitlementEvent, MalformedEvent, Refusal, Standing};
+use crate::ids::EventId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::registry::SurfaceDiff;
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
+use super::once::event_identity;
 use super::tenant::Draft;
 use super::{Env, EventOutcome, Tenant};
 
@@ -17,7 +19,24 @@ impl Tenant {
     /// surface (and recover a refusing governor); refused ones change nothing but are
     /// recorded.
     pub fn apply_event(&mut self, env: &Env<'_>, event: &EntitlementEvent) -> EventOutcome {
-        let mut receipts = self.tick(env);
+        let kind = event.event_type.as_str();
+        let event_id = event.event_id.as_ref().map(EventId::as_str);
+        if let Some(repeat) = self.repeated_event(kind, event_id) {
+            return repeat;
+        }
+        let receipts = self.tick(env);
+        let ticked = receipts.len();
+        let outcome = self.decide_event(env, event, receipts);
+        self.remember_event(kind, event_id, outcome.receipts.get(ticked));
+        outcome
+    }
+
+    fn decide_event(
+        &mut self,
+        env: &Env<'_>,
+        event: &EntitlementEvent,
+        mut receipts: Vec<Receipt>,
+    ) -> EventOutcome {
         let resolved = entitlement::resolve(env.catalog, self.entitlement.as_ref(), event, env.now);
         let mut metadata = MetadataBuilder::new();
         metadata.insert_struct("event", &event);
@@ -53,6 +72,7 @@ impl Tenant {
                     surface: SurfaceDiff::between(&before, &self.tools),
                     state: self.state,
                     receipts,
+                    repeat_of: None,
                 }
             }
         }
@@ -75,10 +95,17 @@ impl Tenant {
     /// Records, for this tenant, an event refused before it reached the resolver (e.g. a
     /// marketplace notification no SKU can be found for).
     pub fn refuse_raw(&mut self, env: &Env<'_>, raw: &Value, refusal: Refusal) -> EventOutcome {
+        let (kind, event_id) = event_identity(raw);
+        if let Some(repeat) = self.repeated_event(kind, event_id) {
+            return repeat;
+        }
         let receipts = self.tick(env);
+        let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
         metadata.insert("event", raw);
-        self.refuse_event(env, receipts, metadata, refusal)
+        let outcome = self.refuse_event(env, receipts, metadata, refusal);
+        self.remember_event(kind, event_id, outcome.receipts.get(ticked));
+        outcome
     }
 
     /// Records a refused event: nothing changes but the chain.
@@ -106,6 +133,7 @@ impl Tenant {
             surface: SurfaceDiff::default(),
             state: self.state,
             receipts,
+            repeat_of: None,
         }
     }
 }

@@ -14,6 +14,7 @@
 mod call;
 mod events;
 pub mod gates;
+mod once;
 mod replay;
 mod requests;
 mod signal;

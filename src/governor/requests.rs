@@ -20,6 +20,10 @@ pub struct ToolCall {
     pub arguments: Map<String, Value>,
     /// Facts about the call that preconditions may check (e.g. `deployment_stable`).
     pub context: Map<String, Value>,
+    /// The client's key for this call: a retry with a key the tenant has seen is answered
+    /// with the first outcome and runs nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// The answer to a tool call.
@@ -39,6 +43,10 @@ pub struct CallOutcome {
     pub state: GovernorState,
     /// Receipts written, in order.
     pub receipts: Vec<Receipt>,
+    /// When this answers a retry of a call already decided (the same idempotency key): the
+    /// seq of the receipt that decided it. Nothing ran and nothing was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<u64>,
 }
 
 /// A signal: an observation sent to the governor; its facts feed preconditions.
@@ -76,6 +84,10 @@ pub struct EventOutcome {
     pub state: GovernorState,
     /// Receipts written, in order.
     pub receipts: Vec<Receipt>,
+    /// When this answers a redelivery of an event already applied (the same `event_id`):
+    /// the seq of the receipt that recorded it. Nothing changed and nothing was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<u64>,
 }
 
 /// The reported end of an in-flight action.

@@ -15,6 +15,7 @@ use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
 use super::InFlight;
+use super::once::Seen;
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +41,8 @@ pub struct Tenant {
     pub(super) in_flight: Option<InFlight>,
     pub(super) head: ChainHead,
     surface_checked: CheckedCatalog,
+    /// Events and keyed calls already decided.
+    pub(super) seen: Seen,
 }
 
 /// The hash of the catalog the tool surface was last checked against. A cache, not state:
@@ -76,6 +79,7 @@ impl Tenant {
             in_flight: None,
             head: ChainHead::default(),
             surface_checked: CheckedCatalog::default(),
+            seen: Seen::default(),
         }
     }
 

@@ -150,6 +150,7 @@ fn call(tool: &str, arguments: Value, context: Value) -> ToolCall {
         tool: tool.into(),
         arguments: object(arguments),
         context: object(context),
+        idempotency_key: None,
     }
 }
 

@@ -17,16 +17,24 @@ mod filter;
 mod id;
 pub mod ledger;
 mod line;
+pub mod merkle;
 mod metadata;
+pub mod proof;
 mod sample;
+pub mod signing;
+pub mod trust;
 pub mod verify;
 
 pub use crate::vocab::EventType;
 pub use filter::ReceiptFilter;
 pub use id::IdSource;
-pub use ledger::{FileLedger, Ledger, LedgerDir, LedgerError, MemoryLedger, StoredHead};
+pub use ledger::{
+    FileLedger, Ledger, LedgerDir, LedgerError, LedgerOptions, Manifest, MemoryLedger, StoredHead,
+};
 pub use metadata::{Metadata, MetadataBuilder};
+pub use proof::{ConsistencyProof, InclusionProof, ProofFile};
 pub use sample::{sample_body, sample_chain};
+pub use signing::{Checkpoint, CheckpointSigner, PublicKey};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify_ledger, verify_receipts};
 
 /// `prev_hash` of the first receipt in a chain.

@@ -34,6 +34,15 @@ pub struct VerifyReport {
     pub incomplete_bytes: u64,
     /// The first problem, if any.
     pub problem: Option<Problem>,
+    /// Signed checkpoints stored beside the ledger.
+    #[serde(default)]
+    pub checkpoints: u64,
+    /// The latest of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_checkpoint: Option<super::signing::Checkpoint>,
+    /// Whether their signatures (and the manifest's) were checked with a public key.
+    #[serde(default)]
+    pub signatures_checked: bool,
 }
 
 impl VerifyReport {
@@ -119,6 +128,39 @@ pub enum ProblemKind {
         /// What is wrong with it.
         detail: String,
     },
+    /// The workspace manifest lists the tenant but its ledger is gone.
+    LedgerDeleted,
+    /// The ledger is not in the workspace manifest.
+    NotInManifest,
+    /// The workspace manifest is missing, unsigned or edited.
+    Manifest {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A public key was given but the chain has no signed checkpoint.
+    CheckpointMissing,
+    /// A checkpoint is not signed by a given key as it stands.
+    CheckpointSignature {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A checkpoint does not match the chain (its seq, hash or Merkle root).
+    CheckpointMismatch {
+        /// What differs.
+        detail: String,
+    },
+    /// Acknowledged receipts after the latest signed checkpoint.
+    NotCheckpointed {
+        /// Seq of the latest checkpoint.
+        checkpoint_seq: u64,
+        /// Seq of the head.
+        head_seq: u64,
+    },
+    /// The chain does not extend a kept checkpoint.
+    NotAnExtension {
+        /// What differs.
+        detail: String,
+    },
 }
 
 impl fmt::Display for ProblemKind {
@@ -179,6 +221,38 @@ impl fmt::Display for ProblemKind {
             ProblemKind::HeadUnreadable { detail } => {
                 write!(f, "the head file is unreadable: {detail}")
             }
+            ProblemKind::LedgerDeleted => f.write_str(
+                "the ledger is missing although the workspace manifest lists the tenant: it was \
+                 deleted",
+            ),
+            ProblemKind::NotInManifest => f.write_str(
+                "the workspace manifest does not list this tenant: its ledger was not created \
+                 by a writer of this workspace",
+            ),
+            ProblemKind::Manifest { detail } => write!(f, "{detail}"),
+            ProblemKind::CheckpointMissing => f.write_str(
+                "no signed checkpoint: the chain cannot be told apart from one rewritten by \
+                 anyone with write access",
+            ),
+            ProblemKind::CheckpointSignature { detail } => write!(f, "{detail}"),
+            ProblemKind::CheckpointMismatch { detail } => {
+                write!(
+                    f,
+                    "the chain does not match its signed checkpoint: {detail}"
+                )
+            }
+            ProblemKind::NotCheckpointed {
+                checkpoint_seq,
+                head_seq,
+            } => write!(
+                f,
+                "receipts {} to {head_seq} are not covered by a signed checkpoint (the latest \
+                 is at seq {checkpoint_seq}): written without the signing key, or forged",
+                checkpoint_seq + 1
+            ),
+            ProblemKind::NotAnExtension { detail } => {
+                write!(f, "the chain does not extend the kept checkpoint: {detail}")
+            }
         }
     }
 }
@@ -236,6 +310,9 @@ impl<'a> Verifier<'a> {
             unacknowledged: 0,
             incomplete_bytes: 0,
             problem: None,
+            checkpoints: 0,
+            latest_checkpoint: None,
+            signatures_checked: false,
         };
         let mut cursor = Cursor::new(*self, &StoredHead::default());
         let mut start = 0;
@@ -311,6 +388,9 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
         unacknowledged: 0,
         incomplete_bytes: 0,
         problem: None,
+        checkpoints: 0,
+        latest_checkpoint: None,
+        signatures_checked: false,
     };
     let mut head = ChainHead::default();
     let tenant = receipts.first().map(|r| &r.body.tenant_id);

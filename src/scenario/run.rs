@@ -142,6 +142,7 @@ pub fn run_with_progress(
                     tool: c.tool.clone(),
                     arguments: c.args.clone(),
                     context: c.context.clone(),
+                    idempotency_key: None,
                 };
                 let out = engine.call(&t, &call);
                 kind = "call";

@@ -63,6 +63,12 @@ pub enum ErrorCode {
     UnknownPack,
     /// 404: no such SKU in the catalog.
     UnknownSku,
+    /// 404: the tenant's chain has no signed checkpoint (the server runs without a key).
+    NoCheckpoint,
+    /// 404: the receipt is not covered by the latest checkpoint (not written yet).
+    NotCovered,
+    /// 409: the tenant's ledger was deleted; the manifest still lists it.
+    TenantDeleted,
     /// 405: the route exists, the method does not.
     MethodNotAllowed,
     /// 409: an action resolution while nothing is in flight.
@@ -100,6 +106,9 @@ impl ErrorCode {
             ErrorCode::UnknownTenant => "unknown_tenant",
             ErrorCode::UnknownPack => "unknown_pack",
             ErrorCode::UnknownSku => "unknown_sku",
+            ErrorCode::NoCheckpoint => "no_checkpoint",
+            ErrorCode::NotCovered => "not_covered",
+            ErrorCode::TenantDeleted => "tenant_deleted",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::NothingInFlight => "nothing_in_flight",
             ErrorCode::BodyTooLarge => "body_too_large",
@@ -129,9 +138,11 @@ impl ErrorCode {
             | ErrorCode::UnknownTenant
             | ErrorCode::UnknownPack
             | ErrorCode::UnknownSku
+            | ErrorCode::NoCheckpoint
+            | ErrorCode::NotCovered
             | ErrorCode::Refused(ReasonCode::ToolNotFound) => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::NothingInFlight => StatusCode::CONFLICT,
+            ErrorCode::NothingInFlight | ErrorCode::TenantDeleted => StatusCode::CONFLICT,
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Timeout | ErrorCode::LedgerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -329,6 +340,16 @@ impl ApiError {
             LedgerError::Locked { .. } => ApiError::new(
                 ErrorCode::LedgerBusy,
                 "another process is writing this tenant's ledger; try again later",
+            ),
+            LedgerError::NoCheckpoint { .. } => ApiError::new(
+                ErrorCode::NoCheckpoint,
+                "this tenant's chain has no signed checkpoint: the server signs only with a key \
+                 (--signing-key or TAI_SIGNING_KEY)",
+            ),
+            LedgerError::NotCovered { .. } => ApiError::new(ErrorCode::NotCovered, err.to_string()),
+            LedgerError::Deleted { tenant, .. } => ApiError::new(
+                ErrorCode::TenantDeleted,
+                format!("the ledger of tenant `{tenant}` was deleted; it is not started again"),
             ),
             _ => ApiError::internal(err),
         }

@@ -32,6 +32,26 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The request's `Idempotency-Key` header, if it has one: a retried call with the same key
+/// is answered with the first outcome and runs nothing.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+/// The header that carries a call's idempotency key.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+impl FromRequestParts<AppState> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(IDEMPOTENCY_KEY_HEADER)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        Ok(IdempotencyKey(key))
+    }
+}
+
 /// The admin, or a rejection.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
@@ -61,6 +81,22 @@ impl FromRequestParts<AppState> for TenantScope {
         let tenant = TenantId::new(raw).map_err(|e| ApiError::invalid_tenant(&e))?;
         principal.may_act_for(&tenant)?;
         Ok(TenantScope(tenant))
+    }
+}
+
+/// A tenant (as [`TenantScope`]) and a receipt seq: `/v1/tenants/{tenant}/receipts/{seq}/…`.
+#[derive(Debug, Clone)]
+pub struct TenantSeq(pub TenantId, pub u64);
+
+impl FromRequestParts<AppState> for TenantSeq {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        let Path((raw, seq)) = Path::<(String, u64)>::from_request_parts(parts, state).await?;
+        let tenant = TenantId::new(raw).map_err(|e| ApiError::invalid_tenant(&e))?;
+        principal.may_act_for(&tenant)?;
+        Ok(TenantSeq(tenant, seq))
     }
 }
 

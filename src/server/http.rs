@@ -26,13 +26,14 @@ use crate::governor::{
     SignalOutcome, ToolCall,
 };
 use crate::ids::{PackId, Role, SignalName, SkuId, TenantId};
-use crate::receipts::{Receipt, VerifyReport};
+use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
 use crate::workspace::{Imported, TenantView};
 
 use super::AppState;
 use super::error::{ApiError, ErrorCode, refused};
 use super::extract::{
-    Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope, for_tenant, with_workspace,
+    Admin, Caller, IdempotencyKey, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq,
+    for_tenant, with_workspace,
 };
 use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
 use super::{explain, stream};
@@ -213,6 +214,27 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             }),
         )
         .api_route(
+            "/v1/tenants/{tenant}/checkpoint",
+            get_with(latest_checkpoint, |op| {
+                op.id("checkpoint")
+                    .summary("The tenant's latest signed checkpoint, as `tai receipts checkpoint`")
+                    .with(ok::<Checkpoint>)
+                    .with(errors(&[ErrorCode::NoCheckpoint]))
+            }),
+        )
+        .api_route(
+            "/v1/tenants/{tenant}/receipts/{seq}/proof",
+            get_with(receipt_proof, |op| {
+                op.id("receipt_proof")
+                    .summary(
+                        "A receipt, its audit path and the signed checkpoint: a proof file \
+                         `tai receipts verify-proof` checks without the ledger",
+                    )
+                    .with(ok::<InclusionProof>)
+                    .with(errors(&[ErrorCode::NoCheckpoint, ErrorCode::NotCovered]))
+            }),
+        )
+        .api_route(
             "/v1/tenants/{tenant}/verify",
             get_with(verify, |op| {
                 op.id("verify")
@@ -383,12 +405,14 @@ struct CallRequest {
 async fn call_tool(
     State(s): State<AppState>,
     TenantScope(tenant): TenantScope,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     JsonBody(req): JsonBody<CallRequest>,
 ) -> Result<Response, ApiError> {
     let call = ToolCall {
         tool: req.tool,
         arguments: req.arguments,
         context: req.context,
+        idempotency_key,
     };
     let outcome = match super::try_call(&s.workspace, &tenant, &call).await {
         Some(decided) => decided?,
@@ -520,6 +544,27 @@ async fn receipts_page(
     })
     .await?;
     Ok(Json(page))
+}
+
+async fn latest_checkpoint(
+    State(s): State<AppState>,
+    TenantScope(tenant): TenantScope,
+) -> Result<Json<Checkpoint>, ApiError> {
+    let checkpoint = for_tenant(&s, tenant, |ws, t| {
+        ws.ledger()
+            .latest_checkpoint(t)?
+            .ok_or_else(|| LedgerError::NoCheckpoint { tenant: t.clone() }.into())
+    })
+    .await?;
+    Ok(Json(checkpoint))
+}
+
+async fn receipt_proof(
+    State(s): State<AppState>,
+    TenantSeq(tenant, seq): TenantSeq,
+) -> Result<Json<InclusionProof>, ApiError> {
+    let proof = for_tenant(&s, tenant, move |ws, t| Ok(ws.ledger().prove(t, seq)?)).await?;
+    Ok(Json(proof))
 }
 
 /// The `tai receipts verify` report.

@@ -40,7 +40,10 @@ use crate::governor::ReasonCode;
 use crate::ids::TenantId;
 
 use super::error::{ApiError, Body, ErrorCode, NoOutcome};
-use super::extract::{Admin, Caller, JsonBody, PathParam, QueryParams, TenantScope};
+use super::extract::{
+    Admin, Caller, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, JsonBody, PathParam, QueryParams,
+    TenantScope, TenantSeq,
+};
 
 /// The name of the bearer-token security scheme.
 const BEARER: &str = "bearer";
@@ -335,6 +338,32 @@ impl OperationInput for TenantScope {
     }
 }
 
+impl OperationInput for IdempotencyKey {
+    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
+        let schema = ctx.schema.subschema_for::<String>();
+        let description = "A key for this call: a retry with the same key is answered with the \
+                           first outcome (with `repeat_of`, the seq of the receipt that decided \
+                           it) and runs nothing, also after a restart.";
+        let parameter = Parameter::Header {
+            parameter_data: parameter_data(
+                IDEMPOTENCY_KEY_HEADER,
+                Some(description.to_owned()),
+                false,
+                schema,
+            ),
+            style: aide::openapi::HeaderStyle::Simple,
+        };
+        add_parameters(ctx, op, [parameter]);
+    }
+}
+
+impl OperationInput for TenantSeq {
+    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
+        TenantScope::operation_input(ctx, op);
+        add_path_parameter::<u64>(ctx, op, "seq");
+    }
+}
+
 impl OperationInput for PathParam {
     fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
         // The parameter's name and type are the route's: see [`path`].
@@ -467,20 +496,30 @@ fn add_path_parameter<T: JsonSchema>(ctx: &mut GenContext, op: &mut Operation, n
         .and_then(Value::as_str)
         .map(String::from);
     let parameter = Parameter::Path {
-        parameter_data: ParameterData {
-            name: name.to_owned(),
-            description,
-            required: true,
-            deprecated: None,
-            format: ParameterSchemaOrContent::Schema(schema_object(schema)),
-            example: None,
-            examples: Default::default(),
-            explode: None,
-            extensions: Default::default(),
-        },
+        parameter_data: parameter_data(name, description, true, schema),
         style: PathStyle::Simple,
     };
     add_parameters(ctx, op, [parameter]);
+}
+
+/// A parameter's name, description and schema.
+fn parameter_data(
+    name: &str,
+    description: Option<String>,
+    required: bool,
+    schema: Schema,
+) -> ParameterData {
+    ParameterData {
+        name: name.to_owned(),
+        description,
+        required,
+        deprecated: None,
+        format: ParameterSchemaOrContent::Schema(schema_object(schema)),
+        example: None,
+        examples: Default::default(),
+        explode: None,
+        extensions: Default::default(),
+    }
 }
 
 /// Lists `codes` under their statuses, in the error shape.

@@ -6,7 +6,8 @@
 //! both; it sends strictly increasing seqs and drops what it already sent. When the channel
 //! skips ahead (a listener that fell behind lags and loses messages) the ledger still has
 //! everything, so the stream re-reads from the next seq it owes. Each event's `id` is the
-//! receipt's seq, so a reconnecting client's `Last-Event-ID` resumes right after it.
+//! receipt's seq, so a reconnecting client's `Last-Event-ID` resumes right after it. Catching
+//! up reads the ledger a page at a time (through its seq index), so memory stays bounded.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,6 +36,10 @@ pub struct StreamQuery {
     /// The first seq to send (default 0); `Last-Event-ID` takes precedence.
     from_seq: Option<u64>,
 }
+
+/// Receipts read from the ledger at a time while catching up: a stream from seq 0 of a long
+/// chain holds one page, not the chain.
+const CATCH_UP_PAGE: usize = 256;
 
 /// How often an idle stream sends a comment, so proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -122,8 +127,8 @@ impl Feed {
                 continue;
             }
             if self.must_read {
-                self.read_ledger().await?;
-                self.must_read = false;
+                // A short page means the ledger has nothing more the channel will not bring.
+                self.must_read = self.read_ledger().await? == CATCH_UP_PAGE;
                 continue;
             }
             match self.live.recv().await {
@@ -139,15 +144,17 @@ impl Feed {
         }
     }
 
-    async fn read_ledger(&mut self) -> Result<(), ApiError> {
+    /// Reads the next page of stored receipts; returns how many it read.
+    async fn read_ledger(&mut self) -> Result<usize, ApiError> {
         let tenant = self.tenant.clone();
         let from = self.next;
         let receipts = with_workspace(&self.state, move |ws| {
-            Ok(ws.ledger().read_from(&tenant, from, usize::MAX)?)
+            Ok(ws.ledger().read_from(&tenant, from, CATCH_UP_PAGE)?)
         })
         .await?;
+        let read = receipts.len();
         self.pending.extend(receipts.into_iter().map(Arc::new));
-        Ok(())
+        Ok(read)
     }
 }
 

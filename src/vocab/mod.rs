@@ -247,6 +247,11 @@ vocabulary! {
         ActionCompleted = "action_completed",
         /// The in-flight action was reported failed.
         ActionFailed = "action_failed",
+        // The record itself.
+        /// Bytes found after the head were moved to a quarantine file beside the ledger.
+        LedgerTailQuarantined = "ledger_tail_quarantined",
+        /// Receipts found after the head were adopted: a signed checkpoint covers them.
+        LedgerTailAdopted = "ledger_tail_adopted",
     }
 }
 

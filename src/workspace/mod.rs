@@ -30,8 +30,9 @@ use crate::governor::{
     SignalOutcome, Tenant, ToolCall,
 };
 use crate::ids::TenantId;
+use crate::receipts::CheckpointSigner;
 use crate::receipts::Receipt;
-use crate::receipts::ledger::{FileLedger, Ledger, LedgerError};
+use crate::receipts::ledger::{FileLedger, Ledger, LedgerError, LedgerOptions, ReadOnlyLedger};
 use crate::sync::{self, lock};
 
 use cell::{Cell, Pending};
@@ -131,9 +132,36 @@ impl Workspace {
         catalog: Arc<Catalog>,
         clock: Arc<dyn Clock>,
     ) -> Result<Workspace, WorkspaceError> {
+        Self::open_signed(state_dir, catalog, clock, None)
+    }
+
+    /// [`Workspace::open`] with a key that signs a checkpoint of each written tenant per
+    /// flush (and the workspace manifest).
+    pub fn open_signed(
+        state_dir: &Path,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+        signer: Option<Arc<CheckpointSigner>>,
+    ) -> Result<Workspace, WorkspaceError> {
         let ids = IdSource::seeded(load_or_create_seed(state_dir)?);
-        let ledger = Arc::new(FileLedger::open(state_dir)?);
+        let options = LedgerOptions {
+            signer,
+            clock: Arc::clone(&clock),
+        };
+        let ledger = Arc::new(FileLedger::open_with(state_dir, options)?);
         Ok(Workspace::with_ledger(catalog, clock, ids, ledger))
+    }
+
+    /// The workspace in `state_dir` for reading only: nothing in the state directory is
+    /// created or changed, and tenants are rebuilt from their acknowledged receipts (what
+    /// follows a head is left for the next writer).
+    pub fn open_read_only(
+        state_dir: &Path,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+    ) -> Workspace {
+        let ledger = Arc::new(ReadOnlyLedger::new(state_dir));
+        Workspace::with_ledger(catalog, clock, IdSource::seeded(0), ledger)
     }
 
     /// A workspace over any ledger (e.g. an in-memory one in tests).

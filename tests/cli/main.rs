@@ -6,6 +6,7 @@ mod common;
 
 mod browse;
 mod containment;
+mod exactly_once;
 mod golden;
 mod marketplace;
 mod receipts;
@@ -13,5 +14,6 @@ mod shipped_suite;
 mod simulate;
 mod tables;
 mod test_command;
+mod trust;
 mod validate;
 mod workspace;

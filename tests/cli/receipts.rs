@@ -204,15 +204,55 @@ fn show_prints_a_filtered_table() {
     assert!(stderr(&out).contains("action_refused"));
 }
 
-#[test]
-fn show_warns_when_the_chain_does_not_verify() {
+/// The state with beta's seq 0 modified.
+fn broken_beta() -> tempfile::TempDir {
     let (state, _) = state();
     let path = ledger_file(state.path(), "beta");
     let text = fs::read_to_string(&path)
         .unwrap()
         .replacen("gov-beta", "gov-evil", 1);
     fs::write(&path, text).unwrap();
-    let out = tai(state.path(), &["show", "--tenant", "beta"]);
+    state
+}
+
+#[test]
+fn show_and_export_refuse_a_broken_chain_unless_allowed() {
+    let state = broken_beta();
+    for args in [
+        &["show", "--tenant", "beta"][..],
+        &["export", "--tenant", "beta", "--format", "jsonl"],
+    ] {
+        let out = tai(state.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty());
+        let err = stderr(&out);
+        assert!(
+            err.contains("error: the receipt chain of `beta` does not verify: seq 0"),
+            "{err}"
+        );
+        assert!(err.contains("--allow-broken"), "{err}");
+    }
+    let out = tai(
+        state.path(),
+        &[
+            "export",
+            "--tenant",
+            "beta",
+            "--format",
+            "json",
+            "--allow-broken",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn show_warns_when_the_chain_does_not_verify() {
+    let state = broken_beta();
+    let out = tai(
+        state.path(),
+        &["show", "--tenant", "beta", "--allow-broken"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let err = stderr(&out);
     assert!(

@@ -101,6 +101,16 @@ impl Run {
         self
     }
 
+    /// Asserts the run exited `code`.
+    pub fn exits(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
     /// stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
@@ -113,6 +123,16 @@ impl Run {
             self.stdout.contains(needle),
             "stdout lacks {needle:?}:\n{}",
             self.stdout
+        );
+        self
+    }
+
+    /// Asserts stderr contains `needle`.
+    pub fn errs(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
         );
         self
     }

@@ -1630,3 +1630,61 @@ async fn marketplace_notifications_over_http() {
     let t = get(&s, Some(ADMIN), "/v1/tenants/acct-1001").await;
     assert_eq!(error_code(&t, StatusCode::NOT_FOUND), "unknown_tenant");
 }
+
+/// A call to `ac_receipt_verify` for acme with the `Idempotency-Key` header.
+async fn keyed_call(s: &Server, key: &str) -> Reply {
+    send(
+        client()
+            .post(s.url("/v1/tenants/acme/calls"))
+            .bearer_auth(ACME)
+            .header("Idempotency-Key", key)
+            .json(&call("ac_receipt_verify")),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redelivered_events_and_retried_calls_are_decided_once_even_after_a_restart() {
+    let (_d, state) = state_dir();
+    let mut s = Server::start(&state, &[]);
+    onboard(&s, "acme", ACME, "rollback-guard-base").await;
+    let mut renewal = event("entitlement.renewed", "acme", "rollback-guard-base");
+    renewal["event_id"] = json!("evt-renew-1");
+    let first = send_event(&s, ADMIN, &renewal).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let renewed_seq = first.body["receipts"][0]["seq"].clone();
+    let called = keyed_call(&s, "call-1").await;
+    assert_eq!(called.body["decision"], "executed", "{}", called.body);
+    let called_seq = called.body["receipts"][0]["seq"].clone();
+    let expiry = |r: &Reply| r.body["entitlement"]["expiry"].clone();
+    let view = get(&s, Some(ACME), "/v1/tenants/acme").await;
+    let before = all_receipts(&s, ACME, "acme").await;
+
+    for restart in [false, true] {
+        if restart {
+            s.stop().await;
+            s = Server::start(&state, &[]);
+        }
+        let again = send_event(&s, ADMIN, &renewal).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert_eq!(again.body["accepted"], true);
+        assert_eq!(again.body["repeat_of"], renewed_seq, "{}", again.body);
+        assert_eq!(again.body["receipts"], json!([]));
+        let retried = keyed_call(&s, "call-1").await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        assert_eq!(retried.body["decision"], "executed");
+        assert_eq!(retried.body["result"], called.body["result"]);
+        assert_eq!(retried.body["repeat_of"], called_seq, "{}", retried.body);
+        assert_eq!(retried.body["receipts"], json!([]));
+        assert_eq!(
+            expiry(&get(&s, Some(ACME), "/v1/tenants/acme").await),
+            expiry(&view),
+            "the renewal was applied twice"
+        );
+        assert_eq!(all_receipts(&s, ACME, "acme").await, before);
+    }
+    // Another key is another call.
+    let other = keyed_call(&s, "call-2").await;
+    assert_eq!(other.body["decision"], "executed");
+    assert!(other.body.get("repeat_of").is_none(), "{}", other.body);
+}

@@ -25,167 +25,26 @@
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
+use std::collections::HashSet;
+
+use crate::clock::{Clock, SystemClock};
 use crate::ids::TenantId;
 use crate::sync::{lock, wait};
 
-use crate::receipts::verify::{Verifier, head_mismatch, valid_extension};
-use crate::receipts::{ChainHead, Receipt, VerifyReport, line};
+use crate::receipts::proof::InclusionProof;
+use crate::receipts::signing::{Checkpoint, CheckpointSigner};
+use crate::receipts::{ChainHead, Receipt, VerifyReport};
 
-use super::durable::{create_dir, io_err, replace_file};
-use super::head::StoredHead;
-use super::{Ledger, LedgerError, check_batch};
-
-/// The ledger directory of a state directory, read-only.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerDir {
-    dir: PathBuf,
-}
-
-const LEDGER_EXT: &str = "jsonl";
-const HEAD_EXT: &str = "head";
-
-impl LedgerDir {
-    /// `<state>/ledger`.
-    pub fn in_state(state: impl AsRef<Path>) -> Self {
-        LedgerDir {
-            dir: state.as_ref().join("ledger"),
-        }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    /// `<dir>/<tenant>.jsonl`.
-    pub fn ledger_path(&self, tenant: &TenantId) -> PathBuf {
-        self.dir.join(format!("{tenant}.{LEDGER_EXT}"))
-    }
-
-    /// `<dir>/<tenant>.head`.
-    pub fn head_path(&self, tenant: &TenantId) -> PathBuf {
-        self.dir.join(format!("{tenant}.{HEAD_EXT}"))
-    }
-
-    /// Whether `tenant` has a ledger file.
-    pub fn contains(&self, tenant: &TenantId) -> bool {
-        self.ledger_path(tenant).is_file()
-    }
-
-    /// Every tenant with a ledger file, sorted (none when the directory does not exist).
-    pub fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err("list", &self.dir)(e)),
-        };
-        let mut tenants = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(io_err("list", &self.dir))?.path();
-            if path.extension().is_some_and(|e| e == LEDGER_EXT) {
-                // Files that are not named after a valid tenant are not ledgers.
-                if let Some(t) = path
-                    .file_stem()
-                    .and_then(|s| TenantId::new(s.to_str()?).ok())
-                {
-                    tenants.push(t);
-                }
-            }
-        }
-        tenants.sort();
-        Ok(tenants)
-    }
-
-    /// The ledger file's bytes (empty when it does not exist).
-    pub fn read_ledger(&self, tenant: &TenantId) -> Result<Vec<u8>, LedgerError> {
-        let path = self.ledger_path(tenant);
-        read_optional(&path).map(Option::unwrap_or_default)
-    }
-
-    /// The head file's bytes, `None` when it does not exist.
-    pub fn read_head(&self, tenant: &TenantId) -> Result<Option<Vec<u8>>, LedgerError> {
-        let path = self.head_path(tenant);
-        let mut bytes = read_optional(&path)?;
-        // A writer overwrites the head in place; a read racing that write can see a mix of
-        // old and new bytes. Such a head never decodes, and reading again shortly after
-        // gets the whole new one. A head that stays undecodable is reported as it is.
-        for _ in 0..5 {
-            match &bytes {
-                Some(b) if StoredHead::decode(b).is_err() => {
-                    std::thread::sleep(Duration::from_millis(2));
-                    bytes = read_optional(&path)?;
-                }
-                _ => break,
-            }
-        }
-        Ok(bytes)
-    }
-
-    /// Verifies `tenant`'s chain against its head; `deep` also parses every receipt.
-    pub fn verify(&self, tenant: &TenantId, deep: bool) -> Result<VerifyReport, LedgerError> {
-        // The head first: an append between the two reads then only adds bytes after it.
-        let head = self.read_head(tenant)?;
-        let ledger = self.read_ledger(tenant)?;
-        Ok(Verifier::new()
-            .tenant(tenant)
-            .deep(deep)
-            .verify(&ledger, head.as_deref()))
-    }
-
-    /// Every complete line of `tenant`'s ledger as a receipt, hashes unchecked. A final line
-    /// without newline (an interrupted append) is skipped.
-    pub fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
-        let path = self.ledger_path(tenant);
-        parse_lines(&path, &self.read_ledger(tenant)?)
-    }
-}
-
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err("read", path)(e)),
-    }
-}
-
-fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Receipt>, LedgerError> {
-    parse_lines_from(path, bytes, 0, usize::MAX)
-}
-
-/// Decodes up to `limit` lines, starting after the first `skip`, which are only counted.
-fn parse_lines_from(
-    path: &Path,
-    bytes: &[u8],
-    skip: u64,
-    limit: usize,
-) -> Result<Vec<Receipt>, LedgerError> {
-    let mut receipts = Vec::with_capacity((bytes.len() / 512).min(limit));
-    let mut start = 0;
-    for (i, end) in memchr::memchr_iter(b'\n', bytes).enumerate() {
-        let line = i as u64;
-        if line >= skip {
-            if receipts.len() == limit {
-                break;
-            }
-            let receipt =
-                serde_json::from_slice(&bytes[start..end]).map_err(|e| LedgerError::Corrupt {
-                    path: path.to_path_buf(),
-                    line: line + 1,
-                    detail: e.to_string(),
-                })?;
-            receipts.push(receipt);
-        }
-        start = end + 1;
-    }
-    Ok(receipts)
-}
+use super::dir::LedgerDir;
+use super::durable::{create_dir, io_err};
+use super::manifest::register;
+use super::tenant_log::{TenantLog, append_checkpoint, write_head};
+use super::{Ledger, LedgerError};
 
 /// The ledger writer: durable, continuity-checked appends to per-tenant files.
 ///
@@ -195,11 +54,36 @@ fn parse_lines_from(
 /// and it is never held across I/O.
 #[derive(Debug)]
 pub struct FileLedger {
-    dir: LedgerDir,
+    pub(super) dir: LedgerDir,
     /// The ledger directory, open: what `syncfs` is called on.
-    dir_handle: File,
+    pub(super) dir_handle: File,
     tenants: Mutex<HashMap<TenantId, Arc<Slot>>>,
     group: Group,
+    /// Signs a checkpoint of each written tenant per flush, and the manifest.
+    pub(super) signer: Option<Arc<CheckpointSigner>>,
+    /// The time of checkpoints and of the receipts the ledger writes itself.
+    pub(super) clock: Arc<dyn Clock>,
+    /// Tenants known to be in the manifest; held while the manifest is changed.
+    pub(super) manifest: Mutex<HashSet<TenantId>>,
+}
+
+/// How a [`FileLedger`] signs and tells the time.
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    /// The key that signs checkpoints and the manifest; `None`: nothing is signed.
+    pub signer: Option<Arc<CheckpointSigner>>,
+    /// The clock of checkpoints and of the receipts the ledger records itself (a quarantined
+    /// or adopted tail).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            signer: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 /// A tenant's open log, and how much of it is durable.
@@ -269,26 +153,14 @@ impl Drop for Claim<'_> {
     }
 }
 
-/// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
-/// what they hold.
-#[derive(Debug)]
-struct TenantLog {
-    // Shared with the group's leader, which syncs and rewrites them without holding the log's lock.
-    file: Arc<File>,
-    head_file: Arc<File>,
-    path: PathBuf,
-    head_path: PathBuf,
-    /// Durable and acknowledged: what the head file says.
-    head: StoredHead,
-    /// Written to the ledger file, not necessarily durable yet.
-    written: StoredHead,
-    /// Reused encoding buffer.
-    buf: Vec<u8>,
-}
-
 impl FileLedger {
     /// Opens (creating when missing) the ledger directory of `state`.
     pub fn open(state: impl AsRef<Path>) -> Result<Self, LedgerError> {
+        Self::open_with(state, LedgerOptions::default())
+    }
+
+    /// [`FileLedger::open`], signing with `options.signer` when it is set.
+    pub fn open_with(state: impl AsRef<Path>, options: LedgerOptions) -> Result<Self, LedgerError> {
         let dir = LedgerDir::in_state(state);
         create_dir(dir.path())?;
         let dir_handle = File::open(dir.path()).map_err(io_err("open", dir.path()))?;
@@ -297,7 +169,38 @@ impl FileLedger {
             dir_handle,
             tenants: Mutex::new(HashMap::new()),
             group: Group::default(),
+            signer: options.signer,
+            clock: options.clock,
+            manifest: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Whether checkpoints are signed.
+    pub fn signs(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    /// Records `tenant` in the manifest before its ledger is first created; refuses one
+    /// whose ledger was deleted.
+    pub(super) fn register(
+        &self,
+        tenant: &TenantId,
+        ledger_exists: bool,
+    ) -> Result<(), LedgerError> {
+        let mut known = lock(&self.manifest);
+        if ledger_exists && known.contains(tenant) {
+            return Ok(());
+        }
+        register(
+            self.dir.path(),
+            &self.dir_handle,
+            tenant,
+            ledger_exists,
+            || self.dir.tenants(),
+            self.signer.as_deref(),
+        )?;
+        known.insert(tenant.clone());
+        Ok(())
     }
 
     /// The directory's read-only view.
@@ -332,9 +235,12 @@ impl FileLedger {
     fn flush_dirty(&self) -> Result<(), LedgerError> {
         let dirty = std::mem::take(&mut lock(&self.group.state).dirty);
         let mut jobs = Vec::with_capacity(dirty.len());
+        let signs = self.signer.is_some();
         for (tenant, slot) in dirty {
             let job = self.with_slot_log(&slot, &tenant, false, |log| match log {
-                Some(log) if log.written.next_seq > log.head.next_seq => log.flush_job().map(Some),
+                Some(log) if log.written.next_seq > log.head.next_seq => {
+                    log.flush_job(&tenant, signs).map(Some)
+                }
                 _ => Ok(None),
             });
             // A tenant whose log cannot be reopened is left out; its own waiters meet the
@@ -346,15 +252,22 @@ impl FileLedger {
         if jobs.is_empty() {
             return Ok(());
         }
-        let flushed = self.sync_all(jobs.iter().map(|(_, job)| (&*job.file, &job.path)));
+        let flushed = self.sync_all(jobs.iter().flat_map(|(_, job)| job.data_files()));
         let flushed = flushed.and_then(|()| {
+            // Signed once the receipts are durable, so a checkpoint never covers receipts a
+            // crash could take back; made durable with the heads.
+            if let Some(signer) = &self.signer {
+                let now = self.clock.now();
+                for (_, job) in &jobs {
+                    if let (Some(head), Some((file, path))) = (&job.checkpoint, &job.checkpoints) {
+                        append_checkpoint(file, path, &signer.checkpoint(head.clone(), now))?;
+                    }
+                }
+            }
             for (_, job) in &jobs {
                 write_head(&job.head_file, &job.head_path, &job.target)?;
             }
-            self.sync_all(
-                jobs.iter()
-                    .map(|(_, job)| (&*job.head_file, &job.head_path)),
-            )
+            self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))
         });
         for (slot, job) in &jobs {
             let mut log = lock(&slot.log);
@@ -408,7 +321,7 @@ impl FileLedger {
     ) -> Result<T, LedgerError> {
         let mut slot = lock(&slot.log);
         if slot.is_none() && (create || self.dir.contains(tenant)) {
-            *slot = Some(TenantLog::open(&self.dir, tenant)?);
+            *slot = Some(TenantLog::open(self, tenant)?);
         }
         let result = f(slot.as_mut());
         if matches!(result, Err(LedgerError::Io { .. })) {
@@ -417,216 +330,6 @@ impl FileLedger {
         }
         result
     }
-}
-
-impl TenantLog {
-    /// Opens and locks the tenant's ledger, checks it against the head, and repairs what a
-    /// crash can leave: valid receipts beyond the head, a torn last line.
-    fn open(dir: &LedgerDir, tenant: &TenantId) -> Result<Self, LedgerError> {
-        let path = dir.ledger_path(tenant);
-        let head_path = dir.head_path(tenant);
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
-        lock_exclusive(&file, &path)?;
-        let file_bytes = file.metadata().map_err(io_err("stat", &path))?.len();
-        let head = match read_optional(&head_path)? {
-            Some(bytes) => StoredHead::decode(&bytes).map_err(|e| LedgerError::HeadUnreadable {
-                path: head_path.clone(),
-                detail: e.to_string(),
-            })?,
-            // A new tenant: the ledger file was just created, the head not yet written.
-            None if file_bytes == 0 => {
-                let head = StoredHead::default();
-                replace_file(&head_path, &head.encode())?;
-                head
-            }
-            None => return Err(LedgerError::HeadMissing { path: head_path }),
-        };
-        let head_file = Arc::new(open_head(&head_path)?);
-        let mut log = TenantLog {
-            file: Arc::new(file),
-            head_file,
-            path,
-            head_path,
-            written: head.clone(),
-            head,
-            buf: Vec::new(),
-        };
-        if file_bytes < log.head.ledger_bytes {
-            return Err(LedgerError::Truncated {
-                path: log.path,
-                file_bytes,
-                head_bytes: log.head.ledger_bytes,
-            });
-        }
-        log.check_last_line()?;
-        if file_bytes > log.head.ledger_bytes {
-            log.adopt_tail(tenant, file_bytes)?;
-        }
-        Ok(log)
-    }
-
-    /// Checks that the line ending at the head's length is the receipt the head names.
-    fn check_last_line(&mut self) -> Result<(), LedgerError> {
-        let end = self.head.ledger_bytes;
-        if end == 0 {
-            return Ok(());
-        }
-        let path = self.path.clone();
-        let mismatch = |detail: String| LedgerError::HeadMismatch {
-            path: path.clone(),
-            detail,
-        };
-        let mut window = 4096u64;
-        let (line, line_start) = loop {
-            let start = end.saturating_sub(window);
-            let bytes = self.read_range(start, end)?;
-            if bytes.last() != Some(&b'\n') {
-                return Err(mismatch(format!(
-                    "the head records {end} bytes but the ledger has no line ending there"
-                )));
-            }
-            let body = &bytes[..bytes.len() - 1];
-            match body.iter().rposition(|&b| b == b'\n') {
-                Some(i) => break (body[i + 1..].to_vec(), start + i as u64 + 1),
-                None if start == 0 => break (body.to_vec(), 0),
-                None => window = window.saturating_mul(4),
-            }
-        };
-        let frame = line::frame(&line)
-            .filter(line::Frame::hash_matches)
-            .ok_or_else(|| {
-                mismatch(format!(
-                    "the receipt the head points at (byte {line_start}) is damaged"
-                ))
-            })?;
-        if frame.seq + 1 != self.head.next_seq {
-            return Err(mismatch(format!(
-                "the head records {} receipts but the line it points at is seq {}",
-                self.head.next_seq, frame.seq
-            )));
-        }
-        match head_mismatch(&self.head, frame.hash, end as usize) {
-            Some(detail) => Err(mismatch(detail)),
-            None => Ok(()),
-        }
-    }
-
-    /// Adopts the valid receipts written after the head and cuts off anything else there.
-    fn adopt_tail(&mut self, tenant: &TenantId, file_bytes: u64) -> Result<(), LedgerError> {
-        let tail = self.read_range(self.head.ledger_bytes, file_bytes)?;
-        let (head, valid) = valid_extension(&tail, &self.head, tenant);
-        if valid < tail.len() as u64 {
-            // Never acknowledged: the append that wrote it did not complete.
-            self.file
-                .set_len(head.ledger_bytes)
-                .and_then(|()| self.file.sync_all())
-                .map_err(io_err("truncate the torn end of", &self.path))?;
-        }
-        if head != self.head {
-            write_head_synced(&self.head_file, &self.head_path, &head)?;
-            self.written = head.clone();
-            self.head = head;
-        }
-        Ok(())
-    }
-
-    fn read_range(&mut self, start: u64, end: u64) -> Result<Vec<u8>, LedgerError> {
-        let mut bytes = vec![0; usize::try_from(end - start).unwrap_or(0)];
-        self.file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| self.file.read_exact(&mut bytes))
-            .map_err(io_err("read", &self.path))?;
-        Ok(bytes)
-    }
-
-    /// Puts the batch in the file (not yet durable) and returns the seq after it.
-    fn write(&mut self, tenant: &TenantId, receipts: &[Receipt]) -> Result<u64, LedgerError> {
-        let next = check_batch(tenant, &self.written.chain(), receipts)?;
-        self.buf.clear();
-        for r in receipts {
-            r.write_line(&mut self.buf);
-            self.buf.push(b'\n');
-        }
-        self.file
-            .write_all(&self.buf)
-            .map_err(io_err("append to", &self.path))?;
-        self.written = StoredHead {
-            next_seq: next.next_seq,
-            hash: next.hash,
-            ledger_bytes: self.written.ledger_bytes + self.buf.len() as u64,
-        };
-        Ok(self.written.next_seq)
-    }
-
-    /// What a flush needs, taken under the log lock so the syncs can run without it.
-    fn flush_job(&self) -> Result<FlushJob, LedgerError> {
-        Ok(FlushJob {
-            file: Arc::clone(&self.file),
-            head_file: Arc::clone(&self.head_file),
-            path: self.path.clone(),
-            head_path: self.head_path.clone(),
-            target: self.written.clone(),
-        })
-    }
-}
-
-/// One flush: make the ledger durable up to `target`, then record `target` as the head.
-struct FlushJob {
-    file: Arc<File>,
-    head_file: Arc<File>,
-    path: PathBuf,
-    head_path: PathBuf,
-    target: StoredHead,
-}
-
-/// Opens the head file for in-place overwrites.
-fn open_head(path: &Path) -> Result<File, LedgerError> {
-    OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io_err("open", path))
-}
-
-/// Overwrites the head in place (the caller syncs it). Every encoding has the same length
-/// and fits in one sector, so the write replaces the old head whole or not at all.
-#[cfg(unix)]
-fn write_head(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(&head.encode(), 0)
-        .map_err(io_err("write", path))
-}
-
-/// Overwrites the head in place and syncs it, for repairs outside a group flush.
-fn write_head_synced(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
-    write_head(file, path, head)?;
-    file.sync_data().map_err(io_err("sync", path))
-}
-
-#[cfg(not(unix))]
-fn write_head(_file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
-    replace_file(path, &head.encode())
-}
-
-#[cfg(unix)]
-fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError> {
-    use rustix::fs::{FlockOperation, flock};
-    match flock(file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(()),
-        Err(rustix::io::Errno::WOULDBLOCK) => Err(LedgerError::Locked {
-            path: path.to_path_buf(),
-        }),
-        Err(e) => Err(io_err("lock", path)(e.into())),
-    }
-}
-
-#[cfg(not(unix))]
-fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
-    Ok(())
 }
 
 impl Ledger for FileLedger {
@@ -695,22 +398,16 @@ impl Ledger for FileLedger {
         let Some(len) = len else {
             return Ok(Vec::new());
         };
-        let path = self.dir.ledger_path(tenant);
-        let mut bytes = self.dir.read_ledger(tenant)?;
-        bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
-        // Line n holds seq n in a chain that starts at 0, so the receipts before `from` are
-        // skipped by counting newlines. A ledger where that does not hold (edited by hand)
-        // is decoded in full and filtered, like the default.
-        let page = parse_lines_from(&path, &bytes, from, limit)?;
-        if page.first().is_none_or(|r| r.seq == from) {
-            return Ok(page);
-        }
-        let all = parse_lines(&path, &bytes)?;
-        Ok(all
-            .into_iter()
-            .filter(|r| r.seq >= from)
-            .take(limit)
-            .collect())
+        // Only acknowledged receipts, found through the index.
+        self.dir.read_page(tenant, from, limit, len)
+    }
+
+    fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
+        self.dir.latest_checkpoint(tenant)
+    }
+
+    fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
+        self.dir.prove(tenant, seq)
     }
 
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {

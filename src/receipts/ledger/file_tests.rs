@@ -5,6 +5,11 @@ use std::io::Write;
 use std::thread;
 
 use super::*;
+use std::fs::{self, OpenOptions};
+
+use sha2::{Digest, Sha256};
+
+use crate::receipts::{EventType, StoredHead};
 use crate::receipts::{ProblemKind, sample_body, sample_chain};
 
 fn tenant(name: &str) -> TenantId {
@@ -128,27 +133,86 @@ fn tenants_are_appended_in_parallel() {
     }
 }
 
+fn signed(seed: u8) -> LedgerOptions {
+    LedgerOptions {
+        signer: Some(Arc::new(CheckpointSigner::from_seed([seed; 32]))),
+        ..LedgerOptions::default()
+    }
+}
+
+/// The receipt the ledger wrote about its tail, checked to be the last one.
+fn notice(ledger: &FileLedger, tenant: &TenantId, event: EventType) -> serde_json::Value {
+    let receipts = ledger.read(tenant).unwrap();
+    let last = receipts.last().unwrap();
+    assert_eq!(last.body.event_type, event);
+    assert!(ledger.verify(tenant).unwrap().is_ok());
+    last.body.metadata.to_value()
+}
+
 #[test]
-fn receipts_written_but_not_acknowledged_are_adopted_on_open() {
-    // A crash after the ledger was synced but before the head was replaced.
+fn receipts_written_but_not_acknowledged_are_quarantined_without_a_covering_checkpoint() {
+    // A crash after the ledger was synced but before the head was replaced, or receipts
+    // forged after the head: nobody signed them, so they are not adopted.
     let (state, _) = state_with(5);
     let acme = tenant("acme");
     let dir = LedgerDir::in_state(state.path());
     let full = sample_chain(&acme, 8);
-    append_raw(&dir.ledger_path(&acme), &lines_of(&full[5..]));
+    let tail = lines_of(&full[5..]);
+    append_raw(&dir.ledger_path(&acme), &tail);
     let report = dir.verify(&acme, false).unwrap();
     assert!(report.is_ok());
     assert_eq!(report.unacknowledged, 3);
 
     let ledger = FileLedger::open(state.path()).unwrap();
-    assert_eq!(ledger.head(&acme).unwrap().next_seq, 8);
-    assert_eq!(ledger.read(&acme).unwrap(), full);
-    let report = dir.verify(&acme, false).unwrap();
-    assert_eq!((report.receipts, report.unacknowledged), (8, 0));
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 6);
+    assert_eq!(ledger.read(&acme).unwrap()[..5], full[..5]);
+    let meta = notice(&ledger, &acme, EventType::LedgerTailQuarantined);
+    assert_eq!(meta["receipts"], 3);
+    assert_eq!(meta["bytes"], tail.len());
+    assert_eq!(meta["sha256"], hex::encode(Sha256::digest(&tail)));
+    assert_eq!(meta["file"], "acme.quarantine.5");
+    assert_eq!(fs::read(dir.quarantine_path(&acme, 5)).unwrap(), tail);
 }
 
 #[test]
-fn a_torn_last_line_is_cut_off_on_open() {
+fn receipts_a_signed_checkpoint_covers_are_adopted_on_open() {
+    let state = tempfile::tempdir().unwrap();
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    let full = sample_chain(&acme, 8);
+    {
+        let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
+        ledger.append(&acme, &full[..5]).unwrap();
+        let head = fs::read(dir.head_path(&acme)).unwrap();
+        ledger.append(&acme, &full[5..]).unwrap();
+        // The crash: checkpoint of seq 7 written, head still at seq 4.
+        drop(ledger);
+        fs::write(dir.head_path(&acme), head).unwrap();
+    }
+    // Another key's writer does not trust the checkpoint.
+    assert!(matches!(
+        FileLedger::open(state.path()).unwrap().head(&acme),
+        Err(LedgerError::SigningKeyRequired { .. })
+    ));
+    let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 9);
+    assert_eq!(ledger.read(&acme).unwrap()[..8], full[..]);
+    let meta = notice(&ledger, &acme, EventType::LedgerTailAdopted);
+    assert_eq!(
+        (meta["from_seq"].as_u64(), meta["to_seq"].as_u64()),
+        (Some(5), Some(7))
+    );
+    let latest = dir.latest_checkpoint(&acme).unwrap().unwrap();
+    assert_eq!(latest.seq, 8);
+    let proof = dir.prove(&acme, 6).unwrap();
+    assert_eq!(proof.receipt, full[6]);
+    proof
+        .verify(&[CheckpointSigner::from_seed([1; 32]).public().clone()])
+        .unwrap();
+}
+
+#[test]
+fn a_torn_last_line_is_quarantined_on_open() {
     // A crash in the middle of writing a batch: one whole line and part of the next.
     let (state, _) = state_with(5);
     let acme = tenant("acme");
@@ -170,8 +234,79 @@ fn a_torn_last_line_is_cut_off_on_open() {
 
     let ledger = FileLedger::open(state.path()).unwrap();
     assert_eq!(ledger.head(&acme).unwrap().next_seq, 6);
-    assert_eq!(dir.read_ledger(&acme).unwrap(), lines_of(&full[..6]));
-    assert!(dir.verify(&acme, false).unwrap().is_ok());
+    let meta = notice(&ledger, &acme, EventType::LedgerTailQuarantined);
+    assert_eq!(meta["bytes"], tail.len() - 40);
+    assert_eq!(meta["receipts"], 1);
+    assert_eq!(
+        fs::read(dir.quarantine_path(&acme, 5)).unwrap(),
+        &tail[..tail.len() - 40]
+    );
+    assert_eq!(ledger.read(&acme).unwrap()[..5], full[..5]);
+}
+
+#[test]
+fn a_quarantine_left_unrecorded_by_a_crash_is_recorded_on_open() {
+    let (state, chain) = state_with(5);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    fs::write(dir.quarantine_path(&acme, 5), b"garbage\n").unwrap();
+    let ledger = FileLedger::open(state.path()).unwrap();
+    let meta = notice(&ledger, &acme, EventType::LedgerTailQuarantined);
+    assert_eq!(meta["bytes"], 8);
+    assert_eq!(ledger.read(&acme).unwrap()[..5], chain[..]);
+}
+
+#[test]
+fn a_deleted_ledger_is_not_started_again() {
+    let (state, _) = state_with(3);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    assert!(dir.manifest().unwrap().unwrap().tenants.contains(&acme));
+    fs::remove_file(dir.ledger_path(&acme)).unwrap();
+    fs::remove_file(dir.head_path(&acme)).unwrap();
+    let ledger = FileLedger::open(state.path()).unwrap();
+    let mut head = ChainHead::default();
+    let err = ledger
+        .append(&acme, &[head.seal(sample_body(&acme, 0))])
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::Deleted { .. }), "{err}");
+    assert!(!dir.contains(&acme));
+}
+
+#[test]
+fn signed_appends_keep_a_tree_an_index_and_a_checkpoint_per_flush() {
+    let state = tempfile::tempdir().unwrap();
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    let chain = sample_chain(&acme, 10);
+    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
+    for batch in chain.chunks(4) {
+        ledger.append(&acme, batch).unwrap();
+    }
+    let checkpoints = dir.checkpoints(&acme).unwrap().unwrap();
+    let seqs: Vec<u64> = checkpoints.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, [3, 7, 9]);
+    let key = CheckpointSigner::from_seed([3; 32]).public().clone();
+    for seq in 0..10 {
+        let proof = dir.prove(&acme, seq).unwrap();
+        assert_eq!(proof.receipt, chain[seq as usize]);
+        proof.verify(std::slice::from_ref(&key)).unwrap();
+    }
+    // Deleting the derived files loses nothing: readers compute, the next writer rebuilds.
+    drop(ledger);
+    fs::remove_file(dir.tree_path(&acme)).unwrap();
+    fs::remove_file(dir.index_path(&acme)).unwrap();
+    dir.prove(&acme, 4)
+        .unwrap()
+        .verify(std::slice::from_ref(&key))
+        .unwrap();
+    assert_eq!(dir.read_page(&acme, 3, 2, u64::MAX).unwrap(), chain[3..5]);
+    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
+    assert_eq!(ledger.read_from(&acme, 8, 5).unwrap(), chain[8..]);
+    assert!(dir.tree_path(&acme).exists() && dir.index_path(&acme).exists());
+    let old = checkpoints[0].clone();
+    let consistency = dir.prove_consistency(&acme, old).unwrap();
+    consistency.verify(std::slice::from_ref(&key)).unwrap();
 }
 
 #[test]

@@ -6,10 +6,14 @@
 //! only stores them, refusing a batch that does not continue the tenant's chain. Keeping
 //! storage behind this trait lets a database backend be added without touching the engine.
 
+mod dir;
 mod durable;
 mod file;
 mod head;
+mod manifest;
 mod memory;
+mod tenant_log;
+mod tree;
 
 use std::fmt;
 use std::io;
@@ -17,10 +21,14 @@ use std::path::PathBuf;
 
 use crate::ids::TenantId;
 
+use super::proof::InclusionProof;
+use super::signing::Checkpoint;
 use super::{ChainHead, Receipt, VerifyReport};
 
-pub use file::{FileLedger, LedgerDir};
+pub use dir::{LedgerDir, ReadOnlyLedger};
+pub use file::{FileLedger, LedgerOptions};
 pub use head::{HEAD_FILE_LEN, StoredHead};
+pub use manifest::{MANIFEST_FILE, Manifest};
 pub use memory::MemoryLedger;
 
 /// Storage for per-tenant receipt chains.
@@ -76,6 +84,20 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Checks `tenant`'s whole chain: hashes, links, seqs and the stored head.
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError>;
+
+    /// The latest signed checkpoint of `tenant`, `None` when nothing was signed.
+    fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
+        let _ = tenant;
+        Ok(None)
+    }
+
+    /// Receipt `seq` of `tenant` with its audit path to the latest checkpoint's root.
+    fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
+        let _ = seq;
+        Err(LedgerError::NoCheckpoint {
+            tenant: tenant.clone(),
+        })
+    }
 }
 
 /// Why the ledger could not do what was asked.
@@ -178,6 +200,95 @@ pub enum LedgerError {
         tenant: TenantId,
         /// The seq after the receipts that were waited for.
         next_seq: u64,
+    },
+    /// The ledger was opened for reading only.
+    #[error("the ledger of tenant `{tenant}` is open for reading only")]
+    ReadOnly {
+        /// The tenant.
+        tenant: TenantId,
+    },
+    /// The manifest lists the tenant but its ledger is gone.
+    #[error(
+        "the ledger of tenant `{tenant}` was deleted: the workspace manifest `{path}` lists \
+         it, and a tenant is not started again from nothing\n\
+         hint: restore the ledger from a backup; `tai receipts verify --all` reports it"
+    )]
+    Deleted {
+        /// The tenant.
+        tenant: TenantId,
+        /// The manifest.
+        path: PathBuf,
+    },
+    /// A ledger the manifest does not list: it was not created by a writer of this
+    /// workspace.
+    #[error(
+        "tenant `{tenant}` has a ledger but the workspace manifest `{path}` does not list it\n\
+         hint: `tai receipts verify --all` reports it"
+    )]
+    NotInManifest {
+        /// The tenant.
+        tenant: TenantId,
+        /// The manifest.
+        path: PathBuf,
+    },
+    /// The manifest is not a manifest.
+    #[error("workspace manifest `{path}` is unreadable: {detail}")]
+    ManifestUnreadable {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The tenant's chain has signed checkpoints and this writer has no key.
+    #[error(
+        "the chain of tenant `{tenant}` is signed; writing to it without the signing key would \
+         leave receipts no checkpoint covers\n\
+         hint: pass --signing-key FILE or set TAI_SIGNING_KEY"
+    )]
+    SigningKeyRequired {
+        /// The tenant.
+        tenant: TenantId,
+    },
+    /// The tenant has no signed checkpoint.
+    #[error(
+        "tenant `{tenant}` has no signed checkpoint\n\
+         hint: write to it with a signing key (--signing-key or TAI_SIGNING_KEY)"
+    )]
+    NoCheckpoint {
+        /// The tenant.
+        tenant: TenantId,
+    },
+    /// The latest checkpoint does not cover the receipt.
+    #[error(
+        "receipt seq {seq} of tenant `{tenant}` is not covered by its latest checkpoint \
+         (seq {checkpoint_seq})"
+    )]
+    NotCovered {
+        /// The tenant.
+        tenant: TenantId,
+        /// The receipt asked for.
+        seq: u64,
+        /// The latest checkpoint's seq.
+        checkpoint_seq: u64,
+    },
+    /// The checkpoints file has a line that is not a checkpoint.
+    #[error("checkpoints file `{path}` is unreadable: {detail}")]
+    CheckpointUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The stored Merkle tree does not give the signed root.
+    #[error(
+        "the Merkle tree `{path}` does not match the signed checkpoint: {detail}\n\
+         hint: the next writer rebuilds it from the ledger; `tai receipts verify` checks the chain"
+    )]
+    TreeMismatch {
+        /// The tree file.
+        path: PathBuf,
+        /// What did not verify.
+        detail: String,
     },
     /// A stored line could not be read as a receipt.
     #[error(

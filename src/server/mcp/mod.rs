@@ -69,6 +69,9 @@ pub enum McpError {
         tools::CONTEXT_META_KEY
     )]
     BadContext,
+    /// `_meta.tai/idempotency_key` is not a string.
+    #[error("`_meta.{}` must be a string", tools::IDEMPOTENCY_META_KEY)]
+    BadIdempotencyKey,
     /// The engine failed (ledger I/O, a chain that does not replay).
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
@@ -83,7 +86,9 @@ impl From<McpError> for ErrorData {
             McpError::NoTenant | McpError::OtherTenant { .. } => {
                 ErrorData::invalid_request(e.to_string(), None)
             }
-            McpError::BadContext => ErrorData::invalid_params(e.to_string(), None),
+            McpError::BadContext | McpError::BadIdempotencyKey => {
+                ErrorData::invalid_params(e.to_string(), None)
+            }
             McpError::Workspace(_) | McpError::Join(_) => {
                 tracing::error!(error = %e, "internal error");
                 ErrorData::internal_error(e.to_string(), None)

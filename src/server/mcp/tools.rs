@@ -28,6 +28,9 @@ use super::McpError;
 /// The request `_meta` key whose object becomes the call's context (precondition values).
 pub const CONTEXT_META_KEY: &str = "tai/context";
 
+/// The request `_meta` key of a call's idempotency key (a string).
+pub const IDEMPOTENCY_META_KEY: &str = "tai/idempotency_key";
+
 /// The result `_meta` key listing the receipts the call wrote.
 pub const RECEIPTS_META_KEY: &str = "tai/receipts";
 
@@ -58,18 +61,27 @@ pub fn tool_call(
     request: CallToolRequestParams,
     context_meta: &RequestMetaObject,
 ) -> Result<ToolCall, McpError> {
-    let value = context_meta
-        .get(CONTEXT_META_KEY)
-        .or_else(|| request.meta.as_ref().and_then(|m| m.get(CONTEXT_META_KEY)));
-    let context = match value {
+    let meta = |key: &str| {
+        context_meta
+            .get(key)
+            .or_else(|| request.meta.as_ref().and_then(|m| m.get(key)))
+            .cloned()
+    };
+    let context = match meta(CONTEXT_META_KEY) {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(o)) => o.clone(),
+        Some(Value::Object(o)) => o,
         Some(_) => return Err(McpError::BadContext),
+    };
+    let idempotency_key = match meta(IDEMPOTENCY_META_KEY) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) => Some(k),
+        Some(_) => return Err(McpError::BadIdempotencyKey),
     };
     Ok(ToolCall {
         tool: request.name.into_owned(),
         arguments: request.arguments.unwrap_or_default(),
         context,
+        idempotency_key,
     })
 }
 
@@ -173,6 +185,7 @@ mod tests {
             result: None,
             state: GovernorState::Stable,
             receipts: Vec::new(),
+            repeat_of: None,
         }
     }
 
@@ -223,6 +236,21 @@ mod tests {
         assert!(matches!(
             tool_call(CallToolRequestParams::new("t"), &meta),
             Err(McpError::BadContext)
+        ));
+    }
+
+    #[test]
+    fn the_idempotency_key_comes_from_meta_and_must_be_a_string() {
+        let mut meta = RequestMetaObject::default();
+        let call = tool_call(CallToolRequestParams::new("t"), &meta).unwrap();
+        assert_eq!(call.idempotency_key, None);
+        meta.insert(IDEMPOTENCY_META_KEY.into(), json!("k-1"));
+        let call = tool_call(CallToolRequestParams::new("t"), &meta).unwrap();
+        assert_eq!(call.idempotency_key.as_deref(), Some("k-1"));
+        meta.insert(IDEMPOTENCY_META_KEY.into(), json!(1));
+        assert!(matches!(
+            tool_call(CallToolRequestParams::new("t"), &meta),
+            Err(McpError::BadIdempotencyKey)
         ));
     }
 }

@@ -1,0 +1,137 @@
+//! Exactly-once: an entitlement event with an `event_id`, or a tool call with an idempotency
+//! key, that the tenant has already decided is answered from the receipt that decided it,
+//! without applying or running anything again.
+//!
+//! An event is a repeat when both its id and its type match: a marketplace that reuses a
+//! notification id for what maps to another lifecycle event (AWS's `entitlement-updated`,
+//! looked up again after the contract changed) is telling something new.
+//!
+//! The receipt is the memory: it carries the id (the event in its metadata, the call's key
+//! as `idempotency_key`), so a tenant rebuilt from its ledger after a restart knows every id
+//! it has seen, and the answer to a repeat is built from that receipt alone — the same before
+//! and after a restart.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::entitlement::Refusal;
+use crate::receipts::Receipt;
+use crate::registry::SurfaceDiff;
+use crate::vocab::{Decision, EventType, Gate};
+
+use super::{CallOutcome, EventOutcome, Tenant};
+
+/// The receipts that decided keyed calls and identified events, by key or id. Shared until
+/// changed, since tenants are cloned for reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Seen {
+    events: Arc<HashMap<String, Receipt>>,
+    calls: Arc<HashMap<String, Receipt>>,
+}
+
+/// The metadata field of a call's deciding receipt that holds its idempotency key.
+pub(super) const IDEMPOTENCY_KEY: &str = "idempotency_key";
+
+impl Tenant {
+    /// The answer to a repeated event, if an event of `kind` (its wire name) with
+    /// `event_id` was seen.
+    pub(super) fn repeated_event(
+        &self,
+        kind: &str,
+        event_id: Option<&str>,
+    ) -> Option<EventOutcome> {
+        let r = self.seen.events.get(&event_key(kind, event_id?))?;
+        let refusal = r.body.reason.clone().map(|code| Refusal {
+            code,
+            message: message(r).unwrap_or_default(),
+        });
+        Some(EventOutcome {
+            accepted: r.body.event_type != EventType::EntitlementUpdateRefused,
+            refusal,
+            surface: SurfaceDiff::default(),
+            state: r.body.state_to,
+            receipts: Vec::new(),
+            repeat_of: Some(r.seq),
+        })
+    }
+
+    /// The answer to a retried call, if `key` was seen.
+    pub(super) fn repeated_call(&self, key: Option<&str>) -> Option<CallOutcome> {
+        let r = self.seen.calls.get(key?)?;
+        let meta = r.body.metadata.to_value();
+        let decision = match r.body.event_type {
+            EventType::ActionExecuted => Decision::Executed,
+            EventType::ActionRefused => Decision::Refused,
+            EventType::ToolNotFound => Decision::ToolNotFound,
+            _ => Decision::Failed,
+        };
+        let tool = meta.get("tool").and_then(Value::as_str).unwrap_or_default();
+        Some(CallOutcome {
+            decision,
+            gate: meta
+                .get("gate")
+                .and_then(Value::as_str)
+                .and_then(|g| g.parse::<Gate>().ok()),
+            reason: r.body.reason.clone(),
+            message: message(r).unwrap_or_else(|| format!("`{tool}` executed")),
+            result: (decision == Decision::Executed)
+                .then(|| meta.get("result").cloned())
+                .flatten(),
+            state: r.body.state_to,
+            receipts: Vec::new(),
+            repeat_of: Some(r.seq),
+        })
+    }
+
+    /// Remembers the receipt that decided an event of `kind` with `event_id`.
+    pub(super) fn remember_event(
+        &mut self,
+        kind: &str,
+        event_id: Option<&str>,
+        decided: Option<&Receipt>,
+    ) {
+        if let (Some(id), Some(r)) = (event_id, decided) {
+            Arc::make_mut(&mut self.seen.events).insert(event_key(kind, id), r.clone());
+        }
+    }
+
+    /// Remembers the receipt that decided a call with `key`.
+    pub(super) fn remember_call(&mut self, key: Option<&str>, decided: Option<&Receipt>) {
+        if let (Some(key), Some(r)) = (key, decided) {
+            Arc::make_mut(&mut self.seen.calls).insert(key.to_owned(), r.clone());
+        }
+    }
+
+    /// Replay: remembers the id or key a stored receipt carries.
+    pub(super) fn remember_stored(&mut self, r: &Receipt, field: &dyn Fn(&str) -> Value) {
+        let event = r.body.event_type;
+        if event.changes_entitlement() || event == EventType::EntitlementUpdateRefused {
+            let event = field("event");
+            let (kind, id) = event_identity(&event);
+            self.remember_event(kind, id, Some(r));
+        } else if r.body.metadata.as_str().contains(IDEMPOTENCY_KEY)
+            && let Value::String(key) = field(IDEMPOTENCY_KEY)
+        {
+            self.remember_call(Some(&key), Some(r));
+        }
+    }
+}
+
+/// The type and id of an event as sent (or as a receipt's metadata keeps it).
+pub(super) fn event_identity(event: &Value) -> (&str, Option<&str>) {
+    let text = |name: &str| event.get(name).and_then(Value::as_str);
+    (text("event_type").unwrap_or_default(), text("event_id"))
+}
+
+fn event_key(kind: &str, id: &str) -> String {
+    format!("{kind} {id}")
+}
+
+fn message(r: &Receipt) -> Option<String> {
+    r.body
+        .metadata
+        .get("message")
+        .and_then(|m| m.as_str().map(str::to_owned))
+}

@@ -1,0 +1,161 @@
+//! The workspace manifest: every tenant whose ledger was ever created in a state directory.
+//!
+//! A hash chain cannot notice that it was deleted whole, and a directory listing cannot
+//! notice a file that is no longer there. The manifest can: a tenant listed without a ledger
+//! was deleted, and a writer refuses to start such a tenant again from nothing. It is
+//! replaced atomically whenever a tenant is added and signed when the writer has a key.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::TenantId;
+use crate::receipts::signing::{CheckpointSigner, PublicKey};
+
+use super::LedgerError;
+use super::durable::{io_err, replace_file};
+
+/// `<state>/ledger/manifest.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Every tenant ever created, sorted.
+    pub tenants: BTreeSet<TenantId>,
+    /// The key that signed the manifest, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Ed25519 signature of [`Manifest::signed_text`], base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// The manifest's file name in the ledger directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+impl Manifest {
+    /// The bytes the signature is over.
+    pub fn signed_text(&self, key_id: &str) -> String {
+        let mut text = String::from("tai-manifest/v1\n");
+        for t in &self.tenants {
+            text.push_str(&format!("tenant {t}\n"));
+        }
+        text.push_str(&format!("key {key_id}\n"));
+        text
+    }
+
+    /// Reads the manifest, `None` when there is none.
+    pub fn read(path: &Path) -> Result<Option<Manifest>, LedgerError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                LedgerError::ManifestUnreadable {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                }
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("read", path)(e)),
+        }
+    }
+
+    /// Whether a given key signed the manifest as it stands: `Err` says why not.
+    pub fn check_signature(&self, keys: &[PublicKey]) -> Result<(), String> {
+        let (Some(key_id), Some(signature)) = (&self.key_id, &self.signature) else {
+            return Err("the workspace manifest is not signed".to_owned());
+        };
+        let key = keys
+            .iter()
+            .find(|k| k.key_id() == key_id)
+            .ok_or_else(|| format!("the workspace manifest is signed by unknown key {key_id}"))?;
+        if key.verifies(self.signed_text(key_id).as_bytes(), signature) {
+            Ok(())
+        } else {
+            Err("the workspace manifest's signature does not verify: it was edited".to_owned())
+        }
+    }
+
+    fn write(mut self, path: &Path, signer: Option<&CheckpointSigner>) -> Result<(), LedgerError> {
+        match signer {
+            Some(s) => {
+                let key_id = s.public().key_id().to_owned();
+                self.signature = Some(s.sign(self.signed_text(&key_id).as_bytes()));
+                self.key_id = Some(key_id);
+            }
+            None => {
+                self.key_id = None;
+                self.signature = None;
+            }
+        }
+        let mut bytes = serde_json::to_vec_pretty(&self).unwrap_or_default();
+        bytes.push(b'\n');
+        replace_file(path, &bytes)
+    }
+}
+
+/// Records `tenant` in the manifest of the ledger directory `dir` (open as `dir_handle`)
+/// before its ledger is created, and refuses a tenant that was created before and whose
+/// ledger is gone. `existing` lists the tenants with a ledger, for a directory written before
+/// manifests existed. Holds an exclusive lock on the directory while it reads and replaces
+/// the manifest, so writers in other processes do not lose each other's tenants.
+pub(super) fn register(
+    dir: &Path,
+    dir_handle: &File,
+    tenant: &TenantId,
+    ledger_exists: bool,
+    existing: impl FnOnce() -> Result<Vec<TenantId>, LedgerError>,
+    signer: Option<&CheckpointSigner>,
+) -> Result<(), LedgerError> {
+    let _lock = DirLock::acquire(dir_handle, dir)?;
+    let path = dir.join(MANIFEST_FILE);
+    let manifest = match Manifest::read(&path)? {
+        Some(m) => m,
+        None => Manifest {
+            tenants: existing()?.into_iter().collect(),
+            ..Manifest::default()
+        },
+    };
+    let listed = manifest.tenants.contains(tenant);
+    if listed && !ledger_exists {
+        return Err(LedgerError::Deleted {
+            tenant: tenant.clone(),
+            path: path.clone(),
+        });
+    }
+    if !listed && ledger_exists && path.exists() {
+        return Err(LedgerError::NotInManifest {
+            tenant: tenant.clone(),
+            path,
+        });
+    }
+    if listed && path.exists() {
+        return Ok(());
+    }
+    let mut manifest = manifest;
+    manifest.tenants.insert(tenant.clone());
+    manifest.write(&path, signer)
+}
+
+/// An exclusive `flock` on the ledger directory, released when dropped.
+struct DirLock<'a> {
+    #[cfg_attr(not(unix), allow(dead_code))]
+    file: &'a File,
+}
+
+impl<'a> DirLock<'a> {
+    fn acquire(file: &'a File, dir: &Path) -> Result<Self, LedgerError> {
+        #[cfg(unix)]
+        rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| io_err("lock", dir)(e.into()))?;
+        #[cfg(not(unix))]
+        let _ = dir;
+        Ok(DirLock { file })
+    }
+}
+
+impl Drop for DirLock<'_> {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = rustix::fs::flock(self.file, rustix::fs::FlockOperation::Unlock);
+    }
+}

@@ -1,0 +1,588 @@
+//! One tenant's open ledger inside a [`FileLedger`]: opening and checking it against its
+//! head, settling what follows the head (adopt or quarantine, with a receipt), writing
+//! batches and preparing flushes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::ids::TenantId;
+use crate::vocab::GovernorState;
+
+use crate::receipts::signing::{Checkpoint, CheckpointHead};
+use crate::receipts::verify::{head_mismatch, valid_extension};
+use crate::receipts::{EventType, Receipt, ReceiptBody, line};
+
+use super::dir::read_optional;
+use super::durable::{io_err, replace_file};
+use super::file::FileLedger;
+use super::head::StoredHead;
+use super::tree::Derived;
+use super::{LedgerError, check_batch};
+
+/// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
+/// what they hold.
+#[derive(Debug)]
+pub(super) struct TenantLog {
+    // Shared with the group's leader, which syncs and rewrites them without holding the log's lock.
+    pub(super) file: Arc<File>,
+    pub(super) head_file: Arc<File>,
+    pub(super) path: PathBuf,
+    pub(super) head_path: PathBuf,
+    /// Durable and acknowledged: what the head file says.
+    pub(super) head: StoredHead,
+    /// Written to the ledger file, not necessarily durable yet.
+    pub(super) written: StoredHead,
+    /// Reused encoding buffer.
+    pub(super) buf: Vec<u8>,
+    /// The Merkle tree and the seq index.
+    pub(super) derived: Derived,
+    /// The checkpoints file, open for appends when the ledger signs.
+    pub(super) checkpoints: Option<(Arc<File>, PathBuf)>,
+    /// What the last written receipt says that the ledger's own receipts repeat.
+    pub(super) last: LastReceipt,
+}
+
+/// The governor and catalog of the last receipt written: a checkpoint names the catalog, and
+/// a receipt the ledger records itself keeps the governor's state.
+#[derive(Debug, Clone)]
+pub(super) struct LastReceipt {
+    pub(super) governor_id: Arc<str>,
+    pub(super) state: GovernorState,
+    pub(super) catalog_hash: Arc<str>,
+}
+
+impl LastReceipt {
+    pub(super) fn of(r: &Receipt) -> Self {
+        LastReceipt {
+            governor_id: Arc::clone(&r.body.governor_id),
+            state: r.body.state_to,
+            catalog_hash: Arc::clone(&r.body.catalog_hash),
+        }
+    }
+
+    pub(super) fn genesis(tenant: &TenantId) -> Self {
+        LastReceipt {
+            governor_id: format!("gov-{tenant}").into(),
+            state: GovernorState::Boot,
+            catalog_hash: crate::receipts::GENESIS_HASH.into(),
+        }
+    }
+}
+
+impl TenantLog {
+    /// Opens and locks the tenant's ledger, checks it against the head, brings the tree and
+    /// index up to date, and deals with what a crash (or anyone else) can leave after the
+    /// head: see [`TenantLog::settle_tail`].
+    pub(super) fn open(ledger: &FileLedger, tenant: &TenantId) -> Result<Self, LedgerError> {
+        let dir = &ledger.dir;
+        let path = dir.ledger_path(tenant);
+        let head_path = dir.head_path(tenant);
+        ledger.register(tenant, path.exists())?;
+        let checkpoints_path = dir.checkpoints_path(tenant);
+        let signed_before = fs::metadata(&checkpoints_path).is_ok_and(|m| m.len() > 0);
+        if signed_before && ledger.signer.is_none() {
+            return Err(LedgerError::SigningKeyRequired {
+                tenant: tenant.clone(),
+            });
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        lock_exclusive(&file, &path)?;
+        let file_bytes = file.metadata().map_err(io_err("stat", &path))?.len();
+        let head = match read_optional(&head_path)? {
+            Some(bytes) => StoredHead::decode(&bytes).map_err(|e| LedgerError::HeadUnreadable {
+                path: head_path.clone(),
+                detail: e.to_string(),
+            })?,
+            // A new tenant: the ledger file was just created, the head not yet written.
+            None if file_bytes == 0 => {
+                let head = StoredHead::default();
+                replace_file(&head_path, &head.encode())?;
+                head
+            }
+            None => return Err(LedgerError::HeadMissing { path: head_path }),
+        };
+        if file_bytes < head.ledger_bytes {
+            return Err(LedgerError::Truncated {
+                path,
+                file_bytes,
+                head_bytes: head.ledger_bytes,
+            });
+        }
+        let last_line = check_last_line(&file, &path, &head)?;
+        let last = match &last_line {
+            Some((line, _)) => serde_json::from_slice::<Receipt>(line)
+                .map(|r| LastReceipt::of(&r))
+                .map_err(|e| LedgerError::HeadMismatch {
+                    path: path.clone(),
+                    detail: format!("the receipt the head points at does not decode: {e}"),
+                })?,
+            None => LastReceipt::genesis(tenant),
+        };
+        let derived = Derived::open(
+            dir.tree_path(tenant),
+            dir.index_path(tenant),
+            &file,
+            head.next_seq,
+            last_line
+                .as_ref()
+                .map(|(_, start)| (head.hash.as_str(), *start)),
+            head.ledger_bytes,
+        )?;
+        let checkpoints = match &ledger.signer {
+            Some(_) => {
+                let f = OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&checkpoints_path)
+                    .map_err(io_err("open", &checkpoints_path))?;
+                Some((Arc::new(f), checkpoints_path))
+            }
+            None => None,
+        };
+        let mut log = TenantLog {
+            file: Arc::new(file),
+            head_file: Arc::new(open_head(&head_path)?),
+            path,
+            head_path,
+            written: head.clone(),
+            head,
+            buf: Vec::new(),
+            derived,
+            checkpoints,
+            last,
+        };
+        log.settle_tail(ledger, tenant, file_bytes)?;
+        Ok(log)
+    }
+
+    /// Whatever follows the head was never acknowledged. Receipts continuing the chain that
+    /// the latest checkpoint signed by this ledger's key covers are adopted (a crash came
+    /// between the checkpoint and the head); anything else — a torn write, garbage, receipts
+    /// nobody signed — is moved to `<tenant>.quarantine.<seq>` beside the ledger. Either way
+    /// the chain records what was done in a receipt of its own, so evidence never goes
+    /// silently. A quarantine file for the current head without its receipt (a crash in
+    /// between) is recorded now.
+    pub(super) fn settle_tail(
+        &mut self,
+        ledger: &FileLedger,
+        tenant: &TenantId,
+        file_bytes: u64,
+    ) -> Result<(), LedgerError> {
+        let mut notices = Vec::new();
+        if file_bytes > self.head.ledger_bytes {
+            let tail = read_range(&self.file, &self.path, self.head.ledger_bytes, file_bytes)?;
+            let (extension, valid) = valid_extension(&tail, &self.head, tenant);
+            let valid = usize::try_from(valid).unwrap_or(0);
+            let adopted = self.adoptable(ledger, tenant, &tail[..valid]);
+            let mut kept = 0;
+            if let Some((bytes, checkpoint)) = adopted {
+                let from_seq = self.written.next_seq;
+                self.derived
+                    .push_lines(&tail[..bytes], self.written.ledger_bytes);
+                let last_line = tail[..bytes - 1]
+                    .rsplit(|&b| b == b'\n')
+                    .next()
+                    .unwrap_or_default();
+                if let Ok(r) = serde_json::from_slice::<Receipt>(last_line) {
+                    self.last = LastReceipt::of(&r);
+                }
+                self.written = StoredHead {
+                    next_seq: checkpoint.seq + 1,
+                    hash: checkpoint.head_hash.clone(),
+                    ledger_bytes: self.written.ledger_bytes + bytes as u64,
+                };
+                kept = bytes;
+                notices.push(serde_json::json!({
+                    "action": "adopted",
+                    "reason": "receipts after the head that the latest checkpoint signed by \
+                               this ledger's key covers: written and signed, but the head was \
+                               not updated before the writer stopped",
+                    "from_seq": from_seq,
+                    "to_seq": checkpoint.seq,
+                    "receipts": checkpoint.seq + 1 - from_seq,
+                    "checkpoint_key_id": checkpoint.key_id,
+                }));
+            }
+            let rest = &tail[kept..];
+            if !rest.is_empty() {
+                let well_formed = extension.next_seq - self.written.next_seq;
+                let reason = if well_formed > 0 {
+                    "well-formed receipts after the head that no checkpoint signed by this \
+                     ledger's key covers: never acknowledged, and possibly forged"
+                } else if !rest.contains(&b'\n') {
+                    "an incomplete line after the head: a write that never finished"
+                } else {
+                    "bytes after the head that do not continue the chain"
+                };
+                let qpath = ledger.dir.quarantine_path(tenant, self.written.next_seq);
+                replace_file(&qpath, rest)?;
+                self.file
+                    .set_len(self.written.ledger_bytes)
+                    .and_then(|()| self.file.sync_all())
+                    .map_err(io_err("move the tail to quarantine from", &self.path))?;
+                notices.push(quarantine_notice(&qpath, rest, well_formed, reason));
+            }
+        }
+        if notices.is_empty() {
+            let qpath = ledger.dir.quarantine_path(tenant, self.written.next_seq);
+            if let Some(bytes) = read_optional(&qpath)? {
+                notices.push(quarantine_notice(
+                    &qpath,
+                    &bytes,
+                    0,
+                    "moved to quarantine by a writer that stopped before recording it",
+                ));
+            }
+        }
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let mut chain = self.written.chain();
+        let now = ledger.clock.now();
+        let receipts: Vec<Receipt> = notices
+            .into_iter()
+            .map(|meta| {
+                let event = if meta["action"] == "adopted" {
+                    EventType::LedgerTailAdopted
+                } else {
+                    EventType::LedgerTailQuarantined
+                };
+                let body = self.notice_body(tenant, chain.next_seq, event, meta, now);
+                chain.seal(body)
+            })
+            .collect();
+        self.write(tenant, &receipts)?;
+        self.flush_now(ledger, tenant)
+    }
+
+    /// How many bytes of `valid` (complete lines continuing the chain after the head) the
+    /// latest checkpoint signed by this ledger's key covers, exactly up to its seq.
+    pub(super) fn adoptable(
+        &self,
+        ledger: &FileLedger,
+        tenant: &TenantId,
+        valid: &[u8],
+    ) -> Option<(usize, Checkpoint)> {
+        let signer = ledger.signer.as_ref()?;
+        let checkpoint = ledger.dir.latest_checkpoint(tenant).ok()??;
+        if &checkpoint.tenant_id != tenant
+            || checkpoint.seq < self.head.next_seq
+            || checkpoint
+                .verify_signature(std::slice::from_ref(signer.public()))
+                .is_err()
+        {
+            return None;
+        }
+        let mut frontier = self.derived.frontier.clone();
+        let mut scratch = Vec::new();
+        let mut len = 0;
+        for l in valid.split_inclusive(|&b| b == b'\n') {
+            len += l.len();
+            let frame = line::frame(l.strip_suffix(b"\n").unwrap_or(l))?;
+            let hash = std::str::from_utf8(frame.hash).ok()?;
+            frontier.push(crate::receipts::merkle::leaf_of_hex(hash)?, &mut scratch);
+            if frame.seq == checkpoint.seq {
+                let matches =
+                    hash == checkpoint.head_hash && Some(frontier.root()) == checkpoint.root();
+                return matches.then_some((len, checkpoint));
+            }
+        }
+        None
+    }
+
+    /// A receipt the ledger records about itself: the governor's state does not change.
+    pub(super) fn notice_body(
+        &self,
+        tenant: &TenantId,
+        seq: u64,
+        event_type: EventType,
+        metadata: serde_json::Value,
+        now: crate::clock::Timestamp,
+    ) -> ReceiptBody {
+        let mut h = Sha256::new();
+        h.update(b"tai-ledger-notice");
+        h.update(tenant.as_str().as_bytes());
+        h.update(seq.to_le_bytes());
+        let digest = h.finalize();
+        ReceiptBody {
+            id: format!("rcpt_{}", hex::encode(&digest[..12])),
+            timestamp: now,
+            tenant_id: tenant.clone(),
+            governor_id: Arc::clone(&self.last.governor_id),
+            state_from: self.last.state,
+            state_to: self.last.state,
+            event_type,
+            reason: None,
+            metadata: metadata.into(),
+            catalog_hash: Arc::clone(&self.last.catalog_hash),
+        }
+    }
+
+    /// Makes everything written durable, signs a checkpoint and advances the head, outside a
+    /// group flush (repairs at open).
+    pub(super) fn flush_now(
+        &mut self,
+        ledger: &FileLedger,
+        tenant: &TenantId,
+    ) -> Result<(), LedgerError> {
+        self.file.sync_data().map_err(io_err("sync", &self.path))?;
+        self.derived.write_pending()?;
+        self.derived.sync()?;
+        if let (Some(signer), Some((file, path))) = (&ledger.signer, &self.checkpoints) {
+            let checkpoint = signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now());
+            append_checkpoint(file, path, &checkpoint)?;
+            file.sync_data().map_err(io_err("sync", path))?;
+        }
+        write_head_synced(&self.head_file, &self.head_path, &self.written)?;
+        self.head = self.written.clone();
+        Ok(())
+    }
+
+    /// What a checkpoint of everything written states.
+    pub(super) fn checkpoint_head(&self, tenant: &TenantId) -> CheckpointHead {
+        CheckpointHead {
+            tenant: tenant.clone(),
+            seq: self.written.next_seq.saturating_sub(1),
+            head_hash: self.written.hash.clone(),
+            merkle_root: self.derived.frontier.root(),
+            catalog_hash: self.last.catalog_hash.to_string(),
+        }
+    }
+
+    /// Puts the batch in the file (not yet durable) and returns the seq after it.
+    pub(super) fn write(
+        &mut self,
+        tenant: &TenantId,
+        receipts: &[Receipt],
+    ) -> Result<u64, LedgerError> {
+        let next = check_batch(tenant, &self.written.chain(), receipts)?;
+        self.buf.clear();
+        let mut at = self.written.ledger_bytes;
+        for r in receipts {
+            let start = self.buf.len();
+            r.write_line(&mut self.buf);
+            self.buf.push(b'\n');
+            self.derived.push(&r.hash, at);
+            at += (self.buf.len() - start) as u64;
+        }
+        self.file
+            .write_all(&self.buf)
+            .map_err(io_err("append to", &self.path))?;
+        if let Some(r) = receipts.last() {
+            self.last = LastReceipt::of(r);
+        }
+        self.written = StoredHead {
+            next_seq: next.next_seq,
+            hash: next.hash,
+            ledger_bytes: self.written.ledger_bytes + self.buf.len() as u64,
+        };
+        Ok(self.written.next_seq)
+    }
+
+    /// What a flush needs, taken under the log lock so the syncs can run without it. The
+    /// tree and index get their pending nodes and offsets here.
+    pub(super) fn flush_job(
+        &mut self,
+        tenant: &TenantId,
+        signs: bool,
+    ) -> Result<FlushJob, LedgerError> {
+        self.derived.write_pending()?;
+        Ok(FlushJob {
+            file: Arc::clone(&self.file),
+            head_file: Arc::clone(&self.head_file),
+            tree: Arc::clone(&self.derived.tree),
+            index: Arc::clone(&self.derived.index),
+            path: self.path.clone(),
+            head_path: self.head_path.clone(),
+            tree_path: self.derived.tree_path.clone(),
+            index_path: self.derived.index_path.clone(),
+            target: self.written.clone(),
+            checkpoint: signs.then(|| self.checkpoint_head(tenant)),
+            checkpoints: self
+                .checkpoints
+                .as_ref()
+                .map(|(f, p)| (Arc::clone(f), p.clone())),
+        })
+    }
+}
+
+/// The metadata of a `ledger_tail_quarantined` receipt.
+pub(super) fn quarantine_notice(
+    path: &Path,
+    bytes: &[u8],
+    receipts: u64,
+    reason: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "action": "quarantined",
+        "reason": reason,
+        "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "bytes": bytes.len(),
+        "sha256": hex::encode(Sha256::digest(bytes)),
+        "receipts": receipts,
+    })
+}
+
+/// Checks that the line ending at the head's length is the receipt the head names, and
+/// returns it with the byte it starts at (`None` for an empty chain).
+pub(super) fn check_last_line(
+    file: &File,
+    path: &Path,
+    head: &StoredHead,
+) -> Result<Option<(Vec<u8>, u64)>, LedgerError> {
+    let end = head.ledger_bytes;
+    if end == 0 {
+        return Ok(None);
+    }
+    let mismatch = |detail: String| LedgerError::HeadMismatch {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let mut window = 4096u64;
+    let (line, line_start) = loop {
+        let start = end.saturating_sub(window);
+        let bytes = read_range(file, path, start, end)?;
+        if bytes.last() != Some(&b'\n') {
+            return Err(mismatch(format!(
+                "the head records {end} bytes but the ledger has no line ending there"
+            )));
+        }
+        let body = &bytes[..bytes.len() - 1];
+        match body.iter().rposition(|&b| b == b'\n') {
+            Some(i) => break (body[i + 1..].to_vec(), start + i as u64 + 1),
+            None if start == 0 => break (body.to_vec(), 0),
+            None => window = window.saturating_mul(4),
+        }
+    };
+    let frame = line::frame(&line)
+        .filter(line::Frame::hash_matches)
+        .ok_or_else(|| {
+            mismatch(format!(
+                "the receipt the head points at (byte {line_start}) is damaged"
+            ))
+        })?;
+    if frame.seq + 1 != head.next_seq {
+        return Err(mismatch(format!(
+            "the head records {} receipts but the line it points at is seq {}",
+            head.next_seq, frame.seq
+        )));
+    }
+    if let Some(detail) = head_mismatch(head, frame.hash, end as usize) {
+        return Err(mismatch(detail));
+    }
+    Ok(Some((line, line_start)))
+}
+
+pub(super) fn read_range(
+    file: &File,
+    path: &Path,
+    start: u64,
+    end: u64,
+) -> Result<Vec<u8>, LedgerError> {
+    let mut bytes = vec![0; usize::try_from(end - start).unwrap_or(0)];
+    super::tree::read_at(file, &mut bytes, start).map_err(io_err("read", path))?;
+    Ok(bytes)
+}
+
+/// Appends a checkpoint line (the caller syncs).
+pub(super) fn append_checkpoint(
+    file: &File,
+    path: &Path,
+    checkpoint: &Checkpoint,
+) -> Result<(), LedgerError> {
+    let mut line = checkpoint.to_line();
+    line.push(b'\n');
+    (&*file).write_all(&line).map_err(io_err("append to", path))
+}
+
+/// One flush: make the ledger, tree and index durable up to `target`, sign a checkpoint of
+/// it, then record `target` as the head.
+pub(super) struct FlushJob {
+    pub(super) file: Arc<File>,
+    pub(super) head_file: Arc<File>,
+    pub(super) tree: Arc<File>,
+    pub(super) index: Arc<File>,
+    pub(super) path: PathBuf,
+    pub(super) head_path: PathBuf,
+    pub(super) tree_path: PathBuf,
+    pub(super) index_path: PathBuf,
+    pub(super) target: StoredHead,
+    /// What to sign, when the ledger signs.
+    pub(super) checkpoint: Option<CheckpointHead>,
+    pub(super) checkpoints: Option<(Arc<File>, PathBuf)>,
+}
+
+impl FlushJob {
+    /// The files the first sync makes durable.
+    pub(super) fn data_files(&self) -> [(&File, &PathBuf); 3] {
+        [
+            (&*self.file, &self.path),
+            (&*self.tree, &self.tree_path),
+            (&*self.index, &self.index_path),
+        ]
+    }
+
+    /// The files the second sync makes durable.
+    pub(super) fn meta_files(&self) -> impl Iterator<Item = (&File, &PathBuf)> {
+        std::iter::once((&*self.head_file, &self.head_path))
+            .chain(self.checkpoints.as_ref().map(|(f, p)| (&**f, p)))
+    }
+}
+
+/// Opens the head file for in-place overwrites.
+pub(super) fn open_head(path: &Path) -> Result<File, LedgerError> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
+/// Overwrites the head in place (the caller syncs it). Every encoding has the same length
+/// and fits in one sector, so the write replaces the old head whole or not at all.
+#[cfg(unix)]
+pub(super) fn write_head(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(&head.encode(), 0)
+        .map_err(io_err("write", path))
+}
+
+/// Overwrites the head in place and syncs it, for repairs outside a group flush.
+pub(super) fn write_head_synced(
+    file: &File,
+    path: &Path,
+    head: &StoredHead,
+) -> Result<(), LedgerError> {
+    write_head(file, path, head)?;
+    file.sync_data().map_err(io_err("sync", path))
+}
+
+#[cfg(not(unix))]
+pub(super) fn write_head(_file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    replace_file(path, &head.encode())
+}
+
+#[cfg(unix)]
+pub(super) fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError> {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(LedgerError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(io_err("lock", path)(e.into())),
+    }
+}
+
+#[cfg(not(unix))]
+pub(super) fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! The files derived from a tenant's ledger: its Merkle tree's stored nodes (`<tenant>.tree`)
+//! and the byte offset of each seq's line (`<tenant>.idx`, 8 bytes little-endian per seq).
+//!
+//! Both only grow, both are written by the flush that makes the receipts they describe
+//! durable, and both are rebuilt from the ledger when they are missing, short, or do not end
+//! where the chain does: the ledger is the record, these are how it is read quickly. Readers
+//! check what they take from them against the ledger (a line at an indexed offset must be
+//! that seq's line; a proof must verify against the signed root).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::receipts::line;
+use crate::receipts::merkle::{self, Frontier, Hash, NodeSource};
+
+use super::LedgerError;
+use super::durable::{io_err, replace_file};
+
+/// Bytes per stored node.
+pub(crate) const NODE_LEN: u64 = 32;
+/// Bytes per index entry.
+pub(crate) const INDEX_LEN: u64 = 8;
+
+/// A tree file read by position.
+#[derive(Debug)]
+pub(crate) struct TreeFile<'a> {
+    pub file: &'a File,
+    pub path: &'a Path,
+}
+
+impl NodeSource for TreeFile<'_> {
+    type Error = LedgerError;
+    fn node(&self, level: u32, index: u64) -> Result<Hash, LedgerError> {
+        let mut node = [0u8; 32];
+        read_at(
+            self.file,
+            &mut node,
+            merkle::node_position(level, index) * NODE_LEN,
+        )
+        .map_err(io_err("read", self.path))?;
+        Ok(node)
+    }
+}
+
+#[cfg(unix)]
+pub(crate) fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, at)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn read_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    use std::io::Read;
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(buf)
+}
+
+/// The tree and index of an open tenant log, and what the next flush appends to them.
+#[derive(Debug)]
+pub(super) struct Derived {
+    pub tree: Arc<File>,
+    pub index: Arc<File>,
+    pub tree_path: PathBuf,
+    pub index_path: PathBuf,
+    /// The tree of everything written (not only what is durable).
+    pub frontier: Frontier,
+    /// Nodes and offsets written to the ledger but not yet to these files.
+    pub pending_nodes: Vec<u8>,
+    pub pending_index: Vec<u8>,
+}
+
+fn open_rw(path: &Path) -> Result<File, LedgerError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
+impl Derived {
+    /// Opens the tree and index of a chain of `n` receipts whose last one has `last_hash`
+    /// and starts at byte `last_start` of `ledger`, rebuilding them from the ledger's first
+    /// `ledger_bytes` bytes when they do not end there.
+    pub fn open(
+        tree_path: PathBuf,
+        index_path: PathBuf,
+        ledger: &File,
+        n: u64,
+        last: Option<(&str, u64)>,
+        ledger_bytes: u64,
+    ) -> Result<Derived, LedgerError> {
+        let tree = Arc::new(open_rw(&tree_path)?);
+        let index = Arc::new(open_rw(&index_path)?);
+        let mut derived = Derived {
+            tree,
+            index,
+            tree_path,
+            index_path,
+            frontier: Frontier::default(),
+            pending_nodes: Vec::new(),
+            pending_index: Vec::new(),
+        };
+        match derived.load(n, last) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => derived.rebuild(ledger, ledger_bytes)?,
+        }
+        Ok(derived)
+    }
+
+    /// Takes the stored files as they are when they cover `n` receipts and end at the last
+    /// one; cuts off what they hold beyond it (an unacknowledged batch).
+    fn load(&mut self, n: u64, last: Option<(&str, u64)>) -> Result<bool, LedgerError> {
+        let nodes = merkle::stored_nodes(n) * NODE_LEN;
+        let entries = n * INDEX_LEN;
+        let len = |f: &File, p: &Path| f.metadata().map(|m| m.len()).map_err(io_err("stat", p));
+        if len(&self.tree, &self.tree_path)? < nodes
+            || len(&self.index, &self.index_path)? < entries
+        {
+            return Ok(false);
+        }
+        if let Some((hash, start)) = last {
+            let tree = TreeFile {
+                file: &self.tree,
+                path: &self.tree_path,
+            };
+            let leaf = tree.node(0, n - 1)?;
+            let mut offset = [0u8; 8];
+            read_at(&self.index, &mut offset, (n - 1) * INDEX_LEN)
+                .map_err(io_err("read", &self.index_path))?;
+            if merkle::leaf_of_hex(hash) != Some(leaf) || u64::from_le_bytes(offset) != start {
+                return Ok(false);
+            }
+        }
+        self.frontier = Frontier::load(
+            &TreeFile {
+                file: &self.tree,
+                path: &self.tree_path,
+            },
+            n,
+        )?;
+        self.tree
+            .set_len(nodes)
+            .map_err(io_err("truncate", &self.tree_path))?;
+        self.index
+            .set_len(entries)
+            .map_err(io_err("truncate", &self.index_path))?;
+        Ok(true)
+    }
+
+    /// Recomputes both files from the ledger's first `ledger_bytes` bytes.
+    fn rebuild(&mut self, ledger: &File, ledger_bytes: u64) -> Result<(), LedgerError> {
+        let mut bytes = vec![0; usize::try_from(ledger_bytes).unwrap_or(0)];
+        read_at(ledger, &mut bytes, 0).map_err(io_err("read", &self.tree_path))?;
+        self.frontier = Frontier::default();
+        let mut nodes = Vec::new();
+        let mut offsets = Vec::new();
+        let mut start = 0usize;
+        for l in bytes.split_inclusive(|&b| b == b'\n') {
+            let body = l.strip_suffix(b"\n").unwrap_or(l);
+            self.push_line(body, start as u64, &mut nodes, &mut offsets);
+            start += l.len();
+        }
+        replace_file(&self.tree_path, &nodes)?;
+        replace_file(&self.index_path, &offsets)?;
+        // The rename left the open handles on the old files.
+        self.tree = Arc::new(open_rw(&self.tree_path)?);
+        self.index = Arc::new(open_rw(&self.index_path)?);
+        Ok(())
+    }
+
+    fn push_line(&mut self, line: &[u8], start: u64, nodes: &mut Vec<u8>, offsets: &mut Vec<u8>) {
+        let leaf = line::frame(line)
+            .and_then(|f| {
+                std::str::from_utf8(f.hash)
+                    .ok()
+                    .and_then(merkle::leaf_of_hex)
+            })
+            .unwrap_or_default();
+        self.frontier.push(leaf, nodes);
+        offsets.extend_from_slice(&start.to_le_bytes());
+    }
+
+    /// Records a receipt written to the ledger at byte `start`, whose hash is `hash` (hex).
+    pub fn push(&mut self, hash: &str, start: u64) {
+        let leaf = merkle::leaf_of_hex(hash).unwrap_or_default();
+        self.frontier.push(leaf, &mut self.pending_nodes);
+        self.pending_index.extend_from_slice(&start.to_le_bytes());
+    }
+
+    /// Records the complete lines of `bytes`, which start at byte `start` of the ledger.
+    pub fn push_lines(&mut self, bytes: &[u8], mut start: u64) {
+        let (mut nodes, mut offsets) = (
+            std::mem::take(&mut self.pending_nodes),
+            std::mem::take(&mut self.pending_index),
+        );
+        for l in bytes.split_inclusive(|&b| b == b'\n') {
+            let body = l.strip_suffix(b"\n").unwrap_or(l);
+            self.push_line(body, start, &mut nodes, &mut offsets);
+            start += l.len() as u64;
+        }
+        self.pending_nodes = nodes;
+        self.pending_index = offsets;
+    }
+
+    /// Appends what is pending to the files (the caller syncs them).
+    pub fn write_pending(&mut self) -> Result<(), LedgerError> {
+        append(&self.tree, &self.tree_path, &self.pending_nodes)?;
+        append(&self.index, &self.index_path, &self.pending_index)?;
+        self.pending_nodes.clear();
+        self.pending_index.clear();
+        Ok(())
+    }
+
+    /// Makes both files durable.
+    pub fn sync(&self) -> Result<(), LedgerError> {
+        self.tree
+            .sync_data()
+            .map_err(io_err("sync", &self.tree_path))?;
+        self.index
+            .sync_data()
+            .map_err(io_err("sync", &self.index_path))
+    }
+}
+
+fn append(file: &File, path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut f = file;
+    // Opened read-write (readers share the handle), so each append finds the end itself.
+    f.seek(SeekFrom::End(0))
+        .and_then(|_| f.write_all(bytes))
+        .map_err(io_err("append to", path))
+}

@@ -1,0 +1,435 @@
+//! Signing keys and signed checkpoints: what lets a holder of the public key tell the chain a
+//! writer acknowledged from one rewritten by anyone with write access to the state directory.
+//!
+//! Keys are Ed25519, stored as PEM the way OpenSSL writes them (`PRIVATE KEY`: PKCS #8;
+//! `PUBLIC KEY`: SubjectPublicKeyInfo), so `openssl pkey` reads them and `openssl pkeyutl`
+//! verifies a checkpoint without tai. A key's id is the first 16 hex digits of the SHA-256 of
+//! its 32 public-key bytes.
+//!
+//! A [`Checkpoint`] states a tenant's head: the seq and hash of its last receipt, the Merkle
+//! root of all its receipts, the catalog hash the last receipt was decided under, when it was
+//! signed and by which key. The signature is over [`Checkpoint::signed_text`], a fixed list of
+//! lines, so nothing about JSON encodings matters to it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Timestamp;
+use crate::ids::TenantId;
+
+use super::merkle::Hash;
+
+/// Why a key could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file could not be read or written.
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The key file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a key of the expected kind.
+    #[error("`{path}` is not an Ed25519 {kind} key in PEM: {detail}")]
+    Format {
+        /// The key file.
+        path: PathBuf,
+        /// `private` or `public`.
+        kind: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// The private key file may be read by other users.
+    #[error(
+        "signing key `{path}` is readable by group or others (mode {mode:o})\n\
+         hint: chmod 600 `{path}`"
+    )]
+    Permissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The private key file is inside the state directory it would sign.
+    #[error(
+        "signing key `{path}` is inside the state directory `{state}`: anyone who can rewrite \
+         the ledger could then re-sign it\nhint: keep the key outside the state directory"
+    )]
+    InState {
+        /// The key file.
+        path: PathBuf,
+        /// The state directory.
+        state: PathBuf,
+    },
+    /// Creating a key failed.
+    #[error("cannot create a key: {0}")]
+    Create(String),
+}
+
+/// The key that signs checkpoints (and the workspace manifest).
+#[derive(Clone)]
+pub struct CheckpointSigner {
+    key: SigningKey,
+    public: PublicKey,
+}
+
+impl std::fmt::Debug for CheckpointSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointSigner")
+            .field("key_id", &self.public.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key that checks checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    key: VerifyingKey,
+    key_id: String,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> KeyError {
+    let path = path.to_path_buf();
+    move |source| KeyError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+impl CheckpointSigner {
+    /// The key whose 32 secret bytes are `seed` (from a secure random source).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let key = SigningKey::from_bytes(&seed);
+        let public = PublicKey::new(key.verifying_key());
+        CheckpointSigner { key, public }
+    }
+
+    /// Reads a private key file, refusing one that group or others may read, or one inside
+    /// `state` (the directory whose ledgers it signs).
+    pub fn load(path: &Path, state: Option<&Path>) -> Result<Self, KeyError> {
+        let meta = fs::metadata(path).map_err(io("read", path))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyError::Permissions {
+                    path: path.to_path_buf(),
+                    mode,
+                });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = meta;
+        if let Some(state) = state {
+            let key = fs::canonicalize(path).map_err(io("resolve", path))?;
+            // A state directory not created yet holds nothing.
+            if let Ok(state) = fs::canonicalize(state)
+                && key.starts_with(&state)
+            {
+                return Err(KeyError::InState {
+                    path: path.to_path_buf(),
+                    state,
+                });
+            }
+        }
+        let text = fs::read_to_string(path).map_err(io("read", path))?;
+        let key = SigningKey::from_pkcs8_pem(&text).map_err(|e| KeyError::Format {
+            path: path.to_path_buf(),
+            kind: "private",
+            detail: e.to_string(),
+        })?;
+        let public = PublicKey::new(key.verifying_key());
+        Ok(CheckpointSigner { key, public })
+    }
+
+    /// The private key as PEM (PKCS #8).
+    pub fn private_pem(&self) -> Result<String, KeyError> {
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.as_str().to_owned())
+            .map_err(|e| KeyError::Create(e.to_string()))
+    }
+
+    /// The public half.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The signature of `message`, base64.
+    pub fn sign(&self, message: &[u8]) -> String {
+        BASE64.encode(self.key.sign(message).to_bytes())
+    }
+
+    /// Signs a checkpoint of `head`.
+    pub fn checkpoint(&self, head: CheckpointHead, time: Timestamp) -> Checkpoint {
+        let mut c = Checkpoint {
+            tenant_id: head.tenant,
+            seq: head.seq,
+            head_hash: head.head_hash,
+            merkle_root: hex::encode(head.merkle_root),
+            catalog_hash: head.catalog_hash,
+            time,
+            key_id: self.public.key_id.clone(),
+            signature: String::new(),
+        };
+        c.signature = self.sign(c.signed_text().as_bytes());
+        c
+    }
+}
+
+impl PublicKey {
+    fn new(key: VerifyingKey) -> Self {
+        let digest = Sha256::digest(key.as_bytes());
+        PublicKey {
+            key,
+            key_id: hex::encode(&digest[..8]),
+        }
+    }
+
+    /// Reads a public key file (a private key file is accepted too: its public half).
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = fs::read_to_string(path).map_err(io("read", path))?;
+        if let Ok(key) = VerifyingKey::from_public_key_pem(&text) {
+            return Ok(PublicKey::new(key));
+        }
+        SigningKey::from_pkcs8_pem(&text)
+            .map(|k| PublicKey::new(k.verifying_key()))
+            .map_err(|e| KeyError::Format {
+                path: path.to_path_buf(),
+                kind: "public",
+                detail: e.to_string(),
+            })
+    }
+
+    /// The key as PEM (SubjectPublicKeyInfo).
+    pub fn pem(&self) -> Result<String, KeyError> {
+        self.key
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| KeyError::Create(e.to_string()))
+    }
+
+    /// The key's id.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Whether `signature` (base64) is this key's signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
+        let Ok(bytes) = BASE64.decode(signature) else {
+            return false;
+        };
+        let Ok(sig) = Signature::from_slice(&bytes) else {
+            return false;
+        };
+        self.key.verify_strict(message, &sig).is_ok()
+    }
+}
+
+/// What a checkpoint states, before it is signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointHead {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Seq of the last receipt covered.
+    pub seq: u64,
+    /// Its hash.
+    pub head_hash: String,
+    /// The Merkle root of receipts 0 ..= seq.
+    pub merkle_root: Hash,
+    /// The catalog hash of the last receipt.
+    pub catalog_hash: String,
+}
+
+/// A signed statement of a tenant's head. Stored one per line in `<tenant>.checkpoints`
+/// beside the ledger, exported by `tai receipts checkpoint`, served over HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Seq of the last receipt covered (the tree has `seq + 1` leaves).
+    pub seq: u64,
+    /// Hash of receipt `seq`.
+    pub head_hash: String,
+    /// Merkle root (RFC 6962 shape) of receipts `0 ..= seq`, hex.
+    pub merkle_root: String,
+    /// The catalog hash receipt `seq` was decided under.
+    pub catalog_hash: String,
+    /// When the checkpoint was signed.
+    pub time: Timestamp,
+    /// Id of the signing key: the first 16 hex digits of SHA-256 of its public key bytes.
+    pub key_id: String,
+    /// Ed25519 signature of [`Checkpoint::signed_text`], base64.
+    pub signature: String,
+}
+
+/// Why a checkpoint was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    /// No given key has the checkpoint's key id.
+    #[error("the checkpoint at seq {seq} is signed by key {key_id}, which is not a given key")]
+    UnknownKey {
+        /// The checkpoint's seq.
+        seq: u64,
+        /// The key id it names.
+        key_id: String,
+    },
+    /// The signature does not verify.
+    #[error(
+        "the checkpoint at seq {seq} has a bad signature: it was not signed by key {key_id} \
+         as it stands"
+    )]
+    BadSignature {
+        /// The checkpoint's seq.
+        seq: u64,
+        /// The key id it names.
+        key_id: String,
+    },
+}
+
+impl Checkpoint {
+    /// How many receipts the checkpoint covers.
+    pub fn tree_size(&self) -> u64 {
+        self.seq + 1
+    }
+
+    /// The bytes the signature is over: one field per line after a fixed first line.
+    pub fn signed_text(&self) -> String {
+        format!(
+            "tai-checkpoint/v1\ntenant {}\nseq {}\nhead {}\nroot {}\ncatalog {}\ntime {}\nkey {}\n",
+            self.tenant_id,
+            self.seq,
+            self.head_hash,
+            self.merkle_root,
+            self.catalog_hash,
+            self.time,
+            self.key_id
+        )
+    }
+
+    /// The Merkle root as bytes, `None` when it is not 64 hex digits.
+    pub fn root(&self) -> Option<Hash> {
+        let mut root = [0u8; 32];
+        hex::decode_to_slice(&self.merkle_root, &mut root).ok()?;
+        Some(root)
+    }
+
+    /// Checks the signature with whichever of `keys` has the checkpoint's key id.
+    pub fn verify_signature(&self, keys: &[PublicKey]) -> Result<(), CheckpointError> {
+        let key = keys
+            .iter()
+            .find(|k| k.key_id == self.key_id)
+            .ok_or_else(|| CheckpointError::UnknownKey {
+                seq: self.seq,
+                key_id: self.key_id.clone(),
+            })?;
+        if key.verifies(self.signed_text().as_bytes(), &self.signature) {
+            Ok(())
+        } else {
+            Err(CheckpointError::BadSignature {
+                seq: self.seq,
+                key_id: self.key_id.clone(),
+            })
+        }
+    }
+
+    /// The stored line (without newline).
+    pub fn to_line(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head() -> CheckpointHead {
+        CheckpointHead {
+            tenant: TenantId::new("acme").unwrap(),
+            seq: 4,
+            head_hash: "ab".repeat(32),
+            merkle_root: [7; 32],
+            catalog_hash: "cd".repeat(32),
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_verifies_only_unchanged_and_with_its_key() {
+        let signer = CheckpointSigner::from_seed([1; 32]);
+        let other = CheckpointSigner::from_seed([2; 32]);
+        let c = signer.checkpoint(head(), Timestamp::from_secs(1_700_000_000));
+        let keys = [signer.public().clone()];
+        assert_eq!(c.verify_signature(&keys), Ok(()));
+        assert!(matches!(
+            c.verify_signature(&[other.public().clone()]),
+            Err(CheckpointError::UnknownKey { .. })
+        ));
+        let mut relabelled = c.clone();
+        relabelled.tenant_id = TenantId::new("beta").unwrap();
+        assert!(matches!(
+            relabelled.verify_signature(&keys),
+            Err(CheckpointError::BadSignature { .. })
+        ));
+        let back: Checkpoint = serde_json::from_slice(&c.to_line()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(c.root(), Some([7; 32]));
+    }
+
+    #[test]
+    fn keys_round_trip_through_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = CheckpointSigner::from_seed([9; 32]);
+        let private = dir.path().join("k.key");
+        let public = dir.path().join("k.pub");
+        fs::write(&private, signer.private_pem().unwrap()).unwrap();
+        fs::write(&public, signer.public().pem().unwrap()).unwrap();
+        assert!(
+            signer
+                .private_pem()
+                .unwrap()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+        assert_eq!(&PublicKey::load(&public).unwrap(), signer.public());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&private, fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                CheckpointSigner::load(&private, None),
+                Err(KeyError::Permissions { mode: 0o644, .. })
+            ));
+            fs::set_permissions(&private, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let loaded = CheckpointSigner::load(&private, None).unwrap();
+        assert_eq!(loaded.public(), signer.public());
+        assert!(matches!(
+            CheckpointSigner::load(&private, Some(dir.path())),
+            Err(KeyError::InState { .. })
+        ));
+        let bogus = dir.path().join("bogus.key");
+        fs::write(&bogus, "not a key").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&bogus, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(matches!(
+            CheckpointSigner::load(&bogus, None),
+            Err(KeyError::Format { .. })
+        ));
+    }
+}

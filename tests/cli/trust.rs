@@ -1,0 +1,446 @@
+//! The record against someone with write access to the state directory: signed checkpoints,
+//! inclusion and consistency proofs, quarantine of what follows a head, the manifest.
+//!
+//! Each attack first shows what an unkeyed check still accepts, then that the check with the
+//! public key (or the writer) refuses it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tai::receipts::{ChainHead, LedgerDir, Receipt, StoredHead};
+
+use crate::common::{self, Run, tenant};
+
+/// A state directory, a key pair outside it, and a second key pair.
+struct Fixture {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public: PathBuf,
+    other_public: PathBuf,
+}
+
+impl Fixture {
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn ledger(&self) -> LedgerDir {
+        LedgerDir::in_state(self.state())
+    }
+
+    /// `tai` with the state directory, a fixed clock and the signing key.
+    fn tai(&self, args: &[&str]) -> Run {
+        common::tai()
+            .arg("--state")
+            .arg(self.state())
+            .args(["--now", "2026-03-01T00:00:00Z"])
+            .env("TAI_SIGNING_KEY", &self.key)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    }
+
+    fn verify(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["receipts", "verify", "--public-key"];
+        args.push(self.public.to_str().unwrap());
+        args.extend_from_slice(extra);
+        self.tai(&args)
+    }
+
+    /// `tai receipts checkpoint` of `name`, kept outside the state directory.
+    fn keep_checkpoint(&self, name: &str) -> PathBuf {
+        let kept = self.dir.path().join("kept.json");
+        let out = kept.to_str().unwrap();
+        self.tai(&["receipts", "checkpoint", "--tenant", name, "--out", out])
+            .ok();
+        kept
+    }
+
+    fn lines(&self, name: &str) -> Vec<String> {
+        let text = fs::read_to_string(self.ledger().ledger_path(&tenant(name))).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    /// Rewrites `name`'s ledger as `receipts`, with a head that matches: what someone with
+    /// write access but no key can do.
+    fn rewrite(&self, name: &str, receipts: &[Receipt]) {
+        let mut bytes = Vec::new();
+        for r in receipts {
+            r.write_line(&mut bytes);
+            bytes.push(b'\n');
+        }
+        let head = StoredHead {
+            next_seq: receipts.len() as u64,
+            hash: receipts.last().unwrap().hash.clone(),
+            ledger_bytes: bytes.len() as u64,
+        };
+        let dir = self.ledger();
+        fs::write(dir.ledger_path(&tenant(name)), bytes).unwrap();
+        fs::write(dir.head_path(&tenant(name)), head.encode()).unwrap();
+    }
+}
+
+fn keys(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let out: Run = common::tai()
+        .args(["keys", "new", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap()
+        .into();
+    out.ok().has("key id ");
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
+
+/// `acme` and `beta` activated and signalled, each write signed.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = keys(dir.path(), "signing");
+    let (_, other_public) = keys(dir.path(), "other");
+    let f = Fixture {
+        dir,
+        key,
+        public,
+        other_public,
+    };
+    for t in ["acme", "beta"] {
+        f.tai(&[
+            "event",
+            "activate",
+            "--tenant",
+            t,
+            "--sku",
+            "rollback-guard-base",
+        ])
+        .ok();
+        for _ in 0..5 {
+            f.tai(&["signal", "--tenant", t]).ok();
+        }
+    }
+    f.verify(&["--all"]).ok().has("signatures verified");
+    f
+}
+
+fn receipts(lines: &[String]) -> Vec<Receipt> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Seals `bodies` again from `seq` on, as a forger recomputing every hash would.
+fn reseal(mut chain: Vec<Receipt>, from: usize) -> Vec<Receipt> {
+    let mut head = ChainHead {
+        next_seq: from as u64,
+        hash: if from == 0 {
+            tai::receipts::GENESIS_HASH.to_owned()
+        } else {
+            chain[from - 1].hash.clone()
+        },
+    };
+    for r in &mut chain[from..] {
+        *r = head.seal(r.body.clone());
+    }
+    chain
+}
+
+#[test]
+fn keys_are_private_and_kept_outside_the_state_directory() {
+    let f = fixture();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&f.key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        fs::set_permissions(&f.key, fs::Permissions::from_mode(0o640)).unwrap();
+        f.tai(&["signal", "--tenant", "acme"])
+            .exits(2)
+            .errs("readable by group or others");
+        fs::set_permissions(&f.key, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let inside = f.state().join("signing.key");
+    fs::copy(&f.key, &inside).unwrap();
+    Run::from(
+        common::tai()
+            .arg("--state")
+            .arg(f.state())
+            .arg("--signing-key")
+            .arg(&inside)
+            .args(["signal", "--tenant", "acme"])
+            .output()
+            .unwrap(),
+    )
+    .exits(2)
+    .errs("inside the state directory");
+    // A signed chain is not written without the key.
+    Run::from(
+        common::tai()
+            .arg("--state")
+            .arg(f.state())
+            .args(["signal", "--tenant", "acme"])
+            .output()
+            .unwrap(),
+    )
+    .exits(2)
+    .errs("is signed");
+    // Refusing to overwrite a key.
+    let out: Run = common::tai()
+        .args(["keys", "new", "--out"])
+        .arg(f.key.with_extension(""))
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn a_rewritten_and_rehashed_chain_fails_against_the_key() {
+    let f = fixture();
+    let mut chain = receipts(&f.lines("acme"));
+    chain[3].body.governor_id = "gov-evil".into();
+    f.rewrite("acme", &reseal(chain, 3));
+    f.verify(&["--tenant", "acme"])
+        .exits(1)
+        .has("does not match its signed checkpoint");
+    // Removing the checkpoints too leaves a chain consistent in itself, which only the key
+    // tells apart.
+    fs::remove_file(f.ledger().checkpoints_path(&tenant("acme"))).unwrap();
+    f.tai(&["receipts", "verify", "--tenant", "acme", "--deep"])
+        .ok();
+    f.verify(&["--tenant", "acme"])
+        .exits(1)
+        .has("no signed checkpoint");
+}
+
+#[test]
+fn a_rolled_back_chain_fails_against_the_key_and_a_kept_checkpoint() {
+    let f = fixture();
+    let kept = f.keep_checkpoint("acme");
+    let chain = receipts(&f.lines("acme"));
+    assert!(chain.len() > 5);
+    f.rewrite("acme", &chain[..5]);
+    f.verify(&["--tenant", "acme"]).exits(1).has("rolled back");
+    // Rolling the checkpoints back too is what only a kept checkpoint catches.
+    let cps = f.ledger().checkpoints_path(&tenant("acme"));
+    let text = fs::read_to_string(&cps).unwrap();
+    let kept_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64() <= Some(4)
+        })
+        .collect();
+    fs::write(&cps, kept_lines.join("\n") + "\n").unwrap();
+    f.verify(&["--tenant", "acme"]).ok();
+    f.verify(&["--tenant", "acme", "--checkpoint", kept.to_str().unwrap()])
+        .exits(1)
+        .has("does not extend the kept checkpoint");
+}
+
+#[test]
+fn a_relabelled_chain_of_another_tenant_fails_against_the_key() {
+    let f = fixture();
+    let mut chain = receipts(&f.lines("beta"));
+    for r in &mut chain {
+        r.body.tenant_id = tenant("acme");
+        r.body.governor_id = "gov-acme".into();
+    }
+    f.rewrite("acme", &reseal(chain, 0));
+    assert_eq!(f.verify(&["--tenant", "acme"]).code, 1);
+    // With beta's checkpoints beside it: they are beta's, and relabelling breaks them.
+    let dir = f.ledger();
+    fs::copy(
+        dir.checkpoints_path(&tenant("beta")),
+        dir.checkpoints_path(&tenant("acme")),
+    )
+    .unwrap();
+    f.verify(&["--tenant", "acme"])
+        .exits(1)
+        .has("names tenant `beta`");
+    let relabelled = fs::read_to_string(dir.checkpoints_path(&tenant("acme")))
+        .unwrap()
+        .replace("\"tenant_id\":\"beta\"", "\"tenant_id\":\"acme\"");
+    fs::write(dir.checkpoints_path(&tenant("acme")), relabelled).unwrap();
+    f.verify(&["--tenant", "acme"])
+        .exits(1)
+        .has("bad signature");
+}
+
+#[test]
+fn a_garbage_tail_survives_reading_and_is_quarantined_with_a_receipt_by_the_next_writer() {
+    let f = fixture();
+    let path = f.ledger().ledger_path(&tenant("acme"));
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"{\"not\":\"a receipt\"}\n");
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(f.verify(&["--tenant", "acme"]).code, 1);
+    f.tai(&["state", "--tenant", "acme"]).ok();
+    f.tai(&["receipts", "verify", "--tenant", "acme"]);
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        bytes,
+        "a read-only command changed the ledger"
+    );
+    assert_eq!(f.verify(&["--tenant", "acme"]).code, 1);
+
+    let before = f.lines("acme").len() - 1;
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    let chain = receipts(&f.lines("acme"));
+    let notice = &chain[before];
+    assert_eq!(notice.body.event_type.as_str(), "ledger_tail_quarantined");
+    let meta = notice.body.metadata.to_value();
+    assert_eq!(meta["bytes"], 20);
+    let file = f.ledger().path().join(meta["file"].as_str().unwrap());
+    assert_eq!(fs::read(file).unwrap(), b"{\"not\":\"a receipt\"}\n");
+    f.verify(&["--tenant", "acme"]).ok();
+}
+
+#[test]
+fn a_forged_receipt_after_the_head_is_never_adopted() {
+    let f = fixture();
+    let chain = receipts(&f.lines("acme"));
+    let last = chain.last().unwrap();
+    let mut head = ChainHead {
+        next_seq: last.seq + 1,
+        hash: last.hash.clone(),
+    };
+    let mut body = last.body.clone();
+    body.id = "rcpt_forged".into();
+    let forged = head.seal(body);
+    let path = f.ledger().ledger_path(&tenant("acme"));
+    let mut bytes = fs::read(&path).unwrap();
+    forged.write_line(&mut bytes);
+    bytes.push(b'\n');
+    fs::write(&path, &bytes).unwrap();
+
+    let receipts_shown = |run: Run| run.ok().json()["receipts"].as_u64().unwrap();
+    let n = chain.len() as u64;
+    assert_eq!(
+        receipts_shown(f.tai(&["state", "--tenant", "acme", "--format", "json"])),
+        n
+    );
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    let after = receipts(&f.lines("acme"));
+    assert!(after.iter().all(|r| r.body.id != "rcpt_forged"));
+    let notice = &after[chain.len()];
+    assert_eq!(notice.body.event_type.as_str(), "ledger_tail_quarantined");
+    assert_eq!(notice.body.metadata.to_value()["receipts"], 1);
+    f.verify(&["--tenant", "acme"]).ok();
+}
+
+#[test]
+fn a_deleted_ledger_fails_verification_and_is_not_recreated() {
+    for keep_head in [true, false] {
+        let f = fixture();
+        let dir = f.ledger();
+        fs::remove_file(dir.ledger_path(&tenant("acme"))).unwrap();
+        if !keep_head {
+            fs::remove_file(dir.head_path(&tenant("acme"))).unwrap();
+        }
+        f.tai(&["receipts", "verify", "--all"])
+            .exits(1)
+            .has("acme: BROKEN")
+            .has("deleted")
+            .has("beta: ok");
+        f.tai(&["signal", "--tenant", "acme"])
+            .exits(2)
+            .errs("was deleted");
+        assert!(!dir.contains(&tenant("acme")));
+    }
+}
+
+#[test]
+fn a_proof_proves_one_receipt_without_the_ledger() {
+    let f = fixture();
+    let proof = f.dir.path().join("acme-3.proof.json");
+    f.tai(&[
+        "receipts",
+        "prove",
+        "--tenant",
+        "acme",
+        "--seq",
+        "3",
+        "--out",
+        proof.to_str().unwrap(),
+    ])
+    .ok();
+    // Checked with the public key alone: no state directory.
+    let check = |file: &Path, key: &Path| -> Run {
+        common::tai()
+            .args(["receipts", "verify-proof"])
+            .arg(file)
+            .arg("--public-key")
+            .arg(key)
+            .output()
+            .unwrap()
+            .into()
+    };
+    check(&proof, &f.public).ok().has("receipt seq 3");
+    assert_eq!(check(&proof, &f.other_public).code, 1);
+
+    let original: serde_json::Value = serde_json::from_slice(&fs::read(&proof).unwrap()).unwrap();
+    let tampered = f.dir.path().join("tampered.json");
+    let mut edits: Vec<(&str, serde_json::Value)> = Vec::new();
+    let mut v = original.clone();
+    v["receipt"]["governor_id"] = "gov-evil".into();
+    edits.push(("modified receipt", v));
+    let mut v = original.clone();
+    v["leaf_index"] = 2.into();
+    edits.push(("wrong seq", v));
+    let mut v = original.clone();
+    v["audit_path"][0] = "00".repeat(32).into();
+    edits.push(("changed path", v));
+    let mut v = original.clone();
+    v["checkpoint"]["seq"] = 99.into();
+    v["tree_size"] = 100.into();
+    edits.push(("changed checkpoint", v));
+    for (what, v) in edits {
+        fs::write(&tampered, serde_json::to_vec(&v).unwrap()).unwrap();
+        let out = check(&tampered, &f.public);
+        assert_eq!(out.code, 1, "{what}: {}", out.stdout);
+        assert!(out.stdout.starts_with("INVALID"), "{what}: {}", out.stdout);
+    }
+
+    // A kept checkpoint, later writes, and the proof that the history only grew.
+    let kept = f.keep_checkpoint("acme");
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    f.verify(&["--tenant", "acme", "--checkpoint", kept.to_str().unwrap()])
+        .ok();
+    let grew = f.dir.path().join("grew.json");
+    f.tai(&[
+        "receipts",
+        "prove",
+        "--tenant",
+        "acme",
+        "--from-checkpoint",
+        kept.to_str().unwrap(),
+        "--out",
+        grew.to_str().unwrap(),
+    ])
+    .ok();
+    check(&grew, &f.public)
+        .ok()
+        .has("extends the one signed at seq");
+}
+
+#[test]
+fn reading_commands_exit_1_on_a_broken_chain() {
+    let f = fixture();
+    let path = f.ledger().ledger_path(&tenant("acme"));
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replacen("gov-acme", "gov-evil", 1);
+    fs::write(&path, text).unwrap();
+    f.tai(&["state", "--tenant", "acme"])
+        .exits(1)
+        .errs("the receipt chain is broken");
+    f.tai(&["state"]).exits(1);
+    f.tai(&["receipts", "show", "--tenant", "acme"])
+        .exits(1)
+        .errs("--allow-broken");
+    f.tai(&["receipts", "show", "--tenant", "acme", "--allow-broken"])
+        .ok()
+        .errs("warning: the receipt chain of `acme` does not verify");
+}
