@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::entitlement::EntitlementEvent;
 use crate::governor::EventOutcome;
-use crate::marketplace::{Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
+use crate::marketplace::{Context, Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
 use crate::workspace::{ImportError, ImportStatus, Workspace};
 
 use super::common::{open, print_json, print_receipts};
@@ -103,13 +103,14 @@ pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         None => Offline::empty(),
     };
     let ws = open(global)?;
+    let ctx = ws.marketplace_context(&resources);
     let marketplace = Marketplace::from(args.from);
     let mut results = Vec::new();
     for file in &args.files {
         for (source, value) in notifications(file) {
             let result = match value {
                 Err(message) => invalid(source, json!({ "message": message })),
-                Ok(value) => apply(&ws, &resources, marketplace, source, &value)?,
+                Ok(value) => apply(&ws, &ctx, marketplace, source, &value)?,
             };
             if args.format == Format::Human {
                 print_human(&result)?;
@@ -197,12 +198,12 @@ fn invalid(source: String, error: Value) -> Report {
 
 fn apply(
     ws: &Workspace,
-    resources: &Offline,
+    ctx: &Context<'_>,
     marketplace: Marketplace,
     source: String,
     value: &Value,
 ) -> anyhow::Result<Report> {
-    match ws.import(marketplace, value, resources) {
+    match ws.import(marketplace, value, ctx) {
         Ok(imported) => Ok(Report {
             source,
             status: match imported.status {

@@ -318,7 +318,7 @@ async fn post_marketplace(
     })?;
     let records = std::sync::Arc::clone(&s.marketplace);
     let imported = with_workspace(&s, move |ws| {
-        Ok(ws.import(marketplace, &raw, records.as_ref())?)
+        Ok(ws.import(marketplace, &raw, &ws.marketplace_context(records.as_ref()))?)
     })
     .await?;
     Ok(match imported.refusal() {

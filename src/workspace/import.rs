@@ -60,17 +60,22 @@ pub enum ImportError {
 }
 
 impl Workspace {
-    /// Reads `raw` as a notification from `marketplace`, maps it through the catalog's
-    /// listings and `resources`, and applies the event it maps to. One that maps to no
-    /// event is recorded as a refusal in its tenant's chain, never dropped.
+    /// What [`Workspace::import`] maps through: this workspace's catalog listings, indexed
+    /// once for as many notifications as the caller has, and `resources`.
+    pub fn marketplace_context<'a>(&'a self, resources: &'a dyn Resources) -> Context<'a> {
+        Context::new(self.catalog(), resources)
+    }
+
+    /// Reads `raw` as a notification from `marketplace`, maps it through `ctx` (from
+    /// [`Workspace::marketplace_context`]), and applies the event it maps to. One that maps
+    /// to no event is recorded as a refusal in its tenant's chain, never dropped.
     pub fn import(
         &self,
         marketplace: Marketplace,
         raw: &Value,
-        resources: &dyn Resources,
+        ctx: &Context<'_>,
     ) -> Result<Imported, ImportError> {
-        let ctx = Context::new(self.catalog(), resources);
-        let mapped = marketplace::map(marketplace, raw, &ctx)?;
+        let mapped = marketplace::map(marketplace, raw, ctx)?;
         let (status, outcome) = match &mapped.outcome {
             MappedOutcome::Event(event) => {
                 let value = serde_json::to_value(event).map_err(ImportError::Encode)?;
