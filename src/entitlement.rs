@@ -6,13 +6,16 @@
 //! may grant at most the packs and roles its SKU includes.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Sku};
 use crate::clock::Timestamp;
+use crate::diagnostics::Diagnostic;
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId};
+use crate::intake::{self, Reading};
 use crate::vocab::{ReasonCode, vocabulary};
 
 vocabulary! {
@@ -331,6 +334,15 @@ fn check_plan(sku: &Sku, event: &EntitlementEvent) -> Result<(), Refusal> {
 }
 
 fn check_expiry(expiry: Timestamp, now: Timestamp) -> Result<(), Refusal> {
+    if !expiry.in_range() {
+        return refuse(
+            ReasonCode::ExpiryOutOfRange,
+            format!(
+                "expiry {expiry} is past {}, the last time a receipt can record",
+                Timestamp::MAX
+            ),
+        );
+    }
     if expiry <= now {
         return refuse(
             ReasonCode::ExpiryInPast,
@@ -415,6 +427,21 @@ pub struct MalformedEvent {
     pub tenant: Option<TenantId>,
     /// What is wrong.
     pub message: String,
+}
+
+/// What an event file's refusals say about it.
+const READING: Reading = Reading {
+    regular: "an entitlement event is a regular JSON or YAML file",
+    text: "event files are JSON or YAML text in UTF-8",
+    size: "an entitlement event is a few hundred bytes; check that it is the right file",
+    missing: "check the path",
+};
+
+/// Reads an entitlement event file (JSON or YAML) as the raw value [`parse_event`] takes,
+/// bounded like every input (a regular file, a size cap, the YAML depth guard).
+pub fn read_event_file(path: &Path) -> Result<serde_json::Value, Box<Diagnostic>> {
+    let text = intake::read_text(path, &READING)?;
+    intake::parse_yaml(path, &text)
 }
 
 /// Reads an event from JSON, keeping the tenant id when the rest is malformed.
@@ -511,6 +538,17 @@ mod tests {
             resolve(&cat, None, &ev, NOW).unwrap_err().code,
             ReasonCode::ExpiryInPast
         );
+        for late in [
+            Timestamp::from_secs(253_402_300_800),
+            Timestamp::from_millis(u64::MAX),
+        ] {
+            let mut ev = activate();
+            ev.expiry = Some(late);
+            assert_eq!(
+                resolve(&cat, None, &ev, NOW).unwrap_err().code,
+                ReasonCode::ExpiryOutOfRange
+            );
+        }
     }
 
     #[test]

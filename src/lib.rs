@@ -18,6 +18,7 @@ pub mod entitlement;
 pub mod exec;
 pub mod governor;
 pub mod ids;
+pub mod intake;
 pub mod receipts;
 pub mod registry;
 pub mod scenario;
