@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use clap::Args;
 
 use crate::clock::parse_duration;
 use crate::ids::TenantId;
-use crate::server::{self, AppState, Auth, Hub, ServeOptions};
+use crate::server::tokens::{Tokens, check_token, read_tokens_file};
+use crate::server::{self, AppState, Auth, ConnLimits, Hub, ServeOptions};
 use crate::workspace::ServerLock;
 
 use super::log::{self, LogArgs};
@@ -27,10 +29,14 @@ use super::{Exit, GlobalArgs};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 The admin token may post entitlement events (the marketplace webhook) and act for every
-tenant; a tenant token acts for its own tenant only. Prefer TAI_ADMIN_TOKEN to --admin-token:
-command lines are visible to other users of the machine. Without either, a random admin token
-is generated and printed once. Ctrl-C or SIGTERM stops accepting connections and lets
-in-flight requests finish; every acknowledged receipt is already durable.
+tenant; a tenant token acts for its own tenant only. Prefer --tokens-file (a TOML file of mode
+0600: `admin = \"...\"` and a `[tenants]` table) to --admin-token and --tenant-token: command
+lines are visible to every user of the machine. Without an admin token, a random one is
+generated and printed once. The server makes itself non-dumpable at start-up, so other
+processes of its user cannot read its memory or environment. Ctrl-C or SIGTERM stops accepting connections and lets
+in-flight requests finish (for at most --shutdown-timeout); every acknowledged receipt is
+already durable. A client that does not finish its request headers within --header-timeout,
+or leaves its connection idle for --idle-timeout, is disconnected.
 
 Examples:
   tai serve
@@ -56,6 +62,9 @@ pub struct ServeArgs {
     /// A tenant's token, TENANT=TOKEN (repeatable)
     #[arg(long = "tenant-token", value_name = "TENANT=TOKEN", value_parser = parse_tenant_token)]
     pub tenant_tokens: Vec<(TenantId, String)>,
+    /// Read the admin and tenant tokens from FILE (TOML, mode 0600 or stricter), once
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
     /// Largest request body accepted, in bytes (larger is answered 413)
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -63,6 +72,19 @@ pub struct ServeArgs {
     /// Longest a request may take before it is answered 503 (30s, 2m, ...)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers before it is disconnected
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+    /// Longest a connection may sit idle between requests before it is closed
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
+    /// Most connections open at once (more are closed as soon as they are accepted)
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Longest shutdown waits for open connections before closing them
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub shutdown_timeout: Duration,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -78,18 +100,10 @@ fn parse_tenant_token(text: &str) -> Result<(TenantId, String), String> {
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("the request timeout must be longer than zero".into()),
+        Ok(d) if d.is_zero() => Err("a timeout must be longer than zero".into()),
         Ok(d) => Ok(d),
         Err(e) => Err(e.to_string()),
     }
-}
-
-/// A token must survive an `Authorization` header unchanged.
-fn check_token(token: &str) -> Result<(), String> {
-    if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("a token must be non-empty printable ASCII without spaces".into());
-    }
-    Ok(())
 }
 
 /// A fresh admin token: 256 random bits, hex.
@@ -101,29 +115,59 @@ fn generate_token() -> anyhow::Result<String> {
 }
 
 /// The tokens, checked: each names exactly one principal.
-fn auth(args: &ServeArgs, admin: &str) -> anyhow::Result<Auth> {
+fn auth(admin: &str, tenants: &[(TenantId, String)]) -> anyhow::Result<Auth> {
     check_token(admin).map_err(|e| anyhow::anyhow!("invalid admin token: {e}"))?;
     let mut seen = HashSet::from([admin]);
-    for (tenant, token) in &args.tenant_tokens {
+    let mut named = HashSet::new();
+    for (tenant, token) in tenants {
+        if !named.insert(tenant) {
+            bail!("tenant `{tenant}` is given two tokens");
+        }
         if !seen.insert(token.as_str()) {
             bail!("the token of tenant `{tenant}` is also used by another principal");
         }
     }
     Ok(Auth::new(
         admin,
-        args.tenant_tokens
+        tenants
             .iter()
             .map(|(tenant, token)| (tenant.clone(), token.as_str())),
     ))
 }
 
+/// Every token from the command line, the environment and the tokens file (the admin token
+/// always set), and whether the admin token was generated.
+fn tokens(args: &ServeArgs) -> anyhow::Result<(Tokens, bool)> {
+    let file = match &args.tokens_file {
+        Some(path) => read_tokens_file(path)?,
+        None => Tokens::default(),
+    };
+    let mut tenants = args.tenant_tokens.clone();
+    tenants.extend(file.tenants);
+    let (admin, generated) = match (&args.admin_token, file.admin) {
+        (Some(_), Some(_)) => bail!(
+            "the admin token is given twice: by the tokens file and by --admin-token or TAI_ADMIN_TOKEN"
+        ),
+        (Some(token), None) => (token.clone(), false),
+        (None, Some(token)) => (token, false),
+        (None, None) => (generate_token()?, true),
+    };
+    let tokens = Tokens {
+        admin: Some(admin),
+        tenants,
+    };
+    Ok((tokens, generated))
+}
+
 pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     log::install(&args.log, global.color)?;
-    let (admin, generated) = match &args.admin_token {
-        Some(token) => (token.clone(), false),
-        None => (generate_token()?, true),
-    };
-    let auth = auth(args, &admin)?;
+    // Before any secret is read: other processes of this user (a command handler among them)
+    // must not read our memory or /proc/<pid>/environ.
+    #[cfg(target_os = "linux")]
+    crate::exec::make_non_dumpable().context("cannot make the server non-dumpable")?;
+    let (tokens, generated) = tokens(args)?;
+    let admin = tokens.admin.unwrap_or_default();
+    let auth = auth(&admin, &tokens.tenants)?;
     let _claim = ServerLock::acquire(&global.state)?;
     let hub = Arc::new(Hub::new());
     let workspace = open(global)?.with_observer(hub.clone());
@@ -131,6 +175,12 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let options = ServeOptions {
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         request_timeout: args.request_timeout,
+        connections: ConnLimits {
+            header_timeout: args.header_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            shutdown_timeout: args.shutdown_timeout,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -143,15 +193,21 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         let stop = server::shutdown_signal();
         if generated {
             eprintln!(
-                "admin token: {admin}\n  (generated for this run; set TAI_ADMIN_TOKEN or --admin-token to choose one)"
+                "admin token: {admin}\n  (generated for this run; set one in --tokens-file to choose it)"
             );
         }
         eprintln!("listening on http://{addr}");
-        server::serve(listener, state, options, async {
+        let cut = server::serve(listener, state, options, async {
             stop.await;
             eprintln!("shutting down: finishing in-flight requests");
         })
         .await?;
+        if cut > 0 {
+            eprintln!(
+                "closed {cut} connection(s) still open after the {} shutdown deadline",
+                humantime::format_duration(args.shutdown_timeout)
+            );
+        }
         eprintln!("stopped");
         anyhow::Ok(Exit::Success)
     })

@@ -12,11 +12,14 @@
 //! - [`http`]: the JSON API; [`error`] its one error shape; [`extract`] what handlers take
 //!   from a request (caller, tenant, body) and how they reach the engine.
 //! - `openapi`: the OpenAPI document of the JSON API, built from its route declarations.
-//! - `run`: the assembled application, the listener, graceful shutdown.
+//! - `run`: the assembled application, the listener, graceful shutdown; `conn` the
+//!   connections (header and idle timeouts, the connection limit, the shutdown deadline).
 //! - `trace`: a request id per HTTP request and the log events around it (`tracing`).
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
+//! - [`tokens`]: the tokens file `tai serve --tokens-file` reads once at start-up.
 
 pub mod auth;
+mod conn;
 pub mod error;
 pub mod extract;
 pub mod http;
@@ -25,6 +28,7 @@ pub mod mcp;
 mod openapi;
 mod run;
 mod stream;
+pub mod tokens;
 mod trace;
 
 use std::sync::Arc;
@@ -34,6 +38,7 @@ use crate::ids::TenantId;
 use crate::workspace::{Declined, Workspace, WorkspaceError};
 
 pub use auth::{Auth, AuthError, Principal};
+pub use conn::ConnLimits;
 pub use error::{ApiError, ErrorCode};
 pub use hub::Hub;
 pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};
