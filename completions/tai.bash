@@ -2022,7 +2022,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --max-body --request-timeout --log-level --catalog --state --color --now --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --tokens-file --max-body --request-timeout --header-timeout --idle-timeout --max-connections --shutdown-timeout --log-level --catalog --state --color --now --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2040,11 +2040,31 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tokens-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-body)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shutdown-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
