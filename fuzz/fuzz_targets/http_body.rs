@@ -1,0 +1,7 @@
+//! Fuzz target `http_body`: see `entry::http_body`.
+#![no_main]
+
+#[path = "../entry.rs"]
+mod entry;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| entry::http_body(data));
