@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::clock::{Timestamp, parse_duration};
-use crate::entitlement::{EntitlementEvent, EventKind, Status};
+use crate::entitlement::{self, EntitlementEvent, EventKind, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
@@ -198,12 +198,10 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let ws = open(global)?;
     let now = clock(global)?.now();
     let raw: Value = match (&args.kind, &args.file) {
-        (_, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            serde_yaml::from_str(&text)
-                .with_context(|| format!("`{}` is not valid JSON or YAML", path.display()))?
-        }
+        (_, Some(path)) => entitlement::read_event_file(path).map_err(|d| {
+            let help = d.help.as_deref().map(|h| format!("\n  help: {h}"));
+            anyhow::anyhow!("{d}{}", help.unwrap_or_default())
+        })?,
         (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };
