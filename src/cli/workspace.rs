@@ -17,7 +17,7 @@ use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
-use super::common::{clock, open, print_json, print_receipts};
+use super::common::{clock, input_error, open, print_json, print_receipts};
 use super::load_catalog;
 use super::{Exit, Format, GlobalArgs};
 
@@ -198,10 +198,7 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let ws = open(global)?;
     let now = clock(global)?.now();
     let raw: Value = match (&args.kind, &args.file) {
-        (_, Some(path)) => entitlement::read_event_file(path).map_err(|d| {
-            let help = d.help.as_deref().map(|h| format!("\n  help: {h}"));
-            anyhow::anyhow!("{d}{}", help.unwrap_or_default())
-        })?,
+        (_, Some(path)) => entitlement::read_event_file(path).map_err(input_error)?,
         (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };

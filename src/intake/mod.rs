@@ -1,6 +1,7 @@
 //! Untrusted input, read within bounds: the one gate every loader passes.
 //!
-//! The catalog, scenario files and entitlement event files all read through here, so a FIFO,
+//! The catalog, scenario files, entitlement event files, marketplace notifications and
+//! records, keys, checkpoints, proofs and the tokens file all read through here, so a FIFO,
 //! `/dev/zero`, a huge file or a file of nothing but `[` costs each of them the same clear
 //! error, never a hang or unbounded memory: a file must be a regular file of at most
 //! [`MAX_FILE_BYTES`] holding UTF-8 text ([`read_text`]), and YAML must not nest flow
@@ -16,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::spans::{LineIndex, Span};
-pub use read::{MAX_FILE_BYTES, Reading, io_reason, read_problem, read_text};
+pub use read::{MAX_FILE_BYTES, Reading, io_reason, read_problem, read_stdin_text, read_text};
 pub use yaml_depth::{MAX_YAML_FLOW_DEPTH, yaml_flow_too_deep};
 
 /// Why YAML nested too deep is refused, for every loader's hint.

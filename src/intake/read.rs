@@ -51,8 +51,23 @@ pub fn read_text(path: &Path, reading: &Reading) -> Result<String, Box<Diagnosti
     let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e, reading)))?;
     // The length can change after the check (or the path be swapped for a special file):
     // never read more than the cap plus one byte.
+    read_capped(path, file, reading)
+}
+
+/// Reads standard input as UTF-8 text under the same cap as a file; `-` names it in
+/// messages. (A pipe has no length to look at first: reading stops one byte past the cap.)
+pub fn read_stdin_text(reading: &Reading) -> Result<String, Box<Diagnostic>> {
+    read_capped(Path::new("-"), std::io::stdin().lock(), reading)
+}
+
+fn read_capped(
+    path: &Path,
+    input: impl Read,
+    reading: &Reading,
+) -> Result<String, Box<Diagnostic>> {
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
+    input
+        .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Box::new(read_problem(path, &e, reading)))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {

@@ -1,9 +1,12 @@
-//! Hostile input files for every loader (`tai test`, `tai simulate`, `tai event --file`):
-//! FIFOs, `/dev/zero`, files over the size cap and deeply nested YAML are clear errors with
+//! Hostile input files for every loader (`tai test`, `tai simulate`, `tai event --file`,
+//! and every other file a user names: marketplace notifications and records, keys,
+//! checkpoints, proofs): FIFOs, `/dev/zero`, files over the size cap and deeply nested YAML are clear errors with
 //! exit 2, quickly; expiries past year 9999 are recorded refusals with exit 3.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(unix)]
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,6 +53,68 @@ fn loaders(path: &str) -> [Vec<&str>; 3] {
     ]
 }
 
+/// Every other command that reads a file a user names, with that file at `path`. (The
+/// files around it, `k.pub`, `n.json` and `p.json`, exist and are well formed.)
+fn other_inputs(path: &str) -> [Vec<&str>; 6] {
+    [
+        vec!["event", "import", "--from", "aws", path],
+        vec![
+            "event",
+            "import",
+            "--from",
+            "gcp",
+            "--resources",
+            path,
+            "n.json",
+        ],
+        vec!["receipts", "verify-proof", path, "--public-key", "k.pub"],
+        vec!["receipts", "verify-proof", "p.json", "--public-key", path],
+        vec![
+            "receipts",
+            "verify",
+            "--tenant",
+            "acme",
+            "--public-key",
+            path,
+        ],
+        vec![
+            "--signing-key",
+            path,
+            "event",
+            "activate",
+            "--tenant",
+            "acme",
+            "--sku",
+            "rollback-guard-base",
+        ],
+    ]
+}
+
+/// A directory where [`other_inputs`] can run: a key pair, a tenant, a notification, a
+/// proof file.
+fn other_inputs_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let run = within(
+        tai(p, &["keys", "new", "--out", "k"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let args = [
+        "event",
+        "activate",
+        "--tenant",
+        "acme",
+        "--sku",
+        "rollback-guard-base",
+    ];
+    let run = within(tai(p, &args), Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    std::fs::write(p.join("n.json"), "{}").unwrap();
+    std::fs::write(p.join("p.json"), "{\"format\": \"x\"}").unwrap();
+    d
+}
+
 fn mkfifo(path: &Path) -> bool {
     Command::new("mkfifo")
         .arg(path)
@@ -73,6 +138,35 @@ fn fifos_and_devices_are_refused_not_read() {
                 "{args:?}: {}",
                 run.stderr
             );
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn every_named_file_is_bounded_like_the_loaders() {
+    let d = other_inputs_dir();
+    let fifo = mkfifo(&d.path().join("fifo.json"));
+    let big = std::fs::File::create(d.path().join("big.json")).unwrap();
+    big.set_len(11 * 1024 * 1024).unwrap();
+    // Private, so a signing key's mode check passes and its reading is what is tested.
+    for name in ["fifo.json", "big.json"] {
+        let _ = std::fs::set_permissions(d.path().join(name), PermissionsExt::from_mode(0o600));
+    }
+    let mut cases = vec![("/dev/zero", "it is not a regular file")];
+    if fifo {
+        cases.push(("fifo.json", "it is not a regular file"));
+    }
+    cases.push(("big.json", "more than the 10 MiB limit"));
+    for (path, says) in cases {
+        for args in other_inputs(path) {
+            let run = within(tai(d.path(), &args), Duration::from_secs(20));
+            let all = format!("{}{}", run.stdout, run.stderr);
+            assert_eq!(run.code, 2, "{args:?}: {all}");
+            // `/dev/zero` is world-readable: as a signing key it is refused for that first.
+            let refused = all.contains(says)
+                || (path == "/dev/zero" && all.contains("readable by group or others"));
+            assert!(refused, "{args:?}: {all}");
         }
     }
 }
