@@ -11,9 +11,12 @@ use tai::catalog::Catalog;
 use tai::catalog::load::{self, DocKind, Scope, SourceFile, Syntax};
 use tai::clock::{SimClock, Timestamp};
 use tai::engine::MemoryEngine;
+use tai::entitlement::Marketplace;
 use tai::governor::{Signal, ToolCall};
 use tai::ids::TenantId;
-use tai::receipts::{IdSource, verify_ledger};
+use tai::marketplace::{self, Context, MappedOutcome, Offline};
+use tai::receipts::signing::{CheckpointSigner, PublicKey};
+use tai::receipts::{IdSource, ProofFile, verify_ledger};
 
 /// The built-in catalog, built once.
 fn builtin() -> Arc<Catalog> {
@@ -154,4 +157,56 @@ pub fn http_body(data: &[u8]) {
             .map(str::to_owned),
     };
     let _ = engine.call(&acme, &call);
+}
+
+/// A marketplace's notification, as `tai event import` and `POST /v1/marketplace/...` take it:
+/// the first byte picks GCP, AWS or Azure; the rest is the notification, then (after a line
+/// `---RECORD---`) an API answer (a GCP entitlement resource or an AWS GetEntitlements
+/// response) to map it through. What maps is applied.
+pub fn marketplace(data: &[u8]) {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let Some(text) = text(rest) else {
+        return;
+    };
+    let which = match first % 3 {
+        0 => Marketplace::Gcp,
+        1 => Marketplace::Aws,
+        _ => Marketplace::Azure,
+    };
+    let (notification, record) = text.split_once("\n---RECORD---\n").unwrap_or((text, ""));
+    let mut records = Offline::empty();
+    if let Ok(record) = serde_json::from_str::<Value>(record) {
+        let _ = records.add(Path::new("record.json"), &record);
+    }
+    let Ok(raw) = serde_json::from_str::<Value>(notification) else {
+        return;
+    };
+    let catalog = builtin();
+    let ctx = Context::new(&catalog, &records);
+    if let Ok(mapped) = marketplace::map(which, &raw, &ctx)
+        && let MappedOutcome::Event(event) = mapped.outcome
+    {
+        let _ = engine().apply_event(&event);
+    }
+}
+
+/// A proof file as `tai receipts verify-proof` reads it: decoded, its tree checked, and its
+/// signatures checked against a fixed key.
+pub fn proof(data: &[u8]) {
+    let Ok(file) = ProofFile::from_json(data) else {
+        return;
+    };
+    let keys: [PublicKey; 1] = [CheckpointSigner::from_seed([7; 32]).public().clone()];
+    match file {
+        ProofFile::Inclusion(p) => {
+            let _ = p.check_tree();
+            let _ = p.verify(&keys);
+        }
+        ProofFile::Consistency(p) => {
+            let _ = p.check_tree();
+            let _ = p.verify(&keys);
+        }
+    }
 }

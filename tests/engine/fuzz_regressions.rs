@@ -13,12 +13,14 @@ mod entry;
 /// A target's name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 5] = [
+const TARGETS: [Target; 7] = [
     ("catalog", entry::catalog),
     ("scenario", entry::scenario),
     ("event", entry::event),
     ("ledger", entry::ledger),
     ("http_body", entry::http_body),
+    ("marketplace", entry::marketplace),
+    ("proof", entry::proof),
 ];
 
 #[test]
