@@ -23,7 +23,7 @@ use crate::diagnostics::{Code, Diagnostic, Report};
 use crate::spans::{DocPath, Location, SpanIndex};
 use parse::{Outcome, parse};
 pub use read::{
-    LoadError, MAX_FILE_BYTES, kind_of_text, read_catalog_dir, read_dir, read_file, read_folder,
+    LoadError, MAX_FILE_BYTES, is_catalog_dir, kind_of_text, read_catalog_dir, read_dir, read_file, read_folder,
     read_paths, syntax_of,
 };
 use yaml_depth::yaml_flow_too_deep;

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::root;
+use crate::diagnostics::closest;
 use crate::spans::DocPath;
 
 const JSON_TYPES: [&str; 7] = [
@@ -23,13 +24,24 @@ pub fn input_schema_problems(schema: &Value) -> Vec<(DocPath, String)> {
     };
     match obj.get("type") {
         Some(Value::String(t)) if t == "object" => {}
-        Some(other) => out.push((
-            root().key("type"),
-            format!("`type` must be `object`, found {}", short(other)),
-        )),
+        Some(other) => {
+            let near = other
+                .as_str()
+                .and_then(|t| closest(t, JSON_TYPES))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            out.push((
+                root().key("type"),
+                format!("`type` must be `object`, found {}{near}", short(other)),
+            ));
+        }
         None => out.push((root(), "the schema must declare `type: object`".to_owned())),
     }
     check_subschema(schema, &root(), 0, &mut out);
+    // One problem per value: the root's `type` is checked twice (as the tool's argument
+    // object, and as a schema keyword), and the first says it best.
+    let mut seen = HashSet::new();
+    out.retain(|(path, _)| seen.insert(path.clone()));
     out
 }
 
