@@ -40,7 +40,9 @@ fn skus(current: &OsStr) -> Vec<CompletionCandidate> {
     };
     candidates(
         current,
-        c.skus().iter().map(|s| (s.sku_id.as_str(), s.title.as_str())),
+        c.skus()
+            .iter()
+            .map(|s| (s.sku_id.as_str(), s.title.as_str())),
     )
 }
 

@@ -87,12 +87,18 @@ mod tests {
 
     #[test]
     fn the_last_color_flag_wins_and_values_after_double_dash_are_not_flags() {
-        assert_eq!(color_choice(&args(&["tai", "--color", "never"])), Some(ColorChoice::Never));
+        assert_eq!(
+            color_choice(&args(&["tai", "--color", "never"])),
+            Some(ColorChoice::Never)
+        );
         assert_eq!(
             color_choice(&args(&["tai", "--color=always", "sku", "--color", "never"])),
             Some(ColorChoice::Never)
         );
-        assert_eq!(color_choice(&args(&["tai", "--", "--color", "never"])), None);
+        assert_eq!(
+            color_choice(&args(&["tai", "--", "--color", "never"])),
+            None
+        );
     }
 
     #[test]

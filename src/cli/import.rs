@@ -51,9 +51,11 @@ because they map to no event); 2 some could not be read or their resources are m
 
 Examples:
   tai event import --from gcp --resources gcp/resources gcp/02_entitlement_active.json
-  tai event import --from aws --resources aws/resources/base_contract.json aws/subscribe_success.json
+  tai event import --from aws --resources aws/resources/base_contract.json \\
+      aws/subscribe_success.json
   tai event import --from azure azure/subscribe.json azure/change_plan.json
-  cat gcp/05_entitlement_plan_changed.json | tai event import --from gcp --resources gcp/resources --format json -")]
+  cat gcp/05_entitlement_plan_changed.json \\
+      | tai event import --from gcp --resources gcp/resources --format json -")]
 pub struct ImportArgs {
     /// The marketplace that sent the notifications
     #[arg(long, value_enum)]

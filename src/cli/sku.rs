@@ -5,9 +5,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::catalog::view::{self, Change, PlanAccess, PlanMatrix, SkuDetail, SkuDiff, ToolChange};
 use crate::catalog::{Catalog, Sku};
 
+use super::complete;
 use super::pack::unknown;
 use super::style::{Paint, emit, emit_json, inline, lines, output_width, paragraph};
-use super::complete;
 use super::{Exit, Format, GlobalArgs, load_catalog};
 
 /// Browse SKUs and compare plans.
@@ -182,7 +182,10 @@ fn render_list(summaries: &[view::SkuSummary<'_>], sort: SkuOrder, paint: Paint)
         }
         table.add_row(row);
     }
-    format!("{table}\n{}\n", crate::diagnostics::plural(summaries.len(), "SKU"))
+    format!(
+        "{table}\n{}\n",
+        crate::diagnostics::plural(summaries.len(), "SKU")
+    )
 }
 
 /// The matrix: a numbered legend of the plans, then one row per tool.

@@ -15,7 +15,9 @@ use crate::workspace::Workspace;
 /// workspace is opened for writing, so a refused name writes nothing at all.
 pub(super) fn require_known(state: &Path, tenant: &TenantId) -> anyhow::Result<()> {
     let dir = LedgerDir::in_state(state);
-    if dir.contains(tenant) {
+    // A tenant the manifest lists but whose ledger is gone was deleted: the workspace says
+    // so itself.
+    if dir.contains(tenant) || dir.manifest()?.is_some_and(|m| m.tenants.contains(tenant)) {
         return Ok(());
     }
     let known = dir.tenants()?;

@@ -130,8 +130,7 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
-    let coverage =
-        args.coverage || args.min_coverage.is_some() || args.coverage_scope.is_some();
+    let coverage = args.coverage || args.min_coverage.is_some() || args.coverage_scope.is_some();
     let scope = match args.coverage_scope {
         Some(ScopeArg::Packs) => CoverageScope::Packs,
         Some(ScopeArg::All) | None => CoverageScope::All,
@@ -151,8 +150,8 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         report.results.push(result);
     }
     report.results.sort_by(|a, b| a.file.cmp(&b.file));
-    let cov = coverage
-        .then(|| CoverageReport::compute(&catalog, &report.observations()).scoped(scope));
+    let cov =
+        coverage.then(|| CoverageReport::compute(&catalog, &report.observations()).scoped(scope));
     if let Some(path) = &args.junit {
         std::fs::write(path, to_junit(&report, "tai test"))
             .with_context(|| format!("cannot write the JUnit report to `{}`", path.display()))?;

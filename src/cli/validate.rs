@@ -1,7 +1,7 @@
 //! `tai validate`: check pack and SKU files and report every problem with its position.
 
-use std::io::{IsTerminal, Write};
 use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};

@@ -10,10 +10,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::clock::{Timestamp, parse_duration};
 use crate::catalog::view;
+use crate::clock::{Timestamp, parse_duration};
 use crate::diagnostics::closest;
-use crate::entitlement::{EntitlementEvent, EventKind, Standing, Status};
+use crate::entitlement::{self, EntitlementEvent, EventKind, Standing, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
@@ -21,8 +21,8 @@ use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
 use super::common::{clock, open, print_json, print_receipts};
 use super::complete;
-use super::tenant::{require_known, warn_if_time_goes_back};
 use super::load_catalog;
+use super::tenant::{require_known, warn_if_time_goes_back};
 use super::{Exit, Format, GlobalArgs};
 
 /// Which tenant, and how to print.
@@ -163,11 +163,11 @@ pub struct SignalArgs {
 /// Report the end of a tenant's in-flight action.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-An action that overran a bound leaves the governor `intervening` until it is resolved.
+An action that overran a bound leaves the governor `intervening` until it is resolved:
+`complete` returns it to `stable`, `fail` to `refusing` (until an entitlement event).
 
-Examples:
-  tai action complete --tenant acme --detail \"rolled back by hand\"
-  tai action fail --tenant acme              # the governor refuses work until an event")]
+Example:
+  tai action complete --tenant hooli --detail \"the canary finished after all\"")]
 pub struct ActionArgs {
     /// complete (back to stable) or fail (to refusing)
     #[arg(value_enum)]
@@ -231,12 +231,10 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         check_shortcut(cmd, global)?;
     }
     let raw: Value = match (&args.kind, &args.file) {
-        (_, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            serde_yaml::from_str(&text)
-                .with_context(|| format!("`{}` is not valid JSON or YAML", path.display()))?
-        }
+        (_, Some(path)) => entitlement::read_event_file(path).map_err(|d| {
+            let help = d.help.as_deref().map(|h| format!("\n  help: {h}"));
+            anyhow::anyhow!("{d}{}", help.unwrap_or_default())
+        })?,
         (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };
@@ -311,9 +309,7 @@ fn check_shortcut(cmd: &EventCommand, global: &GlobalArgs) -> anyhow::Result<()>
         _ => "",
     };
     if !name.is_empty() && a.sku.is_none() {
-        bail!(
-            "`tai event {name}` needs --sku SKU\nhint: `tai sku list` lists the SKUs"
-        );
+        bail!("`tai event {name}` needs --sku SKU\nhint: `tai sku list` lists the SKUs");
     }
     if !matches!(cmd, EventCommand::Activate(_)) {
         require_known(&global.state, &a.target.tenant)?;

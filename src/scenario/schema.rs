@@ -45,7 +45,10 @@ mod tests {
         let schema = json_schema();
         let validator = jsonschema::draft7::new(&schema).unwrap();
         let demo: Value = serde_yaml::from_str(include_str!("demo.yaml")).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&demo).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&demo)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
         let bad: Value = serde_yaml::from_str(
             "name: x\nsteps:\n  - call: { tool: t }\n    expectt: { decision: executed }\n",

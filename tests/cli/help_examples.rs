@@ -7,10 +7,12 @@
 //! plans with their marketplace listings, as in `tests/fixtures/marketplace`), a copy under
 //! `my-catalog/`, the shipped scenarios under `tests/scenarios/` and one as `story.yaml`,
 //! the marketplace fixtures under `gcp/`, `aws/`, `azure/`, `purchase.json` (a purchase for
-//! `initech`), a signing key `signing.key` (`TAI_SIGNING_KEY`), and tenant `acme` on the
-//! professional plan, booted, with a kept checkpoint `kept.json`. The clock is pinned with
-//! `TAI_NOW`. Servers (`serve`, `demo`) listen on a free loopback port instead of the one in
-//! the example, and `curl` examples after one are sent to it; `xdg-open` is a stub.
+//! `initech`), a signing key `signing.key` (`TAI_SIGNING_KEY`), tenant `acme` on the
+//! professional plan, booted, with a kept checkpoint `kept.json`, and tenant `hooli` with an
+//! overrun action in flight. The clock is pinned with `TAI_NOW`. Servers (`serve`, `demo`)
+//! listen on a free loopback port instead of the one in the example, and `curl` examples
+//! after one are sent to it; `tai mcp` must still be serving its open stdin after a moment;
+//! `xdg-open` is a stub.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -143,7 +145,8 @@ fn prepare(root: &Path) -> PathBuf {
     copy_dir(&repo.join("skus"), &ws.join("skus"));
     let market = repo.join("tests/fixtures/marketplace");
     for sku in ["rollback-guard-base", "rollback-guard-professional"] {
-        let listed = std::fs::read_to_string(market.join(format!("catalog/skus/{sku}.yaml"))).unwrap();
+        let listed =
+            std::fs::read_to_string(market.join(format!("catalog/skus/{sku}.yaml"))).unwrap();
         let section = &listed[listed.find("\nmarketplace:").unwrap()..];
         let path = ws.join(format!("skus/{sku}.yaml"));
         let mut text = std::fs::read_to_string(&path).unwrap();
@@ -177,10 +180,42 @@ fn prepare(root: &Path) -> PathBuf {
         "tai signal --tenant acme",
         "tai receipts checkpoint --tenant acme --out kept.json",
         "tai call ac_receipt_verify --tenant acme",
+        "tai event activate --tenant hooli --sku rollback-guard-professional",
+        "tai signal --tenant hooli",
+        // A canary rollback overruns its bound: exit 5, and the action stays in flight.
+        "tai call ac_rollback_orchestrator --tenant hooli --arg deployment=checkout-api \
+         --arg strategy=canary --context deployment_stable=true \
+         --context rollback_target_version=2.4.0 --context rollback_policy_approved=true; \
+         test $? -eq 5",
     ] {
         run_ok(&ws, &home, &bin, line);
     }
     ws
+}
+
+/// A `tai mcp` example: serving its stdin, it must still be running after a moment.
+fn serves_stdio(mut cmd: Command) -> Result<(), String> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return Err(format!(
+                "stopped ({}): {}",
+                out.status,
+                common::text(&out.stderr)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
 }
 
 /// A server an example started, and where it listens.
@@ -286,6 +321,12 @@ fn every_help_example_runs() {
         for example in examples {
             ran += 1;
             let shown = format!("tai {} --help: `{example}`", path.join(" "));
+            if subcommand(&example) == Some("mcp") {
+                if let Err(e) = serves_stdio(shell(&ws, &home, &bin, &example)) {
+                    failures.push(format!("{shown}: {e}"));
+                }
+                continue;
+            }
             if is_server(&example) {
                 drop(server.take());
                 match start_server(shell(&ws, &home, &bin, &on_free_port(&example))) {

@@ -45,23 +45,83 @@ fn corpus() -> Vec<(&'static str, &'static str, String)> {
     vec![
         ("a valid pack", "packs", PACK.to_owned()),
         ("a valid SKU", "skus", SKU.to_owned()),
-        ("an empty description", "packs", pack("description: Core checks.", "description: ''")),
-        ("version 0.1.x", "packs", pack("version: 1.0.0", "version: 0.1.x")),
-        ("version 1.0", "packs", pack("version: 1.0.0", "version: '1.0'")),
-        ("a pre-release version", "packs", pack("version: 1.0.0", "version: 1.0.0-rc.1")),
-        ("timeout_ms: 0", "packs", pack("timeout_ms: 1000", "timeout_ms: 0")),
-        ("a day-long timeout", "packs", pack("timeout_ms: 1000", "timeout_ms: 86400000")),
-        ("a timeout beyond a day", "packs", pack("timeout_ms: 1000", "timeout_ms: 86400001")),
-        ("max_cpu_percent: 200", "packs", pack("max_cpu_percent: 50", "max_cpu_percent: 200")),
-        ("max_cpu_percent: 100", "packs", pack("max_cpu_percent: 50", "max_cpu_percent: 100")),
-        ("a bad pack id", "packs", pack("pack_id: core", "pack_id: Core")),
-        ("an unknown field", "packs", pack("description: Core checks.", "description: x\nsummary: y")),
+        (
+            "an empty description",
+            "packs",
+            pack("description: Core checks.", "description: ''"),
+        ),
+        (
+            "version 0.1.x",
+            "packs",
+            pack("version: 1.0.0", "version: 0.1.x"),
+        ),
+        (
+            "version 1.0",
+            "packs",
+            pack("version: 1.0.0", "version: '1.0'"),
+        ),
+        (
+            "a pre-release version",
+            "packs",
+            pack("version: 1.0.0", "version: 1.0.0-rc.1"),
+        ),
+        (
+            "timeout_ms: 0",
+            "packs",
+            pack("timeout_ms: 1000", "timeout_ms: 0"),
+        ),
+        (
+            "a day-long timeout",
+            "packs",
+            pack("timeout_ms: 1000", "timeout_ms: 86400000"),
+        ),
+        (
+            "a timeout beyond a day",
+            "packs",
+            pack("timeout_ms: 1000", "timeout_ms: 86400001"),
+        ),
+        (
+            "max_cpu_percent: 200",
+            "packs",
+            pack("max_cpu_percent: 50", "max_cpu_percent: 200"),
+        ),
+        (
+            "max_cpu_percent: 100",
+            "packs",
+            pack("max_cpu_percent: 50", "max_cpu_percent: 100"),
+        ),
+        (
+            "a bad pack id",
+            "packs",
+            pack("pack_id: core", "pack_id: Core"),
+        ),
+        (
+            "an unknown field",
+            "packs",
+            pack("description: Core checks.", "description: x\nsummary: y"),
+        ),
         ("amount: -5", "skus", sku("amount: 10", "amount: -5")),
         ("amount: 0", "skus", sku("amount: 10", "amount: 0")),
-        ("currency: dollars", "skus", sku("currency: USD", "currency: dollars")),
-        ("currency: usd", "skus", sku("currency: USD", "currency: usd")),
-        ("enabled_packs: []", "skus", sku("enabled_packs: [core]", "enabled_packs: []")),
-        ("a bad period", "skus", sku("period: monthly", "period: weekly")),
+        (
+            "currency: dollars",
+            "skus",
+            sku("currency: USD", "currency: dollars"),
+        ),
+        (
+            "currency: usd",
+            "skus",
+            sku("currency: USD", "currency: usd"),
+        ),
+        (
+            "enabled_packs: []",
+            "skus",
+            sku("enabled_packs: [core]", "enabled_packs: []"),
+        ),
+        (
+            "a bad period",
+            "skus",
+            sku("period: monthly", "period: weekly"),
+        ),
     ]
 }
 

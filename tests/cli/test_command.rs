@@ -577,7 +577,10 @@ fn missing_or_empty_paths_are_usage_errors() {
 fn a_scenario_that_does_not_load_is_an_error_case_in_the_junit_report() {
     let dir = suite(&[
         ("good.yaml", BASE),
-        ("bad.yaml", "name: x\ntenant: acme\nsteps:\n  - signall: {}\n"),
+        (
+            "bad.yaml",
+            "name: x\ntenant: acme\nsteps:\n  - signall: {}\n",
+        ),
     ]);
     let out = tai(dir.path(), &[".", "--junit", "report.xml"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
@@ -603,8 +606,14 @@ fn coverage_scope_packs_leaves_the_governor_s_transitions_out_of_the_figure() {
     let packs = json("packs");
     assert_eq!(all["coverage"]["scope"], "all");
     assert_eq!(packs["coverage"]["scope"], "packs");
-    let transitions = all["coverage"]["transitions"]["covered"].as_array().unwrap().len()
-        + all["coverage"]["transitions"]["missing"].as_array().unwrap().len();
+    let transitions = all["coverage"]["transitions"]["covered"]
+        .as_array()
+        .unwrap()
+        .len()
+        + all["coverage"]["transitions"]["missing"]
+            .as_array()
+            .unwrap()
+            .len();
     assert!(transitions > 0);
     assert_eq!(
         packs["coverage"]["total"].as_u64().unwrap() + transitions as u64,

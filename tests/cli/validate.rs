@@ -180,11 +180,11 @@ const CASES: &[Case] = &[
         e("invalid_value", "packs/core.yaml:24:38", "invalid type: string \"many\", expected a number"),
     ] },
     Case { name: "converted_values", exit: 1, expect: &[
-        e("invalid_value", "packs/core.yaml:24:46", "`actions[0].preconditions[0].code`: invalid refusal code `Bad-Code`"),
+        e("invalid_value", "packs/core.yaml:22:41", "`actions[0].preconditions[0].code`: invalid refusal code `Bad-Code`"),
     ] },
     Case { name: "misspelt_role", exit: 1, expect: &[
-        e("misspelt_role", "skus/basic.yaml:7:24", "SKU `basic` grants role `write_cor`, which no action needs; did you mean `write_core`?"),
         e("unusable_action", "skus/basic.yaml:7:1", "missing role `write_core`"),
+        e("misspelt_role", "skus/basic.yaml:7:24", "SKU `basic` grants role `write_cor`, which no action needs; did you mean `write_core`?"),
     ] },
     Case { name: "invalid_version_yaml", exit: 1, expect: &[e("invalid_version", "packs/core.yaml:3:10", "version `1.0` is not a semantic version")] },
     Case { name: "invalid_version_toml", exit: 1, expect: &[e("invalid_version", "packs/extra.toml:3:11", "version `v1.0.0` is not a semantic version")] },
@@ -202,8 +202,8 @@ const CASES: &[Case] = &[
     // Warnings only: exit 0.
     Case { name: "unusable_action", exit: 0, expect: &[e("unusable_action", "skus/basic.yaml:7:1", "SKU `basic` cannot run action `report` of pack `extra`: missing role `write_report`")] },
     Case { name: "impossible_precondition", exit: 0, expect: &[
-        e("impossible_precondition", "packs/core.yaml:22:30", "precondition `region` checks `one_of: []`, which no value passes"),
-        e("impossible_precondition", "packs/core.yaml:23:62", "the default of precondition `replicas` is a string, which its check `at_least` never accepts"),
+        e("impossible_precondition", "packs/core.yaml:22:24", "precondition `region` checks `one_of: []`, which no value passes"),
+        e("impossible_precondition", "packs/core.yaml:23:59", "the default of precondition `replicas` is a string, which its check `at_least` never accepts"),
     ] },
     Case { name: "pack_not_sold", exit: 0, expect: &[e("pack_not_in_any_sku", "packs/spare.yaml:2:10", "no SKU enables pack `spare`")] },
     // Every problem in one file at once.
@@ -853,6 +853,31 @@ fn thousands_of_problems_render_in_linear_time() {
         run.stdout
             .ends_with("20000 errors, 0 warnings in 3 files\n")
     );
+}
+
+#[test]
+fn input_schemas_that_do_not_compile_are_errors_where_they_are() {
+    for (broken, line) in [
+        ("target: { type: string, pattern: \"(\" }", 11),
+        // An unresolvable reference is reported at the schema itself.
+        ("target: { $ref: \"#/$defs/nowhere\" }", 8),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let core = copy_of_ok(tmp.path()).join("packs/core.yaml");
+        let text = std::fs::read_to_string(&core).unwrap();
+        std::fs::write(&core, text.replace("target: { type: string }", broken)).unwrap();
+        let (exit, d) = first_problem(tmp.path(), "catalog");
+        assert_eq!(
+            (exit, &d["code"]),
+            (1, &Value::from("invalid_input_schema")),
+            "{d}"
+        );
+        assert!(
+            d["message"].as_str().unwrap().contains("does not compile"),
+            "{d}"
+        );
+        assert_eq!(d["line"], line, "{d}");
+    }
 }
 
 #[cfg(unix)]

@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use serde::de::DeserializeOwned;
 
 use super::parse_errors::{finish_parse_error, split_yaml_message, toml_error, yaml_error};
-use super::yaml_depth::too_deep_to_parse;
 use super::{DocKind, SourceFile, Syntax};
 use crate::catalog::fields;
 use crate::diagnostics::serde_text;
 use crate::diagnostics::{Code, Diagnostic, backticked, did_you_mean};
+use crate::intake;
 use crate::spans::{DocPath, LineIndex, Segment, SpanIndex};
 
 /// How a file parsed.
@@ -41,7 +41,10 @@ pub(super) fn parse<T: DeserializeOwned>(
         );
         return Outcome::Failed;
     }
-    if let Some(problem) = too_deep_to_parse(file) {
+    // TOML's parser bounds nesting itself.
+    if file.syntax == Syntax::Yaml
+        && let Some(problem) = intake::yaml_too_deep(&file.path, &file.text)
+    {
         out.push(problem);
         return Outcome::Failed;
     }
@@ -128,7 +131,10 @@ fn recover<T: DeserializeOwned>(
         let (message, field) = split_yaml_message(&e);
         let d = pinpoint_value(
             file,
-            pinpoint_unknown_field(file, finish_parse_error(file, message, None, field, || true)),
+            pinpoint_unknown_field(
+                file,
+                finish_parse_error(file, message, None, field, || true),
+            ),
             Some(&tree),
         );
         let field = d.field.clone().unwrap_or_default();
@@ -202,7 +208,11 @@ fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
 /// field. The message quotes the bad value: find the one field below that mapping holding
 /// it and report there (`tools[2].handler.duration_ms`, `actions[0].preconditions[1].code`).
 /// `tree` is the document as parsed when values were left out of it, else the file.
-fn pinpoint_value(file: &SourceFile, mut d: Diagnostic, tree: Option<&serde_yaml::Value>) -> Diagnostic {
+fn pinpoint_value(
+    file: &SourceFile,
+    mut d: Diagnostic,
+    tree: Option<&serde_yaml::Value>,
+) -> Diagnostic {
     if d.code != Code::InvalidValue {
         return d;
     }
@@ -266,7 +276,13 @@ fn quoted_value(message: &str) -> Option<String> {
 }
 
 /// The paths below `at` of every scalar written `text`.
-fn find_scalar(node: &serde_yaml::Value, text: &str, at: &DocPath, depth: usize, out: &mut Vec<DocPath>) {
+fn find_scalar(
+    node: &serde_yaml::Value,
+    text: &str,
+    at: &DocPath,
+    depth: usize,
+    out: &mut Vec<DocPath>,
+) {
     if depth > 16 || out.len() > 1 {
         return;
     }

@@ -158,8 +158,7 @@ impl<'a> Validator<'a> {
                     message,
                 );
                 d.help = Some(
-                    "a precondition that can never pass refuses every call of the action"
-                        .into(),
+                    "a precondition that can never pass refuses every call of the action".into(),
                 );
             }
             let path = at.key("preconditions").index(k).key("code");
@@ -365,7 +364,10 @@ fn impossible(pre: &Precondition) -> Option<(&'static str, String)> {
     {
         return Some((
             "check",
-            format!("precondition `{}` checks `one_of: []`, which no value passes", pre.key),
+            format!(
+                "precondition `{}` checks `one_of: []`, which no value passes",
+                pre.key
+            ),
         ));
     }
     let default = pre.default.as_ref()?;
