@@ -474,3 +474,46 @@ fn completion_offers_the_ids_of_the_catalog_and_the_tenants_of_the_workspace() {
         common::text(&out.stdout)
     );
 }
+
+#[test]
+fn deliberate_warnings_are_allowed_by_flag_or_by_the_file_itself() {
+    let d = tempfile::tempdir().unwrap();
+    let catalog = d.path().join("cat");
+    for folder in ["packs", "skus"] {
+        let from = common::fixture(&format!("validate/unusable_action/{folder}"));
+        std::fs::create_dir_all(catalog.join(folder)).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), catalog.join(folder).join(entry.file_name())).unwrap();
+        }
+    }
+    let validate = |extra: &[&str]| -> Run {
+        common::tai()
+            .args(["validate", "cat", "--deny-warnings"])
+            .args(extra)
+            .current_dir(d.path())
+            .output()
+            .unwrap()
+            .into()
+    };
+    validate(&[]).exits(1);
+    validate(&["--allow", "unusable_action"])
+        .ok()
+        .errs("1 allowed warning not shown");
+    // Errors cannot be allowed, and a misspelt rule is named.
+    validate(&["--allow", "invalid_price"])
+        .exits(2)
+        .errs("`invalid_price` is an error, which cannot be allowed");
+    validate(&["--allow", "unusable_actoin"])
+        .exits(2)
+        .errs("did you mean `unusable_action`?");
+    // The SKU file allows it for itself.
+    let sku = catalog.join("skus/basic.yaml");
+    let text = std::fs::read_to_string(&sku).unwrap();
+    std::fs::write(
+        &sku,
+        format!("{text}# tai: allow unusable_action (the plan shows what it cannot run)\n"),
+    )
+    .unwrap();
+    validate(&[]).ok();
+}

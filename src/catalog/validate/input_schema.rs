@@ -277,6 +277,17 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_root_type_is_one_problem_with_a_suggestion() {
+        let problems = input_schema_problems(&json!({"type": "objekt"}));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0.to_string(), "type");
+        assert!(
+            problems[0].1.ends_with("did you mean `object`?"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn schemas_that_do_not_compile_are_problems_where_they_are() {
         let bad_pattern =
             json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}});
