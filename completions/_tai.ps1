@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'tai' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for receipt ids (overrides the scenario''s)')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -69,7 +69,8 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;validate' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Accept warnings with this rule code (repeatable); a file can also allow codes for itself with a comment line `# tai: allow CODE, CODE (why)`')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -87,9 +88,10 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write a JUnit XML report to FILE')
             [CompletionResult]::new('--min-coverage', '--min-coverage', [CompletionResultType]::ParameterName, 'Fail when overall coverage is below P percent (implies --coverage)')
+            [CompletionResult]::new('--coverage-scope', '--coverage-scope', [CompletionResultType]::ParameterName, 'What overall coverage counts: the packs'' tools, actions and preconditions, or also the governor''s transitions (implies --coverage)')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core]')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -103,7 +105,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;pack' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -120,7 +122,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;pack;list' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -133,7 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;pack;show' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -147,7 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;pack;new' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Folder to write `<id>.yaml|toml` into, or `-` for stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Folder to write `<id>.yaml|toml` into, or `-` for stdout')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -179,7 +181,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;sku' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -198,7 +200,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;sku;list' {
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order: by price (the ladder) or by id')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -211,7 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;sku;show' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -224,7 +226,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;sku;diff' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -237,7 +239,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;sku;compare' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -274,7 +276,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;tools' {
             [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'SKU whose tool surface to show')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (JSON: name, pack, description, input_schema, action, usable, missing_roles, ...)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -286,7 +288,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;schema' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -300,7 +302,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;event' {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'A raw entitlement event (JSON or YAML) in the marketplace''s shape')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -310,7 +312,8 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'A purchase: entitlement.activated')
-            [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed')
+            [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)')
+            [CompletionResult]::new('plan-change', 'plan-change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)')
             [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'entitlement.renewed (expiry moves forward one term, or to --expires)')
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
@@ -330,7 +333,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -350,7 +353,27 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;event;plan-change' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'The SKU (required for activate and change)')
+            [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'The marketplace plan (checked against the SKU''s)')
+            [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -370,7 +393,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -390,7 +413,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -410,7 +433,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -430,7 +453,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -450,7 +473,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -470,7 +493,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--pack', '--pack', [CompletionResultType]::ParameterName, 'Enable only these packs [default: all of the SKU''s]')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Grant only these roles [default: all of the SKU''s]')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -485,7 +508,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The marketplace that sent the notifications')
             [CompletionResult]::new('--resources', '--resources', [CompletionResultType]::ParameterName, 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -498,7 +521,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;event;help' {
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'A purchase: entitlement.activated')
-            [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed')
+            [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)')
             [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'entitlement.renewed (expiry moves forward one term, or to --expires)')
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')
@@ -543,10 +566,11 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--arg', '--arg', [CompletionResultType]::ParameterName, 'A tool argument, KEY=VALUE (repeatable)')
+            [CompletionResult]::new('--arg', '--arg', [CompletionResultType]::ParameterName, 'A tool argument, KEY=VALUE (repeatable), typed by the tool''s input schema')
+            [CompletionResult]::new('--argument', '--argument', [CompletionResultType]::ParameterName, 'A tool argument, KEY=VALUE (repeatable), typed by the tool''s input schema')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Call context for preconditions, KEY=VALUE (repeatable)')
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -563,7 +587,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The signal''s name')
             [CompletionResult]::new('--fact', '--fact', [CompletionResultType]::ParameterName, 'A fact the signal records, KEY=VALUE (repeatable)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -579,7 +603,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--detail', '--detail', [CompletionResultType]::ParameterName, 'A note recorded in the receipt')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -594,7 +618,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant [default: list every tenant]')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant [default: list every tenant]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -606,7 +630,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;receipts' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -629,13 +653,14 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--public-key', '--public-key', [CompletionResultType]::ParameterName, 'Require every chain''s checkpoints, up to its head, to be signed with this key (repeatable, for keys used in turn)')
             [CompletionResult]::new('--checkpoint', '--checkpoint', [CompletionResultType]::ParameterName, 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
             [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Verify every tenant in the state directory')
             [CompletionResult]::new('--deep', '--deep', [CompletionResultType]::ParameterName, 'Also parse every receipt and check its canonical encoding (slower)')
+            [CompletionResult]::new('--strict-time', '--strict-time', [CompletionResultType]::ParameterName, 'Also fail a chain whose receipt times go backwards (e.g. written partly under `--now`/`TAI_NOW` and partly on the real clock)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -650,7 +675,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -664,7 +689,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;receipts;export' {
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose receipts to export')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Export format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Export format [default: from the --output file''s extension: .json, .jsonl, .csv, .md]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
             [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Only receipts of this event type (repeat for several)')
@@ -672,7 +697,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--to-seq', '--to-seq', [CompletionResultType]::ParameterName, 'Only receipts with seq at most N')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -688,7 +713,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -705,7 +730,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--from-checkpoint', '--from-checkpoint', [CompletionResultType]::ParameterName, 'Prove instead that the latest checkpoint extends this kept one (consistency)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -719,7 +744,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;receipts;verify-proof' {
             [CompletionResult]::new('--public-key', '--public-key', [CompletionResultType]::ParameterName, 'The public key the checkpoints must be signed with (repeatable)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -762,7 +787,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;keys' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -777,7 +802,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;keys;new' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write: PREFIX.key and PREFIX.pub')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -814,7 +839,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--shutdown-timeout', '--shutdown-timeout', [CompletionResultType]::ParameterName, 'Longest shutdown waits for open connections before closing them')
             [CompletionResult]::new('--browser-login', '--browser-login', [CompletionResultType]::ParameterName, 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -830,7 +855,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose tools to serve')
             [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -847,7 +872,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--sku', '--sku', [CompletionResultType]::ParameterName, 'The plan the demo tenant starts on [default: the cheapest]')
             [CompletionResult]::new('--admin-token', '--admin-token', [CompletionResultType]::ParameterName, 'The admin token [default: generated and printed on stderr]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -860,7 +885,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;completions' {
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -873,7 +898,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;doctor' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
@@ -958,7 +983,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         }
         'tai;help;event' {
             [CompletionResult]::new('activate', 'activate', [CompletionResultType]::ParameterValue, 'A purchase: entitlement.activated')
-            [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed')
+            [CompletionResult]::new('change', 'change', [CompletionResultType]::ParameterValue, 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)')
             [CompletionResult]::new('renew', 'renew', [CompletionResultType]::ParameterValue, 'entitlement.renewed (expiry moves forward one term, or to --expires)')
             [CompletionResult]::new('suspend', 'suspend', [CompletionResultType]::ParameterValue, 'entitlement.suspended (tools stay listed; every call is refused)')
             [CompletionResult]::new('reinstate', 'reinstate', [CompletionResultType]::ParameterValue, 'entitlement.reinstated')

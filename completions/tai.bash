@@ -94,6 +94,9 @@ _tai() {
             tai__subcmd__event,import)
                 cmd="tai__subcmd__event__subcmd__import"
                 ;;
+            tai__subcmd__event,plan-change)
+                cmd="tai__subcmd__event__subcmd__change"
+                ;;
             tai__subcmd__event,reinstate)
                 cmd="tai__subcmd__event__subcmd__reinstate"
                 ;;
@@ -464,7 +467,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__call)
-            opts="-t -h -V --tenant --format --arg --context --idempotency-key --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -483,6 +486,10 @@ _tai() {
                     return 0
                     ;;
                 --arg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --argument)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -648,7 +655,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --signing-key --help --version activate change renew suspend reinstate cancel approve reject import help"
+            opts="-h -V --file --format --catalog --state --color --now --signing-key --help --version activate change plan-change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2798,7 +2805,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify)
-            opts="-h -V --tenant --all --deep --public-key --checkpoint --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --tenant --all --deep --public-key --checkpoint --strict-time --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2890,7 +2897,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__schema)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version pack sku"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version pack sku scenario"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3430,7 +3437,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__test)
-            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --jobs --catalog --state --color --now --signing-key --help --version"
+            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --coverage-scope --jobs --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3450,6 +3457,10 @@ _tai() {
                     ;;
                 --min-coverage)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --coverage-scope)
+                    COMPREPLY=($(compgen -W "packs all" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)
@@ -3530,7 +3541,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__validate)
-            opts="-h -V --format --deny-warnings --list-rules --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --deny-warnings --allow --list-rules --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3538,6 +3549,10 @@ _tai() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "human json github" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --catalog)

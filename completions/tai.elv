@@ -18,7 +18,7 @@ set edit:completion:arg-completer[tai] = {|@words|
     }
     var completions = [
         &'tai'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -52,7 +52,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --format 'Output format'
             cand --seed 'Seed for receipt ids (overrides the scenario''s)'
             cand --ledger 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -64,7 +64,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;validate'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --allow 'Accept warnings with this rule code (repeatable); a file can also allow codes for itself with a comment line `# tai: allow CODE, CODE (why)`'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -81,9 +82,10 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --format 'Output format'
             cand --junit 'Also write a JUnit XML report to FILE'
             cand --min-coverage 'Fail when overall coverage is below P percent (implies --coverage)'
+            cand --coverage-scope 'What overall coverage counts: the packs'' tools, actions and preconditions, or also the governor''s transitions (implies --coverage)'
             cand -j 'Worker threads [default: one per core]'
             cand --jobs 'Worker threads [default: one per core]'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -96,7 +98,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;pack'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -112,7 +114,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;pack;list'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -124,7 +126,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;pack;show'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -137,7 +139,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;pack;new'= {
             cand -o 'Folder to write `<id>.yaml|toml` into, or `-` for stdout'
             cand --output 'Folder to write `<id>.yaml|toml` into, or `-` for stdout'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -163,7 +165,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;pack;help;help'= {
         }
         &'tai;sku'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -181,7 +183,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;sku;list'= {
             cand --sort 'Order: by price (the ladder) or by id'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -193,7 +195,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;sku;show'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -205,7 +207,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;sku;diff'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -217,7 +219,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;sku;compare'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -247,7 +249,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;tools'= {
             cand --sku 'SKU whose tool surface to show'
             cand --format 'Output format (JSON: name, pack, description, input_schema, action, usable, missing_roles, ...)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -258,7 +260,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;schema'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -271,7 +273,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;event'= {
             cand --file 'A raw entitlement event (JSON or YAML) in the marketplace''s shape'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -281,7 +283,8 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand activate 'A purchase: entitlement.activated'
-            cand change 'An upgrade or downgrade: entitlement.plan_changed'
+            cand change 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
+            cand plan-change 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
             cand renew 'entitlement.renewed (expiry moves forward one term, or to --expires)'
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
@@ -300,7 +303,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -319,7 +322,26 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;event;plan-change'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --sku 'The SKU (required for activate and change)'
+            cand --plan 'The marketplace plan (checked against the SKU''s)'
+            cand --pack 'Enable only these packs [default: all of the SKU''s]'
+            cand --role 'Grant only these roles [default: all of the SKU''s]'
+            cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -338,7 +360,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -357,7 +379,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -376,7 +398,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -395,7 +417,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -414,7 +436,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -433,7 +455,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --pack 'Enable only these packs [default: all of the SKU''s]'
             cand --role 'Grant only these roles [default: all of the SKU''s]'
             cand --expires 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -447,7 +469,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --from 'The marketplace that sent the notifications'
             cand --resources 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -459,7 +481,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;event;help'= {
             cand activate 'A purchase: entitlement.activated'
-            cand change 'An upgrade or downgrade: entitlement.plan_changed'
+            cand change 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
             cand renew 'entitlement.renewed (expiry moves forward one term, or to --expires)'
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'
@@ -493,10 +515,11 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -t 'The tenant'
             cand --tenant 'The tenant'
             cand --format 'Output format'
-            cand --arg 'A tool argument, KEY=VALUE (repeatable)'
+            cand --arg 'A tool argument, KEY=VALUE (repeatable), typed by the tool''s input schema'
+            cand --argument 'A tool argument, KEY=VALUE (repeatable), typed by the tool''s input schema'
             cand --context 'Call context for preconditions, KEY=VALUE (repeatable)'
             cand --idempotency-key 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -512,7 +535,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --format 'Output format'
             cand --name 'The signal''s name'
             cand --fact 'A fact the signal records, KEY=VALUE (repeatable)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -527,7 +550,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant 'The tenant'
             cand --format 'Output format'
             cand --detail 'A note recorded in the receipt'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -541,7 +564,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -t 'The tenant [default: list every tenant]'
             cand --tenant 'The tenant [default: list every tenant]'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -552,7 +575,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;receipts'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -574,13 +597,14 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --public-key 'Require every chain''s checkpoints, up to its head, to be signed with this key (repeatable, for keys used in turn)'
             cand --checkpoint 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
             cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand --all 'Verify every tenant in the state directory'
             cand --deep 'Also parse every receipt and check its canonical encoding (slower)'
+            cand --strict-time 'Also fail a chain whose receipt times go backwards (e.g. written partly under `--now`/`TAI_NOW` and partly on the real clock)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -594,7 +618,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
             cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -607,7 +631,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;receipts;export'= {
             cand --tenant 'The tenant whose receipts to export'
-            cand --format 'Export format'
+            cand --format 'Export format [default: from the --output file''s extension: .json, .jsonl, .csv, .md]'
             cand -o 'Write to FILE instead of standard output'
             cand --output 'Write to FILE instead of standard output'
             cand --event 'Only receipts of this event type (repeat for several)'
@@ -615,7 +639,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --to-seq 'Only receipts with seq at most N'
             cand --since 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)'
             cand --until 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -630,7 +654,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant 'The tenant'
             cand -o 'Write to FILE instead of standard output'
             cand --out 'Write to FILE instead of standard output'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -646,7 +670,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --from-checkpoint 'Prove instead that the latest checkpoint extends this kept one (consistency)'
             cand -o 'Write to FILE instead of standard output'
             cand --out 'Write to FILE instead of standard output'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -659,7 +683,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;receipts;verify-proof'= {
             cand --public-key 'The public key the checkpoints must be signed with (repeatable)'
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -693,7 +717,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;receipts;help;help'= {
         }
         &'tai;keys'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -707,7 +731,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;keys;new'= {
             cand --out 'Where to write: PREFIX.key and PREFIX.pub'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -740,7 +764,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --shutdown-timeout 'Longest shutdown waits for open connections before closing them'
             cand --browser-login 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only'
             cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -755,7 +779,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant 'The tenant whose tools to serve'
             cand --sku 'When the tenant has no active entitlement, activate one on this SKU; then boot the governor if it is still booting, so tools are callable at once'
             cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -771,7 +795,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --sku 'The plan the demo tenant starts on [default: the cheapest]'
             cand --admin-token 'The admin token [default: generated and printed on stderr]'
             cand --log-level 'How much tai logs to stderr; other libraries log warnings and errors only [default: RUST_LOG''s directives when set, else info]'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -783,7 +807,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;completions'= {
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -795,7 +819,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;doctor'= {
             cand --format 'Output format'
-            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
@@ -864,7 +888,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;help;event'= {
             cand activate 'A purchase: entitlement.activated'
-            cand change 'An upgrade or downgrade: entitlement.plan_changed'
+            cand change 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
             cand renew 'entitlement.renewed (expiry moves forward one term, or to --expires)'
             cand suspend 'entitlement.suspended (tools stay listed; every call is refused)'
             cand reinstate 'entitlement.reinstated'

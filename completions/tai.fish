@@ -24,7 +24,7 @@ function __fish_tai_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c tai -n "__fish_tai_needs_command" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_needs_command" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_needs_command" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -57,7 +57,7 @@ complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output f
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l seed -d 'Seed for receipt ids (overrides the scenario\'s)' -r
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l ledger -d 'Keep every tenant\'s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards' -r -F
-complete -c tai -n "__fish_tai_using_subcommand simulate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -69,7 +69,8 @@ complete -c tai -n "__fish_tai_using_subcommand simulate" -s V -l version -d 'Pr
 complete -c tai -n "__fish_tai_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Source snippets with labels and hints'
 json\t'One JSON document with counts and diagnostics'
 github\t'GitHub Actions workflow annotations'"
-complete -c tai -n "__fish_tai_using_subcommand validate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand validate" -l allow -d 'Accept warnings with this rule code (repeatable); a file can also allow codes for itself with a comment line `# tai: allow CODE, CODE (why)`' -r
+complete -c tai -n "__fish_tai_using_subcommand validate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand validate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand validate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -85,8 +86,10 @@ complete -c tai -n "__fish_tai_using_subcommand test" -l format -d 'Output forma
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand test" -l junit -d 'Also write a JUnit XML report to FILE' -r -F
 complete -c tai -n "__fish_tai_using_subcommand test" -l min-coverage -d 'Fail when overall coverage is below P percent (implies --coverage)' -r
+complete -c tai -n "__fish_tai_using_subcommand test" -l coverage-scope -d 'What overall coverage counts: the packs\' tools, actions and preconditions, or also the governor\'s transitions (implies --coverage)' -r -f -a "packs\t'Tools, actions and preconditions of the packs'
+all\t'Those and the governor\'s transitions'"
 complete -c tai -n "__fish_tai_using_subcommand test" -s j -l jobs -d 'Worker threads [default: one per core]' -r
-complete -c tai -n "__fish_tai_using_subcommand test" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand test" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand test" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand test" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -97,7 +100,7 @@ complete -c tai -n "__fish_tai_using_subcommand test" -l fail-fast -d 'Start no 
 complete -c tai -n "__fish_tai_using_subcommand test" -l coverage -d 'Report which tools, actions, precondition checks and governor transitions ran'
 complete -c tai -n "__fish_tai_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand test" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -112,7 +115,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -123,7 +126,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -133,7 +136,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s o -l output -d 'Folder to write `<id>.yaml|toml` into, or `-` for stdout' -r -F
-complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -147,7 +150,7 @@ complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "new" -d 'Write a new, commented pack file that passes validation'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -165,7 +168,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 id\t'By SKU id'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -176,7 +179,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -187,7 +190,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -198,7 +201,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -215,7 +218,7 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand tools" -l sku -d 'SKU whose tool surface to show' -r
 complete -c tai -n "__fish_tai_using_subcommand tools" -l format -d 'Output format (JSON: name, pack, description, input_schema, action, usable, missing_roles, ...)' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand tools" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand tools" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand tools" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand tools" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -224,7 +227,7 @@ complete -c tai -n "__fish_tai_using_subcommand tools" -l now -d 'Pretend the cu
 complete -c tai -n "__fish_tai_using_subcommand tools" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand tools" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand tools" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand schema" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand schema" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand schema" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand schema" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -233,28 +236,29 @@ complete -c tai -n "__fish_tai_using_subcommand schema" -l now -d 'Pretend the c
 complete -c tai -n "__fish_tai_using_subcommand schema" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "activate" -d 'A purchase: entitlement.activated'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "reinstate" -d 'entitlement.reinstated'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "import" -d 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
-complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change renew suspend reinstate cancel approve reject import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "activate" -d 'A purchase: entitlement.activated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "plan-change" -d 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "reinstate" -d 'entitlement.reinstated'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "cancel" -d 'entitlement.cancelled (every pack is disabled)'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "approve" -d 'entitlement.approved: the provider approves a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "reject" -d 'entitlement.withdrawn: the provider rejects a pending purchase or plan change'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "import" -d 'Apply marketplace notifications (GCP Pub/Sub, AWS SNS, Azure webhook) as they were sent'
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
@@ -263,7 +267,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -280,7 +284,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -289,6 +293,23 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l sku -d 'The SKU (required for activate and change)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l plan -d 'The marketplace plan (checked against the SKU\'s)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
@@ -297,7 +318,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -314,7 +335,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -331,7 +352,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -348,7 +369,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -365,7 +386,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -382,7 +403,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l pack -d 'Enable only these packs [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l role -d 'Grant only these roles [default: all of the SKU\'s]' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l expires -d 'Expiry: a time (2026-03-01, RFC 3339, epoch seconds) or a duration from now (45d)' -r
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -397,7 +418,7 @@ azure\t'Azure Marketplace: SaaS fulfillment webhook bodies'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l resources -d 'GCP entitlement resources or AWS GetEntitlements responses (a JSON file or a directory)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -407,7 +428,7 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "activate" -d 'A purchase: entitlement.activated'
-complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "reinstate" -d 'entitlement.reinstated'
@@ -419,10 +440,10 @@ complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand call" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand call" -l arg -d 'A tool argument, KEY=VALUE (repeatable)' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l arg -l argument -d 'A tool argument, KEY=VALUE (repeatable), typed by the tool\'s input schema' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l context -d 'Call context for preconditions, KEY=VALUE (repeatable)' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l idempotency-key -d 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)' -r
-complete -c tai -n "__fish_tai_using_subcommand call" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand call" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -436,7 +457,7 @@ complete -c tai -n "__fish_tai_using_subcommand signal" -l format -d 'Output for
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand signal" -l name -d 'The signal\'s name' -r
 complete -c tai -n "__fish_tai_using_subcommand signal" -l fact -d 'A fact the signal records, KEY=VALUE (repeatable)' -r
-complete -c tai -n "__fish_tai_using_subcommand signal" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand signal" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand signal" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand signal" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -449,7 +470,7 @@ complete -c tai -n "__fish_tai_using_subcommand action" -s t -l tenant -d 'The t
 complete -c tai -n "__fish_tai_using_subcommand action" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand action" -l detail -d 'A note recorded in the receipt' -r
-complete -c tai -n "__fish_tai_using_subcommand action" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand action" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand action" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand action" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -461,7 +482,7 @@ complete -c tai -n "__fish_tai_using_subcommand action" -s V -l version -d 'Prin
 complete -c tai -n "__fish_tai_using_subcommand state" -s t -l tenant -d 'The tenant [default: list every tenant]' -r
 complete -c tai -n "__fish_tai_using_subcommand state" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand state" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand state" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand state" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand state" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -470,7 +491,7 @@ complete -c tai -n "__fish_tai_using_subcommand state" -l now -d 'Pretend the cu
 complete -c tai -n "__fish_tai_using_subcommand state" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand state" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand state" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -491,7 +512,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l checkpoint -d 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -500,6 +521,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l all -d 'Verify every tenant in the state directory'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l deep -d 'Also parse every receipt and check its canonical encoding (slower)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l strict-time -d 'Also fail a chain whose receipt times go backwards (e.g. written partly under `--now`/`TAI_NOW` and partly on the real clock)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l tenant -d 'The tenant whose receipts to show' -r
@@ -531,7 +553,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -542,7 +564,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l tenant -d 'The tenant whose receipts to export' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l format -d 'Export format' -r -f -a "json\t''
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l format -d 'Export format [default: from the --output file\'s extension: .json, .jsonl, .csv, .md]' -r -f -a "json\t''
 jsonl\t''
 csv\t''
 markdown\t''"
@@ -573,7 +595,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l until -d 'Only receipts before TIME (RFC 3339, a date, or epoch seconds)' -r
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -585,7 +607,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -s o -l out -d 'Write to FILE instead of standard output' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -598,7 +620,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l seq -d 'The receipt to prove included in the latest signed checkpoint' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l from-checkpoint -d 'Prove instead that the latest checkpoint extends this kept one (consistency)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -s o -l out -d 'Write to FILE instead of standard output' -r -F
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -610,7 +632,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l public-key -d 'The public key the checkpoints must be signed with (repeatable)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -626,7 +648,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "prove" -d 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify-proof" -d 'Check a proof file with the public key alone'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -638,7 +660,7 @@ complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -f -a "new" -d 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l out -d 'Where to write: PREFIX.key and PREFIX.pub' -r -F
-complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -670,7 +692,7 @@ warn\t'Also what looks wrong but was handled'
 info\t'Also notable events'
 debug\t'Also one event per request (method, path, status, duration, request id)'
 trace\t'Everything'"
-complete -c tai -n "__fish_tai_using_subcommand serve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand serve" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand serve" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand serve" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -687,7 +709,7 @@ warn\t'Also what looks wrong but was handled'
 info\t'Also notable events'
 debug\t'Also one event per request (method, path, status, duration, request id)'
 trace\t'Everything'"
-complete -c tai -n "__fish_tai_using_subcommand mcp" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -706,7 +728,7 @@ warn\t'Also what looks wrong but was handled'
 info\t'Also notable events'
 debug\t'Also one event per request (method, path, status, duration, request id)'
 trace\t'Everything'"
-complete -c tai -n "__fish_tai_using_subcommand demo" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand demo" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand demo" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand demo" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -716,7 +738,7 @@ complete -c tai -n "__fish_tai_using_subcommand demo" -l signing-key -d 'Ed25519
 complete -c tai -n "__fish_tai_using_subcommand demo" -l open -d 'Open the login link in the default browser (with xdg-open)'
 complete -c tai -n "__fish_tai_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -727,7 +749,7 @@ complete -c tai -n "__fish_tai_using_subcommand completions" -s h -l help -d 'Pr
 complete -c tai -n "__fish_tai_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand doctor" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand doctor" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
@@ -764,7 +786,7 @@ complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "diff" -d 'What moving from plan FROM to plan TO adds and removes: packs, tools, roles, price'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from sku" -f -a "compare" -d 'Plans side by side: for every tool, whether each plan makes it usable, shows it but refuses the call (a role is missing), or does not have it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "activate" -d 'A purchase: entitlement.activated'
-complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "change" -d 'An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "renew" -d 'entitlement.renewed (expiry moves forward one term, or to --expires)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "suspend" -d 'entitlement.suspended (tools stay listed; every call is refused)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from event" -f -a "reinstate" -d 'entitlement.reinstated'

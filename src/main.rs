@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use tai::cli::{Cli, Exit};
+use tai::cli::Exit;
 
 // The engine allocates many small, short-lived values per decision (receipt metadata, JSON
 // encodings); mimalloc serves those far faster than the system allocator.
@@ -11,9 +10,11 @@ use tai::cli::{Cli, Exit};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = tai::cli::parse();
     match tai::cli::run(cli) {
         Ok(exit) => exit.into(),
+        // The reader went away (`tai … | head`): nothing is left to say, and no one to say it to.
+        Err(err) if tai::cli::is_broken_pipe(&err) => Exit::Success.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
             Exit::Usage.into()

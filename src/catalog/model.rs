@@ -17,6 +17,7 @@ pub struct Pack {
     /// Unique id of the pack, e.g. `rollback_guard`.
     pub pack_id: PackId,
     /// Semantic version of the pack definition, e.g. `1.0.0`.
+    #[schemars(regex(pattern = SEMVER_PATTERN))]
     pub version: String,
     /// What the pack does, in one or two sentences.
     pub description: String,
@@ -333,15 +334,19 @@ const CHECK_NAMES: &[&str] = &[
 pub struct ComputeLimits {
     /// Wall-clock limit in milliseconds.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 86_400_000))]
     pub timeout_ms: Option<u64>,
     /// Memory limit in MiB.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1_048_576))]
     pub max_memory_mb: Option<u64>,
     /// CPU share in percent of one core; enforced for command handlers.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     pub max_cpu_percent: Option<u32>,
     /// Cap on a command's output, in KiB.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1_048_576))]
     pub max_output_kb: Option<u64>,
 }
 
@@ -356,7 +361,8 @@ pub struct Sku {
     pub title: String,
     /// List price.
     pub price: Price,
-    /// Packs this SKU enables.
+    /// Packs this SKU enables (at least one).
+    #[schemars(length(min = 1))]
     pub enabled_packs: Vec<PackId>,
     /// The most IAM roles an entitlement for this SKU may grant.
     #[serde(default)]
@@ -377,14 +383,19 @@ pub struct Sku {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Price {
     /// Amount in the currency's minor units is derived from this; e.g. `299` or `29.50`.
+    #[schemars(range(min = 0, max = 1_000_000_000_000.0))]
     pub amount: f64,
     /// ISO 4217 currency code.
     #[serde(default = "usd")]
+    #[schemars(regex(pattern = r"^[A-Z]{3}$"))]
     pub currency: String,
     /// Billing period the amount covers.
     #[serde(default)]
     pub period: Term,
 }
+
+/// Semantic versioning 2.0.0, as `tai validate` checks it (semver.org's regular expression).
+const SEMVER_PATTERN: &str = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$";
 
 fn usd() -> String {
     "USD".to_owned()

@@ -56,7 +56,7 @@ pub fn schema_text(kind: SchemaKind) -> String {
 /// The loader reports unknown fields as errors, so the schema rejects them too: every object
 /// with declared properties gets `additionalProperties: false` unless it says otherwise.
 /// Free-form maps (input schemas, results, `when`) declare no properties and stay open.
-fn close_objects(value: &mut Value) {
+pub fn close_objects(value: &mut Value) {
     match value {
         Value::Object(map) => {
             if map.contains_key("properties") && !map.contains_key("additionalProperties") {

@@ -35,17 +35,32 @@ pub enum CatalogSource {
 }
 
 impl CatalogSource {
-    /// `--catalog` / `TAI_CATALOG` when given; else the current directory when it has both
-    /// `packs/` and `skus/`; else the built-in catalog.
+    /// `--catalog` / `TAI_CATALOG` when given; else the current directory when it has
+    /// `packs/` and `skus/` (or `packs/` alone, holding pack files); else the built-in
+    /// catalog.
     pub fn resolve(global: &GlobalArgs) -> CatalogSource {
         if let Some(dir) = &global.catalog {
             return CatalogSource::Dir(dir.clone());
         }
         let here = Path::new(".");
-        if here.join("packs").is_dir() && here.join("skus").is_dir() {
+        if load::is_catalog_dir(here) {
             CatalogSource::Dir(here.to_path_buf())
         } else {
             CatalogSource::BuiltIn
+        }
+    }
+
+    /// Which catalog this is, for messages: "the catalog in `./`", "the built-in catalog".
+    pub fn describe(&self) -> String {
+        match self {
+            CatalogSource::Dir(dir) if dir.as_os_str() == "." => {
+                "the catalog in ./packs and ./skus".to_owned()
+            }
+            CatalogSource::Dir(dir) => format!("the catalog in `{}`", dir.display()),
+            CatalogSource::BuiltIn => {
+                "the built-in catalog (no ./packs here; --catalog DIR or TAI_CATALOG picks another)"
+                    .to_owned()
+            }
         }
     }
 

@@ -50,10 +50,12 @@ Exit codes: 0 every notification applied; 3 some were refused (by the lifecycle,
 because they map to no event); 2 some could not be read or their resources are missing.
 
 Examples:
-  tai event import --from gcp --resources gcp/resources gcp/entitlement_active.json
-  tai event import --from aws --resources get-entitlements.json sns.json
-  tai event import --from azure webhook-1.json webhook-2.json
-  tai event import --from gcp --resources gcp/resources --format json stream.jsonl")]
+  tai event import --from gcp --resources gcp/resources gcp/02_entitlement_active.json
+  tai event import --from aws --resources aws/resources/base_contract.json \\
+      aws/subscribe_success.json
+  tai event import --from azure azure/subscribe.json azure/change_plan.json
+  cat gcp/05_entitlement_plan_changed.json \\
+      | tai event import --from gcp --resources gcp/resources --format json -")]
 pub struct ImportArgs {
     /// The marketplace that sent the notifications
     #[arg(long, value_enum)]

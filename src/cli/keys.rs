@@ -30,8 +30,9 @@ Both files are PEM as OpenSSL writes them (PKCS #8 `PRIVATE KEY`, SubjectPublicK
 
 Examples:
   tai keys new --out ~/.config/tai/signing
-  TAI_SIGNING_KEY=~/.config/tai/signing.key tai serve
-  tai receipts verify --all --public-key ~/.config/tai/signing.pub")]
+  TAI_SIGNING_KEY=~/.config/tai/signing.key \\
+      tai --state signed event activate --tenant acme --sku rollback-guard-base
+  tai --state signed receipts verify --all --public-key ~/.config/tai/signing.pub")]
     New(NewArgs),
 }
 

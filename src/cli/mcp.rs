@@ -35,7 +35,7 @@ clients are told the tool list changed.
 
 Examples:
   tai mcp --tenant acme --sku rollback-guard-base     # activate and boot if needed, then serve
-  tai --state /path/to/tai-state mcp --tenant acme    # an existing tenant as it is
+  tai --state \"$PWD/.tai\" mcp --tenant acme     # an existing tenant as it is
 
 An MCP client configuration (clients start servers in a directory of their choosing, so give
 --state an absolute path):

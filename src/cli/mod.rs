@@ -4,10 +4,12 @@
 //! calls the engine, and renders the answer.
 
 mod common;
+mod complete;
 mod completions;
 mod demo;
 #[cfg(unix)]
 mod doctor;
+mod entry;
 mod exit;
 mod import;
 mod keys;
@@ -20,6 +22,7 @@ mod serve;
 mod simulate;
 mod sku;
 mod style;
+mod tenant;
 mod test;
 mod timeline;
 mod tools;
@@ -30,6 +33,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use entry::{is_broken_pipe, parse, parse_from};
 pub use exit::{EXIT_CODES_HELP, Exit};
 
 /// Toolkit and local simulator for entitlement-gated capability packs.
@@ -46,8 +50,8 @@ pub struct Cli {
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus when present,
-    /// else the built-in catalog]
+    /// Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs
+    /// alone) when present, else the built-in catalog]
     #[arg(long, global = true, env = "TAI_CATALOG", value_name = "DIR")]
     pub catalog: Option<PathBuf>,
     /// State directory for the local workspace (ledgers and chain heads)

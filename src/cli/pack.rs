@@ -10,11 +10,12 @@ use clap::{Args, Subcommand};
 use crate::catalog::load::Syntax;
 use crate::catalog::view::{self, UnknownId};
 use crate::catalog::{Catalog, ComputeLimits, Handler, Pack, scaffold};
+use crate::diagnostics::plural;
 use crate::exec::Limits;
 use crate::ids::PackId;
 
 use super::style::{Paint, emit, emit_json, inline, lines};
-use super::{Exit, Format, GlobalArgs, load_catalog};
+use super::{CatalogSource, Exit, Format, GlobalArgs, load_catalog};
 
 /// Browse packs, or scaffold a new one.
 #[derive(Debug, Args)]
@@ -37,6 +38,7 @@ pub enum PackCommand {
     #[command(after_help = "Example:\n  tai pack show rollback_guard")]
     Show {
         /// Pack id, e.g. `rollback_guard`
+        #[arg(add = super::complete::pack())]
         id: String,
         /// Output format
         #[arg(long, value_enum, default_value_t)]
@@ -65,13 +67,13 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let catalog = load_catalog(global)?;
             let summaries = view::pack_summaries(&catalog);
             match format {
-                Format::Json => emit_json(&summaries)?,
+                Format::Json => emit_json(&serde_json::json!({ "packs": summaries }))?,
                 Format::Human => emit(&render_list(&summaries, paint))?,
             }
         }
         PackCommand::Show { id, format } => {
             let catalog = load_catalog(global)?;
-            let pack = view::find_pack(&catalog, id).map_err(unknown)?;
+            let pack = view::find_pack(&catalog, id).map_err(|e| unknown(e, global))?;
             match format {
                 Format::Json => emit_json(&view::pack_detail(&catalog, pack))?,
                 Format::Human => emit(&render_show(&catalog, pack, paint))?,
@@ -85,9 +87,14 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// An unknown id as a user error listing the ids that do exist.
-pub fn unknown(err: UnknownId) -> anyhow::Error {
-    anyhow::anyhow!("{err}\nknown {}s: {}", err.kind, err.known.join(", "))
+/// An unknown id as a user error listing the ids that do exist, and in which catalog.
+pub fn unknown(err: UnknownId, global: &GlobalArgs) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{err}\nknown {}s: {}\nlooked in {}",
+        err.kind,
+        err.known.join(", "),
+        CatalogSource::resolve(global).describe()
+    )
 }
 
 fn render_list(summaries: &[view::PackSummary<'_>], paint: Paint) -> String {
@@ -112,7 +119,11 @@ fn render_list(summaries: &[view::PackSummary<'_>], paint: Paint) -> String {
         ]);
     }
     let tools: usize = summaries.iter().map(|s| s.tools).sum();
-    format!("{table}\n{} packs, {tools} tools\n", summaries.len())
+    format!(
+        "{table}\n{}, {}\n",
+        plural(summaries.len(), "pack"),
+        plural(tools, "tool")
+    )
 }
 
 fn duration(ms: u64) -> String {
@@ -181,7 +192,27 @@ fn render_show(catalog: &Catalog, pack: &Pack, paint: Paint) -> String {
             tool.description.clone(),
         ]);
     }
-    out.push_str(&format!("{tools}\n\n{}\n", paint.bold("Actions")));
+    out.push_str(&format!("{tools}\n\n{}\n", paint.bold("Arguments")));
+    let mut arguments = paint.table(&["Tool", "Argument", "Type", "Required", "Description"]);
+    let mut any = false;
+    for tool in &pack.tools {
+        for arg in view::tool_arguments(&tool.input_schema) {
+            any = true;
+            arguments.add_row(vec![
+                tool.name.to_string(),
+                arg.name,
+                arg.kind,
+                if arg.required { "yes" } else { "no" }.to_owned(),
+                arg.description.unwrap_or_default(),
+            ]);
+        }
+    }
+    if any {
+        out.push_str(&format!("{arguments}\n"));
+    } else {
+        out.push_str("no tool takes arguments\n");
+    }
+    out.push_str(&format!("\n{}\n", paint.bold("Actions")));
     let mut actions = paint.table(&["Action", "Roles", "Preconditions", "Limits"]);
     for action in &pack.actions {
         let checks: Vec<String> = action

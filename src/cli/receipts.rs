@@ -48,10 +48,10 @@ pub enum ReceiptsCommand {
     Show(ShowArgs),
     /// Write a tenant's receipts as JSON, JSONL, CSV or Markdown
     #[command(
-        after_help = "Examples:\n  tai receipts export --tenant acme --format csv \
-                            --output acme.csv\n  \
+        after_help = "Examples:\n  tai receipts export --tenant acme --output acme.csv   \
+                            # the format from the extension\n  \
                             tai receipts export --tenant acme --format markdown \
-                            --from-seq 100"
+                            --from-seq 2"
     )]
     Export(ExportArgs),
     /// Print a tenant's latest signed checkpoint (JSON), to keep outside tai
@@ -64,10 +64,10 @@ pub enum ReceiptsCommand {
     /// Write a proof that a receipt is in the signed history (or that the history only grew
     /// since a kept checkpoint), checkable without the ledger
     #[command(
-        after_help = "Examples:\n  tai receipts prove --tenant acme --seq 41 --out receipt-41.proof.json\n  \
+        after_help = "Examples:\n  tai receipts prove --tenant acme --seq 2 --out receipt-2.proof.json\n  \
                             tai receipts prove --tenant acme --from-checkpoint kept.json \
                             --out grew.proof.json\n  \
-                            tai receipts verify-proof receipt-41.proof.json --public-key signing.pub"
+                            tai receipts verify-proof receipt-2.proof.json --public-key signing.pub"
     )]
     Prove(ProveArgs),
     /// Check a proof file with the public key alone
@@ -117,7 +117,7 @@ pub struct VerifyProofArgs {
 #[command(group(ArgGroup::new("which").required(true).args(["tenant", "all"])))]
 pub struct VerifyArgs {
     /// The tenant whose chain to verify
-    #[arg(long, value_name = "TENANT")]
+    #[arg(long, value_name = "TENANT", add = super::complete::tenant())]
     tenant: Option<TenantId>,
     /// Verify every tenant in the state directory
     #[arg(long)]
@@ -132,6 +132,10 @@ pub struct VerifyArgs {
     /// Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)
     #[arg(long, value_name = "FILE", requires = "tenant")]
     checkpoint: Option<PathBuf>,
+    /// Also fail a chain whose receipt times go backwards (e.g. written partly under
+    /// `--now`/`TAI_NOW` and partly on the real clock)
+    #[arg(long)]
+    strict_time: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -178,7 +182,7 @@ impl FilterArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The tenant whose receipts to show
-    #[arg(long, value_name = "TENANT")]
+    #[arg(long, value_name = "TENANT", add = super::complete::tenant())]
     tenant: TenantId,
     #[command(flatten)]
     filter: FilterArgs,
@@ -193,11 +197,11 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The tenant whose receipts to export
-    #[arg(long, value_name = "TENANT")]
+    #[arg(long, value_name = "TENANT", add = super::complete::tenant())]
     tenant: TenantId,
-    /// Export format
+    /// Export format [default: from the --output file's extension: .json, .jsonl, .csv, .md]
     #[arg(long, value_name = "FORMAT", value_parser = export_format_parser())]
-    format: ExportFormat,
+    format: Option<ExportFormat>,
     /// Write to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -364,6 +368,9 @@ fn require_tenant(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<()> {
         return Ok(());
     }
     let known = dir.tenants()?;
+    let near = crate::diagnostics::closest(tenant.as_str(), known.iter().map(TenantId::as_str))
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
     let known = if known.is_empty() {
         "none yet".to_owned()
     } else {
@@ -374,7 +381,7 @@ fn require_tenant(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<()> {
             .join(", ")
     };
     bail!(
-        "no ledger for tenant `{tenant}` in {}; known tenants: {known}",
+        "no ledger for tenant `{tenant}` in {}; known tenants: {known}{near}",
         dir.path().display()
     )
 }
@@ -419,16 +426,28 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
         kept: kept.as_ref(),
     };
     let mut reports = Vec::with_capacity(tenants.len());
+    let mut reversals = Vec::with_capacity(tenants.len());
     for t in &tenants {
-        reports.push(dir.verify_with(t, args.deep, anchors)?);
+        let report = dir.verify_with(t, args.deep, anchors)?;
+        // Times are only worth reading on a chain that is otherwise intact.
+        reversals.push(if args.strict_time && report.is_ok() {
+            time_reversal(&dir.receipts(t)?)
+        } else {
+            None
+        });
+        reports.push(report);
     }
     let verdicts: Vec<TenantVerdict> = tenants
         .iter()
         .zip(&reports)
-        .map(|(tenant, report)| TenantVerdict {
+        .zip(&reversals)
+        .map(|((tenant, report), reversal)| TenantVerdict {
             tenant,
-            ok: report.is_ok(),
-            message: verdict(report),
+            ok: report.is_ok() && reversal.is_none(),
+            message: match reversal {
+                Some(r) => format!("TIME GOES BACKWARDS at {r}"),
+                None => verdict(report),
+            },
             report,
         })
         .collect();
@@ -451,10 +470,24 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
             emit(text.as_bytes())?;
         }
     }
-    Ok(if reports.iter().all(VerifyReport::is_ok) {
+    Ok(if verdicts.iter().all(|v| v.ok) {
         Exit::Success
     } else {
         Exit::Failure
+    })
+}
+
+/// The first receipt stamped earlier than the one before it, described; a chain written
+/// partly under `--now` and partly on the real clock has one.
+pub(super) fn time_reversal(receipts: &[Receipt]) -> Option<String> {
+    receipts.windows(2).find_map(|pair| {
+        let (before, after) = (&pair[0], &pair[1]);
+        (after.body.timestamp < before.body.timestamp).then(|| {
+            format!(
+                "seq {}: {} is earlier than seq {} at {}",
+                after.seq, after.body.timestamp, before.seq, before.body.timestamp
+            )
+        })
     })
 }
 
@@ -586,28 +619,55 @@ fn export_cmd(dir: &LedgerDir, args: &ExportArgs) -> anyhow::Result<Exit> {
     };
     let filter = args.filter.to_filter(&args.tenant);
     let selected: Vec<&Receipt> = filter.apply(&receipts).collect();
+    let format = export_format(args)?;
     match &args.output {
         Some(path) => {
             let file = File::create(path)
                 .with_context(|| format!("cannot create `{}`", path.display()))?;
             let mut out = BufWriter::new(file);
-            export::export(args.format, &selected, &mut out)
+            export::export(format, &selected, &mut out)
                 .and_then(|()| Ok(out.flush()?))
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!(
                 "wrote {} receipt(s) as {} to {}",
                 selected.len(),
-                args.format,
+                format,
                 path.display()
             );
         }
         None => {
             let mut out = Vec::new();
-            export::export(args.format, &selected, &mut out)?;
+            export::export(format, &selected, &mut out)?;
             emit(&out)?;
         }
     }
     Ok(Exit::Success)
+}
+
+/// `--format`, else the one the `--output` file's extension names.
+fn export_format(args: &ExportArgs) -> anyhow::Result<ExportFormat> {
+    if let Some(format) = args.format {
+        return Ok(format);
+    }
+    let ext = args
+        .output
+        .as_deref()
+        .and_then(Path::extension)
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("md") => Ok(ExportFormat::Markdown),
+        Some(e) => e.parse::<ExportFormat>().map_err(|_| {
+            anyhow::anyhow!(
+                "cannot tell the export format from the extension `.{e}`\n\
+                 hint: pass --format json|jsonl|csv|markdown"
+            )
+        }),
+        None => bail!(
+            "pass --format json|jsonl|csv|markdown (or --output FILE with one of the \
+             extensions .json, .jsonl, .csv, .md)"
+        ),
+    }
 }
 
 /// Writes to stdout; a closed pipe (`… | head`) is not an error.

@@ -1,4 +1,4 @@
-//! `tai schema pack|sku`: print the JSON Schema of a definition file format.
+//! `tai schema pack|sku|scenario`: print the JSON Schema of a file format.
 
 use clap::{Args, ValueEnum};
 
@@ -7,10 +7,10 @@ use crate::catalog::schema::{self, SchemaKind};
 use super::Exit;
 use super::style::emit;
 
-/// Print the JSON Schema of pack or SKU files, for editor completion and checking.
+/// Print the JSON Schema of pack, SKU or scenario files, for editor completion and checking.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  tai schema pack > schemas/pack.schema.json\n\nThen start a YAML pack file with:\n  # yaml-language-server: $schema=../schemas/pack.schema.json"
+    after_help = "Examples:\n  tai schema pack > pack.schema.json\n  tai schema scenario > scenario.schema.json\n\nThen start a YAML pack file with:\n  # yaml-language-server: $schema=../schemas/pack.schema.json\nand a scenario under tests/scenarios/ with:\n  # yaml-language-server: $schema=../../schemas/scenario.schema.json"
 )]
 pub struct SchemaArgs {
     /// Which file format
@@ -25,13 +25,16 @@ pub enum SchemaTarget {
     Pack,
     /// SKU files (`skus/*.yaml|toml`)
     Sku,
+    /// Scenario files (`tests/scenarios/*.yaml`, run by `tai test` and `tai simulate`)
+    Scenario,
 }
 
 pub fn run(args: &SchemaArgs) -> anyhow::Result<Exit> {
-    let kind = match args.kind {
-        SchemaTarget::Pack => SchemaKind::Pack,
-        SchemaTarget::Sku => SchemaKind::Sku,
+    let text = match args.kind {
+        SchemaTarget::Pack => schema::schema_text(SchemaKind::Pack),
+        SchemaTarget::Sku => schema::schema_text(SchemaKind::Sku),
+        SchemaTarget::Scenario => crate::scenario::json_schema_text(),
     };
-    emit(&schema::schema_text(kind))?;
+    emit(&text)?;
     Ok(Exit::Success)
 }

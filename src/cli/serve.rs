@@ -42,8 +42,8 @@ disconnected.
 
 Examples:
   tai serve
-  TAI_ADMIN_TOKEN=s3cret tai serve --tenant-token acme=acme-s3cret
   tai --state srv-state serve --addr 0.0.0.0:8080 --request-timeout 2m
+  TAI_ADMIN_TOKEN=s3cret tai serve --tenant-token acme=acme-s3cret
   curl -H 'Authorization: Bearer s3cret' -d @purchase.json http://127.0.0.1:7878/v1/events
   curl -H 'Authorization: Bearer acme-s3cret' http://127.0.0.1:7878/v1/tenants/acme/tools
 

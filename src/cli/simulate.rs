@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use crate::diagnostics::plural;
 use crate::scenario::{self, Run, Scenario};
 
 use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
@@ -15,8 +16,9 @@ use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
 #[command(after_help = "\
 Examples:
   tai simulate                       # the built-in demo story
-  tai simulate tests/scenarios/upgrade.yaml
+  tai simulate tests/scenarios/02_upgrade_and_downgrade.yaml
   tai simulate story.yaml --format json > run.json
+  tai simulate story.yaml --seed 7 | head -n 5
   tai simulate --ledger demo-state && tai --state demo-state receipts verify --all")]
 pub struct SimulateArgs {
     /// Scenario file (YAML or JSON) [default: the built-in demo]
@@ -45,6 +47,9 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         None => ("<built-in demo>".to_owned(), DEMO.to_owned()),
     };
+    if let Some(dir) = &args.ledger {
+        refuse_used_ledger(dir)?;
+    }
     let mut scenario = Scenario::parse(&path, &text)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
@@ -88,6 +93,22 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     })
 }
 
+/// `--ledger` writes a fresh state directory: one that already holds chains would be asked to
+/// continue them with a run that starts again at seq 0.
+fn refuse_used_ledger(dir: &std::path::Path) -> anyhow::Result<()> {
+    let tenants = crate::receipts::LedgerDir::in_state(dir).tenants()?;
+    if tenants.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "`{}` already holds a ledger ({}); a simulation writes a fresh one\n\
+         hint: give --ledger a new directory, or remove `{}` first",
+        dir.display(),
+        crate::diagnostics::plural(tenants.len(), "tenant"),
+        dir.display()
+    )
+}
+
 fn render_human(out: &mut dyn Write, scenario: &Scenario, run: &Run) -> std::io::Result<()> {
     writeln!(out, "Scenario: {}", scenario.name)?;
     if let Some(d) = &scenario.description {
@@ -129,11 +150,13 @@ fn render_human(out: &mut dyn Write, scenario: &Scenario, run: &Run) -> std::io:
     let verdict = if failed == 0 {
         "all expectations held".to_owned()
     } else {
-        format!("{failed} step(s) with failed expectations")
+        format!("{} with failed expectations", plural(failed, "step"))
     };
     writeln!(
         out,
-        "{} steps, {receipts} receipts, {tenants} tenant(s): {verdict}",
-        run.steps.len()
+        "{}, {}, {}: {verdict}",
+        plural(run.steps.len(), "step"),
+        plural(receipts, "receipt"),
+        plural(tenants, "tenant")
     )
 }

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use crate::catalog::view::{self, Change, PlanAccess, PlanMatrix, SkuDetail, SkuDiff, ToolChange};
 use crate::catalog::{Catalog, Sku};
 
+use super::complete;
 use super::pack::unknown;
 use super::style::{Paint, emit, emit_json, inline, lines, output_width, paragraph};
 use super::{Exit, Format, GlobalArgs, load_catalog};
@@ -40,6 +41,7 @@ Examples:
     #[command(after_help = "Example:\n  tai sku show rollback-guard-professional")]
     Show {
         /// SKU id, e.g. `rollback-guard-professional`
+        #[arg(add = complete::sku())]
         id: String,
         /// Output format
         #[arg(long, value_enum, default_value_t)]
@@ -51,8 +53,10 @@ Examples:
     )]
     Diff {
         /// The current plan
+        #[arg(add = complete::sku())]
         from: String,
         /// The plan to move to
+        #[arg(add = complete::sku())]
         to: String,
         /// Output format
         #[arg(long, value_enum, default_value_t)]
@@ -66,7 +70,7 @@ Examples:
   tai sku compare rollback-guard-base rollback-guard-professional --format json")]
     Compare {
         /// Two or more SKU ids, in the order to show them
-        #[arg(required = true, num_args = 2.., value_name = "SKU")]
+        #[arg(required = true, num_args = 2.., value_name = "SKU", add = complete::sku())]
         ids: Vec<String>,
         /// Output format
         #[arg(long, value_enum, default_value_t)]
@@ -87,7 +91,7 @@ pub enum SkuOrder {
 pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let paint = Paint::new(global.color);
     let catalog = load_catalog(global)?;
-    let find = |id: &str| view::find_sku(&catalog, id).map_err(unknown);
+    let find = |id: &str| view::find_sku(&catalog, id).map_err(|e| unknown(e, global));
     match &args.command {
         SkuCommand::List { sort, format } => {
             let skus: Vec<&Sku> = match sort {
@@ -99,7 +103,7 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .map(|s| view::sku_summary(&catalog, s))
                 .collect();
             match format {
-                Format::Json => emit_json(&summaries)?,
+                Format::Json => emit_json(&serde_json::json!({ "skus": summaries }))?,
                 Format::Human => emit(&render_list(&summaries, *sort, paint))?,
             }
         }
@@ -178,7 +182,10 @@ fn render_list(summaries: &[view::SkuSummary<'_>], sort: SkuOrder, paint: Paint)
         }
         table.add_row(row);
     }
-    format!("{table}\n{} SKUs\n", summaries.len())
+    format!(
+        "{table}\n{}\n",
+        crate::diagnostics::plural(summaries.len(), "SKU")
+    )
 }
 
 /// The matrix: a numbered legend of the plans, then one row per tool.

@@ -11,7 +11,8 @@ use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::scenario::coverage::{CoverageReport, Items};
+use crate::diagnostics::plural;
+use crate::scenario::coverage::{CoverageReport, CoverageScope, Items};
 use crate::scenario::junit::to_junit;
 use crate::scenario::suite::{
     self, NotRun, ScenarioResult, Status, SuiteObserver, SuiteOptions, SuiteReport, describe,
@@ -27,7 +28,8 @@ Examples:
   tai test tests/scenarios/02_upgrade_and_downgrade.yaml
   tai test --filter rollback --fail-fast
   tai test --junit report.xml --format json > results.json
-  tai test --coverage --min-coverage 100
+  tai test --coverage --min-coverage 95
+  tai test tests/scenarios/03_rollback_guard.yaml --coverage-scope packs
 
 Exit codes: 0 all passed, 1 a scenario failed (or coverage below --min-coverage),
 2 usage or load error (bad YAML, unknown step, field, tool or SKU).")]
@@ -53,9 +55,22 @@ pub struct TestArgs {
     /// Fail when overall coverage is below P percent (implies --coverage)
     #[arg(long, value_name = "P", value_parser = parse_percent)]
     pub min_coverage: Option<f64>,
+    /// What overall coverage counts: the packs' tools, actions and preconditions, or also
+    /// the governor's transitions (implies --coverage)
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub coverage_scope: Option<ScopeArg>,
     /// Worker threads [default: one per core]
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
+}
+
+/// `--coverage-scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    /// Tools, actions and preconditions of the packs
+    Packs,
+    /// Those and the governor's transitions
+    All,
 }
 
 fn parse_percent(text: &str) -> Result<f64, String> {
@@ -94,26 +109,32 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             shown.join(", ")
         ));
     }
-    let mut files = match suite::load(&paths, &catalog, jobs) {
-        Ok(f) => f,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            eprintln!("{} load error(s); no scenario was run", errors.len());
-            return Ok(Exit::Usage);
-        }
-    };
+    // A scenario that does not load is reported (and is an `<error>` case in the JUnit
+    // report); the others still run.
+    let (mut files, load_errors) = suite::load_each(&paths, &catalog, jobs);
+    for e in &load_errors {
+        eprintln!("error: {e}");
+    }
+    if !load_errors.is_empty() {
+        eprintln!(
+            "{} not loaded; the other scenarios run",
+            plural(load_errors.len(), "scenario")
+        );
+    }
     if let Some(filter) = &args.filter {
         let found = files.len();
         files.retain(|f| f.matches(filter));
-        if files.is_empty() {
+        if files.is_empty() && load_errors.is_empty() {
             return usage(&format!(
                 "no scenario name or file contains `{filter}` ({found} scenario(s) found)"
             ));
         }
     }
-    let coverage = args.coverage || args.min_coverage.is_some();
+    let coverage = args.coverage || args.min_coverage.is_some() || args.coverage_scope.is_some();
+    let scope = match args.coverage_scope {
+        Some(ScopeArg::Packs) => CoverageScope::Packs,
+        Some(ScopeArg::All) | None => CoverageScope::All,
+    };
     let options = SuiteOptions {
         jobs,
         fail_fast: args.fail_fast,
@@ -121,9 +142,16 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     };
     let color = use_color(global.color);
     let mut printer = Printer::new(args.format, color, files.len());
-    let report = suite::run_suite(&files, &catalog, &options, &mut printer);
+    let mut report = suite::run_suite(&files, &catalog, &options, &mut printer);
     printer.finish();
-    let cov = coverage.then(|| CoverageReport::compute(&catalog, &report.observations()));
+    for e in &load_errors {
+        let result = ScenarioResult::load_error(e);
+        printer.result(&result);
+        report.results.push(result);
+    }
+    report.results.sort_by(|a, b| a.file.cmp(&b.file));
+    let cov =
+        coverage.then(|| CoverageReport::compute(&catalog, &report.observations()).scoped(scope));
     if let Some(path) = &args.junit {
         std::fs::write(path, to_junit(&report, "tai test"))
             .with_context(|| format!("cannot write the JUnit report to `{}`", path.display()))?;

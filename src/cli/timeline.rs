@@ -66,7 +66,12 @@ pub fn detail(r: &Receipt) -> String {
                 .and_then(|e| e.get("expiry"))
                 .and_then(|v| v.as_str())
                 .unwrap_or_default();
-            format!("{sku} until {expiry}")
+            match r.body.event_type {
+                // A cancelled plan runs until nothing: say what happened to it.
+                EventType::EntitlementCancelled => format!("{sku} cancelled"),
+                EventType::EntitlementSuspended => format!("{sku} suspended (term ends {expiry})"),
+                _ => format!("{sku} until {expiry}"),
+            }
         }
         EventType::EntitlementUpdateRefused => format!("{reason}: {}", s("message")),
         EventType::EntitlementExpired => format!("expired at {}", s("expiry")),

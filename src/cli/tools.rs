@@ -12,11 +12,11 @@ use super::{Exit, Format, GlobalArgs, load_catalog};
 /// Show the tools a SKU exposes and whether its roles allow each one's action.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  tai tools --sku rollback-guard-professional\n  tai tools --sku governance-suite-enterprise --format json | jq '.[].name'"
+    after_help = "Examples:\n  tai tools --sku rollback-guard-professional\n  tai tools --sku governance-suite-enterprise --format json | jq '.tools[].name'"
 )]
 pub struct ToolsArgs {
     /// SKU whose tool surface to show
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::complete::sku())]
     pub sku: String,
     /// Output format (JSON: name, pack, description, input_schema, action, usable,
     /// missing_roles, ...)
@@ -27,10 +27,10 @@ pub struct ToolsArgs {
 pub fn run(args: &ToolsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let paint = Paint::new(global.color);
     let catalog = load_catalog(global)?;
-    let sku = view::find_sku(&catalog, &args.sku).map_err(unknown)?;
+    let sku = view::find_sku(&catalog, &args.sku).map_err(|e| unknown(e, global))?;
     let tools = view::sku_tools(&catalog, sku);
     if args.format == Format::Json {
-        emit_json(&tools)?;
+        emit_json(&serde_json::json!({ "sku_id": sku.sku_id, "tools": tools }))?;
         return Ok(Exit::Success);
     }
     let mut table = paint.table(&["Tool", "Pack", "Action", "Roles", "Usable", "Description"]);

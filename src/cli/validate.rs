@@ -1,13 +1,14 @@
 //! `tai validate`: check pack and SKU files and report every problem with its position.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
 use crate::catalog::builtin;
 use crate::catalog::load::{self, Inputs, Scope};
-use crate::diagnostics::render;
+use crate::diagnostics::{Code, Severity, allowed_in, closest, plural, render};
 
 use super::{CatalogSource, ColorChoice, Exit, GlobalArgs};
 
@@ -15,7 +16,7 @@ use super::{CatalogSource, ColorChoice, Exit, GlobalArgs};
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Without PATH, checks the catalog the other commands use: --catalog DIR, else ./packs and
-./skus when both exist, else the built-in catalog. A PATH may be a catalog directory (with
+./skus (or ./packs alone) when present, else the built-in catalog; it says which. A PATH may be a catalog directory (with
 packs/ and skus/), a packs/ or skus/ folder, or single files; a file's kind comes from its
 folder's name, else from its top-level `pack_id` or `sku_id`. Single files are checked on
 their own: references to packs and SKUs outside them are not reported.
@@ -27,13 +28,14 @@ Every problem is reported at once, each with a stable rule code:
   github  ::error file=…,line=…,col=…,title=CODE::message workflow annotations
 
 Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with --deny-warnings),
-2 a path could not be read or is not a catalog.
+2 a path could not be read or is not a catalog. A warning that is deliberate is accepted
+with --allow CODE, or by the file itself with a comment line `# tai: allow CODE (why)`.
 
 Examples:
   tai validate                          # the resolved catalog
   tai validate ./my-catalog             # a catalog directory
-  tai validate packs/new_pack.yaml      # one file, on its own
-  tai validate --format github --deny-warnings   # in CI
+  tai validate packs/rollback_guard.yaml   # one file, on its own
+  tai validate --format github --deny-warnings --allow unusable_action   # in CI
   tai validate --format json | jq '.diagnostics[] | select(.code == \"unknown_field\")'")]
 pub struct ValidateArgs {
     /// Catalog directories, packs/ or skus/ folders, or pack and SKU files [default: the
@@ -46,6 +48,10 @@ pub struct ValidateArgs {
     /// Exit 1 on warnings too
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Accept warnings with this rule code (repeatable); a file can also allow codes for
+    /// itself with a comment line `# tai: allow CODE, CODE (why)`
+    #[arg(long, value_name = "CODE", value_parser = warning_code)]
+    pub allow: Vec<Code>,
     /// List the rule codes with what each checks, and exit
     #[arg(long)]
     pub list_rules: bool,
@@ -77,7 +83,11 @@ pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let (inputs, scope) = if args.paths.is_empty() {
-        match CatalogSource::resolve(global) {
+        let source = CatalogSource::resolve(global);
+        if args.format == ValidateFormat::Human {
+            eprintln!("checking {}", source.describe());
+        }
+        match source {
             CatalogSource::Dir(dir) => load::read_paths(&[dir]),
             CatalogSource::BuiltIn => {
                 let files = builtin::sources();
@@ -93,7 +103,25 @@ pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     } else {
         load::read_paths(&args.paths)
     };
-    let report = load::check_inputs(&inputs, scope).report;
+    let mut report = load::check_inputs(&inputs, scope).report;
+    let per_file: HashMap<&Path, Vec<Code>> = inputs
+        .files
+        .iter()
+        .map(|f| (f.path.as_path(), allowed_in(&f.text)))
+        .collect();
+    let allowed = report.allow(|d| {
+        args.allow.contains(&d.code)
+            || d.file
+                .as_deref()
+                .and_then(|f| per_file.get(f))
+                .is_some_and(|codes| codes.contains(&d.code))
+    });
+    if allowed > 0 && args.format == ValidateFormat::Human {
+        eprintln!(
+            "{} not shown (--allow, `# tai: allow`)",
+            plural(allowed, "allowed warning")
+        );
+    }
     let text = match args.format {
         ValidateFormat::Human => render::human(
             &report,
@@ -111,6 +139,23 @@ pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+fn warning_code(name: &str) -> Result<Code, String> {
+    match Code::from_name(name) {
+        Some(code) if code.severity() == Severity::Warning => Ok(code),
+        Some(_) => Err(format!("`{name}` is an error, which cannot be allowed")),
+        None => {
+            let warnings = Code::ALL
+                .iter()
+                .filter(|c| c.severity() == Severity::Warning)
+                .map(|c| c.as_str());
+            let hint = closest(name, warnings)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_else(|| "; `tai validate --list-rules` lists them".to_owned());
+            Err(format!("no rule `{name}`{hint}"))
+        }
+    }
 }
 
 /// Whether to colour output written to a stream: `--color`, then `NO_COLOR`, then whether

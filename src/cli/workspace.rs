@@ -10,22 +10,26 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use crate::catalog::view;
 use crate::clock::{Timestamp, parse_duration};
-use crate::entitlement::{self, EntitlementEvent, EventKind, Status};
+use crate::diagnostics::closest;
+use crate::entitlement::{self, EntitlementEvent, EventKind, Standing, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
 use super::common::{clock, input_error, open, print_json, print_receipts};
+use super::complete;
 use super::load_catalog;
+use super::tenant::{require_known, warn_if_time_goes_back};
 use super::{Exit, Format, GlobalArgs};
 
 /// Which tenant, and how to print.
 #[derive(Debug, Clone, Args)]
 pub struct TenantArgs {
     /// The tenant
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = complete::tenant())]
     pub tenant: TenantId,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -38,14 +42,18 @@ pub struct TenantArgs {
     args_conflicts_with_subcommands = true,
     after_help = "\
 Examples:
-  tai event activate --tenant acme --sku rollback-guard-base
-  tai event change --tenant acme --sku rollback-guard-professional
-  tai event change --tenant acme --sku governance-suite-enterprise --role read_deployment
-  tai event renew --tenant acme
-  tai event suspend --tenant acme
-  tai event approve --tenant acme                    # a pending purchase or plan change
+  tai event activate --tenant globex --sku rollback-guard-base
+  tai event change --tenant globex --sku rollback-guard-professional
+  tai event change --tenant globex --sku governance-suite-enterprise --role read_deployment
+  tai event renew --tenant globex
+  tai event suspend --tenant globex
+  tai event reinstate --tenant globex
   tai event --file purchase.json
-  tai event import --from gcp --resources entitlements/ pubsub.json"
+  tai event import --from gcp --resources gcp/resources gcp/01_entitlement_creation_requested.json
+  tai event approve --tenant acct-1001               # a pending purchase or plan change
+
+Only an entitlement event starts a tenant: `activate` (or a raw event) names a new one; the
+other shortcuts need a tenant the workspace holds."
 )]
 pub struct EventArgs {
     #[command(subcommand)]
@@ -63,7 +71,8 @@ pub struct EventArgs {
 pub enum EventCommand {
     /// A purchase: entitlement.activated
     Activate(LifecycleArgs),
-    /// An upgrade or downgrade: entitlement.plan_changed
+    /// An upgrade or downgrade: entitlement.plan_changed (recorded as entitlement_updated)
+    #[command(visible_alias = "plan-change")]
     Change(LifecycleArgs),
     /// entitlement.renewed (expiry moves forward one term, or to --expires)
     Renew(LifecycleArgs),
@@ -87,7 +96,7 @@ pub struct LifecycleArgs {
     #[command(flatten)]
     pub target: TenantArgs,
     /// The SKU (required for activate and change)
-    #[arg(long)]
+    #[arg(long, add = complete::sku())]
     pub sku: Option<SkuId>,
     /// The marketplace plan (checked against the SKU's)
     #[arg(long)]
@@ -106,21 +115,25 @@ pub struct LifecycleArgs {
 /// Call a tool as a tenant.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Values after `=` are read as JSON when they parse (true, 3, [1,2], {\"a\":1}), else as text.
+Each `--arg` is read as the type the tool's input schema gives it: text for a string
+argument (`--arg deployment=1234` is the text 1234), JSON for a number, boolean, array or object.
+`--context` values are JSON when they parse (true, 3, [1,2], {\"a\":1}), else text.
+`tai pack show PACK` lists each tool's arguments.
 
 Examples:
-  tai call ac_rollback_status --tenant acme
-  tai call ac_rollback_orchestrator --tenant acme --arg target_version=v41 \\
-      --context deployment_stable=true --context rollback_target_version=v41 \\
-      --context rollback_policy_approved=true")]
+  tai call ac_rollback_status --tenant acme --arg deployment=checkout-api
+  tai call ac_rollback_orchestrator --tenant acme --arg deployment=checkout-api \\
+      --arg target_version=v41 --context deployment_stable=true \\
+      --context rollback_target_version=v41 --context rollback_policy_approved=true")]
 pub struct CallArgs {
     /// The tool's name
+    #[arg(add = complete::tool())]
     pub tool: String,
     #[command(flatten)]
     pub target: TenantArgs,
-    /// A tool argument, KEY=VALUE (repeatable)
-    #[arg(long = "arg", value_name = "KEY=VALUE", value_parser = parse_pair)]
-    pub args: Vec<(String, Value)>,
+    /// A tool argument, KEY=VALUE (repeatable), typed by the tool's input schema
+    #[arg(long = "arg", visible_alias = "argument", value_name = "KEY=VALUE", value_parser = parse_text_pair)]
+    pub args: Vec<(String, String)>,
     /// Call context for preconditions, KEY=VALUE (repeatable)
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub context: Vec<(String, Value)>,
@@ -149,6 +162,12 @@ pub struct SignalArgs {
 
 /// Report the end of a tenant's in-flight action.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+An action that overran a bound leaves the governor `intervening` until it is resolved:
+`complete` returns it to `stable`, `fail` to `refusing` (until an entitlement event).
+
+Example:
+  tai action complete --tenant hooli --detail \"the canary finished after all\"")]
 pub struct ActionArgs {
     /// complete (back to stable) or fail (to refusing)
     #[arg(value_enum)]
@@ -163,50 +182,68 @@ pub struct ActionArgs {
 /// How the in-flight action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ActionOutcome {
-    /// The action finished: intervening → stable
+    /// The action finished: intervening → stable (scenario step `action_complete`)
+    #[value(alias = "completed")]
     Complete,
-    /// The action failed: intervening → refusing
+    /// The action failed: intervening → refusing (scenario step `action_failed`)
+    #[value(alias = "failed")]
     Fail,
 }
 
 /// Show a tenant's governor state, entitlement and visible tools.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tai state                             # every tenant
+  tai state --tenant acme
+  tai state --tenant acme --format json")]
 pub struct StateArgs {
     /// The tenant [default: list every tenant]
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = complete::tenant())]
     pub tenant: Option<TenantId>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
 
-fn parse_pair(text: &str) -> Result<(String, Value), String> {
+fn parse_text_pair(text: &str) -> Result<(String, String), String> {
     let (k, v) = text
         .split_once('=')
         .ok_or_else(|| format!("expected KEY=VALUE, got `{text}`"))?;
     if k.is_empty() {
         return Err(format!("empty key in `{text}`"));
     }
-    let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
-    Ok((k.to_owned(), value))
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+fn parse_pair(text: &str) -> Result<(String, Value), String> {
+    let (k, v) = parse_text_pair(text)?;
+    let value = serde_json::from_str(&v).unwrap_or(Value::String(v));
+    Ok((k, value))
 }
 
 pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if let Some(EventCommand::Import(import)) = &args.kind {
         return super::import::run(import, global);
     }
-    let ws = open(global)?;
     let now = clock(global)?.now();
+    if let Some(cmd) = &args.kind {
+        check_shortcut(cmd, global)?;
+    }
     let raw: Value = match (&args.kind, &args.file) {
         (_, Some(path)) => entitlement::read_event_file(path).map_err(input_error)?,
         (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };
+    let ws = open(global)?;
     let outcome = ws.apply_event(&raw)?;
     let tenant = raw
         .get("tenant_id")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if let Ok(id) = TenantId::new(tenant) {
+        warn_if_time_goes_back(&ws, &id, &outcome.receipts);
+    }
     let format = match args.kind.as_ref().and_then(lifecycle_args) {
         Some(a) => a.target.format,
         None => args.format,
@@ -257,6 +294,26 @@ fn lifecycle_args(cmd: &EventCommand) -> Option<&LifecycleArgs> {
     }
 }
 
+/// What a shortcut needs before anything is written: `activate` and `change` name a SKU, and
+/// only `activate` may name a tenant the workspace does not hold yet.
+fn check_shortcut(cmd: &EventCommand, global: &GlobalArgs) -> anyhow::Result<()> {
+    let Some(a) = lifecycle_args(cmd) else {
+        return Ok(());
+    };
+    let name = match cmd {
+        EventCommand::Activate(_) => "activate",
+        EventCommand::Change(_) => "change",
+        _ => "",
+    };
+    if !name.is_empty() && a.sku.is_none() {
+        bail!("`tai event {name}` needs --sku SKU\nhint: `tai sku list` lists the SKUs");
+    }
+    if !matches!(cmd, EventCommand::Activate(_)) {
+        require_known(&global.state, &a.target.tenant)?;
+    }
+    Ok(())
+}
+
 fn lifecycle_event(cmd: &EventCommand, now: Timestamp) -> anyhow::Result<EntitlementEvent> {
     let kind = match cmd {
         EventCommand::Activate(_) => EventKind::Activated,
@@ -299,14 +356,27 @@ fn parse_when(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
 }
 
 pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    require_known(&global.state, &args.target.tenant)?;
     let ws = open(global)?;
+    let schema = ws.catalog().tool(&args.tool).map(|t| &t.tool.input_schema);
     let call = ToolCall {
         tool: args.tool.clone(),
-        arguments: args.args.iter().cloned().collect(),
+        arguments: args
+            .args
+            .iter()
+            .map(|(k, v)| {
+                let value = match schema {
+                    Some(schema) => view::argument_value(schema, k, v),
+                    None => parse_pair(&format!("{k}={v}")).map_or(Value::Null, |(_, v)| v),
+                };
+                (k.clone(), value)
+            })
+            .collect(),
         context: args.context.iter().cloned().collect(),
         idempotency_key: args.idempotency_key.clone(),
     };
     let outcome = ws.call(&args.target.tenant, &call)?;
+    warn_if_time_goes_back(&ws, &args.target.tenant, &outcome.receipts);
     match args.target.format {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
@@ -316,8 +386,24 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .map(|g| format!(" at the {g} gate"))
                 .unwrap_or_default();
             match &outcome.reason {
-                None => writeln!(out, "{}: {}", outcome.decision, outcome.message)?,
+                // The message says it all: "`ac_receipt_verify` executed".
+                None => writeln!(out, "{}", outcome.message)?,
+                Some(r) if r.as_str() == outcome.decision.as_str() => {
+                    writeln!(out, "{}{gate}: {}", outcome.decision, outcome.message)?;
+                }
                 Some(r) => writeln!(out, "{}{gate}: {r} — {}", outcome.decision, outcome.message)?,
+            }
+            if outcome.decision == Decision::ToolNotFound {
+                let visible = ws.view(&args.target.tenant)?.tools;
+                let names = visible.iter().map(|t| t.as_str());
+                match closest(&args.tool, names) {
+                    Some(near) => writeln!(out, "did you mean `{near}`?")?,
+                    None => writeln!(
+                        out,
+                        "hint: `tai state --tenant {}` lists the tenant's tools",
+                        args.target.tenant
+                    )?,
+                }
             }
             if let Some(result) = &outcome.result {
                 writeln!(out, "{}", serde_json::to_string_pretty(result)?)?;
@@ -337,12 +423,14 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    require_known(&global.state, &args.target.tenant)?;
     let ws = open(global)?;
     let signal = Signal {
         name: args.name.clone(),
         facts: args.facts.iter().cloned().collect(),
     };
     let outcome = ws.signal(&args.target.tenant, &signal)?;
+    warn_if_time_goes_back(&ws, &args.target.tenant, &outcome.receipts);
     match args.target.format {
         Format::Json => print_json(&outcome)?,
         Format::Human => {
@@ -362,12 +450,14 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    require_known(&global.state, &args.target.tenant)?;
     let ws = open(global)?;
     let resolution = match args.outcome {
         ActionOutcome::Complete => Resolution::Complete,
         ActionOutcome::Fail => Resolution::Failed,
     };
     let receipts = ws.resolve_action(&args.target.tenant, resolution, args.detail.as_deref())?;
+    warn_if_time_goes_back(&ws, &args.target.tenant, &receipts);
     match args.target.format {
         Format::Json => print_json(&receipts)?,
         Format::Human => {
@@ -384,18 +474,7 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let ws = Workspace::open_read_only(&global.state, catalog, clock(global)?);
     let ids = match &args.tenant {
         Some(t) => {
-            if !ws.exists(t)? {
-                let known: Vec<String> = ws.tenant_ids()?.iter().map(ToString::to_string).collect();
-                bail!(
-                    "no tenant `{t}` in `{}`; known tenants: {}",
-                    global.state.display(),
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-            }
+            require_known(&global.state, t)?;
             vec![t.clone()]
         }
         None => ws.tenant_ids()?,
@@ -418,7 +497,7 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             if args.tenant.is_some() {
                 print_json(&tenants[0])?;
             } else {
-                print_json(&tenants)?;
+                print_json(&serde_json::json!({ "tenants": tenants }))?;
             }
         }
         Format::Human => {
@@ -442,8 +521,10 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
         Some(e) => {
             writeln!(
                 out,
-                "entitlement {} ({}), {} until {}",
-                e.sku_id, e.plan_id, e.standing, e.expiry
+                "entitlement {} ({}), {}",
+                e.sku_id,
+                e.plan_id,
+                standing_text(e.standing, &e.expiry.to_string())
             )?;
             let packs: Vec<&str> = e.enabled_packs.iter().map(PackId::as_str).collect();
             let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
@@ -490,6 +571,17 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
         &t.head_hash[..16]
     )?;
     writeln!(out)
+}
+
+/// An entitlement's standing with its expiry, worded for the standing: "active until …",
+/// "cancelled (the term was to end …)".
+fn standing_text(standing: Standing, expiry: &str) -> String {
+    match standing {
+        Standing::Active | Standing::Pending => format!("{standing} until {expiry}"),
+        Standing::Suspended => format!("suspended (the term ends {expiry})"),
+        Standing::Expired => format!("expired at {expiry}"),
+        Standing::Cancelled => format!("cancelled (the term was to end {expiry})"),
+    }
 }
 
 /// Writes every tenant's receipts from a run to a ledger directory.

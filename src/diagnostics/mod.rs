@@ -132,6 +132,10 @@ codes! {
     ReservedRefusalCode = "reserved_refusal_code", Error, "a refusal code collides with a built-in reason code";
     /// An action needs a role that no SKU grants.
     UngrantableRole = "ungrantable_role", Error, "an action needs a role that no SKU grants";
+    /// A precondition no value can pass (`one_of: []`, a default its check never accepts).
+    ImpossiblePrecondition = "impossible_precondition", Warning, "a precondition can never pass: an empty `one_of`, or a `default` of a type its check never accepts";
+    /// A SKU grants a role no action needs, spelt like one an action needs and no SKU grants.
+    MisspeltRole = "misspelt_role", Error, "a SKU grants a role no action needs, close to one an action needs that no SKU grants";
     /// No SKU enables the pack.
     PackNotSold = "pack_not_in_any_sku", Warning, "no SKU enables the pack";
     // SKUs.
@@ -154,6 +158,11 @@ codes! {
 }
 
 impl Code {
+    /// The code written `name`, e.g. `unusable_action`.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == name)
+    }
+
     /// Whether the problem is about reaching the input rather than its contents (exit code 2
     /// instead of 1).
     pub fn is_io(self) -> bool {
@@ -410,6 +419,15 @@ impl Report {
             .count()
     }
 
+    /// Drops the warnings `allowed` says may stand (a deliberate choice, not a mistake) and
+    /// returns how many were dropped. Errors always stay.
+    pub fn allow(&mut self, allowed: impl Fn(&Diagnostic) -> bool) -> usize {
+        let before = self.diagnostics.len();
+        self.diagnostics
+            .retain(|d| d.severity == Severity::Error || !allowed(d));
+        before - self.diagnostics.len()
+    }
+
     /// Whether any error was found.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
@@ -445,7 +463,30 @@ impl fmt::Display for Report {
     }
 }
 
-fn plural(n: usize, word: &str) -> String {
+/// The warning codes a definition file allows for itself, from comment lines such as
+/// `# tai: allow unusable_action, pack_not_sold (why they are deliberate)`; the same in YAML
+/// and TOML. Words after the codes are the reason, for the reader.
+pub fn allowed_in(text: &str) -> Vec<Code> {
+    let mut codes = Vec::new();
+    for line in text.lines() {
+        let Some(comment) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let Some(list) = comment.trim_start().strip_prefix("tai: allow ") else {
+            continue;
+        };
+        codes.extend(
+            list.split([',', ' '])
+                .filter(|w| !w.is_empty())
+                .map_while(Code::from_name)
+                .filter(|c| c.severity() == Severity::Warning),
+        );
+    }
+    codes
+}
+
+/// `1 tenant`, `2 tenants`: a count with its noun, never `1 tenant(s)`.
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

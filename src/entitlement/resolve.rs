@@ -192,9 +192,15 @@ fn confirm(
             ..cur.clone()
         });
     }
+    let standing = cur.standing(now).to_string();
+    let article = if standing.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     invalid(format!(
-        "tenant already has a {} entitlement for `{}`; send entitlement.plan_changed to change plans",
-        cur.standing(now),
+        "tenant already has {article} {standing} entitlement for `{}`; send \
+         entitlement.plan_changed to change plans",
         cur.sku_id
     ))
 }

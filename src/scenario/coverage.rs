@@ -138,9 +138,23 @@ impl PackCoverage {
     }
 }
 
+/// What the overall coverage figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageScope {
+    /// The packs' tools, actions and preconditions, and the governor's transitions.
+    #[default]
+    All,
+    /// The packs' tools, actions and preconditions only: what a pack author's suite is
+    /// about (the governor's transitions are the engine's, the same for every pack).
+    Packs,
+}
+
 /// Coverage of a catalog by a suite.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoverageReport {
+    /// What `covered`, `total` and `percent` count.
+    pub scope: CoverageScope,
     /// Per pack, sorted by pack id.
     pub packs: Vec<PackCoverage>,
     /// Governor transitions (`from → to (event)`).
@@ -168,6 +182,25 @@ fn percent(covered: usize, total: usize) -> f64 {
 }
 
 impl CoverageReport {
+    /// The report with its overall figure counting `scope` (per-pack figures are the same).
+    pub fn scoped(mut self, scope: CoverageScope) -> Self {
+        self.scope = scope;
+        let transitions = match scope {
+            CoverageScope::All => Some(&self.transitions),
+            CoverageScope::Packs => None,
+        };
+        let (covered, total) = self
+            .packs
+            .iter()
+            .flat_map(PackCoverage::kinds)
+            .chain(transitions)
+            .fold((0, 0), |(c, t), i| (c + i.covered.len(), t + i.total()));
+        self.covered = covered;
+        self.total = total;
+        self.percent = percent(covered, total);
+        self
+    }
+
     /// What `seen` covers of `catalog`.
     pub fn compute(catalog: &Catalog, seen: &Observations) -> Self {
         let mut packs = Vec::new();
@@ -224,6 +257,7 @@ impl CoverageReport {
             .chain([&transitions]);
         let (covered, total) = all.fold((0, 0), |(c, t), i| (c + i.covered.len(), t + i.total()));
         CoverageReport {
+            scope: CoverageScope::All,
             packs,
             transitions,
             unexpected_transitions,

@@ -11,6 +11,7 @@ mod expect;
 mod hint;
 pub mod junit;
 mod run;
+mod schema;
 pub mod suite;
 mod text;
 
@@ -29,6 +30,7 @@ use crate::receipts::EventType;
 
 pub use expect::Mismatch;
 pub use run::{Run, RunReport, StepReport, run, run_with_progress};
+pub use schema::{json_schema, json_schema_text};
 
 /// A scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -100,8 +102,8 @@ struct RawStep {
     /// Report the in-flight action complete.
     #[serde(default)]
     action_complete: Option<RecoveryStep>,
-    /// Report the in-flight action failed.
-    #[serde(default)]
+    /// Report the in-flight action failed (`tai action fail`; `action_fail` is accepted too).
+    #[serde(default, alias = "action_fail")]
     action_failed: Option<RecoveryStep>,
     /// What must be true after the step.
     #[serde(default)]
@@ -200,8 +202,8 @@ pub struct CallStep {
     pub tenant: Option<TenantId>,
     /// The tool name.
     pub tool: String,
-    /// Arguments for the tool.
-    #[serde(default)]
+    /// Arguments for the tool (`args` is accepted too), as HTTP and MCP name them.
+    #[serde(default, rename = "arguments", alias = "args")]
     pub args: Map<String, Value>,
     /// Context for preconditions.
     #[serde(default)]

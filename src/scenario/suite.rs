@@ -120,6 +120,21 @@ pub fn load(
     catalog: &Catalog,
     jobs: usize,
 ) -> Result<Vec<SuiteFile>, Vec<ScenarioError>> {
+    let (files, errors) = load_each(paths, catalog, jobs);
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Loads every file it can: the scenarios that loaded, and the errors of those that did not
+/// (so a suite can run the rest and report each one that could not load).
+pub fn load_each(
+    paths: &[PathBuf],
+    catalog: &Catalog,
+    jobs: usize,
+) -> (Vec<SuiteFile>, Vec<ScenarioError>) {
     let loaded = par_map(paths, jobs, &AtomicBool::new(false), |p| {
         let shown = shown(p);
         let text = super::read(p, &shown).map_err(|e| vec![e])?;
@@ -133,11 +148,7 @@ pub fn load(
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(errors)
-    }
+    (files, errors)
 }
 
 /// How to run a suite.
@@ -227,6 +238,20 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
+    /// The result of a scenario that could not be loaded: an error, named after its file.
+    pub fn load_error(error: &ScenarioError) -> Self {
+        ScenarioResult {
+            name: error.path().to_owned(),
+            file: error.path().to_owned(),
+            status: Status::Error,
+            steps: 0,
+            failures: Vec::new(),
+            error: Some(error.to_string()),
+            elapsed: Duration::ZERO,
+            observations: None,
+        }
+    }
+
     /// Whether every expectation held.
     pub fn passed(&self) -> bool {
         self.status == Status::Passed

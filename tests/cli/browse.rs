@@ -48,7 +48,9 @@ fn pack_list_shows_every_pack() {
     }
     run.has("6 packs, 21 tools");
     let json = tai(&["pack", "list", "--format", "json"]).ok().json();
-    assert_eq!(names(&json, "pack_id"), PACKS);
+    // The same shape as `GET /v1/packs`.
+    let json = &json["packs"];
+    assert_eq!(names(json, "pack_id"), PACKS);
     assert_eq!(json[4]["tools"], 3);
     assert_eq!(json[4]["requires"], serde_json::json!(["receipt_verifier"]));
 }
@@ -131,7 +133,7 @@ fn sku_list_shows_prices_packs_and_tool_counts() {
     // The ladder, cheapest first, is the default order.
     let ladder = tai(&["sku", "list", "--format", "json"]).ok().json();
     assert_eq!(
-        names(&ladder, "sku_id"),
+        names(&ladder["skus"], "sku_id"),
         [
             "rollback-guard-base",
             "rollback-guard-professional",
@@ -142,8 +144,10 @@ fn sku_list_shows_prices_packs_and_tool_counts() {
     let json = tai(&["sku", "list", "--sort", "id", "--format", "json"])
         .ok()
         .json();
+    // The same shape as `GET /v1/skus`.
+    let json = &json["skus"];
     assert_eq!(
-        names(&json, "sku_id"),
+        names(json, "sku_id"),
         [
             "governance-suite-enterprise",
             "partner-observability-edition",
@@ -267,7 +271,8 @@ fn tools_json_has_the_mcp_fields_and_role_coverage() {
     ])
     .ok()
     .json();
-    let tools = json.as_array().unwrap();
+    assert_eq!(json["sku_id"], "rollback-guard-professional");
+    let tools = json["tools"].as_array().unwrap();
     assert_eq!(tools.len(), 11);
     for t in tools {
         for key in [
@@ -358,7 +363,11 @@ fn schema_prints_the_committed_schemas() {
             "http://json-schema.org/draft-07/schema#"
         );
     }
-    assert_eq!(tai(&["schema", "scenario"]).code, 2);
+    // Scenarios have a schema too now; an unknown kind is still a usage error.
+    let scenario = tai(&["schema", "scenario"]).ok();
+    let committed = std::fs::read_to_string(root.join("schemas/scenario.schema.json")).unwrap();
+    assert_eq!(scenario.stdout, committed);
+    assert_eq!(tai(&["schema", "storyboard"]).code, 2);
 }
 
 #[test]

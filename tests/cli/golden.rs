@@ -51,6 +51,16 @@ fn schemas_are_up_to_date() {
 }
 
 #[test]
+fn scenario_schema_is_up_to_date() {
+    let path = root().join("schemas/scenario.schema.json");
+    assert_fresh(
+        check(&path, &tai::scenario::json_schema_text())
+            .into_iter()
+            .collect(),
+    );
+}
+
+#[test]
 fn completions_are_up_to_date() {
     let shells = [
         Shell::Bash,

@@ -619,7 +619,7 @@ fn unreadable_notifications_and_missing_resources_are_input_errors() {
     // Nothing was recorded for anyone.
     assert_eq!(
         json(&ws.tai(GCP_NOW, &["state", "--format", "json"])),
-        json!([])
+        json!({ "tenants": [] })
     );
 }
 

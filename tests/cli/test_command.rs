@@ -328,8 +328,10 @@ fn malformed_scenarios_are_load_errors_with_file_and_line() {
         let ctx = format!("{what}:\n{}{stderr}", text(&out.stdout));
         assert_eq!(out.status.code(), Some(2), "{ctx}");
         assert!(stderr.contains(wanted), "{ctx}\nwanted `{wanted}`");
-        // A load error is neither a pass nor a fail: nothing runs.
-        assert!(!text(&out.stdout).contains("PASS"), "{ctx}");
+        // A load error is neither a pass nor a fail: it is an error, and the other
+        // scenarios still run.
+        assert!(text(&out.stdout).contains("PASS"), "{ctx}");
+        assert!(text(&out.stdout).contains("ERROR bad.yaml"), "{ctx}");
     }
 }
 
@@ -569,4 +571,54 @@ fn missing_or_empty_paths_are_usage_errors() {
     let out = tai(dir.path(), &["."]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no scenario files"));
+}
+
+#[test]
+fn a_scenario_that_does_not_load_is_an_error_case_in_the_junit_report() {
+    let dir = suite(&[
+        ("good.yaml", BASE),
+        (
+            "bad.yaml",
+            "name: x\ntenant: acme\nsteps:\n  - signall: {}\n",
+        ),
+    ]);
+    let out = tai(dir.path(), &[".", "--junit", "report.xml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let xml = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
+    assert!(xml.contains("<error"), "{xml}");
+    assert!(xml.contains("bad.yaml"), "{xml}");
+    assert!(xml.contains("tests=\"2\""), "{xml}");
+    assert!(text(&out.stdout).contains("PASS"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn coverage_scope_packs_leaves_the_governor_s_transitions_out_of_the_figure() {
+    let dir = suite(&[("base.yaml", BASE)]);
+    let json = |scope: &str| -> Value {
+        let out = tai(
+            dir.path(),
+            &[".", "--coverage-scope", scope, "--format", "json"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let all = json("all");
+    let packs = json("packs");
+    assert_eq!(all["coverage"]["scope"], "all");
+    assert_eq!(packs["coverage"]["scope"], "packs");
+    let transitions = all["coverage"]["transitions"]["covered"]
+        .as_array()
+        .unwrap()
+        .len()
+        + all["coverage"]["transitions"]["missing"]
+            .as_array()
+            .unwrap()
+            .len();
+    assert!(transitions > 0);
+    assert_eq!(
+        packs["coverage"]["total"].as_u64().unwrap() + transitions as u64,
+        all["coverage"]["total"].as_u64().unwrap()
+    );
+    // The per-pack lines are the same either way.
+    assert_eq!(packs["coverage"]["packs"], all["coverage"]["packs"]);
 }

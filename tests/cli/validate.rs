@@ -173,6 +173,19 @@ const CASES: &[Case] = &[
         e("ungrantable_role", "packs/extra.toml:17:23", "action `report` of pack `extra` needs role `write_core`, which no SKU grants"),
         e("unusable_action", "skus/basic.yaml:7:1", "missing role `write_core`"),
     ] },
+    // Values the parser reads buffered or converted are reported where they are, by path.
+    Case { name: "values_in_buffered_fields", exit: 1, expect: &[
+        e("invalid_value", "packs/core.yaml:16:20", "`tools[0].handler.duration_ms`: invalid value: integer `-5`"),
+        e("invalid_value", "packs/core.yaml:17:18", "`tools[0].handler.memory_mb`: invalid type: string \"lots\""),
+        e("invalid_value", "packs/core.yaml:24:38", "invalid type: string \"many\", expected a number"),
+    ] },
+    Case { name: "converted_values", exit: 1, expect: &[
+        e("invalid_value", "packs/core.yaml:22:41", "`actions[0].preconditions[0].code`: invalid refusal code `Bad-Code`"),
+    ] },
+    Case { name: "misspelt_role", exit: 1, expect: &[
+        e("unusable_action", "skus/basic.yaml:7:1", "missing role `write_core`"),
+        e("misspelt_role", "skus/basic.yaml:7:24", "SKU `basic` grants role `write_cor`, which no action needs; did you mean `write_core`?"),
+    ] },
     Case { name: "invalid_version_yaml", exit: 1, expect: &[e("invalid_version", "packs/core.yaml:3:10", "version `1.0` is not a semantic version")] },
     Case { name: "invalid_version_toml", exit: 1, expect: &[e("invalid_version", "packs/extra.toml:3:11", "version `v1.0.0` is not a semantic version")] },
     Case { name: "compute_limit_zero", exit: 1, expect: &[e("invalid_compute_limit", "packs/core.yaml:20:19", "`timeout_ms` is 0")] },
@@ -188,6 +201,10 @@ const CASES: &[Case] = &[
     Case { name: "duplicate_refusal_code", exit: 1, expect: &[n("duplicate_refusal_code", "packs/core.yaml:21:44", "refusal code `not_ready` is used twice by action `check`", "packs/core.yaml:20:45")] },
     // Warnings only: exit 0.
     Case { name: "unusable_action", exit: 0, expect: &[e("unusable_action", "skus/basic.yaml:7:1", "SKU `basic` cannot run action `report` of pack `extra`: missing role `write_report`")] },
+    Case { name: "impossible_precondition", exit: 0, expect: &[
+        e("impossible_precondition", "packs/core.yaml:22:24", "precondition `region` checks `one_of: []`, which no value passes"),
+        e("impossible_precondition", "packs/core.yaml:23:59", "the default of precondition `replicas` is a string, which its check `at_least` never accepts"),
+    ] },
     Case { name: "pack_not_sold", exit: 0, expect: &[e("pack_not_in_any_sku", "packs/spare.yaml:2:10", "no SKU enables pack `spare`")] },
     // Every problem in one file at once.
     Case { name: "many_problems", exit: 1, expect: &[

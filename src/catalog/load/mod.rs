@@ -25,8 +25,8 @@ use crate::intake::yaml_flow_too_deep;
 use crate::spans::{DocPath, Location, SpanIndex};
 use parse::{Outcome, parse};
 pub use read::{
-    LoadError, kind_of_text, read_catalog_dir, read_dir, read_file, read_folder, read_paths,
-    syntax_of,
+    LoadError, is_catalog_dir, kind_of_text, read_catalog_dir, read_dir, read_file, read_folder,
+    read_paths, syntax_of,
 };
 
 /// The outcome of loading: the catalog built from whatever parsed, and the report.

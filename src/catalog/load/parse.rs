@@ -65,7 +65,7 @@ pub(super) fn parse<T: DeserializeOwned>(
     push_unknown_fields(file, ignored, &mut seen, out);
     let mut d = match result {
         Ok(doc) => return Outcome::Parsed(doc),
-        Err(d) => pinpoint_unknown_field(file, d),
+        Err(d) => pinpoint_value(file, pinpoint_unknown_field(file, d), None),
     };
     if d.code == Code::TooManyAliases
         && d.location.is_none()
@@ -129,11 +129,24 @@ fn recover<T: DeserializeOwned>(
             Err(e) => e,
         };
         let (message, field) = split_yaml_message(&e);
-        let d = pinpoint_unknown_field(
+        let d = pinpoint_value(
             file,
-            finish_parse_error(file, message, None, field, || true),
+            pinpoint_unknown_field(
+                file,
+                finish_parse_error(file, message, None, field, || true),
+            ),
+            Some(&tree),
         );
         let field = d.field.clone().unwrap_or_default();
+        // Leaving out the only key of a value (`check: { at_least: many }`) leaves it empty,
+        // which is no new problem: leave the value out too, without a word.
+        if d.code == Code::InvalidValue
+            && field.last_key().is_some()
+            && left_out.iter().any(|l| l.parent() == field)
+        {
+            left_out.push(field);
+            continue;
+        }
         if d.code == Code::MissingField {
             // A required field whose bad value was left out is reported already.
             if !left_out.contains(&field) {
@@ -187,6 +200,109 @@ fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
     match SpanIndex::build(&file.text, file.syntax).find_key_below(&within, name) {
         Some(path) => unknown_field(file, path),
         None => d,
+    }
+}
+
+/// Values read buffered (a tool's `handler`, whose `kind` picks the variant) or through a
+/// conversion (ids, refusal codes) are reported at the mapping that holds them, without the
+/// field. The message quotes the bad value: find the one field below that mapping holding
+/// it and report there (`tools[2].handler.duration_ms`, `actions[0].preconditions[1].code`).
+/// `tree` is the document as parsed when values were left out of it, else the file.
+fn pinpoint_value(
+    file: &SourceFile,
+    mut d: Diagnostic,
+    tree: Option<&serde_yaml::Value>,
+) -> Diagnostic {
+    if d.code != Code::InvalidValue {
+        return d;
+    }
+    let Some(at) = d.field.clone() else {
+        return d;
+    };
+    let Some(quoted) = quoted_value(&d.message) else {
+        return d;
+    };
+    let parsed;
+    let tree = match tree {
+        Some(t) => t,
+        None => {
+            parsed = match file.syntax {
+                Syntax::Yaml => serde_yaml::from_str::<serde_yaml::Value>(&file.text).ok(),
+                Syntax::Toml => toml::from_str::<toml::Table>(&file.text)
+                    .ok()
+                    .and_then(|t| serde_yaml::to_value(t).ok()),
+            };
+            match &parsed {
+                Some(t) => t,
+                None => return d,
+            }
+        }
+    };
+    let mut node = tree;
+    for seg in at.segments() {
+        let next = match seg {
+            Segment::Key(k) => node.get(k.as_str()),
+            Segment::Index(i) => node.get(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return d,
+        }
+    }
+    let mut found = Vec::new();
+    find_scalar(node, &quoted, &at, 0, &mut found);
+    if let [only] = found.as_slice()
+        && *only != at
+    {
+        d.message = format!("`{only}`: {}", d.message);
+        d.field = Some(only.clone());
+        d.location = None;
+        d.label = None;
+    }
+    d
+}
+
+/// The value a parser's message quotes: the first `` `x` `` or `"x"` in it.
+fn quoted_value(message: &str) -> Option<String> {
+    let pick = |open: char| {
+        let start = message.find(open)? + 1;
+        let len = message[start..].find(open)?;
+        Some((start, message[start..start + len].to_owned()))
+    };
+    match (pick('`'), pick('"')) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a.1 } else { b.1 }),
+        (a, b) => a.or(b).map(|(_, v)| v),
+    }
+}
+
+/// The paths below `at` of every scalar written `text`.
+fn find_scalar(
+    node: &serde_yaml::Value,
+    text: &str,
+    at: &DocPath,
+    depth: usize,
+    out: &mut Vec<DocPath>,
+) {
+    if depth > 16 || out.len() > 1 {
+        return;
+    }
+    match node {
+        serde_yaml::Value::Mapping(map) => {
+            for (k, v) in map {
+                if let Some(k) = k.as_str() {
+                    find_scalar(v, text, &at.key(k), depth + 1, out);
+                }
+            }
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, v) in items.iter().enumerate() {
+                find_scalar(v, text, &at.index(i), depth + 1, out);
+            }
+        }
+        serde_yaml::Value::String(s) if s == text => out.push(at.clone()),
+        serde_yaml::Value::Number(n) if n.to_string() == text => out.push(at.clone()),
+        serde_yaml::Value::Bool(b) if b.to_string() == text => out.push(at.clone()),
+        _ => {}
     }
 }
 

@@ -58,6 +58,10 @@ pub fn read_catalog_dir(dir: &Path) -> Result<Inputs, Box<Diagnostic>> {
                 .in_file(dir),
         ));
     }
+    // A pack author's first folder has packs and no plans yet: it is a catalog of its own.
+    if missing == ["skus"] && holds_definitions(&dir.join(DocKind::Pack.folder())) {
+        missing.clear();
+    }
     if !missing.is_empty() {
         return Err(Box::new(Diagnostic::new(
             Code::NotACatalog,
@@ -72,9 +76,25 @@ pub fn read_catalog_dir(dir: &Path) -> Result<Inputs, Box<Diagnostic>> {
     }
     let mut inputs = Inputs::default();
     for kind in [DocKind::Pack, DocKind::Sku] {
-        read_folder(&dir.join(kind.folder()), kind, &mut inputs);
+        let folder = dir.join(kind.folder());
+        if kind == DocKind::Pack || folder.is_dir() {
+            read_folder(&folder, kind, &mut inputs);
+        }
     }
     Ok(inputs)
+}
+
+/// Whether `folder` holds at least one definition file (`.yaml`, `.yml`, `.toml`).
+fn holds_definitions(folder: &Path) -> bool {
+    std::fs::read_dir(folder)
+        .is_ok_and(|entries| entries.flatten().any(|e| syntax_of(&e.path()).is_some()))
+}
+
+/// Whether `dir` is a catalog directory: `packs/` and `skus/`, or `packs/` alone holding
+/// pack files.
+pub fn is_catalog_dir(dir: &Path) -> bool {
+    let packs = dir.join(DocKind::Pack.folder());
+    packs.is_dir() && (dir.join(DocKind::Sku.folder()).is_dir() || holds_definitions(&packs))
 }
 
 /// Reads every definition file of one folder (not recursively), all of one kind.
@@ -172,14 +192,31 @@ pub fn read_file(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     let text = read_text(path)?;
     let folder_kind = DocKind::of_parent(path);
     let Some(kind) = folder_kind.or_else(|| kind_of_text(&text)) else {
-        return Err(Box::new(Diagnostic::new(
-            Code::UnknownFileKind,
-            "cannot tell whether this file defines a pack or a SKU",
-        )
-        .in_file(path)
-        .help(
-            "put it in a `packs/` or `skus/` folder, or give it a top-level `pack_id` or `sku_id`",
-        )));
+        let is_scenario = text
+            .lines()
+            .any(|l| top_level_key(l, "steps") || top_level_key(l, "\"steps\""));
+        let help = if is_scenario {
+            format!(
+                "this is a scenario (it has `steps`): run it with `tai test {0}` or \
+                 `tai simulate {0}`",
+                path.display()
+            )
+        } else {
+            "put it in a `packs/` or `skus/` folder, or give it a top-level `pack_id` or `sku_id`"
+                .to_owned()
+        };
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::UnknownFileKind,
+                if is_scenario {
+                    "this file is a scenario, not a pack or a SKU"
+                } else {
+                    "cannot tell whether this file defines a pack or a SKU"
+                },
+            )
+            .in_file(path)
+            .help(help),
+        ));
     };
     Ok(SourceFile {
         path: path.to_path_buf(),

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::root;
+use crate::diagnostics::closest;
 use crate::spans::DocPath;
 
 const JSON_TYPES: [&str; 7] = [
@@ -26,13 +27,24 @@ pub fn input_schema_problems(schema: &Value) -> Vec<(DocPath, String)> {
     };
     match obj.get("type") {
         Some(Value::String(t)) if t == "object" => {}
-        Some(other) => out.push((
-            root().key("type"),
-            format!("`type` must be `object`, found {}", short(other)),
-        )),
+        Some(other) => {
+            let near = other
+                .as_str()
+                .and_then(|t| closest(t, JSON_TYPES))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            out.push((
+                root().key("type"),
+                format!("`type` must be `object`, found {}{near}", short(other)),
+            ));
+        }
         None => out.push((root(), "the schema must declare `type: object`".to_owned())),
     }
     check_subschema(schema, &root(), 0, &mut out);
+    // One problem per value: the root's `type` is checked twice (as the tool's argument
+    // object, and as a schema keyword), and the first says it best.
+    let mut seen = HashSet::new();
+    out.retain(|(path, _)| seen.insert(path.clone()));
     if out.is_empty()
         && let Err(e) = jsonschema::validator_for(schema)
     {
@@ -261,6 +273,17 @@ mod tests {
                 "properties.a: a schema must be a mapping or a boolean, found a number",
                 "required: `required` must be a list of distinct property names, found a list"
             ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_root_type_is_one_problem_with_a_suggestion() {
+        let problems = input_schema_problems(&json!({"type": "objekt"}));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0.to_string(), "type");
+        assert!(
+            problems[0].1.ends_with("did you mean `object`?"),
+            "{problems:?}"
         );
     }
 

@@ -55,7 +55,9 @@ pub fn validate(
     for s in skus {
         v.sku(s);
     }
-    if scope == Scope::Catalog && !unloaded.skus {
+    // A catalog with no plans yet (a pack author's first `packs/`) is checked pack by pack:
+    // what the SKUs grant and sell is for when there are SKUs.
+    if scope == Scope::Catalog && !unloaded.skus && !skus.is_empty() {
         v.grantable_roles();
         v.packs_sold();
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::input_schema::input_schema_problems;
 use super::{Validator, note_at, note_here, root};
 use crate::catalog::input::{Parsed, Scope};
-use crate::catalog::{Action, ComputeLimits, Handler, Pack, Sandbox};
+use crate::catalog::{Action, Check, ComputeLimits, Handler, Pack, Precondition, Sandbox};
 use crate::diagnostics::{Code, backticked, did_you_mean};
 use crate::spans::DocPath;
 use crate::vocab::ReasonCode;
@@ -150,6 +150,17 @@ impl<'a> Validator<'a> {
         }
         let mut codes: HashMap<&str, usize> = HashMap::new();
         for (k, pre) in action.preconditions.iter().enumerate() {
+            if let Some((field, message)) = impossible(pre) {
+                let d = self.report(
+                    file,
+                    at.key("preconditions").index(k).key(field),
+                    Code::ImpossiblePrecondition,
+                    message,
+                );
+                d.help = Some(
+                    "a precondition that can never pass refuses every call of the action".into(),
+                );
+            }
             let path = at.key("preconditions").index(k).key("code");
             let code = pre.code.as_str();
             if ReasonCode::BUILT_IN.iter().any(|c| c.as_str() == code) {
@@ -343,4 +354,48 @@ pub fn compute_limit_help(field: &str) -> Option<String> {
     Some(format!(
         "use a positive whole number up to {max}, or leave `{field}` out for the default"
     ))
+}
+
+/// Why a precondition can never pass, and the field to point at: a `one_of` with nothing in
+/// it, or a `default` of a type its check cannot accept (a string for `at_least`, say).
+fn impossible(pre: &Precondition) -> Option<(&'static str, String)> {
+    if let Check::OneOf(values) = &pre.check
+        && values.is_empty()
+    {
+        return Some((
+            "check",
+            format!(
+                "precondition `{}` checks `one_of: []`, which no value passes",
+                pre.key
+            ),
+        ));
+    }
+    let default = pre.default.as_ref()?;
+    let kind = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    };
+    let (fits, check) = match &pre.check {
+        Check::Present => (!default.is_null(), "present"),
+        Check::Equals(v) => (kind(v) == kind(default), "equals"),
+        Check::NotEquals(_) => (true, "not_equals"),
+        Check::OneOf(values) => (values.iter().any(|v| kind(v) == kind(default)), "one_of"),
+        Check::AtLeast(_) => (default.is_number(), "at_least"),
+        Check::AtMost(_) => (default.is_number(), "at_most"),
+    };
+    (!fits).then(|| {
+        (
+            "default",
+            format!(
+                "the default of precondition `{}` is a {}, which its check `{check}` never \
+                 accepts",
+                pre.key,
+                kind(default)
+            ),
+        )
+    })
 }

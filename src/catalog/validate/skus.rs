@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Validator, note_at, note_here, root};
 use crate::catalog::Sku;
 use crate::catalog::input::Parsed;
-use crate::diagnostics::{Code, backticked};
+use crate::diagnostics::{Code, backticked, closest};
 use crate::ids::{PackId, Role};
 
 impl<'a> Validator<'a> {
@@ -238,10 +238,50 @@ impl<'a> Validator<'a> {
             .iter()
             .flat_map(|s| s.doc.iam_roles.iter())
             .collect();
+        let mut needed: Vec<&str> = self
+            .packs
+            .iter()
+            .flat_map(|p| p.doc.actions.iter().flat_map(|a| a.roles.iter()))
+            .map(Role::as_str)
+            .collect();
+        needed.sort_unstable();
+        needed.dedup();
+        // A role a SKU grants that no action needs, spelt like one no SKU grants, is a typo:
+        // report it where it was made, in the SKU, rather than as an ungrantable role.
+        let mut misspelt: HashSet<&str> = HashSet::new();
+        for s in self.skus {
+            for (k, role) in s.doc.iam_roles.iter().enumerate() {
+                if needed.binary_search(&role.as_str()).is_ok() {
+                    continue;
+                }
+                let ungranted = needed
+                    .iter()
+                    .copied()
+                    .filter(|n| !granted.iter().any(|g| g.as_str() == *n));
+                let Some(near) = closest(role.as_str(), ungranted) else {
+                    continue;
+                };
+                misspelt.insert(near);
+                let d = self.report(
+                    s.file,
+                    root().key("iam_roles").index(k),
+                    Code::MisspeltRole,
+                    format!(
+                        "SKU `{}` grants role `{role}`, which no action needs; did you mean \
+                         `{near}`?",
+                        s.doc.sku_id
+                    ),
+                );
+                d.label = Some(format!("did you mean `{near}`?"));
+                d.help = Some(format!(
+                    "an action needs `{near}` and no SKU grants it; correct the spelling"
+                ));
+            }
+        }
         for p in self.packs {
             for (j, action) in p.doc.actions.iter().enumerate() {
                 for (k, role) in action.roles.iter().enumerate() {
-                    if granted.contains(role) {
+                    if granted.contains(role) || misspelt.contains(role.as_str()) {
                         continue;
                     }
                     let d = self.report(

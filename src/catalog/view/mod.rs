@@ -6,6 +6,7 @@
 //! HTTP server and any other front door give the same answers.
 
 mod access;
+mod arguments;
 mod diff;
 mod lookup;
 mod matrix;
@@ -15,6 +16,7 @@ mod summary;
 pub use access::{
     ToolAccess, UnusableAction, missing_roles, sku_tools, tool_access, unusable_actions,
 };
+pub use arguments::{ArgumentView, argument_value, tool_arguments};
 pub use diff::{Change, SkuDiff, ToolChange, sku_diff};
 pub use lookup::{IdKind, UnknownId, find_pack, find_sku};
 pub use matrix::{MatrixPlan, MatrixRow, PlanAccess, PlanMatrix, plan_matrix};

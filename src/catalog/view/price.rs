@@ -62,6 +62,12 @@ pub fn plans_by_price(catalog: &Catalog) -> Vec<&Sku> {
     skus
 }
 
+/// `n / d` rounded to the nearest integer, halves away from zero (`d` > 0).
+fn div_round(n: i64, d: i64) -> i64 {
+    let (q, r) = (n / d, n % d);
+    if 2 * r.abs() >= d { q + n.signum() } else { q }
+}
+
 fn months(term: Term) -> i64 {
     match term {
         Term::Monthly => 1,
@@ -97,13 +103,21 @@ pub fn price_change(from: &Price, to: &Price) -> PriceChange {
         (from.cents(), to.cents(), from.period)
     } else {
         (
-            from.cents() / months(from.period),
-            to.cents() / months(to.period),
+            div_round(from.cents(), months(from.period)),
+            div_round(to.cents(), months(to.period)),
             Term::Monthly,
         )
     };
     let same_currency = from.currency == to.currency;
-    let delta = same_currency.then_some(b - a);
+    // The exact difference per month, rounded once: the difference of two rounded monthly
+    // prices could be a cent off.
+    let (mf, mt) = (months(from.period), months(to.period));
+    let exact = if from.period == to.period {
+        b - a
+    } else {
+        div_round(to.cents() * mf - from.cents() * mt, mf * mt)
+    };
+    let delta = same_currency.then_some(exact);
     #[allow(clippy::cast_precision_loss)] // prices are far below 2^52 cents
     let percent = delta.filter(|_| a != 0).map(|d| {
         let p = d as f64 * 100.0 / a as f64;
