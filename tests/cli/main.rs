@@ -17,3 +17,4 @@ mod test_command;
 mod trust;
 mod validate;
 mod workspace;
+mod write_ahead;

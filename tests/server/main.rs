@@ -7,3 +7,5 @@ mod common;
 mod browser;
 mod http;
 mod mcp;
+mod proofs;
+mod write_ahead;
