@@ -117,7 +117,7 @@ impl Tenant {
                 let limits = Limits::resolve(Some(action), tool.pack);
                 metadata.insert_struct("limits", &limits);
                 if matches!(tool.tool.handler, Handler::Command(_)) {
-                    let started = self.start(env, receipts, metadata, call, tool, action, limits);
+                    let started = self.start(env, receipts, metadata, call, (tool, action), limits);
                     return Begun::Started(started);
                 }
                 let run = exec::execute(&tool.tool.handler, &call.arguments, &limits);
@@ -137,8 +137,7 @@ impl Tenant {
         mut receipts: Vec<Receipt>,
         metadata: MetadataBuilder,
         call: &ToolCall,
-        tool: ToolRef<'c>,
-        action: &'c Action,
+        (tool, action): (ToolRef<'c>, &'c Action),
         limits: Limits,
     ) -> StartedCall<'c> {
         let started = self.seal(
