@@ -653,9 +653,14 @@ complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand serve" -l addr -d 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l admin-token -d 'The admin token [default: generated and printed on stderr]' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l tenant-token -d 'A tenant\'s token, TENANT=TOKEN (repeatable)' -r
-complete -c tai -n "__fish_tai_using_subcommand serve" -l marketplace-records -d 'Largest request body accepted, in bytes (larger is answered 413) GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through' -r -F
-complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l tokens-file -d 'Read the admin and tenant tokens from FILE (TOML, mode 0600 or stricter), once' -r -F
+complete -c tai -n "__fish_tai_using_subcommand serve" -l marketplace-records -d 'GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through' -r -F
+complete -c tai -n "__fish_tai_using_subcommand serve" -l max-body -d 'Largest request body accepted, in bytes (larger is answered 413)' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l request-timeout -d 'Longest a request may take before it is answered 503 (30s, 2m, ...)' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l header-timeout -d 'Longest a client may take to send a request\'s headers before it is disconnected' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l idle-timeout -d 'Longest a connection may sit idle between requests before it is closed' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l max-connections -d 'Most connections open at once (more are closed as soon as they are accepted)' -r
+complete -c tai -n "__fish_tai_using_subcommand serve" -l shutdown-timeout -d 'Longest shutdown waits for open connections before closing them' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l browser-login -d 'Browser sign-in (the login link and session cookie of the demo page): auto is on for a loopback --addr only' -r -f -a "auto\t'On when listening on a loopback address'
 on\t'On wherever the server listens (put TLS in front: the cookie travels with each request)'
 off\t'Off: the API takes bearer tokens only'"

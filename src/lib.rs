@@ -19,6 +19,7 @@ pub mod exec;
 pub mod explain;
 pub mod governor;
 pub mod ids;
+pub mod intake;
 pub mod marketplace;
 pub mod receipts;
 pub mod registry;

@@ -40,25 +40,36 @@ impl Server {
     }
 
     fn start_with(state: &Path, extra: &[&str], admin: &[&str]) -> Server {
+        let mut cmd = Server::command(state);
+        cmd.args(admin)
+            .args(["--tenant-token", &format!("acme={ACME}")])
+            .args(["--tenant-token", &format!("globex={GLOBEX}")])
+            .args(extra);
+        Server::launch(cmd)
+    }
+
+    /// `tai serve` on `state` and a free loopback port, with no tokens yet.
+    pub(crate) fn command(state: &Path) -> std::process::Command {
         let mut cmd = common::tai();
         cmd.arg("--state")
             .arg(state)
             .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(admin)
-            .args(["--tenant-token", &format!("acme={ACME}")])
-            .args(["--tenant-token", &format!("globex={GLOBEX}")])
-            .args(extra)
             // No `packs/` + `skus/` here, so the built-in catalog unless --catalog says otherwise.
             .current_dir(state.parent().unwrap());
+        cmd
+    }
+
+    /// Starts `cmd` (a `tai serve`) and waits until it listens.
+    pub(crate) fn launch(cmd: std::process::Command) -> Server {
         Server(Served::start(cmd))
     }
 
-    fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         self.signal(rustix::process::Signal::TERM);
     }
 
     /// Sends SIGTERM and waits for the process to exit.
-    async fn stop(self) -> ExitStatus {
+    pub(crate) async fn stop(self) -> ExitStatus {
         self.terminate();
         self.exited().await
     }
@@ -95,7 +106,7 @@ pub(crate) fn client() -> reqwest::Client {
 /// What a user sees of a response: its status and JSON body.
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
-    headers: reqwest::header::HeaderMap,
+    pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) body: Value,
 }
 
@@ -164,7 +175,7 @@ async fn raw_get(s: &Server, token: &str, path: &str) -> Reply {
 }
 
 /// Asserts the API's error shape and returns the code.
-fn error_code(r: &Reply, status: StatusCode) -> String {
+pub(crate) fn error_code(r: &Reply, status: StatusCode) -> String {
     assert_eq!(r.status, status, "{}", r.body);
     let code = r.body["error"]["code"].as_str().unwrap_or_else(|| {
         panic!("no error.code in {}", r.body);
@@ -204,7 +215,7 @@ fn call(tool: &str) -> Value {
     json!({ "tool": tool, "arguments": arguments, "context": {} })
 }
 
-async fn call_tool(s: &Server, token: &str, tenant: &str, tool: &str) -> Reply {
+pub(crate) async fn call_tool(s: &Server, token: &str, tenant: &str, tool: &str) -> Reply {
     post(
         s,
         Some(token),

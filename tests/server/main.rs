@@ -5,6 +5,7 @@
 mod common;
 
 mod browser;
+mod hardening;
 mod http;
 mod mcp;
 mod proofs;
