@@ -546,7 +546,9 @@ action_errored\t''
 action_completed\t''
 action_failed\t''
 ledger_tail_quarantined\t''
-ledger_tail_adopted\t''"
+ledger_tail_adopted\t''
+action_started\t''
+action_interrupted\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -590,7 +592,9 @@ action_errored\t''
 action_completed\t''
 action_failed\t''
 ledger_tail_quarantined\t''
-ledger_tail_adopted\t''"
+ledger_tail_adopted\t''
+action_started\t''
+action_interrupted\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r

@@ -90,11 +90,20 @@ impl MemoryEngine {
             .entry(id.clone())
             .or_insert_with(|| Tenant::new(id.clone()));
         let out = f(tenant, &env);
-        self.receipts
-            .entry(id.clone())
-            .or_default()
-            .extend_from_slice(receipts_of(&out));
+        self.record(id, receipts_of(&out));
         out
+    }
+
+    fn record(&mut self, id: &TenantId, receipts: &[Receipt]) {
+        if receipts.is_empty() {
+            return;
+        }
+        match self.receipts.get_mut(id) {
+            Some(log) => log.extend_from_slice(receipts),
+            None => {
+                self.receipts.insert(id.clone(), receipts.to_vec());
+            }
+        }
     }
 
     /// Applies an entitlement event to its tenant.
@@ -124,7 +133,10 @@ impl MemoryEngine {
 
     /// Runs a tool call for a tenant.
     pub fn call(&mut self, tenant: &TenantId, call: &ToolCall) -> CallOutcome {
-        self.with_tenant(tenant, |t, env| t.call(env, call), |o| &o.receipts)
+        // What a command wrote ahead of running comes first in the chain, then the outcome.
+        let out = self.with_tenant(tenant, |t, env| t.call(env, call), |o| &o.started);
+        self.record(tenant, &out.receipts);
+        out
     }
 
     /// Sends a signal to a tenant.

@@ -99,9 +99,13 @@ pub fn detail(r: &Receipt) -> String {
             out
         }
         EventType::ToolNotFound => s("tool"),
-        EventType::ActionTimeout | EventType::ActionMemoryExceeded | EventType::ActionErrored => {
+        EventType::ActionTimeout
+        | EventType::ActionMemoryExceeded
+        | EventType::ActionErrored
+        | EventType::ActionInterrupted => {
             format!("{} {reason}", s("tool"))
         }
+        EventType::ActionStarted => format!("{} running", s("tool")),
         EventType::ActionCompleted | EventType::ActionFailed => {
             let tool = m
                 .get("in_flight")

@@ -411,6 +411,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             if let Some(seq) = outcome.repeat_of {
                 writeln!(out, "already decided: recorded at seq {seq}; nothing ran")?;
             }
+            print_receipts(&mut out, &outcome.started)?;
             print_receipts(&mut out, &outcome.receipts)?;
         }
     }
@@ -562,6 +563,13 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
             out,
             "in flight  {} ({}) since {}",
             f.tool, f.reason, f.since
+        )?;
+    }
+    if let Some(r) = &t.running {
+        writeln!(
+            out,
+            "running    {} since {} (action_started at seq {}, no outcome yet)",
+            r.tool, r.since, r.started_seq
         )?;
     }
     writeln!(

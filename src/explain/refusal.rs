@@ -98,6 +98,14 @@ pub fn explain(catalog: &Catalog, receipt: &Receipt) -> Option<Explanation> {
                 fix,
             )
         }
+        EventType::ActionInterrupted => (
+            format!("`{tool}` passed every gate and started; its outcome was never recorded."),
+            sentence(&message),
+            "The governor is intervening: find out whether the action took effect, then report \
+             it complete (back to stable) or failed (to refusing). Until then every call is \
+             refused with `action_in_flight` and signals are postponed."
+                .to_owned(),
+        ),
         EventType::ActionTimeout | EventType::ActionMemoryExceeded | EventType::ActionErrored => (
             format!("`{tool}` passed every gate, ran, and failed."),
             sentence(&message),

@@ -1,9 +1,9 @@
 //! A tool call at a governor, in named steps: find the tool, check the governor's state, pass
 //! gates 1-3, run the action within its bounds, record the one receipt that decides the call.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::catalog::{Action, ToolRef};
+use crate::catalog::{Action, Handler, ToolRef};
 use crate::exec::{self, Limits, Outcome};
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
@@ -11,7 +11,7 @@ use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 use super::gates::{self, GateInput};
 use super::once::IDEMPOTENCY_KEY;
 use super::tenant::Draft;
-use super::{CallOutcome, Env, InFlight, Tenant, ToolCall};
+use super::{CallOutcome, Env, InFlight, Running, Tenant, ToolCall};
 
 /// Why a call stopped before its action ran. Its sentence is already in the metadata.
 struct Stop {
@@ -45,17 +45,67 @@ struct Overrun {
     message: String,
 }
 
+/// A call decided at the governor, or one whose command must now run outside the tenant.
+#[derive(Debug)]
+pub enum Begun<'c> {
+    /// Decided: refused, answered as a repeat, or its simulated action already judged.
+    Decided(CallOutcome),
+    /// Passed the gates; its command runs once [`StartedCall::receipts`] are durable.
+    Started(StartedCall<'c>),
+}
+
+/// A call whose command is about to run: `action_started` is sealed (write-ahead), and the
+/// outcome is recorded by [`Tenant::finish_call`] once [`StartedCall::run`] returns.
+#[derive(Debug)]
+pub struct StartedCall<'c> {
+    /// To be made durable before the program starts: anything time recorded, then
+    /// `action_started`.
+    pub receipts: Vec<Receipt>,
+    tool: ToolRef<'c>,
+    action: &'c Action,
+    limits: Limits,
+    arguments: Map<String, Value>,
+    metadata: MetadataBuilder,
+    started_seq: u64,
+}
+
+impl StartedCall<'_> {
+    /// Runs the command within its limits; blocks for as long as it runs. Nothing of the
+    /// tenant is needed (or held) meanwhile.
+    pub fn run(&self) -> exec::Run {
+        exec::execute(&self.tool.tool.handler, &self.arguments, &self.limits)
+    }
+}
+
 impl Tenant {
     /// Runs a tool call: registry lookup, governor state, gates 1-3, then bounded execution.
-    /// After what [`Tenant::tick`] records, exactly one receipt decides the call.
+    /// After what [`Tenant::tick`] records, exactly one receipt decides the call; a command
+    /// is preceded by its `action_started` receipt (see [`Tenant::begin_call`]).
     /// A call whose idempotency key the tenant has seen runs nothing and is answered from
     /// the receipt that decided it.
     pub fn call(&mut self, env: &Env<'_>, call: &ToolCall) -> CallOutcome {
-        let key = call.idempotency_key.as_deref();
-        if let Some(repeat) = self.repeated_call(key) {
-            return repeat;
+        match self.begin_call(env, call) {
+            Begun::Decided(outcome) => outcome,
+            Begun::Started(started) => {
+                let run = started.run();
+                self.finish_call(env, started, run)
+            }
         }
-        let receipts = self.tick(env);
+    }
+
+    /// Everything of a call up to its action: a call that stops, is a repeat, or runs a
+    /// simulated handler is decided here; one that runs a command is recorded as started,
+    /// and its caller makes that durable, runs it and hands the run to
+    /// [`Tenant::finish_call`] — without holding the tenant meanwhile.
+    pub fn begin_call<'c>(&mut self, env: &Env<'c>, call: &ToolCall) -> Begun<'c> {
+        let key = call.idempotency_key.as_deref();
+        let interrupted = self.interrupt(env);
+        if let Some(mut repeat) = self.repeated_call(key) {
+            repeat.receipts = interrupted;
+            return Begun::Decided(repeat);
+        }
+        let mut receipts = interrupted;
+        receipts.extend(self.tick(env));
         let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
         metadata.insert("tool", &call.tool);
@@ -63,10 +113,83 @@ impl Tenant {
             metadata.insert(IDEMPOTENCY_KEY, key);
         }
         let outcome = match self.admit(env, call, &mut metadata) {
-            Ok((tool, action)) => self.execute(env, receipts, metadata, call, tool, action),
+            Ok((tool, action)) => {
+                let limits = Limits::resolve(Some(action), tool.pack);
+                metadata.insert_struct("limits", &limits);
+                if matches!(tool.tool.handler, Handler::Command(_)) {
+                    let started = self.start(env, receipts, metadata, call, (tool, action), limits);
+                    return Begun::Started(started);
+                }
+                let run = exec::execute(&tool.tool.handler, &call.arguments, &limits);
+                self.record_run(env, receipts, metadata, tool, action, run)
+            }
             Err(stop) => self.record_stop(env, receipts, metadata, stop),
         };
         self.remember_call(key, outcome.receipts.get(ticked));
+        Begun::Decided(outcome)
+    }
+
+    /// Seals `action_started` for an admitted command: the tenant is running it until
+    /// [`Tenant::finish_call`] (or, should nobody finish it, [`Tenant::interrupt`]).
+    fn start<'c>(
+        &mut self,
+        env: &Env<'c>,
+        mut receipts: Vec<Receipt>,
+        metadata: MetadataBuilder,
+        call: &ToolCall,
+        (tool, action): (ToolRef<'c>, &'c Action),
+        limits: Limits,
+    ) -> StartedCall<'c> {
+        let started = self.seal(
+            env,
+            Draft {
+                event: EventType::ActionStarted,
+                to: self.state,
+                reason: None,
+                metadata: metadata.clone(),
+            },
+        );
+        let started_seq = started.seq;
+        self.remember_call(call.idempotency_key.as_deref(), Some(&started));
+        self.running = Some(Running {
+            tool: tool.tool.name.clone(),
+            started_seq,
+            since: env.now,
+            idempotency_key: call.idempotency_key.clone(),
+        });
+        receipts.push(started);
+        StartedCall {
+            receipts,
+            tool,
+            action,
+            limits,
+            arguments: call.arguments.clone(),
+            metadata,
+            started_seq,
+        }
+    }
+
+    /// Records how a started command went: the one receipt that decides the call, linked to
+    /// its `action_started` by `started_seq`.
+    pub fn finish_call(
+        &mut self,
+        env: &Env<'_>,
+        started: StartedCall<'_>,
+        run: exec::Run,
+    ) -> CallOutcome {
+        let StartedCall {
+            receipts: written_ahead,
+            tool,
+            action,
+            mut metadata,
+            started_seq,
+            ..
+        } = started;
+        metadata.insert("started_seq", &started_seq);
+        let key = self.running.take().and_then(|r| r.idempotency_key);
+        let mut outcome = self.record_run(env, Vec::new(), metadata, tool, action, run);
+        self.remember_call(key.as_deref(), outcome.receipts.first());
+        outcome.started = written_ahead;
         outcome
     }
 
@@ -175,24 +298,21 @@ impl Tenant {
         })
     }
 
-    /// Runs the admitted action within its limits and records how it went.
-    fn execute(
+    /// Records how an admitted action's run went.
+    fn record_run(
         &mut self,
         env: &Env<'_>,
         receipts: Vec<Receipt>,
         mut metadata: MetadataBuilder,
-        call: &ToolCall,
         tool: ToolRef<'_>,
         action: &Action,
+        run: exec::Run,
     ) -> CallOutcome {
-        let limits = Limits::resolve(Some(action), tool.pack);
-        metadata.insert_struct("limits", &limits);
-        let run = exec::execute(&tool.tool.handler, &call.arguments, &limits);
         if let Some(usage) = &run.usage {
             metadata.insert_struct("usage", usage);
         }
         match judge(run.outcome, action, &mut metadata) {
-            Ok(result) => self.record_success(env, receipts, metadata, call, result),
+            Ok(result) => self.record_success(env, receipts, metadata, tool, result),
             Err(overrun) => self.record_overrun(env, receipts, metadata, tool, overrun),
         }
     }
@@ -203,7 +323,7 @@ impl Tenant {
         env: &Env<'_>,
         mut receipts: Vec<Receipt>,
         metadata: MetadataBuilder,
-        call: &ToolCall,
+        tool: ToolRef<'_>,
         result: Value,
     ) -> CallOutcome {
         receipts.push(self.seal(
@@ -219,10 +339,11 @@ impl Tenant {
             decision: Decision::Executed,
             gate: None,
             reason: None,
-            message: format!("`{}` executed", call.tool),
+            message: format!("`{}` executed", tool.tool.name),
             result: Some(result),
             state: self.state,
             receipts,
+            started: Vec::new(),
             repeat_of: None,
         }
     }
@@ -267,6 +388,7 @@ impl Tenant {
             result: None,
             state: self.state,
             receipts,
+            started: Vec::new(),
             repeat_of: None,
         }
     }
@@ -302,6 +424,7 @@ impl Tenant {
             result: None,
             state: self.state,
             receipts,
+            started: Vec::new(),
             repeat_of: None,
         }
     }

@@ -18,15 +18,18 @@ mod once;
 mod replay;
 mod requests;
 mod signal;
+mod started;
 mod tenant;
 mod transitions;
 
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
+pub use call::{Begun, StartedCall};
+pub use once::SEEN_PER_TENANT;
 pub use replay::ReplayError;
 pub use requests::{
-    CallOutcome, EventOutcome, InFlight, NothingInFlight, Resolution, Signal, SignalOutcome,
-    ToolCall,
+    CallOutcome, EventOutcome, InFlight, NothingInFlight, Resolution, Running, Signal,
+    SignalOutcome, ToolCall,
 };
 pub use tenant::{Env, Tenant};
 pub use transitions::{RAN, Transition, possible_transitions};

@@ -11,7 +11,7 @@
 //! it has seen, and the answer to a repeat is built from that receipt alone — the same before
 //! and after a restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -27,8 +27,42 @@ use super::{CallOutcome, EventOutcome, Tenant};
 /// changed, since tenants are cloned for reads.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Seen {
-    events: Arc<HashMap<String, Receipt>>,
-    calls: Arc<HashMap<String, Receipt>>,
+    events: Arc<Window>,
+    calls: Arc<Window>,
+}
+
+/// How many event ids, and how many call idempotency keys, a tenant remembers: the most
+/// recent ones. An older id or key is forgotten, and a delivery or call carrying it again is
+/// decided as new. Marketplaces redeliver within hours and clients retry within minutes;
+/// this bounds a tenant's memory whatever its traffic, the same after a restart (replay keeps
+/// the same most recent ones).
+pub const SEEN_PER_TENANT: usize = 10_000;
+
+/// The most recent [`SEEN_PER_TENANT`] ids and the receipts that decided them.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Window {
+    by_id: HashMap<String, Receipt>,
+    /// Ids in the order first seen, oldest first.
+    order: VecDeque<String>,
+}
+
+impl Window {
+    fn get(&self, id: &str) -> Option<&Receipt> {
+        self.by_id.get(id)
+    }
+
+    fn insert(&mut self, id: String, decided: Receipt) {
+        if self.by_id.insert(id.clone(), decided).is_some() {
+            // A started call now decided: the same id, kept where it was.
+            return;
+        }
+        self.order.push_back(id);
+        if self.order.len() > SEEN_PER_TENANT
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.by_id.remove(&oldest);
+        }
+    }
 }
 
 /// The metadata field of a call's deciding receipt that holds its idempotency key.
@@ -81,6 +115,7 @@ impl Tenant {
                 .flatten(),
             state: r.body.state_to,
             receipts: Vec::new(),
+            started: Vec::new(),
             repeat_of: Some(r.seq),
         })
     }

@@ -95,6 +95,7 @@ impl Tenant {
         } else {
             None
         };
+        self.replay_running(r, &field);
         self.remember_stored(r, &field);
         self.state = r.body.state_to;
         Ok(())

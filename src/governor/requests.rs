@@ -41,8 +41,13 @@ pub struct CallOutcome {
     pub result: Option<Value>,
     /// The governor state after the call.
     pub state: GovernorState,
-    /// Receipts written, in order.
+    /// Receipts written, in order. For a call whose command ran, the outcome receipt only:
+    /// what was written ahead of the program is in `started`.
     pub receipts: Vec<Receipt>,
+    /// For a call whose command ran: the receipts made durable before the program started
+    /// (anything time recorded first, then `action_started`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub started: Vec<Receipt>,
     /// When this answers a retry of a call already decided (the same idempotency key): the
     /// seq of the receipt that decided it. Nothing ran and nothing was written.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,4 +124,19 @@ pub struct InFlight {
     pub reason: String,
     /// When it started.
     pub since: Timestamp,
+}
+
+/// A command that passed the gates and was recorded as started (`action_started`) but has no
+/// outcome yet: running, or — when nobody is running it any more — interrupted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Running {
+    /// The tool that was called.
+    pub tool: ToolName,
+    /// The seq of its `action_started` receipt.
+    pub started_seq: u64,
+    /// When it started.
+    pub since: Timestamp,
+    /// The call's idempotency key, kept for the receipt that ends it.
+    #[serde(skip)]
+    pub(crate) idempotency_key: Option<String>,
 }

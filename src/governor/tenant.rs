@@ -14,8 +14,8 @@ use crate::receipts::{ChainHead, IdSource, MetadataBuilder, Receipt, ReceiptBody
 use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
-use super::InFlight;
 use super::once::Seen;
+use super::{InFlight, Running};
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,8 @@ pub struct Tenant {
     pub(super) tools: BTreeSet<ToolName>,
     pub(super) facts: Map<String, Value>,
     pub(super) in_flight: Option<InFlight>,
+    /// A command recorded as started whose outcome is not recorded yet.
+    pub(super) running: Option<Running>,
     pub(super) head: ChainHead,
     surface_checked: CheckedCatalog,
     /// Events and keyed calls already decided.
@@ -77,6 +79,7 @@ impl Tenant {
             tools: BTreeSet::new(),
             facts: Map::new(),
             in_flight: None,
+            running: None,
             head: ChainHead::default(),
             surface_checked: CheckedCatalog::default(),
             seen: Seen::default(),
@@ -113,6 +116,11 @@ impl Tenant {
         self.in_flight.as_ref()
     }
 
+    /// A command recorded as started (`action_started`) whose outcome is not recorded yet.
+    pub fn running(&self) -> Option<&Running> {
+        self.running.as_ref()
+    }
+
     /// The end of the tenant's receipt chain.
     pub fn head(&self) -> &ChainHead {
         &self.head
@@ -146,7 +154,7 @@ impl Tenant {
     /// Records what time and the catalog changed on their own: an expiry that has passed,
     /// and a tool surface that no longer matches the catalog. Every operation starts here.
     pub fn tick(&mut self, env: &Env<'_>) -> Vec<Receipt> {
-        let mut out = Vec::new();
+        let mut out = self.interrupt(env);
         if let Some(ent) = &self.entitlement
             && ent.standing(env.now) == Standing::Expired
             && self.expiry_noted != Some(ent.expiry)

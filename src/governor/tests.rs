@@ -591,3 +591,38 @@ fn the_same_operations_under_the_same_clock_and_seed_write_the_same_bytes() {
     let (_, second, _) = history(&World::new());
     assert_eq!(lines(&first), lines(&second));
 }
+
+#[test]
+fn a_tenant_remembers_the_most_recent_idempotency_keys_only() {
+    let w = World::new();
+    let mut t = Tenant::new(TenantId::new("acme").unwrap());
+    let mut chain = t.apply_event(&w.env(), &activation(None)).receipts;
+    chain.extend(t.signal(&w.env(), &Signal::default()).receipts);
+    let keyed = |k: usize| ToolCall {
+        idempotency_key: Some(format!("k-{k}")),
+        ..call("look", json!({}), json!({}))
+    };
+    let first = t.call(&w.env(), &keyed(0));
+    assert_eq!(first.decision, Decision::Executed, "{first:?}");
+    assert_eq!(
+        t.call(&w.env(), &keyed(0)).repeat_of,
+        Some(first.receipts[0].seq)
+    );
+    chain.extend(first.receipts);
+    for k in 1..=SEEN_PER_TENANT {
+        chain.extend(t.call(&w.env(), &keyed(k)).receipts);
+    }
+    // The most recent keys are remembered, the same after a replay of the chain.
+    let mut replayed = Tenant::replay(t.id().clone(), &chain).unwrap();
+    for tenant in [&mut t, &mut replayed] {
+        for k in [1, SEEN_PER_TENANT / 2, SEEN_PER_TENANT] {
+            let out = tenant.call(&w.env(), &keyed(k));
+            assert!(out.repeat_of.is_some(), "k-{k} was forgotten");
+        }
+    }
+    // The oldest is forgotten: the same key is a new call now.
+    let again = t.call(&w.env(), &keyed(0));
+    assert_eq!(again.repeat_of, None);
+    assert_eq!(again.decision, Decision::Executed);
+    assert_eq!(again.receipts.len(), 1);
+}

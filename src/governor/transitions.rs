@@ -99,6 +99,16 @@ pub fn possible_transitions(catalog: &Catalog) -> BTreeSet<Transition> {
         };
         add(Stable, to, e);
     }
+    // A command is written ahead; one whose outcome never came is interrupted.
+    if catalog
+        .packs()
+        .iter()
+        .flat_map(|p| &p.tools)
+        .any(|t| matches!(t.handler, Handler::Command(_)))
+    {
+        add(Stable, Stable, E::ActionStarted);
+        add(Stable, Intervening, E::ActionInterrupted);
+    }
     add(Intervening, Stable, E::ActionCompleted);
     add(Intervening, Refusing, E::ActionFailed);
     out

@@ -111,7 +111,7 @@ impl<'de> Deserialize<'de> for Metadata {
 
 /// Builds canonical metadata field by field, encoding each value once, straight from a
 /// borrow: no tree is cloned or built just to be serialized and dropped.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MetadataBuilder {
     /// Every value's JSON text, back to back.
     text: Vec<u8>,

@@ -252,6 +252,14 @@ vocabulary! {
         LedgerTailQuarantined = "ledger_tail_quarantined",
         /// Receipts found after the head were adopted: a signed checkpoint covers them.
         LedgerTailAdopted = "ledger_tail_adopted",
+        // Write-ahead actions.
+        /// A tool call passed its gates and its command is about to run: written durably
+        /// before the program starts, so no side effect can happen unrecorded.
+        ActionStarted = "action_started",
+        /// A started action has no outcome: the writer stopped (crashed, was killed) while
+        /// the program ran, or its outcome could not be stored. Whether the program's side
+        /// effects happened is unknown; the governor intervenes.
+        ActionInterrupted = "action_interrupted",
     }
 }
 
@@ -339,6 +347,8 @@ vocabulary! {
         ExpiryOutOfRange = "expiry_out_of_range",
         /// The lifecycle event does not apply to the entitlement's current status.
         InvalidTransition = "invalid_transition",
+        /// A started action has no recorded outcome (see `action_interrupted`).
+        ActionInterrupted = "action_interrupted",
     } else {
         /// Gate 3: a pack precondition's refusal code.
         Precondition(RefusalCode),

@@ -15,9 +15,18 @@ use super::durability::Job;
 use super::{ReceiptObserver, WorkspaceError};
 
 /// One tenant in memory: its governor, and what has been announced of its receipts.
+///
+/// Two locks, always taken in this order: `op` serializes the tenant's operations and is
+/// held by a command call from its `action_started` until its outcome is sealed, so nothing
+/// else is decided in between; `tenant` is held only while deciding or copying, never while
+/// a program runs or a write is awaited, so reads answer at once from the last decided
+/// state and the durability thread can rebuild the tenant after a failed write.
 #[derive(Debug)]
 pub(super) struct Cell {
+    pub(super) op: Mutex<()>,
     pub(super) tenant: Mutex<Tenant>,
+    /// The seq below which the tenant's receipts are durable.
+    pub(super) durable: AtomicU64,
     /// How many times the tenant was rebuilt from its ledger after a failed write or sync.
     /// Read and changed only under the `tenant` lock.
     pub(super) rebuilds: AtomicU64,
@@ -29,6 +38,8 @@ impl Cell {
     pub(super) fn new(tenant: Tenant) -> Cell {
         Cell {
             announcer: Mutex::new(Announcer::new(tenant.head().next_seq)),
+            op: Mutex::new(()),
+            durable: AtomicU64::new(tenant.head().next_seq),
             tenant: Mutex::new(tenant),
             rebuilds: AtomicU64::new(0),
         }
@@ -44,6 +55,10 @@ pub(super) struct Pending<T> {
     pub(super) rebuilds: u64,
     pub(super) out: T,
     pub(super) receipts_of: fn(&T) -> &[Receipt],
+    /// The seq after the last receipt decided on the tenant so far: the answer waits until
+    /// everything before it is durable, also when it wrote nothing itself (a repeat must not
+    /// be answered from a receipt that may yet be lost).
+    pub(super) wait_for: u64,
     pub(super) ledger: Arc<dyn Ledger>,
     pub(super) observer: Option<Arc<dyn ReceiptObserver>>,
     pub(super) answer: futures::channel::oneshot::Sender<Result<T, WorkspaceError>>,
@@ -58,12 +73,19 @@ impl<T: Send> Job for Pending<T> {
         (self.receipts_of)(&self.out)
     }
 
+    fn wait_for(&self) -> u64 {
+        self.wait_for
+    }
+
     fn finish(self: Box<Self>, stored: Result<(), LedgerError>) {
         let p = *self;
         let receipts = (p.receipts_of)(&p.out);
         let answer = match stored {
             Ok(()) => {
-                if let Some(observer) = &p.observer {
+                p.cell.durable.fetch_max(p.wait_for, Ordering::AcqRel);
+                if let Some(observer) = &p.observer
+                    && !receipts.is_empty()
+                {
                     lock(&p.cell.announcer).announce(observer.as_ref(), &p.tenant, receipts);
                 }
                 Ok(p.out)
@@ -77,6 +99,9 @@ impl<T: Send> Job for Pending<T> {
                     let rebuilt = rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant);
                     if rebuilt.is_ok() {
                         p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
+                        p.cell
+                            .durable
+                            .store(tenant.head().next_seq, Ordering::Release);
                     }
                     rebuilt.err().unwrap_or(e.into())
                 } else {

@@ -23,6 +23,8 @@ pub(super) trait Job: Send {
     fn tenant(&self) -> &TenantId;
     /// The receipts, in chain order.
     fn receipts(&self) -> &[Receipt];
+    /// The seq below which the tenant's receipts must be durable before the job finishes.
+    fn wait_for(&self) -> u64;
     /// Called exactly once, with whether the receipts were written and made durable.
     fn finish(self: Box<Self>, stored: Result<(), LedgerError>);
 }
@@ -123,7 +125,11 @@ fn store(ledger: &dyn Ledger, jobs: Vec<Box<dyn Job>>) {
     let written: Vec<_> = jobs
         .into_iter()
         .map(|job| {
-            let next_seq = ledger.write(job.tenant(), job.receipts());
+            let next_seq = match job.receipts() {
+                // Nothing to write: wait for what was decided before it.
+                [] => Ok(job.wait_for()),
+                receipts => ledger.write(job.tenant(), receipts),
+            };
             (job, next_seq)
         })
         .collect();

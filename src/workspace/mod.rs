@@ -26,8 +26,8 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
-    CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, ReplayError, Resolution, Signal,
-    SignalOutcome, Tenant, ToolCall,
+    Begun, CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, ReplayError, Resolution,
+    Signal, SignalOutcome, Tenant, ToolCall,
 };
 use crate::ids::TenantId;
 use crate::receipts::CheckpointSigner;
@@ -101,6 +101,8 @@ pub struct Workspace {
     tenants: Mutex<HashMap<TenantId, Arc<Cell>>>,
     observer: Option<Arc<dyn ReceiptObserver>>,
     durability: DurabilityThread,
+    /// Whether this workspace writes (and so settles what a previous writer left unfinished).
+    writes: bool,
 }
 
 /// Why [`Workspace::try_run`] ran nothing.
@@ -161,7 +163,9 @@ impl Workspace {
         clock: Arc<dyn Clock>,
     ) -> Workspace {
         let ledger = Arc::new(ReadOnlyLedger::new(state_dir));
-        Workspace::with_ledger(catalog, clock, IdSource::seeded(0), ledger)
+        let mut ws = Workspace::with_ledger(catalog, clock, IdSource::seeded(0), ledger);
+        ws.writes = false;
+        ws
     }
 
     /// A workspace over any ledger (e.g. an in-memory one in tests).
@@ -179,6 +183,7 @@ impl Workspace {
             ledger,
             tenants: Mutex::new(HashMap::new()),
             observer: None,
+            writes: true,
         }
     }
 
@@ -224,9 +229,14 @@ impl Workspace {
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
         let loaded = Arc::new(Cell::new(tenant));
-        Ok(Arc::clone(
-            lock(&self.tenants).entry(id.clone()).or_insert(loaded),
-        ))
+        let h = Arc::clone(lock(&self.tenants).entry(id.clone()).or_insert(loaded));
+        // A command started by an earlier writer and never finished: that writer is gone (it
+        // held the ledger's lock while running), so the action is recorded as interrupted
+        // before anything else is decided or shown.
+        if self.writes && lock(&h.tenant).running().is_some() {
+            self.run_on(&h, id, |t, env| t.interrupt(env), Vec::as_slice)?;
+        }
+        Ok(h)
     }
 
     /// A snapshot of a tenant (a fresh `boot` tenant when it has no ledger).
@@ -249,8 +259,21 @@ impl Workspace {
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
         let h = self.handle(id)?;
-        let tenant = lock(&h.tenant);
-        let deferred = self.decide(&h, id, tenant, op, receipts_of);
+        self.run_on(&h, id, op, receipts_of)
+    }
+
+    fn run_on<T: Send + 'static>(
+        &self,
+        h: &Arc<Cell>,
+        id: &TenantId,
+        op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
+        receipts_of: fn(&T) -> &[Receipt],
+    ) -> Result<T, WorkspaceError> {
+        let turn = lock(&h.op);
+        let mut tenant = lock(&h.tenant);
+        let out = op(&mut tenant, &self.env());
+        let deferred = self.queue(h, id, tenant, out, receipts_of);
+        drop(turn);
         futures::executor::block_on(deferred.durable())
     }
 
@@ -267,32 +290,42 @@ impl Workspace {
             .get(id)
             .cloned()
             .ok_or(Declined::WouldBlock)?;
-        let tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
+        let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
+        let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         if tenant.head().next_seq == 0 {
             return Err(Declined::WouldBlock);
         }
-        Ok(self.decide(&h, id, tenant, op, receipts_of))
+        let out = op(&mut tenant, &self.env());
+        let deferred = self.queue(&h, id, tenant, out, receipts_of);
+        drop(turn);
+        Ok(deferred)
     }
 
-    /// Runs `op` on the locked tenant and queues its receipts for the durability thread,
-    /// before the lock is released: that is what keeps each tenant's batches in chain order.
-    fn decide<T: Send + 'static>(
-        &self,
-        h: &Arc<Cell>,
-        id: &TenantId,
-        mut tenant: MutexGuard<'_, Tenant>,
-        op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
-        receipts_of: fn(&T) -> &[Receipt],
-    ) -> Deferred<T> {
-        let (answer, deferred) = futures::channel::oneshot::channel();
-        let env = Env {
+    /// What an operation decides by: the catalog, the clock's now, the id source.
+    fn env(&self) -> Env<'_> {
+        Env {
             catalog: &self.catalog,
             now: self.clock.now(),
             ids: &self.ids,
-        };
-        let out = op(&mut tenant, &env);
+        }
+    }
+
+    /// Queues what an operation on the locked tenant decided for the durability thread,
+    /// before the lock is released: that is what keeps each tenant's batches in chain order.
+    /// An answer that wrote nothing is given at once only when everything decided before it
+    /// is durable; otherwise it waits its turn like a write.
+    fn queue<T: Send + 'static>(
+        &self,
+        h: &Arc<Cell>,
+        id: &TenantId,
+        tenant: MutexGuard<'_, Tenant>,
+        out: T,
+        receipts_of: fn(&T) -> &[Receipt],
+    ) -> Deferred<T> {
+        let (answer, deferred) = futures::channel::oneshot::channel();
+        let wait_for = tenant.head().next_seq;
         let mut queued = true;
-        if receipts_of(&out).is_empty() {
+        if receipts_of(&out).is_empty() && h.durable.load(Ordering::Acquire) >= wait_for {
             let _ = answer.send(Ok(out));
         } else {
             queued = self.durability.submit(Box::new(Pending {
@@ -301,6 +334,7 @@ impl Workspace {
                 rebuilds: h.rebuilds.load(Ordering::Relaxed),
                 out,
                 receipts_of,
+                wait_for,
                 ledger: Arc::clone(&self.ledger),
                 observer: self.observer.clone(),
                 answer,
@@ -348,8 +382,33 @@ impl Workspace {
     }
 
     /// Runs a tool call through the tenant's governor.
+    ///
+    /// A call that runs a command is written ahead: its `action_started` receipt is durable
+    /// before the program starts, and the program runs with the tenant's operations held
+    /// (nothing else is decided until its outcome is sealed) but not the tenant itself, so
+    /// reads answer meanwhile from the last decided state. Should this process die while
+    /// the program runs, the next writer records the action as interrupted.
     pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
-        self.run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
+        let h = self.handle(tenant)?;
+        let turn = lock(&h.op);
+        let mut t = lock(&h.tenant);
+        let started = match t.begin_call(&self.env(), call) {
+            Begun::Decided(outcome) => {
+                let deferred = self.queue(&h, tenant, t, outcome, |o| &o.receipts);
+                drop(turn);
+                return futures::executor::block_on(deferred.durable());
+            }
+            Begun::Started(started) => started,
+        };
+        let ahead = self.queue(&h, tenant, t, started.receipts.clone(), Vec::as_slice);
+        // Not durable: the program never runs (a failed write has rebuilt the tenant).
+        futures::executor::block_on(ahead.durable())?;
+        let run = started.run();
+        let mut t = lock(&h.tenant);
+        let outcome = t.finish_call(&self.env(), started, run);
+        let deferred = self.queue(&h, tenant, t, outcome, |o| &o.receipts);
+        drop(turn);
+        futures::executor::block_on(deferred.durable())
     }
 
     /// [`Workspace::call`] through [`Workspace::try_run`], declined also when the tool runs

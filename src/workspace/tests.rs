@@ -48,6 +48,8 @@ struct Flaky {
     inner: MemoryLedger,
     fail_writes: std::sync::atomic::AtomicBool,
     fail_syncs: std::sync::atomic::AtomicBool,
+    /// Held by a test to keep every sync waiting.
+    syncs: Mutex<()>,
 }
 
 impl Ledger for Flaky {
@@ -66,6 +68,7 @@ impl Ledger for Flaky {
         self.inner.append(tenant, receipts)
     }
     fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
+        drop(lock(&self.syncs));
         if self.fail_syncs.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(LedgerError::NotDurable {
                 tenant: tenant.clone(),
@@ -266,4 +269,62 @@ fn a_refused_resolution_after_an_expiry_leaves_memory_and_ledger_agreeing() {
         ws.tenant(&acme).unwrap().head(),
         &ws.ledger().head(&acme).unwrap()
     );
+}
+
+/// A keyed call whose receipt is decided but still on its way to disk, and a retry of it
+/// (the same key) arriving meanwhile: the retry runs nothing, and is answered only once the
+/// first outcome is durable, or with an error when it never becomes durable.
+#[test]
+fn a_retry_is_never_answered_before_the_first_outcome_is_durable() {
+    use std::sync::atomic::Ordering::SeqCst;
+    for fails in [false, true] {
+        let ledger = Arc::new(Flaky::default());
+        let ws = Arc::new(Workspace::with_ledger(
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+            IdSource::seeded(1),
+            ledger.clone(),
+        ));
+        let acme = purchase(&ws, "acme");
+        let call = ToolCall {
+            idempotency_key: Some("k-1".into()),
+            ..some_call(&ws, &acme)
+        };
+        let before = ws.tenant(&acme).unwrap().head().next_seq;
+        let syncs = lock(&ledger.syncs);
+        let first = {
+            let (ws, acme, call) = (Arc::clone(&ws), acme.clone(), call.clone());
+            std::thread::spawn(move || ws.call(&acme, &call))
+        };
+        while ws.tenant(&acme).unwrap().head().next_seq == before {
+            std::thread::yield_now();
+        }
+        let mut retry = loop {
+            match ws.try_call(&acme, &call) {
+                Ok(d) => break d,
+                Err(Declined::Busy) => std::thread::yield_now(),
+                Err(Declined::WouldBlock) => panic!("the tenant is loaded"),
+            }
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(
+            matches!(retry.0.try_recv(), Ok(None)),
+            "the retry was answered before the first outcome was durable"
+        );
+        ledger.fail_syncs.store(fails, SeqCst);
+        drop(syncs);
+        let first = first.join().unwrap();
+        let retried = futures::executor::block_on(retry.durable());
+        if fails {
+            assert!(first.is_err());
+            assert!(retried.is_err(), "a lost outcome was given to the retry");
+        } else {
+            let first = first.unwrap();
+            let retried = retried.unwrap();
+            assert_eq!(retried.repeat_of, Some(first.receipts[0].seq));
+            assert_eq!(retried.decision, first.decision);
+            assert!(retried.receipts.is_empty());
+            assert_eq!(ws.ledger().head(&acme).unwrap().next_seq, before + 1);
+        }
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::entitlement::{Standing, Status};
-use crate::governor::{GovernorState, InFlight, Tenant};
+use crate::governor::{GovernorState, InFlight, Running, Tenant};
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
 
 /// What a tenant looks like from outside: `tai state --format json` and the server's
@@ -26,6 +26,11 @@ pub struct TenantView {
     pub facts: Map<String, Value>,
     /// The action an intervening governor waits on.
     pub in_flight: Option<InFlight>,
+    /// A command recorded as started (`action_started`) whose outcome is not recorded yet:
+    /// running now, or — when read while no writer has the tenant — left by a writer that
+    /// stopped; the next writer records it as interrupted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<Running>,
     /// How many receipts its chain holds.
     pub receipts: u64,
     /// The hash of its newest receipt.
@@ -78,6 +83,7 @@ impl TenantView {
             tools: t.tools().clone(),
             facts: t.facts().clone(),
             in_flight: t.in_flight().cloned(),
+            running: t.running().cloned(),
             receipts: t.head().next_seq,
             head_hash: t.head().hash.clone(),
         }

@@ -21,3 +21,4 @@ mod test_command;
 mod trust;
 mod validate;
 mod workspace;
+mod write_ahead;

@@ -229,3 +229,59 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// A catalog whose one tool (`slow_call`, on plan `slow-plan`, role `operate`) runs a command
+/// that creates the returned `started` file, then waits for the test to create `release`:
+/// `(catalog, started, release)`.
+pub fn slow_catalog(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let catalog = dir.join("catalog");
+    std::fs::create_dir_all(catalog.join("packs")).unwrap();
+    std::fs::create_dir_all(catalog.join("skus")).unwrap();
+    // The handler runs sandboxed as `nobody`: it may only write where it declares, and must
+    // be able to reach that folder.
+    let io = dir.join("io");
+    std::fs::create_dir_all(&io).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(dir, mode(0o711)).unwrap();
+        std::fs::set_permissions(&io, mode(0o777)).unwrap();
+    }
+    let started = io.join("started");
+    let release = io.join("release");
+    std::fs::write(
+        catalog.join("packs/slow.yaml"),
+        format!(
+            r#"pack_id: slow
+version: 1.0.0
+description: A command that answers when the test lets it
+actions:
+  - id: wait
+    roles: [operate]
+    compute_limits: {{ timeout_ms: 120000 }}
+tools:
+  - name: slow_call
+    description: Waits for a release file, then answers
+    input_schema: {{ type: object }}
+    action: wait
+    handler:
+      kind: command
+      program: sh
+      args: ["-c", "touch \"$STARTED\"; while [ ! -e \"$RELEASE\" ]; do sleep 0.02; done; cat >/dev/null; echo '{{\"ok\":true}}'"]
+      env: {{ STARTED: "{}", RELEASE: "{}" }}
+      sandbox: {{ write: ["{}"] }}
+"#,
+            started.display(),
+            release.display(),
+            io.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        catalog.join("skus/slow-plan.yaml"),
+        "sku_id: slow-plan\nplan_id: slow-tier\ntitle: Slow\nprice: { amount: 0 }\n\
+         enabled_packs: [slow]\niam_roles: [operate]\n",
+    )
+    .unwrap();
+    (catalog, started, release)
+}

@@ -14,6 +14,7 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::common::slow_catalog;
 use crate::common::{self, ACME, ADMIN, DEADLINE, GLOBEX, Served};
 
 /// A running `tai serve`.
@@ -238,7 +239,7 @@ fn tool_names(r: &Reply) -> Vec<String> {
 }
 
 /// Every receipt of a tenant, page by page.
-async fn all_receipts(s: &Server, token: &str, tenant: &str) -> Vec<Value> {
+pub(crate) async fn all_receipts(s: &Server, token: &str, tenant: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut from = 0;
     loop {
@@ -266,7 +267,7 @@ fn assert_gap_free(receipts: &[Value]) {
     }
 }
 
-async fn verify_ok(s: &Server, tenant: &str) -> Value {
+pub(crate) async fn verify_ok(s: &Server, tenant: &str) -> Value {
     let r = get(s, Some(ADMIN), &format!("/v1/tenants/{tenant}/verify")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["ok"], true, "{}", r.body);
@@ -879,61 +880,7 @@ async fn a_generated_admin_token_is_printed_and_works() {
     );
 }
 
-/// A catalog whose one tool runs a command that waits for the test to release it.
-fn slow_catalog(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let catalog = dir.join("catalog");
-    std::fs::create_dir_all(catalog.join("packs")).unwrap();
-    std::fs::create_dir_all(catalog.join("skus")).unwrap();
-    // The handler runs sandboxed as `nobody`: it may only write where it declares, and must
-    // be able to reach that folder.
-    let io = dir.join("io");
-    std::fs::create_dir_all(&io).unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |m| std::fs::Permissions::from_mode(m);
-        std::fs::set_permissions(dir, mode(0o711)).unwrap();
-        std::fs::set_permissions(&io, mode(0o777)).unwrap();
-    }
-    let started = io.join("started");
-    let release = io.join("release");
-    std::fs::write(
-        catalog.join("packs/slow.yaml"),
-        format!(
-            r#"pack_id: slow
-version: 1.0.0
-description: A command that answers when the test lets it
-actions:
-  - id: wait
-    roles: [operate]
-    compute_limits: {{ timeout_ms: 120000 }}
-tools:
-  - name: slow_call
-    description: Waits for a release file, then answers
-    input_schema: {{ type: object }}
-    action: wait
-    handler:
-      kind: command
-      program: sh
-      args: ["-c", "touch \"$STARTED\"; while [ ! -e \"$RELEASE\" ]; do sleep 0.02; done; cat >/dev/null; echo '{{\"ok\":true}}'"]
-      env: {{ STARTED: "{}", RELEASE: "{}" }}
-      sandbox: {{ write: ["{}"] }}
-"#,
-            started.display(),
-            release.display(),
-            io.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        catalog.join("skus/slow-plan.yaml"),
-        "sku_id: slow-plan\nplan_id: slow-tier\ntitle: Slow\nprice: { amount: 0 }\n\
-         enabled_packs: [slow]\niam_roles: [operate]\n",
-    )
-    .unwrap();
-    (catalog, started, release)
-}
-
-async fn wait_for_file(path: &Path) {
+pub(crate) async fn wait_for_file(path: &Path) {
     let end = Instant::now() + DEADLINE;
     while !path.exists() {
         assert!(Instant::now() < end, "{} never appeared", path.display());
@@ -999,17 +946,19 @@ async fn a_request_past_the_timeout_is_503_and_its_receipt_still_lands() {
     wait_for_file(&started).await;
     std::fs::write(&release, "").unwrap();
 
-    // The call carries on in the background and is recorded.
+    // The call carries on in the background and is recorded: started before the program
+    // ran (write-ahead), then its outcome.
     let end = Instant::now() + DEADLINE;
     let receipts = loop {
         let receipts = all_receipts(&s, ACME, "acme").await;
-        if receipts.len() > before {
+        if receipts.len() > before + 1 {
             break receipts;
         }
         assert!(Instant::now() < end, "the timed-out call left no receipt");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(receipts[before]["event_type"], "action_executed");
+    assert_eq!(receipts[before]["event_type"], "action_started");
+    assert_eq!(receipts[before + 1]["event_type"], "action_executed");
 }
 
 /// An MCP client that counts `notifications/tools/list_changed`.

@@ -8,3 +8,5 @@ mod browser;
 mod hardening;
 mod http;
 mod mcp;
+mod proofs;
+mod write_ahead;

@@ -228,15 +228,27 @@ impl ServerHandler for TaiMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
+        let proof = tools::wants_proof(&request, &context.meta);
         let call = tools::tool_call(request, &context.meta)?;
         let outcome = match super::try_call(&self.workspace, &tenant, &call).await {
             Some(decided) => decided.map_err(McpError::from)?,
             None => {
+                let tenant = tenant.clone();
                 self.with_workspace(move |ws| ws.call(&tenant, &call))
                     .await?
             }
         };
-        Ok(tools::answer(outcome)?.into())
+        let seq = tools::deciding_seq(&outcome).filter(|_| proof);
+        let result = tools::answer(outcome)?;
+        let Some(seq) = seq else {
+            return Ok(result.into());
+        };
+        // The receipt is durable, and its flush signed the checkpoint that covers it.
+        let proven = self
+            .with_workspace(move |ws| Ok(ws.ledger().prove(&tenant, seq)))
+            .await?
+            .map_err(|e| e.to_string());
+        Ok(tools::with_proof(result, proven).into())
     }
 
     fn accepted_subscription_filter(

@@ -34,6 +34,41 @@ pub const IDEMPOTENCY_META_KEY: &str = "tai/idempotency_key";
 /// The result `_meta` key listing the receipts the call wrote.
 pub const RECEIPTS_META_KEY: &str = "tai/receipts";
 
+/// The request `_meta` key asking for the deciding receipt's inclusion proof (`true`), and
+/// the result `_meta` key holding it: the proof file `tai receipts verify-proof` checks.
+pub const PROOF_META_KEY: &str = "tai/proof";
+
+/// The result `_meta` key saying why no proof came back (e.g. nothing is signed).
+pub const PROOF_ERROR_META_KEY: &str = "tai/proof_error";
+
+/// Whether the call's `_meta` asks for the deciding receipt's inclusion proof.
+pub fn wants_proof(request: &CallToolRequestParams, context_meta: &RequestMetaObject) -> bool {
+    context_meta
+        .get(PROOF_META_KEY)
+        .or_else(|| request.meta.as_ref().and_then(|m| m.get(PROOF_META_KEY)))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The seq of the receipt that decided the call: the one it wrote last, or the one a repeat
+/// is answered from.
+pub fn deciding_seq(outcome: &CallOutcome) -> Option<u64> {
+    outcome.receipts.last().map(|r| r.seq).or(outcome.repeat_of)
+}
+
+/// Adds the proof (or why there is none) to a tool result's `_meta`.
+pub fn with_proof(
+    mut result: CallToolResult,
+    proof: Result<crate::receipts::InclusionProof, String>,
+) -> CallToolResult {
+    let mut meta = result.meta.take().unwrap_or_default();
+    match proof.map(|p| serde_json::to_value(p).map_err(|e| e.to_string())) {
+        Ok(Ok(p)) => meta.0.insert(PROOF_META_KEY.into(), p),
+        Ok(Err(e)) | Err(e) => meta.0.insert(PROOF_ERROR_META_KEY.into(), Value::String(e)),
+    };
+    result.with_meta(Some(meta))
+}
+
 /// The tools named in `visible`, in name order, as clients list them.
 pub fn listed(catalog: &Catalog, visible: &BTreeSet<ToolName>) -> Vec<Tool> {
     visible
@@ -97,7 +132,8 @@ struct NotExecuted<'a> {
 
 /// The answer to a call: a tool result, or invalid params for a tool the tenant cannot see.
 pub fn answer(outcome: CallOutcome) -> Result<CallToolResult, ErrorData> {
-    let meta = receipts_meta(&outcome.receipts);
+    let written: Vec<&Receipt> = outcome.started.iter().chain(&outcome.receipts).collect();
+    let meta = receipts_meta(&written);
     let result = match outcome.decision {
         Decision::ToolNotFound => {
             return Err(ErrorData::invalid_params(
@@ -155,7 +191,7 @@ fn as_object(value: Value) -> Value {
 }
 
 /// Where the call landed in the tenant's chain, so a client can cite the receipt.
-fn receipts_meta(receipts: &[Receipt]) -> MetaObject {
+fn receipts_meta(receipts: &[&Receipt]) -> MetaObject {
     let list: Vec<Value> = receipts
         .iter()
         .map(|r| {
@@ -185,6 +221,7 @@ mod tests {
             result: None,
             state: GovernorState::Stable,
             receipts: Vec::new(),
+            started: Vec::new(),
             repeat_of: None,
         }
     }

@@ -1,0 +1,244 @@
+//! Peers and the record's costs, in one run:
+//!
+//! 1. tai's whole gated call — the shipped `ac_rollback_orchestrator` with its arguments and
+//!    its three preconditions in the context, through `MemoryEngine::call` with the built-in
+//!    catalog, the receipt sealed — next to Cedar's `is_authorized` on the equivalent role +
+//!    precondition policy. Prints both p50s and their ratio.
+//! 2. An inclusion proof for a receipt of a 1M-receipt signed chain, and its verification.
+//! 3. Durable calls through the workspace with checkpoint signing off and on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::hint::black_box;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityUid, PolicySet, Request,
+};
+use serde_json::{Map, Value, json};
+use tai::catalog::{builtin, load};
+use tai::clock::{SimClock, SystemClock, Timestamp};
+use tai::engine::MemoryEngine;
+use tai::entitlement::{EntitlementEvent, EventKind};
+use tai::governor::{Decision, IdSource, Signal, ToolCall};
+use tai::ids::{SkuId, TenantId};
+use tai::receipts::ledger::{FileLedger, Ledger, LedgerOptions};
+use tai::receipts::{ChainHead, CheckpointSigner, sample_body};
+use tai::workspace::Workspace;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let (tai_p50, cedar_p50) = gated_call_vs_cedar();
+    println!(
+        "gated call   tai p50 {:.2} µs   cedar is_authorized p50 {:.2} µs   tai/cedar {:.2}",
+        tai_p50, cedar_p50, tai_p50 / cedar_p50
+    );
+    proofs();
+    durable_signing();
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn p50(mut samples: Vec<u64>) -> f64 {
+    samples.sort_unstable();
+    samples[samples.len() / 2] as f64 / 1000.0
+}
+
+/// The p50 of tai's call and of Cedar's decision, interleaved in rounds so both see the
+/// same machine.
+fn gated_call_vs_cedar() -> (f64, f64) {
+    let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
+    let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-10T00:00:00Z").unwrap()));
+    let mut engine = MemoryEngine::new(catalog, clock, IdSource::seeded(1));
+    let tenant = TenantId::new("bench").unwrap();
+    let mut ev = EntitlementEvent::new(EventKind::Activated, tenant.clone());
+    ev.sku_id = Some(SkuId::new("rollback-guard-professional").unwrap());
+    assert!(engine.apply_event(&ev).accepted);
+    engine.signal(&tenant, &Signal::default());
+    let call = ToolCall {
+        tool: "ac_rollback_orchestrator".into(),
+        arguments: object(json!({
+            "deployment": "checkout-api", "target_version": "2.4.0",
+            "strategy": "instant", "reason": "error rate above 5% since 2.4.1",
+        })),
+        context: object(json!({
+            "deployment_stable": true, "rollback_target_version": "2.4.0",
+            "rollback_policy_approved": true,
+        })),
+        idempotency_key: None,
+    };
+    assert_eq!(engine.call(&tenant, &call).decision, Decision::Executed);
+
+    let policies = PolicySet::from_str(
+        r#"permit(principal, action == Action::"trigger_rollback", resource)
+           when {
+             principal.roles.contains("read_deployment") &&
+             principal.roles.contains("write_rollback") &&
+             context.deployment_stable == true &&
+             context has rollback_target_version &&
+             context.rollback_policy_approved == true
+           };"#,
+    )
+    .unwrap();
+    let entities = Entities::from_json_value(
+        json!([{
+            "uid": { "type": "Tenant", "id": "bench" },
+            "attrs": { "roles": ["read_deployment", "write_rollback", "read_audit_trail"] },
+            "parents": []
+        }]),
+        None,
+    )
+    .unwrap();
+    let request = Request::new(
+        EntityUid::from_str(r#"Tenant::"bench""#).unwrap(),
+        EntityUid::from_str(r#"Action::"trigger_rollback""#).unwrap(),
+        EntityUid::from_str(r#"Deployment::"checkout-api""#).unwrap(),
+        Context::from_json_value(
+            json!({
+                "deployment_stable": true, "rollback_target_version": "2.4.0",
+                "rollback_policy_approved": true,
+            }),
+            None,
+        )
+        .unwrap(),
+        None,
+    )
+    .unwrap();
+    let authorizer = Authorizer::new();
+    assert_eq!(
+        authorizer.is_authorized(&request, &policies, &entities).decision(),
+        CedarDecision::Allow
+    );
+
+    const ROUNDS: usize = 10;
+    const PER_ROUND: usize = 20_000;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        // A fresh engine per round keeps the receipts held in memory (and the pages they
+        // touch) what one tenant's chain holds in a real run, not millions.
+        let mut e = MemoryEngine::new(
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+            Arc::new(SimClock::new(Timestamp::parse("2026-01-10T00:00:00Z").unwrap())),
+            IdSource::seeded(1),
+        );
+        e.apply_event(&ev);
+        e.signal(&tenant, &Signal::default());
+        for _ in 0..1000 {
+            black_box(e.call(&tenant, &call));
+            black_box(authorizer.is_authorized(&request, &policies, &entities));
+        }
+        for _ in 0..PER_ROUND {
+            let t0 = Instant::now();
+            let out = e.call(&tenant, &call);
+            ours.push(t0.elapsed().as_nanos() as u64);
+            black_box(out);
+        }
+        for _ in 0..PER_ROUND {
+            let t0 = Instant::now();
+            let r = authorizer.is_authorized(&request, &policies, &entities);
+            theirs.push(t0.elapsed().as_nanos() as u64);
+            black_box(r);
+        }
+    }
+    (p50(ours), p50(theirs))
+}
+
+/// A signed chain of 1M receipts; proofs for receipts spread over it, and their checks.
+fn proofs() {
+    const N: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Arc::new(CheckpointSigner::from_seed([7; 32]));
+    let options = LedgerOptions {
+        signer: Some(Arc::clone(&signer)),
+        clock: Arc::new(SystemClock),
+    };
+    let tenant = TenantId::new("acme").unwrap();
+    let build = Instant::now();
+    {
+        let ledger = FileLedger::open_with(dir.path(), options.clone()).unwrap();
+        let mut head = ChainHead::default();
+        let mut n = 0;
+        while n < N {
+            let batch: Vec<_> = (n..(n + 4096).min(N))
+                .map(|i| head.seal(sample_body(&tenant, i)))
+                .collect();
+            n += batch.len() as u64;
+            ledger.append(&tenant, &batch).unwrap();
+        }
+    }
+    println!(
+        "chain        {N} receipts written and signed in {:.1} s",
+        build.elapsed().as_secs_f64()
+    );
+    let ledger = FileLedger::open_with(dir.path(), options).unwrap();
+    let keys = [signer.public().clone()];
+    let (mut proving, mut checking) = (Vec::new(), Vec::new());
+    for i in 0..2_000u64 {
+        let seq = (i * 7_919 * 131) % N;
+        let t0 = Instant::now();
+        let proof = ledger.prove(&tenant, seq).unwrap();
+        proving.push(t0.elapsed().as_nanos() as u64);
+        let t0 = Instant::now();
+        proof.verify(&keys).unwrap();
+        checking.push(t0.elapsed().as_nanos() as u64);
+    }
+    println!(
+        "proof        generate p50 {:.1} µs   verify p50 {:.1} µs   (1M-receipt chain)",
+        p50(proving),
+        p50(checking)
+    );
+}
+
+/// Durable calls through the workspace, 32 threads on one tenant, signing off then on.
+fn durable_signing() {
+    let mut rates = Vec::new();
+    for signed in [false, true, false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = signed.then(|| Arc::new(CheckpointSigner::from_seed([9; 32])));
+        let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
+        let ws = Arc::new(
+            Workspace::open_signed(dir.path(), catalog, Arc::new(SystemClock), signer).unwrap(),
+        );
+        let tenant = TenantId::new("acme").unwrap();
+        ws.apply_event(&json!({
+            "event_type": "entitlement.activated", "tenant_id": "acme",
+            "sku_id": "rollback-guard-base",
+        }))
+        .unwrap();
+        ws.signal(&tenant, &Signal::default()).unwrap();
+        let call = ToolCall {
+            tool: "ac_receipt_verify".into(),
+            ..ToolCall::default()
+        };
+        const THREADS: usize = 32;
+        const PER_THREAD: usize = 500;
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..PER_THREAD {
+                        ws.call(&tenant, &call).unwrap();
+                    }
+                });
+            }
+        });
+        let rate = (THREADS * PER_THREAD) as f64 / t0.elapsed().as_secs_f64();
+        rates.push((signed, rate));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mean = |s: bool| {
+        let r: Vec<f64> = rates.iter().filter(|r| r.0 == s).map(|r| r.1).collect();
+        r.iter().sum::<f64>() / r.len() as f64
+    };
+    let (off, on) = (mean(false), mean(true));
+    println!(
+        "durable      signing off {off:.0} calls/s   on {on:.0} calls/s   on/off {:.2}",
+        on / off
+    );
+}

@@ -1,0 +1,76 @@
+//! Write-ahead actions: a command is recorded as started (`action_started`) before its
+//! program runs, and a started action that nobody will finish — the writer was killed while
+//! it ran, or its outcome could not be stored — is recorded as interrupted.
+//!
+//! Whoever runs a command holds the tenant's operations until the outcome is sealed, so an
+//! operation that finds a started action without an outcome knows it is not running in this
+//! process: the program's side effects are unknown, and the governor intervenes as for a
+//! failure, until someone reports the action complete or failed.
+
+use crate::receipts::{MetadataBuilder, Receipt};
+use crate::vocab::{EventType, GovernorState, ReasonCode};
+
+use super::once::IDEMPOTENCY_KEY;
+use super::tenant::Draft;
+use super::{Env, InFlight, Running, Tenant};
+
+impl Tenant {
+    /// Records `action_interrupted` for a started action with no outcome (none otherwise):
+    /// the governor goes to intervening, holding the action in flight. A retry of the call
+    /// (its idempotency key) is answered from this receipt and runs nothing.
+    pub fn interrupt(&mut self, env: &Env<'_>) -> Vec<Receipt> {
+        let Some(running) = self.running.take() else {
+            return Vec::new();
+        };
+        let message = format!(
+            "`{}` started (seq {}) but its outcome was never recorded: whether it took effect \
+             is unknown",
+            running.tool, running.started_seq
+        );
+        let in_flight = InFlight {
+            tool: running.tool.clone(),
+            reason: ReasonCode::ActionInterrupted.to_string(),
+            since: running.since,
+        };
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert("tool", running.tool.as_str());
+        metadata.insert("started_seq", &running.started_seq);
+        if let Some(key) = &running.idempotency_key {
+            metadata.insert(IDEMPOTENCY_KEY, key);
+        }
+        metadata.insert("message", &message);
+        metadata.insert_struct("in_flight", &in_flight);
+        self.in_flight = Some(in_flight);
+        let r = self.seal(
+            env,
+            Draft {
+                event: EventType::ActionInterrupted,
+                to: GovernorState::Intervening,
+                reason: Some(ReasonCode::ActionInterrupted),
+                metadata,
+            },
+        );
+        self.remember_call(running.idempotency_key.as_deref(), Some(&r));
+        vec![r]
+    }
+
+    /// Replay: what a stored receipt says about a started action.
+    pub(super) fn replay_running(
+        &mut self,
+        r: &Receipt,
+        field: &dyn Fn(&str) -> serde_json::Value,
+    ) {
+        self.running = if r.body.event_type == EventType::ActionStarted {
+            let tool = field("tool");
+            let key = field(IDEMPOTENCY_KEY);
+            serde_json::from_value(tool).ok().map(|tool| Running {
+                tool,
+                started_seq: r.seq,
+                since: r.body.timestamp,
+                idempotency_key: key.as_str().map(str::to_owned),
+            })
+        } else {
+            None
+        };
+    }
+}
