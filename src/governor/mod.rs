@@ -14,6 +14,7 @@
 mod call;
 mod events;
 pub mod gates;
+mod iam;
 mod once;
 mod replay;
 mod requests;
@@ -23,6 +24,7 @@ mod transitions;
 
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
+pub use iam::IamSetting;
 pub use replay::ReplayError;
 pub use requests::{
     CallOutcome, EventOutcome, InFlight, NothingInFlight, Resolution, Signal, SignalOutcome,

@@ -14,8 +14,8 @@ use crate::receipts::{ChainHead, IdSource, MetadataBuilder, Receipt, ReceiptBody
 use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
-use super::InFlight;
 use super::once::Seen;
+use super::{IamSetting, InFlight};
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,7 @@ pub struct Tenant {
     pub(super) tools: BTreeSet<ToolName>,
     pub(super) facts: Map<String, Value>,
     pub(super) in_flight: Option<InFlight>,
+    pub(super) iam: Option<IamSetting>,
     pub(super) head: ChainHead,
     surface_checked: CheckedCatalog,
     /// Events and keyed calls already decided.
@@ -77,6 +78,7 @@ impl Tenant {
             tools: BTreeSet::new(),
             facts: Map::new(),
             in_flight: None,
+            iam: None,
             head: ChainHead::default(),
             surface_checked: CheckedCatalog::default(),
             seen: Seen::default(),
@@ -111,6 +113,12 @@ impl Tenant {
     /// The action being resolved while `intervening`.
     pub fn in_flight(&self) -> Option<&InFlight> {
         self.in_flight.as_ref()
+    }
+
+    /// The tenant's IAM policy and when it was set; `None` when it has none (whoever calls
+    /// holds the roles the plan grants).
+    pub fn iam_policy(&self) -> Option<&IamSetting> {
+        self.iam.as_ref()
     }
 
     /// The end of the tenant's receipt chain.

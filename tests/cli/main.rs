@@ -8,6 +8,7 @@ mod browse;
 mod containment;
 mod exactly_once;
 mod golden;
+mod iam;
 mod marketplace;
 mod receipts;
 mod shipped_suite;
