@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. Modules not (yet) in the tree are ignored.
 const LAYERS: &[&[&str]] = &[
     &["vocab", "ids", "clock", "sync"],
-    &["spans", "diagnostics"],
+    &["spans", "diagnostics", "intake"],
     &["catalog"],
     &["entitlement", "iam"],
     &["registry", "marketplace"],

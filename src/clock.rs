@@ -26,28 +26,24 @@ impl Timestamp {
     /// The Unix epoch.
     pub const EPOCH: Timestamp = Timestamp(0);
 
-    /// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z); later times
-    /// saturate here, so every timestamp can be printed.
-    pub const MAX: Timestamp = Timestamp(253_402_300_799_999);
+    /// The last instant RFC 3339 can write (9999-12-31T23:59:59.999Z). Later values can be
+    /// held and compared, never recorded: the engine refuses them as `expiry_out_of_range`
+    /// and a simulated clock stops here.
+    pub const MAX: Timestamp = Timestamp(253_402_300_800_000 - 1);
+
+    /// Whether RFC 3339 can write this time (it is not past [`Timestamp::MAX`]).
+    pub const fn in_range(self) -> bool {
+        self.0 <= Self::MAX.0
+    }
 
     /// From milliseconds since the epoch.
     pub const fn from_millis(ms: u64) -> Self {
-        if ms > Self::MAX.0 {
-            Self::MAX
-        } else {
-            Timestamp(ms)
-        }
+        Timestamp(ms)
     }
 
-    /// From whole seconds since the epoch (the marketplace's `expiry` format), saturating at
-    /// [`Timestamp::MAX`].
+    /// From whole seconds since the epoch (the marketplace's `expiry` format).
     pub const fn from_secs(secs: u64) -> Self {
-        let ms = secs.saturating_mul(1000);
-        if ms > Self::MAX.0 {
-            Self::MAX
-        } else {
-            Timestamp(ms)
-        }
+        Timestamp(secs.saturating_mul(1000))
     }
 
     /// Milliseconds since the epoch.
@@ -55,10 +51,11 @@ impl Timestamp {
         self.0
     }
 
-    /// This time plus a duration (saturating at [`Timestamp::MAX`]).
+    /// This time plus a duration (saturating). The result may be past [`Timestamp::MAX`]:
+    /// a term that ends there is refused, not shortened.
     pub fn plus(self, d: Duration) -> Self {
         let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Timestamp(self.0.saturating_add(ms).min(Self::MAX.0))
+        Timestamp(self.0.saturating_add(ms))
     }
 
     /// Parses RFC 3339 (`2026-02-26T00:00:00Z`), a date (`2026-02-26`), or epoch seconds.
@@ -117,11 +114,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, TimeParseError> {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}",
-            humantime::format_rfc3339_millis(self.to_system_time())
-        )
+        if self.in_range() {
+            write!(
+                f,
+                "{}",
+                humantime::format_rfc3339_millis(self.to_system_time())
+            )
+        } else {
+            // Past year 9999 RFC 3339 has no form; epoch seconds read back the same way.
+            write!(f, "{}", self.0 / 1000)
+        }
     }
 }
 
@@ -183,14 +185,15 @@ impl Clock for SystemClock {
 pub struct SimClock(AtomicU64);
 
 impl SimClock {
-    /// A simulated clock starting at `start`.
+    /// A simulated clock starting at `start` (at most [`Timestamp::MAX`]).
     pub fn new(start: Timestamp) -> Self {
-        SimClock(AtomicU64::new(start.0))
+        SimClock(AtomicU64::new(start.min(Timestamp::MAX).0))
     }
 
-    /// Moves the clock to `t` (which may be earlier: scenarios may rewind).
+    /// Moves the clock to `t` (which may be earlier: scenarios may rewind), never past
+    /// [`Timestamp::MAX`].
     pub fn set(&self, t: Timestamp) {
-        self.0.store(t.0, Ordering::SeqCst);
+        self.0.store(t.min(Timestamp::MAX).0, Ordering::SeqCst);
     }
 
     /// Moves the clock forward by `d`.
@@ -220,6 +223,22 @@ mod tests {
             Timestamp::from_secs(1740534000)
         );
         assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn times_past_year_9999_format_without_failing() {
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59.999Z");
+        let late = Timestamp::from_secs(253_402_300_800);
+        assert!(!late.in_range());
+        assert_eq!(late.to_string(), "253402300800");
+        assert_eq!(Timestamp::parse(&late.to_string()).unwrap(), late);
+        assert_eq!(
+            serde_json::to_string(&Timestamp::from_millis(u64::MAX)).unwrap(),
+            "\"18446744073709551\""
+        );
+        let c = SimClock::new(Timestamp::EPOCH);
+        c.advance(parse_duration("3000000d").unwrap());
+        assert_eq!(c.now(), Timestamp::MAX);
     }
 
     #[test]

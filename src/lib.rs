@@ -20,6 +20,7 @@ pub mod explain;
 pub mod governor;
 pub mod iam;
 pub mod ids;
+pub mod intake;
 pub mod marketplace;
 pub mod receipts;
 pub mod registry;

@@ -70,13 +70,18 @@ impl ToolRef<'_> {
     }
 
     /// Where `arguments` break the tool's input schema: each problem with the JSON pointer
-    /// of the argument it concerns. Empty when they conform (or the schema did not compile).
+    /// of the argument it concerns. Empty when they conform. A schema that does not compile
+    /// (validation refuses such a catalog) is a problem whatever the arguments: nothing is
+    /// accepted unchecked.
     pub fn argument_problems(
         &self,
         arguments: &serde_json::Map<String, serde_json::Value>,
     ) -> Vec<String> {
         let Some(validator) = self.input() else {
-            return Vec::new();
+            return vec![format!(
+                "the input schema of tool `{}` does not compile, so no arguments can be accepted",
+                self.tool.name
+            )];
         };
         // The validator takes a `Value`; the copy is made only for a tool that has a schema.
         let arguments = serde_json::Value::Object(arguments.clone());
@@ -193,8 +198,16 @@ fn content_hash(packs: &[Pack], skus: &[Sku]) -> String {
         packs: &'a [Pack],
         skus: &'a [Sku],
     }
-    // serde_json maps are ordered (BTreeMap) in this build, so the encoding is canonical.
-    let value = serde_json::to_value(Canonical { packs, skus }).unwrap_or_default();
-    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    // serde_json maps are ordered (BTreeMap) in this build, so the encoding is canonical
+    // (`receipts::metadata`'s tests pin that order). Definitions hold only string-keyed maps,
+    // so encoding cannot fail; if it did, hashing empty bytes would give every such catalog
+    // the same hash, so it fails loudly instead.
+    #[expect(
+        clippy::expect_used,
+        reason = "audit-critical: the catalog hash is never the hash of a stand-in"
+    )]
+    let bytes = serde_json::to_value(Canonical { packs, skus })
+        .and_then(|value| serde_json::to_vec(&value))
+        .expect("catalog definitions encode as JSON");
     hex::encode(Sha256::digest(&bytes))
 }

@@ -10,11 +10,20 @@ use anyhow::{Context as _, bail};
 
 use crate::catalog::{Catalog, builtin, load};
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
-use crate::diagnostics::Severity;
+use crate::diagnostics::{Diagnostic, Severity};
 use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::Workspace;
 
 use super::{GlobalArgs, timeline};
+
+/// A library diagnostic (an unreadable or malformed input) as the command's error, its hint
+/// kept.
+pub fn input_error(d: Box<Diagnostic>) -> anyhow::Error {
+    match &d.help {
+        Some(help) => anyhow::anyhow!("{d}\n  help: {help}"),
+        None => anyhow::anyhow!("{d}"),
+    }
+}
 
 /// Where the catalog comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

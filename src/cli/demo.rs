@@ -102,9 +102,11 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         addr: args.addr,
         admin: args.admin.clone(),
         tenant_tokens: Vec::new(),
+        tokens_file: None,
         marketplace_records: None,
         max_body: u64::try_from(defaults.max_body).unwrap_or(u64::MAX),
         request_timeout: defaults.request_timeout,
+        connections: defaults.connections.into(),
         browser_login: BrowserLogin::On,
         log: args.log.clone(),
     };

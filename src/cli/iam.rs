@@ -2,18 +2,19 @@
 //! clear it. Every change is a receipt in the tenant's chain.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
 
 use crate::governor::IamSetting;
 use crate::iam::IamPolicy;
 use crate::ids::TenantId;
+use crate::intake::{self, Reading};
 use crate::workspace::Workspace;
 
-use super::common::{clock, open, print_json, print_receipts};
+use super::common::{clock, input_error, open, print_json, print_receipts};
 use super::workspace::TenantArgs;
 use super::{Exit, Format, GlobalArgs, load_catalog};
 
@@ -102,18 +103,25 @@ struct Shown<'a> {
     iam: Option<&'a IamSetting>,
 }
 
-fn read_policy(file: &PathBuf) -> anyhow::Result<String> {
-    let size = std::fs::metadata(file)
-        .with_context(|| format!("cannot read `{}`", file.display()))?
-        .len();
-    if size > crate::iam::MAX_POLICY_BYTES as u64 {
+/// How a policy file is read: bounded like every input.
+const POLICY_FILE: Reading = Reading {
+    regular: "an IAM policy is a regular `.yaml`, `.json` or `.toml` file",
+    text: "policy files are YAML, JSON or TOML text in UTF-8",
+    size: "a policy is a few kilobytes; check that it is the right file",
+    missing: "check the path",
+};
+
+fn read_policy(file: &Path) -> anyhow::Result<String> {
+    let text = intake::read_text(file, &POLICY_FILE).map_err(input_error)?;
+    if text.len() > crate::iam::MAX_POLICY_BYTES {
         bail!(
-            "`{}` is {size} bytes; a policy file may be at most {} bytes",
+            "`{}` is {} bytes; a policy file may be at most {} bytes",
             file.display(),
+            text.len(),
             crate::iam::MAX_POLICY_BYTES
         );
     }
-    std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))
+    Ok(text)
 }
 
 fn change(ws: &Workspace, target: &TenantArgs, policy: Option<IamPolicy>) -> anyhow::Result<Exit> {

@@ -1,20 +1,20 @@
 //! `tai event import`: marketplace notifications, as the marketplace sent them, applied to
 //! the workspace one by one through the same entitlement path as `tai event`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::entitlement::EntitlementEvent;
 use crate::governor::EventOutcome;
+use crate::intake::{self, Reading};
 use crate::marketplace::{Context, Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
 use crate::workspace::{ImportError, ImportStatus, Workspace};
 
-use super::common::{open, print_json, print_receipts};
+use super::common::{input_error, open, print_json, print_receipts};
 use super::{Exit, Format, GlobalArgs};
 
 /// The marketplaces notifications can come from.
@@ -148,22 +148,26 @@ pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     })
 }
 
+/// What a notification file's refusals say about it.
+const NOTIFICATIONS: Reading = Reading {
+    regular: "notifications are a regular JSON file (one notification, or one per line), or `-` for standard input",
+    text: "notifications are JSON text in UTF-8",
+    size: "split the stream into files of at most 10 MiB",
+    missing: "check the path",
+};
+
 /// The notifications in a file: the whole file when it is one JSON value, else one per
 /// non-empty line. Each comes with where it was read.
 fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
     let name = file.display().to_string();
     let text = if file == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map(|_| s)
-            .context("cannot read stdin")
+        intake::read_stdin_text(&NOTIFICATIONS)
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("cannot read `{name}`"))
+        intake::read_text(file, &NOTIFICATIONS)
     };
     let text = match text {
         Ok(t) => t,
-        Err(e) => return vec![(name, Err(format!("{e:#}")))],
+        Err(d) => return vec![(name, Err(format!("{:#}", input_error(d))))],
     };
     if let Ok(value) = serde_json::from_str::<Value>(&text) {
         return vec![(name, Ok(value))];

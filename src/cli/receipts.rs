@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::clock::Timestamp;
 use crate::ids::TenantId;
+use crate::intake::{self, Reading};
 use crate::receipts::export::{self, ExportFormat};
 use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{
@@ -23,6 +24,7 @@ use crate::receipts::{
     ReceiptFilter, VerifyReport,
 };
 
+use super::common::input_error;
 use super::{Exit, Format, GlobalArgs};
 
 /// Verify, show and export receipt chains.
@@ -230,9 +232,22 @@ fn public_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
         .collect()
 }
 
+/// What a checkpoint or proof file's refusals say about it.
+const EVIDENCE_FILE: Reading = Reading {
+    regular: "checkpoints and proofs are regular JSON files, as `tai receipts checkpoint` and `tai receipts prove` write them",
+    text: "checkpoint and proof files are JSON text in UTF-8",
+    size: "a checkpoint or proof is a few kilobytes; check that it is the right file",
+    missing: "check the path",
+};
+
+/// A checkpoint or proof file's text, bounded like every input.
+fn read_evidence(path: &Path) -> anyhow::Result<String> {
+    intake::read_text(path, &EVIDENCE_FILE).map_err(input_error)
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("`{}` is not {what}", path.display()))
+    let text = read_evidence(path)?;
+    serde_json::from_str(&text).with_context(|| format!("`{}` is not {what}", path.display()))
 }
 
 /// Writes `value` as pretty JSON to `out` or standard output.
@@ -290,9 +305,8 @@ struct ProofVerdict {
 
 fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
     let keys = public_keys(&args.public_keys)?;
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
-    let proof = ProofFile::from_json(&bytes)
+    let text = read_evidence(&args.file)?;
+    let proof = ProofFile::from_json(text.as_bytes())
         .with_context(|| format!("`{}` is not a proof file", args.file.display()))?;
     let verdict = match &proof {
         ProofFile::Inclusion(p) => {

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,8 @@ use clap::{Args, ValueEnum};
 use crate::clock::parse_duration;
 use crate::ids::TenantId;
 use crate::server::session::{LOGIN_TTL, random_token};
-use crate::server::{self, AppState, Auth, Hub, ServeOptions, Sessions};
+use crate::server::tokens::{Tokens, check_token, read_tokens_file};
+use crate::server::{self, AppState, Auth, ConnLimits, Hub, ServeOptions, Sessions};
 use crate::workspace::{ServerLock, Workspace};
 
 use super::common::open;
@@ -28,10 +30,15 @@ use super::{Exit, GlobalArgs};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 The admin token may post entitlement events (the marketplace webhook) and act for every
-tenant; a tenant token acts for its own tenant only. Prefer TAI_ADMIN_TOKEN to --admin-token:
-command lines are visible to other users of the machine. Without either, a random admin token
-is generated and printed once. Ctrl-C or SIGTERM stops accepting connections and lets
-in-flight requests finish; every acknowledged receipt is already durable.
+tenant; a tenant token acts for its own tenant only. Prefer --tokens-file (a TOML file of mode
+0600: `admin = \"...\"` and a `[tenants]` table) to --admin-token and --tenant-token: command
+lines are visible to every user of the machine. Without an admin token, a random one is
+generated and printed once. The server makes itself non-dumpable at start-up, so other
+processes of its user cannot read its memory or environment. Ctrl-C or SIGTERM stops
+accepting connections and lets in-flight requests finish (for at most --shutdown-timeout);
+every acknowledged receipt is already durable. A client that does not finish its request
+headers within --header-timeout, or leaves its connection idle for --idle-timeout, is
+disconnected.
 
 Examples:
   tai serve
@@ -56,17 +63,22 @@ pub struct ServeArgs {
     /// A tenant's token, TENANT=TOKEN (repeatable)
     #[arg(long = "tenant-token", value_name = "TENANT=TOKEN", value_parser = parse_tenant_token)]
     pub tenant_tokens: Vec<(TenantId, String)>,
-    /// Largest request body accepted, in bytes (larger is answered 413)
+    /// Read the admin and tenant tokens from FILE (TOML, mode 0600 or stricter), once
+    #[arg(long, value_name = "FILE")]
+    pub tokens_file: Option<PathBuf>,
     /// GCP entitlement resources and AWS GetEntitlements responses (a JSON file or a
     /// directory) that `POST /v1/marketplace/{gcp|aws|azure}` maps notifications through
     #[arg(long, value_name = "FILE|DIR")]
-    pub marketplace_records: Option<std::path::PathBuf>,
+    pub marketplace_records: Option<PathBuf>,
+    /// Largest request body accepted, in bytes (larger is answered 413)
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_body: u64,
     /// Longest a request may take before it is answered 503 (30s, 2m, ...)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    #[command(flatten)]
+    pub connections: ConnArgs,
     /// Browser sign-in (the login link and session cookie of the demo page): auto is on for a
     /// loopback --addr only
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = BrowserLogin::Auto)]
@@ -86,6 +98,46 @@ pub struct AdminToken {
         value_name = "TOKEN"
     )]
     pub admin_token: Option<String>,
+}
+
+/// How `tai serve` treats connections (the defaults are [`ConnLimits::default`]).
+#[derive(Debug, Clone, Args)]
+pub struct ConnArgs {
+    /// Longest a client may take to send a request's headers before it is disconnected
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+    /// Longest a connection may sit idle between requests before it is closed
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
+    /// Most connections open at once (more are closed as soon as they are accepted)
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Longest shutdown waits for open connections before closing them
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub shutdown_timeout: Duration,
+}
+
+impl ConnArgs {
+    fn limits(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+}
+
+impl From<ConnLimits> for ConnArgs {
+    fn from(limits: ConnLimits) -> Self {
+        ConnArgs {
+            header_timeout: limits.header_timeout,
+            idle_timeout: limits.idle_timeout,
+            max_connections: u32::try_from(limits.max_connections).unwrap_or(u32::MAX),
+            shutdown_timeout: limits.shutdown_timeout,
+        }
+    }
 }
 
 /// When the page's browser sign-in is on.
@@ -120,18 +172,10 @@ fn parse_tenant_token(text: &str) -> Result<(TenantId, String), String> {
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("the request timeout must be longer than zero".into()),
+        Ok(d) if d.is_zero() => Err("a timeout must be longer than zero".into()),
         Ok(d) => Ok(d),
         Err(e) => Err(e.to_string()),
     }
-}
-
-/// A token must survive an `Authorization` header unchanged.
-fn check_token(token: &str) -> Result<(), String> {
-    if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("a token must be non-empty printable ASCII without spaces".into());
-    }
-    Ok(())
 }
 
 /// A fresh admin token: 256 random bits, hex.
@@ -140,20 +184,48 @@ fn generate_token() -> anyhow::Result<String> {
 }
 
 /// The tokens, checked: each names exactly one principal.
-fn auth(args: &ServeArgs, admin: &str) -> anyhow::Result<Auth> {
+fn auth(admin: &str, tenants: &[(TenantId, String)]) -> anyhow::Result<Auth> {
     check_token(admin).map_err(|e| anyhow::anyhow!("invalid admin token: {e}"))?;
     let mut seen = HashSet::from([admin]);
-    for (tenant, token) in &args.tenant_tokens {
+    let mut named = HashSet::new();
+    for (tenant, token) in tenants {
+        if !named.insert(tenant) {
+            bail!("tenant `{tenant}` is given two tokens");
+        }
         if !seen.insert(token.as_str()) {
             bail!("the token of tenant `{tenant}` is also used by another principal");
         }
     }
     Ok(Auth::new(
         admin,
-        args.tenant_tokens
+        tenants
             .iter()
             .map(|(tenant, token)| (tenant.clone(), token.as_str())),
     ))
+}
+
+/// Every token from the command line, the environment and the tokens file (the admin token
+/// always set), and whether the admin token was generated.
+fn tokens(args: &ServeArgs) -> anyhow::Result<(Tokens, bool)> {
+    let file = match &args.tokens_file {
+        Some(path) => read_tokens_file(path)?,
+        None => Tokens::default(),
+    };
+    let mut tenants = args.tenant_tokens.clone();
+    tenants.extend(file.tenants);
+    let (admin, generated) = match (&args.admin.admin_token, file.admin) {
+        (Some(_), Some(_)) => bail!(
+            "the admin token is given twice: by the tokens file and by --admin-token or TAI_ADMIN_TOKEN"
+        ),
+        (Some(token), None) => (token.clone(), false),
+        (None, Some(token)) => (token, false),
+        (None, None) => (generate_token()?, true),
+    };
+    let tokens = Tokens {
+        admin: Some(admin),
+        tenants,
+    };
+    Ok((tokens, generated))
 }
 
 pub fn run(args: &ServeArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
@@ -180,11 +252,13 @@ pub(super) fn launch(
     on_link: impl FnOnce(&str),
 ) -> anyhow::Result<Exit> {
     log::install(&args.log, global.color)?;
-    let (admin, generated) = match &args.admin.admin_token {
-        Some(token) => (token.clone(), false),
-        None => (generate_token()?, true),
-    };
-    let auth = auth(args, &admin)?;
+    // Before any secret is read: other processes of this user (a command handler among them)
+    // must not read our memory or /proc/<pid>/environ.
+    #[cfg(target_os = "linux")]
+    crate::exec::make_non_dumpable().context("cannot make the server non-dumpable")?;
+    let (tokens, generated) = tokens(args)?;
+    let admin = tokens.admin.unwrap_or_default();
+    let auth = auth(&admin, &tokens.tenants)?;
     let _claim = ServerLock::acquire(&global.state)?;
     let hub = Arc::new(Hub::new());
     let workspace = open(global)?.with_observer(hub.clone());
@@ -196,6 +270,7 @@ pub(super) fn launch(
     let options = ServeOptions {
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         request_timeout: args.request_timeout,
+        connections: args.connections.limits(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -220,7 +295,7 @@ pub(super) fn launch(
             .with_marketplace_records(Arc::new(records));
         if generated {
             eprintln!(
-                "admin token: {admin}\n  (generated for this run; set TAI_ADMIN_TOKEN or --admin-token to choose one)"
+                "admin token: {admin}\n  (generated for this run; set one in --tokens-file to choose it)"
             );
         }
         eprintln!("listening on http://{addr}");
@@ -232,11 +307,17 @@ pub(super) fn launch(
             );
             on_link(&link);
         }
-        server::serve(listener, state, options, async {
+        let cut = server::serve(listener, state, options, async {
             stop.await;
             eprintln!("shutting down: finishing in-flight requests");
         })
         .await?;
+        if cut > 0 {
+            eprintln!(
+                "closed {cut} connection(s) still open after the {} shutdown deadline",
+                humantime::format_duration(args.connections.shutdown_timeout)
+            );
+        }
         eprintln!("stopped");
         anyhow::Ok(Exit::Success)
     })

@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 
 use crate::scenario::{self, Run, Scenario};
@@ -39,10 +38,11 @@ pub const DEMO: &str = include_str!("../scenario/demo.yaml");
 
 pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (path, text) = match &args.file {
-        Some(p) => (
-            p.display().to_string(),
-            std::fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?,
-        ),
+        Some(p) => {
+            let shown = p.display().to_string();
+            let text = scenario::read(p, &shown)?;
+            (shown, text)
+        }
         None => ("<built-in demo>".to_owned(), DEMO.to_owned()),
     };
     let mut scenario = Scenario::parse(&path, &text)?;

@@ -11,14 +11,14 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::clock::{Timestamp, parse_duration};
-use crate::entitlement::{EntitlementEvent, EventKind, Status};
+use crate::entitlement::{self, EntitlementEvent, EventKind, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::iam::Principal;
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
-use super::common::{clock, open, print_json, print_receipts};
+use super::common::{clock, input_error, open, print_json, print_receipts};
 use super::load_catalog;
 use super::{Exit, Format, GlobalArgs};
 
@@ -203,12 +203,7 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let ws = open(global)?;
     let now = clock(global)?.now();
     let raw: Value = match (&args.kind, &args.file) {
-        (_, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            serde_yaml::from_str(&text)
-                .with_context(|| format!("`{}` is not valid JSON or YAML", path.display()))?
-        }
+        (_, Some(path)) => entitlement::read_event_file(path).map_err(input_error)?,
         (Some(cmd), None) => serde_json::to_value(lifecycle_event(cmd, now)?)?,
         (None, None) => bail!("name a lifecycle event (activate, change, ...) or pass --file"),
     };

@@ -7,11 +7,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
+use crate::diagnostics::Diagnostic;
 use crate::ids::{EventId, PackId, PlanId, Role, SkuId, TenantId};
+use crate::intake::{self, Reading};
 use crate::vocab::{ReasonCode, vocabulary};
 
 mod resolve;
@@ -334,6 +337,21 @@ pub struct MalformedEvent {
     pub tenant: Option<TenantId>,
     /// What is wrong.
     pub message: String,
+}
+
+/// What an event file's refusals say about it.
+const READING: Reading = Reading {
+    regular: "an entitlement event is a regular JSON or YAML file",
+    text: "event files are JSON or YAML text in UTF-8",
+    size: "an entitlement event is a few hundred bytes; check that it is the right file",
+    missing: "check the path",
+};
+
+/// Reads an entitlement event file (JSON or YAML) as the raw value [`parse_event`] takes,
+/// bounded like every input (a regular file, a size cap, the YAML depth guard).
+pub fn read_event_file(path: &Path) -> Result<serde_json::Value, Box<Diagnostic>> {
+    let text = intake::read_text(path, &READING)?;
+    intake::parse_yaml(path, &text)
 }
 
 /// Reads an event from JSON, keeping the tenant id when the rest is malformed.

@@ -39,8 +39,12 @@ pub fn resolve(
         EventKind::Renewed => {
             let cur = require(bought, kind)?;
             let sku = same_sku(catalog, cur, event)?;
-            let from = cur.expiry.max(now);
-            let expiry = event.expiry.unwrap_or_else(|| term_end(sku, from));
+            let expiry = match event.expiry {
+                Some(expiry) => expiry,
+                // One the marketplace ends itself has no term to extend.
+                None if cur.expiry == OPEN_ENDED => OPEN_ENDED,
+                None => term_end(sku, cur.expiry.max(now)),
+            };
             check_expiry(expiry, now)?;
             Ok(Entitlement {
                 expiry,
@@ -375,6 +379,15 @@ fn check_plan(sku: &Sku, event: &EntitlementEvent) -> Result<(), Refusal> {
 }
 
 fn check_expiry(expiry: Timestamp, now: Timestamp) -> Result<(), Refusal> {
+    if !expiry.in_range() {
+        return refuse(
+            ReasonCode::ExpiryOutOfRange,
+            format!(
+                "expiry {expiry} is past {}, the last time a receipt can record",
+                Timestamp::MAX
+            ),
+        );
+    }
     if expiry <= now {
         return refuse(
             ReasonCode::ExpiryInPast,

@@ -97,6 +97,17 @@ fn refuses_escalation_and_dependency_gaps() {
         resolve(&cat, None, &ev, NOW).unwrap_err().code,
         ReasonCode::ExpiryInPast
     );
+    for late in [
+        Timestamp::from_secs(253_402_300_800),
+        Timestamp::from_millis(u64::MAX),
+    ] {
+        let mut ev = activate();
+        ev.expiry = Some(late);
+        assert_eq!(
+            resolve(&cat, None, &ev, NOW).unwrap_err().code,
+            ReasonCode::ExpiryOutOfRange
+        );
+    }
 }
 
 #[test]

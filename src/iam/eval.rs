@@ -230,7 +230,15 @@ pub(super) fn compile(expression: &str) -> Result<cel::Program, String> {
             super::MAX_EXPRESSION_LEN
         ));
     }
-    cel::Program::compile(expression).map_err(|e| e.to_string())
+    // The parser's message also draws the expression with a caret under the error, over
+    // several lines; the first line says where and what.
+    cel::Program::compile(expression).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        first
+            .strip_prefix("ERROR: <input>:")
+            .map_or_else(|| first.to_owned(), |rest| format!("at {rest}"))
+    })
 }
 
 /// The variables a condition may use.

@@ -91,15 +91,27 @@ impl IamPolicy {
                 let at = e.span().map_or(0, |s| s.start);
                 fail(vec![located(text, at, e.message())])
             })?,
-            Syntax::Yaml => serde_yaml::from_str(text).map_err(|e| {
-                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-                fail(vec![PolicyProblem {
-                    line,
-                    column,
-                    path: String::new(),
-                    message: e.to_string(),
-                }])
-            })?,
+            Syntax::Yaml => {
+                if let Some(at) = crate::intake::yaml_flow_too_deep(text) {
+                    return Err(fail(vec![located(
+                        text,
+                        at,
+                        &format!(
+                            "values nest more than {} levels deep",
+                            crate::intake::MAX_YAML_FLOW_DEPTH
+                        ),
+                    )]));
+                }
+                serde_yaml::from_str(text).map_err(|e| {
+                    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                    fail(vec![PolicyProblem {
+                        line,
+                        column,
+                        path: String::new(),
+                        message: e.to_string(),
+                    }])
+                })?
+            }
         };
         let problems = policy.problems(known_roles);
         if problems.is_empty() {

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::{FieldError, ResourceError, Resources, aws, gcp};
 use crate::clock::Timestamp;
+use crate::intake::{self, Reading};
 
 /// Why resource files could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum OfflineError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file could not be read as text (not a regular file, too large, binary).
+    #[error("{0}")]
+    Read(String),
     /// A file is not JSON.
     #[error("`{path}` is not JSON: {reason}")]
     NotJson {
@@ -52,6 +56,14 @@ pub enum OfflineError {
         error: FieldError,
     },
 }
+
+/// What a record file's refusals say about it.
+const RECORDS: Reading = Reading {
+    regular: "marketplace records are regular `.json` files (or a directory of them)",
+    text: "marketplace records are JSON text in UTF-8",
+    size: "a record file holds one API answer, a few kilobytes; split larger exports",
+    missing: "check the path given to --resources or --marketplace-records",
+};
 
 /// API answers read from files.
 #[derive(Debug, Clone, Default)]
@@ -88,10 +100,8 @@ impl Offline {
         }
         let mut out = Offline::empty();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|source| OfflineError::Io {
-                path: file.clone(),
-                source,
-            })?;
+            let text = intake::read_text(&file, &RECORDS)
+                .map_err(|d| OfflineError::Read(d.to_string()))?;
             let value: Value = serde_json::from_str(&text).map_err(|e| OfflineError::NotJson {
                 path: file.clone(),
                 reason: e.to_string(),

@@ -136,19 +136,24 @@ impl MetadataBuilder {
     /// [`MetadataBuilder::insert_struct`].
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: &(impl Serialize + ?Sized)) {
         let start = self.text.len();
-        if serde_json::to_writer(&mut self.text, value).is_err() {
-            // Only maps with non-string keys fail, and nothing here has them; record the
-            // field as null rather than a half-written value.
-            self.text.truncate(start);
-            self.text.extend_from_slice(b"null");
-        }
+        // Only maps with non-string keys fail, and the engine records none. A receipt that
+        // cannot say what happened must not be sealed with a stand-in (`null`) instead.
+        #[expect(
+            clippy::expect_used,
+            reason = "audit-critical: an unencodable field fails the operation, never the record"
+        )]
+        serde_json::to_writer(&mut self.text, value).expect("receipt metadata encodes as JSON");
         self.fields.push((key.into(), start..self.text.len()));
     }
 
     /// Sets `key` to a struct (or anything whose encoding is not canonical on its own), by
     /// way of a `Value`, whose maps are ordered by key.
     pub fn insert_struct(&mut self, key: impl Into<Cow<'static, str>>, value: &impl Serialize) {
-        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        #[expect(
+            clippy::expect_used,
+            reason = "audit-critical: an unencodable field fails the operation, never the record"
+        )]
+        let value = serde_json::to_value(value).expect("receipt metadata encodes as JSON");
         self.insert(key, &value);
     }
 
@@ -204,6 +209,30 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Receipts, chain heads and the catalog hash are canonical because serde_json's maps
+    /// are sorted by key. A dependency that turned on `serde_json/preserve_order` would
+    /// change every hash; this test fails first.
+    #[test]
+    fn canonical_json_sorts_keys_whatever_order_they_came_in() {
+        let v: Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"d": 2, "c": [{"f": 1, "e": 2}]}}"#).unwrap();
+        assert_eq!(v.to_string(), r#"{"a":{"c":[{"e":2,"f":1}],"d":2},"b":1}"#);
+        let mut b = MetadataBuilder::new();
+        b.insert("z", &1);
+        b.insert_struct("y", &v);
+        assert_eq!(
+            b.finish().as_str(),
+            r#"{"y":{"a":{"c":[{"e":2,"f":1}],"d":2},"b":1},"z":1}"#
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "receipt metadata encodes as JSON")]
+    fn an_unencodable_field_fails_the_operation_rather_than_recording_null() {
+        let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        MetadataBuilder::new().insert("bad", &bad);
+    }
 
     #[test]
     fn the_builder_writes_what_a_sorted_value_would() {

@@ -24,8 +24,22 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Timestamp;
 use crate::ids::TenantId;
+use crate::intake::{self, Reading};
 
 use super::merkle::Hash;
+
+/// What a key file's refusals say about it.
+const KEY_FILE: Reading = Reading {
+    regular: "a key is a regular PEM file, as `tai keys new` writes",
+    text: "a key file is PEM text",
+    size: "a key file is a few hundred bytes; check that it is the right file",
+    missing: "check the path, or write a key pair with `tai keys new --out PREFIX`",
+};
+
+/// A key file's text, bounded like every input (a FIFO or a huge file is refused unread).
+fn read_key(path: &Path) -> Result<String, KeyError> {
+    intake::read_text(path, &KEY_FILE).map_err(|d| KeyError::Read(d.to_string()))
+}
 
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +55,9 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
+    /// The file could not be read as text (missing, not a regular file, too large, binary).
+    #[error("{0}")]
+    Read(String),
     /// The file is not a key of the expected kind.
     #[error("`{path}` is not an Ed25519 {kind} key in PEM: {detail}")]
     Format {
@@ -146,7 +163,7 @@ impl CheckpointSigner {
                 });
             }
         }
-        let text = fs::read_to_string(path).map_err(io("read", path))?;
+        let text = read_key(path)?;
         let key = SigningKey::from_pkcs8_pem(&text).map_err(|e| KeyError::Format {
             path: path.to_path_buf(),
             kind: "private",
@@ -202,7 +219,7 @@ impl PublicKey {
 
     /// Reads a public key file (a private key file is accepted too: its public half).
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = fs::read_to_string(path).map_err(io("read", path))?;
+        let text = read_key(path)?;
         if let Ok(key) = VerifyingKey::from_public_key_pem(&text) {
             return Ok(PublicKey::new(key));
         }

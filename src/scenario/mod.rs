@@ -15,6 +15,7 @@ pub mod suite;
 mod text;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ use crate::clock::Timestamp;
 use crate::governor::{Decision, GovernorState};
 use crate::iam::{IamPolicy, Principal};
 use crate::ids::{SignalName, TenantId};
+use crate::intake::{self, Reading};
 use crate::receipts::EventType;
 
 pub use expect::Mismatch;
@@ -393,9 +395,39 @@ impl ScenarioError {
     }
 }
 
+/// What a scenario file's refusals say about it.
+const READING: Reading = Reading {
+    regular: "a scenario is a regular `.yaml`, `.yml` or `.json` file",
+    text: "scenario files are YAML or JSON text in UTF-8",
+    size: "a scenario is a few kilobytes; split it or check that it is the right file",
+    missing: "check the path",
+};
+
+/// Reads a scenario file (bounded like every input: a regular file, at most
+/// [`intake::MAX_FILE_BYTES`], UTF-8); `shown` is the path as messages give it.
+pub fn read(path: &Path, shown: &str) -> Result<String, ScenarioError> {
+    intake::read_text(path, &READING).map_err(|d| ScenarioError::Read {
+        path: shown.to_owned(),
+        message: d.message,
+    })
+}
+
 impl Scenario {
     /// Parses a scenario from YAML (JSON is YAML too). `path` is used in messages.
     pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        if let Some(d) = intake::yaml_too_deep(Path::new(path), text) {
+            let (line, column) = d.location.map_or((1, 1), |l| (l.line, l.column));
+            return Err(ScenarioError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: format!(
+                    "{} (more than {} levels of `[` or `{{`)",
+                    d.message,
+                    intake::MAX_YAML_FLOW_DEPTH
+                ),
+            });
+        }
         serde_yaml::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             let position = e.location().map(|l| (l.line(), l.column()));

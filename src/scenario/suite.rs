@@ -122,7 +122,7 @@ pub fn load(
 ) -> Result<Vec<SuiteFile>, Vec<ScenarioError>> {
     let loaded = par_map(paths, jobs, &AtomicBool::new(false), |p| {
         let shown = shown(p);
-        let text = std::fs::read_to_string(p).map_err(|e| vec![read_error(p, &e)])?;
+        let text = super::read(p, &shown).map_err(|e| vec![e])?;
         SuiteFile::from_text(&shown, text, catalog)
     });
     let mut files = Vec::with_capacity(paths.len());

@@ -15,11 +15,14 @@
 //! - `openapi`: the OpenAPI document of the JSON API, built from its route declarations.
 //! - [`explain`]: the route that puts a stored receipt's refusal in words ([`crate::explain`]).
 //! - [`page`]: the demo page, its embedded assets, and the governor's state diagram as served.
-//! - `run`: the assembled application, the listener, graceful shutdown.
+//! - `run`: the assembled application, the listener, graceful shutdown; `conn` the
+//!   connections (header and idle timeouts, the connection limit, the shutdown deadline).
 //! - `trace`: a request id per HTTP request and the log events around it (`tracing`).
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
+//! - [`tokens`]: the tokens file `tai serve --tokens-file` reads once at start-up.
 
 pub mod auth;
+mod conn;
 pub mod error;
 pub mod explain;
 pub mod extract;
@@ -32,6 +35,7 @@ pub mod page;
 mod run;
 pub mod session;
 mod stream;
+pub mod tokens;
 mod trace;
 
 use std::sync::Arc;
@@ -42,6 +46,7 @@ use crate::marketplace::{Offline, Resources};
 use crate::workspace::{Declined, Workspace, WorkspaceError};
 
 pub use auth::{Auth, AuthError, Principal};
+pub use conn::ConnLimits;
 pub use error::{ApiError, ErrorCode};
 pub use hub::Hub;
 pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};

@@ -4,7 +4,8 @@
 //! Shutdown stops accepting connections, lets every in-flight request finish — each receipt
 //! is durable before the workspace returns, so a finished request is a kept one — and closes
 //! the receipt hub and every MCP session so open event streams end instead of holding the
-//! shutdown open.
+//! shutdown open. Connections get at most the shutdown deadline to finish (see `conn` for
+//! the limits on each connection).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,16 +19,19 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
+use super::conn::{ConnLimits, serve_connections};
 use super::error::{self, ApiError};
 use super::{http, trace};
 
-/// How the server treats requests.
+/// How the server treats requests and connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeOptions {
     /// Largest request body accepted, in bytes (larger is 413).
     pub max_body: usize,
     /// Longest a request may take to produce its response head (longer is 503).
     pub request_timeout: Duration,
+    /// Header and idle timeouts, the connection limit, the shutdown deadline.
+    pub connections: ConnLimits,
 }
 
 impl Default for ServeOptions {
@@ -35,6 +39,7 @@ impl Default for ServeOptions {
         ServeOptions {
             max_body: 1 << 20,
             request_timeout: Duration::from_secs(60),
+            connections: ConnLimits::default(),
         }
     }
 }
@@ -99,24 +104,23 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight requests
-/// and returns.
+/// (for at most the shutdown deadline) and returns how many connections it had to cut.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
+) -> Result<usize, ServeError> {
     let hub = state.hub.clone();
     let sessions = CancellationToken::new();
     let app = app(state, options, sessions.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            hub.close();
-            sessions.cancel();
-        })
-        .await?;
-    Ok(())
+    let cut = serve_connections(listener, app, options.connections, async move {
+        shutdown.await;
+        hub.close();
+        sessions.cancel();
+    })
+    .await;
+    Ok(cut)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are installed when this is

@@ -338,6 +338,9 @@ vocabulary! {
         IncompatiblePacks = "incompatible_packs",
         /// The event's expiry is already past.
         ExpiryInPast = "expiry_in_past",
+        /// The event's expiry is past 9999-12-31T23:59:59.999Z, the last time a receipt can
+        /// record.
+        ExpiryOutOfRange = "expiry_out_of_range",
         /// The lifecycle event does not apply to the entitlement's current status.
         InvalidTransition = "invalid_transition",
     } else {

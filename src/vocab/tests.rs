@@ -137,7 +137,7 @@ fn names_match_the_receipts_already_written() {
          tool_not_found invalid_arguments timeout memory_exceeded output_limit_exceeded \
          action_error malformed_event unknown_sku unknown_pack plan_mismatch pack_not_in_sku \
          role_not_in_sku missing_required_pack incompatible_packs expiry_in_past \
-         invalid_transition"
+         expiry_out_of_range invalid_transition"
     );
 }
 

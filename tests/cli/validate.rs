@@ -838,6 +838,31 @@ fn thousands_of_problems_render_in_linear_time() {
     );
 }
 
+#[test]
+fn input_schemas_that_do_not_compile_are_errors_where_they_are() {
+    for (broken, line) in [
+        ("target: { type: string, pattern: \"(\" }", 11),
+        // An unresolvable reference is reported at the schema itself.
+        ("target: { $ref: \"#/$defs/nowhere\" }", 8),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let core = copy_of_ok(tmp.path()).join("packs/core.yaml");
+        let text = std::fs::read_to_string(&core).unwrap();
+        std::fs::write(&core, text.replace("target: { type: string }", broken)).unwrap();
+        let (exit, d) = first_problem(tmp.path(), "catalog");
+        assert_eq!(
+            (exit, &d["code"]),
+            (1, &Value::from("invalid_input_schema")),
+            "{d}"
+        );
+        assert!(
+            d["message"].as_str().unwrap().contains("does not compile"),
+            "{d}"
+        );
+        assert_eq!(d["line"], line, "{d}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_refused_not_waited_on() {

@@ -49,15 +49,18 @@ pub fn tenant(name: &str) -> TenantId {
 }
 
 /// The `tai` binary without colour and without the environment variables that would
-/// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`), so a test sees only the
-/// arguments it gives. Runs in the test's working directory unless told otherwise.
+/// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`, `TAI_ADMIN_TOKEN`,
+/// `RUST_LOG`), so a test sees only the arguments it gives. Runs in the test's working
+/// directory unless told otherwise.
 #[cfg(feature = "cli")]
 pub fn tai() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tai"));
     cmd.env("NO_COLOR", "1")
         .env_remove("TAI_CATALOG")
         .env_remove("TAI_STATE")
-        .env_remove("TAI_NOW");
+        .env_remove("TAI_NOW")
+        .env_remove("TAI_ADMIN_TOKEN")
+        .env_remove("RUST_LOG");
     cmd
 }
 
@@ -153,8 +156,6 @@ impl Served {
     /// Spawns `cmd` (stdin and stdout closed, stderr read) and waits for its address.
     pub fn start(mut cmd: Command) -> Served {
         let mut child = cmd
-            .env_remove("TAI_ADMIN_TOKEN")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

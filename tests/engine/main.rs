@@ -5,6 +5,7 @@
 mod common;
 
 mod exec;
+mod fuzz_regressions;
 mod invariants;
 mod seed_examples;
 mod transition_table;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::common::{self, ACME, ADMIN, DEADLINE, GLOBEX, Served};
 
 /// A running `tai serve`.
-struct Server(Served);
+pub(crate) struct Server(Served);
 
 impl std::ops::Deref for Server {
     type Target = Served;
@@ -34,36 +34,47 @@ impl std::ops::DerefMut for Server {
 
 impl Server {
     /// Starts `tai serve` on `state` with the test tokens and `extra` serve flags.
-    fn start(state: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(state: &Path, extra: &[&str]) -> Server {
         Server::start_with(state, extra, &["--admin-token", ADMIN])
     }
 
     fn start_with(state: &Path, extra: &[&str], admin: &[&str]) -> Server {
+        let mut cmd = Server::command(state);
+        cmd.args(admin)
+            .args(["--tenant-token", &format!("acme={ACME}")])
+            .args(["--tenant-token", &format!("globex={GLOBEX}")])
+            .args(extra);
+        Server::launch(cmd)
+    }
+
+    /// `tai serve` on `state` and a free loopback port, with no tokens yet.
+    pub(crate) fn command(state: &Path) -> std::process::Command {
         let mut cmd = common::tai();
         cmd.arg("--state")
             .arg(state)
             .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(admin)
-            .args(["--tenant-token", &format!("acme={ACME}")])
-            .args(["--tenant-token", &format!("globex={GLOBEX}")])
-            .args(extra)
             // No `packs/` + `skus/` here, so the built-in catalog unless --catalog says otherwise.
             .current_dir(state.parent().unwrap());
+        cmd
+    }
+
+    /// Starts `cmd` (a `tai serve`) and waits until it listens.
+    pub(crate) fn launch(cmd: std::process::Command) -> Server {
         Server(Served::start(cmd))
     }
 
-    fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         self.signal(rustix::process::Signal::TERM);
     }
 
     /// Sends SIGTERM and waits for the process to exit.
-    async fn stop(self) -> ExitStatus {
+    pub(crate) async fn stop(self) -> ExitStatus {
         self.terminate();
         self.exited().await
     }
 
     /// Waits for the process (already sent SIGTERM) to exit.
-    async fn exited(mut self) -> ExitStatus {
+    pub(crate) async fn exited(mut self) -> ExitStatus {
         let end = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = self.exit_status() {
@@ -76,14 +87,14 @@ impl Server {
 }
 
 /// A state directory inside a fresh temporary directory.
-fn state_dir() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn state_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     (dir, state)
 }
 
 /// A client that fails a test instead of hanging it.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(DEADLINE)
         .no_proxy()
@@ -92,13 +103,13 @@ fn client() -> reqwest::Client {
 }
 
 /// What a user sees of a response: its status and JSON body.
-struct Reply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
 }
 
-async fn send(req: reqwest::RequestBuilder) -> Reply {
+pub(crate) async fn send(req: reqwest::RequestBuilder) -> Reply {
     let resp = req.send().await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -112,7 +123,7 @@ async fn send(req: reqwest::RequestBuilder) -> Reply {
     }
 }
 
-async fn get(s: &Server, token: Option<&str>, path: &str) -> Reply {
+pub(crate) async fn get(s: &Server, token: Option<&str>, path: &str) -> Reply {
     let mut req = client().get(s.url(path));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -120,7 +131,7 @@ async fn get(s: &Server, token: Option<&str>, path: &str) -> Reply {
     send(req).await
 }
 
-async fn post(s: &Server, token: Option<&str>, path: &str, body: &Value) -> Reply {
+pub(crate) async fn post(s: &Server, token: Option<&str>, path: &str, body: &Value) -> Reply {
     post_raw(s, token, path, body.to_string()).await
 }
 
@@ -163,7 +174,7 @@ async fn raw_get(s: &Server, token: &str, path: &str) -> Reply {
 }
 
 /// Asserts the API's error shape and returns the code.
-fn error_code(r: &Reply, status: StatusCode) -> String {
+pub(crate) fn error_code(r: &Reply, status: StatusCode) -> String {
     assert_eq!(r.status, status, "{}", r.body);
     let code = r.body["error"]["code"].as_str().unwrap_or_else(|| {
         panic!("no error.code in {}", r.body);
@@ -176,12 +187,12 @@ fn error_code(r: &Reply, status: StatusCode) -> String {
     code.to_owned()
 }
 
-fn event(kind: &str, tenant: &str, sku: &str) -> Value {
+pub(crate) fn event(kind: &str, tenant: &str, sku: &str) -> Value {
     json!({ "event_type": kind, "tenant_id": tenant, "sku_id": sku })
 }
 
 /// Activates `tenant` on `sku` and boots its governor.
-async fn onboard(s: &Server, tenant: &str, token: &str, sku: &str) {
+pub(crate) async fn onboard(s: &Server, tenant: &str, token: &str, sku: &str) {
     let r = send_event(s, ADMIN, &event("entitlement.activated", tenant, sku)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = post(
@@ -203,7 +214,7 @@ fn call(tool: &str) -> Value {
     json!({ "tool": tool, "arguments": arguments, "context": {} })
 }
 
-async fn call_tool(s: &Server, token: &str, tenant: &str, tool: &str) -> Reply {
+pub(crate) async fn call_tool(s: &Server, token: &str, tenant: &str, tool: &str) -> Reply {
     post(
         s,
         Some(token),
@@ -213,7 +224,7 @@ async fn call_tool(s: &Server, token: &str, tenant: &str, tool: &str) -> Reply {
     .await
 }
 
-async fn send_event(s: &Server, token: &str, event: &Value) -> Reply {
+pub(crate) async fn send_event(s: &Server, token: &str, event: &Value) -> Reply {
     post(s, Some(token), "/v1/events", event).await
 }
 
@@ -1336,7 +1347,12 @@ async fn openapi_document_describes_every_route() {
     for (template, item) in paths {
         let methods: BTreeSet<String> = item.as_object().unwrap().keys().cloned().collect();
         // The server answers exactly the documented methods: any other is 405 with `Allow`.
-        let r = send(client().put(s.url(&fill(template)))).await;
+        let other = if methods.contains("put") {
+            reqwest::Method::PATCH
+        } else {
+            reqwest::Method::PUT
+        };
+        let r = send(client().request(other, s.url(&fill(template)))).await;
         assert_eq!(
             error_code(&r, StatusCode::METHOD_NOT_ALLOWED),
             "method_not_allowed"

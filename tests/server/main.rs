@@ -5,5 +5,6 @@
 mod common;
 
 mod browser;
+mod hardening;
 mod http;
 mod mcp;

@@ -4,13 +4,13 @@
 //! Loading never stops at the first problem: each file is parsed on its own (every unknown
 //! field is collected, not just the first), the catalog-wide rules run over whatever parsed,
 //! and only then are positions looked up, once per file that has something to report.
-//! Reading is bounded ([`MAX_FILE_BYTES`]) and the parsers' own depth and alias limits
-//! apply, so hostile files cost an error, never a hang or a crash.
+//! Reading is bounded by the one reader every loader shares ([`crate::intake`]: size, regular
+//! files, YAML flow depth) and the parsers' own depth and alias limits apply, so hostile files
+//! cost an error, never a hang or a crash.
 
 mod parse;
 mod parse_errors;
 mod read;
-mod yaml_depth;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,13 +20,14 @@ pub use super::input::{DocKind, Inputs, Scope, SourceFile, Syntax};
 use super::input::{Parsed, Unloaded};
 use super::{Catalog, Pack, Sku, validate};
 use crate::diagnostics::{Code, Diagnostic, Report};
+pub use crate::intake::MAX_FILE_BYTES;
+use crate::intake::yaml_flow_too_deep;
 use crate::spans::{DocPath, Location, SpanIndex};
 use parse::{Outcome, parse};
 pub use read::{
-    LoadError, MAX_FILE_BYTES, kind_of_text, read_catalog_dir, read_dir, read_file, read_folder,
-    read_paths, syntax_of,
+    LoadError, kind_of_text, read_catalog_dir, read_dir, read_file, read_folder, read_paths,
+    syntax_of,
 };
-use yaml_depth::yaml_flow_too_deep;
 
 /// The outcome of loading: the catalog built from whatever parsed, and the report.
 #[derive(Debug)]

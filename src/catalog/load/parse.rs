@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use serde::de::DeserializeOwned;
 
 use super::parse_errors::{finish_parse_error, split_yaml_message, toml_error, yaml_error};
-use super::yaml_depth::too_deep_to_parse;
 use super::{DocKind, SourceFile, Syntax};
 use crate::catalog::fields;
 use crate::diagnostics::serde_text;
 use crate::diagnostics::{Code, Diagnostic, backticked, did_you_mean};
+use crate::intake;
 use crate::spans::{DocPath, LineIndex, Segment, SpanIndex};
 
 /// How a file parsed.
@@ -41,7 +41,10 @@ pub(super) fn parse<T: DeserializeOwned>(
         );
         return Outcome::Failed;
     }
-    if let Some(problem) = too_deep_to_parse(file) {
+    // TOML's parser bounds nesting itself.
+    if file.syntax == Syntax::Yaml
+        && let Some(problem) = intake::yaml_too_deep(&file.path, &file.text)
+    {
         out.push(problem);
         return Outcome::Failed;
     }

@@ -177,7 +177,7 @@ pub(super) fn classify(
         return (
             Code::TooDeep,
             "values nest too deeply".to_owned(),
-            Some("definition files nest a few levels; this looks generated or corrupt".to_owned()),
+            Some(crate::intake::TOO_DEEP_HELP.to_owned()),
         );
     }
     if message.contains("repetition limit exceeded") {

@@ -1,16 +1,10 @@
-//! Reading definition files from disk, bounded in size and refused unless UTF-8 text.
+//! Reading definition files from disk, through the bounded reader every loader shares.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{DocKind, Inputs, Scope, SourceFile, Syntax};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::spans::{Location, Span};
-
-/// Files larger than this are refused unread: no definition file comes close, and reading
-/// an arbitrary file whole would let one bad path exhaust memory.
-pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+use crate::intake::{self, Reading, io_reason};
 
 /// A file or folder that could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -227,135 +221,20 @@ fn top_level_key(line: &str, key: &str) -> bool {
     })
 }
 
-/// Reads a file as UTF-8 text, refusing large, binary and non-UTF-8 files.
+/// What the catalog's refusals say about its files.
+const CATALOG: Reading = Reading {
+    regular: "pack and SKU definitions are regular `.yaml`, `.yml` or `.toml` files",
+    text: "pack and SKU files are YAML or TOML text in UTF-8",
+    size: "a pack or SKU definition is a few kilobytes; split the file or check that it is the right one",
+    missing: "check the path; without a PATH, `tai validate` checks the catalog in use",
+};
+
 fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
-    // Look before opening: opening a FIFO blocks until something writes to it.
-    let meta = std::fs::metadata(path).map_err(|e| Box::new(read_problem(path, &e)))?;
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "it is a directory"
-        } else {
-            "it is not a regular file"
-        };
-        return Err(Box::new(
-            Diagnostic::new(
-                Code::Io,
-                format!("cannot read `{}`: {what}", path.display()),
-            )
-            .in_file(path)
-            .help("pack and SKU definitions are regular `.yaml`, `.yml` or `.toml` files"),
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Box::new(too_large(path, meta.len())));
-    }
-    let file = File::open(path).map_err(|e| Box::new(read_problem(path, &e)))?;
-    // The length can change after the check (or lie, for special files): never read more
-    // than the cap plus one byte.
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Box::new(read_problem(path, &e)))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Box::new(too_large(path, bytes.len() as u64)));
-    }
-    decode(path, bytes)
-}
-
-fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
-        return Err(Box::new(encoding_problem(
-            path,
-            &bytes,
-            at,
-            "the file is binary (it contains a NUL byte)",
-        )));
-    }
-    match String::from_utf8(bytes) {
-        Ok(mut text) => {
-            if text.starts_with('\u{feff}') {
-                text.drain(..'\u{feff}'.len_utf8());
-            }
-            Ok(text)
-        }
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            Err(Box::new(encoding_problem(
-                path,
-                e.as_bytes(),
-                at,
-                "the file is not UTF-8 text",
-            )))
-        }
-    }
-}
-
-fn encoding_problem(path: &Path, bytes: &[u8], at: usize, message: &str) -> Diagnostic {
-    let before = &bytes[..at];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    Diagnostic::new(Code::InvalidEncoding, message)
-        .in_file(path)
-        .located(Location {
-            line,
-            column,
-            span: Span { offset: at, len: 1 },
-        })
-        .help("pack and SKU files are YAML or TOML text in UTF-8")
-}
-
-fn too_large(path: &Path, len: u64) -> Diagnostic {
-    #[allow(clippy::cast_precision_loss)]
-    let mib = len as f64 / (1024.0 * 1024.0);
-    Diagnostic::new(
-        Code::FileTooLarge,
-        format!(
-            "the file is {mib:.1} MiB, more than the {} MiB limit",
-            MAX_FILE_BYTES / (1024 * 1024)
-        ),
-    )
-    .in_file(path)
-    .help("a pack or SKU definition is a few kilobytes; split the file or check that it is the right one")
+    intake::read_text(path, &CATALOG)
 }
 
 fn read_problem(path: &Path, e: &std::io::Error) -> Diagnostic {
-    let help = match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Some("check the path; without a PATH, `tai validate` checks the catalog in use")
-        }
-        std::io::ErrorKind::PermissionDenied => Some("check the permissions of the path"),
-        _ => None,
-    };
-    Diagnostic::new(
-        Code::Io,
-        format!("cannot read `{}`: {}", path.display(), io_reason(e)),
-    )
-    .in_file(path)
-    .maybe_help(help.map(str::to_owned))
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => {
-            let text = e.to_string();
-            // "Is a directory (os error 21)" → "is a directory"
-            let text = text.split(" (os error").next().unwrap_or(&text);
-            let mut chars = text.chars();
-            chars
-                .next()
-                .map(|c| c.to_lowercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
-    }
+    intake::read_problem(path, e, &CATALOG)
 }
 
 /// The syntax a path's extension implies, if it is a definition file.

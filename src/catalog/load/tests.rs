@@ -1,7 +1,7 @@
 //! Loading end to end: what a person sees for each kind of broken file.
 
-use super::yaml_depth::{MAX_YAML_FLOW_DEPTH, yaml_flow_too_deep};
 use super::*;
+use crate::intake::{MAX_YAML_FLOW_DEPTH, yaml_flow_too_deep};
 
 fn file(kind: DocKind, syntax: Syntax, text: &str) -> SourceFile {
     let ext = match syntax {

@@ -1,4 +1,7 @@
-//! A structural check of a tool's input schema: a JSON Schema object with well-formed keywords.
+//! A tool's input schema checked: a JSON Schema object with well-formed keywords, compiled as
+//! gate 3 compiles it at call time (so a schema that would not compile, such as a `pattern`
+//! that is no regular expression or a `$ref` that resolves nowhere, fails validation rather
+//! than leaving its tool's arguments unchecked).
 
 use std::collections::HashSet;
 
@@ -30,7 +33,35 @@ pub fn input_schema_problems(schema: &Value) -> Vec<(DocPath, String)> {
         None => out.push((root(), "the schema must declare `type: object`".to_owned())),
     }
     check_subschema(schema, &root(), 0, &mut out);
+    if out.is_empty()
+        && let Err(e) = jsonschema::validator_for(schema)
+    {
+        // The compiler checks the schema as an instance of its meta-schema: the error's
+        // instance path is where in the schema the problem is.
+        let at = pointer_path(schema, &e.instance_path().to_string());
+        out.push((at, format!("it does not compile: {e}")));
+    }
     out
+}
+
+/// A JSON pointer into `value` as a document path (array positions as indexes).
+fn pointer_path(value: &Value, pointer: &str) -> DocPath {
+    let mut path = root();
+    let mut here = Some(value);
+    for raw in pointer.split('/').skip(1) {
+        let token = raw.replace("~1", "/").replace("~0", "~");
+        match (here, token.parse::<usize>()) {
+            (Some(Value::Array(items)), Ok(i)) => {
+                here = items.get(i);
+                path = path.index(i);
+            }
+            (h, _) => {
+                here = h.and_then(|v| v.get(&token));
+                path = path.key(token);
+            }
+        }
+    }
+    path
 }
 
 fn check_subschema(schema: &Value, at: &DocPath, depth: usize, out: &mut Vec<(DocPath, String)>) {
@@ -231,5 +262,43 @@ mod tests {
                 "required: `required` must be a list of distinct property names, found a list"
             ]
         );
+    }
+
+    #[test]
+    fn schemas_that_do_not_compile_are_problems_where_they_are() {
+        let bad_pattern =
+            json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}});
+        let problems = input_schema_problems(&bad_pattern);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0.to_string(), "properties.a.pattern");
+        assert!(
+            problems[0].1.starts_with("it does not compile"),
+            "{problems:?}"
+        );
+        let bad_ref = json!({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}});
+        let problems = input_schema_problems(&bad_ref);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].1.starts_with("it does not compile"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_schema_that_does_not_compile_refuses_every_call() {
+        let mut pack: crate::catalog::Pack = serde_yaml::from_str(
+            "pack_id: p\nversion: 1.0.0\ndescription: d\n\
+             tools: [{name: t, description: d, action: a, handler: {kind: simulated},\
+             input_schema: {type: object, properties: {x: {$ref: '#/nowhere'}}}}]\n\
+             actions: [{id: a, roles: [r]}]\n",
+        )
+        .unwrap();
+        pack.tools[0].input_schema =
+            json!({"type": "object", "properties": {"x": {"pattern": "("}}});
+        let catalog = crate::catalog::Catalog::new(vec![pack], Vec::new());
+        let tool = catalog.tool("t").unwrap();
+        let problems = tool.argument_problems(&serde_json::Map::new());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("does not compile"), "{problems:?}");
     }
 }

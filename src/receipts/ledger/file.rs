@@ -43,7 +43,7 @@ use crate::receipts::{ChainHead, Receipt, VerifyReport};
 use super::dir::LedgerDir;
 use super::durable::{create_dir, io_err};
 use super::manifest::register;
-use super::tenant_log::{TenantLog, append_checkpoint, write_head};
+use super::tenant_log::{Host, TenantLog, append_checkpoint, write_head};
 use super::{Ledger, LedgerError};
 
 /// The ledger writer: durable, continuity-checked appends to per-tenant files.
@@ -178,6 +178,15 @@ impl FileLedger {
     /// Whether checkpoints are signed.
     pub fn signs(&self) -> bool {
         self.signer.is_some()
+    }
+
+    /// What a tenant's log uses of this ledger.
+    fn host(&self) -> Host<'_> {
+        Host {
+            dir: &self.dir,
+            signer: self.signer.as_ref(),
+            clock: &*self.clock,
+        }
     }
 
     /// Records `tenant` in the manifest before its ledger is first created; refuses one
@@ -321,7 +330,8 @@ impl FileLedger {
     ) -> Result<T, LedgerError> {
         let mut slot = lock(&slot.log);
         if slot.is_none() && (create || self.dir.contains(tenant)) {
-            *slot = Some(TenantLog::open(self, tenant)?);
+            self.register(tenant, self.dir.ledger_path(tenant).exists())?;
+            *slot = Some(TenantLog::open(self.host(), tenant)?);
         }
         let result = f(slot.as_mut());
         if matches!(result, Err(LedgerError::Io { .. })) {

@@ -1,4 +1,4 @@
-//! One tenant's open ledger inside a [`FileLedger`]: opening and checking it against its
+//! One tenant's open ledger inside a file ledger: opening and checking it against its
 //! head, settling what follows the head (adopt or quarantine, with a receipt), writing
 //! batches and preparing flushes.
 
@@ -9,19 +9,29 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::ids::TenantId;
 use crate::vocab::GovernorState;
 
-use crate::receipts::signing::{Checkpoint, CheckpointHead};
+use crate::receipts::signing::{Checkpoint, CheckpointHead, CheckpointSigner};
 use crate::receipts::verify::{head_mismatch, valid_extension};
 use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 
-use super::dir::read_optional;
+use super::dir::{LedgerDir, read_optional};
 use super::durable::{io_err, replace_file};
-use super::file::FileLedger;
 use super::head::StoredHead;
 use super::tree::Derived;
 use super::{LedgerError, check_batch};
+
+/// What a tenant's log uses of the ledger holding it: the directory, the key that signs
+/// checkpoints, and the clock of the receipts the log records itself. (The ledger registers
+/// the tenant in its manifest before it opens the log.)
+#[derive(Clone, Copy)]
+pub(super) struct Host<'a> {
+    pub(super) dir: &'a LedgerDir,
+    pub(super) signer: Option<&'a Arc<CheckpointSigner>>,
+    pub(super) clock: &'a dyn Clock,
+}
 
 /// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
 /// what they hold.
@@ -77,11 +87,10 @@ impl TenantLog {
     /// Opens and locks the tenant's ledger, checks it against the head, brings the tree and
     /// index up to date, and deals with what a crash (or anyone else) can leave after the
     /// head: see [`TenantLog::settle_tail`].
-    pub(super) fn open(ledger: &FileLedger, tenant: &TenantId) -> Result<Self, LedgerError> {
-        let dir = &ledger.dir;
+    pub(super) fn open(ledger: Host<'_>, tenant: &TenantId) -> Result<Self, LedgerError> {
+        let dir = ledger.dir;
         let path = dir.ledger_path(tenant);
         let head_path = dir.head_path(tenant);
-        ledger.register(tenant, path.exists())?;
         let checkpoints_path = dir.checkpoints_path(tenant);
         let signed_before = fs::metadata(&checkpoints_path).is_ok_and(|m| m.len() > 0);
         if signed_before && ledger.signer.is_none() {
@@ -137,7 +146,7 @@ impl TenantLog {
                 .map(|(_, start)| (head.hash.as_str(), *start)),
             head.ledger_bytes,
         )?;
-        let checkpoints = match &ledger.signer {
+        let checkpoints = match ledger.signer {
             Some(_) => {
                 let f = OpenOptions::new()
                     .append(true)
@@ -173,7 +182,7 @@ impl TenantLog {
     /// between) is recorded now.
     pub(super) fn settle_tail(
         &mut self,
-        ledger: &FileLedger,
+        ledger: Host<'_>,
         tenant: &TenantId,
         file_bytes: u64,
     ) -> Result<(), LedgerError> {
@@ -268,11 +277,11 @@ impl TenantLog {
     /// latest checkpoint signed by this ledger's key covers, exactly up to its seq.
     pub(super) fn adoptable(
         &self,
-        ledger: &FileLedger,
+        ledger: Host<'_>,
         tenant: &TenantId,
         valid: &[u8],
     ) -> Option<(usize, Checkpoint)> {
-        let signer = ledger.signer.as_ref()?;
+        let signer = ledger.signer?;
         let checkpoint = ledger.dir.latest_checkpoint(tenant).ok()??;
         if &checkpoint.tenant_id != tenant
             || checkpoint.seq < self.head.next_seq
@@ -331,13 +340,13 @@ impl TenantLog {
     /// group flush (repairs at open).
     pub(super) fn flush_now(
         &mut self,
-        ledger: &FileLedger,
+        ledger: Host<'_>,
         tenant: &TenantId,
     ) -> Result<(), LedgerError> {
         self.file.sync_data().map_err(io_err("sync", &self.path))?;
         self.derived.write_pending()?;
         self.derived.sync()?;
-        if let (Some(signer), Some((file, path))) = (&ledger.signer, &self.checkpoints) {
+        if let (Some(signer), Some((file, path))) = (ledger.signer, &self.checkpoints) {
             let checkpoint = signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now());
             append_checkpoint(file, path, &checkpoint)?;
             file.sync_data().map_err(io_err("sync", path))?;
