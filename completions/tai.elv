@@ -39,6 +39,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand signal 'Send a signal to a tenant''s governor'
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
+            cand iam 'Set, show or clear a tenant''s IAM policy: who holds which of its plan''s roles'
             cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
             cand keys 'Create the Ed25519 key pair that signs checkpoints'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
@@ -519,6 +520,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --argument 'A tool argument, KEY=VALUE (repeatable), typed by the tool''s input schema'
             cand --context 'Call context for preconditions, KEY=VALUE (repeatable)'
             cand --idempotency-key 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)'
+            cand --principal 'Who calls (user:EMAIL or serviceAccount:EMAIL); under the tenant''s IAM policy the action''s roles must be bound to this principal'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -573,6 +575,77 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'tai;iam'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Set the tenant''s policy from a YAML, JSON or TOML file (recorded as a receipt)'
+            cand show 'Show the tenant''s policy, and the receipt that set it'
+            cand clear 'Remove the tenant''s policy: callers hold the roles the plan grants again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;iam;set'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;iam;show'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;iam;clear'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;iam;help'= {
+            cand set 'Set the tenant''s policy from a YAML, JSON or TOML file (recorded as a receipt)'
+            cand show 'Show the tenant''s policy, and the receipt that set it'
+            cand clear 'Remove the tenant''s policy: callers hold the roles the plan grants again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;iam;help;set'= {
+        }
+        &'tai;iam;help;show'= {
+        }
+        &'tai;iam;help;clear'= {
+        }
+        &'tai;iam;help;help'= {
         }
         &'tai;receipts'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
@@ -842,6 +915,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand signal 'Send a signal to a tenant''s governor'
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
+            cand iam 'Set, show or clear a tenant''s IAM policy: who holds which of its plan''s roles'
             cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
             cand keys 'Create the Ed25519 key pair that signs checkpoints'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
@@ -922,6 +996,17 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;action'= {
         }
         &'tai;help;state'= {
+        }
+        &'tai;help;iam'= {
+            cand set 'Set the tenant''s policy from a YAML, JSON or TOML file (recorded as a receipt)'
+            cand show 'Show the tenant''s policy, and the receipt that set it'
+            cand clear 'Remove the tenant''s policy: callers hold the roles the plan grants again'
+        }
+        &'tai;help;iam;set'= {
+        }
+        &'tai;help;iam;show'= {
+        }
+        &'tai;help;iam;clear'= {
         }
         &'tai;help;receipts'= {
             cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'

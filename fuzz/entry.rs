@@ -155,6 +155,10 @@ pub fn http_body(data: &[u8]) {
             .get("idempotency_key")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        principal: raw
+            .get("principal")
+            .and_then(Value::as_str)
+            .and_then(|p| tai::iam::Principal::parse(p).ok()),
     };
     let _ = engine.call(&acme, &call);
 }

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["vocab", "ids", "clock", "sync"],
     &["spans", "diagnostics", "intake"],
     &["catalog"],
-    &["entitlement"],
+    &["entitlement", "iam"],
     &["registry", "marketplace"],
     &["exec", "receipts"],
     &["governor"],

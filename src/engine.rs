@@ -17,6 +17,7 @@ use crate::governor::{
     CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, Resolution, Signal, SignalOutcome,
     Tenant, ToolCall,
 };
+use crate::iam::IamPolicy;
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
 
@@ -155,6 +156,15 @@ impl MemoryEngine {
             tenant,
             |t, env| t.resolve_action(env, resolution, detail),
             |o| o.as_deref().unwrap_or(&[]),
+        )
+    }
+
+    /// Sets (or, with `None`, clears) a tenant's IAM policy.
+    pub fn set_iam_policy(&mut self, tenant: &TenantId, policy: Option<IamPolicy>) -> Vec<Receipt> {
+        self.with_tenant(
+            tenant,
+            |t, env| t.set_iam_policy(env, policy),
+            |o| o.as_slice(),
         )
     }
 

@@ -18,6 +18,7 @@ pub mod entitlement;
 pub mod exec;
 pub mod explain;
 pub mod governor;
+pub mod iam;
 pub mod ids;
 pub mod intake;
 pub mod marketplace;

@@ -158,6 +158,14 @@ impl Catalog {
         self.sku_index.get(id).map(|&i| &self.skus[i])
     }
 
+    /// Every role some SKU can grant: the only roles an IAM policy's binding can ever give.
+    pub fn grantable_roles(&self) -> std::collections::BTreeSet<crate::ids::Role> {
+        self.skus
+            .iter()
+            .flat_map(|s| s.iam_roles.iter().cloned())
+            .collect()
+    }
+
     /// The tool with this name, with its pack and action.
     pub fn tool(&self, name: &str) -> Option<ToolRef<'_>> {
         self.tool_index.get(name).map(|slot| {

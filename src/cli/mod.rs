@@ -11,6 +11,7 @@ mod demo;
 mod doctor;
 mod entry;
 mod exit;
+mod iam;
 mod import;
 mod keys;
 mod log;
@@ -125,6 +126,8 @@ pub enum Command {
     Action(workspace::ActionArgs),
     /// Show tenants' governor state, entitlement and visible tools
     State(workspace::StateArgs),
+    /// Set, show or clear a tenant's IAM policy: who holds which of its plan's roles
+    Iam(iam::IamArgs),
     /// Verify, show and export receipt chains; prove a receipt is in the signed history
     Receipts(receipts::ReceiptsArgs),
     /// Create the Ed25519 key pair that signs checkpoints
@@ -171,6 +174,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Signal(args) => workspace::signal(args, &cli.global),
         Command::Action(args) => workspace::action(args, &cli.global),
         Command::State(args) => workspace::state(args, &cli.global),
+        Command::Iam(args) => iam::run(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Mcp(args) => mcp::run(args, &cli.global),

@@ -84,7 +84,10 @@ pub fn detail(r: &Receipt) -> String {
             }
         }
         EventType::SignalRefused => format!("{}: {reason}", s("signal")),
-        EventType::ActionExecuted => format!("{} ok", s("tool")),
+        EventType::ActionExecuted => match m.get("principal").and_then(|p| p.as_str()) {
+            Some(who) => format!("{} ok as {who}", s("tool")),
+            None => format!("{} ok", s("tool")),
+        },
         EventType::ActionRefused => {
             let gate = s("gate");
             let roles = names("missing_roles");
@@ -114,6 +117,10 @@ pub fn detail(r: &Receipt) -> String {
                 .unwrap_or_default();
             tool.to_owned()
         }
+        EventType::IamPolicySet => match m.get("iam_policy").and_then(|p| p.get("bindings")) {
+            Some(b) => format!("{} binding(s)", b.as_array().map_or(0, Vec::len)),
+            None => "cleared".into(),
+        },
         EventType::LedgerTailQuarantined => format!("{} bytes to {}", m["bytes"], s("file")),
         EventType::LedgerTailAdopted => format!("seq {} to {}", m["from_seq"], m["to_seq"]),
     }

@@ -15,6 +15,7 @@ use crate::clock::{Timestamp, parse_duration};
 use crate::diagnostics::closest;
 use crate::entitlement::{self, EntitlementEvent, EventKind, Standing, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
+use crate::iam::Principal;
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, Workspace, WorkspaceError};
@@ -141,6 +142,10 @@ pub struct CallArgs {
     /// runs nothing (also across restarts; the key is kept in the receipt)
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Who calls (user:EMAIL or serviceAccount:EMAIL); under the tenant's IAM policy the
+    /// action's roles must be bound to this principal
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub principal: Option<Principal>,
 }
 
 /// Send a signal to a tenant's governor.
@@ -374,6 +379,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             .collect(),
         context: args.context.iter().cloned().collect(),
         idempotency_key: args.idempotency_key.clone(),
+        principal: args.principal.clone(),
     };
     let outcome = ws.call(&args.target.tenant, &call)?;
     warn_if_time_goes_back(&ws, &args.target.tenant, &outcome.receipts);

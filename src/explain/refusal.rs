@@ -243,6 +243,14 @@ fn plan_names(plans: &[PlanOption]) -> String {
     code_list(&plans.iter().map(|p| &p.sku_id).collect::<Vec<_>>())
 }
 
+/// Whether an IAM policy, not the plan, kept every missing role from the caller: the plan
+/// grants them all, so changing plans would not help.
+fn policy_denial(meta: &Meta) -> bool {
+    meta.get("iam_denials")
+        .and_then(Value::as_array)
+        .is_some_and(|ds| ds.iter().all(|d| d["why"] != "not_in_plan"))
+}
+
 /// What would let a refused tool call through.
 fn call_fix(
     catalog: &Catalog,
@@ -261,6 +269,11 @@ fn call_fix(
                                              stable) or failed (to refusing)."
             .to_owned(),
         Some(ReasonCode::GovernorRefusing) => refusing_fix(),
+        Some(ReasonCode::InsufficientPrivilege) if policy_denial(meta) => format!(
+            "Grant {} to the caller in the tenant's IAM policy (`tai iam set`): bind it to the \
+             principal, a group it is in, or `allUsers`, under a condition this request meets.",
+            code_list(&meta.strings("missing_roles"))
+        ),
         Some(ReasonCode::InsufficientPrivilege) => {
             let missing = meta.strings("missing_roles");
             let (Some(t), Some(action)) = (tref.as_ref(), tref.as_ref().and_then(|t| t.action))

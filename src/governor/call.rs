@@ -109,6 +109,9 @@ impl Tenant {
         let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
         metadata.insert("tool", &call.tool);
+        if let Some(principal) = &call.principal {
+            metadata.insert("principal", principal);
+        }
         if let Some(key) = key {
             metadata.insert(IDEMPOTENCY_KEY, key);
         }
@@ -284,8 +287,11 @@ impl Tenant {
             facts: &self.facts,
             tool,
             arguments: &call.arguments,
+            tenant: &self.id,
+            principal: call.principal.as_ref(),
+            policy: self.iam.as_ref().map(|p| &p.policy),
         };
-        gates::check(&input).map_err(|refusal| {
+        let passed = gates::check(&input).map_err(|refusal| {
             metadata.insert("gate", refusal.gate.as_str());
             metadata.insert("message", &refusal.message);
             metadata.extend(refusal.detail);
@@ -295,7 +301,11 @@ impl Tenant {
                 reason: refusal.reason,
                 message: refusal.message,
             }
-        })
+        })?;
+        if let Some(iam) = passed.iam {
+            metadata.insert_struct("iam_bindings", &iam.bindings);
+        }
+        Ok(())
     }
 
     /// Records how an admitted action's run went.

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use crate::catalog::{Action, Check, Precondition, ToolRef};
 use crate::clock::Timestamp;
 use crate::entitlement::Entitlement;
-use crate::ids::Role;
+use crate::iam::{self, Authorized, IamPolicy, Principal};
+use crate::ids::{Role, TenantId};
 
 use super::{Gate, ReasonCode};
 
@@ -43,14 +44,31 @@ pub struct GateInput<'a> {
     pub tool: ToolRef<'a>,
     /// The call's arguments.
     pub arguments: &'a Map<String, Value>,
+    /// The tenant.
+    pub tenant: &'a TenantId,
+    /// Who calls, if the call names someone.
+    pub principal: Option<&'a Principal>,
+    /// The tenant's IAM policy; without one, whoever calls holds the plan's roles.
+    pub policy: Option<&'a IamPolicy>,
+}
+
+/// What the gates found when every one passed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Passed {
+    /// Under an IAM policy: the binding that gave each role the action needs.
+    pub iam: Option<Authorized>,
 }
 
 /// Runs gates 1, 2 and 3 in order.
-pub fn check(input: &GateInput<'_>) -> Result<(), GateRefusal> {
+pub fn check(input: &GateInput<'_>) -> Result<Passed, GateRefusal> {
     let roles = entitlement_gate(input.entitlement, input.now)?;
-    iam_gate(input.action, roles)?;
+    let iam = match input.policy {
+        None => iam_gate(input.action, roles).map(|()| None)?,
+        Some(policy) => Some(policy_gate(input, policy, roles)?),
+    };
     arguments_check(&input.tool.argument_problems(input.arguments))?;
-    preconditions_gate(input.action, input.context, input.facts)
+    preconditions_gate(input.action, input.context, input.facts)?;
+    Ok(Passed { iam })
 }
 
 /// Gate 1: the entitlement exists and is active at `now`. Returns the granted roles.
@@ -112,6 +130,55 @@ fn iam_gate(
         format!("action `{}` requires role {}", action.id, names.join(", ")),
         detail,
     ))
+}
+
+/// Gate 2 under the tenant's IAM policy: the principal holds every role the action needs
+/// through a binding whose condition holds, and the plan grants it.
+fn policy_gate(
+    input: &GateInput<'_>,
+    policy: &IamPolicy,
+    granted: &std::collections::BTreeSet<Role>,
+) -> Result<Authorized, GateRefusal> {
+    let request = iam::Request {
+        principal: input.principal,
+        time: input.now,
+        tenant: input.tenant.as_str(),
+        tool: input.tool.tool.name.as_str(),
+        pack: input.tool.pack.pack_id.as_str(),
+        action: input.action.id.as_str(),
+        context: input.context,
+        arguments: input.arguments,
+    };
+    iam::authorize(policy, &input.action.roles, granted, &request).map_err(|missing| {
+        let sentences: Vec<String> = missing
+            .iter()
+            .map(|m| m.sentence(input.principal))
+            .collect();
+        let mut detail = Map::new();
+        detail.insert(
+            "missing_roles".into(),
+            Value::Array(
+                missing
+                    .iter()
+                    .map(|m| Value::String(m.role.to_string()))
+                    .collect(),
+            ),
+        );
+        detail.insert(
+            "iam_denials".into(),
+            serde_json::to_value(&missing).unwrap_or(Value::Null),
+        );
+        refusal(
+            Gate::Iam,
+            ReasonCode::InsufficientPrivilege,
+            format!(
+                "action `{}` is not allowed: {}",
+                input.action.id,
+                sentences.join("; ")
+            ),
+            detail,
+        )
+    })
 }
 
 /// Gate 3, first: the arguments conform to the tool's input schema.

@@ -14,6 +14,7 @@
 mod call;
 mod events;
 pub mod gates;
+mod iam;
 mod once;
 mod replay;
 mod requests;
@@ -25,6 +26,7 @@ mod transitions;
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
 pub use call::{Begun, StartedCall};
+pub use iam::IamSetting;
 pub use once::SEEN_PER_TENANT;
 pub use replay::ReplayError;
 pub use requests::{

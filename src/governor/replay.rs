@@ -77,6 +77,17 @@ impl Tenant {
                 self.tools = serde_json::from_value(field("tools"))
                     .map_err(|e| format!("bad `tools` in metadata: {e}"))?;
             }
+            EventType::IamPolicySet => {
+                self.iam = serde_json::from_value::<Option<crate::iam::IamPolicy>>(field(
+                    super::iam::POLICY,
+                ))
+                .map_err(|e| format!("bad `{}` in metadata: {e}", super::iam::POLICY))?
+                .map(|policy| super::IamSetting {
+                    policy,
+                    seq: r.seq,
+                    since: r.body.timestamp,
+                });
+            }
             EventType::SignalProcessed => {
                 if let Value::Object(facts) = field("facts") {
                     self.facts.extend(facts);

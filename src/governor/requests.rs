@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::entitlement::Refusal;
+use crate::iam::Principal;
 use crate::ids::{SignalName, TenantId, ToolName};
 use crate::receipts::Receipt;
 use crate::registry::SurfaceDiff;
@@ -24,6 +25,10 @@ pub struct ToolCall {
     /// with the first outcome and runs nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Who calls (`user:…` or `serviceAccount:…`): under the tenant's IAM policy, the roles
+    /// the action needs must be bound to this principal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
 }
 
 /// The answer to a tool call.

@@ -15,7 +15,7 @@ use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
 use super::once::Seen;
-use super::{InFlight, Running};
+use super::{IamSetting, InFlight, Running};
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +41,7 @@ pub struct Tenant {
     pub(super) in_flight: Option<InFlight>,
     /// A command recorded as started whose outcome is not recorded yet.
     pub(super) running: Option<Running>,
+    pub(super) iam: Option<IamSetting>,
     pub(super) head: ChainHead,
     surface_checked: CheckedCatalog,
     /// Events and keyed calls already decided.
@@ -80,6 +81,7 @@ impl Tenant {
             facts: Map::new(),
             in_flight: None,
             running: None,
+            iam: None,
             head: ChainHead::default(),
             surface_checked: CheckedCatalog::default(),
             seen: Seen::default(),
@@ -119,6 +121,12 @@ impl Tenant {
     /// A command recorded as started (`action_started`) whose outcome is not recorded yet.
     pub fn running(&self) -> Option<&Running> {
         self.running.as_ref()
+    }
+
+    /// The tenant's IAM policy and when it was set; `None` when it has none (whoever calls
+    /// holds the roles the plan grants).
+    pub fn iam_policy(&self) -> Option<&IamSetting> {
+        self.iam.as_ref()
     }
 
     /// The end of the tenant's receipt chain.

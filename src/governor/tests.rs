@@ -151,6 +151,7 @@ fn call(tool: &str, arguments: Value, context: Value) -> ToolCall {
         arguments: object(arguments),
         context: object(context),
         idempotency_key: None,
+        principal: None,
     }
 }
 
@@ -550,7 +551,81 @@ fn history(w: &World) -> (Tenant, Vec<Receipt>, Vec<Tenant>) {
     keep(&t, receipts);
     let out = t.apply_event(&env, &event(EventKind::Suspended));
     keep(&t, out.receipts);
+    let receipts = t.set_iam_policy(&env, Some(policy("user:ann@acme.com")));
+    keep(&t, receipts);
+    let receipts = t.set_iam_policy(&env, None);
+    keep(&t, receipts);
+    let receipts = t.set_iam_policy(&env, Some(policy("user:bo@acme.com")));
+    keep(&t, receipts);
     (t, all, snapshots)
+}
+
+fn policy(viewer: &str) -> crate::iam::IamPolicy {
+    serde_json::from_value(json!({ "bindings": [{ "role": "viewer", "members": [viewer] }] }))
+        .unwrap()
+}
+
+fn as_principal(call: ToolCall, who: &str) -> ToolCall {
+    ToolCall {
+        principal: Some(crate::iam::Principal::parse(who).unwrap()),
+        ..call
+    }
+}
+
+#[test]
+fn under_a_policy_gate_2_asks_the_bindings_and_never_escalates() {
+    let w = World::new();
+    let env = w.env();
+    let mut t = w.stable(Some(&["viewer"]));
+    let receipts = t.set_iam_policy(&env, Some(policy("user:ann@acme.com")));
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].body.event_type, EventType::IamPolicySet);
+    assert_eq!(t.state(), Stable);
+    assert_eq!(t.iam_policy().unwrap().seq, receipts[0].seq);
+
+    let ann = t.call(
+        &env,
+        &as_principal(call("look", json!({}), json!({})), "user:ann@acme.com"),
+    );
+    assert_eq!(ann.decision, Decision::Executed, "{}", ann.message);
+    let meta = ann.receipts[0].body.metadata.to_value();
+    assert_eq!(meta["principal"], "user:ann@acme.com");
+    assert_eq!(
+        meta["iam_bindings"],
+        json!([{ "role": "viewer", "binding": 0, "member": "user:ann@acme.com" }])
+    );
+
+    let bo = t.call(
+        &env,
+        &as_principal(call("look", json!({}), json!({})), "user:bo@acme.com"),
+    );
+    assert_eq!(
+        (bo.gate, bo.reason.clone()),
+        (Some(Gate::Iam), Some(ReasonCode::InsufficientPrivilege))
+    );
+    assert!(
+        bo.message
+            .contains("no binding grants role `viewer` to `user:bo@acme.com`"),
+        "{}",
+        bo.message
+    );
+    // Gate 2 still comes after gate 1 and before gate 3.
+    let unapproved = t.call(
+        &env,
+        &as_principal(call("change", json!({}), json!({})), "user:ann@acme.com"),
+    );
+    assert_eq!(unapproved.gate, Some(Gate::Iam));
+    let meta = unapproved.receipts[0].body.metadata.to_value();
+    assert_eq!(
+        meta["iam_denials"],
+        json!([{ "role": "writer", "why": "not_in_plan" }])
+    );
+
+    // Cleared: whoever calls holds the plan's roles, as without a policy.
+    t.set_iam_policy(&env, None);
+    assert!(t.iam_policy().is_none());
+    let anyone = t.call(&env, &call("look", json!({}), json!({})));
+    assert_eq!(anyone.decision, Decision::Executed);
 }
 
 #[test]

@@ -50,12 +50,14 @@ pub fn possible_transitions(catalog: &Catalog) -> BTreeSet<Transition> {
     };
     for s in GovernorState::ALL {
         // Bookkeeping that never changes the state: time passing an expiry, the tool surface
-        // changing, a refused entitlement event, a call to a tool the tenant cannot see.
+        // changing, a refused entitlement event, a call to a tool the tenant cannot see, the
+        // tenant's IAM policy being set.
         for e in [
             E::EntitlementExpired,
             E::ToolSurfaceChanged,
             E::EntitlementUpdateRefused,
             E::ToolNotFound,
+            E::IamPolicySet,
         ] {
             add(s, s, e);
         }

@@ -67,6 +67,20 @@ pub fn check(scenario: &Scenario, path: &str, text: &str, catalog: &Catalog) -> 
             StepAction::ActionComplete(r) | StepAction::ActionFailed(r) => {
                 c.tenant(step.action.kind(), r.tenant.is_some());
             }
+            StepAction::Iam(iam) => {
+                c.tenant("iam", iam.tenant.is_some());
+                if let Some(policy) = &iam.policy
+                    && let Err(e) = policy.check(Some(&catalog.grantable_roles()))
+                {
+                    for p in e.problems {
+                        let at = DocPath::parse(&p.path).map_or_else(
+                            || rel(&["iam", "policy"]),
+                            |d| rel(&["iam", "policy"]).join(&d),
+                        );
+                        c.error(at, p.message);
+                    }
+                }
+            }
         }
         c.expectations(&step.action, &codes);
     }

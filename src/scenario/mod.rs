@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::governor::{Decision, GovernorState};
+use crate::iam::{IamPolicy, Principal};
 use crate::ids::{SignalName, TenantId};
 use crate::intake::{self, Reading};
 use crate::receipts::EventType;
@@ -105,13 +106,16 @@ struct RawStep {
     /// Report the in-flight action failed (`tai action fail`; `action_fail` is accepted too).
     #[serde(default, alias = "action_fail")]
     action_failed: Option<RecoveryStep>,
+    /// Set (or clear) the tenant's IAM policy.
+    #[serde(default)]
+    iam: Option<IamStep>,
     /// What must be true after the step.
     #[serde(default)]
     expect: Option<Expect>,
 }
 
 /// The step kinds, as written in scenario files.
-pub const STEP_KINDS: [&str; 7] = [
+pub const STEP_KINDS: [&str; 8] = [
     "advance",
     "at",
     "event",
@@ -119,6 +123,7 @@ pub const STEP_KINDS: [&str; 7] = [
     "signal",
     "action_complete",
     "action_failed",
+    "iam",
 ];
 
 impl TryFrom<RawStep> for Step {
@@ -133,6 +138,7 @@ impl TryFrom<RawStep> for Step {
             raw.signal.map(StepAction::Signal),
             raw.action_complete.map(StepAction::ActionComplete),
             raw.action_failed.map(StepAction::ActionFailed),
+            raw.iam.map(StepAction::Iam),
         ];
         let mut present = actions.into_iter().flatten();
         let kinds = || {
@@ -176,6 +182,8 @@ pub enum StepAction {
     ActionComplete(RecoveryStep),
     /// Report the in-flight action failed.
     ActionFailed(RecoveryStep),
+    /// Set (or clear) the tenant's IAM policy.
+    Iam(IamStep),
 }
 
 impl StepAction {
@@ -189,6 +197,7 @@ impl StepAction {
             StepAction::Signal(_) => "signal",
             StepAction::ActionComplete(_) => "action_complete",
             StepAction::ActionFailed(_) => "action_failed",
+            StepAction::Iam(_) => "iam",
         }
     }
 }
@@ -208,6 +217,20 @@ pub struct CallStep {
     /// Context for preconditions.
     #[serde(default)]
     pub context: Map<String, Value>,
+    /// Who calls (`user:…` or `serviceAccount:…`), for the tenant's IAM policy.
+    #[serde(default)]
+    pub principal: Option<Principal>,
+}
+
+/// An `iam` step: the tenant's new IAM policy.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IamStep {
+    /// The tenant [default: the scenario's].
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// The policy; `null` clears it.
+    pub policy: Option<IamPolicy>,
 }
 
 /// A signal step.

@@ -143,6 +143,7 @@ pub fn run_with_progress(
                     arguments: c.args.clone(),
                     context: c.context.clone(),
                     idempotency_key: None,
+                    principal: c.principal.clone(),
                 };
                 let out = engine.call(&t, &call);
                 kind = "call";
@@ -200,6 +201,17 @@ pub fn run_with_progress(
                         receipts = Vec::new();
                     }
                 }
+                tenant = Some(t);
+                result = None;
+            }
+            StepAction::Iam(step) => {
+                let t = tenant_of(&step.tenant)?;
+                kind = "iam";
+                summary = match &step.policy {
+                    Some(p) => format!("IAM policy set: {} binding(s)", p.bindings.len()),
+                    None => "IAM policy cleared".to_owned(),
+                };
+                receipts = engine.set_iam_policy(&t, step.policy.clone());
                 tenant = Some(t);
                 result = None;
             }

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     /// 422: the marketplace records a notification refers to are not among the server's
     /// `--marketplace-resources` (nothing recorded; the marketplace will deliver it again).
     MissingMarketplaceRecord,
+    /// 422: an IAM policy that cannot be used (an unknown role or group, a condition that
+    /// does not parse); nothing recorded.
+    InvalidPolicy,
     /// 401: no bearer token, or one the server does not know.
     Unauthenticated,
     /// 403: a tenant token used for another tenant.
@@ -98,6 +101,7 @@ impl ErrorCode {
             ErrorCode::MalformedEvent => "malformed_event",
             ErrorCode::MalformedNotification => "malformed_notification",
             ErrorCode::MissingMarketplaceRecord => "missing_marketplace_record",
+            ErrorCode::InvalidPolicy => "invalid_policy",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::AdminOnly => "admin_only",
@@ -129,7 +133,9 @@ impl ErrorCode {
             | ErrorCode::InvalidTenantId
             | ErrorCode::MalformedEvent
             | ErrorCode::MalformedNotification => StatusCode::BAD_REQUEST,
-            ErrorCode::MissingMarketplaceRecord => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::MissingMarketplaceRecord | ErrorCode::InvalidPolicy => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::AdminOnly | ErrorCode::CrossOrigin => {
                 StatusCode::FORBIDDEN

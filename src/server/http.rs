@@ -25,6 +25,7 @@ use crate::governor::{
     CallOutcome, Decision, EventOutcome, GovernorState, ReasonCode, Resolution, Signal,
     SignalOutcome, ToolCall,
 };
+use crate::iam::Principal;
 use crate::ids::{PackId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
 use crate::workspace::{Imported, TenantView};
@@ -52,7 +53,7 @@ pub fn routes(state: AppState) -> Router {
 /// The routes of [`routes`], each declared with its documentation: the OpenAPI document
 /// served at `/openapi.json` is built from these declarations.
 pub(super) fn declare() -> ApiRouter<AppState> {
-    ApiRouter::new()
+    let router = ApiRouter::new()
         .api_route(
             "/healthz",
             get_with(healthz, |op| {
@@ -249,7 +250,8 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                      make it pass",
                 )
             }),
-        )
+        );
+    super::iam::declare(router)
 }
 
 async fn healthz() -> Response {
@@ -400,6 +402,10 @@ struct CallRequest {
     /// Facts about the call that preconditions may check (e.g. `deployment_stable`).
     #[serde(default)]
     context: Map<String, Value>,
+    /// Who calls (`user:…` or `serviceAccount:…`); under the tenant's IAM policy the roles
+    /// the action needs must be bound to this principal.
+    #[serde(default)]
+    principal: Option<Principal>,
 }
 
 async fn call_tool(
@@ -413,6 +419,7 @@ async fn call_tool(
         arguments: req.arguments,
         context: req.context,
         idempotency_key,
+        principal: req.principal,
     };
     let outcome = match super::try_call(&s.workspace, &tenant, &call).await {
         Some(decided) => decided?,

@@ -28,6 +28,7 @@ pub mod explain;
 pub mod extract;
 pub mod http;
 pub mod hub;
+mod iam;
 pub mod mcp;
 mod openapi;
 pub mod page;

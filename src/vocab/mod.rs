@@ -247,6 +247,9 @@ vocabulary! {
         ActionCompleted = "action_completed",
         /// The in-flight action was reported failed.
         ActionFailed = "action_failed",
+        // The tenant's own settings.
+        /// The tenant's IAM policy was set (or cleared): who holds which role.
+        IamPolicySet = "iam_policy_set",
         // The record itself.
         /// Bytes found after the head were moved to a quarantine file beside the ledger.
         LedgerTailQuarantined = "ledger_tail_quarantined",
@@ -299,7 +302,8 @@ vocabulary! {
         /// The entitlement was cancelled.
         EntitlementCancelled = "entitlement_cancelled",
         // Gate 2: IAM.
-        /// The tenant lacks a role the action requires.
+        /// The caller lacks a role the action requires: the plan does not grant it, or (under
+        /// an IAM policy) no binding whose condition holds gives it to the principal.
         InsufficientPrivilege = "insufficient_privilege",
         // Gate 3 is pack-defined: see `Precondition` below.
         // Governor state.

@@ -29,6 +29,7 @@ use crate::governor::{
     Begun, CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, ReplayError, Resolution,
     Signal, SignalOutcome, Tenant, ToolCall,
 };
+use crate::iam::IamPolicy;
 use crate::ids::TenantId;
 use crate::receipts::CheckpointSigner;
 use crate::receipts::Receipt;
@@ -450,6 +451,19 @@ impl Workspace {
             |o| o.as_deref().unwrap_or(&[]),
         )?;
         Ok(resolved?)
+    }
+
+    /// Sets (or, with `None`, clears) the tenant's IAM policy.
+    pub fn set_iam_policy(
+        &self,
+        tenant: &TenantId,
+        policy: Option<IamPolicy>,
+    ) -> Result<Vec<Receipt>, WorkspaceError> {
+        self.run(
+            tenant,
+            |t, env| t.set_iam_policy(env, policy),
+            |o| o.as_slice(),
+        )
     }
 
     /// A view of the tenant at the clock's now. Reading writes nothing: an expiry the

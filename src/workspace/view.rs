@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::entitlement::{Standing, Status};
-use crate::governor::{GovernorState, InFlight, Running, Tenant};
+use crate::governor::{GovernorState, IamSetting, InFlight, Running, Tenant};
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
 
 /// What a tenant looks like from outside: `tai state --format json` and the server's
@@ -31,6 +31,10 @@ pub struct TenantView {
     /// stopped; the next writer records it as interrupted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running: Option<Running>,
+    /// The tenant's IAM policy and the receipt that set it; absent when it has none
+    /// (whoever calls holds the roles the plan grants).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iam: Option<IamSetting>,
     /// How many receipts its chain holds.
     pub receipts: u64,
     /// The hash of its newest receipt.
@@ -84,6 +88,7 @@ impl TenantView {
             facts: t.facts().clone(),
             in_flight: t.in_flight().cloned(),
             running: t.running().cloned(),
+            iam: t.iam_policy().cloned(),
             receipts: t.head().next_seq,
             head_hash: t.head().hash.clone(),
         }

@@ -7,7 +7,7 @@
 //! plans with their marketplace listings, as in `tests/fixtures/marketplace`), a copy under
 //! `my-catalog/`, the shipped scenarios under `tests/scenarios/` and one as `story.yaml`,
 //! the marketplace fixtures under `gcp/`, `aws/`, `azure/`, `purchase.json` (a purchase for
-//! `initech`), a signing key `signing.key` (`TAI_SIGNING_KEY`), tenant `acme` on the
+//! `initech`), `policy.yaml` (the IAM policy `tai iam --help` shows), a signing key `signing.key` (`TAI_SIGNING_KEY`), tenant `acme` on the
 //! professional plan, booted, with a kept checkpoint `kept.json`, and tenant `hooli` with an
 //! overrun action in flight. The clock is pinned with `TAI_NOW`. Servers (`serve`, `demo`)
 //! listen on a free loopback port instead of the one in the example, and `curl` examples
@@ -172,6 +172,15 @@ fn prepare(root: &Path) -> PathBuf {
     std::fs::write(
         ws.join("purchase.json"),
         r#"{"event_type": "entitlement.activated", "tenant_id": "initech", "sku_id": "rollback-guard-base"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("policy.yaml"),
+        "bindings:\n  - role: read_deployment\n    members: [group:oncall]\n  \
+         - role: write_rollback\n    members: [group:oncall]\n    condition:\n      \
+         title: business hours\n      \
+         expression: request.time.getHours() >= 9 && request.time.getHours() < 17\n\
+         groups:\n  oncall: [user:alice@acme.com, user:bob@acme.com]\n",
     )
     .unwrap();
     for line in [

@@ -10,6 +10,7 @@ mod containment;
 mod exactly_once;
 mod golden;
 mod help_examples;
+mod iam;
 mod marketplace;
 mod receipts;
 mod schema_agreement;

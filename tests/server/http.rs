@@ -1296,7 +1296,12 @@ async fn openapi_document_describes_every_route() {
     for (template, item) in paths {
         let methods: BTreeSet<String> = item.as_object().unwrap().keys().cloned().collect();
         // The server answers exactly the documented methods: any other is 405 with `Allow`.
-        let r = send(client().put(s.url(&fill(template)))).await;
+        let other = if methods.contains("put") {
+            reqwest::Method::PATCH
+        } else {
+            reqwest::Method::PUT
+        };
+        let r = send(client().request(other, s.url(&fill(template)))).await;
         assert_eq!(
             error_code(&r, StatusCode::METHOD_NOT_ALLOWED),
             "method_not_allowed"
@@ -1647,4 +1652,100 @@ async fn redelivered_events_and_retried_calls_are_decided_once_even_after_a_rest
     let other = keyed_call(&s, "call-2").await;
     assert_eq!(other.body["decision"], "executed");
     assert!(other.body.get("repeat_of").is_none(), "{}", other.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iam_policy_set_over_http_decides_which_principal_may_call() {
+    let (_dir, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    onboard(&s, "acme", ACME, "rollback-guard-professional").await;
+    let iam = "/v1/tenants/acme/iam";
+
+    let none = get(&s, Some(ACME), iam).await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.body);
+    assert_eq!(none.body["iam"], Value::Null);
+
+    let put = |body: Value| {
+        let req = client()
+            .put(s.url(iam))
+            .bearer_auth(ACME)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        send(req)
+    };
+    // A role no plan grants and an undefined group: 422, nothing recorded.
+    let bad = put(json!({ "bindings": [
+        { "role": "write_rolback", "members": ["group:ops"] }
+    ]}))
+    .await;
+    assert_eq!(
+        error_code(&bad, StatusCode::UNPROCESSABLE_ENTITY),
+        "invalid_policy"
+    );
+    let message = bad.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("did you mean `write_rollback`?"),
+        "{message}"
+    );
+    assert!(message.contains("group `ops` is not defined"), "{message}");
+    // A member spelt wrong is a bad body.
+    let bad =
+        put(json!({ "bindings": [{ "role": "read_deployment", "members": ["alice"] }] })).await;
+    assert_eq!(error_code(&bad, StatusCode::BAD_REQUEST), "invalid_body");
+
+    let set = put(json!({ "bindings": [
+        { "role": "read_deployment", "members": ["user:alice@acme.com"],
+          "condition": { "title": "checkout only", "expression": "request.arguments.deployment == 'checkout-api'" } }
+    ]}))
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["receipts"][0]["event_type"], "iam_policy_set");
+    let shown = get(&s, Some(ACME), iam).await;
+    assert_eq!(shown.body["iam"]["seq"], set.body["iam"]["seq"]);
+    assert_eq!(
+        shown.body["iam"]["policy"]["bindings"][0]["role"],
+        "read_deployment"
+    );
+
+    let calls = "/v1/tenants/acme/calls";
+    let mut body = call("ac_deployment_validator");
+    body["principal"] = json!("user:alice@acme.com");
+    let ok = post(&s, Some(ACME), calls, &body).await;
+    assert_eq!(ok.body["decision"], "executed", "{}", ok.body);
+    let meta = &ok.body["receipts"][0]["metadata"];
+    assert_eq!(meta["principal"], "user:alice@acme.com");
+    assert_eq!(meta["iam_bindings"][0]["condition"], "checkout only");
+
+    body["arguments"]["deployment"] = json!("billing-api");
+    let refused = post(&s, Some(ACME), calls, &body).await;
+    assert_eq!(refused.body["decision"], "refused", "{}", refused.body);
+    assert_eq!(refused.body["gate"], "iam");
+    let denial = &refused.body["receipts"][0]["metadata"]["iam_denials"][0];
+    assert_eq!(denial["why"], "condition_false");
+    assert_eq!(denial["role"], "read_deployment");
+
+    body["principal"] = json!("user:bob@acme.com");
+    let refused = post(&s, Some(ACME), calls, &body).await;
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no binding grants role `read_deployment` to `user:bob@acme.com`"),
+        "{}",
+        refused.body
+    );
+    body["principal"] = json!("group:admins");
+    let bad = post(&s, Some(ACME), calls, &body).await;
+    assert_eq!(error_code(&bad, StatusCode::BAD_REQUEST), "invalid_body");
+
+    // Cleared: the plan's roles again, for anyone.
+    let cleared = send(client().delete(s.url(iam)).bearer_auth(ACME)).await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+    assert_eq!(cleared.body["iam"], Value::Null);
+    let ok = call_tool(&s, ACME, "acme", "ac_deployment_validator").await;
+    assert_eq!(ok.body["decision"], "executed", "{}", ok.body);
+    // Another tenant's token may not touch acme's policy.
+    let foreign = get(&s, Some(GLOBEX), iam).await;
+    assert_eq!(error_code(&foreign, StatusCode::FORBIDDEN), "forbidden");
+    verify_ok(&s, "acme").await;
 }

@@ -722,3 +722,67 @@ fn stdio_refuses_an_unknown_sku_before_writing_anything() {
     assert!(err.contains("rollback-guard-base"), "did you mean: {err}");
     assert!(!d.path().join("st/ledger/acme.jsonl").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_names_its_principal_in_meta_and_the_tenants_policy_judges_it() {
+    let s = serve().await;
+    entitle(&s.ws, "acme", "rollback-guard-professional").await;
+    let policy: tai::iam::IamPolicy = serde_json::from_value(json!({ "bindings": [
+        { "role": "read_deployment", "members": ["serviceAccount:agent@acme.iam"] }
+    ]}))
+    .unwrap();
+    let ws = s.ws.clone();
+    tokio::task::spawn_blocking(move || ws.set_iam_policy(&tenant("acme"), Some(policy)))
+        .await
+        .unwrap()
+        .unwrap();
+    let client = stateless(&s.url, ACME).await;
+    let with_principal = |principal: Value| {
+        let mut p = params(
+            "ac_deployment_validator",
+            json!({ "deployment": "checkout-api" }),
+            None,
+        );
+        let mut meta = RequestMetaObject::default();
+        meta.insert("tai/principal".into(), principal);
+        p.meta = Some(meta);
+        p
+    };
+    let ok = client
+        .call_tool(with_principal(json!("serviceAccount:agent@acme.iam")))
+        .await
+        .unwrap();
+    assert_eq!(ok.is_error, Some(false), "{ok:?}");
+
+    let refused = client
+        .call_tool(with_principal(json!("user:mallory@acme.com")))
+        .await
+        .unwrap();
+    assert_eq!(refused.is_error, Some(true));
+    assert_eq!(structured(&refused)["gate"], "iam");
+    assert_eq!(structured(&refused)["reason"], "insufficient_privilege");
+    // Unnamed: no principal holds nothing under a policy.
+    let unnamed = call(
+        &client,
+        "ac_deployment_validator",
+        json!({ "deployment": "checkout-api" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(structured(&unnamed)["gate"], "iam");
+    // A principal that is not one is a protocol error.
+    assert_invalid_params(client.call_tool(with_principal(json!("group:ops"))).await);
+    assert_invalid_params(client.call_tool(with_principal(json!(7))).await);
+
+    let receipts = s.ws.ledger().read(&tenant("acme")).unwrap();
+    let executed = receipts
+        .iter()
+        .find(|r| r.body.event_type == EventType::ActionExecuted)
+        .unwrap();
+    let meta = executed.body.metadata.to_value();
+    assert_eq!(meta["principal"], "serviceAccount:agent@acme.iam");
+    assert_eq!(
+        meta["iam_bindings"][0]["member"],
+        "serviceAccount:agent@acme.iam"
+    );
+}

@@ -72,6 +72,9 @@ pub enum McpError {
     /// `_meta.tai/idempotency_key` is not a string.
     #[error("`_meta.{}` must be a string", tools::IDEMPOTENCY_META_KEY)]
     BadIdempotencyKey,
+    /// `_meta.tai/principal` is not a principal.
+    #[error("`_meta.{}`: {}", tools::PRINCIPAL_META_KEY, .0)]
+    BadPrincipal(String),
     /// The engine failed (ledger I/O, a chain that does not replay).
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
@@ -86,7 +89,7 @@ impl From<McpError> for ErrorData {
             McpError::NoTenant | McpError::OtherTenant { .. } => {
                 ErrorData::invalid_request(e.to_string(), None)
             }
-            McpError::BadContext | McpError::BadIdempotencyKey => {
+            McpError::BadContext | McpError::BadIdempotencyKey | McpError::BadPrincipal(_) => {
                 ErrorData::invalid_params(e.to_string(), None)
             }
             McpError::Workspace(_) | McpError::Join(_) => {

@@ -31,6 +31,9 @@ pub const CONTEXT_META_KEY: &str = "tai/context";
 /// The request `_meta` key of a call's idempotency key (a string).
 pub const IDEMPOTENCY_META_KEY: &str = "tai/idempotency_key";
 
+/// The request `_meta` key naming who calls (`user:…` or `serviceAccount:…`).
+pub const PRINCIPAL_META_KEY: &str = "tai/principal";
+
 /// The result `_meta` key listing the receipts the call wrote.
 pub const RECEIPTS_META_KEY: &str = "tai/receipts";
 
@@ -112,11 +115,19 @@ pub fn tool_call(
         Some(Value::String(k)) => Some(k),
         Some(_) => return Err(McpError::BadIdempotencyKey),
     };
+    let principal = match meta(PRINCIPAL_META_KEY) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) => Some(
+            crate::iam::Principal::parse(&p).map_err(|e| McpError::BadPrincipal(e.to_string()))?,
+        ),
+        Some(_) => return Err(McpError::BadPrincipal("it must be a string".into())),
+    };
     Ok(ToolCall {
         tool: request.name.into_owned(),
         arguments: request.arguments.unwrap_or_default(),
         context,
         idempotency_key,
+        principal,
     })
 }
 
