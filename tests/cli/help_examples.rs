@@ -16,15 +16,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 
-use crate::common::{self, DEADLINE};
+use crate::common::{self, Served};
 
 const NOW: &str = "2026-03-01T12:00:00Z";
 
@@ -227,19 +225,6 @@ fn serves_stdio(mut cmd: Command) -> Result<(), String> {
     Ok(())
 }
 
-/// A server an example started, and where it listens.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The subcommand an example runs (`serve` in `tai --state s serve`).
 fn subcommand(line: &str) -> Option<&str> {
     let mut words = line.split_whitespace().skip_while(|w| *w != "tai").skip(1);
@@ -270,45 +255,6 @@ fn on_free_port(line: &str) -> String {
     words.join(" ")
 }
 
-fn start_server(mut cmd: Command) -> Result<Server, String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let end = Instant::now() + DEADLINE;
-    let mut seen = Vec::new();
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left.max(Duration::from_millis(1))) {
-            Ok(line) => {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    return Ok(Server {
-                        base: addr.trim().to_owned(),
-                        child,
-                    });
-                }
-                seen.push(line);
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().unwrap();
-                return Err(format!("did not start ({status}): {}", seen.join("\n")));
-            }
-        }
-    }
-}
-
 #[test]
 fn every_help_example_runs() {
     let root = tempfile::tempdir().unwrap();
@@ -326,7 +272,7 @@ fn every_help_example_runs() {
         let copy = tempfile::tempdir().unwrap();
         let ws = copy.path().join("ws");
         copy_dir(&base, &ws);
-        let mut server: Option<Server> = None;
+        let mut server: Option<Served> = None;
         for example in examples {
             ran += 1;
             let shown = format!("tai {} --help: `{example}`", path.join(" "));
@@ -338,7 +284,7 @@ fn every_help_example_runs() {
             }
             if is_server(&example) {
                 drop(server.take());
-                match start_server(shell(&ws, &home, &bin, &on_free_port(&example))) {
+                match Served::try_start(shell(&ws, &home, &bin, &on_free_port(&example))) {
                     Ok(s) => server = Some(s),
                     Err(e) => failures.push(format!("{shown}: {e}")),
                 }

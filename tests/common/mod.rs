@@ -154,7 +154,12 @@ pub struct Served {
 
 impl Served {
     /// Spawns `cmd` (stdin and stdout closed, stderr read) and waits for its address.
-    pub fn start(mut cmd: Command) -> Served {
+    pub fn start(cmd: Command) -> Served {
+        Served::try_start(cmd).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`Served::start`], with what it printed instead of a panic when it does not listen.
+    pub fn try_start(mut cmd: Command) -> Result<Served, String> {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -176,13 +181,19 @@ impl Served {
             stderr: rx,
             seen: Vec::new(),
         };
-        let line = served.stderr_line("listening on http://");
+        let line = served.try_stderr_line("listening on http://")?;
         served.base = line.trim_start_matches("listening on ").trim().to_owned();
-        served
+        Ok(served)
     }
 
     /// The next stderr line containing `needle`, waiting up to the deadline.
     pub fn stderr_line(&mut self, needle: &str) -> String {
+        self.try_stderr_line(needle)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`Served::stderr_line`], with every line seen instead of a panic when none comes.
+    pub fn try_stderr_line(&mut self, needle: &str) -> Result<String, String> {
         let end = Instant::now() + DEADLINE;
         loop {
             let left = end.saturating_duration_since(Instant::now());
@@ -190,10 +201,15 @@ impl Served {
                 Ok(line) => {
                     self.seen.push(line.clone());
                     if line.contains(needle) {
-                        return line;
+                        return Ok(line);
                     }
                 }
-                Err(e) => panic!("no `{needle}` on the stderr of tai: {e}"),
+                Err(e) => {
+                    return Err(format!(
+                        "no `{needle}` on the stderr of tai ({e}): {}",
+                        self.seen.join("\n")
+                    ));
+                }
             }
         }
     }
