@@ -19,7 +19,7 @@ use crate::governor::{
 };
 use crate::iam::IamPolicy;
 use crate::ids::TenantId;
-use crate::receipts::Receipt;
+use crate::receipts::{InMemory, Receipt};
 
 /// Every tenant's governor over one catalog, with the receipts each has written.
 #[derive(Debug)]
@@ -81,10 +81,12 @@ impl MemoryEngine {
         f: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
         receipts_of: impl Fn(&T) -> &[Receipt],
     ) -> T {
+        let evidence = InMemory(&self.receipts);
         let env = Env {
             catalog: &self.catalog,
             now: self.clock.now(),
             ids: &self.ids,
+            evidence: &evidence,
         };
         let tenant = self
             .tenants

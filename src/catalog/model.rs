@@ -96,6 +96,40 @@ pub enum Handler {
     Simulated(Simulated),
     /// An external program: JSON arguments on stdin, a JSON result on stdout.
     Command(Command),
+    /// An operation tai performs itself on the tenant's own receipts.
+    Builtin(Builtin),
+}
+
+/// A built-in handler: tai answers from the tenant's receipt chain as it was before the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Builtin {
+    /// The operation.
+    pub builtin: BuiltinName,
+}
+
+/// The operations a built-in handler can perform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BuiltinName {
+    /// Recompute every hash and link of the chain (or of `from_seq`..=`to_seq`) and report
+    /// the first broken receipt.
+    VerifyChain,
+    /// One receipt, by `seq` or by receipt `id`.
+    LookupReceipt,
+    /// Receipts in a time range (`since`, `until`) and of given `event_types`, as JSON lines.
+    ExportAuditTrail,
+}
+
+impl BuiltinName {
+    /// The name as written in pack files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuiltinName::VerifyChain => "verify_chain",
+            BuiltinName::LookupReceipt => "lookup_receipt",
+            BuiltinName::ExportAuditTrail => "export_audit_trail",
+        }
+    }
 }
 
 /// A simulated outcome. `cases` override the defaults when their `when` matches the arguments.

@@ -159,6 +159,7 @@ fn handler_text(handler: &Handler) -> String {
             if sim.cases.len() == 1 { "" } else { "s" }
         ),
         Handler::Command(cmd) => format!("command `{}`", cmd.program),
+        Handler::Builtin(b) => format!("built-in `{}`", b.builtin.as_str()),
     }
 }
 

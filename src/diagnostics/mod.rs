@@ -118,6 +118,8 @@ codes! {
     // Pack contents.
     /// A tool names an action its pack does not declare.
     UnknownAction = "unknown_action", Error, "a tool names an action its pack does not declare";
+    /// A simulated result's `{{args.NAME}}` names no property of the tool's input schema.
+    UnknownTemplateArgument = "unknown_template_argument", Error, "a simulated result's `{{args.NAME}}` names no argument of the tool";
     /// A pack version is not semantic versioning.
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.

@@ -105,5 +105,13 @@ pub fn execute(
     match handler {
         Handler::Simulated(sim) => Run::unmeasured(simulated::run(sim, args, limits)),
         Handler::Command(cmd) => command::run(cmd, args, limits),
+        // Built-ins read the tenant's chain, which only the governor has.
+        Handler::Builtin(b) => Run::unmeasured(Outcome::Error {
+            message: format!(
+                "built-in `{}` reads the tenant's receipts and runs at the governor",
+                b.builtin.as_str()
+            ),
+            exit_code: None,
+        }),
     }
 }

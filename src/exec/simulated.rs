@@ -10,11 +10,12 @@
 //!    run out (a command under `RLIMIT_AS` behaves the same way);
 //! 2. time: declared `duration_ms` above the timeout is `Timeout`, stopped at the limit;
 //! 3. a declared `error` is `Error`: a bound stops the action before it could report one;
-//! 4. otherwise `Success` with the declared result and duration (0 when none is declared).
+//! 4. otherwise `Success` with the declared result (its `{{args.NAME}}` templates filled from
+//!    the arguments, see [`crate::catalog::template`]) and duration (0 when none is declared).
 //!
 //! A value equal to its limit is within it.
 
-use crate::catalog::{Simulated, SimulatedCase};
+use crate::catalog::{Simulated, SimulatedCase, template};
 
 use super::{Limits, Outcome};
 
@@ -53,7 +54,7 @@ pub(super) fn run(
         };
     }
     Outcome::Success {
-        result: eff.result.clone(),
+        result: template::render(eff.result, args).into_owned(),
         elapsed_ms: eff.duration_ms.unwrap_or(0),
     }
 }

@@ -8,6 +8,7 @@ use crate::exec::{self, Limits, Outcome};
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 
+use super::builtin;
 use super::gates::{self, GateInput};
 use super::once::IDEMPOTENCY_KEY;
 use super::tenant::Draft;
@@ -119,12 +120,39 @@ impl Tenant {
             Ok((tool, action)) => {
                 let limits = Limits::resolve(Some(action), tool.pack);
                 metadata.insert_struct("limits", &limits);
-                if matches!(tool.tool.handler, Handler::Command(_)) {
-                    let started = self.start(env, receipts, metadata, call, (tool, action), limits);
-                    return Begun::Started(started);
+                let run = match &tool.tool.handler {
+                    Handler::Command(_) => {
+                        let at = (tool, action);
+                        let started = self.start(env, receipts, metadata, call, at, limits);
+                        return Begun::Started(started);
+                    }
+                    Handler::Builtin(b) => {
+                        let args = &call.arguments;
+                        match builtin::run(b.builtin, env.evidence, &self.id, args, &limits) {
+                            Ok(outcome) => Ok(exec::Run {
+                                outcome,
+                                usage: None,
+                            }),
+                            Err(refused) => Err({
+                                metadata.insert("gate", Gate::Preconditions.as_str());
+                                stop(
+                                    &mut metadata,
+                                    Decision::Refused,
+                                    Some(Gate::Preconditions),
+                                    refused.reason,
+                                    refused.message,
+                                )
+                            }),
+                        }
+                    }
+                    Handler::Simulated(_) => {
+                        Ok(exec::execute(&tool.tool.handler, &call.arguments, &limits))
+                    }
+                };
+                match run {
+                    Ok(run) => self.record_run(env, receipts, metadata, tool, action, run),
+                    Err(stop) => self.record_stop(env, receipts, metadata, stop),
                 }
-                let run = exec::execute(&tool.tool.handler, &call.arguments, &limits);
-                self.record_run(env, receipts, metadata, tool, action, run)
             }
             Err(stop) => self.record_stop(env, receipts, metadata, stop),
         };
@@ -322,7 +350,14 @@ impl Tenant {
             metadata.insert_struct("usage", usage);
         }
         match judge(run.outcome, action, &mut metadata) {
-            Ok(result) => self.record_success(env, receipts, metadata, tool, result),
+            Ok(result) => {
+                if let Handler::Builtin(b) = &tool.tool.handler
+                    && let Some(kept) = builtin::recorded(b.builtin, &result)
+                {
+                    metadata.insert("result", &kept);
+                }
+                self.record_success(env, receipts, metadata, tool, result)
+            }
             Err(overrun) => self.record_overrun(env, receipts, metadata, tool, overrun),
         }
     }

@@ -11,6 +11,7 @@
 //! (the recovery path); `action_complete` moves intervening to stable, `action_failed` to
 //! refusing. A tool call that overruns a bound or fails moves stable to intervening.
 
+mod builtin;
 mod call;
 mod events;
 pub mod gates;
@@ -25,6 +26,7 @@ mod transitions;
 
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
+pub use builtin::EXPORT_MAX_RECEIPTS;
 pub use call::{Begun, StartedCall};
 pub use iam::IamSetting;
 pub use once::SEEN_PER_TENANT;

@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::clock::Timestamp;
 use crate::entitlement::{Entitlement, Standing};
 use crate::ids::{TenantId, ToolName};
-use crate::receipts::{ChainHead, IdSource, MetadataBuilder, Receipt, ReceiptBody};
+use crate::receipts::{ChainHead, Evidence, IdSource, MetadataBuilder, Receipt, ReceiptBody};
 use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
@@ -26,6 +26,8 @@ pub struct Env<'a> {
     pub now: Timestamp,
     /// Receipt id source.
     pub ids: &'a IdSource,
+    /// The tenants' chains as decided before the operation, for built-in tools.
+    pub evidence: &'a dyn Evidence,
 }
 
 /// One tenant's governor.

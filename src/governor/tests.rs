@@ -73,6 +73,11 @@ fn catalog() -> Catalog {
     Catalog::new(vec![pack], vec![sku])
 }
 
+/// No tenant has receipts to read: these tests use no built-in tool.
+static NO_CHAINS: std::collections::BTreeMap<TenantId, Vec<crate::receipts::Receipt>> =
+    std::collections::BTreeMap::new();
+static NO_EVIDENCE: crate::receipts::InMemory<'static> = crate::receipts::InMemory(&NO_CHAINS);
+
 /// What a tenant runs against: a catalog, a fixed now and seeded ids.
 struct World {
     catalog: Catalog,
@@ -94,6 +99,7 @@ impl World {
             catalog: &self.catalog,
             now: self.now,
             ids: &self.ids,
+            evidence: &NO_EVIDENCE,
         }
     }
 

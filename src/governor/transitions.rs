@@ -125,6 +125,10 @@ fn reachable_outcomes(catalog: &Catalog) -> BTreeSet<EventType> {
             let limits = Limits::resolve(pack.action(&tool.action), pack);
             match &tool.handler {
                 Handler::Command(_) => out.extend(RAN),
+                // A built-in answers (it fails only on a chain tai cannot read).
+                Handler::Builtin(_) => {
+                    out.insert(EventType::ActionExecuted);
+                }
                 Handler::Simulated(sim) => {
                     let cases = sim
                         .cases

@@ -12,6 +12,7 @@ use crate::clock::Timestamp;
 use crate::ids::TenantId;
 use crate::vocab::{GovernorState, ReasonCode};
 
+mod evidence;
 pub mod export;
 mod filter;
 mod id;
@@ -26,6 +27,7 @@ pub mod trust;
 pub mod verify;
 
 pub use crate::vocab::EventType;
+pub use evidence::{Evidence, EvidenceError, InMemory};
 pub use filter::ReceiptFilter;
 pub use id::IdSource;
 pub use ledger::{
@@ -35,7 +37,7 @@ pub use metadata::{Metadata, MetadataBuilder};
 pub use proof::{ConsistencyProof, InclusionProof, ProofFile};
 pub use sample::{sample_body, sample_chain};
 pub use signing::{Checkpoint, CheckpointSigner, PublicKey};
-pub use verify::{Problem, ProblemKind, VerifyReport, verify_ledger, verify_receipts};
+pub use verify::{Problem, ProblemKind, VerifyReport, check_next, verify_ledger, verify_receipts};
 
 /// `prev_hash` of the first receipt in a chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -395,29 +395,7 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
     let mut head = ChainHead::default();
     let tenant = receipts.first().map(|r| &r.body.tenant_id);
     for (i, r) in receipts.iter().enumerate() {
-        let computed = super::sha256_hex(&r.canonical_unsealed());
-        let kind = if computed != r.hash {
-            Some(ProblemKind::BadHash {
-                stored: r.hash.clone(),
-                computed,
-            })
-        } else if Some(&r.body.tenant_id) != tenant {
-            Some(ProblemKind::WrongTenant {
-                found: r.body.tenant_id.to_string(),
-            })
-        } else if r.seq != head.next_seq {
-            Some(ProblemKind::SeqMismatch {
-                expected: head.next_seq,
-                found: r.seq,
-            })
-        } else if r.prev_hash != head.hash {
-            Some(ProblemKind::BrokenLink {
-                expected: head.hash.clone(),
-                found: r.prev_hash.clone(),
-            })
-        } else {
-            None
-        };
+        let kind = tenant.and_then(|t| check_next(&head, t, r));
         if let Some(kind) = kind {
             report.problem = Some(Problem {
                 seq: Some(head.next_seq),
@@ -432,6 +410,34 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
     }
     report.head = Some(head);
     report
+}
+
+/// What is wrong with `r` as the receipt after `head` in `tenant`'s chain: its hash, its
+/// tenant, its seq or its link, checked in that order; `None` when it is the next link.
+pub fn check_next(head: &ChainHead, tenant: &TenantId, r: &Receipt) -> Option<ProblemKind> {
+    let computed = super::sha256_hex(&r.canonical_unsealed());
+    if computed != r.hash {
+        Some(ProblemKind::BadHash {
+            stored: r.hash.clone(),
+            computed,
+        })
+    } else if r.body.tenant_id != *tenant {
+        Some(ProblemKind::WrongTenant {
+            found: r.body.tenant_id.to_string(),
+        })
+    } else if r.seq != head.next_seq {
+        Some(ProblemKind::SeqMismatch {
+            expected: head.next_seq,
+            found: r.seq,
+        })
+    } else if r.prev_hash != head.hash {
+        Some(ProblemKind::BrokenLink {
+            expected: head.hash.clone(),
+            found: r.prev_hash.clone(),
+        })
+    } else {
+        None
+    }
 }
 
 /// The valid continuation of the chain at `from` in `bytes` (the ledger after `from`'s

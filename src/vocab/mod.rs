@@ -318,6 +318,8 @@ vocabulary! {
         ToolNotFound = "tool_not_found",
         /// The call's arguments do not match the tool's input schema.
         InvalidArguments = "invalid_arguments",
+        /// A built-in tool was asked for a receipt the tenant's chain does not have.
+        ReceiptNotFound = "receipt_not_found",
         // Execution.
         /// The action overran its wall-clock limit.
         Timeout = "timeout",

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Handler};
 use crate::clock::Clock;
 use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
@@ -287,13 +287,26 @@ impl Workspace {
         op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<Deferred<T>, Declined> {
+        self.try_run_when(id, false, op, receipts_of)
+    }
+
+    /// [`Workspace::try_run`], declined also when `settled` asks for everything decided on
+    /// the tenant to be durable and some of it is still on its way to the ledger.
+    fn try_run_when<T: Send + 'static>(
+        &self,
+        id: &TenantId,
+        settled: bool,
+        op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
+        receipts_of: fn(&T) -> &[Receipt],
+    ) -> Result<Deferred<T>, Declined> {
         let h = lock(&self.tenants)
             .get(id)
             .cloned()
             .ok_or(Declined::WouldBlock)?;
         let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
         let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
-        if tenant.head().next_seq == 0 {
+        let next_seq = tenant.head().next_seq;
+        if next_seq == 0 || (settled && h.durable.load(Ordering::Acquire) < next_seq) {
             return Err(Declined::WouldBlock);
         }
         let out = op(&mut tenant, &self.env());
@@ -308,6 +321,7 @@ impl Workspace {
             catalog: &self.catalog,
             now: self.clock.now(),
             ids: &self.ids,
+            evidence: &self.ledger,
         }
     }
 
@@ -392,6 +406,13 @@ impl Workspace {
     pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
         let h = self.handle(tenant)?;
         let turn = lock(&h.op);
+        if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
+            // A built-in reads the ledger: everything decided before it must be stored first.
+            // Holding the tenant's operations, nothing new is decided meanwhile.
+            let t = lock(&h.tenant);
+            let settled = self.queue(&h, tenant, t, Vec::new(), Vec::as_slice);
+            futures::executor::block_on(settled.durable())?;
+        }
         let mut t = lock(&h.tenant);
         let started = match t.begin_call(&self.env(), call) {
             Begun::Decided(outcome) => {
@@ -413,20 +434,27 @@ impl Workspace {
     }
 
     /// [`Workspace::call`] through [`Workspace::try_run`], declined also when the tool runs
-    /// an external command, which takes as long as the command does.
+    /// an external command, which takes as long as the command does, or a built-in while
+    /// the ledger does not yet hold everything decided before it.
     pub fn try_call(
         &self,
         tenant: &TenantId,
         call: &ToolCall,
     ) -> Result<Deferred<CallOutcome>, Declined> {
-        let runs_command = self
-            .catalog
-            .tool(&call.tool)
-            .is_some_and(|t| matches!(t.tool.handler, crate::catalog::Handler::Command(_)));
-        if runs_command {
+        // A command takes as long as it runs; a built-in reads the ledger, so it runs here
+        // only when the ledger already holds everything decided before it.
+        if self.handler_is(call, |h| matches!(h, Handler::Command(_))) {
             return Err(Declined::WouldBlock);
         }
-        self.try_run(tenant, |t, env| t.call(env, call), |o| &o.receipts)
+        let settled = self.handler_is(call, |h| matches!(h, Handler::Builtin(_)));
+        self.try_run_when(tenant, settled, |t, env| t.call(env, call), |o| &o.receipts)
+    }
+
+    /// Whether the called tool exists and its handler passes `test`.
+    fn handler_is(&self, call: &ToolCall, test: impl Fn(&Handler) -> bool) -> bool {
+        self.catalog
+            .tool(&call.tool)
+            .is_some_and(|t| test(&t.tool.handler))
     }
 
     /// Sends a signal to the tenant's governor.

@@ -20,24 +20,23 @@ fn purchase(ws: &Workspace, tenant: &str) -> TenantId {
     let out = ws
         .apply_event(&json!({
             "event_type": "entitlement.activated", "tenant_id": tenant,
-            "sku_id": "rollback-guard-base",
+            "sku_id": "rollback-guard-professional",
         }))
         .unwrap();
     assert!(out.accepted);
     TenantId::new(tenant).unwrap()
 }
 
-/// A call of a tool the tenant sees.
+/// A call of a tool the tenant sees whose handler is simulated: decided at once.
 fn some_call(ws: &Workspace, tenant: &TenantId) -> ToolCall {
+    let tenant = ws.tenant(tenant).unwrap();
+    let simulated = |name: &&crate::ids::ToolName| {
+        ws.catalog()
+            .tool(name.as_str())
+            .is_some_and(|t| matches!(t.tool.handler, Handler::Simulated(_)))
+    };
     ToolCall {
-        tool: ws
-            .tenant(tenant)
-            .unwrap()
-            .tools()
-            .iter()
-            .next()
-            .unwrap()
-            .to_string(),
+        tool: tenant.tools().iter().find(simulated).unwrap().to_string(),
         ..ToolCall::default()
     }
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod bounded_input;
 mod browse;
+mod builtin_tools;
 mod containment;
 mod exactly_once;
 mod golden;

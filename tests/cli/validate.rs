@@ -132,6 +132,8 @@ const CASES: &[Case] = &[
     Case { name: "unknown_field_yaml", exit: 1, expect: &[e("unknown_field", "packs/core.yaml:18:5", "unknown field `rolse` in `actions[0]`")] },
     Case { name: "unknown_field_toml", exit: 1, expect: &[e("unknown_field", "packs/extra.toml:6:1", "unknown field `incompatible`")] },
     Case { name: "unknown_handler_field", exit: 1, expect: &[e("unknown_field", "packs/core.yaml:16:7", "unknown field `duration` in `tools[0].handler`")] },
+    Case { name: "unknown_builtin", exit: 1, expect: &[e("invalid_value", "packs/core.yaml:15:16", "unknown variant `verify_chian`")] },
+    Case { name: "unknown_template_argument", exit: 1, expect: &[e("unknown_template_argument", "packs/core.yaml:15:36", "`{{args.targte}}` names no argument of tool `core_check`")] },
     Case { name: "missing_field_yaml", exit: 1, expect: &[e("missing_field", "skus/basic.yaml:2:1", "missing field `plan_id`")] },
     Case { name: "missing_field_toml", exit: 1, expect: &[e("missing_field", "packs/extra.toml:7:1", "missing field `description`")] },
     // Identity.

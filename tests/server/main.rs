@@ -5,6 +5,7 @@
 mod common;
 
 mod browser;
+mod builtin_tools;
 mod hardening;
 mod http;
 mod mcp;

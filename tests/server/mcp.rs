@@ -39,9 +39,9 @@ const DEADLINE: Duration = Duration::from_secs(20);
 // Server side
 
 /// A workspace and the MCP routes serving it on a loopback port.
-struct Served {
-    ws: Arc<Workspace>,
-    url: String,
+pub(crate) struct Served {
+    pub(crate) ws: Arc<Workspace>,
+    pub(crate) url: String,
     shutdown: CancellationToken,
 }
 
@@ -51,7 +51,7 @@ impl Drop for Served {
     }
 }
 
-async fn serve() -> Served {
+pub(crate) async fn serve() -> Served {
     let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
     let clock = Arc::new(SimClock::new(
         Timestamp::parse("2026-03-01T00:00:00Z").unwrap(),
@@ -109,7 +109,7 @@ async fn change_plan(ws: &Arc<Workspace>, sku: &str) {
 }
 
 /// Activates `who` on `sku` and boots its governor.
-async fn entitle(ws: &Arc<Workspace>, who: &str, sku: &str) {
+pub(crate) async fn entitle(ws: &Arc<Workspace>, who: &str, sku: &str) {
     event(ws, "entitlement.activated", who, sku).await;
     let ws = ws.clone();
     let t = tenant(who);
@@ -150,7 +150,7 @@ fn sku_tools(ws: &Workspace, sku: &str) -> Vec<(String, String, Value)> {
 
 /// A client that counts `notifications/tools/list_changed`.
 #[derive(Clone)]
-struct Recorder {
+pub(crate) struct Recorder {
     changes: Arc<watch::Sender<usize>>,
 }
 
@@ -181,7 +181,7 @@ impl ClientHandler for Recorder {
     }
 }
 
-type Client = RunningService<RoleClient, Recorder>;
+pub(crate) type Client = RunningService<RoleClient, Recorder>;
 
 fn transport(url: &str, token: &str) -> StreamableHttpClientTransport<reqwest::Client> {
     StreamableHttpClientTransport::from_config(
@@ -199,7 +199,7 @@ async fn session(url: &str, token: &str) -> (Client, watch::Receiver<usize>) {
 }
 
 /// A 2026-07-28 client (server/discover, then self-contained requests).
-async fn stateless(url: &str, token: &str) -> Client {
+pub(crate) async fn stateless(url: &str, token: &str) -> Client {
     Recorder::new()
         .0
         .serve_with_lifecycle(transport(url, token), discover())
@@ -236,7 +236,7 @@ async fn names(client: &Client) -> Vec<String> {
     listed(client).await.into_iter().map(|t| t.0).collect()
 }
 
-fn params(tool: &str, args: Value, context: Option<Value>) -> CallToolRequestParams {
+pub(crate) fn params(tool: &str, args: Value, context: Option<Value>) -> CallToolRequestParams {
     let mut p = CallToolRequestParams::new(tool.to_owned())
         .with_arguments(args.as_object().unwrap().clone());
     if let Some(context) = context {
@@ -247,16 +247,20 @@ fn params(tool: &str, args: Value, context: Option<Value>) -> CallToolRequestPar
     p
 }
 
-async fn call(client: &Client, tool: &str, args: Value) -> Result<CallToolResult, ServiceError> {
+pub(crate) async fn call(
+    client: &Client,
+    tool: &str,
+    args: Value,
+) -> Result<CallToolResult, ServiceError> {
     client.call_tool(params(tool, args, None)).await
 }
 
-fn structured(r: &CallToolResult) -> &Value {
+pub(crate) fn structured(r: &CallToolResult) -> &Value {
     r.structured_content.as_ref().unwrap()
 }
 
 /// A call that must execute.
-async fn executed(client: &Client, tool: &str, args: Value) -> Value {
+pub(crate) async fn executed(client: &Client, tool: &str, args: Value) -> Value {
     let r = call(client, tool, args).await.unwrap();
     assert_eq!(r.is_error, Some(false), "{tool}: {r:?}");
     structured(&r).clone()

@@ -148,8 +148,16 @@ fn recover<T: DeserializeOwned>(
             continue;
         }
         if d.code == Code::MissingField {
-            // A required field whose bad value was left out is reported already.
-            if !left_out.contains(&field) {
+            // A required field whose bad value was left out is reported already. Inside an
+            // internally tagged value (a handler) serde names only the enclosing item, so a
+            // field of that name left out below it counts as well.
+            let parent = field.parent();
+            let reported = left_out.iter().any(|l| {
+                *l == field
+                    || (l.last_key() == field.last_key()
+                        && l.segments().starts_with(parent.segments()))
+            });
+            if !reported {
                 out.push(d);
             }
             return None;

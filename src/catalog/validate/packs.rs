@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use super::input_schema::input_schema_problems;
 use super::{Validator, note_at, note_here, root};
 use crate::catalog::input::{Parsed, Scope};
-use crate::catalog::{Action, Check, ComputeLimits, Handler, Pack, Precondition, Sandbox};
+use crate::catalog::{
+    Action, Check, ComputeLimits, Handler, Pack, Precondition, Sandbox, Simulated, Tool, template,
+};
 use crate::diagnostics::{Code, backticked, did_you_mean};
 use crate::spans::DocPath;
 use crate::vocab::ReasonCode;
@@ -128,8 +130,12 @@ impl<'a> Validator<'a> {
                 d.label = Some("unknown action".into());
                 d.help = help;
             }
-            if let Handler::Command(cmd) = &tool.handler {
-                self.sandbox(p.file, &at.key("handler").key("sandbox"), &cmd.sandbox);
+            match &tool.handler {
+                Handler::Command(cmd) => {
+                    self.sandbox(p.file, &at.key("handler").key("sandbox"), &cmd.sandbox);
+                }
+                Handler::Simulated(sim) => self.templates(p.file, &at, tool, sim),
+                Handler::Builtin(_) => {}
             }
             for (field, message) in input_schema_problems(&tool.input_schema) {
                 let path = at.key("input_schema").join(&field);
@@ -140,6 +146,57 @@ impl<'a> Validator<'a> {
                     format!("invalid input schema of tool `{}`: {message}", tool.name),
                 );
                 d.help = Some("an input schema is a JSON Schema object, e.g. `{ type: object, properties: { id: { type: string } } }`".into());
+            }
+        }
+    }
+
+    /// Every `{{args.NAME}}` of a simulated result names a property of the input schema.
+    fn templates(&mut self, file: usize, at: &DocPath, tool: &Tool, sim: &Simulated) {
+        let known: Vec<&str> = tool
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let handler = at.key("handler");
+        let results = std::iter::once((handler.key("result"), Some(&sim.result))).chain(
+            sim.cases.iter().enumerate().map(|(c, case)| {
+                let path = handler.key("cases").index(c).key("result");
+                (path, case.result.as_ref())
+            }),
+        );
+        for (path, result) in results {
+            let Some(result) = result else { continue };
+            for found in template::placeholders(result) {
+                let (message, help) = match &found.name {
+                    Ok(name) if known.contains(&name.as_str()) => continue,
+                    Ok(name) => (
+                        format!(
+                            "`{{{{args.{name}}}}}` names no argument of tool `{}`",
+                            tool.name
+                        ),
+                        did_you_mean(name, known.iter().copied()).unwrap_or_else(|| {
+                            if known.is_empty() {
+                                "the tool's input schema declares no properties".to_owned()
+                            } else {
+                                format!("the tool's arguments are {}", backticked(&known))
+                            }
+                        }),
+                    ),
+                    Err(inner) => (
+                        format!("`{{{{{inner}}}}}` is not a template of an argument"),
+                        "write `{{args.NAME}}`, NAME a property of the tool's input schema"
+                            .to_owned(),
+                    ),
+                };
+                let d = self.report(
+                    file,
+                    path.join(&found.at),
+                    Code::UnknownTemplateArgument,
+                    message,
+                );
+                d.label = Some("unknown argument".into());
+                d.help = Some(help);
             }
         }
     }
