@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 
 const ADMIN: &str = "bench-admin";
 const CONNECTIONS: u32 = 64;
-const TOOL: &str = "ac_receipt_verify";
+/// A simulated, read-only tool: what is measured is the call path, not the action.
+const TOOL: &str = "ac_storm_status";
 
 fn main() {
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -278,7 +279,7 @@ impl Server {
         self.post(
             "/v1/events",
             &json!({ "event_type": "entitlement.activated", "tenant_id": tenant,
-                     "sku_id": "rollback-guard-base" }),
+                     "sku_id": "rollback-guard-professional" }),
         )
         .await;
         self.post(&format!("/v1/tenants/{tenant}/signals"), &json!({}))

@@ -572,6 +572,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Call context for preconditions, KEY=VALUE (repeatable)')
             [CompletionResult]::new('--idempotency-key', '--idempotency-key', [CompletionResultType]::ParameterName, 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)')
             [CompletionResult]::new('--principal', '--principal', [CompletionResultType]::ParameterName, 'Who calls (user:EMAIL or serviceAccount:EMAIL); under the tenant''s IAM policy the action''s roles must be bound to this principal')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'A wall-clock limit for this call (e.g. 2s, 500ms): it may tighten the action''s timeout, never loosen it; the receipt says which limit was in force and why')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')

@@ -506,7 +506,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__call)
-            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --principal --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --principal --timeout --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +541,10 @@ _tai() {
                     return 0
                     ;;
                 --principal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

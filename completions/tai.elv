@@ -521,6 +521,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --context 'Call context for preconditions, KEY=VALUE (repeatable)'
             cand --idempotency-key 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)'
             cand --principal 'Who calls (user:EMAIL or serviceAccount:EMAIL); under the tenant''s IAM policy the action''s roles must be bound to this principal'
+            cand --timeout 'A wall-clock limit for this call (e.g. 2s, 500ms): it may tighten the action''s timeout, never loosen it; the receipt says which limit was in force and why'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'

@@ -445,6 +445,7 @@ complete -c tai -n "__fish_tai_using_subcommand call" -l arg -l argument -d 'A t
 complete -c tai -n "__fish_tai_using_subcommand call" -l context -d 'Call context for preconditions, KEY=VALUE (repeatable)' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l idempotency-key -d 'A key for this call: run again with the same key, it answers the first outcome and runs nothing (also across restarts; the key is kept in the receipt)' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l principal -d 'Who calls (user:EMAIL or serviceAccount:EMAIL); under the tenant\'s IAM policy the action\'s roles must be bound to this principal' -r
+complete -c tai -n "__fish_tai_using_subcommand call" -l timeout -d 'A wall-clock limit for this call (e.g. 2s, 500ms): it may tighten the action\'s timeout, never loosen it; the receipt says which limit was in force and why' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand call" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'

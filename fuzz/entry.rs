@@ -159,6 +159,7 @@ pub fn http_body(data: &[u8]) {
             .get("principal")
             .and_then(Value::as_str)
             .and_then(|p| tai::iam::Principal::parse(p).ok()),
+        timeout_ms: raw.get("timeout_ms").and_then(Value::as_u64),
     };
     let _ = engine.call(&acme, &call);
 }

@@ -119,10 +119,12 @@ pub struct LifecycleArgs {
 Each `--arg` is read as the type the tool's input schema gives it: text for a string
 argument (`--arg deployment=1234` is the text 1234), JSON for a number, boolean, array or object.
 `--context` values are JSON when they parse (true, 3, [1,2], {\"a\":1}), else text.
-`tai pack show PACK` lists each tool's arguments.
+`tai pack show PACK` lists each tool's arguments. `--timeout` may shorten the action's
+wall-clock limit, never lengthen it.
 
 Examples:
   tai call ac_rollback_status --tenant acme --arg deployment=checkout-api
+  tai call ac_receipt_verify --tenant acme --timeout 2s
   tai call ac_rollback_orchestrator --tenant acme --arg deployment=checkout-api \\
       --arg target_version=v41 --context deployment_stable=true \\
       --context rollback_target_version=v41 --context rollback_policy_approved=true")]
@@ -146,6 +148,19 @@ pub struct CallArgs {
     /// action's roles must be bound to this principal
     #[arg(long, value_name = "PRINCIPAL")]
     pub principal: Option<Principal>,
+    /// A wall-clock limit for this call (e.g. 2s, 500ms): it may tighten the action's
+    /// timeout, never loosen it; the receipt says which limit was in force and why
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// A call's `--timeout`: a duration of at least 1 ms.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.as_millis() >= 1 => Ok(d),
+        Ok(_) => Err("a timeout must be at least 1ms".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Send a signal to a tenant's governor.
@@ -380,6 +395,9 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         context: args.context.iter().cloned().collect(),
         idempotency_key: args.idempotency_key.clone(),
         principal: args.principal.clone(),
+        timeout_ms: args
+            .timeout
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
     };
     let outcome = ws.call(&args.target.tenant, &call)?;
     warn_if_time_goes_back(&ws, &args.target.tenant, &outcome.receipts);

@@ -61,6 +61,31 @@ impl Limits {
         }
     }
 
+    /// These limits with the wall-clock limit tightened to `timeout_ms` when that is lower;
+    /// a caller may shorten an action's timeout, never lengthen it. Also says whether it did.
+    pub fn tightened(mut self, timeout_ms: Option<u64>) -> (Limits, bool) {
+        match timeout_ms {
+            Some(ms) if ms < self.timeout_ms => {
+                self.timeout_ms = ms;
+                (self, true)
+            }
+            _ => (self, false),
+        }
+    }
+
+    /// Where the wall-clock limit of `action` in `pack` comes from: `action`, `pack` or
+    /// `default`.
+    pub fn timeout_source(action: Option<&Action>, pack: &Pack) -> &'static str {
+        let has = |l: Option<&ComputeLimits>| l.is_some_and(|l| l.timeout_ms.is_some());
+        if has(action.and_then(|a| a.compute_limits.as_ref())) {
+            "action"
+        } else if has(pack.compute_limits.as_ref()) {
+            "pack"
+        } else {
+            "default"
+        }
+    }
+
     /// The wall-clock limit as a duration.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
@@ -97,6 +122,24 @@ mod tests {
             serde_json::from_value(serde_json::json!({ "id": "run" })).unwrap();
         action.compute_limits = compute_limits;
         action
+    }
+
+    #[test]
+    fn a_call_may_tighten_the_timeout_never_loosen_it() {
+        let pack = pack(limits(serde_json::json!({ "timeout_ms": 5000 })));
+        let resolved = Limits::resolve(Some(&action(None)), &pack);
+        assert_eq!(Limits::timeout_source(Some(&action(None)), &pack), "pack");
+        let (tight, did) = resolved.tightened(Some(2000));
+        assert_eq!((tight.timeout_ms, did), (2000, true));
+        let (loose, did) = resolved.tightened(Some(9000));
+        assert_eq!((loose.timeout_ms, did), (5000, false));
+        assert_eq!(resolved.tightened(None), (resolved, false));
+        let own = action(limits(serde_json::json!({ "timeout_ms": 10 })));
+        assert_eq!(Limits::timeout_source(Some(&own), &pack), "action");
+        assert_eq!(
+            Limits::timeout_source(None, &super::tests::pack(None)),
+            "default"
+        );
     }
 
     #[test]

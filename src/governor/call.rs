@@ -118,8 +118,7 @@ impl Tenant {
         }
         let outcome = match self.admit(env, call, &mut metadata) {
             Ok((tool, action)) => {
-                let limits = Limits::resolve(Some(action), tool.pack);
-                metadata.insert_struct("limits", &limits);
+                let limits = self.limits(call, tool, action, &mut metadata);
                 let run = match &tool.tool.handler {
                     Handler::Command(_) => {
                         let at = (tool, action);
@@ -330,10 +329,37 @@ impl Tenant {
                 message: refusal.message,
             }
         })?;
+        if let Some(record) = gates::Record::of(&input) {
+            metadata.insert("gates", &record);
+        }
         if let Some(iam) = passed.iam {
             metadata.insert_struct("iam_bindings", &iam.bindings);
         }
         Ok(())
+    }
+
+    /// The action's limits, its timeout tightened by the call's; when the call asked for a
+    /// timeout, the receipt also says which limit is in force and where it comes from.
+    fn limits(
+        &self,
+        call: &ToolCall,
+        tool: ToolRef<'_>,
+        action: &Action,
+        metadata: &mut MetadataBuilder,
+    ) -> Limits {
+        let (limits, tightened) =
+            Limits::resolve(Some(action), tool.pack).tightened(call.timeout_ms);
+        metadata.insert_struct("limits", &limits);
+        if let Some(asked) = call.timeout_ms {
+            let source = if tightened {
+                "call"
+            } else {
+                Limits::timeout_source(Some(action), tool.pack)
+            };
+            metadata.insert("call_timeout_ms", &asked);
+            metadata.insert("timeout_from", source);
+        }
+        limits
     }
 
     /// Records how an admitted action's run went.

@@ -4,13 +4,14 @@
 //! that break the tool's input schema are refused (`invalid_arguments`) before the action's
 //! declared preconditions are checked, so no action ever runs on input it did not declare.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Action, Check, Precondition, ToolRef};
 use crate::clock::Timestamp;
 use crate::entitlement::Entitlement;
 use crate::iam::{self, Authorized, IamPolicy, Principal};
-use crate::ids::{Role, TenantId};
+use crate::ids::{Role, SkuId, TenantId};
 
 use super::{Gate, ReasonCode};
 
@@ -57,6 +58,82 @@ pub struct GateInput<'a> {
 pub struct Passed {
     /// Under an IAM policy: the binding that gave each role the action needs.
     pub iam: Option<Authorized>,
+}
+
+/// What each gate checked and passed on, as an executed call's receipt records it under
+/// `gates`. Fields are declared in key order: the receipt's metadata is canonical, and this
+/// is written straight into it without building a tree.
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    /// Gate 1: the plan and until when it is active.
+    pub entitlement: EntitlementPassed<'a>,
+    /// Gate 2: the roles the action needs, who called and what gave them (`plan`: the plan
+    /// grants them to whoever calls; `policy`: bindings of the tenant's IAM policy, listed
+    /// under `iam_bindings`).
+    pub iam: IamPassed<'a>,
+    /// Gate 3: each declared precondition, in order, with the value it judged.
+    pub preconditions: Vec<PreconditionPassed<'a>>,
+}
+
+/// Gate 1's part of a [`Record`].
+#[derive(Debug, Serialize)]
+pub struct EntitlementPassed<'a> {
+    /// When the entitlement ends.
+    pub expiry: Timestamp,
+    /// The plan.
+    pub sku: &'a SkuId,
+}
+
+/// Gate 2's part of a [`Record`].
+#[derive(Debug, Serialize)]
+pub struct IamPassed<'a> {
+    /// Who called, when the call named someone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<&'a Principal>,
+    /// The roles the action needs.
+    pub roles: &'a [Role],
+    /// `plan` or `policy`.
+    pub via: &'static str,
+}
+
+/// One precondition of a [`Record`].
+#[derive(Debug, Serialize)]
+pub struct PreconditionPassed<'a> {
+    /// Its key.
+    pub key: &'a str,
+    /// The value it judged (`null` when none was found).
+    pub value: Option<&'a Value>,
+}
+
+impl<'a> Record<'a> {
+    /// What the gates passed `input` on; `None` without an entitlement (gate 1 refuses).
+    pub fn of(input: &GateInput<'a>) -> Option<Record<'a>> {
+        let ent = input.entitlement?;
+        Some(Record {
+            entitlement: EntitlementPassed {
+                expiry: ent.expiry,
+                sku: &ent.sku_id,
+            },
+            iam: IamPassed {
+                principal: input.principal,
+                roles: &input.action.roles,
+                via: if input.policy.is_some() {
+                    "policy"
+                } else {
+                    "plan"
+                },
+            },
+            preconditions: input
+                .action
+                .preconditions
+                .iter()
+                .map(|pre| PreconditionPassed {
+                    key: &pre.key,
+                    value: lookup(pre, input.context, input.facts),
+                })
+                .collect(),
+        })
+    }
 }
 
 /// Runs gates 1, 2 and 3 in order.
@@ -269,6 +346,31 @@ fn refusal(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_record_is_canonical_as_written() {
+        let mut m = crate::receipts::MetadataBuilder::new();
+        let value = json!({ "b": 1, "a": [true] });
+        let sku = SkuId::new("pro").unwrap();
+        let roles = [Role::new("viewer").unwrap()];
+        let record = Record {
+            entitlement: EntitlementPassed {
+                expiry: Timestamp::from_millis(0),
+                sku: &sku,
+            },
+            iam: IamPassed {
+                principal: None,
+                roles: &roles,
+                via: "plan",
+            },
+            preconditions: vec![PreconditionPassed {
+                key: "k",
+                value: Some(&value),
+            }],
+        };
+        m.insert("gates", &record);
+        assert!(m.finish().is_canonical());
+    }
 
     #[test]
     fn checks() {

@@ -29,6 +29,10 @@ pub struct ToolCall {
     /// the action needs must be bound to this principal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
+    /// A wall-clock limit for this call in milliseconds: it may tighten the action's
+    /// `timeout_ms`, never loosen it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// The answer to a tool call.

@@ -158,6 +158,7 @@ fn call(tool: &str, arguments: Value, context: Value) -> ToolCall {
         context: object(context),
         idempotency_key: None,
         principal: None,
+        timeout_ms: None,
     }
 }
 

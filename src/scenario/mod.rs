@@ -220,6 +220,11 @@ pub struct CallStep {
     /// Who calls (`user:…` or `serviceAccount:…`), for the tenant's IAM policy.
     #[serde(default)]
     pub principal: Option<Principal>,
+    /// This call's wall-clock limit in milliseconds: it may tighten the action's, never
+    /// loosen it.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub timeout_ms: Option<std::num::NonZeroU64>,
 }
 
 /// An `iam` step: the tenant's new IAM policy.

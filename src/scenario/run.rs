@@ -144,6 +144,7 @@ pub fn run_with_progress(
                     context: c.context.clone(),
                     idempotency_key: None,
                     principal: c.principal.clone(),
+                    timeout_ms: c.timeout_ms.map(std::num::NonZeroU64::get),
                 };
                 let out = engine.call(&t, &call);
                 kind = "call";

@@ -406,6 +406,11 @@ struct CallRequest {
     /// the action needs must be bound to this principal.
     #[serde(default)]
     principal: Option<Principal>,
+    /// A wall-clock limit for this call in milliseconds (at least 1): it may tighten the
+    /// action's `timeout_ms`, never loosen it.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    timeout_ms: Option<std::num::NonZeroU64>,
 }
 
 async fn call_tool(
@@ -420,6 +425,7 @@ async fn call_tool(
         context: req.context,
         idempotency_key,
         principal: req.principal,
+        timeout_ms: req.timeout_ms.map(std::num::NonZeroU64::get),
     };
     let outcome = match super::try_call(&s.workspace, &tenant, &call).await {
         Some(decided) => decided?,

@@ -10,16 +10,7 @@ use serde_json::Value;
 
 use crate::common::{self, Run};
 
-fn tai(state: &Path, args: &[&str]) -> Run {
-    common::tai()
-        .arg("--state")
-        .arg(state)
-        .args(["--now", "2026-03-01T00:00:00Z"])
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
-}
+use crate::common::tai_at as tai;
 
 fn call(state: &Path, tool: &str, args: &[&str]) -> Run {
     let mut all = vec!["call", tool, "--tenant", "acme", "--format", "json"];
@@ -29,20 +20,11 @@ fn call(state: &Path, tool: &str, args: &[&str]) -> Run {
     tai(state, &all)
 }
 
-fn onboard(state: &Path, sku: &str) {
-    tai(
-        state,
-        &["event", "activate", "--tenant", "acme", "--sku", sku],
-    )
-    .ok();
-    tai(state, &["signal", "--tenant", "acme"]).ok();
-}
-
 #[test]
 fn verify_lookup_and_export_answer_from_the_tenants_own_chain() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    onboard(&state, "rollback-guard-professional");
+    common::onboard_acme(&state, "rollback-guard-professional", &[]);
     // entitlement_activated, tool_surface_changed, signal_processed.
 
     let verified = call(&state, "ac_receipt_verify", &[]).ok().json();

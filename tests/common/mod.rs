@@ -64,6 +64,35 @@ pub fn tai() -> std::process::Command {
     cmd
 }
 
+/// `tai --state STATE --now 2026-03-01T00:00:00Z ARGS`: the local workspace at a fixed time.
+#[cfg(feature = "cli")]
+pub fn tai_at(state: &Path, args: &[&str]) -> Run {
+    tai()
+        .arg("--state")
+        .arg(state)
+        .args(["--now", "2026-03-01T00:00:00Z"])
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// Activates tenant `acme` on `sku` in the workspace at `state` (see [`tai_at`]) and boots
+/// its governor with a signal recording `facts` (`KEY=VALUE` each).
+#[cfg(feature = "cli")]
+pub fn onboard_acme(state: &Path, sku: &str, facts: &[&str]) {
+    tai_at(
+        state,
+        &["event", "activate", "--tenant", "acme", "--sku", sku],
+    )
+    .ok();
+    let mut signal = vec!["signal", "--tenant", "acme"];
+    for fact in facts {
+        signal.extend(["--fact", fact]);
+    }
+    tai_at(state, &signal).ok();
+}
+
 /// Output bytes as text, invalid UTF-8 replaced.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

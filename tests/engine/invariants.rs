@@ -234,7 +234,7 @@ proptest! {
                 }
                 Op::Call { tool, context } => {
                     let name = all_tools.get(tool).cloned().unwrap_or_else(|| "no_such_tool".into());
-                    let call = ToolCall { tool: name, arguments: Map::new(), context: facts(&context), idempotency_key: None, principal: None };
+                    let call = ToolCall { tool: name, arguments: Map::new(), context: facts(&context), idempotency_key: None, principal: None, timeout_ms: None };
                     let before = engine.tenant(&tenant).cloned();
                     let now = clock.now();
                     let out = engine.call(&tenant, &call);

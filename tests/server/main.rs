@@ -6,6 +6,8 @@ mod common;
 
 mod browser;
 mod builtin_tools;
+mod call_timeout;
+mod gate_record;
 mod hardening;
 mod http;
 mod mcp;

@@ -282,7 +282,7 @@ async fn refused_audit_export(client: &Client) -> CallToolResult {
     refused
 }
 
-fn assert_invalid_params(result: Result<CallToolResult, ServiceError>) {
+pub(crate) fn assert_invalid_params(result: Result<CallToolResult, ServiceError>) {
     match result {
         Err(ServiceError::McpError(e)) => assert_eq!(e.code, ErrorCode::INVALID_PARAMS, "{e:?}"),
         other => panic!("expected a protocol error (invalid params), got {other:?}"),

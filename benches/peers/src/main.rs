@@ -208,12 +208,12 @@ fn durable_signing() {
         let tenant = TenantId::new("acme").unwrap();
         ws.apply_event(&json!({
             "event_type": "entitlement.activated", "tenant_id": "acme",
-            "sku_id": "rollback-guard-base",
+            "sku_id": "rollback-guard-professional",
         }))
         .unwrap();
         ws.signal(&tenant, &Signal::default()).unwrap();
         let call = ToolCall {
-            tool: "ac_receipt_verify".into(),
+            tool: "ac_storm_status".into(),
             ..ToolCall::default()
         };
         const THREADS: usize = 32;

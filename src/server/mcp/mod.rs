@@ -75,6 +75,12 @@ pub enum McpError {
     /// `_meta.tai/principal` is not a principal.
     #[error("`_meta.{}`: {}", tools::PRINCIPAL_META_KEY, .0)]
     BadPrincipal(String),
+    /// `_meta.tai/timeout_ms` is not a whole number of milliseconds of at least 1.
+    #[error(
+        "`_meta.{}` must be a whole number of milliseconds, at least 1",
+        tools::TIMEOUT_META_KEY
+    )]
+    BadTimeout,
     /// The engine failed (ledger I/O, a chain that does not replay).
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
@@ -89,9 +95,10 @@ impl From<McpError> for ErrorData {
             McpError::NoTenant | McpError::OtherTenant { .. } => {
                 ErrorData::invalid_request(e.to_string(), None)
             }
-            McpError::BadContext | McpError::BadIdempotencyKey | McpError::BadPrincipal(_) => {
-                ErrorData::invalid_params(e.to_string(), None)
-            }
+            McpError::BadContext
+            | McpError::BadIdempotencyKey
+            | McpError::BadPrincipal(_)
+            | McpError::BadTimeout => ErrorData::invalid_params(e.to_string(), None),
             McpError::Workspace(_) | McpError::Join(_) => {
                 tracing::error!(error = %e, "internal error");
                 ErrorData::internal_error(e.to_string(), None)

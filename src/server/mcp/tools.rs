@@ -33,6 +33,9 @@ pub const IDEMPOTENCY_META_KEY: &str = "tai/idempotency_key";
 
 /// The request `_meta` key naming who calls (`user:…` or `serviceAccount:…`).
 pub const PRINCIPAL_META_KEY: &str = "tai/principal";
+/// The `_meta` key of a call's own timeout in milliseconds (it may tighten, never loosen,
+/// the action's).
+pub const TIMEOUT_META_KEY: &str = "tai/timeout_ms";
 
 /// The result `_meta` key listing the receipts the call wrote.
 pub const RECEIPTS_META_KEY: &str = "tai/receipts";
@@ -122,12 +125,21 @@ pub fn tool_call(
         ),
         Some(_) => return Err(McpError::BadPrincipal("it must be a string".into())),
     };
+    let timeout_ms = match meta(TIMEOUT_META_KEY) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|&ms| ms > 0)
+                .ok_or(McpError::BadTimeout)?,
+        ),
+    };
     Ok(ToolCall {
         tool: request.name.into_owned(),
         arguments: request.arguments.unwrap_or_default(),
         context,
         idempotency_key,
         principal,
+        timeout_ms,
     })
 }
 
