@@ -602,6 +602,21 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
         t.receipts,
         &t.head_hash[..16]
     )?;
+    let g = &t.governor;
+    let at = |t: Option<crate::clock::Timestamp>| {
+        t.map_or_else(|| "never".to_owned(), |t| t.to_string())
+    };
+    writeln!(
+        out,
+        "counted    {} calls, {} refusals, {} signals processed",
+        g.calls, g.refusals, g.signals_processed
+    )?;
+    writeln!(
+        out,
+        "since      {}, last transition {}",
+        at(g.created_at),
+        at(g.last_transition_at)
+    )?;
     writeln!(out)
 }
 

@@ -17,6 +17,7 @@ mod events;
 pub mod gates;
 mod iam;
 mod once;
+mod record;
 mod replay;
 mod requests;
 mod signal;
@@ -30,6 +31,7 @@ pub use builtin::EXPORT_MAX_RECEIPTS;
 pub use call::{Begun, StartedCall};
 pub use iam::IamSetting;
 pub use once::SEEN_PER_TENANT;
+pub use record::GovernorRecord;
 pub use replay::ReplayError;
 pub use requests::{
     CallOutcome, EventOutcome, InFlight, NothingInFlight, Resolution, Running, Signal,

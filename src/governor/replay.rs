@@ -45,6 +45,7 @@ impl Tenant {
                 ));
             }
             t.apply_receipt(r).map_err(fail)?;
+            t.record.count(&r.body);
             t.head = ChainHead {
                 next_seq: r.seq + 1,
                 hash: r.hash.clone(),

@@ -15,7 +15,7 @@ use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
 use super::once::Seen;
-use super::{IamSetting, InFlight, Running};
+use super::{GovernorRecord, IamSetting, InFlight, Running};
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +45,7 @@ pub struct Tenant {
     pub(super) running: Option<Running>,
     pub(super) iam: Option<IamSetting>,
     pub(super) head: ChainHead,
+    pub(super) record: GovernorRecord,
     surface_checked: CheckedCatalog,
     /// Events and keyed calls already decided.
     pub(super) seen: Seen,
@@ -85,6 +86,7 @@ impl Tenant {
             running: None,
             iam: None,
             head: ChainHead::default(),
+            record: GovernorRecord::default(),
             surface_checked: CheckedCatalog::default(),
             seen: Seen::default(),
         }
@@ -131,6 +133,11 @@ impl Tenant {
         self.iam.as_ref()
     }
 
+    /// What the governor has counted and when it changed.
+    pub fn record(&self) -> &GovernorRecord {
+        &self.record
+    }
+
     /// The end of the tenant's receipt chain.
     pub fn head(&self) -> &ChainHead {
         &self.head
@@ -158,6 +165,7 @@ impl Tenant {
             metadata: draft.metadata.finish(),
             catalog_hash: env.catalog.shared_hash(),
         };
+        self.record.count(&body);
         self.head.seal(body)
     }
 

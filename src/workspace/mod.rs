@@ -26,8 +26,8 @@ use crate::catalog::{Catalog, Handler};
 use crate::clock::Clock;
 use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
-    Begun, CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, ReplayError, Resolution,
-    Signal, SignalOutcome, Tenant, ToolCall,
+    Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NothingInFlight, ReplayError,
+    Resolution, Signal, SignalOutcome, Tenant, ToolCall,
 };
 use crate::iam::IamPolicy;
 use crate::ids::TenantId;
@@ -492,6 +492,13 @@ impl Workspace {
             |t, env| t.set_iam_policy(env, policy),
             |o| o.as_slice(),
         )
+    }
+
+    /// The tenant's governor record (counters and times), as decided so far.
+    pub fn record(&self, id: &TenantId) -> Result<GovernorRecord, WorkspaceError> {
+        let h = self.handle(id)?;
+        let record = *lock(&h.tenant).record();
+        Ok(record)
     }
 
     /// A view of the tenant at the clock's now. Reading writes nothing: an expiry the

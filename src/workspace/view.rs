@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::entitlement::{Standing, Status};
-use crate::governor::{GovernorState, IamSetting, InFlight, Running, Tenant};
+use crate::governor::{GovernorRecord, GovernorState, IamSetting, InFlight, Running, Tenant};
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
 
 /// What a tenant looks like from outside: `tai state --format json` and the server's
@@ -37,6 +37,8 @@ pub struct TenantView {
     pub iam: Option<IamSetting>,
     /// How many receipts its chain holds.
     pub receipts: u64,
+    /// The governor's counters and times, rebuilt from the ledger on every start.
+    pub governor: GovernorRecord,
     /// The hash of its newest receipt.
     pub head_hash: String,
 }
@@ -90,6 +92,7 @@ impl TenantView {
             running: t.running().cloned(),
             iam: t.iam_policy().cloned(),
             receipts: t.head().next_seq,
+            governor: *t.record(),
             head_hash: t.head().hash.clone(),
         }
     }

@@ -12,6 +12,7 @@ mod containment;
 mod exactly_once;
 mod gate_record;
 mod golden;
+mod governor_record;
 mod help_examples;
 mod iam;
 mod marketplace;

@@ -8,6 +8,7 @@ mod browser;
 mod builtin_tools;
 mod call_timeout;
 mod gate_record;
+mod governor_record;
 mod hardening;
 mod http;
 mod mcp;

@@ -249,7 +249,10 @@ impl ServerHandler for TaiMcp {
             }
         };
         let seq = tools::deciding_seq(&outcome).filter(|_| proof);
+        let state = outcome.state;
         let result = tools::answer(outcome)?;
+        let record = self.workspace.record(&tenant).map_err(McpError::from)?;
+        let result = tools::with_governor(result, state, &record);
         let Some(seq) = seq else {
             return Ok(result.into());
         };

@@ -47,6 +47,25 @@ pub const PROOF_META_KEY: &str = "tai/proof";
 /// The result `_meta` key saying why no proof came back (e.g. nothing is signed).
 pub const PROOF_ERROR_META_KEY: &str = "tai/proof_error";
 
+/// The result `_meta` key holding the tenant's governor record after the call: its state,
+/// counters and times.
+pub const GOVERNOR_META_KEY: &str = "tai/governor";
+
+/// Adds the tenant's governor state and record to a tool result's `_meta`.
+pub fn with_governor(
+    mut result: CallToolResult,
+    state: crate::governor::GovernorState,
+    record: &crate::governor::GovernorRecord,
+) -> CallToolResult {
+    let mut meta = result.meta.take().unwrap_or_default();
+    let mut value = serde_json::to_value(record).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut value {
+        fields.insert("state".into(), Value::String(state.to_string()));
+    }
+    meta.0.insert(GOVERNOR_META_KEY.into(), value);
+    result.with_meta(Some(meta))
+}
+
 /// Whether the call's `_meta` asks for the deciding receipt's inclusion proof.
 pub fn wants_proof(request: &CallToolRequestParams, context_meta: &RequestMetaObject) -> bool {
     context_meta
