@@ -81,7 +81,7 @@ fn sku_granting(i: usize, short: bool) -> SourceFile {
     let mut roles: Vec<String> = packs.iter().map(|p| format!("role_{}", p % 50)).collect();
     roles.sort();
     roles.dedup();
-    if short && i % 4 != 0 {
+    if short && !i.is_multiple_of(4) {
         roles.pop();
     }
     let text = format!(

@@ -54,7 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;simulate' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans, the governor''s diagram, the timeline and every receipt')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for receipt ids (overrides the scenario''s)')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
@@ -242,7 +242,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;sku;compare' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')

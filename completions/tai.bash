@@ -3419,7 +3419,7 @@ _tai() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --seed)
@@ -3499,7 +3499,7 @@ _tai() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)

@@ -50,7 +50,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;simulate'= {
-            cand --format 'Output format'
+            cand --format 'Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans, the governor''s diagram, the timeline and every receipt'
             cand --seed 'Seed for receipt ids (overrides the scenario''s)'
             cand --ledger 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
@@ -222,7 +222,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;sku;compare'= {
-            cand --format 'Output format'
+            cand --format 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'

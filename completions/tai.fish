@@ -54,8 +54,10 @@ complete -c tai -n "__fish_tai_needs_command" -f -a "demo" -d 'Start the demo: t
 complete -c tai -n "__fish_tai_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c tai -n "__fish_tai_needs_command" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
 complete -c tai -n "__fish_tai_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
-json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans, the governor\'s diagram, the timeline and every receipt' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'
+html\t'One self-contained HTML page (inline CSS and SVG, no scripts)'
+markdown\t'Markdown, to paste into a document'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l seed -d 'Seed for receipt ids (overrides the scenario\'s)' -r
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l ledger -d 'Keep every tenant\'s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards' -r -F
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
@@ -203,8 +205,10 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
-json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'
+html\t'One self-contained HTML page (inline CSS and SVG, no scripts)'
+markdown\t'Markdown, to paste into a document'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'

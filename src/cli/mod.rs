@@ -18,6 +18,7 @@ mod log;
 mod mcp;
 mod pack;
 mod receipts;
+mod report;
 mod schema;
 mod serve;
 mod simulate;
