@@ -118,7 +118,7 @@ impl Tenant {
         let outcome = match self.admit(env, call, &mut metadata) {
             Ok((tool, action)) => {
                 let limits = Limits::resolve(Some(action), tool.pack);
-                metadata.insert_struct("limits", &limits);
+                metadata.insert("limits", &limits.canonical());
                 if matches!(tool.tool.handler, Handler::Command(_)) {
                     let started = self.start(env, receipts, metadata, call, (tool, action), limits);
                     return Begun::Started(started);
