@@ -207,9 +207,9 @@ impl Tenant {
         let tool = self.find_tool(env, call, metadata)?;
         metadata.insert("pack", tool.pack.pack_id.as_str());
         metadata.insert("action", tool.tool.action.as_str());
-        metadata.insert("arguments", &call.arguments);
+        metadata.insert_map("arguments", &call.arguments);
         if !call.context.is_empty() {
-            metadata.insert("context", &call.context);
+            metadata.insert_map("context", &call.context);
         }
         self.check_ready(metadata)?;
         let action = declared_action(tool, call, metadata)?;
@@ -468,7 +468,7 @@ fn judge(
     let (event, reason, message) = match outcome {
         Outcome::Success { result, elapsed_ms } => {
             metadata.insert("elapsed_ms", &elapsed_ms);
-            metadata.insert("result", &result);
+            metadata.insert_value("result", &result);
             return Ok(result);
         }
         Outcome::Timeout {

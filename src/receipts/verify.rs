@@ -580,4 +580,4 @@ fn diagnose(line: &[u8]) -> ProblemKind {
 
 #[cfg(test)]
 #[path = "verify_tests.rs"]
-mod tests;
+pub(crate) mod tests;

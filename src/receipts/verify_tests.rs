@@ -318,7 +318,8 @@ fn in_memory_chains_verify_and_name_the_first_bad_seq() {
     ));
 }
 
-fn json_value() -> impl Strategy<Value = serde_json::Value> {
+/// Any JSON value, with strings that need escaping and numbers of every kind.
+pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
