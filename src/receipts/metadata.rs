@@ -133,8 +133,10 @@ impl MetadataBuilder {
 
     /// Sets `key` to a JSON value. A later value for the same key replaces an earlier one.
     ///
-    /// Plain data (`Value`, maps, strings, numbers, sequences of those) encodes canonically.
-    /// A struct encodes its fields in declaration order, so pass structs through
+    /// Plain data (strings, numbers, sequences and sorted sets and maps of those) encodes
+    /// canonically. JSON values and maps go through [`MetadataBuilder::insert_value`] and
+    /// [`MetadataBuilder::insert_map`], which sort keys whatever order the map keeps; a
+    /// struct encodes its fields in declaration order, so pass structs through
     /// [`MetadataBuilder::insert_struct`].
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: &(impl Serialize + ?Sized)) {
         let start = self.text.len();
