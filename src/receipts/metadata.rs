@@ -268,6 +268,7 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
         acc | (b < 0x20) | (b == b'"') | (b == b'\\')
     });
     if !needs_escape {
+        out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
