@@ -3412,7 +3412,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__simulate)
-            opts="-h -V --format --seed --ledger --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --seed --ledger --step --print-story --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3694,7 +3694,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__show)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --warnings --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
