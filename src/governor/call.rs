@@ -118,7 +118,7 @@ impl Tenant {
         let outcome = match self.admit(env, call, &mut metadata) {
             Ok((tool, action)) => {
                 let limits = Limits::resolve(Some(action), tool.pack);
-                metadata.insert_struct("limits", &limits);
+                metadata.insert("limits", &limits.canonical());
                 if matches!(tool.tool.handler, Handler::Command(_)) {
                     let started = self.start(env, receipts, metadata, call, (tool, action), limits);
                     return Begun::Started(started);
@@ -207,9 +207,9 @@ impl Tenant {
         let tool = self.find_tool(env, call, metadata)?;
         metadata.insert("pack", tool.pack.pack_id.as_str());
         metadata.insert("action", tool.tool.action.as_str());
-        metadata.insert("arguments", &call.arguments);
+        metadata.insert_map("arguments", &call.arguments);
         if !call.context.is_empty() {
-            metadata.insert("context", &call.context);
+            metadata.insert_map("context", &call.context);
         }
         self.check_ready(metadata)?;
         let action = declared_action(tool, call, metadata)?;
@@ -349,7 +349,7 @@ impl Tenant {
             decision: Decision::Executed,
             gate: None,
             reason: None,
-            message: format!("`{}` executed", tool.tool.name),
+            message: executed(tool.tool.name.as_str()),
             result: Some(result),
             state: self.state,
             receipts,
@@ -440,6 +440,17 @@ impl Tenant {
     }
 }
 
+/// The message of a call whose action ran: the first answer and every repeat's. Sized
+/// exactly, since `format!` grows its string a piece at a time on every call.
+pub(super) fn executed(tool: &str) -> String {
+    const TAIL: &str = "` executed";
+    let mut message = String::with_capacity(1 + tool.len() + TAIL.len());
+    message.push('`');
+    message.push_str(tool);
+    message.push_str(TAIL);
+    message
+}
+
 /// The tool's declared action. Validation rejects a tool whose action is missing; refuse
 /// rather than guess.
 fn declared_action<'c>(
@@ -468,7 +479,7 @@ fn judge(
     let (event, reason, message) = match outcome {
         Outcome::Success { result, elapsed_ms } => {
             metadata.insert("elapsed_ms", &elapsed_ms);
-            metadata.insert("result", &result);
+            metadata.insert_value("result", &result);
             return Ok(result);
         }
         Outcome::Timeout {

@@ -16,7 +16,7 @@ impl Tenant {
         if let Some(name) = &signal.name {
             metadata.insert("signal", name.as_str());
         }
-        metadata.insert("facts", &signal.facts);
+        metadata.insert_map("facts", &signal.facts);
         let gate = gates::entitlement_gate(self.entitlement.as_ref(), env.now).map(|_| ());
         let (event, to, reason) = match (self.state, gate) {
             (GovernorState::Intervening, _) => {

@@ -396,9 +396,9 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
     let tenant = receipts.first().map(|r| &r.body.tenant_id);
     for (i, r) in receipts.iter().enumerate() {
         let computed = super::sha256_hex(&r.canonical_unsealed());
-        let kind = if computed != r.hash {
+        let kind = if *computed != *r.hash {
             Some(ProblemKind::BadHash {
-                stored: r.hash.clone(),
+                stored: r.hash.to_string(),
                 computed,
             })
         } else if Some(&r.body.tenant_id) != tenant {
@@ -412,8 +412,8 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
             })
         } else if r.prev_hash != head.hash {
             Some(ProblemKind::BrokenLink {
-                expected: head.hash.clone(),
-                found: r.prev_hash.clone(),
+                expected: head.hash.to_string(),
+                found: r.prev_hash.to_string(),
             })
         } else {
             None
@@ -573,11 +573,11 @@ fn diagnose(line: &[u8]) -> ProblemKind {
         Ok(r) if !is_canonical(&r, line) => ProblemKind::NotCanonical,
         Ok(r) => ProblemKind::BadHash {
             computed: super::sha256_hex(&r.canonical_unsealed()),
-            stored: r.hash,
+            stored: r.hash.to_string(),
         },
     }
 }
 
 #[cfg(test)]
 #[path = "verify_tests.rs"]
-mod tests;
+pub(crate) mod tests;

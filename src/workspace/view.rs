@@ -90,7 +90,7 @@ impl TenantView {
             running: t.running().cloned(),
             iam: t.iam_policy().cloned(),
             receipts: t.head().next_seq,
-            head_hash: t.head().hash.clone(),
+            head_hash: t.head().hash.to_string(),
         }
     }
 }
