@@ -604,7 +604,9 @@ iam_policy_set\t''
 ledger_tail_quarantined\t''
 ledger_tail_adopted\t''
 action_started\t''
-action_interrupted\t''"
+action_interrupted\t''
+andon_raised\t''
+andon_cleared\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -651,7 +653,9 @@ iam_policy_set\t''
 ledger_tail_quarantined\t''
 ledger_tail_adopted\t''
 action_started\t''
-action_interrupted\t''"
+action_interrupted\t''
+andon_raised\t''
+andon_cleared\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r

@@ -118,6 +118,8 @@ codes! {
     // Pack contents.
     /// A tool names an action its pack does not declare.
     UnknownAction = "unknown_action", Error, "a tool names an action its pack does not declare";
+    /// An action emits a domain event its pack's `receipt_events` does not declare.
+    UnknownDomainEvent = "unknown_domain_event", Error, "an action emits a domain event its pack's `receipt_events` does not declare";
     /// A pack version is not semantic versioning.
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.

@@ -100,6 +100,7 @@ impl<'a> Validator<'a> {
                 actions.insert(action.id.as_str(), j);
             }
             self.action(p.file, &at, action);
+            self.emits(p.file, &at, action, pack);
         }
         for (t, tool) in pack.tools.iter().enumerate() {
             let at = root().key("tools").index(t);
@@ -198,6 +199,32 @@ impl<'a> Validator<'a> {
             } else {
                 codes.insert(code, k);
             }
+        }
+    }
+
+    /// Each domain event an action emits must be one of its pack's `receipt_events`.
+    fn emits(&mut self, file: usize, at: &DocPath, action: &Action, pack: &Pack) {
+        let Some(emits) = &action.emits else { return };
+        let declared = || pack.receipt_events.iter().map(|e| e.as_str());
+        for (point, name) in emits.declared() {
+            if declared().any(|e| e == name.as_str()) {
+                continue;
+            }
+            let help = did_you_mean(name.as_str(), declared()).unwrap_or_else(|| {
+                format!("add `{name}` to the pack's `receipt_events`, or emit one it declares")
+            });
+            let d = self.report(
+                file,
+                at.key("emits").key(point),
+                Code::UnknownDomainEvent,
+                format!(
+                    "action `{}` emits `{name}` when {point}, which pack `{}` does not declare in \
+                     `receipt_events`",
+                    action.id, pack.pack_id
+                ),
+            );
+            d.label = Some("undeclared domain event".into());
+            d.help = Some(help);
         }
     }
 
