@@ -251,7 +251,7 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                 )
             }),
         );
-    super::iam::declare(router)
+    super::andon::declare(super::iam::declare(router))
 }
 
 async fn healthz() -> Response {
