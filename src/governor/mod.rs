@@ -44,4 +44,6 @@ pub use tenant::{Env, Tenant};
 pub use transitions::{RAN, Transition, possible_transitions};
 
 #[cfg(test)]
+mod andon_tests;
+#[cfg(test)]
 mod tests;
