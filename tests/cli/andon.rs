@@ -92,7 +92,7 @@ fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cle
         refused["message"]
             .as_str()
             .unwrap()
-            .contains(&format!("Andon `rollback_failed` was raised at 2026")),
+            .contains("Andon `rollback_failed` was raised at 2026"),
         "{refused}"
     );
     assert_eq!(refused["receipts"][0]["metadata"]["andon_seq"], seq);
