@@ -77,6 +77,7 @@ impl<'a> Validator<'a> {
         if let Some(limits) = &pack.compute_limits {
             self.compute_limits(p.file, root().key("compute_limits"), limits);
         }
+        self.signals(p.file, pack);
         let mut actions: HashMap<&str, usize> = HashMap::with_capacity(pack.actions.len());
         for (j, action) in pack.actions.iter().enumerate() {
             let at = root().key("actions").index(j);
@@ -199,6 +200,32 @@ impl<'a> Validator<'a> {
             } else {
                 codes.insert(code, k);
             }
+        }
+    }
+
+    /// Each signal once: a second entry would leave its Andon severity ambiguous.
+    fn signals(&mut self, file: usize, pack: &Pack) {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(pack.signals.len());
+        for (i, signal) in pack.signals.iter().enumerate() {
+            let Some(&first) = seen.get(signal.name.as_str()) else {
+                seen.insert(signal.name.as_str(), i);
+                continue;
+            };
+            let d = self.report(
+                file,
+                root().key("signals").index(i),
+                Code::DuplicateSignal,
+                format!(
+                    "signal `{}` is declared twice in pack `{}`",
+                    signal.name, pack.pack_id
+                ),
+            );
+            d.label = Some("declared again here".into());
+            d.help = Some("declare each signal once, with its Andon severity if it has one".into());
+            d.notes.push(note_here(
+                "first declared here",
+                root().key("signals").index(first),
+            ));
         }
     }
 
