@@ -2,6 +2,7 @@
 //! "10,000 variants" of one artifact — parsed with positions and checked with every rule.
 //!
 //! Run with `cargo bench --bench validate`. Target: 1,000 packs + 10,000 SKUs in under 1 s,
+//! with about 17,500 warnings too (checked and rendered for people, as JSON or for GitHub),
 //! time growing linearly with the number of SKUs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tai::catalog::load::{self, DocKind, Scope, SourceFile};
+use tai::diagnostics::render;
 use tai::spans::Syntax;
 
 // The same allocator as the `tai` binary, so figures match what users run.
@@ -57,6 +59,13 @@ fn pack(i: usize) -> SourceFile {
 
 /// A SKU enabling three packs (with what they require) and granting their roles.
 fn sku(i: usize) -> SourceFile {
+    sku_granting(i, false)
+}
+
+/// A SKU as [`sku`]; with `short`, three SKUs in four grant one role too few, so the actions
+/// needing it are unusable: about 1.75 `unusable_action` warnings per SKU, as in a large
+/// catalog where plans deliberately leave some actions out.
+fn sku_granting(i: usize, short: bool) -> SourceFile {
     let first = (i * 7) % (PACKS - 3);
     let mut packs: Vec<usize> = (first..first + 3).collect();
     // Bring in what a pack requires, so every generated SKU is valid.
@@ -72,6 +81,9 @@ fn sku(i: usize) -> SourceFile {
     let mut roles: Vec<String> = packs.iter().map(|p| format!("role_{}", p % 50)).collect();
     roles.sort();
     roles.dedup();
+    if short && !i.is_multiple_of(4) {
+        roles.pop();
+    }
     let text = format!(
         "sku_id: sku-{i:06}\nplan_id: plan-{i:06}\ntitle: Generated plan {i}\n\
          price: {{ amount: {}, currency: USD, period: monthly }}\nenabled_packs: [{}]\n\
@@ -86,6 +98,29 @@ fn sku(i: usize) -> SourceFile {
         syntax: Syntax::Yaml,
         text,
     }
+}
+
+/// Checks and renders `files`, whose catalog has warnings but no errors, the three ways the
+/// CLI shows a report; the best of `runs` for each (check, then check + render).
+fn with_warnings(runs: usize, files: &[SourceFile]) -> (usize, [Duration; 4]) {
+    let mut best = [Duration::MAX; 4];
+    let mut warnings = 0;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let loaded = load::check(files, Scope::Catalog);
+        let checked = t0.elapsed();
+        assert!(!loaded.report.has_errors());
+        warnings = loaded.report.warnings();
+        let renders: [fn(&tai::diagnostics::Report) -> String; 3] =
+            [|r| render::human(r, false), render::json, render::github];
+        best[0] = best[0].min(checked);
+        for (slot, render) in best[1..].iter_mut().zip(renders) {
+            let t1 = Instant::now();
+            std::hint::black_box(render(&loaded.report));
+            *slot = (*slot).min(checked + t1.elapsed());
+        }
+    }
+    (warnings, best)
 }
 
 fn best_of(runs: usize, files: &[SourceFile]) -> Duration {
@@ -125,4 +160,16 @@ fn main() {
             t.as_secs_f64() * 1e6 / files.len() as f64
         );
     }
+
+    let mut files = packs.clone();
+    files.extend((0..10_000).map(|i| sku_granting(i, true)));
+    let (warnings, [checked, human, json, github]) = with_warnings(3, &files);
+    println!(
+        "with warnings: {PACKS} packs + 10000 SKUs, {warnings} warnings: check {:.0} ms, \
+         + human {:.0} ms, + json {:.0} ms, + github {:.0} ms",
+        checked.as_secs_f64() * 1e3,
+        human.as_secs_f64() * 1e3,
+        json.as_secs_f64() * 1e3,
+        github.as_secs_f64() * 1e3,
+    );
 }

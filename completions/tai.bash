@@ -3670,7 +3670,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__simulate)
-            opts="-h -V --format --seed --ledger --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --seed --ledger --step --print-story --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3952,7 +3952,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__show)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --warnings --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -66,6 +66,8 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l step -d 'Pause after each step until Enter is pressed (a prompt on stderr), to walk an audience through the story; end of input shows the rest without pausing'
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l print-story -d 'Print the built-in demo story as an editable scenario file and exit'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Source snippets with labels and hints'
@@ -188,6 +190,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l warnings -d 'Also list the actions this plan\'s roles cannot run, as warnings for pack authors'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'

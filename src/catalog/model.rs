@@ -389,7 +389,8 @@ pub struct Sku {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Price {
     /// Amount in the currency's minor units is derived from this; e.g. `299` or `29.50`.
-    #[schemars(range(min = 0, max = 1_000_000_000_000.0))]
+    // `multipleOf` is how a schema says "at most two decimals", the rule `tai validate` applies.
+    #[schemars(range(min = 0, max = 1_000_000_000_000.0), extend("multipleOf" = 0.01))]
     pub amount: f64,
     /// ISO 4217 currency code.
     #[serde(default = "usd")]

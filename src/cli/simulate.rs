@@ -1,6 +1,6 @@
 //! `tai simulate`: run a scenario (or the built-in demo) and print its timeline.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use clap::Args;
 use crate::diagnostics::plural;
 use crate::scenario::{self, Run, Scenario};
 
+use super::style::Paint;
 use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
 
 /// Run a scenario and print a timeline of its receipts.
@@ -19,7 +20,9 @@ Examples:
   tai simulate tests/scenarios/02_upgrade_and_downgrade.yaml
   tai simulate story.yaml --format json > run.json
   tai simulate story.yaml --seed 7 | head -n 5
-  tai simulate --ledger demo-state && tai --state demo-state receipts verify --all")]
+  tai simulate --ledger demo-state && tai --state demo-state receipts verify --all
+  tai simulate --print-story > story.yaml && tai simulate story.yaml
+  tai simulate --step                # one step at a time: Enter shows the next")]
 pub struct SimulateArgs {
     /// Scenario file (YAML or JSON) [default: the built-in demo]
     pub file: Option<PathBuf>,
@@ -33,12 +36,25 @@ pub struct SimulateArgs {
     /// `tai --state DIR receipts verify --all` afterwards
     #[arg(long, value_name = "DIR")]
     pub ledger: Option<PathBuf>,
+    /// Pause after each step until Enter is pressed (a prompt on stderr), to walk an
+    /// audience through the story; end of input shows the rest without pausing
+    #[arg(long, conflicts_with = "format")]
+    pub step: bool,
+    /// Print the built-in demo story as an editable scenario file and exit
+    #[arg(long, conflicts_with_all = ["file", "format", "seed", "ledger", "step"])]
+    pub print_story: bool,
 }
 
 /// The built-in demo story.
 pub const DEMO: &str = include_str!("../scenario/demo.yaml");
 
 pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if args.print_story {
+        let mut out = std::io::stdout().lock();
+        out.write_all(DEMO.as_bytes())?;
+        out.flush()?;
+        return Ok(Exit::Success);
+    }
     let (path, text) = match &args.file {
         Some(p) => {
             let shown = p.display().to_string();
@@ -80,7 +96,13 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Human => render_human(&mut out, &scenario, &run)?,
+        Format::Human => {
+            let paint = Paint::new(global.color);
+            let mut stdin = std::io::stdin().lock();
+            let mut pause = |out: &mut dyn Write| wait_for_enter(out, &mut stdin);
+            let pause: Option<Pause<'_>> = if args.step { Some(&mut pause) } else { None };
+            render_human(&mut out, &scenario, &run, paint, pause)?;
+        }
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &run.report())?;
             writeln!(out)?;
@@ -109,34 +131,75 @@ fn refuse_used_ledger(dir: &std::path::Path) -> anyhow::Result<()> {
     )
 }
 
-fn render_human(out: &mut dyn Write, scenario: &Scenario, run: &Run) -> std::io::Result<()> {
-    writeln!(out, "Scenario: {}", scenario.name)?;
+/// Flushes what was shown, prompts on stderr and waits for a line on stdin; false once
+/// stdin has ended, so the rest is shown without pausing.
+fn wait_for_enter(out: &mut dyn Write, stdin: &mut dyn BufRead) -> std::io::Result<bool> {
+    out.flush()?;
+    let mut err = std::io::stderr().lock();
+    write!(err, "  [Enter: next step] ")?;
+    err.flush()?;
+    let mut line = String::new();
+    let more = stdin.read_line(&mut line)? > 0;
+    if !more {
+        writeln!(err)?;
+    }
+    Ok(more)
+}
+
+/// The pause between steps of `--step`: given the output so far, false to stop pausing.
+type Pause<'a> = &'a mut dyn FnMut(&mut dyn Write) -> std::io::Result<bool>;
+
+fn render_human(
+    out: &mut dyn Write,
+    scenario: &Scenario,
+    run: &Run,
+    paint: Paint,
+    mut pause: Option<Pause<'_>>,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        paint.bold(&format!("Scenario: {}", scenario.name))
+    )?;
     if let Some(d) = &scenario.description {
         for l in d.lines() {
             writeln!(out, "  {l}")?;
         }
     }
     writeln!(out)?;
-    for step in &run.steps {
+    for (i, step) in run.steps.iter().enumerate() {
+        if i > 0
+            && let Some(p) = pause.as_mut()
+            && !p(out)?
+        {
+            pause = None;
+        }
         let title = step.name.clone().unwrap_or_else(|| step.kind.to_owned());
-        writeln!(out, "{:>3}. {title} — {}", step.index, step.summary)?;
+        writeln!(
+            out,
+            "{:>3}. {} — {}",
+            step.index,
+            paint.bold(&title),
+            step.summary
+        )?;
         for r in &step.receipts {
-            writeln!(out, "     {}", timeline::line(r))?;
+            let line = timeline::line(r);
+            // A refusal or failure is what the audience should notice.
+            let line = if r.body.reason.is_some() {
+                paint.red(&line)
+            } else {
+                paint.dim(&line)
+            };
+            writeln!(out, "     {line}")?;
         }
         for m in &step.mismatches {
-            writeln!(
-                out,
-                "     ✗ expected {} = {}, got {}",
-                m.field, m.expected, m.actual
-            )?;
+            let text = format!("✗ expected {} = {}, got {}", m.field, m.expected, m.actual);
+            writeln!(out, "     {}", paint.red(&text))?;
         }
     }
     for m in &run.end_mismatches {
-        writeln!(
-            out,
-            "✗ expected {} = {}, got {}",
-            m.field, m.expected, m.actual
-        )?;
+        let text = format!("✗ expected {} = {}, got {}", m.field, m.expected, m.actual);
+        writeln!(out, "{}", paint.red(&text))?;
     }
     let receipts = run.receipts().count();
     let tenants = run.engine.tenants().count();

@@ -38,11 +38,21 @@ Examples:
         format: Format,
     },
     /// Show one SKU: listing, packs, roles and the tools its roles can run
-    #[command(after_help = "Example:\n  tai sku show rollback-guard-professional")]
+    #[command(after_help = "\
+The Usable column says which role a refused tool lacks. --warnings adds the pack author's
+view: each action of an enabled pack that the plan's roles can never run (the warnings
+tai validate reports for the SKU). JSON always lists them as unusable_actions.
+
+Examples:
+  tai sku show rollback-guard-professional
+  tai sku show rollback-guard-professional --warnings")]
     Show {
         /// SKU id, e.g. `rollback-guard-professional`
         #[arg(add = complete::sku())]
         id: String,
+        /// Also list the actions this plan's roles cannot run, as warnings for pack authors
+        #[arg(long)]
+        warnings: bool,
         /// Output format
         #[arg(long, value_enum, default_value_t)]
         format: Format,
@@ -118,12 +128,16 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 Format::Human => emit(&render_matrix(&matrix, paint))?,
             }
         }
-        SkuCommand::Show { id, format } => {
+        SkuCommand::Show {
+            id,
+            warnings,
+            format,
+        } => {
             let sku = find(id)?;
             let detail = view::sku_detail(&catalog, sku);
             match format {
                 Format::Json => emit_json(&detail)?,
-                Format::Human => emit(&render_show(&catalog, &detail, paint))?,
+                Format::Human => emit(&render_show(&catalog, &detail, *warnings, paint))?,
             }
         }
         SkuCommand::Diff { from, to, format } => {
@@ -233,7 +247,7 @@ pub fn usable_text(usable: bool, missing: &[&crate::ids::Role], paint: Paint) ->
     }
 }
 
-fn render_show(catalog: &Catalog, d: &SkuDetail<'_>, paint: Paint) -> String {
+fn render_show(catalog: &Catalog, d: &SkuDetail<'_>, warnings: bool, paint: Paint) -> String {
     let sku = d.sku;
     let mut out = format!(
         "{}\n{} · {} · {} · {} term\n",
@@ -271,7 +285,13 @@ fn render_show(catalog: &Catalog, d: &SkuDetail<'_>, paint: Paint) -> String {
         ]);
     }
     out.push_str(&format!("{table}\n"));
-    for u in &d.unusable_actions {
+    // A sales engineer reads the Usable column; the author's warnings are asked for.
+    let shown = if warnings {
+        &d.unusable_actions[..]
+    } else {
+        &[]
+    };
+    for u in shown {
         let warning = format!(
             "warning: action `{}` of pack `{}` needs {}, which this SKU does not grant",
             u.action,

@@ -163,11 +163,15 @@ fn sku_list_shows_prices_packs_and_tool_counts() {
 }
 
 #[test]
-fn sku_show_flags_actions_its_roles_cannot_run() {
+fn sku_show_flags_actions_its_roles_cannot_run_and_warns_authors_when_asked() {
     let run = tai(&["sku", "show", "rollback-guard-professional"]).ok();
     run.has("TAI Rollback Guard — Professional")
         .has("$299.00/mo")
         .has("Recommended for: Production rollback management")
+        .has("no — missing write_config")
+        .lacks("warning:");
+    tai(&["sku", "show", "rollback-guard-professional", "--warnings"])
+        .ok()
         .has("no — missing write_config")
         .has("warning: action `activate_throttle` of pack `storm_discipline` needs write_config");
     let json = tai(&[

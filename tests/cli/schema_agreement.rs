@@ -102,6 +102,19 @@ fn corpus() -> Vec<(&'static str, &'static str, String)> {
         ),
         ("amount: -5", "skus", sku("amount: 10", "amount: -5")),
         ("amount: 0", "skus", sku("amount: 10", "amount: 0")),
+        ("amount: 29.50", "skus", sku("amount: 10", "amount: 29.50")),
+        ("amount: 0.07", "skus", sku("amount: 10", "amount: 0.07")),
+        (
+            "amount: 1234567.89",
+            "skus",
+            sku("amount: 10", "amount: 1234567.89"),
+        ),
+        (
+            "amount: 29.505",
+            "skus",
+            sku("amount: 10", "amount: 29.505"),
+        ),
+        ("amount: 0.001", "skus", sku("amount: 10", "amount: 0.001")),
         (
             "currency: dollars",
             "skus",

@@ -102,3 +102,68 @@ fn failed_expectation_exits_1_and_bad_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml"));
 }
+
+#[test]
+fn the_printed_story_is_the_demo_as_an_editable_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let story = tai(&["simulate", "--print-story"], dir.path());
+    assert_eq!(story.status.code(), Some(0));
+    std::fs::write(dir.path().join("story.yaml"), &story.stdout).unwrap();
+    let edited = stdout(&story).replace("acme", "globex");
+    std::fs::write(dir.path().join("edited.yaml"), edited).unwrap();
+
+    let demo = tai(&["simulate"], dir.path());
+    let from_file = tai(&["simulate", "story.yaml"], dir.path());
+    assert_eq!(from_file.status.code(), Some(0));
+    // Only the scenario's header names where it came from; every step and receipt is the same.
+    assert_eq!(stdout(&from_file), stdout(&demo));
+    let renamed = tai(&["simulate", "edited.yaml"], dir.path());
+    assert_eq!(
+        renamed.status.code(),
+        Some(0),
+        "{}",
+        common::stderr(&renamed)
+    );
+    assert!(stdout(&renamed).contains("globex"));
+
+    let mixed = tai(&["simulate", "--print-story", "story.yaml"], dir.path());
+    assert_eq!(mixed.status.code(), Some(2));
+}
+
+#[test]
+fn step_mode_pauses_between_steps_until_input_ends() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = common::tai()
+        .args(["simulate", "--step"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Two presses of Enter, then the end of input: the rest is shown without pausing.
+    child.stdin.take().unwrap().write_all(b"\n\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let prompts = common::stderr(&out).matches("[Enter: next step]").count();
+    assert_eq!(prompts, 3, "{}", common::stderr(&out));
+    let plain = tai(&["simulate"], dir.path());
+    assert_eq!(stdout(&out), stdout(&plain));
+}
+
+#[test]
+fn the_timeline_is_coloured_only_when_asked_or_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let coloured = tai(&["--color", "always", "simulate"], dir.path());
+    let text = stdout(&coloured);
+    assert!(text.contains("\u{1b}[1mScenario: "), "{text}");
+    // Refusals stand out in red.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\u{1b}[31m") && l.contains("insufficient_privilege")),
+        "{text}"
+    );
+    let plain = tai(&["--color", "never", "simulate"], dir.path());
+    assert!(!stdout(&plain).contains('\u{1b}'));
+}

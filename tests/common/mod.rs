@@ -130,6 +130,16 @@ impl Run {
         self
     }
 
+    /// Asserts stdout does not contain `needle`.
+    pub fn lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     /// Asserts stderr contains `needle`.
     pub fn errs(&self, needle: &str) -> &Self {
         assert!(
