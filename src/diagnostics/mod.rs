@@ -118,6 +118,10 @@ codes! {
     // Pack contents.
     /// A tool names an action its pack does not declare.
     UnknownAction = "unknown_action", Error, "a tool names an action its pack does not declare";
+    /// A pack declares a signal twice.
+    DuplicateSignal = "duplicate_signal", Error, "a pack declares a signal twice";
+    /// An action emits a domain event its pack's `receipt_events` does not declare.
+    UnknownDomainEvent = "unknown_domain_event", Error, "an action emits a domain event its pack's `receipt_events` does not declare";
     /// A pack version is not semantic versioning.
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.

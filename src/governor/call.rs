@@ -8,6 +8,7 @@ use crate::exec::{self, Limits, Outcome};
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 
+use super::andon::note_domain_events;
 use super::gates::{self, GateInput};
 use super::once::IDEMPOTENCY_KEY;
 use super::tenant::Draft;
@@ -124,7 +125,7 @@ impl Tenant {
                     return Begun::Started(started);
                 }
                 let run = exec::execute(&tool.tool.handler, &call.arguments, &limits);
-                self.record_run(env, receipts, metadata, tool, action, run)
+                self.record_run(env, receipts, metadata, (tool, action), run, false)
             }
             Err(stop) => self.record_stop(env, receipts, metadata, stop),
         };
@@ -143,13 +144,15 @@ impl Tenant {
         (tool, action): (ToolRef<'c>, &'c Action),
         limits: Limits,
     ) -> StartedCall<'c> {
+        let mut written_ahead = metadata.clone();
+        note_domain_events(&mut written_ahead, action, &[EventType::ActionStarted]);
         let started = self.seal(
             env,
             Draft {
                 event: EventType::ActionStarted,
                 to: self.state,
                 reason: None,
-                metadata: metadata.clone(),
+                metadata: written_ahead,
             },
         );
         let started_seq = started.seq;
@@ -190,7 +193,7 @@ impl Tenant {
         } = started;
         metadata.insert("started_seq", &started_seq);
         let key = self.running.take().and_then(|r| r.idempotency_key);
-        let mut outcome = self.record_run(env, Vec::new(), metadata, tool, action, run);
+        let mut outcome = self.record_run(env, Vec::new(), metadata, (tool, action), run, true);
         self.remember_call(key.as_deref(), outcome.receipts.first());
         outcome.started = written_ahead;
         outcome
@@ -212,6 +215,7 @@ impl Tenant {
             metadata.insert_map("context", &call.context);
         }
         self.check_ready(metadata)?;
+        self.check_line(tool, metadata)?;
         let action = declared_action(tool, call, metadata)?;
         self.pass_gates(env, call, tool, action, metadata)?;
         Ok((tool, action))
@@ -270,6 +274,22 @@ impl Tenant {
         ))
     }
 
+    /// The Andon cord: a pack whose line a critical Andon stopped runs nothing until it is
+    /// cleared.
+    fn check_line(&self, tool: ToolRef<'_>, metadata: &mut MetadataBuilder) -> Result<(), Stop> {
+        let Some(stop) = self.stopped_by(&tool.pack.pack_id) else {
+            return Ok(());
+        };
+        metadata.insert("andon", stop.signal.as_str());
+        metadata.insert("andon_seq", &stop.seq);
+        let message = format!(
+            "pack `{}` is stopped: Andon `{}` was raised at {} (seq {}); clear it with \
+             `tai andon clear --tenant {} {}`",
+            tool.pack.pack_id, stop.signal, stop.since, stop.seq, self.id, stop.signal
+        );
+        Err(stop_call(metadata, ReasonCode::AndonStopped, message))
+    }
+
     /// Gates 1, 2 and 3, in order; the first refusal stops the call.
     fn pass_gates(
         &self,
@@ -292,6 +312,7 @@ impl Tenant {
             policy: self.iam.as_ref().map(|p| &p.policy),
         };
         let passed = gates::check(&input).map_err(|refusal| {
+            note_domain_events(metadata, action, &[EventType::ActionRefused]);
             metadata.insert("gate", refusal.gate.as_str());
             metadata.insert("message", &refusal.message);
             metadata.extend(refusal.detail);
@@ -308,20 +329,32 @@ impl Tenant {
         Ok(())
     }
 
-    /// Records how an admitted action's run went.
+    /// Records how an admitted action's run went; `written_ahead` when its start has its
+    /// own `action_started` receipt.
     fn record_run(
         &mut self,
         env: &Env<'_>,
         receipts: Vec<Receipt>,
         mut metadata: MetadataBuilder,
-        tool: ToolRef<'_>,
-        action: &Action,
+        (tool, action): (ToolRef<'_>, &Action),
         run: exec::Run,
+        written_ahead: bool,
     ) -> CallOutcome {
         if let Some(usage) = &run.usage {
             metadata.insert_struct("usage", usage);
         }
-        match judge(run.outcome, action, &mut metadata) {
+        let judged = judge(run.outcome, action, &mut metadata);
+        let event = judged
+            .as_ref()
+            .map_or_else(|o| o.event, |_| EventType::ActionExecuted);
+        // A simulated action has no `action_started` receipt: its start is recorded here.
+        let points: &[EventType] = if written_ahead {
+            &[event]
+        } else {
+            &[EventType::ActionStarted, event]
+        };
+        note_domain_events(&mut metadata, action, points);
+        match judged {
             Ok(result) => self.record_success(env, receipts, metadata, tool, result),
             Err(overrun) => self.record_overrun(env, receipts, metadata, tool, overrun),
         }
@@ -526,4 +559,9 @@ fn judge(
         reason,
         message,
     })
+}
+
+/// Stops a call at the governor (no gate): the call is refused with `reason`.
+fn stop_call(metadata: &mut MetadataBuilder, reason: ReasonCode, message: String) -> Stop {
+    stop(metadata, Decision::Refused, None, reason, message)
 }

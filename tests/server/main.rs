@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod andon;
 mod browser;
 mod hardening;
 mod http;
