@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('action', 'action', [CompletionResultType]::ParameterValue, 'Report a tenant''s in-flight action complete or failed')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Show tenants'' governor state, entitlement and visible tools')
             [CompletionResult]::new('iam', 'iam', [CompletionResultType]::ParameterValue, 'Set, show or clear a tenant''s IAM policy: who holds which of its plan''s roles')
+            [CompletionResult]::new('andon', 'andon', [CompletionResultType]::ParameterValue, 'Show or clear the critical Andons that stop a tenant''s packs')
             [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains; prove a receipt is in the signed history')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Create the Ed25519 key pair that signs checkpoints')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp')
@@ -54,7 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;simulate' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans, the governor''s diagram, the timeline and every receipt')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for receipt ids (overrides the scenario''s)')
             [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
@@ -242,7 +243,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;sku;compare' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
@@ -715,6 +716,67 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;iam;help;help' {
             break
         }
+        'tai;andon' {
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the critical Andons stopping the tenant''s packs')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tai;andon;show' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;andon;clear' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--note', '--note', [CompletionResultType]::ParameterName, 'Who acknowledged it and why, for the receipt')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;andon;help' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the critical Andons stopping the tenant''s packs')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tai;andon;help;show' {
+            break
+        }
+        'tai;andon;help;clear' {
+            break
+        }
+        'tai;andon;help;help' {
+            break
+        }
         'tai;receipts' {
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
@@ -1009,6 +1071,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('action', 'action', [CompletionResultType]::ParameterValue, 'Report a tenant''s in-flight action complete or failed')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Show tenants'' governor state, entitlement and visible tools')
             [CompletionResult]::new('iam', 'iam', [CompletionResultType]::ParameterValue, 'Set, show or clear a tenant''s IAM policy: who holds which of its plan''s roles')
+            [CompletionResult]::new('andon', 'andon', [CompletionResultType]::ParameterValue, 'Show or clear the critical Andons that stop a tenant''s packs')
             [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains; prove a receipt is in the signed history')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Create the Ed25519 key pair that signs checkpoints')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp')
@@ -1132,6 +1195,17 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;iam;clear' {
+            break
+        }
+        'tai;help;andon' {
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show the critical Andons stopping the tenant''s packs')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)')
+            break
+        }
+        'tai;help;andon;show' {
+            break
+        }
+        'tai;help;andon;clear' {
             break
         }
         'tai;help;receipts' {

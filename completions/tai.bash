@@ -19,6 +19,9 @@ _tai() {
             tai,action)
                 cmd="tai__subcmd__action"
                 ;;
+            tai,andon)
+                cmd="tai__subcmd__andon"
+                ;;
             tai,call)
                 cmd="tai__subcmd__call"
                 ;;
@@ -78,6 +81,24 @@ _tai() {
                 ;;
             tai,validate)
                 cmd="tai__subcmd__validate"
+                ;;
+            tai__subcmd__andon,clear)
+                cmd="tai__subcmd__andon__subcmd__clear"
+                ;;
+            tai__subcmd__andon,help)
+                cmd="tai__subcmd__andon__subcmd__help"
+                ;;
+            tai__subcmd__andon,show)
+                cmd="tai__subcmd__andon__subcmd__show"
+                ;;
+            tai__subcmd__andon__subcmd__help,clear)
+                cmd="tai__subcmd__andon__subcmd__help__subcmd__clear"
+                ;;
+            tai__subcmd__andon__subcmd__help,help)
+                cmd="tai__subcmd__andon__subcmd__help__subcmd__help"
+                ;;
+            tai__subcmd__andon__subcmd__help,show)
+                cmd="tai__subcmd__andon__subcmd__help__subcmd__show"
                 ;;
             tai__subcmd__event,activate)
                 cmd="tai__subcmd__event__subcmd__activate"
@@ -145,6 +166,9 @@ _tai() {
             tai__subcmd__help,action)
                 cmd="tai__subcmd__help__subcmd__action"
                 ;;
+            tai__subcmd__help,andon)
+                cmd="tai__subcmd__help__subcmd__andon"
+                ;;
             tai__subcmd__help,call)
                 cmd="tai__subcmd__help__subcmd__call"
                 ;;
@@ -204,6 +228,12 @@ _tai() {
                 ;;
             tai__subcmd__help,validate)
                 cmd="tai__subcmd__help__subcmd__validate"
+                ;;
+            tai__subcmd__help__subcmd__andon,clear)
+                cmd="tai__subcmd__help__subcmd__andon__subcmd__clear"
+                ;;
+            tai__subcmd__help__subcmd__andon,show)
+                cmd="tai__subcmd__help__subcmd__andon__subcmd__show"
                 ;;
             tai__subcmd__help__subcmd__event,activate)
                 cmd="tai__subcmd__help__subcmd__event__subcmd__activate"
@@ -422,7 +452,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help"
+            opts="-h -V --catalog --state --color --now --signing-key --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,6 +506,192 @@ _tai() {
                     ;;
                 --detail)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon)
+            opts="-h -V --catalog --state --color --now --signing-key --help --version show clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon__subcmd__clear)
+            opts="-t -h -V --tenant --format --note --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon__subcmd__help)
+            opts="show clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__andon__subcmd__show)
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)
@@ -1472,7 +1688,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help"
+            opts="simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1488,6 +1704,48 @@ _tai() {
         tai__subcmd__help__subcmd__action)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__andon)
+            opts="show clear"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__andon__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__andon__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2875,7 +3133,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)
@@ -3099,7 +3357,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)
@@ -3423,7 +3681,7 @@ _tai() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --seed)
@@ -3503,7 +3761,7 @@ _tai() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human json html markdown" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)

@@ -40,6 +40,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
             cand iam 'Set, show or clear a tenant''s IAM policy: who holds which of its plan''s roles'
+            cand andon 'Show or clear the critical Andons that stop a tenant''s packs'
             cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
             cand keys 'Create the Ed25519 key pair that signs checkpoints'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
@@ -50,7 +51,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tai;simulate'= {
-            cand --format 'Output format'
+            cand --format 'Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans, the governor''s diagram, the timeline and every receipt'
             cand --seed 'Seed for receipt ids (overrides the scenario''s)'
             cand --ledger 'Keep every tenant''s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
@@ -222,7 +223,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --version 'Print version'
         }
         &'tai;sku;compare'= {
-            cand --format 'Output format'
+            cand --format 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
@@ -651,6 +652,60 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;iam;help;help'= {
         }
+        &'tai;andon'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Show the critical Andons stopping the tenant''s packs'
+            cand clear 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;andon;show'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;andon;clear'= {
+            cand -t 'The tenant'
+            cand --tenant 'The tenant'
+            cand --format 'Output format'
+            cand --note 'Who acknowledged it and why, for the receipt'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;andon;help'= {
+            cand show 'Show the critical Andons stopping the tenant''s packs'
+            cand clear 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;andon;help;show'= {
+        }
+        &'tai;andon;help;clear'= {
+        }
+        &'tai;andon;help;help'= {
+        }
         &'tai;receipts'= {
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
@@ -920,6 +975,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand action 'Report a tenant''s in-flight action complete or failed'
             cand state 'Show tenants'' governor state, entitlement and visible tools'
             cand iam 'Set, show or clear a tenant''s IAM policy: who holds which of its plan''s roles'
+            cand andon 'Show or clear the critical Andons that stop a tenant''s packs'
             cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
             cand keys 'Create the Ed25519 key pair that signs checkpoints'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
@@ -1011,6 +1067,14 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;iam;show'= {
         }
         &'tai;help;iam;clear'= {
+        }
+        &'tai;help;andon'= {
+            cand show 'Show the critical Andons stopping the tenant''s packs'
+            cand clear 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)'
+        }
+        &'tai;help;andon;show'= {
+        }
+        &'tai;help;andon;clear'= {
         }
         &'tai;help;receipts'= {
             cand verify 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'

@@ -46,6 +46,7 @@ complete -c tai -n "__fish_tai_needs_command" -f -a "signal" -d 'Send a signal t
 complete -c tai -n "__fish_tai_needs_command" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
 complete -c tai -n "__fish_tai_needs_command" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
 complete -c tai -n "__fish_tai_needs_command" -f -a "iam" -d 'Set, show or clear a tenant\'s IAM policy: who holds which of its plan\'s roles'
+complete -c tai -n "__fish_tai_needs_command" -f -a "andon" -d 'Show or clear the critical Andons that stop a tenant\'s packs'
 complete -c tai -n "__fish_tai_needs_command" -f -a "receipts" -d 'Verify, show and export receipt chains; prove a receipt is in the signed history'
 complete -c tai -n "__fish_tai_needs_command" -f -a "keys" -d 'Create the Ed25519 key pair that signs checkpoints'
 complete -c tai -n "__fish_tai_needs_command" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
@@ -54,8 +55,10 @@ complete -c tai -n "__fish_tai_needs_command" -f -a "demo" -d 'Start the demo: t
 complete -c tai -n "__fish_tai_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c tai -n "__fish_tai_needs_command" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
 complete -c tai -n "__fish_tai_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
-json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l format -d 'Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans, the governor\'s diagram, the timeline and every receipt' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'
+html\t'One self-contained HTML page (inline CSS and SVG, no scripts)'
+markdown\t'Markdown, to paste into a document'"
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l seed -d 'Seed for receipt ids (overrides the scenario\'s)' -r
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l ledger -d 'Keep every tenant\'s receipts in DIR as a state directory (a fresh one), e.g. to run `tai --state DIR receipts verify --all` afterwards' -r -F
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
@@ -203,8 +206,10 @@ complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
-json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'
+html\t'One self-contained HTML page (inline CSS and SVG, no scripts)'
+markdown\t'Markdown, to paste into a document'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
@@ -550,6 +555,46 @@ complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the tenant\'s policy, and the receipt that set it'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Remove the tenant\'s policy: callers hold the roles the plan grants again'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -f -a "show" -d 'Show the critical Andons stopping the tenant\'s packs'
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -f -a "clear" -d 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)'
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s t -l tenant -d 'The tenant' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
+json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l note -d 'Who acknowledged it and why, for the receipt' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the critical Andons stopping the tenant\'s packs'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)'
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
@@ -608,7 +653,9 @@ iam_policy_set\t''
 ledger_tail_quarantined\t''
 ledger_tail_adopted\t''
 action_started\t''
-action_interrupted\t''"
+action_interrupted\t''
+andon_raised\t''
+andon_cleared\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -655,7 +702,9 @@ iam_policy_set\t''
 ledger_tail_quarantined\t''
 ledger_tail_adopted\t''
 action_started\t''
-action_interrupted\t''"
+action_interrupted\t''
+andon_raised\t''
+andon_cleared\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -823,27 +872,28 @@ complete -c tai -n "__fish_tai_using_subcommand doctor" -l now -d 'Pretend the c
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "sku" -d 'Browse SKUs and compare plans'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "iam" -d 'Set, show or clear a tenant\'s IAM policy: who holds which of its plan\'s roles'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "receipts" -d 'Verify, show and export receipt chains; prove a receipt is in the signed history'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "keys" -d 'Create the Ed25519 key pair that signs checkpoints'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
-complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam receipts keys serve mcp demo completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "validate" -d 'Check pack and SKU files and report every problem with file, line and column'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "test" -d 'Run scenario suites: pass/fail per scenario, coverage of the pack surface, JUnit XML'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "pack" -d 'Browse packs, or scaffold a new one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "sku" -d 'Browse SKUs and compare plans'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "tools" -d 'Show the tools a SKU exposes and whether its roles allow each one'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "schema" -d 'Print the JSON Schema of pack or SKU files'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "event" -d 'Send an entitlement event to a tenant in the local workspace'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "call" -d 'Call a tool as a tenant (through the governor\'s gates)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "signal" -d 'Send a signal to a tenant\'s governor'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "action" -d 'Report a tenant\'s in-flight action complete or failed'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "state" -d 'Show tenants\' governor state, entitlement and visible tools'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "iam" -d 'Set, show or clear a tenant\'s IAM policy: who holds which of its plan\'s roles'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "andon" -d 'Show or clear the critical Andons that stop a tenant\'s packs'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "receipts" -d 'Verify, show and export receipt chains; prove a receipt is in the signed history'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "keys" -d 'Create the Ed25519 key pair that signs checkpoints'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "serve" -d 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "mcp" -d 'Serve one tenant\'s tools over the Model Context Protocol on stdin/stdout'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "demo" -d 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "doctor" -d 'Report which protections command handlers get on this machine'
+complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "show" -d 'Show one pack: tools, actions with roles and preconditions, limits'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from pack" -f -a "new" -d 'Write a new, commented pack file that passes validation'
@@ -863,6 +913,8 @@ complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from iam" -f -a "set" -d 'Set the tenant\'s policy from a YAML, JSON or TOML file (recorded as a receipt)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from iam" -f -a "show" -d 'Show the tenant\'s policy, and the receipt that set it'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from iam" -f -a "clear" -d 'Remove the tenant\'s policy: callers hold the roles the plan grants again'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from andon" -f -a "show" -d 'Show the critical Andons stopping the tenant\'s packs'
+complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from andon" -f -a "clear" -d 'Acknowledge a critical Andon: the packs it stopped run again (recorded as a receipt)'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "show" -d 'Show a tenant\'s receipts as a table'
 complete -c tai -n "__fish_tai_using_subcommand help; and __fish_seen_subcommand_from receipts" -f -a "export" -d 'Write a tenant\'s receipts as JSON, JSONL, CSV or Markdown'

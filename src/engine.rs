@@ -14,11 +14,11 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::entitlement::{EntitlementEvent, MalformedEvent, parse_event};
 use crate::governor::{
-    CallOutcome, Env, EventOutcome, IdSource, NothingInFlight, Resolution, Signal, SignalOutcome,
-    Tenant, ToolCall,
+    CallOutcome, Env, EventOutcome, IdSource, NoSuchAndon, NothingInFlight, Resolution, Signal,
+    SignalOutcome, Tenant, ToolCall,
 };
 use crate::iam::IamPolicy;
-use crate::ids::TenantId;
+use crate::ids::{SignalName, TenantId};
 use crate::receipts::{InMemory, Receipt};
 
 /// Every tenant's governor over one catalog, with the receipts each has written.
@@ -157,6 +157,20 @@ impl MemoryEngine {
         self.with_tenant(
             tenant,
             |t, env| t.resolve_action(env, resolution, detail),
+            |o| o.as_deref().unwrap_or(&[]),
+        )
+    }
+
+    /// Clears a critical Andon of a tenant: the packs it stopped run again.
+    pub fn clear_andon(
+        &mut self,
+        tenant: &TenantId,
+        signal: &SignalName,
+        note: Option<&str>,
+    ) -> Result<Vec<Receipt>, NoSuchAndon> {
+        self.with_tenant(
+            tenant,
+            |t, env| t.clear_andon(env, signal, note),
             |o| o.as_deref().unwrap_or(&[]),
         )
     }

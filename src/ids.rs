@@ -8,6 +8,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -128,16 +129,19 @@ const EVENT: Rule = Rule {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $rule:expr) => {
         $(#[$doc])*
+        ///
+        /// The text is shared: receipts, tenants and catalogs copy ids on every call, and a
+        /// copy is a reference count, not an allocation.
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Parses and validates an identifier.
             pub fn new(value: impl Into<String>) -> Result<Self, InvalidId> {
                 let value = value.into();
                 $rule.check($kind, &value)?;
-                Ok(Self(value))
+                Ok(Self(value.into()))
             }
 
             /// The identifier as text.

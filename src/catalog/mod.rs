@@ -15,6 +15,7 @@ pub mod marketplace;
 mod model;
 pub mod scaffold;
 pub mod schema;
+mod signals;
 pub mod template;
 pub mod validate;
 pub mod view;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::signals::{Emits, SignalSpec};
 use crate::ids::{ActionId, PackId, PlanId, RefusalCode, Role, SignalName, SkuId, ToolName};
 
 /// A capability pack: tools, the actions they perform, and what the pack needs to run.
@@ -24,9 +25,11 @@ pub struct Pack {
     /// Tools the pack exposes to clients once enabled.
     #[serde(default)]
     pub tools: Vec<Tool>,
-    /// Signals the pack understands (a signal may set tenant facts).
+    /// Signals the pack understands (a signal may set tenant facts); a named signal no
+    /// enabled pack declares is refused. An entry is a name, or `{ name, andon }` for an
+    /// Andon signal.
     #[serde(default)]
-    pub signals: Vec<SignalName>,
+    pub signals: Vec<SignalSpec>,
     /// Bounded actions the tools perform.
     #[serde(default)]
     pub actions: Vec<Action>,
@@ -230,6 +233,9 @@ pub struct Action {
     /// Bounds for this action; falls back to the pack's, then to the defaults.
     #[serde(default)]
     pub compute_limits: Option<ComputeLimits>,
+    /// The pack's `receipt_events` this action emits, by the point of its run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emits: Option<Emits>,
 }
 
 /// One declarative precondition: a value looked up by `key` must satisfy `check`.
@@ -483,6 +489,11 @@ impl Pack {
     /// The action with this id, if the pack declares it.
     pub fn action(&self, id: &ActionId) -> Option<&Action> {
         self.actions.iter().find(|a| &a.id == id)
+    }
+
+    /// The signal with this name, if the pack declares it.
+    pub fn signal(&self, name: &str) -> Option<&SignalSpec> {
+        self.signals.iter().find(|s| s.name.as_str() == name)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Nothing here decides anything: each command converts its arguments into domain types,
 //! calls the engine, and renders the answer.
 
+mod andon;
 mod common;
 mod complete;
 mod completions;
@@ -18,6 +19,7 @@ mod log;
 mod mcp;
 mod pack;
 mod receipts;
+mod report;
 mod schema;
 mod serve;
 mod simulate;
@@ -128,6 +130,8 @@ pub enum Command {
     State(workspace::StateArgs),
     /// Set, show or clear a tenant's IAM policy: who holds which of its plan's roles
     Iam(iam::IamArgs),
+    /// Show or clear the critical Andons that stop a tenant's packs
+    Andon(andon::AndonArgs),
     /// Verify, show and export receipt chains; prove a receipt is in the signed history
     Receipts(receipts::ReceiptsArgs),
     /// Create the Ed25519 key pair that signs checkpoints
@@ -175,6 +179,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Action(args) => workspace::action(args, &cli.global),
         Command::State(args) => workspace::state(args, &cli.global),
         Command::Iam(args) => iam::run(args, &cli.global),
+        Command::Andon(args) => andon::run(args, &cli.global),
         Command::Test(args) => test::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Mcp(args) => mcp::run(args, &cli.global),

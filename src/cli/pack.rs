@@ -150,6 +150,21 @@ fn declared_limits(limits: Option<&ComputeLimits>) -> String {
     }
 }
 
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// `point → event` for each domain event the action emits.
+fn emits_text(emits: Option<&crate::catalog::Emits>) -> Vec<String> {
+    emits
+        .map(|e| {
+            e.declared()
+                .map(|(point, name)| format!("{point} → {name}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn handler_text(handler: &Handler) -> String {
     match handler {
         Handler::Simulated(sim) if sim.cases.is_empty() => "simulated".to_owned(),
@@ -175,7 +190,7 @@ fn render_show(catalog: &Catalog, pack: &Pack, paint: Paint) -> String {
         ("Requires", inline(&pack.requires)),
         ("Incompatible with", inline(&pack.incompatible_with)),
         ("Required roles", inline(&pack.required_iam_roles)),
-        ("Signals", inline(&pack.signals)),
+        ("Signals", inline(&strings(&pack.signals))),
         ("Receipt events", inline(&pack.receipt_events)),
         ("Limits", declared_limits(pack.compute_limits.as_ref())),
         (
@@ -214,7 +229,7 @@ fn render_show(catalog: &Catalog, pack: &Pack, paint: Paint) -> String {
         out.push_str("no tool takes arguments\n");
     }
     out.push_str(&format!("\n{}\n", paint.bold("Actions")));
-    let mut actions = paint.table(&["Action", "Roles", "Preconditions", "Limits"]);
+    let mut actions = paint.table(&["Action", "Roles", "Preconditions", "Limits", "Emits"]);
     for action in &pack.actions {
         let checks: Vec<String> = action
             .preconditions
@@ -231,6 +246,7 @@ fn render_show(catalog: &Catalog, pack: &Pack, paint: Paint) -> String {
                 duration(limits.timeout_ms),
                 limits.max_memory_mb
             ),
+            lines(&emits_text(action.emits.as_ref())),
         ]);
     }
     out.push_str(&format!("{actions}\n"));

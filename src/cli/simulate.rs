@@ -9,8 +9,9 @@ use clap::Args;
 use crate::diagnostics::plural;
 use crate::scenario::{self, Run, Scenario};
 
+use super::report::{ReportFormat, simulation_html, simulation_markdown};
 use super::style::Paint;
-use super::{Exit, Format, GlobalArgs, load_catalog, timeline};
+use super::{Exit, GlobalArgs, load_catalog, timeline};
 
 /// Run a scenario and print a timeline of its receipts.
 #[derive(Debug, Args)]
@@ -22,13 +23,16 @@ Examples:
   tai simulate story.yaml --seed 7 | head -n 5
   tai simulate --ledger demo-state && tai --state demo-state receipts verify --all
   tai simulate --print-story > story.yaml && tai simulate story.yaml
-  tai simulate --step                # one step at a time: Enter shows the next")]
+  tai simulate --step                # one step at a time: Enter shows the next
+  tai simulate --format html > report.html   # one self-contained page to share
+  tai simulate --format markdown > report.md")]
 pub struct SimulateArgs {
     /// Scenario file (YAML or JSON) [default: the built-in demo]
     pub file: Option<PathBuf>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format: the timeline, JSON, or a report (HTML page or Markdown) with the plans,
+    /// the governor's diagram, the timeline and every receipt
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
     /// Seed for receipt ids (overrides the scenario's)
     #[arg(long)]
     pub seed: Option<u64>,
@@ -78,7 +82,7 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         )
     });
-    let run = scenario::run_with_progress(&scenario, &path, catalog, &mut |done| {
+    let run = scenario::run_with_progress(&scenario, &path, Arc::clone(&catalog), &mut |done| {
         if let Some(b) = &bar {
             b.set_position(done as u64);
         }
@@ -96,16 +100,22 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     }
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Human => {
+        ReportFormat::Human => {
             let paint = Paint::new(global.color);
             let mut stdin = std::io::stdin().lock();
             let mut pause = |out: &mut dyn Write| wait_for_enter(out, &mut stdin);
             let pause: Option<Pause<'_>> = if args.step { Some(&mut pause) } else { None };
             render_human(&mut out, &scenario, &run, paint, pause)?;
         }
-        Format::Json => {
+        ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &run.report())?;
             writeln!(out)?;
+        }
+        ReportFormat::Html => {
+            out.write_all(simulation_html(&scenario, &run, &catalog).as_bytes())?
+        }
+        ReportFormat::Markdown => {
+            out.write_all(simulation_markdown(&scenario, &run, &catalog).as_bytes())?;
         }
     }
     Ok(if run.passed() {
@@ -193,13 +203,11 @@ fn render_human(
             writeln!(out, "     {line}")?;
         }
         for m in &step.mismatches {
-            let text = format!("✗ expected {} = {}, got {}", m.field, m.expected, m.actual);
-            writeln!(out, "     {}", paint.red(&text))?;
+            writeln!(out, "     {}", paint.red(&format!("✗ {m}")))?;
         }
     }
     for m in &run.end_mismatches {
-        let text = format!("✗ expected {} = {}, got {}", m.field, m.expected, m.actual);
-        writeln!(out, "{}", paint.red(&text))?;
+        writeln!(out, "{}", paint.red(&format!("✗ {m}")))?;
     }
     let receipts = run.receipts().count();
     let tenants = run.engine.tenants().count();

@@ -7,6 +7,7 @@ use crate::catalog::{Catalog, Sku};
 
 use super::complete;
 use super::pack::unknown;
+use super::report::{ReportFormat, compare_html, compare_markdown};
 use super::style::{Paint, emit, emit_json, inline, lines, output_width, paragraph};
 use super::{Exit, Format, GlobalArgs, load_catalog};
 
@@ -77,14 +78,16 @@ Examples:
     #[command(after_help = "\
 Examples:
   tai sku compare rollback-guard-base rollback-guard-professional governance-suite-enterprise
-  tai sku compare rollback-guard-base rollback-guard-professional --format json")]
+  tai sku compare rollback-guard-base rollback-guard-professional --format json
+  tai sku compare rollback-guard-base rollback-guard-professional --format html > plans.html
+  tai sku compare rollback-guard-base rollback-guard-professional --format markdown")]
     Compare {
         /// Two or more SKU ids, in the order to show them
         #[arg(required = true, num_args = 2.., value_name = "SKU", add = complete::sku())]
         ids: Vec<String>,
-        /// Output format
+        /// Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)
         #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        format: ReportFormat,
     },
 }
 
@@ -124,8 +127,10 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .collect::<Result<Vec<_>, _>>()?;
             let matrix = view::plan_matrix(&catalog, &skus);
             match format {
-                Format::Json => emit_json(&matrix)?,
-                Format::Human => emit(&render_matrix(&matrix, paint))?,
+                ReportFormat::Json => emit_json(&matrix)?,
+                ReportFormat::Human => emit(&render_matrix(&matrix, paint))?,
+                ReportFormat::Html => emit(&compare_html(&matrix))?,
+                ReportFormat::Markdown => emit(&compare_markdown(&matrix))?,
             }
         }
         SkuCommand::Show {

@@ -84,6 +84,8 @@ pub fn detail(r: &Receipt) -> String {
             }
         }
         EventType::SignalRefused => format!("{}: {reason}", s("signal")),
+        EventType::AndonRaised => format!("{} ({})", s("signal"), s("severity")),
+        EventType::AndonCleared => format!("{} cleared", s("signal")),
         EventType::ActionExecuted => match m.get("principal").and_then(|p| p.as_str()) {
             Some(who) => format!("{} ok as {who}", s("tool")),
             None => format!("{} ok", s("tool")),

@@ -464,6 +464,9 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 None => writeln!(out, "{} (governor {})", outcome.event, outcome.state)?,
                 Some(r) => writeln!(out, "{}: {r} (governor {})", outcome.event, outcome.state)?,
             }
+            if let Some(message) = &outcome.message {
+                writeln!(out, "{message}")?;
+            }
             print_receipts(&mut out, &outcome.receipts)?;
         }
     }
@@ -594,6 +597,15 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
             out,
             "running    {} since {} (action_started at seq {}, no outcome yet)",
             r.tool, r.since, r.started_seq
+        )?;
+    }
+    for stop in &t.andon {
+        writeln!(
+            out,
+            "stopped    {} (tai andon clear --tenant {} {})",
+            super::andon::stop_line(stop),
+            t.tenant_id,
+            stop.signal
         )?;
     }
     writeln!(

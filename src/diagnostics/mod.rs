@@ -10,7 +10,7 @@ pub mod render;
 pub mod serde_text;
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -120,6 +120,10 @@ codes! {
     UnknownAction = "unknown_action", Error, "a tool names an action its pack does not declare";
     /// A simulated result's `{{args.NAME}}` names no property of the tool's input schema.
     UnknownTemplateArgument = "unknown_template_argument", Error, "a simulated result's `{{args.NAME}}` names no argument of the tool";
+    /// A pack declares a signal twice.
+    DuplicateSignal = "duplicate_signal", Error, "a pack declares a signal twice";
+    /// An action emits a domain event its pack's `receipt_events` does not declare.
+    UnknownDomainEvent = "unknown_domain_event", Error, "an action emits a domain event its pack's `receipt_events` does not declare";
     /// A pack version is not semantic versioning.
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.
@@ -487,6 +491,27 @@ pub fn allowed_in(text: &str) -> Vec<Code> {
     codes
 }
 
+/// Escapes text for an XML or HTML attribute or element (JUnit reports, SVG, HTML reports). Characters XML 1.0 cannot carry at all
+/// (control characters other than tab, newline and carriage return) are written as `\u{..}`.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `1 tenant`, `2 tenants`: a count with its noun, never `1 tenant(s)`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -513,6 +538,14 @@ fn sort(diagnostics: &mut [Diagnostic]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(
+            escape_markup("a<b> & \"c\" 'd'\u{1}\n"),
+            "a&lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\\u{1}\n"
+        );
+    }
 
     #[test]
     fn codes_are_unique_snake_case() {

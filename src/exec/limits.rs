@@ -95,6 +95,31 @@ impl Limits {
     pub fn max_memory_bytes(&self) -> u64 {
         self.max_memory_mb.saturating_mul(1024 * 1024)
     }
+
+    /// The limits with their fields in key order, as a receipt records them: encoded
+    /// canonically as they are, without building a map first.
+    pub fn canonical(&self) -> impl Serialize + use<> {
+        #[derive(Serialize)]
+        struct Sorted {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            max_cpu_percent: Option<u32>,
+            max_memory_mb: u64,
+            max_output_bytes: u64,
+            timeout_ms: u64,
+        }
+        let Limits {
+            timeout_ms,
+            max_memory_mb,
+            max_output_bytes,
+            max_cpu_percent,
+        } = *self;
+        Sorted {
+            max_cpu_percent,
+            max_memory_mb,
+            max_output_bytes,
+            timeout_ms,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +165,18 @@ mod tests {
             Limits::timeout_source(None, &super::tests::pack(None)),
             "default"
         );
+    }
+
+    #[test]
+    fn the_canonical_form_is_the_limits_with_keys_sorted() {
+        for cpu in [None, Some(50)] {
+            let l = Limits {
+                max_cpu_percent: cpu,
+                ..Limits::default()
+            };
+            let sorted = serde_json::to_value(l).unwrap().to_string();
+            assert_eq!(serde_json::to_string(&l.canonical()).unwrap(), sorted);
+        }
     }
 
     #[test]

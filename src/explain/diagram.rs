@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::catalog::Catalog;
+use crate::diagnostics::escape_markup as escape;
 use crate::governor::{GovernorState, possible_transitions};
 use crate::receipts::EventType;
 
@@ -79,13 +80,6 @@ fn boundary(c: (f64, f64), toward: (f64, f64)) -> (f64, f64) {
     };
     let t = tx.min(ty).min(1.0);
     (c.0 + dx * t, c.1 + dy * t)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The drawing for `catalog`.

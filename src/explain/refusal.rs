@@ -117,6 +117,10 @@ pub fn explain(catalog: &Catalog, receipt: &Receipt) -> Option<Explanation> {
         EventType::SignalRefused => {
             let fix = match reason.as_ref() {
                 Some(ReasonCode::GovernorRefusing) => refusing_fix(),
+                Some(ReasonCode::UnknownSignal) => "Send a signal one of the tenant's enabled \
+                                                    packs declares (`tai pack show PACK` lists \
+                                                    them), or a bare signal."
+                    .to_owned(),
                 other => entitlement_fix(catalog, other, None, &mut plans),
             };
             let why = if message.is_empty() {
@@ -269,6 +273,11 @@ fn call_fix(
                                              stable) or failed (to refusing)."
             .to_owned(),
         Some(ReasonCode::GovernorRefusing) => refusing_fix(),
+        Some(ReasonCode::AndonStopped) => format!(
+            "Find out what raised Andon `{}`, then clear it (`tai andon clear`, `POST \
+             /v1/tenants/{{t}}/andon/clear`): the pack's actions run again.",
+            meta.str("andon").unwrap_or_default()
+        ),
         Some(ReasonCode::InsufficientPrivilege) if policy_denial(meta) => format!(
             "Grant {} to the caller in the tenant's IAM policy (`tai iam set`): bind it to the \
              principal, a group it is in, or `allUsers`, under a condition this request meets.",
@@ -507,6 +516,37 @@ mod tests {
         };
         let out = ws.call(t, &call);
         explain(ws.catalog(), out.receipts.last().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_unknown_signal_and_an_andon_stop_say_what_would_pass() {
+        let (mut ws, t) = engine();
+        buy(
+            &mut ws,
+            "entitlement.activated",
+            "rollback-guard-professional",
+        );
+        let name = |n: &str| Signal {
+            name: Some(crate::ids::SignalName::new(n).unwrap()),
+            ..Signal::default()
+        };
+        let out = ws.signal(&t, &name("rollback_faild"));
+        let e = explain(ws.catalog(), out.receipts.last().unwrap()).unwrap();
+        assert!(
+            e.why.contains("did you mean `rollback_failed`?"),
+            "{}",
+            e.why
+        );
+        assert!(e.fix.contains("declares"), "{}", e.fix);
+        ws.signal(&t, &name("rollback_failed"));
+        let e = call(
+            &mut ws,
+            &t,
+            "ac_rollback_status",
+            json!({ "deployment": "x" }),
+        );
+        assert_eq!(e.reason, Some(ReasonCode::AndonStopped));
+        assert!(e.fix.contains("Andon `rollback_failed`"), "{}", e.fix);
     }
 
     #[test]

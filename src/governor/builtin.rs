@@ -138,7 +138,7 @@ fn verify_chain(evidence: &dyn Evidence, tenant: &TenantId, args: &Map<String, V
     result.insert("from_seq".into(), from.into());
     if checked > 0 {
         result.insert("head_seq".into(), (head.next_seq - 1).into());
-        result.insert("head_hash".into(), Value::String(head.hash));
+        result.insert("head_hash".into(), Value::String(head.hash.to_string()));
     }
     if let Some((seq, kind)) = problem {
         result.insert("first_bad_seq".into(), seq.into());
@@ -169,7 +169,7 @@ fn lookup_receipt(
         (Some(seq), _) => evidence
             .receipts_from(tenant, seq, 1)?
             .into_iter()
-            .find(|r| r.seq == seq && id.is_none_or(|id| r.body.id == id)),
+            .find(|r| r.seq == seq && id.is_none_or(|id| &*r.body.id == id)),
         (None, Some(id)) => find_by_id(evidence, tenant, id)?,
         (None, None) => {
             return refused(
@@ -207,7 +207,7 @@ fn find_by_id(
         };
         next = last.seq + 1;
         let done = page.len() < PAGE;
-        if let Some(r) = page.into_iter().find(|r| r.body.id == id) {
+        if let Some(r) = page.into_iter().find(|r| &*r.body.id == id) {
             return Ok(Some(r));
         }
         if done {
@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(all["valid"], true);
         assert_eq!(all["receipts_checked"], 1200);
         assert_eq!(all["head_seq"], 1199);
-        assert_eq!(all["head_hash"], map[&acme][1199].hash.as_str());
+        assert_eq!(all["head_hash"], &*map[&acme][1199].hash);
         let range = json!({ "from_seq": 600, "to_seq": 700 });
         let part = call(BuiltinName::VerifyChain, &map, &acme, range.clone()).unwrap();
         assert_eq!(part["receipts_checked"], 101);

@@ -8,6 +8,7 @@ use crate::exec::{self, Limits, Outcome};
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 
+use super::andon::note_domain_events;
 use super::builtin;
 use super::gates::{self, GateInput};
 use super::once::IDEMPOTENCY_KEY;
@@ -149,7 +150,7 @@ impl Tenant {
                     }
                 };
                 match run {
-                    Ok(run) => self.record_run(env, receipts, metadata, tool, action, run),
+                    Ok(run) => self.record_run(env, receipts, metadata, (tool, action), run, false),
                     Err(stop) => self.record_stop(env, receipts, metadata, stop),
                 }
             }
@@ -170,13 +171,15 @@ impl Tenant {
         (tool, action): (ToolRef<'c>, &'c Action),
         limits: Limits,
     ) -> StartedCall<'c> {
+        let mut written_ahead = metadata.clone();
+        note_domain_events(&mut written_ahead, action, &[EventType::ActionStarted]);
         let started = self.seal(
             env,
             Draft {
                 event: EventType::ActionStarted,
                 to: self.state,
                 reason: None,
-                metadata: metadata.clone(),
+                metadata: written_ahead,
             },
         );
         let started_seq = started.seq;
@@ -217,7 +220,7 @@ impl Tenant {
         } = started;
         metadata.insert("started_seq", &started_seq);
         let key = self.running.take().and_then(|r| r.idempotency_key);
-        let mut outcome = self.record_run(env, Vec::new(), metadata, tool, action, run);
+        let mut outcome = self.record_run(env, Vec::new(), metadata, (tool, action), run, true);
         self.remember_call(key.as_deref(), outcome.receipts.first());
         outcome.started = written_ahead;
         outcome
@@ -234,11 +237,12 @@ impl Tenant {
         let tool = self.find_tool(env, call, metadata)?;
         metadata.insert("pack", tool.pack.pack_id.as_str());
         metadata.insert("action", tool.tool.action.as_str());
-        metadata.insert("arguments", &call.arguments);
+        metadata.insert_map("arguments", &call.arguments);
         if !call.context.is_empty() {
-            metadata.insert("context", &call.context);
+            metadata.insert_map("context", &call.context);
         }
         self.check_ready(metadata)?;
+        self.check_line(tool, metadata)?;
         let action = declared_action(tool, call, metadata)?;
         self.pass_gates(env, call, tool, action, metadata)?;
         Ok((tool, action))
@@ -297,6 +301,22 @@ impl Tenant {
         ))
     }
 
+    /// The Andon cord: a pack whose line a critical Andon stopped runs nothing until it is
+    /// cleared.
+    fn check_line(&self, tool: ToolRef<'_>, metadata: &mut MetadataBuilder) -> Result<(), Stop> {
+        let Some(stop) = self.stopped_by(&tool.pack.pack_id) else {
+            return Ok(());
+        };
+        metadata.insert("andon", stop.signal.as_str());
+        metadata.insert("andon_seq", &stop.seq);
+        let message = format!(
+            "pack `{}` is stopped: Andon `{}` was raised at {} (seq {}); clear it with \
+             `tai andon clear --tenant {} {}`",
+            tool.pack.pack_id, stop.signal, stop.since, stop.seq, self.id, stop.signal
+        );
+        Err(stop_call(metadata, ReasonCode::AndonStopped, message))
+    }
+
     /// Gates 1, 2 and 3, in order; the first refusal stops the call.
     fn pass_gates(
         &self,
@@ -319,6 +339,7 @@ impl Tenant {
             policy: self.iam.as_ref().map(|p| &p.policy),
         };
         let passed = gates::check(&input).map_err(|refusal| {
+            note_domain_events(metadata, action, &[EventType::ActionRefused]);
             metadata.insert("gate", refusal.gate.as_str());
             metadata.insert("message", &refusal.message);
             metadata.extend(refusal.detail);
@@ -349,7 +370,7 @@ impl Tenant {
     ) -> Limits {
         let (limits, tightened) =
             Limits::resolve(Some(action), tool.pack).tightened(call.timeout_ms);
-        metadata.insert_struct("limits", &limits);
+        metadata.insert("limits", &limits.canonical());
         if let Some(asked) = call.timeout_ms {
             let source = if tightened {
                 "call"
@@ -362,20 +383,32 @@ impl Tenant {
         limits
     }
 
-    /// Records how an admitted action's run went.
+    /// Records how an admitted action's run went; `written_ahead` when its start has its
+    /// own `action_started` receipt.
     fn record_run(
         &mut self,
         env: &Env<'_>,
         receipts: Vec<Receipt>,
         mut metadata: MetadataBuilder,
-        tool: ToolRef<'_>,
-        action: &Action,
+        (tool, action): (ToolRef<'_>, &Action),
         run: exec::Run,
+        written_ahead: bool,
     ) -> CallOutcome {
         if let Some(usage) = &run.usage {
             metadata.insert_struct("usage", usage);
         }
-        match judge(run.outcome, action, &mut metadata) {
+        let judged = judge(run.outcome, action, &mut metadata);
+        let event = judged
+            .as_ref()
+            .map_or_else(|o| o.event, |_| EventType::ActionExecuted);
+        // A simulated action has no `action_started` receipt: its start is recorded here.
+        let points: &[EventType] = if written_ahead {
+            &[event]
+        } else {
+            &[EventType::ActionStarted, event]
+        };
+        note_domain_events(&mut metadata, action, points);
+        match judged {
             Ok(result) => {
                 if let Handler::Builtin(b) = &tool.tool.handler
                     && let Some(kept) = builtin::recorded(b.builtin, &result)
@@ -410,7 +443,7 @@ impl Tenant {
             decision: Decision::Executed,
             gate: None,
             reason: None,
-            message: format!("`{}` executed", tool.tool.name),
+            message: executed(tool.tool.name.as_str()),
             result: Some(result),
             state: self.state,
             receipts,
@@ -501,6 +534,17 @@ impl Tenant {
     }
 }
 
+/// The message of a call whose action ran: the first answer and every repeat's. Sized
+/// exactly, since `format!` grows its string a piece at a time on every call.
+pub(super) fn executed(tool: &str) -> String {
+    const TAIL: &str = "` executed";
+    let mut message = String::with_capacity(1 + tool.len() + TAIL.len());
+    message.push('`');
+    message.push_str(tool);
+    message.push_str(TAIL);
+    message
+}
+
 /// The tool's declared action. Validation rejects a tool whose action is missing; refuse
 /// rather than guess.
 fn declared_action<'c>(
@@ -529,7 +573,7 @@ fn judge(
     let (event, reason, message) = match outcome {
         Outcome::Success { result, elapsed_ms } => {
             metadata.insert("elapsed_ms", &elapsed_ms);
-            metadata.insert("result", &result);
+            metadata.insert_value("result", &result);
             return Ok(result);
         }
         Outcome::Timeout {
@@ -576,4 +620,9 @@ fn judge(
         reason,
         message,
     })
+}
+
+/// Stops a call at the governor (no gate): the call is refused with `reason`.
+fn stop_call(metadata: &mut MetadataBuilder, reason: ReasonCode, message: String) -> Stop {
+    stop(metadata, Decision::Refused, None, reason, message)
 }

@@ -102,7 +102,7 @@ impl Tenant {
         let receipts = self.tick(env);
         let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
-        metadata.insert("event", raw);
+        metadata.insert_value("event", raw);
         let outcome = self.refuse_event(env, receipts, metadata, refusal);
         self.remember_event(kind, event_id, outcome.receipts.get(ticked));
         outcome

@@ -10,7 +10,13 @@
 //! An accepted entitlement event that leaves the entitlement active moves refusing to stable
 //! (the recovery path); `action_complete` moves intervening to stable, `action_failed` to
 //! refusing. A tool call that overruns a bound or fails moves stable to intervening.
+//!
+//! A named signal is processed only when one of the tenant's enabled packs declares it
+//! (else it is refused, `unknown_signal`, and the state stays); one a pack declares as Andon
+//! is recorded as `andon_raised`, and a critical one stops that pack's actions
+//! (`andon_stopped`) in every state until `andon_cleared`.
 
+mod andon;
 mod builtin;
 mod call;
 mod events;
@@ -27,6 +33,7 @@ mod transitions;
 
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
+pub use andon::{AndonStop, NoSuchAndon};
 pub use builtin::EXPORT_MAX_RECEIPTS;
 pub use call::{Begun, StartedCall};
 pub use iam::IamSetting;
@@ -40,5 +47,7 @@ pub use requests::{
 pub use tenant::{Env, Tenant};
 pub use transitions::{RAN, Transition, possible_transitions};
 
+#[cfg(test)]
+mod andon_tests;
 #[cfg(test)]
 mod tests;

@@ -89,11 +89,13 @@ impl Tenant {
                     since: r.body.timestamp,
                 });
             }
-            EventType::SignalProcessed => {
+            EventType::SignalProcessed | EventType::AndonRaised => {
                 if let Value::Object(facts) = field("facts") {
                     self.facts.extend(facts);
                 }
+                self.replay_andon(r, &field)?;
             }
+            EventType::AndonCleared => self.replay_andon(r, &field)?,
             _ => {}
         }
         self.in_flight = if r.body.state_to == GovernorState::Intervening {

@@ -79,6 +79,9 @@ pub struct SignalOutcome {
     pub event: EventType,
     /// Why it was refused, if it was.
     pub reason: Option<ReasonCode>,
+    /// A sentence saying why it was refused, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The governor state after the signal.
     pub state: GovernorState,
     /// Receipts written, in order.

@@ -2,22 +2,25 @@
 //! tool calls.
 
 use crate::receipts::{MetadataBuilder, Receipt};
-use crate::vocab::{EventType, GovernorState, ReasonCode};
+use crate::vocab::{AndonSeverity, EventType, GovernorState, ReasonCode};
 
+use super::andon::{PACKS, SEVERITY};
 use super::gates;
 use super::tenant::Draft;
 use super::{Env, NothingInFlight, Resolution, Signal, SignalOutcome, Tenant};
 
 impl Tenant {
-    /// Processes a signal according to the state table.
+    /// Processes a signal according to the state table. A named signal is processed only
+    /// when an enabled pack declares it; an Andon one is recorded as `andon_raised`.
     pub fn signal(&mut self, env: &Env<'_>, signal: &Signal) -> SignalOutcome {
         let mut receipts = self.tick(env);
         let mut metadata = MetadataBuilder::new();
         if let Some(name) = &signal.name {
             metadata.insert("signal", name.as_str());
         }
-        metadata.insert("facts", &signal.facts);
+        metadata.insert_map("facts", &signal.facts);
         let gate = gates::entitlement_gate(self.entitlement.as_ref(), env.now).map(|_| ());
+        let mut message = None;
         let (event, to, reason) = match (self.state, gate) {
             (GovernorState::Intervening, _) => {
                 (EventType::SignalPostponed, GovernorState::Intervening, None)
@@ -27,15 +30,46 @@ impl Tenant {
                 GovernorState::Refusing,
                 Some(ReasonCode::GovernorRefusing),
             ),
-            (GovernorState::Boot | GovernorState::Stable, Ok(())) => {
-                for (k, v) in &signal.facts {
-                    self.facts.insert(k.clone(), v.clone());
+            (from @ (GovernorState::Boot | GovernorState::Stable), Ok(())) => {
+                let declared = match &signal.name {
+                    None => Ok(None),
+                    Some(name) => self.declaration(env, name).map(Some),
+                };
+                match declared {
+                    Err(undeclared) => {
+                        metadata.insert("message", &undeclared.message);
+                        message = Some(undeclared.message);
+                        (
+                            EventType::SignalRefused,
+                            from,
+                            Some(ReasonCode::UnknownSignal),
+                        )
+                    }
+                    Ok(declared) => {
+                        for (k, v) in &signal.facts {
+                            self.facts.insert(k.clone(), v.clone());
+                        }
+                        let andon = declared.and_then(|d| d.andon.map(|a| (a, d.packs)));
+                        let event = match (andon, &signal.name) {
+                            (Some((severity, packs)), Some(name)) => {
+                                metadata.insert(SEVERITY, severity.as_str());
+                                metadata.insert(PACKS, &packs);
+                                if severity == AndonSeverity::Critical {
+                                    let seq = self.head.next_seq;
+                                    self.hold_andon(name, packs, seq, env.now);
+                                }
+                                EventType::AndonRaised
+                            }
+                            _ => EventType::SignalProcessed,
+                        };
+                        (event, GovernorState::Stable, None)
+                    }
                 }
-                (EventType::SignalProcessed, GovernorState::Stable, None)
             }
             (from, Err(refusal)) => {
                 metadata.insert("gate", refusal.gate.as_str());
                 metadata.insert("message", &refusal.message);
+                message = Some(refusal.message);
                 let to = if from == GovernorState::Boot {
                     GovernorState::Refusing
                 } else {
@@ -56,11 +90,13 @@ impl Tenant {
         SignalOutcome {
             event,
             reason,
+            message,
             state: self.state,
             receipts,
         }
     }
 
+    /// Reports the end of the in-flight action: complete → stable, failed → refusing.
     /// Reports the end of the in-flight action: complete → stable, failed → refusing.
     pub fn resolve_action(
         &mut self,

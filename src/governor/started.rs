@@ -39,6 +39,17 @@ impl Tenant {
             metadata.insert(IDEMPOTENCY_KEY, key);
         }
         metadata.insert("message", &message);
+        if let Some(action) = env
+            .catalog
+            .tool(running.tool.as_str())
+            .and_then(|t| t.action)
+        {
+            super::andon::note_domain_events(
+                &mut metadata,
+                action,
+                &[EventType::ActionInterrupted],
+            );
+        }
         metadata.insert_struct("in_flight", &in_flight);
         self.in_flight = Some(in_flight);
         let r = self.seal(

@@ -2,20 +2,20 @@
 //! sealing of every receipt it writes. Each operation lives in a sibling file and returns the
 //! receipts it wrote, in order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::clock::Timestamp;
 use crate::entitlement::{Entitlement, Standing};
-use crate::ids::{TenantId, ToolName};
+use crate::ids::{SignalName, TenantId, ToolName};
 use crate::receipts::{ChainHead, Evidence, IdSource, MetadataBuilder, Receipt, ReceiptBody};
 use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
 use super::once::Seen;
-use super::{GovernorRecord, IamSetting, InFlight, Running};
+use super::{AndonStop, GovernorRecord, IamSetting, InFlight, Running};
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +44,8 @@ pub struct Tenant {
     /// A command recorded as started whose outcome is not recorded yet.
     pub(super) running: Option<Running>,
     pub(super) iam: Option<IamSetting>,
+    /// Critical Andons nobody has cleared, by signal.
+    pub(super) andon: BTreeMap<SignalName, AndonStop>,
     pub(super) head: ChainHead,
     pub(super) record: GovernorRecord,
     surface_checked: CheckedCatalog,
@@ -85,6 +87,7 @@ impl Tenant {
             in_flight: None,
             running: None,
             iam: None,
+            andon: BTreeMap::new(),
             head: ChainHead::default(),
             record: GovernorRecord::default(),
             surface_checked: CheckedCatalog::default(),

@@ -74,9 +74,10 @@ fn catalog() -> Catalog {
 }
 
 /// No tenant has receipts to read: these tests use no built-in tool.
-static NO_CHAINS: std::collections::BTreeMap<TenantId, Vec<crate::receipts::Receipt>> =
+pub(super) static NO_CHAINS: std::collections::BTreeMap<TenantId, Vec<crate::receipts::Receipt>> =
     std::collections::BTreeMap::new();
-static NO_EVIDENCE: crate::receipts::InMemory<'static> = crate::receipts::InMemory(&NO_CHAINS);
+pub(super) static NO_EVIDENCE: crate::receipts::InMemory<'static> =
+    crate::receipts::InMemory(&NO_CHAINS);
 
 /// What a tenant runs against: a catalog, a fixed now and seeded ids.
 struct World {

@@ -10,7 +10,7 @@ use serde_json::Map;
 use crate::catalog::{Catalog, Handler};
 use crate::exec::{self, Limits, Outcome};
 use crate::receipts::EventType;
-use crate::vocab::GovernorState;
+use crate::vocab::{AndonSeverity, GovernorState};
 
 /// One governor transition: a receipt's state change and event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -92,6 +92,27 @@ pub fn possible_transitions(catalog: &Catalog) -> BTreeSet<Transition> {
     add(Stable, Stable, E::SignalRefused);
     add(Refusing, Refusing, E::SignalRefused);
     add(Intervening, Intervening, E::SignalPostponed);
+    // A named signal no enabled pack declares is refused where it would have been processed,
+    // leaving the state as it was.
+    add(Boot, Boot, E::SignalRefused);
+    // Andon: raised where a signal is processed; a critical one is held in every state
+    // until it is cleared.
+    let andon = |severity: Option<AndonSeverity>| {
+        catalog
+            .packs()
+            .iter()
+            .flat_map(|p| &p.signals)
+            .any(|s| s.andon.is_some() && (severity.is_none() || s.andon == severity))
+    };
+    if andon(None) {
+        add(Boot, Stable, E::AndonRaised);
+        add(Stable, Stable, E::AndonRaised);
+    }
+    if andon(Some(AndonSeverity::Critical)) {
+        for s in [Stable, Intervening, Refusing] {
+            add(s, s, E::AndonCleared);
+        }
+    }
     // Actions that ran, and their resolution.
     for e in reachable_outcomes(catalog) {
         let to = if e == E::ActionExecuted {

@@ -1,5 +1,7 @@
 //! Receipt ids: a deterministic function of a seed, the tenant and the seq.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 use crate::ids::TenantId;
@@ -18,7 +20,7 @@ impl IdSource {
     }
 
     /// The id of receipt `seq` of `tenant`.
-    pub fn receipt_id(&self, tenant: &TenantId, seq: u64) -> String {
+    pub fn receipt_id(&self, tenant: &TenantId, seq: u64) -> Arc<str> {
         let mut h = Sha256::new();
         h.update(self.seed.to_le_bytes());
         h.update(tenant.as_str().as_bytes());
@@ -27,7 +29,8 @@ impl IdSource {
         let mut id = *b"rcpt_000000000000000000000000";
         // 12 bytes always fill the 24 hex digits after the prefix.
         let _ = hex::encode_to_slice(&digest[..12], &mut id[5..]);
-        String::from_utf8(id.to_vec()).unwrap_or_default()
+        // The prefix and hex digits are ASCII.
+        std::str::from_utf8(&id).unwrap_or_default().into()
     }
 }
 

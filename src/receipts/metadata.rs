@@ -63,8 +63,10 @@ impl Default for Metadata {
 
 impl From<Value> for Metadata {
     fn from(value: Value) -> Self {
-        // A `Value`'s maps are ordered by key, so its compact encoding is canonical.
-        Metadata::from_text(&value.to_string())
+        let mut out = Vec::new();
+        write_value(&mut out, &value);
+        // `write_value` writes only UTF-8.
+        Metadata::from_text(std::str::from_utf8(&out).unwrap_or("{}"))
     }
 }
 
@@ -131,8 +133,10 @@ impl MetadataBuilder {
 
     /// Sets `key` to a JSON value. A later value for the same key replaces an earlier one.
     ///
-    /// Plain data (`Value`, maps, strings, numbers, sequences of those) encodes canonically.
-    /// A struct encodes its fields in declaration order, so pass structs through
+    /// Plain data (strings, numbers, sequences and sorted sets and maps of those) encodes
+    /// canonically. JSON values and maps go through [`MetadataBuilder::insert_value`] and
+    /// [`MetadataBuilder::insert_map`], which sort keys whatever order the map keeps; a
+    /// struct encodes its fields in declaration order, so pass structs through
     /// [`MetadataBuilder::insert_struct`].
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: &(impl Serialize + ?Sized)) {
         let start = self.text.len();
@@ -147,20 +151,36 @@ impl MetadataBuilder {
     }
 
     /// Sets `key` to a struct (or anything whose encoding is not canonical on its own), by
-    /// way of a `Value`, whose maps are ordered by key.
+    /// way of a `Value`.
     pub fn insert_struct(&mut self, key: impl Into<Cow<'static, str>>, value: &impl Serialize) {
         #[expect(
             clippy::expect_used,
             reason = "audit-critical: an unencodable field fails the operation, never the record"
         )]
         let value = serde_json::to_value(value).expect("receipt metadata encodes as JSON");
-        self.insert(key, &value);
+        self.insert_value(key, &value);
+    }
+
+    /// Sets `key` to a JSON value, its objects' keys sorted whatever order its maps keep them
+    /// in (serde_json's `preserve_order`, which any crate linked with this one may turn on,
+    /// keeps insertion order).
+    pub fn insert_value(&mut self, key: impl Into<Cow<'static, str>>, value: &Value) {
+        let start = self.text.len();
+        write_value(&mut self.text, value);
+        self.fields.push((key.into(), start..self.text.len()));
+    }
+
+    /// Sets `key` to a JSON object, as [`MetadataBuilder::insert_value`] does.
+    pub fn insert_map(&mut self, key: impl Into<Cow<'static, str>>, map: &Map<String, Value>) {
+        let start = self.text.len();
+        write_object(&mut self.text, map);
+        self.fields.push((key.into(), start..self.text.len()));
     }
 
     /// Sets every field of `map`.
     pub fn extend(&mut self, map: Map<String, Value>) {
         for (k, v) in map {
-            self.insert(k, &v);
+            self.insert_value(k, &v);
         }
     }
 
@@ -187,6 +207,58 @@ impl MetadataBuilder {
     }
 }
 
+/// Appends `value` as canonical JSON: compact, object keys sorted, strings and numbers written
+/// exactly as serde_json writes them. Faster than serde_json's serializer on the short
+/// strings that make up most of a call's arguments, which need no escaping.
+pub(super) fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        // Encoding a number into a Vec cannot fail.
+        Value::Number(n) => {
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => write_object(out, map),
+    }
+}
+
+/// Appends `map` as a canonical JSON object (see [`write_value`]).
+fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
+    fn entry(out: &mut Vec<u8>, first: bool, key: &str, value: &Value) {
+        if !first {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        write_value(out, value);
+    }
+    out.push(b'{');
+    if map.keys().is_sorted() {
+        for (i, (k, v)) in map.iter().enumerate() {
+            entry(out, i == 0, k, v);
+        }
+    } else {
+        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (i, (k, v)) in entries.into_iter().enumerate() {
+            entry(out, i == 0, k, v);
+        }
+    }
+    out.push(b'}');
+}
+
 /// Appends `s` as a JSON string, exactly as serde_json would. Hashes, ids and keys, which make
 /// up most of a receipt's strings, need no escaping and are copied without serde_json's
 /// byte-by-byte escape loop.
@@ -196,6 +268,7 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
         acc | (b < 0x20) | (b == b'"') | (b == b'\\')
     });
     if !needs_escape {
+        out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -262,6 +335,29 @@ mod tests {
             write_str(&mut out, &s);
             proptest::prop_assert_eq!(out, serde_json::to_vec(&s).unwrap());
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn values_are_written_as_serde_json_writes_sorted_maps(
+            v in crate::receipts::verify::tests::json_value()
+        ) {
+            let mut out = Vec::new();
+            write_value(&mut out, &v);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+    }
+
+    #[test]
+    fn keys_are_sorted_whatever_order_a_map_keeps() {
+        let mut m = Map::new();
+        for k in ["b", "a", "c"] {
+            m.insert(k.to_owned(), json!({"z": 1, "y": [2]}));
+        }
+        let mut out = Vec::new();
+        write_object(&mut out, &m);
+        let want = r#"{"a":{"y":[2],"z":1},"b":{"y":[2],"z":1},"c":{"y":[2],"z":1}}"#;
+        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 
     #[test]

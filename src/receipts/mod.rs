@@ -5,6 +5,8 @@
 //! ledger line is exactly that encoding with `,"hash":"<hex>"` inserted before the closing
 //! brace, so a verifier can hash the stored bytes without re-encoding anything.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -46,7 +48,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReceiptBody {
     /// Unique id.
-    pub id: String,
+    pub id: Arc<str>,
     /// When the decision was made (by the engine's clock).
     pub timestamp: Timestamp,
     /// The tenant the receipt belongs to.
@@ -85,13 +87,14 @@ impl ReceiptBody {
 pub struct Receipt {
     /// Position in the tenant's chain, from 0.
     pub seq: u64,
-    /// Hash of the previous receipt ([`GENESIS_HASH`] for seq 0).
-    pub prev_hash: String,
+    /// Hash of the previous receipt ([`GENESIS_HASH`] for seq 0): the same text as that
+    /// receipt's `hash`, shared.
+    pub prev_hash: Arc<str>,
     /// The receipt's content.
     #[schemars(flatten)]
     pub body: ReceiptBody,
     /// SHA-256 (hex) of the canonical encoding without this field.
-    pub hash: String,
+    pub hash: Arc<str>,
 }
 
 /// The end of a chain: the seq and hash the next receipt links to.
@@ -100,14 +103,14 @@ pub struct ChainHead {
     /// Seq of the next receipt to be appended (= number of receipts).
     pub next_seq: u64,
     /// Hash of the last receipt, or [`GENESIS_HASH`].
-    pub hash: String,
+    pub hash: Arc<str>,
 }
 
 impl Default for ChainHead {
     fn default() -> Self {
         ChainHead {
             next_seq: 0,
-            hash: GENESIS_HASH.to_owned(),
+            hash: GENESIS_HASH.into(),
         }
     }
 }
@@ -129,8 +132,8 @@ impl Serialize for Receipt {
 #[serde(deny_unknown_fields)]
 struct FlatReceipt {
     seq: u64,
-    prev_hash: String,
-    id: String,
+    prev_hash: Arc<str>,
+    id: Arc<str>,
     timestamp: Timestamp,
     tenant_id: TenantId,
     governor_id: std::sync::Arc<str>,
@@ -140,7 +143,7 @@ struct FlatReceipt {
     reason: Option<ReasonCode>,
     metadata: Metadata,
     catalog_hash: std::sync::Arc<str>,
-    hash: String,
+    hash: Arc<str>,
 }
 
 impl<'de> Deserialize<'de> for Receipt {
@@ -197,8 +200,13 @@ fn write_unsealed(out: &mut Vec<u8>, seq: u64, prev_hash: &str, b: &ReceiptBody)
 impl ChainHead {
     /// Seals `body` as the next receipt of this chain and advances the head.
     pub fn seal(&mut self, body: ReceiptBody) -> Receipt {
-        let bytes = canonical_unsealed(self.next_seq, &self.hash, &body);
-        let hash = sha256_hex(&bytes);
+        let hex = SCRATCH.with_borrow_mut(|bytes| {
+            bytes.clear();
+            write_unsealed(bytes, self.next_seq, &self.hash, &body);
+            sha256_hex_digits(bytes)
+        });
+        // Hex digits are ASCII.
+        let hash: Arc<str> = std::str::from_utf8(&hex).unwrap_or_default().into();
         let receipt = Receipt {
             seq: self.next_seq,
             prev_hash: std::mem::replace(&mut self.hash, hash.clone()),
@@ -210,12 +218,24 @@ impl ChainHead {
     }
 }
 
+thread_local! {
+    /// The buffer a receipt is encoded into to be hashed: sealing allocates only what the
+    /// receipt keeps.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// SHA-256 of `bytes` in lowercase hex digits.
+fn sha256_hex_digits(bytes: &[u8]) -> [u8; 64] {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut hex);
+    hex
+}
+
 /// SHA-256 of `bytes` in lowercase hex, the form every hash in a receipt takes.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let mut hex = [0u8; 64];
-    // 32 bytes always fit 64 hex digits, and hex digits are ASCII.
-    let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut hex);
-    String::from_utf8(hex.to_vec()).unwrap_or_default()
+    // Hex digits are ASCII.
+    String::from_utf8(sha256_hex_digits(bytes).to_vec()).unwrap_or_default()
 }
 
 fn canonical_unsealed(seq: u64, prev_hash: &str, body: &ReceiptBody) -> Vec<u8> {
@@ -254,7 +274,7 @@ impl Receipt {
 
     /// Whether `hash` matches the content.
     pub fn hash_is_valid(&self) -> bool {
-        sha256_hex(&self.canonical_unsealed()) == self.hash
+        sha256_hex_digits(&self.canonical_unsealed()) == self.hash.as_bytes()
     }
 }
 
@@ -264,7 +284,7 @@ mod tests {
 
     fn body(n: u64) -> ReceiptBody {
         ReceiptBody {
-            id: format!("r{n}"),
+            id: format!("r{n}").into(),
             timestamp: Timestamp::from_secs(n),
             tenant_id: TenantId::new("acme").unwrap(),
             governor_id: "gov-acme".into(),
@@ -308,7 +328,7 @@ mod tests {
         let r0 = head.seal(body(0));
         let r1 = head.seal(body(1));
         assert_eq!(r0.seq, 0);
-        assert_eq!(r0.prev_hash, GENESIS_HASH);
+        assert_eq!(&*r0.prev_hash, GENESIS_HASH);
         assert_eq!(r1.prev_hash, r0.hash);
         assert_eq!(head.next_seq, 2);
         assert_eq!(head.hash, r1.hash);

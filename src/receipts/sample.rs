@@ -52,7 +52,7 @@ pub fn sample_body(tenant: &TenantId, n: u64) -> ReceiptBody {
     };
     let gate = if reason.is_some() { "iam" } else { "passed" };
     ReceiptBody {
-        id: format!("rcpt-{tenant}-{n:08}"),
+        id: format!("rcpt-{tenant}-{n:08}").into(),
         timestamp: START.plus(std::time::Duration::from_secs(n)),
         tenant_id: tenant.clone(),
         governor_id: format!("gov-{tenant}").into(),

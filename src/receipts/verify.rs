@@ -416,9 +416,9 @@ pub fn verify_receipts(receipts: &[Receipt]) -> VerifyReport {
 /// tenant, its seq or its link, checked in that order; `None` when it is the next link.
 pub fn check_next(head: &ChainHead, tenant: &TenantId, r: &Receipt) -> Option<ProblemKind> {
     let computed = super::sha256_hex(&r.canonical_unsealed());
-    if computed != r.hash {
+    if *computed != *r.hash {
         Some(ProblemKind::BadHash {
-            stored: r.hash.clone(),
+            stored: r.hash.to_string(),
             computed,
         })
     } else if r.body.tenant_id != *tenant {
@@ -432,8 +432,8 @@ pub fn check_next(head: &ChainHead, tenant: &TenantId, r: &Receipt) -> Option<Pr
         })
     } else if r.prev_hash != head.hash {
         Some(ProblemKind::BrokenLink {
-            expected: head.hash.clone(),
-            found: r.prev_hash.clone(),
+            expected: head.hash.to_string(),
+            found: r.prev_hash.to_string(),
         })
     } else {
         None
@@ -579,11 +579,11 @@ fn diagnose(line: &[u8]) -> ProblemKind {
         Ok(r) if !is_canonical(&r, line) => ProblemKind::NotCanonical,
         Ok(r) => ProblemKind::BadHash {
             computed: super::sha256_hex(&r.canonical_unsealed()),
-            stored: r.hash,
+            stored: r.hash.to_string(),
         },
     }
 }
 
 #[cfg(test)]
 #[path = "verify_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -22,7 +22,7 @@ fn files(receipts: &[Receipt]) -> (Vec<u8>, Vec<u8>) {
         next_seq: receipts.len() as u64,
         hash: receipts
             .last()
-            .map_or(GENESIS_HASH.to_owned(), |r| r.hash.clone()),
+            .map_or(GENESIS_HASH.to_owned(), |r| r.hash.to_string()),
         ledger_bytes: ledger.len() as u64,
     };
     (ledger, head.encode())
@@ -137,7 +137,7 @@ fn a_replaced_line_from_another_chain_breaks_the_link() {
     // Same tenant and seq, sealed on a different history.
     let mut other = ChainHead {
         next_seq: 6,
-        hash: "1".repeat(64),
+        hash: "1".repeat(64).into(),
     };
     let mut line = other.seal(sample_body(&acme(), 6)).to_line();
     line.push(b'\n');
@@ -318,7 +318,8 @@ fn in_memory_chains_verify_and_name_the_first_bad_seq() {
     ));
 }
 
-fn json_value() -> impl Strategy<Value = serde_json::Value> {
+/// Any JSON value, with strings that need escaping and numbers of every kind.
+pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
@@ -349,7 +350,7 @@ fn body() -> impl Strategy<Value = ReceiptBody> {
     )
         .prop_map(
             |(id, ms, tenant, (from, to, event), reason, metadata)| ReceiptBody {
-                id,
+                id: id.into(),
                 timestamp: Timestamp::from_millis(ms),
                 governor_id: format!("gov-{tenant}").into(),
                 tenant_id: TenantId::new(tenant).unwrap(),

@@ -24,6 +24,10 @@ use super::{Expect, Scenario, ScenarioError, StepAction, ToolsExpect};
 /// flight.
 pub const NOTHING_IN_FLIGHT: &str = "nothing_in_flight";
 
+/// The reason the runner reports for `andon_clear` of a signal that is not stopping the
+/// tenant.
+pub const NO_SUCH_ANDON: &str = "no_such_andon";
+
 /// Every problem in `scenario` that would make its run meaningless, with file and line.
 pub fn check(scenario: &Scenario, path: &str, text: &str, catalog: &Catalog) -> Vec<ScenarioError> {
     let codes = known_codes(catalog);
@@ -66,6 +70,9 @@ pub fn check(scenario: &Scenario, path: &str, text: &str, catalog: &Catalog) -> 
             }
             StepAction::ActionComplete(r) | StepAction::ActionFailed(r) => {
                 c.tenant(step.action.kind(), r.tenant.is_some());
+            }
+            StepAction::AndonClear(a) => {
+                c.tenant("andon_clear", a.tenant.is_some());
             }
             StepAction::Iam(iam) => {
                 c.tenant("iam", iam.tenant.is_some());
@@ -232,6 +239,7 @@ impl StepCheck<'_> {
                 "signal",
                 "action_complete",
                 "action_failed",
+                "andon_clear",
             ],
         );
         if let Some(reason) = &expect.reason
@@ -294,6 +302,6 @@ fn known_codes(catalog: &Catalog) -> BTreeSet<String> {
         .map(|pre| pre.code.to_string());
     built_in
         .chain(packs)
-        .chain([NOTHING_IN_FLIGHT.to_owned()])
+        .chain([NOTHING_IN_FLIGHT.to_owned(), NO_SUCH_ANDON.to_owned()])
         .collect()
 }

@@ -29,6 +29,17 @@ pub struct Mismatch {
     pub extra: Vec<String>,
 }
 
+/// `expected FIELD = EXPECTED, got ACTUAL`: the line a timeline or report shows under a step.
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "expected {} = {}, got {}",
+            self.field, self.expected, self.actual
+        )
+    }
+}
+
 impl Mismatch {
     /// A mismatch of two single values.
     pub fn new(

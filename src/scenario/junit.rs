@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::suite::{ScenarioResult, Status, SuiteReport, describe};
+use crate::diagnostics::escape_markup as escape;
 
 /// The report as a JUnit XML document named `name`.
 pub fn to_junit(report: &SuiteReport, name: &str) -> String {
@@ -97,38 +98,4 @@ fn first_line(r: &ScenarioResult) -> String {
 
 fn secs(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
-}
-
-/// Escapes text for an XML attribute or element. Characters XML 1.0 cannot carry at all
-/// (control characters other than tab, newline and carriage return) are written as `\u{..}`.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_control_characters() {
-        assert_eq!(
-            escape("a<b> & \"c\" 'd'\u{1}\n"),
-            "a&lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;\\u{1}\n"
-        );
-    }
 }

@@ -109,13 +109,16 @@ struct RawStep {
     /// Set (or clear) the tenant's IAM policy.
     #[serde(default)]
     iam: Option<IamStep>,
+    /// Clear a critical Andon (`tai andon clear`).
+    #[serde(default)]
+    andon_clear: Option<AndonClearStep>,
     /// What must be true after the step.
     #[serde(default)]
     expect: Option<Expect>,
 }
 
 /// The step kinds, as written in scenario files.
-pub const STEP_KINDS: [&str; 8] = [
+pub const STEP_KINDS: [&str; 9] = [
     "advance",
     "at",
     "event",
@@ -124,6 +127,7 @@ pub const STEP_KINDS: [&str; 8] = [
     "action_complete",
     "action_failed",
     "iam",
+    "andon_clear",
 ];
 
 impl TryFrom<RawStep> for Step {
@@ -139,6 +143,7 @@ impl TryFrom<RawStep> for Step {
             raw.action_complete.map(StepAction::ActionComplete),
             raw.action_failed.map(StepAction::ActionFailed),
             raw.iam.map(StepAction::Iam),
+            raw.andon_clear.map(StepAction::AndonClear),
         ];
         let mut present = actions.into_iter().flatten();
         let kinds = || {
@@ -184,6 +189,8 @@ pub enum StepAction {
     ActionFailed(RecoveryStep),
     /// Set (or clear) the tenant's IAM policy.
     Iam(IamStep),
+    /// Clear a critical Andon.
+    AndonClear(AndonClearStep),
 }
 
 impl StepAction {
@@ -198,6 +205,7 @@ impl StepAction {
             StepAction::ActionComplete(_) => "action_complete",
             StepAction::ActionFailed(_) => "action_failed",
             StepAction::Iam(_) => "iam",
+            StepAction::AndonClear(_) => "andon_clear",
         }
     }
 }
@@ -236,6 +244,20 @@ pub struct IamStep {
     pub tenant: Option<TenantId>,
     /// The policy; `null` clears it.
     pub policy: Option<IamPolicy>,
+}
+
+/// An `andon_clear` step: acknowledge a critical Andon so the packs it stopped run again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AndonClearStep {
+    /// The tenant [default: the scenario's].
+    #[serde(default)]
+    pub tenant: Option<TenantId>,
+    /// The Andon signal to clear.
+    pub signal: SignalName,
+    /// A note recorded in the receipt.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// A signal step.

@@ -205,6 +205,23 @@ pub fn run_with_progress(
                 tenant = Some(t);
                 result = None;
             }
+            StepAction::AndonClear(step) => {
+                let t = tenant_of(&step.tenant)?;
+                kind = "andon_clear";
+                match engine.clear_andon(&t, &step.signal, step.note.as_deref()) {
+                    Ok(rs) => {
+                        summary = format!("Andon {} cleared", step.signal);
+                        receipts = rs;
+                    }
+                    Err(e) => {
+                        summary = format!("andon_clear ignored: {e}");
+                        seen.reason = Some(super::check::NO_SUCH_ANDON.into());
+                        receipts = Vec::new();
+                    }
+                }
+                tenant = Some(t);
+                result = None;
+            }
             StepAction::Iam(step) => {
                 let t = tenant_of(&step.tenant)?;
                 kind = "iam";

@@ -76,6 +76,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: an action resolution while nothing is in flight.
     NothingInFlight,
+    /// 409: an Andon clear for a signal that is not stopping the tenant.
+    NoSuchAndon,
     /// 413: the body is larger than the server accepts.
     BodyTooLarge,
     /// 503: the request took longer than the server's request timeout.
@@ -115,6 +117,7 @@ impl ErrorCode {
             ErrorCode::TenantDeleted => "tenant_deleted",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::NothingInFlight => "nothing_in_flight",
+            ErrorCode::NoSuchAndon => "no_such_andon",
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::Timeout => "timeout",
             ErrorCode::LedgerBusy => "ledger_busy",
@@ -148,7 +151,9 @@ impl ErrorCode {
             | ErrorCode::NotCovered
             | ErrorCode::Refused(ReasonCode::ToolNotFound) => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::NothingInFlight | ErrorCode::TenantDeleted => StatusCode::CONFLICT,
+            ErrorCode::NothingInFlight | ErrorCode::NoSuchAndon | ErrorCode::TenantDeleted => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Timeout | ErrorCode::LedgerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -310,6 +315,7 @@ impl From<WorkspaceError> for ApiError {
             WorkspaceError::NothingInFlight(e) => {
                 ApiError::new(ErrorCode::NothingInFlight, e.to_string())
             }
+            WorkspaceError::NoSuchAndon(e) => ApiError::new(ErrorCode::NoSuchAndon, e.to_string()),
             WorkspaceError::Ledger(e) => ApiError::from_ledger(e),
             WorkspaceError::Replay(_)
             | WorkspaceError::Io { .. }
@@ -450,6 +456,7 @@ mod tests {
             ErrorCode::UnknownSku,
             ErrorCode::MethodNotAllowed,
             ErrorCode::NothingInFlight,
+            ErrorCode::NoSuchAndon,
             ErrorCode::BodyTooLarge,
             ErrorCode::Timeout,
             ErrorCode::LedgerBusy,

@@ -251,7 +251,7 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                 )
             }),
         );
-    super::iam::declare(router)
+    super::andon::declare(super::iam::declare(router))
 }
 
 async fn healthz() -> Response {
@@ -361,6 +361,10 @@ async fn show_tenant(
 struct Tools<'a> {
     tenant_id: TenantId,
     tools: Vec<ToolAccess<'a>>,
+    /// Tools whose pack a critical Andon stops (a call is refused, `andon_stopped`, until it
+    /// is cleared), each with the Andon's signal.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    stopped: std::collections::BTreeMap<String, SignalName>,
 }
 
 /// The tools a tenant sees: the catalog's description of each, and whether the roles it was
@@ -383,9 +387,17 @@ async fn tenant_tools(
 ) -> Result<Response, ApiError> {
     let view = for_tenant(&s, tenant, |ws, t| ws.view(t)).await?;
     let tools = visible_tools(catalog(&s), &view);
+    let stopped = tools
+        .iter()
+        .filter_map(|t| {
+            let stop = view.andon.iter().find(|a| a.packs.contains(t.pack))?;
+            Some((t.name.to_string(), stop.signal.clone()))
+        })
+        .collect();
     Ok(Json(Tools {
         tenant_id: view.tenant_id,
         tools,
+        stopped,
     })
     .into_response())
 }

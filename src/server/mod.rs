@@ -21,6 +21,7 @@
 //! - [`mcp`]: the MCP server (streamable HTTP on `tai serve`, stdio for `tai mcp`).
 //! - [`tokens`]: the tokens file `tai serve --tokens-file` reads once at start-up.
 
+mod andon;
 pub mod auth;
 mod conn;
 pub mod error;

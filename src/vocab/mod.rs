@@ -263,6 +263,25 @@ vocabulary! {
         /// the program ran, or its outcome could not be stored. Whether the program's side
         /// effects happened is unknown; the governor intervenes.
         ActionInterrupted = "action_interrupted",
+        // Andon.
+        /// A signal a pack declares as Andon was processed: a `critical` one stops the line
+        /// (the actions of the packs that declare it) until it is cleared; a `warning` one is
+        /// recorded and stops nothing.
+        AndonRaised = "andon_raised",
+        /// Someone acknowledged a critical Andon: the line it stopped runs again.
+        AndonCleared = "andon_cleared",
+    }
+}
+
+vocabulary! {
+    /// How serious an Andon signal is.
+    #[derive(PartialOrd, Ord)]
+    pub enum AndonSeverity ("Andon severity") {
+        /// Recorded as `andon_raised`; stops nothing.
+        Warning = "warning",
+        /// Stops the line: the actions of the packs that declare the signal are refused
+        /// (`andon_stopped`) until someone clears it.
+        Critical = "critical",
     }
 }
 
@@ -355,6 +374,11 @@ vocabulary! {
         InvalidTransition = "invalid_transition",
         /// A started action has no recorded outcome (see `action_interrupted`).
         ActionInterrupted = "action_interrupted",
+        // Signals and Andon.
+        /// A named signal that none of the tenant's enabled packs declares.
+        UnknownSignal = "unknown_signal",
+        /// The action's pack is stopped by a critical Andon that nobody has cleared yet.
+        AndonStopped = "andon_stopped",
     } else {
         /// Gate 3: a pack precondition's refusal code.
         Precondition(RefusalCode),

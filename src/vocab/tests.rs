@@ -124,7 +124,8 @@ fn names_match_the_receipts_already_written() {
          entitlement_update_refused tool_surface_changed signal_processed signal_refused \
          signal_postponed action_executed action_refused tool_not_found action_timeout \
          action_memory_exceeded action_errored action_completed action_failed \
-         iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted"
+         iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted \
+         andon_raised andon_cleared"
     );
     let reasons: Vec<&str> = ReasonCode::BUILT_IN
         .iter()
@@ -137,7 +138,7 @@ fn names_match_the_receipts_already_written() {
          tool_not_found invalid_arguments receipt_not_found timeout memory_exceeded output_limit_exceeded \
          action_error malformed_event unknown_sku unknown_pack plan_mismatch pack_not_in_sku \
          role_not_in_sku missing_required_pack incompatible_packs expiry_in_past \
-         expiry_out_of_range invalid_transition action_interrupted"
+         expiry_out_of_range invalid_transition action_interrupted unknown_signal andon_stopped"
     );
 }
 

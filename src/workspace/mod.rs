@@ -26,11 +26,11 @@ use crate::catalog::{Catalog, Handler};
 use crate::clock::Clock;
 use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
-    Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NothingInFlight, ReplayError,
-    Resolution, Signal, SignalOutcome, Tenant, ToolCall,
+    Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NoSuchAndon, NothingInFlight,
+    ReplayError, Resolution, Signal, SignalOutcome, Tenant, ToolCall,
 };
 use crate::iam::IamPolicy;
-use crate::ids::TenantId;
+use crate::ids::{SignalName, TenantId};
 use crate::receipts::CheckpointSigner;
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{FileLedger, Ledger, LedgerError, LedgerOptions, ReadOnlyLedger};
@@ -60,6 +60,9 @@ pub enum WorkspaceError {
     /// An action resolution arrived while nothing was in flight.
     #[error(transparent)]
     NothingInFlight(#[from] NothingInFlight),
+    /// An Andon clear named a signal that is not stopping the tenant.
+    #[error(transparent)]
+    NoSuchAndon(#[from] NoSuchAndon),
     /// Another server already serves this state directory.
     #[error(
         "state directory `{path}` is already served by another `tai serve`{pid}\n\
@@ -479,6 +482,21 @@ impl Workspace {
             |o| o.as_deref().unwrap_or(&[]),
         )?;
         Ok(resolved?)
+    }
+
+    /// Clears a critical Andon of the tenant: the packs it stopped run again.
+    pub fn clear_andon(
+        &self,
+        tenant: &TenantId,
+        signal: &SignalName,
+        note: Option<&str>,
+    ) -> Result<Vec<Receipt>, WorkspaceError> {
+        let cleared = self.run(
+            tenant,
+            |t, env| t.clear_andon(env, signal, note),
+            |o| o.as_deref().unwrap_or(&[]),
+        )?;
+        Ok(cleared?)
     }
 
     /// Sets (or, with `None`, clears) the tenant's IAM policy.

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::entitlement::{Standing, Status};
-use crate::governor::{GovernorRecord, GovernorState, IamSetting, InFlight, Running, Tenant};
+use crate::governor::{
+    AndonStop, GovernorRecord, GovernorState, IamSetting, InFlight, Running, Tenant,
+};
 use crate::ids::{PackId, PlanId, Role, SkuId, TenantId, ToolName};
 
 /// What a tenant looks like from outside: `tai state --format json` and the server's
@@ -35,6 +37,9 @@ pub struct TenantView {
     /// (whoever calls holds the roles the plan grants).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam: Option<IamSetting>,
+    /// Critical Andons nobody has cleared yet: the packs each stops, and when it was raised.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub andon: Vec<AndonStop>,
     /// How many receipts its chain holds.
     pub receipts: u64,
     /// The governor's counters and times, rebuilt from the ledger on every start.
@@ -91,9 +96,10 @@ impl TenantView {
             in_flight: t.in_flight().cloned(),
             running: t.running().cloned(),
             iam: t.iam_policy().cloned(),
+            andon: t.andon().values().cloned().collect(),
             receipts: t.head().next_seq,
             governor: *t.record(),
-            head_hash: t.head().hash.clone(),
+            head_hash: t.head().hash.to_string(),
         }
     }
 }

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod andon;
 mod bounded_input;
 mod browse;
 mod builtin_tools;

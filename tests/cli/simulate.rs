@@ -167,3 +167,66 @@ fn the_timeline_is_coloured_only_when_asked_or_on_a_terminal() {
     let plain = tai(&["--color", "never", "simulate"], dir.path());
     assert!(!stdout(&plain).contains('\u{1b}'));
 }
+
+/// The ids of the built-in demo's receipts, from its JSON timeline.
+fn demo_receipt_ids(cwd: &Path) -> Vec<String> {
+    let json = tai(&["simulate", "--format", "json"], cwd);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["receipts"].as_array().unwrap().iter())
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_html_report_is_one_self_contained_page_with_every_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tai(&["simulate", "--format", "html"], dir.path());
+    assert_eq!(a.status.code(), Some(0), "{}", common::stderr(&a));
+    let html = stdout(&a);
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    assert!(html.trim_end().ends_with("</html>"));
+    // Nothing is fetched: no scripts, stylesheets or images from elsewhere.
+    for outside in ["<script", "<link", "src=", "@import", "url(http"] {
+        assert!(!html.contains(outside), "{outside}");
+    }
+    assert!(html.contains("<h1>One artifact, many products: acme&apos;s first month</h1>"));
+    assert!(html.contains("TAI Rollback Guard — Professional"));
+    assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(html.contains("class=\"state current\""));
+    // Every receipt is listed with its id, and refusals are explained.
+    let ids = demo_receipt_ids(dir.path());
+    assert!(ids.len() > 10, "{ids:?}");
+    for id in &ids {
+        assert!(html.contains(id.as_str()), "{id}");
+    }
+    assert!(html.contains("class=\"why\""));
+    assert!(html.contains("all expectations held"));
+    // The same inputs give the same bytes.
+    let b = tai(&["simulate", "--format", "html"], dir.path());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn a_markdown_report_has_the_plans_the_governor_and_a_row_per_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tai(&["simulate", "--format", "markdown"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let md = stdout(&out);
+    assert!(
+        md.starts_with("# One artifact, many products: acme's first month\n"),
+        "{md}"
+    );
+    assert!(md.contains("## Plans\n\n| SKU | Title | Price |"));
+    assert!(md.contains(
+        "| `rollback-guard-professional` | TAI Rollback Guard — Professional | $299.00/mo |"
+    ));
+    assert!(md.contains("```mermaid\nstateDiagram-v2\n"));
+    assert!(md.contains("    stable --> intervening\n"));
+    assert!(md.contains("- `acme` ends in **"));
+    let rows = md.lines().filter(|l| l.starts_with("| `acme` |")).count();
+    assert_eq!(rows, demo_receipt_ids(dir.path()).len());
+}

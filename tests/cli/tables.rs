@@ -215,3 +215,40 @@ fn sku_show_pack_views_and_tools_fit_at_any_width() {
         check(&["pack", "show", "rollback_guard"], width);
     }
 }
+
+#[test]
+fn sku_compare_writes_an_html_page_and_a_markdown_table() {
+    let run = |format: &str| -> Run {
+        common::tai()
+            .args(["sku", "compare", BASE, PRO, "--format", format])
+            .output()
+            .unwrap()
+            .into()
+    };
+    let html = run("html").ok().stdout;
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(!html.contains("<script") && !html.contains("<link"));
+    assert!(html.contains(
+        "TAI Rollback Guard — Base<br><span class=\"mono\">rollback-guard-base</span><br>$29.00/mo"
+    ));
+    assert!(html.contains(
+        "<td class=\"mono\">ac_audit_trail_export</td><td>receipt_verifier</td>\
+         <td class=\"refused\">refused: needs read_audit_trail</td><td class=\"usable\">usable</td>"
+    ));
+
+    let md = run("markdown").ok().stdout;
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(
+        lines[0],
+        "| Tool | Pack | TAI Rollback Guard — Base (`rollback-guard-base`, $29.00/mo) | \
+         TAI Rollback Guard — Professional (`rollback-guard-professional`, $299.00/mo) |"
+    );
+    assert_eq!(lines[1], "|---|---|---|---|");
+    assert!(lines.contains(
+        &"| `ac_audit_trail_export` | `receipt_verifier` | refused: needs read_audit_trail | usable |"
+    ));
+    // Every row has as many cells as the header.
+    for l in &lines {
+        assert_eq!(l.matches('|').count(), 5, "{l}");
+    }
+}

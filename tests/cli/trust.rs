@@ -74,7 +74,7 @@ impl Fixture {
         }
         let head = StoredHead {
             next_seq: receipts.len() as u64,
-            hash: receipts.last().unwrap().hash.clone(),
+            hash: receipts.last().unwrap().hash.to_string(),
             ledger_bytes: bytes.len() as u64,
         };
         let dir = self.ledger();
@@ -136,7 +136,7 @@ fn reseal(mut chain: Vec<Receipt>, from: usize) -> Vec<Receipt> {
     let mut head = ChainHead {
         next_seq: from as u64,
         hash: if from == 0 {
-            tai::receipts::GENESIS_HASH.to_owned()
+            tai::receipts::GENESIS_HASH.into()
         } else {
             chain[from - 1].hash.clone()
         },
@@ -323,7 +323,7 @@ fn a_forged_receipt_after_the_head_is_never_adopted() {
     );
     f.tai(&["signal", "--tenant", "acme"]).ok();
     let after = receipts(&f.lines("acme"));
-    assert!(after.iter().all(|r| r.body.id != "rcpt_forged"));
+    assert!(after.iter().all(|r| &*r.body.id != "rcpt_forged"));
     let notice = &after[chain.len()];
     assert_eq!(notice.body.event_type.as_str(), "ledger_tail_quarantined");
     assert_eq!(notice.body.metadata.to_value()["receipts"], 1);

@@ -171,6 +171,8 @@ const CASES: &[Case] = &[
     Case { name: "invalid_currency", exit: 1, expect: &[e("invalid_currency", "skus/basic.yaml:5:32", "currency `usd` is not an ISO 4217 code")] },
     // Pack contents.
     Case { name: "unknown_action", exit: 1, expect: &[e("unknown_action", "packs/extra.toml:10:10", "tool `extra_report` performs action `reprot`, which pack `extra` does not declare")] },
+    Case { name: "duplicate_signal", exit: 1, expect: &[n("duplicate_signal", "packs/core.yaml:18:5", "signal `check_broken` is declared twice in pack `core`", "packs/core.yaml:17:5")] },
+    Case { name: "unknown_domain_event", exit: 1, expect: &[e("unknown_domain_event", "packs/core.yaml:21:49", "action `check` emits `check_complete` when completed, which pack `core` does not declare in `receipt_events`")] },
     Case { name: "ungrantable_role", exit: 1, expect: &[
         e("ungrantable_role", "packs/extra.toml:17:23", "action `report` of pack `extra` needs role `write_core`, which no SKU grants"),
         e("unusable_action", "skus/basic.yaml:7:1", "missing role `write_core`"),

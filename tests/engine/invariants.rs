@@ -131,6 +131,7 @@ fn build_catalog(packs: &[PackSpec], skus: &[SkuSpec]) -> Catalog {
                     })
                     .collect(),
                 compute_limits: None,
+                emits: None,
             }],
             required_iam_roles: vec![],
             requires: vec![],

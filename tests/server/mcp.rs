@@ -790,3 +790,102 @@ async fn a_call_names_its_principal_in_meta_and_the_tenants_policy_judges_it() {
         "serviceAccount:agent@acme.iam"
     );
 }
+
+/// Sends one of tai's own methods and returns its result, or the protocol error.
+async fn tai_method(client: &Client, method: &str, params: Value) -> Result<Value, ServiceError> {
+    let request = rmcp::model::ClientRequest::CustomRequest(rmcp::model::CustomRequest::new(
+        method,
+        Some(params),
+    ));
+    match client.send_request(request).await? {
+        rmcp::model::ServerResult::CustomResult(r) => Ok(r.0),
+        other => panic!("{method}: unexpected answer {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_and_the_andon_cord_over_mcp() {
+    let s = serve().await;
+    entitle(&s.ws, "acme", "rollback-guard-professional").await;
+    let client = stateless(&s.url, ACME).await;
+
+    let typo = tai_method(&client, "tai/signal", json!({ "name": "rollback_faild" }))
+        .await
+        .unwrap();
+    assert_eq!(typo["reason"], "unknown_signal", "{typo}");
+    assert!(
+        typo["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `rollback_failed`?")
+    );
+    let raised = tai_method(&client, "tai/signal", json!({ "name": "rollback_failed" }))
+        .await
+        .unwrap();
+    assert_eq!(raised["event"], "andon_raised", "{raised}");
+
+    // The list marks the stopped tools; a call is a tool result naming the Andon.
+    let tools = client.list_all_tools().await.unwrap();
+    let stopped = |name: &str| {
+        tools
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.meta.as_ref())
+            .and_then(|m| m.get("tai/stopped"))
+            .cloned()
+    };
+    assert_eq!(
+        stopped("ac_rollback_orchestrator").unwrap()["andon"],
+        "rollback_failed"
+    );
+    assert_eq!(stopped("ac_receipt_verify"), None);
+    let refused = call(
+        &client,
+        "ac_rollback_status",
+        json!({ "deployment": "checkout-api" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.is_error, Some(true));
+    assert_eq!(structured(&refused)["reason"], "andon_stopped");
+
+    let state = tai_method(&client, "tai/state", json!({})).await.unwrap();
+    assert_eq!(state["andon"][0]["signal"], "rollback_failed", "{state}");
+
+    let cleared = tai_method(
+        &client,
+        "tai/andon/clear",
+        json!({ "signal": "rollback_failed", "note": "checked" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cleared["receipts"][0]["event_type"], "andon_cleared");
+    assert_eq!(cleared["andon"], json!([]));
+    // Nothing left to clear, bad params and an unknown method are protocol errors.
+    for (method, params, code) in [
+        (
+            "tai/andon/clear",
+            json!({ "signal": "rollback_failed" }),
+            ErrorCode::INVALID_PARAMS,
+        ),
+        ("tai/andon/clear", json!({}), ErrorCode::INVALID_PARAMS),
+        (
+            "tai/signal",
+            json!({ "nme": "x" }),
+            ErrorCode::INVALID_PARAMS,
+        ),
+        ("tai/nothing", json!({}), ErrorCode::METHOD_NOT_FOUND),
+    ] {
+        match tai_method(&client, method, params).await {
+            Err(ServiceError::McpError(e)) => assert_eq!(e.code, code, "{method}: {e:?}"),
+            other => panic!("{method}: expected a protocol error, got {other:?}"),
+        }
+    }
+    executed(
+        &client,
+        "ac_rollback_status",
+        json!({ "deployment": "checkout-api" }),
+    )
+    .await;
+    assert!(receipt_events(&s.ws, "acme").contains(&EventType::AndonCleared));
+}

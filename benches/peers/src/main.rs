@@ -72,6 +72,7 @@ fn gated_call_vs_cedar() -> (f64, f64) {
             "rollback_policy_approved": true,
         })),
         idempotency_key: None,
+        principal: None,
     };
     assert_eq!(engine.call(&tenant, &call).decision, Decision::Executed);
 

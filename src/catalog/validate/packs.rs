@@ -79,6 +79,7 @@ impl<'a> Validator<'a> {
         if let Some(limits) = &pack.compute_limits {
             self.compute_limits(p.file, root().key("compute_limits"), limits);
         }
+        self.signals(p.file, pack);
         let mut actions: HashMap<&str, usize> = HashMap::with_capacity(pack.actions.len());
         for (j, action) in pack.actions.iter().enumerate() {
             let at = root().key("actions").index(j);
@@ -102,6 +103,7 @@ impl<'a> Validator<'a> {
                 actions.insert(action.id.as_str(), j);
             }
             self.action(p.file, &at, action);
+            self.emits(p.file, &at, action, pack);
         }
         for (t, tool) in pack.tools.iter().enumerate() {
             let at = root().key("tools").index(t);
@@ -255,6 +257,58 @@ impl<'a> Validator<'a> {
             } else {
                 codes.insert(code, k);
             }
+        }
+    }
+
+    /// Each signal once: a second entry would leave its Andon severity ambiguous.
+    fn signals(&mut self, file: usize, pack: &Pack) {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(pack.signals.len());
+        for (i, signal) in pack.signals.iter().enumerate() {
+            let Some(&first) = seen.get(signal.name.as_str()) else {
+                seen.insert(signal.name.as_str(), i);
+                continue;
+            };
+            let d = self.report(
+                file,
+                root().key("signals").index(i),
+                Code::DuplicateSignal,
+                format!(
+                    "signal `{}` is declared twice in pack `{}`",
+                    signal.name, pack.pack_id
+                ),
+            );
+            d.label = Some("declared again here".into());
+            d.help = Some("declare each signal once, with its Andon severity if it has one".into());
+            d.notes.push(note_here(
+                "first declared here",
+                root().key("signals").index(first),
+            ));
+        }
+    }
+
+    /// Each domain event an action emits must be one of its pack's `receipt_events`.
+    fn emits(&mut self, file: usize, at: &DocPath, action: &Action, pack: &Pack) {
+        let Some(emits) = &action.emits else { return };
+        let declared = || pack.receipt_events.iter().map(|e| e.as_str());
+        for (point, name) in emits.declared() {
+            if declared().any(|e| e == name.as_str()) {
+                continue;
+            }
+            let help = did_you_mean(name.as_str(), declared()).unwrap_or_else(|| {
+                format!("add `{name}` to the pack's `receipt_events`, or emit one it declares")
+            });
+            let d = self.report(
+                file,
+                at.key("emits").key(point),
+                Code::UnknownDomainEvent,
+                format!(
+                    "action `{}` emits `{name}` when {point}, which pack `{}` does not declare in \
+                     `receipt_events`",
+                    action.id, pack.pack_id
+                ),
+            );
+            d.label = Some("undeclared domain event".into());
+            d.help = Some(help);
         }
     }
 

@@ -71,6 +71,6 @@ mod tests {
         assert_eq!(&last[8], "insufficient_privilege");
         let metadata: serde_json::Value = serde_json::from_str(&last[9]).unwrap();
         assert_eq!(metadata, receipts[2].body.metadata.to_value());
-        assert_eq!(&last[12], receipts[2].hash);
+        assert_eq!(&last[12], &*receipts[2].hash);
     }
 }

@@ -49,7 +49,7 @@ fn appends_are_stored_as_lines_with_a_head() {
     assert_eq!(dir.read_ledger(&acme).unwrap(), lines_of(&chain));
     let head = StoredHead::decode(&dir.read_head(&acme).unwrap().unwrap()).unwrap();
     assert_eq!(head.next_seq, 7);
-    assert_eq!(head.hash, chain[6].hash);
+    assert_eq!(*head.hash, *chain[6].hash);
     assert_eq!(head.ledger_bytes, lines_of(&chain).len() as u64);
     assert_eq!(dir.tenants().unwrap(), vec![acme.clone()]);
     assert!(dir.verify(&acme, true).unwrap().is_ok());
@@ -340,7 +340,7 @@ fn a_missing_or_mismatched_head_is_refused() {
     // The last line replaced by one of the same length sealed elsewhere.
     let mut other = ChainHead {
         next_seq: 5,
-        hash: "1".repeat(64),
+        hash: "1".repeat(64).into(),
     };
     let mut bytes = lines_of(&chain[..5]);
     bytes.extend(lines_of(&[other.seal(sample_body(&acme, 5))]));

@@ -52,7 +52,7 @@ impl StoredHead {
     pub fn chain(&self) -> ChainHead {
         ChainHead {
             next_seq: self.next_seq,
-            hash: self.hash.clone(),
+            hash: self.hash.as_str().into(),
         }
     }
 

@@ -317,9 +317,9 @@ pub(crate) fn check_batch(
             return Err(LedgerError::Discontinuous {
                 tenant: tenant.clone(),
                 expected_seq: next.next_seq,
-                expected_hash: next.hash,
+                expected_hash: next.hash.to_string(),
                 found_seq: r.seq,
-                found_prev: r.prev_hash.clone(),
+                found_prev: r.prev_hash.to_string(),
             });
         }
         if &r.body.tenant_id != tenant {

@@ -323,7 +323,7 @@ impl TenantLog {
         h.update(seq.to_le_bytes());
         let digest = h.finalize();
         ReceiptBody {
-            id: format!("rcpt_{}", hex::encode(&digest[..12])),
+            id: format!("rcpt_{}", hex::encode(&digest[..12])).into(),
             timestamp: now,
             tenant_id: tenant.clone(),
             governor_id: Arc::clone(&self.last.governor_id),
@@ -391,7 +391,7 @@ impl TenantLog {
         }
         self.written = StoredHead {
             next_seq: next.next_seq,
-            hash: next.hash,
+            hash: next.hash.to_string(),
             ledger_bytes: self.written.ledger_bytes + self.buf.len() as u64,
         };
         Ok(self.written.next_seq)

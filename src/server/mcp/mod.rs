@@ -16,6 +16,7 @@
 //! on the session for 2025-11-25 clients, on each open `subscriptions/listen` stream for
 //! 2026-07-28 clients.
 
+mod custom;
 mod http;
 mod notify;
 mod tools;
@@ -23,9 +24,9 @@ mod tools;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Extensions, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    SubscriptionFilter,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode, Extensions,
+    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -38,13 +39,16 @@ use crate::workspace::{Workspace, WorkspaceError};
 
 use super::Hub;
 
+pub use custom::{ANDON_CLEAR_METHOD, SIGNAL_METHOD, STATE_METHOD, STOPPED_META_KEY};
 pub use http::{HttpOptions, TENANT_HEADER, routes, routes_with};
 
 /// What the server tells clients about itself.
 const INSTRUCTIONS: &str = "Tools of one tenant's entitled capability packs. Every call passes \
 the tenant's governor: a refusal is a tool result with isError set, naming the gate and the \
 reason code. Preconditions read the call's context from `_meta` key `tai/context` (an object), \
-then the tenant's recorded facts.";
+then the tenant's recorded facts. The governor itself answers tai's own methods: `tai/signal` \
+(params `name`, `facts`), `tai/andon/clear` (params `signal`, `note`) and `tai/state`; a tool \
+whose pack a critical Andon stopped is listed with `_meta` `tai/stopped`.";
 
 /// Receipts of one tenant, as the hub broadcasts them.
 type Receipts = broadcast::Receiver<Arc<Receipt>>;
@@ -72,6 +76,9 @@ pub enum McpError {
     /// `_meta.tai/idempotency_key` is not a string.
     #[error("`_meta.{}` must be a string", tools::IDEMPOTENCY_META_KEY)]
     BadIdempotencyKey,
+    /// A tai method's params do not fit it.
+    #[error("{0}")]
+    BadParams(String),
     /// `_meta.tai/principal` is not a principal.
     #[error("`_meta.{}`: {}", tools::PRINCIPAL_META_KEY, .0)]
     BadPrincipal(String),
@@ -98,7 +105,11 @@ impl From<McpError> for ErrorData {
             McpError::BadContext
             | McpError::BadIdempotencyKey
             | McpError::BadPrincipal(_)
-            | McpError::BadTimeout => ErrorData::invalid_params(e.to_string(), None),
+            | McpError::BadTimeout
+            | McpError::BadParams(_)
+            | McpError::Workspace(WorkspaceError::NoSuchAndon(_)) => {
+                ErrorData::invalid_params(e.to_string(), None)
+            }
             McpError::Workspace(_) | McpError::Join(_) => {
                 tracing::error!(error = %e, "internal error");
                 ErrorData::internal_error(e.to_string(), None)
@@ -226,10 +237,49 @@ impl ServerHandler for TaiMcp {
     ) -> Result<ListToolsResult, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
         let view = self.with_workspace(move |ws| ws.view(&tenant)).await?;
-        Ok(ListToolsResult::with_all_items(tools::listed(
-            self.workspace.catalog(),
-            &view.tools,
-        )))
+        let catalog = self.workspace.catalog();
+        let mut listed = tools::listed(catalog, &view.tools);
+        custom::mark_stopped(&mut listed, catalog, &view.andon);
+        Ok(ListToolsResult::with_all_items(listed))
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let CustomRequest { method, params, .. } = request;
+        let Some(parsed) = custom::parse(&method, params) else {
+            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None));
+        };
+        let parsed = parsed.map_err(McpError::BadParams)?;
+        let tenant = self.tenant(&context.extensions)?;
+        let answer = match parsed {
+            custom::Method::Signal(signal) => {
+                let outcome = self
+                    .with_workspace(move |ws| ws.signal(&tenant, &signal))
+                    .await?;
+                custom::result(&outcome)
+            }
+            custom::Method::AndonClear { signal, note } => {
+                let (receipts, view) = self
+                    .with_workspace(move |ws| {
+                        let receipts = ws.clear_andon(&tenant, &signal, note.as_deref())?;
+                        Ok((receipts, ws.view(&tenant)?))
+                    })
+                    .await?;
+                custom::result(&serde_json::json!({
+                    "tenant_id": view.tenant_id,
+                    "andon": view.andon,
+                    "receipts": receipts,
+                }))
+            }
+            custom::Method::State => {
+                let view = self.with_workspace(move |ws| ws.view(&tenant)).await?;
+                custom::result(&view)
+            }
+        };
+        answer.map_err(|e| ErrorData::internal_error(e, None))
     }
 
     async fn call_tool(
