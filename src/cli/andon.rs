@@ -104,19 +104,7 @@ pub(super) fn print_stops(tenant: &TenantId, andon: &[AndonStop]) -> std::io::Re
         return writeln!(out, "no Andon is stopping tenant `{tenant}`");
     }
     for stop in andon {
-        writeln!(out, "{}", stop_line(stop))?;
+        writeln!(out, "{stop}")?;
     }
     Ok(())
-}
-
-/// `Andon rollback_failed stops rollback_guard since … (seq N)`.
-pub(super) fn stop_line(stop: &AndonStop) -> String {
-    let packs: Vec<&str> = stop.packs.iter().map(|p| p.as_str()).collect();
-    format!(
-        "Andon `{}` stops {} since {} (seq {})",
-        stop.signal,
-        packs.join(", "),
-        stop.since,
-        stop.seq
-    )
 }

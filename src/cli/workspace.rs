@@ -603,9 +603,7 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
         writeln!(
             out,
             "stopped    {} (tai andon clear --tenant {} {})",
-            super::andon::stop_line(stop),
-            t.tenant_id,
-            stop.signal
+            stop, t.tenant_id, stop.signal
         )?;
     }
     writeln!(

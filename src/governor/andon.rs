@@ -39,6 +39,21 @@ pub struct AndonStop {
     pub since: Timestamp,
 }
 
+/// `Andon `rollback_failed` stops rollback_guard since … (seq N)`: how a stop is shown.
+impl std::fmt::Display for AndonStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let packs: Vec<&str> = self.packs.iter().map(|p| p.as_str()).collect();
+        write!(
+            f,
+            "Andon `{}` stops {} since {} (seq {})",
+            self.signal,
+            packs.join(", "),
+            self.since,
+            self.seq
+        )
+    }
+}
+
 /// A named signal none of the tenant's enabled packs declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Undeclared {

@@ -443,7 +443,7 @@ impl Tenant {
             decision: Decision::Executed,
             gate: None,
             reason: None,
-            message: executed(tool.tool.name.as_str()),
+            message: super::requests::executed(tool.tool.name.as_str()),
             result: Some(result),
             state: self.state,
             receipts,
@@ -532,17 +532,6 @@ impl Tenant {
             repeat_of: None,
         }
     }
-}
-
-/// The message of a call whose action ran: the first answer and every repeat's. Sized
-/// exactly, since `format!` grows its string a piece at a time on every call.
-pub(super) fn executed(tool: &str) -> String {
-    const TAIL: &str = "` executed";
-    let mut message = String::with_capacity(1 + tool.len() + TAIL.len());
-    message.push('`');
-    message.push_str(tool);
-    message.push_str(TAIL);
-    message
 }
 
 /// The tool's declared action. Validation rejects a tool whose action is missing; refuse

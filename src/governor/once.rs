@@ -109,7 +109,7 @@ impl Tenant {
                 .and_then(Value::as_str)
                 .and_then(|g| g.parse::<Gate>().ok()),
             reason: r.body.reason.clone(),
-            message: message(r).unwrap_or_else(|| super::call::executed(tool)),
+            message: message(r).unwrap_or_else(|| super::requests::executed(tool)),
             result: (decision == Decision::Executed)
                 .then(|| meta.get("result").cloned())
                 .flatten(),

@@ -152,3 +152,14 @@ pub struct Running {
     #[serde(skip)]
     pub(crate) idempotency_key: Option<String>,
 }
+
+/// The message of a call whose action ran: the first answer and every repeat's. Sized
+/// exactly, since `format!` grows its string a piece at a time on every call.
+pub(super) fn executed(tool: &str) -> String {
+    const TAIL: &str = "` executed";
+    let mut message = String::with_capacity(1 + tool.len() + TAIL.len());
+    message.push('`');
+    message.push_str(tool);
+    message.push_str(TAIL);
+    message
+}
