@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Subcommand};
-use comfy_table::{ContentArrangement, Table, modifiers, presets};
 use serde::Serialize;
 
 use crate::clock::Timestamp;
@@ -25,6 +24,7 @@ use crate::receipts::{
 };
 
 use super::common::input_error;
+use super::style::{Paint, TextTable};
 use super::{Exit, Format, GlobalArgs};
 
 /// Verify, show and export receipt chains.
@@ -221,7 +221,7 @@ pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let dir = LedgerDir::in_state(&global.state);
     match &args.command {
         ReceiptsCommand::Verify(a) => verify(&dir, a),
-        ReceiptsCommand::Show(a) => show(&dir, a),
+        ReceiptsCommand::Show(a) => show(&dir, a, Paint::new(global.color)),
         ReceiptsCommand::Export(a) => export_cmd(&dir, a),
         ReceiptsCommand::Checkpoint(a) => checkpoint(&dir, a),
         ReceiptsCommand::Prove(a) => prove(&dir, a),
@@ -562,7 +562,7 @@ fn load(
     Ok(Ok(dir.receipts(tenant)?))
 }
 
-fn show(dir: &LedgerDir, args: &ShowArgs) -> anyhow::Result<Exit> {
+fn show(dir: &LedgerDir, args: &ShowArgs, paint: Paint) -> anyhow::Result<Exit> {
     let receipts = match load(dir, &args.tenant, args.allow_broken)? {
         Ok(r) => r,
         Err(exit) => return Ok(exit),
@@ -581,7 +581,7 @@ fn show(dir: &LedgerDir, args: &ShowArgs) -> anyhow::Result<Exit> {
         Format::Human => {
             let text = format!(
                 "{}\n{} of {} receipt(s)\n",
-                table(&shown),
+                table(&shown, paint),
                 shown.len(),
                 receipts.len()
             );
@@ -591,13 +591,9 @@ fn show(dir: &LedgerDir, args: &ShowArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn table(receipts: &[&Receipt]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["seq", "time", "state", "event", "reason", "hash"]);
+fn table(receipts: &[&Receipt], paint: Paint) -> TextTable {
+    // The one table mechanism: laid out in the terminal's width or `COLUMNS`, by visible width.
+    let mut table = paint.table(&["seq", "time", "state", "event", "reason", "hash"]);
     for r in receipts {
         let b = &r.body;
         table.add_row([

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use crate::diagnostics::plural;
@@ -18,7 +17,17 @@ use crate::scenario::suite::{
     self, NotRun, ScenarioResult, Status, SuiteObserver, SuiteOptions, SuiteReport, describe,
 };
 
+use super::style::Paint;
 use super::{ColorChoice, Exit, Format, GlobalArgs, load_catalog};
+
+/// Styling for a decision already taken (`color` from `use_color`).
+fn paint_for(color: bool) -> Paint {
+    Paint::new(if color {
+        ColorChoice::Always
+    } else {
+        ColorChoice::Never
+    })
+}
 
 /// Run scenario suites.
 #[derive(Debug, Args)]
@@ -281,7 +290,7 @@ fn render_human(
     }
     if let Some(c) = cov {
         writeln!(out)?;
-        render_coverage(out, c)?;
+        render_coverage(out, c, paint_for(color))?;
     }
     writeln!(out)?;
     let summary = report.summary();
@@ -289,20 +298,17 @@ fn render_human(
     writeln!(out, "{}", paint(color, code, &summary))
 }
 
-fn render_coverage(out: &mut dyn Write, c: &CoverageReport) -> std::io::Result<()> {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "pack",
-            "tools",
-            "actions",
-            "precondition passes",
-            "refusal codes",
-            "transitions",
-            "covered",
-        ]);
+fn render_coverage(out: &mut dyn Write, c: &CoverageReport, paint: Paint) -> std::io::Result<()> {
+    // The one table mechanism: laid out in the terminal's width or `COLUMNS`, by visible width.
+    let mut table = paint.table(&[
+        "pack",
+        "tools",
+        "actions",
+        "precondition passes",
+        "refusal codes",
+        "transitions",
+        "covered",
+    ]);
     for p in &c.packs {
         table.add_row(vec![
             p.pack.clone(),

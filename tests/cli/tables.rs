@@ -252,3 +252,51 @@ fn sku_compare_writes_an_html_page_and_a_markdown_table() {
         assert_eq!(l.matches('|').count(), 5, "{l}");
     }
 }
+
+#[test]
+fn the_receipts_and_coverage_tables_fit_at_any_width() {
+    let state = tempfile::tempdir().unwrap();
+    let ledger = state.path().join("demo");
+    let made = common::tai()
+        .args(["simulate", "--ledger", ledger.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(made.status.code(), Some(0));
+    let suite = common::root().join("tests/scenarios");
+    for width in [80, 200] {
+        let receipts = check(
+            &[
+                "--state",
+                ledger.to_str().unwrap(),
+                "receipts",
+                "show",
+                "--tenant",
+                "acme",
+            ],
+            width,
+        );
+        // The suite's PASS lines name their files by path; the table is what must fit.
+        let coverage = view(
+            &["test", suite.to_str().unwrap(), "--coverage"],
+            width,
+            false,
+        );
+        let table: Vec<&str> = coverage
+            .lines()
+            .filter(|l| l.starts_with(['╭', '│', '╞', '├', '╰']))
+            .collect();
+        assert!(table.len() > 3, "{coverage}");
+        for line in &table {
+            assert!(line.chars().count() <= usize::from(width), "{line}");
+        }
+        // Six columns of receipts cannot keep every word whole in 80 columns; every line
+        // still fits and lines up (checked above). Where the width allows, nothing is cut.
+        if width == 200 {
+            whole(
+                &receipts,
+                &["tool_surface_changed", "insufficient_privilege"],
+            );
+            whole(&coverage, &["(governor)", "rollback_guard"]);
+        }
+    }
+}
