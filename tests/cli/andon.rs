@@ -5,19 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-
 use crate::common::{self, Run};
 
-fn tai(state: &Path, args: &[&str]) -> Run {
-    common::tai()
-        .arg("--state")
-        .arg(state)
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
-}
+use crate::common::tai_state as tai;
 
 const ROLLBACK: &[&str] = &[
     "call",

@@ -9,17 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::common::{self, Run};
+use crate::common::Run;
 
-fn tai(state: &Path, args: &[&str]) -> Run {
-    common::tai()
-        .arg("--state")
-        .arg(state)
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
-}
+use crate::common::tai_state as tai;
 
 /// The event as a file for `tai event --file`.
 fn event_file(dir: &Path, name: &str, event: &Value) -> PathBuf {

@@ -6,17 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{self, Run};
+use crate::common::Run;
 
-fn tai(state: &Path, args: &[&str]) -> Run {
-    common::tai()
-        .arg("--state")
-        .arg(state)
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
-}
+use crate::common::tai_state as tai;
 
 const POLICY: &str = "\
 bindings:

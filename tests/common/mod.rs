@@ -64,17 +64,24 @@ pub fn tai() -> std::process::Command {
     cmd
 }
 
-/// `tai --state STATE --now 2026-03-01T00:00:00Z ARGS`: the local workspace at a fixed time.
+/// `tai --state STATE ARGS`: the local workspace in STATE.
 #[cfg(feature = "cli")]
-pub fn tai_at(state: &Path, args: &[&str]) -> Run {
+pub fn tai_state(state: &Path, args: &[&str]) -> Run {
     tai()
         .arg("--state")
         .arg(state)
-        .args(["--now", "2026-03-01T00:00:00Z"])
         .args(args)
         .output()
         .unwrap()
         .into()
+}
+
+/// `tai --state STATE --now 2026-03-01T00:00:00Z ARGS`: the local workspace at a fixed time.
+#[cfg(feature = "cli")]
+pub fn tai_at(state: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["--now", "2026-03-01T00:00:00Z"];
+    all.extend_from_slice(args);
+    tai_state(state, &all)
 }
 
 /// Activates tenant `acme` on `sku` in the workspace at `state` (see [`tai_at`]) and boots
