@@ -49,8 +49,8 @@ pub fn tenant(name: &str) -> TenantId {
 }
 
 /// The `tai` binary without colour and without the environment variables that would
-/// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`, `TAI_ADMIN_TOKEN`,
-/// `RUST_LOG`), so a test sees only the arguments it gives. Runs in the test's working
+/// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`, `TAI_LEDGER`,
+/// `TAI_SIGNING_KEY`, `TAI_ADMIN_TOKEN`, `RUST_LOG`), so a test sees only the arguments it gives. Runs in the test's working
 /// directory unless told otherwise.
 #[cfg(feature = "cli")]
 pub fn tai() -> std::process::Command {
@@ -59,6 +59,8 @@ pub fn tai() -> std::process::Command {
         .env_remove("TAI_CATALOG")
         .env_remove("TAI_STATE")
         .env_remove("TAI_NOW")
+        .env_remove("TAI_LEDGER")
+        .env_remove("TAI_SIGNING_KEY")
         .env_remove("TAI_ADMIN_TOKEN")
         .env_remove("RUST_LOG");
     cmd
@@ -346,4 +348,51 @@ tools:
     )
     .unwrap();
     (catalog, started, release)
+}
+
+/// A new, empty PostgreSQL database of its own for one test, as a URL: created on the server
+/// `TAI_TEST_POSTGRES` names (`.ci/run` starts one; `.ci/postgres.sh start` does while
+/// developing). `None`, with the reason printed, when that variable is unset, so the test
+/// passes on a machine without PostgreSQL.
+#[cfg(feature = "postgres")]
+pub fn test_database(name: &str) -> Option<String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let Ok(server) = std::env::var("TAI_TEST_POSTGRES") else {
+        eprintln!("skipped: TAI_TEST_POSTGRES is unset (.ci/postgres.sh start prints a URL)");
+        return None;
+    };
+    let db = format!(
+        "tai_{}_{}_{}",
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("TAI_TEST_POSTGRES={server}: {e}"));
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    Some(with_database(&server, &db))
+}
+
+/// `url` naming database `db` instead of its own.
+#[cfg(feature = "postgres")]
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    let mut out = format!("{}/{db}", &base[..path]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
 }

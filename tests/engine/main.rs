@@ -7,5 +7,6 @@ mod common;
 mod exec;
 mod fuzz_regressions;
 mod invariants;
+mod ledger_contract;
 mod seed_examples;
 mod transition_table;

@@ -1,6 +1,7 @@
-//! Where sealed receipts are kept: the [`Ledger`] trait, its errors, and two
-//! implementations: [`FileLedger`] (per-tenant files in a state directory) and
-//! [`MemoryLedger`] (tests, benchmarks, simulations that keep nothing).
+//! Where sealed receipts are kept: the [`Ledger`] trait, its errors, and its
+//! implementations: [`FileLedger`] (per-tenant files in a state directory),
+//! [`MemoryLedger`] (tests, benchmarks, simulations that keep nothing) and, with the
+//! `postgres` feature, `PostgresLedger` (one database shared by several servers).
 //!
 //! The engine seals receipts ([`ChainHead::seal`]) and hands them to a `Ledger`; the ledger
 //! only stores them, refusing a batch that does not continue the tenant's chain. Keeping
@@ -12,6 +13,8 @@ mod file;
 mod head;
 mod manifest;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod tenant_log;
 mod tree;
 
@@ -30,6 +33,8 @@ pub use file::{FileLedger, LedgerOptions};
 pub use head::{HEAD_FILE_LEN, StoredHead};
 pub use manifest::{MANIFEST_FILE, Manifest};
 pub use memory::MemoryLedger;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresLedger, PostgresOptions, is_postgres_url, redact_url};
 
 /// Storage for per-tenant receipt chains.
 ///
@@ -289,6 +294,45 @@ pub enum LedgerError {
         path: PathBuf,
         /// What did not verify.
         detail: String,
+    },
+    /// The ledger's database URL does not parse.
+    #[error("`{url}` is not a usable database URL: {detail}")]
+    BadUrl {
+        /// The URL, without its password.
+        url: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The ledger's database did not answer.
+    #[error(
+        "cannot connect to the ledger database `{url}`: {detail}\n\
+         hint: check that the server runs and accepts connections from here, and the URL's \
+         user, password and database"
+    )]
+    Unreachable {
+        /// The URL, without its password.
+        url: String,
+        /// The client's error.
+        detail: String,
+    },
+    /// The ledger's database refused or failed a statement.
+    #[error("the ledger database could not {action}: {detail}")]
+    Database {
+        /// What was being done, e.g. `append receipts`.
+        action: &'static str,
+        /// The database's message.
+        detail: String,
+    },
+    /// The database was migrated by a newer tai.
+    #[error(
+        "the ledger database has schema version {found}; this tai knows up to {supported}\n\
+         hint: run a tai at least as new as the one that migrated it"
+    )]
+    SchemaTooNew {
+        /// The database's newest version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
     },
     /// A stored line could not be read as a receipt.
     #[error(
