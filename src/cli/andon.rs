@@ -59,7 +59,7 @@ struct Shown<'a> {
 pub fn run(args: &AndonArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match &args.command {
         AndonCommand::Show { target } => {
-            require_known(&global.state, &target.tenant)?;
+            require_known(global, &target.tenant)?;
             let andon = open(global)?.view(&target.tenant)?.andon;
             match target.format {
                 Format::Json => print_json(&Shown {
@@ -74,7 +74,7 @@ pub fn run(args: &AndonArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             signal,
             note,
         } => {
-            require_known(&global.state, &target.tenant)?;
+            require_known(global, &target.tenant)?;
             let ws = open(global)?;
             let receipts = ws.clear_andon(&target.tenant, signal, note.as_deref())?;
             let andon = ws.view(&target.tenant)?.andon;

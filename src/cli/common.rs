@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 use crate::catalog::{Catalog, builtin, load};
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::receipts::ledger::Ledger;
 use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::Workspace;
 
@@ -102,9 +103,54 @@ pub(super) fn clock(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Clock>> {
     })
 }
 
+/// The database ledger `--ledger`/`TAI_LEDGER` names, connected (and migrated) once per run;
+/// `None` when receipts are kept in the state directory.
+pub(super) fn database(global: &GlobalArgs) -> anyhow::Result<Option<Arc<dyn Ledger>>> {
+    let Some(url) = global.ledger.as_deref() else {
+        return Ok(None);
+    };
+    connect(url).map(Some)
+}
+
+#[cfg(feature = "postgres")]
+fn connect(url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+    use crate::receipts::ledger::{PostgresLedger, is_postgres_url};
+    static CONNECTED: std::sync::Mutex<Vec<(String, Arc<PostgresLedger>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut connected = crate::sync::lock(&CONNECTED);
+    if let Some((_, ledger)) = connected.iter().find(|(u, _)| u == url) {
+        return Ok(Arc::clone(ledger) as Arc<dyn Ledger>);
+    }
+    if !is_postgres_url(url) {
+        bail!(
+            "--ledger `{}` is not a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB)\n\
+             hint: without --ledger, receipts are kept in the state directory (--state)",
+            crate::receipts::ledger::redact_url(url)
+        );
+    }
+    let ledger = Arc::new(PostgresLedger::connect(url)?);
+    connected.push((url.to_owned(), Arc::clone(&ledger)));
+    Ok(ledger)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn connect(_url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+    bail!("this tai was built without the `postgres` feature: --ledger is not available")
+}
+
 /// Opens the workspace for writing, signing with `--signing-key` when given.
 pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     let catalog = Arc::new(load_catalog(global)?);
+    if let Some(ledger) = database(global)? {
+        if global.signing_key.is_some() {
+            bail!(
+                "--signing-key is not supported with a database ledger yet: checkpoints are \
+                 signed only into the state directory's ledgers"
+            );
+        }
+        return Workspace::open_on(&global.state, catalog, clock(global)?, ledger)
+            .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()));
+    }
     let signer = match &global.signing_key {
         Some(path) => Some(Arc::new(CheckpointSigner::load(path, Some(&global.state))?)),
         None => None,
@@ -126,4 +172,21 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// The workspace for reading only: the state directory's ledgers, or the database's.
+pub(super) fn open_read_only(
+    global: &GlobalArgs,
+    catalog: Arc<Catalog>,
+) -> anyhow::Result<Workspace> {
+    Ok(match database(global)? {
+        Some(ledger) => Workspace::with_ledger(
+            catalog,
+            clock(global)?,
+            crate::receipts::IdSource::seeded(0),
+            ledger,
+        )
+        .read_only(),
+        None => Workspace::open_read_only(&global.state, catalog, clock(global)?),
+    })
 }

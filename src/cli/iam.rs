@@ -14,7 +14,7 @@ use crate::ids::TenantId;
 use crate::intake::{self, Reading};
 use crate::workspace::Workspace;
 
-use super::common::{clock, input_error, open, print_json, print_receipts};
+use super::common::{input_error, open, print_json, print_receipts};
 use super::workspace::TenantArgs;
 use super::{Exit, Format, GlobalArgs, load_catalog};
 
@@ -77,7 +77,7 @@ pub fn run(args: &IamArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         IamCommand::Clear { target } => change(&open(global)?, target, None),
         IamCommand::Show { target } => {
             let catalog = Arc::new(load_catalog(global)?);
-            let ws = Workspace::open_read_only(&global.state, catalog, clock(global)?);
+            let ws = super::common::open_read_only(global, catalog)?;
             if !ws.exists(&target.tenant)? {
                 bail!(
                     "no tenant `{}` in `{}`",

@@ -73,6 +73,16 @@ pub struct GlobalArgs {
     /// reproducible demos and tests of the local workspace
     #[arg(long, global = true, env = "TAI_NOW", value_name = "TIME")]
     pub now: Option<String>,
+    /// Where receipts are kept: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB),
+    /// shared by every server pointed at it [default: the ledgers in the state directory]
+    #[arg(
+        long,
+        global = true,
+        env = "TAI_LEDGER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub ledger: Option<String>,
     /// Ed25519 key (from `tai keys new`) with which commands that write receipts (event,
     /// call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it
     /// must be outside the state directory and readable by its owner only

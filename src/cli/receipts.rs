@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -17,6 +18,7 @@ use crate::clock::Timestamp;
 use crate::ids::TenantId;
 use crate::intake::{self, Reading};
 use crate::receipts::export::{self, ExportFormat};
+use crate::receipts::ledger::Ledger;
 use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{
     ChainHead, Checkpoint, EventType, LedgerDir, LedgerError, ProofFile, PublicKey, Receipt,
@@ -217,14 +219,107 @@ fn export_format_parser() -> impl TypedValueParser<Value = ExportFormat> {
         .try_map(|s| s.parse::<ExportFormat>())
 }
 
+/// Where the chains are read from: the state directory's ledgers, or the database that
+/// `--ledger` names.
+enum Chains {
+    Dir(LedgerDir),
+    /// The ledger and its URL without the password.
+    Database(Arc<dyn Ledger>, String),
+}
+
+impl Chains {
+    fn open(global: &GlobalArgs) -> anyhow::Result<Chains> {
+        Ok(match super::common::database(global)? {
+            Some(ledger) => {
+                Chains::Database(ledger, redact(global.ledger.as_deref().unwrap_or_default()))
+            }
+            None => Chains::Dir(LedgerDir::in_state(&global.state)),
+        })
+    }
+
+    /// The state directory's ledgers: signed checkpoints and proofs are kept only there.
+    fn dir(&self) -> anyhow::Result<&LedgerDir> {
+        match self {
+            Chains::Dir(dir) => Ok(dir),
+            Chains::Database(..) => bail!(
+                "checkpoints and proofs are kept only with the state directory's ledgers; \
+                 a database ledger has none"
+            ),
+        }
+    }
+
+    fn contains(&self, tenant: &TenantId) -> Result<bool, LedgerError> {
+        match self {
+            Chains::Dir(dir) => Ok(dir.contains(tenant)),
+            Chains::Database(db, _) => Ok(db.head(tenant)?.next_seq > 0),
+        }
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
+        match self {
+            Chains::Dir(dir) => dir.tenants(),
+            Chains::Database(db, _) => db.tenants(),
+        }
+    }
+
+    /// Tenants the workspace manifest lists (a database lists what it holds).
+    fn listed(&self) -> Result<std::collections::BTreeSet<TenantId>, LedgerError> {
+        match self {
+            Chains::Dir(dir) => Ok(dir.manifest()?.map(|m| m.tenants).unwrap_or_default()),
+            Chains::Database(..) => Ok(std::collections::BTreeSet::new()),
+        }
+    }
+
+    fn verify_with(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: TrustAnchors<'_>,
+    ) -> anyhow::Result<VerifyReport> {
+        match self {
+            Chains::Dir(dir) => Ok(dir.verify_with(tenant, deep, anchors)?),
+            Chains::Database(..) if !anchors.keys.is_empty() || anchors.kept.is_some() => bail!(
+                "--public-key and --checkpoint check signed checkpoints, which are kept only \
+                 with the state directory's ledgers"
+            ),
+            Chains::Database(db, _) => Ok(db.verify(tenant)?),
+        }
+    }
+
+    fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+        match self {
+            Chains::Dir(dir) => dir.receipts(tenant),
+            Chains::Database(db, _) => db.read(tenant),
+        }
+    }
+
+    /// Where the chains are, for messages.
+    fn place(&self) -> String {
+        match self {
+            Chains::Dir(dir) => dir.path().display().to_string(),
+            Chains::Database(_, url) => url.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+use crate::receipts::ledger::redact_url as redact;
+#[cfg(not(feature = "postgres"))]
+fn redact(url: &str) -> String {
+    url.to_owned()
+}
+
 pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let dir = LedgerDir::in_state(&global.state);
+    if let ReceiptsCommand::VerifyProof(a) = &args.command {
+        return verify_proof(a);
+    }
+    let dir = Chains::open(global)?;
     match &args.command {
         ReceiptsCommand::Verify(a) => verify(&dir, a),
         ReceiptsCommand::Show(a) => show(&dir, a, Paint::new(global.color)),
         ReceiptsCommand::Export(a) => export_cmd(&dir, a),
-        ReceiptsCommand::Checkpoint(a) => checkpoint(&dir, a),
-        ReceiptsCommand::Prove(a) => prove(&dir, a),
+        ReceiptsCommand::Checkpoint(a) => checkpoint(dir.dir()?, a),
+        ReceiptsCommand::Prove(a) => prove(dir.dir()?, a),
         ReceiptsCommand::VerifyProof(a) => verify_proof(a),
     }
 }
@@ -270,7 +365,7 @@ fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> anyhow::Result<()>
 }
 
 fn checkpoint(dir: &LedgerDir, args: &CheckpointArgs) -> anyhow::Result<Exit> {
-    require_tenant(dir, &args.tenant)?;
+    require_tenant(&Chains::Dir(dir.clone()), &args.tenant)?;
     let Some(c) = dir.latest_checkpoint(&args.tenant)? else {
         bail!(LedgerError::NoCheckpoint {
             tenant: args.tenant.clone()
@@ -281,7 +376,7 @@ fn checkpoint(dir: &LedgerDir, args: &CheckpointArgs) -> anyhow::Result<Exit> {
 }
 
 fn prove(dir: &LedgerDir, args: &ProveArgs) -> anyhow::Result<Exit> {
-    require_tenant(dir, &args.tenant)?;
+    require_tenant(&Chains::Dir(dir.clone()), &args.tenant)?;
     match (&args.from_checkpoint, args.seq) {
         (Some(path), _) => {
             let old: Checkpoint = read_json(path, "a checkpoint")?;
@@ -363,8 +458,8 @@ fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
 }
 
 /// Fails with the known tenants listed unless `tenant` has a ledger.
-fn require_tenant(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<()> {
-    if dir.contains(tenant) {
+fn require_tenant(dir: &Chains, tenant: &TenantId) -> anyhow::Result<()> {
+    if dir.contains(tenant)? {
         return Ok(());
     }
     let known = dir.tenants()?;
@@ -382,7 +477,7 @@ fn require_tenant(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<()> {
     };
     bail!(
         "no ledger for tenant `{tenant}` in {}; known tenants: {known}{near}",
-        dir.path().display()
+        dir.place()
     )
 }
 
@@ -395,8 +490,8 @@ struct TenantVerdict<'a> {
     report: &'a VerifyReport,
 }
 
-fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
-    let listed = dir.manifest()?.map(|m| m.tenants).unwrap_or_default();
+fn verify(dir: &Chains, args: &VerifyArgs) -> anyhow::Result<Exit> {
+    let listed = dir.listed()?;
     let tenants = match &args.tenant {
         Some(t) => {
             // A tenant the manifest lists is verified even without a ledger: it was deleted.
@@ -411,7 +506,7 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
             all.sort();
             all.dedup();
             if all.is_empty() {
-                bail!("no ledgers in {}", dir.path().display());
+                bail!("no ledgers in {}", dir.place());
             }
             all
         }
@@ -538,7 +633,7 @@ fn verdict(report: &VerifyReport) -> String {
 /// Reads a tenant's receipts. A chain that does not verify is refused (`Err(Exit)`), or with
 /// `allow_broken` read all the same with a warning on standard error.
 fn load(
-    dir: &LedgerDir,
+    dir: &Chains,
     tenant: &TenantId,
     allow_broken: bool,
 ) -> anyhow::Result<Result<Vec<Receipt>, Exit>> {
@@ -562,7 +657,7 @@ fn load(
     Ok(Ok(dir.receipts(tenant)?))
 }
 
-fn show(dir: &LedgerDir, args: &ShowArgs, paint: Paint) -> anyhow::Result<Exit> {
+fn show(dir: &Chains, args: &ShowArgs, paint: Paint) -> anyhow::Result<Exit> {
     let receipts = match load(dir, &args.tenant, args.allow_broken)? {
         Ok(r) => r,
         Err(exit) => return Ok(exit),
@@ -608,7 +703,7 @@ fn table(receipts: &[&Receipt], paint: Paint) -> TextTable {
     table
 }
 
-fn export_cmd(dir: &LedgerDir, args: &ExportArgs) -> anyhow::Result<Exit> {
+fn export_cmd(dir: &Chains, args: &ExportArgs) -> anyhow::Result<Exit> {
     let receipts = match load(dir, &args.tenant, args.allow_broken)? {
         Ok(r) => r,
         Err(exit) => return Ok(exit),

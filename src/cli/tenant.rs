@@ -11,9 +11,22 @@ use crate::ids::TenantId;
 use crate::receipts::{LedgerDir, Receipt};
 use crate::workspace::Workspace;
 
+use super::GlobalArgs;
+
 /// Fails (a usage error: exit 2) unless the state directory holds `tenant`. Asked before the
 /// workspace is opened for writing, so a refused name writes nothing at all.
-pub(super) fn require_known(state: &Path, tenant: &TenantId) -> anyhow::Result<()> {
+pub(super) fn require_known(global: &GlobalArgs, tenant: &TenantId) -> anyhow::Result<()> {
+    let state = global.state.as_path();
+    if let Some(ledger) = super::common::database(global)? {
+        if ledger.head(tenant)?.next_seq > 0 {
+            return Ok(());
+        }
+        let known = ledger.tenants()?;
+        bail!(
+            "{}",
+            unknown_tenant(tenant, known.iter().map(TenantId::as_str), state)
+        )
+    }
     let dir = LedgerDir::in_state(state);
     // A tenant the manifest lists but whose ledger is gone was deleted: the workspace says
     // so itself.

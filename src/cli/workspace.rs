@@ -18,7 +18,7 @@ use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::iam::Principal;
 use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
-use crate::workspace::{TenantView, Workspace, WorkspaceError};
+use crate::workspace::{TenantView, WorkspaceError};
 
 use super::common::{clock, input_error, open, print_json, print_receipts};
 use super::complete;
@@ -329,7 +329,7 @@ fn check_shortcut(cmd: &EventCommand, global: &GlobalArgs) -> anyhow::Result<()>
         bail!("`tai event {name}` needs --sku SKU\nhint: `tai sku list` lists the SKUs");
     }
     if !matches!(cmd, EventCommand::Activate(_)) {
-        require_known(&global.state, &a.target.tenant)?;
+        require_known(global, &a.target.tenant)?;
     }
     Ok(())
 }
@@ -376,7 +376,7 @@ fn parse_when(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
 }
 
 pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    require_known(&global.state, &args.target.tenant)?;
+    require_known(global, &args.target.tenant)?;
     let ws = open(global)?;
     let schema = ws.catalog().tool(&args.tool).map(|t| &t.tool.input_schema);
     let call = ToolCall {
@@ -448,7 +448,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    require_known(&global.state, &args.target.tenant)?;
+    require_known(global, &args.target.tenant)?;
     let ws = open(global)?;
     let signal = Signal {
         name: args.name.clone(),
@@ -478,7 +478,7 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    require_known(&global.state, &args.target.tenant)?;
+    require_known(global, &args.target.tenant)?;
     let ws = open(global)?;
     let resolution = match args.outcome {
         ActionOutcome::Complete => Resolution::Complete,
@@ -499,10 +499,10 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
 pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     // Reading changes nothing: no repair, no quarantine, no files created.
     let catalog = Arc::new(load_catalog(global)?);
-    let ws = Workspace::open_read_only(&global.state, catalog, clock(global)?);
+    let ws = super::common::open_read_only(global, catalog)?;
     let ids = match &args.tenant {
         Some(t) => {
-            require_known(&global.state, t)?;
+            require_known(global, t)?;
             vec![t.clone()]
         }
         None => ws.tenant_ids()?,

@@ -101,7 +101,14 @@ pub async fn try_call(
 ) -> Option<Result<CallOutcome, WorkspaceError>> {
     for _ in 0..BUSY_RETRIES {
         match workspace.try_call(tenant, call) {
-            Ok(deferred) => return Some(deferred.durable().await),
+            Ok(deferred) => {
+                return match deferred.durable().await {
+                    // Another server continued the tenant's chain first: decide again on the
+                    // blocking pool, where the workspace rebuilds the tenant and retries.
+                    Err(e) if e.lost_race() => None,
+                    done => Some(done),
+                };
+            }
             Err(Declined::Busy) => tokio::task::yield_now().await,
             Err(Declined::WouldBlock) => return None,
         }

@@ -158,6 +158,25 @@ impl Workspace {
         Ok(Workspace::with_ledger(catalog, clock, ids, ledger))
     }
 
+    /// A workspace whose receipts live in `ledger` (a database shared with other servers),
+    /// with the receipt-id seed of `state_dir`.
+    pub fn open_on(
+        state_dir: &Path,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+        ledger: Arc<dyn Ledger>,
+    ) -> Result<Workspace, WorkspaceError> {
+        let ids = IdSource::seeded(load_or_create_seed(state_dir)?);
+        Ok(Workspace::with_ledger(catalog, clock, ids, ledger))
+    }
+
+    /// This workspace, for reading only: it settles nothing a previous writer left
+    /// unfinished.
+    pub fn read_only(mut self) -> Workspace {
+        self.writes = false;
+        self
+    }
+
     /// The workspace in `state_dir` for reading only: nothing in the state directory is
     /// created or changed, and tenants are rebuilt from their acknowledged receipts (what
     /// follows a head is left for the next writer).
@@ -167,9 +186,7 @@ impl Workspace {
         clock: Arc<dyn Clock>,
     ) -> Workspace {
         let ledger = Arc::new(ReadOnlyLedger::new(state_dir));
-        let mut ws = Workspace::with_ledger(catalog, clock, IdSource::seeded(0), ledger);
-        ws.writes = false;
-        ws
+        Workspace::with_ledger(catalog, clock, IdSource::seeded(0), ledger).read_only()
     }
 
     /// A workspace over any ledger (e.g. an in-memory one in tests).
@@ -220,7 +237,11 @@ impl Workspace {
     /// Whether the tenant has any receipts. Asks the ledger for one head rather than listing
     /// every tenant: the server checks this on each request.
     pub fn exists(&self, id: &TenantId) -> Result<bool, WorkspaceError> {
-        Ok(self.ledger.head(id)?.next_seq > 0)
+        // A tenant with a durable receipt never goes away: no need to ask the ledger again.
+        let loaded = lock(&self.tenants)
+            .get(id)
+            .is_some_and(|h| h.durable.load(Ordering::Acquire) > 0);
+        Ok(loaded || self.ledger.head(id)?.next_seq > 0)
     }
 
     fn handle(&self, id: &TenantId) -> Result<Arc<Cell>, WorkspaceError> {
@@ -256,14 +277,21 @@ impl Workspace {
     /// concurrent operations share one flush (the ledger's group commit); each caller still
     /// hears back only once its own receipts are durable. If writing or flushing fails the
     /// tenant is rebuilt from the ledger, so memory never stays ahead of what is on disk.
+    ///
+    /// Should another writer of a shared ledger (a second server on the same database) have
+    /// continued the tenant's chain first, the ledger refuses the receipts; the tenant is
+    /// then rebuilt from the ledger and `op` decided again on what it holds, a few times at
+    /// most ([`LOST_RACE_RETRIES`]).
     pub fn run<T: Send + 'static>(
         &self,
         id: &TenantId,
-        op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
+        op: impl Fn(&mut Tenant, &Env<'_>) -> T,
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
-        let h = self.handle(id)?;
-        self.run_on(&h, id, op, receipts_of)
+        retry_lost_races(|| {
+            let h = self.handle(id)?;
+            self.run_on(&h, id, &op, receipts_of)
+        })
     }
 
     fn run_on<T: Send + 'static>(
@@ -394,7 +422,7 @@ impl Workspace {
     ) -> Result<EventOutcome, WorkspaceError> {
         self.run(
             tenant,
-            move |t, env| t.refuse_raw(env, raw, refusal),
+            move |t, env| t.refuse_raw(env, raw, refusal.clone()),
             |o| &o.receipts,
         )
     }
@@ -406,7 +434,14 @@ impl Workspace {
     /// (nothing else is decided until its outcome is sealed) but not the tenant itself, so
     /// reads answer meanwhile from the last decided state. Should this process die while
     /// the program runs, the next writer records the action as interrupted.
+    ///
+    /// A call that lost a race with another writer of a shared ledger is decided again, as
+    /// in [`Workspace::run`].
     pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
+        retry_lost_races(|| self.call_once(tenant, call))
+    }
+
+    fn call_once(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
         let h = self.handle(tenant)?;
         let turn = lock(&h.op);
         if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
@@ -507,7 +542,7 @@ impl Workspace {
     ) -> Result<Vec<Receipt>, WorkspaceError> {
         self.run(
             tenant,
-            |t, env| t.set_iam_policy(env, policy),
+            |t, env| t.set_iam_policy(env, policy.clone()),
             |o| o.as_slice(),
         )
     }
@@ -524,6 +559,34 @@ impl Workspace {
     pub fn view(&self, tenant: &TenantId) -> Result<TenantView, WorkspaceError> {
         let t = self.tenant(tenant)?;
         Ok(TenantView::of(&t, self.clock.now()))
+    }
+}
+
+/// How many times an operation that lost a race for a tenant's chain is decided again.
+pub const LOST_RACE_RETRIES: usize = 8;
+
+/// Runs `attempt` again while it fails only because another writer continued the tenant's
+/// chain first (the tenant has been rebuilt from the ledger by then).
+fn retry_lost_races<T>(
+    mut attempt: impl FnMut() -> Result<T, WorkspaceError>,
+) -> Result<T, WorkspaceError> {
+    let mut tries = 0;
+    loop {
+        match attempt() {
+            Err(e) if e.lost_race() && tries < LOST_RACE_RETRIES => tries += 1,
+            done => return done,
+        }
+    }
+}
+
+impl WorkspaceError {
+    /// Whether the ledger refused the receipts because another writer had continued the
+    /// tenant's chain first: deciding again on the rebuilt tenant may succeed.
+    pub fn lost_race(&self) -> bool {
+        matches!(
+            self,
+            WorkspaceError::Ledger(LedgerError::Discontinuous { .. })
+        )
     }
 }
 
