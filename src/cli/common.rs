@@ -109,11 +109,12 @@ pub(super) fn database(global: &GlobalArgs) -> anyhow::Result<Option<Arc<dyn Led
     let Some(url) = global.ledger.as_deref() else {
         return Ok(None);
     };
-    connect(url).map(Some)
+    connect_ledger(url).map(Some)
 }
 
+/// The database ledger at `url`, connected (and migrated) once per run.
 #[cfg(feature = "postgres")]
-fn connect(url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+pub(super) fn connect_ledger(url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
     use crate::receipts::ledger::{PostgresLedger, is_postgres_url};
     static CONNECTED: std::sync::Mutex<Vec<(String, Arc<PostgresLedger>)>> =
         std::sync::Mutex::new(Vec::new());
@@ -134,7 +135,7 @@ fn connect(url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
 }
 
 #[cfg(not(feature = "postgres"))]
-fn connect(_url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+pub(super) fn connect_ledger(_url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
     bail!("this tai was built without the `postgres` feature: --ledger is not available")
 }
 

@@ -15,6 +15,7 @@ mod exit;
 mod iam;
 mod import;
 mod keys;
+mod ledger;
 mod log;
 mod mcp;
 mod pack;
@@ -146,6 +147,8 @@ pub enum Command {
     Receipts(receipts::ReceiptsArgs),
     /// Create the Ed25519 key pair that signs checkpoints
     Keys(keys::KeysArgs),
+    /// Copy receipt chains from a state directory into a PostgreSQL ledger
+    Ledger(ledger::LedgerArgs),
     /// Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp
     Serve(serve::ServeArgs),
     /// Serve one tenant's tools over the Model Context Protocol on stdin/stdout
@@ -179,6 +182,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Simulate(args) => simulate::run(args, &cli.global),
         Command::Receipts(args) => receipts::run(args, &cli.global),
         Command::Keys(args) => keys::run(args),
+        Command::Ledger(args) => ledger::run(args, &cli.global),
         Command::Pack(args) => pack::run(args, &cli.global),
         Command::Sku(args) => sku::run(args, &cli.global),
         Command::Tools(args) => tools::run(args, &cli.global),

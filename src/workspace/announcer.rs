@@ -51,6 +51,24 @@ impl Announcer {
         self.release(observer, id);
     }
 
+    /// After the tenant was rebuilt from its ledger (`stored`, its whole chain): announces
+    /// what is there and was not announced yet (written by another server on a shared
+    /// ledger), and continues from the chain's end.
+    pub(super) fn catch_up(
+        &mut self,
+        observer: &dyn ReceiptObserver,
+        id: &TenantId,
+        stored: &[Receipt],
+    ) {
+        let end = stored.len() as u64;
+        let from = usize::try_from(self.next).unwrap_or(usize::MAX);
+        if let Some(unseen) = stored.get(from..).filter(|u| !u.is_empty()) {
+            observer.appended(id, unseen);
+        }
+        self.next = end;
+        self.early.clear();
+    }
+
     /// Skips receipts that will never be announced (their flush failed).
     pub(super) fn skip_to(&mut self, observer: &dyn ReceiptObserver, id: &TenantId, next: u64) {
         self.next = self.next.max(next);

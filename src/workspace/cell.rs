@@ -95,22 +95,37 @@ impl<T: Send> Job for Pending<T> {
                 // Memory holds these receipts only if no rebuild has happened since they
                 // were decided; after one, it may hold later, sound decisions instead, which
                 // must not be thrown away.
+                let mut stored = None;
                 let err = if p.cell.rebuilds.load(Ordering::Relaxed) == p.rebuilds {
-                    let rebuilt = rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant);
-                    if rebuilt.is_ok() {
-                        p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
-                        p.cell
-                            .durable
-                            .store(tenant.head().next_seq, Ordering::Release);
+                    match rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant) {
+                        Ok(receipts) => {
+                            p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
+                            p.cell
+                                .durable
+                                .store(tenant.head().next_seq, Ordering::Release);
+                            stored = Some(receipts);
+                            e.into()
+                        }
+                        Err(rebuilt) => rebuilt,
                     }
-                    rebuilt.err().unwrap_or(e.into())
                 } else {
                     e.into()
                 };
                 drop(tenant);
-                // What was lost will never be announced; later batches must not wait on it.
-                if let (Some(observer), Some(last)) = (&p.observer, receipts.last()) {
-                    lock(&p.cell.announcer).skip_to(observer.as_ref(), &p.tenant, last.seq + 1);
+                if let Some(observer) = &p.observer {
+                    let mut announcer = lock(&p.cell.announcer);
+                    match (&stored, receipts.last()) {
+                        // Another writer's receipts may be what took this batch's place.
+                        (Some(stored), _) => {
+                            announcer.catch_up(observer.as_ref(), &p.tenant, stored);
+                        }
+                        // What was lost will never be announced; later batches must not
+                        // wait on it.
+                        (None, Some(last)) => {
+                            announcer.skip_to(observer.as_ref(), &p.tenant, last.seq + 1);
+                        }
+                        (None, None) => {}
+                    }
                 }
                 Err(err)
             }
@@ -120,9 +135,13 @@ impl<T: Send> Job for Pending<T> {
     }
 }
 
-/// Replaces the in-memory tenant with what its ledger holds.
-fn rebuild(ledger: &dyn Ledger, id: &TenantId, tenant: &mut Tenant) -> Result<(), WorkspaceError> {
+/// Replaces the in-memory tenant with what its ledger holds, and returns that.
+fn rebuild(
+    ledger: &dyn Ledger,
+    id: &TenantId,
+    tenant: &mut Tenant,
+) -> Result<Vec<Receipt>, WorkspaceError> {
     let stored = ledger.read(id)?;
     *tenant = Tenant::replay(id.clone(), &stored)?;
-    Ok(())
+    Ok(stored)
 }

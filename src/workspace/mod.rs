@@ -485,6 +485,10 @@ impl Workspace {
             return Err(Declined::WouldBlock);
         }
         let settled = self.handler_is(call, |h| matches!(h, Handler::Builtin(_)));
+        // A database is read over the network: not from a caller that must not block.
+        if settled && self.ledger.is_remote() {
+            return Err(Declined::WouldBlock);
+        }
         self.try_run_when(tenant, settled, |t, env| t.call(env, call), |o| &o.receipts)
     }
 

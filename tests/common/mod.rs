@@ -368,14 +368,20 @@ pub fn test_database(name: &str) -> Option<String> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let mut admin = postgres::Client::connect(&server, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("TAI_TEST_POSTGRES={server}: {e}"));
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .unwrap();
+    // On a thread of its own: the synchronous client must not run inside an async test.
+    let (url, name) = (server.clone(), db.clone());
+    std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("TAI_TEST_POSTGRES={url}: {e}"));
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+    })
+    .join()
+    .unwrap();
     Some(with_database(&server, &db))
 }
 

@@ -258,7 +258,7 @@ pub(crate) async fn all_receipts(s: &Server, token: &str, tenant: &str) -> Vec<V
     }
 }
 
-fn assert_gap_free(receipts: &[Value]) {
+pub(crate) fn assert_gap_free(receipts: &[Value]) {
     for (i, r) in receipts.iter().enumerate() {
         assert_eq!(r["seq"], i as u64, "receipt {i} out of place");
         if i > 0 {

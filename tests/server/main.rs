@@ -14,4 +14,5 @@ mod hardening;
 mod http;
 mod mcp;
 mod proofs;
+mod replicas;
 mod write_ahead;

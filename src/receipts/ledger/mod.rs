@@ -90,6 +90,12 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Checks `tenant`'s whole chain: hashes, links, seqs and the stored head.
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError>;
 
+    /// Whether reading may wait on the network (a database server) rather than a local
+    /// disk: callers that must not block (an async task) then read on a thread that may.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
     /// The latest signed checkpoint of `tenant`, `None` when nothing was signed.
     fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
         let _ = tenant;

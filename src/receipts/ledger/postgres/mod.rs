@@ -236,6 +236,10 @@ impl Ledger for PostgresLedger {
         self.read_from(tenant, 0, usize::MAX)
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn read_from(
         &self,
         tenant: &TenantId,
