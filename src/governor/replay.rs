@@ -26,6 +26,14 @@ impl Tenant {
     /// form an unbroken chain for this tenant.
     pub fn replay(id: TenantId, receipts: &[Receipt]) -> Result<Tenant, ReplayError> {
         let mut t = Tenant::new(id);
+        t.replay_more(receipts)?;
+        Ok(t)
+    }
+
+    /// Continues the replay with `receipts`, which must continue the tenant's chain: what
+    /// another writer of a shared ledger appended after this tenant's head.
+    pub fn replay_more(&mut self, receipts: &[Receipt]) -> Result<(), ReplayError> {
+        let t = self;
         for r in receipts {
             let tenant = t.id.clone();
             let fail = |problem: String| ReplayError {
@@ -51,7 +59,7 @@ impl Tenant {
                 hash: r.hash.clone(),
             };
         }
-        Ok(t)
+        Ok(())
     }
 
     fn apply_receipt(&mut self, r: &Receipt) -> Result<(), String> {

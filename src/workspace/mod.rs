@@ -13,6 +13,7 @@ mod durability;
 mod import;
 mod seed;
 mod server_lock;
+mod shared;
 mod view;
 
 use std::collections::HashMap;
@@ -102,11 +103,13 @@ pub struct Workspace {
     clock: Arc<dyn Clock>,
     ids: IdSource,
     ledger: Arc<dyn Ledger>,
-    tenants: Mutex<HashMap<TenantId, Arc<Cell>>>,
+    tenants: Arc<shared::Cells>,
     observer: Option<Arc<dyn ReceiptObserver>>,
     durability: DurabilityThread,
     /// Whether this workspace writes (and so settles what a previous writer left unfinished).
     writes: bool,
+    /// Called by a shared ledger when another server appends, while this workspace lives.
+    follower: Option<shared::Following>,
 }
 
 /// Why [`Workspace::try_run`] ran nothing.
@@ -202,14 +205,22 @@ impl Workspace {
             ids,
             durability: DurabilityThread::new(Arc::clone(&ledger)),
             ledger,
-            tenants: Mutex::new(HashMap::new()),
+            tenants: Arc::new(Mutex::new(HashMap::new())),
             observer: None,
             writes: true,
+            follower: None,
         }
     }
 
     /// Reports every durable batch of receipts to `observer`.
+    ///
+    /// On a ledger other servers write too, their appends are followed: the tenants held
+    /// here catch up and `observer` hears of the receipts.
     pub fn with_observer(mut self, observer: Arc<dyn ReceiptObserver>) -> Workspace {
+        let follower = shared::follower(&self.tenants, &self.ledger, &observer);
+        if self.ledger.watch(&follower) {
+            self.follower = Some(shared::Following(follower));
+        }
         self.observer = Some(observer);
         self
     }

@@ -21,6 +21,7 @@ mod tree;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::ids::TenantId;
 
@@ -35,6 +36,10 @@ pub use manifest::{MANIFEST_FILE, Manifest};
 pub use memory::MemoryLedger;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresLedger, PostgresOptions, is_postgres_url, redact_url};
+
+/// Told of an append to a tenant's chain: the tenant, the batch's first seq and the seq
+/// after it.
+pub type Appended = dyn Fn(&TenantId, u64, u64) + Send + Sync;
 
 /// Storage for per-tenant receipt chains.
 ///
@@ -89,6 +94,14 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Checks `tenant`'s whole chain: hashes, links, seqs and the stored head.
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError>;
+
+    /// Reports appends by other writers of a shared ledger (a database several servers use)
+    /// to `on_append` until it is dropped, perhaps also this process's own; returns whether
+    /// it will. A ledger only one process writes has nothing to report.
+    fn watch(&self, on_append: &Arc<Appended>) -> bool {
+        let _ = on_append;
+        false
+    }
 
     /// Whether reading may wait on the network (a database server) rather than a local
     /// disk: callers that must not block (an async task) then read on a thread that may.

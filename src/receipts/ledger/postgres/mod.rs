@@ -11,9 +11,11 @@
 
 mod pool;
 mod schema;
+mod watch;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -23,7 +25,7 @@ use crate::ids::TenantId;
 use crate::receipts::verify::Verifier;
 use crate::receipts::{ChainHead, GENESIS_HASH, Receipt, VerifyReport};
 
-use super::{Ledger, LedgerError, StoredHead, check_batch};
+use super::{Appended, Ledger, LedgerError, StoredHead, check_batch};
 
 use pool::Pool;
 
@@ -49,7 +51,10 @@ impl Default for PostgresOptions {
 /// Receipt chains in a PostgreSQL database.
 #[derive(Debug)]
 pub struct PostgresLedger {
-    pool: Pool,
+    pool: Arc<Pool>,
+    /// Whether the database has `NOTIFY` (appends announce themselves to other servers);
+    /// without it they poll.
+    notify: bool,
 }
 
 /// Whether `location` names a PostgreSQL database rather than a directory.
@@ -96,9 +101,15 @@ impl PostgresLedger {
         if config.get_application_name().is_none() {
             config.application_name("tai");
         }
-        let pool = Pool::new(config, shown, options.pool_size);
-        schema::migrate(&mut *pool.get()?)?;
-        Ok(PostgresLedger { pool })
+        let pool = Arc::new(Pool::new(config, shown, options.pool_size));
+        let notify = {
+            let mut client = pool.get()?;
+            schema::migrate(&mut client)?;
+            client
+                .execute("SELECT pg_notify($1, '')", &[&watch::CHANNEL])
+                .is_ok()
+        };
+        Ok(PostgresLedger { pool, notify })
     }
 
     /// The database's URL without its password.
@@ -146,7 +157,7 @@ impl PostgresLedger {
 }
 
 /// The outcome of one append transaction.
-enum Appended {
+enum Outcome {
     Committed,
     /// The head was not where the batch starts: another writer got there first.
     Lost,
@@ -154,11 +165,12 @@ enum Appended {
 
 fn append_tx(
     client: &mut postgres::Client,
+    notify: bool,
     tenant: &TenantId,
     start: &ChainHead,
     end: &ChainHead,
     receipts: &[Receipt],
-) -> Result<Appended, postgres::Error> {
+) -> Result<Outcome, postgres::Error> {
     let mut lines = Vec::with_capacity(receipts.len());
     let mut bytes: i64 = 0;
     for r in receipts {
@@ -190,7 +202,7 @@ fn append_tx(
     };
     if moved != 1 {
         tx.rollback()?;
-        return Ok(Appended::Lost);
+        return Ok(Outcome::Lost);
     }
     let insert = tx.prepare(
         "INSERT INTO receipts (tenant, seq, prev_hash, hash, line) VALUES ($1, $2, $3, $4, $5)",
@@ -201,8 +213,13 @@ fn append_tx(
             &[&t, &to_db(r.seq), &&*r.prev_hash, &&*r.hash, line],
         )?;
     }
+    if notify {
+        // Delivered on commit, to the other servers' watchers.
+        let payload = watch::payload(tenant, start.next_seq, end.next_seq);
+        tx.execute("SELECT pg_notify($1, $2)", &[&watch::CHANNEL, &payload])?;
+    }
     tx.commit()?;
-    Ok(Appended::Committed)
+    Ok(Outcome::Committed)
 }
 
 impl Ledger for PostgresLedger {
@@ -224,9 +241,9 @@ impl Ledger for PostgresLedger {
         }
         let end = check_batch(tenant, &start, receipts)?;
         let mut client = self.pool.get()?;
-        match append_tx(&mut client, tenant, &start, &end, receipts) {
-            Ok(Appended::Committed) => Ok(end.next_seq),
-            Ok(Appended::Lost) => Err(self.lost_race(tenant, &start)),
+        match append_tx(&mut client, self.notify, tenant, &start, &end, receipts) {
+            Ok(Outcome::Committed) => Ok(end.next_seq),
+            Ok(Outcome::Lost) => Err(self.lost_race(tenant, &start)),
             Err(e) if is_race(&e) => Err(self.lost_race(tenant, &start)),
             Err(e) => Err(db_err("append receipts")(e)),
         }
@@ -238,6 +255,10 @@ impl Ledger for PostgresLedger {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn watch(&self, on_append: &Arc<Appended>) -> bool {
+        watch::spawn(Arc::clone(&self.pool), self.notify, on_append)
     }
 
     fn read_from(

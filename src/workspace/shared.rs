@@ -1,0 +1,101 @@
+//! Keeping up with the other servers of a shared ledger: when another writer appends to a
+//! tenant's chain, the tenant here is brought up to date and listeners (receipt streams,
+//! MCP sessions) hear of the receipts as if they had been written here.
+//!
+//! This is only a shortcut: a tenant that falls behind is still never wrong, because an
+//! append decided on an old head is refused by the ledger and decided again on the
+//! rebuilt tenant (`Workspace::run`).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::ids::TenantId;
+use crate::receipts::ledger::{Appended, Ledger};
+use crate::sync::{lock, try_lock};
+
+use super::ReceiptObserver;
+use super::cell::Cell;
+
+/// The tenants a workspace holds in memory.
+pub(super) type Cells = Mutex<HashMap<TenantId, Arc<Cell>>>;
+
+/// Keeps the follower alive: the ledger holds it only weakly.
+pub(super) struct Following(
+    #[expect(
+        dead_code,
+        reason = "held, never called here: dropping it stops the following"
+    )]
+    pub(super) Arc<Appended>,
+);
+
+impl std::fmt::Debug for Following {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Following")
+    }
+}
+
+/// What the ledger calls on another writer's append, while the workspace lives.
+pub(super) fn follower(
+    cells: &Arc<Cells>,
+    ledger: &Arc<dyn Ledger>,
+    observer: &Arc<dyn ReceiptObserver>,
+) -> Arc<Appended> {
+    let cells: Weak<Cells> = Arc::downgrade(cells);
+    let ledger = Arc::clone(ledger);
+    let observer = Arc::clone(observer);
+    Arc::new(move |tenant: &TenantId, first: u64, next: u64| {
+        if let Some(cells) = cells.upgrade() {
+            follow(
+                &cells,
+                ledger.as_ref(),
+                observer.as_ref(),
+                tenant,
+                first,
+                next,
+            );
+        }
+    })
+}
+
+/// Brings `tenant` up to `next` after an append of `first..next` (perhaps this server's own).
+fn follow(
+    cells: &Cells,
+    ledger: &dyn Ledger,
+    observer: &dyn ReceiptObserver,
+    tenant: &TenantId,
+    first: u64,
+    next: u64,
+) {
+    let cell = lock(cells).get(tenant).cloned();
+    let Some(h) = cell else {
+        // Not held here: nothing to bring up to date, but its listeners hear of it.
+        let count = usize::try_from(next.saturating_sub(first)).unwrap_or(usize::MAX);
+        if let Ok(receipts) = ledger.read_from(tenant, first, count)
+            && !receipts.is_empty()
+        {
+            observer.appended(tenant, &receipts);
+        }
+        return;
+    };
+    // An operation under way here will find out for itself, when the ledger refuses it.
+    let Some(_turn) = try_lock(&h.op) else {
+        return;
+    };
+    let mut t = lock(&h.tenant);
+    let head = t.head().next_seq;
+    if head >= next || h.durable.load(Ordering::Acquire) < head {
+        return;
+    }
+    let Ok(newer) = ledger.read_from(tenant, head, usize::MAX) else {
+        return;
+    };
+    if t.replay_more(&newer).is_err() {
+        // Not a continuation of what is held here: the next operation rebuilds the tenant.
+        return;
+    }
+    h.rebuilds.fetch_add(1, Ordering::Relaxed);
+    h.durable.store(t.head().next_seq, Ordering::Release);
+    drop(t);
+    lock(&h.announcer).announce(observer, tenant, &newer);
+}
