@@ -25,6 +25,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--ledger', '--ledger', [CompletionResultType]::ParameterName, 'Where receipts are kept: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every server pointed at it; given before the command (`tai --ledger URL serve`) [default: the ledgers in the state directory]')
             [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -46,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('andon', 'andon', [CompletionResultType]::ParameterValue, 'Show or clear the critical Andons that stop a tenant''s packs')
             [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains; prove a receipt is in the signed history')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Create the Ed25519 key pair that signs checkpoints')
+            [CompletionResult]::new('ledger', 'ledger', [CompletionResultType]::ParameterValue, 'Copy receipt chains from a state directory into a PostgreSQL ledger')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant')
@@ -973,6 +975,46 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;keys;help;help' {
             break
         }
+        'tai;ledger' {
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy every tenant''s chain from a state directory into a PostgreSQL ledger')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tai;ledger;migrate' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The state directory holding the ledgers')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The PostgreSQL URL to copy into')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tai;ledger;help' {
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy every tenant''s chain from a state directory into a PostgreSQL ledger')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tai;ledger;help;migrate' {
+            break
+        }
+        'tai;ledger;help;help' {
+            break
+        }
         'tai;serve' {
             [CompletionResult]::new('--addr', '--addr', [CompletionResultType]::ParameterName, 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)')
             [CompletionResult]::new('--admin-token', '--admin-token', [CompletionResultType]::ParameterName, 'The admin token [default: generated and printed on stderr]')
@@ -1074,6 +1116,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('andon', 'andon', [CompletionResultType]::ParameterValue, 'Show or clear the critical Andons that stop a tenant''s packs')
             [CompletionResult]::new('receipts', 'receipts', [CompletionResultType]::ParameterValue, 'Verify, show and export receipt chains; prove a receipt is in the signed history')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Create the Ed25519 key pair that signs checkpoints')
+            [CompletionResult]::new('ledger', 'ledger', [CompletionResultType]::ParameterValue, 'Copy receipt chains from a state directory into a PostgreSQL ledger')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp')
             [CompletionResult]::new('mcp', 'mcp', [CompletionResultType]::ParameterValue, 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant')
@@ -1240,6 +1283,13 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;keys;new' {
+            break
+        }
+        'tai;help;ledger' {
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy every tenant''s chain from a state directory into a PostgreSQL ledger')
+            break
+        }
+        'tai;help;ledger;migrate' {
             break
         }
         'tai;help;serve' {

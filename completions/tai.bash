@@ -46,6 +46,9 @@ _tai() {
             tai,keys)
                 cmd="tai__subcmd__keys"
                 ;;
+            tai,ledger)
+                cmd="tai__subcmd__ledger"
+                ;;
             tai,mcp)
                 cmd="tai__subcmd__mcp"
                 ;;
@@ -193,6 +196,9 @@ _tai() {
             tai__subcmd__help,keys)
                 cmd="tai__subcmd__help__subcmd__keys"
                 ;;
+            tai__subcmd__help,ledger)
+                cmd="tai__subcmd__help__subcmd__ledger"
+                ;;
             tai__subcmd__help,mcp)
                 cmd="tai__subcmd__help__subcmd__mcp"
                 ;;
@@ -274,6 +280,9 @@ _tai() {
             tai__subcmd__help__subcmd__keys,new)
                 cmd="tai__subcmd__help__subcmd__keys__subcmd__new"
                 ;;
+            tai__subcmd__help__subcmd__ledger,migrate)
+                cmd="tai__subcmd__help__subcmd__ledger__subcmd__migrate"
+                ;;
             tai__subcmd__help__subcmd__pack,list)
                 cmd="tai__subcmd__help__subcmd__pack__subcmd__list"
                 ;;
@@ -348,6 +357,18 @@ _tai() {
                 ;;
             tai__subcmd__keys__subcmd__help,new)
                 cmd="tai__subcmd__keys__subcmd__help__subcmd__new"
+                ;;
+            tai__subcmd__ledger,help)
+                cmd="tai__subcmd__ledger__subcmd__help"
+                ;;
+            tai__subcmd__ledger,migrate)
+                cmd="tai__subcmd__ledger__subcmd__migrate"
+                ;;
+            tai__subcmd__ledger__subcmd__help,help)
+                cmd="tai__subcmd__ledger__subcmd__help__subcmd__help"
+                ;;
+            tai__subcmd__ledger__subcmd__help,migrate)
+                cmd="tai__subcmd__ledger__subcmd__help__subcmd__migrate"
                 ;;
             tai__subcmd__pack,help)
                 cmd="tai__subcmd__pack__subcmd__help"
@@ -452,7 +473,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help"
+            opts="-h -V --catalog --state --color --now --ledger --signing-key --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -471,6 +492,10 @@ _tai() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ledger)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1688,7 +1713,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help)
-            opts="simulate validate test pack sku tools schema event call signal action state iam andon receipts keys serve mcp demo completions doctor help"
+            opts="simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2038,6 +2063,34 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__keys__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__ledger)
+            opts="migrate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__ledger__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2728,6 +2781,128 @@ _tai() {
             case "${prev}" in
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__ledger)
+            opts="-h -V --catalog --state --color --now --signing-key --help --version migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__ledger__subcmd__help)
+            opts="migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__ledger__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__ledger__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__ledger__subcmd__migrate)
+            opts="-h -V --from --to --format --catalog --state --color --now --signing-key --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
                 --catalog)

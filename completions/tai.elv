@@ -22,6 +22,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
             cand --color 'When to use colour'
             cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --ledger 'Where receipts are kept: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every server pointed at it; given before the command (`tai --ledger URL serve`) [default: the ledgers in the state directory]'
             cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -43,6 +44,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand andon 'Show or clear the critical Andons that stop a tenant''s packs'
             cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
             cand keys 'Create the Ed25519 key pair that signs checkpoints'
+            cand ledger 'Copy receipt chains from a state directory into a PostgreSQL ledger'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
@@ -882,6 +884,41 @@ set edit:completion:arg-completer[tai] = {|@words|
         }
         &'tai;keys;help;help'= {
         }
+        &'tai;ledger'= {
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand migrate 'Copy every tenant''s chain from a state directory into a PostgreSQL ledger'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;ledger;migrate'= {
+            cand --from 'The state directory holding the ledgers'
+            cand --to 'The PostgreSQL URL to copy into'
+            cand --format 'Output format'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it must be outside the state directory and readable by its owner only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tai;ledger;help'= {
+            cand migrate 'Copy every tenant''s chain from a state directory into a PostgreSQL ledger'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tai;ledger;help;migrate'= {
+        }
+        &'tai;ledger;help;help'= {
+        }
         &'tai;serve'= {
             cand --addr 'Address to listen on, IP:PORT (port 0 picks a free port and prints it)'
             cand --admin-token 'The admin token [default: generated and printed on stderr]'
@@ -978,6 +1015,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand andon 'Show or clear the critical Andons that stop a tenant''s packs'
             cand receipts 'Verify, show and export receipt chains; prove a receipt is in the signed history'
             cand keys 'Create the Ed25519 key pair that signs checkpoints'
+            cand ledger 'Copy receipt chains from a state directory into a PostgreSQL ledger'
             cand serve 'Serve every tenant over HTTP: the JSON API (webhook, calls, receipts) and MCP at /mcp'
             cand mcp 'Serve one tenant''s tools over the Model Context Protocol on stdin/stdout'
             cand demo 'Start the demo: the server and its web page on loopback, a fresh workspace, a tenant'
@@ -1100,6 +1138,11 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand new 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
         }
         &'tai;help;keys;new'= {
+        }
+        &'tai;help;ledger'= {
+            cand migrate 'Copy every tenant''s chain from a state directory into a PostgreSQL ledger'
+        }
+        &'tai;help;ledger;migrate'= {
         }
         &'tai;help;serve'= {
         }

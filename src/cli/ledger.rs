@@ -29,8 +29,8 @@ Each chain is verified in the state directory first and in the database after co
 tenant the database already holds is refused before anything is copied (exit 2). Signed
 checkpoints stay in the state directory. Nothing in the state directory is changed.
 
-Example:
-  tai ledger migrate --from .tai --to postgres://tai:PASSWORD@db.internal:5432/tai")]
+For instance, `tai ledger migrate --from .tai --to postgres://tai:PASSWORD@db:5432/tai`,
+then `tai --ledger postgres://tai:PASSWORD@db:5432/tai serve` on each replica.")]
     Migrate(MigrateArgs),
 }
 

@@ -75,14 +75,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TAI_NOW", value_name = "TIME")]
     pub now: Option<String>,
     /// Where receipts are kept: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB),
-    /// shared by every server pointed at it [default: the ledgers in the state directory]
-    #[arg(
-        long,
-        global = true,
-        env = "TAI_LEDGER",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    /// shared by every server pointed at it; given before the command (`tai --ledger URL
+    /// serve`) [default: the ledgers in the state directory]
+    // Not global: `tai simulate --ledger DIR` names where a simulation writes its ledger.
+    #[arg(long, env = "TAI_LEDGER", hide_env_values = true, value_name = "URL")]
     pub ledger: Option<String>,
     /// Ed25519 key (from `tai keys new`) with which commands that write receipts (event,
     /// call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it

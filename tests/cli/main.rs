@@ -17,6 +17,7 @@ mod governor_record;
 mod help_examples;
 mod iam;
 mod marketplace;
+mod postgres_ledger;
 mod receipts;
 mod schema_agreement;
 mod shipped_suite;

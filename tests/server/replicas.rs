@@ -19,7 +19,7 @@ use crate::http::{Server, all_receipts, assert_gap_free, client, onboard, verify
 /// `tai serve` on `state` (its own receipt-id seed and server lock) over the ledger at `url`.
 fn replica(state: &Path, url: &str) -> Server {
     let mut cmd = Server::command(state);
-    cmd.args(["--ledger", url])
+    cmd.env("TAI_LEDGER", url)
         .args(["--admin-token", ADMIN])
         .args(["--tenant-token", &format!("acme={ACME}")])
         .args(["--tenant-token", &format!("globex={GLOBEX}")]);
