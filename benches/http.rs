@@ -9,6 +9,10 @@
 //! temporary directory: on a tmpfs, where a sync costs next to nothing, the figures show
 //! what the HTTP stack and the engine cost apart from the disk (those receipts are not
 //! durable, and the output says so). Target: ≥ 20k calls/s, p99 < 10 ms at 64 connections.
+//!
+//! With `TAI_BENCH_POSTGRES=URL` (an empty database, e.g. one made with `createdb`), it then
+//! runs two servers on that PostgreSQL ledger and loads both at once over 64 tenants, 32
+//! connections each (64 in all): calls per second summed over both, the worse p99.
 
 #![allow(
     clippy::unwrap_used,
@@ -82,6 +86,54 @@ fn main() {
     println!("\n{written} receipts written during the call runs; every chain verifies: {ok}");
     let status = server.stop();
     println!("tai serve exited with {status}");
+    assert!(ok, "a chain failed verification");
+    if let Ok(url) = std::env::var("TAI_BENCH_POSTGRES") {
+        replicas(dir.path(), &url, &tenants, secs, &rt);
+    }
+}
+
+/// Two servers on one PostgreSQL ledger, loaded at once.
+fn replicas(dir: &Path, url: &str, tenants: &[String], secs: u64, rt: &tokio::runtime::Runtime) {
+    println!(
+        "\ntwo servers on one PostgreSQL ledger, {} tenants",
+        tenants.len()
+    );
+    let a = Server::start_on(&dir.join("a"), Some(url));
+    let b = Server::start_on(&dir.join("b"), Some(url));
+    rt.block_on(async {
+        for t in tenants {
+            a.onboard(t).await;
+        }
+    });
+    let before = rt.block_on(a.receipts(tenants));
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = [(&a, "a"), (&b, "b")]
+            .into_iter()
+            .map(|(server, name)| {
+                let dir = dir.join(name);
+                let load = Load::Calls(tenants);
+                s.spawn(move || wrk_with(&dir, &server.base, secs, &load, CONNECTIONS / 2))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (run, name) in runs.iter().zip(["A", "B"]) {
+        run.print(&format!(
+            "POST calls through server {name}, {} connections",
+            CONNECTIONS / 2
+        ));
+    }
+    let per_sec: f64 = runs.iter().map(|r| r.per_sec).sum();
+    let p99 = runs.iter().map(|r| r.p99).max().unwrap_or_default();
+    println!("    both: {per_sec:.0} calls/s, p99 {p99:.2?} (the worse of the two)");
+    let after = rt.block_on(a.receipts(tenants));
+    let ok = rt.block_on(b.verify_all(tenants));
+    println!(
+        "{} receipts written; every chain verifies: {ok}",
+        after - before
+    );
+    a.stop();
+    b.stop();
     assert!(ok, "a chain failed verification");
 }
 
@@ -158,6 +210,11 @@ fn lua_script(load: &Load<'_>) -> String {
 }
 
 fn wrk(dir: &Path, base: &str, secs: u64, load: &Load<'_>) -> Run {
+    wrk_with(dir, base, secs, load, CONNECTIONS)
+}
+
+fn wrk_with(dir: &Path, base: &str, secs: u64, load: &Load<'_>, connections: u32) -> Run {
+    std::fs::create_dir_all(dir).unwrap();
     let script = dir.join("load.lua");
     std::fs::write(&script, lua_script(load)).unwrap();
     let url = match load {
@@ -165,7 +222,7 @@ fn wrk(dir: &Path, base: &str, secs: u64, load: &Load<'_>) -> Run {
         Load::Calls(_) => base.to_owned(),
     };
     let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{secs}s")])
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{secs}s")])
         .args(["--latency", "--timeout", "10s", "-s"])
         .arg(&script)
         .arg(&url)
@@ -224,7 +281,18 @@ struct Server {
 
 impl Server {
     fn start(state: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tai"))
+        Server::start_on(state, None)
+    }
+
+    /// `tai serve` on `state`, its receipts in the database at `ledger` when given.
+    fn start_on(state: &Path, ledger: Option<&str>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tai"));
+        match ledger {
+            Some(url) => cmd.env("TAI_LEDGER", url),
+            None => cmd.env_remove("TAI_LEDGER"),
+        };
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        let mut child = cmd
             .arg("--state")
             .arg(state)
             .args(["serve", "--addr", "127.0.0.1:0", "--admin-token", ADMIN])

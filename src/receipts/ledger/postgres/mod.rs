@@ -9,13 +9,14 @@
 //! it can reload the tenant and decide again. A receipt is acknowledged once its transaction
 //! has committed.
 
+mod commit;
 mod pool;
 mod schema;
 mod watch;
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -27,7 +28,10 @@ use crate::receipts::{ChainHead, GENESIS_HASH, Receipt, VerifyReport};
 
 use super::{Appended, Ledger, LedgerError, StoredHead, check_batch};
 
+use commit::{Round, Settled};
 use pool::Pool;
+
+use crate::sync::lock;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -55,6 +59,8 @@ pub struct PostgresLedger {
     /// Whether the database has `NOTIFY` (appends announce themselves to other servers);
     /// without it they poll.
     notify: bool,
+    /// What was written and not yet committed, and what the last commits settled.
+    round: Mutex<Round>,
 }
 
 /// Whether `location` names a PostgreSQL database rather than a directory.
@@ -109,7 +115,11 @@ impl PostgresLedger {
                 .execute("SELECT pg_notify($1, '')", &[&watch::CHANNEL])
                 .is_ok()
         };
-        Ok(PostgresLedger { pool, notify })
+        Ok(PostgresLedger {
+            pool,
+            notify,
+            round: Mutex::new(Round::default()),
+        })
     }
 
     /// The database's URL without its password.
@@ -156,78 +166,14 @@ impl PostgresLedger {
     }
 }
 
-/// The outcome of one append transaction.
-enum Outcome {
-    Committed,
-    /// The head was not where the batch starts: another writer got there first.
-    Lost,
-}
-
-fn append_tx(
-    client: &mut postgres::Client,
-    notify: bool,
-    tenant: &TenantId,
-    start: &ChainHead,
-    end: &ChainHead,
-    receipts: &[Receipt],
-) -> Result<Outcome, postgres::Error> {
-    let mut lines = Vec::with_capacity(receipts.len());
-    let mut bytes: i64 = 0;
-    for r in receipts {
-        let line = String::from_utf8_lossy(&r.to_line()).into_owned();
-        bytes += to_db(line.len() as u64 + 1);
-        lines.push(line);
-    }
-    let mut tx = client.transaction()?;
-    let t = tenant.as_str();
-    let moved = if start.next_seq == 0 {
-        tx.execute(
-            "INSERT INTO heads (tenant, next_seq, hash, ledger_bytes) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant) DO NOTHING",
-            &[&t, &to_db(end.next_seq), &&*end.hash, &bytes],
-        )?
-    } else {
-        tx.execute(
-            "UPDATE heads SET next_seq = $2, hash = $3, ledger_bytes = ledger_bytes + $4 \
-             WHERE tenant = $1 AND next_seq = $5 AND hash = $6",
-            &[
-                &t,
-                &to_db(end.next_seq),
-                &&*end.hash,
-                &bytes,
-                &to_db(start.next_seq),
-                &&*start.hash,
-            ],
-        )?
-    };
-    if moved != 1 {
-        tx.rollback()?;
-        return Ok(Outcome::Lost);
-    }
-    let insert = tx.prepare(
-        "INSERT INTO receipts (tenant, seq, prev_hash, hash, line) VALUES ($1, $2, $3, $4, $5)",
-    )?;
-    for (r, line) in receipts.iter().zip(&lines) {
-        tx.execute(
-            &insert,
-            &[&t, &to_db(r.seq), &&*r.prev_hash, &&*r.hash, line],
-        )?;
-    }
-    if notify {
-        // Delivered on commit, to the other servers' watchers.
-        let payload = watch::payload(tenant, start.next_seq, end.next_seq);
-        tx.execute("SELECT pg_notify($1, $2)", &[&watch::CHANNEL, &payload])?;
-    }
-    tx.commit()?;
-    Ok(Outcome::Committed)
-}
-
 impl Ledger for PostgresLedger {
     fn append(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<ChainHead, LedgerError> {
-        self.write(tenant, receipts)?;
+        let next_seq = self.write(tenant, receipts)?;
+        self.sync(tenant, next_seq)?;
         self.head(tenant)
     }
 
+    /// Stages the batch for the next commit (see [`Ledger::sync`]).
     fn write(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<u64, LedgerError> {
         let Some(first) = receipts.first() else {
             return Ok(self.head(tenant)?.next_seq);
@@ -240,12 +186,47 @@ impl Ledger for PostgresLedger {
             return Err(self.lost_race(tenant, &start));
         }
         let end = check_batch(tenant, &start, receipts)?;
-        let mut client = self.pool.get()?;
-        match append_tx(&mut client, self.notify, tenant, &start, &end, receipts) {
-            Ok(Outcome::Committed) => Ok(end.next_seq),
-            Ok(Outcome::Lost) => Err(self.lost_race(tenant, &start)),
-            Err(e) if is_race(&e) => Err(self.lost_race(tenant, &start)),
-            Err(e) => Err(db_err("append receipts")(e)),
+        let mut round = lock(&self.round);
+        if let Some(staged) = round.staged_end(tenant)
+            && *staged != start
+        {
+            return Err(LedgerError::Discontinuous {
+                tenant: tenant.clone(),
+                expected_seq: staged.next_seq,
+                expected_hash: staged.hash.to_string(),
+                found_seq: start.next_seq,
+                found_prev: start.hash.to_string(),
+            });
+        }
+        let next_seq = end.next_seq;
+        round.stage(tenant, start, end, receipts);
+        Ok(next_seq)
+    }
+
+    /// Commits everything staged (every tenant's, in one transaction), then answers for
+    /// `tenant` from what that commit, or an earlier one, settled.
+    fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
+        let mut round = lock(&self.round);
+        if !round.staged.is_empty() {
+            match self.pool.get() {
+                Ok(mut client) => round.commit(&mut client, self.notify),
+                Err(e) => round.fail_all(&e.to_string()),
+            }
+        }
+        match round.settled.get(tenant).cloned() {
+            Some(Settled::Durable(durable)) if durable < next_seq => Err(LedgerError::NotDurable {
+                tenant: tenant.clone(),
+                next_seq,
+            }),
+            Some(Settled::Lost(start)) if next_seq > start.next_seq => {
+                drop(round);
+                Err(self.lost_race(tenant, &start))
+            }
+            Some(Settled::Failed(from, detail)) if next_seq > from => Err(LedgerError::Database {
+                action: "commit receipts",
+                detail,
+            }),
+            _ => Ok(()),
         }
     }
 
