@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 
 use crate::catalog::{Catalog, builtin, load};
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Severity, plural};
 use crate::explain::explain;
 use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::Workspace;
@@ -89,8 +89,8 @@ pub fn load_catalog(global: &GlobalArgs) -> anyhow::Result<Catalog> {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             bail!(
-                "the catalog has {} error(s), first: {first}\nhint: run `tai validate` for details",
-                report.errors()
+                "the catalog has {}, first: {first}\nhint: run `tai validate` for details",
+                plural(report.errors(), "error")
             )
         }
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::catalog::view;
 use crate::clock::{Timestamp, parse_duration};
-use crate::diagnostics::closest;
+use crate::diagnostics::{closest, plural};
 use crate::entitlement::{self, EntitlementEvent, EventKind, Standing, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::iam::Principal;
@@ -622,8 +622,10 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "counted    {} calls, {} refusals, {} signals processed",
-        g.calls, g.refusals, g.signals_processed
+        "counted    {}, {}, {} processed",
+        plural(g.calls, "call"),
+        plural(g.refusals, "refusal"),
+        plural(g.signals_processed, "signal")
     )?;
     writeln!(
         out,

@@ -71,3 +71,18 @@ fn json_output_is_the_outcome_alone() {
     let out = tai(&state, &args).exits(4).json();
     assert_eq!(out["decision"], "tool_not_found");
 }
+
+#[test]
+fn a_misspelt_tool_outside_the_plan_is_not_offered_as_callable() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    onboard_acme(&state, "rollback-guard-base", &[]);
+    let run = tai(
+        &state,
+        &["call", "ac_rollback_orchestrater", "--tenant", "acme"],
+    )
+    .exits(4);
+    run.has("why: No pack in the catalog has a tool named `ac_rollback_orchestrater`.")
+        .has("to pass: Call one of the tenant's tools (`tai state --tenant acme` lists them). The closest name in the catalog is `ac_rollback_orchestrator`, in the `rollback_guard` pack.");
+    assert!(!run.stdout.contains("did you mean"), "{}", run.stdout);
+}
