@@ -7,6 +7,7 @@ use anyhow::bail;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use crate::diagnostics::plural;
 use crate::ids::TenantId;
 use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{ChainHead, LedgerDir};
@@ -81,9 +82,9 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
     }
     if !broken.is_empty() {
         eprintln!(
-            "error: {} chain(s) in `{}` do not verify; nothing was copied\n  {}\n\
+            "error: {} in `{}` did not verify; nothing was copied\n  {}\n\
              hint: `tai --state {} receipts verify --all` says more",
-            broken.len(),
+            plural(broken.len(), "chain"),
             args.from.display(),
             broken.join("\n  "),
             args.from.display()
@@ -134,15 +135,16 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         Format::Human => {
             for c in &copied {
                 println!(
-                    "{}: {} receipt(s) copied and verified, head {}",
+                    "{}: {} copied and verified, head {}",
                     c.tenant,
-                    c.receipts,
+                    plural(c.receipts, "receipt"),
                     c.head.hash.get(..12).unwrap_or(&c.head.hash)
                 );
             }
             println!(
-                "migrated {} tenant(s), {total} receipt(s) from `{}`",
-                copied.len(),
+                "migrated {}, {} from `{}`",
+                plural(copied.len(), "tenant"),
+                plural(total, "receipt"),
                 args.from.display()
             );
         }

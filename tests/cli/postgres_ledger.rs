@@ -56,10 +56,10 @@ fn workspace_commands_and_verification_on_a_database() {
         .ok()
         .has("rollback-guard-base");
     let verified = on(&url, &other, &["receipts", "verify", "--all"]).ok();
-    verified.has("acme: ok, 4 receipt(s)");
+    verified.has("acme: ok, 4 receipts");
     on(&url, &other, &["receipts", "show", "--tenant", "acme"])
         .ok()
-        .has("4 of 4 receipt(s)");
+        .has("4 of 4 receipts");
     on(
         &url,
         &other,
@@ -151,9 +151,9 @@ fn ledger_migrate_copies_verified_chains_once() {
             .into()
     };
     let run = migrate(&url).ok();
-    run.has("acme: 3 receipt(s) copied and verified")
-        .has("globex: 2 receipt(s) copied and verified")
-        .has("migrated 2 tenant(s), 5 receipt(s)");
+    run.has("acme: 3 receipts copied and verified")
+        .has("globex: 2 receipts copied and verified")
+        .has("migrated 2 tenants, 5 receipts");
     // The very same receipts, byte for byte, now read from the database.
     let other = dir.path().join("other");
     let after = on(
