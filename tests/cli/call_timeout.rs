@@ -9,7 +9,7 @@ use crate::common::{self, Run};
 
 use crate::common::tai_at as tai;
 
-const ROLLBACK: &[&str] = &[
+const CALL: [&str; 8] = [
     "call",
     "ac_rollback_orchestrator",
     "--tenant",
@@ -18,16 +18,17 @@ const ROLLBACK: &[&str] = &[
     "json",
     "--arg",
     "deployment=checkout-api",
-    "--context",
-    "deployment_stable=true",
-    "--context",
-    "rollback_target_version=2.4.0",
-    "--context",
-    "rollback_policy_approved=true",
 ];
 
+/// The call with the rollback's preconditions met.
+fn plain_rollback() -> Vec<&'static str> {
+    let mut args = CALL.to_vec();
+    args.extend(common::ROLLBACK_READY);
+    args
+}
+
 fn rollback(state: &Path, timeout: &str) -> Run {
-    let mut args = ROLLBACK.to_vec();
+    let mut args = plain_rollback();
     args.extend(["--timeout", timeout]);
     tai(state, &args)
 }
@@ -60,7 +61,7 @@ fn a_call_timeout_tightens_the_actions_and_the_receipt_says_so() {
     assert_eq!(meta["timeout_from"], "pack");
 
     // Without --timeout, nothing is added to the receipt.
-    let plain = tai(&state, ROLLBACK).ok().json();
+    let plain = tai(&state, &plain_rollback()).ok().json();
     assert!(
         plain["receipts"][0]["metadata"]
             .get("timeout_from")

@@ -84,6 +84,17 @@ pub fn tai_at(state: &Path, args: &[&str]) -> Run {
     tai_state(state, &all)
 }
 
+/// `tai call` arguments that put `ac_rollback_orchestrator` (rollback_guard) past its
+/// preconditions: the deployment is stable, its target known and the rollback approved.
+pub const ROLLBACK_READY: [&str; 6] = [
+    "--context",
+    "deployment_stable=true",
+    "--context",
+    "rollback_target_version=2.4.0",
+    "--context",
+    "rollback_policy_approved=true",
+];
+
 /// Activates tenant `acme` on `sku` in the workspace at `state` (see [`tai_at`]) and boots
 /// its governor with a signal recording `facts` (`KEY=VALUE` each).
 #[cfg(feature = "cli")]
