@@ -238,3 +238,83 @@ async fn a_call_asked_to_run_in_the_background_answers_202_once_started() {
     assert_eq!(out.body["decision"], "executed");
     verify_ok(&s, "acme").await;
 }
+
+/// A client that keeps the messages of the progress notifications it hears.
+#[derive(Clone, Default)]
+struct Progress(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl rmcp::ClientHandler for Progress {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        rmcp::model::ClientConfig::default()
+            .with_protocol_version(rmcp::model::ProtocolVersion::V_2025_11_25)
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(params.message.unwrap_or_default());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_reports_progress_of_a_command_and_answers_started_when_asked() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let (d, state) = state_dir();
+    let (catalog, _started, release) = common::slow_catalog(d.path());
+    let s = Server::start(&state, &["--catalog", catalog.to_str().unwrap()]);
+    onboard(&s, "acme", ACME, "slow-plan").await;
+    std::fs::write(&release, "").unwrap();
+    let progress = Progress::default();
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(s.url("/mcp")).auth_header(ACME),
+    );
+    let client = progress.clone().serve(transport).await.unwrap();
+
+    // With a progress token: started (naming the action), then decided; the result is the
+    // outcome, as without one.
+    let mut p = mcp::params("slow_call", json!({}), None);
+    let mut meta = RequestMetaObject::default();
+    meta.set_progress_token(rmcp::model::ProgressToken(
+        rmcp::model::NumberOrString::Number(7),
+    ));
+    p.meta = Some(meta);
+    let done = client.call_tool(p).await.unwrap();
+    assert_eq!(done.is_error, Some(false), "{done:?}");
+    let id = done.meta.as_ref().unwrap().0["tai/action_id"].clone();
+    let end = Instant::now() + Duration::from_secs(10);
+    let heard = loop {
+        let heard = progress.0.lock().unwrap().clone();
+        if heard.len() >= 2 || Instant::now() > end {
+            break heard;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let id = id.as_str().unwrap();
+    assert_eq!(
+        heard,
+        [format!("started {id}"), format!("{id} executed")],
+        "{heard:?}"
+    );
+
+    // In the background: answered `started` with the action's id.
+    let mut p = mcp::params("slow_call", json!({}), None);
+    let mut meta = RequestMetaObject::default();
+    meta.insert("tai/background".into(), json!(true));
+    p.meta = Some(meta);
+    let started = client.call_tool(p).await.unwrap();
+    let body = mcp::structured(&started);
+    assert_eq!(body["decision"], "started", "{body}");
+    assert!(body["action_id"].as_str().unwrap().starts_with("act_"));
+    assert_eq!(
+        body["started"].as_array().unwrap().last().unwrap()["event_type"],
+        "action_started"
+    );
+}
