@@ -602,6 +602,13 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
             "in flight  {} {} ({}) since {}",
             f.action_id, f.tool, f.reason, f.since
         )?;
+        if let Some(p) = &f.polling {
+            writeln!(
+                out,
+                "polling    {}: {} poll(s) so far, next at {}, fails at {}",
+                p.status_tool, p.polls, p.next_poll_at, p.deadline_at
+            )?;
+        }
     }
     if let Some(r) = &t.running {
         writeln!(

@@ -124,6 +124,10 @@ fn a_rollback_is_polled_as_commands_move_the_clock_and_completes_itself() {
     assert_eq!(events, ["action_polled", "signal_postponed"], "{polled}");
     let view = state_json(&state, 1);
     assert_eq!(view["in_flight"]["polling"]["polls"], 1, "{view}");
+    at(&state, 1, &["state", "--tenant", "acme"]).ok().has(
+        "polling    ac_rollback_status: 1 poll(s) so far, next at 2026-03-01T00:02:00.000Z, fails at \
+         2026-03-01T00:15:00.000Z",
+    );
     at(&state, 2, &["signal", "--tenant", "acme"]).ok();
     at(&state, 3, &["signal", "--tenant", "acme"])
         .ok()
