@@ -434,9 +434,13 @@ pub struct Sku {
 /// A price per billing period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Price {
-    /// Amount in the currency's minor units is derived from this; e.g. `299` or `29.50`.
-    // `multipleOf` is how a schema says "at most two decimals", the rule `tai validate` applies.
-    #[schemars(range(min = 0, max = 1_000_000_000_000.0), extend("multipleOf" = 0.01))]
+    /// The amount per period in the currency's units, e.g. `299` or `29.50`.
+    ///
+    /// At most two decimals: `tai validate` checks it.
+    // No `multipleOf: 0.01`: common validators (Python's jsonschema, Ajv) test it in binary
+    // floating point and would flag prices like 19.99 in an editor. The cents rule is the
+    // one single-file rule only `tai validate` applies.
+    #[schemars(range(min = 0, max = 1_000_000_000_000.0))]
     pub amount: f64,
     /// ISO 4217 currency code.
     #[serde(default = "usd")]

@@ -10,7 +10,8 @@ use anyhow::{Context as _, bail};
 
 use crate::catalog::{Catalog, builtin, load};
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Severity, plural};
+use crate::explain::explain;
 use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::Workspace;
 
@@ -88,8 +89,8 @@ pub fn load_catalog(global: &GlobalArgs) -> anyhow::Result<Catalog> {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             bail!(
-                "the catalog has {} error(s), first: {first}\nhint: run `tai validate` for details",
-                report.errors()
+                "the catalog has {}, first: {first}\nhint: run `tai validate` for details",
+                plural(report.errors(), "error")
             )
         }
     }
@@ -125,5 +126,35 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    Ok(())
+}
+
+/// The refusal, failure or postponement among `receipts` in words, after the one-line
+/// verdict: why it happened, what would make it pass, and the plans that would (the same
+/// explanation the web page and `GET /v1/tenants/{t}/explain` give). `said` is the message
+/// already printed, so a "why" that only repeats it is left out. Prints nothing when nothing
+/// was refused.
+pub(super) fn print_explanation(
+    out: &mut dyn Write,
+    catalog: &Catalog,
+    receipts: &[Receipt],
+    said: &str,
+) -> std::io::Result<()> {
+    let Some(e) = receipts.iter().rev().find_map(|r| explain(catalog, r)) else {
+        return Ok(());
+    };
+    let bare = |s: &str| s.trim().trim_end_matches('.').to_lowercase();
+    if bare(&e.why) != bare(said) {
+        writeln!(out, "why: {}", e.why)?;
+    }
+    writeln!(out, "to pass: {}", e.fix)?;
+    if !e.plans.is_empty() {
+        let plans: Vec<String> = e
+            .plans
+            .iter()
+            .map(|p| format!("{} ({})", p.title, p.price_label))
+            .collect();
+        writeln!(out, "plans: {}", plans.join(", "))?;
+    }
     Ok(())
 }

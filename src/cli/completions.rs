@@ -24,6 +24,10 @@ pub fn generate(shell: Shell, out: &mut dyn Write) {
 }
 
 pub fn run(args: &CompletionsArgs) -> anyhow::Result<Exit> {
-    generate(args.shell, &mut std::io::stdout().lock());
+    // clap_complete panics when its writer fails, so the script is made in memory and
+    // written here, where a closed pipe (`| head`) is an ordinary error that ends quietly.
+    let mut script = Vec::new();
+    generate(args.shell, &mut script);
+    std::io::stdout().lock().write_all(&script)?;
     Ok(Exit::Success)
 }

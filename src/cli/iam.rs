@@ -15,6 +15,7 @@ use crate::intake::{self, Reading};
 use crate::workspace::Workspace;
 
 use super::common::{clock, input_error, open, print_json, print_receipts};
+use super::tenant::require_known;
 use super::workspace::TenantArgs;
 use super::{Exit, Format, GlobalArgs, load_catalog};
 
@@ -66,6 +67,11 @@ pub enum IamCommand {
 }
 
 pub fn run(args: &IamArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let (IamCommand::Set { target, .. }
+    | IamCommand::Clear { target }
+    | IamCommand::Show { target }) = &args.command;
+    // Only an entitlement event starts a tenant: a misspelt name writes nothing.
+    require_known(&global.state, &target.tenant)?;
     match &args.command {
         IamCommand::Set { target, file } => {
             let ws = open(global)?;
@@ -78,13 +84,6 @@ pub fn run(args: &IamArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         IamCommand::Show { target } => {
             let catalog = Arc::new(load_catalog(global)?);
             let ws = Workspace::open_read_only(&global.state, catalog, clock(global)?);
-            if !ws.exists(&target.tenant)? {
-                bail!(
-                    "no tenant `{}` in `{}`",
-                    target.tenant,
-                    global.state.display()
-                );
-            }
             let iam = ws.tenant(&target.tenant)?.iam_policy().cloned();
             match target.format {
                 Format::Json => print_json(&Shown {

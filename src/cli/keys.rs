@@ -64,6 +64,23 @@ fn new(args: &NewArgs) -> anyhow::Result<Exit> {
     let signer = CheckpointSigner::from_seed(seed);
     let private = with_ext(&args.out, ".key");
     let public = with_ext(&args.out, ".pub");
+    // `--out ~/.config/tai/signing` on a fresh machine: make the folder, private to its
+    // owner like the key it holds.
+    if let Some(dir) = private
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .with_context(|| format!("cannot create the folder `{}`", dir.display()))?;
+    }
     write(
         &private,
         signer.private_pem()?.as_bytes(),
@@ -102,16 +119,13 @@ fn write(path: &Path, bytes: &[u8], mode: u32, force: bool) -> anyhow::Result<()
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = options.open(path).with_context(|| {
-        format!(
-            "cannot create `{}`{}",
-            path.display(),
-            if force {
-                ""
-            } else {
-                " (use --force to overwrite)"
-            }
-        )
+    let mut file = options.open(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (use --force to overwrite)"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!("cannot create `{}`{hint}", path.display()))
     })?;
     #[cfg(unix)]
     {

@@ -14,6 +14,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 
 use crate::clock::Timestamp;
+use crate::diagnostics::plural;
 use crate::ids::TenantId;
 use crate::intake::{self, Reading};
 use crate::receipts::export::{self, ExportFormat};
@@ -301,7 +302,7 @@ fn prove(dir: &LedgerDir, args: &ProveArgs) -> anyhow::Result<Exit> {
 struct ProofVerdict {
     ok: bool,
     kind: &'static str,
-    tenant: TenantId,
+    tenant_id: TenantId,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -318,7 +319,7 @@ fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
             ProofVerdict {
                 ok: result.is_ok(),
                 kind: "inclusion",
-                tenant: p.checkpoint.tenant_id.clone(),
+                tenant_id: p.checkpoint.tenant_id.clone(),
                 message: format!(
                     "receipt seq {} ({}, {}) of tenant `{}` is in the history signed by key {} \
                      at seq {} ({})",
@@ -338,7 +339,7 @@ fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
             ProofVerdict {
                 ok: result.is_ok(),
                 kind: "consistency",
-                tenant: p.new.tenant_id.clone(),
+                tenant_id: p.new.tenant_id.clone(),
                 message: format!(
                     "the history of tenant `{}` signed at seq {} extends the one signed at seq {}: \
                      nothing before seq {} was changed or removed",
@@ -388,7 +389,7 @@ fn require_tenant(dir: &LedgerDir, tenant: &TenantId) -> anyhow::Result<()> {
 
 #[derive(Serialize)]
 struct TenantVerdict<'a> {
-    tenant: &'a TenantId,
+    tenant_id: &'a TenantId,
     ok: bool,
     message: String,
     #[serde(flatten)]
@@ -442,7 +443,7 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
         .zip(&reports)
         .zip(&reversals)
         .map(|((tenant, report), reversal)| TenantVerdict {
-            tenant,
+            tenant_id: tenant,
             ok: report.is_ok() && reversal.is_none(),
             message: match reversal {
                 Some(r) => format!("TIME GOES BACKWARDS at {r}"),
@@ -452,16 +453,20 @@ fn verify(dir: &LedgerDir, args: &VerifyArgs) -> anyhow::Result<Exit> {
         })
         .collect();
     match args.format {
-        Format::Json => emit_json(&verdicts)?,
+        // The shape of `GET /v1/tenants/{t}/verify` for each tenant, under one verdict.
+        Format::Json => emit_json(&serde_json::json!({
+            "ok": verdicts.iter().all(|v| v.ok),
+            "tenants": verdicts,
+        }))?,
         Format::Human => {
             let text: String = verdicts
                 .iter()
                 .map(|v| {
-                    let mut line = format!("{}: {}\n", v.tenant, v.message);
+                    let mut line = format!("{}: {}\n", v.tenant_id, v.message);
                     if !v.ok {
                         line.push_str(&format!(
-                            "  {} receipt(s) verified before the break\n",
-                            v.report.receipts
+                            "  {} verified before the break\n",
+                            plural(v.report.receipts, "receipt")
                         ));
                     }
                     line
@@ -504,11 +509,11 @@ fn verdict(report: &VerifyReport) -> String {
             h.hash.get(..12).unwrap_or(&h.hash)
         ),
     };
-    let mut text = format!("ok, {} receipt(s), {head}", report.receipts);
+    let mut text = format!("ok, {}, {head}", plural(report.receipts, "receipt"));
     if let Some(c) = &report.latest_checkpoint {
         text.push_str(&format!(
-            "; {} checkpoint(s), latest at seq {} by key {}{}",
-            report.checkpoints,
+            "; {}, latest at seq {} by key {}{}",
+            plural(report.checkpoints, "checkpoint"),
             c.seq,
             c.key_id,
             if report.signatures_checked {
@@ -520,9 +525,8 @@ fn verdict(report: &VerifyReport) -> String {
     }
     if report.unacknowledged > 0 {
         text.push_str(&format!(
-            "; {} unacknowledged receipt(s) after the head (an interrupted append; the next \
-             write adopts them)",
-            report.unacknowledged
+            "; {} after the head (an interrupted append; the next write adopts them)",
+            plural(report.unacknowledged, "unacknowledged receipt")
         ));
     }
     if report.incomplete_bytes > 0 {
@@ -570,20 +574,22 @@ fn show(dir: &LedgerDir, args: &ShowArgs, paint: Paint) -> anyhow::Result<Exit> 
     let filter = args.filter.to_filter(&args.tenant);
     let shown: Vec<&Receipt> = filter.apply(&receipts).collect();
     match args.format {
-        Format::Json => {
-            let mut out = Vec::new();
-            export::export(ExportFormat::Json, &shown, &mut out)?;
-            emit(&out)?;
-        }
+        // The shape of `GET /v1/tenants/{t}/receipts`; `tai receipts export` writes the bare
+        // array a file of receipts is.
+        Format::Json => emit_json(&serde_json::json!({
+            "tenant_id": args.tenant,
+            "receipts": shown,
+            "chain_length": receipts.len(),
+        }))?,
         Format::Human if shown.is_empty() => {
             emit(format!("no receipts match (the chain has {})\n", receipts.len()).as_bytes())?;
         }
         Format::Human => {
             let text = format!(
-                "{}\n{} of {} receipt(s)\n",
+                "{}\n{} of {}\n",
                 table(&shown, paint),
                 shown.len(),
-                receipts.len()
+                plural(receipts.len(), "receipt")
             );
             emit(text.as_bytes())?;
         }
@@ -625,8 +631,8 @@ fn export_cmd(dir: &LedgerDir, args: &ExportArgs) -> anyhow::Result<Exit> {
                 .and_then(|()| Ok(out.flush()?))
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!(
-                "wrote {} receipt(s) as {} to {}",
-                selected.len(),
+                "wrote {} as {} to {}",
+                plural(selected.len(), "receipt"),
                 format,
                 path.display()
             );

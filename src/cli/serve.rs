@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 
 use crate::clock::parse_duration;
+use crate::diagnostics::plural;
 use crate::ids::TenantId;
 use crate::server::session::{LOGIN_TTL, random_token};
 use crate::server::tokens::{Tokens, check_token, read_tokens_file};
@@ -314,7 +315,8 @@ pub(super) fn launch(
         .await?;
         if cut > 0 {
             eprintln!(
-                "closed {cut} connection(s) still open after the {} shutdown deadline",
+                "closed {} still open after the {} shutdown deadline",
+                plural(cut, "connection"),
                 humantime::format_duration(args.connections.shutdown_timeout)
             );
         }

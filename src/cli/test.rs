@@ -135,7 +135,8 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         files.retain(|f| f.matches(filter));
         if files.is_empty() && load_errors.is_empty() {
             return usage(&format!(
-                "no scenario name or file contains `{filter}` ({found} scenario(s) found)"
+                "no scenario name or file contains `{filter}` ({} found)",
+                plural(found, "scenario")
             ));
         }
     }
@@ -284,8 +285,8 @@ fn render_human(
     if !report.not_run.is_empty() {
         writeln!(
             out,
-            "{} scenario(s) not run: --fail-fast stopped the suite after a failure",
-            report.not_run.len()
+            "{} not run: --fail-fast stopped the suite after a failure",
+            plural(report.not_run.len(), "scenario")
         )?;
     }
     if let Some(c) = cov {

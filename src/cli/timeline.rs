@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::diagnostics::plural;
 use crate::governor::GovernorState;
 use crate::receipts::{EventType, Receipt};
 
@@ -127,7 +128,7 @@ pub fn detail(r: &Receipt) -> String {
             tool.to_owned()
         }
         EventType::IamPolicySet => match m.get("iam_policy").and_then(|p| p.get("bindings")) {
-            Some(b) => format!("{} binding(s)", b.as_array().map_or(0, Vec::len)),
+            Some(b) => plural(b.as_array().map_or(0, Vec::len), "binding"),
             None => "cleared".into(),
         },
         EventType::LedgerTailQuarantined => format!("{} bytes to {}", m["bytes"], s("file")),

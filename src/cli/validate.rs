@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use crate::catalog::builtin;
 use crate::catalog::load::{self, Inputs, Scope};
-use crate::diagnostics::{Code, Severity, allowed_in, closest, plural, render};
+use crate::diagnostics::{Code, Severity, check_allowances, closest, plural, render};
 
 use super::{CatalogSource, ColorChoice, Exit, GlobalArgs};
 
@@ -104,11 +104,12 @@ pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         load::read_paths(&args.paths)
     };
     let mut report = load::check_inputs(&inputs, scope).report;
-    let per_file: HashMap<&Path, Vec<Code>> = inputs
-        .files
-        .iter()
-        .map(|f| (f.path.as_path(), allowed_in(&f.text)))
-        .collect();
+    let mut per_file: HashMap<&Path, Vec<Code>> = HashMap::new();
+    for f in &inputs.files {
+        let (codes, unknown) = check_allowances(&f.path, &f.text);
+        per_file.insert(f.path.as_path(), codes);
+        report.extend(unknown);
+    }
     let allowed = report.allow(|d| {
         args.allow.contains(&d.code)
             || d.file

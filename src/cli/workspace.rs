@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::catalog::view;
 use crate::clock::{Timestamp, parse_duration};
-use crate::diagnostics::closest;
+use crate::diagnostics::{closest, plural};
 use crate::entitlement::{self, EntitlementEvent, EventKind, Standing, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::iam::Principal;
@@ -20,7 +20,7 @@ use crate::ids::{ActionRunId, PackId, PlanId, Role, SignalName, SkuId, TenantId}
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, Workspace, WorkspaceError};
 
-use super::common::{clock, input_error, open, print_json, print_receipts};
+use super::common::{clock, input_error, open, print_explanation, print_json, print_receipts};
 use super::complete;
 use super::load_catalog;
 use super::tenant::{require_known, warn_if_time_goes_back};
@@ -423,16 +423,18 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 }
                 Some(r) => writeln!(out, "{}{gate}: {r} — {}", outcome.decision, outcome.message)?,
             }
-            if outcome.decision == Decision::ToolNotFound {
+            // A near miss among the tenant's own tools is the whole answer; otherwise the
+            // explanation says where the tool is (which plans) or that it exists nowhere.
+            let near = if outcome.decision == Decision::ToolNotFound {
                 let visible = ws.view(&args.target.tenant)?.tools;
-                let names = visible.iter().map(|t| t.as_str());
-                match closest(&args.tool, names) {
-                    Some(near) => writeln!(out, "did you mean `{near}`?")?,
-                    None => writeln!(
-                        out,
-                        "hint: `tai state --tenant {}` lists the tenant's tools",
-                        args.target.tenant
-                    )?,
+                closest(&args.tool, visible.iter().map(|t| t.as_str())).map(str::to_owned)
+            } else {
+                None
+            };
+            match near {
+                Some(near) => writeln!(out, "did you mean `{near}`?")?,
+                None => {
+                    print_explanation(&mut out, ws.catalog(), &outcome.receipts, &outcome.message)?
                 }
             }
             if let Some(result) = &outcome.result {
@@ -473,6 +475,8 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             if let Some(message) = &outcome.message {
                 writeln!(out, "{message}")?;
             }
+            let said = outcome.message.as_deref().unwrap_or_default();
+            print_explanation(&mut out, ws.catalog(), &outcome.receipts, said)?;
             print_receipts(&mut out, &outcome.receipts)?;
         }
     }
@@ -636,8 +640,10 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "counted    {} calls, {} refusals, {} signals processed",
-        g.calls, g.refusals, g.signals_processed
+        "counted    {}, {}, {} processed",
+        plural(g.calls, "call"),
+        plural(g.refusals, "refusal"),
+        plural(g.signals_processed, "signal")
     )?;
     writeln!(
         out,

@@ -165,6 +165,9 @@ codes! {
     DuplicateMarketplaceId = "duplicate_marketplace_id", Error, "a marketplace identifier (listing or plan id) maps to two SKUs";
     /// A currency is not three uppercase letters.
     InvalidCurrency = "invalid_currency", Error, "a currency is not an ISO 4217 code (three uppercase letters)";
+    // The file's own allow list.
+    /// A `# tai: allow` comment names something that is not a warning code.
+    UnknownAllowedCode = "unknown_allowed_code", Warning, "a `# tai: allow` comment names no warning code";
 }
 
 impl Code {
@@ -474,25 +477,87 @@ impl fmt::Display for Report {
 }
 
 /// The warning codes a definition file allows for itself, from comment lines such as
-/// `# tai: allow unusable_action, pack_not_sold (why they are deliberate)`; the same in YAML
-/// and TOML. Words after the codes are the reason, for the reader.
-pub fn allowed_in(text: &str) -> Vec<Code> {
+/// `# tai: allow unusable_action, pack_not_sold (why they are deliberate)` (the same in YAML
+/// and TOML; words after the codes are the reason, for the reader), and an
+/// `unknown_allowed_code` warning (at its line and column, with a did-you-mean) for each
+/// listed name that is no warning code: a typo there would otherwise silently allow nothing.
+pub fn check_allowances(file: &Path, text: &str) -> (Vec<Code>, Vec<Diagnostic>) {
+    let (codes, bad) = allowances(text);
+    let lines = crate::spans::LineIndex::new(text);
+    let warnings = Code::ALL
+        .iter()
+        .filter(|c| c.severity() == Severity::Warning)
+        .map(|c| c.as_str());
+    let diagnostics = bad
+        .into_iter()
+        .map(|(word, span)| {
+            let (message, help) = match Code::from_name(word) {
+                Some(_) => (
+                    format!("`{word}` is an error, and only warnings can be allowed"),
+                    "an error always stands: fix what it reports".to_owned(),
+                ),
+                None => (
+                    format!("`# tai: allow` names `{word}`, which is no warning code"),
+                    match closest(word, warnings.clone()) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => "`tai validate --list-rules` lists the codes".to_owned(),
+                    },
+                ),
+            };
+            let mut d = Diagnostic::new(Code::UnknownAllowedCode, message)
+                .in_file(file)
+                .located(lines.location(text, span));
+            d.help = Some(help);
+            d
+        })
+        .collect();
+    (codes, diagnostics)
+}
+
+/// The allowed codes, and each listed word that is not a warning code with its span. The
+/// list ends at the first word that is neither a code nor shaped like one (`snake_case`):
+/// that is where the reason begins.
+fn allowances(text: &str) -> (Vec<Code>, Vec<(&str, crate::spans::Span)>) {
     let mut codes = Vec::new();
-    for line in text.lines() {
+    let mut bad = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
         let Some(comment) = line.trim_start().strip_prefix('#') else {
             continue;
         };
         let Some(list) = comment.trim_start().strip_prefix("tai: allow ") else {
             continue;
         };
-        codes.extend(
-            list.split([',', ' '])
-                .filter(|w| !w.is_empty())
-                .map_while(Code::from_name)
-                .filter(|c| c.severity() == Severity::Warning),
-        );
+        let list_at = start + (line.len() - comment.len()) + (comment.len() - list.len());
+        let mut at = 0;
+        let mut first = true;
+        for word in list.split([',', ' ', '\n', '\r']) {
+            let word_at = at;
+            at += word.len() + 1;
+            if word.is_empty() {
+                continue;
+            }
+            let leading = std::mem::take(&mut first);
+            match Code::from_name(word) {
+                Some(code) if code.severity() == Severity::Warning => codes.push(code),
+                _ if leading || looks_like_a_code(word) => bad.push((
+                    word,
+                    crate::spans::Span {
+                        offset: list_at + word_at,
+                        len: word.len(),
+                    },
+                )),
+                _ => break,
+            }
+        }
     }
-    codes
+    (codes, bad)
+}
+
+fn looks_like_a_code(word: &str) -> bool {
+    word.contains('_') && word.chars().all(|c| c.is_ascii_lowercase() || c == '_')
 }
 
 /// Escapes text for an XML or HTML attribute or element (JUnit reports, SVG, HTML reports). Characters XML 1.0 cannot carry at all
@@ -517,8 +582,8 @@ pub fn escape_markup(text: &str) -> String {
 }
 
 /// `1 tenant`, `2 tenants`: a count with its noun, never `1 tenant(s)`.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
+pub fn plural<N: fmt::Display + PartialEq + From<u8>>(n: N, word: &str) -> String {
+    if n == N::from(1) {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
@@ -562,6 +627,39 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c == '_')
             );
         }
+    }
+
+    #[test]
+    fn an_allow_comment_lists_codes_until_its_reason_and_flags_what_is_no_warning_code() {
+        let text = "a: 1\n# tai: allow unusable_action, pack_not_in_any_sku (sold as add-ons)\n\
+                    #   tai: allow unknown_field pack_not_in_any_sk because\n";
+        let (codes, bad) = check_allowances(Path::new("p.yaml"), text);
+        assert_eq!(codes, [Code::UnusableAction, Code::PackNotSold]);
+        let said: Vec<(String, usize, usize, Option<String>)> = bad
+            .iter()
+            .map(|d| {
+                let l = d.location.unwrap();
+                (d.message.clone(), l.line, l.column, d.help.clone())
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (
+                    "`unknown_field` is an error, and only warnings can be allowed".to_owned(),
+                    3,
+                    16,
+                    Some("an error always stands: fix what it reports".to_owned())
+                ),
+                (
+                    "`# tai: allow` names `pack_not_in_any_sk`, which is no warning code"
+                        .to_owned(),
+                    3,
+                    30,
+                    Some("did you mean `pack_not_in_any_sku`?".to_owned())
+                ),
+            ]
+        );
     }
 
     #[test]

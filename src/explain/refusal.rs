@@ -15,7 +15,7 @@ use crate::catalog::view::{self, format_price, plans_by_price};
 use crate::catalog::{Catalog, Check, Precondition, Sku};
 use crate::diagnostics::closest;
 use crate::governor::{Gate, GovernorState, ReasonCode};
-use crate::ids::{Role, SkuId};
+use crate::ids::{Role, SkuId, TenantId};
 use crate::receipts::{EventType, Receipt};
 
 /// A plan that would make the refused thing pass.
@@ -89,7 +89,7 @@ pub fn explain(catalog: &Catalog, receipt: &Receipt) -> Option<Explanation> {
             (what, sentence(&message), fix)
         }
         EventType::ToolNotFound => {
-            let (why, fix) = not_found(catalog, &tool, &mut plans);
+            let (why, fix) = not_found(catalog, &body.tenant_id, &tool, &mut plans);
             (
                 format!(
                     "`{tool}` is not among the tenant's tools; the call never reached the gates."
@@ -400,18 +400,33 @@ fn precondition_fix(pre: &Precondition, value: Option<&Value>) -> String {
 }
 
 /// Why a tool was not found, and which plans have it.
-fn not_found(catalog: &Catalog, tool: &str, plans: &mut Vec<PlanOption>) -> (String, String) {
+fn not_found(
+    catalog: &Catalog,
+    tenant: &TenantId,
+    tool: &str,
+    plans: &mut Vec<PlanOption>,
+) -> (String, String) {
     let Some(t) = catalog.tool(tool) else {
         let names = catalog
             .packs()
             .iter()
             .flat_map(|p| p.tools.iter().map(|t| t.name.as_str()));
-        let hint = closest(tool, names)
-            .map(|c| format!(" Did you mean `{c}`?"))
+        // The receipt does not say which tools the tenant saw, so a near name from the
+        // catalog is offered as that, with its pack, not as something the tenant can call.
+        let near = closest(tool, names)
+            .and_then(|c| catalog.tool(c))
+            .map(|c| {
+                format!(
+                    " The closest name in the catalog is `{}`, in the `{}` pack.",
+                    c.tool.name, c.pack.pack_id
+                )
+            })
             .unwrap_or_default();
         return (
             format!("No pack in the catalog has a tool named `{tool}`."),
-            format!("Call one of the tenant's tools.{hint}"),
+            format!(
+                "Call one of the tenant's tools (`tai state --tenant {tenant}` lists them).{near}"
+            ),
         );
     };
     let pack = &t.pack.pack_id;

@@ -7,6 +7,7 @@
 //! so a rewrite, a rollback or a relabelled chain no longer matches, and receipts appended
 //! without the key are not covered.
 
+use crate::diagnostics::plural;
 use crate::ids::TenantId;
 
 use super::line;
@@ -175,9 +176,10 @@ pub fn check_checkpoints(
         return Err(problem(
             &pin,
             format!(
-                "the checkpoint covers seq {} but the chain ends after {receipts} receipt(s): \
-                 receipts were removed or the chain was rolled back",
-                pin.checkpoint.seq
+                "the checkpoint covers seq {} but the chain ends after {}: receipts were \
+                 removed or the chain was rolled back",
+                pin.checkpoint.seq,
+                plural(receipts, "receipt")
             ),
         ));
     }

@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::IgnoredAny;
 
+use crate::diagnostics::plural;
 use crate::ids::TenantId;
 
 use super::line::{self, HASH_HEX_LEN};
@@ -189,7 +190,8 @@ impl fmt::Display for ProblemKind {
             }
             ProblemKind::SeqMismatch { expected, found } if found > expected => write!(
                 f,
-                "found seq {found} where {expected} belongs: receipt(s) removed"
+                "found seq {found} where {expected} belongs: {} removed",
+                plural(found - expected, "receipt")
             ),
             ProblemKind::SeqMismatch { expected, found } => write!(
                 f,
@@ -211,8 +213,9 @@ impl fmt::Display for ProblemKind {
                 head_next_seq,
             } => write!(
                 f,
-                "the ledger ends after {found} receipt(s) but its head records {head_next_seq}: \
-                 receipts were removed from the end"
+                "the ledger ends after {} but its head records {head_next_seq}: receipts were \
+                 removed from the end",
+                plural(*found, "receipt")
             ),
             ProblemKind::HeadMismatch { detail } => write!(f, "head mismatch: {detail}"),
             ProblemKind::HeadMissing => {

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::clock::{SimClock, parse_duration};
+use crate::diagnostics::plural;
 use crate::engine::MemoryEngine;
 use crate::governor::{IdSource, Resolution, Signal, ToolCall};
 use crate::ids::TenantId;
@@ -227,7 +228,7 @@ pub fn run_with_progress(
                 let t = tenant_of(&step.tenant)?;
                 kind = "iam";
                 summary = match &step.policy {
-                    Some(p) => format!("IAM policy set: {} binding(s)", p.bindings.len()),
+                    Some(p) => format!("IAM policy set: {}", plural(p.bindings.len(), "binding")),
                     None => "IAM policy cleared".to_owned(),
                 };
                 receipts = engine.set_iam_policy(&t, step.policy.clone());

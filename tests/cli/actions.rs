@@ -16,21 +16,10 @@ fn at(state: &Path, minute: u32, args: &[&str]) -> Run {
     common::tai_state(state, &all)
 }
 
-fn canary(state: &Path, minute: u32, deployment: &str) -> Run {
-    let arg = format!("deployment={deployment}");
-    let mut args = vec![
-        "call",
-        "ac_rollback_orchestrator",
-        "--tenant",
-        "acme",
-        "--format",
-        "json",
-        "--arg",
-        &arg,
-        "--arg",
-        "strategy=canary",
-    ];
-    args.extend(common::ROLLBACK_READY);
+/// The shipped rollback of `checkout-api` as a canary, which overruns its bound.
+fn canary(state: &Path, minute: u32) -> Run {
+    let mut args = common::ROLLBACK_CALL.to_vec();
+    args.extend(["--format", "json", "--arg", "strategy=canary"]);
     at(state, minute, &args)
 }
 
@@ -53,7 +42,7 @@ fn an_action_id_is_shown_and_a_wrong_one_is_refused_without_a_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     common::onboard_acme(&state, "rollback-guard-professional", &[]);
-    let out = canary(&state, 0, "checkout-api").exits(5).json();
+    let out = canary(&state, 0).exits(5).json();
     let id = out["receipts"][0]["metadata"]["action_id"]
         .as_str()
         .unwrap()
@@ -105,7 +94,7 @@ fn a_rollback_is_polled_as_commands_move_the_clock_and_completes_itself() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     common::onboard_acme(&state, "rollback-guard-professional", &[]);
-    canary(&state, 0, "checkout-api").exits(5);
+    canary(&state, 0).exits(5);
     // `tai state` only reads: time acts on the tenant at its next operation.
     assert_eq!(state_json(&state, 5)["state"], "intervening");
     let polled = at(

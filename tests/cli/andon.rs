@@ -5,26 +5,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
+
 use crate::common::{self, Run};
 
 use crate::common::tai_state as tai;
 
-const ROLLBACK: &[&str] = &[
-    "call",
-    "ac_rollback_orchestrator",
-    "--tenant",
-    "acme",
-    "--arg",
-    "deployment=checkout-api",
-    "--context",
-    "deployment_stable=true",
-    "--context",
-    "rollback_target_version=2.4.0",
-    "--context",
-    "rollback_policy_approved=true",
-    "--format",
-    "json",
-];
+/// The rollback, as JSON.
+fn rollback(state: &Path) -> Run {
+    tai(
+        state,
+        &[common::ROLLBACK_CALL, &["--format", "json"]].concat(),
+    )
+}
 
 #[test]
 fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cleared() {
@@ -76,7 +69,7 @@ fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cle
     let seq = raised["receipts"][0]["seq"].as_u64().unwrap();
 
     // Each command is a new process: the stop is rebuilt from the ledger.
-    let refused = tai(&state, ROLLBACK).exits(3).json();
+    let refused = rollback(&state).exits(3).json();
     assert_eq!(refused["reason"], "andon_stopped");
     assert!(
         refused["message"]
@@ -127,7 +120,7 @@ fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cle
     .errs("no Andon `rollback_failed` is stopping tenant `acme`");
 
     // The rollback runs, and its receipt carries the pack's domain events.
-    let ran = tai(&state, ROLLBACK).ok().json();
+    let ran = rollback(&state).ok().json();
     assert_eq!(ran["decision"], "executed");
     assert_eq!(
         ran["receipts"][0]["metadata"]["domain_events"],

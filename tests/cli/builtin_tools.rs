@@ -41,7 +41,7 @@ fn verify_lookup_and_export_answer_from_the_tenants_own_chain() {
     )
     .ok()
     .json();
-    let list = receipts.as_array().unwrap();
+    let list = receipts["receipts"].as_array().unwrap();
     assert_eq!(result["head_hash"], list[2]["hash"]);
 
     let one = call(&state, "ac_receipt_lookup", &["seq=1"]).ok().json();

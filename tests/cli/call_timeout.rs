@@ -9,27 +9,13 @@ use crate::common::{self, Run};
 
 use crate::common::tai_at as tai;
 
-const CALL: [&str; 8] = [
-    "call",
-    "ac_rollback_orchestrator",
-    "--tenant",
-    "acme",
-    "--format",
-    "json",
-    "--arg",
-    "deployment=checkout-api",
-];
-
-/// The call with the rollback's preconditions met.
-fn plain_rollback() -> Vec<&'static str> {
-    let mut args = CALL.to_vec();
-    args.extend(common::ROLLBACK_READY);
-    args
-}
-
+/// The rollback as JSON, with `--timeout` when `timeout` is not empty.
 fn rollback(state: &Path, timeout: &str) -> Run {
-    let mut args = plain_rollback();
-    args.extend(["--timeout", timeout]);
+    let mut args = common::ROLLBACK_CALL.to_vec();
+    args.extend(["--format", "json"]);
+    if !timeout.is_empty() {
+        args.extend(["--timeout", timeout]);
+    }
     tai(state, &args)
 }
 
@@ -61,7 +47,7 @@ fn a_call_timeout_tightens_the_actions_and_the_receipt_says_so() {
     assert_eq!(meta["timeout_from"], "pack");
 
     // Without --timeout, nothing is added to the receipt.
-    let plain = tai(&state, &plain_rollback()).ok().json();
+    let plain = rollback(&state, "").ok().json();
     assert!(
         plain["receipts"][0]["metadata"]
             .get("timeout_from")

@@ -128,7 +128,8 @@ fn prepare(root: &Path) -> PathBuf {
     let ws = root.join("ws");
     let home = root.join("home");
     let bin = root.join("bin");
-    std::fs::create_dir_all(home.join(".config/tai")).unwrap();
+    // No ~/.config/tai: `tai keys new --out ~/.config/tai/signing` makes it, as on a fresh
+    // machine.
     std::fs::create_dir_all(home.join(".local/share/bash-completion/completions")).unwrap();
     std::fs::create_dir_all(&bin).unwrap();
     let stub = bin.join("xdg-open");

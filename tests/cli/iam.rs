@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::Run;
+use crate::common::{ROLLBACK_CALL, Run};
 
 use crate::common::tai_state as tai;
 
@@ -23,23 +23,8 @@ groups:
   oncall: [user:alice@acme.com, user:bob@acme.com]
 ";
 
-const ROLLBACK: &[&str] = &[
-    "call",
-    "ac_rollback_orchestrator",
-    "--tenant",
-    "acme",
-    "--arg",
-    "deployment=checkout-api",
-    "--context",
-    "deployment_stable=true",
-    "--context",
-    "rollback_target_version=2.4.0",
-    "--context",
-    "rollback_policy_approved=true",
-];
-
 fn rollback(state: &Path, extra: &[&str]) -> Run {
-    let args: Vec<&str> = ROLLBACK.iter().chain(extra).copied().collect();
+    let args: Vec<&str> = ROLLBACK_CALL.iter().chain(extra).copied().collect();
     tai(state, &args)
 }
 

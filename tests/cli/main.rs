@@ -12,6 +12,7 @@ mod builtin_tools;
 mod call_timeout;
 mod containment;
 mod exactly_once;
+mod explained;
 mod gate_record;
 mod golden;
 mod governor_record;

@@ -45,7 +45,7 @@ fn verify_passes_on_intact_chains() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.starts_with("acme: ok, 20 receipt(s), head seq 19"),
+        text.starts_with("acme: ok, 20 receipts, head seq 19"),
         "{text}"
     );
     assert!(text.contains(&acme[19].hash[..12]));
@@ -75,17 +75,19 @@ fn verify_names_the_first_bad_seq_of_a_modified_ledger() {
         text.contains("acme: BROKEN at seq 7 (line 8): hash mismatch"),
         "{text}"
     );
-    assert!(text.contains("7 receipt(s) verified before the break"));
+    assert!(text.contains("7 receipts verified before the break"));
 
     // --all reports every tenant and still fails.
     let out = tai(state.path(), &["verify", "--all", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json[0]["tenant"], "acme");
-    assert_eq!(json[0]["ok"], false);
-    assert_eq!(json[0]["problem"]["seq"], 7);
-    assert_eq!(json[0]["problem"]["kind"], "bad_hash");
-    assert_eq!(json[1]["ok"], true);
+    assert_eq!(json["ok"], false);
+    let tenants = &json["tenants"];
+    assert_eq!(tenants[0]["tenant_id"], "acme");
+    assert_eq!(tenants[0]["ok"], false);
+    assert_eq!(tenants[0]["problem"]["seq"], 7);
+    assert_eq!(tenants[0]["problem"]["kind"], "bad_hash");
+    assert_eq!(tenants[1]["ok"], true);
 }
 
 #[test]
@@ -104,7 +106,7 @@ fn verify_catches_removed_reordered_and_truncated_receipts() {
     let mut removed = lines.clone();
     removed.remove(3);
     write(&removed);
-    assert!(verify().contains("seq 3 (line 4): found seq 4 where 3 belongs: receipt(s) removed"));
+    assert!(verify().contains("seq 3 (line 4): found seq 4 where 3 belongs: 1 receipt removed"));
 
     let mut swapped = lines.clone();
     swapped.swap(10, 11);
@@ -114,7 +116,7 @@ fn verify_catches_removed_reordered_and_truncated_receipts() {
     write(&lines[..17]);
     let text = verify();
     assert!(
-        text.contains("seq 17: the ledger ends after 17 receipt(s) but its head records 20"),
+        text.contains("seq 17: the ledger ends after 17 receipts but its head records 20"),
         "{text}"
     );
 }
@@ -149,7 +151,7 @@ fn show_prints_a_filtered_table() {
     assert!(text.contains("boot → stable"));
     assert!(text.contains("entitlement_activated"));
     assert!(text.contains(acme[5].short_hash()));
-    assert!(text.trim_end().ends_with("20 of 20 receipt(s)"));
+    assert!(text.trim_end().ends_with("20 of 20 receipts"));
 
     let out = tai(
         state.path(),
@@ -166,7 +168,7 @@ fn show_prints_a_filtered_table() {
     let text = stdout(&out);
     assert!(text.contains("insufficient_privilege") && text.contains("timeout"));
     assert!(!text.contains("action_executed"));
-    assert!(text.trim_end().ends_with("9 of 20 receipt(s)"), "{text}");
+    assert!(text.trim_end().ends_with("9 of 20 receipts"), "{text}");
 
     let out = tai(
         state.path(),
@@ -182,7 +184,7 @@ fn show_prints_a_filtered_table() {
             "json",
         ],
     );
-    let shown: Vec<Receipt> = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = shown_receipts(&out);
     assert_eq!(shown, acme[3..=5].to_vec());
 
     let since = acme[10].body.timestamp.to_string();
@@ -193,7 +195,7 @@ fn show_prints_a_filtered_table() {
             "show", "--tenant", "acme", "--since", &since, "--until", &until, "--format", "json",
         ],
     );
-    let shown: Vec<Receipt> = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = shown_receipts(&out);
     assert_eq!(shown, acme[10..12].to_vec());
 
     let out = tai(
@@ -259,7 +261,7 @@ fn show_warns_when_the_chain_does_not_verify() {
         err.contains("warning: the receipt chain of `beta` does not verify: seq 0"),
         "{err}"
     );
-    assert!(stdout(&out).trim_end().ends_with("5 of 5 receipt(s)"));
+    assert!(stdout(&out).trim_end().ends_with("5 of 5 receipts"));
 }
 
 #[test]
@@ -298,7 +300,7 @@ fn export_writes_every_format() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("wrote 5 receipt(s) as csv"));
+    assert!(stderr(&out).contains("wrote 5 receipts as csv"));
     let csv = fs::read_to_string(&file).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
@@ -321,4 +323,11 @@ fn export_writes_every_format() {
         &["export", "--tenant", "acme", "--format", "xml"],
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The receipts of `tai receipts show --format json`: `{tenant_id, receipts, chain_length}`,
+/// the shape of `GET /v1/tenants/{t}/receipts`.
+fn shown_receipts(out: &std::process::Output) -> Vec<Receipt> {
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_value(page["receipts"].clone()).unwrap()
 }

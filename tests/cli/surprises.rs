@@ -66,6 +66,9 @@ fn a_misspelt_tenant_is_a_usage_error_with_a_suggestion_and_writes_nothing() {
         &["state", "--tenant", "acmee"],
         &["event", "suspend", "--tenant", "acmee"],
         &["event", "renew", "--tenant", "acmee"],
+        &["iam", "clear", "--tenant", "acmee"],
+        &["iam", "show", "--tenant", "acmee"],
+        &["andon", "show", "--tenant", "acmee"],
     ] {
         let run = tai(p, args).exits(2);
         run.errs("no tenant `acmee`; did you mean `acme`?");
@@ -193,6 +196,11 @@ fn a_closed_pipe_ends_quietly() {
         &["simulate"][..],
         &["simulate", "--format", "json"],
         &["pack", "list"],
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["sku", "list"],
+        &["schema", "pack"],
     ] {
         let mut child = common::tai()
             .args(args)
@@ -516,4 +524,58 @@ fn deliberate_warnings_are_allowed_by_flag_or_by_the_file_itself() {
     )
     .unwrap();
     validate(&[]).ok();
+}
+
+#[test]
+fn the_older_spellings_still_work() {
+    let d = workspace();
+    let p = d.path();
+    tai(
+        p,
+        &[
+            "call",
+            "ac_rollback_status",
+            "--tenant",
+            "acme",
+            "--argument",
+            "deployment=billing-api",
+        ],
+    )
+    .ok()
+    .has("billing-api");
+    tai(
+        p,
+        &[
+            "event",
+            "plan-change",
+            "--tenant",
+            "acme",
+            "--sku",
+            "rollback-guard-professional",
+        ],
+    )
+    .ok();
+    // `completed` is `complete`: refused here only because nothing is in flight.
+    tai(p, &["action", "completed", "--tenant", "acme"])
+        .exits(2)
+        .errs("no action is in flight for tenant `acme`");
+
+    // Scenario steps: `args` for `arguments`, `action_fail` for `action_failed`.
+    std::fs::write(
+        p.join("old.yaml"),
+        "name: older spellings\ntenant: shop\nsteps:\n\
+         \x20 - event: { event_type: entitlement.activated, sku_id: rollback-guard-professional }\n\
+         \x20 - signal: {}\n\
+         \x20 - call:\n\
+         \x20     tool: ac_rollback_orchestrator\n\
+         \x20     args: { deployment: checkout-api, strategy: canary }\n\
+         \x20     context: { deployment_stable: true, rollback_target_version: 2.4.0, rollback_policy_approved: true }\n\
+         \x20   expect: { decision: failed, state: intervening }\n\
+         \x20 - action_fail: { detail: gave up }\n\
+         \x20   expect: { state: refusing }\n",
+    )
+    .unwrap();
+    tai(p, &["test", "old.yaml"])
+        .ok()
+        .has("PASS older spellings");
 }

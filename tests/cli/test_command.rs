@@ -452,7 +452,7 @@ fn fail_fast_stops_after_the_first_failure() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout.contains("FAIL first fails"), "{stdout}");
     assert!(!stdout.contains("second fails"), "{stdout}");
-    assert!(stdout.contains("2 scenario(s) not run"), "{stdout}");
+    assert!(stdout.contains("2 scenarios not run"), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
     let out = tai(dir.path(), &[".", "--jobs", "1"]);
     assert_eq!(text(&out.stdout).lines().last(), Some("1 passed, 2 failed"));

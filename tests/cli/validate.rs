@@ -210,6 +210,11 @@ const CASES: &[Case] = &[
     Case { name: "duplicate_refusal_code", exit: 1, expect: &[n("duplicate_refusal_code", "packs/core.yaml:21:44", "refusal code `not_ready` is used twice by action `check`", "packs/core.yaml:20:45")] },
     // Warnings only: exit 0.
     Case { name: "unusable_action", exit: 0, expect: &[e("unusable_action", "skus/basic.yaml:7:1", "SKU `basic` cannot run action `report` of pack `extra`: missing role `write_report`")] },
+    // The file's own allow list: a typo allows nothing, and says so.
+    Case { name: "unknown_allowed_code", exit: 0, expect: &[
+        e("unknown_allowed_code", "skus/basic.yaml:2:14", "`# tai: allow` names `unusable_actoin`, which is no warning code"),
+        e("unusable_action", "skus/basic.yaml:8:1", "SKU `basic` cannot run action `report` of pack `extra`: missing role `write_report`"),
+    ] },
     Case { name: "impossible_precondition", exit: 0, expect: &[
         e("impossible_precondition", "packs/core.yaml:22:24", "precondition `region` checks `one_of: []`, which no value passes"),
         e("impossible_precondition", "packs/core.yaml:23:59", "the default of precondition `replicas` is a string, which its check `at_least` never accepts"),

@@ -25,6 +25,23 @@ pub const ACME: &str = "acme-secret";
 /// Tenant `globex`'s token.
 pub const GLOBEX: &str = "globex-secret";
 
+/// `tai call` of the shipped rollback for tenant `acme`, with the context every
+/// precondition wants: it passes the gates whenever the plan and the roles allow it.
+pub const ROLLBACK_CALL: &[&str] = &[
+    "call",
+    "ac_rollback_orchestrator",
+    "--tenant",
+    "acme",
+    "--arg",
+    "deployment=checkout-api",
+    "--context",
+    "deployment_stable=true",
+    "--context",
+    "rollback_target_version=2.4.0",
+    "--context",
+    "rollback_policy_approved=true",
+];
+
 /// How long a serving test waits for anything: generous, the machine may be busy.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -83,17 +100,6 @@ pub fn tai_at(state: &Path, args: &[&str]) -> Run {
     all.extend_from_slice(args);
     tai_state(state, &all)
 }
-
-/// `tai call` arguments that put `ac_rollback_orchestrator` (rollback_guard) past its
-/// preconditions: the deployment is stable, its target known and the rollback approved.
-pub const ROLLBACK_READY: [&str; 6] = [
-    "--context",
-    "deployment_stable=true",
-    "--context",
-    "rollback_target_version=2.4.0",
-    "--context",
-    "rollback_policy_approved=true",
-];
 
 /// Activates tenant `acme` on `sku` in the workspace at `state` (see [`tai_at`]) and boots
 /// its governor with a signal recording `facts` (`KEY=VALUE` each).

@@ -704,6 +704,29 @@ async fn a_sales_demo_in_a_real_browser() {
     b.exists("#diagram .edge.last#edge-intervening-stable")
         .await;
 
+    // A critical Andon from the signal form stops the rollback pack; the governor card says
+    // so and clears it with one click. The governor's record counts what happened.
+    b.select("#signal-name", "rollback_failed").await;
+    b.click("#signal-button").await;
+    let stop = b
+        .text_with(
+            "#governor-text .andon[data-signal=rollback_failed]",
+            "stops",
+        )
+        .await;
+    assert!(stop.contains("rollback_guard"), "{stop}");
+    b.text_with("#tools", "andon").await;
+    b.shot("04-andon").await;
+    b.click("#governor-text .andon button").await;
+    b.text_with("#decision", "andon cleared").await;
+    b.until(
+        "the Andon gone",
+        "return !document.querySelector('#governor-text .andon');",
+    )
+    .await;
+    let record = b.text_with("#governor-record", "calls").await;
+    assert!(record.contains("refusals"), "{record}");
+
     // Every receipt streamed in, and the chain verifies.
     let r = http()
         .get(tai.url("/v1/tenants/globex"))
@@ -729,7 +752,7 @@ async fn a_sales_demo_in_a_real_browser() {
     let detail = b.text_with("#receipt-dialog", "Receipt #").await;
     assert!(detail.contains("previous hash"), "{detail}");
     b.text_with("#receipt-explanation", "Gate 2 of 3").await;
-    b.shot("04-receipt").await;
+    b.shot("05-receipt").await;
     b.click("#receipt-dialog .close").await;
 
     // The plan ladder and the plan × tool matrix.
@@ -741,7 +764,7 @@ async fn a_sales_demo_in_a_real_browser() {
     let base = ladder.find("$29.00").unwrap();
     let pro = ladder.find("$299.00").unwrap();
     assert!(base < pro, "cheapest first: {ladder}");
-    b.shot("05-plans").await;
+    b.shot("06-plans").await;
 
     // Narrow windows get one column.
     b.click("#tab-button-live").await;
@@ -752,7 +775,7 @@ async fn a_sales_demo_in_a_real_browser() {
          return cols.split(' ').length === 1;",
     )
     .await;
-    b.shot("06-narrow").await;
+    b.shot("07-narrow").await;
 
     b.quit().await;
     drop(tai);

@@ -156,7 +156,7 @@ async fn sigterm_returns_within_the_shutdown_deadline() {
     std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
     s.terminate();
-    s.stderr_line("closed 1 connection(s) still open after the 1s shutdown deadline");
+    s.stderr_line("closed 1 connection still open after the 1s shutdown deadline");
     let status = s.exited().await;
     assert!(status.success(), "{status:?}");
     assert!(

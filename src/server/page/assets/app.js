@@ -265,6 +265,7 @@ async function refresh() {
   if (id !== state.tenant) return;
   state.view = view;
   state.tools = tools.tools;
+  state.stopped = tools.stopped ?? {};
   renderTenant();
   renderTools();
   renderSignals();
@@ -427,7 +428,9 @@ function renderTools() {
         { class: "tool-button", onclick: () => openCall(t.name) },
         h("span", { class: "mono name" }, t.name),
         h("span", { class: "pack" }, t.pack),
-        status === "usable"
+        state.stopped?.[t.name]
+          ? badge(`andon ${state.stopped[t.name]}`, "bad", "its pack is stopped by a critical Andon until it is cleared")
+          : status === "usable"
           ? badge("usable", "good")
           : status === "refused"
             ? badge(`needs ${t.missing_roles.join(", ")}`, "warn", "visible, refused at gate 2 (IAM)")
@@ -547,7 +550,7 @@ async function showDecision(head, receipts = []) {
     h(
       "div",
       { class: `decision ${head.tone}`, "data-decision": head.title },
-      h("div", { class: "decision-head" }, badge(head.tone === "good" ? "ok" : head.tone === "warn" ? "refused" : head.tone === "bad" ? "failed" : "not found", head.tone), h("strong", {}, head.title)),
+      h("div", { class: "decision-head" }, badge(head.badge ?? (head.tone === "good" ? "ok" : head.tone === "warn" ? "refused" : head.tone === "bad" ? "failed" : "not found"), head.tone), h("strong", {}, head.title)),
       h("p", {}, prose(head.text)),
       head.result !== undefined ? h("pre", { class: "json" }, JSON.stringify(head.result, null, 2)) : null,
       explanation ? renderExplanation(explanation) : null,
@@ -607,7 +610,8 @@ function renderSignals() {
   const v = state.view;
   const names = new Set();
   for (const id of v.entitlement?.enabled_packs ?? []) {
-    for (const s of state.packs.get(id)?.signals ?? []) names.add(s);
+    // A declared signal is a name, or `{name, andon}` for an Andon cord.
+    for (const s of state.packs.get(id)?.signals ?? []) names.add(typeof s === "string" ? s : s.name);
   }
   const panel = $("#signals");
   const keep = panel.dataset.tenant === v.tenant_id && panel.dataset.names === [...names].join(",");
@@ -674,9 +678,15 @@ function renderSignals() {
 async function sendSignal(body) {
   try {
     const outcome = await post(tenantPath(state.tenant, "/signals"), body);
+    const andon = outcome.event === "andon_raised";
     const tone = outcome.event === "signal_processed" ? "good" : outcome.event === "signal_postponed" ? "warn" : "bad";
     await showDecision(
-      { tone, title: outcome.event.replace(/_/g, " "), text: `Governor ${outcome.state}.` },
+      {
+        tone,
+        badge: andon ? "line stopped" : undefined,
+        title: outcome.event.replace(/_/g, " "),
+        text: [outcome.message, `Governor ${outcome.state}.`].filter(Boolean).join(" "),
+      },
       outcome.receipts,
     );
   } catch (e) {
@@ -688,6 +698,18 @@ async function resolve(how) {
   try {
     const out = await post(tenantPath(state.tenant, `/actions/${how}`), {});
     await showDecision({ tone: how === "complete" ? "good" : "bad", title: `action ${out.resolution}`, text: `Governor ${out.state}.` });
+  } catch (e) {
+    toast(e.message, "bad");
+  }
+}
+
+async function clearAndon(signal) {
+  try {
+    const out = await post(tenantPath(state.tenant, "/andon/clear"), { signal, note: "cleared from the web page" });
+    await showDecision(
+      { tone: "good", title: "andon cleared", text: `${signal} cleared; ${out.andon.length} Andon stop(s) left.` },
+      out.receipts,
+    );
   } catch (e) {
     toast(e.message, "bad");
   }
@@ -724,9 +746,38 @@ function renderGovernor() {
     state.animated = last.seq;
     pulse(last);
   }
+  const record = state.view?.governor;
   fill(
     $("#governor-text"),
     now ? h("p", {}, badge(now, `state-${now}`), " ", CAPTIONS[now] ?? "") : null,
+    (state.view?.andon ?? []).map((stop) =>
+      h(
+        "div",
+        { class: "andon", "data-signal": stop.signal },
+        h(
+          "p",
+          {},
+          h("strong", {}, "Andon "),
+          code(stop.signal),
+          " stops ",
+          stop.packs.map((p, i) => [i ? ", " : "", code(p)]),
+          ` since ${clock(stop.since)} (receipt #${stop.seq}): their actions are refused until it is cleared.`,
+        ),
+        h("button", { class: "btn danger", onclick: () => clearAndon(stop.signal) }, `Clear ${stop.signal}`),
+      ),
+    ),
+    record
+      ? h(
+          "dl",
+          { class: "record", id: "governor-record" },
+          [
+            ["calls", record.calls],
+            ["refusals", record.refusals],
+            ["signals", record.signals_processed],
+            ["receipts", record.receipts_written],
+          ].map(([k, n]) => h("div", {}, h("dt", {}, k), h("dd", {}, String(n)))),
+        )
+      : null,
     last
       ? h(
           "p",
