@@ -186,7 +186,7 @@ const CASES: &[Case] = &[
     Case { name: "values_in_buffered_fields", exit: 1, expect: &[
         e("invalid_value", "packs/core.yaml:16:20", "`tools[0].handler.duration_ms`: invalid value: integer `-5`"),
         e("invalid_value", "packs/core.yaml:17:18", "`tools[0].handler.memory_mb`: invalid type: string \"lots\""),
-        e("invalid_value", "packs/core.yaml:24:38", "invalid type: string \"many\", expected a number"),
+        e("invalid_value", "packs/core.yaml:24:38", "`actions[0].preconditions[0].check.at_least`: invalid type: string \"many\", expected a number"),
     ] },
     Case { name: "converted_values", exit: 1, expect: &[
         e("invalid_value", "packs/core.yaml:22:41", "`actions[0].preconditions[0].code`: invalid refusal code `Bad-Code`"),
