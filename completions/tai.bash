@@ -511,7 +511,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__action)
-            opts="-t -h -V --tenant --format --detail --catalog --state --color --now --signing-key --help --version complete fail"
+            opts="-t -h -V --tenant --format --action --detail --catalog --state --color --now --signing-key --help --version complete fail"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,6 +527,10 @@ _tai() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --detail)
@@ -3308,7 +3312,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared action_polled" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)
@@ -3532,7 +3536,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared action_polled" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)

@@ -558,6 +558,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -t 'The tenant'
             cand --tenant 'The tenant'
             cand --format 'Output format'
+            cand --action 'The id of the action resolved (`act_…`, as `tai state` shows it)'
             cand --detail 'A note recorded in the receipt'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'

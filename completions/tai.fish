@@ -482,6 +482,7 @@ complete -c tai -n "__fish_tai_using_subcommand signal" -s V -l version -d 'Prin
 complete -c tai -n "__fish_tai_using_subcommand action" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand action" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
+complete -c tai -n "__fish_tai_using_subcommand action" -l action -d 'The id of the action resolved (`act_…`, as `tai state` shows it)' -r
 complete -c tai -n "__fish_tai_using_subcommand action" -l detail -d 'A note recorded in the receipt' -r
 complete -c tai -n "__fish_tai_using_subcommand action" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand action" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
@@ -657,7 +658,8 @@ ledger_tail_adopted\t''
 action_started\t''
 action_interrupted\t''
 andon_raised\t''
-andon_cleared\t''"
+andon_cleared\t''
+action_polled\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r
@@ -706,7 +708,8 @@ ledger_tail_adopted\t''
 action_started\t''
 action_interrupted\t''
 andon_raised\t''
-andon_cleared\t''"
+andon_cleared\t''
+action_polled\t''"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l from-seq -d 'Only receipts with seq at least N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l to-seq -d 'Only receipts with seq at most N' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l since -d 'Only receipts at or after TIME (RFC 3339, a date, or epoch seconds)' -r

@@ -14,11 +14,11 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::entitlement::{EntitlementEvent, MalformedEvent, parse_event};
 use crate::governor::{
-    CallOutcome, Env, EventOutcome, IdSource, NoSuchAndon, NothingInFlight, Resolution, Signal,
-    SignalOutcome, Tenant, ToolCall,
+    CallOutcome, Env, EventOutcome, IdSource, NoSuchAndon, Resolution, Signal, SignalOutcome,
+    Tenant, ToolCall, Unresolvable,
 };
 use crate::iam::IamPolicy;
-use crate::ids::{SignalName, TenantId};
+use crate::ids::{ActionRunId, SignalName, TenantId};
 use crate::receipts::{InMemory, Receipt};
 
 /// Every tenant's governor over one catalog, with the receipts each has written.
@@ -147,16 +147,17 @@ impl MemoryEngine {
         self.with_tenant(tenant, |t, env| t.signal(env, signal), |o| &o.receipts)
     }
 
-    /// Reports the end of a tenant's in-flight action.
+    /// Reports the end of a tenant's in-flight action (`action`, when named).
     pub fn resolve_action(
         &mut self,
         tenant: &TenantId,
         resolution: Resolution,
+        action: Option<&ActionRunId>,
         detail: Option<&str>,
-    ) -> Result<Vec<Receipt>, NothingInFlight> {
+    ) -> Result<Vec<Receipt>, Unresolvable> {
         self.with_tenant(
             tenant,
-            |t, env| t.resolve_action(env, resolution, detail),
+            |t, env| t.resolve_action(env, resolution, action, detail),
             |o| o.as_deref().unwrap_or(&[]),
         )
     }

@@ -226,6 +226,11 @@ id_type!(
     ActionId, "action id", SNAKE
 );
 id_type!(
+    /// One started action (a run of a declared action), e.g. `act_3f2a…`: what a resolution
+    /// names. See [`ActionRunId::of_receipt`].
+    ActionRunId, "action id", SNAKE
+);
+id_type!(
     /// An IAM role, e.g. `write_rollback`.
     Role, "IAM role", ROLE
 );
@@ -251,9 +256,33 @@ id_type!(
     ListingId, "marketplace identifier", EVENT
 );
 
+impl ActionRunId {
+    /// The id of the action whose start the receipt `receipt_id` records: `act_` and the
+    /// receipt id's digits. A function of the stored receipt alone, so replay (and a ledger
+    /// written before actions had ids) finds the same id, and the simulated clock's runs are
+    /// reproducible.
+    pub fn of_receipt(receipt_id: &str) -> ActionRunId {
+        let digits = receipt_id.strip_prefix("rcpt_").unwrap_or(receipt_id);
+        let digits: String = digits
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .take(SNAKE.max_len - 4)
+            .collect();
+        ActionRunId(format!("act_{digits}").into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_action_id_is_spelled_from_its_receipt() {
+        let id = ActionRunId::of_receipt("rcpt_0a1b2c3d4e5f60718293a4b5");
+        assert_eq!(id.as_str(), "act_0a1b2c3d4e5f60718293a4b5");
+        assert_eq!(ActionRunId::new(id.as_str()), Ok(id));
+    }
 
     #[test]
     fn accepts_and_rejects_spellings() {

@@ -13,6 +13,7 @@ pub mod input;
 pub mod load;
 pub mod marketplace;
 mod model;
+mod resolve;
 pub mod scaffold;
 pub mod schema;
 mod signals;
@@ -26,6 +27,7 @@ use std::sync::{Arc, OnceLock};
 use sha2::{Digest, Sha256};
 
 pub use model::*;
+pub use resolve::{AutoResolve, StatusVerdict};
 
 use crate::ids::{PackId, SkuId, ToolName};
 

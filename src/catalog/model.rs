@@ -156,6 +156,10 @@ pub struct Simulated {
     /// Argument-dependent outcomes, tried in order; the first match wins.
     #[serde(default)]
     pub cases: Vec<SimulatedCase>,
+    /// Results of a status tool on the governor's successive polls of an action in flight:
+    /// the first poll gets the first, and so on, the last repeating. A call gets `result`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequence: Vec<serde_json::Value>,
 }
 
 /// One argument-dependent simulated outcome.
@@ -176,6 +180,9 @@ pub struct SimulatedCase {
     /// Makes the action fail with this message.
     #[serde(default)]
     pub error: Option<String>,
+    /// Replaces the default `sequence` of poll results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequence: Vec<serde_json::Value>,
 }
 
 /// An external program run under the action's bounds.
@@ -236,6 +243,11 @@ pub struct Action {
     /// The pack's `receipt_events` this action emits, by the point of its run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emits: Option<Emits>,
+    /// How an overrun of this action resolves without a person: a status tool polled until
+    /// it reports done or failed, and a deadline. Without it, a person reports the end
+    /// (`tai action complete|fail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve: Option<super::AutoResolve>,
 }
 
 /// One declarative precondition: a value looked up by `key` must satisfy `check`.

@@ -118,13 +118,15 @@ pub struct Emits {
     /// simulated action, first on its outcome receipt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<SignalName>,
-    /// When it succeeded (`action_executed`).
+    /// When it succeeded (`action_executed`), or an overrun of it was resolved complete
+    /// (`action_completed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<SignalName>,
     /// When it overran its wall-clock limit (`action_timeout`); `failed` when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<SignalName>,
-    /// When it failed otherwise (an error, the memory or output limit, an interruption).
+    /// When it failed otherwise (an error, the memory or output limit, an interruption), or
+    /// an overrun of it was resolved failed (`action_failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<SignalName>,
     /// When a gate refused it (`action_refused`).
@@ -150,11 +152,12 @@ impl Emits {
     pub fn on(&self, event: EventType) -> Option<&SignalName> {
         match event {
             EventType::ActionStarted => self.started.as_ref(),
-            EventType::ActionExecuted => self.completed.as_ref(),
+            EventType::ActionExecuted | EventType::ActionCompleted => self.completed.as_ref(),
             EventType::ActionTimeout => self.timeout.as_ref().or(self.failed.as_ref()),
             EventType::ActionErrored
             | EventType::ActionMemoryExceeded
-            | EventType::ActionInterrupted => self.failed.as_ref(),
+            | EventType::ActionInterrupted
+            | EventType::ActionFailed => self.failed.as_ref(),
             EventType::ActionRefused => self.refused.as_ref(),
             _ => None,
         }

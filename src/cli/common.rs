@@ -56,7 +56,11 @@ impl CatalogSource {
     pub fn describe(&self) -> String {
         match self {
             CatalogSource::Dir(dir) if dir.as_os_str() == "." => {
-                "the catalog in ./packs and ./skus".to_owned()
+                if dir.join("skus").is_dir() {
+                    "the catalog in ./packs and ./skus".to_owned()
+                } else {
+                    "the catalog in ./packs (no ./skus)".to_owned()
+                }
             }
             CatalogSource::Dir(dir) => format!("the catalog in `{}`", dir.display()),
             CatalogSource::BuiltIn => {

@@ -62,6 +62,12 @@ pub enum PackCommand {
 
 pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let paint = Paint::new(global.color);
+    if let PackCommand::List { format } | PackCommand::Show { format, .. } = &args.command
+        && *format == Format::Human
+    {
+        // On standard error, so the listing itself stays what scripts read.
+        eprintln!("from {}", CatalogSource::resolve(global).describe());
+    }
     match &args.command {
         PackCommand::List { format } => {
             let catalog = load_catalog(global)?;

@@ -18,7 +18,7 @@ use crate::scenario::suite::{
 };
 
 use super::style::Paint;
-use super::{ColorChoice, Exit, Format, GlobalArgs, load_catalog};
+use super::{CatalogSource, ColorChoice, Exit, Format, GlobalArgs, load_catalog};
 
 /// Styling for a decision already taken (`color` from `use_color`).
 fn paint_for(color: bool) -> Paint {
@@ -99,6 +99,13 @@ const PROGRESS_FROM: usize = 50;
 
 pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let catalog = Arc::new(load_catalog(global)?);
+    if args.format == Format::Human {
+        // Which packs the scenarios meet is not obvious from the folder: say it.
+        eprintln!(
+            "testing against {}",
+            CatalogSource::resolve(global).describe()
+        );
+    }
     let roots = if args.paths.is_empty() {
         vec![PathBuf::from("tests/scenarios")]
     } else {

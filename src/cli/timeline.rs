@@ -112,6 +112,13 @@ pub fn detail(r: &Receipt) -> String {
             format!("{} {reason}", s("tool"))
         }
         EventType::ActionStarted => format!("{} running", s("tool")),
+        EventType::ActionPolled => {
+            let verdict = m
+                .get("verdict")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            format!("{} {verdict}", s("status_tool"))
+        }
         EventType::ActionCompleted | EventType::ActionFailed => {
             let tool = m
                 .get("in_flight")

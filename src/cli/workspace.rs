@@ -16,7 +16,7 @@ use crate::diagnostics::{closest, plural};
 use crate::entitlement::{self, EntitlementEvent, EventKind, Standing, Status};
 use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::iam::Principal;
-use crate::ids::{PackId, PlanId, Role, SignalName, SkuId, TenantId};
+use crate::ids::{ActionRunId, PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::workspace::{TenantView, WorkspaceError};
 
@@ -185,6 +185,9 @@ pub struct SignalArgs {
 #[command(after_help = "\
 An action that overran a bound leaves the governor `intervening` until it is resolved:
 `complete` returns it to `stable`, `fail` to `refusing` (until an entitlement event).
+`--action` names the action resolved (its id is in `tai state` and in its receipts); an id
+that is not the one in flight is refused and nothing is written. Without `--action`,
+whatever action is in flight is resolved.
 
 Example:
   tai action complete --tenant hooli --detail \"the canary finished after all\"")]
@@ -194,6 +197,9 @@ pub struct ActionArgs {
     pub outcome: ActionOutcome,
     #[command(flatten)]
     pub target: TenantArgs,
+    /// The id of the action resolved (`act_…`, as `tai state` shows it)
+    #[arg(long = "action", value_name = "ACTION_ID")]
+    pub action: Option<ActionRunId>,
     /// A note recorded in the receipt
     #[arg(long)]
     pub detail: Option<String>,
@@ -488,7 +494,12 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ActionOutcome::Complete => Resolution::Complete,
         ActionOutcome::Fail => Resolution::Failed,
     };
-    let receipts = ws.resolve_action(&args.target.tenant, resolution, args.detail.as_deref())?;
+    let receipts = ws.resolve_action(
+        &args.target.tenant,
+        resolution,
+        args.action.as_ref(),
+        args.detail.as_deref(),
+    )?;
     warn_if_time_goes_back(&ws, &args.target.tenant, &receipts);
     match args.target.format {
         Format::Json => print_json(&receipts)?,
@@ -592,15 +603,22 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
     if let Some(f) = &t.in_flight {
         writeln!(
             out,
-            "in flight  {} ({}) since {}",
-            f.tool, f.reason, f.since
+            "in flight  {} {} ({}) since {}",
+            f.action_id, f.tool, f.reason, f.since
         )?;
+        if let Some(p) = &f.polling {
+            writeln!(
+                out,
+                "polling    {}: {} poll(s) so far, next at {}, fails at {}",
+                p.status_tool, p.polls, p.next_poll_at, p.deadline_at
+            )?;
+        }
     }
     if let Some(r) = &t.running {
         writeln!(
             out,
-            "running    {} since {} (action_started at seq {}, no outcome yet)",
-            r.tool, r.since, r.started_seq
+            "running    {} {} since {} (action_started at seq {}, no outcome yet)",
+            r.action_id, r.tool, r.since, r.started_seq
         )?;
     }
     for stop in &t.andon {

@@ -124,6 +124,10 @@ codes! {
     DuplicateSignal = "duplicate_signal", Error, "a pack declares a signal twice";
     /// An action emits a domain event its pack's `receipt_events` does not declare.
     UnknownDomainEvent = "unknown_domain_event", Error, "an action emits a domain event its pack's `receipt_events` does not declare";
+    /// An action's `resolve` polls a tool its pack does not have.
+    UnknownStatusTool = "unknown_status_tool", Error, "an action's `resolve` polls a tool its pack does not have";
+    /// An action's `resolve` cannot work: a status tool that acts, a zero interval, a deadline too short, nothing that means done.
+    InvalidResolve = "invalid_resolve", Error, "an action's `resolve` polls a tool that cannot report, without pause, or with a deadline no overrun can meet";
     /// A pack version is not semantic versioning.
     InvalidVersion = "invalid_version", Error, "a version is not a semantic version";
     /// A compute limit is zero or absurdly large.

@@ -95,6 +95,20 @@ pub fn run(
     execute(handler, args, limits).outcome
 }
 
+/// Runs a status tool's `handler` as the governor's poll number `poll` (from 0) of an action
+/// in flight: a simulated handler answers from its `sequence`; anything else runs as called.
+pub fn poll(
+    handler: &Handler,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+    poll: u64,
+) -> Outcome {
+    match handler {
+        Handler::Simulated(sim) => simulated::run_poll(sim, args, limits, Some(poll)),
+        other => run(other, args, limits),
+    }
+}
+
 /// Runs `handler` with `args` under `limits`, blocking until it is over; also says what a
 /// command used.
 pub fn execute(

@@ -12,6 +12,9 @@
 //! 3. a declared `error` is `Error`: a bound stops the action before it could report one;
 //! 4. otherwise `Success` with the declared result (its `{{args.NAME}}` templates filled from
 //!    the arguments, see [`crate::catalog::template`]) and duration (0 when none is declared).
+//!    A governor's poll `n` (from 0) of an action in flight takes the `n`th result of a
+//!    declared `sequence` instead (the last repeating), so a status tool reports progress,
+//!    then done.
 //!
 //! A value equal to its limit is within it.
 
@@ -23,6 +26,7 @@ use super::{Limits, Outcome};
 #[derive(Debug, Clone, PartialEq)]
 struct Effective<'a> {
     result: &'a serde_json::Value,
+    sequence: &'a [serde_json::Value],
     duration_ms: Option<u64>,
     memory_mb: Option<u64>,
     error: Option<&'a str>,
@@ -34,7 +38,23 @@ pub(super) fn run(
     args: &serde_json::Map<String, serde_json::Value>,
     limits: &Limits,
 ) -> Outcome {
-    let eff = effective(sim, args);
+    run_poll(sim, args, limits, None)
+}
+
+/// Judges `sim` for `args` under `limits`, as the governor's poll `poll` when it is one.
+pub(super) fn run_poll(
+    sim: &Simulated,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+    poll: Option<u64>,
+) -> Outcome {
+    let mut eff = effective(sim, args);
+    if let (Some(n), Some(last)) = (poll, eff.sequence.len().checked_sub(1)) {
+        let n = usize::try_from(n).unwrap_or(usize::MAX).min(last);
+        if let Some(result) = eff.sequence.get(n) {
+            eff.result = result;
+        }
+    }
     if let Some(used) = eff.memory_mb.filter(|&mb| mb > limits.max_memory_mb) {
         return Outcome::MemoryExceeded {
             limit_mb: limits.max_memory_mb,
@@ -66,6 +86,7 @@ fn effective<'a>(
 ) -> Effective<'a> {
     let base = Effective {
         result: &sim.result,
+        sequence: &sim.sequence,
         duration_ms: sim.duration_ms,
         memory_mb: sim.memory_mb,
         error: sim.error.as_deref(),
@@ -74,6 +95,11 @@ fn effective<'a>(
         None => base,
         Some(case) => Effective {
             result: case.result.as_ref().unwrap_or(base.result),
+            sequence: if case.sequence.is_empty() {
+                base.sequence
+            } else {
+                &case.sequence
+            },
             duration_ms: case.duration_ms.or(base.duration_ms),
             memory_mb: case.memory_mb.or(base.memory_mb),
             error: case.error.as_deref().or(base.error),
@@ -246,6 +272,29 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn polls_walk_the_sequence_and_stay_on_its_last_result_while_calls_get_the_result() {
+        let s = sim(json!({
+            "result": { "phase": "idle" },
+            "sequence": [{ "phase": "rolling" }, { "phase": "completed" }],
+            "cases": [{ "when": { "d": "stuck" }, "sequence": [{ "phase": "rolling" }] }]
+        }));
+        let l = limits(1000, 64);
+        let args = json!({});
+        let args = args.as_object().unwrap();
+        let result = |o: Outcome| match o {
+            Outcome::Success { result, .. } => result["phase"].clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(result(super::run(&s, args, &l)), json!("idle"));
+        assert_eq!(result(run_poll(&s, args, &l, Some(0))), json!("rolling"));
+        assert_eq!(result(run_poll(&s, args, &l, Some(1))), json!("completed"));
+        assert_eq!(result(run_poll(&s, args, &l, Some(9))), json!("completed"));
+        let stuck = json!({ "d": "stuck" });
+        let stuck = stuck.as_object().unwrap();
+        assert_eq!(result(run_poll(&s, stuck, &l, Some(5))), json!("rolling"));
+    }
+
     proptest! {
         #[test]
         fn success_iff_within_every_bound_and_no_error(
@@ -263,12 +312,14 @@ mod tests {
                 duration_ms: duration,
                 memory_mb: memory,
                 error: error.clone(),
+                sequence: Vec::new(),
                 cases: vec![SimulatedCase {
                     when: [("go".to_owned(), json!(true))].into_iter().collect(),
                     result: None,
                     duration_ms: case_duration,
                     memory_mb: case_memory,
                     error: None,
+                    sequence: Vec::new(),
                 }],
             };
             let (d, m) = if case_applies {

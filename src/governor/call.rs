@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{Action, Handler, ToolRef};
 use crate::exec::{self, Limits, Outcome};
+use crate::ids::ActionRunId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 
@@ -12,8 +13,8 @@ use super::andon::note_domain_events;
 use super::builtin;
 use super::gates::{self, GateInput};
 use super::once::IDEMPOTENCY_KEY;
-use super::tenant::Draft;
-use super::{CallOutcome, Env, InFlight, Running, Tenant, ToolCall};
+use super::tenant::{ACTION_ID, Draft};
+use super::{CallOutcome, Env, InFlight, Polling, Running, Tenant, ToolCall};
 
 /// Why a call stopped before its action ran. Its sentence is already in the metadata.
 struct Stop {
@@ -150,7 +151,10 @@ impl Tenant {
                     }
                 };
                 match run {
-                    Ok(run) => self.record_run(env, receipts, metadata, (tool, action), run, false),
+                    Ok(run) => {
+                        let at = (tool, action, &call.arguments);
+                        self.record_run(env, receipts, metadata, at, run, None)
+                    }
                     Err(stop) => self.record_stop(env, receipts, metadata, stop),
                 }
             }
@@ -171,6 +175,9 @@ impl Tenant {
         (tool, action): (ToolRef<'c>, &'c Action),
         limits: Limits,
     ) -> StartedCall<'c> {
+        let mut metadata = metadata;
+        let action_id = self.next_action_id(env);
+        metadata.insert(ACTION_ID, &action_id);
         let mut written_ahead = metadata.clone();
         note_domain_events(&mut written_ahead, action, &[EventType::ActionStarted]);
         let started = self.seal(
@@ -185,6 +192,7 @@ impl Tenant {
         let started_seq = started.seq;
         self.remember_call(call.idempotency_key.as_deref(), Some(&started));
         self.running = Some(Running {
+            action_id,
             tool: tool.tool.name.clone(),
             started_seq,
             since: env.now,
@@ -216,11 +224,18 @@ impl Tenant {
             action,
             mut metadata,
             started_seq,
+            arguments,
             ..
         } = started;
         metadata.insert("started_seq", &started_seq);
-        let key = self.running.take().and_then(|r| r.idempotency_key);
-        let mut outcome = self.record_run(env, Vec::new(), metadata, (tool, action), run, true);
+        let (action_id, key) = match self.running.take() {
+            Some(r) => (r.action_id, r.idempotency_key),
+            // Only `interrupt` takes it, and nothing runs it while this call holds the
+            // tenant's operations: name the action from its start all the same.
+            None => (self.action_id_at(env, started_seq), None),
+        };
+        let at = (tool, action, &arguments);
+        let mut outcome = self.record_run(env, Vec::new(), metadata, at, run, Some(action_id));
         self.remember_call(key.as_deref(), outcome.receipts.first());
         outcome.started = written_ahead;
         outcome
@@ -383,17 +398,24 @@ impl Tenant {
         limits
     }
 
-    /// Records how an admitted action's run went; `written_ahead` when its start has its
-    /// own `action_started` receipt.
+    /// Records how an admitted action's run went; `started` is the action's id when its
+    /// start has its own `action_started` receipt (which named it), else the receipt written
+    /// here records the start too and names the action.
     fn record_run(
         &mut self,
         env: &Env<'_>,
         receipts: Vec<Receipt>,
         mut metadata: MetadataBuilder,
-        (tool, action): (ToolRef<'_>, &Action),
+        (tool, action, arguments): (ToolRef<'_>, &Action, &Map<String, Value>),
         run: exec::Run,
-        written_ahead: bool,
+        started: Option<ActionRunId>,
     ) -> CallOutcome {
+        let written_ahead = started.is_some();
+        let action_id = started.unwrap_or_else(|| {
+            let id = self.next_action_id(env);
+            metadata.insert(ACTION_ID, &id);
+            id
+        });
         if let Some(usage) = &run.usage {
             metadata.insert_struct("usage", usage);
         }
@@ -417,7 +439,11 @@ impl Tenant {
                 }
                 self.record_success(env, receipts, metadata, tool, result)
             }
-            Err(overrun) => self.record_overrun(env, receipts, metadata, tool, overrun),
+            Err(overrun) => {
+                let polling = Polling::of(env, action, arguments, env.now);
+                let at = (tool, action_id, polling);
+                self.record_overrun(env, receipts, metadata, at, overrun)
+            }
         }
     }
 
@@ -459,7 +485,7 @@ impl Tenant {
         env: &Env<'_>,
         mut receipts: Vec<Receipt>,
         mut metadata: MetadataBuilder,
-        tool: ToolRef<'_>,
+        (tool, action_id, polling): (ToolRef<'_>, ActionRunId, Option<Polling>),
         overrun: Overrun,
     ) -> CallOutcome {
         let Overrun {
@@ -469,9 +495,11 @@ impl Tenant {
         } = overrun;
         metadata.insert("message", &message);
         let in_flight = InFlight {
+            action_id,
             tool: tool.tool.name.clone(),
             reason: reason.to_string(),
             since: env.now,
+            polling,
         };
         metadata.insert_struct("in_flight", &in_flight);
         self.in_flight = Some(in_flight);

@@ -23,6 +23,7 @@ mod events;
 pub mod gates;
 mod iam;
 mod once;
+mod poll;
 mod record;
 mod replay;
 mod requests;
@@ -38,15 +39,18 @@ pub use builtin::EXPORT_MAX_RECEIPTS;
 pub use call::{Begun, StartedCall};
 pub use iam::IamSetting;
 pub use once::SEEN_PER_TENANT;
+pub use poll::Polling;
 pub use record::GovernorRecord;
 pub use replay::ReplayError;
 pub use requests::{
     CallOutcome, EventOutcome, InFlight, NothingInFlight, Resolution, Running, Signal,
-    SignalOutcome, ToolCall,
+    SignalOutcome, ToolCall, Unresolvable,
 };
 pub use tenant::{Env, Tenant};
 pub use transitions::{RAN, Transition, possible_transitions};
 
+#[cfg(test)]
+mod action_tests;
 #[cfg(test)]
 mod andon_tests;
 #[cfg(test)]

@@ -106,9 +106,28 @@ impl Tenant {
             EventType::AndonCleared => self.replay_andon(r, &field)?,
             _ => {}
         }
+        if matches!(
+            r.body.event_type,
+            EventType::ActionCompleted | EventType::ActionFailed
+        ) && let Some(f) = &self.in_flight
+        {
+            self.remember_resolved(f.action_id.clone(), r.body.event_type, r.seq);
+        }
         self.in_flight = if r.body.state_to == GovernorState::Intervening {
             match field("in_flight") {
                 Value::Null => self.in_flight.take(),
+                Value::Object(mut v) => {
+                    // A ledger written before actions had ids: the receipt that put the
+                    // action in flight names it.
+                    if !v.contains_key(super::tenant::ACTION_ID) {
+                        let id = crate::ids::ActionRunId::of_receipt(&r.body.id);
+                        v.insert(super::tenant::ACTION_ID.into(), id.as_str().into());
+                    }
+                    Some(
+                        serde_json::from_value(Value::Object(v))
+                            .map_err(|e| format!("bad `in_flight` in metadata: {e}"))?,
+                    )
+                }
                 v => Some(
                     serde_json::from_value(v)
                         .map_err(|e| format!("bad `in_flight` in metadata: {e}"))?,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::clock::Timestamp;
 use crate::entitlement::Refusal;
 use crate::iam::Principal;
-use crate::ids::{SignalName, TenantId, ToolName};
+use crate::ids::{ActionRunId, SignalName, TenantId, ToolName};
 use crate::receipts::Receipt;
 use crate::registry::SurfaceDiff;
 use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
@@ -127,21 +127,79 @@ pub struct NothingInFlight {
     pub state: GovernorState,
 }
 
+/// Why a resolution was not applied. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unresolvable {
+    /// No action is in flight, and the id named (if any) is not one resolved lately.
+    #[error(transparent)]
+    NothingInFlight(#[from] NothingInFlight),
+    /// The id named is not the action in flight.
+    #[error(
+        "action `{asked}` is not in flight for tenant `{tenant}`: the action in flight is \
+         `{in_flight}` ({tool})"
+    )]
+    UnknownAction {
+        /// The tenant.
+        tenant: TenantId,
+        /// The id the resolution named.
+        asked: ActionRunId,
+        /// The action that is in flight.
+        in_flight: ActionRunId,
+        /// Its tool.
+        tool: ToolName,
+    },
+    /// The id named was in flight once and is resolved already.
+    #[error(
+        "action `{asked}` of tenant `{tenant}` is already resolved ({event} at seq {seq}){}",
+        in_flight.as_ref().map_or_else(String::new, |a| format!(": the action in flight is `{a}`"))
+    )]
+    AlreadyResolved {
+        /// The tenant.
+        tenant: TenantId,
+        /// The id the resolution named.
+        asked: ActionRunId,
+        /// The receipt that resolved it: `action_completed` or `action_failed`.
+        event: EventType,
+        /// Its seq.
+        seq: u64,
+        /// The action in flight now, if one is.
+        in_flight: Option<ActionRunId>,
+    },
+}
+
+impl Unresolvable {
+    /// The refusal's code, as the CLI, HTTP, MCP and scenarios report it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Unresolvable::NothingInFlight(_) => "nothing_in_flight",
+            Unresolvable::UnknownAction { .. } => "unknown_action",
+            Unresolvable::AlreadyResolved { .. } => "action_already_resolved",
+        }
+    }
+}
+
 /// The action an `intervening` governor is waiting on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct InFlight {
+    /// The action's id: what a resolution names.
+    pub action_id: ActionRunId,
     /// The tool that was called.
     pub tool: ToolName,
     /// Why it overran.
     pub reason: String,
-    /// When it started.
+    /// When it went in flight.
     pub since: Timestamp,
+    /// How the governor resolves it on its own, when its action declares `resolve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling: Option<super::Polling>,
 }
 
 /// A command that passed the gates and was recorded as started (`action_started`) but has no
 /// outcome yet: running, or — when nobody is running it any more — interrupted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Running {
+    /// The action's id, from its `action_started` receipt.
+    pub action_id: ActionRunId,
     /// The tool that was called.
     pub tool: ToolName,
     /// The seq of its `action_started` receipt.

@@ -7,11 +7,12 @@
 //! process: the program's side effects are unknown, and the governor intervenes as for a
 //! failure, until someone reports the action complete or failed.
 
+use crate::ids::ActionRunId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
 use super::once::IDEMPOTENCY_KEY;
-use super::tenant::Draft;
+use super::tenant::{ACTION_ID, Draft};
 use super::{Env, InFlight, Running, Tenant};
 
 impl Tenant {
@@ -28,11 +29,14 @@ impl Tenant {
             running.tool, running.started_seq
         );
         let in_flight = InFlight {
+            action_id: running.action_id.clone(),
             tool: running.tool.clone(),
             reason: ReasonCode::ActionInterrupted.to_string(),
             since: running.since,
+            polling: None,
         };
         let mut metadata = MetadataBuilder::new();
+        metadata.insert(ACTION_ID, &running.action_id);
         metadata.insert("tool", running.tool.as_str());
         metadata.insert("started_seq", &running.started_seq);
         if let Some(key) = &running.idempotency_key {
@@ -74,7 +78,10 @@ impl Tenant {
         self.running = if r.body.event_type == EventType::ActionStarted {
             let tool = field("tool");
             let key = field(IDEMPOTENCY_KEY);
+            let action_id = serde_json::from_value(field(ACTION_ID))
+                .unwrap_or_else(|_| ActionRunId::of_receipt(&r.body.id));
             serde_json::from_value(tool).ok().map(|tool| Running {
+                action_id,
                 tool,
                 started_seq: r.seq,
                 since: r.body.timestamp,

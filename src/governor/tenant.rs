@@ -2,20 +2,27 @@
 //! sealing of every receipt it writes. Each operation lives in a sibling file and returns the
 //! receipts it wrote, in order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::clock::Timestamp;
 use crate::entitlement::{Entitlement, Standing};
-use crate::ids::{SignalName, TenantId, ToolName};
+use crate::ids::{ActionRunId, SignalName, TenantId, ToolName};
 use crate::receipts::{ChainHead, Evidence, IdSource, MetadataBuilder, Receipt, ReceiptBody};
 use crate::registry::{self, SurfaceDiff};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
 use super::once::Seen;
 use super::{AndonStop, GovernorRecord, IamSetting, InFlight, Running};
+
+/// The metadata key naming the action a receipt is about.
+pub(super) const ACTION_ID: &str = "action_id";
+
+/// How many resolved actions a tenant remembers, so that resolving one again is refused as
+/// resolved (`action_already_resolved`) rather than unknown.
+pub(super) const RESOLVED_KEPT: usize = 64;
 
 /// What every operation needs from outside the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +53,8 @@ pub struct Tenant {
     pub(super) iam: Option<IamSetting>,
     /// Critical Andons nobody has cleared, by signal.
     pub(super) andon: BTreeMap<SignalName, AndonStop>,
+    /// The actions resolved lately (newest last): id, the resolving event and its seq.
+    pub(super) resolved: VecDeque<(ActionRunId, EventType, u64)>,
     pub(super) head: ChainHead,
     pub(super) record: GovernorRecord,
     surface_checked: CheckedCatalog,
@@ -88,6 +97,7 @@ impl Tenant {
             running: None,
             iam: None,
             andon: BTreeMap::new(),
+            resolved: VecDeque::new(),
             head: ChainHead::default(),
             record: GovernorRecord::default(),
             surface_checked: CheckedCatalog::default(),
@@ -151,6 +161,24 @@ impl Tenant {
         self.entitlement.as_ref().map(|e| e.standing(now))
     }
 
+    /// The id of an action whose start the next receipt records.
+    pub(super) fn next_action_id(&self, env: &Env<'_>) -> ActionRunId {
+        self.action_id_at(env, self.head.next_seq)
+    }
+
+    /// The id of an action whose start receipt `seq` records.
+    pub(super) fn action_id_at(&self, env: &Env<'_>, seq: u64) -> ActionRunId {
+        ActionRunId::of_receipt(&env.ids.receipt_id(&self.id, seq))
+    }
+
+    /// Remembers a resolved action, forgetting the oldest beyond [`RESOLVED_KEPT`].
+    pub(super) fn remember_resolved(&mut self, id: ActionRunId, event: EventType, seq: u64) {
+        if self.resolved.len() >= RESOLVED_KEPT {
+            self.resolved.pop_front();
+        }
+        self.resolved.push_back((id, event, seq));
+    }
+
     /// Moves to the draft's state and seals its receipt as the next link of the chain: the
     /// one place a receipt is made, so every decision writes exactly one.
     pub(super) fn seal(&mut self, env: &Env<'_>, draft: Draft) -> Receipt {
@@ -172,8 +200,9 @@ impl Tenant {
         self.head.seal(body)
     }
 
-    /// Records what time and the catalog changed on their own: an expiry that has passed,
-    /// and a tool surface that no longer matches the catalog. Every operation starts here.
+    /// Records what time and the catalog changed on their own: an expiry that has passed, a
+    /// tool surface that no longer matches the catalog, and a poll of the action in flight
+    /// that is due (see [`super::Polling`]). Every operation starts here.
     pub fn tick(&mut self, env: &Env<'_>) -> Vec<Receipt> {
         let mut out = self.interrupt(env);
         if let Some(ent) = &self.entitlement
@@ -201,6 +230,7 @@ impl Tenant {
         {
             out.push(r);
         }
+        out.extend(self.poll(env));
         out
     }
 

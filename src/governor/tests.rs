@@ -80,14 +80,14 @@ pub(super) static NO_EVIDENCE: crate::receipts::InMemory<'static> =
     crate::receipts::InMemory(&NO_CHAINS);
 
 /// What a tenant runs against: a catalog, a fixed now and seeded ids.
-struct World {
+pub(super) struct World {
     catalog: Catalog,
     now: Timestamp,
     ids: IdSource,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         World {
             catalog: catalog(),
             now: Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
@@ -95,7 +95,7 @@ impl World {
         }
     }
 
-    fn env(&self) -> Env<'_> {
+    pub(super) fn env(&self) -> Env<'_> {
         Env {
             catalog: &self.catalog,
             now: self.now,
@@ -114,14 +114,14 @@ impl World {
         t
     }
 
-    fn stable(&self, roles: Option<&[&str]>) -> Tenant {
+    pub(super) fn stable(&self, roles: Option<&[&str]>) -> Tenant {
         let mut t = self.entitled(roles);
         t.signal(&self.env(), &Signal::default());
         assert_eq!(t.state(), Stable);
         t
     }
 
-    fn intervening(&self) -> Tenant {
+    pub(super) fn intervening(&self) -> Tenant {
         let mut t = self.stable(None);
         t.call(&self.env(), &call("slow", json!({}), json!({})));
         assert_eq!(t.state(), Intervening);
@@ -130,14 +130,14 @@ impl World {
 
     fn refusing(&self) -> Tenant {
         let mut t = self.intervening();
-        t.resolve_action(&self.env(), Resolution::Failed, None)
+        t.resolve_action(&self.env(), Resolution::Failed, None, None)
             .unwrap();
         assert_eq!(t.state(), Refusing);
         t
     }
 }
 
-fn activation(roles: Option<&[&str]>) -> EntitlementEvent {
+pub(super) fn activation(roles: Option<&[&str]>) -> EntitlementEvent {
     let mut ev = EntitlementEvent::new(EventKind::Activated, TenantId::new("acme").unwrap());
     ev.sku_id = Some(SkuId::new("ops-pro").unwrap());
     ev.iam_roles = roles.map(|r| r.iter().map(|r| Role::new(*r).unwrap()).collect());
@@ -152,7 +152,7 @@ fn object(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
-fn call(tool: &str, arguments: Value, context: Value) -> ToolCall {
+pub(super) fn call(tool: &str, arguments: Value, context: Value) -> ToolCall {
     ToolCall {
         tool: tool.into(),
         arguments: object(arguments),
@@ -171,7 +171,9 @@ fn signal(facts: Value) -> Signal {
 }
 
 /// The single receipt an operation wrote: `(from, to, event, reason)`.
-fn only(receipts: &[Receipt]) -> (GovernorState, GovernorState, EventType, Option<String>) {
+pub(super) fn only(
+    receipts: &[Receipt],
+) -> (GovernorState, GovernorState, EventType, Option<String>) {
     assert_eq!(receipts.len(), 1, "one receipt per decision: {receipts:#?}");
     let b = &receipts[0].body;
     (
@@ -182,7 +184,7 @@ fn only(receipts: &[Receipt]) -> (GovernorState, GovernorState, EventType, Optio
     )
 }
 
-fn meta(receipts: &[Receipt], key: &str) -> Option<Value> {
+pub(super) fn meta(receipts: &[Receipt], key: &str) -> Option<Value> {
     receipts.last().unwrap().body.metadata.get(key)
 }
 
@@ -315,7 +317,7 @@ fn intervening_resolves_complete_to_stable_and_failed_to_refusing() {
     let w = World::new();
     let mut t = w.intervening();
     let receipts = t
-        .resolve_action(&w.env(), Resolution::Complete, Some("done"))
+        .resolve_action(&w.env(), Resolution::Complete, None, Some("done"))
         .unwrap();
     assert_eq!(
         only(&receipts),
@@ -326,7 +328,7 @@ fn intervening_resolves_complete_to_stable_and_failed_to_refusing() {
 
     let mut t = w.intervening();
     let receipts = t
-        .resolve_action(&w.env(), Resolution::Failed, None)
+        .resolve_action(&w.env(), Resolution::Failed, None, None)
         .unwrap();
     assert_eq!(
         only(&receipts),
@@ -340,8 +342,11 @@ fn resolving_with_nothing_in_flight_changes_nothing() {
     let mut t = w.stable(None);
     let before = t.clone();
     let err = t
-        .resolve_action(&w.env(), Resolution::Complete, None)
+        .resolve_action(&w.env(), Resolution::Complete, None, None)
         .unwrap_err();
+    let Unresolvable::NothingInFlight(err) = err else {
+        panic!("{err:?}")
+    };
     assert_eq!(err.state, Stable);
     assert_eq!(t, before);
     assert_eq!(t.head(), before.head(), "nothing sealed");
@@ -555,7 +560,9 @@ fn history(w: &World) -> (Tenant, Vec<Receipt>, Vec<Tenant>) {
     keep(&t, out.receipts);
     let out = t.signal(&env, &signal(json!({ "late": true })));
     keep(&t, out.receipts);
-    let receipts = t.resolve_action(&env, Resolution::Complete, None).unwrap();
+    let receipts = t
+        .resolve_action(&env, Resolution::Complete, None, None)
+        .unwrap();
     keep(&t, receipts);
     let out = t.apply_event(&env, &event(EventKind::Suspended));
     keep(&t, out.receipts);

@@ -134,6 +134,15 @@ pub fn possible_transitions(catalog: &Catalog) -> BTreeSet<Transition> {
     }
     add(Intervening, Stable, E::ActionCompleted);
     add(Intervening, Refusing, E::ActionFailed);
+    // An action that resolves itself is polled while in flight.
+    if catalog
+        .packs()
+        .iter()
+        .flat_map(|p| &p.actions)
+        .any(|a| a.resolve.is_some())
+    {
+        add(Intervening, Intervening, E::ActionPolled);
+    }
     out
 }
 

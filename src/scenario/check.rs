@@ -24,6 +24,10 @@ use super::{Expect, Scenario, ScenarioError, StepAction, ToolsExpect};
 /// flight.
 pub const NOTHING_IN_FLIGHT: &str = "nothing_in_flight";
 
+/// The reasons the runner reports for `action_complete` / `action_failed` naming an action
+/// that is not the one in flight, or one already resolved.
+pub const WRONG_ACTION: [&str; 2] = ["unknown_action", "action_already_resolved"];
+
 /// The reason the runner reports for `andon_clear` of a signal that is not stopping the
 /// tenant.
 pub const NO_SUCH_ANDON: &str = "no_such_andon";
@@ -303,5 +307,6 @@ fn known_codes(catalog: &Catalog) -> BTreeSet<String> {
     built_in
         .chain(packs)
         .chain([NOTHING_IN_FLIGHT.to_owned(), NO_SUCH_ANDON.to_owned()])
+        .chain(WRONG_ACTION.map(str::to_owned))
         .collect()
 }

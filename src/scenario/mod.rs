@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use crate::clock::Timestamp;
 use crate::governor::{Decision, GovernorState};
 use crate::iam::{IamPolicy, Principal};
-use crate::ids::{SignalName, TenantId};
+use crate::ids::{ActionRunId, SignalName, TenantId};
 use crate::intake::{self, Reading};
 use crate::receipts::EventType;
 
@@ -282,6 +282,9 @@ pub struct RecoveryStep {
     /// The tenant [default: the scenario's].
     #[serde(default)]
     pub tenant: Option<TenantId>,
+    /// The id of the action resolved (`act_…`) [default: whichever is in flight].
+    #[serde(default)]
+    pub action: Option<ActionRunId>,
     /// A note recorded in the receipt.
     #[serde(default)]
     pub detail: Option<String>,

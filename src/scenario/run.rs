@@ -192,14 +192,15 @@ pub fn run_with_progress(
                 } else {
                     "action_failed"
                 };
-                match engine.resolve_action(&t, resolution, r.detail.as_deref()) {
+                let action = r.action.as_ref();
+                match engine.resolve_action(&t, resolution, action, r.detail.as_deref()) {
                     Ok(rs) => {
                         summary = format!("{kind} reported");
                         receipts = rs;
                     }
                     Err(e) => {
                         summary = format!("{kind} ignored: {e}");
-                        seen.reason = Some(super::check::NOTHING_IN_FLIGHT.into());
+                        seen.reason = Some(e.code().into());
                         receipts = Vec::new();
                     }
                 }

@@ -17,7 +17,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::catalog::view::{IdKind, UnknownId};
-use crate::governor::ReasonCode;
+use crate::governor::{ReasonCode, Unresolvable};
 use crate::ids::{InvalidId, TenantId};
 use crate::marketplace::NotificationError;
 use crate::receipts::ledger::LedgerError;
@@ -76,6 +76,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: an action resolution while nothing is in flight.
     NothingInFlight,
+    /// 409: an action resolution naming an action that is not the one in flight.
+    UnknownAction,
+    /// 409: an action resolution naming an action already resolved.
+    ActionAlreadyResolved,
     /// 409: an Andon clear for a signal that is not stopping the tenant.
     NoSuchAndon,
     /// 413: the body is larger than the server accepts.
@@ -117,6 +121,8 @@ impl ErrorCode {
             ErrorCode::TenantDeleted => "tenant_deleted",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::NothingInFlight => "nothing_in_flight",
+            ErrorCode::UnknownAction => "unknown_action",
+            ErrorCode::ActionAlreadyResolved => "action_already_resolved",
             ErrorCode::NoSuchAndon => "no_such_andon",
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::Timeout => "timeout",
@@ -151,9 +157,11 @@ impl ErrorCode {
             | ErrorCode::NotCovered
             | ErrorCode::Refused(ReasonCode::ToolNotFound) => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::NothingInFlight | ErrorCode::NoSuchAndon | ErrorCode::TenantDeleted => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::NothingInFlight
+            | ErrorCode::UnknownAction
+            | ErrorCode::ActionAlreadyResolved
+            | ErrorCode::NoSuchAndon
+            | ErrorCode::TenantDeleted => StatusCode::CONFLICT,
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Timeout | ErrorCode::LedgerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -312,8 +320,13 @@ impl From<WorkspaceError> for ApiError {
     fn from(err: WorkspaceError) -> ApiError {
         match &err {
             WorkspaceError::Malformed(e) => ApiError::new(ErrorCode::MalformedEvent, e.to_string()),
-            WorkspaceError::NothingInFlight(e) => {
-                ApiError::new(ErrorCode::NothingInFlight, e.to_string())
+            WorkspaceError::Unresolvable(e) => {
+                let code = match e {
+                    Unresolvable::NothingInFlight(_) => ErrorCode::NothingInFlight,
+                    Unresolvable::UnknownAction { .. } => ErrorCode::UnknownAction,
+                    Unresolvable::AlreadyResolved { .. } => ErrorCode::ActionAlreadyResolved,
+                };
+                ApiError::new(code, e.to_string())
             }
             WorkspaceError::NoSuchAndon(e) => ApiError::new(ErrorCode::NoSuchAndon, e.to_string()),
             WorkspaceError::Ledger(e) => ApiError::from_ledger(e),
@@ -456,6 +469,8 @@ mod tests {
             ErrorCode::UnknownSku,
             ErrorCode::MethodNotAllowed,
             ErrorCode::NothingInFlight,
+            ErrorCode::UnknownAction,
+            ErrorCode::ActionAlreadyResolved,
             ErrorCode::NoSuchAndon,
             ErrorCode::BodyTooLarge,
             ErrorCode::Timeout,

@@ -26,7 +26,7 @@ use crate::governor::{
     SignalOutcome, ToolCall,
 };
 use crate::iam::Principal;
-use crate::ids::{PackId, Role, SignalName, SkuId, TenantId};
+use crate::ids::{ActionRunId, PackId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
 use crate::workspace::{Imported, TenantView};
 
@@ -167,7 +167,10 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             "/v1/tenants/{tenant}/calls",
             post_with(call_tool, |op| {
                 op.id("call_tool")
-                    .summary("Call a tool: every decided call is 200, `decision` says which")
+                    .summary(
+                        "Call a tool: every decided call is 200, `decision` says which; one \
+                         asked to run in the background is 202 once started",
+                    )
                     .with(ok::<CallOutcome>)
                     .with(refusal::<CallOutcome>(
                         ReasonCode::ToolNotFound,
@@ -189,7 +192,11 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             post_with(complete_action, |op| {
                 op.id("complete_action")
                     .summary("Report that the action in flight finished")
-                    .with(errors(&[ErrorCode::NothingInFlight]))
+                    .with(errors(&[
+                        ErrorCode::NothingInFlight,
+                        ErrorCode::UnknownAction,
+                        ErrorCode::ActionAlreadyResolved,
+                    ]))
             }),
         )
         .api_route(
@@ -197,7 +204,11 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             post_with(fail_action, |op| {
                 op.id("fail_action")
                     .summary("Report that the action in flight failed for good")
-                    .with(errors(&[ErrorCode::NothingInFlight]))
+                    .with(errors(&[
+                        ErrorCode::NothingInFlight,
+                        ErrorCode::UnknownAction,
+                        ErrorCode::ActionAlreadyResolved,
+                    ]))
             }),
         )
         .api_route(
@@ -423,6 +434,11 @@ struct CallRequest {
     #[serde(default)]
     #[schemars(range(min = 1))]
     timeout_ms: Option<std::num::NonZeroU64>,
+    /// Answer once the action is started (`202 Accepted` with its `action_id` and links to
+    /// follow) instead of when it ends; only a command takes time to run, so any other call
+    /// answers as usual. Default `false`.
+    #[serde(default)]
+    background: bool,
 }
 
 async fn call_tool(
@@ -441,6 +457,10 @@ async fn call_tool(
     };
     let outcome = match super::try_call(&s.workspace, &tenant, &call).await {
         Some(decided) => decided?,
+        None if req.background => match super::background::call(&s, tenant, call).await? {
+            Ok(started) => return Ok(started.into_response()),
+            Err(outcome) => outcome,
+        },
         None => for_tenant(&s, tenant, move |ws, t| ws.call(t, &call)).await?,
     };
     Ok(match outcome.decision {
@@ -477,6 +497,8 @@ async fn send_signal(
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionRequest {
+    /// The id of the action resolved (`act_…`); without it, whichever is in flight.
+    action_id: Option<ActionRunId>,
     /// What happened, for the receipt.
     detail: Option<String>,
 }
@@ -496,7 +518,7 @@ async fn resolve(
     req: ActionRequest,
 ) -> Result<Json<ActionResolved>, ApiError> {
     let receipts = for_tenant(s, tenant, move |ws, t| {
-        ws.resolve_action(t, resolution, req.detail.as_deref())
+        ws.resolve_action(t, resolution, req.action_id.as_ref(), req.detail.as_deref())
     })
     .await?;
     Ok(Json(ActionResolved {

@@ -23,6 +23,7 @@
 
 mod andon;
 pub mod auth;
+mod background;
 mod conn;
 pub mod error;
 pub mod explain;

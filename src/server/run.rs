@@ -113,6 +113,10 @@ pub async fn serve(
 ) -> Result<usize, ServeError> {
     let hub = state.hub.clone();
     let sessions = CancellationToken::new();
+    tokio::spawn(tick_actions(
+        std::sync::Arc::clone(&state.workspace),
+        sessions.clone(),
+    ));
     let app = app(state, options, sessions.clone());
     let cut = serve_connections(listener, app, options.connections, async move {
         shutdown.await;
@@ -154,6 +158,38 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
+        }
+    }
+}
+
+/// How often `tai serve` looks for actions in flight that are due a poll or past their
+/// deadline.
+pub const TICK_EVERY: Duration = Duration::from_secs(1);
+
+/// Under the real clock nothing else moves time for a tenant nobody calls: polls the actions
+/// in flight that declare `resolve` as they fall due, until `stop`. Loads every tenant
+/// first, so an action a previous server left in flight is polled too.
+async fn tick_actions(ws: std::sync::Arc<crate::workspace::Workspace>, stop: CancellationToken) {
+    match super::on_blocking_pool(&ws, |ws| ws.load_all()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "loading tenants for the action ticker"),
+        Err(e) => tracing::warn!(error = %e, "loading tenants for the action ticker"),
+    }
+    let mut every = tokio::time::interval(TICK_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match super::on_blocking_pool(&ws, |ws| ws.tick_due()).await {
+            Ok(Ok(ticked)) => {
+                for tenant in ticked {
+                    tracing::info!(%tenant, "polled the action in flight");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "ticking actions in flight"),
+            Err(e) => tracing::warn!(error = %e, "ticking actions in flight"),
         }
     }
 }

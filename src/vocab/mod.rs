@@ -243,9 +243,11 @@ vocabulary! {
         /// An action failed (non-zero exit, bad output, output too large, declared error).
         ActionErrored = "action_errored",
         // Recovery.
-        /// The in-flight action was reported complete.
+        /// The in-flight action was reported complete, or its status tool said it is done
+        /// (`resolved_by` says which).
         ActionCompleted = "action_completed",
-        /// The in-flight action was reported failed.
+        /// The in-flight action was reported failed, its status tool said it failed, or its
+        /// deadline passed (`resolved_by` says which).
         ActionFailed = "action_failed",
         // The tenant's own settings.
         /// The tenant's IAM policy was set (or cleared): who holds which role.
@@ -270,6 +272,10 @@ vocabulary! {
         AndonRaised = "andon_raised",
         /// Someone acknowledged a critical Andon: the line it stopped runs again.
         AndonCleared = "andon_cleared",
+        // Actions that resolve themselves.
+        /// The governor polled the status tool of the in-flight action; the result is in the
+        /// receipt, and one that means done or failed is followed by the resolution.
+        ActionPolled = "action_polled",
     }
 }
 

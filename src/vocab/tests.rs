@@ -125,7 +125,7 @@ fn names_match_the_receipts_already_written() {
          signal_postponed action_executed action_refused tool_not_found action_timeout \
          action_memory_exceeded action_errored action_completed action_failed \
          iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted \
-         andon_raised andon_cleared"
+         andon_raised andon_cleared action_polled"
     );
     let reasons: Vec<&str> = ReasonCode::BUILT_IN
         .iter()

@@ -14,6 +14,7 @@ mod import;
 mod seed;
 mod server_lock;
 mod shared;
+mod tick;
 mod view;
 
 use std::collections::HashMap;
@@ -27,11 +28,11 @@ use crate::catalog::{Catalog, Handler};
 use crate::clock::Clock;
 use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
-    Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NoSuchAndon, NothingInFlight,
-    ReplayError, Resolution, Signal, SignalOutcome, Tenant, ToolCall,
+    Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NoSuchAndon, ReplayError,
+    Resolution, Signal, SignalOutcome, Tenant, ToolCall, Unresolvable,
 };
 use crate::iam::IamPolicy;
-use crate::ids::{SignalName, TenantId};
+use crate::ids::{ActionRunId, SignalName, TenantId};
 use crate::receipts::CheckpointSigner;
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{FileLedger, Ledger, LedgerError, LedgerOptions, ReadOnlyLedger};
@@ -58,9 +59,9 @@ pub enum WorkspaceError {
     /// refused in that tenant's chain instead).
     #[error(transparent)]
     Malformed(#[from] MalformedEvent),
-    /// An action resolution arrived while nothing was in flight.
+    /// An action resolution was refused: nothing in flight, or another action is.
     #[error(transparent)]
-    NothingInFlight(#[from] NothingInFlight),
+    Unresolvable(#[from] Unresolvable),
     /// An Andon clear named a signal that is not stopping the tenant.
     #[error(transparent)]
     NoSuchAndon(#[from] NoSuchAndon),
@@ -449,10 +450,37 @@ impl Workspace {
     /// A call that lost a race with another writer of a shared ledger is decided again, as
     /// in [`Workspace::run`].
     pub fn call(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
-        retry_lost_races(|| self.call_once(tenant, call))
+        self.call_then(tenant, call, |_| {})
     }
 
-    fn call_once(&self, tenant: &TenantId, call: &ToolCall) -> Result<CallOutcome, WorkspaceError> {
+    /// [`Workspace::call`], telling `on_started` what was made durable ahead of a command once
+    /// it is (the last receipt is its `action_started`), before the program runs: a server
+    /// answers there and leaves the outcome to the receipt stream. Not told when the call is
+    /// decided without running a command. A call that lost a race with another writer of a
+    /// shared ledger is decided again; `on_started` is told at most once, when a start was
+    /// durable (a lost race is found before anything is).
+    pub fn call_then(
+        &self,
+        tenant: &TenantId,
+        call: &ToolCall,
+        on_started: impl FnOnce(&[Receipt]),
+    ) -> Result<CallOutcome, WorkspaceError> {
+        let mut on_started = Some(on_started);
+        retry_lost_races(|| {
+            self.call_once(tenant, call, |ahead| {
+                if let Some(tell) = on_started.take() {
+                    tell(ahead);
+                }
+            })
+        })
+    }
+
+    fn call_once(
+        &self,
+        tenant: &TenantId,
+        call: &ToolCall,
+        on_started: impl FnOnce(&[Receipt]),
+    ) -> Result<CallOutcome, WorkspaceError> {
         let h = self.handle(tenant)?;
         let turn = lock(&h.op);
         if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
@@ -473,7 +501,8 @@ impl Workspace {
         };
         let ahead = self.queue(&h, tenant, t, started.receipts.clone(), Vec::as_slice);
         // Not durable: the program never runs (a failed write has rebuilt the tenant).
-        futures::executor::block_on(ahead.durable())?;
+        let ahead = futures::executor::block_on(ahead.durable())?;
+        on_started(&ahead);
         let run = started.run();
         let mut t = lock(&h.tenant);
         let outcome = t.finish_call(&self.env(), started, run);
@@ -519,16 +548,17 @@ impl Workspace {
         self.run(tenant, |t, env| t.signal(env, signal), |o| &o.receipts)
     }
 
-    /// Reports the end of the tenant's in-flight action.
+    /// Reports the end of the tenant's in-flight action (`action`, when named).
     pub fn resolve_action(
         &self,
         tenant: &TenantId,
         resolution: Resolution,
+        action: Option<&ActionRunId>,
         detail: Option<&str>,
     ) -> Result<Vec<Receipt>, WorkspaceError> {
         let resolved = self.run(
             tenant,
-            |t, env| t.resolve_action(env, resolution, detail),
+            |t, env| t.resolve_action(env, resolution, action, detail),
             |o| o.as_deref().unwrap_or(&[]),
         )?;
         Ok(resolved?)

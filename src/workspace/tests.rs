@@ -259,8 +259,10 @@ fn a_refused_resolution_after_an_expiry_leaves_memory_and_ledger_agreeing() {
     .unwrap();
     clock.advance(std::time::Duration::from_secs(30 * 86_400));
     assert!(matches!(
-        ws.resolve_action(&acme, Resolution::Complete, None),
-        Err(WorkspaceError::NothingInFlight(_))
+        ws.resolve_action(&acme, Resolution::Complete, None, None),
+        Err(WorkspaceError::Unresolvable(Unresolvable::NothingInFlight(
+            _
+        )))
     ));
     // The next operation continues the chain on disk.
     ws.signal(&acme, &Signal::default()).unwrap();

@@ -379,8 +379,14 @@ fn a_folder_with_only_packs_is_a_catalog_and_commands_say_which_catalog_they_use
     tai(p, &["pack", "new", "billing_guard"]).ok();
     tai(p, &["pack", "show", "billing_guard"])
         .ok()
-        .has("billing_guard");
-    tai(p, &["validate"]).errs("checking the catalog in ./packs and ./skus");
+        .has("billing_guard")
+        .errs("from the catalog in ./packs (no ./skus)");
+    tai(p, &["validate"]).errs("checking the catalog in ./packs (no ./skus)");
+    tai(p, &["test"])
+        .exits(2)
+        .errs("testing against the catalog in ./packs (no ./skus)");
+    std::fs::create_dir(p.join("skus")).unwrap();
+    tai(p, &["pack", "list"]).errs("from the catalog in ./packs and ./skus");
     let empty = tempfile::tempdir().unwrap();
     tai(empty.path(), &["pack", "show", "billing_guard"])
         .exits(2)
@@ -388,6 +394,9 @@ fn a_folder_with_only_packs_is_a_catalog_and_commands_say_which_catalog_they_use
     tai(empty.path(), &["validate"])
         .ok()
         .errs("checking the built-in catalog");
+    tai(empty.path(), &["pack", "list"])
+        .ok()
+        .errs("from the built-in catalog");
 }
 
 #[test]

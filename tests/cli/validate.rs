@@ -173,6 +173,11 @@ const CASES: &[Case] = &[
     Case { name: "unknown_action", exit: 1, expect: &[e("unknown_action", "packs/extra.toml:10:10", "tool `extra_report` performs action `reprot`, which pack `extra` does not declare")] },
     Case { name: "duplicate_signal", exit: 1, expect: &[n("duplicate_signal", "packs/core.yaml:18:5", "signal `check_broken` is declared twice in pack `core`", "packs/core.yaml:17:5")] },
     Case { name: "unknown_domain_event", exit: 1, expect: &[e("unknown_domain_event", "packs/core.yaml:21:49", "action `check` emits `check_complete` when completed, which pack `core` does not declare in `receipt_events`")] },
+    Case { name: "unknown_status_tool", exit: 1, expect: &[e("unknown_status_tool", "packs/core.yaml:21:29", "action `check` is resolved by polling `core_stat`, which is not a tool of pack `core`")] },
+    Case { name: "invalid_resolve", exit: 1, expect: &[
+        e("invalid_resolve", "packs/core.yaml:15:29", "`core_check` cannot report on action `check`: it performs the action it is to report on"),
+        e("invalid_resolve", "packs/core.yaml:15:69", "`deadline_ms` 500 is not longer than the action's timeout 1000 ms: an overrun would be failed at once"),
+    ] },
     Case { name: "ungrantable_role", exit: 1, expect: &[
         e("ungrantable_role", "packs/extra.toml:17:23", "action `report` of pack `extra` needs role `write_core`, which no SKU grants"),
         e("unusable_action", "skus/basic.yaml:7:1", "missing role `write_core`"),
@@ -181,7 +186,7 @@ const CASES: &[Case] = &[
     Case { name: "values_in_buffered_fields", exit: 1, expect: &[
         e("invalid_value", "packs/core.yaml:16:20", "`tools[0].handler.duration_ms`: invalid value: integer `-5`"),
         e("invalid_value", "packs/core.yaml:17:18", "`tools[0].handler.memory_mb`: invalid type: string \"lots\""),
-        e("invalid_value", "packs/core.yaml:24:38", "invalid type: string \"many\", expected a number"),
+        e("invalid_value", "packs/core.yaml:24:38", "`actions[0].preconditions[0].check.at_least`: invalid type: string \"many\", expected a number"),
     ] },
     Case { name: "converted_values", exit: 1, expect: &[
         e("invalid_value", "packs/core.yaml:22:41", "`actions[0].preconditions[0].code`: invalid refusal code `Bad-Code`"),

@@ -132,6 +132,7 @@ fn build_catalog(packs: &[PackSpec], skus: &[SkuSpec]) -> Catalog {
                     .collect(),
                 compute_limits: None,
                 emits: None,
+                resolve: None,
             }],
             required_iam_roles: vec![],
             requires: vec![],
@@ -254,7 +255,7 @@ proptest! {
                 }
                 Op::Resolve { complete } => {
                     let r = if complete { Resolution::Complete } else { Resolution::Failed };
-                    let _ = engine.resolve_action(&tenant, r, None);
+                    let _ = engine.resolve_action(&tenant, r, None, None);
                 }
                 Op::Advance { days } => {
                     clock.advance(Duration::from_secs(days * 86_400));

@@ -109,7 +109,7 @@ fn example_3_timeout_escalation_and_recovery() {
         (r.body.state_from, r.body.state_to),
         (Intervening, Intervening)
     );
-    e.resolve_action(&t, Resolution::Complete, Some("recovered"))
+    e.resolve_action(&t, Resolution::Complete, None, Some("recovered"))
         .unwrap();
     assert_eq!(e.tenant(&t).unwrap().state(), Stable);
     let again = e.signal(&t, &signal(json!({"type": "normal"})));
@@ -123,7 +123,7 @@ fn example_4_entitlement_driven_recovery() {
     let t = entitled(&mut e, "delta_corp");
     e.signal(&t, &signal(json!({})));
     assert_eq!(e.call(&t, &call("timeout_test")).decision, Decision::Failed);
-    e.resolve_action(&t, Resolution::Failed, Some("recovery_timeout"))
+    e.resolve_action(&t, Resolution::Failed, None, Some("recovery_timeout"))
         .unwrap();
     assert_eq!(e.tenant(&t).unwrap().state(), Refusing);
     let refused = e.signal(&t, &signal(json!({"type": "test"})));

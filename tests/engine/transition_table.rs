@@ -73,7 +73,7 @@ proptest! {
                 }
                 Op::Resolve { complete } => {
                     let r = if complete { Resolution::Complete } else { Resolution::Failed };
-                    let _ = engine.resolve_action(tenant, r, None);
+                    let _ = engine.resolve_action(tenant, r, None, None);
                 }
                 Op::Advance { days } => {
                     clock.advance(Duration::from_secs(days * 86_400));

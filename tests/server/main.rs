@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod actions;
 mod andon;
 mod browser;
 mod builtin_tools;

@@ -792,7 +792,11 @@ async fn a_call_names_its_principal_in_meta_and_the_tenants_policy_judges_it() {
 }
 
 /// Sends one of tai's own methods and returns its result, or the protocol error.
-async fn tai_method(client: &Client, method: &str, params: Value) -> Result<Value, ServiceError> {
+pub(crate) async fn tai_method(
+    client: &Client,
+    method: &str,
+    params: Value,
+) -> Result<Value, ServiceError> {
     let request = rmcp::model::ClientRequest::CustomRequest(rmcp::model::CustomRequest::new(
         method,
         Some(params),

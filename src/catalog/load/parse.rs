@@ -218,12 +218,28 @@ fn pinpoint_unknown_field(file: &SourceFile, d: Diagnostic) -> Diagnostic {
 /// `tree` is the document as parsed when values were left out of it, else the file.
 fn pinpoint_value(
     file: &SourceFile,
-    mut d: Diagnostic,
+    d: Diagnostic,
     tree: Option<&serde_yaml::Value>,
 ) -> Diagnostic {
     if d.code != Code::InvalidValue {
         return d;
     }
+    let mut d = refine_value(file, d, tree);
+    // Every bad value names its field, found here or already known (`check.at_least`).
+    if let Some(at) = &d.field
+        && !at.segments().is_empty()
+        && !d.message.starts_with('`')
+    {
+        d.message = format!("`{at}`: {}", d.message);
+    }
+    d
+}
+
+fn refine_value(
+    file: &SourceFile,
+    mut d: Diagnostic,
+    tree: Option<&serde_yaml::Value>,
+) -> Diagnostic {
     let Some(at) = d.field.clone() else {
         return d;
     };

@@ -135,7 +135,7 @@ fn parser_messages_are_worded_for_people() {
     );
     assert_eq!(
         ds[0].message,
-        "invalid type: string \"x\", expected a number"
+        "`price.amount`: invalid type: string \"x\", expected a number"
     );
 }
 

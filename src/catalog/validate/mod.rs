@@ -10,6 +10,7 @@ mod graph;
 mod input_schema;
 mod packs;
 mod requires;
+mod resolve;
 mod skus;
 
 use std::collections::HashMap;

@@ -104,6 +104,7 @@ impl<'a> Validator<'a> {
             }
             self.action(p.file, &at, action);
             self.emits(p.file, &at, action, pack);
+            self.resolve(p.file, &at, action, pack);
         }
         for (t, tool) in pack.tools.iter().enumerate() {
             let at = root().key("tools").index(t);

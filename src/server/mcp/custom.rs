@@ -1,6 +1,7 @@
 //! The tenant's governor beyond its tools, as tai's own MCP methods: `tai/signal` sends a
 //! signal (as `tai signal` does), `tai/andon/clear` clears a critical Andon (as `tai andon
-//! clear`), `tai/state` reads the tenant (as `tai state --format json`). And the Andon mark on
+//! clear`), `tai/action/complete` and `tai/action/fail` resolve the action in flight (as `tai
+//! action`), `tai/state` reads the tenant (as `tai state --format json`). And the Andon mark on
 //! listed tools: a stopped tool says so in its `_meta` (`tai/stopped`).
 
 use std::collections::BTreeMap;
@@ -10,14 +11,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
-use crate::governor::{AndonStop, Signal};
-use crate::ids::{PackId, SignalName};
+use crate::governor::{AndonStop, Resolution, Signal};
+use crate::ids::{ActionRunId, PackId, SignalName};
 
 /// Sends a signal: params `{ name?, facts? }`; answers the signal's outcome.
 pub const SIGNAL_METHOD: &str = "tai/signal";
 /// Clears a critical Andon: params `{ signal, note? }`; answers what is still stopped and
 /// the receipts written.
 pub const ANDON_CLEAR_METHOD: &str = "tai/andon/clear";
+/// Reports the action in flight complete: params `{ action_id?, detail? }`.
+pub const ACTION_COMPLETE_METHOD: &str = "tai/action/complete";
+/// Reports the action in flight failed: params `{ action_id?, detail? }`.
+pub const ACTION_FAIL_METHOD: &str = "tai/action/fail";
 /// Reads the tenant: its state, entitlement, tools, facts and Andons.
 pub const STATE_METHOD: &str = "tai/state";
 /// The listed tool's `_meta` key holding the Andon that stops it.
@@ -35,8 +40,26 @@ pub enum Method {
         /// A note for the receipt.
         note: Option<String>,
     },
+    /// `tai/action/complete` and `tai/action/fail`.
+    Resolve {
+        /// Complete or failed.
+        resolution: Resolution,
+        /// The action resolved; without it, whichever is in flight.
+        action_id: Option<ActionRunId>,
+        /// A note for the receipt.
+        detail: Option<String>,
+    },
     /// `tai/state`.
     State,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveParams {
+    #[serde(default)]
+    action_id: Option<ActionRunId>,
+    #[serde(default)]
+    detail: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +99,18 @@ pub fn parse(method: &str, params: Option<Value>) -> Option<Result<Method, Strin
             serde_json::from_value::<ClearParams>(params).map(|p| Method::AndonClear {
                 signal: p.signal,
                 note: p.note,
+            })
+        }
+        ACTION_COMPLETE_METHOD | ACTION_FAIL_METHOD => {
+            let resolution = if method == ACTION_COMPLETE_METHOD {
+                Resolution::Complete
+            } else {
+                Resolution::Failed
+            };
+            serde_json::from_value::<ResolveParams>(params).map(|p| Method::Resolve {
+                resolution,
+                action_id: p.action_id,
+                detail: p.detail,
             })
         }
         STATE_METHOD => Ok(Method::State),

@@ -17,6 +17,7 @@
 //! 2026-07-28 clients.
 
 mod custom;
+mod follow;
 mod http;
 mod notify;
 mod tools;
@@ -39,7 +40,10 @@ use crate::workspace::{Workspace, WorkspaceError};
 
 use super::Hub;
 
-pub use custom::{ANDON_CLEAR_METHOD, SIGNAL_METHOD, STATE_METHOD, STOPPED_META_KEY};
+pub use custom::{
+    ACTION_COMPLETE_METHOD, ACTION_FAIL_METHOD, ANDON_CLEAR_METHOD, SIGNAL_METHOD, STATE_METHOD,
+    STOPPED_META_KEY,
+};
 pub use http::{HttpOptions, TENANT_HEADER, routes, routes_with};
 
 /// What the server tells clients about itself.
@@ -47,8 +51,12 @@ const INSTRUCTIONS: &str = "Tools of one tenant's entitled capability packs. Eve
 the tenant's governor: a refusal is a tool result with isError set, naming the gate and the \
 reason code. Preconditions read the call's context from `_meta` key `tai/context` (an object), \
 then the tenant's recorded facts. The governor itself answers tai's own methods: `tai/signal` \
-(params `name`, `facts`), `tai/andon/clear` (params `signal`, `note`) and `tai/state`; a tool \
-whose pack a critical Andon stopped is listed with `_meta` `tai/stopped`.";
+(params `name`, `facts`), `tai/andon/clear` (params `signal`, `note`), `tai/action/complete` and \
+`tai/action/fail` (params `action_id`, `detail`: resolve the action in flight) and `tai/state`; \
+a tool whose pack a critical Andon stopped is listed with `_meta` `tai/stopped`. A call that \
+runs a command reports `notifications/progress` (started, with its action id; decided) when \
+the request carries a progressToken, and answers `started` at once with `_meta` \
+`tai/background: true`.";
 
 /// Receipts of one tenant, as the hub broadcasts them.
 type Receipts = broadcast::Receiver<Arc<Receipt>>;
@@ -109,6 +117,12 @@ impl From<McpError> for ErrorData {
             | McpError::BadParams(_)
             | McpError::Workspace(WorkspaceError::NoSuchAndon(_)) => {
                 ErrorData::invalid_params(e.to_string(), None)
+            }
+            // Which action is in flight is in the message; the code lets a client tell a
+            // stale id from nothing in flight.
+            McpError::Workspace(WorkspaceError::Unresolvable(ref u)) => {
+                let code = serde_json::json!({ "code": u.code() });
+                ErrorData::invalid_params(e.to_string(), Some(code))
             }
             McpError::Workspace(_) | McpError::Join(_) => {
                 tracing::error!(error = %e, "internal error");
@@ -274,6 +288,28 @@ impl ServerHandler for TaiMcp {
                     "receipts": receipts,
                 }))
             }
+            custom::Method::Resolve {
+                resolution,
+                action_id,
+                detail,
+            } => {
+                let (receipts, view) = self
+                    .with_workspace(move |ws| {
+                        let receipts = ws.resolve_action(
+                            &tenant,
+                            resolution,
+                            action_id.as_ref(),
+                            detail.as_deref(),
+                        )?;
+                        Ok((receipts, ws.view(&tenant)?))
+                    })
+                    .await?;
+                custom::result(&serde_json::json!({
+                    "resolution": resolution,
+                    "state": view.state,
+                    "receipts": receipts,
+                }))
+            }
             custom::Method::State => {
                 let view = self.with_workspace(move |ws| ws.view(&tenant)).await?;
                 custom::result(&view)
@@ -289,9 +325,21 @@ impl ServerHandler for TaiMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let tenant = self.tenant(&context.extensions)?;
         let proof = tools::wants_proof(&request, &context.meta);
+        let listener = follow::Listener {
+            token: context.meta.get_progress_token(),
+            background: tools::meta_flag(&request, &context.meta, follow::BACKGROUND_META_KEY),
+            peer: context.peer.clone(),
+        };
         let call = tools::tool_call(request, &context.meta)?;
         let outcome = match super::try_call(&self.workspace, &tenant, &call).await {
             Some(decided) => decided.map_err(McpError::from)?,
+            None if listener.token.is_some() || listener.background => {
+                let t = tenant.clone();
+                match follow::call(&self.workspace, t, call, listener).await? {
+                    follow::Followed::Started(result) => return Ok(result.into()),
+                    follow::Followed::Decided(outcome) => outcome,
+                }
+            }
             None => {
                 let tenant = tenant.clone();
                 self.with_workspace(move |ws| ws.call(&tenant, &call))

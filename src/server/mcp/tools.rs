@@ -68,9 +68,18 @@ pub fn with_governor(
 
 /// Whether the call's `_meta` asks for the deciding receipt's inclusion proof.
 pub fn wants_proof(request: &CallToolRequestParams, context_meta: &RequestMetaObject) -> bool {
+    meta_flag(request, context_meta, PROOF_META_KEY)
+}
+
+/// Whether `_meta` `key` is `true` (a missing or non-boolean value is not).
+pub fn meta_flag(
+    request: &CallToolRequestParams,
+    context_meta: &RequestMetaObject,
+    key: &str,
+) -> bool {
     context_meta
-        .get(PROOF_META_KEY)
-        .or_else(|| request.meta.as_ref().and_then(|m| m.get(PROOF_META_KEY)))
+        .get(key)
+        .or_else(|| request.meta.as_ref().and_then(|m| m.get(key)))
         .and_then(Value::as_bool)
         .unwrap_or(false)
 }
@@ -170,12 +179,22 @@ struct NotExecuted<'a> {
     reason: Option<&'a ReasonCode>,
     message: &'a str,
     state: GovernorState,
+    /// The action an overrun left in flight: what a resolution names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_id: Option<Value>,
 }
 
 /// The answer to a call: a tool result, or invalid params for a tool the tenant cannot see.
 pub fn answer(outcome: CallOutcome) -> Result<CallToolResult, ErrorData> {
     let written: Vec<&Receipt> = outcome.started.iter().chain(&outcome.receipts).collect();
-    let meta = receipts_meta(&written);
+    let action_id = written
+        .iter()
+        .rev()
+        .find_map(|r| r.body.metadata.get("action_id"));
+    let mut meta = receipts_meta(&written);
+    if let Some(id) = &action_id {
+        meta.0.insert(ACTION_ID_META_KEY.into(), id.clone());
+    }
     let result = match outcome.decision {
         Decision::ToolNotFound => {
             return Err(ErrorData::invalid_params(
@@ -200,6 +219,7 @@ pub fn answer(outcome: CallOutcome) -> Result<CallToolResult, ErrorData> {
                 reason: outcome.reason.as_ref(),
                 message: &outcome.message,
                 state: outcome.state,
+                action_id,
             };
             let mut r = CallToolResult::error(vec![ContentBlock::text(sentence(&summary))]);
             r.structured_content = serde_json::to_value(&summary).ok();
@@ -231,6 +251,9 @@ fn as_object(value: Value) -> Value {
         other => json!({ "result": other }),
     }
 }
+
+/// The result's `_meta` key naming the action the call started (absent when none did).
+pub const ACTION_ID_META_KEY: &str = "tai/action_id";
 
 /// Where the call landed in the tenant's chain, so a client can cite the receipt.
 fn receipts_meta(receipts: &[&Receipt]) -> MetaObject {
