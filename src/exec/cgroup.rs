@@ -40,9 +40,7 @@ impl Cgroup {
         cpu_v1: Option<&Path>,
         cpu_percent: Option<u32>,
     ) -> io::Result<Cgroup> {
-        let name = unique_name();
-        let dir = support.dir.join(&name);
-        fs::create_dir(&dir)?;
+        let (name, dir) = fresh_dir(&support.dir)?;
         let mut cgroup = Cgroup {
             dir,
             kill_file: support.kill_file,
@@ -55,7 +53,7 @@ impl Cgroup {
                 fs::write(cgroup.dir.join("cpu.max"), format!("{quota} {PERIOD_US}"))?;
             } else if let Some(v1) = cpu_v1 {
                 let dir = v1.join(&name);
-                fs::create_dir(&dir)?;
+                create_replacing_stale(&dir)?;
                 cgroup.cpu_v1 = Some(dir.clone());
                 fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
                 fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())?;
@@ -168,6 +166,36 @@ fn quota_us(percent: u32) -> u64 {
     (PERIOD_US * u64::from(percent) / 100).max(1000)
 }
 
+/// A new cgroup under `parent`, named for this process. A group of that name can only be
+/// left over from an earlier process with the same pid that was killed before it removed
+/// it (pids are reused): an empty one is removed and taken, one still holding processes is
+/// skipped for the next name.
+fn fresh_dir(parent: &Path) -> io::Result<(String, PathBuf)> {
+    let mut last = None;
+    for _ in 0..8 {
+        let name = unique_name();
+        let dir = parent.join(&name);
+        match create_replacing_stale(&dir) {
+            Ok(()) => return Ok((name, dir)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
+}
+
+/// Creates `dir`; when it exists, removes it first if it is empty (a stale group).
+fn create_replacing_stale(dir: &Path) -> io::Result<()> {
+    match fs::create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // rmdir of a cgroup fails while it holds processes: then it is not stale.
+            fs::remove_dir(dir).map_err(|_| e)?;
+            fs::create_dir(dir)
+        }
+        other => other,
+    }
+}
+
 fn unique_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -195,6 +223,22 @@ fn procs(dir: &Path) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stale_empty_group_is_taken_over_and_a_live_one_is_not() {
+        let parent = tempfile::tempdir().unwrap();
+        let stale = parent.path().join("tai-1-0");
+        fs::create_dir(&stale).unwrap();
+        create_replacing_stale(&stale).unwrap();
+        // A directory that cannot be removed stands for a group still holding processes.
+        let live = parent.path().join("tai-1-1");
+        fs::create_dir(&live).unwrap();
+        fs::write(live.join("cgroup.procs"), "42").unwrap();
+        let e = create_replacing_stale(&live).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        let (name, dir) = fresh_dir(parent.path()).unwrap();
+        assert!(dir.is_dir() && name.starts_with("tai-"), "{name}");
+    }
 
     #[test]
     fn quotas_are_a_share_of_one_core() {
