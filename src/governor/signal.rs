@@ -24,7 +24,22 @@ impl Tenant {
         metadata.insert_map("facts", &signal.facts);
         let gate = gates::entitlement_gate(self.entitlement.as_ref(), env.now).map(|_| ());
         let mut message = None;
+        // A name no enabled pack declares is refused in every state that would otherwise
+        // take or keep the signal, so a typo is never queued behind an action in flight.
+        let undeclared = match (&signal.name, self.state) {
+            (Some(name), GovernorState::Intervening) => self.declaration(env, name).err(),
+            _ => None,
+        };
         let (event, to, reason) = match (self.state, gate) {
+            (GovernorState::Intervening, _) if let Some(undeclared) = undeclared => {
+                metadata.insert("message", &undeclared.message);
+                message = Some(undeclared.message);
+                (
+                    EventType::SignalRefused,
+                    GovernorState::Intervening,
+                    Some(ReasonCode::UnknownSignal),
+                )
+            }
             (GovernorState::Intervening, _) => {
                 (EventType::SignalPostponed, GovernorState::Intervening, None)
             }

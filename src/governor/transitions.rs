@@ -95,6 +95,7 @@ pub fn possible_transitions(catalog: &Catalog) -> BTreeSet<Transition> {
     // A named signal no enabled pack declares is refused where it would have been processed,
     // leaving the state as it was.
     add(Boot, Boot, E::SignalRefused);
+    add(Intervening, Intervening, E::SignalRefused);
     // Andon: raised where a signal is processed; a critical one is held in every state
     // until it is cleared.
     let andon = |severity: Option<AndonSeverity>| {
