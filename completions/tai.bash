@@ -599,7 +599,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon__subcmd__clear)
-            opts="-t -h -V --tenant --format --note --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --principal --note --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +615,10 @@ _tai() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --principal)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --note)

@@ -585,7 +585,8 @@ complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcomman
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s t -l tenant -d 'The tenant' -r
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
-complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l note -d 'Who acknowledged it and why, for the receipt' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l principal -d 'Who acknowledged it, for the receipt (`user:oncall@acme.com`)' -r
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l note -d 'What they found or did, for the receipt' -r
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l state -d 'State directory for the local workspace (ledgers and chain heads)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'

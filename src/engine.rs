@@ -14,8 +14,8 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::entitlement::{EntitlementEvent, MalformedEvent, parse_event};
 use crate::governor::{
-    CallOutcome, Env, EventOutcome, IdSource, NoSuchAndon, Resolution, Signal, SignalOutcome,
-    Tenant, ToolCall, Unresolvable,
+    Acknowledgement, CallOutcome, Env, EventOutcome, IdSource, NoSuchAndon, Resolution, Signal,
+    SignalOutcome, Tenant, ToolCall, Unresolvable,
 };
 use crate::iam::IamPolicy;
 use crate::ids::{ActionRunId, SignalName, TenantId};
@@ -167,11 +167,11 @@ impl MemoryEngine {
         &mut self,
         tenant: &TenantId,
         signal: &SignalName,
-        note: Option<&str>,
+        ack: &Acknowledgement,
     ) -> Result<Vec<Receipt>, NoSuchAndon> {
         self.with_tenant(
             tenant,
-            |t, env| t.clear_andon(env, signal, note),
+            |t, env| t.clear_andon(env, signal, ack),
             |o| o.as_deref().unwrap_or(&[]),
         )
     }

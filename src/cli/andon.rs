@@ -5,7 +5,9 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 
+use crate::governor::Acknowledgement;
 use crate::governor::AndonStop;
+use crate::iam::Principal;
 use crate::ids::{SignalName, TenantId};
 
 use super::common::{open, print_json, print_receipts};
@@ -44,7 +46,10 @@ pub enum AndonCommand {
         target: TenantArgs,
         /// The Andon signal to clear
         signal: SignalName,
-        /// Who acknowledged it and why, for the receipt
+        /// Who acknowledged it, for the receipt (`user:oncall@acme.com`)
+        #[arg(long)]
+        principal: Option<Principal>,
+        /// What they found or did, for the receipt
         #[arg(long)]
         note: Option<String>,
     },
@@ -72,11 +77,19 @@ pub fn run(args: &AndonArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         AndonCommand::Clear {
             target,
             signal,
+            principal,
             note,
         } => {
             require_known(global, &target.tenant)?;
             let ws = open(global)?;
-            let receipts = ws.clear_andon(&target.tenant, signal, note.as_deref())?;
+            let receipts = ws.clear_andon(
+                &target.tenant,
+                signal,
+                &Acknowledgement {
+                    principal: principal.clone(),
+                    note: note.clone(),
+                },
+            )?;
             let andon = ws.view(&target.tenant)?.andon;
             match target.format {
                 Format::Json => print_json(&serde_json::json!({

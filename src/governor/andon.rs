@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Action;
 use crate::clock::Timestamp;
 use crate::diagnostics::did_you_mean;
+use crate::iam::Principal;
 use crate::ids::{PackId, SignalName, TenantId};
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{AndonSeverity, EventType};
@@ -21,6 +22,16 @@ use super::{Env, Tenant};
 
 /// The metadata field of an `andon_raised` receipt naming the Andon's severity.
 pub(super) const SEVERITY: &str = "severity";
+
+/// Who cleared an Andon and why, recorded in the `andon_cleared` receipt: the evidence that
+/// a person looked before the line ran again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// Who acknowledged it, e.g. `user:oncall@acme.com`.
+    pub principal: Option<Principal>,
+    /// What they found or did.
+    pub note: Option<String>,
+}
 /// The metadata field listing the packs an Andon stops (or stopped).
 pub(super) const PACKS: &str = "packs";
 /// The metadata field listing the domain events a receipt records.
@@ -164,7 +175,7 @@ impl Tenant {
         &mut self,
         env: &Env<'_>,
         signal: &SignalName,
-        note: Option<&str>,
+        ack: &Acknowledgement,
     ) -> Result<Vec<Receipt>, NoSuchAndon> {
         // Refused before anything is written, so a refusal leaves the tenant as it was.
         let Some(stop) = self.andon.remove(signal) else {
@@ -180,7 +191,10 @@ impl Tenant {
         metadata.insert(PACKS, &stop.packs);
         metadata.insert("raised_seq", &stop.seq);
         metadata.insert("raised_at", &stop.since);
-        if let Some(note) = note {
+        if let Some(principal) = &ack.principal {
+            metadata.insert("principal", principal);
+        }
+        if let Some(note) = &ack.note {
             metadata.insert("note", note);
         }
         let to = self.state;

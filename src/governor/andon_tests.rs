@@ -166,10 +166,17 @@ fn a_critical_andon_stops_only_its_packs_until_cleared_and_replays() {
         .clear_andon(
             &w.env(),
             &SignalName::new("line_broken").unwrap(),
-            Some("fixed"),
+            &Acknowledgement {
+                principal: Some("user:oncall@acme.com".parse().unwrap()),
+                note: Some("fixed".into()),
+            },
         )
         .unwrap();
     assert_eq!(cleared[0].body.event_type, EventType::AndonCleared);
+    // The receipt says who looked, and what they found.
+    let meta = cleared[0].body.metadata.to_value();
+    assert_eq!(meta["principal"], "user:oncall@acme.com");
+    assert_eq!(meta["note"], "fixed");
     all.extend(cleared);
     assert!(t.andon().is_empty());
     assert_eq!(Tenant::replay(t.id().clone(), &all).unwrap(), t);
@@ -203,7 +210,11 @@ fn clearing_an_andon_that_is_not_raised_writes_nothing() {
     let (mut t, _) = w.entitled();
     let head = t.head().clone();
     let err = t
-        .clear_andon(&w.env(), &SignalName::new("line_broken").unwrap(), None)
+        .clear_andon(
+            &w.env(),
+            &SignalName::new("line_broken").unwrap(),
+            &Acknowledgement::default(),
+        )
         .unwrap_err();
     assert_eq!(err.signal.as_str(), "line_broken");
     assert_eq!(t.head(), &head);

@@ -34,7 +34,7 @@ mod transitions;
 
 pub use crate::receipts::IdSource;
 pub use crate::vocab::{Decision, Gate, GovernorState, ReasonCode};
-pub use andon::{AndonStop, NoSuchAndon};
+pub use andon::{Acknowledgement, AndonStop, NoSuchAndon};
 pub use builtin::EXPORT_MAX_RECEIPTS;
 pub use call::{Begun, StartedCall};
 pub use iam::IamSetting;

@@ -255,6 +255,9 @@ pub struct AndonClearStep {
     pub tenant: Option<TenantId>,
     /// The Andon signal to clear.
     pub signal: SignalName,
+    /// Who acknowledged it, recorded in the receipt.
+    #[serde(default)]
+    pub principal: Option<Principal>,
     /// A note recorded in the receipt.
     #[serde(default)]
     pub note: Option<String>,

@@ -9,6 +9,7 @@ use crate::catalog::Catalog;
 use crate::clock::{SimClock, parse_duration};
 use crate::diagnostics::plural;
 use crate::engine::MemoryEngine;
+use crate::governor::Acknowledgement;
 use crate::governor::{IdSource, Resolution, Signal, ToolCall};
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
@@ -210,7 +211,11 @@ pub fn run_with_progress(
             StepAction::AndonClear(step) => {
                 let t = tenant_of(&step.tenant)?;
                 kind = "andon_clear";
-                match engine.clear_andon(&t, &step.signal, step.note.as_deref()) {
+                let ack = Acknowledgement {
+                    principal: step.principal.clone(),
+                    note: step.note.clone(),
+                };
+                match engine.clear_andon(&t, &step.signal, &ack) {
                     Ok(rs) => {
                         summary = format!("Andon {} cleared", step.signal);
                         receipts = rs;

@@ -9,7 +9,9 @@ use axum::extract::State;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::governor::Acknowledgement;
 use crate::governor::AndonStop;
+use crate::iam::Principal;
 use crate::ids::{SignalName, TenantId};
 use crate::receipts::Receipt;
 
@@ -32,7 +34,9 @@ pub(super) struct AndonView {
 struct ClearRequest {
     /// The Andon signal to clear.
     signal: SignalName,
-    /// Who acknowledged it and why, for the receipt.
+    /// Who acknowledged it (`user:…`, `serviceAccount:…`), for the receipt.
+    principal: Option<Principal>,
+    /// What they found or did, for the receipt.
     note: Option<String>,
 }
 
@@ -86,7 +90,11 @@ async fn clear(
     JsonBody(req): JsonBody<ClearRequest>,
 ) -> Result<Json<AndonCleared>, ApiError> {
     let (receipts, andon) = for_tenant(&s, tenant.clone(), move |ws, t| {
-        let receipts = ws.clear_andon(t, &req.signal, req.note.as_deref())?;
+        let ack = Acknowledgement {
+            principal: req.principal,
+            note: req.note,
+        };
+        let receipts = ws.clear_andon(t, &req.signal, &ack)?;
         Ok((receipts, ws.view(t)?.andon))
     })
     .await?;

@@ -28,8 +28,8 @@ use crate::catalog::{Catalog, Handler};
 use crate::clock::Clock;
 use crate::entitlement::{self, MalformedEvent};
 use crate::governor::{
-    Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NoSuchAndon, ReplayError,
-    Resolution, Signal, SignalOutcome, Tenant, ToolCall, Unresolvable,
+    Acknowledgement, Begun, CallOutcome, Env, EventOutcome, GovernorRecord, IdSource, NoSuchAndon,
+    ReplayError, Resolution, Signal, SignalOutcome, Tenant, ToolCall, Unresolvable,
 };
 use crate::iam::IamPolicy;
 use crate::ids::{ActionRunId, SignalName, TenantId};
@@ -569,11 +569,11 @@ impl Workspace {
         &self,
         tenant: &TenantId,
         signal: &SignalName,
-        note: Option<&str>,
+        ack: &Acknowledgement,
     ) -> Result<Vec<Receipt>, WorkspaceError> {
         let cleared = self.run(
             tenant,
-            |t, env| t.clear_andon(env, signal, note),
+            |t, env| t.clear_andon(env, signal, ack),
             |o| o.as_deref().unwrap_or(&[]),
         )?;
         Ok(cleared?)

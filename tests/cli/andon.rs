@@ -103,6 +103,8 @@ fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cle
             "--tenant",
             "acme",
             "rollback_failed",
+            "--principal",
+            "user:oncall@acme.com",
             "--note",
             "rolled forward by hand",
         ],
@@ -141,8 +143,9 @@ fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cle
     )
     .ok()
     .json();
-    let text = cleared.to_string();
-    assert!(text.contains("rolled forward by hand"), "{text}");
+    let meta = &cleared["receipts"][0]["metadata"];
+    assert_eq!(meta["note"], "rolled forward by hand", "{cleared}");
+    assert_eq!(meta["principal"], "user:oncall@acme.com", "{cleared}");
     tai(&state, &["receipts", "verify", "--tenant", "acme"]).ok();
 }
 

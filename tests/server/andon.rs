@@ -86,7 +86,11 @@ async fn an_andon_stops_its_pack_over_http_until_cleared_and_survives_a_restart(
         &s,
         Some(ACME),
         "/v1/tenants/acme/andon/clear",
-        &json!({ "signal": "rollback_failed", "note": "rolled forward" }),
+        &json!({
+            "signal": "rollback_failed",
+            "principal": "user:oncall@acme.com",
+            "note": "rolled forward"
+        }),
     )
     .await;
     assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
@@ -95,6 +99,7 @@ async fn an_andon_stops_its_pack_over_http_until_cleared_and_survives_a_restart(
     assert_eq!(receipt["event_type"], "andon_cleared");
     assert_eq!(receipt["metadata"]["raised_seq"], raised_seq);
     assert_eq!(receipt["metadata"]["note"], "rolled forward");
+    assert_eq!(receipt["metadata"]["principal"], "user:oncall@acme.com");
 
     let again = post(
         &s,

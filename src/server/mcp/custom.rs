@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::Catalog;
+use crate::governor::Acknowledgement;
 use crate::governor::{AndonStop, Resolution, Signal};
+use crate::iam::Principal;
 use crate::ids::{ActionRunId, PackId, SignalName};
 
 /// Sends a signal: params `{ name?, facts? }`; answers the signal's outcome.
@@ -37,8 +39,8 @@ pub enum Method {
     AndonClear {
         /// The Andon signal.
         signal: SignalName,
-        /// A note for the receipt.
-        note: Option<String>,
+        /// Who acknowledged it and why.
+        ack: Acknowledgement,
     },
     /// `tai/action/complete` and `tai/action/fail`.
     Resolve {
@@ -76,6 +78,8 @@ struct SignalParams {
 struct ClearParams {
     signal: SignalName,
     #[serde(default)]
+    principal: Option<Principal>,
+    #[serde(default)]
     note: Option<String>,
 }
 
@@ -98,7 +102,10 @@ pub fn parse(method: &str, params: Option<Value>) -> Option<Result<Method, Strin
         ANDON_CLEAR_METHOD => {
             serde_json::from_value::<ClearParams>(params).map(|p| Method::AndonClear {
                 signal: p.signal,
-                note: p.note,
+                ack: Acknowledgement {
+                    principal: p.principal,
+                    note: p.note,
+                },
             })
         }
         ACTION_COMPLETE_METHOD | ACTION_FAIL_METHOD => {

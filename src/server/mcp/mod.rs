@@ -275,10 +275,10 @@ impl ServerHandler for TaiMcp {
                     .await?;
                 custom::result(&outcome)
             }
-            custom::Method::AndonClear { signal, note } => {
+            custom::Method::AndonClear { signal, ack } => {
                 let (receipts, view) = self
                     .with_workspace(move |ws| {
-                        let receipts = ws.clear_andon(&tenant, &signal, note.as_deref())?;
+                        let receipts = ws.clear_andon(&tenant, &signal, &ack)?;
                         Ok((receipts, ws.view(&tenant)?))
                     })
                     .await?;
