@@ -9,6 +9,12 @@ cd "$(dirname "$0")/.."
 
 port=${TAI_PG_PORT:-54329}
 base=$(pwd)/target/postgres
+# As root the server runs as `tai-ci`, which may not reach a checkout under a private home
+# (/root is 0700): then its data lives in a folder of its own under /tmp instead.
+if [ "$(id -u)" = 0 ] && id tai-ci >/dev/null 2>&1 \
+   && ! runuser -u tai-ci -- test -x "$(pwd)" 2>/dev/null; then
+  base=/tmp/tai-ci-postgres-$port
+fi
 data=$base/data
 log=$base/server.log
 
@@ -19,7 +25,8 @@ done
 
 as_owner() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u tai-ci -- "$@"
+    # From `/`: the checkout itself may be out of the server user's reach.
+    (cd / && runuser -u tai-ci -- "$@")
   else
     "$@"
   fi
@@ -39,6 +46,10 @@ start() {
   fi
   if [ "$(id -u)" = 0 ] && ! id tai-ci >/dev/null 2>&1; then
     useradd --system --no-create-home --shell /usr/sbin/nologin tai-ci
+    if ! runuser -u tai-ci -- test -x "$(pwd)" 2>/dev/null; then
+      base=/tmp/tai-ci-postgres-$port data=/tmp/tai-ci-postgres-$port/data
+      log=/tmp/tai-ci-postgres-$port/server.log
+    fi
   fi
   mkdir -p "$base"
   if [ "$(id -u)" = 0 ]; then chown tai-ci "$base"; fi
