@@ -13,7 +13,7 @@ use super::andon::note_domain_events;
 use super::builtin;
 use super::gates::{self, GateInput};
 use super::once::IDEMPOTENCY_KEY;
-use super::tenant::{ACTION_ID, Draft};
+use super::tenant::{ACTION_ID, Draft, NextId};
 use super::{CallOutcome, Env, InFlight, Polling, Running, Tenant, ToolCall};
 
 /// Why a call stopped before its action ran. Its sentence is already in the metadata.
@@ -176,11 +176,12 @@ impl Tenant {
         limits: Limits,
     ) -> StartedCall<'c> {
         let mut metadata = metadata;
-        let action_id = self.next_action_id(env);
+        let receipt_id = self.next_receipt_id(env);
+        let action_id = receipt_id.action_id();
         metadata.insert(ACTION_ID, &action_id);
         let mut written_ahead = metadata.clone();
         note_domain_events(&mut written_ahead, action, &[EventType::ActionStarted]);
-        let started = self.seal(
+        let started = self.seal_as(
             env,
             Draft {
                 event: EventType::ActionStarted,
@@ -188,6 +189,7 @@ impl Tenant {
                 reason: None,
                 metadata: written_ahead,
             },
+            receipt_id,
         );
         let started_seq = started.seq;
         self.remember_call(call.idempotency_key.as_deref(), Some(&started));
@@ -411,8 +413,9 @@ impl Tenant {
         started: Option<ActionRunId>,
     ) -> CallOutcome {
         let written_ahead = started.is_some();
+        let receipt_id = self.next_receipt_id(env);
         let action_id = started.unwrap_or_else(|| {
-            let id = self.next_action_id(env);
+            let id = receipt_id.action_id();
             metadata.insert(ACTION_ID, &id);
             id
         });
@@ -437,12 +440,12 @@ impl Tenant {
                 {
                     metadata.insert("result", &kept);
                 }
-                self.record_success(env, receipts, metadata, tool, result)
+                self.record_success(env, receipts, (metadata, receipt_id), tool, result)
             }
             Err(overrun) => {
                 let polling = Polling::of(env, action, arguments, env.now);
                 let at = (tool, action_id, polling);
-                self.record_overrun(env, receipts, metadata, at, overrun)
+                self.record_overrun(env, receipts, (metadata, receipt_id), at, overrun)
             }
         }
     }
@@ -452,11 +455,11 @@ impl Tenant {
         &mut self,
         env: &Env<'_>,
         mut receipts: Vec<Receipt>,
-        metadata: MetadataBuilder,
+        (metadata, id): (MetadataBuilder, NextId),
         tool: ToolRef<'_>,
         result: Value,
     ) -> CallOutcome {
-        receipts.push(self.seal(
+        receipts.push(self.seal_as(
             env,
             Draft {
                 event: EventType::ActionExecuted,
@@ -464,6 +467,7 @@ impl Tenant {
                 reason: None,
                 metadata,
             },
+            id,
         ));
         CallOutcome {
             decision: Decision::Executed,
@@ -484,7 +488,7 @@ impl Tenant {
         &mut self,
         env: &Env<'_>,
         mut receipts: Vec<Receipt>,
-        mut metadata: MetadataBuilder,
+        (mut metadata, id): (MetadataBuilder, NextId),
         (tool, action_id, polling): (ToolRef<'_>, ActionRunId, Option<Polling>),
         overrun: Overrun,
     ) -> CallOutcome {
@@ -503,7 +507,7 @@ impl Tenant {
         };
         metadata.insert_struct("in_flight", &in_flight);
         self.in_flight = Some(in_flight);
-        receipts.push(self.seal(
+        receipts.push(self.seal_as(
             env,
             Draft {
                 event,
@@ -511,6 +515,7 @@ impl Tenant {
                 reason: Some(reason.clone()),
                 metadata,
             },
+            id,
         ));
         CallOutcome {
             decision: Decision::Failed,

@@ -3,6 +3,7 @@
 //! receipts it wrote, in order.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -41,7 +42,7 @@ pub struct Env<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     pub(super) id: TenantId,
-    governor_id: std::sync::Arc<str>,
+    governor_id: Arc<str>,
     pub(super) state: GovernorState,
     pub(super) entitlement: Option<Entitlement>,
     pub(super) expiry_noted: Option<Timestamp>,
@@ -66,11 +67,24 @@ pub struct Tenant {
 /// recomputing the surface on every call only matters when the catalog changed, and two
 /// tenants with the same chain are equal whatever they have cached.
 #[derive(Debug, Clone, Default)]
-struct CheckedCatalog(Option<std::sync::Arc<str>>);
+struct CheckedCatalog(Option<Arc<str>>);
 
 impl PartialEq for CheckedCatalog {
     fn eq(&self, _: &Self) -> bool {
         true
+    }
+}
+
+/// A receipt id taken ahead of sealing, and the seq it belongs to.
+pub(super) struct NextId {
+    seq: u64,
+    id: Arc<str>,
+}
+
+impl NextId {
+    /// The id of the action whose start this receipt records.
+    pub(super) fn action_id(&self) -> ActionRunId {
+        ActionRunId::of_receipt(&self.id)
     }
 }
 
@@ -161,9 +175,14 @@ impl Tenant {
         self.entitlement.as_ref().map(|e| e.standing(now))
     }
 
-    /// The id of an action whose start the next receipt records.
-    pub(super) fn next_action_id(&self, env: &Env<'_>) -> ActionRunId {
-        self.action_id_at(env, self.head.next_seq)
+    /// The id of the next receipt, for an action whose start that receipt records: the
+    /// receipt is then sealed with it ([`Tenant::seal_as`]) rather than derived twice.
+    pub(super) fn next_receipt_id(&self, env: &Env<'_>) -> NextId {
+        let seq = self.head.next_seq;
+        NextId {
+            seq,
+            id: env.ids.receipt_id(&self.id, seq),
+        }
     }
 
     /// The id of an action whose start receipt `seq` records.
@@ -182,10 +201,22 @@ impl Tenant {
     /// Moves to the draft's state and seals its receipt as the next link of the chain: the
     /// one place a receipt is made, so every decision writes exactly one.
     pub(super) fn seal(&mut self, env: &Env<'_>, draft: Draft) -> Receipt {
+        let id = self.next_receipt_id(env);
+        self.seal_as(env, draft, id)
+    }
+
+    /// [`Tenant::seal`] with the receipt's id computed ahead (for the action it names).
+    pub(super) fn seal_as(&mut self, env: &Env<'_>, draft: Draft, id: NextId) -> Receipt {
+        // Anything sealed since the id was taken would make it another receipt's.
+        let id = if id.seq == self.head.next_seq {
+            id.id
+        } else {
+            env.ids.receipt_id(&self.id, self.head.next_seq)
+        };
         let from = self.state;
         self.state = draft.to;
         let body = ReceiptBody {
-            id: env.ids.receipt_id(&self.id, self.head.next_seq),
+            id,
             timestamp: env.now,
             tenant_id: self.id.clone(),
             governor_id: self.governor_id.clone(),
