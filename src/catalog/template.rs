@@ -88,7 +88,9 @@ pub fn render<'v>(value: &'v Value, args: &Map<String, Value>) -> Cow<'v, Value>
     if !has_placeholder(value) {
         return Cow::Borrowed(value);
     }
-    Cow::Owned(render_owned(value, args))
+    let mut rendered = value.clone();
+    fill(&mut rendered, args);
+    Cow::Owned(rendered)
 }
 
 fn has_placeholder(value: &Value) -> bool {
@@ -100,16 +102,18 @@ fn has_placeholder(value: &Value) -> bool {
     }
 }
 
-fn render_owned(value: &Value, args: &Map<String, Value>) -> Value {
+/// Replaces the placeholders of `value` in place. Filling a clone rather than building a new
+/// tree keeps each map as it is (no key is hashed or copied again) and rebuilds only the
+/// strings that hold a placeholder.
+fn fill(value: &mut Value, args: &Map<String, Value>) {
     match value {
-        Value::String(s) => render_str(s, args),
-        Value::Array(items) => Value::Array(items.iter().map(|v| render_owned(v, args)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), render_owned(v, args)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::String(s) if s.contains(OPEN) => {
+            let rendered = render_str(s, args);
+            *value = rendered;
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| fill(v, args)),
+        Value::Object(map) => map.values_mut().for_each(|v| fill(v, args)),
+        _ => {}
     }
 }
 
@@ -179,6 +183,57 @@ mod tests {
                 "count": 3,
             })
         );
+    }
+
+    /// Results with placeholders in strings at any depth, and arguments to fill them.
+    fn result_and_args() -> impl proptest::strategy::Strategy<Value = (Value, Value)> {
+        use proptest::prelude::*;
+        let text = prop_oneof![
+            Just("{{args.a}}"),
+            Just("x {{args.b}} y {{ args.a }}"),
+            Just("{{args.}} {{nope}}"),
+            Just("plain"),
+            Just("{{args.a"),
+        ];
+        let leaf = prop_oneof![
+            text.prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        let result = leaf.clone().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec(("[a-d]{1,2}", inner), 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let args = prop::collection::vec(("[ab]", leaf), 0..3)
+            .prop_map(|m| Value::Object(m.into_iter().collect()));
+        (result, args)
+    }
+
+    proptest::proptest! {
+        /// Filling a clone in place renders what building a new tree rendered.
+        #[test]
+        fn rendering_in_place_equals_rendering_a_new_tree((result, a) in result_and_args()) {
+            fn rebuilt(value: &Value, args: &Map<String, Value>) -> Value {
+                match value {
+                    Value::String(s) => render_str(s, args),
+                    Value::Array(items) => {
+                        Value::Array(items.iter().map(|v| rebuilt(v, args)).collect())
+                    }
+                    Value::Object(map) => Value::Object(
+                        map.iter().map(|(k, v)| (k.clone(), rebuilt(v, args))).collect(),
+                    ),
+                    other => other.clone(),
+                }
+            }
+            let a = a.as_object().unwrap();
+            let got = render(&result, a).into_owned();
+            let want = rebuilt(&result, a);
+            proptest::prop_assert_eq!(got.to_string(), want.to_string());
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
