@@ -368,7 +368,7 @@ impl Tenant {
             }
         })?;
         if let Some(record) = gates::Record::of(&input) {
-            metadata.insert("gates", &record);
+            metadata.insert_object("gates", |gates| record.write(gates));
         }
         if let Some(iam) = passed.iam {
             metadata.insert_struct("iam_bindings", &iam.bindings);

@@ -4,7 +4,6 @@
 //! that break the tool's input schema are refused (`invalid_arguments`) before the action's
 //! declared preconditions are checked, so no action ever runs on input it did not declare.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Action, Check, Precondition, ToolRef};
@@ -12,6 +11,7 @@ use crate::clock::Timestamp;
 use crate::entitlement::Entitlement;
 use crate::iam::{self, Authorized, IamPolicy, Principal};
 use crate::ids::{Role, SkuId, TenantId};
+use crate::receipts::ObjectWriter;
 
 use super::{Gate, ReasonCode};
 
@@ -61,9 +61,8 @@ pub struct Passed {
 }
 
 /// What each gate checked and passed on, as an executed call's receipt records it under
-/// `gates`. Fields are declared in key order: the receipt's metadata is canonical, and this
-/// is written straight into it without building a tree.
-#[derive(Debug, Serialize)]
+/// `gates` (see [`Record::write`]).
+#[derive(Debug)]
 pub struct Record<'a> {
     /// Gate 1: the plan and until when it is active.
     pub entitlement: EntitlementPassed<'a>,
@@ -76,7 +75,7 @@ pub struct Record<'a> {
 }
 
 /// Gate 1's part of a [`Record`].
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct EntitlementPassed<'a> {
     /// When the entitlement ends.
     pub expiry: Timestamp,
@@ -85,10 +84,9 @@ pub struct EntitlementPassed<'a> {
 }
 
 /// Gate 2's part of a [`Record`].
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct IamPassed<'a> {
     /// Who called, when the call named someone.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<&'a Principal>,
     /// The roles the action needs.
     pub roles: &'a [Role],
@@ -97,7 +95,7 @@ pub struct IamPassed<'a> {
 }
 
 /// One precondition of a [`Record`].
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct PreconditionPassed<'a> {
     /// Its key.
     pub key: &'a str,
@@ -133,6 +131,28 @@ impl<'a> Record<'a> {
                 })
                 .collect(),
         })
+    }
+}
+
+impl Record<'_> {
+    /// Writes the record as the receipt's `gates` object. Every executed call records one,
+    /// so it is written field by field, keys in order, straight into the metadata text.
+    pub fn write(&self, gates: &mut ObjectWriter<'_>) {
+        gates.object("entitlement", |e| {
+            e.serialize("expiry", &self.entitlement.expiry);
+            e.str("sku", self.entitlement.sku.as_str());
+        });
+        gates.object("iam", |iam| {
+            if let Some(principal) = self.iam.principal {
+                iam.serialize("principal", principal);
+            }
+            iam.strs("roles", self.iam.roles.iter().map(Role::as_str));
+            iam.str("via", self.iam.via);
+        });
+        gates.objects("preconditions", &self.preconditions, |p, pre| {
+            p.str("key", pre.key);
+            p.value("value", pre.value);
+        });
     }
 }
 
@@ -353,23 +373,40 @@ mod tests {
         let value = json!({ "b": 1, "a": [true] });
         let sku = SkuId::new("pro").unwrap();
         let roles = [Role::new("viewer").unwrap()];
+        let principal = Principal::parse("user:ana@example.com").unwrap();
         let record = Record {
             entitlement: EntitlementPassed {
                 expiry: Timestamp::from_millis(0),
                 sku: &sku,
             },
             iam: IamPassed {
-                principal: None,
+                principal: Some(&principal),
                 roles: &roles,
                 via: "plan",
             },
-            preconditions: vec![PreconditionPassed {
-                key: "k",
-                value: Some(&value),
-            }],
+            preconditions: vec![
+                PreconditionPassed {
+                    key: "k",
+                    value: Some(&value),
+                },
+                PreconditionPassed {
+                    key: "absent",
+                    value: None,
+                },
+            ],
         };
-        m.insert("gates", &record);
-        assert!(m.finish().is_canonical());
+        m.insert_object("gates", |w| record.write(w));
+        let written = m.finish();
+        assert!(written.is_canonical());
+        let want = json!({"gates": {
+            "entitlement": {"expiry": "1970-01-01T00:00:00.000Z", "sku": "pro"},
+            "iam": {"principal": "user:ana@example.com", "roles": ["viewer"], "via": "plan"},
+            "preconditions": [
+                {"key": "k", "value": {"a": [true], "b": 1}},
+                {"key": "absent", "value": null},
+            ],
+        }});
+        assert_eq!(written.as_str(), want.to_string());
     }
 
     #[test]

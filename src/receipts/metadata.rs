@@ -124,9 +124,10 @@ pub struct MetadataBuilder {
 impl MetadataBuilder {
     /// An empty object.
     pub fn new() -> Self {
-        // Room for a typical tool call's fields without regrowing.
+        // Room for a tool call's fields, arguments and result without regrowing: the buffer
+        // lives only until the receipt is sealed, a regrowth copies everything written so far.
         MetadataBuilder {
-            text: Vec::with_capacity(256),
+            text: Vec::with_capacity(2048),
             fields: Vec::with_capacity(12),
         }
     }
@@ -177,6 +178,19 @@ impl MetadataBuilder {
         self.fields.push((key.into(), start..self.text.len()));
     }
 
+    /// Sets `key` to an object whose fields `fields` writes, in key order, straight into the
+    /// text: for an object recorded on every call, where encoding it through serde costs more
+    /// than the object.
+    pub fn insert_object(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        fields: impl FnOnce(&mut ObjectWriter<'_>),
+    ) {
+        let start = self.text.len();
+        ObjectWriter::write(&mut self.text, fields);
+        self.fields.push((key.into(), start..self.text.len()));
+    }
+
     /// Sets every field of `map`.
     pub fn extend(&mut self, map: Map<String, Value>) {
         for (k, v) in map {
@@ -188,22 +202,108 @@ impl MetadataBuilder {
     pub fn finish(mut self) -> Metadata {
         // Stable, so equal keys keep insertion order and the last one can win.
         self.fields.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = Vec::with_capacity(self.text.len() + self.fields.len() * 16 + 2);
+        // Assembled in a buffer the thread keeps, so the one allocation a receipt's metadata
+        // costs is the text it keeps.
+        FINISHED.with_borrow_mut(|out| {
+            out.clear();
+            out.push(b'{');
+            for (i, (key, range)) in self.fields.iter().enumerate() {
+                if self.fields.get(i + 1).is_some_and(|next| next.0 == *key) {
+                    continue;
+                }
+                if out.len() > 1 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                out.extend_from_slice(&self.text[range.clone()]);
+            }
+            out.push(b'}');
+            // serde_json writes only UTF-8, so the check cannot fail.
+            Metadata::from_text(std::str::from_utf8(out).unwrap_or("{}"))
+        })
+    }
+}
+
+thread_local! {
+    /// The buffer [`MetadataBuilder::finish`] assembles the object in.
+    static FINISHED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes one JSON object's fields into metadata text. The text is canonical only when the
+/// keys come in ascending order; debug builds (and so the tests) check that they do.
+#[derive(Debug)]
+pub struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    last: Option<&'static str>,
+}
+
+impl<'a> ObjectWriter<'a> {
+    fn write(out: &'a mut Vec<u8>, fields: impl FnOnce(&mut ObjectWriter<'_>)) {
         out.push(b'{');
-        for (i, (key, range)) in self.fields.iter().enumerate() {
-            if self.fields.get(i + 1).is_some_and(|next| next.0 == *key) {
-                continue;
-            }
-            if out.len() > 1 {
-                out.push(b',');
-            }
-            write_str(&mut out, key);
-            out.push(b':');
-            out.extend_from_slice(&self.text[range.clone()]);
+        let mut object = ObjectWriter { out, last: None };
+        fields(&mut object);
+        object.out.push(b'}');
+    }
+
+    /// Writes `key` and its colon; the value follows.
+    fn key(&mut self, key: &'static str) -> &mut Vec<u8> {
+        debug_assert!(
+            self.last.is_none_or(|last| last < key),
+            "metadata key `{key}` written out of order"
+        );
+        if self.last.is_some() {
+            self.out.push(b',');
         }
-        out.push(b'}');
-        // serde_json writes only UTF-8, so the check cannot fail.
-        Metadata::from_text(std::str::from_utf8(&out).unwrap_or("{}"))
+        self.last = Some(key);
+        write_str(self.out, key);
+        self.out.push(b':');
+        self.out
+    }
+
+    /// A string field.
+    pub fn str(&mut self, key: &'static str, value: &str) {
+        write_str(self.key(key), value);
+    }
+
+    /// A JSON value's field, `null` when there is none; its objects' keys sorted.
+    pub fn value(&mut self, key: &'static str, value: Option<&Value>) {
+        match value {
+            Some(value) => write_value(self.key(key), value),
+            None => self.key(key).extend_from_slice(b"null"),
+        }
+    }
+
+    /// A field of plain data, encoded as [`MetadataBuilder::insert`] encodes it.
+    pub fn serialize(&mut self, key: &'static str, value: &(impl Serialize + ?Sized)) {
+        #[expect(
+            clippy::expect_used,
+            reason = "audit-critical: an unencodable field fails the operation, never the record"
+        )]
+        serde_json::to_writer(&mut *self.key(key), value)
+            .expect("receipt metadata encodes as JSON");
+    }
+
+    /// An array of strings.
+    pub fn strs<'s>(&mut self, key: &'static str, items: impl IntoIterator<Item = &'s str>) {
+        write_array(self.key(key), items, write_str);
+    }
+
+    /// An object field, its fields written by `fields`.
+    pub fn object(&mut self, key: &'static str, fields: impl FnOnce(&mut ObjectWriter<'_>)) {
+        ObjectWriter::write(self.key(key), fields);
+    }
+
+    /// An array of objects, each item's fields written by `fields`.
+    pub fn objects<T>(
+        &mut self,
+        key: &'static str,
+        items: impl IntoIterator<Item = T>,
+        fields: impl Fn(&mut ObjectWriter<'_>, T),
+    ) {
+        write_array(self.key(key), items, |out, item| {
+            ObjectWriter::write(out, |object| fields(object, item));
+        });
     }
 }
 
@@ -220,18 +320,25 @@ pub(super) fn write_value(out: &mut Vec<u8>, value: &Value) {
             let _ = serde_json::to_writer(&mut *out, n);
         }
         Value::String(s) => write_str(out, s),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, item);
-            }
-            out.push(b']');
-        }
+        Value::Array(items) => write_array(out, items, write_value),
         Value::Object(map) => write_object(out, map),
     }
+}
+
+/// Appends a JSON array of `items`, each written by `write`.
+fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
 }
 
 /// Appends `map` as a canonical JSON object (see [`write_value`]).
@@ -367,6 +474,32 @@ mod tests {
         b.insert("gate", "iam");
         b.insert("message", "second");
         assert_eq!(b.finish().as_str(), r#"{"gate":"iam","message":"second"}"#);
+    }
+
+    #[test]
+    fn an_object_is_written_as_its_sorted_value() {
+        let mut b = MetadataBuilder::new();
+        let v = json!({"y": [1, "t\"wo"], "x": null});
+        b.insert_object("o", |o| {
+            o.str("a", "é\n");
+            o.objects("b", [1, 2], |item, n| item.serialize("n", &n));
+            o.object("c", |c| c.strs("d", ["e", "f"]));
+            o.value("g", Some(&v));
+            o.value("h", None);
+        });
+        let want = json!({"o": {
+            "a": "é\n", "b": [{"n": 1}, {"n": 2}], "c": {"d": ["e", "f"]}, "g": v, "h": null,
+        }});
+        assert_eq!(b.finish().as_str(), want.to_string());
+    }
+
+    #[test]
+    #[should_panic(expected = "written out of order")]
+    fn an_object_written_out_of_key_order_is_caught() {
+        MetadataBuilder::new().insert_object("o", |o| {
+            o.str("b", "1");
+            o.str("a", "2");
+        });
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub use id::IdSource;
 pub use ledger::{
     FileLedger, Ledger, LedgerDir, LedgerError, LedgerOptions, Manifest, MemoryLedger, StoredHead,
 };
-pub use metadata::{Metadata, MetadataBuilder};
+pub use metadata::{Metadata, MetadataBuilder, ObjectWriter};
 pub use proof::{ConsistencyProof, InclusionProof, ProofFile};
 pub use sample::{sample_body, sample_chain};
 pub use signing::{Checkpoint, CheckpointSigner, PublicKey};
