@@ -87,10 +87,6 @@ impl Timestamp {
             .as_millis();
         Ok(Timestamp(u64::try_from(ms).unwrap_or(u64::MAX)))
     }
-
-    fn to_system_time(self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.0)
-    }
 }
 
 fn err(what: &'static str, value: &str, hint: &'static str) -> TimeParseError {
@@ -112,24 +108,69 @@ pub fn parse_duration(text: &str) -> Result<Duration, TimeParseError> {
     })
 }
 
+impl Timestamp {
+    /// RFC 3339 with milliseconds (`2026-01-10T00:00:00.000Z`); `None` past
+    /// [`Timestamp::MAX`]. Spelled digit by digit rather than through a formatter: every
+    /// receipt records at least one timestamp.
+    fn rfc3339(self) -> Option<[u8; 24]> {
+        if !self.in_range() {
+            return None;
+        }
+        let secs = self.0 / 1000;
+        let (year, month, day) = civil_from_days(secs / 86_400);
+        let second_of_day = secs % 86_400;
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut n: u64| {
+            for slot in text[at..at + width].iter_mut().rev() {
+                // A remainder of 10 is a single digit.
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, second_of_day / 3600);
+        put(14, 2, second_of_day / 60 % 60);
+        put(17, 2, second_of_day % 60);
+        put(20, 3, self.0 % 1000);
+        Some(text)
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01
+/// (H. Hinnant's `civil_from_days`, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.in_range() {
-            write!(
-                f,
-                "{}",
-                humantime::format_rfc3339_millis(self.to_system_time())
-            )
-        } else {
+        match self.rfc3339() {
+            // The text is ASCII digits and separators.
+            Some(text) => f.write_str(std::str::from_utf8(&text).unwrap_or_default()),
             // Past year 9999 RFC 3339 has no form; epoch seconds read back the same way.
-            write!(f, "{}", self.0 / 1000)
+            None => write!(f, "{}", self.0 / 1000),
         }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339() {
+            Some(text) => s.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -212,6 +253,34 @@ impl Clock for SimClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Spelled as humantime spells it, which is how every receipt so far spelled it.
+        #[test]
+        fn timestamps_are_spelled_as_humantime_spells_them(
+            ms in proptest::prop_oneof![0..=Timestamp::MAX.0, 0u64..4_102_444_800_000]
+        ) {
+            let humantime = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms));
+            proptest::prop_assert_eq!(Timestamp(ms).to_string(), humantime.to_string());
+        }
+    }
+
+    #[test]
+    fn calendar_edges_are_spelled_right() {
+        for (text, ms) in [
+            ("1970-01-01T00:00:00.000Z", 0),
+            ("2000-02-29T23:59:59.999Z", 951_868_799_999),
+            ("2100-03-01T00:00:00.000Z", 4_107_542_400_000),
+            ("9999-12-31T23:59:59.999Z", Timestamp::MAX.0),
+        ] {
+            assert_eq!(Timestamp(ms).to_string(), text);
+            assert_eq!(serde_json::to_value(Timestamp(ms)).unwrap(), text);
+        }
+        assert_eq!(
+            Timestamp(Timestamp::MAX.0 + 1000).to_string(),
+            "253402300800"
+        );
+    }
 
     #[test]
     fn parses_and_formats_rfc3339() {
