@@ -367,7 +367,7 @@ impl Tenant {
                 message: refusal.message,
             }
         })?;
-        if let Some(record) = gates::Record::of(&input) {
+        if let Some(record) = gates::Record::of(&input, passed.preconditions) {
             metadata.insert_object("gates", |gates| record.write(gates));
         }
         if let Some(iam) = passed.iam {

@@ -55,9 +55,11 @@ pub struct GateInput<'a> {
 
 /// What the gates found when every one passed.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Passed {
+pub struct Passed<'a> {
     /// Under an IAM policy: the binding that gave each role the action needs.
     pub iam: Option<Authorized>,
+    /// Each declared precondition, in order, with the value it judged.
+    pub preconditions: Vec<PreconditionPassed<'a>>,
 }
 
 /// What each gate checked and passed on, as an executed call's receipt records it under
@@ -95,7 +97,7 @@ pub struct IamPassed<'a> {
 }
 
 /// One precondition of a [`Record`].
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PreconditionPassed<'a> {
     /// Its key.
     pub key: &'a str,
@@ -104,8 +106,12 @@ pub struct PreconditionPassed<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// What the gates passed `input` on; `None` without an entitlement (gate 1 refuses).
-    pub fn of(input: &GateInput<'a>) -> Option<Record<'a>> {
+    /// What the gates passed `input` on, with the preconditions they judged; `None` without
+    /// an entitlement (gate 1 refuses).
+    pub fn of(
+        input: &GateInput<'a>,
+        preconditions: Vec<PreconditionPassed<'a>>,
+    ) -> Option<Record<'a>> {
         let ent = input.entitlement?;
         Some(Record {
             entitlement: EntitlementPassed {
@@ -121,15 +127,7 @@ impl<'a> Record<'a> {
                     "plan"
                 },
             },
-            preconditions: input
-                .action
-                .preconditions
-                .iter()
-                .map(|pre| PreconditionPassed {
-                    key: &pre.key,
-                    value: lookup(pre, input.context, input.facts),
-                })
-                .collect(),
+            preconditions,
         })
     }
 }
@@ -157,15 +155,15 @@ impl Record<'_> {
 }
 
 /// Runs gates 1, 2 and 3 in order.
-pub fn check(input: &GateInput<'_>) -> Result<Passed, GateRefusal> {
+pub fn check<'a>(input: &GateInput<'a>) -> Result<Passed<'a>, GateRefusal> {
     let roles = entitlement_gate(input.entitlement, input.now)?;
     let iam = match input.policy {
         None => iam_gate(input.action, roles).map(|()| None)?,
         Some(policy) => Some(policy_gate(input, policy, roles)?),
     };
     arguments_check(&input.tool.argument_problems(input.arguments))?;
-    preconditions_gate(input.action, input.context, input.facts)?;
-    Ok(Passed { iam })
+    let preconditions = preconditions_gate(input.action, input.context, input.facts)?;
+    Ok(Passed { iam, preconditions })
 }
 
 /// Gate 1: the entitlement exists and is active at `now`. Returns the granted roles.
@@ -299,12 +297,14 @@ fn arguments_check(problems: &[String]) -> Result<(), GateRefusal> {
     ))
 }
 
-/// Gate 3: the action's preconditions, in declared order.
-fn preconditions_gate(
-    action: &Action,
-    context: &Map<String, Value>,
-    facts: &Map<String, Value>,
-) -> Result<(), GateRefusal> {
+/// Gate 3: the action's preconditions, in declared order. Returns each with the value it
+/// judged, which the receipt records.
+fn preconditions_gate<'a>(
+    action: &'a Action,
+    context: &'a Map<String, Value>,
+    facts: &'a Map<String, Value>,
+) -> Result<Vec<PreconditionPassed<'a>>, GateRefusal> {
+    let mut passed = Vec::with_capacity(action.preconditions.len());
     for pre in &action.preconditions {
         let value = lookup(pre, context, facts);
         if !holds(&pre.check, value) {
@@ -318,8 +318,12 @@ fn preconditions_gate(
                 detail,
             ));
         }
+        passed.push(PreconditionPassed {
+            key: &pre.key,
+            value,
+        });
     }
-    Ok(())
+    Ok(passed)
 }
 
 /// The value a precondition judges: the call's context, then the tenant's facts, then the
