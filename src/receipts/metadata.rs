@@ -118,7 +118,7 @@ pub struct MetadataBuilder {
     /// Every value's JSON text, back to back.
     text: Vec<u8>,
     /// Each field's key and where its value sits in `text`, in insertion order.
-    fields: Vec<(Cow<'static, str>, Range<usize>)>,
+    fields: Vec<Field>,
 }
 
 impl MetadataBuilder {
@@ -128,7 +128,7 @@ impl MetadataBuilder {
         // lives only until the receipt is sealed, a regrowth copies everything written so far.
         MetadataBuilder {
             text: Vec::with_capacity(2048),
-            fields: Vec::with_capacity(12),
+            fields: Vec::with_capacity(16),
         }
     }
 
@@ -148,7 +148,7 @@ impl MetadataBuilder {
             reason = "audit-critical: an unencodable field fails the operation, never the record"
         )]
         serde_json::to_writer(&mut self.text, value).expect("receipt metadata encodes as JSON");
-        self.fields.push((key.into(), start..self.text.len()));
+        self.push(key.into(), start);
     }
 
     /// Sets `key` to a struct (or anything whose encoding is not canonical on its own), by
@@ -168,14 +168,14 @@ impl MetadataBuilder {
     pub fn insert_value(&mut self, key: impl Into<Cow<'static, str>>, value: &Value) {
         let start = self.text.len();
         write_value(&mut self.text, value);
-        self.fields.push((key.into(), start..self.text.len()));
+        self.push(key.into(), start);
     }
 
     /// Sets `key` to a JSON object, as [`MetadataBuilder::insert_value`] does.
     pub fn insert_map(&mut self, key: impl Into<Cow<'static, str>>, map: &Map<String, Value>) {
         let start = self.text.len();
         write_object(&mut self.text, map);
-        self.fields.push((key.into(), start..self.text.len()));
+        self.push(key.into(), start);
     }
 
     /// Sets `key` to an object whose fields `fields` writes, in key order, straight into the
@@ -188,7 +188,7 @@ impl MetadataBuilder {
     ) {
         let start = self.text.len();
         ObjectWriter::write(&mut self.text, fields);
-        self.fields.push((key.into(), start..self.text.len()));
+        self.push(key.into(), start);
     }
 
     /// Sets every field of `map`.
@@ -198,17 +198,29 @@ impl MetadataBuilder {
         }
     }
 
+    /// Records the field `key` whose value was written to `text` from `start` on.
+    fn push(&mut self, key: Cow<'static, str>, start: usize) {
+        let mut prefix = [0; 8];
+        let len = key.len().min(8);
+        prefix[..len].copy_from_slice(&key.as_bytes()[..len]);
+        self.fields.push(Field {
+            prefix: u64::from_be_bytes(prefix),
+            key,
+            range: start..self.text.len(),
+        });
+    }
+
     /// The canonical object: fields sorted by key, the last value of a repeated key kept.
     pub fn finish(mut self) -> Metadata {
         // Stable, so equal keys keep insertion order and the last one can win.
-        self.fields.sort_by(|a, b| a.0.cmp(&b.0));
+        self.fields.sort_by(Field::order);
         // Assembled in a buffer the thread keeps, so the one allocation a receipt's metadata
         // costs is the text it keeps.
         FINISHED.with_borrow_mut(|out| {
             out.clear();
             out.push(b'{');
-            for (i, (key, range)) in self.fields.iter().enumerate() {
-                if self.fields.get(i + 1).is_some_and(|next| next.0 == *key) {
+            for (i, Field { key, range, .. }) in self.fields.iter().enumerate() {
+                if self.fields.get(i + 1).is_some_and(|next| next.key == *key) {
                     continue;
                 }
                 if out.len() > 1 {
@@ -222,6 +234,25 @@ impl MetadataBuilder {
             // serde_json writes only UTF-8, so the check cannot fail.
             Metadata::from_text(std::str::from_utf8(out).unwrap_or("{}"))
         })
+    }
+}
+
+/// One field of a [`MetadataBuilder`].
+#[derive(Debug, Clone)]
+struct Field {
+    /// The key's first 8 bytes, big-endian, zero-padded: ordered as the keys are wherever
+    /// they differ in those bytes, which settles almost every comparison of the sort in
+    /// [`MetadataBuilder::finish`] with one integer comparison.
+    prefix: u64,
+    key: Cow<'static, str>,
+    /// Where the value sits in the builder's text.
+    range: Range<usize>,
+}
+
+impl Field {
+    /// The keys' byte order.
+    fn order(a: &Field, b: &Field) -> std::cmp::Ordering {
+        a.prefix.cmp(&b.prefix).then_with(|| a.key.cmp(&b.key))
     }
 }
 
@@ -370,11 +401,7 @@ fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
 /// up most of a receipt's strings, need no escaping and are copied without serde_json's
 /// byte-by-byte escape loop.
 pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Without an early exit the check compiles to a few vector instructions per 32 bytes.
-    let needs_escape = s.bytes().fold(false, |acc, b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if !needs_escape {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -383,6 +410,21 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
         // Encoding a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// Whether any byte of `bytes` must be escaped in a JSON string. Checked 16 bytes at a time
+/// without an early exit inside a block, which compiles to a few vector instructions per
+/// block (a byte-at-a-time check costs several instructions per byte, and every string of a
+/// receipt passes through here).
+fn needs_escape(bytes: &[u8]) -> bool {
+    fn escapes(b: u8) -> bool {
+        (b < 0x20) | (b == b'"') | (b == b'\\')
+    }
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    blocks
+        .iter()
+        .any(|block| block.iter().fold(false, |acc, &b| acc | escapes(b)))
+        || rest.iter().any(|&b| escapes(b))
 }
 
 #[cfg(test)]
@@ -452,6 +494,27 @@ mod tests {
             let mut out = Vec::new();
             write_value(&mut out, &v);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        /// Keys sharing long prefixes, empty, with NUL or non-ASCII bytes, repeated: the
+        /// object is the sorted map with each key's last value.
+        #[test]
+        fn fields_come_out_sorted_with_the_last_value_of_each_key(
+            fields in proptest::collection::vec(
+                ("(action|action_id|actions_|a\\x00|a|é|)[a-z_]{0,3}", 0u32..9),
+                0..24,
+            )
+        ) {
+            let mut b = MetadataBuilder::new();
+            let mut want = std::collections::BTreeMap::new();
+            for (key, value) in fields {
+                b.insert(key.clone(), &value);
+                want.insert(key, value);
+            }
+            let got = b.finish();
+            proptest::prop_assert_eq!(got.as_str(), serde_json::to_string(&want).unwrap());
         }
     }
 
