@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Action, ComputeLimits, Pack};
+use crate::receipts::ObjectWriter;
 
 /// Default wall-clock limit when neither action nor pack sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,29 +97,15 @@ impl Limits {
         self.max_memory_mb.saturating_mul(1024 * 1024)
     }
 
-    /// The limits with their fields in key order, as a receipt records them: encoded
-    /// canonically as they are, without building a map first.
-    pub fn canonical(&self) -> impl Serialize + use<> {
-        #[derive(Serialize)]
-        struct Sorted {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            max_cpu_percent: Option<u32>,
-            max_memory_mb: u64,
-            max_output_bytes: u64,
-            timeout_ms: u64,
+    /// Writes the limits as a receipt records them, fields in key order; every call that
+    /// runs an action records them, so straight into the metadata text.
+    pub fn write(&self, limits: &mut ObjectWriter<'_>) {
+        if let Some(cpu) = self.max_cpu_percent {
+            limits.serialize("max_cpu_percent", &cpu);
         }
-        let Limits {
-            timeout_ms,
-            max_memory_mb,
-            max_output_bytes,
-            max_cpu_percent,
-        } = *self;
-        Sorted {
-            max_cpu_percent,
-            max_memory_mb,
-            max_output_bytes,
-            timeout_ms,
-        }
+        limits.serialize("max_memory_mb", &self.max_memory_mb);
+        limits.serialize("max_output_bytes", &self.max_output_bytes);
+        limits.serialize("timeout_ms", &self.timeout_ms);
     }
 }
 
@@ -175,7 +162,9 @@ mod tests {
                 ..Limits::default()
             };
             let sorted = serde_json::to_value(l).unwrap().to_string();
-            assert_eq!(serde_json::to_string(&l.canonical()).unwrap(), sorted);
+            let mut m = crate::receipts::MetadataBuilder::new();
+            m.insert_object("limits", |w| l.write(w));
+            assert_eq!(m.finish().as_str(), format!(r#"{{"limits":{sorted}}}"#));
         }
     }
 

@@ -247,8 +247,8 @@ pub(super) fn note_domain_events(
     events: &[EventType],
 ) {
     let Some(emits) = &action.emits else { return };
-    let named: Vec<&SignalName> = events.iter().filter_map(|&e| emits.on(e)).collect();
-    if !named.is_empty() {
-        metadata.insert(DOMAIN_EVENTS, &named);
+    let mut named = events.iter().filter_map(|&e| emits.on(e)).peekable();
+    if named.peek().is_some() {
+        metadata.insert_strs(DOMAIN_EVENTS, named.map(SignalName::as_str));
     }
 }

@@ -387,7 +387,7 @@ impl Tenant {
     ) -> Limits {
         let (limits, tightened) =
             Limits::resolve(Some(action), tool.pack).tightened(call.timeout_ms);
-        metadata.insert("limits", &limits.canonical());
+        metadata.insert_object("limits", |w| limits.write(w));
         if let Some(asked) = call.timeout_ms {
             let source = if tightened {
                 "call"

@@ -191,6 +191,17 @@ impl MetadataBuilder {
         self.push(key.into(), start);
     }
 
+    /// Sets `key` to an array of strings.
+    pub fn insert_strs<'s>(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        items: impl IntoIterator<Item = &'s str>,
+    ) {
+        let start = self.text.len();
+        write_array(&mut self.text, items, write_str);
+        self.push(key.into(), start);
+    }
+
     /// Sets every field of `map`.
     pub fn extend(&mut self, map: Map<String, Value>) {
         for (k, v) in map {
@@ -466,7 +477,9 @@ mod tests {
         );
         b.insert("elapsed_ms", &12u64);
         b.insert_struct("when", &std::collections::BTreeMap::from([("k", "v")]));
+        b.insert_strs("events", ["started", "a \"quoted\" one"]);
         let want = json!({
+            "events": ["started", "a \"quoted\" one"],
             "tool": "query",
             "arguments": {"z": 1, "a": {"y": [1, "two"], "b": null}},
             "elapsed_ms": 12,

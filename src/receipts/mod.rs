@@ -187,9 +187,10 @@ fn write_unsealed(out: &mut Vec<u8>, seq: u64, prev_hash: &str, b: &ReceiptBody)
     field(out, b",\"timestamp\":", &b.timestamp);
     string(out, b",\"tenant_id\":", b.tenant_id.as_str());
     string(out, b",\"governor_id\":", &b.governor_id);
-    field(out, b",\"state_from\":", &b.state_from);
-    field(out, b",\"state_to\":", &b.state_to);
-    field(out, b",\"event_type\":", &b.event_type);
+    // A vocabulary's name is its serde name (both come from one list).
+    string(out, b",\"state_from\":", b.state_from.as_str());
+    string(out, b",\"state_to\":", b.state_to.as_str());
+    string(out, b",\"event_type\":", b.event_type.as_str());
     field(out, b",\"reason\":", &b.reason);
     out.extend_from_slice(b",\"metadata\":");
     out.extend_from_slice(b.metadata.as_str().as_bytes());
@@ -314,6 +315,18 @@ mod tests {
         let mut got: Vec<String> = unsealed.as_object().unwrap().keys().cloned().collect();
         got.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn states_and_events_are_written_as_serde_writes_them() {
+        for state in GovernorState::ALL {
+            let want = serde_json::to_string(&state).unwrap();
+            assert_eq!(want, format!("\"{}\"", state.as_str()));
+        }
+        for event in EventType::ALL {
+            let want = serde_json::to_string(&event).unwrap();
+            assert_eq!(want, format!("\"{}\"", event.as_str()));
+        }
     }
 
     #[test]
