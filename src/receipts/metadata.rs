@@ -425,17 +425,19 @@ pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// Whether any byte of `bytes` must be escaped in a JSON string. Checked 16 bytes at a time
 /// without an early exit inside a block, which compiles to a few vector instructions per
-/// block (a byte-at-a-time check costs several instructions per byte, and every string of a
-/// receipt passes through here).
+/// block; the last bytes are padded with spaces to a block of their own. A byte-at-a-time
+/// check costs several instructions per byte, and every string of a receipt, most of them
+/// short, passes through here.
 fn needs_escape(bytes: &[u8]) -> bool {
-    fn escapes(b: u8) -> bool {
-        (b < 0x20) | (b == b'"') | (b == b'\\')
+    fn block_escapes(block: &[u8; 16]) -> bool {
+        block.iter().fold(false, |acc, &b| {
+            acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
     }
     let (blocks, rest) = bytes.as_chunks::<16>();
-    blocks
-        .iter()
-        .any(|block| block.iter().fold(false, |acc, &b| acc | escapes(b)))
-        || rest.iter().any(|&b| escapes(b))
+    let mut last = [b' '; 16];
+    last[..rest.len()].copy_from_slice(rest);
+    blocks.iter().any(block_escapes) || block_escapes(&last)
 }
 
 #[cfg(test)]
