@@ -399,9 +399,22 @@ fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
             entry(out, i == 0, k, v);
         }
     } else {
-        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+        // Sorted on the stack when small, as a call's arguments and results are: this runs
+        // for every map of every call wherever maps keep insertion order.
+        static NULL: Value = Value::Null;
+        let mut small = [("", &NULL); 16];
+        let mut large = Vec::new();
+        let entries: &mut [(&str, &Value)] = if map.len() <= small.len() {
+            for (slot, (k, v)) in small.iter_mut().zip(map) {
+                *slot = (k, v);
+            }
+            &mut small[..map.len()]
+        } else {
+            large.extend(map.iter().map(|(k, v)| (k.as_str(), v)));
+            &mut large
+        };
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (i, (k, v)) in entries.into_iter().enumerate() {
+        for (i, (k, v)) in entries.iter().enumerate() {
             entry(out, i == 0, k, v);
         }
     }
