@@ -265,7 +265,7 @@ impl Workspace {
         // insert wins, and nothing was written to a tenant before its cell existed.
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
-        let loaded = Arc::new(Cell::new(tenant));
+        let loaded = Arc::new(Cell::new(tenant, self.ledger.is_remote()));
         let h = Arc::clone(lock(&self.tenants).entry(id.clone()).or_insert(loaded));
         // A command started by an earlier writer and never finished: that writer is gone (it
         // held the ledger's lock while running), so the action is recorded as interrupted
@@ -608,20 +608,39 @@ impl Workspace {
 }
 
 /// How many times an operation that lost a race for a tenant's chain is decided again.
-pub const LOST_RACE_RETRIES: usize = 8;
+/// Under heavy contention (every tenant written through several servers at once) a few
+/// losses in a row are ordinary; with the backoff below, this many in a row is not.
+pub const LOST_RACE_RETRIES: usize = 32;
 
 /// Runs `attempt` again while it fails only because another writer continued the tenant's
-/// chain first (the tenant has been rebuilt from the ledger by then).
+/// chain first (the tenant has been rebuilt from the ledger by then). After the first loss
+/// each retry waits a random moment of up to 2^n ms (at most 64): the servers racing for a
+/// chain then stop meeting in the same commit.
 fn retry_lost_races<T>(
     mut attempt: impl FnMut() -> Result<T, WorkspaceError>,
 ) -> Result<T, WorkspaceError> {
     let mut tries = 0;
     loop {
         match attempt() {
-            Err(e) if e.lost_race() && tries < LOST_RACE_RETRIES => tries += 1,
+            Err(e) if e.lost_race() && tries < LOST_RACE_RETRIES => {
+                if tries > 0 {
+                    std::thread::sleep(backoff(tries));
+                }
+                tries += 1;
+            }
             done => return done,
         }
     }
+}
+
+/// A random wait below 2^`tries` ms, capped at 64 ms. The clock's nanoseconds are random
+/// enough to keep two servers from waiting alike; nothing recorded depends on it.
+fn backoff(tries: usize) -> std::time::Duration {
+    let ceiling_us = 1000u64 << tries.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    std::time::Duration::from_micros(nanos % ceiling_us)
 }
 
 impl WorkspaceError {

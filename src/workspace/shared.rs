@@ -96,6 +96,7 @@ fn follow(
     }
     h.rebuilds.fetch_add(1, Ordering::Relaxed);
     h.durable.store(t.head().next_seq, Ordering::Release);
+    h.advance_base(&newer);
     drop(t);
     lock(&h.announcer).announce(observer, tenant, &newer);
 }

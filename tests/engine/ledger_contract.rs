@@ -174,3 +174,89 @@ mod postgres {
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }
+
+/// Two servers on one PostgreSQL ledger, in one process: what one decides after the other
+/// wrote is decided on what the other wrote.
+#[cfg(feature = "postgres")]
+mod replicated {
+    use std::sync::Arc;
+
+    use serde_json::{Map, json};
+    use tai::catalog::{builtin, load};
+    use tai::clock::{SimClock, Timestamp};
+    use tai::governor::{Decision, Tenant, ToolCall};
+    use tai::receipts::IdSource;
+    use tai::receipts::ledger::{Ledger, PostgresLedger};
+    use tai::workspace::Workspace;
+
+    use crate::common::tenant;
+
+    fn server(url: &str, seed: u64) -> Workspace {
+        let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
+        let clock = Arc::new(SimClock::new(
+            Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+        ));
+        let ledger: Arc<dyn Ledger> = Arc::new(PostgresLedger::connect(url).unwrap());
+        Workspace::with_ledger(catalog, clock, IdSource::seeded(seed), ledger)
+    }
+
+    fn status_call() -> ToolCall {
+        ToolCall {
+            tool: "ac_storm_status".into(),
+            arguments: Map::new(),
+            context: Map::new(),
+            idempotency_key: None,
+            principal: None,
+            timeout_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_server_that_lost_the_race_decides_again_on_what_the_other_wrote() {
+        let Some(url) = crate::common::test_database("lost_race") else {
+            return;
+        };
+        let acme = tenant("acme");
+        let (a, b) = (server(&url, 1), server(&url, 2));
+        a.apply_event(
+            &json!({"event_type": "entitlement.activated", "tenant_id": "acme",
+                              "sku_id": "rollback-guard-professional"}),
+        )
+        .unwrap();
+        a.signal(&acme, &Default::default()).unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                a.call(&acme, &status_call()).unwrap().decision,
+                Decision::Executed
+            );
+        }
+        // B picks the tenant up from the database, calls, and suspends it; A, which follows
+        // nothing here, still holds the tenant as it left it.
+        assert_eq!(
+            b.call(&acme, &status_call()).unwrap().decision,
+            Decision::Executed
+        );
+        b.apply_event(&json!({"event_type": "entitlement.suspended", "tenant_id": "acme"}))
+            .unwrap();
+        let held = a.tenant(&acme).unwrap().head().next_seq;
+        // A's call is decided on its stale tenant, refused by the database, and decided again
+        // on the tenant rebuilt with B's receipts: the suspension refuses it.
+        let out = a.call(&acme, &status_call()).unwrap();
+        assert_eq!(out.decision, Decision::Refused, "{}", out.message);
+        let chain = a.ledger().read(&acme).unwrap();
+        assert!(chain.len() as u64 > held + 2);
+        assert_eq!(out.receipts.last().unwrap().seq + 1, chain.len() as u64);
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+        // A's memory is the chain's replay, receipt for receipt.
+        assert_eq!(
+            a.tenant(&acme).unwrap(),
+            Tenant::replay(acme.clone(), &chain).unwrap()
+        );
+        // And it keeps going from there, with B again.
+        assert_eq!(
+            b.call(&acme, &status_call()).unwrap().decision,
+            Decision::Refused
+        );
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+    }
+}

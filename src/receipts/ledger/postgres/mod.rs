@@ -150,9 +150,15 @@ impl PostgresLedger {
         }))
     }
 
-    /// The refusal of a batch that starts at `start` while the chain is at the stored head.
-    fn lost_race(&self, tenant: &TenantId, start: &ChainHead) -> LedgerError {
-        let head = match self.head(tenant) {
+    /// The refusal of a batch that starts at `start` while the chain is at `head` (read from
+    /// the database when the commit could not tell).
+    fn lost_race(
+        &self,
+        tenant: &TenantId,
+        start: &ChainHead,
+        head: Option<ChainHead>,
+    ) -> LedgerError {
+        let head = match head.map_or_else(|| self.head(tenant), Ok) {
             Ok(head) => head,
             Err(e) => return e,
         };
@@ -183,7 +189,7 @@ impl Ledger for PostgresLedger {
             hash: first.prev_hash.clone(),
         };
         if start.next_seq == 0 && *start.hash != *GENESIS_HASH {
-            return Err(self.lost_race(tenant, &start));
+            return Err(self.lost_race(tenant, &start, None));
         }
         let end = check_batch(tenant, &start, receipts)?;
         let mut round = lock(&self.round);
@@ -208,19 +214,16 @@ impl Ledger for PostgresLedger {
     fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
         let mut round = lock(&self.round);
         if !round.staged.is_empty() {
-            match self.pool.get() {
-                Ok(mut client) => round.commit(&mut client, self.notify),
-                Err(e) => round.fail_all(&e.to_string()),
-            }
+            round.commit(&self.pool, self.notify);
         }
         match round.settled.get(tenant).cloned() {
             Some(Settled::Durable(durable)) if durable < next_seq => Err(LedgerError::NotDurable {
                 tenant: tenant.clone(),
                 next_seq,
             }),
-            Some(Settled::Lost(start)) if next_seq > start.next_seq => {
+            Some(Settled::Lost(start, head)) if next_seq > start.next_seq => {
                 drop(round);
-                Err(self.lost_race(tenant, &start))
+                Err(self.lost_race(tenant, &start, head))
             }
             Some(Settled::Failed(from, detail)) if next_seq > from => Err(LedgerError::Database {
                 action: "commit receipts",
