@@ -95,6 +95,12 @@ pub enum WorkspaceError {
 pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
     /// `receipts` were appended to `tenant`'s chain and are durable.
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]);
+
+    /// Whether anyone listens to `tenant` now: another server's receipts for a tenant not
+    /// held here are read from the ledger only for someone who does.
+    fn listens(&self, _tenant: &TenantId) -> bool {
+        true
+    }
 }
 
 /// Tenants over a durable ledger.

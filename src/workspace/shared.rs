@@ -70,6 +70,9 @@ fn follow(
     let cell = lock(cells).get(tenant).cloned();
     let Some(h) = cell else {
         // Not held here: nothing to bring up to date, but its listeners hear of it.
+        if !observer.listens(tenant) {
+            return;
+        }
         let count = usize::try_from(next.saturating_sub(first)).unwrap_or(usize::MAX);
         if let Ok(receipts) = ledger.read_from(tenant, first, count)
             && !receipts.is_empty()
