@@ -320,6 +320,7 @@ impl Workspace {
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
         let turn = lock(&h.op);
+        self.settle_foreign_run(h, id, false)?;
         let mut tenant = lock(&h.tenant);
         let out = op(&mut tenant, &self.env());
         let deferred = self.queue(h, id, tenant, out, receipts_of);
@@ -355,7 +356,10 @@ impl Workspace {
         let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
         let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         let next_seq = tenant.head().next_seq;
-        if next_seq == 0 || (settled && h.durable.load(Ordering::Acquire) < next_seq) {
+        // Another server's command may be running: waiting for it can block.
+        let foreign_run = self.ledger.is_remote() && tenant.running().is_some();
+        if next_seq == 0 || foreign_run || (settled && h.durable.load(Ordering::Acquire) < next_seq)
+        {
             return Err(Declined::WouldBlock);
         }
         let out = op(&mut tenant, &self.env());
@@ -488,7 +492,15 @@ impl Workspace {
         on_started: impl FnOnce(&[Receipt]),
     ) -> Result<CallOutcome, WorkspaceError> {
         let h = self.handle(tenant)?;
+        // On a shared ledger a command's run is claimed before anything is decided, so the
+        // other servers wait for it instead of taking its start for a run left behind.
+        let claim = if self.handler_is(call, |h| matches!(h, Handler::Command(_))) {
+            self.ledger.claim_run(tenant)?
+        } else {
+            None
+        };
         let turn = lock(&h.op);
+        self.settle_foreign_run(&h, tenant, claim.is_some())?;
         if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
             // A built-in reads the ledger: everything decided before it must be stored first.
             // Holding the tenant's operations, nothing new is decided meanwhile.
@@ -514,7 +526,48 @@ impl Workspace {
         let outcome = t.finish_call(&self.env(), started, run);
         let deferred = self.queue(&h, tenant, t, outcome, |o| &o.receipts);
         drop(turn);
-        futures::executor::block_on(deferred.durable())
+        let outcome = futures::executor::block_on(deferred.durable());
+        // Released once the outcome is committed (or known not to be).
+        drop(claim);
+        outcome.map_err(|e| match e {
+            // The program ran: deciding the call again would run it twice. Its start stays
+            // without an outcome, which the next operation records as interrupted.
+            WorkspaceError::Ledger(LedgerError::Discontinuous { .. }) => {
+                WorkspaceError::Ledger(LedgerError::Database {
+                    action: "record the outcome of a command that ran",
+                    detail: e.to_string(),
+                })
+            }
+            e => e,
+        })
+    }
+
+    /// On a shared ledger, a started action this server is not running (it would hold the
+    /// tenant's turn meanwhile) is another server's: waits until that server is done with
+    /// it, unless `claimed` (this server holds the run now), then catches up with what it
+    /// recorded. One still running after that was left by a server that is gone, and the
+    /// operation that follows records it as interrupted.
+    fn settle_foreign_run(
+        &self,
+        h: &Cell,
+        id: &TenantId,
+        claimed: bool,
+    ) -> Result<(), WorkspaceError> {
+        if !self.ledger.is_remote() || lock(&h.tenant).running().is_none() {
+            return Ok(());
+        }
+        if !claimed {
+            self.ledger.await_run(id)?;
+        }
+        let mut t = lock(&h.tenant);
+        let stored = h.rebuild(self.ledger.as_ref(), id, &mut t)?;
+        h.rebuilds.fetch_add(1, Ordering::Relaxed);
+        h.durable.store(t.head().next_seq, Ordering::Release);
+        drop(t);
+        if let Some(observer) = &self.observer {
+            lock(&h.announcer).catch_up(observer.as_ref(), id, &stored);
+        }
+        Ok(())
     }
 
     /// [`Workspace::call`] through [`Workspace::try_run`], declined also when the tool runs

@@ -182,17 +182,25 @@ mod replicated {
     use std::sync::Arc;
 
     use serde_json::{Map, json};
-    use tai::catalog::{builtin, load};
+    use tai::catalog::{Catalog, builtin, load};
     use tai::clock::{SimClock, Timestamp};
-    use tai::governor::{Decision, Tenant, ToolCall};
+    use tai::governor::{Decision, Signal, Tenant, ToolCall};
     use tai::receipts::IdSource;
     use tai::receipts::ledger::{Ledger, PostgresLedger};
+    use tai::vocab::EventType;
     use tai::workspace::Workspace;
 
     use crate::common::tenant;
 
     fn server(url: &str, seed: u64) -> Workspace {
-        let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
+        server_with(
+            url,
+            seed,
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+        )
+    }
+
+    fn server_with(url: &str, seed: u64, catalog: Arc<Catalog>) -> Workspace {
         let clock = Arc::new(SimClock::new(
             Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
         ));
@@ -257,6 +265,57 @@ mod replicated {
             b.call(&acme, &status_call()).unwrap().decision,
             Decision::Refused
         );
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_command_running_on_one_server_is_waited_for_not_taken_for_interrupted() {
+        let Some(url) = crate::common::test_database("runs") else {
+            return;
+        };
+        let d = tempfile::tempdir().unwrap();
+        let (catalog, started, release) = crate::common::slow_catalog(d.path());
+        let catalog = Arc::new(load::build(&load::read_dir(&catalog).unwrap()).unwrap());
+        let (a, b) = (
+            server_with(&url, 1, Arc::clone(&catalog)),
+            server_with(&url, 2, catalog),
+        );
+        let acme = tenant("acme");
+        a.apply_event(
+            &json!({"event_type": "entitlement.activated", "tenant_id": "acme",
+                              "sku_id": "slow-plan"}),
+        )
+        .unwrap();
+        a.signal(&acme, &Signal::default()).unwrap();
+        // B holds the tenant as it was before the run.
+        b.tenant(&acme).unwrap();
+        let call = ToolCall {
+            tool: "slow_call".into(),
+            ..ToolCall::default()
+        };
+        std::thread::scope(|s| {
+            let running = s.spawn(|| a.call(&acme, &call));
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !started.exists() {
+                assert!(std::time::Instant::now() < end, "the command never started");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // B's signal finds A's `action_started` (on the retry after its stale decision
+            // lost the race) and waits for the run instead of recording it as interrupted.
+            let signalled = s.spawn(|| b.signal(&acme, &Signal::default()));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            assert!(!signalled.is_finished(), "B decided while A's command ran");
+            std::fs::write(&release, "").unwrap();
+            let ran = running.join().unwrap().unwrap();
+            assert_eq!(ran.decision, Decision::Executed, "{}", ran.message);
+            let signal = signalled.join().unwrap().unwrap();
+            assert!(signal.receipts[0].seq > ran.receipts.last().unwrap().seq);
+        });
+        let chain = a.ledger().read(&acme).unwrap();
+        let count = |e: EventType| chain.iter().filter(|r| r.body.event_type == e).count();
+        assert_eq!(count(EventType::ActionInterrupted), 0);
+        assert_eq!(count(EventType::ActionStarted), 1);
+        assert_eq!(count(EventType::ActionExecuted), 1);
         assert!(a.ledger().verify(&acme).unwrap().is_ok());
     }
 }

@@ -9,6 +9,7 @@
 //! it can reload the tenant and decide again. A receipt is acknowledged once its transaction
 //! has committed.
 
+mod claim;
 mod commit;
 mod pool;
 mod schema;
@@ -26,7 +27,7 @@ use crate::ids::TenantId;
 use crate::receipts::verify::Verifier;
 use crate::receipts::{ChainHead, GENESIS_HASH, Receipt, VerifyReport};
 
-use super::{Appended, Ledger, LedgerError, StoredHead, check_batch};
+use super::{Appended, Ledger, LedgerError, RunClaim, StoredHead, check_batch};
 
 use commit::{Round, Settled};
 use pool::Pool;
@@ -239,6 +240,14 @@ impl Ledger for PostgresLedger {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn claim_run(&self, tenant: &TenantId) -> Result<Option<RunClaim>, LedgerError> {
+        claim::claim(&self.pool, tenant)
+    }
+
+    fn await_run(&self, tenant: &TenantId) -> Result<(), LedgerError> {
+        claim::wait(&self.pool, tenant)
     }
 
     fn watch(&self, on_append: &Arc<Appended>) -> bool {
