@@ -37,6 +37,10 @@ pub(super) struct Cell {
     /// server wrote rather than the chain's length. `None` on a ledger of one writer, where
     /// a rebuild follows only a failed write and reads the chain once.
     pub(super) base: Mutex<Option<Tenant>>,
+    /// The end of the tenant's chain as the ledger last announced it (another server's
+    /// appends, or this one's): when it is past the head held here, the tenant is caught up
+    /// before it is next decided on or read (`shared::catch_up`).
+    pub(super) announced: AtomicU64,
 }
 
 impl Cell {
@@ -45,6 +49,7 @@ impl Cell {
     pub(super) fn new(tenant: Tenant, shared: bool) -> Cell {
         Cell {
             base: Mutex::new(shared.then(|| tenant.clone())),
+            announced: AtomicU64::new(tenant.head().next_seq),
             announcer: Mutex::new(Announcer::new(tenant.head().next_seq)),
             op: Mutex::new(()),
             durable: AtomicU64::new(tenant.head().next_seq),

@@ -285,6 +285,11 @@ impl Workspace {
     /// A snapshot of a tenant (a fresh `boot` tenant when it has no ledger).
     pub fn tenant(&self, id: &TenantId) -> Result<Tenant, WorkspaceError> {
         let h = self.handle(id)?;
+        // Brought up to what another server wrote, unless an operation here holds it (a
+        // running command): a read answers at once from what is held.
+        if let Some(_turn) = sync::try_lock(&h.op) {
+            shared::catch_up(&h, self.ledger.as_ref(), self.observer.as_deref(), id);
+        }
         let t = lock(&h.tenant).clone();
         Ok(t)
     }
@@ -320,6 +325,7 @@ impl Workspace {
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
         let turn = lock(&h.op);
+        shared::catch_up(h, self.ledger.as_ref(), self.observer.as_deref(), id);
         self.settle_foreign_run(h, id, false)?;
         let mut tenant = lock(&h.tenant);
         let out = op(&mut tenant, &self.env());
@@ -356,8 +362,10 @@ impl Workspace {
         let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
         let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         let next_seq = tenant.head().next_seq;
-        // Another server's command may be running: waiting for it can block.
-        let foreign_run = self.ledger.is_remote() && tenant.running().is_some();
+        // Another server's command may be running, or its receipts need reading: either can
+        // block.
+        let foreign_run = self.ledger.is_remote()
+            && (tenant.running().is_some() || h.announced.load(Ordering::Acquire) > next_seq);
         if next_seq == 0 || foreign_run || (settled && h.durable.load(Ordering::Acquire) < next_seq)
         {
             return Err(Declined::WouldBlock);
@@ -500,6 +508,7 @@ impl Workspace {
             None
         };
         let turn = lock(&h.op);
+        shared::catch_up(&h, self.ledger.as_ref(), self.observer.as_deref(), tenant);
         self.settle_foreign_run(&h, tenant, claim.is_some())?;
         if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
             // A built-in reads the ledger: everything decided before it must be stored first.

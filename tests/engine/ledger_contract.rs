@@ -318,4 +318,53 @@ mod replicated {
         assert_eq!(count(EventType::ActionExecuted), 1);
         assert!(a.ledger().verify(&acme).unwrap().is_ok());
     }
+
+    /// Listens to nobody's receipts: the server follows the other lazily.
+    #[derive(Debug)]
+    struct NobodyListens;
+
+    impl tai::workspace::ReceiptObserver for NobodyListens {
+        fn appended(&self, _: &tai::ids::TenantId, _: &[tai::receipts::Receipt]) {}
+        fn listens(&self, _: &tai::ids::TenantId) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_server_reads_what_the_other_wrote_when_it_next_shows_the_tenant() {
+        let Some(url) = crate::common::test_database("follow") else {
+            return;
+        };
+        let acme = tenant("acme");
+        let quiet = || Arc::new(NobodyListens);
+        let a = server(&url, 1).with_observer(quiet());
+        let b = server(&url, 2).with_observer(quiet());
+        a.apply_event(
+            &json!({"event_type": "entitlement.activated", "tenant_id": "acme",
+                              "sku_id": "rollback-guard-professional"}),
+        )
+        .unwrap();
+        a.signal(&acme, &Signal::default()).unwrap();
+        assert_eq!(
+            b.tenant(&acme).unwrap().state(),
+            a.tenant(&acme).unwrap().state()
+        );
+        a.apply_event(&json!({"event_type": "entitlement.suspended", "tenant_id": "acme"}))
+            .unwrap();
+        let written = a.tenant(&acme).unwrap();
+        // Announced to B (LISTEN/NOTIFY) soon after; B reads it when it next shows the tenant.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let seen = b.tenant(&acme).unwrap();
+            if seen.head() == written.head() {
+                assert_eq!(seen, written);
+                break;
+            }
+            assert!(std::time::Instant::now() < end, "B never caught up");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = b.call(&acme, &status_call()).unwrap();
+        assert_eq!(out.decision, Decision::Refused, "{}", out.message);
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+    }
 }
