@@ -36,7 +36,7 @@ use super::extract::{
     Admin, Caller, IdempotencyKey, JsonBody, PathParam, QueryParams, TenantScope, TenantSeq,
     for_tenant, with_workspace,
 };
-use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal};
+use super::openapi::{self, Health, PackList, SkuList, body, errors, ok, path, refusal, started};
 use super::{explain, stream};
 
 /// Receipts per page when the client does not say.
@@ -172,6 +172,7 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                          asked to run in the background is 202 once started",
                     )
                     .with(ok::<CallOutcome>)
+                    .with(started)
                     .with(refusal::<CallOutcome>(
                         ReasonCode::ToolNotFound,
                         "`tool_not_found`: the tool is not in the tenant's enabled packs. \

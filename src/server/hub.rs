@@ -65,6 +65,13 @@ impl Hub {
 }
 
 impl ReceiptObserver for Hub {
+    fn listens(&self, tenant: &TenantId) -> bool {
+        lock(&self.channels)
+            .tenants
+            .get(tenant)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]) {
         let tx = {
             let mut channels = lock(&self.channels);

@@ -195,6 +195,17 @@ pub(super) fn ok<T: JsonSchema>(mut op: TransformOperation<'_>) -> TransformOper
     op.response::<200, axum::Json<T>>()
 }
 
+/// A call asked to run in the background answers `202 Accepted` once its action started,
+/// with where to follow it (the `Location` header names its later receipts).
+pub(super) fn started(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.response_with::<202, axum::Json<super::background::StartedCall>, _>(|r| {
+        r.description(
+            "The call asked to run in the background (`\"background\": true`) passed its gates \
+             and its action started; `Location` is where its outcome will be.",
+        )
+    })
+}
+
 /// The request body is `T`, whatever the handler parses it into.
 pub(super) fn body<T: JsonSchema>(mut op: TransformOperation<'_>) -> TransformOperation<'_> {
     generate::in_context(|ctx| set_request_body::<T>(ctx, op.inner_mut()));

@@ -51,21 +51,23 @@ impl Announcer {
         self.release(observer, id);
     }
 
-    /// After the tenant was rebuilt from its ledger (`stored`, its whole chain): announces
-    /// what is there and was not announced yet (written by another server on a shared
-    /// ledger), and continues from the chain's end.
+    /// After the tenant was rebuilt from its ledger (`stored`, the receipts read to do so,
+    /// which end at the chain's end): announces what is there and was not announced yet
+    /// (written by another server on a shared ledger), and continues from the chain's end.
     pub(super) fn catch_up(
         &mut self,
         observer: &dyn ReceiptObserver,
         id: &TenantId,
         stored: &[Receipt],
     ) {
-        let end = stored.len() as u64;
-        let from = usize::try_from(self.next).unwrap_or(usize::MAX);
-        if let Some(unseen) = stored.get(from..).filter(|u| !u.is_empty()) {
+        let Some(last) = stored.last() else {
+            return;
+        };
+        let unseen = stored.partition_point(|r| r.seq < self.next);
+        if let Some(unseen) = stored.get(unseen..).filter(|u| !u.is_empty()) {
             observer.appended(id, unseen);
         }
-        self.next = end;
+        self.next = last.seq + 1;
         self.early.clear();
     }
 

@@ -31,12 +31,25 @@ pub(super) struct Cell {
     /// Read and changed only under the `tenant` lock.
     pub(super) rebuilds: AtomicU64,
     pub(super) announcer: Mutex<Announcer>,
+    /// On a ledger shared with other servers, the tenant as of its durable head (kept up
+    /// with each stored batch): a race lost to another server is then rebuilt from it and
+    /// the receipts written since, not from the whole chain, and costs what the other
+    /// server wrote rather than the chain's length. `None` on a ledger of one writer, where
+    /// a rebuild follows only a failed write and reads the chain once.
+    pub(super) base: Mutex<Option<Tenant>>,
+    /// The end of the tenant's chain as the ledger last announced it (another server's
+    /// appends, or this one's): when it is past the head held here, the tenant is caught up
+    /// before it is next decided on or read (`shared::catch_up`).
+    pub(super) announced: AtomicU64,
 }
 
 impl Cell {
-    /// `tenant`, as loaded from its ledger, with nothing announced past its head.
-    pub(super) fn new(tenant: Tenant) -> Cell {
+    /// `tenant`, as loaded from its ledger, with nothing announced past its head; `shared`
+    /// when other servers write the same ledger.
+    pub(super) fn new(tenant: Tenant, shared: bool) -> Cell {
         Cell {
+            base: Mutex::new(shared.then(|| tenant.clone())),
+            announced: AtomicU64::new(tenant.head().next_seq),
             announcer: Mutex::new(Announcer::new(tenant.head().next_seq)),
             op: Mutex::new(()),
             durable: AtomicU64::new(tenant.head().next_seq),
@@ -83,6 +96,7 @@ impl<T: Send> Job for Pending<T> {
         let answer = match stored {
             Ok(()) => {
                 p.cell.durable.fetch_max(p.wait_for, Ordering::AcqRel);
+                p.cell.advance_base(receipts);
                 if let Some(observer) = &p.observer
                     && !receipts.is_empty()
                 {
@@ -97,7 +111,7 @@ impl<T: Send> Job for Pending<T> {
                 // must not be thrown away.
                 let mut stored = None;
                 let err = if p.cell.rebuilds.load(Ordering::Relaxed) == p.rebuilds {
-                    match rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant) {
+                    match p.cell.rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant) {
                         Ok(receipts) => {
                             p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
                             p.cell
@@ -135,13 +149,43 @@ impl<T: Send> Job for Pending<T> {
     }
 }
 
-/// Replaces the in-memory tenant with what its ledger holds, and returns that.
-fn rebuild(
-    ledger: &dyn Ledger,
-    id: &TenantId,
-    tenant: &mut Tenant,
-) -> Result<Vec<Receipt>, WorkspaceError> {
-    let stored = ledger.read(id)?;
-    *tenant = Tenant::replay(id.clone(), &stored)?;
-    Ok(stored)
+impl Cell {
+    /// Carries the durable base (if one is kept) over `stored`, receipts just made durable
+    /// or written by another server. A base that does not continue into them is dropped:
+    /// the next rebuild reads the whole chain instead, which is slower, never wrong.
+    pub(super) fn advance_base(&self, stored: &[Receipt]) {
+        let mut base = lock(&self.base);
+        if let Some(b) = base.as_mut()
+            && let Some(first) = stored.first()
+            && (first.seq != b.head().next_seq || b.replay_more(stored).is_err())
+        {
+            *base = None;
+        }
+    }
+
+    /// Replaces the in-memory tenant with what its ledger holds, and returns the receipts
+    /// read to do so (from the durable base's head, or the whole chain).
+    pub(super) fn rebuild(
+        &self,
+        ledger: &dyn Ledger,
+        id: &TenantId,
+        tenant: &mut Tenant,
+    ) -> Result<Vec<Receipt>, WorkspaceError> {
+        let mut base = lock(&self.base);
+        if let Some(b) = base.as_ref() {
+            let newer = ledger.read_from(id, b.head().next_seq, usize::MAX)?;
+            let mut rebuilt = b.clone();
+            if rebuilt.replay_more(&newer).is_ok() {
+                *tenant = rebuilt.clone();
+                *base = Some(rebuilt);
+                return Ok(newer);
+            }
+        }
+        let stored = ledger.read(id)?;
+        *tenant = Tenant::replay(id.clone(), &stored)?;
+        if base.is_some() {
+            *base = Some(tenant.clone());
+        }
+        Ok(stored)
+    }
 }

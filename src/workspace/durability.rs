@@ -73,7 +73,11 @@ impl DurabilityThread {
     /// the durability thread cannot be started: the caller must then [`DurabilityThread::drain`] once
     /// it has released the tenant (finishing a job may need it).
     pub(super) fn submit(&self, job: Box<dyn Job>) -> bool {
-        lock(&self.shared.queue).jobs.push(job);
+        let was_empty = {
+            let mut queue = lock(&self.shared.queue);
+            queue.jobs.push(job);
+            queue.jobs.len() == 1
+        };
         let mut thread = lock(&self.thread);
         // Started on first use, and again should it ever have stopped (a bug that panicked
         // there would otherwise leave every later caller waiting).
@@ -87,7 +91,11 @@ impl DurabilityThread {
                 Err(_) => return false,
             }
         }
-        self.shared.wake.notify_one();
+        // The thread waits only on an empty queue, so only the job that ends one wakes it:
+        // a wake is a system call, which every call paid for before.
+        if was_empty {
+            self.shared.wake.notify_one();
+        }
         true
     }
 

@@ -95,6 +95,12 @@ pub enum WorkspaceError {
 pub trait ReceiptObserver: Send + Sync + std::fmt::Debug {
     /// `receipts` were appended to `tenant`'s chain and are durable.
     fn appended(&self, tenant: &TenantId, receipts: &[Receipt]);
+
+    /// Whether anyone listens to `tenant` now: another server's receipts for a tenant not
+    /// held here are read from the ledger only for someone who does.
+    fn listens(&self, _tenant: &TenantId) -> bool {
+        true
+    }
 }
 
 /// Tenants over a durable ledger.
@@ -265,7 +271,7 @@ impl Workspace {
         // insert wins, and nothing was written to a tenant before its cell existed.
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
-        let loaded = Arc::new(Cell::new(tenant));
+        let loaded = Arc::new(Cell::new(tenant, self.ledger.is_remote()));
         let h = Arc::clone(lock(&self.tenants).entry(id.clone()).or_insert(loaded));
         // A command started by an earlier writer and never finished: that writer is gone (it
         // held the ledger's lock while running), so the action is recorded as interrupted
@@ -279,6 +285,11 @@ impl Workspace {
     /// A snapshot of a tenant (a fresh `boot` tenant when it has no ledger).
     pub fn tenant(&self, id: &TenantId) -> Result<Tenant, WorkspaceError> {
         let h = self.handle(id)?;
+        // Brought up to what another server wrote, unless an operation here holds it (a
+        // running command): a read answers at once from what is held.
+        if let Some(_turn) = sync::try_lock(&h.op) {
+            shared::catch_up(&h, self.ledger.as_ref(), self.observer.as_deref(), id);
+        }
         let t = lock(&h.tenant).clone();
         Ok(t)
     }
@@ -314,6 +325,8 @@ impl Workspace {
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
         let turn = lock(&h.op);
+        shared::catch_up(h, self.ledger.as_ref(), self.observer.as_deref(), id);
+        self.settle_foreign_run(h, id, false)?;
         let mut tenant = lock(&h.tenant);
         let out = op(&mut tenant, &self.env());
         let deferred = self.queue(h, id, tenant, out, receipts_of);
@@ -349,7 +362,12 @@ impl Workspace {
         let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
         let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         let next_seq = tenant.head().next_seq;
-        if next_seq == 0 || (settled && h.durable.load(Ordering::Acquire) < next_seq) {
+        // Another server's command may be running, or its receipts need reading: either can
+        // block.
+        let foreign_run = self.ledger.is_remote()
+            && (tenant.running().is_some() || h.announced.load(Ordering::Acquire) > next_seq);
+        if next_seq == 0 || foreign_run || (settled && h.durable.load(Ordering::Acquire) < next_seq)
+        {
             return Err(Declined::WouldBlock);
         }
         let out = op(&mut tenant, &self.env());
@@ -482,7 +500,16 @@ impl Workspace {
         on_started: impl FnOnce(&[Receipt]),
     ) -> Result<CallOutcome, WorkspaceError> {
         let h = self.handle(tenant)?;
+        // On a shared ledger a command's run is claimed before anything is decided, so the
+        // other servers wait for it instead of taking its start for a run left behind.
+        let claim = if self.handler_is(call, |h| matches!(h, Handler::Command(_))) {
+            self.ledger.claim_run(tenant)?
+        } else {
+            None
+        };
         let turn = lock(&h.op);
+        shared::catch_up(&h, self.ledger.as_ref(), self.observer.as_deref(), tenant);
+        self.settle_foreign_run(&h, tenant, claim.is_some())?;
         if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
             // A built-in reads the ledger: everything decided before it must be stored first.
             // Holding the tenant's operations, nothing new is decided meanwhile.
@@ -508,7 +535,48 @@ impl Workspace {
         let outcome = t.finish_call(&self.env(), started, run);
         let deferred = self.queue(&h, tenant, t, outcome, |o| &o.receipts);
         drop(turn);
-        futures::executor::block_on(deferred.durable())
+        let outcome = futures::executor::block_on(deferred.durable());
+        // Released once the outcome is committed (or known not to be).
+        drop(claim);
+        outcome.map_err(|e| match e {
+            // The program ran: deciding the call again would run it twice. Its start stays
+            // without an outcome, which the next operation records as interrupted.
+            WorkspaceError::Ledger(LedgerError::Discontinuous { .. }) => {
+                WorkspaceError::Ledger(LedgerError::Database {
+                    action: "record the outcome of a command that ran",
+                    detail: e.to_string(),
+                })
+            }
+            e => e,
+        })
+    }
+
+    /// On a shared ledger, a started action this server is not running (it would hold the
+    /// tenant's turn meanwhile) is another server's: waits until that server is done with
+    /// it, unless `claimed` (this server holds the run now), then catches up with what it
+    /// recorded. One still running after that was left by a server that is gone, and the
+    /// operation that follows records it as interrupted.
+    fn settle_foreign_run(
+        &self,
+        h: &Cell,
+        id: &TenantId,
+        claimed: bool,
+    ) -> Result<(), WorkspaceError> {
+        if !self.ledger.is_remote() || lock(&h.tenant).running().is_none() {
+            return Ok(());
+        }
+        if !claimed {
+            self.ledger.await_run(id)?;
+        }
+        let mut t = lock(&h.tenant);
+        let stored = h.rebuild(self.ledger.as_ref(), id, &mut t)?;
+        h.rebuilds.fetch_add(1, Ordering::Relaxed);
+        h.durable.store(t.head().next_seq, Ordering::Release);
+        drop(t);
+        if let Some(observer) = &self.observer {
+            lock(&h.announcer).catch_up(observer.as_ref(), id, &stored);
+        }
+        Ok(())
     }
 
     /// [`Workspace::call`] through [`Workspace::try_run`], declined also when the tool runs
@@ -608,20 +676,39 @@ impl Workspace {
 }
 
 /// How many times an operation that lost a race for a tenant's chain is decided again.
-pub const LOST_RACE_RETRIES: usize = 8;
+/// Under heavy contention (every tenant written through several servers at once) a few
+/// losses in a row are ordinary; with the backoff below, this many in a row is not.
+pub const LOST_RACE_RETRIES: usize = 32;
 
 /// Runs `attempt` again while it fails only because another writer continued the tenant's
-/// chain first (the tenant has been rebuilt from the ledger by then).
+/// chain first (the tenant has been rebuilt from the ledger by then). After the first loss
+/// each retry waits a random moment of up to 2^n ms (at most 64): the servers racing for a
+/// chain then stop meeting in the same commit.
 fn retry_lost_races<T>(
     mut attempt: impl FnMut() -> Result<T, WorkspaceError>,
 ) -> Result<T, WorkspaceError> {
     let mut tries = 0;
     loop {
         match attempt() {
-            Err(e) if e.lost_race() && tries < LOST_RACE_RETRIES => tries += 1,
+            Err(e) if e.lost_race() && tries < LOST_RACE_RETRIES => {
+                if tries > 0 {
+                    std::thread::sleep(backoff(tries));
+                }
+                tries += 1;
+            }
             done => return done,
         }
     }
+}
+
+/// A random wait below 2^`tries` ms, capped at 64 ms. The clock's nanoseconds are random
+/// enough to keep two servers from waiting alike; nothing recorded depends on it.
+fn backoff(tries: usize) -> std::time::Duration {
+    let ceiling_us = 1000u64 << tries.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    std::time::Duration::from_micros(nanos % ceiling_us)
 }
 
 impl WorkspaceError {

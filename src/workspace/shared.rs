@@ -70,6 +70,9 @@ fn follow(
     let cell = lock(cells).get(tenant).cloned();
     let Some(h) = cell else {
         // Not held here: nothing to bring up to date, but its listeners hear of it.
+        if !observer.listens(tenant) {
+            return;
+        }
         let count = usize::try_from(next.saturating_sub(first)).unwrap_or(usize::MAX);
         if let Ok(receipts) = ledger.read_from(tenant, first, count)
             && !receipts.is_empty()
@@ -78,13 +81,31 @@ fn follow(
         }
         return;
     };
-    // An operation under way here will find out for itself, when the ledger refuses it.
+    h.announced.fetch_max(next, Ordering::AcqRel);
+    // Read at once only for whoever listens here; otherwise the tenant is caught up when it
+    // is next used, one read for however many appends came meanwhile.
+    if !observer.listens(tenant) {
+        return;
+    }
+    // An operation under way here catches up itself, or finds out when the ledger refuses it.
     let Some(_turn) = try_lock(&h.op) else {
         return;
     };
+    catch_up(&h, ledger, Some(observer), tenant);
+}
+
+/// Brings the held tenant up to what the ledger announced, if it is behind and everything
+/// decided here is durable (otherwise the next append finds out, and is decided again).
+/// The caller holds the tenant's turn.
+pub(super) fn catch_up(
+    h: &Cell,
+    ledger: &dyn Ledger,
+    observer: Option<&dyn ReceiptObserver>,
+    tenant: &TenantId,
+) {
     let mut t = lock(&h.tenant);
     let head = t.head().next_seq;
-    if head >= next || h.durable.load(Ordering::Acquire) < head {
+    if head >= h.announced.load(Ordering::Acquire) || h.durable.load(Ordering::Acquire) < head {
         return;
     }
     let Ok(newer) = ledger.read_from(tenant, head, usize::MAX) else {
@@ -96,6 +117,9 @@ fn follow(
     }
     h.rebuilds.fetch_add(1, Ordering::Relaxed);
     h.durable.store(t.head().next_seq, Ordering::Release);
+    h.advance_base(&newer);
     drop(t);
-    lock(&h.announcer).announce(observer, tenant, &newer);
+    if let Some(observer) = observer {
+        lock(&h.announcer).announce(observer, tenant, &newer);
+    }
 }

@@ -49,6 +49,9 @@ struct Flaky {
     fail_syncs: std::sync::atomic::AtomicBool,
     /// Held by a test to keep every sync waiting.
     syncs: Mutex<()>,
+    /// Whether it claims other servers write it too (the workspace then keeps each
+    /// tenant's durable base and rebuilds from it).
+    shared: bool,
 }
 
 impl Ledger for Flaky {
@@ -81,6 +84,9 @@ impl Ledger for Flaky {
     }
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
         self.inner.tenants()
+    }
+    fn is_remote(&self) -> bool {
+        self.shared
     }
     fn head(&self, tenant: &TenantId) -> Result<crate::receipts::ChainHead, LedgerError> {
         self.inner.head(tenant)
@@ -154,13 +160,15 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 
     /// Whatever fails along the way, every acknowledged receipt is in the ledger, the
-    /// ledger's chain verifies, and memory never runs ahead of it.
+    /// ledger's chain verifies, and memory is the ledger's chain replayed (rebuilt from the
+    /// whole chain, or, on a shared ledger, from the tenant's durable base).
     #[test]
     fn no_acknowledged_receipt_is_lost_whatever_fails(
-        steps in proptest::collection::vec((0..3u8, proptest::bool::ANY, proptest::bool::ANY), 1..40)
+        steps in proptest::collection::vec((0..3u8, proptest::bool::ANY, proptest::bool::ANY), 1..40),
+        shared in proptest::bool::ANY,
     ) {
         use std::sync::atomic::Ordering::SeqCst;
-        let ledger = Arc::new(Flaky::default());
+        let ledger = Arc::new(Flaky { shared, ..Flaky::default() });
         let ws = Workspace::with_ledger(
             Arc::new(load::build(&builtin::sources()).unwrap()),
             Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
@@ -187,8 +195,9 @@ proptest::proptest! {
                 proptest::prop_assert_eq!(stored.get(r.seq as usize), Some(r));
             }
             proptest::prop_assert!(ledger.verify(&acme).unwrap().is_ok());
-            let in_memory = ws.tenant(&acme).unwrap().head().clone();
-            proptest::prop_assert_eq!(in_memory, ledger.head(&acme).unwrap());
+            let in_memory = ws.tenant(&acme).unwrap();
+            proptest::prop_assert_eq!(in_memory.head(), &ledger.head(&acme).unwrap());
+            proptest::prop_assert_eq!(in_memory, Tenant::replay(acme.clone(), &stored).unwrap());
         }
     }
 }

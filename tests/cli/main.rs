@@ -29,5 +29,6 @@ mod tables;
 mod test_command;
 mod trust;
 mod validate;
+mod validate_hostile;
 mod workspace;
 mod write_ahead;

@@ -174,3 +174,197 @@ mod postgres {
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }
+
+/// Two servers on one PostgreSQL ledger, in one process: what one decides after the other
+/// wrote is decided on what the other wrote.
+#[cfg(feature = "postgres")]
+mod replicated {
+    use std::sync::Arc;
+
+    use serde_json::{Map, json};
+    use tai::catalog::{Catalog, builtin, load};
+    use tai::clock::{SimClock, Timestamp};
+    use tai::governor::{Decision, Signal, Tenant, ToolCall};
+    use tai::receipts::IdSource;
+    use tai::receipts::ledger::{Ledger, PostgresLedger};
+    use tai::vocab::EventType;
+    use tai::workspace::Workspace;
+
+    use crate::common::tenant;
+
+    fn server(url: &str, seed: u64) -> Workspace {
+        server_with(
+            url,
+            seed,
+            Arc::new(load::build(&builtin::sources()).unwrap()),
+        )
+    }
+
+    fn server_with(url: &str, seed: u64, catalog: Arc<Catalog>) -> Workspace {
+        let clock = Arc::new(SimClock::new(
+            Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+        ));
+        let ledger: Arc<dyn Ledger> = Arc::new(PostgresLedger::connect(url).unwrap());
+        Workspace::with_ledger(catalog, clock, IdSource::seeded(seed), ledger)
+    }
+
+    fn status_call() -> ToolCall {
+        ToolCall {
+            tool: "ac_storm_status".into(),
+            arguments: Map::new(),
+            context: Map::new(),
+            idempotency_key: None,
+            principal: None,
+            timeout_ms: None,
+        }
+    }
+
+    #[test]
+    fn a_server_that_lost_the_race_decides_again_on_what_the_other_wrote() {
+        let Some(url) = crate::common::test_database("lost_race") else {
+            return;
+        };
+        let acme = tenant("acme");
+        let (a, b) = (server(&url, 1), server(&url, 2));
+        a.apply_event(
+            &json!({"event_type": "entitlement.activated", "tenant_id": "acme",
+                              "sku_id": "rollback-guard-professional"}),
+        )
+        .unwrap();
+        a.signal(&acme, &Default::default()).unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                a.call(&acme, &status_call()).unwrap().decision,
+                Decision::Executed
+            );
+        }
+        // B picks the tenant up from the database, calls, and suspends it; A, which follows
+        // nothing here, still holds the tenant as it left it.
+        assert_eq!(
+            b.call(&acme, &status_call()).unwrap().decision,
+            Decision::Executed
+        );
+        b.apply_event(&json!({"event_type": "entitlement.suspended", "tenant_id": "acme"}))
+            .unwrap();
+        let held = a.tenant(&acme).unwrap().head().next_seq;
+        // A's call is decided on its stale tenant, refused by the database, and decided again
+        // on the tenant rebuilt with B's receipts: the suspension refuses it.
+        let out = a.call(&acme, &status_call()).unwrap();
+        assert_eq!(out.decision, Decision::Refused, "{}", out.message);
+        let chain = a.ledger().read(&acme).unwrap();
+        assert!(chain.len() as u64 > held + 2);
+        assert_eq!(out.receipts.last().unwrap().seq + 1, chain.len() as u64);
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+        // A's memory is the chain's replay, receipt for receipt.
+        assert_eq!(
+            a.tenant(&acme).unwrap(),
+            Tenant::replay(acme.clone(), &chain).unwrap()
+        );
+        // And it keeps going from there, with B again.
+        assert_eq!(
+            b.call(&acme, &status_call()).unwrap().decision,
+            Decision::Refused
+        );
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_command_running_on_one_server_is_waited_for_not_taken_for_interrupted() {
+        let Some(url) = crate::common::test_database("runs") else {
+            return;
+        };
+        let d = tempfile::tempdir().unwrap();
+        let (catalog, started, release) = crate::common::slow_catalog(d.path());
+        let catalog = Arc::new(load::build(&load::read_dir(&catalog).unwrap()).unwrap());
+        let (a, b) = (
+            server_with(&url, 1, Arc::clone(&catalog)),
+            server_with(&url, 2, catalog),
+        );
+        let acme = tenant("acme");
+        a.apply_event(
+            &json!({"event_type": "entitlement.activated", "tenant_id": "acme",
+                              "sku_id": "slow-plan"}),
+        )
+        .unwrap();
+        a.signal(&acme, &Signal::default()).unwrap();
+        // B holds the tenant as it was before the run.
+        b.tenant(&acme).unwrap();
+        let call = ToolCall {
+            tool: "slow_call".into(),
+            ..ToolCall::default()
+        };
+        std::thread::scope(|s| {
+            let running = s.spawn(|| a.call(&acme, &call));
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !started.exists() {
+                assert!(std::time::Instant::now() < end, "the command never started");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // B's signal finds A's `action_started` (on the retry after its stale decision
+            // lost the race) and waits for the run instead of recording it as interrupted.
+            let signalled = s.spawn(|| b.signal(&acme, &Signal::default()));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            assert!(!signalled.is_finished(), "B decided while A's command ran");
+            std::fs::write(&release, "").unwrap();
+            let ran = running.join().unwrap().unwrap();
+            assert_eq!(ran.decision, Decision::Executed, "{}", ran.message);
+            let signal = signalled.join().unwrap().unwrap();
+            assert!(signal.receipts[0].seq > ran.receipts.last().unwrap().seq);
+        });
+        let chain = a.ledger().read(&acme).unwrap();
+        let count = |e: EventType| chain.iter().filter(|r| r.body.event_type == e).count();
+        assert_eq!(count(EventType::ActionInterrupted), 0);
+        assert_eq!(count(EventType::ActionStarted), 1);
+        assert_eq!(count(EventType::ActionExecuted), 1);
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+    }
+
+    /// Listens to nobody's receipts: the server follows the other lazily.
+    #[derive(Debug)]
+    struct NobodyListens;
+
+    impl tai::workspace::ReceiptObserver for NobodyListens {
+        fn appended(&self, _: &tai::ids::TenantId, _: &[tai::receipts::Receipt]) {}
+        fn listens(&self, _: &tai::ids::TenantId) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_server_reads_what_the_other_wrote_when_it_next_shows_the_tenant() {
+        let Some(url) = crate::common::test_database("follow") else {
+            return;
+        };
+        let acme = tenant("acme");
+        let quiet = || Arc::new(NobodyListens);
+        let a = server(&url, 1).with_observer(quiet());
+        let b = server(&url, 2).with_observer(quiet());
+        a.apply_event(
+            &json!({"event_type": "entitlement.activated", "tenant_id": "acme",
+                              "sku_id": "rollback-guard-professional"}),
+        )
+        .unwrap();
+        a.signal(&acme, &Signal::default()).unwrap();
+        assert_eq!(
+            b.tenant(&acme).unwrap().state(),
+            a.tenant(&acme).unwrap().state()
+        );
+        a.apply_event(&json!({"event_type": "entitlement.suspended", "tenant_id": "acme"}))
+            .unwrap();
+        let written = a.tenant(&acme).unwrap();
+        // Announced to B (LISTEN/NOTIFY) soon after; B reads it when it next shows the tenant.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let seen = b.tenant(&acme).unwrap();
+            if seen.head() == written.head() {
+                assert_eq!(seen, written);
+                break;
+            }
+            assert!(std::time::Instant::now() < end, "B never caught up");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = b.call(&acme, &status_call()).unwrap();
+        assert_eq!(out.decision, Decision::Refused, "{}", out.message);
+        assert!(a.ledger().verify(&acme).unwrap().is_ok());
+    }
+}

@@ -196,6 +196,10 @@ async fn a_call_asked_to_run_in_the_background_answers_202_once_started() {
     let out = post(&s, Some(ACME), "/v1/tenants/acme/calls", &body).await;
     assert_eq!(out.status, StatusCode::ACCEPTED, "{}", out.body);
     assert_eq!(out.body["decision"], "started");
+    // As the OpenAPI document says a 202 is.
+    crate::http::OpenApi::fetch(&s)
+        .await
+        .check("post", "/v1/tenants/{tenant}/calls", &out);
     let id = out.body["action_id"].clone();
     assert!(id.as_str().unwrap().starts_with("act_"), "{}", out.body);
     let ahead = out.body["started"].as_array().unwrap();

@@ -1179,10 +1179,10 @@ async fn by_default_requests_are_not_logged() {
 // The OpenAPI document at /openapi.json.
 
 /// The served OpenAPI document, and checks of what the server does against it.
-struct OpenApi(Value);
+pub struct OpenApi(Value);
 
 impl OpenApi {
-    async fn fetch(s: &Server) -> OpenApi {
+    pub async fn fetch(s: &Server) -> OpenApi {
         let r = get(s, None, "/openapi.json").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.headers["content-type"], "application/json");
@@ -1197,7 +1197,7 @@ impl OpenApi {
 
     /// Asserts that `reply`, the answer to `method template`, is documented for its status
     /// (or by the operation's default response) and matches that response's JSON schema.
-    fn check(&self, method: &str, template: &str, reply: &Reply) {
+    pub fn check(&self, method: &str, template: &str, reply: &Reply) {
         let problems = self.problems(method, template, reply.status, &reply.body);
         assert!(
             problems.is_empty(),

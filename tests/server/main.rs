@@ -14,6 +14,7 @@ mod governor_record;
 mod hardening;
 mod http;
 mod mcp;
+mod mcp_stdio;
 mod proofs;
 mod replicas;
 mod write_ahead;

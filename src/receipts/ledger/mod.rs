@@ -41,6 +41,25 @@ pub use postgres::{PostgresLedger, PostgresOptions, is_postgres_url, redact_url}
 /// after it.
 pub type Appended = dyn Fn(&TenantId, u64, u64) + Send + Sync;
 
+/// A writer's claim on a tenant's command run, released when dropped (see
+/// [`Ledger::claim_run`]).
+pub struct RunClaim(
+    #[expect(dead_code, reason = "held, never read: dropping it releases the claim")] Box<dyn Send>,
+);
+
+impl RunClaim {
+    /// A claim that holds `guard` until dropped.
+    pub fn new(guard: impl Send + 'static) -> RunClaim {
+        RunClaim(Box::new(guard))
+    }
+}
+
+impl std::fmt::Debug for RunClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunClaim")
+    }
+}
+
 /// Storage for per-tenant receipt chains.
 ///
 /// Appends to different tenants may run in parallel from different threads; appends to one
@@ -107,6 +126,22 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// disk: callers that must not block (an async task) then read on a thread that may.
     fn is_remote(&self) -> bool {
         false
+    }
+
+    /// Claims `tenant`'s command run for this process, for as long as the returned claim
+    /// lives, so the other writers of a shared ledger know a started action is still
+    /// running rather than left behind by a writer that is gone. `None` on a ledger one
+    /// process writes: its lock already says so.
+    fn claim_run(&self, tenant: &TenantId) -> Result<Option<RunClaim>, LedgerError> {
+        let _ = tenant;
+        Ok(None)
+    }
+
+    /// Waits while another writer of a shared ledger holds `tenant`'s run claim (its
+    /// command is running). Returns at once on a ledger one process writes.
+    fn await_run(&self, tenant: &TenantId) -> Result<(), LedgerError> {
+        let _ = tenant;
+        Ok(())
     }
 
     /// The latest signed checkpoint of `tenant`, `None` when nothing was signed.

@@ -8,13 +8,14 @@
 //! transaction each tenant's head moves only if it is still where the tenant's batches
 //! start; a tenant that lost its race is left out and told so, the others commit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use postgres::Client;
+use postgres::{Client, Statement};
 
 use crate::ids::TenantId;
 use crate::receipts::{ChainHead, Receipt};
 
+use super::pool::Pool;
 use super::{to_db, watch};
 
 /// One tenant's batches staged since the last commit, merged into one.
@@ -30,8 +31,9 @@ pub(super) struct Staged {
 pub(super) enum Settled {
     /// Everything below this seq is committed.
     Durable(u64),
-    /// The batches from this head on were refused: another writer moved the head first.
-    Lost(ChainHead),
+    /// The batches from this head on were refused: another writer moved the head first,
+    /// to the second head (when the commit could tell).
+    Lost(ChainHead, Option<ChainHead>),
     /// The batches from this seq on failed with the database's error; they may or may not
     /// have been committed.
     Failed(u64, String),
@@ -43,6 +45,8 @@ pub(super) struct Round {
     pub(super) staged: Vec<Staged>,
     pub(super) index: HashMap<TenantId, usize>,
     pub(super) settled: HashMap<TenantId, Settled>,
+    /// The connection rounds are committed on, opened by the first commit.
+    pub(super) committer: Option<Committer>,
 }
 
 impl Round {
@@ -77,7 +81,19 @@ impl Round {
     }
 
     /// Commits everything staged in one transaction and records what it settled.
-    pub(super) fn commit(&mut self, client: &mut Client, notify: bool) {
+    pub(super) fn commit(&mut self, pool: &Pool, notify: bool) {
+        if self.committer.as_ref().is_none_or(Committer::is_closed) {
+            self.committer = None;
+            match pool.connect().and_then(|client| {
+                Committer::new(client).map_err(super::db_err("prepare the commit statement"))
+            }) {
+                Ok(committer) => self.committer = Some(committer),
+                Err(e) => return self.fail_all(&e.to_string()),
+            }
+        }
+        let Some(committer) = self.committer.as_mut() else {
+            return;
+        };
         let staged = std::mem::take(&mut self.staged);
         let tenants: Vec<TenantId> = {
             let mut by_slot: Vec<(usize, TenantId)> =
@@ -85,10 +101,14 @@ impl Round {
             by_slot.sort_by_key(|(i, _)| *i);
             by_slot.into_iter().map(|(_, t)| t).collect()
         };
-        let outcome = commit_all(client, notify, &tenants, &staged);
+        let outcome = commit_all(committer, notify, &tenants, &staged);
         for ((tenant, batch), moved) in tenants.into_iter().zip(&staged).zip(outcome.moved) {
             let settled = match (&outcome.failed, moved) {
-                (Some((true, _)), _) | (None, false) => Settled::Lost(batch.start.clone()),
+                (Some((true, _)), _) => Settled::Lost(batch.start.clone(), None),
+                (None, false) => Settled::Lost(
+                    batch.start.clone(),
+                    outcome.heads.get(tenant.as_str()).cloned(),
+                ),
                 (Some((false, detail)), _) => Settled::Failed(batch.start.next_seq, detail.clone()),
                 (None, true) => Settled::Durable(batch.end.next_seq),
             };
@@ -112,77 +132,167 @@ impl Round {
 struct Outcome {
     /// Per staged batch: whether its tenant's head moved.
     moved: Vec<bool>,
+    /// The heads of the tenants whose head did not move, as the commit found them.
+    heads: HashMap<String, ChainHead>,
     /// Whether the transaction failed, and whether because another writer raced it.
     failed: Option<(bool, String)>,
 }
 
+/// The whole round in one statement, so one round trip and one flush of the database's log:
+/// lock the heads the batches continue (in tenant order, so two servers committing rounds
+/// that share tenants wait for each other instead of deadlocking), create the chains that
+/// start at seq 0, move every other head that is still where its batch starts, insert the
+/// receipts of the tenants whose head moved, and answer which those were (and, for the
+/// others, where their head is). `$12` names the
+/// channel the batches are announced on, or is null where the database has no `NOTIFY`.
+const COMMIT_ROUND: &str = "\
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
+        AS b(tenant, start_seq, start_hash, end_seq, end_hash, bytes)
+), locked AS (
+    SELECT h.tenant, h.next_seq, h.hash FROM heads h WHERE h.tenant = ANY($1::text[])
+    ORDER BY h.tenant FOR UPDATE
+), created AS (
+    INSERT INTO heads (tenant, next_seq, hash, ledger_bytes)
+    SELECT b.tenant, b.end_seq, b.end_hash, b.bytes FROM batch b WHERE b.start_seq = 0
+    ON CONFLICT (tenant) DO NOTHING
+    RETURNING tenant
+), moved AS (
+    UPDATE heads h
+    SET next_seq = b.end_seq, hash = b.end_hash, ledger_bytes = h.ledger_bytes + b.bytes
+    FROM batch b
+    WHERE b.start_seq > 0 AND h.tenant = b.tenant AND h.tenant IN (SELECT tenant FROM locked)
+        AND h.next_seq = b.start_seq AND h.hash = b.start_hash
+    RETURNING h.tenant
+), won AS (
+    SELECT tenant FROM created UNION ALL SELECT tenant FROM moved
+), stored AS (
+    INSERT INTO receipts (tenant, seq, prev_hash, hash, line)
+    SELECT r.tenant, r.seq, r.prev_hash, r.hash, r.line
+    FROM unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+        AS r(tenant, seq, prev_hash, hash, line)
+    WHERE r.tenant IN (SELECT tenant FROM won)
+)
+SELECT b.tenant, w.tenant IS NOT NULL, l.next_seq, l.hash,
+    CASE WHEN w.tenant IS NULL OR $12::text IS NULL THEN ''
+         ELSE pg_notify($12::text, b.tenant || ' ' || b.start_seq || ' ' || b.end_seq)::text END
+FROM batch b LEFT JOIN won w ON w.tenant = b.tenant LEFT JOIN locked l ON l.tenant = b.tenant";
+
+/// The connection rounds are committed on, with the round's statement prepared once.
+pub(super) struct Committer {
+    client: Client,
+    statement: Statement,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Committer")
+    }
+}
+
+impl Committer {
+    pub(super) fn new(mut client: Client) -> Result<Committer, postgres::Error> {
+        let statement = client.prepare(COMMIT_ROUND)?;
+        Ok(Committer { client, statement })
+    }
+
+    /// Whether the connection is gone (the next round needs a new one).
+    pub(super) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
 fn commit_all(
-    client: &mut Client,
+    committer: &mut Committer,
     notify: bool,
     tenants: &[TenantId],
     staged: &[Staged],
 ) -> Outcome {
-    let mut moved = Vec::with_capacity(staged.len());
-    let result = (|| -> Result<(), postgres::Error> {
-        let mut tx = client.transaction()?;
-        let first = tx.prepare(
-            "INSERT INTO heads (tenant, next_seq, hash, ledger_bytes) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant) DO NOTHING",
-        )?;
-        let next = tx.prepare(
-            "UPDATE heads SET next_seq = $2, hash = $3, ledger_bytes = ledger_bytes + $4 \
-             WHERE tenant = $1 AND next_seq = $5 AND hash = $6",
-        )?;
-        let insert = tx.prepare(
-            "INSERT INTO receipts (tenant, seq, prev_hash, hash, line) \
-             SELECT $1, s, p, h, l FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) \
-             AS r(s, p, h, l)",
-        )?;
-        let mut announced = Vec::new();
-        for (tenant, batch) in tenants.iter().zip(staged) {
-            let t = tenant.as_str();
-            let lines: Vec<String> = batch
-                .receipts
-                .iter()
-                .map(|r| String::from_utf8_lossy(&r.to_line()).into_owned())
-                .collect();
-            let bytes: i64 = lines.iter().map(|l| to_db(l.len() as u64 + 1)).sum();
-            let (end_seq, end_hash) = (to_db(batch.end.next_seq), &*batch.end.hash);
-            let rows = if batch.start.next_seq == 0 {
-                tx.execute(&first, &[&t, &end_seq, &end_hash, &bytes])?
-            } else {
-                let (start_seq, start_hash) = (to_db(batch.start.next_seq), &*batch.start.hash);
-                tx.execute(
-                    &next,
-                    &[&t, &end_seq, &end_hash, &bytes, &start_seq, &start_hash],
-                )?
-            };
-            moved.push(rows == 1);
-            if rows != 1 {
-                continue;
+    let n = staged.len();
+    let (mut names, mut start_seqs, mut start_hashes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut end_seqs, mut end_hashes, mut byte_counts) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let count: usize = staged.iter().map(|b| b.receipts.len()).sum();
+    let (mut owners, mut seqs, mut prevs, mut hashes, mut lines) = (
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+    );
+    for (tenant, batch) in tenants.iter().zip(staged) {
+        let t = tenant.as_str();
+        let mut bytes = 0;
+        for r in &batch.receipts {
+            let line = String::from_utf8_lossy(&r.to_line()).into_owned();
+            bytes += to_db(line.len() as u64 + 1);
+            owners.push(t);
+            seqs.push(to_db(r.seq));
+            prevs.push(&*r.prev_hash);
+            hashes.push(&*r.hash);
+            lines.push(line);
+        }
+        names.push(t);
+        start_seqs.push(to_db(batch.start.next_seq));
+        start_hashes.push(&*batch.start.hash);
+        end_seqs.push(to_db(batch.end.next_seq));
+        end_hashes.push(&*batch.end.hash);
+        byte_counts.push(bytes);
+    }
+    let channel = notify.then_some(watch::CHANNEL);
+    let result = committer.client.query(
+        &committer.statement,
+        &[
+            &names,
+            &start_seqs,
+            &start_hashes,
+            &end_seqs,
+            &end_hashes,
+            &byte_counts,
+            &owners,
+            &seqs,
+            &prevs,
+            &hashes,
+            &lines,
+            &channel,
+        ],
+    );
+    match result {
+        Ok(rows) => {
+            let mut won = HashSet::new();
+            let mut heads = HashMap::new();
+            for row in &rows {
+                let tenant: String = row.get(0);
+                if row.get::<_, bool>(1) {
+                    won.insert(tenant);
+                } else if let (Some(next_seq), Some(hash)) = (
+                    row.get::<_, Option<i64>>(2),
+                    row.get::<_, Option<String>>(3),
+                ) {
+                    let head = ChainHead {
+                        next_seq: super::from_db(next_seq),
+                        hash: hash.into(),
+                    };
+                    heads.insert(tenant, head);
+                }
             }
-            let seqs: Vec<i64> = batch.receipts.iter().map(|r| to_db(r.seq)).collect();
-            let prevs: Vec<&str> = batch.receipts.iter().map(|r| &*r.prev_hash).collect();
-            let hashes: Vec<&str> = batch.receipts.iter().map(|r| &*r.hash).collect();
-            tx.execute(&insert, &[&t, &seqs, &prevs, &hashes, &lines])?;
-            announced.push(watch::payload(
-                tenant,
-                batch.start.next_seq,
-                batch.end.next_seq,
-            ));
+            Outcome {
+                moved: tenants.iter().map(|t| won.contains(t.as_str())).collect(),
+                heads,
+                failed: None,
+            }
         }
-        if notify && !announced.is_empty() {
-            // Delivered on commit, to the other servers' watchers.
-            tx.execute(
-                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS n(p)",
-                &[&watch::CHANNEL, &announced],
-            )?;
-        }
-        tx.commit()
-    })();
-    let failed = result
-        .err()
-        .map(|e| (super::is_race(&e), super::describe(&e)));
-    moved.resize(staged.len(), false);
-    Outcome { moved, failed }
+        Err(e) => Outcome {
+            moved: vec![false; n],
+            heads: HashMap::new(),
+            failed: Some((super::is_race(&e), super::describe(&e))),
+        },
+    }
 }

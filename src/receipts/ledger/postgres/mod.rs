@@ -9,6 +9,7 @@
 //! it can reload the tenant and decide again. A receipt is acknowledged once its transaction
 //! has committed.
 
+mod claim;
 mod commit;
 mod pool;
 mod schema;
@@ -26,7 +27,7 @@ use crate::ids::TenantId;
 use crate::receipts::verify::Verifier;
 use crate::receipts::{ChainHead, GENESIS_HASH, Receipt, VerifyReport};
 
-use super::{Appended, Ledger, LedgerError, StoredHead, check_batch};
+use super::{Appended, Ledger, LedgerError, RunClaim, StoredHead, check_batch};
 
 use commit::{Round, Settled};
 use pool::Pool;
@@ -150,9 +151,15 @@ impl PostgresLedger {
         }))
     }
 
-    /// The refusal of a batch that starts at `start` while the chain is at the stored head.
-    fn lost_race(&self, tenant: &TenantId, start: &ChainHead) -> LedgerError {
-        let head = match self.head(tenant) {
+    /// The refusal of a batch that starts at `start` while the chain is at `head` (read from
+    /// the database when the commit could not tell).
+    fn lost_race(
+        &self,
+        tenant: &TenantId,
+        start: &ChainHead,
+        head: Option<ChainHead>,
+    ) -> LedgerError {
+        let head = match head.map_or_else(|| self.head(tenant), Ok) {
             Ok(head) => head,
             Err(e) => return e,
         };
@@ -183,7 +190,7 @@ impl Ledger for PostgresLedger {
             hash: first.prev_hash.clone(),
         };
         if start.next_seq == 0 && *start.hash != *GENESIS_HASH {
-            return Err(self.lost_race(tenant, &start));
+            return Err(self.lost_race(tenant, &start, None));
         }
         let end = check_batch(tenant, &start, receipts)?;
         let mut round = lock(&self.round);
@@ -208,19 +215,16 @@ impl Ledger for PostgresLedger {
     fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
         let mut round = lock(&self.round);
         if !round.staged.is_empty() {
-            match self.pool.get() {
-                Ok(mut client) => round.commit(&mut client, self.notify),
-                Err(e) => round.fail_all(&e.to_string()),
-            }
+            round.commit(&self.pool, self.notify);
         }
         match round.settled.get(tenant).cloned() {
             Some(Settled::Durable(durable)) if durable < next_seq => Err(LedgerError::NotDurable {
                 tenant: tenant.clone(),
                 next_seq,
             }),
-            Some(Settled::Lost(start)) if next_seq > start.next_seq => {
+            Some(Settled::Lost(start, head)) if next_seq > start.next_seq => {
                 drop(round);
-                Err(self.lost_race(tenant, &start))
+                Err(self.lost_race(tenant, &start, head))
             }
             Some(Settled::Failed(from, detail)) if next_seq > from => Err(LedgerError::Database {
                 action: "commit receipts",
@@ -236,6 +240,14 @@ impl Ledger for PostgresLedger {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn claim_run(&self, tenant: &TenantId) -> Result<Option<RunClaim>, LedgerError> {
+        claim::claim(&self.pool, tenant)
+    }
+
+    fn await_run(&self, tenant: &TenantId) -> Result<(), LedgerError> {
+        claim::wait(&self.pool, tenant)
     }
 
     fn watch(&self, on_append: &Arc<Appended>) -> bool {

@@ -21,11 +21,8 @@ pub(super) const CHANNEL: &str = "tai_receipts";
 /// connection waits before it is opened again.
 const POLL: Duration = Duration::from_millis(250);
 
-/// The notification's text for a batch from `first` up to (not including) `next`.
-pub(super) fn payload(tenant: &TenantId, first: u64, next: u64) -> String {
-    format!("{tenant} {first} {next}")
-}
-
+/// Parses a notification's text, `tenant first_seq next_seq`, as the commit statement
+/// (`commit::COMMIT_ROUND`) composes it.
 fn parse(payload: &str) -> Option<(TenantId, u64, u64)> {
     let mut parts = payload.split(' ');
     let tenant = TenantId::new(parts.next()?).ok()?;
