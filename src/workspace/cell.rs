@@ -95,8 +95,10 @@ impl<T: Send> Job for Pending<T> {
         let receipts = (p.receipts_of)(&p.out);
         let answer = match stored {
             Ok(()) => {
-                p.cell.durable.fetch_max(p.wait_for, Ordering::AcqRel);
+                // The base first: a catch-up that sees these receipts durable must find the
+                // base past them, or it drops the base (slower rebuilds, never wrong ones).
                 p.cell.advance_base(receipts);
+                p.cell.durable.fetch_max(p.wait_for, Ordering::AcqRel);
                 if let Some(observer) = &p.observer
                     && !receipts.is_empty()
                 {
