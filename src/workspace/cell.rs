@@ -115,10 +115,6 @@ impl<T: Send> Job for Pending<T> {
                 let err = if p.cell.rebuilds.load(Ordering::Relaxed) == p.rebuilds {
                     match p.cell.rebuild(p.ledger.as_ref(), &p.tenant, &mut tenant) {
                         Ok(receipts) => {
-                            p.cell.rebuilds.fetch_add(1, Ordering::Relaxed);
-                            p.cell
-                                .durable
-                                .store(tenant.head().next_seq, Ordering::Release);
                             stored = Some(receipts);
                             e.into()
                         }
@@ -165,8 +161,17 @@ impl Cell {
         }
     }
 
-    /// Replaces the in-memory tenant with what its ledger holds, and returns the receipts
-    /// read to do so (from the durable base's head, or the whole chain).
+    /// Counts `tenant` (under its lock) as what the ledger holds: everything in it is
+    /// durable, and operations decided before now are told memory was replaced.
+    pub(super) fn now_stored(&self, tenant: &Tenant) {
+        self.rebuilds.fetch_add(1, Ordering::Relaxed);
+        self.durable
+            .store(tenant.head().next_seq, Ordering::Release);
+    }
+
+    /// Replaces the in-memory tenant with what its ledger holds ([`Cell::now_stored`]),
+    /// and returns the receipts read to do so (from the durable base's head, or the whole
+    /// chain).
     pub(super) fn rebuild(
         &self,
         ledger: &dyn Ledger,
@@ -180,6 +185,7 @@ impl Cell {
             if rebuilt.replay_more(&newer).is_ok() {
                 *tenant = rebuilt.clone();
                 *base = Some(rebuilt);
+                self.now_stored(tenant);
                 return Ok(newer);
             }
         }
@@ -188,6 +194,7 @@ impl Cell {
         if base.is_some() {
             *base = Some(tenant.clone());
         }
+        self.now_stored(tenant);
         Ok(stored)
     }
 }

@@ -364,9 +364,11 @@ impl Workspace {
         let next_seq = tenant.head().next_seq;
         // Another server's command may be running, or its receipts need reading: either can
         // block.
-        let foreign_run = self.ledger.is_remote()
+        let another_server = self.ledger.is_remote()
             && (tenant.running().is_some() || h.announced.load(Ordering::Acquire) > next_seq);
-        if next_seq == 0 || foreign_run || (settled && h.durable.load(Ordering::Acquire) < next_seq)
+        if next_seq == 0
+            || another_server
+            || (settled && h.durable.load(Ordering::Acquire) < next_seq)
         {
             return Err(Declined::WouldBlock);
         }
@@ -570,8 +572,6 @@ impl Workspace {
         }
         let mut t = lock(&h.tenant);
         let stored = h.rebuild(self.ledger.as_ref(), id, &mut t)?;
-        h.rebuilds.fetch_add(1, Ordering::Relaxed);
-        h.durable.store(t.head().next_seq, Ordering::Release);
         drop(t);
         if let Some(observer) = &self.observer {
             lock(&h.announcer).catch_up(observer.as_ref(), id, &stored);

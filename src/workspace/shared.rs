@@ -115,9 +115,8 @@ pub(super) fn catch_up(
         // Not a continuation of what is held here: the next operation rebuilds the tenant.
         return;
     }
-    h.rebuilds.fetch_add(1, Ordering::Relaxed);
-    h.durable.store(t.head().next_seq, Ordering::Release);
     h.advance_base(&newer);
+    h.now_stored(&t);
     drop(t);
     if let Some(observer) = observer {
         lock(&h.announcer).announce(observer, tenant, &newer);
