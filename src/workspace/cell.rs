@@ -8,7 +8,7 @@ use crate::governor::Tenant;
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{Ledger, LedgerError};
-use crate::sync::lock;
+use crate::sync::{lock, try_lock};
 
 use super::announcer::Announcer;
 use super::durability::Job;
@@ -16,13 +16,22 @@ use super::{ReceiptObserver, WorkspaceError};
 
 /// One tenant in memory: its governor, and what has been announced of its receipts.
 ///
-/// Two locks, always taken in this order: `op` serializes the tenant's operations and is
-/// held by a command call from its `action_started` until its outcome is sealed, so nothing
-/// else is decided in between; `tenant` is held only while deciding or copying, never while
-/// a program runs or a write is awaited, so reads answer at once from the last decided
-/// state and the durability thread can rebuild the tenant after a failed write.
+/// Three locks, always taken in this order: `loading` is held by whoever loaded the tenant
+/// from its ledger while it settles what the last writer left there ([`Cell::settled`]);
+/// `op` serializes the tenant's operations and is held by a command call from its
+/// `action_started` until its outcome is sealed, so nothing else is decided in between;
+/// `tenant` is held only while deciding or copying, never while a program runs or a write
+/// is awaited, so reads answer at once from the last decided state and the durability
+/// thread can rebuild the tenant after a failed write.
 #[derive(Debug)]
 pub(super) struct Cell {
+    /// Held from before the cell is shared until a start the ledger holds without an outcome
+    /// is durably recorded as interrupted (or failed to be): whoever finds the cell meanwhile
+    /// waits, so nothing is read or decided on a tenant its load has not settled.
+    pub(super) loading: Mutex<()>,
+    /// How many callers found the cell still loading and waited for it.
+    #[cfg(test)]
+    pub(super) waited_for_load: std::sync::atomic::AtomicUsize,
     pub(super) op: Mutex<()>,
     pub(super) tenant: Mutex<Tenant>,
     /// The seq below which the tenant's receipts are durable.
@@ -51,6 +60,9 @@ impl Cell {
             base: Mutex::new(shared.then(|| tenant.clone())),
             announced: AtomicU64::new(tenant.head().next_seq),
             announcer: Mutex::new(Announcer::new(tenant.head().next_seq)),
+            loading: Mutex::new(()),
+            #[cfg(test)]
+            waited_for_load: std::sync::atomic::AtomicUsize::new(0),
             op: Mutex::new(()),
             durable: AtomicU64::new(tenant.head().next_seq),
             tenant: Mutex::new(tenant),
@@ -148,6 +160,19 @@ impl<T: Send> Job for Pending<T> {
 }
 
 impl Cell {
+    /// Returns once the load that put the cell in memory has settled the tenant: at once,
+    /// unless the loader is still recording a start left without an outcome as interrupted.
+    /// Until that receipt is durable the tenant in memory is either still running a command
+    /// nobody runs or ahead of its ledger, and neither may be shown or decided on.
+    pub(super) fn settled(&self) {
+        if try_lock(&self.loading).is_some() {
+            return;
+        }
+        #[cfg(test)]
+        self.waited_for_load.fetch_add(1, Ordering::Relaxed);
+        drop(lock(&self.loading));
+    }
+
     /// Carries the durable base (if one is kept) over `stored`, receipts just made durable
     /// or written by another server. A base that does not continue into them is dropped:
     /// the next rebuild reads the whole chain instead, which is slower, never wrong.

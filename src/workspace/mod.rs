@@ -263,22 +263,38 @@ impl Workspace {
     }
 
     fn handle(&self, id: &TenantId) -> Result<Arc<Cell>, WorkspaceError> {
-        if let Some(h) = lock(&self.tenants).get(id) {
-            return Ok(h.clone());
+        let held = lock(&self.tenants).get(id).cloned();
+        if let Some(h) = held {
+            h.settled();
+            return Ok(h);
         }
         // Loaded without holding the map, so other tenants are not held up by this one's
         // disk reads. Two threads may both load a tenant that is not there yet; the first to
         // insert wins, and nothing was written to a tenant before its cell existed.
         let receipts = self.ledger.read(id)?;
         let tenant = Tenant::replay(id.clone(), &receipts)?;
-        let loaded = Arc::new(Cell::new(tenant, self.ledger.is_remote()));
-        let h = Arc::clone(lock(&self.tenants).entry(id.clone()).or_insert(loaded));
         // A command started by an earlier writer and never finished: that writer is gone (it
         // held the ledger's lock while running), so the action is recorded as interrupted
-        // before anything else is decided or shown.
-        if self.writes && lock(&h.tenant).running().is_some() {
+        // before anything else is decided or shown. The cell goes into the map with
+        // `loading` held, so whoever finds it before that receipt is durable waits for it
+        // (`Cell::settled`).
+        let interrupt = self.writes && tenant.running().is_some();
+        let loaded = Arc::new(Cell::new(tenant, self.ledger.is_remote()));
+        let loading = interrupt.then(|| lock(&loaded.loading));
+        let h = Arc::clone(
+            lock(&self.tenants)
+                .entry(id.clone())
+                .or_insert_with(|| Arc::clone(&loaded)),
+        );
+        if !Arc::ptr_eq(&h, &loaded) {
+            drop(loading);
+            h.settled();
+            return Ok(h);
+        }
+        if loading.is_some() {
             self.run_on(&h, id, |t, env| t.interrupt(env), Vec::as_slice)?;
         }
+        drop(loading);
         Ok(h)
     }
 

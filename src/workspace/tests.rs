@@ -6,6 +6,7 @@ use super::*;
 use crate::catalog::{builtin, load};
 use crate::clock::{SimClock, Timestamp};
 use crate::receipts::MemoryLedger;
+use crate::vocab::{EventType, GovernorState};
 
 fn workspace(catalog: Catalog) -> Workspace {
     Workspace::with_ledger(
@@ -236,6 +237,13 @@ fn try_call_declines_whatever_could_block() {
     assert_eq!(declined(&ws, &acme), None);
 
     // A tool that runs a program.
+    let ws = workspace(commands_catalog());
+    let acme = purchase(&ws, "acme");
+    assert_eq!(declined(&ws, &acme), Some(Declined::WouldBlock));
+}
+
+/// The built-in catalog with every tool's handler a program.
+fn commands_catalog() -> Catalog {
     let base = load::build(&builtin::sources()).unwrap();
     let mut packs = base.packs().to_vec();
     for tool in packs.iter_mut().flat_map(|p| p.tools.iter_mut()) {
@@ -246,9 +254,92 @@ fn try_call_declines_whatever_could_block() {
             sandbox: Default::default(),
         });
     }
-    let ws = workspace(Catalog::new(packs, base.skus().to_vec()));
-    let acme = purchase(&ws, "acme");
-    assert_eq!(declined(&ws, &acme), Some(Declined::WouldBlock));
+    Catalog::new(packs, base.skus().to_vec())
+}
+
+/// A tenant whose chain ends with a command's start and no outcome (its writer died while
+/// the program ran), loaded by one thread while another reads it: the reader is answered
+/// only once the interruption the load records is durable, so it never sees a state the
+/// ledger does not hold (nor the command still running).
+#[test]
+fn a_tenant_left_running_is_read_only_once_its_interruption_is_durable() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering::SeqCst;
+    let ledger = Arc::new(Flaky::default());
+    let catalog = Arc::new(commands_catalog());
+    let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap()));
+    let acme = {
+        let ws = Workspace::with_ledger(
+            Arc::clone(&catalog),
+            clock.clone(),
+            IdSource::seeded(1),
+            ledger.clone(),
+        );
+        let acme = purchase(&ws, "acme");
+        ws.signal(&acme, &Signal::default()).unwrap();
+        let arguments = json!({ "deployment": "checkout-api" });
+        let call = ToolCall {
+            tool: "ac_rollback_status".into(),
+            arguments: arguments.as_object().unwrap().clone(),
+            ..ToolCall::default()
+        };
+        // The start is durable; the program never reports back.
+        let h = ws.handle(&acme).unwrap();
+        let mut t = lock(&h.tenant);
+        let started = match t.begin_call(&ws.env(), &call) {
+            Begun::Started(started) => started,
+            Begun::Decided(o) => panic!("the call did not start its command: {o:?}"),
+        };
+        let ahead = ws.queue(&h, &acme, t, started.receipts.clone(), Vec::as_slice);
+        futures::executor::block_on(ahead.durable()).unwrap();
+        acme
+    };
+    let started_at = ledger.head(&acme).unwrap().next_seq;
+
+    let ws = Arc::new(Workspace::with_ledger(
+        catalog,
+        clock,
+        IdSource::seeded(2),
+        ledger.clone(),
+    ));
+    let released = Arc::new(AtomicBool::new(false));
+    let syncs = lock(&ledger.syncs);
+    let loader = {
+        let ws = Arc::clone(&ws);
+        std::thread::spawn(move || ws.load_all())
+    };
+    // The interruption is written, not yet durable.
+    while ledger.head(&acme).unwrap().next_seq == started_at {
+        std::thread::yield_now();
+    }
+    let reader = {
+        let (ws, acme, released) = (Arc::clone(&ws), acme.clone(), Arc::clone(&released));
+        std::thread::spawn(move || {
+            let view = ws.view(&acme).unwrap();
+            (view, released.load(SeqCst))
+        })
+    };
+    let cell = lock(&ws.tenants).get(&acme).cloned().unwrap();
+    while !reader.is_finished() && cell.waited_for_load.load(SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    released.store(true, SeqCst);
+    drop(syncs);
+    loader.join().unwrap().unwrap();
+    let (view, after_release) = reader.join().unwrap();
+    assert!(
+        after_release,
+        "the reader was answered before the interruption was durable"
+    );
+    assert_eq!(view.state, GovernorState::Intervening);
+    assert!(view.running.is_none());
+    assert_eq!(view.receipts, started_at + 1);
+    let stored = ledger.read(&acme).unwrap();
+    assert_eq!(
+        stored.last().unwrap().body.event_type,
+        EventType::ActionInterrupted
+    );
+    assert_eq!(*view.head_hash, *stored.last().unwrap().hash);
 }
 
 #[test]
