@@ -404,7 +404,10 @@ impl Ledger for FileLedger {
         from: u64,
         limit: usize,
     ) -> Result<Vec<Receipt>, LedgerError> {
-        let len = self.with_log(tenant, false, |log| Ok(log.map(|l| l.head.ledger_bytes)))?;
+        let len = self.with_log(tenant, false, |log| {
+            log.map(|l| l.derived_written().map(|()| l.head.ledger_bytes))
+                .transpose()
+        })?;
         let Some(len) = len else {
             return Ok(Vec::new());
         };
@@ -417,6 +420,9 @@ impl Ledger for FileLedger {
     }
 
     fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
+        self.with_log(tenant, false, |log| {
+            log.map_or(Ok(()), TenantLog::derived_written)
+        })?;
         self.dir.prove(tenant, seq)
     }
 
@@ -434,8 +440,24 @@ impl Ledger for FileLedger {
         // Keeps this process's writes and flushes out while reading.
         let slot = self.slot(tenant);
         let _leader = self.group.claim(|| false);
-        let _log = lock(&slot.log);
+        let mut log = lock(&slot.log);
+        if let Some(log) = log.as_mut() {
+            log.derived_written()?;
+        }
         self.dir.verify(tenant, false)
+    }
+}
+
+impl Drop for FileLedger {
+    /// Leaves every tenant's tree and index complete, so the next writer need not extend
+    /// them from the ledger (best effort: it would, and a reader computes what is missing).
+    fn drop(&mut self) {
+        let slots: Vec<Arc<Slot>> = lock(&self.tenants).values().cloned().collect();
+        for slot in slots {
+            if let Some(log) = lock(&slot.log).as_mut() {
+                let _ = log.derived_written();
+            }
+        }
     }
 }
 

@@ -309,6 +309,111 @@ fn signed_appends_keep_a_tree_an_index_and_a_checkpoint_per_flush() {
     consistency.verify(std::slice::from_ref(&key)).unwrap();
 }
 
+/// The tree and index are written behind the ledger: a crash leaves them short, and the
+/// next writer extends them from where they end (the same files, reading only what they
+/// miss) instead of rebuilding them, while a reader in between computes what they lack.
+/// Files that do not match the chain are rebuilt.
+#[test]
+fn a_tree_and_index_left_short_by_a_crash_are_extended_not_rebuilt() {
+    use super::super::tree::{INDEX_LEN, NODE_LEN, WRITE_BEHIND};
+    use std::os::unix::fs::MetadataExt;
+    let state = tempfile::tempdir().unwrap();
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    let n = WRITE_BEHIND as u64 * 3 + 5;
+    let chain = sample_chain(&acme, n);
+    let key = CheckpointSigner::from_seed([3; 32]).public().clone();
+    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
+    for batch in chain.chunks(7) {
+        ledger.append(&acme, batch).unwrap();
+    }
+    // Written behind: the files lag the chain, and the writer's own reads see everything.
+    let indexed = |dir: &LedgerDir| fs::metadata(dir.index_path(&acme)).unwrap().len() / INDEX_LEN;
+    assert!(indexed(&dir) < n, "the index was written with every flush");
+    assert_eq!(
+        ledger.read_from(&acme, n - 3, 10).unwrap(),
+        chain[n as usize - 3..]
+    );
+    assert_eq!(indexed(&dir), n);
+    ledger
+        .prove(&acme, n - 1)
+        .unwrap()
+        .verify(std::slice::from_ref(&key))
+        .unwrap();
+    drop(ledger);
+
+    // A crash that kept only the first receipts' nodes and offsets.
+    let held = WRITE_BEHIND as u64 + 1;
+    let tree = OpenOptions::new()
+        .write(true)
+        .open(dir.tree_path(&acme))
+        .unwrap();
+    tree.set_len(crate::receipts::merkle::stored_nodes(held) * NODE_LEN)
+        .unwrap();
+    let index = OpenOptions::new()
+        .write(true)
+        .open(dir.index_path(&acme))
+        .unwrap();
+    index.set_len(held * INDEX_LEN + 3).unwrap();
+    let inode = |p: PathBuf| fs::metadata(p).unwrap().ino();
+    let (tree_ino, index_ino) = (inode(dir.tree_path(&acme)), inode(dir.index_path(&acme)));
+    // A reader computes what the files lack.
+    dir.prove(&acme, n - 2)
+        .unwrap()
+        .verify(std::slice::from_ref(&key))
+        .unwrap();
+    assert_eq!(
+        dir.read_page(&acme, n - 2, 5, u64::MAX).unwrap(),
+        chain[n as usize - 2..]
+    );
+
+    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, n);
+    assert_eq!(indexed(&dir), n, "not extended to the chain");
+    assert_eq!(
+        (inode(dir.tree_path(&acme)), inode(dir.index_path(&acme))),
+        (tree_ino, index_ino),
+        "rebuilt instead of extended"
+    );
+    for seq in [0, held - 1, held, n - 1] {
+        ledger
+            .prove(&acme, seq)
+            .unwrap()
+            .verify(std::slice::from_ref(&key))
+            .unwrap();
+        assert_eq!(
+            ledger.read_from(&acme, seq, 1).unwrap(),
+            [chain[seq as usize].clone()]
+        );
+    }
+    drop(ledger);
+
+    // An index that points elsewhere than the chain: rebuilt whole.
+    let index = OpenOptions::new()
+        .write(true)
+        .open(dir.index_path(&acme))
+        .unwrap();
+    index.set_len(held * INDEX_LEN).unwrap();
+    use std::os::unix::fs::FileExt;
+    index
+        .write_all_at(&7u64.to_le_bytes(), (held - 1) * INDEX_LEN)
+        .unwrap();
+    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, n);
+    assert_ne!(
+        inode(dir.index_path(&acme)),
+        index_ino,
+        "a mismatched index was kept"
+    );
+    assert_eq!(indexed(&dir), n);
+    ledger
+        .prove(&acme, held - 1)
+        .unwrap()
+        .verify(std::slice::from_ref(&key))
+        .unwrap();
+    assert!(ledger.verify(&acme).unwrap().is_ok());
+}
+
 #[test]
 fn a_ledger_shorter_than_its_head_is_refused() {
     let (state, chain) = state_with(6);

@@ -139,7 +139,7 @@ impl TenantLog {
         let derived = Derived::open(
             dir.tree_path(tenant),
             dir.index_path(tenant),
-            &file,
+            (&file, &path),
             head.next_seq,
             last_line
                 .as_ref()
@@ -336,6 +336,12 @@ impl TenantLog {
         }
     }
 
+    /// Appends the tree nodes and index offsets kept in memory to their files, so a reader
+    /// of the files finds every receipt written (they are written behind the ledger).
+    pub(super) fn derived_written(&mut self) -> Result<(), LedgerError> {
+        self.derived.write_pending()
+    }
+
     /// Makes everything written durable, signs a checkpoint and advances the head, outside a
     /// group flush (repairs at open).
     pub(super) fn flush_now(
@@ -398,22 +404,18 @@ impl TenantLog {
     }
 
     /// What a flush needs, taken under the log lock so the syncs can run without it. The
-    /// tree and index get their pending nodes and offsets here.
+    /// tree and index get their pending nodes and offsets here once enough have gathered.
     pub(super) fn flush_job(
         &mut self,
         tenant: &TenantId,
         signs: bool,
     ) -> Result<FlushJob, LedgerError> {
-        self.derived.write_pending()?;
+        self.derived.write_behind()?;
         Ok(FlushJob {
             file: Arc::clone(&self.file),
             head_file: Arc::clone(&self.head_file),
-            tree: Arc::clone(&self.derived.tree),
-            index: Arc::clone(&self.derived.index),
             path: self.path.clone(),
             head_path: self.head_path.clone(),
-            tree_path: self.derived.tree_path.clone(),
-            index_path: self.derived.index_path.clone(),
             target: self.written.clone(),
             checkpoint: signs.then(|| self.checkpoint_head(tenant)),
             checkpoints: self
@@ -513,17 +515,13 @@ pub(super) fn append_checkpoint(
     (&*file).write_all(&line).map_err(io_err("append to", path))
 }
 
-/// One flush: make the ledger, tree and index durable up to `target`, sign a checkpoint of
-/// it, then record `target` as the head.
+/// One flush: make the ledger durable up to `target`, sign a checkpoint of it, then record
+/// `target` as the head. (The tree and index are written behind, never synced.)
 pub(super) struct FlushJob {
     pub(super) file: Arc<File>,
     pub(super) head_file: Arc<File>,
-    pub(super) tree: Arc<File>,
-    pub(super) index: Arc<File>,
     pub(super) path: PathBuf,
     pub(super) head_path: PathBuf,
-    pub(super) tree_path: PathBuf,
-    pub(super) index_path: PathBuf,
     pub(super) target: StoredHead,
     /// What to sign, when the ledger signs.
     pub(super) checkpoint: Option<CheckpointHead>,
@@ -532,12 +530,8 @@ pub(super) struct FlushJob {
 
 impl FlushJob {
     /// The files the first sync makes durable.
-    pub(super) fn data_files(&self) -> [(&File, &PathBuf); 3] {
-        [
-            (&*self.file, &self.path),
-            (&*self.tree, &self.tree_path),
-            (&*self.index, &self.index_path),
-        ]
+    pub(super) fn data_files(&self) -> [(&File, &PathBuf); 1] {
+        [(&*self.file, &self.path)]
     }
 
     /// The files the second sync makes durable.
