@@ -148,10 +148,22 @@ impl LedgerDir {
                 seq,
                 checkpoint_seq: checkpoint.seq,
             })?;
-        let path = self.nodes(tenant, checkpoint.tree_size(), |src| {
-            crate::receipts::merkle::inclusion_path(src, seq, checkpoint.tree_size())
-        })?;
-        let proof = InclusionProof::new(receipt, path, checkpoint);
+        let size = checkpoint.tree_size();
+        let path = |src: &NodeLookup<'_>| crate::receipts::merkle::inclusion_path(src, seq, size);
+        let proof = InclusionProof::new(
+            receipt.clone(),
+            self.nodes(tenant, size, path)?,
+            checkpoint.clone(),
+        );
+        if proof.check_tree().is_ok() {
+            return Ok(proof);
+        }
+        // The tree file may be what is damaged (it is derived): the ledger decides.
+        let proof = InclusionProof::new(
+            receipt,
+            self.computed_nodes(tenant, size, path)?,
+            checkpoint,
+        );
         proof
             .check_tree()
             .map_err(|e| self.tree_mismatch(tenant, e.to_string()))?;
@@ -170,10 +182,21 @@ impl LedgerDir {
                 tenant: tenant.clone(),
             })?;
         let (m, n) = (old.tree_size(), new.tree_size());
-        let path = self.nodes(tenant, n, |src| {
-            crate::receipts::merkle::consistency_path(src, m, n)
-        })?;
-        let proof = crate::receipts::proof::ConsistencyProof::new(old, new, path);
+        let path = |src: &NodeLookup<'_>| crate::receipts::merkle::consistency_path(src, m, n);
+        let proof = crate::receipts::proof::ConsistencyProof::new(
+            old.clone(),
+            new.clone(),
+            self.nodes(tenant, n, path)?,
+        );
+        if proof.check_tree().is_ok() {
+            return Ok(proof);
+        }
+        // As for an inclusion proof: a damaged tree file does not decide, the ledger does.
+        let proof = crate::receipts::proof::ConsistencyProof::new(
+            old,
+            new,
+            self.computed_nodes(tenant, n, path)?,
+        );
         proof
             .check_tree()
             .map_err(|e| self.tree_mismatch(tenant, e.to_string()))?;
@@ -195,7 +218,7 @@ impl LedgerDir {
         size: u64,
         f: impl for<'a> Fn(&NodeLookup<'a>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        use crate::receipts::merkle::{Frontier, stored_nodes};
+        use crate::receipts::merkle::stored_nodes;
         let path = self.tree_path(tenant);
         if let Ok(file) = File::open(&path)
             && file.metadata().map(|m| m.len()).unwrap_or(0) >= stored_nodes(size) * 32
@@ -205,6 +228,17 @@ impl LedgerDir {
                 path: &path,
             });
         }
+        self.computed_nodes(tenant, size, f)
+    }
+
+    /// Runs `f` on the stored nodes of a tree of `size` leaves computed from the ledger.
+    fn computed_nodes<T>(
+        &self,
+        tenant: &TenantId,
+        size: u64,
+        f: impl for<'a> Fn(&NodeLookup<'a>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        use crate::receipts::merkle::Frontier;
         let ledger = self.read_ledger(tenant)?;
         let mut frontier = Frontier::default();
         let mut bytes = Vec::new();
