@@ -133,6 +133,93 @@ fn tenants_are_appended_in_parallel() {
     }
 }
 
+/// Many writers syncing at once while flushes acknowledge one group's heads and write the
+/// next group's: batches are written one writer at a time, in chain order, and each writer
+/// then waits for its tenants while the others write theirs. Every acknowledged receipt
+/// stays, heads and checkpoints only move forward, the latest checkpoint covers the head,
+/// and nothing is left to adopt or quarantine on reopening.
+#[test]
+fn concurrent_writers_are_acknowledged_and_heads_only_move_forward() {
+    let state = tempfile::tempdir().unwrap();
+    let ledger = FileLedger::open_with(state.path(), signed(5)).unwrap();
+    let names: Vec<TenantId> = (0..3).map(|i| tenant(&format!("t{i}"))).collect();
+    let heads = Mutex::new(
+        names
+            .iter()
+            .map(|t| ledger.head(t).unwrap())
+            .collect::<Vec<_>>(),
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|s| {
+        let lanes: Vec<_> = (0..4)
+            .map(|lane| {
+                let (ledger, heads, names) = (&ledger, &heads, &names);
+                s.spawn(move || {
+                    for round in 0..30u64 {
+                        // Taken and written under one lock, as a lane takes its round.
+                        let written: Vec<(usize, u64)> = {
+                            let mut heads = lock(heads);
+                            (0..names.len())
+                                .filter(|i| (i + lane + round as usize).is_multiple_of(2))
+                                .map(|i| {
+                                    let t = &names[i];
+                                    let receipts: Vec<Receipt> = (0..2)
+                                        .map(|k| heads[i].seal(sample_body(t, round * 2 + k)))
+                                        .collect();
+                                    (i, ledger.write(t, &receipts).unwrap())
+                                })
+                                .collect()
+                        };
+                        for (i, next_seq) in written {
+                            ledger.sync(&names[i], next_seq).unwrap();
+                            assert!(ledger.head(&names[i]).unwrap().next_seq >= next_seq);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let dir = ledger.dir();
+        let verifier = s.spawn(|| {
+            let mut last = vec![0u64; names.len()];
+            while !stop.load(Ordering::Relaxed) {
+                for (i, t) in names.iter().enumerate() {
+                    let report = ledger.verify(t).unwrap();
+                    assert!(report.is_ok(), "{t}: {report:?}");
+                    let seqs: Vec<u64> = dir
+                        .checkpoints(t)
+                        .unwrap()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|c| c.seq)
+                        .collect();
+                    assert!(seqs.is_sorted(), "{t}: checkpoints went back: {seqs:?}");
+                    assert!(report.receipts >= last[i], "{t}: the head went back");
+                    last[i] = report.receipts;
+                }
+            }
+        });
+        for lane in lanes {
+            lane.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        verifier.join().unwrap();
+    });
+    let key = CheckpointSigner::from_seed([5; 32]).public().clone();
+    let expected: Vec<u64> = lock(&heads).iter().map(|h| h.next_seq).collect();
+    drop(ledger);
+    let ledger = FileLedger::open_with(state.path(), signed(5)).unwrap();
+    for (t, want) in names.iter().zip(expected) {
+        assert_eq!(ledger.head(t).unwrap().next_seq, want, "{t}");
+        let anchors = crate::receipts::trust::TrustAnchors {
+            keys: std::slice::from_ref(&key),
+            kept: None,
+        };
+        let report = ledger.dir().verify_with(t, true, anchors).unwrap();
+        assert!(report.is_ok(), "{t}: {report:?}");
+        assert_eq!(report.receipts, want);
+    }
+}
+
 fn signed(seed: u8) -> LedgerOptions {
     LedgerOptions {
         signer: Some(Arc::new(CheckpointSigner::from_seed([seed; 32]))),
