@@ -123,7 +123,7 @@ pub struct VerifyArgs {
     /// The tenant whose chain to verify
     #[arg(long, value_name = "TENANT", add = super::complete::tenant())]
     tenant: Option<TenantId>,
-    /// Verify every tenant in the state directory
+    /// Verify every tenant in the state directory (or the --ledger database)
     #[arg(long)]
     all: bool,
     /// Also parse every receipt and check its canonical encoding (slower)

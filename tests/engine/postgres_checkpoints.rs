@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tai::clock::{SimClock, Timestamp};
 use tai::ids::TenantId;
-use tai::receipts::ledger::{Ledger, PostgresLedger, PostgresOptions};
+use tai::receipts::ledger::{Ledger, LedgerError, PostgresLedger, PostgresOptions};
 use tai::receipts::merkle::{Frontier, leaf_of_hex};
 use tai::receipts::trust::TrustAnchors;
 use tai::receipts::{Checkpoint, CheckpointSigner, Receipt, sample_body};
@@ -157,4 +157,12 @@ fn a_head_no_checkpoint_covers_is_signed_by_the_next_signing_writer_to_load_it()
     // Loading it again signs nothing more.
     ledger.read(&acme).unwrap();
     assert_eq!(stored(&url).len(), 1);
+    // Now signed, the chain is refused to a writer without the key.
+    let keyless = PostgresLedger::connect(&url).unwrap();
+    let refused = keyless.append(&acme, &batch(&keyless, &acme, 1));
+    assert!(
+        matches!(refused, Err(LedgerError::SigningKeyRequired { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(keyless.head(&acme).unwrap().next_seq, 3);
 }

@@ -77,6 +77,8 @@ pub struct PostgresLedger {
     round: Mutex<Round>,
     /// How checkpoints are signed, when they are.
     signing: Option<Signing>,
+    /// Tenants an unsigning writer found without checkpoints, so may write to.
+    unsigned: Mutex<std::collections::HashSet<TenantId>>,
 }
 
 /// Whether `location` names a PostgreSQL database rather than a directory.
@@ -139,6 +141,7 @@ impl PostgresLedger {
                 signer: Arc::clone(signer),
                 clock: Arc::clone(&options.clock),
             }),
+            unsigned: Mutex::default(),
         })
     }
 
@@ -150,6 +153,21 @@ impl PostgresLedger {
     /// Whether this writer signs checkpoints.
     pub fn signs(&self) -> bool {
         self.signing.is_some()
+    }
+
+    /// Refuses a writer without the key a chain with checkpoints: what it wrote would be
+    /// covered by none (asked once per tenant).
+    fn check_key(&self, tenant: &TenantId) -> Result<(), LedgerError> {
+        if self.signing.is_some() || lock(&self.unsigned).contains(tenant) {
+            return Ok(());
+        }
+        if sign::latest(&mut *self.pool.get()?, tenant)?.is_some() {
+            return Err(LedgerError::SigningKeyRequired {
+                tenant: tenant.clone(),
+            });
+        }
+        lock(&self.unsigned).insert(tenant.clone());
+        Ok(())
     }
 
     /// On a signing writer's first read of `tenant`: signs its head when no checkpoint
@@ -249,6 +267,7 @@ impl Ledger for PostgresLedger {
             return Err(self.lost_race(tenant, &start, None));
         }
         let end = check_batch(tenant, &start, receipts)?;
+        self.check_key(tenant)?;
         let mut round = lock(&self.round);
         if let Some(staged) = round.staged_end(tenant)
             && *staged != start
