@@ -245,6 +245,61 @@ impl PostgresLedger {
             found_prev: start.hash.to_string(),
         }
     }
+
+    /// The chain (and, with `anchors`, its checkpoints) as one snapshot of the database.
+    fn check(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: Option<TrustAnchors<'_>>,
+    ) -> Result<VerifyReport, LedgerError> {
+        let mut client = self.pool.get()?;
+        // One snapshot: the head and the lines as one commit left them.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_err("begin reading a chain"))?;
+        let head = Self::stored_head(&mut tx, tenant)?;
+        let rows = tx
+            .query(
+                "SELECT line FROM receipts WHERE tenant = $1 ORDER BY seq",
+                &[&tenant.as_str()],
+            )
+            .map_err(db_err("read receipts"))?;
+        let checkpoints = match anchors {
+            Some(_) => Some(sign::all(&mut tx, tenant)?),
+            None => None,
+        };
+        tx.commit().map_err(db_err("finish reading a chain"))?;
+        let mut bytes = Vec::new();
+        for row in &rows {
+            bytes.extend_from_slice(row.get::<_, &str>(0).as_bytes());
+            bytes.push(b'\n');
+        }
+        let head = head.map(|h| h.encode());
+        let mut report = Verifier::new()
+            .tenant(tenant)
+            .deep(deep)
+            .verify(&bytes, head.as_deref());
+        match (checkpoints, anchors) {
+            (Some(Ok(checkpoints)), Some(anchors)) => {
+                check_signed(&mut report, tenant, &bytes, &checkpoints, anchors);
+            }
+            (Some(Err((seq, detail))), _) if report.problem.is_none() => {
+                report.problem = Some(crate::receipts::Problem {
+                    seq: Some(seq),
+                    line: None,
+                    kind: ProblemKind::CheckpointMismatch {
+                        detail: format!("the checkpoint row at seq {seq}: {detail}"),
+                    },
+                });
+            }
+            _ => {}
+        }
+        Ok(report)
+    }
 }
 
 impl Ledger for PostgresLedger {
@@ -380,7 +435,7 @@ impl Ledger for PostgresLedger {
     }
 
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
-        self.verify_signed(tenant, false, TrustAnchors::default())
+        self.check(tenant, false, None)
     }
 
     fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
@@ -424,53 +479,30 @@ impl Ledger for PostgresLedger {
         sign::prove_consistency(&mut *self.pool.get()?, old, new)
     }
 
+    /// A head committed a moment ago is signed a moment later, after its round commits:
+    /// a head no checkpoint covers yet is read again for up to a second before it is
+    /// reported.
     fn verify_signed(
         &self,
         tenant: &TenantId,
         deep: bool,
         anchors: TrustAnchors<'_>,
     ) -> Result<VerifyReport, LedgerError> {
-        let mut client = self.pool.get()?;
-        // One snapshot: the head and the lines as one commit left them.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(db_err("begin reading a chain"))?;
-        let head = Self::stored_head(&mut tx, tenant)?;
-        let rows = tx
-            .query(
-                "SELECT line FROM receipts WHERE tenant = $1 ORDER BY seq",
-                &[&tenant.as_str()],
-            )
-            .map_err(db_err("read receipts"))?;
-        let checkpoints = sign::all(&mut tx, tenant)?;
-        tx.commit().map_err(db_err("finish reading a chain"))?;
-        let mut bytes = Vec::new();
-        for row in &rows {
-            bytes.extend_from_slice(row.get::<_, &str>(0).as_bytes());
-            bytes.push(b'\n');
-        }
-        let head = head.map(|h| h.encode());
-        let mut report = Verifier::new()
-            .tenant(tenant)
-            .deep(deep)
-            .verify(&bytes, head.as_deref());
-        match checkpoints {
-            Ok(checkpoints) => check_signed(&mut report, tenant, &bytes, &checkpoints, anchors),
-            Err((seq, detail)) if report.problem.is_none() => {
-                report.problem = Some(crate::receipts::Problem {
-                    seq: Some(seq),
-                    line: None,
-                    kind: ProblemKind::CheckpointMismatch {
-                        detail: format!("the checkpoint row at seq {seq}: {detail}"),
-                    },
-                });
+        let mut tries = 0;
+        loop {
+            let report = self.check(tenant, deep, Some(anchors))?;
+            let behind = report.problem.as_ref().is_some_and(|p| {
+                matches!(
+                    p.kind,
+                    ProblemKind::NotCheckpointed { .. } | ProblemKind::CheckpointMissing
+                )
+            });
+            if !behind || tries == 10 {
+                return Ok(report);
             }
-            Err(_) => {}
+            tries += 1;
+            std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(report)
     }
 }
 
