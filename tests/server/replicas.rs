@@ -315,6 +315,24 @@ async fn two_replicas_signing_with_one_key_both_leave_checkpoints_of_one_chain()
     assert_gap_free(&chain);
     assert_eq!(checkpoint_seq(&b, "acme").await + 1, chain.len() as u64);
 
+    // A proof served by one replica checks with the public key alone.
+    let r = get(&b, Some(ACME), "/v1/tenants/acme/receipts/3/proof").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let proof = dir.path().join("proof.json");
+    std::fs::write(&proof, r.body.to_string()).unwrap();
+    let checked = common::tai()
+        .args(["receipts", "verify-proof"])
+        .arg(&proof)
+        .arg("--public-key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+
     // The whole chain against the public key, as an auditor reads it from the database.
     let audit = dir.path().join("audit");
     let verified = common::tai()

@@ -150,11 +150,6 @@ impl PostgresLedger {
         self.pool.shown()
     }
 
-    /// Whether this writer signs checkpoints.
-    pub fn signs(&self) -> bool {
-        self.signing.is_some()
-    }
-
     /// Refuses a writer without the key a chain with checkpoints: what it wrote would be
     /// covered by none (asked once per tenant).
     fn check_key(&self, tenant: &TenantId) -> Result<(), LedgerError> {
