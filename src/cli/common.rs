@@ -114,17 +114,23 @@ pub(super) fn database(global: &GlobalArgs) -> anyhow::Result<Option<Arc<dyn Led
     let Some(url) = global.ledger.as_deref() else {
         return Ok(None);
     };
-    connect_ledger(url).map(Some)
+    connect_ledger(url, None, clock(global)?).map(Some)
 }
 
-/// The database ledger at `url`, connected (and migrated) once per run.
+/// The database ledger at `url`, connected (and migrated) once per run and signer, signing
+/// each commit round's checkpoints with `signer` dated by `clock`.
 #[cfg(feature = "postgres")]
-pub(super) fn connect_ledger(url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
-    use crate::receipts::ledger::{PostgresLedger, is_postgres_url};
-    static CONNECTED: std::sync::Mutex<Vec<(String, Arc<PostgresLedger>)>> =
-        std::sync::Mutex::new(Vec::new());
+pub(super) fn connect_ledger(
+    url: &str,
+    signer: Option<Arc<CheckpointSigner>>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Ledger>> {
+    use crate::receipts::ledger::{PostgresLedger, PostgresOptions, is_postgres_url};
+    type Connected = (String, Option<String>, Arc<PostgresLedger>);
+    static CONNECTED: std::sync::Mutex<Vec<Connected>> = std::sync::Mutex::new(Vec::new());
+    let key_id = signer.as_ref().map(|s| s.public().key_id().to_owned());
     let mut connected = crate::sync::lock(&CONNECTED);
-    if let Some((_, ledger)) = connected.iter().find(|(u, _)| u == url) {
+    if let Some((_, _, ledger)) = connected.iter().find(|(u, k, _)| u == url && *k == key_id) {
         return Ok(Arc::clone(ledger) as Arc<dyn Ledger>);
     }
     if !is_postgres_url(url) {
@@ -134,34 +140,41 @@ pub(super) fn connect_ledger(url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
             crate::receipts::ledger::redact_url(url)
         );
     }
-    let ledger = Arc::new(PostgresLedger::connect(url)?);
-    connected.push((url.to_owned(), Arc::clone(&ledger)));
+    let options = PostgresOptions {
+        signer,
+        clock,
+        ..PostgresOptions::default()
+    };
+    let ledger = Arc::new(PostgresLedger::connect_with(url, &options)?);
+    connected.push((url.to_owned(), key_id, Arc::clone(&ledger)));
     Ok(ledger)
 }
 
 #[cfg(not(feature = "postgres"))]
-pub(super) fn connect_ledger(_url: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+pub(super) fn connect_ledger(
+    _url: &str,
+    _signer: Option<Arc<CheckpointSigner>>,
+    _clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Ledger>> {
     bail!("this tai was built without the `postgres` feature: --ledger is not available")
 }
 
 /// Opens the workspace for writing, signing with `--signing-key` when given.
 pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     let catalog = Arc::new(load_catalog(global)?);
-    if let Some(ledger) = database(global)? {
-        if global.signing_key.is_some() {
-            bail!(
-                "--signing-key is not supported with a database ledger yet: checkpoints are \
-                 signed only into the state directory's ledgers"
-            );
-        }
-        return Workspace::open_on(&global.state, catalog, clock(global)?, ledger)
-            .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()));
-    }
+    let clock = clock(global)?;
+    // The key is kept away from the state directory even with a database ledger: the
+    // directory holds the workspace's other files.
     let signer = match &global.signing_key {
         Some(path) => Some(Arc::new(CheckpointSigner::load(path, Some(&global.state))?)),
         None => None,
     };
-    let ws = Workspace::open_signed(&global.state, catalog, clock(global)?, signer)
+    if let Some(url) = global.ledger.as_deref() {
+        let ledger = connect_ledger(url, signer, Arc::clone(&clock))?;
+        return Workspace::open_on(&global.state, catalog, clock, ledger)
+            .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()));
+    }
+    let ws = Workspace::open_signed(&global.state, catalog, clock, signer)
         .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
     Ok(ws)
 }

@@ -91,7 +91,11 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Failure);
     }
-    let target = super::common::connect_ledger(&args.to)?;
+    let target = super::common::connect_ledger(
+        &args.to,
+        None,
+        std::sync::Arc::new(crate::clock::SystemClock),
+    )?;
     let mut present = Vec::new();
     for t in &tenants {
         if target.head(t)?.next_seq > 0 {

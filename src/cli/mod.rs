@@ -81,8 +81,9 @@ pub struct GlobalArgs {
     #[arg(long, env = "TAI_LEDGER", hide_env_values = true, value_name = "URL")]
     pub ledger: Option<String>,
     /// Ed25519 key (from `tai keys new`) with which commands that write receipts (event,
-    /// call, signal, action, serve, mcp) sign a checkpoint of each tenant they write; it
-    /// must be outside the state directory and readable by its owner only
+    /// call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into
+    /// the state directory or the --ledger database; it must be outside the state directory
+    /// and readable by its owner only
     #[arg(long, global = true, env = "TAI_SIGNING_KEY", value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
 }

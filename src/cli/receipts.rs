@@ -1,4 +1,5 @@
-//! `tai receipts`: verify, show and export the receipt chains kept in the state directory.
+//! `tai receipts`: verify, show, export and prove the receipt chains kept in the state
+//! directory or the `--ledger` database.
 //!
 //! These commands only read: they neither lock nor repair a ledger, so they can run while
 //! another `tai` process is writing. A chain that does not verify makes every one of them
@@ -22,8 +23,8 @@ use crate::receipts::export::{self, ExportFormat};
 use crate::receipts::ledger::Ledger;
 use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{
-    ChainHead, Checkpoint, EventType, LedgerDir, LedgerError, ProofFile, PublicKey, Receipt,
-    ReceiptFilter, VerifyReport,
+    ChainHead, Checkpoint, ConsistencyProof, EventType, InclusionProof, LedgerDir, LedgerError,
+    ProofFile, PublicKey, Receipt, ReceiptFilter, VerifyReport,
 };
 
 use super::common::input_error;
@@ -122,7 +123,7 @@ pub struct VerifyArgs {
     /// The tenant whose chain to verify
     #[arg(long, value_name = "TENANT", add = super::complete::tenant())]
     tenant: Option<TenantId>,
-    /// Verify every tenant in the state directory
+    /// Verify every tenant in the state directory (or the --ledger database)
     #[arg(long)]
     all: bool,
     /// Also parse every receipt and check its canonical encoding (slower)
@@ -238,14 +239,28 @@ impl Chains {
         })
     }
 
-    /// The state directory's ledgers: signed checkpoints and proofs are kept only there.
-    fn dir(&self) -> anyhow::Result<&LedgerDir> {
+    fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
         match self {
-            Chains::Dir(dir) => Ok(dir),
-            Chains::Database(..) => bail!(
-                "checkpoints and proofs are kept only with the state directory's ledgers; \
-                 a database ledger has none"
-            ),
+            Chains::Dir(dir) => dir.latest_checkpoint(tenant),
+            Chains::Database(db, _) => db.latest_checkpoint(tenant),
+        }
+    }
+
+    fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
+        match self {
+            Chains::Dir(dir) => dir.prove(tenant, seq),
+            Chains::Database(db, _) => db.prove(tenant, seq),
+        }
+    }
+
+    fn prove_consistency(
+        &self,
+        tenant: &TenantId,
+        old: Checkpoint,
+    ) -> Result<ConsistencyProof, LedgerError> {
+        match self {
+            Chains::Dir(dir) => dir.prove_consistency(tenant, old),
+            Chains::Database(db, _) => db.prove_consistency(tenant, old),
         }
     }
 
@@ -279,11 +294,7 @@ impl Chains {
     ) -> anyhow::Result<VerifyReport> {
         match self {
             Chains::Dir(dir) => Ok(dir.verify_with(tenant, deep, anchors)?),
-            Chains::Database(..) if !anchors.keys.is_empty() || anchors.kept.is_some() => bail!(
-                "--public-key and --checkpoint check signed checkpoints, which are kept only \
-                 with the state directory's ledgers"
-            ),
-            Chains::Database(db, _) => Ok(db.verify(tenant)?),
+            Chains::Database(db, _) => Ok(db.verify_signed(tenant, deep, anchors)?),
         }
     }
 
@@ -319,8 +330,8 @@ pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ReceiptsCommand::Verify(a) => verify(&dir, a),
         ReceiptsCommand::Show(a) => show(&dir, a, Paint::new(global.color)),
         ReceiptsCommand::Export(a) => export_cmd(&dir, a),
-        ReceiptsCommand::Checkpoint(a) => checkpoint(dir.dir()?, a),
-        ReceiptsCommand::Prove(a) => prove(dir.dir()?, a),
+        ReceiptsCommand::Checkpoint(a) => checkpoint(&dir, a),
+        ReceiptsCommand::Prove(a) => prove(&dir, a),
         ReceiptsCommand::VerifyProof(a) => verify_proof(a),
     }
 }
@@ -365,8 +376,8 @@ fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> anyhow::Result<()>
     }
 }
 
-fn checkpoint(dir: &LedgerDir, args: &CheckpointArgs) -> anyhow::Result<Exit> {
-    require_tenant(&Chains::Dir(dir.clone()), &args.tenant)?;
+fn checkpoint(dir: &Chains, args: &CheckpointArgs) -> anyhow::Result<Exit> {
+    require_tenant(dir, &args.tenant)?;
     let Some(c) = dir.latest_checkpoint(&args.tenant)? else {
         bail!(LedgerError::NoCheckpoint {
             tenant: args.tenant.clone()
@@ -376,8 +387,8 @@ fn checkpoint(dir: &LedgerDir, args: &CheckpointArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn prove(dir: &LedgerDir, args: &ProveArgs) -> anyhow::Result<Exit> {
-    require_tenant(&Chains::Dir(dir.clone()), &args.tenant)?;
+fn prove(dir: &Chains, args: &ProveArgs) -> anyhow::Result<Exit> {
+    require_tenant(dir, &args.tenant)?;
     match (&args.from_checkpoint, args.seq) {
         (Some(path), _) => {
             let old: Checkpoint = read_json(path, "a checkpoint")?;

@@ -251,6 +251,21 @@ pub fn verify_consistency(
     fr == *old_root && sr == *new_root && snode == 0
 }
 
+/// Every stored node, in stored order, of the tree over the receipts whose hashes (hex) are
+/// `hashes`: what a proof is computed from when no stored tree has the nodes. A hash that is
+/// not hex gives a zero leaf, so a proof over it fails against the signed root.
+pub fn nodes_of_hashes<'a>(hashes: impl IntoIterator<Item = &'a str>) -> Vec<Hash> {
+    let mut frontier = Frontier::default();
+    let mut bytes = Vec::new();
+    for hash in hashes {
+        frontier.push(leaf_of_hex(hash).unwrap_or_default(), &mut bytes);
+    }
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| c.try_into().ok())
+        .collect()
+}
+
 /// The right edge of a growing tree: the roots of its complete subtrees, largest first. It
 /// gives the root of the tree so far and the nodes each new leaf completes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

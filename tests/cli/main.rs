@@ -20,6 +20,7 @@ mod help_examples;
 mod iam;
 mod marketplace;
 mod postgres_ledger;
+mod postgres_signed;
 mod receipts;
 mod schema_agreement;
 mod shipped_suite;

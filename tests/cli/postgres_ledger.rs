@@ -81,14 +81,14 @@ fn workspace_commands_and_verification_on_a_database() {
     on(&url, &other, &["state", "--tenant", "acmee"])
         .exits(2)
         .errs("did you mean `acme`?");
-    // Checkpoints are not kept in a database: said, not silently ignored.
+    // Written without a key, the chain has no checkpoint: said, not silently ignored.
     on(
         &url,
         &other,
         &["receipts", "checkpoint", "--tenant", "acme"],
     )
     .exits(2)
-    .errs("kept only with the state directory");
+    .errs("has no signed checkpoint");
 }
 
 #[test]

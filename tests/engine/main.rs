@@ -8,5 +8,6 @@ mod exec;
 mod fuzz_regressions;
 mod invariants;
 mod ledger_contract;
+mod postgres_checkpoints;
 mod seed_examples;
 mod transition_table;

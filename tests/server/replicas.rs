@@ -1,6 +1,7 @@
 //! Two real `tai serve` replicas on one PostgreSQL ledger: calls to one tenant through both
 //! at once make one linear chain, killing one under load loses no acknowledged receipt, and
-//! a receipt stream on one replica sees what the other wrote.
+//! a receipt stream on one replica sees what the other wrote, and two replicas signing with
+//! one key both leave checkpoints of one chain that verifies.
 //!
 //! These run against the server `TAI_TEST_POSTGRES` names (`.ci/run` starts one); without it
 //! they say why and pass.
@@ -14,12 +15,23 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{self, ACME, ADMIN, DEADLINE, GLOBEX};
-use crate::http::{Server, all_receipts, assert_gap_free, client, onboard, verify_ok};
+use crate::http::{Server, all_receipts, assert_gap_free, client, get, onboard, verify_ok};
 
 /// `tai serve` on `state` (its own receipt-id seed and server lock) over the ledger at `url`.
 fn replica(state: &Path, url: &str) -> Server {
     let mut cmd = Server::command(state);
     cmd.env("TAI_LEDGER", url)
+        .args(["--admin-token", ADMIN])
+        .args(["--tenant-token", &format!("acme={ACME}")])
+        .args(["--tenant-token", &format!("globex={GLOBEX}")]);
+    Server::launch(cmd)
+}
+
+/// A replica signing checkpoints with `key`.
+fn signing_replica(state: &Path, url: &str, key: &Path) -> Server {
+    let mut cmd = Server::command(state);
+    cmd.env("TAI_LEDGER", url)
+        .env("TAI_SIGNING_KEY", key)
         .args(["--admin-token", ADMIN])
         .args(["--tenant-token", &format!("acme={ACME}")])
         .args(["--tenant-token", &format!("globex={GLOBEX}")]);
@@ -237,4 +249,101 @@ async fn a_stream_on_one_replica_sees_what_the_other_wrote() {
         Ok(true),
         "replica A's stream never showed B's receipt: {seen}"
     );
+}
+
+/// The highest seq among a call's receipts.
+fn last_seq(body: &Value) -> u64 {
+    body["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .max()
+        .unwrap()
+}
+
+/// The tenant's latest checkpoint's seq, as `s` serves it.
+async fn checkpoint_seq(s: &Server, tenant: &str) -> u64 {
+    let r = get(s, Some(ACME), &format!("/v1/tenants/{tenant}/checkpoint")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["seq"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_signing_with_one_key_both_leave_checkpoints_of_one_chain() {
+    let Some(url) = common::test_database("signed_replicas") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("signing");
+    let made = common::tai()
+        .args(["keys", "new", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let (key, public) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    let a = signing_replica(&dir.path().join("a"), &url, &key);
+    let b = signing_replica(&dir.path().join("b"), &url, &key);
+    onboard(&a, "acme", ACME, "rollback-guard-professional").await;
+
+    // Each replica signs the head it wrote; the other serves that checkpoint.
+    let by_a = last_seq(&try_call(&a.base, ACME, "acme").await.unwrap());
+    assert_eq!(checkpoint_seq(&b, "acme").await, by_a);
+    let by_b = last_seq(&try_call(&b.base, ACME, "acme").await.unwrap());
+    assert!(by_b > by_a);
+    assert_eq!(checkpoint_seq(&a, "acme").await, by_b);
+
+    // Then both at once.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            try_call(&base, ACME, "acme")
+                .await
+                .expect("the replica answers")
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let chain = all_receipts(&a, ACME, "acme").await;
+    assert_gap_free(&chain);
+    assert_eq!(checkpoint_seq(&b, "acme").await + 1, chain.len() as u64);
+
+    // A proof served by one replica checks with the public key alone.
+    let r = get(&b, Some(ACME), "/v1/tenants/acme/receipts/3/proof").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let proof = dir.path().join("proof.json");
+    std::fs::write(&proof, r.body.to_string()).unwrap();
+    let checked = common::tai()
+        .args(["receipts", "verify-proof"])
+        .arg(&proof)
+        .arg("--public-key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+
+    // The whole chain against the public key, as an auditor reads it from the database.
+    let audit = dir.path().join("audit");
+    let verified = common::tai()
+        .env("TAI_LEDGER", &url)
+        .arg("--state")
+        .arg(&audit)
+        .args(["receipts", "verify", "--all", "--public-key"])
+        .arg(&public)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{stdout}");
+    assert!(stdout.contains("signatures verified"), "{stdout}");
 }

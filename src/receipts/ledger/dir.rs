@@ -238,25 +238,16 @@ impl LedgerDir {
         size: u64,
         f: impl for<'a> Fn(&NodeLookup<'a>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        use crate::receipts::merkle::Frontier;
         let ledger = self.read_ledger(tenant)?;
-        let mut frontier = Frontier::default();
-        let mut bytes = Vec::new();
-        for l in ledger
+        let hashes = ledger
             .split(|&b| b == b'\n')
             .take(usize::try_from(size).unwrap_or(usize::MAX))
-        {
-            let leaf = line::frame(l)
-                .and_then(|f| std::str::from_utf8(f.hash).ok())
-                .and_then(crate::receipts::merkle::leaf_of_hex)
-                .unwrap_or_default();
-            frontier.push(leaf, &mut bytes);
-        }
-        let nodes: Vec<crate::receipts::merkle::Hash> = bytes
-            .chunks_exact(32)
-            .filter_map(|c| c.try_into().ok())
-            .collect();
-        f(&InMemoryNodes(nodes))
+            .map(|l| {
+                line::frame(l)
+                    .and_then(|f| std::str::from_utf8(f.hash).ok())
+                    .unwrap_or_default()
+            });
+        f(&InMemoryNodes::of_hashes(hashes))
     }
 
     /// Up to `limit` receipts from seq `from`, reading only their bytes through the index
@@ -507,8 +498,16 @@ impl LedgerDir {
 /// The stored nodes of a tree, however they are read.
 pub(super) type NodeLookup<'a> = dyn crate::receipts::merkle::NodeSource<Error = LedgerError> + 'a;
 
-/// Nodes computed in memory from the ledger, when the tree file does not have them.
+/// Nodes computed in memory from the ledger, when the tree file does not have them (or the
+/// ledger keeps none).
 pub(super) struct InMemoryNodes(Vec<crate::receipts::merkle::Hash>);
+
+impl InMemoryNodes {
+    /// The nodes of the tree over the receipts whose hashes (hex) are `hashes`.
+    pub(super) fn of_hashes<'a>(hashes: impl IntoIterator<Item = &'a str>) -> Self {
+        InMemoryNodes(crate::receipts::merkle::nodes_of_hashes(hashes))
+    }
+}
 
 impl crate::receipts::merkle::NodeSource for InMemoryNodes {
     type Error = LedgerError;

@@ -25,8 +25,9 @@ use std::sync::Arc;
 
 use crate::ids::TenantId;
 
-use super::proof::InclusionProof;
+use super::proof::{ConsistencyProof, InclusionProof};
 use super::signing::Checkpoint;
+use super::trust::{TrustAnchors, check_checkpoints};
 use super::{ChainHead, Receipt, VerifyReport};
 
 pub use dir::{LedgerDir, ReadOnlyLedger};
@@ -156,6 +157,71 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         Err(LedgerError::NoCheckpoint {
             tenant: tenant.clone(),
         })
+    }
+
+    /// The consistency path from `old` to `tenant`'s latest checkpoint.
+    fn prove_consistency(
+        &self,
+        tenant: &TenantId,
+        old: Checkpoint,
+    ) -> Result<ConsistencyProof, LedgerError> {
+        let _ = old;
+        Err(LedgerError::NoCheckpoint {
+            tenant: tenant.clone(),
+        })
+    }
+
+    /// [`Ledger::verify`], then the chain checked against its signed checkpoints and
+    /// `anchors` (public keys, a kept checkpoint). `deep` also parses every receipt where the
+    /// ledger can. A ledger that keeps no checkpoints has none to show: with a key, a chain
+    /// with receipts then fails as unsigned.
+    fn verify_signed(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: TrustAnchors<'_>,
+    ) -> Result<VerifyReport, LedgerError> {
+        let _ = deep;
+        let mut report = self.verify(tenant)?;
+        let mut lines = Vec::new();
+        for r in self.read(tenant)? {
+            lines.extend_from_slice(&r.to_line());
+            lines.push(b'\n');
+        }
+        check_signed(&mut report, tenant, &lines, &[], anchors);
+        Ok(report)
+    }
+}
+
+/// Completes `report` (of the chain whose lines are `ledger`) with its checkpoints and, when
+/// the chain itself verified, the problem [`check_checkpoints`] finds with them.
+pub(crate) fn check_signed(
+    report: &mut VerifyReport,
+    tenant: &TenantId,
+    ledger: &[u8],
+    checkpoints: &[Checkpoint],
+    anchors: TrustAnchors<'_>,
+) {
+    report.signatures_checked = !anchors.keys.is_empty();
+    report.checkpoints = checkpoints.len() as u64;
+    report.latest_checkpoint = checkpoints.last().cloned();
+    if report.problem.is_some() {
+        return;
+    }
+    let acknowledged = report.head.as_ref().map_or(0, |h| h.next_seq);
+    if let Err((seq, kind)) = check_checkpoints(
+        tenant,
+        ledger,
+        report.receipts,
+        acknowledged,
+        checkpoints,
+        anchors,
+    ) {
+        report.problem = Some(super::Problem {
+            seq,
+            line: None,
+            kind,
+        });
     }
 }
 
@@ -336,6 +402,17 @@ pub enum LedgerError {
         /// The file.
         path: PathBuf,
         /// What is wrong.
+        detail: String,
+    },
+    /// The chain in the database does not give the signed root.
+    #[error(
+        "the receipts of tenant `{tenant}` do not match its latest signed checkpoint: {detail}\n\
+         hint: `tai receipts verify --tenant {tenant} --public-key FILE` names the first bad seq"
+    )]
+    CheckpointMismatch {
+        /// The tenant.
+        tenant: TenantId,
+        /// What did not verify.
         detail: String,
     },
     /// The stored Merkle tree does not give the signed root.

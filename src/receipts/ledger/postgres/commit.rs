@@ -6,7 +6,9 @@
 //! staged for the tenant already); the first [`Ledger::sync`](super::super::Ledger::sync)
 //! commits everything staged, and every later one reads what that commit settled. Inside the
 //! transaction each tenant's head moves only if it is still where the tenant's batches
-//! start; a tenant that lost its race is left out and told so, the others commit.
+//! start; a tenant that lost its race is left out and told so, the others commit. A signing
+//! writer then signs one checkpoint of each committed tenant's new head and stores them all
+//! in one more statement before anyone is answered.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,6 +18,7 @@ use crate::ids::TenantId;
 use crate::receipts::{ChainHead, Receipt};
 
 use super::pool::Pool;
+use super::sign::{self, Frontiers, Signing};
 use super::{to_db, watch};
 
 /// One tenant's batches staged since the last commit, merged into one.
@@ -47,6 +50,8 @@ pub(super) struct Round {
     pub(super) settled: HashMap<TenantId, Settled>,
     /// The connection rounds are committed on, opened by the first commit.
     pub(super) committer: Option<Committer>,
+    /// What checkpoints are signed from.
+    pub(super) frontiers: Frontiers,
 }
 
 impl Round {
@@ -80,8 +85,9 @@ impl Round {
         }
     }
 
-    /// Commits everything staged in one transaction and records what it settled.
-    pub(super) fn commit(&mut self, pool: &Pool, notify: bool) {
+    /// Commits everything staged in one transaction, signs the committed heads when
+    /// `signing`, and records what it settled.
+    pub(super) fn commit(&mut self, pool: &Pool, notify: bool, signing: Option<&Signing>) {
         if self.committer.as_ref().is_none_or(Committer::is_closed) {
             self.committer = None;
             match pool.connect().and_then(|client| {
@@ -102,7 +108,25 @@ impl Round {
             by_slot.into_iter().map(|(_, t)| t).collect()
         };
         let outcome = commit_all(committer, notify, &tenants, &staged);
+        // Signed before anyone is answered, so an acknowledged receipt is covered.
+        let mut unsigned = HashMap::new();
+        if let Some(signing) = signing {
+            let won: Vec<(&TenantId, &Staged)> = tenants
+                .iter()
+                .zip(&staged)
+                .zip(&outcome.moved)
+                .filter(|(_, moved)| **moved)
+                .map(|(batch, _)| batch)
+                .collect();
+            unsigned = sign_round(&mut committer.client, &mut self.frontiers, signing, &won);
+        }
         for ((tenant, batch), moved) in tenants.into_iter().zip(&staged).zip(outcome.moved) {
+            if let Some(detail) = unsigned.remove(&tenant) {
+                self.frontiers.forget(&tenant);
+                let failed = Settled::Failed(batch.start.next_seq, detail);
+                self.settled.insert(tenant, failed);
+                continue;
+            }
             let settled = match (&outcome.failed, moved) {
                 (Some((true, _)), _) => Settled::Lost(batch.start.clone(), None),
                 (None, false) => Settled::Lost(
@@ -127,6 +151,38 @@ impl Round {
         }
         self.staged.clear();
     }
+}
+
+/// Signs a checkpoint of each committed tenant's new head and stores them in one statement.
+/// Returns the tenants left unsigned, with why: their receipts are committed but not
+/// acknowledged, and the next round or the next writer to load them signs their head.
+fn sign_round(
+    client: &mut Client,
+    frontiers: &mut Frontiers,
+    signing: &Signing,
+    won: &[(&TenantId, &Staged)],
+) -> HashMap<TenantId, String> {
+    let mut unsigned = HashMap::new();
+    let mut checkpoints = Vec::with_capacity(won.len());
+    for (tenant, batch) in won {
+        match frontiers.sign(client, signing, tenant, &batch.start, &batch.receipts) {
+            Ok(Some(c)) => checkpoints.push(c),
+            Ok(None) => {}
+            Err(e) => {
+                unsigned.insert((*tenant).clone(), e.to_string());
+            }
+        }
+    }
+    if let Err(e) = sign::insert(client, &checkpoints) {
+        for c in checkpoints {
+            unsigned.insert(c.tenant_id, e.to_string());
+        }
+    } else {
+        for c in &checkpoints {
+            frontiers.first_use(&c.tenant_id);
+        }
+    }
+    unsigned
 }
 
 struct Outcome {

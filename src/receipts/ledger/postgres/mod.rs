@@ -7,12 +7,14 @@
 //! the `(tenant, seq)` primary key: two replicas deciding on the same head cannot both
 //! commit, and the loser is told [`LedgerError::Discontinuous`] with the head it lost to, so
 //! it can reload the tenant and decide again. A receipt is acknowledged once its transaction
-//! has committed.
+//! has committed. A writer given a signing key signs a checkpoint of each tenant's head
+//! after every commit round (see `sign`), as a file ledger does after every flush.
 
 mod claim;
 mod commit;
 mod pool;
 mod schema;
+mod sign;
 mod watch;
 
 use std::path::PathBuf;
@@ -23,14 +25,19 @@ use std::time::Duration;
 use postgres::error::SqlState;
 use postgres::{Config, IsolationLevel};
 
+use crate::clock::{Clock, SystemClock};
 use crate::ids::TenantId;
+use crate::receipts::proof::{ConsistencyProof, InclusionProof};
+use crate::receipts::signing::{Checkpoint, CheckpointSigner};
+use crate::receipts::trust::TrustAnchors;
 use crate::receipts::verify::Verifier;
-use crate::receipts::{ChainHead, GENESIS_HASH, Receipt, VerifyReport};
+use crate::receipts::{ChainHead, GENESIS_HASH, ProblemKind, Receipt, VerifyReport};
 
-use super::{Appended, Ledger, LedgerError, RunClaim, StoredHead, check_batch};
+use super::{Appended, Ledger, LedgerError, RunClaim, StoredHead, check_batch, check_signed};
 
 use commit::{Round, Settled};
 use pool::Pool;
+use sign::Signing;
 
 use crate::sync::lock;
 
@@ -42,6 +49,10 @@ pub struct PostgresOptions {
     /// How long to wait for a connection before giving up (unless the URL sets
     /// `connect_timeout`).
     pub connect_timeout: Duration,
+    /// The key each commit round's checkpoints are signed with; none are signed without one.
+    pub signer: Option<Arc<CheckpointSigner>>,
+    /// The clock of checkpoints.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for PostgresOptions {
@@ -49,6 +60,8 @@ impl Default for PostgresOptions {
         PostgresOptions {
             pool_size: 16,
             connect_timeout: Duration::from_secs(5),
+            signer: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -62,6 +75,10 @@ pub struct PostgresLedger {
     notify: bool,
     /// What was written and not yet committed, and what the last commits settled.
     round: Mutex<Round>,
+    /// How checkpoints are signed, when they are.
+    signing: Option<Signing>,
+    /// Tenants an unsigning writer found without checkpoints, so may write to.
+    unsigned: Mutex<std::collections::HashSet<TenantId>>,
 }
 
 /// Whether `location` names a PostgreSQL database rather than a directory.
@@ -120,12 +137,64 @@ impl PostgresLedger {
             pool,
             notify,
             round: Mutex::new(Round::default()),
+            signing: options.signer.as_ref().map(|signer| Signing {
+                signer: Arc::clone(signer),
+                clock: Arc::clone(&options.clock),
+            }),
+            unsigned: Mutex::default(),
         })
     }
 
     /// The database's URL without its password.
     pub fn url(&self) -> &str {
         self.pool.shown()
+    }
+
+    /// Refuses a writer without the key a chain with checkpoints: what it wrote would be
+    /// covered by none (asked once per tenant).
+    fn check_key(&self, tenant: &TenantId) -> Result<(), LedgerError> {
+        if self.signing.is_some() || lock(&self.unsigned).contains(tenant) {
+            return Ok(());
+        }
+        if sign::latest(&mut *self.pool.get()?, tenant)?.is_some() {
+            return Err(LedgerError::SigningKeyRequired {
+                tenant: tenant.clone(),
+            });
+        }
+        lock(&self.unsigned).insert(tenant.clone());
+        Ok(())
+    }
+
+    /// On a signing writer's first read of `tenant`: signs its head when no checkpoint
+    /// covers it (a writer stopped between committing a round and storing its checkpoints,
+    /// or the chain was written without a key). `receipts` are the whole committed chain.
+    fn sign_uncovered(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<(), LedgerError> {
+        let Some(signing) = &self.signing else {
+            return Ok(());
+        };
+        let mut round = lock(&self.round);
+        if !round.frontiers.first_use(tenant) {
+            return Ok(());
+        }
+        let result = (|| {
+            let Some(last) = receipts.last() else {
+                return Ok(());
+            };
+            let mut client = self.pool.get()?;
+            if sign::latest(&mut *client, tenant)?.is_some_and(|c| c.seq >= last.seq) {
+                return Ok(());
+            }
+            let start = ChainHead::default();
+            let checkpoint =
+                round
+                    .frontiers
+                    .sign(&mut *client, signing, tenant, &start, receipts)?;
+            sign::insert(&mut *client, checkpoint.as_slice())
+        })();
+        if result.is_err() {
+            round.frontiers.forget(tenant);
+        }
+        result
     }
 
     /// Where a tenant's receipts are, for messages that name a path.
@@ -171,6 +240,61 @@ impl PostgresLedger {
             found_prev: start.hash.to_string(),
         }
     }
+
+    /// The chain (and, with `anchors`, its checkpoints) as one snapshot of the database.
+    fn check(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: Option<TrustAnchors<'_>>,
+    ) -> Result<VerifyReport, LedgerError> {
+        let mut client = self.pool.get()?;
+        // One snapshot: the head and the lines as one commit left them.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_err("begin reading a chain"))?;
+        let head = Self::stored_head(&mut tx, tenant)?;
+        let rows = tx
+            .query(
+                "SELECT line FROM receipts WHERE tenant = $1 ORDER BY seq",
+                &[&tenant.as_str()],
+            )
+            .map_err(db_err("read receipts"))?;
+        let checkpoints = match anchors {
+            Some(_) => Some(sign::all(&mut tx, tenant)?),
+            None => None,
+        };
+        tx.commit().map_err(db_err("finish reading a chain"))?;
+        let mut bytes = Vec::new();
+        for row in &rows {
+            bytes.extend_from_slice(row.get::<_, &str>(0).as_bytes());
+            bytes.push(b'\n');
+        }
+        let head = head.map(|h| h.encode());
+        let mut report = Verifier::new()
+            .tenant(tenant)
+            .deep(deep)
+            .verify(&bytes, head.as_deref());
+        match (checkpoints, anchors) {
+            (Some(Ok(checkpoints)), Some(anchors)) => {
+                check_signed(&mut report, tenant, &bytes, &checkpoints, anchors);
+            }
+            (Some(Err((seq, detail))), _) if report.problem.is_none() => {
+                report.problem = Some(crate::receipts::Problem {
+                    seq: Some(seq),
+                    line: None,
+                    kind: ProblemKind::CheckpointMismatch {
+                        detail: format!("the checkpoint row at seq {seq}: {detail}"),
+                    },
+                });
+            }
+            _ => {}
+        }
+        Ok(report)
+    }
 }
 
 impl Ledger for PostgresLedger {
@@ -193,6 +317,7 @@ impl Ledger for PostgresLedger {
             return Err(self.lost_race(tenant, &start, None));
         }
         let end = check_batch(tenant, &start, receipts)?;
+        self.check_key(tenant)?;
         let mut round = lock(&self.round);
         if let Some(staged) = round.staged_end(tenant)
             && *staged != start
@@ -215,7 +340,7 @@ impl Ledger for PostgresLedger {
     fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {
         let mut round = lock(&self.round);
         if !round.staged.is_empty() {
-            round.commit(&self.pool, self.notify);
+            round.commit(&self.pool, self.notify, self.signing.as_ref());
         }
         match round.settled.get(tenant).cloned() {
             Some(Settled::Durable(durable)) if durable < next_seq => Err(LedgerError::NotDurable {
@@ -235,7 +360,9 @@ impl Ledger for PostgresLedger {
     }
 
     fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
-        self.read_from(tenant, 0, usize::MAX)
+        let receipts = self.read_from(tenant, 0, usize::MAX)?;
+        self.sign_uncovered(tenant, &receipts)?;
+        Ok(receipts)
     }
 
     fn is_remote(&self) -> bool {
@@ -303,31 +430,74 @@ impl Ledger for PostgresLedger {
     }
 
     fn verify(&self, tenant: &TenantId) -> Result<VerifyReport, LedgerError> {
-        let mut client = self.pool.get()?;
-        // One snapshot: the head and the lines as one commit left them.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(db_err("begin reading a chain"))?;
-        let head = Self::stored_head(&mut tx, tenant)?;
-        let rows = tx
-            .query(
-                "SELECT line FROM receipts WHERE tenant = $1 ORDER BY seq",
-                &[&tenant.as_str()],
-            )
-            .map_err(db_err("read receipts"))?;
-        tx.commit().map_err(db_err("finish reading a chain"))?;
-        let mut bytes = Vec::new();
-        for row in &rows {
-            bytes.extend_from_slice(row.get::<_, &str>(0).as_bytes());
-            bytes.push(b'\n');
+        self.check(tenant, false, None)
+    }
+
+    fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
+        sign::latest(&mut *self.pool.get()?, tenant)
+    }
+
+    /// Computed from every receipt hash up to the checkpoint: O(n) per proof.
+    fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
+        let checkpoint =
+            self.latest_checkpoint(tenant)?
+                .ok_or_else(|| LedgerError::NoCheckpoint {
+                    tenant: tenant.clone(),
+                })?;
+        let not_covered = || LedgerError::NotCovered {
+            tenant: tenant.clone(),
+            seq,
+            checkpoint_seq: checkpoint.seq,
+        };
+        if seq > checkpoint.seq {
+            return Err(not_covered());
         }
-        let head = head.map(|h| h.encode());
-        Ok(Verifier::new()
-            .tenant(tenant)
-            .verify(&bytes, head.as_deref()))
+        let receipt = self
+            .read_from(tenant, seq, 1)?
+            .into_iter()
+            .next()
+            .filter(|r| r.seq == seq)
+            .ok_or_else(not_covered)?;
+        sign::prove(&mut *self.pool.get()?, receipt, checkpoint)
+    }
+
+    fn prove_consistency(
+        &self,
+        tenant: &TenantId,
+        old: Checkpoint,
+    ) -> Result<ConsistencyProof, LedgerError> {
+        let new = self
+            .latest_checkpoint(tenant)?
+            .ok_or_else(|| LedgerError::NoCheckpoint {
+                tenant: tenant.clone(),
+            })?;
+        sign::prove_consistency(&mut *self.pool.get()?, old, new)
+    }
+
+    /// A head committed a moment ago is signed a moment later, after its round commits:
+    /// a head no checkpoint covers yet is read again for up to a second before it is
+    /// reported.
+    fn verify_signed(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: TrustAnchors<'_>,
+    ) -> Result<VerifyReport, LedgerError> {
+        let mut tries = 0;
+        loop {
+            let report = self.check(tenant, deep, Some(anchors))?;
+            let behind = report.problem.as_ref().is_some_and(|p| {
+                matches!(
+                    p.kind,
+                    ProblemKind::NotCheckpointed { .. } | ProblemKind::CheckpointMissing
+                )
+            });
+            if !behind || tries == 10 {
+                return Ok(report);
+            }
+            tries += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 

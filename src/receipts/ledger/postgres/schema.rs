@@ -14,10 +14,11 @@ use super::db_err;
 const MIGRATION_LOCK: i64 = 0x7461_695f_6d69_6772; // "tai_migr"
 
 /// Each version's statements, in order. Never edit a released step: add the next one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "receipts and heads",
-    "CREATE TABLE IF NOT EXISTS receipts (
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "receipts and heads",
+        "CREATE TABLE IF NOT EXISTS receipts (
          tenant TEXT NOT NULL,
          seq BIGINT NOT NULL,
          prev_hash TEXT NOT NULL,
@@ -31,10 +32,22 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
          hash TEXT NOT NULL,
          ledger_bytes BIGINT NOT NULL
      );",
-)];
+    ),
+    (
+        2,
+        "signed checkpoints",
+        // Each row is the checkpoint's line as the file ledger's checkpoints file holds it.
+        "CREATE TABLE IF NOT EXISTS checkpoints (
+             tenant TEXT NOT NULL,
+             seq BIGINT NOT NULL,
+             line TEXT NOT NULL,
+             PRIMARY KEY (tenant, seq)
+         );",
+    ),
+];
 
 /// The schema version this build writes.
-pub(super) const CURRENT: i64 = 1;
+pub(super) const CURRENT: i64 = 2;
 
 /// Brings the database's schema up to [`CURRENT`]; refuses one a newer build migrated.
 pub(super) fn migrate(client: &mut Client) -> Result<(), LedgerError> {

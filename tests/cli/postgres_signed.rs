@@ -1,0 +1,287 @@
+//! Signed checkpoints and proofs on a PostgreSQL ledger (`--ledger` with `--signing-key`):
+//! the record against someone who can write the database but has no key. Against the server
+//! `TAI_TEST_POSTGRES` names; without it each test says why and passes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use tai::receipts::merkle::{Frontier, leaf_of_hex};
+use tai::receipts::{ChainHead, Checkpoint, Receipt};
+
+use crate::common::{self, Run, test_database};
+
+/// A database, a state directory, a key pair outside it and a second public key.
+struct Fixture {
+    url: String,
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    public: PathBuf,
+    other_public: PathBuf,
+}
+
+fn keys(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let out: Run = common::tai()
+        .args(["keys", "new", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap()
+        .into();
+    out.ok().has("key id ");
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
+
+impl Fixture {
+    fn new(name: &str) -> Option<Fixture> {
+        let url = test_database(name)?;
+        let dir = tempfile::tempdir().unwrap();
+        let (key, public) = keys(dir.path(), "signing");
+        let (_, other_public) = keys(dir.path(), "other");
+        Some(Fixture {
+            url,
+            dir,
+            key,
+            public,
+            other_public,
+        })
+    }
+
+    /// `tai` on the database with the signing key and a fixed clock.
+    fn tai(&self, args: &[&str]) -> Run {
+        common::tai()
+            .env("TAI_LEDGER", &self.url)
+            .env("TAI_SIGNING_KEY", &self.key)
+            .arg("--state")
+            .arg(self.dir.path().join("state"))
+            .args(["--now", "2026-03-01T00:00:00Z"])
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    }
+
+    fn verify(&self, key: &Path, extra: &[&str]) -> Run {
+        let mut args = vec!["receipts", "verify", "--public-key", key.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.tai(&args)
+    }
+
+    fn db(&self) -> ::postgres::Client {
+        ::postgres::Client::connect(&self.url, ::postgres::NoTls).unwrap()
+    }
+
+    /// `tenant`'s checkpoints as stored, oldest first.
+    fn checkpoints(&self, tenant: &str) -> Vec<Checkpoint> {
+        self.db()
+            .query(
+                "SELECT line FROM checkpoints WHERE tenant = $1 ORDER BY seq",
+                &[&tenant],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| serde_json::from_str(row.get(0)).unwrap())
+            .collect()
+    }
+
+    /// `tenant`'s receipts as stored.
+    fn receipts(&self, tenant: &str) -> Vec<Receipt> {
+        self.db()
+            .query(
+                "SELECT line FROM receipts WHERE tenant = $1 ORDER BY seq",
+                &[&tenant],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| serde_json::from_str(row.get(0)).unwrap())
+            .collect()
+    }
+}
+
+/// `acme` and `beta` activated and signalled, each write signed.
+fn fixture(name: &str) -> Option<Fixture> {
+    let f = Fixture::new(name)?;
+    for t in ["acme", "beta"] {
+        f.tai(&[
+            "event",
+            "activate",
+            "--tenant",
+            t,
+            "--sku",
+            "rollback-guard-base",
+        ])
+        .ok();
+        for _ in 0..3 {
+            f.tai(&["signal", "--tenant", t]).ok();
+        }
+    }
+    Some(f)
+}
+
+/// The Merkle root of the first `size` of `chain`.
+fn root(chain: &[Receipt], size: u64) -> String {
+    let mut frontier = Frontier::default();
+    let mut scratch = Vec::new();
+    for r in chain.iter().take(size as usize) {
+        frontier.push(leaf_of_hex(&r.hash).unwrap(), &mut scratch);
+    }
+    hex::encode(frontier.root())
+}
+
+#[test]
+fn each_signed_command_on_a_database_leaves_one_checkpoint_per_tenant_it_wrote() {
+    let Some(f) = fixture("signed_cli") else {
+        return;
+    };
+    let (acme, beta) = (f.checkpoints("acme"), f.checkpoints("beta"));
+    // One per command: the activation and three signals.
+    assert_eq!(acme.len(), 4);
+    assert_eq!(beta.len(), 4);
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    let after = f.checkpoints("acme");
+    assert_eq!(after.len(), 5);
+    assert_eq!(f.checkpoints("beta").len(), 4, "beta was not written");
+    let chain = f.receipts("acme");
+    let latest = after.last().unwrap();
+    assert_eq!(latest.seq + 1, chain.len() as u64, "the head is covered");
+    for c in &after {
+        assert_eq!(c.merkle_root, root(&chain, c.tree_size()), "seq {}", c.seq);
+        assert_eq!(c.head_hash, *chain[c.seq as usize].hash);
+    }
+    // `tai receipts checkpoint` prints the latest.
+    let printed = f.tai(&["receipts", "checkpoint", "--tenant", "acme"]).ok();
+    let printed: Checkpoint = serde_json::from_str(&printed.stdout).unwrap();
+    assert_eq!(&printed, latest);
+    f.verify(&f.public, &["--all"])
+        .ok()
+        .has("signatures verified");
+}
+
+#[test]
+fn a_rewritten_and_relinked_chain_in_the_database_fails_against_the_key() {
+    let Some(f) = fixture("signed_rewrite") else {
+        return;
+    };
+    f.verify(&f.public, &["--tenant", "acme"])
+        .ok()
+        .has("signatures verified");
+    // A key that did not sign it.
+    f.verify(&f.other_public, &["--tenant", "acme"]).exits(1);
+
+    // Receipt 2 rewritten, and every later one sealed again to link to it, with a head that
+    // matches: a chain consistent in itself.
+    let mut chain = f.receipts("acme");
+    chain[2].body.governor_id = "gov-evil".into();
+    let mut head = ChainHead {
+        next_seq: 2,
+        hash: chain[1].hash.clone(),
+    };
+    for r in &mut chain[2..] {
+        *r = head.seal(r.body.clone());
+    }
+    let mut db = f.db();
+    for r in &chain[2..] {
+        let line = String::from_utf8(r.to_line()).unwrap();
+        db.execute(
+            "UPDATE receipts SET line = $1, hash = $2, prev_hash = $3 \
+             WHERE tenant = 'acme' AND seq = $4",
+            &[&line, &&*r.hash, &&*r.prev_hash, &(r.seq as i64)],
+        )
+        .unwrap();
+    }
+    db.execute(
+        "UPDATE heads SET hash = $1, ledger_bytes = \
+         (SELECT sum(octet_length(line) + 1) FROM receipts WHERE tenant = 'acme') \
+         WHERE tenant = 'acme'",
+        &[&&*head.hash],
+    )
+    .unwrap();
+    f.verify(&f.public, &["--tenant", "acme"])
+        .exits(1)
+        .has("does not match its signed checkpoint");
+    // The other tenant is untouched.
+    f.verify(&f.public, &["--tenant", "beta"]).ok();
+    // Removing the checkpoints too leaves a chain only the key tells apart.
+    db.execute("DELETE FROM checkpoints WHERE tenant = 'acme'", &[])
+        .unwrap();
+    f.tai(&["receipts", "verify", "--tenant", "acme", "--deep"])
+        .ok();
+    f.verify(&f.public, &["--tenant", "acme"])
+        .exits(1)
+        .has("no signed checkpoint");
+}
+
+#[test]
+fn a_proof_from_a_database_ledger_checks_with_the_public_key_alone() {
+    let Some(f) = fixture("signed_proof") else {
+        return;
+    };
+    let check = |file: &Path, key: &Path| -> Run {
+        common::tai()
+            .args(["receipts", "verify-proof"])
+            .arg(file)
+            .arg("--public-key")
+            .arg(key)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let proof = f.dir.path().join("acme-2.proof.json");
+    let out = proof.to_str().unwrap();
+    f.tai(&[
+        "receipts", "prove", "--tenant", "acme", "--seq", "2", "--out", out,
+    ])
+    .ok();
+    check(&proof, &f.public).ok().has("receipt seq 2");
+    check(&proof, &f.other_public).exits(1);
+
+    // A kept checkpoint, a later write, and the proof that the history only grew.
+    let kept = f.dir.path().join("kept.json");
+    let kept_path = kept.to_str().unwrap();
+    f.tai(&[
+        "receipts",
+        "checkpoint",
+        "--tenant",
+        "acme",
+        "--out",
+        kept_path,
+    ])
+    .ok();
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    f.verify(&f.public, &["--tenant", "acme", "--checkpoint", kept_path])
+        .ok();
+    let grew = f.dir.path().join("grew.json");
+    f.tai(&[
+        "receipts",
+        "prove",
+        "--tenant",
+        "acme",
+        "--from-checkpoint",
+        kept_path,
+        "--out",
+        grew.to_str().unwrap(),
+    ])
+    .ok();
+    check(&grew, &f.public)
+        .ok()
+        .has("extends the one signed at seq");
+
+    // A receipt the database no longer has as signed is not proved.
+    f.db()
+        .execute(
+            "UPDATE receipts SET hash = repeat('0', 64) WHERE tenant = 'acme' AND seq = 1",
+            &[],
+        )
+        .unwrap();
+    let refused = f.tai(&[
+        "receipts", "prove", "--tenant", "acme", "--seq", "2", "--out", out,
+    ]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains("do not match its latest signed checkpoint"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -1,0 +1,168 @@
+//! Signed checkpoints on the PostgreSQL ledger: one per tenant per commit round, roots that
+//! match the chain, proofs, and the head a crashed writer left unsigned. Against the server
+//! `TAI_TEST_POSTGRES` names; without it each test says why and passes.
+#![cfg(feature = "postgres")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use tai::clock::{SimClock, Timestamp};
+use tai::ids::TenantId;
+use tai::receipts::ledger::{Ledger, LedgerError, PostgresLedger, PostgresOptions};
+use tai::receipts::merkle::{Frontier, leaf_of_hex};
+use tai::receipts::trust::TrustAnchors;
+use tai::receipts::{Checkpoint, CheckpointSigner, Receipt, sample_body};
+
+use crate::common::tenant;
+
+fn signer() -> Arc<CheckpointSigner> {
+    Arc::new(CheckpointSigner::from_seed([7; 32]))
+}
+
+fn signing(url: &str, signer: &Arc<CheckpointSigner>) -> PostgresLedger {
+    let options = PostgresOptions {
+        signer: Some(Arc::clone(signer)),
+        clock: Arc::new(SimClock::new(
+            Timestamp::parse("2026-03-01T00:00:00Z").unwrap(),
+        )),
+        ..PostgresOptions::default()
+    };
+    PostgresLedger::connect_with(url, &options).unwrap()
+}
+
+/// The next `n` receipts of `tenant` sealed against `ledger`'s head.
+fn batch(ledger: &dyn Ledger, tenant: &TenantId, n: u64) -> Vec<Receipt> {
+    let mut head = ledger.head(tenant).unwrap();
+    let first = head.next_seq;
+    (first..first + n)
+        .map(|i| head.seal(sample_body(tenant, i)))
+        .collect()
+}
+
+/// Every stored checkpoint, as (tenant, seq, checkpoint), in table order.
+fn stored(url: &str) -> Vec<(String, i64, Checkpoint)> {
+    let mut db = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    db.query(
+        "SELECT tenant, seq, line FROM checkpoints ORDER BY tenant, seq",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|row| {
+        let line: String = row.get(2);
+        (row.get(0), row.get(1), serde_json::from_str(&line).unwrap())
+    })
+    .collect()
+}
+
+/// The Merkle root of `tenant`'s first `size` receipts.
+fn root(ledger: &dyn Ledger, tenant: &TenantId, size: usize) -> String {
+    let mut frontier = Frontier::default();
+    let mut scratch = Vec::new();
+    for r in ledger.read(tenant).unwrap().iter().take(size) {
+        frontier.push(leaf_of_hex(&r.hash).unwrap(), &mut scratch);
+    }
+    hex::encode(frontier.root())
+}
+
+#[test]
+fn one_commit_round_signs_one_checkpoint_per_committed_tenant() {
+    let Some(url) = crate::common::test_database("signed_round") else {
+        return;
+    };
+    let key = signer();
+    let ledger = signing(&url, &key);
+    let (acme, beta) = (tenant("acme"), tenant("beta"));
+    // Both tenants staged, then one sync: one round, one transaction, one checkpoint each.
+    let a = ledger.write(&acme, &batch(&ledger, &acme, 3)).unwrap();
+    let b = ledger.write(&beta, &batch(&ledger, &beta, 2)).unwrap();
+    ledger.sync(&acme, a).unwrap();
+    ledger.sync(&beta, b).unwrap();
+    let rows = stored(&url);
+    let at: Vec<(&str, i64)> = rows.iter().map(|(t, s, _)| (t.as_str(), *s)).collect();
+    assert_eq!(at, [("acme", 2), ("beta", 1)]);
+    for (t, seq, c) in &rows {
+        let t = tenant(t);
+        assert_eq!(c.seq, u64::try_from(*seq).unwrap());
+        assert_eq!(c.merkle_root, root(&ledger, &t, c.tree_size() as usize));
+        assert_eq!(c.head_hash, *ledger.head(&t).unwrap().hash);
+        c.verify_signature(std::slice::from_ref(key.public()))
+            .unwrap();
+    }
+
+    // Another writer appends (its frontier read from the table), then this one again (its
+    // cached frontier is behind and reads only what it misses).
+    let other = signing(&url, &key);
+    other.append(&acme, &batch(&other, &acme, 4)).unwrap();
+    ledger.append(&acme, &batch(&ledger, &acme, 2)).unwrap();
+    let seqs: Vec<i64> = stored(&url)
+        .into_iter()
+        .filter(|(t, _, _)| t == "acme")
+        .map(|(_, s, _)| s)
+        .collect();
+    assert_eq!(seqs, [2, 6, 8]);
+    let latest = ledger.latest_checkpoint(&acme).unwrap().unwrap();
+    assert_eq!(latest.seq, 8);
+    assert_eq!(latest.merkle_root, root(&ledger, &acme, 9));
+
+    // Every receipt proves against the latest checkpoint; the chain verifies with the key.
+    for seq in 0..9 {
+        let proof = ledger.prove(&acme, seq).unwrap();
+        proof.verify(std::slice::from_ref(key.public())).unwrap();
+    }
+    assert!(ledger.prove(&acme, 9).is_err());
+    let keys = [key.public().clone()];
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: None,
+    };
+    let report = ledger.verify_signed(&acme, true, anchors).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert_eq!(report.checkpoints, 3);
+    let consistency = ledger
+        .prove_consistency(&acme, stored(&url)[0].2.clone())
+        .unwrap();
+    consistency.verify(&keys).unwrap();
+}
+
+#[test]
+fn a_head_no_checkpoint_covers_is_signed_by_the_next_signing_writer_to_load_it() {
+    let Some(url) = crate::common::test_database("signed_catch_up") else {
+        return;
+    };
+    let acme = tenant("acme");
+    // Written without a key (or by a writer stopped before it stored its checkpoints).
+    let unsigned = PostgresLedger::connect(&url).unwrap();
+    unsigned.append(&acme, &batch(&unsigned, &acme, 3)).unwrap();
+    assert!(stored(&url).is_empty());
+    let keys = [signer().public().clone()];
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: None,
+    };
+    assert!(
+        !unsigned
+            .verify_signed(&acme, false, anchors)
+            .unwrap()
+            .is_ok()
+    );
+
+    let ledger = signing(&url, &signer());
+    assert_eq!(ledger.read(&acme).unwrap().len(), 3);
+    let rows = stored(&url);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, 2);
+    assert_eq!(rows[0].2.merkle_root, root(&ledger, &acme, 3));
+    assert!(ledger.verify_signed(&acme, false, anchors).unwrap().is_ok());
+    // Loading it again signs nothing more.
+    ledger.read(&acme).unwrap();
+    assert_eq!(stored(&url).len(), 1);
+    // Now signed, the chain is refused to a writer without the key.
+    let keyless = PostgresLedger::connect(&url).unwrap();
+    let refused = keyless.append(&acme, &batch(&keyless, &acme, 1));
+    assert!(
+        matches!(refused, Err(LedgerError::SigningKeyRequired { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(keyless.head(&acme).unwrap().next_seq, 3);
+}
