@@ -13,8 +13,8 @@
 //! With `TAI_BENCH_POSTGRES=URL` (an empty database, e.g. one made with `createdb`), it then
 //! runs two servers on that PostgreSQL ledger and loads both at once over 64 tenants, 32
 //! connections each (64 in all): calls per second summed over both, the worse p99. It does
-//! so twice: with every tenant called through both servers, then with the tenants split
-//! between them.
+//! so with every tenant called through both servers, then with the tenants split between
+//! them, then split again with both servers signing checkpoints.
 
 #![allow(
     clippy::unwrap_used,
@@ -97,14 +97,15 @@ fn main() {
 /// Two servers on one PostgreSQL ledger, loaded at once: first with every tenant called
 /// through both (the worst case: the servers race for the same chains, and the loser of
 /// each race decides again), then with each tenant called through one of them (as a load
-/// balancer routing by tenant would).
+/// balancer routing by tenant would). Then the routed case again with both servers signing
+/// a checkpoint of every tenant they commit, per commit round, with one key.
 fn replicas(dir: &Path, url: &str, tenants: &[String], secs: u64, rt: &tokio::runtime::Runtime) {
     println!(
         "\ntwo servers on one PostgreSQL ledger, {} tenants",
         tenants.len()
     );
-    let a = Server::start_on(&dir.join("a"), Some(url));
-    let b = Server::start_on(&dir.join("b"), Some(url));
+    let a = Server::start_on(&dir.join("a"), Some(url), None);
+    let b = Server::start_on(&dir.join("b"), Some(url), None);
     rt.block_on(async {
         for t in tenants {
             a.onboard(t).await;
@@ -113,45 +114,81 @@ fn replicas(dir: &Path, url: &str, tenants: &[String], secs: u64, rt: &tokio::ru
     let (even, odd): (Vec<_>, Vec<_>) = tenants.iter().enumerate().partition(|(i, _)| i % 2 == 0);
     let even: Vec<String> = even.into_iter().map(|(_, t)| t.clone()).collect();
     let odd: Vec<String> = odd.into_iter().map(|(_, t)| t.clone()).collect();
+    let routed = [&even[..], &odd[..]];
     for (what, loads) in [
         ("every tenant through both servers", [tenants, tenants]),
-        ("each tenant through one server", [&even[..], &odd[..]]),
+        ("each tenant through one server", routed),
     ] {
-        let before = rt.block_on(a.receipts(tenants));
-        let runs: Vec<Run> = std::thread::scope(|s| {
-            let handles: Vec<_> = [(&a, "a"), (&b, "b")]
-                .into_iter()
-                .zip(loads)
-                .map(|((server, name), tenants)| {
-                    let dir = dir.join(name);
-                    let load = Load::Calls(tenants);
-                    s.spawn(move || wrk_with(&dir, &server.base, secs, &load, CONNECTIONS / 2))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        println!("  {what}");
-        for (run, name) in runs.iter().zip(["A", "B"]) {
-            run.print(&format!(
-                "  POST calls through server {name}, {} connections",
-                CONNECTIONS / 2
-            ));
-        }
-        let per_sec: f64 = runs.iter().map(|r| r.per_sec).sum();
-        let p99 = runs.iter().map(|r| r.p99).max().unwrap_or_default();
-        let errors: u64 = runs.iter().map(|r| r.errors).sum();
-        println!(
-            "      both: {per_sec:.0} calls/s, p99 {p99:.2?} (the worse of the two), \
-             {errors} not 2xx"
-        );
-        let after = rt.block_on(a.receipts(tenants));
-        println!("      {} receipts written", after - before);
+        both(dir, [&a, &b], loads, secs, rt, tenants, what);
     }
+    a.stop();
+    b.stop();
+    let key = dir.join("signing");
+    let made = Command::new(env!("CARGO_BIN_EXE_tai"))
+        .args(["keys", "new", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "tai keys new failed");
+    let key = key.with_extension("key");
+    let a = Server::start_on(&dir.join("a"), Some(url), Some(&key));
+    let b = Server::start_on(&dir.join("b"), Some(url), Some(&key));
+    both(
+        dir,
+        [&a, &b],
+        routed,
+        secs,
+        rt,
+        tenants,
+        "each tenant through one server, both signing checkpoints",
+    );
     let ok = rt.block_on(b.verify_all(tenants));
     println!("every chain verifies: {ok}");
     a.stop();
     b.stop();
     assert!(ok, "a chain failed verification");
+}
+
+/// Loads both servers at once, each with its share of the tenants, and prints the figures.
+fn both(
+    dir: &Path,
+    servers: [&Server; 2],
+    loads: [&[String]; 2],
+    secs: u64,
+    rt: &tokio::runtime::Runtime,
+    tenants: &[String],
+    what: &str,
+) {
+    let before = rt.block_on(servers[0].receipts(tenants));
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = servers
+            .into_iter()
+            .zip(["a", "b"])
+            .zip(loads)
+            .map(|((server, name), tenants)| {
+                let dir = dir.join(name);
+                let load = Load::Calls(tenants);
+                s.spawn(move || wrk_with(&dir, &server.base, secs, &load, CONNECTIONS / 2))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    println!("  {what}");
+    for (run, name) in runs.iter().zip(["A", "B"]) {
+        run.print(&format!(
+            "  POST calls through server {name}, {} connections",
+            CONNECTIONS / 2
+        ));
+    }
+    let per_sec: f64 = runs.iter().map(|r| r.per_sec).sum();
+    let p99 = runs.iter().map(|r| r.p99).max().unwrap_or_default();
+    let errors: u64 = runs.iter().map(|r| r.errors).sum();
+    println!(
+        "      both: {per_sec:.0} calls/s, p99 {p99:.2?} (the worse of the two), \
+         {errors} not 2xx"
+    );
+    let after = rt.block_on(servers[0].receipts(tenants));
+    println!("      {} receipts written", after - before);
 }
 
 /// Whether `path` is on a tmpfs, where syncing makes nothing durable (Linux; elsewhere the
@@ -298,15 +335,20 @@ struct Server {
 
 impl Server {
     fn start(state: &Path) -> Server {
-        Server::start_on(state, None)
+        Server::start_on(state, None, None)
     }
 
-    /// `tai serve` on `state`, its receipts in the database at `ledger` when given.
-    fn start_on(state: &Path, ledger: Option<&str>) -> Server {
+    /// `tai serve` on `state`, its receipts in the database at `ledger` when given, signing
+    /// checkpoints with `key` when given.
+    fn start_on(state: &Path, ledger: Option<&str>, key: Option<&Path>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tai"));
         match ledger {
             Some(url) => cmd.env("TAI_LEDGER", url),
             None => cmd.env_remove("TAI_LEDGER"),
+        };
+        match key {
+            Some(key) => cmd.env("TAI_SIGNING_KEY", key),
+            None => cmd.env_remove("TAI_SIGNING_KEY"),
         };
         std::fs::create_dir_all(state.parent().unwrap()).unwrap();
         let mut child = cmd

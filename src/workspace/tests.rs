@@ -430,9 +430,9 @@ fn a_retry_is_never_answered_before_the_first_outcome_is_durable() {
     }
 }
 
-/// Many callers at once on a file ledger, whose flushes each acknowledge one group's heads
-/// and write the next's: every answer is durable when given, each tenant's receipts are
-/// announced in chain order with none missing, and memory is the ledger's chain replayed.
+/// Many callers at once on a file ledger, their receipts stored in shared flushes: every
+/// answer is durable when given, each tenant's receipts are announced in chain order with
+/// none missing, and memory is the ledger's chain replayed.
 #[test]
 fn many_callers_are_answered_durable_and_announced_in_chain_order() {
     let state = tempfile::tempdir().unwrap();

@@ -133,16 +133,17 @@ fn tenants_are_appended_in_parallel() {
     }
 }
 
-/// Many writers syncing at once while flushes acknowledge one group's heads and write the
-/// next group's: batches are written one writer at a time, in chain order, and each writer
-/// then waits for its tenants while the others write theirs. Every acknowledged receipt
+/// Many writers syncing at once on a signing ledger, so flushes cover several tenants and
+/// sign their checkpoints on a thread of their own: batches are written one writer at a
+/// time, in chain order, and each writer then waits for its tenants while the others write
+/// theirs. Every acknowledged receipt
 /// stays, heads and checkpoints only move forward, the latest checkpoint covers the head,
 /// and nothing is left to adopt or quarantine on reopening.
 #[test]
 fn concurrent_writers_are_acknowledged_and_heads_only_move_forward() {
     let state = tempfile::tempdir().unwrap();
     let ledger = FileLedger::open_with(state.path(), signed(5)).unwrap();
-    let names: Vec<TenantId> = (0..3).map(|i| tenant(&format!("t{i}"))).collect();
+    let names: Vec<TenantId> = (0..8).map(|i| tenant(&format!("t{i}"))).collect();
     let heads = Mutex::new(
         names
             .iter()
