@@ -20,7 +20,7 @@ use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 use super::dir::{LedgerDir, read_optional};
 use super::durable::{io_err, replace_file};
 use super::head::StoredHead;
-use super::tree::Derived;
+use super::tree::{Derived, read_range};
 use super::{LedgerError, check_batch};
 
 /// What a tenant's log uses of the ledger holding it: the directory, the key that signs
@@ -491,17 +491,6 @@ pub(super) fn check_last_line(
         return Err(mismatch(detail));
     }
     Ok(Some((line, line_start)))
-}
-
-pub(super) fn read_range(
-    file: &File,
-    path: &Path,
-    start: u64,
-    end: u64,
-) -> Result<Vec<u8>, LedgerError> {
-    let mut bytes = vec![0; usize::try_from(end - start).unwrap_or(0)];
-    super::tree::read_at(file, &mut bytes, start).map_err(io_err("read", path))?;
-    Ok(bytes)
 }
 
 /// Appends a checkpoint line (the caller syncs).

@@ -179,7 +179,7 @@ impl Derived {
             .set_len(held * INDEX_LEN)
             .map_err(io_err("truncate", &self.index_path))?;
         let from = start + line.len() as u64 + 1;
-        let rest = super::tenant_log::read_range(ledger, ledger_path, from, ledger_bytes)?;
+        let rest = read_range(ledger, ledger_path, from, ledger_bytes)?;
         self.push_lines(&rest, from);
         self.write_pending()?;
         Ok(true)
@@ -312,6 +312,18 @@ impl Derived {
     }
 }
 
+/// Bytes `start..end` of `file`.
+pub(super) fn read_range(
+    file: &File,
+    path: &Path,
+    start: u64,
+    end: u64,
+) -> Result<Vec<u8>, LedgerError> {
+    let mut bytes = vec![0; usize::try_from(end - start).unwrap_or(0)];
+    read_at(file, &mut bytes, start).map_err(io_err("read", path))?;
+    Ok(bytes)
+}
+
 /// The line of `ledger` starting at byte `start` (without its newline), if a complete one
 /// does before byte `end`.
 fn line_at(
@@ -326,7 +338,7 @@ fn line_at(
         if stop <= start {
             return Ok(None);
         }
-        let bytes = super::tenant_log::read_range(ledger, path, start, stop)?;
+        let bytes = read_range(ledger, path, start, stop)?;
         if let Some(at) = bytes.iter().position(|&b| b == b'\n') {
             return Ok(Some(bytes[..at].to_vec()));
         }
