@@ -375,6 +375,11 @@ impl Workspace {
             .get(id)
             .cloned()
             .ok_or(Declined::WouldBlock)?;
+        // Still being loaded (a start left without an outcome is being recorded as
+        // interrupted): nothing is decided on it before that, and waiting for it can block.
+        if sync::try_lock(&h.loading).is_none() {
+            return Err(Declined::WouldBlock);
+        }
         let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
         let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         let next_seq = tenant.head().next_seq;

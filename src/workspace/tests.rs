@@ -312,6 +312,15 @@ fn a_tenant_left_running_is_read_only_once_its_interruption_is_durable() {
     while ledger.head(&acme).unwrap().next_seq == started_at {
         std::thread::yield_now();
     }
+    // Nothing is decided on it meanwhile either, not even by a caller that must not block.
+    assert!(matches!(
+        ws.try_run(
+            &acme,
+            |t, env| t.signal(env, &Signal::default()),
+            |o| &o.receipts
+        ),
+        Err(Declined::WouldBlock)
+    ));
     let reader = {
         let (ws, acme, released) = (Arc::clone(&ws), acme.clone(), Arc::clone(&released));
         std::thread::spawn(move || {
