@@ -98,11 +98,10 @@ impl Fixture {
     }
 }
 
-/// `acme` and `beta` activated and signalled, each write signed.
-fn fixture(name: &str) -> Option<Fixture> {
-    let f = Fixture::new(name)?;
+/// `acme` and `beta` activated and signalled three times each, through `tai`.
+fn populate(tai: impl Fn(&[&str]) -> Run) {
     for t in ["acme", "beta"] {
-        f.tai(&[
+        tai(&[
             "event",
             "activate",
             "--tenant",
@@ -112,9 +111,15 @@ fn fixture(name: &str) -> Option<Fixture> {
         ])
         .ok();
         for _ in 0..3 {
-            f.tai(&["signal", "--tenant", t]).ok();
+            tai(&["signal", "--tenant", t]).ok();
         }
     }
+}
+
+/// `acme` and `beta` activated and signalled, each write signed.
+fn fixture(name: &str) -> Option<Fixture> {
+    let f = Fixture::new(name)?;
+    populate(|args| f.tai(args));
     Some(f)
 }
 
@@ -284,4 +289,147 @@ fn a_proof_from_a_database_ledger_checks_with_the_public_key_alone() {
         "{}",
         refused.stderr
     );
+}
+
+/// How many rows of `table` `url`'s database holds (none before the schema is made).
+fn rows(url: &str, table: &str) -> i64 {
+    let mut db = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    let missing: bool = db
+        .query_one("SELECT to_regclass($1) IS NULL", &[&table])
+        .unwrap()
+        .get(0);
+    if missing {
+        return 0;
+    }
+    db.query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
+    let Some(url) = test_database("signed_migrate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = keys(dir.path(), "signing");
+    let (_, other_public) = keys(dir.path(), "other");
+    let files = dir.path().join("files");
+    // A signed file ledger: one checkpoint per command.
+    let at = |args: &[&str]| -> Run {
+        common::tai()
+            .env("TAI_SIGNING_KEY", &key)
+            .arg("--state")
+            .arg(&files)
+            .args(["--now", "2026-03-01T00:00:00Z"])
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    populate(at);
+    let public = public.to_str().unwrap();
+    at(&["receipts", "verify", "--all", "--public-key", public]).ok();
+    let kept = dir.path().join("kept.json");
+    std::fs::write(
+        &kept,
+        at(&["receipts", "checkpoint", "--tenant", "acme"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let signed_file = files.join("ledger").join("acme.checkpoints");
+    let signed = std::fs::read_to_string(&signed_file).unwrap();
+    assert_eq!(signed.lines().count(), 4);
+
+    let migrate = |to: &str, extra: &[&str]| -> Run {
+        common::tai()
+            .args(["ledger", "migrate", "--from"])
+            .arg(&files)
+            .args(["--to", to])
+            .args(extra)
+            .output()
+            .unwrap()
+            .into()
+    };
+    // Checked against a key that signed nothing here, every chain is refused: nothing copied.
+    let other = test_database("signed_migrate_other_key").unwrap();
+    migrate(&other, &["--public-key", other_public.to_str().unwrap()])
+        .exits(1)
+        .errs("acme: BROKEN at the workspace manifest is signed by unknown key")
+        .errs("beta: BROKEN at")
+        .errs("nothing was copied");
+    assert_eq!(rows(&other, "receipts"), 0);
+    assert_eq!(rows(&other, "checkpoints"), 0);
+
+    migrate(&url, &["--public-key", public])
+        .ok()
+        .has("acme: 5 receipts copied and verified (4 signed checkpoints)")
+        .has("beta: 5 receipts copied and verified (4 signed checkpoints)")
+        .has("migrated 2 tenants, 10 receipts");
+    // The very lines that were signed, in order.
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let copied: Vec<String> = db
+        .query(
+            "SELECT line FROM checkpoints WHERE tenant = 'acme' ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(copied, signed.lines().collect::<Vec<_>>());
+
+    // The database's chains verify against the key, and extend what was kept before.
+    let state = dir.path().join("replica");
+    let on = |args: &[&str]| -> Run {
+        common::tai()
+            .env("TAI_LEDGER", &url)
+            .arg("--state")
+            .arg(&state)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    on(&["receipts", "verify", "--all", "--public-key", public])
+        .ok()
+        .has("signatures verified");
+    let kept = kept.to_str().unwrap();
+    on(&[
+        "receipts",
+        "verify",
+        "--tenant",
+        "acme",
+        "--public-key",
+        public,
+        "--checkpoint",
+        kept,
+    ])
+    .ok();
+    on(&[
+        "receipts",
+        "verify",
+        "--tenant",
+        "acme",
+        "--checkpoint",
+        kept,
+    ])
+    .ok();
+
+    // A checkpoint that does not match its chain is refused even without a key.
+    let first = signed.lines().next().unwrap();
+    let c: Checkpoint = serde_json::from_str(first).unwrap();
+    std::fs::write(
+        &signed_file,
+        signed.replacen(&c.head_hash, &"0".repeat(64), 1),
+    )
+    .unwrap();
+    let empty = test_database("signed_migrate_mismatch").unwrap();
+    migrate(&empty, &[])
+        .exits(1)
+        .errs("acme: BROKEN at seq 1: the chain does not match its signed checkpoint")
+        .errs("nothing was copied");
+    assert_eq!(rows(&empty, "heads"), 0);
+    assert_eq!(rows(&empty, "checkpoints"), 0);
 }

@@ -12,6 +12,7 @@
 
 mod claim;
 mod commit;
+mod import;
 mod pool;
 mod schema;
 mod sign;
