@@ -1,9 +1,17 @@
 //! `tai ledger migrate`: copies the state directory's receipt chains into a database ledger,
-//! verifying each before and after.
+//! with their signed checkpoints, verifying each before and after.
+#![cfg_attr(
+    not(feature = "postgres"),
+    expect(
+        dead_code,
+        unused_imports,
+        reason = "without the database ledger there is nothing to migrate to"
+    )
+)]
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -204,7 +212,9 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         };
         // The receipts and the checkpoints in one transaction: a tenant is copied whole or not
         // at all.
-        target.import(t, &receipts, &checkpoints)?;
+        target
+            .import(t, &receipts, &checkpoints)
+            .with_context(|| format!("cannot copy tenant `{t}`: nothing of it was copied"))?;
         let report = target.verify_signed(t, false, anchors)?;
         let problem = match (&report.problem, report.head.as_ref()) {
             (Some(p), _) => Some(p.to_string()),

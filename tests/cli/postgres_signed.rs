@@ -362,6 +362,20 @@ fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
     assert_eq!(rows(&other, "receipts"), 0);
     assert_eq!(rows(&other, "checkpoints"), 0);
 
+    // The checkpoints go in with the receipts or nothing does.
+    let refusing = test_database("signed_migrate_refusing").unwrap();
+    tai::receipts::ledger::PostgresLedger::connect(&refusing).unwrap();
+    ::postgres::Client::connect(&refusing, ::postgres::NoTls)
+        .unwrap()
+        .batch_execute(common::REFUSE_CHECKPOINTS)
+        .unwrap();
+    migrate(&refusing, &[]).exits(2).errs(
+        "cannot copy tenant `acme`: nothing of it was copied: the ledger database could not \
+         copy signed checkpoints: ERROR: checkpoints refused",
+    );
+    assert_eq!(rows(&refusing, "heads"), 0);
+    assert_eq!(rows(&refusing, "receipts"), 0);
+
     migrate(&url, &["--public-key", public])
         .ok()
         .has("acme: 5 receipts copied and verified (4 signed checkpoints)")
@@ -382,40 +396,55 @@ fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
 
     // The database's chains verify against the key, and extend what was kept before.
     let state = dir.path().join("replica");
-    let on = |args: &[&str]| -> Run {
-        common::tai()
-            .env("TAI_LEDGER", &url)
+    // With the signing key when `signing`.
+    let on = |signing: bool, args: &[&str]| -> Run {
+        let mut tai = common::tai();
+        if signing {
+            tai.env("TAI_SIGNING_KEY", &key);
+        }
+        tai.env("TAI_LEDGER", &url)
             .arg("--state")
             .arg(&state)
+            .args(["--now", "2026-03-01T00:00:00Z"])
             .args(args)
             .output()
             .unwrap()
             .into()
     };
-    on(&["receipts", "verify", "--all", "--public-key", public])
+    on(
+        false,
+        &["receipts", "verify", "--all", "--public-key", public],
+    )
+    .ok()
+    .has("signatures verified");
+    // What was kept before the migration, checked with and without the key.
+    let kept = kept.to_str().unwrap();
+    let verify_kept = |key: &[&str]| -> Run {
+        let mut args = vec![
+            "receipts",
+            "verify",
+            "--tenant",
+            "acme",
+            "--checkpoint",
+            kept,
+        ];
+        args.extend_from_slice(key);
+        on(false, &args)
+    };
+    verify_kept(&["--public-key", public])
         .ok()
         .has("signatures verified");
-    let kept = kept.to_str().unwrap();
-    on(&[
-        "receipts",
-        "verify",
-        "--tenant",
-        "acme",
-        "--public-key",
-        public,
-        "--checkpoint",
-        kept,
-    ])
-    .ok();
-    on(&[
-        "receipts",
-        "verify",
-        "--tenant",
-        "acme",
-        "--checkpoint",
-        kept,
-    ])
-    .ok();
+    verify_kept(&[]).ok();
+
+    // Signed before, the chain stays refused to a writer without the key; one with it
+    // continues the signed history.
+    on(false, &["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("signing key");
+    on(true, &["signal", "--tenant", "acme"]).ok();
+    verify_kept(&["--public-key", public])
+        .ok()
+        .has("signatures verified");
 
     // A checkpoint that does not match its chain is refused even without a key.
     let first = signed.lines().next().unwrap();
