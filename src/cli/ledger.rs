@@ -118,6 +118,21 @@ fn read_chain(
     }
     let signed: Vec<Checkpoint> = checkpoints.iter().map(|(c, _)| c.clone()).collect();
     let n = receipts.len() as u64;
+    // A writer stopped between signing and moving the head: its next write adopts them.
+    if let Some(c) = signed.iter().find(|c| c.seq >= n) {
+        let detail = format!(
+            "the checkpoint at seq {} signs receipts after the head ({} acknowledged) that \
+             were never answered; write to the tenant once with the signing key, which adopts \
+             them, then migrate",
+            c.seq,
+            plural(n, "receipt")
+        );
+        return Ok(Err(Problem {
+            seq: Some(c.seq),
+            line: None,
+            kind: ProblemKind::CheckpointMismatch { detail },
+        }));
+    }
     if let Err((seq, kind)) = check_checkpoints(tenant, &ledger, n, n, &signed, anchors) {
         return Ok(Err(Problem {
             seq,

@@ -291,6 +291,31 @@ fn a_proof_from_a_database_ledger_checks_with_the_public_key_alone() {
     );
 }
 
+/// `tai --state FILES ARGS` on a file ledger signed with `key`, at a fixed clock.
+fn on_files(files: &Path, key: &Path, args: &[&str]) -> Run {
+    common::tai()
+        .env("TAI_SIGNING_KEY", key)
+        .arg("--state")
+        .arg(files)
+        .args(["--now", "2026-03-01T00:00:00Z"])
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// `tai ledger migrate --from FILES --to TO EXTRA`.
+fn migrate(files: &Path, to: &str, extra: &[&str]) -> Run {
+    common::tai()
+        .args(["ledger", "migrate", "--from"])
+        .arg(files)
+        .args(["--to", to])
+        .args(extra)
+        .output()
+        .unwrap()
+        .into()
+}
+
 /// How many rows of `table` `url`'s database holds (none before the schema is made).
 fn rows(url: &str, table: &str) -> i64 {
     let mut db = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
@@ -316,17 +341,7 @@ fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
     let (_, other_public) = keys(dir.path(), "other");
     let files = dir.path().join("files");
     // A signed file ledger: one checkpoint per command.
-    let at = |args: &[&str]| -> Run {
-        common::tai()
-            .env("TAI_SIGNING_KEY", &key)
-            .arg("--state")
-            .arg(&files)
-            .args(["--now", "2026-03-01T00:00:00Z"])
-            .args(args)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let at = |args: &[&str]| on_files(&files, &key, args);
     populate(at);
     let public = public.to_str().unwrap();
     at(&["receipts", "verify", "--all", "--public-key", public]).ok();
@@ -342,16 +357,7 @@ fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
     let signed = std::fs::read_to_string(&signed_file).unwrap();
     assert_eq!(signed.lines().count(), 4);
 
-    let migrate = |to: &str, extra: &[&str]| -> Run {
-        common::tai()
-            .args(["ledger", "migrate", "--from"])
-            .arg(&files)
-            .args(["--to", to])
-            .args(extra)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let migrate = |to: &str, extra: &[&str]| migrate(&files, to, extra);
     // Checked against a key that signed nothing here, every chain is refused: nothing copied.
     let other = test_database("signed_migrate_other_key").unwrap();
     migrate(&other, &["--public-key", other_public.to_str().unwrap()])
@@ -488,4 +494,38 @@ fn a_checkpoint_the_database_refuses_after_the_commit_is_reported_as_such() {
     f.verify(&f.public, &["--all"])
         .ok()
         .has("signatures verified");
+}
+
+#[test]
+fn ledger_migrate_refuses_checkpoints_of_receipts_after_the_head() {
+    let Some(url) = test_database("signed_migrate_ahead") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = keys(dir.path(), "signing");
+    let files = dir.path().join("files");
+    let at = |args: &[&str]| on_files(&files, &key, args);
+    populate(at);
+    // A writer stopped after signing its receipts and before moving the head.
+    let head = files.join("ledger").join("acme.head");
+    let before = std::fs::read(&head).unwrap();
+    at(&["signal", "--tenant", "acme"]).ok();
+    std::fs::write(&head, before).unwrap();
+    let public = public.to_str().unwrap();
+    at(&["receipts", "verify", "--all", "--public-key", public])
+        .ok()
+        .has("1 unacknowledged receipt after the head");
+    let migrate = || migrate(&files, &url, &[]);
+    migrate().exits(1).errs(
+        "acme: BROKEN at seq 5: the chain does not match its signed checkpoint: the checkpoint \
+         at seq 5 signs receipts after the head (5 receipts acknowledged) that were never \
+         answered; write to the tenant once with the signing key, which adopts them, then \
+         migrate",
+    );
+    assert_eq!(rows(&url, "heads"), 0);
+    // As it says: the next signed write adopts them, and the chain migrates whole.
+    at(&["signal", "--tenant", "acme"]).ok();
+    migrate()
+        .ok()
+        .has("acme: 8 receipts copied and verified (7 signed checkpoints)");
 }
