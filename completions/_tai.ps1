@@ -994,6 +994,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
         'tai;ledger;migrate' {
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The state directory holding the ledgers')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The PostgreSQL URL to copy into')
+            [CompletionResult]::new('--public-key', '--public-key', [CompletionResultType]::ParameterName, 'Also require every chain''s checkpoints, up to its head, to be signed with this key before copying (repeatable, as for `tai receipts verify`)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')

@@ -2895,7 +2895,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__ledger__subcmd__migrate)
-            opts="-h -V --from --to --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --from --to --public-key --format --catalog --state --color --now --signing-key --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2906,6 +2906,10 @@ _tai() {
                     return 0
                     ;;
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -902,6 +902,7 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;ledger;migrate'= {
             cand --from 'The state directory holding the ledgers'
             cand --to 'The PostgreSQL URL to copy into'
+            cand --public-key 'Also require every chain''s checkpoints, up to its head, to be signed with this key before copying (repeatable, as for `tai receipts verify`)'
             cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'

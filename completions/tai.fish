@@ -805,6 +805,7 @@ complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subc
 complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l from -d 'The state directory holding the ledgers' -r -F
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l to -d 'The PostgreSQL URL to copy into' -r
+complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l public-key -d 'Also require every chain\'s checkpoints, up to its head, to be signed with this key before copying (repeatable, as for `tai receipts verify`)' -r -F
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
 json\t'JSON for machines'"
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F

@@ -98,11 +98,10 @@ impl Fixture {
     }
 }
 
-/// `acme` and `beta` activated and signalled, each write signed.
-fn fixture(name: &str) -> Option<Fixture> {
-    let f = Fixture::new(name)?;
+/// `acme` and `beta` activated and signalled three times each, through `tai`.
+fn populate(tai: impl Fn(&[&str]) -> Run) {
     for t in ["acme", "beta"] {
-        f.tai(&[
+        tai(&[
             "event",
             "activate",
             "--tenant",
@@ -112,9 +111,15 @@ fn fixture(name: &str) -> Option<Fixture> {
         ])
         .ok();
         for _ in 0..3 {
-            f.tai(&["signal", "--tenant", t]).ok();
+            tai(&["signal", "--tenant", t]).ok();
         }
     }
+}
+
+/// `acme` and `beta` activated and signalled, each write signed.
+fn fixture(name: &str) -> Option<Fixture> {
+    let f = Fixture::new(name)?;
+    populate(|args| f.tai(args));
     Some(f)
 }
 
@@ -284,4 +289,243 @@ fn a_proof_from_a_database_ledger_checks_with_the_public_key_alone() {
         "{}",
         refused.stderr
     );
+}
+
+/// `tai --state FILES ARGS` on a file ledger signed with `key`, at a fixed clock.
+fn on_files(files: &Path, key: &Path, args: &[&str]) -> Run {
+    common::tai()
+        .env("TAI_SIGNING_KEY", key)
+        .arg("--state")
+        .arg(files)
+        .args(["--now", "2026-03-01T00:00:00Z"])
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// `tai ledger migrate --from FILES --to TO EXTRA`.
+fn migrate(files: &Path, to: &str, extra: &[&str]) -> Run {
+    common::tai()
+        .args(["ledger", "migrate", "--from"])
+        .arg(files)
+        .args(["--to", to])
+        .args(extra)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// How many rows of `table` `url`'s database holds (none before the schema is made).
+fn rows(url: &str, table: &str) -> i64 {
+    let mut db = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    let missing: bool = db
+        .query_one("SELECT to_regclass($1) IS NULL", &[&table])
+        .unwrap()
+        .get(0);
+    if missing {
+        return 0;
+    }
+    db.query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
+    let Some(url) = test_database("signed_migrate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = keys(dir.path(), "signing");
+    let (_, other_public) = keys(dir.path(), "other");
+    let files = dir.path().join("files");
+    // A signed file ledger: one checkpoint per command.
+    let at = |args: &[&str]| on_files(&files, &key, args);
+    populate(at);
+    let public = public.to_str().unwrap();
+    at(&["receipts", "verify", "--all", "--public-key", public]).ok();
+    let kept = dir.path().join("kept.json");
+    std::fs::write(
+        &kept,
+        at(&["receipts", "checkpoint", "--tenant", "acme"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let signed_file = files.join("ledger").join("acme.checkpoints");
+    let signed = std::fs::read_to_string(&signed_file).unwrap();
+    assert_eq!(signed.lines().count(), 4);
+
+    let migrate = |to: &str, extra: &[&str]| migrate(&files, to, extra);
+    // Checked against a key that signed nothing here, every chain is refused: nothing copied.
+    let other = test_database("signed_migrate_other_key").unwrap();
+    migrate(&other, &["--public-key", other_public.to_str().unwrap()])
+        .exits(1)
+        .errs("acme: BROKEN at the workspace manifest is signed by unknown key")
+        .errs("beta: BROKEN at")
+        .errs("nothing was copied");
+    assert_eq!(rows(&other, "receipts"), 0);
+    assert_eq!(rows(&other, "checkpoints"), 0);
+
+    // The checkpoints go in with the receipts or nothing does.
+    let refusing = test_database("signed_migrate_refusing").unwrap();
+    tai::receipts::ledger::PostgresLedger::connect(&refusing).unwrap();
+    ::postgres::Client::connect(&refusing, ::postgres::NoTls)
+        .unwrap()
+        .batch_execute(common::REFUSE_CHECKPOINTS)
+        .unwrap();
+    migrate(&refusing, &[]).exits(2).errs(
+        "cannot copy tenant `acme`: nothing of it was copied: the ledger database could not \
+         copy signed checkpoints: ERROR: checkpoints refused",
+    );
+    assert_eq!(rows(&refusing, "heads"), 0);
+    assert_eq!(rows(&refusing, "receipts"), 0);
+
+    migrate(&url, &["--public-key", public])
+        .ok()
+        .has("acme: 5 receipts copied and verified (4 signed checkpoints)")
+        .has("beta: 5 receipts copied and verified (4 signed checkpoints)")
+        .has("migrated 2 tenants, 10 receipts");
+    // The very lines that were signed, in order.
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let copied: Vec<String> = db
+        .query(
+            "SELECT line FROM checkpoints WHERE tenant = 'acme' ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(copied, signed.lines().collect::<Vec<_>>());
+
+    // The database's chains verify against the key, and extend what was kept before.
+    let state = dir.path().join("replica");
+    // With the signing key when `signing`.
+    let on = |signing: bool, args: &[&str]| -> Run {
+        let mut tai = common::tai();
+        if signing {
+            tai.env("TAI_SIGNING_KEY", &key);
+        }
+        tai.env("TAI_LEDGER", &url)
+            .arg("--state")
+            .arg(&state)
+            .args(["--now", "2026-03-01T00:00:00Z"])
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    on(
+        false,
+        &["receipts", "verify", "--all", "--public-key", public],
+    )
+    .ok()
+    .has("signatures verified");
+    // What was kept before the migration, checked with and without the key.
+    let kept = kept.to_str().unwrap();
+    let verify_kept = |key: &[&str]| -> Run {
+        let mut args = vec![
+            "receipts",
+            "verify",
+            "--tenant",
+            "acme",
+            "--checkpoint",
+            kept,
+        ];
+        args.extend_from_slice(key);
+        on(false, &args)
+    };
+    verify_kept(&["--public-key", public])
+        .ok()
+        .has("signatures verified");
+    verify_kept(&[]).ok();
+
+    // Signed before, the chain stays refused to a writer without the key; one with it
+    // continues the signed history.
+    on(false, &["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("signing key");
+    on(true, &["signal", "--tenant", "acme"]).ok();
+    verify_kept(&["--public-key", public])
+        .ok()
+        .has("signatures verified");
+
+    // A checkpoint that does not match its chain is refused even without a key.
+    let first = signed.lines().next().unwrap();
+    let c: Checkpoint = serde_json::from_str(first).unwrap();
+    std::fs::write(
+        &signed_file,
+        signed.replacen(&c.head_hash, &"0".repeat(64), 1),
+    )
+    .unwrap();
+    let empty = test_database("signed_migrate_mismatch").unwrap();
+    migrate(&empty, &[])
+        .exits(1)
+        .errs("acme: BROKEN at seq 1: the chain does not match its signed checkpoint")
+        .errs("nothing was copied");
+    assert_eq!(rows(&empty, "heads"), 0);
+    assert_eq!(rows(&empty, "checkpoints"), 0);
+}
+
+#[test]
+fn a_checkpoint_the_database_refuses_after_the_commit_is_reported_as_such() {
+    let Some(f) = fixture("signed_refused") else {
+        return;
+    };
+    f.db().batch_execute(common::REFUSE_CHECKPOINTS).unwrap();
+    let run = f.tai(&["signal", "--tenant", "acme"]).exits(2);
+    run.errs(
+        "the receipts of tenant `acme` from seq 5 on were committed but not checkpointed \
+         (the ledger database could not store signed checkpoints: ERROR: checkpoints refused): \
+         the call is not acknowledged; the next commit round, or the next signing writer to \
+         load the tenant, signs its head",
+    );
+    assert!(!run.stderr.contains("could not commit"), "{}", run.stderr);
+    // Committed, not covered.
+    assert_eq!(f.receipts("acme").len(), 6);
+    assert_eq!(f.checkpoints("acme").last().unwrap().seq, 4);
+
+    f.db().batch_execute(common::ALLOW_CHECKPOINTS).unwrap();
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    let signed: Vec<u64> = f.checkpoints("acme").iter().map(|c| c.seq).collect();
+    assert_eq!(signed, [1, 2, 3, 4, 5, 6]);
+    f.verify(&f.public, &["--all"])
+        .ok()
+        .has("signatures verified");
+}
+
+#[test]
+fn ledger_migrate_refuses_checkpoints_of_receipts_after_the_head() {
+    let Some(url) = test_database("signed_migrate_ahead") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = keys(dir.path(), "signing");
+    let files = dir.path().join("files");
+    let at = |args: &[&str]| on_files(&files, &key, args);
+    populate(at);
+    // A writer stopped after signing its receipts and before moving the head.
+    let head = files.join("ledger").join("acme.head");
+    let before = std::fs::read(&head).unwrap();
+    at(&["signal", "--tenant", "acme"]).ok();
+    std::fs::write(&head, before).unwrap();
+    let public = public.to_str().unwrap();
+    at(&["receipts", "verify", "--all", "--public-key", public])
+        .ok()
+        .has("1 unacknowledged receipt after the head");
+    let migrate = || migrate(&files, &url, &[]);
+    migrate().exits(1).errs(
+        "acme: BROKEN at seq 5: the chain does not match its signed checkpoint: the checkpoint \
+         at seq 5 signs receipts after the head (5 receipts acknowledged) that were never \
+         answered; write to the tenant once with the signing key, which adopts them, then \
+         migrate",
+    );
+    assert_eq!(rows(&url, "heads"), 0);
+    // As it says: the next signed write adopts them, and the chain migrates whole.
+    at(&["signal", "--tenant", "acme"]).ok();
+    migrate()
+        .ok()
+        .has("acme: 8 receipts copied and verified (7 signed checkpoints)");
 }

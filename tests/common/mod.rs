@@ -402,6 +402,19 @@ pub fn test_database(name: &str) -> Option<String> {
     Some(with_database(&server, &db))
 }
 
+/// Makes the database refuse every insert into `checkpoints` (a trigger that raises
+/// "checkpoints refused"), as a commit round's checkpoints are stored after its receipts.
+#[cfg(feature = "postgres")]
+pub const REFUSE_CHECKPOINTS: &str = "\
+CREATE FUNCTION refuse_checkpoints() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'checkpoints refused'; END $$;
+CREATE TRIGGER refuse_checkpoints BEFORE INSERT ON checkpoints
+FOR EACH STATEMENT EXECUTE FUNCTION refuse_checkpoints();";
+
+/// Undoes [`REFUSE_CHECKPOINTS`].
+#[cfg(feature = "postgres")]
+pub const ALLOW_CHECKPOINTS: &str = "DROP TRIGGER refuse_checkpoints ON checkpoints";
+
 /// `url` naming database `db` instead of its own.
 #[cfg(feature = "postgres")]
 pub fn with_database(url: &str, db: &str) -> String {

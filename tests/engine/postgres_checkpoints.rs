@@ -1,5 +1,6 @@
 //! Signed checkpoints on the PostgreSQL ledger: one per tenant per commit round, roots that
-//! match the chain, proofs, and the head a crashed writer left unsigned. Against the server
+//! match the chain, proofs, the head a crashed writer or a refused checkpoint left unsigned,
+//! and chains imported with their checkpoints. Against the server
 //! `TAI_TEST_POSTGRES` names; without it each test says why and passes.
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -13,7 +14,7 @@ use tai::receipts::merkle::{Frontier, leaf_of_hex};
 use tai::receipts::trust::TrustAnchors;
 use tai::receipts::{Checkpoint, CheckpointSigner, Receipt, sample_body};
 
-use crate::common::tenant;
+use crate::common::{self, tenant};
 
 fn signer() -> Arc<CheckpointSigner> {
     Arc::new(CheckpointSigner::from_seed([7; 32]))
@@ -165,4 +166,118 @@ fn a_head_no_checkpoint_covers_is_signed_by_the_next_signing_writer_to_load_it()
         "{refused:?}"
     );
     assert_eq!(keyless.head(&acme).unwrap().next_seq, 3);
+}
+
+#[test]
+fn receipts_committed_without_their_checkpoint_are_an_error_that_says_so() {
+    let Some(url) = crate::common::test_database("signed_unstored") else {
+        return;
+    };
+    let acme = tenant("acme");
+    let ledger = signing(&url, &signer());
+    ledger.append(&acme, &batch(&ledger, &acme, 2)).unwrap();
+    // From now on the database refuses every checkpoint, after the receipts committed.
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    db.batch_execute(common::REFUSE_CHECKPOINTS).unwrap();
+    let err = ledger.append(&acme, &batch(&ledger, &acme, 3)).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            LedgerError::CommittedNotCheckpointed { tenant, from_seq: 2, .. } if *tenant == acme
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for said in [
+        "the receipts of tenant `acme` from seq 2 on were committed but not checkpointed",
+        "checkpoints refused",
+        "the call is not acknowledged",
+        "signs its head",
+    ] {
+        assert!(message.contains(said), "{message}");
+    }
+    assert!(!message.contains("could not commit"), "{message}");
+    // Committed all the same, and not covered.
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 5);
+    assert_eq!(stored(&url).len(), 1);
+    let keys = [signer().public().clone()];
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: None,
+    };
+    assert!(!ledger.verify_signed(&acme, false, anchors).unwrap().is_ok());
+
+    // The next signing writer to load the tenant signs its head.
+    db.batch_execute(common::ALLOW_CHECKPOINTS).unwrap();
+    let next = signing(&url, &signer());
+    assert_eq!(next.read(&acme).unwrap().len(), 5);
+    let rows = stored(&url);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].1, 4);
+    assert_eq!(rows[1].2.merkle_root, root(&next, &acme, 5));
+    assert!(next.verify_signed(&acme, false, anchors).unwrap().is_ok());
+    // And the writer whose checkpoint failed signs the head of its next round.
+    ledger.append(&acme, &batch(&ledger, &acme, 1)).unwrap();
+    assert_eq!(stored(&url).last().unwrap().1, 5);
+    assert!(ledger.verify_signed(&acme, false, anchors).unwrap().is_ok());
+}
+
+#[test]
+fn an_imported_chain_keeps_its_signed_lines_and_is_stored_whole_or_not_at_all() {
+    let (Some(source), Some(target)) = (
+        crate::common::test_database("import_source"),
+        crate::common::test_database("import_target"),
+    ) else {
+        return;
+    };
+    let acme = tenant("acme");
+    let signed = signing(&source, &signer());
+    for n in [2, 1, 3] {
+        signed.append(&acme, &batch(&signed, &acme, n)).unwrap();
+    }
+    let receipts = signed.read(&acme).unwrap();
+    let lines: Vec<(Checkpoint, String)> = stored(&source)
+        .into_iter()
+        .map(|(_, _, c)| {
+            let line = String::from_utf8(c.to_line()).unwrap();
+            (c, line)
+        })
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let ledger = PostgresLedger::connect(&target).unwrap();
+    // Two checkpoints of one seq cannot both be kept: refused, and nothing stored.
+    let twice = [lines[0].clone(), lines[0].clone()];
+    let refused = ledger.import(&acme, &receipts, &twice);
+    assert!(
+        matches!(&refused, Err(LedgerError::CheckpointMismatch { detail, .. })
+            if detail.contains("two checkpoints sign seq 1")),
+        "{refused:?}"
+    );
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 0);
+    assert!(stored(&target).is_empty());
+
+    let head = ledger.import(&acme, &receipts, &lines).unwrap();
+    assert_eq!(head, signed.head(&acme).unwrap());
+    let mut db = ::postgres::Client::connect(&target, ::postgres::NoTls).unwrap();
+    let copied: Vec<String> = db
+        .query("SELECT line FROM checkpoints ORDER BY seq", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let expected: Vec<String> = lines.iter().map(|(_, l)| l.clone()).collect();
+    assert_eq!(copied, expected);
+    let keys = [signer().public().clone()];
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: None,
+    };
+    assert!(ledger.verify_signed(&acme, true, anchors).unwrap().is_ok());
+    // Never over a chain the database holds.
+    let again = ledger.import(&acme, &receipts, &lines);
+    assert!(
+        matches!(again, Err(LedgerError::Discontinuous { .. })),
+        "{again:?}"
+    );
+    assert_eq!(stored(&target).len(), 3);
 }

@@ -91,13 +91,27 @@ impl LedgerDir {
         &self,
         tenant: &TenantId,
     ) -> Result<Result<Vec<Checkpoint>, (u64, String)>, LedgerError> {
+        Ok(self
+            .signed_lines(tenant)?
+            .map(|all| all.into_iter().map(|(c, _)| c).collect()))
+    }
+
+    /// [`LedgerDir::checkpoints`], each with its line as the file holds it (without the
+    /// newline): the exact signed text, for copying it elsewhere.
+    pub fn signed_lines(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Result<Vec<SignedLine>, (u64, String)>, LedgerError> {
         let bytes = read_optional(&self.checkpoints_path(tenant))?.unwrap_or_default();
         let mut all = Vec::new();
         for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
             if l.is_empty() {
                 continue;
             }
-            match serde_json::from_slice(l) {
+            // JSON that parsed is UTF-8: the lossy conversion changes nothing.
+            let parsed =
+                serde_json::from_slice(l).map(|c| (c, String::from_utf8_lossy(l).into_owned()));
+            match parsed {
                 Ok(c) => all.push(c),
                 Err(e) => return Ok(Err((i as u64 + 1, e.to_string()))),
             }
@@ -494,6 +508,9 @@ impl LedgerDir {
         parse_lines(&path, &self.read_ledger(tenant)?)
     }
 }
+
+/// A checkpoint with the line it is stored as (without the newline): the exact signed text.
+pub type SignedLine = (Checkpoint, String);
 
 /// The stored nodes of a tree, however they are read.
 pub(super) type NodeLookup<'a> = dyn crate::receipts::merkle::NodeSource<Error = LedgerError> + 'a;

@@ -30,7 +30,7 @@ use super::signing::Checkpoint;
 use super::trust::{TrustAnchors, check_checkpoints};
 use super::{ChainHead, Receipt, VerifyReport};
 
-pub use dir::{LedgerDir, ReadOnlyLedger};
+pub use dir::{LedgerDir, ReadOnlyLedger, SignedLine};
 pub use file::{FileLedger, LedgerOptions};
 pub use head::{HEAD_FILE_LEN, StoredHead};
 pub use manifest::{MANIFEST_FILE, Manifest};
@@ -444,6 +444,21 @@ pub enum LedgerError {
         /// The URL, without its password.
         url: String,
         /// The client's error.
+        detail: String,
+    },
+    /// A database ledger committed the receipts but could not store the signed checkpoint
+    /// of their head: they are in the chain, unacknowledged and not yet covered.
+    #[error(
+        "the receipts of tenant `{tenant}` from seq {from_seq} on were committed but not \
+         checkpointed ({detail}): the call is not acknowledged; the next commit round, or the \
+         next signing writer to load the tenant, signs its head"
+    )]
+    CommittedNotCheckpointed {
+        /// The tenant.
+        tenant: TenantId,
+        /// The first seq of the receipts committed without a checkpoint.
+        from_seq: u64,
+        /// Why the checkpoint was not stored.
         detail: String,
     },
     /// The ledger's database refused or failed a statement.

@@ -40,6 +40,9 @@ pub(super) enum Settled {
     /// The batches from this seq on failed with the database's error; they may or may not
     /// have been committed.
     Failed(u64, String),
+    /// The batches from this seq on were committed, but their head's checkpoint was not
+    /// stored, for this reason: not acknowledged.
+    Unsigned(u64, String),
 }
 
 /// Staged batches, in the order their tenants were first written, and what was settled.
@@ -123,7 +126,7 @@ impl Round {
         for ((tenant, batch), moved) in tenants.into_iter().zip(&staged).zip(outcome.moved) {
             if let Some(detail) = unsigned.remove(&tenant) {
                 self.frontiers.forget(&tenant);
-                let failed = Settled::Failed(batch.start.next_seq, detail);
+                let failed = Settled::Unsigned(batch.start.next_seq, detail);
                 self.settled.insert(tenant, failed);
                 continue;
             }

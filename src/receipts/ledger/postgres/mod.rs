@@ -12,6 +12,7 @@
 
 mod claim;
 mod commit;
+mod import;
 mod pool;
 mod schema;
 mod sign;
@@ -355,6 +356,13 @@ impl Ledger for PostgresLedger {
                 action: "commit receipts",
                 detail,
             }),
+            Some(Settled::Unsigned(from, detail)) if next_seq > from => {
+                Err(LedgerError::CommittedNotCheckpointed {
+                    tenant: tenant.clone(),
+                    from_seq: from,
+                    detail,
+                })
+            }
             _ => Ok(()),
         }
     }
