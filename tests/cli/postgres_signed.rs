@@ -20,24 +20,12 @@ struct Fixture {
     other_public: PathBuf,
 }
 
-fn keys(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let prefix = dir.join(name);
-    let out: Run = common::tai()
-        .args(["keys", "new", "--out"])
-        .arg(&prefix)
-        .output()
-        .unwrap()
-        .into();
-    out.ok().has("key id ");
-    (prefix.with_extension("key"), prefix.with_extension("pub"))
-}
-
 impl Fixture {
     fn new(name: &str) -> Option<Fixture> {
         let url = test_database(name)?;
         let dir = tempfile::tempdir().unwrap();
-        let (key, public) = keys(dir.path(), "signing");
-        let (_, other_public) = keys(dir.path(), "other");
+        let (key, public) = common::new_keys(dir.path(), "signing");
+        let (_, other_public) = common::new_keys(dir.path(), "other");
         Some(Fixture {
             url,
             dir,
@@ -337,8 +325,8 @@ fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (key, public) = keys(dir.path(), "signing");
-    let (_, other_public) = keys(dir.path(), "other");
+    let (key, public) = common::new_keys(dir.path(), "signing");
+    let (_, other_public) = common::new_keys(dir.path(), "other");
     let files = dir.path().join("files");
     // A signed file ledger: one checkpoint per command.
     let at = |args: &[&str]| on_files(&files, &key, args);
@@ -502,7 +490,7 @@ fn ledger_migrate_refuses_checkpoints_of_receipts_after_the_head() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (key, public) = keys(dir.path(), "signing");
+    let (key, public) = common::new_keys(dir.path(), "signing");
     let files = dir.path().join("files");
     let at = |args: &[&str]| on_files(&files, &key, args);
     populate(at);

@@ -83,23 +83,11 @@ impl Fixture {
     }
 }
 
-fn keys(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let prefix = dir.join(name);
-    let out: Run = common::tai()
-        .args(["keys", "new", "--out"])
-        .arg(&prefix)
-        .output()
-        .unwrap()
-        .into();
-    out.ok().has("key id ");
-    (prefix.with_extension("key"), prefix.with_extension("pub"))
-}
-
 /// `acme` and `beta` activated and signalled, each write signed.
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let (key, public) = keys(dir.path(), "signing");
-    let (_, other_public) = keys(dir.path(), "other");
+    let (key, public) = common::new_keys(dir.path(), "signing");
+    let (_, other_public) = common::new_keys(dir.path(), "other");
     let f = Fixture {
         dir,
         key,

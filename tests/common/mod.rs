@@ -432,3 +432,16 @@ pub fn with_database(url: &str, db: &str) -> String {
     }
     out
 }
+
+/// A fresh key pair made with `tai keys new --out DIR/NAME`: the private and public key files.
+pub fn new_keys(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let out: Run = tai()
+        .args(["keys", "new", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap()
+        .into();
+    out.ok().has("key id ");
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
