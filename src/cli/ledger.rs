@@ -111,11 +111,7 @@ fn read_chain(
             }));
         }
     };
-    let mut ledger = Vec::new();
-    for r in &receipts {
-        ledger.extend_from_slice(&r.to_line());
-        ledger.push(b'\n');
-    }
+    let ledger = crate::receipts::ledger_lines(&receipts);
     let signed: Vec<Checkpoint> = checkpoints.iter().map(|(c, _)| c.clone()).collect();
     let n = receipts.len() as u64;
     // A writer stopped between signing and moving the head: its next write adopts them.

@@ -225,6 +225,16 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// `receipts` as a ledger file holds them: each one's line and a newline.
+pub fn ledger_lines(receipts: &[Receipt]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for r in receipts {
+        r.write_line(&mut bytes);
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
 /// SHA-256 of `bytes` in lowercase hex digits.
 fn sha256_hex_digits(bytes: &[u8]) -> [u8; 64] {
     let mut hex = [0u8; 64];

@@ -209,16 +209,7 @@ fn a_proof_from_a_database_ledger_checks_with_the_public_key_alone() {
     let Some(f) = fixture("signed_proof") else {
         return;
     };
-    let check = |file: &Path, key: &Path| -> Run {
-        common::tai()
-            .args(["receipts", "verify-proof"])
-            .arg(file)
-            .arg("--public-key")
-            .arg(key)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let check = common::verify_proof;
     let proof = f.dir.path().join("acme-2.proof.json");
     let out = proof.to_str().unwrap();
     f.tai(&[

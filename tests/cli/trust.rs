@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use tai::receipts::{ChainHead, LedgerDir, Receipt, StoredHead};
 
@@ -355,16 +355,7 @@ fn a_proof_proves_one_receipt_without_the_ledger() {
     ])
     .ok();
     // Checked with the public key alone: no state directory.
-    let check = |file: &Path, key: &Path| -> Run {
-        common::tai()
-            .args(["receipts", "verify-proof"])
-            .arg(file)
-            .arg("--public-key")
-            .arg(key)
-            .output()
-            .unwrap()
-            .into()
-    };
+    let check = common::verify_proof;
     check(&proof, &f.public).ok().has("receipt seq 3");
     assert_eq!(check(&proof, &f.other_public).code, 1);
 

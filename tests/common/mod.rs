@@ -445,3 +445,16 @@ pub fn new_keys(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     out.ok().has("key id ");
     (prefix.with_extension("key"), prefix.with_extension("pub"))
 }
+
+/// `tai receipts verify-proof FILE --public-key KEY`, run with nothing else: no state
+/// directory, as a customer holding one receipt would.
+pub fn verify_proof(file: &Path, key: &Path) -> Run {
+    tai()
+        .args(["receipts", "verify-proof"])
+        .arg(file)
+        .arg("--public-key")
+        .arg(key)
+        .output()
+        .unwrap()
+        .into()
+}

@@ -16,15 +16,6 @@ fn tenant(name: &str) -> TenantId {
     TenantId::new(name).unwrap()
 }
 
-fn lines_of(receipts: &[Receipt]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for r in receipts {
-        r.write_line(&mut bytes);
-        bytes.push(b'\n');
-    }
-    bytes
-}
-
 fn append_raw(path: &Path, bytes: &[u8]) {
     let mut f = OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(bytes).unwrap();
@@ -46,11 +37,17 @@ fn appends_are_stored_as_lines_with_a_head() {
     let (state, chain) = state_with(7);
     let dir = LedgerDir::in_state(state.path());
     let acme = tenant("acme");
-    assert_eq!(dir.read_ledger(&acme).unwrap(), lines_of(&chain));
+    assert_eq!(
+        dir.read_ledger(&acme).unwrap(),
+        crate::receipts::ledger_lines(&chain)
+    );
     let head = StoredHead::decode(&dir.read_head(&acme).unwrap().unwrap()).unwrap();
     assert_eq!(head.next_seq, 7);
     assert_eq!(*head.hash, *chain[6].hash);
-    assert_eq!(head.ledger_bytes, lines_of(&chain).len() as u64);
+    assert_eq!(
+        head.ledger_bytes,
+        crate::receipts::ledger_lines(&chain).len() as u64
+    );
     assert_eq!(dir.tenants().unwrap(), vec![acme.clone()]);
     assert!(dir.verify(&acme, true).unwrap().is_ok());
 
@@ -245,7 +242,7 @@ fn receipts_written_but_not_acknowledged_are_quarantined_without_a_covering_chec
     let acme = tenant("acme");
     let dir = LedgerDir::in_state(state.path());
     let full = sample_chain(&acme, 8);
-    let tail = lines_of(&full[5..]);
+    let tail = crate::receipts::ledger_lines(&full[5..]);
     append_raw(&dir.ledger_path(&acme), &tail);
     let report = dir.verify(&acme, false).unwrap();
     assert!(report.is_ok());
@@ -306,7 +303,7 @@ fn a_torn_last_line_is_quarantined_on_open() {
     let acme = tenant("acme");
     let dir = LedgerDir::in_state(state.path());
     let full = sample_chain(&acme, 7);
-    let tail = lines_of(&full[5..]);
+    let tail = crate::receipts::ledger_lines(&full[5..]);
     append_raw(&dir.ledger_path(&acme), &tail[..tail.len() - 40]);
     // Readers skip the torn line; verification sets it apart from the chain.
     assert_eq!(dir.receipts(&acme).unwrap().len(), 6);
@@ -316,7 +313,7 @@ fn a_torn_last_line_is_quarantined_on_open() {
         (report.unacknowledged, report.incomplete_bytes),
         (
             1,
-            tail.len() as u64 - 40 - (lines_of(&full[5..6]).len() as u64)
+            tail.len() as u64 - 40 - (crate::receipts::ledger_lines(&full[5..6]).len() as u64)
         )
     );
 
@@ -507,7 +504,11 @@ fn a_ledger_shorter_than_its_head_is_refused() {
     let (state, chain) = state_with(6);
     let acme = tenant("acme");
     let dir = LedgerDir::in_state(state.path());
-    fs::write(dir.ledger_path(&acme), lines_of(&chain[..4])).unwrap();
+    fs::write(
+        dir.ledger_path(&acme),
+        crate::receipts::ledger_lines(&chain[..4]),
+    )
+    .unwrap();
 
     let ledger = FileLedger::open(state.path()).unwrap();
     let err = ledger.head(&acme).unwrap_err();
@@ -535,8 +536,10 @@ fn a_missing_or_mismatched_head_is_refused() {
         next_seq: 5,
         hash: "1".repeat(64).into(),
     };
-    let mut bytes = lines_of(&chain[..5]);
-    bytes.extend(lines_of(&[other.seal(sample_body(&acme, 5))]));
+    let mut bytes = crate::receipts::ledger_lines(&chain[..5]);
+    bytes.extend(crate::receipts::ledger_lines(&[
+        other.seal(sample_body(&acme, 5))
+    ]));
     fs::write(dir.ledger_path(&acme), &bytes).unwrap();
     let err = FileLedger::open(state.path())
         .unwrap()

@@ -183,11 +183,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     ) -> Result<VerifyReport, LedgerError> {
         let _ = deep;
         let mut report = self.verify(tenant)?;
-        let mut lines = Vec::new();
-        for r in self.read(tenant)? {
-            lines.extend_from_slice(&r.to_line());
-            lines.push(b'\n');
-        }
+        let lines = crate::receipts::ledger_lines(&self.read(tenant)?);
         check_signed(&mut report, tenant, &lines, &[], anchors);
         Ok(report)
     }

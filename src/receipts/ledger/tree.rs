@@ -133,10 +133,12 @@ impl Derived {
         n: u64,
         ledger_bytes: u64,
     ) -> Result<bool, LedgerError> {
-        let len = |f: &File, p: &Path| f.metadata().map(|m| m.len()).map_err(io_err("stat", p));
-        let tree_len = len(&self.tree, &self.tree_path)?;
+        let tree_len = file_len(&self.tree, &self.tree_path)?;
         // The most receipts both files cover (a node count only grows with the receipts).
-        let (mut low, mut high) = (0, (len(&self.index, &self.index_path)? / INDEX_LEN).min(n));
+        let (mut low, mut high) = (
+            0,
+            (file_len(&self.index, &self.index_path)? / INDEX_LEN).min(n),
+        );
         while low < high {
             let mid = high - (high - low) / 2;
             if merkle::stored_nodes(mid) * NODE_LEN <= tree_len {
@@ -190,9 +192,8 @@ impl Derived {
     fn load(&mut self, n: u64, last: Option<(&str, u64)>) -> Result<bool, LedgerError> {
         let nodes = merkle::stored_nodes(n) * NODE_LEN;
         let entries = n * INDEX_LEN;
-        let len = |f: &File, p: &Path| f.metadata().map(|m| m.len()).map_err(io_err("stat", p));
-        if len(&self.tree, &self.tree_path)? < nodes
-            || len(&self.index, &self.index_path)? < entries
+        if file_len(&self.tree, &self.tree_path)? < nodes
+            || file_len(&self.index, &self.index_path)? < entries
         {
             return Ok(false);
         }
@@ -310,6 +311,12 @@ impl Derived {
             .sync_data()
             .map_err(io_err("sync", &self.index_path))
     }
+}
+
+fn file_len(file: &File, path: &Path) -> Result<u64, LedgerError> {
+    file.metadata()
+        .map(|m| m.len())
+        .map_err(io_err("stat", path))
 }
 
 /// Bytes `start..end` of `file`.
