@@ -175,14 +175,20 @@ pub fn consistency_path<S: NodeSource + ?Sized>(
 /// Checks an audit path (RFC 9162 §2.1.3.2): is `leaf` leaf `index` of the tree of `size`
 /// leaves whose root is `root`?
 pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, path: &[Hash], root: &Hash) -> bool {
+    root_from_path(index, size, leaf, path) == Some(*root)
+}
+
+/// The root an audit path leads to from `leaf` as leaf `index` of a tree of `size` leaves
+/// (RFC 9162 §2.1.3.2), `None` when the path's length does not fit that position.
+pub fn root_from_path(index: u64, size: u64, leaf: &Hash, path: &[Hash]) -> Option<Hash> {
     if index >= size {
-        return false;
+        return None;
     }
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf;
     for p in path {
         if snode == 0 {
-            return false;
+            return None;
         }
         if fnode & 1 == 1 || fnode == snode {
             r = node_hash(p, &r);
@@ -196,7 +202,31 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, path: &[Hash], root:
         fnode >>= 1;
         snode >>= 1;
     }
-    snode == 0 && r == *root
+    (snode == 0).then_some(r)
+}
+
+/// The root of the tree over `leaves` and every leaf's audit path (deepest sibling first),
+/// hashing each inner node once: what a round of checkpoints signed together needs.
+pub fn root_and_paths(leaves: &[Hash]) -> (Hash, Vec<Vec<Hash>>) {
+    fn build(leaves: &[Hash], paths: &mut [Vec<Hash>]) -> Hash {
+        match leaves.len() {
+            0 => empty_root(),
+            1 => leaves[0],
+            n => {
+                let k = split(n as u64) as usize;
+                let (lp, rp) = paths.split_at_mut(k);
+                let left = build(&leaves[..k], lp);
+                let right = build(&leaves[k..], rp);
+                lp.iter_mut().for_each(|p| p.push(right));
+                rp.iter_mut().for_each(|p| p.push(left));
+                node_hash(&left, &right)
+            }
+        }
+    }
+    let depth = (usize::BITS - leaves.len().leading_zeros()) as usize;
+    let mut paths = vec![Vec::with_capacity(depth); leaves.len()];
+    let root = build(leaves, &mut paths);
+    (root, paths)
 }
 
 /// Checks a consistency path (RFC 9162 §2.1.4.2): is the tree of `old` leaves with root
@@ -454,6 +484,27 @@ mod tests {
                 let path = inclusion_path(nodes.as_slice(), m as u64, n as u64).unwrap();
                 prop_assert_eq!(&path, &reference::path(m, &l));
                 prop_assert!(verify_inclusion(m as u64, n as u64, &l[m], &path, &root));
+            }
+        }
+
+        #[test]
+        fn a_round_tree_gives_the_reference_root_and_paths(n in 0usize..200) {
+            let l = leaves(n);
+            let (root, paths) = root_and_paths(&l);
+            prop_assert_eq!(root, reference::root(&l));
+            prop_assert_eq!(paths.len(), n);
+            for (m, path) in paths.iter().enumerate() {
+                prop_assert_eq!(path, &reference::path(m, &l));
+                prop_assert_eq!(root_from_path(m as u64, n as u64, &l[m], path), Some(root));
+                // The same path from another position, or cut short, leads elsewhere.
+                if n > 1 {
+                    let other = (m as u64 + 1) % n as u64;
+                    prop_assert_ne!(root_from_path(other, n as u64, &l[m], path), Some(root));
+                    prop_assert_ne!(
+                        root_from_path(m as u64, n as u64, &l[m], &path[..path.len() - 1]),
+                        Some(root)
+                    );
+                }
             }
         }
 

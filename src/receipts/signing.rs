@@ -10,6 +10,11 @@
 //! root of all its receipts, the catalog hash the last receipt was decided under, when it was
 //! signed and by which key. The signature is over [`Checkpoint::signed_text`], a fixed list of
 //! lines, so nothing about JSON encodings matters to it.
+//!
+//! The tenants one flush round writes are signed together ([`CheckpointSigner::checkpoints`]):
+//! each tenant's statement is a leaf of a Merkle tree of the round, and one signature covers
+//! the round's root. Each checkpoint carries its leaf's [`Round`] path, so it still verifies
+//! on its own; the round costs one signature however many tenants it wrote.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,7 +31,7 @@ use crate::clock::Timestamp;
 use crate::ids::TenantId;
 use crate::intake::{self, Reading};
 
-use super::merkle::Hash;
+use super::merkle::{self, Hash};
 
 /// What a key file's refusals say about it.
 const KEY_FILE: Reading = Reading {
@@ -191,9 +196,48 @@ impl CheckpointSigner {
         BASE64.encode(self.key.sign(message).to_bytes())
     }
 
-    /// Signs a checkpoint of `head`.
+    /// Signs a checkpoint of `head` alone.
     pub fn checkpoint(&self, head: CheckpointHead, time: Timestamp) -> Checkpoint {
-        let mut c = Checkpoint {
+        let mut c = self.unsigned(head, time, None);
+        c.signature = self.sign(c.statement().as_bytes());
+        c
+    }
+
+    /// Signs checkpoints of `heads` (a round's, one per tenant) with one signature over the
+    /// Merkle root of their statements; a round of one is signed alone.
+    pub fn checkpoints(&self, heads: Vec<CheckpointHead>, time: Timestamp) -> Vec<Checkpoint> {
+        if heads.len() < 2 {
+            return heads
+                .into_iter()
+                .map(|h| self.checkpoint(h, time))
+                .collect();
+        }
+        let size = heads.len() as u64;
+        let mut checkpoints: Vec<Checkpoint> = (0..)
+            .zip(heads)
+            .map(|(index, head)| {
+                let round = Round {
+                    index,
+                    size,
+                    path: Vec::new(),
+                };
+                self.unsigned(head, time, Some(round))
+            })
+            .collect();
+        let leaves: Vec<Hash> = checkpoints.iter().map(Checkpoint::leaf).collect();
+        let (root, paths) = merkle::root_and_paths(&leaves);
+        let signature = self.sign(round_text(size, &root, time, &self.public.key_id).as_bytes());
+        for (c, path) in checkpoints.iter_mut().zip(paths) {
+            if let Some(round) = &mut c.round {
+                round.path = path.iter().map(hex::encode).collect();
+            }
+            c.signature.clone_from(&signature);
+        }
+        checkpoints
+    }
+
+    fn unsigned(&self, head: CheckpointHead, time: Timestamp, round: Option<Round>) -> Checkpoint {
+        Checkpoint {
             tenant_id: head.tenant,
             seq: head.seq,
             head_hash: head.head_hash,
@@ -201,10 +245,9 @@ impl CheckpointSigner {
             catalog_hash: head.catalog_hash,
             time,
             key_id: self.public.key_id.clone(),
+            round,
             signature: String::new(),
-        };
-        c.signature = self.sign(c.signed_text().as_bytes());
-        c
+        }
     }
 }
 
@@ -290,8 +333,34 @@ pub struct Checkpoint {
     pub time: Timestamp,
     /// Id of the signing key: the first 16 hex digits of SHA-256 of its public key bytes.
     pub key_id: String,
+    /// Where this checkpoint sits in the round it was signed with, when it was signed together
+    /// with other tenants' (absent: signed alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<Round>,
     /// Ed25519 signature of [`Checkpoint::signed_text`], base64.
     pub signature: String,
+}
+
+/// A checkpoint's place in a round signed together: leaf `index` of a Merkle tree of `size`
+/// leaves, each `SHA-256(0x00 ‖ statement)` of one checkpoint (RFC 6962 leaf and node shapes),
+/// with `path` its audit path, hex, deepest sibling first (RFC 9162 §2.1.3.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Round {
+    /// The leaf's position in the round.
+    pub index: u64,
+    /// How many checkpoints the round signed.
+    pub size: u64,
+    /// The audit path from this checkpoint's leaf to the round's root.
+    pub path: Vec<String>,
+}
+
+/// The text a round's signature is over.
+fn round_text(size: u64, root: &Hash, time: Timestamp, key_id: &str) -> String {
+    format!(
+        "tai-checkpoint-round/v1\nsize {size}\nroot {}\ntime {time}\nkey {key_id}\n",
+        hex::encode(root)
+    )
 }
 
 /// Why a checkpoint was not accepted.
@@ -324,10 +393,12 @@ impl Checkpoint {
         self.seq + 1
     }
 
-    /// The bytes the signature is over: one field per line after a fixed first line.
-    pub fn signed_text(&self) -> String {
+    /// What the checkpoint states: one field per line after a fixed first line
+    /// (`tai-checkpoint/v1` signed alone, `tai-checkpoint/v2` as a leaf of a round).
+    pub fn statement(&self) -> String {
+        let version = if self.round.is_some() { 2 } else { 1 };
         format!(
-            "tai-checkpoint/v1\ntenant {}\nseq {}\nhead {}\nroot {}\ncatalog {}\ntime {}\nkey {}\n",
+            "tai-checkpoint/v{version}\ntenant {}\nseq {}\nhead {}\nroot {}\ncatalog {}\ntime {}\nkey {}\n",
             self.tenant_id,
             self.seq,
             self.head_hash,
@@ -336,6 +407,33 @@ impl Checkpoint {
             self.time,
             self.key_id
         )
+    }
+
+    /// The bytes the signature is over: the statement of a checkpoint signed alone; for one
+    /// signed in a round, the round's text with the root its path leads to (`None` when the
+    /// path is malformed or does not fit its position).
+    pub fn signed_text(&self) -> Option<String> {
+        let Some(round) = &self.round else {
+            return Some(self.statement());
+        };
+        let path = round
+            .path
+            .iter()
+            .map(|h| {
+                let mut node = [0u8; 32];
+                hex::decode_to_slice(h, &mut node).ok().map(|()| node)
+            })
+            .collect::<Option<Vec<Hash>>>()?;
+        let root = merkle::root_from_path(round.index, round.size, &self.leaf(), &path)?;
+        Some(round_text(round.size, &root, self.time, &self.key_id))
+    }
+
+    /// The checkpoint's leaf in its round: `SHA-256(0x00 ‖ statement)`.
+    fn leaf(&self) -> Hash {
+        let mut h = Sha256::new();
+        h.update([0u8]);
+        h.update(self.statement().as_bytes());
+        h.finalize().into()
     }
 
     /// The Merkle root as bytes, `None` when it is not 64 hex digits.
@@ -354,7 +452,10 @@ impl Checkpoint {
                 seq: self.seq,
                 key_id: self.key_id.clone(),
             })?;
-        if key.verifies(self.signed_text().as_bytes(), &self.signature) {
+        if self
+            .signed_text()
+            .is_some_and(|text| key.verifies(text.as_bytes(), &self.signature))
+        {
             Ok(())
         } else {
             Err(CheckpointError::BadSignature {
@@ -404,6 +505,55 @@ mod tests {
         let back: Checkpoint = serde_json::from_slice(&c.to_line()).unwrap();
         assert_eq!(back, c);
         assert_eq!(c.root(), Some([7; 32]));
+    }
+
+    #[test]
+    fn checkpoints_signed_in_one_round_each_verify_alone_and_only_unchanged() {
+        let signer = CheckpointSigner::from_seed([1; 32]);
+        let keys = [signer.public().clone()];
+        let time = Timestamp::from_secs(1_700_000_000);
+        for n in 1..=9u64 {
+            let heads = (0..n)
+                .map(|i| CheckpointHead {
+                    tenant: TenantId::new(format!("t{i}")).unwrap(),
+                    seq: i,
+                    ..head()
+                })
+                .collect();
+            let round = signer.checkpoints(heads, time);
+            assert_eq!(round.len() as u64, n);
+            // One signature for the whole round; a round of one is signed alone (v1).
+            assert!(round.iter().all(|c| c.signature == round[0].signature));
+            assert_eq!(round[0].round.is_none(), n == 1);
+            for (i, c) in round.iter().enumerate() {
+                assert_eq!(c.verify_signature(&keys), Ok(()), "checkpoint {i} of {n}");
+                let back: Checkpoint = serde_json::from_slice(&c.to_line()).unwrap();
+                assert_eq!(&back, c);
+                let bad = |edit: &dyn Fn(&mut Checkpoint)| {
+                    let mut c = c.clone();
+                    edit(&mut c);
+                    matches!(
+                        c.verify_signature(&keys),
+                        Err(CheckpointError::BadSignature { .. })
+                    )
+                };
+                assert!(bad(&|c| c.seq += 1));
+                assert!(bad(&|c| c.tenant_id = TenantId::new("other").unwrap()));
+                assert!(bad(&|c| c.merkle_root = "00".repeat(32)));
+                if n > 1 {
+                    assert!(bad(&|c| c.round = None), "a round's signature is not a statement's");
+                    assert!(bad(&|c| {
+                        let r = c.round.as_mut().unwrap();
+                        r.index = (r.index + 1) % r.size;
+                    }));
+                    assert!(bad(&|c| c.round.as_mut().unwrap().path.pop().map(drop).unwrap()));
+                    assert!(bad(&|c| c.round.as_mut().unwrap().path[0] = "zz".into()));
+                    // Another tenant's path in the same round does not lead to the root.
+                    let other = round[(i + 1) % round.len()].round.clone();
+                    assert!(bad(&|c| c.round.as_mut().unwrap().path = other.clone().unwrap().path));
+                }
+            }
+        }
     }
 
     #[test]

@@ -265,12 +265,16 @@ impl FileLedger {
         let flushed = flushed.and_then(|()| {
             // Signed once the receipts are durable, so a checkpoint never covers receipts a
             // crash could take back; made durable with the heads.
+            // One signature covers the round (see `signing`).
             if let Some(signer) = &self.signer {
-                let now = self.clock.now();
-                for (_, job) in &jobs {
-                    if let (Some(head), Some((file, path))) = (&job.checkpoint, &job.checkpoints) {
-                        append_checkpoint(file, path, &signer.checkpoint(head.clone(), now))?;
-                    }
+                let (heads, files): (Vec<_>, Vec<_>) = jobs
+                    .iter()
+                    .filter_map(|(_, job)| job.checkpoint.clone().zip(job.checkpoints.as_ref()))
+                    .unzip();
+                for (checkpoint, (file, path)) in
+                    signer.checkpoints(heads, self.clock.now()).iter().zip(files)
+                {
+                    append_checkpoint(file, path, checkpoint)?;
                 }
             }
             for (_, job) in &jobs {

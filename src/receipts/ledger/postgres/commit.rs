@@ -156,7 +156,8 @@ impl Round {
     }
 }
 
-/// Signs a checkpoint of each committed tenant's new head and stores them in one statement.
+/// Signs checkpoints of the committed tenants' new heads, together, and stores them in one
+/// statement.
 /// Returns the tenants left unsigned, with why: their receipts are committed but not
 /// acknowledged, and the next round or the next writer to load them signs their head.
 fn sign_round(
@@ -166,16 +167,18 @@ fn sign_round(
     won: &[(&TenantId, &Staged)],
 ) -> HashMap<TenantId, String> {
     let mut unsigned = HashMap::new();
-    let mut checkpoints = Vec::with_capacity(won.len());
+    let mut heads = Vec::with_capacity(won.len());
     for (tenant, batch) in won {
-        match frontiers.sign(client, signing, tenant, &batch.start, &batch.receipts) {
-            Ok(Some(c)) => checkpoints.push(c),
+        match frontiers.head(client, tenant, &batch.start, &batch.receipts) {
+            Ok(Some(head)) => heads.push(head),
             Ok(None) => {}
             Err(e) => {
                 unsigned.insert((*tenant).clone(), e.to_string());
             }
         }
     }
+    // One signature covers the round (see `signing`).
+    let checkpoints = signing.signer.checkpoints(heads, signing.clock.now());
     if let Err(e) = sign::insert(client, &checkpoints) {
         for c in checkpoints {
             unsigned.insert(c.tenant_id, e.to_string());

@@ -186,10 +186,10 @@ impl PostgresLedger {
                 return Ok(());
             }
             let start = ChainHead::default();
-            let checkpoint =
-                round
-                    .frontiers
-                    .sign(&mut *client, signing, tenant, &start, receipts)?;
+            let checkpoint = round
+                .frontiers
+                .head(&mut *client, tenant, &start, receipts)?
+                .map(|head| signing.signer.checkpoint(head, signing.clock.now()));
             sign::insert(&mut *client, checkpoint.as_slice())
         })();
         if result.is_err() {

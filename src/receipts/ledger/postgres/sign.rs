@@ -97,15 +97,15 @@ impl Frontiers {
         self.checked.remove(tenant);
     }
 
-    /// The checkpoint of `tenant`'s chain after `receipts`, committed from `start` on.
-    pub(super) fn sign(
+    /// What a checkpoint of `tenant`'s chain after `receipts`, committed from `start` on,
+    /// states.
+    pub(super) fn head(
         &mut self,
         client: &mut impl GenericClient,
-        signing: &Signing,
         tenant: &TenantId,
         start: &ChainHead,
         receipts: &[Receipt],
-    ) -> Result<Option<Checkpoint>, LedgerError> {
+    ) -> Result<Option<CheckpointHead>, LedgerError> {
         let Some(last) = receipts.last() else {
             return Ok(None);
         };
@@ -123,7 +123,7 @@ impl Frontiers {
             catalog_hash: last.body.catalog_hash.to_string(),
         };
         self.keep(tenant, frontier);
-        Ok(Some(signing.signer.checkpoint(head, signing.clock.now())))
+        Ok(Some(head))
     }
 
     /// Whether `tenant` still has to be checked for a head no checkpoint covers; marks it
