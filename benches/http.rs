@@ -4,7 +4,8 @@
 //!
 //! Run with `cargo bench --bench http` (needs `wrk` on the PATH). The load runs against one
 //! tenant (every call serialized through one governor and one ledger file) and against 64
-//! tenants (calls spread over 64 ledgers). `TAI_BENCH_SECS` sets each run's length
+//! tenants (calls spread over 64 ledgers), then the 64 tenants on a server signing
+//! checkpoints, with its ratio to the unsigned run. `TAI_BENCH_SECS` sets each run's length
 //! (default 10). `TAI_BENCH_DIR` puts the state directory elsewhere than the system's
 //! temporary directory: on a tmpfs, where a sync costs next to nothing, the figures show
 //! what the HTTP stack and the engine cost apart from the disk (those receipts are not
@@ -68,19 +69,21 @@ fn main() {
     let health = wrk(dir.path(), &server.base, secs, &Load::Health);
     health.print("GET /healthz (no engine, no disk)");
     let before = rt.block_on(server.receipts(&tenants));
+    let receipts = if durable {
+        "durable receipts"
+    } else {
+        "state on tmpfs: receipts NOT durable"
+    };
+    let mut unsigned = 0.0;
     for n in [1, 64] {
         let load = Load::Calls(&tenants[..n]);
         let run = wrk(dir.path(), &server.base, secs, &load);
-        let receipts = if durable {
-            "durable receipts"
-        } else {
-            "state on tmpfs: receipts NOT durable"
-        };
         run.print(&format!("POST calls, {n} tenant(s), {receipts}"));
         println!(
             "    {:.1}% of /healthz throughput",
             100.0 * run.per_sec / health.per_sec
         );
+        unsigned = run.per_sec;
     }
     let after = rt.block_on(server.receipts(&tenants));
     let written = after - before;
@@ -89,6 +92,24 @@ fn main() {
     let status = server.stop();
     println!("tai serve exited with {status}");
     assert!(ok, "a chain failed verification");
+
+    // The same load on a server signing a checkpoint of every tenant each flush round writes.
+    let key = new_key(dir.path());
+    let server = Server::start_on(&dir.path().join("signed"), None, Some(&key));
+    rt.block_on(async {
+        for t in &tenants {
+            server.onboard(t).await;
+        }
+    });
+    let run = wrk(dir.path(), &server.base, secs, &Load::Calls(&tenants));
+    run.print(&format!(
+        "POST calls, 64 tenants, {receipts}, signing checkpoints"
+    ));
+    println!(
+        "    signed / unsigned throughput: {:.2}",
+        run.per_sec / unsigned
+    );
+    server.stop();
     if let Ok(url) = std::env::var("TAI_BENCH_POSTGRES") {
         replicas(dir.path(), &url, &tenants, secs, &rt);
     }
@@ -123,14 +144,7 @@ fn replicas(dir: &Path, url: &str, tenants: &[String], secs: u64, rt: &tokio::ru
     }
     a.stop();
     b.stop();
-    let key = dir.join("signing");
-    let made = Command::new(env!("CARGO_BIN_EXE_tai"))
-        .args(["keys", "new", "--out"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "tai keys new failed");
-    let key = key.with_extension("key");
+    let key = new_key(dir);
     let a = Server::start_on(&dir.join("a"), Some(url), Some(&key));
     let b = Server::start_on(&dir.join("b"), Some(url), Some(&key));
     both(
@@ -147,6 +161,20 @@ fn replicas(dir: &Path, url: &str, tenants: &[String], secs: u64, rt: &tokio::ru
     a.stop();
     b.stop();
     assert!(ok, "a chain failed verification");
+}
+
+/// A signing key made with `tai keys new` in `dir`: the private key file's path.
+fn new_key(dir: &Path) -> std::path::PathBuf {
+    let key = dir.join("signing");
+    if !key.with_extension("key").exists() {
+        let made = Command::new(env!("CARGO_BIN_EXE_tai"))
+            .args(["keys", "new", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "tai keys new failed");
+    }
+    key.with_extension("key")
 }
 
 /// Loads both servers at once, each with its share of the tenants, and prints the figures.

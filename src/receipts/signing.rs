@@ -541,16 +541,28 @@ mod tests {
                 assert!(bad(&|c| c.tenant_id = TenantId::new("other").unwrap()));
                 assert!(bad(&|c| c.merkle_root = "00".repeat(32)));
                 if n > 1 {
-                    assert!(bad(&|c| c.round = None), "a round's signature is not a statement's");
+                    assert!(
+                        bad(&|c| c.round = None),
+                        "a round's signature is not a statement's"
+                    );
                     assert!(bad(&|c| {
                         let r = c.round.as_mut().unwrap();
                         r.index = (r.index + 1) % r.size;
                     }));
-                    assert!(bad(&|c| c.round.as_mut().unwrap().path.pop().map(drop).unwrap()));
+                    assert!(bad(&|c| c
+                        .round
+                        .as_mut()
+                        .unwrap()
+                        .path
+                        .pop()
+                        .map(drop)
+                        .unwrap()));
                     assert!(bad(&|c| c.round.as_mut().unwrap().path[0] = "zz".into()));
                     // Another tenant's path in the same round does not lead to the root.
                     let other = round[(i + 1) % round.len()].round.clone();
-                    assert!(bad(&|c| c.round.as_mut().unwrap().path = other.clone().unwrap().path));
+                    assert!(bad(
+                        &|c| c.round.as_mut().unwrap().path = other.clone().unwrap().path
+                    ));
                 }
             }
         }

@@ -271,8 +271,10 @@ impl FileLedger {
                     .iter()
                     .filter_map(|(_, job)| job.checkpoint.clone().zip(job.checkpoints.as_ref()))
                     .unzip();
-                for (checkpoint, (file, path)) in
-                    signer.checkpoints(heads, self.clock.now()).iter().zip(files)
+                for (checkpoint, (file, path)) in signer
+                    .checkpoints(heads, self.clock.now())
+                    .iter()
+                    .zip(files)
                 {
                     append_checkpoint(file, path, checkpoint)?;
                 }

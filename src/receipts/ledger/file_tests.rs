@@ -408,7 +408,9 @@ fn a_flush_signs_its_tenants_in_one_round_that_verifies_as_documented() {
     let ledger = FileLedger::open_with(state.path(), signed(6)).unwrap();
     let names = ["acme", "beta", "gamma"];
     for name in names {
-        ledger.write(&tenant(name), &sample_chain(&tenant(name), 3)).unwrap();
+        ledger
+            .write(&tenant(name), &sample_chain(&tenant(name), 3))
+            .unwrap();
     }
     ledger.sync(&tenant("acme"), 3).unwrap();
 
@@ -416,13 +418,26 @@ fn a_flush_signs_its_tenants_in_one_round_that_verifies_as_documented() {
     let mut signatures = Vec::new();
     for name in names {
         let text = fs::read_to_string(dir.checkpoints_path(&tenant(name))).unwrap();
-        assert_eq!(text.lines().count(), 1, "{name}: one checkpoint for one flush");
+        assert_eq!(
+            text.lines().count(),
+            1,
+            "{name}: one checkpoint for one flush"
+        );
         let c: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
-        let field = |k: &str| c[k].as_str().map(str::to_owned).unwrap_or_else(|| c[k].to_string());
+        let field = |k: &str| {
+            c[k].as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| c[k].to_string())
+        };
         let statement = format!(
             "tai-checkpoint/v2\ntenant {}\nseq {}\nhead {}\nroot {}\ncatalog {}\ntime {}\nkey {}\n",
-            field("tenant_id"), field("seq"), field("head_hash"), field("merkle_root"),
-            field("catalog_hash"), field("time"), field("key_id"),
+            field("tenant_id"),
+            field("seq"),
+            field("head_hash"),
+            field("merkle_root"),
+            field("catalog_hash"),
+            field("time"),
+            field("key_id"),
         );
         let mut leaf = Sha256::new();
         leaf.update([0u8]);
@@ -431,15 +446,26 @@ fn a_flush_signs_its_tenants_in_one_round_that_verifies_as_documented() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .map(|h| {
+                hex::decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
             .collect();
-        let (index, size) = (c["round"]["index"].as_u64().unwrap(), c["round"]["size"].as_u64().unwrap());
+        let (index, size) = (
+            c["round"]["index"].as_u64().unwrap(),
+            c["round"]["size"].as_u64().unwrap(),
+        );
         assert_eq!(size, 3);
-        let root = crate::receipts::merkle::root_from_path(index, size, &leaf.finalize().into(), &path)
-            .unwrap();
+        let root =
+            crate::receipts::merkle::root_from_path(index, size, &leaf.finalize().into(), &path)
+                .unwrap();
         let signed = format!(
             "tai-checkpoint-round/v1\nsize {size}\nroot {}\ntime {}\nkey {}\n",
-            hex::encode(root), field("time"), field("key_id"),
+            hex::encode(root),
+            field("time"),
+            field("key_id"),
         );
         let sig = base64::engine::general_purpose::STANDARD
             .decode(field("signature"))

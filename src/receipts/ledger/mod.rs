@@ -442,21 +442,6 @@ pub enum LedgerError {
         /// The client's error.
         detail: String,
     },
-    /// A database ledger committed the receipts but could not store the signed checkpoint
-    /// of their head: they are in the chain, unacknowledged and not yet covered.
-    #[error(
-        "the receipts of tenant `{tenant}` from seq {from_seq} on were committed but not \
-         checkpointed ({detail}): the call is not acknowledged; the next commit round, or the \
-         next signing writer to load the tenant, signs its head"
-    )]
-    CommittedNotCheckpointed {
-        /// The tenant.
-        tenant: TenantId,
-        /// The first seq of the receipts committed without a checkpoint.
-        from_seq: u64,
-        /// Why the checkpoint was not stored.
-        detail: String,
-    },
     /// The ledger's database refused or failed a statement.
     #[error("the ledger database could not {action}: {detail}")]
     Database {

@@ -7,14 +7,16 @@
 //! commits everything staged, and every later one reads what that commit settled. Inside the
 //! transaction each tenant's head moves only if it is still where the tenant's batches
 //! start; a tenant that lost its race is left out and told so, the others commit. A signing
-//! writer then signs one checkpoint of each committed tenant's new head and stores them all
-//! in one more statement before anyone is answered.
+//! writer signs a checkpoint of every staged tenant's new head first (one signature for the
+//! round), and the statement stores those of the tenants that commit: receipts and their
+//! checkpoint are committed together or not at all.
 
 use std::collections::{HashMap, HashSet};
 
 use postgres::{Client, Statement};
 
 use crate::ids::TenantId;
+use crate::receipts::signing::Checkpoint;
 use crate::receipts::{ChainHead, Receipt};
 
 use super::pool::Pool;
@@ -40,9 +42,6 @@ pub(super) enum Settled {
     /// The batches from this seq on failed with the database's error; they may or may not
     /// have been committed.
     Failed(u64, String),
-    /// The batches from this seq on were committed, but their head's checkpoint was not
-    /// stored, for this reason: not acknowledged.
-    Unsigned(u64, String),
 }
 
 /// Staged batches, in the order their tenants were first written, and what was settled.
@@ -103,32 +102,51 @@ impl Round {
         let Some(committer) = self.committer.as_mut() else {
             return;
         };
-        let staged = std::mem::take(&mut self.staged);
-        let tenants: Vec<TenantId> = {
+        let mut staged = std::mem::take(&mut self.staged);
+        let mut tenants: Vec<TenantId> = {
             let mut by_slot: Vec<(usize, TenantId)> =
                 self.index.drain().map(|(t, i)| (i, t)).collect();
             by_slot.sort_by_key(|(i, _)| *i);
             by_slot.into_iter().map(|(_, t)| t).collect()
         };
-        let outcome = commit_all(committer, notify, &tenants, &staged);
-        // Signed before anyone is answered, so an acknowledged receipt is covered.
-        let mut unsigned = HashMap::new();
+        // Signed before the commit and stored by it, so a committed receipt is covered and an
+        // acknowledged one was never without its checkpoint.
+        let mut checkpoints = Vec::new();
         if let Some(signing) = signing {
-            let won: Vec<(&TenantId, &Staged)> = tenants
-                .iter()
-                .zip(&staged)
-                .zip(&outcome.moved)
-                .filter(|(_, moved)| **moved)
-                .map(|(batch, _)| batch)
-                .collect();
-            unsigned = sign_round(&mut committer.client, &mut self.frontiers, signing, &won);
+            let mut heads = Vec::with_capacity(staged.len());
+            let (mut signable, mut batches) = (Vec::new(), Vec::new());
+            for (tenant, batch) in tenants.into_iter().zip(staged) {
+                let head = self.frontiers.head(
+                    &mut committer.client,
+                    &tenant,
+                    &batch.start,
+                    &batch.receipts,
+                );
+                match head {
+                    Ok(head) => {
+                        heads.extend(head);
+                        signable.push(tenant);
+                        batches.push(batch);
+                    }
+                    // Not committed: a receipt is never committed without its checkpoint.
+                    Err(e) => {
+                        let failed = Settled::Failed(batch.start.next_seq, e.to_string());
+                        self.settled.insert(tenant, failed);
+                    }
+                }
+            }
+            (tenants, staged) = (signable, batches);
+            checkpoints = signing.signer.checkpoints(heads, signing.clock.now());
         }
+        let outcome = commit_all(committer, notify, &tenants, &staged, &checkpoints);
         for ((tenant, batch), moved) in tenants.into_iter().zip(&staged).zip(outcome.moved) {
-            if let Some(detail) = unsigned.remove(&tenant) {
-                self.frontiers.forget(&tenant);
-                let failed = Settled::Unsigned(batch.start.next_seq, detail);
-                self.settled.insert(tenant, failed);
-                continue;
+            if signing.is_some() {
+                // The frontier was advanced for the checkpoint: right only if it committed.
+                if moved {
+                    self.frontiers.first_use(&tenant);
+                } else {
+                    self.frontiers.forget(&tenant);
+                }
             }
             let settled = match (&outcome.failed, moved) {
                 (Some((true, _)), _) => Settled::Lost(batch.start.clone(), None),
@@ -156,41 +174,6 @@ impl Round {
     }
 }
 
-/// Signs checkpoints of the committed tenants' new heads, together, and stores them in one
-/// statement.
-/// Returns the tenants left unsigned, with why: their receipts are committed but not
-/// acknowledged, and the next round or the next writer to load them signs their head.
-fn sign_round(
-    client: &mut Client,
-    frontiers: &mut Frontiers,
-    signing: &Signing,
-    won: &[(&TenantId, &Staged)],
-) -> HashMap<TenantId, String> {
-    let mut unsigned = HashMap::new();
-    let mut heads = Vec::with_capacity(won.len());
-    for (tenant, batch) in won {
-        match frontiers.head(client, tenant, &batch.start, &batch.receipts) {
-            Ok(Some(head)) => heads.push(head),
-            Ok(None) => {}
-            Err(e) => {
-                unsigned.insert((*tenant).clone(), e.to_string());
-            }
-        }
-    }
-    // One signature covers the round (see `signing`).
-    let checkpoints = signing.signer.checkpoints(heads, signing.clock.now());
-    if let Err(e) = sign::insert(client, &checkpoints) {
-        for c in checkpoints {
-            unsigned.insert(c.tenant_id, e.to_string());
-        }
-    } else {
-        for c in &checkpoints {
-            frontiers.first_use(&c.tenant_id);
-        }
-    }
-    unsigned
-}
-
 struct Outcome {
     /// Per staged batch: whether its tenant's head moved.
     moved: Vec<bool>,
@@ -204,9 +187,10 @@ struct Outcome {
 /// lock the heads the batches continue (in tenant order, so two servers committing rounds
 /// that share tenants wait for each other instead of deadlocking), create the chains that
 /// start at seq 0, move every other head that is still where its batch starts, insert the
-/// receipts of the tenants whose head moved, and answer which those were (and, for the
-/// others, where their head is). `$12` names the
-/// channel the batches are announced on, or is null where the database has no `NOTIFY`.
+/// receipts of the tenants whose head moved and their signed checkpoints (`$13`–`$15`, empty
+/// when not signing), and answer which those were (and, for the others, where their head
+/// is). `$12` names the channel the batches are announced on, or is null where the database
+/// has no `NOTIFY`.
 const COMMIT_ROUND: &str = "\
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[])
@@ -234,6 +218,12 @@ WITH batch AS (
     FROM unnest($7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[])
         AS r(tenant, seq, prev_hash, hash, line)
     WHERE r.tenant IN (SELECT tenant FROM won)
+), signed AS (
+    INSERT INTO checkpoints (tenant, seq, line)
+    SELECT c.tenant, c.seq, c.line
+    FROM unnest($13::text[], $14::bigint[], $15::text[]) AS c(tenant, seq, line)
+    WHERE c.tenant IN (SELECT tenant FROM won)
+    ON CONFLICT (tenant, seq) DO NOTHING
 )
 SELECT b.tenant, w.tenant IS NOT NULL, l.next_seq, l.hash,
     CASE WHEN w.tenant IS NULL OR $12::text IS NULL THEN ''
@@ -269,6 +259,7 @@ fn commit_all(
     notify: bool,
     tenants: &[TenantId],
     staged: &[Staged],
+    checkpoints: &[Checkpoint],
 ) -> Outcome {
     let n = staged.len();
     let (mut names, mut start_seqs, mut start_hashes) = (
@@ -308,6 +299,7 @@ fn commit_all(
         end_hashes.push(&*batch.end.hash);
         byte_counts.push(bytes);
     }
+    let (signed, signed_seqs, signed_lines) = sign::columns(checkpoints);
     let channel = notify.then_some(watch::CHANNEL);
     let result = committer.client.query(
         &committer.statement,
@@ -324,6 +316,9 @@ fn commit_all(
             &hashes,
             &lines,
             &channel,
+            &signed,
+            &signed_seqs,
+            &signed_lines,
         ],
     );
     match result {

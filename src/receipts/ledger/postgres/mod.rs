@@ -356,13 +356,6 @@ impl Ledger for PostgresLedger {
                 action: "commit receipts",
                 detail,
             }),
-            Some(Settled::Unsigned(from, detail)) if next_seq > from => {
-                Err(LedgerError::CommittedNotCheckpointed {
-                    tenant: tenant.clone(),
-                    from_seq: from,
-                    detail,
-                })
-            }
             _ => Ok(()),
         }
     }

@@ -141,16 +141,22 @@ pub(super) fn insert(
     if checkpoints.is_empty() {
         return Ok(());
     }
-    let tenants: Vec<&str> = checkpoints.iter().map(|c| c.tenant_id.as_str()).collect();
-    let seqs: Vec<i64> = checkpoints.iter().map(|c| to_db(c.seq)).collect();
-    let lines: Vec<String> = checkpoints
-        .iter()
-        .map(|c| String::from_utf8_lossy(&c.to_line()).into_owned())
-        .collect();
+    let (tenants, seqs, lines) = columns(checkpoints);
     client
         .execute(INSERT_CHECKPOINTS, &[&tenants, &seqs, &lines])
         .map_err(db_err("store signed checkpoints"))?;
     Ok(())
+}
+
+/// The columns `checkpoints` are stored as: tenants, seqs and lines.
+pub(super) fn columns(checkpoints: &[Checkpoint]) -> (Vec<&str>, Vec<i64>, Vec<String>) {
+    let tenants = checkpoints.iter().map(|c| c.tenant_id.as_str()).collect();
+    let seqs = checkpoints.iter().map(|c| to_db(c.seq)).collect();
+    let lines = checkpoints
+        .iter()
+        .map(|c| String::from_utf8_lossy(&c.to_line()).into_owned())
+        .collect();
+    (tenants, seqs, lines)
 }
 
 /// Every checkpoint of `tenant`, oldest first: `Err` names the first row that is not one.
