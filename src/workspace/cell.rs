@@ -1,14 +1,14 @@
 //! One tenant in memory, and how it settles once the durability thread has stored (or failed
 //! to store) the receipts decided on it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::governor::Tenant;
 use crate::ids::TenantId;
 use crate::receipts::Receipt;
 use crate::receipts::ledger::{Ledger, LedgerError};
-use crate::sync::{lock, try_lock};
+use crate::sync::lock;
 
 use super::announcer::Announcer;
 use super::durability::Job;
@@ -29,6 +29,10 @@ pub(super) struct Cell {
     /// is durably recorded as interrupted (or failed to be): whoever finds the cell meanwhile
     /// waits, so nothing is read or decided on a tenant its load has not settled.
     pub(super) loading: Mutex<()>,
+    /// Whether the loader holds `loading`: set before the cell is shared, cleared before the
+    /// lock is released. Checked instead of trying the lock, so callers checking at the same
+    /// time never take each other for the loader.
+    pub(super) settling: AtomicBool,
     /// How many callers found the cell still loading and waited for it.
     #[cfg(test)]
     pub(super) waited_for_load: std::sync::atomic::AtomicUsize,
@@ -61,6 +65,7 @@ impl Cell {
             announced: AtomicU64::new(tenant.head().next_seq),
             announcer: Mutex::new(Announcer::new(tenant.head().next_seq)),
             loading: Mutex::new(()),
+            settling: AtomicBool::new(false),
             #[cfg(test)]
             waited_for_load: std::sync::atomic::AtomicUsize::new(0),
             op: Mutex::new(()),
@@ -165,7 +170,7 @@ impl Cell {
     /// Until that receipt is durable the tenant in memory is either still running a command
     /// nobody runs or ahead of its ledger, and neither may be shown or decided on.
     pub(super) fn settled(&self) {
-        if try_lock(&self.loading).is_some() {
+        if !self.settling.load(Ordering::Acquire) {
             return;
         }
         #[cfg(test)]

@@ -280,7 +280,11 @@ impl Workspace {
         // (`Cell::settled`).
         let interrupt = self.writes && tenant.running().is_some();
         let loaded = Arc::new(Cell::new(tenant, self.ledger.is_remote()));
-        let loading = interrupt.then(|| lock(&loaded.loading));
+        let loading = interrupt.then(|| {
+            let guard = lock(&loaded.loading);
+            loaded.settling.store(true, Ordering::Release);
+            guard
+        });
         let h = Arc::clone(
             lock(&self.tenants)
                 .entry(id.clone())
@@ -292,7 +296,9 @@ impl Workspace {
             return Ok(h);
         }
         if loading.is_some() {
-            self.run_on(&h, id, |t, env| t.interrupt(env), Vec::as_slice)?;
+            let interrupted = self.run_on(&h, id, |t, env| t.interrupt(env), Vec::as_slice);
+            h.settling.store(false, Ordering::Release);
+            interrupted?;
         }
         drop(loading);
         Ok(h)
@@ -377,7 +383,7 @@ impl Workspace {
             .ok_or(Declined::WouldBlock)?;
         // Still being loaded (a start left without an outcome is being recorded as
         // interrupted): nothing is decided on it before that, and waiting for it can block.
-        if sync::try_lock(&h.loading).is_none() {
+        if h.settling.load(Ordering::Acquire) {
             return Err(Declined::WouldBlock);
         }
         let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;

@@ -439,6 +439,28 @@ fn a_retry_is_never_answered_before_the_first_outcome_is_durable() {
     }
 }
 
+/// A caller checking whether a loaded tenant has settled (`Cell::settled`, run by every
+/// blocking operation) is not its loader: a caller that must not block is not declined
+/// while one checks. (Taking the check's momentary hold of the lock for a load in progress
+/// made `try_call` decline at random under load.)
+#[test]
+fn a_caller_checking_the_load_does_not_make_others_decline() {
+    let state = tempfile::tempdir().unwrap();
+    let ws = Workspace::with_ledger(
+        Arc::new(load::build(&builtin::sources()).unwrap()),
+        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+        IdSource::seeded(1),
+        Arc::new(crate::receipts::FileLedger::open(state.path()).unwrap()),
+    );
+    let acme = purchase(&ws, "acme");
+    let call = some_call(&ws, &acme);
+    let cell = lock(&ws.tenants).get(&acme).cloned().unwrap();
+    // As a checker holds it, for an instant.
+    let _checking = lock(&cell.loading);
+    let deferred = ws.try_call(&acme, &call).map_err(|d| format!("{d:?}"));
+    assert!(deferred.is_ok(), "declined: {deferred:?}");
+}
+
 /// Many callers at once on a file ledger, their receipts stored in shared flushes: every
 /// answer is durable when given, each tenant's receipts are announced in chain order with
 /// none missing, and memory is the ledger's chain replayed.
