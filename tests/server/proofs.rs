@@ -10,8 +10,9 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
+use crate::common::ADMIN;
 use crate::common::{self, ACME, Run};
-use crate::http::{Server, get, onboard, state_dir};
+use crate::http::{Server, call_tool, client, get, onboard, state_dir};
 
 /// An MCP client of `s` as acme.
 async fn connect(s: &Server) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
@@ -109,4 +110,112 @@ async fn without_a_signing_key_the_result_says_why_there_is_no_proof() {
     let why = meta["tai/proof_error"].as_str().unwrap();
     assert!(why.contains("no signed checkpoint"), "{why}");
     client.cancel().await.unwrap();
+}
+
+/// Calls to many tenants at once are flushed, and signed, in shared rounds: a checkpoint
+/// served over HTTP then carries its place in the round, and still verifies on its own with
+/// the public key, both as a kept checkpoint (`verify --checkpoint`) and inside a proof.
+#[tokio::test(flavor = "multi_thread")]
+async fn checkpoints_signed_in_one_round_verify_one_by_one() {
+    let (d, state) = state_dir();
+    let prefix = d.path().join("signer");
+    let made: Run = common::tai()
+        .args(["keys", "new", "--out"])
+        .arg(&prefix)
+        .output()
+        .unwrap()
+        .into();
+    made.ok();
+    let (key, public) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    let s = Server::start(&state, &["--signing-key", key.to_str().unwrap()]);
+    let tenants: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+    for t in &tenants {
+        onboard(&s, t, ADMIN, "rollback-guard-base").await;
+    }
+
+    // Bursts of one call per tenant until a round signed more than one of them.
+    let mut found = None;
+    for _ in 0..50 {
+        let burst = tenants.iter().map(|t| {
+            let (url, t) = (s.url(&format!("/v1/tenants/{t}/calls")), t.clone());
+            async move {
+                let body = json!({ "tool": "ac_receipt_verify", "arguments": {}, "context": {} });
+                let r = crate::http::send(client().post(url).bearer_auth(ADMIN).json(&body)).await;
+                assert_eq!(r.status, 200, "{t}: {}", r.body);
+            }
+        });
+        futures::future::join_all(burst).await;
+        for t in &tenants {
+            let c = get(&s, Some(ADMIN), &format!("/v1/tenants/{t}/checkpoint")).await;
+            if c.body["round"]["size"].as_u64().is_some_and(|n| n > 1) {
+                found = Some((t.clone(), c.body));
+                break;
+            }
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    let (tenant, checkpoint) = found.expect("no round signed two tenants in 50 bursts");
+    let seq = checkpoint["seq"].as_u64().unwrap();
+    let proof = get(
+        &s,
+        Some(ADMIN),
+        &format!("/v1/tenants/{tenant}/receipts/{seq}/proof"),
+    )
+    .await;
+    let proof_file = d.path().join("proof.json");
+    std::fs::write(&proof_file, proof.body.to_string()).unwrap();
+    let kept = d.path().join("kept.json");
+    std::fs::write(&kept, checkpoint.to_string()).unwrap();
+    // The chain grows past the kept checkpoint.
+    call_tool(&s, ADMIN, &tenant, "ac_receipt_verify").await;
+    s.stop().await;
+
+    let public = public.to_str().unwrap();
+    let tai = |args: &[&str]| -> Run { common::tai().args(args).output().unwrap().into() };
+    tai(&[
+        "receipts",
+        "verify-proof",
+        proof_file.to_str().unwrap(),
+        "--public-key",
+        public,
+    ])
+    .ok()
+    .has(&format!("receipt seq {seq}"));
+    let state = state.to_str().unwrap();
+    tai(&[
+        "--state",
+        state,
+        "receipts",
+        "verify",
+        "--tenant",
+        &tenant,
+        "--public-key",
+        public,
+        "--checkpoint",
+        kept.to_str().unwrap(),
+    ])
+    .ok();
+    // A kept checkpoint whose path was altered is refused.
+    let mut forged = checkpoint.clone();
+    forged["round"]["index"] = json!(
+        (checkpoint["round"]["index"].as_u64().unwrap() + 1)
+            % checkpoint["round"]["size"].as_u64().unwrap()
+    );
+    std::fs::write(&kept, forged.to_string()).unwrap();
+    tai(&[
+        "--state",
+        state,
+        "receipts",
+        "verify",
+        "--tenant",
+        &tenant,
+        "--public-key",
+        public,
+        "--checkpoint",
+        kept.to_str().unwrap(),
+    ])
+    .exits(1)
+    .has("bad signature");
 }
