@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::ADMIN;
 use crate::common::{self, ACME, Run};
-use crate::http::{Server, call_tool, client, get, onboard, state_dir};
+use crate::http::{OpenApi, Server, call_tool, client, get, onboard, state_dir};
 
 /// An MCP client of `s` as acme.
 async fn connect(s: &Server) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
@@ -158,12 +158,22 @@ async fn checkpoints_signed_in_one_round_verify_one_by_one() {
     }
     let (tenant, checkpoint) = found.expect("no round signed two tenants in 50 bursts");
     let seq = checkpoint["seq"].as_u64().unwrap();
+    let served = get(&s, Some(ADMIN), &format!("/v1/tenants/{tenant}/checkpoint")).await;
     let proof = get(
         &s,
         Some(ADMIN),
         &format!("/v1/tenants/{tenant}/receipts/{seq}/proof"),
     )
     .await;
+    // Both as the OpenAPI document describes them, round and all.
+    let api = OpenApi::fetch(&s).await;
+    api.check("get", "/v1/tenants/{tenant}/checkpoint", &served);
+    api.check("get", "/v1/tenants/{tenant}/receipts/{seq}/proof", &proof);
+    assert!(
+        proof.body["checkpoint"]["round"].is_object(),
+        "{}",
+        proof.body
+    );
     let proof_file = d.path().join("proof.json");
     std::fs::write(&proof_file, proof.body.to_string()).unwrap();
     let kept = d.path().join("kept.json");
