@@ -110,7 +110,9 @@ impl Round {
             by_slot.into_iter().map(|(_, t)| t).collect()
         };
         // Signed before the commit and stored by it, so a committed receipt is covered and an
-        // acknowledged one was never without its checkpoint.
+        // acknowledged one was never without its checkpoint. A tenant that then loses its race
+        // keeps a leaf in the round's tree but no stored checkpoint: its statement is never
+        // published, and the others' paths show only its hash.
         let mut checkpoints = Vec::new();
         if let Some(signing) = signing {
             let mut heads = Vec::with_capacity(staged.len());
