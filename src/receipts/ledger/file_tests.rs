@@ -296,6 +296,54 @@ fn receipts_a_signed_checkpoint_covers_are_adopted_on_open() {
         .unwrap();
 }
 
+/// The same crash after a flush that signed several tenants in one round: each tenant's
+/// checkpoint, checked through its round path, tells its tail apart from a forged one.
+#[test]
+fn receipts_a_round_checkpoint_covers_are_adopted_on_open() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let names = ["acme", "beta", "gamma"];
+    let chains: Vec<Vec<Receipt>> = names.iter().map(|n| sample_chain(&tenant(n), 8)).collect();
+    {
+        let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
+        for (n, chain) in names.iter().zip(&chains) {
+            ledger.append(&tenant(n), &chain[..5]).unwrap();
+        }
+        let heads: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| fs::read(dir.head_path(&tenant(n))).unwrap())
+            .collect();
+        for (n, chain) in names.iter().zip(&chains) {
+            ledger.write(&tenant(n), &chain[5..]).unwrap();
+        }
+        ledger.sync(&tenant("acme"), 8).unwrap();
+        // The crash: the round's checkpoints written, every head still at seq 4.
+        drop(ledger);
+        for (n, head) in names.iter().zip(heads) {
+            fs::write(dir.head_path(&tenant(n)), head).unwrap();
+        }
+    }
+    // A forged tail after gamma's real one is not covered by anything.
+    let forged = crate::receipts::ledger_lines(&sample_chain(&tenant("gamma"), 9)[8..]);
+    append_raw(&dir.ledger_path(&tenant("gamma")), &forged);
+
+    let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
+    for (n, chain) in names.iter().zip(&chains) {
+        let t = tenant(n);
+        let latest = dir.latest_checkpoint(&t).unwrap().unwrap();
+        assert_eq!(latest.round.as_ref().map(|r| r.size), Some(3), "{n}");
+        if *n == "gamma" {
+            // Not adopted: the forged receipt follows the covered ones.
+            notice(&ledger, &t, EventType::LedgerTailQuarantined);
+            assert_eq!(ledger.read(&t).unwrap()[..5], chain[..5]);
+        } else {
+            let meta = notice(&ledger, &t, EventType::LedgerTailAdopted);
+            assert_eq!(meta["to_seq"].as_u64(), Some(7), "{n}");
+            assert_eq!(ledger.read(&t).unwrap()[..8], chain[..], "{n}");
+        }
+    }
+}
+
 #[test]
 fn a_torn_last_line_is_quarantined_on_open() {
     // A crash in the middle of writing a batch: one whole line and part of the next.
