@@ -34,15 +34,7 @@ fn proof_call() -> CallToolRequestParams {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_mcp_result_carries_the_inclusion_proof_of_its_receipt() {
     let (d, state) = state_dir();
-    let prefix = d.path().join("signer");
-    let made: Run = common::tai()
-        .args(["keys", "new", "--out"])
-        .arg(&prefix)
-        .output()
-        .unwrap()
-        .into();
-    made.ok();
-    let (key, public) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    let (key, public) = common::new_keys(d.path(), "signer");
     let s = Server::start(&state, &["--signing-key", key.to_str().unwrap()]);
     onboard(&s, "acme", ACME, "rollback-guard-base").await;
 
@@ -73,15 +65,9 @@ async fn an_mcp_result_carries_the_inclusion_proof_of_its_receipt() {
     assert_eq!(&served.body, proof);
     let file = d.path().join("proof.json");
     std::fs::write(&file, proof.to_string()).unwrap();
-    let checked: Run = common::tai()
-        .args(["receipts", "verify-proof"])
-        .arg(&file)
-        .arg("--public-key")
-        .arg(&public)
-        .output()
-        .unwrap()
-        .into();
-    checked.ok().has(&format!("receipt seq {seq}"));
+    common::verify_proof(&file, &public)
+        .ok()
+        .has(&format!("receipt seq {seq}"));
 
     // A retry is answered from the same receipt, and proves it.
     let retried = client.call_tool(params).await.unwrap();
@@ -118,15 +104,7 @@ async fn without_a_signing_key_the_result_says_why_there_is_no_proof() {
 #[tokio::test(flavor = "multi_thread")]
 async fn checkpoints_signed_in_one_round_verify_one_by_one() {
     let (d, state) = state_dir();
-    let prefix = d.path().join("signer");
-    let made: Run = common::tai()
-        .args(["keys", "new", "--out"])
-        .arg(&prefix)
-        .output()
-        .unwrap()
-        .into();
-    made.ok();
-    let (key, public) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    let (key, public) = common::new_keys(d.path(), "signer");
     let s = Server::start(&state, &["--signing-key", key.to_str().unwrap()]);
     let tenants: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
     for t in &tenants {
@@ -182,50 +160,29 @@ async fn checkpoints_signed_in_one_round_verify_one_by_one() {
     call_tool(&s, ADMIN, &tenant, "ac_receipt_verify").await;
     s.stop().await;
 
-    let public = public.to_str().unwrap();
-    let tai = |args: &[&str]| -> Run { common::tai().args(args).output().unwrap().into() };
-    tai(&[
-        "receipts",
-        "verify-proof",
-        proof_file.to_str().unwrap(),
-        "--public-key",
-        public,
-    ])
-    .ok()
-    .has(&format!("receipt seq {seq}"));
-    let state = state.to_str().unwrap();
-    tai(&[
-        "--state",
-        state,
-        "receipts",
-        "verify",
-        "--tenant",
-        &tenant,
-        "--public-key",
-        public,
-        "--checkpoint",
-        kept.to_str().unwrap(),
-    ])
-    .ok();
-    // A kept checkpoint whose path was altered is refused.
+    common::verify_proof(&proof_file, &public)
+        .ok()
+        .has(&format!("receipt seq {seq}"));
+    // Against the kept checkpoint: the chain only grew since.
+    let verify_kept = || -> Run {
+        common::tai()
+            .arg("--state")
+            .arg(&state)
+            .args(["receipts", "verify", "--tenant", &tenant, "--public-key"])
+            .arg(&public)
+            .arg("--checkpoint")
+            .arg(&kept)
+            .output()
+            .unwrap()
+            .into()
+    };
+    verify_kept().ok();
+    // A kept checkpoint whose leaf was moved in its round is refused.
     let mut forged = checkpoint.clone();
     forged["round"]["index"] = json!(
         (checkpoint["round"]["index"].as_u64().unwrap() + 1)
             % checkpoint["round"]["size"].as_u64().unwrap()
     );
     std::fs::write(&kept, forged.to_string()).unwrap();
-    tai(&[
-        "--state",
-        state,
-        "receipts",
-        "verify",
-        "--tenant",
-        &tenant,
-        "--public-key",
-        public,
-        "--checkpoint",
-        kept.to_str().unwrap(),
-    ])
-    .exits(1)
-    .has("bad signature");
+    verify_kept().exits(1).has("bad signature");
 }
