@@ -122,20 +122,21 @@ impl LedgerDir {
     /// The latest checkpoint of `tenant`: the last complete line of its checkpoints file.
     pub fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
         let path = self.checkpoints_path(tenant);
-        let bytes = read_optional(&path)?.unwrap_or_default();
-        let last = bytes
-            .strip_suffix(b"\n")
-            .and_then(|b| b.split(|&c| c == b'\n').next_back());
-        match last {
+        // Only the last line is read: the file grows by a line per flush round.
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let len = file.metadata().map_err(io_err("stat", &path))?.len();
+        match super::tree::last_line(&file, &path, len)? {
             None => Ok(None),
-            Some(l) => {
-                serde_json::from_slice(l)
-                    .map(Some)
-                    .map_err(|e| LedgerError::CheckpointUnreadable {
-                        path,
-                        detail: e.to_string(),
-                    })
-            }
+            Some((line, _)) => serde_json::from_slice(&line).map(Some).map_err(|e| {
+                LedgerError::CheckpointUnreadable {
+                    path,
+                    detail: e.to_string(),
+                }
+            }),
         }
     }
 

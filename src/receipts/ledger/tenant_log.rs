@@ -20,7 +20,7 @@ use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 use super::dir::{LedgerDir, read_optional};
 use super::durable::{io_err, replace_file};
 use super::head::StoredHead;
-use super::tree::{Derived, read_range};
+use super::tree::{Derived, last_line, read_range};
 use super::{LedgerError, check_batch};
 
 /// What a tenant's log uses of the ledger holding it: the directory, the key that signs
@@ -458,21 +458,10 @@ pub(super) fn check_last_line(
         path: path.to_path_buf(),
         detail,
     };
-    let mut window = 4096u64;
-    let (line, line_start) = loop {
-        let start = end.saturating_sub(window);
-        let bytes = read_range(file, path, start, end)?;
-        if bytes.last() != Some(&b'\n') {
-            return Err(mismatch(format!(
-                "the head records {end} bytes but the ledger has no line ending there"
-            )));
-        }
-        let body = &bytes[..bytes.len() - 1];
-        match body.iter().rposition(|&b| b == b'\n') {
-            Some(i) => break (body[i + 1..].to_vec(), start + i as u64 + 1),
-            None if start == 0 => break (body.to_vec(), 0),
-            None => window = window.saturating_mul(4),
-        }
+    let Some((line, line_start)) = last_line(file, path, end)? else {
+        return Err(mismatch(format!(
+            "the head records {end} bytes but the ledger has no line ending there"
+        )));
     };
     let frame = line::frame(&line)
         .filter(line::Frame::hash_matches)

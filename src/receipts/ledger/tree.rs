@@ -331,6 +331,29 @@ pub(super) fn read_range(
     Ok(bytes)
 }
 
+/// The last line of `file` before byte `end`, without its newline, and the byte it starts
+/// at; `None` when `end` is 0 or byte `end - 1` is not a newline. Read backwards in growing
+/// windows, so a long file costs what its last line does, not its length.
+pub(super) fn last_line(
+    file: &File,
+    path: &Path,
+    end: u64,
+) -> Result<Option<(Vec<u8>, u64)>, LedgerError> {
+    let mut window = 4096u64;
+    loop {
+        let start = end.saturating_sub(window);
+        let bytes = read_range(file, path, start, end)?;
+        let Some(body) = bytes.strip_suffix(b"\n") else {
+            return Ok(None);
+        };
+        match body.iter().rposition(|&b| b == b'\n') {
+            Some(i) => return Ok(Some((body[i + 1..].to_vec(), start + i as u64 + 1))),
+            None if start == 0 => return Ok(Some((body.to_vec(), 0))),
+            None => window = window.saturating_mul(4),
+        }
+    }
+}
+
 /// The line of `ledger` starting at byte `start` (without its newline), if a complete one
 /// does before byte `end`.
 fn line_at(
