@@ -224,7 +224,10 @@ pub fn root_and_paths(leaves: &[Hash]) -> (Hash, Vec<Vec<Hash>>) {
         }
     }
     let depth = (usize::BITS - leaves.len().leading_zeros()) as usize;
-    let mut paths = vec![Vec::with_capacity(depth); leaves.len()];
+    // Each path holds at most `depth` hashes (`vec![v; n]` would clone away the capacity).
+    let mut paths: Vec<Vec<Hash>> = (0..leaves.len())
+        .map(|_| Vec::with_capacity(depth))
+        .collect();
     let root = build(leaves, &mut paths);
     (root, paths)
 }

@@ -17,6 +17,16 @@ fn workspace(catalog: Catalog) -> Workspace {
     )
 }
 
+/// The built-in catalog on `ledger`, under the simulated clock and seed the tests share.
+fn on_ledger(ledger: Arc<dyn Ledger>) -> Workspace {
+    Workspace::with_ledger(
+        Arc::new(load::build(&builtin::sources()).unwrap()),
+        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
+        IdSource::seeded(1),
+        ledger,
+    )
+}
+
 fn purchase(ws: &Workspace, tenant: &str) -> TenantId {
     let out = ws
         .apply_event(&json!({
@@ -112,13 +122,7 @@ fn a_failed_write_or_sync_is_an_error_and_memory_follows_the_ledger() {
     use std::sync::atomic::Ordering::SeqCst;
     let ledger = Arc::new(Flaky::default());
     let heard = Arc::new(Heard::default());
-    let ws = Workspace::with_ledger(
-        Arc::new(load::build(&builtin::sources()).unwrap()),
-        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-        IdSource::seeded(1),
-        ledger.clone(),
-    )
-    .with_observer(heard.clone());
+    let ws = on_ledger(ledger.clone()).with_observer(heard.clone());
     let acme = purchase(&ws, "acme");
     let call = some_call(&ws, &acme);
     let stored = ws.ledger().head(&acme).unwrap();
@@ -170,12 +174,7 @@ proptest::proptest! {
     ) {
         use std::sync::atomic::Ordering::SeqCst;
         let ledger = Arc::new(Flaky { shared, ..Flaky::default() });
-        let ws = Workspace::with_ledger(
-            Arc::new(load::build(&builtin::sources()).unwrap()),
-            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-            IdSource::seeded(1),
-            ledger.clone(),
-        );
+        let ws = on_ledger(ledger.clone());
         let acme = purchase(&ws, "acme");
         let call = some_call(&ws, &acme);
         let mut acknowledged = Vec::new();
@@ -389,12 +388,7 @@ fn a_retry_is_never_answered_before_the_first_outcome_is_durable() {
     use std::sync::atomic::Ordering::SeqCst;
     for fails in [false, true] {
         let ledger = Arc::new(Flaky::default());
-        let ws = Arc::new(Workspace::with_ledger(
-            Arc::new(load::build(&builtin::sources()).unwrap()),
-            Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-            IdSource::seeded(1),
-            ledger.clone(),
-        ));
+        let ws = Arc::new(on_ledger(ledger.clone()));
         let acme = purchase(&ws, "acme");
         let call = ToolCall {
             idempotency_key: Some("k-1".into()),
@@ -446,12 +440,9 @@ fn a_retry_is_never_answered_before_the_first_outcome_is_durable() {
 #[test]
 fn a_caller_checking_the_load_does_not_make_others_decline() {
     let state = tempfile::tempdir().unwrap();
-    let ws = Workspace::with_ledger(
-        Arc::new(load::build(&builtin::sources()).unwrap()),
-        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-        IdSource::seeded(1),
-        Arc::new(crate::receipts::FileLedger::open(state.path()).unwrap()),
-    );
+    let ws = on_ledger(Arc::new(
+        crate::receipts::FileLedger::open(state.path()).unwrap(),
+    ));
     let acme = purchase(&ws, "acme");
     let call = some_call(&ws, &acme);
     let cell = lock(&ws.tenants).get(&acme).cloned().unwrap();
@@ -469,13 +460,7 @@ fn many_callers_are_answered_durable_and_announced_in_chain_order() {
     let state = tempfile::tempdir().unwrap();
     let ledger = Arc::new(crate::receipts::FileLedger::open(state.path()).unwrap());
     let heard = Arc::new(HeardByTenant::default());
-    let ws = Workspace::with_ledger(
-        Arc::new(load::build(&builtin::sources()).unwrap()),
-        Arc::new(SimClock::new(Timestamp::parse("2026-01-01").unwrap())),
-        IdSource::seeded(1),
-        ledger.clone(),
-    )
-    .with_observer(heard.clone());
+    let ws = on_ledger(ledger.clone()).with_observer(heard.clone());
     let tenants: Vec<TenantId> = (0..3).map(|i| purchase(&ws, &format!("t{i}"))).collect();
     std::thread::scope(|s| {
         for caller in 0..6 {
