@@ -186,3 +186,51 @@ async fn checkpoints_signed_in_one_round_verify_one_by_one() {
     std::fs::write(&kept, forged.to_string()).unwrap();
     verify_kept().exits(1).has("bad signature");
 }
+
+/// A signing server killed mid-run leaves its latest checkpoints in the round journal, not
+/// yet in the tenant's file: `tai receipts verify --public-key` reads them there, and the next
+/// server moves them to the tenant's file before it serves.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_signing_server_leaves_its_checkpoints_where_verify_finds_them() {
+    let (d, state) = state_dir();
+    let (key, public) = common::new_keys(d.path(), "signer");
+    let key_arg = ["--signing-key", key.to_str().unwrap()];
+    let mut s = Server::start(&state, &key_arg);
+    onboard(&s, "acme", ACME, "rollback-guard-base").await;
+    call_tool(&s, ADMIN, "acme", "ac_receipt_verify").await;
+    s.signal(rustix::process::Signal::KILL);
+    while s.exit_status().is_none() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    drop(s);
+    let ledger = state.join("ledger");
+    let journal = std::fs::read(ledger.join("rounds.journal")).unwrap();
+    assert!(!journal.is_empty());
+    assert_eq!(std::fs::read(ledger.join("acme.checkpoints")).unwrap(), b"");
+    let verify = || -> Run {
+        common::tai()
+            .arg("--state")
+            .arg(&state)
+            .args(["receipts", "verify", "--tenant", "acme", "--public-key"])
+            .arg(&public)
+            .output()
+            .unwrap()
+            .into()
+    };
+    verify().ok();
+
+    let s = Server::start(&state, &key_arg);
+    assert_eq!(
+        std::fs::read(ledger.join("rounds.journal")).unwrap(),
+        b"",
+        "copied out at start"
+    );
+    let filed = std::fs::read_to_string(ledger.join("acme.checkpoints")).unwrap();
+    assert!(
+        journal.starts_with(filed.as_bytes()),
+        "the file holds the journal's lines as they were"
+    );
+    call_tool(&s, ADMIN, "acme", "ac_receipt_verify").await;
+    s.stop().await;
+    verify().ok();
+}

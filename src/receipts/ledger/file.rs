@@ -42,6 +42,7 @@ use crate::receipts::{ChainHead, Receipt, VerifyReport};
 
 use super::dir::LedgerDir;
 use super::durable::{create_dir, io_err};
+use super::journal::{Journal, checkpoint_lines};
 use super::manifest::register;
 use super::tenant_log::{Host, TenantLog, append_checkpoint, write_head};
 use super::{Ledger, LedgerError};
@@ -65,6 +66,9 @@ pub struct FileLedger {
     pub(super) clock: Arc<dyn Clock>,
     /// Tenants known to be in the manifest; held while the manifest is changed.
     pub(super) manifest: Mutex<HashSet<TenantId>>,
+    /// Where flush rounds write their checkpoints, when this process holds it (see
+    /// `journal`); otherwise each goes to its tenant's file.
+    journal: Option<Mutex<Journal>>,
 }
 
 /// How a [`FileLedger`] signs and tells the time.
@@ -164,7 +168,7 @@ impl FileLedger {
         let dir = LedgerDir::in_state(state);
         create_dir(dir.path())?;
         let dir_handle = File::open(dir.path()).map_err(io_err("open", dir.path()))?;
-        Ok(FileLedger {
+        let mut ledger = FileLedger {
             dir,
             dir_handle,
             tenants: Mutex::new(HashMap::new()),
@@ -172,7 +176,17 @@ impl FileLedger {
             signer: options.signer,
             clock: options.clock,
             manifest: Mutex::new(HashSet::new()),
-        })
+            journal: None,
+        };
+        // Only where one `syncfs` makes the journal durable with the heads; before any
+        // tenant is opened, so each starts from its complete checkpoints file.
+        if cfg!(target_os = "linux") {
+            let sync = || ledger.sync_all(std::iter::empty());
+            let journal = Journal::open(&ledger.dir, ledger.signs(), sync)?;
+            // A writer that signs nothing only copies out what another left.
+            ledger.journal = journal.filter(|_| ledger.signs()).map(Mutex::new);
+        }
+        Ok(ledger)
     }
 
     /// Whether checkpoints are signed.
@@ -186,6 +200,7 @@ impl FileLedger {
             dir: &self.dir,
             signer: self.signer.as_ref(),
             clock: &*self.clock,
+            journal: self.journal.as_ref(),
         }
     }
 
@@ -266,23 +281,39 @@ impl FileLedger {
             // Signed once the receipts are durable, so a checkpoint never covers receipts a
             // crash could take back; made durable with the heads.
             // One signature covers the round (see `signing`).
+            let mut full = false;
             if let Some(signer) = &self.signer {
                 let (heads, files): (Vec<_>, Vec<_>) = jobs
                     .iter()
                     .filter_map(|(_, job)| job.checkpoint.clone().zip(job.checkpoints.as_ref()))
                     .unzip();
-                for (checkpoint, (file, path)) in signer
-                    .checkpoints(heads, self.clock.now())
-                    .iter()
-                    .zip(files)
-                {
-                    append_checkpoint(file, path, checkpoint)?;
+                let signed = signer.checkpoints(heads, self.clock.now());
+                match &self.journal {
+                    Some(journal) => {
+                        let mut journal = lock(journal);
+                        full = journal.append(&checkpoint_lines(&signed))?;
+                        if full {
+                            journal.copy_out(&self.dir)?;
+                        }
+                    }
+                    None => {
+                        for (checkpoint, (file, path)) in signed.iter().zip(files) {
+                            append_checkpoint(file, path, checkpoint)?;
+                        }
+                    }
                 }
             }
             for (_, job) in &jobs {
                 write_head(&job.head_file, &job.head_path, &job.target)?;
             }
-            self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))
+            self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))?;
+            if let (Some(journal), true) = (&self.journal, full) {
+                // Its lines are durable in their tenants' files now. Left full, it is copied
+                // out again next round (lines the files already hold are skipped): the heads
+                // are durable, so the round stands.
+                let _ = lock(journal).clear();
+            }
+            Ok(())
         });
         for (slot, job) in &jobs {
             let mut log = lock(&slot.log);
@@ -462,6 +493,20 @@ impl Drop for FileLedger {
         for slot in slots {
             if let Some(log) = lock(&slot.log).as_mut() {
                 let _ = log.derived_written();
+            }
+        }
+        // Leaves each tenant's checkpoints in its own file (best effort too: the next writer
+        // copies what is left, and readers read the journal).
+        if let Some(journal) = &self.journal {
+            let mut journal = lock(journal);
+            if journal.is_empty() {
+                return;
+            }
+            let copied = journal
+                .copy_out(&self.dir)
+                .and_then(|()| self.sync_all(std::iter::empty()));
+            if copied.is_ok() {
+                let _ = journal.clear();
             }
         }
     }

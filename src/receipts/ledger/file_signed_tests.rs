@@ -147,13 +147,10 @@ fn a_flush_signs_its_tenants_in_one_round_that_verifies_as_documented() {
     let public = ed25519_dalek::SigningKey::from_bytes(&[6; 32]).verifying_key();
     let mut signatures = Vec::new();
     for name in names {
-        let text = fs::read_to_string(dir.checkpoints_path(&tenant(name))).unwrap();
-        assert_eq!(
-            text.lines().count(),
-            1,
-            "{name}: one checkpoint for one flush"
-        );
-        let c: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        // The lines as stored (the round journal's, while the writer runs).
+        let lines = dir.signed_lines(&tenant(name)).unwrap().unwrap();
+        assert_eq!(lines.len(), 1, "{name}: one checkpoint for one flush");
+        let c: serde_json::Value = serde_json::from_str(&lines[0].1).unwrap();
         let field = |k: &str| {
             c[k].as_str()
                 .map(str::to_owned)
@@ -235,4 +232,171 @@ fn the_latest_checkpoint_is_read_from_the_end_of_a_file_of_any_length() {
         (1 << 40) + line.len() as u64
     );
     assert_eq!(dir.latest_checkpoint(&acme).unwrap(), Some(latest));
+}
+
+/// Checks `tenant`'s chain against key `seed`'s checkpoints, as `verify --public-key` does.
+fn verify_signed_by(dir: &LedgerDir, tenant: &TenantId, seed: u8) -> VerifyReport {
+    let key = CheckpointSigner::from_seed([seed; 32]).public().clone();
+    let anchors = crate::receipts::trust::TrustAnchors {
+        keys: std::slice::from_ref(&key),
+        kept: None,
+    };
+    dir.verify_with(tenant, true, anchors).unwrap()
+}
+
+/// Rounds write their checkpoints to the round journal, which is copied to the tenants'
+/// files each time it fills: every round's checkpoint ends up in its tenant's file, once
+/// and in order, and the journal never grows much past its limit.
+#[test]
+fn the_round_journal_is_copied_to_each_tenants_file_as_it_fills() {
+    use crate::receipts::ledger::journal::{JOURNAL_FILE, JOURNAL_LIMIT};
+
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    // Rounds of 64 tenants fill the journal in about 20 rounds.
+    const ROUNDS: usize = 60;
+    let names: Vec<TenantId> = (0..64).map(|i| tenant(&format!("t{i}"))).collect();
+    let chains: Vec<Vec<Receipt>> = names
+        .iter()
+        .map(|t| sample_chain(t, ROUNDS as u64))
+        .collect();
+    let ledger = FileLedger::open_with(state.path(), signed(7)).unwrap();
+    let journal = dir.path().join(JOURNAL_FILE);
+    let (mut largest, mut emptied, mut last) = (0, 0, 0);
+    for round in 0..ROUNDS {
+        for (t, chain) in names.iter().zip(&chains) {
+            ledger.write(t, &chain[round..=round]).unwrap();
+        }
+        ledger.sync(&names[0], round as u64 + 1).unwrap();
+        let len = fs::metadata(&journal).unwrap().len();
+        largest = largest.max(len);
+        emptied += u32::from(len < last);
+        last = len;
+    }
+    assert!(emptied >= 2, "emptied {emptied} times");
+    assert!(largest <= JOURNAL_LIMIT, "{largest} bytes");
+    for t in &names {
+        let lines = dir.signed_lines(t).unwrap().unwrap();
+        let seqs: Vec<u64> = lines.iter().map(|(c, _)| c.seq).collect();
+        assert_eq!(seqs, (0..ROUNDS as u64).collect::<Vec<_>>(), "{t}");
+    }
+    // (Two checked against the key: each checks every signature, slow unoptimised.)
+    for t in &names[..2] {
+        assert!(verify_signed_by(&dir, t, 7).is_ok());
+    }
+    // Some in the tenants' files already, the rest still in the journal.
+    let filed = dir.filed_checkpoint(&names[0]).unwrap().unwrap().seq;
+    assert!(
+        filed > 0 && filed < ROUNDS as u64 - 1,
+        "filed up to seq {filed}"
+    );
+    // Closing the ledger leaves every checkpoint in its tenant's file and the journal empty.
+    drop(ledger);
+    assert_eq!(fs::metadata(&journal).unwrap().len(), 0);
+    for t in &names {
+        let text = fs::read_to_string(dir.checkpoints_path(t)).unwrap();
+        assert_eq!(text.lines().count(), ROUNDS, "{t}");
+    }
+}
+
+/// What a writer that stopped without closing left in the journal counts for readers at once,
+/// and the next writer moves it to the tenants' files, skipping lines a file already has
+/// (a stop between copying and emptying).
+#[test]
+fn checkpoints_a_stopped_writer_left_in_the_journal_are_kept() {
+    use crate::receipts::ledger::journal::JOURNAL_FILE;
+
+    let running = tempfile::tempdir().unwrap();
+    let acme = tenant("acme");
+    let chain = sample_chain(&acme, 6);
+    let ledger = FileLedger::open_with(running.path(), signed(8)).unwrap();
+    ledger.append(&acme, &chain[..3]).unwrap();
+    ledger.append(&acme, &chain[3..]).unwrap();
+    // Stopped without closing: the files as they are now, while it runs, are what a
+    // stop leaves (the checkpoints only in the journal), without its locks.
+    let stopped = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(stopped.path());
+    fs::create_dir(dir.path()).unwrap();
+    for entry in fs::read_dir(ledger.dir().path()).unwrap() {
+        let entry = entry.unwrap().path();
+        fs::copy(&entry, dir.path().join(entry.file_name().unwrap())).unwrap();
+    }
+    drop(ledger);
+    let state = stopped;
+    let journal = dir.path().join(JOURNAL_FILE);
+    let journaled = fs::read(&journal).unwrap();
+    assert_eq!(fs::read(dir.checkpoints_path(&acme)).unwrap(), b"");
+    assert_eq!(dir.latest_checkpoint(&acme).unwrap().unwrap().seq, 5);
+    assert!(verify_signed_by(&dir, &acme, 8).is_ok());
+    // Deleting the journal deletes the latest checkpoints: caught like deleting them anywhere.
+    fs::remove_file(&journal).unwrap();
+    let report = verify_signed_by(&dir, &acme, 8);
+    assert!(report.problem.is_some(), "{report:?}");
+    fs::write(&journal, &journaled).unwrap();
+    // As if copied before the stop but not emptied: the first line is in the file too.
+    let first = journaled.split_inclusive(|&b| b == b'\n').next().unwrap();
+    fs::write(dir.checkpoints_path(&acme), first).unwrap();
+    let ledger = FileLedger::open_with(state.path(), signed(8)).unwrap();
+    assert_eq!(fs::metadata(&journal).unwrap().len(), 0);
+    let text = fs::read_to_string(dir.checkpoints_path(&acme)).unwrap();
+    let seqs: Vec<u64> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Checkpoint>(l).unwrap().seq)
+        .collect();
+    assert_eq!(seqs, [2, 5]);
+    drop(ledger);
+}
+
+/// A line in the journal that is not a checkpoint fails verification loudly, naming the
+/// journal, rather than being skipped.
+#[test]
+fn a_damaged_journal_fails_verification_and_says_where() {
+    use crate::receipts::ledger::journal::JOURNAL_FILE;
+
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let acme = tenant("acme");
+    let ledger = FileLedger::open_with(state.path(), signed(9)).unwrap();
+    ledger.append(&acme, &sample_chain(&acme, 2)).unwrap();
+    let journal = dir.path().join(JOURNAL_FILE);
+    let mut f = OpenOptions::new().append(true).open(&journal).unwrap();
+    f.write_all(b"{\"not\":\"a checkpoint\"}\n").unwrap();
+    let err = dir.latest_checkpoint(&acme).unwrap_err().to_string();
+    assert!(
+        err.contains(JOURNAL_FILE) && err.contains("line 2"),
+        "{err}"
+    );
+    // A torn last line (a stop during an append) is not a checkpoint yet: left out.
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let ledger2 = FileLedger::open_with(state.path(), signed(9)).unwrap();
+    ledger2.append(&acme, &sample_chain(&acme, 2)).unwrap();
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(dir.path().join(JOURNAL_FILE))
+        .unwrap();
+    f.write_all(b"{\"tenant_id\":\"acme\",\"seq\":9").unwrap();
+    assert_eq!(dir.latest_checkpoint(&acme).unwrap().unwrap().seq, 1);
+    drop((ledger, ledger2));
+}
+
+/// A second writer on the directory (here a second ledger in this process; another process
+/// is the same to the lock) finds the journal held and appends its checkpoints to the
+/// tenants' files itself; readers see both writers' checkpoints.
+#[test]
+fn a_second_writer_appends_checkpoints_directly() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let (acme, beta) = (tenant("acme"), tenant("beta"));
+    let first = FileLedger::open_with(state.path(), signed(4)).unwrap();
+    let second = FileLedger::open_with(state.path(), signed(4)).unwrap();
+    first.append(&acme, &sample_chain(&acme, 3)).unwrap();
+    second.append(&beta, &sample_chain(&beta, 2)).unwrap();
+    assert_eq!(fs::read(dir.checkpoints_path(&acme)).unwrap(), b"");
+    let beta_file = fs::read_to_string(dir.checkpoints_path(&beta)).unwrap();
+    assert_eq!(beta_file.lines().count(), 1);
+    for t in [&acme, &beta] {
+        assert!(verify_signed_by(&dir, t, 4).is_ok(), "{t}");
+    }
+    drop((first, second));
 }

@@ -11,6 +11,7 @@ mod dir;
 mod durable;
 mod file;
 mod head;
+mod journal;
 mod manifest;
 mod memory;
 #[cfg(feature = "postgres")]

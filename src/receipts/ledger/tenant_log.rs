@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -20,6 +20,7 @@ use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 use super::dir::{LedgerDir, read_optional};
 use super::durable::{io_err, replace_file};
 use super::head::StoredHead;
+use super::journal::{Journal, checkpoint_lines};
 use super::tree::{Derived, last_line, read_range};
 use super::{LedgerError, check_batch};
 
@@ -31,6 +32,8 @@ pub(super) struct Host<'a> {
     pub(super) dir: &'a LedgerDir,
     pub(super) signer: Option<&'a Arc<CheckpointSigner>>,
     pub(super) clock: &'a dyn Clock,
+    /// Where checkpoints go when this process holds the round journal.
+    pub(super) journal: Option<&'a Mutex<Journal>>,
 }
 
 /// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
@@ -354,8 +357,14 @@ impl TenantLog {
         self.derived.sync()?;
         if let (Some(signer), Some((file, path))) = (ledger.signer, &self.checkpoints) {
             let checkpoint = signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now());
-            append_checkpoint(file, path, &checkpoint)?;
-            file.sync_data().map_err(io_err("sync", path))?;
+            match ledger.journal {
+                // After the tenant's lines already there, so its history keeps its order.
+                Some(journal) => crate::sync::lock(journal).append_synced(&checkpoint)?,
+                None => {
+                    append_checkpoint(file, path, &checkpoint)?;
+                    file.sync_data().map_err(io_err("sync", path))?;
+                }
+            }
         }
         write_head_synced(&self.head_file, &self.head_path, &self.written)?;
         self.head = self.written.clone();
@@ -488,9 +497,9 @@ pub(super) fn append_checkpoint(
     path: &Path,
     checkpoint: &Checkpoint,
 ) -> Result<(), LedgerError> {
-    let mut line = checkpoint.to_line();
-    line.push(b'\n');
-    (&*file).write_all(&line).map_err(io_err("append to", path))
+    (&*file)
+        .write_all(&checkpoint_lines([checkpoint]))
+        .map_err(io_err("append to", path))
 }
 
 /// One flush: make the ledger durable up to `target`, sign a checkpoint of it, then record
