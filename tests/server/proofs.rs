@@ -204,7 +204,7 @@ async fn a_killed_signing_server_leaves_its_checkpoints_where_verify_finds_them(
     }
     drop(s);
     let ledger = state.join("ledger");
-    let journal = std::fs::read(ledger.join("rounds.journal")).unwrap();
+    let journal = std::fs::read(ledger.join("rounds.0.journal")).unwrap();
     assert!(!journal.is_empty());
     assert_eq!(std::fs::read(ledger.join("acme.checkpoints")).unwrap(), b"");
     let verify = || -> Run {
@@ -221,7 +221,7 @@ async fn a_killed_signing_server_leaves_its_checkpoints_where_verify_finds_them(
 
     let s = Server::start(&state, &key_arg);
     assert_eq!(
-        std::fs::read(ledger.join("rounds.journal")).unwrap(),
+        std::fs::read(ledger.join("rounds.0.journal")).unwrap(),
         b"",
         "copied out at start"
     );

@@ -42,7 +42,7 @@ use crate::receipts::{ChainHead, Receipt, VerifyReport};
 
 use super::dir::LedgerDir;
 use super::durable::{create_dir, io_err};
-use super::journal::{Journal, checkpoint_lines};
+use super::journal::Journal;
 use super::manifest::register;
 use super::tenant_log::{Host, TenantLog, append_checkpoint, write_head};
 use super::{Ledger, LedgerError};
@@ -281,7 +281,6 @@ impl FileLedger {
             // Signed once the receipts are durable, so a checkpoint never covers receipts a
             // crash could take back; made durable with the heads.
             // One signature covers the round (see `signing`).
-            let mut full = false;
             if let Some(signer) = &self.signer {
                 let (heads, files): (Vec<_>, Vec<_>) = jobs
                     .iter()
@@ -291,10 +290,8 @@ impl FileLedger {
                 match &self.journal {
                     Some(journal) => {
                         let mut journal = lock(journal);
-                        full = journal.append(&checkpoint_lines(&signed))?;
-                        if full {
-                            journal.copy_out(&self.dir)?;
-                        }
+                        journal.record(&signed)?;
+                        journal.copy_some(&self.dir)?;
                     }
                     None => {
                         for (checkpoint, (file, path)) in signed.iter().zip(files) {
@@ -307,11 +304,11 @@ impl FileLedger {
                 write_head(&job.head_file, &job.head_path, &job.target)?;
             }
             self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))?;
-            if let (Some(journal), true) = (&self.journal, full) {
-                // Its lines are durable in their tenants' files now. Left full, it is copied
-                // out again next round (lines the files already hold are skipped): the heads
-                // are durable, so the round stands.
-                let _ = lock(journal).clear();
+            if let Some(journal) = &self.journal {
+                // A journal file whose copies this sync made durable is emptied. If that
+                // fails it is tried again next round: the heads are durable, so this round
+                // stands.
+                let _ = lock(journal).synced();
             }
             Ok(())
         });
@@ -503,7 +500,7 @@ impl Drop for FileLedger {
                 return;
             }
             let copied = journal
-                .copy_out(&self.dir)
+                .copy_all(&self.dir)
                 .and_then(|()| self.sync_all(std::iter::empty()));
             if copied.is_ok() {
                 let _ = journal.clear();

@@ -4,21 +4,26 @@
 //! A round signs the head of every tenant it wrote. Appending each checkpoint to its own
 //! tenant's file dirties a page (and a file size) per tenant per round: across many tenants
 //! that is as much disk work as the receipts themselves, and signing cost a third of durable
-//! throughput. Instead the round's lines go to `<dir>/rounds.journal` in one write, made
-//! durable with the heads. Once the journal holds [`JOURNAL_LIMIT`] bytes, its lines are
-//! appended to their tenants' files (many rounds in one write per tenant) and made durable,
-//! and only then is the journal emptied.
+//! throughput. Instead the round's lines go to the journal in one write, made durable with
+//! the heads, and each tenant's lines are appended to its file many rounds at a time.
 //!
-//! So a tenant's checkpoints are its file's lines followed by its lines in the journal with a
-//! greater seq (a crash between copying and emptying leaves lines in both). Readers take both
-//! ([`lines_of`]; the journal first, so a concurrent copy-and-empty cannot hide a line), and
-//! the next writer copies what a crash left in the journal before it uses any tenant.
+//! The journal is two files, `rounds.0.journal` and `rounds.1.journal`. Rounds append to the
+//! active one; once it holds [`JOURNAL_LIMIT`] bytes (and the other is empty) it is sealed and
+//! the other becomes active. The tenants with lines in the sealed file then have all their
+//! pending lines appended to their files, an eighth of those tenants per round, so no one
+//! round syncs them all; once all are copied and a round's sync has made the copies durable,
+//! the sealed file is emptied. A line leaves the journal only after it is durable in its
+//! tenant's file.
+//!
+//! So a tenant's checkpoints are its file's lines followed by its journal lines with a greater
+//! seq (a line can be in both: copied, not yet emptied). Readers take both ([`lines_of`]),
+//! and the next writer copies what a stopped writer left before it uses any tenant.
 //!
 //! One writer process holds the journal (an exclusive lock, on Linux, where one `syncfs`
 //! makes it durable with the heads); another writer on the same directory appends to
 //! tenants' files directly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,30 +37,55 @@ use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
 use super::durable::io_err;
 
-/// The journal's file name: `journal` is no extension of a tenant's files.
-pub(super) const JOURNAL_FILE: &str = "rounds.journal";
+/// The journal's two files: `journal` is no extension of a tenant's files.
+pub(super) const JOURNAL_FILES: [&str; 2] = ["rounds.0.journal", "rounds.1.journal"];
 
-/// How many bytes the journal gathers before its lines are copied to their tenants' files:
-/// about 15 rounds of 64 tenants, and what a reader scans at most to find a tenant's latest.
+/// How many bytes the active file gathers before it is sealed and copied out: about 19
+/// rounds of 64 tenants, and about what a reader scans to find a tenant's latest.
 pub(super) const JOURNAL_LIMIT: u64 = 1 << 20;
 
-/// The largest journal a reader takes in. A writer empties it at [`JOURNAL_LIMIT`] (plus one
-/// round), so a larger one was not left by tai.
+/// Over how many rounds a sealed file's tenants are copied to their files.
+const COPY_ROUNDS: usize = 8;
+
+/// The largest journal file a reader takes in. A writer seals one at [`JOURNAL_LIMIT`] and
+/// copies it out within [`COPY_ROUNDS`] rounds, so a far larger one was not left by tai.
 const JOURNAL_MAX: u64 = 64 << 20;
+
+/// How every checkpoint line starts (`Checkpoint` serializes its tenant first).
+const LINE_START: &[u8] = br#"{"tenant_id":""#;
 
 /// The journal, held by this process's writer.
 #[derive(Debug)]
 pub(super) struct Journal {
+    files: [Segment; 2],
+    /// Which of `files` rounds append to.
+    active: usize,
+    /// What the other file is doing.
+    sealed: Sealed,
+    /// Each tenant's lines in the journal that its file does not hold yet, oldest first,
+    /// with the seq of the last.
+    pending: HashMap<TenantId, (Vec<u8>, u64)>,
+}
+
+#[derive(Debug)]
+struct Segment {
     file: File,
     path: PathBuf,
     len: u64,
-    /// The seq of each tenant's last checkpoint in its file, as far as this writer knows
-    /// (each copy would otherwise read every tenant's file).
-    filed: HashMap<TenantId, u64>,
+    /// The tenants with lines in this file.
+    tenants: HashSet<TenantId>,
 }
 
-/// How every checkpoint line starts (`Checkpoint` serializes its tenant first).
-const LINE_START: &[u8] = br#"{"tenant_id":""#;
+/// The state of the file rounds do not append to.
+#[derive(Debug, PartialEq)]
+enum Sealed {
+    /// Empty: the active file can be sealed.
+    Empty,
+    /// Its tenants still to be copied to their files.
+    Copying(Vec<TenantId>),
+    /// Every line copied; emptied after the next sync.
+    Copied,
+}
 
 /// The fields of a journal line that say whose it is and where it goes.
 #[derive(Deserialize)]
@@ -74,106 +104,204 @@ impl Journal {
         create: bool,
         sync: impl Fn() -> Result<(), LedgerError>,
     ) -> Result<Option<Journal>, LedgerError> {
-        let path = dir.path().join(JOURNAL_FILE);
-        let file = match OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(create)
-            .open(&path)
-        {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err("open", &path)(e)),
+        let open = |name: &str| -> Result<Option<Segment>, LedgerError> {
+            let path = dir.path().join(name);
+            let file = match OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(create)
+                .open(&path)
+            {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("open", &path)(e)),
+            };
+            match super::tenant_log::lock_exclusive(&file, &path) {
+                Ok(()) => {}
+                Err(LedgerError::Locked { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            let len = file.metadata().map_err(io_err("stat", &path))?.len();
+            Ok(Some(Segment {
+                file,
+                path,
+                len,
+                tenants: HashSet::new(),
+            }))
         };
-        match super::tenant_log::lock_exclusive(&file, &path) {
-            Ok(()) => {}
-            Err(LedgerError::Locked { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let len = file.metadata().map_err(io_err("stat", &path))?.len();
+        let (Some(first), Some(second)) = (open(JOURNAL_FILES[0])?, open(JOURNAL_FILES[1])?) else {
+            return Ok(None);
+        };
+        let files = [first, second];
         let mut journal = Journal {
-            file,
-            path,
-            len,
-            filed: HashMap::new(),
+            files,
+            active: 0,
+            sealed: Sealed::Empty,
+            pending: HashMap::new(),
         };
-        if len > 0 {
-            journal.copy_out(dir)?;
+        if journal.files.iter().any(|f| f.len > 0) {
+            journal.copy_left(dir)?;
             sync()?;
-            journal.clear()?;
+            for f in &mut journal.files {
+                f.clear()?;
+            }
         }
         Ok(Some(journal))
     }
 
-    /// Appends a round's lines (the caller syncs); true when the journal is now full enough
-    /// to be copied out.
-    pub(super) fn append(&mut self, lines: &[u8]) -> Result<bool, LedgerError> {
-        (&self.file)
-            .write_all(lines)
-            .map_err(io_err("append to", &self.path))?;
-        self.len += lines.len() as u64;
-        Ok(self.len >= JOURNAL_LIMIT)
-    }
-
-    /// Appends one checkpoint and makes it durable (a repair outside a flush round).
-    pub(super) fn append_synced(&mut self, checkpoint: &Checkpoint) -> Result<(), LedgerError> {
-        self.append(&checkpoint_lines([checkpoint]))?;
-        self.file.sync_data().map_err(io_err("sync", &self.path))
-    }
-
-    /// Appends each tenant's lines to its checkpoints file, skipping those the file already
-    /// ends beyond (the caller syncs, then [`Journal::clear`]s).
-    pub(super) fn copy_out(&mut self, dir: &LedgerDir) -> Result<(), LedgerError> {
-        let bytes = read_bounded(&self.path)?;
-        let mut by_tenant: BTreeMap<&str, Vec<(u64, &[u8])>> = BTreeMap::new();
-        for (n, line) in complete_lines(&bytes) {
-            let whose = whose(&self.path, n, line)?;
-            by_tenant
-                .entry(whose.tenant_id)
-                .or_default()
-                .push((whose.seq, line));
+    /// Appends a round's checkpoints to the active file (the caller syncs).
+    pub(super) fn record(&mut self, checkpoints: &[Checkpoint]) -> Result<(), LedgerError> {
+        let active = &mut self.files[self.active];
+        let mut bytes = Vec::new();
+        for c in checkpoints {
+            let line = checkpoint_lines([c]);
+            bytes.extend_from_slice(&line);
+            let (lines, last) = self.pending.entry(c.tenant_id.clone()).or_default();
+            lines.extend_from_slice(&line);
+            *last = c.seq;
+            active.tenants.insert(c.tenant_id.clone());
         }
-        for (tenant, lines) in by_tenant {
-            let tenant = TenantId::new(tenant).map_err(|e| unreadable(&self.path, 0, &e))?;
-            let path = dir.checkpoints_path(&tenant);
-            let filed = match self.filed.get(&tenant) {
-                Some(&seq) => Some(seq),
-                None => dir.filed_checkpoint(&tenant)?.map(|c| c.seq),
-            };
-            let mut out = Vec::new();
-            let mut last = filed;
-            for (seq, line) in lines {
-                if last.is_none_or(|f| seq > f) {
-                    out.extend_from_slice(line);
-                    out.push(b'\n');
-                    last = Some(seq);
-                }
+        (&active.file)
+            .write_all(&bytes)
+            .map_err(io_err("append to", &active.path))?;
+        active.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// [`Journal::record`] of one checkpoint, made durable (a repair outside a flush round).
+    pub(super) fn record_synced(&mut self, checkpoint: &Checkpoint) -> Result<(), LedgerError> {
+        self.record(std::slice::from_ref(checkpoint))?;
+        let active = &self.files[self.active];
+        active
+            .file
+            .sync_data()
+            .map_err(io_err("sync", &active.path))
+    }
+
+    /// A round's share of copying the sealed file out: its next tenants' pending lines are
+    /// appended to their files (all of them when the active file is full again). The
+    /// caller syncs, then calls [`Journal::synced`].
+    pub(super) fn copy_some(&mut self, dir: &LedgerDir) -> Result<(), LedgerError> {
+        let Sealed::Copying(tenants) = &mut self.sealed else {
+            return Ok(());
+        };
+        let share = if self.files[self.active].len >= JOURNAL_LIMIT {
+            tenants.len()
+        } else {
+            tenants.len().div_ceil(COPY_ROUNDS).max(1)
+        };
+        for _ in 0..share {
+            let Some(tenant) = tenants.last() else { break };
+            if let Some((lines, _)) = self.pending.get(tenant) {
+                append_lines(dir, tenant, lines)?;
             }
-            let Some(last) = last.filter(|_| !out.is_empty()) else {
-                continue;
-            };
-            let mut file = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&path)
-                .map_err(io_err("open", &path))?;
-            file.write_all(&out).map_err(io_err("append to", &path))?;
-            self.filed.insert(tenant, last);
+            self.pending.remove(tenant);
+            tenants.pop();
         }
+        if tenants.is_empty() {
+            self.sealed = Sealed::Copied;
+        }
+        Ok(())
+    }
+
+    /// After a round's sync: empties a sealed file whose copies that sync made durable, and
+    /// seals the active file once it is full and the other is empty.
+    pub(super) fn synced(&mut self) -> Result<(), LedgerError> {
+        let other = 1 - self.active;
+        if self.sealed == Sealed::Copied {
+            self.files[other].clear()?;
+            self.sealed = Sealed::Empty;
+        }
+        if self.sealed == Sealed::Empty && self.files[self.active].len >= JOURNAL_LIMIT {
+            let tenants = std::mem::take(&mut self.files[self.active].tenants);
+            self.sealed = Sealed::Copying(tenants.into_iter().collect());
+            self.active = other;
+        }
+        Ok(())
+    }
+
+    /// Copies every pending line to its tenant's file (the caller syncs, then
+    /// [`Journal::clear`]s): a writer closing.
+    pub(super) fn copy_all(&mut self, dir: &LedgerDir) -> Result<(), LedgerError> {
+        for (tenant, (lines, _)) in &self.pending {
+            append_lines(dir, tenant, lines)?;
+        }
+        self.pending.clear();
         Ok(())
     }
 
     /// Whether the journal holds nothing.
     pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.files.iter().all(|f| f.len == 0)
     }
 
-    /// Empties the journal, once what it held is durable in the tenants' files.
+    /// Empties both files, once everything they held is durable in the tenants' files.
     pub(super) fn clear(&mut self) -> Result<(), LedgerError> {
-        self.file.set_len(0).map_err(io_err("empty", &self.path))?;
-        self.len = 0;
+        for f in &mut self.files {
+            f.clear()?;
+        }
+        self.sealed = Sealed::Empty;
         Ok(())
     }
+
+    /// Appends what a previous writer left in both files to the tenants' files, skipping
+    /// the lines a file already ends beyond (a stop between copying and emptying).
+    fn copy_left(&self, dir: &LedgerDir) -> Result<(), LedgerError> {
+        let contents: Vec<Vec<u8>> = self
+            .files
+            .iter()
+            .map(|f| read_bounded(&f.path).map(Option::unwrap_or_default))
+            .collect::<Result<_, _>>()?;
+        let mut by_tenant: BTreeMap<&str, Vec<(u64, &[u8])>> = BTreeMap::new();
+        for (f, bytes) in self.files.iter().zip(&contents) {
+            for (n, line) in complete_lines(bytes) {
+                let whose: Whose<'_> =
+                    serde_json::from_slice(line).map_err(|e| unreadable(&f.path, n, &e))?;
+                by_tenant
+                    .entry(whose.tenant_id)
+                    .or_default()
+                    .push((whose.seq, line));
+            }
+        }
+        for (tenant, mut lines) in by_tenant {
+            let tenant = TenantId::new(tenant).map_err(|e| LedgerError::CheckpointUnreadable {
+                path: dir.path().join(JOURNAL_FILES[0]),
+                detail: format!("a line names tenant `{tenant}`: {e}"),
+            })?;
+            lines.sort_by_key(|&(seq, _)| seq);
+            lines.dedup_by_key(|&mut (seq, _)| seq);
+            let filed = dir.filed_checkpoint(&tenant)?.map(|c| c.seq);
+            let mut out = Vec::new();
+            for (_, line) in lines.iter().filter(|(s, _)| filed.is_none_or(|f| *s > f)) {
+                out.extend_from_slice(line);
+                out.push(b'\n');
+            }
+            if !out.is_empty() {
+                append_lines(dir, &tenant, &out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Segment {
+    fn clear(&mut self) -> Result<(), LedgerError> {
+        self.file.set_len(0).map_err(io_err("empty", &self.path))?;
+        self.len = 0;
+        self.tenants.clear();
+        Ok(())
+    }
+}
+
+/// Appends `lines` to `tenant`'s checkpoints file (not synced).
+fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), LedgerError> {
+    let path = dir.checkpoints_path(tenant);
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines))
+        .map_err(io_err("append to", &path))
 }
 
 /// Checkpoints as the journal and the checkpoints files hold them: a line each.
@@ -188,29 +316,35 @@ pub(super) fn checkpoint_lines<'a>(
     bytes
 }
 
-/// `tenant`'s lines in the journal of `dir`, oldest first (none when there is no journal).
-/// A torn last line (a crash during an append) is not a checkpoint yet and is left out.
+/// `tenant`'s lines in the journal of `dir`, by seq (none when there is no journal). A torn
+/// last line (a stop during an append) is not a checkpoint yet and is left out.
 pub(super) fn lines_of(dir: &LedgerDir, tenant: &TenantId) -> Result<Vec<SignedLine>, LedgerError> {
-    let path = dir.path().join(JOURNAL_FILE);
-    let Some(bytes) = read_optional_bounded(&path)? else {
-        return Ok(Vec::new());
-    };
     let mut prefix = LINE_START.to_vec();
     prefix.extend_from_slice(tenant.as_str().as_bytes());
     prefix.push(b'"');
-    let mut out = Vec::new();
-    for (n, line) in complete_lines(&bytes) {
-        if !line.starts_with(&prefix) {
-            // Another tenant's (its readers parse it), unless it is no checkpoint at all.
-            if !line.starts_with(LINE_START) {
-                return Err(unreadable(&path, n, &"not a checkpoint"));
-            }
+    let mut out: Vec<SignedLine> = Vec::new();
+    for name in JOURNAL_FILES {
+        let path = dir.path().join(name);
+        let Some(bytes) = read_bounded(&path)? else {
             continue;
+        };
+        for (n, line) in complete_lines(&bytes) {
+            if !line.starts_with(&prefix) {
+                // Another tenant's (its readers parse it), unless it is no checkpoint at all.
+                if !line.starts_with(LINE_START) {
+                    return Err(unreadable(&path, n, &"not a checkpoint"));
+                }
+                continue;
+            }
+            let checkpoint: Checkpoint =
+                serde_json::from_slice(line).map_err(|e| unreadable(&path, n, &e))?;
+            out.push((checkpoint, String::from_utf8_lossy(line).into_owned()));
         }
-        let checkpoint: Checkpoint =
-            serde_json::from_slice(line).map_err(|e| unreadable(&path, n, &e))?;
-        out.push((checkpoint, String::from_utf8_lossy(line).into_owned()));
     }
+    // The two files in either order, and a line copied to the other before its file was
+    // emptied (a stop in between) counted once.
+    out.sort_by_key(|(c, _)| c.seq);
+    out.dedup_by_key(|(c, _)| c.seq);
     Ok(out)
 }
 
@@ -225,10 +359,6 @@ fn complete_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
         .filter(|(_, l)| !l.is_empty())
 }
 
-fn whose<'a>(path: &Path, n: u64, line: &'a [u8]) -> Result<Whose<'a>, LedgerError> {
-    serde_json::from_slice(line).map_err(|e| unreadable(path, n, &e))
-}
-
 fn unreadable(path: &Path, line: u64, detail: &dyn std::fmt::Display) -> LedgerError {
     LedgerError::CheckpointUnreadable {
         path: path.to_path_buf(),
@@ -236,12 +366,8 @@ fn unreadable(path: &Path, line: u64, detail: &dyn std::fmt::Display) -> LedgerE
     }
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, LedgerError> {
-    read_optional_bounded(path).map(Option::unwrap_or_default)
-}
-
-/// The journal's bytes, refusing one far larger than a writer leaves.
-fn read_optional_bounded(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
+/// A journal file's bytes (`None` when missing), refusing one far larger than a writer leaves.
+fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() > JOURNAL_MAX => Err(LedgerError::CheckpointUnreadable {
             path: path.to_path_buf(),

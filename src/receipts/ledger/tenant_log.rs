@@ -359,7 +359,7 @@ impl TenantLog {
             let checkpoint = signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now());
             match ledger.journal {
                 // After the tenant's lines already there, so its history keeps its order.
-                Some(journal) => crate::sync::lock(journal).append_synced(&checkpoint)?,
+                Some(journal) => crate::sync::lock(journal).record_synced(&checkpoint)?,
                 None => {
                     append_checkpoint(file, path, &checkpoint)?;
                     file.sync_data().map_err(io_err("sync", path))?;
