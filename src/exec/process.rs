@@ -47,6 +47,7 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     });
     #[cfg(target_os = "linux")]
     let mut sandbox = setup.sandbox;
+    let parent = rustix::process::getpid();
     let in_child = move || -> std::io::Result<()> {
         for fd in &join {
             rustix::io::write(fd, b"0")?;
@@ -55,6 +56,16 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
             rustix::thread::set_thread_groups(&[])?;
             rustix::thread::set_thread_gid(gid)?;
             rustix::thread::set_thread_uid(uid)?;
+        }
+        // A program whose tai dies is killed with it: nothing would bound its time or
+        // record what it does. Set after the switch of user, which clears it; a tai that
+        // died before this point is caught by the parent check.
+        #[cfg(target_os = "linux")]
+        {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+            if rustix::process::getppid() != Some(parent) {
+                return Err(std::io::Error::from(Errno::SRCH));
+            }
         }
         rustix::thread::set_no_new_privs(true)?;
         rustix::process::setrlimit(Resource::As, limit)?;
@@ -72,7 +83,7 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     // async-signal-safe work is allowed. The closure allocates nothing and takes no lock: it
     // makes direct system calls (`write` to already open files, `setgroups`, `setgid`,
     // `setuid` — rustix's raw per-thread calls, right for the single thread of the child —
-    // `prctl`, `setrlimit`) and Landlock's `restrict_self`, which is `prctl` plus
+    // `prctl`, `getppid`, `setrlimit`) and Landlock's `restrict_self`, which is `prctl` plus
     // `landlock_restrict_self` and a `close`, building its success value on the stack.
     // Errors become `io::Error`s from raw OS codes, which do not allocate.
     unsafe {

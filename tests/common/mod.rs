@@ -312,7 +312,7 @@ impl Drop for Served {
 }
 
 /// A catalog whose one tool (`slow_call`, on plan `slow-plan`, role `operate`) runs a command
-/// that creates the returned `started` file, then waits for the test to create `release`:
+/// that writes its process id to the returned `started` file, then waits for the test to create `release`:
 /// `(catalog, started, release)`.
 pub fn slow_catalog(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let catalog = dir.join("catalog");
@@ -348,7 +348,7 @@ tools:
     handler:
       kind: command
       program: sh
-      args: ["-c", "touch \"$STARTED\"; while [ ! -e \"$RELEASE\" ]; do sleep 0.02; done; cat >/dev/null; echo '{{\"ok\":true}}'"]
+      args: ["-c", "echo $$ > \"$STARTED\"; while [ ! -e \"$RELEASE\" ]; do sleep 0.02; done; cat >/dev/null; echo '{{\"ok\":true}}'"]
       env: {{ STARTED: "{}", RELEASE: "{}" }}
       sandbox: {{ write: ["{}"] }}
 "#,

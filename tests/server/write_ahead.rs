@@ -119,7 +119,21 @@ async fn a_server_killed_while_a_command_runs_leaves_it_interrupted() {
     while s.exit_status().is_none() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // Whatever the orphaned program does now, no tai records it.
+    // The program dies with its tai: nothing would bound it or record what it does.
+    let pid = std::fs::read_to_string(&started).unwrap();
+    let status = format!("/proc/{}/status", pid.trim());
+    let gone = || {
+        std::fs::read_to_string(&status)
+            .map_or(true, |s| s.lines().any(|l| l.starts_with("State:\tZ")))
+    };
+    let t0 = Instant::now();
+    while !gone() {
+        assert!(
+            t0.elapsed() < READ_AT_ONCE,
+            "the program outlived its server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     std::fs::write(&release, "").unwrap();
     drop(s);
 
