@@ -301,12 +301,14 @@ fn the_round_journal_is_copied_to_each_tenants_file_as_it_fills() {
     for t in &names[..2] {
         assert!(verify_signed_by(&dir, t, 7).is_ok());
     }
-    // Some in the tenants' files already, the rest still in the journal.
-    let filed = dir.filed_checkpoint(&names[0]).unwrap().unwrap().seq;
-    assert!(
-        filed > 0 && filed < ROUNDS as u64 - 1,
-        "filed up to seq {filed}"
-    );
+    // Every tenant has some in its file already, and some tenants' latest are still only
+    // in the journal. (Which tenants a round copies varies; how many does not.)
+    let filed: Vec<u64> = names
+        .iter()
+        .map(|t| dir.filed_checkpoint(t).unwrap().unwrap().seq)
+        .collect();
+    assert!(filed.iter().all(|&s| s > 0), "{filed:?}");
+    assert!(filed.iter().any(|&s| s < ROUNDS as u64 - 1), "{filed:?}");
     // Closing the ledger leaves every checkpoint in its tenant's file and the journal empty.
     drop(ledger);
     assert_eq!(journal.iter().map(len).sum::<u64>(), 0);

@@ -152,19 +152,15 @@ impl Journal {
     /// Appends a round's checkpoints to the active file (the caller syncs).
     pub(super) fn record(&mut self, checkpoints: &[Checkpoint]) -> Result<(), LedgerError> {
         let active = &mut self.files[self.active];
-        let mut bytes = Vec::new();
-        for c in checkpoints {
-            let line = checkpoint_lines([c]);
-            bytes.extend_from_slice(&line);
-            let (lines, last) = self.pending.entry(c.tenant_id.clone()).or_default();
-            lines.extend_from_slice(&line);
+        let lines: Vec<Vec<u8>> = checkpoints.iter().map(|c| checkpoint_lines([c])).collect();
+        append_whole(&active.file, &active.path, active.len, &lines.concat())?;
+        for (c, line) in checkpoints.iter().zip(lines) {
+            let (pending, last) = self.pending.entry(c.tenant_id.clone()).or_default();
+            pending.extend_from_slice(&line);
             *last = c.seq;
+            active.len += line.len() as u64;
             active.tenants.insert(c.tenant_id.clone());
         }
-        (&active.file)
-            .write_all(&bytes)
-            .map_err(io_err("append to", &active.path))?;
-        active.len += bytes.len() as u64;
         Ok(())
     }
 
@@ -296,12 +292,24 @@ impl Segment {
 /// Appends `lines` to `tenant`'s checkpoints file (not synced).
 fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), LedgerError> {
     let path = dir.checkpoints_path(tenant);
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .append(true)
         .create(true)
         .open(&path)
-        .and_then(|mut f| f.write_all(lines))
-        .map_err(io_err("append to", &path))
+        .map_err(io_err("open", &path))?;
+    let len = file.metadata().map_err(io_err("stat", &path))?.len();
+    append_whole(&file, &path, len, lines)
+}
+
+/// Appends `bytes` to `file`, `len` bytes long, whole or not at all: a failed write (a full
+/// disk) is cut back off, so a later append cannot turn its part into a damaged line in the
+/// middle of the file.
+fn append_whole(file: &File, path: &Path, len: u64, bytes: &[u8]) -> Result<(), LedgerError> {
+    let mut file = file;
+    file.write_all(bytes).map_err(|e| {
+        let _ = file.set_len(len);
+        io_err("append to", path)(e)
+    })
 }
 
 /// Checkpoints as the journal and the checkpoints files hold them: a line each.
