@@ -16,7 +16,6 @@ use crate::receipts::{ChainHead, Receipt, VerifyReport, line};
 
 use super::durable::io_err;
 use super::head::StoredHead;
-use super::journal;
 use super::manifest::{MANIFEST_FILE, Manifest};
 use super::{Ledger, LedgerError};
 
@@ -95,49 +94,6 @@ impl LedgerDir {
         Ok(self
             .signed_lines(tenant)?
             .map(|all| all.into_iter().map(|(c, _)| c).collect()))
-    }
-
-    /// [`LedgerDir::checkpoints`], each with its line as the file holds it (without the
-    /// newline): the exact signed text, for copying it elsewhere. The tenant's file, then its
-    /// lines in the round journal that follow it (see `journal`).
-    pub fn signed_lines(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<Result<Vec<SignedLine>, (u64, String)>, LedgerError> {
-        // The journal first: a writer copies its lines to the file before emptying it.
-        let journal = journal::lines_of(self, tenant)?;
-        let bytes = read_optional(&self.checkpoints_path(tenant))?.unwrap_or_default();
-        let mut all: Vec<SignedLine> = Vec::new();
-        for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
-            if l.is_empty() {
-                continue;
-            }
-            // JSON that parsed is UTF-8: the lossy conversion changes nothing.
-            let parsed =
-                serde_json::from_slice(l).map(|c| (c, String::from_utf8_lossy(l).into_owned()));
-            match parsed {
-                Ok(c) => all.push(c),
-                Err(e) => return Ok(Err((i as u64 + 1, e.to_string()))),
-            }
-        }
-        let filed = all.last().map(|(c, _)| c.seq);
-        all.extend(
-            journal
-                .into_iter()
-                .filter(|(c, _)| filed.is_none_or(|f| c.seq > f)),
-        );
-        Ok(Ok(all))
-    }
-
-    /// The latest checkpoint of `tenant`: its last line in the round journal, or else the last
-    /// complete line of its checkpoints file.
-    pub fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        let journal = journal::lines_of(self, tenant)?.pop().map(|(c, _)| c);
-        let filed = self.filed_checkpoint(tenant)?;
-        Ok(match (journal, filed) {
-            (Some(j), Some(f)) if f.seq >= j.seq => Some(f),
-            (j, f) => j.or(f),
-        })
     }
 
     /// The last complete line of `tenant`'s checkpoints file.

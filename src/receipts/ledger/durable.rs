@@ -1,4 +1,5 @@
-//! File-system steps that survive a crash: atomic replacement and directory syncs.
+//! File-system steps that survive a crash (atomic replacement, directory syncs), and the
+//! exclusive lock a writer holds on the files it owns.
 //!
 //! A rename is only durable once the directory holding it is synced, and a new file's name
 //! only once its parent is; these helpers do those steps in the order that makes each write
@@ -69,5 +70,23 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), LedgerError> {
     for created in missing.iter().rev() {
         sync_parent(created)?;
     }
+    Ok(())
+}
+
+/// Takes an exclusive lock on `file` for this process, refusing at once when another holds it.
+#[cfg(unix)]
+pub(crate) fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError> {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(LedgerError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(io_err("lock", path)(e.into())),
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
     Ok(())
 }

@@ -35,7 +35,7 @@ use crate::receipts::signing::Checkpoint;
 
 use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
-use super::durable::io_err;
+use super::durable::{io_err, lock_exclusive};
 
 /// The journal's two files: `journal` is no extension of a tenant's files.
 pub(super) const JOURNAL_FILES: [&str; 2] = ["rounds.0.journal", "rounds.1.journal"];
@@ -116,7 +116,7 @@ impl Journal {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(io_err("open", &path)(e)),
             };
-            match super::tenant_log::lock_exclusive(&file, &path) {
+            match lock_exclusive(&file, &path) {
                 Ok(()) => {}
                 Err(LedgerError::Locked { .. }) => return Ok(None),
                 Err(e) => return Err(e),
@@ -310,6 +310,52 @@ fn append_whole(file: &File, path: &Path, len: u64, bytes: &[u8]) -> Result<(), 
         let _ = file.set_len(len);
         io_err("append to", path)(e)
     })
+}
+
+/// A tenant's checkpoints, read: its file, then its newer lines in the journal.
+impl LedgerDir {
+    /// [`LedgerDir::checkpoints`], each with its line as the file holds it (without the
+    /// newline): the exact signed text, for copying it elsewhere. The tenant's file, then its
+    /// lines in the round journal that follow it (see `journal`).
+    pub fn signed_lines(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Result<Vec<SignedLine>, (u64, String)>, LedgerError> {
+        // The journal first: a writer copies its lines to the file before emptying it.
+        let journal = lines_of(self, tenant)?;
+        let bytes = read_optional(&self.checkpoints_path(tenant))?.unwrap_or_default();
+        let mut all: Vec<SignedLine> = Vec::new();
+        for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
+            if l.is_empty() {
+                continue;
+            }
+            // JSON that parsed is UTF-8: the lossy conversion changes nothing.
+            let parsed =
+                serde_json::from_slice(l).map(|c| (c, String::from_utf8_lossy(l).into_owned()));
+            match parsed {
+                Ok(c) => all.push(c),
+                Err(e) => return Ok(Err((i as u64 + 1, e.to_string()))),
+            }
+        }
+        let filed = all.last().map(|(c, _)| c.seq);
+        all.extend(
+            journal
+                .into_iter()
+                .filter(|(c, _)| filed.is_none_or(|f| c.seq > f)),
+        );
+        Ok(Ok(all))
+    }
+
+    /// The latest checkpoint of `tenant`: its last line in the round journal, or else the last
+    /// complete line of its checkpoints file.
+    pub fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
+        let journal = lines_of(self, tenant)?.pop().map(|(c, _)| c);
+        let filed = self.filed_checkpoint(tenant)?;
+        Ok(match (journal, filed) {
+            (Some(j), Some(f)) if f.seq >= j.seq => Some(f),
+            (j, f) => j.or(f),
+        })
+    }
 }
 
 /// Checkpoints as the journal and the checkpoints files hold them: a line each.

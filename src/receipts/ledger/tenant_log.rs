@@ -18,7 +18,7 @@ use crate::receipts::verify::{head_mismatch, valid_extension};
 use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 
 use super::dir::{LedgerDir, read_optional};
-use super::durable::{io_err, replace_file};
+use super::durable::{io_err, lock_exclusive, replace_file};
 use super::head::StoredHead;
 use super::journal::{Journal, checkpoint_lines};
 use super::tree::{Derived, last_line, read_range};
@@ -558,21 +558,4 @@ pub(super) fn write_head_synced(
 #[cfg(not(unix))]
 pub(super) fn write_head(_file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
     replace_file(path, &head.encode())
-}
-
-#[cfg(unix)]
-pub(super) fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError> {
-    use rustix::fs::{FlockOperation, flock};
-    match flock(file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(()),
-        Err(rustix::io::Errno::WOULDBLOCK) => Err(LedgerError::Locked {
-            path: path.to_path_buf(),
-        }),
-        Err(e) => Err(io_err("lock", path)(e.into())),
-    }
-}
-
-#[cfg(not(unix))]
-pub(super) fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
-    Ok(())
 }
