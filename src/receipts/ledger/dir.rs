@@ -122,11 +122,20 @@ impl LedgerDir {
 
     /// Receipt `seq` and its audit path in the tree the latest checkpoint signs.
     pub fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
-        let checkpoint =
-            self.latest_checkpoint(tenant)?
-                .ok_or_else(|| LedgerError::NoCheckpoint {
-                    tenant: tenant.clone(),
-                })?;
+        self.prove_against(tenant, seq, self.latest_checkpoint(tenant)?)
+    }
+
+    /// [`LedgerDir::prove`] in the tree of `latest`, the tenant's latest checkpoint as its
+    /// writer knows it.
+    pub(super) fn prove_against(
+        &self,
+        tenant: &TenantId,
+        seq: u64,
+        latest: Option<Checkpoint>,
+    ) -> Result<InclusionProof, LedgerError> {
+        let checkpoint = latest.ok_or_else(|| LedgerError::NoCheckpoint {
+            tenant: tenant.clone(),
+        })?;
         if seq > checkpoint.seq {
             return Err(LedgerError::NotCovered {
                 tenant: tenant.clone(),

@@ -450,14 +450,23 @@ impl Ledger for FileLedger {
     }
 
     fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        self.dir.latest_checkpoint(tenant)
+        // This writer knows what of the journal is not in the tenant's file yet: no need to
+        // read the journal, which a reader must.
+        match &self.journal {
+            Some(journal) => match lock(journal).latest_of(tenant)? {
+                Some(latest) => Ok(Some(latest)),
+                None => self.dir.filed_checkpoint(tenant),
+            },
+            None => self.dir.latest_checkpoint(tenant),
+        }
     }
 
     fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
         self.with_log(tenant, false, |log| {
             log.map_or(Ok(()), TenantLog::derived_written)
         })?;
-        self.dir.prove(tenant, seq)
+        self.dir
+            .prove_against(tenant, seq, self.latest_checkpoint(tenant)?)
     }
 
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {

@@ -286,6 +286,12 @@ fn the_round_journal_is_copied_to_each_tenants_file_as_it_fills() {
             last[i] = now;
         }
     }
+    // The writer knows each tenant's latest without reading the journal; readers read it.
+    for t in &names {
+        let latest = ledger.latest_checkpoint(t).unwrap().unwrap();
+        assert_eq!(latest.seq, ROUNDS as u64 - 1, "{t}");
+        assert_eq!(Some(latest), dir.latest_checkpoint(t).unwrap(), "{t}");
+    }
     assert!(emptied >= 2, "emptied {emptied} times");
     assert!(largest < JOURNAL_LIMIT + 64 * 1024, "{largest} bytes");
     assert!(

@@ -226,6 +226,22 @@ impl Journal {
         Ok(())
     }
 
+    /// `tenant`'s latest checkpoint when it is still only in the journal: the last of its
+    /// pending lines (`None`: its file holds its latest).
+    pub(super) fn latest_of(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
+        let Some((lines, _)) = self.pending.get(tenant) else {
+            return Ok(None);
+        };
+        let Some(body) = lines.strip_suffix(b"\n") else {
+            return Ok(None);
+        };
+        let last = body.rsplit(|&b| b == b'\n').next().unwrap_or(body);
+        let path = &self.files[self.active].path;
+        serde_json::from_slice(last)
+            .map(Some)
+            .map_err(|e| unreadable(path, 0, &e))
+    }
+
     /// Whether the journal holds nothing.
     pub(super) fn is_empty(&self) -> bool {
         self.files.iter().all(|f| f.len == 0)
