@@ -90,3 +90,19 @@ pub(crate) fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError
 pub(crate) fn lock_exclusive(_file: &File, _path: &Path) -> Result<(), LedgerError> {
     Ok(())
 }
+
+/// Appends `bytes` to `file`, `len` bytes long, whole or not at all: a failed write (a full
+/// disk) is cut back off, so a later append cannot turn its part into a damaged line in the
+/// middle of the file.
+pub(crate) fn append_whole(
+    file: &File,
+    path: &Path,
+    len: u64,
+    bytes: &[u8],
+) -> Result<(), LedgerError> {
+    let mut file = file;
+    file.write_all(bytes).map_err(|e| {
+        let _ = file.set_len(len);
+        io_err("append to", path)(e)
+    })
+}

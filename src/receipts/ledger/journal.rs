@@ -25,7 +25,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -35,7 +34,7 @@ use crate::receipts::signing::Checkpoint;
 
 use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
-use super::durable::{io_err, lock_exclusive};
+use super::durable::{append_whole, io_err, lock_exclusive};
 
 /// The journal's two files: `journal` is no extension of a tenant's files.
 pub(super) const JOURNAL_FILES: [&str; 2] = ["rounds.0.journal", "rounds.1.journal"];
@@ -315,17 +314,6 @@ fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), 
         .map_err(io_err("open", &path))?;
     let len = file.metadata().map_err(io_err("stat", &path))?.len();
     append_whole(&file, &path, len, lines)
-}
-
-/// Appends `bytes` to `file`, `len` bytes long, whole or not at all: a failed write (a full
-/// disk) is cut back off, so a later append cannot turn its part into a damaged line in the
-/// middle of the file.
-fn append_whole(file: &File, path: &Path, len: u64, bytes: &[u8]) -> Result<(), LedgerError> {
-    let mut file = file;
-    file.write_all(bytes).map_err(|e| {
-        let _ = file.set_len(len);
-        io_err("append to", path)(e)
-    })
 }
 
 /// A tenant's checkpoints, read: its file, then its newer lines in the journal.

@@ -18,7 +18,7 @@ use crate::receipts::verify::{head_mismatch, valid_extension};
 use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 
 use super::dir::{LedgerDir, read_optional};
-use super::durable::{io_err, lock_exclusive, replace_file};
+use super::durable::{append_whole, io_err, lock_exclusive, replace_file};
 use super::head::StoredHead;
 use super::journal::{Journal, checkpoint_lines};
 use super::tree::{Derived, last_line, read_range};
@@ -497,9 +497,8 @@ pub(super) fn append_checkpoint(
     path: &Path,
     checkpoint: &Checkpoint,
 ) -> Result<(), LedgerError> {
-    (&*file)
-        .write_all(&checkpoint_lines([checkpoint]))
-        .map_err(io_err("append to", path))
+    let len = file.metadata().map_err(io_err("stat", path))?.len();
+    append_whole(file, path, len, &checkpoint_lines([checkpoint]))
 }
 
 /// One flush: make the ledger durable up to `target`, sign a checkpoint of it, then record
