@@ -61,9 +61,8 @@ pub(super) struct Journal {
     active: usize,
     /// What the other file is doing.
     sealed: Sealed,
-    /// Each tenant's lines in the journal that its file does not hold yet, oldest first,
-    /// with the seq of the last.
-    pending: HashMap<TenantId, (Vec<u8>, u64)>,
+    /// Each tenant's lines in the journal that its file does not hold yet, oldest first.
+    pending: HashMap<TenantId, Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -154,9 +153,8 @@ impl Journal {
         let lines: Vec<Vec<u8>> = checkpoints.iter().map(|c| checkpoint_lines([c])).collect();
         append_whole(&active.file, &active.path, active.len, &lines.concat())?;
         for (c, line) in checkpoints.iter().zip(lines) {
-            let (pending, last) = self.pending.entry(c.tenant_id.clone()).or_default();
+            let pending = self.pending.entry(c.tenant_id.clone()).or_default();
             pending.extend_from_slice(&line);
-            *last = c.seq;
             active.len += line.len() as u64;
             active.tenants.insert(c.tenant_id.clone());
         }
@@ -187,7 +185,7 @@ impl Journal {
         };
         for _ in 0..share {
             let Some(tenant) = tenants.last() else { break };
-            if let Some((lines, _)) = self.pending.get(tenant) {
+            if let Some(lines) = self.pending.get(tenant) {
                 append_lines(dir, tenant, lines)?;
             }
             self.pending.remove(tenant);
@@ -218,7 +216,7 @@ impl Journal {
     /// Copies every pending line to its tenant's file (the caller syncs, then
     /// [`Journal::clear`]s): a writer closing.
     pub(super) fn copy_all(&mut self, dir: &LedgerDir) -> Result<(), LedgerError> {
-        for (tenant, (lines, _)) in &self.pending {
+        for (tenant, lines) in &self.pending {
             append_lines(dir, tenant, lines)?;
         }
         self.pending.clear();
@@ -228,17 +226,16 @@ impl Journal {
     /// `tenant`'s latest checkpoint when it is still only in the journal: the last of its
     /// pending lines (`None`: its file holds its latest).
     pub(super) fn latest_of(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        let Some((lines, _)) = self.pending.get(tenant) else {
-            return Ok(None);
-        };
-        let Some(body) = lines.strip_suffix(b"\n") else {
+        let Some(body) = self.pending.get(tenant).and_then(|l| l.strip_suffix(b"\n")) else {
             return Ok(None);
         };
         let last = body.rsplit(|&b| b == b'\n').next().unwrap_or(body);
-        let path = &self.files[self.active].path;
         serde_json::from_slice(last)
             .map(Some)
-            .map_err(|e| unreadable(path, 0, &e))
+            .map_err(|e| LedgerError::CheckpointUnreadable {
+                path: self.files[self.active].path.clone(),
+                detail: format!("the latest line of tenant `{tenant}`: {e}"),
+            })
     }
 
     /// Whether the journal holds nothing.
