@@ -5,7 +5,8 @@
 //!    catalog, the receipt sealed — next to Cedar's `is_authorized` on the equivalent role +
 //!    precondition policy. Prints both p50s and their ratio.
 //! 2. An inclusion proof for a receipt of a 1M-receipt signed chain, and its verification.
-//! 3. Durable calls through the workspace with checkpoint signing off and on.
+//! 3. Durable calls through the workspace with checkpoint signing off and on, on one tenant
+//!    and across 64.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -201,50 +202,62 @@ fn proofs() {
     );
 }
 
-/// Durable calls through the workspace, 32 threads on one tenant, signing off then on.
+/// Durable calls through the workspace, 32 threads on one tenant and then spread over 64
+/// tenants, signing off then on (alternating, twice each).
 fn durable_signing() {
-    let mut rates = Vec::new();
-    for signed in [false, true, false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = signed.then(|| Arc::new(CheckpointSigner::from_seed([9; 32])));
-        let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
-        let ws = Arc::new(
-            Workspace::open_signed(dir.path(), catalog, Arc::new(SystemClock), signer).unwrap(),
+    for tenants in [1usize, 64] {
+        let mut rates = Vec::new();
+        for signed in [false, true, false, true] {
+            rates.push((signed, durable_rate(tenants, signed)));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let mean = |s: bool| {
+            let r: Vec<f64> = rates.iter().filter(|r| r.0 == s).map(|r| r.1).collect();
+            r.iter().sum::<f64>() / r.len() as f64
+        };
+        let (off, on) = (mean(false), mean(true));
+        println!(
+            "durable      {tenants:>2} tenant(s): signing off {off:.0} calls/s   on {on:.0} calls/s   on/off {:.2}",
+            on / off
         );
-        let tenant = TenantId::new("acme").unwrap();
+    }
+}
+
+/// Calls per second of 32 threads calling `tenants` tenants round-robin, durably.
+fn durable_rate(tenants: usize, signed: bool) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = signed.then(|| Arc::new(CheckpointSigner::from_seed([9; 32])));
+    let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
+    let ws = Arc::new(
+        Workspace::open_signed(dir.path(), catalog, Arc::new(SystemClock), signer).unwrap(),
+    );
+    let ids: Vec<TenantId> = (0..tenants)
+        .map(|i| TenantId::new(format!("t{i}")).unwrap())
+        .collect();
+    for t in &ids {
         ws.apply_event(&json!({
-            "event_type": "entitlement.activated", "tenant_id": "acme",
+            "event_type": "entitlement.activated", "tenant_id": t.as_str(),
             "sku_id": "rollback-guard-professional",
         }))
         .unwrap();
-        ws.signal(&tenant, &Signal::default()).unwrap();
-        let call = ToolCall {
-            tool: "ac_storm_status".into(),
-            ..ToolCall::default()
-        };
-        const THREADS: usize = 32;
-        const PER_THREAD: usize = 500;
-        let t0 = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    for _ in 0..PER_THREAD {
-                        ws.call(&tenant, &call).unwrap();
-                    }
-                });
-            }
-        });
-        let rate = (THREADS * PER_THREAD) as f64 / t0.elapsed().as_secs_f64();
-        rates.push((signed, rate));
-        std::thread::sleep(Duration::from_millis(200));
+        ws.signal(t, &Signal::default()).unwrap();
     }
-    let mean = |s: bool| {
-        let r: Vec<f64> = rates.iter().filter(|r| r.0 == s).map(|r| r.1).collect();
-        r.iter().sum::<f64>() / r.len() as f64
+    let call = ToolCall {
+        tool: "ac_storm_status".into(),
+        ..ToolCall::default()
     };
-    let (off, on) = (mean(false), mean(true));
-    println!(
-        "durable      signing off {off:.0} calls/s   on {on:.0} calls/s   on/off {:.2}",
-        on / off
-    );
+    const THREADS: usize = 32;
+    const PER_THREAD: usize = 500;
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for thread in 0..THREADS {
+            let (ws, ids, call) = (&ws, &ids, &call);
+            s.spawn(move || {
+                for i in 0..PER_THREAD {
+                    ws.call(&ids[(thread + i) % ids.len()], call).unwrap();
+                }
+            });
+        }
+    });
+    (THREADS * PER_THREAD) as f64 / t0.elapsed().as_secs_f64()
 }
