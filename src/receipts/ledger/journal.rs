@@ -63,6 +63,8 @@ pub(super) struct Journal {
     sealed: Sealed,
     /// Each tenant's lines in the journal that its file does not hold yet, oldest first.
     pending: HashMap<TenantId, Vec<u8>>,
+    /// When the active file is sealed: [`JOURNAL_LIMIT`] (smaller in tests).
+    limit: u64,
 }
 
 #[derive(Debug)]
@@ -136,6 +138,7 @@ impl Journal {
             active: 0,
             sealed: Sealed::Empty,
             pending: HashMap::new(),
+            limit: JOURNAL_LIMIT,
         };
         if journal.files.iter().any(|f| f.len > 0) {
             journal.copy_left(dir)?;
@@ -178,7 +181,7 @@ impl Journal {
         let Sealed::Copying(tenants) = &mut self.sealed else {
             return Ok(());
         };
-        let share = if self.files[self.active].len >= JOURNAL_LIMIT {
+        let share = if self.files[self.active].len >= self.limit {
             tenants.len()
         } else {
             tenants.len().div_ceil(COPY_ROUNDS).max(1)
@@ -205,7 +208,7 @@ impl Journal {
             self.files[other].clear()?;
             self.sealed = Sealed::Empty;
         }
-        if self.sealed == Sealed::Empty && self.files[self.active].len >= JOURNAL_LIMIT {
+        if self.sealed == Sealed::Empty && self.files[self.active].len >= self.limit {
             let tenants = std::mem::take(&mut self.files[self.active].tenants);
             self.sealed = Sealed::Copying(tenants.into_iter().collect());
             self.active = other;
@@ -434,3 +437,7 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
         _ => read_optional(path),
     }
 }
+
+#[cfg(test)]
+#[path = "journal_tests.rs"]
+mod tests;
