@@ -29,6 +29,15 @@ fn seqs(lines: &[SignedLine]) -> Vec<u64> {
     lines.iter().map(|(c, _)| c.seq).collect()
 }
 
+/// The seqs of the lines in `tenant`'s checkpoints file, as they stand in it.
+fn filed_seqs(dir: &LedgerDir, tenant: &TenantId) -> Vec<u64> {
+    fs::read_to_string(dir.checkpoints_path(tenant))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Checkpoint>(l).unwrap().seq)
+        .collect()
+}
+
 /// The files of `from` copied to a new directory: what a writer stopped now leaves.
 fn stopped_copy(from: &LedgerDir) -> (tempfile::TempDir, LedgerDir) {
     let state = tempfile::tempdir().unwrap();
@@ -91,12 +100,7 @@ proptest! {
         journal.copy_all(&dir).unwrap();
         journal.clear().unwrap();
         for (t, want) in &recorded {
-            let text = fs::read_to_string(dir.checkpoints_path(t)).unwrap();
-            let filed: Vec<u64> = text
-                .lines()
-                .map(|l| serde_json::from_str::<Checkpoint>(l).unwrap().seq)
-                .collect();
-            prop_assert_eq!(&filed, want);
+            prop_assert_eq!(&filed_seqs(&dir, t), want);
         }
         // One that stopped: the next writer copies out what it left.
         let ((_state, dir), at_stop) = stopped.unwrap();
@@ -105,12 +109,7 @@ proptest! {
             prop_assert_eq!(fs::metadata(dir.path().join(name)).unwrap().len(), 0);
         }
         for (t, want) in &at_stop {
-            let text = fs::read_to_string(dir.checkpoints_path(t)).unwrap_or_default();
-            let filed: Vec<u64> = text
-                .lines()
-                .map(|l| serde_json::from_str::<Checkpoint>(l).unwrap().seq)
-                .collect();
-            prop_assert_eq!(&filed, want, "after the stop, tenant {}", t);
+            prop_assert_eq!(&filed_seqs(&dir, t), want, "after the stop, tenant {}", t);
         }
     }
 }
