@@ -5,12 +5,10 @@ use super::*;
 
 #[test]
 fn receipts_a_signed_checkpoint_covers_are_adopted_on_open() {
-    let state = tempfile::tempdir().unwrap();
+    let (state, dir, ledger) = signed_dir(1);
     let acme = tenant("acme");
-    let dir = LedgerDir::in_state(state.path());
     let full = sample_chain(&acme, 8);
     {
-        let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
         ledger.append(&acme, &full[..5]).unwrap();
         let head = fs::read(dir.head_path(&acme)).unwrap();
         ledger.append(&acme, &full[5..]).unwrap();
@@ -90,11 +88,9 @@ fn receipts_a_round_checkpoint_covers_are_adopted_on_open() {
 
 #[test]
 fn signed_appends_keep_a_tree_an_index_and_a_checkpoint_per_flush() {
-    let state = tempfile::tempdir().unwrap();
+    let (state, dir, ledger) = signed_dir(3);
     let acme = tenant("acme");
-    let dir = LedgerDir::in_state(state.path());
     let chain = sample_chain(&acme, 10);
-    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
     for batch in chain.chunks(4) {
         ledger.append(&acme, batch).unwrap();
     }
@@ -132,10 +128,8 @@ fn a_flush_signs_its_tenants_in_one_round_that_verifies_as_documented() {
     use base64::Engine as _;
     use ed25519_dalek::Verifier as _;
 
-    let state = tempfile::tempdir().unwrap();
-    let dir = LedgerDir::in_state(state.path());
+    let (_state, dir, ledger) = signed_dir(6);
     let signer = CheckpointSigner::from_seed([6; 32]);
-    let ledger = FileLedger::open_with(state.path(), signed(6)).unwrap();
     let names = ["acme", "beta", "gamma"];
     for name in names {
         ledger
@@ -215,10 +209,8 @@ fn a_flush_signs_its_tenants_in_one_round_that_verifies_as_documented() {
 fn the_latest_checkpoint_is_read_from_the_end_of_a_file_of_any_length() {
     use std::os::unix::fs::FileExt;
 
-    let state = tempfile::tempdir().unwrap();
+    let (_state, dir, ledger) = signed_dir(2);
     let acme = tenant("acme");
-    let dir = LedgerDir::in_state(state.path());
-    let ledger = FileLedger::open_with(state.path(), signed(2)).unwrap();
     ledger.append(&acme, &sample_chain(&acme, 3)).unwrap();
     drop(ledger);
     let latest = dir.latest_checkpoint(&acme).unwrap().unwrap();
@@ -381,10 +373,8 @@ fn a_damaged_journal_fails_verification_and_says_where() {
     use crate::receipts::ledger::journal::JOURNAL_FILES;
     const JOURNAL_FILE: &str = JOURNAL_FILES[0];
 
-    let state = tempfile::tempdir().unwrap();
-    let dir = LedgerDir::in_state(state.path());
+    let (_state, dir, ledger) = signed_dir(9);
     let acme = tenant("acme");
-    let ledger = FileLedger::open_with(state.path(), signed(9)).unwrap();
     ledger.append(&acme, &sample_chain(&acme, 2)).unwrap();
     let journal = dir.path().join(JOURNAL_FILE);
     let mut f = OpenOptions::new().append(true).open(&journal).unwrap();
@@ -395,9 +385,7 @@ fn a_damaged_journal_fails_verification_and_says_where() {
         "{err}"
     );
     // A torn last line (a stop during an append) is not a checkpoint yet: left out.
-    let state = tempfile::tempdir().unwrap();
-    let dir = LedgerDir::in_state(state.path());
-    let ledger2 = FileLedger::open_with(state.path(), signed(9)).unwrap();
+    let (_state2, dir, ledger2) = signed_dir(9);
     ledger2.append(&acme, &sample_chain(&acme, 2)).unwrap();
     let mut f = OpenOptions::new()
         .append(true)

@@ -225,6 +225,14 @@ fn signed(seed: u8) -> LedgerOptions {
     }
 }
 
+/// A new state directory, its ledger directory, and a ledger on it signing with key `seed`.
+fn signed_dir(seed: u8) -> (tempfile::TempDir, LedgerDir, FileLedger) {
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let ledger = FileLedger::open_with(state.path(), signed(seed)).unwrap();
+    (state, dir, ledger)
+}
+
 /// The receipt the ledger wrote about its tail, checked to be the last one.
 fn notice(ledger: &FileLedger, tenant: &TenantId, event: EventType) -> serde_json::Value {
     let receipts = ledger.read(tenant).unwrap();
@@ -329,13 +337,11 @@ fn a_deleted_ledger_is_not_started_again() {
 fn a_tree_and_index_left_short_by_a_crash_are_extended_not_rebuilt() {
     use super::super::tree::{INDEX_LEN, NODE_LEN, WRITE_BEHIND};
     use std::os::unix::fs::MetadataExt;
-    let state = tempfile::tempdir().unwrap();
+    let (state, dir, ledger) = signed_dir(3);
     let acme = tenant("acme");
-    let dir = LedgerDir::in_state(state.path());
     let n = WRITE_BEHIND as u64 * 3 + 5;
     let chain = sample_chain(&acme, n);
     let key = CheckpointSigner::from_seed([3; 32]).public().clone();
-    let ledger = FileLedger::open_with(state.path(), signed(3)).unwrap();
     for batch in chain.chunks(7) {
         ledger.append(&acme, batch).unwrap();
     }
@@ -547,11 +553,9 @@ proptest::proptest! {
         index_cut in proptest::option::of(0.0f64..1.0),
         flip in proptest::option::of((proptest::bool::ANY, 0.0f64..1.0)),
     ) {
-        let state = tempfile::tempdir().unwrap();
+        let (state, dir, ledger) = signed_dir(4);
         let acme = tenant("acme");
-        let dir = LedgerDir::in_state(state.path());
         let chain = sample_chain(&acme, n);
-        let ledger = FileLedger::open_with(state.path(), signed(4)).unwrap();
         for batch in chain.chunks(5) {
             ledger.append(&acme, batch).unwrap();
         }
@@ -596,11 +600,9 @@ proptest::proptest! {
 /// file nor from the ledger, which a damaged tree file falls back to.
 #[test]
 fn no_proof_is_made_for_a_rewritten_receipt() {
-    let state = tempfile::tempdir().unwrap();
+    let (_state, dir, ledger) = signed_dir(6);
     let acme = tenant("acme");
-    let dir = LedgerDir::in_state(state.path());
     let chain = sample_chain(&acme, 8);
-    let ledger = FileLedger::open_with(state.path(), signed(6)).unwrap();
     ledger.append(&acme, &chain).unwrap();
     drop(ledger);
     let text = fs::read_to_string(dir.ledger_path(&acme)).unwrap();

@@ -184,7 +184,7 @@ impl Journal {
         let share = if self.files[self.active].len >= self.limit {
             tenants.len()
         } else {
-            tenants.len().div_ceil(COPY_ROUNDS).max(1)
+            tenants.len().div_ceil(COPY_ROUNDS)
         };
         for _ in 0..share {
             let Some(tenant) = tenants.last() else { break };
