@@ -15,6 +15,7 @@ use tai::entitlement::Marketplace;
 use tai::governor::{Signal, ToolCall};
 use tai::ids::TenantId;
 use tai::marketplace::{self, Context, MappedOutcome, Offline};
+use tai::receipts::ledger::{FileLedger, LedgerDir, WAL_FILES};
 use tai::receipts::signing::{CheckpointSigner, PublicKey};
 use tai::receipts::{IdSource, ProofFile, verify_ledger};
 
@@ -116,6 +117,33 @@ pub fn ledger(data: &[u8]) {
     let split = rest.len().saturating_sub(usize::from(n));
     let (ledger, head) = rest.split_at(split);
     let _ = verify_ledger(ledger, Some(head));
+}
+
+/// A write-ahead log a stopped writer left: the bytes as its first file, beside tenant
+/// `acme`'s empty ledger; read as `tai receipts verify` reads it, then replayed as the next
+/// writer does (in a directory of its own under the system's temporary directory).
+pub fn wal(data: &[u8]) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let state = std::env::temp_dir().join(format!(
+        "tai-fuzz-wal-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = replay_wal(&state, data);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+fn replay_wal(state: &Path, data: &[u8]) -> Option<()> {
+    let dir = LedgerDir::in_state(state);
+    std::fs::create_dir_all(dir.path()).ok()?;
+    std::fs::write(dir.path().join(WAL_FILES[0]), data).ok()?;
+    let acme = TenantId::new("acme").ok()?;
+    std::fs::write(dir.ledger_path(&acme), b"").ok()?;
+    let _ = dir.read_head(&acme);
+    let _ = dir.verify(&acme, true);
+    let _ = FileLedger::open(state).map(drop);
+    Some(())
 }
 
 /// The JSON bodies `tai serve` takes: an entitlement event (`POST /v1/events`), then the same

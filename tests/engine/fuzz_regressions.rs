@@ -13,7 +13,7 @@ mod entry;
 /// A target's name and its entry point.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
     ("catalog", entry::catalog),
     ("scenario", entry::scenario),
     ("event", entry::event),
@@ -21,6 +21,7 @@ const TARGETS: [Target; 7] = [
     ("http_body", entry::http_body),
     ("marketplace", entry::marketplace),
     ("proof", entry::proof),
+    ("wal", entry::wal),
 ];
 
 #[test]

@@ -379,8 +379,9 @@ impl LedgerDir {
         read_optional(&path).map(Option::unwrap_or_default)
     }
 
-    /// The head file's bytes, `None` when it does not exist.
-    pub fn read_head(&self, tenant: &TenantId) -> Result<Option<Vec<u8>>, LedgerError> {
+    /// The head file's bytes, `None` when it does not exist (the acknowledged head is
+    /// [`LedgerDir::read_head`]: the log may hold a newer one).
+    pub(super) fn read_head_file(&self, tenant: &TenantId) -> Result<Option<Vec<u8>>, LedgerError> {
         let path = self.head_path(tenant);
         let mut bytes = read_optional(&path)?;
         // A writer overwrites the head in place; a read racing that write can see a mix of

@@ -42,9 +42,12 @@ use crate::receipts::{ChainHead, Receipt, VerifyReport};
 
 use super::dir::LedgerDir;
 use super::durable::{create_dir, io_err};
-use super::journal::Journal;
+use super::head::write_head;
+use super::journal::{Journal, checkpoint_lines, file_lines};
 use super::manifest::register;
-use super::tenant_log::{Host, TenantLog, append_checkpoint, write_head};
+use super::tenant_log::{FlushJob, Host, TenantLog, append_checkpoint};
+use super::wal::Wal;
+use super::wal_record::{Entry, WAL_FILES};
 use super::{Ledger, LedgerError};
 
 /// The ledger writer: durable, continuity-checked appends to per-tenant files.
@@ -67,8 +70,11 @@ pub struct FileLedger {
     /// Tenants known to be in the manifest; held while the manifest is changed.
     pub(super) manifest: Mutex<HashSet<TenantId>>,
     /// Where flush rounds write their checkpoints, when this process holds it (see
-    /// `journal`); otherwise each goes to its tenant's file.
+    /// `journal`) but not the write-ahead log; otherwise each goes to its tenant's file.
     journal: Option<Mutex<Journal>>,
+    /// What makes a flush round durable, when this process holds it (see `wal`); otherwise
+    /// each round syncs its tenants' ledgers, then their heads.
+    wal: Option<Mutex<Wal>>,
 }
 
 /// How a [`FileLedger`] signs and tells the time.
@@ -177,16 +183,35 @@ impl FileLedger {
             clock: options.clock,
             manifest: Mutex::new(HashSet::new()),
             journal: None,
+            wal: None,
         };
-        // Only where one `syncfs` makes the journal durable with the heads; before any
-        // tenant is opened, so each starts from its complete checkpoints file.
+        // Only where one `syncfs` covers a log file's checkpoint; before any tenant is
+        // opened, so each starts from its complete checkpoints file and newest head. What a
+        // stopped writer left in the round journal is filed first: its checkpoints are older
+        // than those in the log.
         if cfg!(target_os = "linux") {
             let sync = || ledger.sync_all(std::iter::empty());
-            let journal = Journal::open(&ledger.dir, ledger.signs(), sync)?;
-            // A writer that signs nothing only copies out what another left.
-            ledger.journal = journal.filter(|_| ledger.signs()).map(Mutex::new);
+            drop(Journal::open(&ledger.dir, false, sync)?);
+            let wal_path = ledger.dir.path().join(WAL_FILES[0]);
+            let file = |lines: &[u8]| file_lines(&ledger.dir, &[(wal_path.as_path(), lines)]);
+            match Wal::open(&ledger.dir, file, sync)? {
+                Some(wal) => ledger.wal = Some(Mutex::new(wal)),
+                None if ledger.signs() => {
+                    let journal = Journal::open(&ledger.dir, true, sync)?;
+                    ledger.journal = journal.map(Mutex::new);
+                }
+                None => {}
+            }
         }
         Ok(ledger)
+    }
+
+    /// Fills the write-ahead log's files at `limit` bytes instead (tests).
+    #[cfg(test)]
+    pub(super) fn set_wal_limit(&self, limit: u64) {
+        if let Some(wal) = &self.wal {
+            lock(wal).limit = limit;
+        }
     }
 
     /// Whether checkpoints are signed.
@@ -201,6 +226,7 @@ impl FileLedger {
             signer: self.signer.as_ref(),
             clock: &*self.clock,
             journal: self.journal.as_ref(),
+            wal: self.wal.as_ref(),
         }
     }
 
@@ -276,42 +302,10 @@ impl FileLedger {
         if jobs.is_empty() {
             return Ok(());
         }
-        let flushed = self.sync_all(jobs.iter().flat_map(|(_, job)| job.data_files()));
-        let flushed = flushed.and_then(|()| {
-            // Signed once the receipts are durable, so a checkpoint never covers receipts a
-            // crash could take back; made durable with the heads.
-            // One signature covers the round (see `signing`).
-            if let Some(signer) = &self.signer {
-                let (heads, files): (Vec<_>, Vec<_>) = jobs
-                    .iter()
-                    .filter_map(|(_, job)| job.checkpoint.clone().zip(job.checkpoints.as_ref()))
-                    .unzip();
-                let signed = signer.checkpoints(heads, self.clock.now());
-                match &self.journal {
-                    Some(journal) => {
-                        let mut journal = lock(journal);
-                        journal.record(&signed)?;
-                        journal.copy_some(&self.dir)?;
-                    }
-                    None => {
-                        for (checkpoint, (file, path)) in signed.iter().zip(files) {
-                            append_checkpoint(file, path, checkpoint)?;
-                        }
-                    }
-                }
-            }
-            for (_, job) in &jobs {
-                write_head(&job.head_file, &job.head_path, &job.target)?;
-            }
-            self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))?;
-            if let Some(journal) = &self.journal {
-                // A journal file whose copies this sync made durable is emptied. If that
-                // fails it is tried again next round: the heads are durable, so this round
-                // stands.
-                let _ = lock(journal).synced();
-            }
-            Ok(())
-        });
+        let flushed = match &self.wal {
+            Some(wal) => self.commit_logged(wal, &jobs),
+            None => self.commit_synced(&jobs),
+        };
         for (slot, job) in &jobs {
             let mut log = lock(&slot.log);
             match (&flushed, log.as_mut()) {
@@ -331,6 +325,90 @@ impl FileLedger {
             }
         }
         flushed
+    }
+
+    /// A round without a write-ahead log: the tenants' ledgers made durable, then their
+    /// checkpoints and heads.
+    fn commit_synced(&self, jobs: &[(Arc<Slot>, FlushJob)]) -> Result<(), LedgerError> {
+        self.sync_all(jobs.iter().flat_map(|(_, job)| job.data_files()))?;
+        // Signed once the receipts are durable, so a checkpoint never covers receipts a
+        // crash could take back; made durable with the heads.
+        // One signature covers the round (see `signing`).
+        if let Some(signer) = &self.signer {
+            let (heads, files): (Vec<_>, Vec<_>) = jobs
+                .iter()
+                .filter_map(|(_, job)| job.checkpoint.clone().zip(job.checkpoints.as_ref()))
+                .unzip();
+            let signed = signer.checkpoints(heads, self.clock.now());
+            match &self.journal {
+                Some(journal) => {
+                    let mut journal = lock(journal);
+                    journal.record(&signed)?;
+                    journal.copy_some(&self.dir)?;
+                }
+                None => {
+                    for (checkpoint, (file, path)) in signed.iter().zip(files) {
+                        append_checkpoint(file, path, checkpoint)?;
+                    }
+                }
+            }
+        }
+        for (_, job) in jobs {
+            write_head(&job.head_file, &job.head_path, &job.target)?;
+        }
+        self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))?;
+        if let Some(journal) = &self.journal {
+            // A journal file whose copies this sync made durable is emptied. If that
+            // fails it is tried again next round: the heads are durable, so this round
+            // stands.
+            let _ = lock(journal).synced();
+        }
+        Ok(())
+    }
+
+    /// A round with the write-ahead log: what each tenant's ledger gained, its head and its
+    /// checkpoint in the log, synced once; the checkpoints then go to the tenants' files
+    /// behind (the log holds them until a checkpoint of the log makes those durable).
+    fn commit_logged(
+        &self,
+        wal: &Mutex<Wal>,
+        jobs: &[(Arc<Slot>, FlushJob)],
+    ) -> Result<(), LedgerError> {
+        // Signed with the receipts they cover in the same round: a torn round leaves
+        // neither, so a checkpoint never covers receipts a crash could take back.
+        let signed = match &self.signer {
+            Some(signer) => {
+                let heads = jobs.iter().filter_map(|(_, j)| j.checkpoint.clone());
+                signer.checkpoints(heads.collect(), self.clock.now())
+            }
+            None => Vec::new(),
+        };
+        let lines = checkpoint_lines(&signed);
+        let mut entries: Vec<Entry<'_>> = jobs
+            .iter()
+            .map(|(_, job)| Entry {
+                tenant: &job.tenant,
+                at: job.from,
+                bytes: &job.bytes,
+                head: &job.target,
+            })
+            .collect();
+        let mut wal = lock(wal);
+        if !wal.fits(&entries) {
+            // A batch too large to log: the ledgers are synced here, the log takes the heads.
+            self.sync_all(jobs.iter().flat_map(|(_, job)| job.data_files()))?;
+            for e in &mut entries {
+                e.at = e.head.ledger_bytes;
+                e.bytes = &[];
+            }
+        }
+        wal.commit(&entries, &lines)?;
+        drop(wal);
+        let files = jobs.iter().filter_map(|(_, job)| job.checkpoints.as_ref());
+        for (checkpoint, (file, path)) in signed.iter().zip(files) {
+            append_checkpoint(file, path, checkpoint)?;
+        }
+        Ok(())
     }
 
     /// Makes `files` durable: on Linux one `syncfs` covers them all (they share the ledger
@@ -500,6 +578,11 @@ impl Drop for FileLedger {
             if let Some(log) = lock(&slot.log).as_mut() {
                 let _ = log.derived_written();
             }
+        }
+        // Leaves every head in its head file (best effort too: the next writer replays the
+        // log, and readers read it).
+        if let Some(wal) = &self.wal {
+            let _ = lock(wal).close();
         }
         // Leaves each tenant's checkpoints in its own file (best effort too: the next writer
         // copies what is left, and readers read the journal).

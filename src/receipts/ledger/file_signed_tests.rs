@@ -5,7 +5,11 @@ use super::*;
 
 #[test]
 fn receipts_a_signed_checkpoint_covers_are_adopted_on_open() {
-    let (state, dir, ledger) = signed_dir(1);
+    // A writer without the write-ahead log (which logs a checkpoint and its head together).
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let held = hold_wal(state.path());
+    let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
     let acme = tenant("acme");
     let full = sample_chain(&acme, 8);
     {
@@ -13,7 +17,7 @@ fn receipts_a_signed_checkpoint_covers_are_adopted_on_open() {
         let head = fs::read(dir.head_path(&acme)).unwrap();
         ledger.append(&acme, &full[5..]).unwrap();
         // The crash: checkpoint of seq 7 written, head still at seq 4.
-        drop(ledger);
+        drop((ledger, held));
         fs::write(dir.head_path(&acme), head).unwrap();
     }
     // Another key's writer does not trust the checkpoint.
@@ -47,6 +51,7 @@ fn receipts_a_round_checkpoint_covers_are_adopted_on_open() {
     let names = ["acme", "beta", "gamma"];
     let chains: Vec<Vec<Receipt>> = names.iter().map(|n| sample_chain(&tenant(n), 8)).collect();
     {
+        let _held = hold_wal(state.path());
         let ledger = FileLedger::open_with(state.path(), signed(1)).unwrap();
         for (n, chain) in names.iter().zip(&chains) {
             ledger.append(&tenant(n), &chain[..5]).unwrap();
@@ -226,16 +231,6 @@ fn the_latest_checkpoint_is_read_from_the_end_of_a_file_of_any_length() {
     assert_eq!(dir.latest_checkpoint(&acme).unwrap(), Some(latest));
 }
 
-/// Checks `tenant`'s chain against key `seed`'s checkpoints, as `verify --public-key` does.
-fn verify_signed_by(dir: &LedgerDir, tenant: &TenantId, seed: u8) -> VerifyReport {
-    let key = CheckpointSigner::from_seed([seed; 32]).public().clone();
-    let anchors = crate::receipts::trust::TrustAnchors {
-        keys: std::slice::from_ref(&key),
-        kept: None,
-    };
-    dir.verify_with(tenant, true, anchors).unwrap()
-}
-
 /// Rounds write their checkpoints to the round journal; once a journal file fills it is
 /// copied to the tenants' files, an eighth of its tenants per round: every round's checkpoint
 /// ends up in its tenant's file, once and in order, no round appends to every tenant's file,
@@ -253,6 +248,7 @@ fn the_round_journal_is_copied_to_each_tenants_file_as_it_fills() {
         .iter()
         .map(|t| sample_chain(t, ROUNDS as u64))
         .collect();
+    let _held = hold_wal(state.path());
     let ledger = FileLedger::open_with(state.path(), signed(7)).unwrap();
     let journal = JOURNAL_FILES.map(|f| dir.path().join(f));
     let len = |p: &std::path::PathBuf| fs::metadata(p).map_or(0, |m| m.len());
@@ -326,19 +322,14 @@ fn checkpoints_a_stopped_writer_left_in_the_journal_are_kept() {
     let running = tempfile::tempdir().unwrap();
     let acme = tenant("acme");
     let chain = sample_chain(&acme, 6);
+    let held = hold_wal(running.path());
     let ledger = FileLedger::open_with(running.path(), signed(8)).unwrap();
     ledger.append(&acme, &chain[..3]).unwrap();
     ledger.append(&acme, &chain[3..]).unwrap();
-    // Stopped without closing: the files as they are now, while it runs, are what a
-    // stop leaves (the checkpoints only in the journal), without its locks.
-    let stopped = tempfile::tempdir().unwrap();
+    // Stopped without closing (the checkpoints only in the journal).
+    let stopped = snapshot(&ledger);
     let dir = LedgerDir::in_state(stopped.path());
-    fs::create_dir(dir.path()).unwrap();
-    for entry in fs::read_dir(ledger.dir().path()).unwrap() {
-        let entry = entry.unwrap().path();
-        fs::copy(&entry, dir.path().join(entry.file_name().unwrap())).unwrap();
-    }
-    drop(ledger);
+    drop((ledger, held));
     let state = stopped;
     let journal = dir.path().join(JOURNAL_FILES[0]);
     let journaled = fs::read(&journal).unwrap();
@@ -366,6 +357,27 @@ fn checkpoints_a_stopped_writer_left_in_the_journal_are_kept() {
     drop(ledger);
 }
 
+/// A state directory whose write-ahead log another holder keeps (see `hold_wal`), so a
+/// signing ledger opened on it keeps a round journal.
+fn journaled_dir() -> (HeldState, LedgerDir) {
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let held = hold_wal(state.path());
+    (HeldState { state, _held: held }, dir)
+}
+
+/// A state directory and the write-ahead log held on it.
+struct HeldState {
+    state: tempfile::TempDir,
+    _held: Vec<fs::File>,
+}
+
+impl HeldState {
+    fn path(&self) -> &Path {
+        self.state.path()
+    }
+}
+
 /// A line in the journal that is not a checkpoint fails verification loudly, naming the
 /// journal, rather than being skipped.
 #[test]
@@ -373,7 +385,8 @@ fn a_damaged_journal_fails_verification_and_says_where() {
     use crate::receipts::ledger::journal::JOURNAL_FILES;
     const JOURNAL_FILE: &str = JOURNAL_FILES[0];
 
-    let (_state, dir, ledger) = signed_dir(9);
+    let (state, dir) = journaled_dir();
+    let ledger = FileLedger::open_with(state.path(), signed(9)).unwrap();
     let acme = tenant("acme");
     ledger.append(&acme, &sample_chain(&acme, 2)).unwrap();
     let journal = dir.path().join(JOURNAL_FILE);
@@ -385,7 +398,8 @@ fn a_damaged_journal_fails_verification_and_says_where() {
         "{err}"
     );
     // A torn last line (a stop during an append) is not a checkpoint yet: left out.
-    let (_state2, dir, ledger2) = signed_dir(9);
+    let (state2, dir) = journaled_dir();
+    let ledger2 = FileLedger::open_with(state2.path(), signed(9)).unwrap();
     ledger2.append(&acme, &sample_chain(&acme, 2)).unwrap();
     let mut f = OpenOptions::new()
         .append(true)
@@ -404,6 +418,7 @@ fn a_second_writer_appends_checkpoints_directly() {
     let state = tempfile::tempdir().unwrap();
     let dir = LedgerDir::in_state(state.path());
     let (acme, beta) = (tenant("acme"), tenant("beta"));
+    let _held = hold_wal(state.path());
     let first = FileLedger::open_with(state.path(), signed(4)).unwrap();
     let second = FileLedger::open_with(state.path(), signed(4)).unwrap();
     first.append(&acme, &sample_chain(&acme, 3)).unwrap();

@@ -21,6 +21,51 @@ fn append_raw(path: &Path, bytes: &[u8]) {
     f.write_all(bytes).unwrap();
 }
 
+/// Holds the write-ahead log of `state` as another writer process would, so a ledger opened
+/// meanwhile syncs its tenants' files and heads itself (and keeps a round journal when it
+/// signs): the path a second writer takes. Released when dropped.
+fn hold_wal(state: &Path) -> Vec<fs::File> {
+    let dir = LedgerDir::in_state(state);
+    fs::create_dir_all(dir.path()).unwrap();
+    crate::receipts::ledger::wal_record::WAL_FILES
+        .iter()
+        .map(|name| {
+            let path = dir.path().join(name);
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            super::super::durable::lock_exclusive(&file, &path).unwrap();
+            file
+        })
+        .collect()
+}
+
+/// Checks `tenant`'s chain against key `seed`'s checkpoints, as `verify --public-key` does.
+fn verify_signed_by(dir: &LedgerDir, tenant: &TenantId, seed: u8) -> VerifyReport {
+    let key = CheckpointSigner::from_seed([seed; 32]).public().clone();
+    let anchors = crate::receipts::trust::TrustAnchors {
+        keys: std::slice::from_ref(&key),
+        kept: None,
+    };
+    dir.verify_with(tenant, true, anchors).unwrap()
+}
+
+/// A copy of the running `ledger`'s directory as a stop (a kill, or a crash that kept the
+/// page cache) would leave it: its files as they are now, without its locks.
+fn snapshot(ledger: &FileLedger) -> tempfile::TempDir {
+    let stopped = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(stopped.path());
+    fs::create_dir(dir.path()).unwrap();
+    for entry in fs::read_dir(ledger.dir().path()).unwrap() {
+        let entry = entry.unwrap().path();
+        fs::copy(&entry, dir.path().join(entry.file_name().unwrap())).unwrap();
+    }
+    stopped
+}
+
 /// A state directory whose `acme` ledger holds the first `n` sample receipts.
 fn state_with(n: u64) -> (tempfile::TempDir, Vec<Receipt>) {
     let state = tempfile::tempdir().unwrap();
@@ -625,3 +670,6 @@ fn no_proof_is_made_for_a_rewritten_receipt() {
 
 #[path = "file_signed_tests.rs"]
 mod signing;
+
+#[path = "file_wal_tests.rs"]
+mod wal;

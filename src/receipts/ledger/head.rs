@@ -12,10 +12,16 @@
 //! `fdatasync`: a sector write is all-or-nothing, the same property PostgreSQL relies on for
 //! its control file. The compact form earlier versions wrote is still accepted.
 
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::receipts::line::HASH_HEX_LEN;
 use crate::receipts::{ChainHead, GENESIS_HASH};
+
+use super::LedgerError;
+use super::durable::io_err;
 
 /// The contents of `<tenant>.head`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +114,38 @@ impl StoredHead {
         }
         Ok(head)
     }
+}
+
+/// Opens the head file for in-place overwrites.
+pub(super) fn open_head(path: &Path) -> Result<File, LedgerError> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
+/// Overwrites the head in place (the caller syncs it). Every encoding has the same length
+/// and fits in one sector, so the write replaces the old head whole or not at all.
+#[cfg(unix)]
+pub(super) fn write_head(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(&head.encode(), 0)
+        .map_err(io_err("write", path))
+}
+
+/// Overwrites the head in place and syncs it, for repairs outside a group flush.
+pub(super) fn write_head_synced(
+    file: &File,
+    path: &Path,
+    head: &StoredHead,
+) -> Result<(), LedgerError> {
+    write_head(file, path, head)?;
+    file.sync_data().map_err(io_err("sync", path))
+}
+
+#[cfg(not(unix))]
+pub(super) fn write_head(_file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
+    super::durable::replace_file(path, &head.encode())
 }
 
 #[cfg(test)]

@@ -263,36 +263,51 @@ impl Journal {
             .iter()
             .map(|f| read_bounded(&f.path).map(Option::unwrap_or_default))
             .collect::<Result<_, _>>()?;
-        let mut by_tenant: BTreeMap<&str, Vec<(u64, &[u8])>> = BTreeMap::new();
-        for (f, bytes) in self.files.iter().zip(&contents) {
-            for (n, line) in complete_lines(bytes) {
-                let whose: Whose<'_> =
-                    serde_json::from_slice(line).map_err(|e| unreadable(&f.path, n, &e))?;
-                by_tenant
-                    .entry(whose.tenant_id)
-                    .or_default()
-                    .push((whose.seq, line));
-            }
-        }
-        for (tenant, mut lines) in by_tenant {
-            let tenant = TenantId::new(tenant).map_err(|e| LedgerError::CheckpointUnreadable {
-                path: dir.path().join(JOURNAL_FILES[0]),
-                detail: format!("a line names tenant `{tenant}`: {e}"),
-            })?;
-            lines.sort_by_key(|&(seq, _)| seq);
-            lines.dedup_by_key(|&mut (seq, _)| seq);
-            let filed = dir.filed_checkpoint(&tenant)?.map(|c| c.seq);
-            let mut out = Vec::new();
-            for (_, line) in lines.iter().filter(|(s, _)| filed.is_none_or(|f| *s > f)) {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-            }
-            if !out.is_empty() {
-                append_lines(dir, &tenant, &out)?;
-            }
-        }
-        Ok(())
+        let sources: Vec<(&Path, &[u8])> = self
+            .files
+            .iter()
+            .zip(&contents)
+            .map(|(f, bytes)| (f.path.as_path(), bytes.as_slice()))
+            .collect();
+        file_lines(dir, &sources)
     }
+}
+
+/// Appends checkpoint lines (each source a file's path and bytes) to their tenants'
+/// checkpoints files, in seq order, each once, skipping those a file already ends beyond:
+/// what a stopped writer left in its journal or write-ahead log.
+pub(super) fn file_lines(dir: &LedgerDir, sources: &[(&Path, &[u8])]) -> Result<(), LedgerError> {
+    let mut by_tenant: BTreeMap<&str, Vec<(u64, &[u8])>> = BTreeMap::new();
+    for (path, bytes) in sources {
+        for (n, line) in complete_lines(bytes) {
+            let whose: Whose<'_> =
+                serde_json::from_slice(line).map_err(|e| unreadable(path, n, &e))?;
+            by_tenant
+                .entry(whose.tenant_id)
+                .or_default()
+                .push((whose.seq, line));
+        }
+    }
+    for (tenant, mut lines) in by_tenant {
+        let tenant = TenantId::new(tenant).map_err(|e| LedgerError::CheckpointUnreadable {
+            path: sources
+                .first()
+                .map_or_else(PathBuf::new, |(p, _)| p.to_path_buf()),
+            detail: format!("a line names tenant `{tenant}`: {e}"),
+        })?;
+        lines.sort_by_key(|&(seq, _)| seq);
+        lines.dedup_by_key(|&mut (seq, _)| seq);
+        let filed = dir.filed_checkpoint(&tenant)?.map(|c| c.seq);
+        let mut out = Vec::new();
+        for (_, line) in lines.iter().filter(|(s, _)| filed.is_none_or(|f| *s > f)) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        if !out.is_empty() {
+            append_lines(dir, &tenant, &out)?;
+        }
+    }
+    Ok(())
 }
 
 impl Segment {

@@ -18,6 +18,8 @@ mod memory;
 mod postgres;
 mod tenant_log;
 mod tree;
+mod wal;
+mod wal_record;
 
 use std::fmt;
 use std::io;
@@ -38,6 +40,7 @@ pub use manifest::{MANIFEST_FILE, Manifest};
 pub use memory::MemoryLedger;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresLedger, PostgresOptions, is_postgres_url, redact_url};
+pub use wal_record::WAL_FILES;
 
 /// Told of an append to a tenant's chain: the tenant, the batch's first seq and the seq
 /// after it.
@@ -310,6 +313,17 @@ pub enum LedgerError {
         /// The ledger file.
         path: PathBuf,
         /// What differs.
+        detail: String,
+    },
+    /// The write-ahead log cannot be read back or written.
+    #[error(
+        "write-ahead log `{path}` is damaged: {detail}\n\
+         hint: `tai receipts verify --all` checks every chain against its head"
+    )]
+    WalDamaged {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong.
         detail: String,
     },
     /// A failed write to the tenant's ledger took receipts that were not yet durable with it.

@@ -19,9 +19,11 @@ use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 
 use super::dir::{LedgerDir, read_optional};
 use super::durable::{append_whole, io_err, lock_exclusive, replace_file};
-use super::head::StoredHead;
+use super::head::{StoredHead, open_head, write_head_synced};
 use super::journal::{Journal, checkpoint_lines};
 use super::tree::{Derived, last_line, read_range};
+use super::wal::Wal;
+use super::wal_record::Entry;
 use super::{LedgerError, check_batch};
 
 /// What a tenant's log uses of the ledger holding it: the directory, the key that signs
@@ -34,6 +36,8 @@ pub(super) struct Host<'a> {
     pub(super) clock: &'a dyn Clock,
     /// Where checkpoints go when this process holds the round journal.
     pub(super) journal: Option<&'a Mutex<Journal>>,
+    /// What makes rounds durable when this process holds the write-ahead log.
+    pub(super) wal: Option<&'a Mutex<Wal>>,
 }
 
 /// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
@@ -57,6 +61,9 @@ pub(super) struct TenantLog {
     pub(super) checkpoints: Option<(Arc<File>, PathBuf)>,
     /// What the last written receipt says that the ledger's own receipts repeat.
     pub(super) last: LastReceipt,
+    /// With a write-ahead log: the bytes written since the last flush took them, and where
+    /// in the file they start (the next round logs them).
+    pub(super) ahead: Option<(u64, Vec<u8>)>,
 }
 
 /// The governor and catalog of the last receipt written: a checkpoint names the catalog, and
@@ -109,7 +116,7 @@ impl TenantLog {
             .map_err(io_err("open", &path))?;
         lock_exclusive(&file, &path)?;
         let file_bytes = file.metadata().map_err(io_err("stat", &path))?.len();
-        let head = match read_optional(&head_path)? {
+        let filed = match read_optional(&head_path)? {
             Some(bytes) => StoredHead::decode(&bytes).map_err(|e| LedgerError::HeadUnreadable {
                 path: head_path.clone(),
                 detail: e.to_string(),
@@ -121,6 +128,16 @@ impl TenantLog {
                 head
             }
             None => return Err(LedgerError::HeadMissing { path: head_path }),
+        };
+        // The write-ahead log holds heads newer than the head file until a checkpoint (see
+        // `wal`): this writer's in memory, another's on disk.
+        let logged = match ledger.wal {
+            Some(wal) => crate::sync::lock(wal).head_of(tenant),
+            None => dir.wal_head(tenant)?,
+        };
+        let head = match logged {
+            Some(logged) if logged.next_seq > filed.next_seq => logged,
+            _ => filed,
         };
         if file_bytes < head.ledger_bytes {
             return Err(LedgerError::Truncated {
@@ -160,6 +177,7 @@ impl TenantLog {
             }
             None => None,
         };
+        let head_bytes = head.ledger_bytes;
         let mut log = TenantLog {
             file: Arc::new(file),
             head_file: Arc::new(open_head(&head_path)?),
@@ -171,6 +189,7 @@ impl TenantLog {
             derived,
             checkpoints,
             last,
+            ahead: ledger.wal.map(|_| (head_bytes, Vec::new())),
         };
         log.settle_tail(ledger, tenant, file_bytes)?;
         Ok(log)
@@ -355,6 +374,26 @@ impl TenantLog {
         self.file.sync_data().map_err(io_err("sync", &self.path))?;
         self.derived.write_pending()?;
         self.derived.sync()?;
+        if let Some(wal) = ledger.wal {
+            // The ledger is synced: the log takes the head alone, and the checkpoint.
+            let checkpoint = ledger
+                .signer
+                .map(|signer| signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now()));
+            let entry = Entry {
+                tenant,
+                at: self.written.ledger_bytes,
+                bytes: &[],
+                head: &self.written,
+            };
+            let lines = checkpoint_lines(&checkpoint);
+            crate::sync::lock(wal).commit(std::slice::from_ref(&entry), &lines)?;
+            if let (Some(checkpoint), Some((file, path))) = (&checkpoint, &self.checkpoints) {
+                append_checkpoint(file, path, checkpoint)?;
+            }
+            self.head = self.written.clone();
+            self.ahead = Some((self.written.ledger_bytes, Vec::new()));
+            return Ok(());
+        }
         if let (Some(signer), Some((file, path))) = (ledger.signer, &self.checkpoints) {
             let checkpoint = signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now());
             match ledger.journal {
@@ -401,6 +440,9 @@ impl TenantLog {
         self.file
             .write_all(&self.buf)
             .map_err(io_err("append to", &self.path))?;
+        if let Some((_, ahead)) = &mut self.ahead {
+            ahead.extend_from_slice(&self.buf);
+        }
         if let Some(r) = receipts.last() {
             self.last = LastReceipt::of(r);
         }
@@ -420,7 +462,18 @@ impl TenantLog {
         signs: bool,
     ) -> Result<FlushJob, LedgerError> {
         self.derived.write_behind()?;
+        let (from, bytes) = match &mut self.ahead {
+            Some((from, bytes)) => {
+                let taken = (*from, std::mem::take(bytes));
+                *from = self.written.ledger_bytes;
+                taken
+            }
+            None => (self.written.ledger_bytes, Vec::new()),
+        };
         Ok(FlushJob {
+            tenant: tenant.clone(),
+            from,
+            bytes,
             file: Arc::clone(&self.file),
             head_file: Arc::clone(&self.head_file),
             path: self.path.clone(),
@@ -504,6 +557,10 @@ pub(super) fn append_checkpoint(
 /// One flush: make the ledger durable up to `target`, sign a checkpoint of it, then record
 /// `target` as the head. (The tree and index are written behind, never synced.)
 pub(super) struct FlushJob {
+    pub(super) tenant: TenantId,
+    /// With a write-ahead log: what the ledger gained since the last flush, from byte `from`.
+    pub(super) from: u64,
+    pub(super) bytes: Vec<u8>,
     pub(super) file: Arc<File>,
     pub(super) head_file: Arc<File>,
     pub(super) path: PathBuf,
@@ -525,36 +582,4 @@ impl FlushJob {
         std::iter::once((&*self.head_file, &self.head_path))
             .chain(self.checkpoints.as_ref().map(|(f, p)| (&**f, p)))
     }
-}
-
-/// Opens the head file for in-place overwrites.
-pub(super) fn open_head(path: &Path) -> Result<File, LedgerError> {
-    OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io_err("open", path))
-}
-
-/// Overwrites the head in place (the caller syncs it). Every encoding has the same length
-/// and fits in one sector, so the write replaces the old head whole or not at all.
-#[cfg(unix)]
-pub(super) fn write_head(file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(&head.encode(), 0)
-        .map_err(io_err("write", path))
-}
-
-/// Overwrites the head in place and syncs it, for repairs outside a group flush.
-pub(super) fn write_head_synced(
-    file: &File,
-    path: &Path,
-    head: &StoredHead,
-) -> Result<(), LedgerError> {
-    write_head(file, path, head)?;
-    file.sync_data().map_err(io_err("sync", path))
-}
-
-#[cfg(not(unix))]
-pub(super) fn write_head(_file: &File, path: &Path, head: &StoredHead) -> Result<(), LedgerError> {
-    replace_file(path, &head.encode())
 }

@@ -1,0 +1,389 @@
+//! The write-ahead log's records: how a round is framed and checksummed, read back whole
+//! by the writer that replays it, and searched for a tenant's newest head by readers (see
+//! `wal` for what the log is for).
+//!
+//! A record is a fixed header — magic, the file's epoch, the round number, the lengths of
+//! its three parts, a SHA-256 of the header and heads, a SHA-256 of the rest — then the
+//! heads (a JSON line per tenant: where its bytes go, how many, its new head), the tenants'
+//! bytes in the same order, and the round's checkpoint lines.
+
+use std::fs::File;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ids::TenantId;
+
+use super::LedgerError;
+use super::dir::{LedgerDir, read_optional};
+use super::durable::io_err;
+use super::head::StoredHead;
+use super::tree::read_at;
+
+/// The write-ahead log's two files in the ledger directory (`wal` is no extension of a
+/// tenant's files).
+pub const WAL_FILES: [&str; 2] = ["receipts.0.wal", "receipts.1.wal"];
+
+/// The largest log file a reader takes in: a writer keeps each under the limit plus a step.
+pub(super) const WAL_MAX: u64 = 64 << 20;
+
+const MAGIC: &[u8; 8] = b"tai-wal1";
+/// Magic, epoch, round, three lengths, padding.
+const FIELDS_LEN: usize = 48;
+/// The fields, the checksum of the fields and heads, the checksum of the rest.
+pub(super) const HEADER_LEN: usize = FIELDS_LEN + 64;
+
+/// How every entry line starts (`EntryLine` serializes its tenant first).
+const ENTRY_START: &[u8] = br#"{"tenant":""#;
+
+/// One tenant's part of a round: the bytes its ledger gained from `at` on, and its new head.
+/// Empty `bytes`: the ledger was synced itself (a repair, or a round too large to log).
+pub(super) struct Entry<'a> {
+    pub(super) tenant: &'a TenantId,
+    pub(super) at: u64,
+    pub(super) bytes: &'a [u8],
+    pub(super) head: &'a StoredHead,
+}
+
+/// An entry's line in a record's heads block; its bytes follow in the data block.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryLine {
+    tenant: String,
+    at: u64,
+    len: u64,
+    next_seq: u64,
+    hash: String,
+}
+
+impl EntryLine {
+    fn head(&self, path: &Path) -> Result<(TenantId, StoredHead), LedgerError> {
+        let damaged = |detail: String| LedgerError::WalDamaged {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let tenant =
+            TenantId::new(&self.tenant).map_err(|e| damaged(format!("an entry's tenant: {e}")))?;
+        let end = self.at.checked_add(self.len).ok_or_else(|| {
+            damaged(format!(
+                "tenant `{tenant}`'s bytes end past the largest file"
+            ))
+        })?;
+        let head = StoredHead {
+            next_seq: self.next_seq,
+            hash: self.hash.clone(),
+            ledger_bytes: end,
+        };
+        // The same checks as a head file's.
+        StoredHead::decode(&head.encode())
+            .map_err(|e| damaged(format!("the head of tenant `{tenant}`: {e}")))?;
+        Ok((tenant, head))
+    }
+}
+
+/// A record's fixed fields.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Frame {
+    epoch: u64,
+    pub(super) round: u64,
+    heads_len: usize,
+    data_len: usize,
+    checkpoints_len: usize,
+}
+
+impl Frame {
+    fn len(&self) -> u64 {
+        (HEADER_LEN + self.heads_len + self.data_len + self.checkpoints_len) as u64
+    }
+
+    fn fields(&self) -> [u8; FIELDS_LEN] {
+        let mut f = [0u8; FIELDS_LEN];
+        f[..8].copy_from_slice(MAGIC);
+        f[8..16].copy_from_slice(&self.epoch.to_le_bytes());
+        f[16..24].copy_from_slice(&self.round.to_le_bytes());
+        for (i, len) in [self.heads_len, self.data_len, self.checkpoints_len]
+            .into_iter()
+            .enumerate()
+        {
+            let at = 24 + 4 * i;
+            f[at..at + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        }
+        f
+    }
+
+    fn parse(fields: &[u8]) -> Option<Frame> {
+        if fields.get(..8)? != MAGIC {
+            return None;
+        }
+        let u64_at = |at: usize| Some(u64::from_le_bytes(fields.get(at..at + 8)?.try_into().ok()?));
+        let len_at =
+            |at: usize| Some(u32::from_le_bytes(fields.get(at..at + 4)?.try_into().ok()?) as usize);
+        Some(Frame {
+            epoch: u64_at(8)?,
+            round: u64_at(16)?,
+            heads_len: len_at(24)?,
+            data_len: len_at(28)?,
+            checkpoints_len: len_at(32)?,
+        })
+    }
+}
+
+/// A record: its header, then the entry lines, the entries' bytes, the checkpoint lines.
+pub(super) fn encode(epoch: u64, round: u64, entries: &[Entry<'_>], checkpoints: &[u8]) -> Vec<u8> {
+    let mut heads = Vec::new();
+    for e in entries {
+        let line = EntryLine {
+            tenant: e.tenant.to_string(),
+            at: e.at,
+            len: e.bytes.len() as u64,
+            next_seq: e.head.next_seq,
+            hash: e.head.hash.clone(),
+        };
+        // Strings and integers: encoding cannot fail, and a record written without its
+        // heads would lose them.
+        #[expect(
+            clippy::expect_used,
+            reason = "audit-critical: an entry is never written as a stand-in"
+        )]
+        serde_json::to_writer(&mut heads, &line).expect("an entry encodes as JSON");
+        heads.push(b'\n');
+    }
+    let data_len: usize = entries.iter().map(|e| e.bytes.len()).sum();
+    let frame = Frame {
+        epoch,
+        round,
+        heads_len: heads.len(),
+        data_len,
+        checkpoints_len: checkpoints.len(),
+    };
+    let fields = frame.fields();
+    let mut record = Vec::with_capacity(frame.len() as usize);
+    record.extend_from_slice(&fields);
+    record.extend_from_slice(
+        &Sha256::new()
+            .chain_update(fields)
+            .chain_update(&heads)
+            .finalize(),
+    );
+    let mut rest = Sha256::new();
+    for e in entries {
+        rest.update(e.bytes);
+    }
+    rest.update(checkpoints);
+    record.extend_from_slice(&rest.finalize());
+    record.extend_from_slice(&heads);
+    for e in entries {
+        record.extend_from_slice(e.bytes);
+    }
+    record.extend_from_slice(checkpoints);
+    record
+}
+
+/// The size of the record [`encode`] makes, without making it.
+pub(super) fn encoded_len(entries: &[Entry<'_>], checkpoints: usize) -> u64 {
+    // An entry line is its tenant, two hashes' worth of text at most, and four numbers.
+    let line = |e: &Entry<'_>| 120 + e.tenant.as_str().len() + e.head.hash.len();
+    let heads: usize = entries.iter().map(line).sum();
+    let data: usize = entries.iter().map(|e| e.bytes.len()).sum();
+    (HEADER_LEN + heads + data + checkpoints) as u64
+}
+
+/// A record read back from a log file.
+pub(super) struct Record<'a> {
+    pub(super) frame: Frame,
+    /// Each entry: tenant, where its bytes go, its head.
+    pub(super) entries: Vec<(TenantId, u64, StoredHead)>,
+    pub(super) data: &'a [u8],
+    pub(super) checkpoints: &'a [u8],
+}
+
+/// The records of a log file's bytes, from its start while each carries the first one's
+/// epoch and the next round, whole and with its checksums. The first that does not is where
+/// the last use of the file (or a round that never finished) ends.
+pub(super) fn records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>>, LedgerError> {
+    let mut out: Vec<Record<'a>> = Vec::new();
+    let mut at = 0usize;
+    while let Some(header) = bytes.get(at..at + HEADER_LEN) {
+        let Some(frame) = Frame::parse(&header[..FIELDS_LEN]) else {
+            break;
+        };
+        if let Some(first) = out.first()
+            && (frame.epoch != first.frame.epoch
+                || frame.round != first.frame.round + out.len() as u64)
+        {
+            break;
+        }
+        let Some(body) = bytes.get(at + HEADER_LEN..at + frame.len() as usize) else {
+            break;
+        };
+        let (heads, rest) = body.split_at(frame.heads_len);
+        let heads_sum = Sha256::new()
+            .chain_update(&header[..FIELDS_LEN])
+            .chain_update(heads)
+            .finalize();
+        if heads_sum[..] != header[FIELDS_LEN..FIELDS_LEN + 32]
+            || Sha256::digest(rest)[..] != header[FIELDS_LEN + 32..]
+        {
+            break;
+        }
+        let (data, checkpoints) = rest.split_at(frame.data_len);
+        let mut entries = Vec::new();
+        for line in heads.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let line: EntryLine =
+                serde_json::from_slice(line).map_err(|e| LedgerError::WalDamaged {
+                    path: path.to_path_buf(),
+                    detail: format!("an entry of round {}: {e}", frame.round),
+                })?;
+            let (tenant, head) = line.head(path)?;
+            entries.push((tenant, line.at, head));
+        }
+        let data_len: u64 = entries.iter().map(|(_, at, h)| h.ledger_bytes - at).sum();
+        if data_len != frame.data_len as u64 {
+            return Err(LedgerError::WalDamaged {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "round {} holds {} bytes of receipts but its entries add up to {data_len}",
+                    frame.round, frame.data_len
+                ),
+            });
+        }
+        out.push(Record {
+            frame,
+            entries,
+            data,
+            checkpoints,
+        });
+        at += frame.len() as usize;
+    }
+    Ok(out)
+}
+
+/// A log file's bytes (`None` when missing), refusing one far larger than a writer leaves.
+pub(super) fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > WAL_MAX => Err(too_large(path, m.len())),
+        _ => read_optional(path),
+    }
+}
+
+fn too_large(path: &Path, len: u64) -> LedgerError {
+    LedgerError::WalDamaged {
+        path: path.to_path_buf(),
+        detail: format!("{len} bytes, more than a writer ever leaves ({WAL_MAX} at most)"),
+    }
+}
+
+/// A tenant's head as the log and its head file hold it, read.
+impl LedgerDir {
+    /// `tenant`'s newest head in the write-ahead log (see `wal`), `None` when it has none.
+    /// Only the records' heads are read, not the receipts they carry.
+    pub(super) fn wal_head(&self, tenant: &TenantId) -> Result<Option<StoredHead>, LedgerError> {
+        let mut prefix = ENTRY_START.to_vec();
+        prefix.extend_from_slice(tenant.as_str().as_bytes());
+        prefix.push(b'"');
+        let mut newest: Option<StoredHead> = None;
+        for name in WAL_FILES {
+            let path = self.path().join(name);
+            let file = match File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err("open", &path)(e)),
+            };
+            let len = file.metadata().map_err(io_err("stat", &path))?.len();
+            if len > WAL_MAX {
+                return Err(too_large(&path, len));
+            }
+            let mut at = 0u64;
+            let mut first: Option<Frame> = None;
+            let mut count = 0u64;
+            let mut header = [0u8; HEADER_LEN];
+            // Each record read: where it starts, its fields, its receipts' checksum, and the
+            // tenant's head in it.
+            let mut found: Vec<(u64, Frame, [u8; 32], Option<StoredHead>)> = Vec::new();
+            while at + HEADER_LEN as u64 <= len {
+                read_at(&file, &mut header, at).map_err(io_err("read", &path))?;
+                let Some(frame) = Frame::parse(&header[..FIELDS_LEN]) else {
+                    break;
+                };
+                if let Some(first) = first
+                    && (frame.epoch != first.epoch || frame.round != first.round + count)
+                {
+                    break;
+                }
+                if at + frame.len() > len {
+                    break;
+                }
+                let mut heads = vec![0u8; frame.heads_len];
+                read_at(&file, &mut heads, at + HEADER_LEN as u64)
+                    .map_err(io_err("read", &path))?;
+                let sum = Sha256::new()
+                    .chain_update(&header[..FIELDS_LEN])
+                    .chain_update(&heads)
+                    .finalize();
+                // A record whose heads do not hold together was never finished: what
+                // follows it is not read either.
+                if sum[..] != header[FIELDS_LEN..FIELDS_LEN + 32] {
+                    break;
+                }
+                let mut mine = None;
+                for line in heads.split(|&b| b == b'\n') {
+                    if !line.starts_with(&prefix) {
+                        continue;
+                    }
+                    let line: EntryLine =
+                        serde_json::from_slice(line).map_err(|e| LedgerError::WalDamaged {
+                            path: path.clone(),
+                            detail: format!("an entry of round {}: {e}", frame.round),
+                        })?;
+                    mine = Some(line.head(&path)?.1);
+                }
+                let rest_sum: [u8; 32] = header[FIELDS_LEN + 32..].try_into().unwrap_or_default();
+                found.push((at, frame, rest_sum, mine));
+                first.get_or_insert(frame);
+                count += 1;
+                at += frame.len();
+            }
+            // Each record is synced before the next is written, so only the last can be torn
+            // (or still being written): its receipts are checked too, the others' are not
+            // read.
+            if let Some(&(at, frame, rest_sum, _)) = found.last() {
+                let start = at + (HEADER_LEN + frame.heads_len) as u64;
+                let mut rest = vec![0u8; frame.data_len + frame.checkpoints_len];
+                read_at(&file, &mut rest, start).map_err(io_err("read", &path))?;
+                if Sha256::digest(&rest)[..] != rest_sum {
+                    found.pop();
+                }
+            }
+            for head in found.into_iter().filter_map(|(.., head)| head) {
+                if newest.as_ref().is_none_or(|n| head.next_seq > n.next_seq) {
+                    newest = Some(head);
+                }
+            }
+        }
+        Ok(newest)
+    }
+
+    /// `tenant`'s acknowledged head, encoded as a head file holds it (`None`: neither a head
+    /// file nor the log has one): the newer of its head file and its newest head in the
+    /// write-ahead log.
+    pub fn read_head(&self, tenant: &TenantId) -> Result<Option<Vec<u8>>, LedgerError> {
+        // The log first: a writer writes a head file before it reuses a log file.
+        let logged = self.wal_head(tenant)?;
+        let filed = self.read_head_file(tenant)?;
+        Ok(match (logged, filed) {
+            (Some(logged), Some(filed)) => match StoredHead::decode(&filed) {
+                Ok(f) if f.next_seq < logged.next_seq => Some(logged.encode()),
+                // The file's head is as new (a checkpoint wrote it), or it does not decode
+                // and is reported as it is.
+                _ => Some(filed),
+            },
+            (logged, None) => logged.map(|h| h.encode()),
+            (None, filed) => filed,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "wal_record_tests.rs"]
+mod tests;
