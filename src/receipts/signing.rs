@@ -212,25 +212,13 @@ impl CheckpointSigner {
                 .map(|h| self.checkpoint(h, time))
                 .collect();
         }
-        let size = heads.len() as u64;
-        let mut checkpoints: Vec<Checkpoint> = (0..)
-            .zip(heads)
-            .map(|(index, head)| {
-                let round = Round {
-                    index,
-                    size,
-                    path: Vec::new(),
-                };
-                self.unsigned(head, time, Some(round))
-            })
+        let unsigned = heads
+            .into_iter()
+            .map(|head| self.unsigned(head, time, None))
             .collect();
-        let leaves: Vec<Hash> = checkpoints.iter().map(Checkpoint::leaf).collect();
-        let (root, paths) = merkle::root_and_paths(&leaves);
-        let signature = self.sign(round_text(size, &root, time, &self.public.key_id).as_bytes());
-        for (c, path) in checkpoints.iter_mut().zip(paths) {
-            if let Some(round) = &mut c.round {
-                round.path = path.iter().map(hex::encode).collect();
-            }
+        let (mut checkpoints, text) = in_round(unsigned);
+        let signature = self.sign(text.as_bytes());
+        for c in &mut checkpoints {
             c.signature.clone_from(&signature);
         }
         checkpoints
@@ -353,6 +341,104 @@ pub struct Round {
     pub size: u64,
     /// The audit path from this checkpoint's leaf to the round's root.
     pub path: Vec<String>,
+}
+
+/// Places `checkpoints` (unsigned, two or more, sharing a time and key) in one round: each
+/// gets its index, the round's size and its audit path. Returns them with the text the
+/// round's signature is over.
+fn in_round(mut checkpoints: Vec<Checkpoint>) -> (Vec<Checkpoint>, String) {
+    let size = checkpoints.len() as u64;
+    for (index, c) in (0..).zip(&mut checkpoints) {
+        c.round = Some(Round {
+            index,
+            size,
+            path: Vec::new(),
+        });
+    }
+    let leaves: Vec<Hash> = checkpoints.iter().map(Checkpoint::leaf).collect();
+    let (root, paths) = merkle::root_and_paths(&leaves);
+    for (c, path) in checkpoints.iter_mut().zip(paths) {
+        if let Some(round) = &mut c.round {
+            round.path = path.iter().map(hex::encode).collect();
+        }
+    }
+    let text = match checkpoints.first() {
+        Some(c) => round_text(size, &root, c.time, &c.key_id),
+        None => String::new(),
+    };
+    (checkpoints, text)
+}
+
+/// A round's checkpoints stored once: what each says of its own tenant, and the time, key
+/// and signature they share. A round's paths are derived from its statements, so this is
+/// about a quarter of its checkpoint lines' bytes; [`SignedRound::checkpoints`] gives back
+/// exactly the checkpoints it was made from. (What a file ledger's write-ahead log keeps.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedRound {
+    /// When the round was signed.
+    pub time: Timestamp,
+    /// The signing key's id.
+    pub key_id: String,
+    /// The round's signature (of a checkpoint's statement for a round of one).
+    pub signature: String,
+    /// Each checkpoint's own part, in round order: tenant, seq, head hash, Merkle root,
+    /// catalog hash.
+    pub heads: Vec<(TenantId, u64, String, String, String)>,
+}
+
+impl SignedRound {
+    /// The round `checkpoints` (as [`CheckpointSigner::checkpoints`] made them) form, `None`
+    /// when they do not share one time, key and signature.
+    pub fn of(checkpoints: &[Checkpoint]) -> Option<SignedRound> {
+        let first = checkpoints.first()?;
+        let round = SignedRound {
+            time: first.time,
+            key_id: first.key_id.clone(),
+            signature: first.signature.clone(),
+            heads: checkpoints
+                .iter()
+                .map(|c| {
+                    (
+                        c.tenant_id.clone(),
+                        c.seq,
+                        c.head_hash.clone(),
+                        c.merkle_root.clone(),
+                        c.catalog_hash.clone(),
+                    )
+                })
+                .collect(),
+        };
+        let same = checkpoints.iter().all(|c| {
+            c.time == round.time && c.key_id == round.key_id && c.signature == round.signature
+        });
+        same.then_some(round)
+    }
+
+    /// The round's checkpoints, paths recomputed.
+    pub fn checkpoints(&self) -> Vec<Checkpoint> {
+        let unsigned: Vec<Checkpoint> = self
+            .heads
+            .iter()
+            .map(
+                |(tenant, seq, head_hash, merkle_root, catalog_hash)| Checkpoint {
+                    tenant_id: tenant.clone(),
+                    seq: *seq,
+                    head_hash: head_hash.clone(),
+                    merkle_root: merkle_root.clone(),
+                    catalog_hash: catalog_hash.clone(),
+                    time: self.time,
+                    key_id: self.key_id.clone(),
+                    round: None,
+                    signature: self.signature.clone(),
+                },
+            )
+            .collect();
+        if unsigned.len() < 2 {
+            return unsigned;
+        }
+        in_round(unsigned).0
+    }
 }
 
 /// The text a round's signature is over.
@@ -489,6 +575,35 @@ mod tests {
             merkle_root: [7; 32],
             catalog_hash: "cd".repeat(32),
         }
+    }
+
+    /// A round stored once gives back the very checkpoints (and lines) it was made from,
+    /// whatever its size; checkpoints of different rounds make none.
+    #[test]
+    fn a_signed_round_gives_back_its_checkpoints() {
+        let signer = CheckpointSigner::from_seed([3; 32]);
+        let time = Timestamp::from_secs(1_700_000_000);
+        for size in [1usize, 2, 3, 64] {
+            let heads = (0..size)
+                .map(|i| CheckpointHead {
+                    tenant: TenantId::new(format!("t{i}")).unwrap(),
+                    seq: i as u64,
+                    ..head()
+                })
+                .collect();
+            let signed = signer.checkpoints(heads, time);
+            let round = SignedRound::of(&signed).unwrap();
+            let back = round.checkpoints();
+            assert_eq!(back, signed, "size {size}");
+            let text = serde_json::to_string(&round).unwrap();
+            assert_eq!(serde_json::from_str::<SignedRound>(&text).unwrap(), round);
+            for c in &back {
+                assert_eq!(c.verify_signature(&[signer.public().clone()]), Ok(()));
+            }
+        }
+        let a = signer.checkpoint(head(), time);
+        let b = signer.checkpoint(head(), Timestamp::from_secs(1_700_000_001));
+        assert_eq!(SignedRound::of(&[a, b]), None);
     }
 
     #[test]

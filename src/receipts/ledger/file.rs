@@ -43,11 +43,11 @@ use crate::receipts::{ChainHead, Receipt, VerifyReport};
 use super::dir::LedgerDir;
 use super::durable::{create_dir, io_err};
 use super::head::write_head;
-use super::journal::{Journal, checkpoint_lines, file_lines};
+use super::journal::Journal;
 use super::manifest::register;
 use super::tenant_log::{FlushJob, Host, TenantLog, append_checkpoint};
 use super::wal::Wal;
-use super::wal_record::{Entry, WAL_FILES};
+use super::wal_record::{Entry, WAL_FILES, round_line};
 use super::{Ledger, LedgerError};
 
 /// The ledger writer: durable, continuity-checked appends to per-tenant files.
@@ -192,9 +192,7 @@ impl FileLedger {
         if cfg!(target_os = "linux") {
             let sync = || ledger.sync_all(std::iter::empty());
             drop(Journal::open(&ledger.dir, false, sync)?);
-            let wal_path = ledger.dir.path().join(WAL_FILES[0]);
-            let file = |lines: &[u8]| file_lines(&ledger.dir, &[(wal_path.as_path(), lines)]);
-            match Wal::open(&ledger.dir, file, sync)? {
+            match Wal::open(&ledger.dir, sync)? {
                 Some(wal) => ledger.wal = Some(Mutex::new(wal)),
                 None if ledger.signs() => {
                     let journal = Journal::open(&ledger.dir, true, sync)?;
@@ -367,8 +365,8 @@ impl FileLedger {
     }
 
     /// A round with the write-ahead log: what each tenant's ledger gained, its head and its
-    /// checkpoint in the log, synced once; the checkpoints then go to the tenants' files
-    /// behind (the log holds them until a checkpoint of the log makes those durable).
+    /// checkpoint in the log, synced once. The round's checkpoints are stored once (see
+    /// `SignedRound`), and reach the tenants' files when the log file's checkpoint copies them.
     fn commit_logged(
         &self,
         wal: &Mutex<Wal>,
@@ -383,7 +381,7 @@ impl FileLedger {
             }
             None => Vec::new(),
         };
-        let lines = checkpoint_lines(&signed);
+        let line = round_line(&self.dir.path().join(WAL_FILES[0]), &signed)?;
         let mut entries: Vec<Entry<'_>> = jobs
             .iter()
             .map(|(_, job)| Entry {
@@ -402,12 +400,8 @@ impl FileLedger {
                 e.bytes = &[];
             }
         }
-        wal.commit(&entries, &lines)?;
-        drop(wal);
-        let files = jobs.iter().filter_map(|(_, job)| job.checkpoints.as_ref());
-        for (checkpoint, (file, path)) in signed.iter().zip(files) {
-            append_checkpoint(file, path, checkpoint)?;
-        }
+        wal.commit(&entries, &line)?;
+        wal.signed(signed);
         Ok(())
     }
 
@@ -528,8 +522,14 @@ impl Ledger for FileLedger {
     }
 
     fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        // This writer knows what of the journal is not in the tenant's file yet: no need to
-        // read the journal, which a reader must.
+        // This writer knows what of the log or the journal is not in the tenant's file yet: no
+        // need to read them, which a reader must.
+        if let Some(wal) = &self.wal {
+            return match lock(wal).latest_of(tenant) {
+                Some(latest) => Ok(Some(latest)),
+                None => self.dir.filed_checkpoint(tenant),
+            };
+        }
         match &self.journal {
             Some(journal) => match lock(journal).latest_of(tenant)? {
                 Some(latest) => Ok(Some(latest)),

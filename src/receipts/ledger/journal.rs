@@ -340,8 +340,9 @@ impl LedgerDir {
         &self,
         tenant: &TenantId,
     ) -> Result<Result<Vec<SignedLine>, (u64, String)>, LedgerError> {
-        // The journal first: a writer copies its lines to the file before emptying it.
-        let journal = lines_of(self, tenant)?;
+        // The write-ahead log and the journal first: a writer copies their lines to the file
+        // before it reuses or empties them.
+        let journal = self.unfiled_lines(tenant)?;
         let bytes = read_optional(&self.checkpoints_path(tenant))?.unwrap_or_default();
         let mut all: Vec<SignedLine> = Vec::new();
         for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -365,10 +366,20 @@ impl LedgerDir {
         Ok(Ok(all))
     }
 
-    /// The latest checkpoint of `tenant`: its last line in the round journal, or else the last
-    /// complete line of its checkpoints file.
+    /// `tenant`'s checkpoints a writer has made durable in the write-ahead log or the round
+    /// journal, not necessarily in its file yet: by seq, each once.
+    fn unfiled_lines(&self, tenant: &TenantId) -> Result<Vec<SignedLine>, LedgerError> {
+        let mut lines = self.wal_checkpoints(tenant)?;
+        lines.extend(lines_of(self, tenant)?);
+        lines.sort_by_key(|(c, _)| c.seq);
+        lines.dedup_by_key(|(c, _)| c.seq);
+        Ok(lines)
+    }
+
+    /// The latest checkpoint of `tenant`: its last line in the write-ahead log or the round
+    /// journal, or else the last complete line of its checkpoints file.
     pub fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        let journal = lines_of(self, tenant)?.pop().map(|(c, _)| c);
+        let journal = self.unfiled_lines(tenant)?.pop().map(|(c, _)| c);
         let filed = self.filed_checkpoint(tenant)?;
         Ok(match (journal, filed) {
             (Some(j), Some(f)) if f.seq >= j.seq => Some(f),

@@ -41,8 +41,12 @@ use super::LedgerError;
 use super::dir::LedgerDir;
 use super::durable::{io_err, lock_exclusive};
 use super::head::{StoredHead, open_head, write_head};
+use super::journal::{checkpoint_lines, file_lines};
 use super::tree::read_at;
-use super::wal_record::{Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records};
+use super::wal_record::{
+    Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
+};
+use crate::receipts::signing::Checkpoint;
 
 /// How many bytes a log file takes before rounds move to the other: about a hundred rounds
 /// of 64 tenants. The background checkpoint's `syncfs` then writes back about as much of
@@ -72,6 +76,9 @@ pub(super) struct Wal {
     /// A round's record was written but could not be made durable or taken back: no later
     /// round may be acknowledged after it.
     broken: bool,
+    /// Each tenant's latest checkpoint: its file gets it only when a log file's checkpoint
+    /// copies it there.
+    latest: HashMap<TenantId, Checkpoint>,
 }
 
 #[derive(Debug)]
@@ -89,11 +96,10 @@ struct Segment {
 
 impl Wal {
     /// Opens and locks the log of `dir`, creating it, after replaying what a previous writer
-    /// left in it: ledger bytes restored, checkpoint lines given to `file_checkpoints`, heads
-    /// written, all made durable by `sync`. `None` when another process holds it.
+    /// left in it: ledger bytes restored, checkpoints filed, heads written, all made durable
+    /// by `sync`. `None` when another process holds it.
     pub(super) fn open(
         dir: &LedgerDir,
-        file_checkpoints: impl Fn(&[u8]) -> Result<(), LedgerError>,
         sync: impl Fn() -> Result<(), LedgerError>,
     ) -> Result<Option<Wal>, LedgerError> {
         let mut files = Vec::with_capacity(2);
@@ -137,7 +143,6 @@ impl Wal {
             left.sort_by_key(|(r, _)| r.frame.round);
             round = left.last().map_or(0, |(r, _)| r.frame.round + 1);
             let mut heads: HashMap<TenantId, StoredHead> = HashMap::new();
-            let mut checkpoints = Vec::new();
             for (record, path) in &left {
                 let mut data = record.data;
                 for (tenant, at, head) in &record.entries {
@@ -146,9 +151,10 @@ impl Wal {
                     restore(dir, tenant, *at, bytes, path)?;
                     newest(&mut heads, tenant, head);
                 }
-                checkpoints.extend_from_slice(record.checkpoints);
             }
-            file_checkpoints(&checkpoints)?;
+            let path = dir.path().join(WAL_FILES[0]);
+            let parts = left.iter().map(|(r, _)| r.checkpoints);
+            file_checkpoints(dir, &path, parts)?;
             write_heads(dir, &heads)?;
             sync()?;
         }
@@ -166,6 +172,7 @@ impl Wal {
             checkpoint: None,
             limit: SEGMENT_LIMIT,
             broken: false,
+            latest: HashMap::new(),
         };
         wal.files[0].epoch = new_epoch()?;
         Ok(Some(wal))
@@ -178,6 +185,19 @@ impl Wal {
             .filter_map(|f| f.heads.get(tenant))
             .max_by_key(|h| h.next_seq)
             .cloned()
+    }
+
+    /// Notes a round's checkpoints, once [`Wal::commit`] made them durable.
+    pub(super) fn signed(&mut self, checkpoints: Vec<Checkpoint>) {
+        for c in checkpoints {
+            self.latest.insert(c.tenant_id.clone(), c);
+        }
+    }
+
+    /// `tenant`'s latest checkpoint signed by this writer, `None` when it signed none (then
+    /// the tenant's file holds its latest).
+    pub(super) fn latest_of(&self, tenant: &TenantId) -> Option<Checkpoint> {
+        self.latest.get(tenant).cloned()
     }
 
     /// Whether each of `entries` fits in a record; if not, the caller syncs the ledgers
@@ -232,16 +252,20 @@ impl Wal {
                     .rposition(|&b| b == b'\n')
                     .map_or(0, |i| i + 1)
             };
-            let done = take == rest.len() && cut == lines.len();
-            if take == 0 && cut == 0 && !done {
-                return Err(LedgerError::WalDamaged {
-                    path: self.files[self.active].path.clone(),
-                    detail: format!(
-                        "a round's part does not fit in a log file of {} bytes",
-                        self.limit
-                    ),
-                });
+            let mut cut = cut;
+            if take == 0 && cut == 0 {
+                // A part larger than a file's limit (a huge batch or round): it goes alone,
+                // into a file of its own.
+                if rest.is_empty() {
+                    cut = lines
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(lines.len(), |i| i + 1);
+                } else {
+                    take = 1;
+                }
             }
+            let done = take == rest.len() && cut == lines.len();
             self.append(&rest[..take], &lines[..cut])?;
             if done {
                 return Ok(());
@@ -254,7 +278,8 @@ impl Wal {
     /// Writes one record to the active file (moving to the other first when it is full)
     /// and syncs it.
     fn append(&mut self, entries: &[Entry<'_>], checkpoints: &[u8]) -> Result<(), LedgerError> {
-        if self.files[self.active].len + encoded_len(entries, checkpoints.len()) > self.limit {
+        let active = &self.files[self.active];
+        if active.len > 0 && active.len + encoded_len(entries, checkpoints.len()) > self.limit {
             self.switch()?;
         }
         let active = &mut self.files[self.active];
@@ -294,13 +319,22 @@ impl Wal {
         let heads = self.files[full].heads.clone();
         let dir = self.dir.clone();
         let handle = Arc::clone(&self.dir_handle);
+        let path = self.files[full].path.clone();
         let spawned = std::thread::Builder::new()
             .name("tai-wal-checkpoint".into())
-            .spawn(move || checkpoint(&dir, &handle, &heads));
+            .spawn(move || checkpoint(&dir, &handle, &[path], &heads));
         match spawned {
             Ok(thread) => self.checkpoint = Some(thread),
             // No thread: done here, the round waits.
-            Err(_) => checkpoint(&self.dir, &self.dir_handle, &self.files[full].heads)?,
+            Err(_) => {
+                let full = &self.files[full];
+                checkpoint(
+                    &self.dir,
+                    &self.dir_handle,
+                    std::slice::from_ref(&full.path),
+                    &full.heads,
+                )?;
+            }
         }
         let next = &mut self.files[1 - full];
         next.epoch = new_epoch()?;
@@ -319,7 +353,15 @@ impl Wal {
         let other = 1 - self.active;
         match thread.join() {
             Ok(Ok(())) => Ok(()),
-            _ => checkpoint(&self.dir, &self.dir_handle, &self.files[other].heads),
+            _ => {
+                let other = &self.files[other];
+                checkpoint(
+                    &self.dir,
+                    &self.dir_handle,
+                    std::slice::from_ref(&other.path),
+                    &other.heads,
+                )
+            }
         }
     }
 
@@ -333,7 +375,12 @@ impl Wal {
                 newest(&mut heads, tenant, head);
             }
         }
-        checkpoint(&self.dir, &self.dir_handle, &heads)?;
+        // The other file's rounds first: the older ones, when it holds any.
+        let paths = [
+            self.files[1 - self.active].path.clone(),
+            self.files[self.active].path.clone(),
+        ];
+        checkpoint(&self.dir, &self.dir_handle, &paths, &heads)?;
         for f in &mut self.files {
             // Not synced: records a crash brings back are applied again, harmlessly.
             if f.prepared >= HEADER_LEN as u64 {
@@ -357,14 +404,35 @@ fn newest(heads: &mut HashMap<TenantId, StoredHead>, tenant: &TenantId, head: &S
     }
 }
 
-/// A full log file's checkpoint: its heads to the head files, then everything durable.
+/// A full log file's checkpoint: the checkpoints its rounds signed to the tenants'
+/// checkpoints files, its heads to the head files, then everything durable.
 fn checkpoint(
     dir: &LedgerDir,
     dir_handle: &File,
+    files: &[PathBuf],
     heads: &HashMap<TenantId, StoredHead>,
 ) -> Result<(), LedgerError> {
+    for path in files {
+        let bytes = read_bounded(path)?.unwrap_or_default();
+        let records = records(path, &bytes)?;
+        file_checkpoints(dir, path, records.iter().map(|r| r.checkpoints))?;
+    }
     write_heads(dir, heads)?;
     sync_fs(dir, dir_handle)
+}
+
+/// Appends the checkpoints of records' checkpoint parts to their tenants' files, each once
+/// and in seq order, skipping those a file already holds (the caller syncs).
+fn file_checkpoints<'a>(
+    dir: &LedgerDir,
+    path: &Path,
+    parts: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), LedgerError> {
+    let checkpoints = round_checkpoints(path, parts)?;
+    if checkpoints.is_empty() {
+        return Ok(());
+    }
+    file_lines(dir, &[(path, &checkpoint_lines(&checkpoints))])
 }
 
 #[cfg(target_os = "linux")]

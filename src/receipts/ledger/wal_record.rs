@@ -8,15 +8,16 @@
 //! bytes in the same order, and the round's checkpoint lines.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::TenantId;
+use crate::receipts::signing::{Checkpoint, SignedRound};
 
 use super::LedgerError;
-use super::dir::{LedgerDir, read_optional};
+use super::dir::{LedgerDir, SignedLine, read_optional};
 use super::durable::io_err;
 use super::head::StoredHead;
 use super::tree::read_at;
@@ -259,6 +260,55 @@ pub(super) fn records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>
     Ok(out)
 }
 
+/// A round's checkpoints as a record's checkpoints part holds them: one line, the round stored
+/// once (see [`SignedRound`]).
+pub(super) fn round_line(path: &Path, checkpoints: &[Checkpoint]) -> Result<Vec<u8>, LedgerError> {
+    if checkpoints.is_empty() {
+        return Ok(Vec::new());
+    }
+    let damaged = |detail: String| LedgerError::WalDamaged {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let round = SignedRound::of(checkpoints)
+        .ok_or_else(|| damaged("a round's checkpoints do not share one signature".to_owned()))?;
+    let mut line =
+        serde_json::to_vec(&round).map_err(|e| damaged(format!("a round's checkpoints: {e}")))?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The checkpoints of records' checkpoint parts, each round's in round order.
+pub(super) fn round_checkpoints<'a>(
+    path: &Path,
+    parts: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<Checkpoint>, LedgerError> {
+    let mut out = Vec::new();
+    for part in parts {
+        for line in part.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let round: SignedRound =
+                serde_json::from_slice(line).map_err(|e| LedgerError::WalDamaged {
+                    path: path.to_path_buf(),
+                    detail: format!("a round's checkpoints: {e}"),
+                })?;
+            out.extend(round.checkpoints());
+        }
+    }
+    Ok(out)
+}
+
+/// The records of both log files of `dir` as they are now: each file's bytes, read whole.
+pub(super) fn read_files(dir: &LedgerDir) -> Result<Vec<(PathBuf, Vec<u8>)>, LedgerError> {
+    let mut files = Vec::new();
+    for name in WAL_FILES {
+        let path = dir.path().join(name);
+        if let Some(bytes) = read_bounded(&path)? {
+            files.push((path, bytes));
+        }
+    }
+    Ok(files)
+}
+
 /// A log file's bytes (`None` when missing), refusing one far larger than a writer leaves.
 pub(super) fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
     match std::fs::metadata(path) {
@@ -362,6 +412,28 @@ impl LedgerDir {
             }
         }
         Ok(newest)
+    }
+
+    /// `tenant`'s checkpoints in the write-ahead log (see `wal`), by seq: the rounds a writer
+    /// made durable there and has not yet copied to the tenant's checkpoints file.
+    pub(super) fn wal_checkpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<SignedLine>, LedgerError> {
+        let mut out: Vec<SignedLine> = Vec::new();
+        for (path, bytes) in read_files(self)? {
+            let records = records(&path, &bytes)?;
+            let parts = records.iter().map(|r| r.checkpoints);
+            for c in round_checkpoints(&path, parts)? {
+                if &c.tenant_id == tenant {
+                    let line = String::from_utf8_lossy(&c.to_line()).into_owned();
+                    out.push((c, line));
+                }
+            }
+        }
+        out.sort_by_key(|(c, _)| c.seq);
+        out.dedup_by_key(|(c, _)| c.seq);
+        Ok(out)
     }
 
     /// `tenant`'s acknowledged head, encoded as a head file holds it (`None`: neither a head
