@@ -320,7 +320,11 @@ impl Segment {
 }
 
 /// Appends `lines` to `tenant`'s checkpoints file (not synced).
-fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), LedgerError> {
+pub(super) fn append_lines(
+    dir: &LedgerDir,
+    tenant: &TenantId,
+    lines: &[u8],
+) -> Result<(), LedgerError> {
     let path = dir.checkpoints_path(tenant);
     let file = OpenOptions::new()
         .append(true)

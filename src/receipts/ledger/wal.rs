@@ -41,7 +41,7 @@ use super::LedgerError;
 use super::dir::LedgerDir;
 use super::durable::{io_err, lock_exclusive};
 use super::head::{StoredHead, open_head, write_head};
-use super::journal::{checkpoint_lines, file_lines};
+use super::journal::{append_lines, checkpoint_lines};
 use super::tree::read_at;
 use super::wal_record::{
     Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
@@ -76,9 +76,9 @@ pub(super) struct Wal {
     /// A round's record was written but could not be made durable or taken back: no later
     /// round may be acknowledged after it.
     broken: bool,
-    /// Each tenant's latest checkpoint: its file gets it only when a log file's checkpoint
-    /// copies it there.
-    latest: HashMap<TenantId, Checkpoint>,
+    /// The checkpoints of the file whose checkpoint runs (or ran last): until it is done,
+    /// some tenants' files lack them.
+    filing: Arc<Vec<Checkpoint>>,
 }
 
 #[derive(Debug)]
@@ -92,6 +92,8 @@ struct Segment {
     epoch: u64,
     /// The newest head of each tenant with a record in this file.
     heads: HashMap<TenantId, StoredHead>,
+    /// The checkpoints its rounds signed, in order: its checkpoint files them.
+    signed: Vec<Checkpoint>,
 }
 
 impl Wal {
@@ -125,6 +127,7 @@ impl Wal {
                 prepared,
                 epoch: 0,
                 heads: HashMap::new(),
+                signed: Vec::new(),
             });
         }
         let dir_handle = File::open(dir.path()).map_err(io_err("open", dir.path()))?;
@@ -154,7 +157,7 @@ impl Wal {
             }
             let path = dir.path().join(WAL_FILES[0]);
             let parts = left.iter().map(|(r, _)| r.checkpoints);
-            file_checkpoints(dir, &path, parts)?;
+            file_checkpoints(dir, &round_checkpoints(&path, parts)?)?;
             write_heads(dir, &heads)?;
             sync()?;
         }
@@ -172,7 +175,7 @@ impl Wal {
             checkpoint: None,
             limit: SEGMENT_LIMIT,
             broken: false,
-            latest: HashMap::new(),
+            filing: Arc::default(),
         };
         wal.files[0].epoch = new_epoch()?;
         Ok(Some(wal))
@@ -187,17 +190,22 @@ impl Wal {
             .cloned()
     }
 
-    /// Notes a round's checkpoints, once [`Wal::commit`] made them durable.
+    /// Keeps a round's checkpoints, once [`Wal::commit`] made them durable, for the
+    /// checkpoint of the file that holds them.
     pub(super) fn signed(&mut self, checkpoints: Vec<Checkpoint>) {
-        for c in checkpoints {
-            self.latest.insert(c.tenant_id.clone(), c);
-        }
+        self.files[self.active].signed.extend(checkpoints);
     }
 
-    /// `tenant`'s latest checkpoint signed by this writer, `None` when it signed none (then
-    /// the tenant's file holds its latest).
+    /// `tenant`'s latest checkpoint, when its file may not hold it yet (`None`: it does).
     pub(super) fn latest_of(&self, tenant: &TenantId) -> Option<Checkpoint> {
-        self.latest.get(tenant).cloned()
+        let mine = |signed: &[Checkpoint]| {
+            signed
+                .iter()
+                .rev()
+                .find(|c| &c.tenant_id == tenant)
+                .cloned()
+        };
+        mine(&self.files[self.active].signed).or_else(|| mine(&self.filing))
     }
 
     /// Whether each of `entries` fits in a record; if not, the caller syncs the ledgers
@@ -317,29 +325,26 @@ impl Wal {
         self.finish_checkpoint()?;
         let full = self.active;
         let heads = self.files[full].heads.clone();
+        self.filing = Arc::new(std::mem::take(&mut self.files[full].signed));
         let dir = self.dir.clone();
         let handle = Arc::clone(&self.dir_handle);
-        let path = self.files[full].path.clone();
+        let signed = Arc::clone(&self.filing);
         let spawned = std::thread::Builder::new()
             .name("tai-wal-checkpoint".into())
-            .spawn(move || checkpoint(&dir, &handle, &[path], &heads));
+            .spawn(move || checkpoint(&dir, &handle, &signed, &heads));
         match spawned {
             Ok(thread) => self.checkpoint = Some(thread),
             // No thread: done here, the round waits.
             Err(_) => {
-                let full = &self.files[full];
-                checkpoint(
-                    &self.dir,
-                    &self.dir_handle,
-                    std::slice::from_ref(&full.path),
-                    &full.heads,
-                )?;
+                let heads = &self.files[full].heads;
+                checkpoint(&self.dir, &self.dir_handle, &self.filing, heads)?;
             }
         }
         let next = &mut self.files[1 - full];
         next.epoch = new_epoch()?;
         next.len = 0;
         next.heads.clear();
+        next.signed.clear();
         self.active = 1 - full;
         Ok(())
     }
@@ -353,14 +358,10 @@ impl Wal {
         let other = 1 - self.active;
         match thread.join() {
             Ok(Ok(())) => Ok(()),
+            // What it filed before failing is not filed twice.
             _ => {
-                let other = &self.files[other];
-                checkpoint(
-                    &self.dir,
-                    &self.dir_handle,
-                    std::slice::from_ref(&other.path),
-                    &other.heads,
-                )
+                let heads = &self.files[other].heads;
+                checkpoint(&self.dir, &self.dir_handle, &self.filing, heads)
             }
         }
     }
@@ -375,12 +376,9 @@ impl Wal {
                 newest(&mut heads, tenant, head);
             }
         }
-        // The other file's rounds first: the older ones, when it holds any.
-        let paths = [
-            self.files[1 - self.active].path.clone(),
-            self.files[self.active].path.clone(),
-        ];
-        checkpoint(&self.dir, &self.dir_handle, &paths, &heads)?;
+        // The other file's checkpoints were filed by its own checkpoint.
+        let signed = &self.files[self.active].signed;
+        checkpoint(&self.dir, &self.dir_handle, signed, &heads)?;
         for f in &mut self.files {
             // Not synced: records a crash brings back are applied again, harmlessly.
             if f.prepared >= HEADER_LEN as u64 {
@@ -388,6 +386,7 @@ impl Wal {
             }
             f.len = 0;
             f.heads.clear();
+            f.signed.clear();
         }
         Ok(())
     }
@@ -409,30 +408,32 @@ fn newest(heads: &mut HashMap<TenantId, StoredHead>, tenant: &TenantId, head: &S
 fn checkpoint(
     dir: &LedgerDir,
     dir_handle: &File,
-    files: &[PathBuf],
+    signed: &[Checkpoint],
     heads: &HashMap<TenantId, StoredHead>,
 ) -> Result<(), LedgerError> {
-    for path in files {
-        let bytes = read_bounded(path)?.unwrap_or_default();
-        let records = records(path, &bytes)?;
-        file_checkpoints(dir, path, records.iter().map(|r| r.checkpoints))?;
-    }
+    file_checkpoints(dir, signed)?;
     write_heads(dir, heads)?;
     sync_fs(dir, dir_handle)
 }
 
-/// Appends the checkpoints of records' checkpoint parts to their tenants' files, each once
-/// and in seq order, skipping those a file already holds (the caller syncs).
-fn file_checkpoints<'a>(
-    dir: &LedgerDir,
-    path: &Path,
-    parts: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<(), LedgerError> {
-    let checkpoints = round_checkpoints(path, parts)?;
-    if checkpoints.is_empty() {
-        return Ok(());
+/// Appends `checkpoints` to their tenants' files, each once and in seq order, skipping
+/// those a file already ends beyond (the caller syncs): one append per tenant.
+fn file_checkpoints(dir: &LedgerDir, checkpoints: &[Checkpoint]) -> Result<(), LedgerError> {
+    let mut by_tenant: HashMap<&TenantId, Vec<&Checkpoint>> = HashMap::new();
+    for c in checkpoints {
+        by_tenant.entry(&c.tenant_id).or_default().push(c);
     }
-    file_lines(dir, &[(path, &checkpoint_lines(&checkpoints))])
+    for (tenant, mut mine) in by_tenant {
+        mine.sort_by_key(|c| c.seq);
+        mine.dedup_by_key(|c| c.seq);
+        let filed = dir.filed_checkpoint(tenant)?.map(|c| c.seq);
+        let new = mine.into_iter().filter(|c| filed.is_none_or(|f| c.seq > f));
+        let lines = checkpoint_lines(new);
+        if !lines.is_empty() {
+            append_lines(dir, tenant, &lines)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
