@@ -193,6 +193,10 @@ fn log_files_are_reused_once_their_heads_are_filed() {
                 round as u64 + 1,
                 "{t} round {round}"
             );
+            // The writer's latest (from memory) and a reader's (from the files) agree.
+            let latest = ledger.latest_checkpoint(t).unwrap().unwrap();
+            assert_eq!(latest.seq, round as u64, "{t} round {round}");
+            assert_eq!(Some(latest), dir.latest_checkpoint(t).unwrap(), "{t}");
         }
         filed_while_running = filed_while_running.max(head_file(&dir, &names[0]).next_seq);
     }
