@@ -17,6 +17,28 @@ fn write_rounds(ledger: &FileLedger, names: &[TenantId], rounds: u64) -> Vec<Vec
     chains
 }
 
+/// A state directory as a writer with `options` left it when it stopped (a kill, or a crash
+/// that kept the page cache) after `rounds` rounds over `n` tenants: its directory, the
+/// tenants and their chains.
+fn stopped_writer(
+    options: LedgerOptions,
+    n: usize,
+    rounds: u64,
+) -> (
+    tempfile::TempDir,
+    LedgerDir,
+    Vec<TenantId>,
+    Vec<Vec<Receipt>>,
+) {
+    let running = tempfile::tempdir().unwrap();
+    let ledger = FileLedger::open_with(running.path(), options).unwrap();
+    let names = names(n);
+    let chains = write_rounds(&ledger, &names, rounds);
+    let stopped = snapshot(&ledger);
+    let dir = LedgerDir::in_state(stopped.path());
+    (stopped, dir, names, chains)
+}
+
 fn names(n: usize) -> Vec<TenantId> {
     (0..n).map(|i| tenant(&format!("t{i}"))).collect()
 }
@@ -56,13 +78,7 @@ fn rounds_are_acknowledged_by_the_log_and_readers_find_their_heads_there() {
 
 #[test]
 fn a_stopped_writers_log_is_replayed_by_the_next() {
-    let (running, _dir, ledger) = signed_dir(11);
-    let names = names(4);
-    let chains = write_rounds(&ledger, &names, 6);
-    let stopped = snapshot(&ledger);
-    drop(ledger);
-    drop(running);
-    let dir = LedgerDir::in_state(stopped.path());
+    let (stopped, dir, names, chains) = stopped_writer(signed(11), 4, 6);
     // Readers verify the stopped writer's chains against its checkpoints at once.
     for t in &names {
         assert_eq!(head_file(&dir, t).next_seq, 0, "{t}");
@@ -80,12 +96,7 @@ fn a_stopped_writers_log_is_replayed_by_the_next() {
 
 #[test]
 fn bytes_a_crash_of_the_machine_lost_are_restored_from_the_log() {
-    let (running, _dir, ledger) = signed_dir(12);
-    let names = names(3);
-    write_rounds(&ledger, &names, 6);
-    let stopped = snapshot(&ledger);
-    drop(ledger);
-    let dir = LedgerDir::in_state(stopped.path());
+    let (stopped, dir, names, _) = stopped_writer(signed(12), 3, 6);
     let whole: Vec<Vec<u8>> = names
         .iter()
         .map(|t| fs::read(dir.ledger_path(t)).unwrap())
@@ -115,18 +126,12 @@ fn bytes_a_crash_of_the_machine_lost_are_restored_from_the_log() {
         assert_eq!(seqs, (0..6).collect::<Vec<_>>(), "{t}");
         assert!(verify_signed_by(&dir, t, 12).is_ok(), "{t}");
     }
-    drop((ledger, running));
+    drop(ledger);
 }
 
 #[test]
 fn a_ledger_that_differs_from_the_log_is_refused_and_the_log_named() {
-    let state = tempfile::tempdir().unwrap();
-    let ledger = FileLedger::open(state.path()).unwrap();
-    let names = names(2);
-    write_rounds(&ledger, &names, 4);
-    let stopped = snapshot(&ledger);
-    drop(ledger);
-    let dir = LedgerDir::in_state(stopped.path());
+    let (stopped, dir, names, _) = stopped_writer(LedgerOptions::default(), 2, 4);
     let path = dir.ledger_path(&names[1]);
     let mut bytes = fs::read(&path).unwrap();
     bytes[10] ^= 1;
@@ -145,13 +150,7 @@ fn a_ledger_that_differs_from_the_log_is_refused_and_the_log_named() {
 /// receipt saying so.
 #[test]
 fn a_torn_round_is_not_acknowledged() {
-    let state = tempfile::tempdir().unwrap();
-    let ledger = FileLedger::open(state.path()).unwrap();
-    let names = names(2);
-    write_rounds(&ledger, &names, 4);
-    let stopped = snapshot(&ledger);
-    drop(ledger);
-    let dir = LedgerDir::in_state(stopped.path());
+    let (stopped, dir, names, _) = stopped_writer(LedgerOptions::default(), 2, 4);
     // The last byte of the last record (a receipt's newline) never reached the disk.
     let wal = dir.path().join(WAL_FILES[0]);
     let mut bytes = fs::read(&wal).unwrap();
