@@ -87,10 +87,12 @@ impl AppState {
     }
 }
 
-/// How often a call finding its tenant busy yields and tries again before it goes to the
-/// blocking pool. The tenant is usually held by another decision that takes microseconds;
-/// a command handler holds it for as long as it runs, and then the pool is the right place.
-const BUSY_RETRIES: usize = 4;
+/// How often a call finding its tenant busy awaits its release and tries again before it
+/// goes to the blocking pool. The tenant is usually held by another decision that takes
+/// microseconds (or a time slice, when the OS deschedules its holder); a command handler
+/// holds it for as long as it runs, and a caller that keeps losing the race to others ends
+/// up in the pool too.
+const BUSY_RETRIES: usize = 16;
 
 /// Runs a tool call on this async worker when deciding cannot block
 /// ([`Workspace::try_call`]), awaiting its durability without holding a thread. `None` when
@@ -101,6 +103,7 @@ pub async fn try_call(
     call: &ToolCall,
 ) -> Option<Result<CallOutcome, WorkspaceError>> {
     for _ in 0..BUSY_RETRIES {
+        let released = workspace.turn_released(tenant);
         match workspace.try_call(tenant, call) {
             Ok(deferred) => {
                 return match deferred.durable().await {
@@ -110,7 +113,7 @@ pub async fn try_call(
                     done => Some(done),
                 };
             }
-            Err(Declined::Busy) => tokio::task::yield_now().await,
+            Err(Declined::Busy) => released.await,
             Err(Declined::WouldBlock) => return None,
         }
     }

@@ -12,6 +12,7 @@ use crate::sync::lock;
 
 use super::announcer::Announcer;
 use super::durability::Job;
+use super::turn::Turns;
 use super::{ReceiptObserver, WorkspaceError};
 
 /// One tenant in memory: its governor, and what has been announced of its receipts.
@@ -36,7 +37,8 @@ pub(super) struct Cell {
     /// How many callers found the cell still loading and waited for it.
     #[cfg(test)]
     pub(super) waited_for_load: std::sync::atomic::AtomicUsize,
-    pub(super) op: Mutex<()>,
+    /// Serializes the tenant's operations (see `turn`).
+    pub(super) op: Arc<Turns>,
     pub(super) tenant: Mutex<Tenant>,
     /// The seq below which the tenant's receipts are durable.
     pub(super) durable: AtomicU64,
@@ -68,7 +70,7 @@ impl Cell {
             settling: AtomicBool::new(false),
             #[cfg(test)]
             waited_for_load: std::sync::atomic::AtomicUsize::new(0),
-            op: Mutex::new(()),
+            op: Arc::default(),
             durable: AtomicU64::new(tenant.head().next_seq),
             tenant: Mutex::new(tenant),
             rebuilds: AtomicU64::new(0),

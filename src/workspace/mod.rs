@@ -15,6 +15,7 @@ mod seed;
 mod server_lock;
 mod shared;
 mod tick;
+mod turn;
 mod view;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use seed::load_or_create_seed;
 
 pub use import::{ImportError, ImportStatus, Imported};
 pub use server_lock::ServerLock;
+pub use turn::TurnReleased;
 pub use view::{EntitlementView, TenantView};
 
 /// Why a workspace operation failed.
@@ -309,7 +311,7 @@ impl Workspace {
         let h = self.handle(id)?;
         // Brought up to what another server wrote, unless an operation here holds it (a
         // running command): a read answers at once from what is held.
-        if let Some(_turn) = sync::try_lock(&h.op) {
+        if let Some(_turn) = h.op.try_take() {
             shared::catch_up(&h, self.ledger.as_ref(), self.observer.as_deref(), id);
         }
         let t = lock(&h.tenant).clone();
@@ -346,7 +348,7 @@ impl Workspace {
         op: impl FnOnce(&mut Tenant, &Env<'_>) -> T,
         receipts_of: fn(&T) -> &[Receipt],
     ) -> Result<T, WorkspaceError> {
-        let turn = lock(&h.op);
+        let turn = h.op.take();
         shared::catch_up(h, self.ledger.as_ref(), self.observer.as_deref(), id);
         self.settle_foreign_run(h, id, false)?;
         let mut tenant = lock(&h.tenant);
@@ -386,7 +388,7 @@ impl Workspace {
         if h.settling.load(Ordering::Acquire) {
             return Err(Declined::WouldBlock);
         }
-        let turn = sync::try_lock(&h.op).ok_or(Declined::Busy)?;
+        let turn = h.op.try_take().ok_or(Declined::Busy)?;
         let mut tenant = sync::try_lock(&h.tenant).ok_or(Declined::Busy)?;
         let next_seq = tenant.head().next_seq;
         // Another server's command may be running, or its receipts need reading: either can
@@ -536,7 +538,7 @@ impl Workspace {
         } else {
             None
         };
-        let turn = lock(&h.op);
+        let turn = h.op.take();
         shared::catch_up(&h, self.ledger.as_ref(), self.observer.as_deref(), tenant);
         self.settle_foreign_run(&h, tenant, claim.is_some())?;
         if self.handler_is(call, |h| matches!(h, Handler::Builtin(_))) {
@@ -632,6 +634,15 @@ impl Workspace {
         self.catalog
             .tool(&call.tool)
             .is_some_and(|t| test(&t.tool.handler))
+    }
+
+    /// Resolves once `id`'s turn is next released after this call (at once for a tenant not
+    /// loaded): taken before [`Workspace::try_call`], awaited when that declines as
+    /// [`Declined::Busy`], so a release in between is not missed.
+    pub fn turn_released(&self, id: &TenantId) -> TurnReleased {
+        let turns = lock(&self.tenants).get(id).map(|h| Arc::clone(&h.op));
+        let seen = turns.as_ref().map_or(0, |t| t.releases());
+        TurnReleased::new(turns, seen)
     }
 
     /// Sends a signal to the tenant's governor.

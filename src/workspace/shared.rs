@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use crate::ids::TenantId;
 use crate::receipts::ledger::{Appended, Ledger};
-use crate::sync::{lock, try_lock};
+use crate::sync::lock;
 
 use super::ReceiptObserver;
 use super::cell::Cell;
@@ -88,7 +88,7 @@ fn follow(
         return;
     }
     // An operation under way here catches up itself, or finds out when the ledger refuses it.
-    let Some(_turn) = try_lock(&h.op) else {
+    let Some(_turn) = h.op.try_take() else {
         return;
     };
     catch_up(&h, ledger, Some(observer), tenant);

@@ -241,6 +241,58 @@ fn try_call_declines_whatever_could_block() {
     assert_eq!(declined(&ws, &acme), Some(Declined::WouldBlock));
 }
 
+/// A caller that found the tenant's turn taken awaits its release, and is woken by it: the
+/// wait taken before the attempt resolves even when the release came first.
+#[test]
+fn a_busy_caller_is_woken_when_the_turn_is_released() {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll};
+
+    struct Count(AtomicUsize);
+    impl futures::task::ArcWake for Count {
+        fn wake_by_ref(me: &Arc<Self>) {
+            me.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let ws = workspace(load::build(&builtin::sources()).unwrap());
+    let acme = purchase(&ws, "acme");
+    let call = some_call(&ws, &acme);
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = futures::task::waker(Arc::clone(&woken));
+    let mut cx = Context::from_waker(&waker);
+    let cell = ws.handle(&acme).unwrap();
+
+    let turn = cell.op.take();
+    let mut released = ws.turn_released(&acme);
+    assert_eq!(ws.try_call(&acme, &call).err(), Some(Declined::Busy));
+    assert_eq!(
+        std::pin::Pin::new(&mut released).poll(&mut cx),
+        Poll::Pending
+    );
+    drop(turn);
+    assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        std::pin::Pin::new(&mut released).poll(&mut cx),
+        Poll::Ready(())
+    );
+
+    // Released between taking the wait and awaiting it: not missed.
+    let mut released = ws.turn_released(&acme);
+    drop(cell.op.take());
+    assert_eq!(
+        std::pin::Pin::new(&mut released).poll(&mut cx),
+        Poll::Ready(())
+    );
+    // A tenant not loaded has nothing to wait for.
+    let nobody = TenantId::new("nobody").unwrap();
+    let mut released = ws.turn_released(&nobody);
+    assert_eq!(
+        std::pin::Pin::new(&mut released).poll(&mut cx),
+        Poll::Ready(())
+    );
+}
+
 /// The built-in catalog with every tool's handler a program.
 fn commands_catalog() -> Catalog {
     let base = load::build(&builtin::sources()).unwrap();
