@@ -222,3 +222,36 @@ fn log_files_are_reused_once_their_heads_are_filed() {
     }
     drop(running);
 }
+
+/// A batch too large for a log file is synced in its ledger and only its head logged; a
+/// round whose checkpoints alone are larger than a file gets a record of its own. Both are
+/// acknowledged, read and replayed like any round.
+#[test]
+fn rounds_larger_than_a_log_file_are_still_logged() {
+    let (running, dir, ledger) = signed_dir(14);
+    ledger.set_wal_limit(4 * 1024);
+    let big = tenant("big");
+    let chain = sample_chain(&big, 30);
+    ledger.append(&big, &chain).unwrap();
+    assert!(crate::receipts::ledger_lines(&chain).len() > 4 * 1024);
+    // 40 tenants in one round: their checkpoints stored once are ~9 KiB.
+    let names = names(40);
+    let chains = write_rounds(&ledger, &names, 1);
+    assert_eq!(head(&dir, &big).next_seq, 30);
+    for t in &names {
+        assert_eq!(head(&dir, t).next_seq, 1, "{t}");
+    }
+    let stopped = snapshot(&ledger);
+    drop((ledger, running));
+    let stopped_dir = LedgerDir::in_state(stopped.path());
+    for t in names.iter().chain([&big]) {
+        assert!(verify_signed_by(&stopped_dir, t, 14).is_ok(), "{t}");
+    }
+    let ledger = FileLedger::open_with(stopped.path(), signed(14)).unwrap();
+    assert_eq!(ledger.read(&big).unwrap(), chain);
+    for (t, chain) in names.iter().zip(&chains) {
+        assert_eq!(ledger.read(t).unwrap(), *chain, "{t}");
+        assert_eq!(head_file(&stopped_dir, t).next_seq, 1, "{t}");
+        assert_eq!(stopped_dir.checkpoints(t).unwrap().unwrap().len(), 1, "{t}");
+    }
+}
