@@ -423,3 +423,31 @@ fn reading_commands_exit_1_on_a_broken_chain() {
         .ok()
         .errs("warning: the receipt chain of `acme` does not verify");
 }
+
+/// A write-ahead log no writer could have left (far over its size) is named, with what to
+/// do, by readers and writers alike: exit 2.
+#[test]
+fn a_damaged_write_ahead_log_is_named_by_readers_and_writers() {
+    let state = tempfile::tempdir().unwrap();
+    common::onboard_acme(state.path(), "rollback-guard-base", &[]);
+    let wal = LedgerDir::in_state(state.path())
+        .path()
+        .join(tai::receipts::ledger::WAL_FILES[0]);
+    fs::File::options()
+        .write(true)
+        .open(&wal)
+        .unwrap()
+        .set_len(70 << 20)
+        .unwrap();
+    for args in [
+        &["receipts", "verify", "--all"][..],
+        &["state"][..],
+        &["signal", "--tenant", "acme"][..],
+    ] {
+        common::tai_at(state.path(), args)
+            .exits(2)
+            .errs("write-ahead log")
+            .errs("receipts.0.wal")
+            .errs("move it aside");
+    }
+}

@@ -318,7 +318,9 @@ pub enum LedgerError {
     /// The write-ahead log cannot be read back or written.
     #[error(
         "write-ahead log `{path}` is damaged: {detail}\n\
-         hint: `tai receipts verify --all` checks every chain against its head"
+         hint: it holds the newest acknowledged heads and checkpoints; restore it from a \
+         backup, or move it aside to work from the head files alone (the next writer then adopts or \
+         quarantines what follows them, with a receipt)"
     )]
     WalDamaged {
         /// The log file.
