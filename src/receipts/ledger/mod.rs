@@ -319,8 +319,8 @@ pub enum LedgerError {
     #[error(
         "write-ahead log `{path}` is damaged: {detail}\n\
          hint: it holds the newest acknowledged heads and checkpoints; restore it from a \
-         backup, or move it aside to work from the head files alone (the next writer then adopts or \
-         quarantines what follows them, with a receipt)"
+         backup, or move it aside to work from the head files alone (the next writer \
+         then adopts or quarantines what follows them, with a receipt)"
     )]
     WalDamaged {
         /// The log file.
