@@ -7,19 +7,21 @@
 //! <state>/ledger/<tenant>.head    {"next_seq":N,"hash":"<hex>","ledger_bytes":L} + "\n"
 //! ```
 //!
-//! An append writes its whole batch with one `write`, syncs the data, then overwrites the
-//! head in place and syncs it; only then is it acknowledged. A crash between the two leaves
-//! valid receipts beyond the head, which the next writer adopts (they were durable, just
-//! unacknowledged); a crash during the write leaves a torn last line, which is cut off. A
-//! ledger shorter than its head is never accepted: that is how truncation is caught.
+//! An append writes its whole batch with one `write`; it is acknowledged once the batch and
+//! the head after it are durable. What follows the head when a writer opens a tenant was
+//! never acknowledged: valid receipts a signed checkpoint covers are adopted, anything else
+//! (a torn line, unsigned receipts) is quarantined, either way with a receipt. A ledger
+//! shorter than its head is never accepted: that is how truncation is caught.
 //!
 //! Appends are group-committed across tenants: [`Ledger::write`] puts a batch in the file and
 //! returns, and [`Ledger::sync`] waits until it is durable. A waiter finding no flush under
-//! way becomes the group's leader for every tenant written since the last flush: it makes
-//! their ledgers durable, overwrites their heads, makes those durable, then wakes everyone
-//! whose receipts that covered. On Linux each of the two steps is one `syncfs` of the
-//! ledger's file system, whatever the number of tenants; elsewhere, one sync per file. Under
-//! load, two syncs acknowledge many calls of many tenants.
+//! way becomes the group's leader for every tenant written since the last flush, makes all
+//! their batches durable at once, then wakes everyone whose receipts that covered. The writer
+//! holding the write-ahead log (on Linux; see `wal`) does that with one record synced by one
+//! `fdatasync`, and writes head files only when a log file fills and at close, so an
+//! acknowledged head is the newer of the head file and the log. Another writer on the same
+//! directory (and every writer elsewhere) makes the ledgers durable, overwrites their heads,
+//! and makes those durable: on Linux each step one `syncfs`, elsewhere one sync per file.
 //!
 //! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.

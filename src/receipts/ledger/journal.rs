@@ -19,9 +19,12 @@
 //! seq (a line can be in both: copied, not yet emptied). Readers take both ([`lines_of`]),
 //! and the next writer copies what a stopped writer left before it uses any tenant.
 //!
-//! One writer process holds the journal (an exclusive lock, on Linux, where one `syncfs`
-//! makes it durable with the heads); another writer on the same directory appends to
-//! tenants' files directly.
+//! It serves a signing writer that syncs its heads itself: one that does not hold the
+//! write-ahead log (another process holds it; see `wal`, whose records carry their rounds'
+//! checkpoints instead). One such writer holds the journal (an exclusive lock, on Linux,
+//! where one `syncfs` makes it durable with the heads); a further writer appends to tenants'
+//! files directly. The reading side (`LedgerDir::signed_lines`, `latest_checkpoint`) also
+//! takes the checkpoints in the write-ahead log.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
