@@ -8,8 +8,8 @@
 //! for a command. This module knows nothing of tenants or governors: it takes a handler,
 //! its JSON arguments and the [`Limits`] in force, and blocks until the action is over.
 //!
-//! - [`simulated`] handlers are judged, never run: deterministic and free.
-//! - [`command`] handlers run an external program under a wall-clock timeout, an
+//! - `simulated` handlers are judged, never run: deterministic and free.
+//! - `command` handlers run an external program under a wall-clock timeout, an
 //!   address-space limit plus a resident-memory watchdog, a CPU share, and output caps, in
 //!   a confinement (a cgroup per action, else tai as subreaper of its process tree) killed
 //!   as a whole when the action ends, and in a file-system sandbox as an unprivileged user.

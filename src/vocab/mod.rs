@@ -3,7 +3,7 @@
 //!
 //! Every layer speaks this vocabulary, so it sits at the bottom and uses nothing of tai's but
 //! the identifier a pack's own reason code is spelled in. Each name is written once, in the
-//! [`vocabulary!`] list that declares its variant, and serves as its serde name, its
+//! `vocabulary!` list that declares its variant, and serves as its serde name, its
 //! `as_str`, its `FromStr` and its place in `ALL`: the four cannot disagree.
 
 use std::fmt;
