@@ -89,6 +89,9 @@ fn a_stopped_writers_log_is_replayed_by_the_next() {
     let ledger = FileLedger::open_with(stopped.path(), signed(11)).unwrap();
     for (t, chain) in names.iter().zip(&chains) {
         assert_eq!(head_file(&dir, t).next_seq, 6, "{t}");
+        // Applied, then cleared: readers no longer read the replayed records.
+        assert_eq!(dir.wal_head(t).unwrap(), None, "{t}");
+        assert_eq!(dir.checkpoints(t).unwrap().unwrap().len(), 6, "{t}");
         // Nothing quarantined or adopted: the chain is exactly what was acknowledged.
         assert_eq!(ledger.read(t).unwrap(), *chain, "{t}");
     }

@@ -160,6 +160,13 @@ impl Wal {
             file_checkpoints(dir, &round_checkpoints(&path, parts)?)?;
             write_heads(dir, &heads)?;
             sync()?;
+            // Applied: readers need not read them again (a crash that brings them back has
+            // them applied again, harmlessly).
+            for f in &files {
+                if f.prepared >= HEADER_LEN as u64 {
+                    write_at(&f.file, &[0u8; HEADER_LEN], 0).map_err(io_err("write", &f.path))?;
+                }
+            }
         }
         let [first, second]: [Segment; 2] =
             files.try_into().map_err(|_| LedgerError::WalDamaged {
