@@ -259,7 +259,7 @@ impl Wal {
             } else {
                 0
             };
-            let cut = if room == lines.len() {
+            let mut cut = if room == lines.len() {
                 room
             } else {
                 lines[..room]
@@ -267,7 +267,6 @@ impl Wal {
                     .rposition(|&b| b == b'\n')
                     .map_or(0, |i| i + 1)
             };
-            let mut cut = cut;
             if take == 0 && cut == 0 {
                 // A part larger than a file's limit (a huge batch or round): it goes alone,
                 // into a file of its own.
