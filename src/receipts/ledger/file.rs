@@ -49,7 +49,7 @@ use super::journal::Journal;
 use super::manifest::register;
 use super::tenant_log::{FlushJob, Host, TenantLog, append_checkpoint};
 use super::wal::Wal;
-use super::wal_record::{Entry, WAL_FILES, round_line};
+use super::wal_record::Entry;
 use super::{Ledger, LedgerError};
 
 /// The ledger writer: durable, continuity-checked appends to per-tenant files.
@@ -383,7 +383,6 @@ impl FileLedger {
             }
             None => Vec::new(),
         };
-        let line = round_line(&self.dir.path().join(WAL_FILES[0]), &signed)?;
         let mut entries: Vec<Entry<'_>> = jobs
             .iter()
             .map(|(_, job)| Entry {
@@ -402,9 +401,7 @@ impl FileLedger {
                 e.bytes = &[];
             }
         }
-        wal.commit(&entries, &line)?;
-        wal.signed(signed);
-        Ok(())
+        wal.commit(&entries, signed)
     }
 
     /// Makes `files` durable: on Linux one `syncfs` covers them all (they share the ledger
@@ -526,18 +523,14 @@ impl Ledger for FileLedger {
     fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
         // This writer knows what of the log or the journal is not in the tenant's file yet: no
         // need to read them, which a reader must.
-        if let Some(wal) = &self.wal {
-            return match lock(wal).latest_of(tenant) {
-                Some(latest) => Ok(Some(latest)),
-                None => self.dir.filed_checkpoint(tenant),
-            };
-        }
-        match &self.journal {
-            Some(journal) => match lock(journal).latest_of(tenant)? {
-                Some(latest) => Ok(Some(latest)),
-                None => self.dir.filed_checkpoint(tenant),
-            },
-            None => self.dir.latest_checkpoint(tenant),
+        let unfiled = match (&self.wal, &self.journal) {
+            (Some(wal), _) => lock(wal).latest_of(tenant),
+            (None, Some(journal)) => lock(journal).latest_of(tenant)?,
+            (None, None) => return self.dir.latest_checkpoint(tenant),
+        };
+        match unfiled {
+            Some(latest) => Ok(Some(latest)),
+            None => self.dir.filed_checkpoint(tenant),
         }
     }
 

@@ -23,7 +23,7 @@ use super::head::{StoredHead, open_head, write_head_synced};
 use super::journal::{Journal, checkpoint_lines};
 use super::tree::{Derived, last_line, read_range};
 use super::wal::Wal;
-use super::wal_record::{Entry, WAL_FILES, round_line};
+use super::wal_record::Entry;
 use super::{LedgerError, check_batch};
 
 /// What a tenant's log uses of the ledger holding it: the directory, the key that signs
@@ -385,10 +385,8 @@ impl TenantLog {
                 bytes: &[],
                 head: &self.written,
             };
-            let line = round_line(&ledger.dir.path().join(WAL_FILES[0]), checkpoint.as_slice())?;
-            let mut wal = crate::sync::lock(wal);
-            wal.commit(std::slice::from_ref(&entry), &line)?;
-            wal.signed(checkpoint.into_iter().collect());
+            let checkpoints = checkpoint.into_iter().collect();
+            crate::sync::lock(wal).commit(std::slice::from_ref(&entry), checkpoints)?;
             self.head = self.written.clone();
             self.ahead = Some((self.written.ledger_bytes, Vec::new()));
             return Ok(());

@@ -45,6 +45,7 @@ use super::journal::{append_lines, checkpoint_lines};
 use super::tree::read_at;
 use super::wal_record::{
     Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
+    round_line,
 };
 use crate::receipts::signing::Checkpoint;
 
@@ -197,12 +198,6 @@ impl Wal {
             .cloned()
     }
 
-    /// Keeps a round's checkpoints, once [`Wal::commit`] made them durable, for the
-    /// checkpoint of the file that holds them.
-    pub(super) fn signed(&mut self, checkpoints: Vec<Checkpoint>) {
-        self.files[self.active].signed.extend(checkpoints);
-    }
-
     /// `tenant`'s latest checkpoint, when its file may not hold it yet (`None`: it does).
     pub(super) fn latest_of(&self, tenant: &TenantId) -> Option<Checkpoint> {
         let mine = |signed: &[Checkpoint]| {
@@ -223,9 +218,23 @@ impl Wal {
             .all(|e| encoded_len(std::slice::from_ref(e), 0) <= self.limit)
     }
 
-    /// Makes a round durable: its entries and checkpoint lines in as few records as fit,
-    /// each written and synced. Once this returns, the round is acknowledged.
+    /// Makes a round durable: its entries and its checkpoints (stored once, see
+    /// `SignedRound`) in as few records as fit, each written and synced. Once this returns,
+    /// the round is acknowledged; its checkpoints are kept for the checkpoint of the file that
+    /// holds them.
     pub(super) fn commit(
+        &mut self,
+        entries: &[Entry<'_>],
+        checkpoints: Vec<Checkpoint>,
+    ) -> Result<(), LedgerError> {
+        let line = round_line(&self.files[self.active].path, &checkpoints)?;
+        self.append_round(entries, &line)?;
+        self.files[self.active].signed.extend(checkpoints);
+        Ok(())
+    }
+
+    /// [`Wal::commit`]'s records.
+    fn append_round(
         &mut self,
         entries: &[Entry<'_>],
         checkpoints: &[u8],
