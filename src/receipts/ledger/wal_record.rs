@@ -59,6 +59,21 @@ struct EntryLine {
 }
 
 impl EntryLine {
+    /// An entry line of round `round`'s heads: its tenant, where its bytes go, its head.
+    fn parse(
+        path: &Path,
+        round: u64,
+        line: &[u8],
+    ) -> Result<(TenantId, u64, StoredHead), LedgerError> {
+        let entry: EntryLine =
+            serde_json::from_slice(line).map_err(|e| LedgerError::WalDamaged {
+                path: path.to_path_buf(),
+                detail: format!("an entry of round {round}: {e}"),
+            })?;
+        let (tenant, head) = entry.head(path)?;
+        Ok((tenant, entry.at, head))
+    }
+
     fn head(&self, path: &Path) -> Result<(TenantId, StoredHead), LedgerError> {
         let damaged = |detail: String| LedgerError::WalDamaged {
             path: path.to_path_buf(),
@@ -94,6 +109,26 @@ pub(super) struct Frame {
 }
 
 impl Frame {
+    /// The frame of the record whose header is `header`, when it continues a file whose
+    /// first record was `first` and which has `read` records before it: the same epoch and
+    /// the next round (`None`: this is where the file's current records end).
+    fn continuing(header: &[u8], first: Option<Frame>, read: u64) -> Option<Frame> {
+        let frame = Frame::parse(header.get(..FIELDS_LEN)?)?;
+        match first {
+            Some(first) if frame.epoch != first.epoch || frame.round != first.round + read => None,
+            _ => Some(frame),
+        }
+    }
+
+    /// Whether `heads` are what `header`'s first checksum covers.
+    fn heads_hold(header: &[u8], heads: &[u8]) -> bool {
+        let sum = Sha256::new()
+            .chain_update(&header[..FIELDS_LEN])
+            .chain_update(heads)
+            .finalize();
+        sum[..] == header[FIELDS_LEN..FIELDS_LEN + 32]
+    }
+
     fn len(&self) -> u64 {
         (HEADER_LEN + self.heads_len + self.data_len + self.checkpoints_len) as u64
     }
@@ -206,39 +241,25 @@ pub(super) fn records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>
     let mut out: Vec<Record<'a>> = Vec::new();
     let mut at = 0usize;
     while let Some(header) = bytes.get(at..at + HEADER_LEN) {
-        let Some(frame) = Frame::parse(&header[..FIELDS_LEN]) else {
+        let first = out.first().map(|r| r.frame);
+        let Some(frame) = Frame::continuing(header, first, out.len() as u64) else {
             break;
         };
-        if let Some(first) = out.first()
-            && (frame.epoch != first.frame.epoch
-                || frame.round != first.frame.round + out.len() as u64)
-        {
-            break;
-        }
         let Some(body) = bytes.get(at + HEADER_LEN..at + frame.len() as usize) else {
             break;
         };
         let (heads, rest) = body.split_at(frame.heads_len);
-        let heads_sum = Sha256::new()
-            .chain_update(&header[..FIELDS_LEN])
-            .chain_update(heads)
-            .finalize();
-        if heads_sum[..] != header[FIELDS_LEN..FIELDS_LEN + 32]
+        if !Frame::heads_hold(header, heads)
             || Sha256::digest(rest)[..] != header[FIELDS_LEN + 32..]
         {
             break;
         }
         let (data, checkpoints) = rest.split_at(frame.data_len);
-        let mut entries = Vec::new();
-        for line in heads.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let line: EntryLine =
-                serde_json::from_slice(line).map_err(|e| LedgerError::WalDamaged {
-                    path: path.to_path_buf(),
-                    detail: format!("an entry of round {}: {e}", frame.round),
-                })?;
-            let (tenant, head) = line.head(path)?;
-            entries.push((tenant, line.at, head));
-        }
+        let entries = heads
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|line| EntryLine::parse(path, frame.round, line))
+            .collect::<Result<Vec<_>, _>>()?;
         let data_len: u64 = entries.iter().map(|(_, at, h)| h.ledger_bytes - at).sum();
         if data_len != frame.data_len as u64 {
             return Err(LedgerError::WalDamaged {
@@ -353,40 +374,26 @@ impl LedgerDir {
             let mut found: Vec<(u64, Frame, [u8; 32], Option<StoredHead>)> = Vec::new();
             while at + HEADER_LEN as u64 <= len {
                 read_at(&file, &mut header, at).map_err(io_err("read", &path))?;
-                let Some(frame) = Frame::parse(&header[..FIELDS_LEN]) else {
+                let Some(frame) = Frame::continuing(&header, first, count) else {
                     break;
                 };
-                if let Some(first) = first
-                    && (frame.epoch != first.epoch || frame.round != first.round + count)
-                {
-                    break;
-                }
                 if at + frame.len() > len {
                     break;
                 }
                 let mut heads = vec![0u8; frame.heads_len];
                 read_at(&file, &mut heads, at + HEADER_LEN as u64)
                     .map_err(io_err("read", &path))?;
-                let sum = Sha256::new()
-                    .chain_update(&header[..FIELDS_LEN])
-                    .chain_update(&heads)
-                    .finalize();
                 // A record whose heads do not hold together was never finished: what
                 // follows it is not read either.
-                if sum[..] != header[FIELDS_LEN..FIELDS_LEN + 32] {
+                if !Frame::heads_hold(&header, &heads) {
                     break;
                 }
                 let mut mine = None;
-                for line in heads.split(|&b| b == b'\n') {
-                    if !line.starts_with(&prefix) {
-                        continue;
-                    }
-                    let line: EntryLine =
-                        serde_json::from_slice(line).map_err(|e| LedgerError::WalDamaged {
-                            path: path.clone(),
-                            detail: format!("an entry of round {}: {e}", frame.round),
-                        })?;
-                    mine = Some(line.head(&path)?.1);
+                for line in heads
+                    .split(|&b| b == b'\n')
+                    .filter(|l| l.starts_with(&prefix))
+                {
+                    mine = Some(EntryLine::parse(&path, frame.round, line)?.2);
                 }
                 let rest_sum: [u8; 32] = header[FIELDS_LEN + 32..].try_into().unwrap_or_default();
                 found.push((at, frame, rest_sum, mine));
