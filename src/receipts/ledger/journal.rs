@@ -291,26 +291,38 @@ pub(super) fn file_lines(dir: &LedgerDir, sources: &[(&Path, &[u8])]) -> Result<
                 .push((whose.seq, line));
         }
     }
-    for (tenant, mut lines) in by_tenant {
+    for (tenant, lines) in by_tenant {
         let tenant = TenantId::new(tenant).map_err(|e| LedgerError::CheckpointUnreadable {
             path: sources
                 .first()
                 .map_or_else(PathBuf::new, |(p, _)| p.to_path_buf()),
             detail: format!("a line names tenant `{tenant}`: {e}"),
         })?;
-        lines.sort_by_key(|&(seq, _)| seq);
-        lines.dedup_by_key(|&mut (seq, _)| seq);
-        let filed = dir.filed_checkpoint(&tenant)?.map(|c| c.seq);
-        let mut out = Vec::new();
-        for (_, line) in lines.iter().filter(|(s, _)| filed.is_none_or(|f| *s > f)) {
-            out.extend_from_slice(line);
-            out.push(b'\n');
-        }
-        if !out.is_empty() {
-            append_lines(dir, &tenant, &out)?;
-        }
+        file_tenant_lines(dir, &tenant, lines)?;
     }
     Ok(())
+}
+
+/// Appends `tenant`'s checkpoint lines (each with its seq, without its newline) to its
+/// checkpoints file: in seq order, each once, skipping those the file already ends beyond
+/// (not synced).
+pub(super) fn file_tenant_lines<L: AsRef<[u8]>>(
+    dir: &LedgerDir,
+    tenant: &TenantId,
+    mut lines: Vec<(u64, L)>,
+) -> Result<(), LedgerError> {
+    lines.sort_by_key(|(seq, _)| *seq);
+    lines.dedup_by_key(|(seq, _)| *seq);
+    let filed = dir.filed_checkpoint(tenant)?.map(|c| c.seq);
+    let mut out = Vec::new();
+    for (_, line) in lines.iter().filter(|(s, _)| filed.is_none_or(|f| *s > f)) {
+        out.extend_from_slice(line.as_ref());
+        out.push(b'\n');
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    append_lines(dir, tenant, &out)
 }
 
 impl Segment {
@@ -323,11 +335,7 @@ impl Segment {
 }
 
 /// Appends `lines` to `tenant`'s checkpoints file (not synced).
-pub(super) fn append_lines(
-    dir: &LedgerDir,
-    tenant: &TenantId,
-    lines: &[u8],
-) -> Result<(), LedgerError> {
+fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), LedgerError> {
     let path = dir.checkpoints_path(tenant);
     let file = OpenOptions::new()
         .append(true)

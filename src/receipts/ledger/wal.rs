@@ -41,7 +41,7 @@ use super::LedgerError;
 use super::dir::LedgerDir;
 use super::durable::{io_err, lock_exclusive};
 use super::head::{StoredHead, open_head, write_head};
-use super::journal::{append_lines, checkpoint_lines};
+use super::journal::file_tenant_lines;
 use super::tree::read_at;
 use super::wal_record::{
     Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
@@ -434,19 +434,15 @@ fn checkpoint(
 /// Appends `checkpoints` to their tenants' files, each once and in seq order, skipping
 /// those a file already ends beyond (the caller syncs): one append per tenant.
 fn file_checkpoints(dir: &LedgerDir, checkpoints: &[Checkpoint]) -> Result<(), LedgerError> {
-    let mut by_tenant: HashMap<&TenantId, Vec<&Checkpoint>> = HashMap::new();
+    let mut by_tenant: HashMap<&TenantId, Vec<(u64, Vec<u8>)>> = HashMap::new();
     for c in checkpoints {
-        by_tenant.entry(&c.tenant_id).or_default().push(c);
+        by_tenant
+            .entry(&c.tenant_id)
+            .or_default()
+            .push((c.seq, c.to_line()));
     }
-    for (tenant, mut mine) in by_tenant {
-        mine.sort_by_key(|c| c.seq);
-        mine.dedup_by_key(|c| c.seq);
-        let filed = dir.filed_checkpoint(tenant)?.map(|c| c.seq);
-        let new = mine.into_iter().filter(|c| filed.is_none_or(|f| c.seq > f));
-        let lines = checkpoint_lines(new);
-        if !lines.is_empty() {
-            append_lines(dir, tenant, &lines)?;
-        }
+    for (tenant, lines) in by_tenant {
+        file_tenant_lines(dir, tenant, lines)?;
     }
     Ok(())
 }
