@@ -330,12 +330,28 @@ pub(super) fn read_files(dir: &LedgerDir) -> Result<Vec<(PathBuf, Vec<u8>)>, Led
     Ok(files)
 }
 
-/// A log file's bytes (`None` when missing), refusing one far larger than a writer leaves.
+/// A log file's bytes, refusing one far larger than a writer leaves; `None` when it is
+/// missing or holds no record (a closed writer's or a replayed log: its first header is
+/// cleared), so that case costs one small read, not the file.
 pub(super) fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, LedgerError> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > WAL_MAX => Err(too_large(path, m.len())),
-        _ => read_optional(path),
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    let len = file.metadata().map_err(io_err("stat", path))?.len();
+    if len > WAL_MAX {
+        return Err(too_large(path, len));
     }
+    let mut header = [0u8; FIELDS_LEN];
+    if len < HEADER_LEN as u64 {
+        return Ok(None);
+    }
+    read_at(&file, &mut header, 0).map_err(io_err("read", path))?;
+    if Frame::parse(&header).is_none() {
+        return Ok(None);
+    }
+    read_optional(path)
 }
 
 fn too_large(path: &Path, len: u64) -> LedgerError {
