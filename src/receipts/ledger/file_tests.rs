@@ -53,6 +53,12 @@ fn verify_signed_by(dir: &LedgerDir, tenant: &TenantId, seed: u8) -> VerifyRepor
     dir.verify_with(tenant, true, anchors).unwrap()
 }
 
+/// The seqs of `tenant`'s checkpoints as readers see them (its file, the log, the journal).
+fn checkpoint_seqs(dir: &LedgerDir, tenant: &TenantId) -> Vec<u64> {
+    let checkpoints = dir.checkpoints(tenant).unwrap().unwrap_or_default();
+    checkpoints.iter().map(|c| c.seq).collect()
+}
+
 /// A copy of the running `ledger`'s directory as a stop (a kill, or a crash that kept the
 /// page cache) would leave it: its files as they are now, without its locks.
 fn snapshot(ledger: &FileLedger) -> tempfile::TempDir {
@@ -228,13 +234,7 @@ fn concurrent_writers_are_acknowledged_and_heads_only_move_forward() {
                 for (i, t) in names.iter().enumerate() {
                     let report = ledger.verify(t).unwrap();
                     assert!(report.is_ok(), "{t}: {report:?}");
-                    let seqs: Vec<u64> = dir
-                        .checkpoints(t)
-                        .unwrap()
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|c| c.seq)
-                        .collect();
+                    let seqs = checkpoint_seqs(dir, t);
                     assert!(seqs.is_sorted(), "{t}: checkpoints went back: {seqs:?}");
                     assert!(report.receipts >= last[i], "{t}: the head went back");
                     last[i] = report.receipts;

@@ -213,13 +213,7 @@ fn log_files_are_reused_once_their_heads_are_filed() {
     let stopped_dir = LedgerDir::in_state(stopped.path());
     for (t, chain) in names.iter().zip(&chains) {
         assert_eq!(ledger.read(t).unwrap(), *chain, "{t}");
-        let seqs: Vec<u64> = stopped_dir
-            .checkpoints(t)
-            .unwrap()
-            .unwrap()
-            .iter()
-            .map(|c| c.seq)
-            .collect();
+        let seqs = checkpoint_seqs(&stopped_dir, t);
         assert_eq!(seqs, (0..ROUNDS).collect::<Vec<_>>(), "{t}");
         assert!(verify_signed_by(&stopped_dir, t, 13).is_ok(), "{t}");
     }
