@@ -73,6 +73,19 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// Makes everything written to the file system holding `dir` (open as `handle`) durable:
+/// one `syncfs` on Linux. Elsewhere only the directory itself is synced, which is why what
+/// relies on this (the write-ahead log, the round journal) is used on Linux alone.
+#[cfg(target_os = "linux")]
+pub(crate) fn sync_file_system(handle: &File, dir: &Path) -> Result<(), LedgerError> {
+    rustix::fs::syncfs(handle).map_err(|e| io_err("sync the file system of", dir)(e.into()))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn sync_file_system(handle: &File, dir: &Path) -> Result<(), LedgerError> {
+    handle.sync_all().map_err(io_err("sync", dir))
+}
+
 /// Takes an exclusive lock on `file` for this process, refusing at once when another holds it.
 #[cfg(unix)]
 pub(crate) fn lock_exclusive(file: &File, path: &Path) -> Result<(), LedgerError> {

@@ -411,8 +411,7 @@ impl FileLedger {
         &self,
         _files: impl Iterator<Item = (&'a File, &'a PathBuf)>,
     ) -> Result<(), LedgerError> {
-        rustix::fs::syncfs(&self.dir_handle)
-            .map_err(|e| io_err("sync the file system of", self.dir.path())(e.into()))
+        super::durable::sync_file_system(&self.dir_handle, self.dir.path())
     }
 
     #[cfg(not(target_os = "linux"))]

@@ -39,7 +39,7 @@ use crate::ids::TenantId;
 
 use super::LedgerError;
 use super::dir::LedgerDir;
-use super::durable::{io_err, lock_exclusive};
+use super::durable::{io_err, lock_exclusive, sync_file_system};
 use super::head::{StoredHead, open_head, write_head};
 use super::journal::file_tenant_lines;
 use super::tree::read_at;
@@ -428,7 +428,7 @@ fn checkpoint(
 ) -> Result<(), LedgerError> {
     file_checkpoints(dir, signed)?;
     write_heads(dir, heads)?;
-    sync_fs(dir, dir_handle)
+    sync_file_system(dir_handle, dir.path())
 }
 
 /// Appends `checkpoints` to their tenants' files, each once and in seq order, skipping
@@ -445,16 +445,6 @@ fn file_checkpoints(dir: &LedgerDir, checkpoints: &[Checkpoint]) -> Result<(), L
         file_tenant_lines(dir, tenant, lines)?;
     }
     Ok(())
-}
-
-#[cfg(target_os = "linux")]
-fn sync_fs(dir: &LedgerDir, handle: &File) -> Result<(), LedgerError> {
-    rustix::fs::syncfs(handle).map_err(|e| io_err("sync the file system of", dir.path())(e.into()))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sync_fs(_dir: &LedgerDir, handle: &File) -> Result<(), LedgerError> {
-    handle.sync_all().map_err(io_err("sync", _dir.path()))
 }
 
 /// Overwrites each tenant's head file with its head from the log, unless the file already
