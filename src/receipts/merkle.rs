@@ -23,6 +23,15 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
+/// `hash` in lowercase hex, as every hash in a receipt or checkpoint is written.
+pub fn to_hex(hash: &Hash) -> String {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(hash, &mut hex);
+    // Hex digits are ASCII.
+    String::from_utf8(hex.to_vec()).unwrap_or_default()
+}
+
 /// The leaf of a receipt whose hash is `receipt_hash`.
 pub fn leaf_hash(receipt_hash: &Hash) -> Hash {
     let mut h = Sha256::new();
@@ -203,6 +212,16 @@ pub fn root_from_path(index: u64, size: u64, leaf: &Hash, path: &[Hash]) -> Opti
         snode >>= 1;
     }
     (snode == 0).then_some(r)
+}
+
+/// The root of the tree over `leaves`, each node hashed once (grown as a [`Frontier`]).
+pub fn root_of(leaves: &[Hash]) -> Hash {
+    let mut frontier = Frontier::default();
+    let mut nodes = Vec::with_capacity(leaves.len() * 64);
+    for leaf in leaves {
+        frontier.push(*leaf, &mut nodes);
+    }
+    frontier.root()
 }
 
 /// The root of the tree over `leaves` and every leaf's audit path (deepest sibling first),
@@ -495,6 +514,7 @@ mod tests {
             let l = leaves(n);
             let (root, paths) = root_and_paths(&l);
             prop_assert_eq!(root, reference::root(&l));
+            prop_assert_eq!(root_of(&l), root);
             prop_assert_eq!(paths.len(), n);
             for (m, path) in paths.iter().enumerate() {
                 prop_assert_eq!(path, &reference::path(m, &l));

@@ -206,22 +206,32 @@ impl CheckpointSigner {
     /// Signs checkpoints of `heads` (a round's, one per tenant) with one signature over the
     /// Merkle root of their statements; a round of one is signed alone.
     pub fn checkpoints(&self, heads: Vec<CheckpointHead>, time: Timestamp) -> Vec<Checkpoint> {
-        if heads.len() < 2 {
-            return heads
+        self.sign_round(heads, time)
+            .map(|round| round.checkpoints())
+            .unwrap_or_default()
+    }
+
+    /// Signs a round as [`CheckpointSigner::checkpoints`] does, without making each
+    /// checkpoint and its path: what a writer that stores the round once keeps (a flush
+    /// round's cost is then its leaves, its root and one signature). `None` for no heads.
+    pub fn sign_round(&self, heads: Vec<CheckpointHead>, time: Timestamp) -> Option<SignedRound> {
+        if heads.is_empty() {
+            return None;
+        }
+        let mut round = SignedRound {
+            time,
+            key_id: self.public.key_id.clone(),
+            signature: String::new(),
+            heads: heads
                 .into_iter()
-                .map(|h| self.checkpoint(h, time))
-                .collect();
-        }
-        let unsigned = heads
-            .into_iter()
-            .map(|head| self.unsigned(head, time, None))
-            .collect();
-        let (mut checkpoints, text) = in_round(unsigned);
-        let signature = self.sign(text.as_bytes());
-        for c in &mut checkpoints {
-            c.signature.clone_from(&signature);
-        }
-        checkpoints
+                .map(|h| {
+                    let root = merkle::to_hex(&h.merkle_root);
+                    (h.tenant, h.seq, h.head_hash, root, h.catalog_hash)
+                })
+                .collect(),
+        };
+        round.signature = self.sign(round.signed_text().as_bytes());
+        Some(round)
     }
 
     fn unsigned(&self, head: CheckpointHead, time: Timestamp, round: Option<Round>) -> Checkpoint {
@@ -229,7 +239,7 @@ impl CheckpointSigner {
             tenant_id: head.tenant,
             seq: head.seq,
             head_hash: head.head_hash,
-            merkle_root: hex::encode(head.merkle_root),
+            merkle_root: merkle::to_hex(&head.merkle_root),
             catalog_hash: head.catalog_hash,
             time,
             key_id: self.public.key_id.clone(),
@@ -343,36 +353,11 @@ pub struct Round {
     pub path: Vec<String>,
 }
 
-/// Places `checkpoints` (unsigned, two or more, sharing a time and key) in one round: each
-/// gets its index, the round's size and its audit path. Returns them with the text the
-/// round's signature is over.
-fn in_round(mut checkpoints: Vec<Checkpoint>) -> (Vec<Checkpoint>, String) {
-    let size = checkpoints.len() as u64;
-    for (index, c) in (0..).zip(&mut checkpoints) {
-        c.round = Some(Round {
-            index,
-            size,
-            path: Vec::new(),
-        });
-    }
-    let leaves: Vec<Hash> = checkpoints.iter().map(Checkpoint::leaf).collect();
-    let (root, paths) = merkle::root_and_paths(&leaves);
-    for (c, path) in checkpoints.iter_mut().zip(paths) {
-        if let Some(round) = &mut c.round {
-            round.path = path.iter().map(hex::encode).collect();
-        }
-    }
-    let text = match checkpoints.first() {
-        Some(c) => round_text(size, &root, c.time, &c.key_id),
-        None => String::new(),
-    };
-    (checkpoints, text)
-}
-
 /// A round's checkpoints stored once: what each says of its own tenant, and the time, key
 /// and signature they share. A round's paths are derived from its statements, so this is
 /// about a quarter of its checkpoint lines' bytes; [`SignedRound::checkpoints`] gives back
-/// exactly the checkpoints it was made from. (What a file ledger's write-ahead log keeps.)
+/// exactly the checkpoints [`CheckpointSigner::checkpoints`] would have made. (What a file
+/// ledger's write-ahead log keeps.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedRound {
@@ -388,56 +373,78 @@ pub struct SignedRound {
 }
 
 impl SignedRound {
-    /// The round `checkpoints` (as [`CheckpointSigner::checkpoints`] made them) form, `None`
-    /// when they do not share one time, key and signature.
-    pub fn of(checkpoints: &[Checkpoint]) -> Option<SignedRound> {
-        let first = checkpoints.first()?;
-        let round = SignedRound {
-            time: first.time,
-            key_id: first.key_id.clone(),
-            signature: first.signature.clone(),
-            heads: checkpoints
-                .iter()
-                .map(|c| {
-                    (
-                        c.tenant_id.clone(),
-                        c.seq,
-                        c.head_hash.clone(),
-                        c.merkle_root.clone(),
-                        c.catalog_hash.clone(),
-                    )
-                })
-                .collect(),
-        };
-        let same = checkpoints.iter().all(|c| {
-            c.time == round.time && c.key_id == round.key_id && c.signature == round.signature
-        });
-        same.then_some(round)
-    }
-
     /// The round's checkpoints, paths recomputed.
     pub fn checkpoints(&self) -> Vec<Checkpoint> {
-        let unsigned: Vec<Checkpoint> = self
-            .heads
-            .iter()
-            .map(
-                |(tenant, seq, head_hash, merkle_root, catalog_hash)| Checkpoint {
-                    tenant_id: tenant.clone(),
-                    seq: *seq,
-                    head_hash: head_hash.clone(),
-                    merkle_root: merkle_root.clone(),
-                    catalog_hash: catalog_hash.clone(),
-                    time: self.time,
-                    key_id: self.key_id.clone(),
-                    round: None,
-                    signature: self.signature.clone(),
-                },
-            )
+        let mut checkpoints: Vec<Checkpoint> = (0..self.heads.len())
+            .filter_map(|i| self.unsigned(i))
             .collect();
-        if unsigned.len() < 2 {
-            return unsigned;
+        if checkpoints.len() > 1 {
+            let leaves: Vec<Hash> = checkpoints.iter().map(Checkpoint::leaf).collect();
+            let (_, paths) = merkle::root_and_paths(&leaves);
+            for (c, path) in checkpoints.iter_mut().zip(paths) {
+                if let Some(round) = &mut c.round {
+                    round.path = path.iter().map(merkle::to_hex).collect();
+                }
+            }
         }
-        in_round(unsigned).0
+        checkpoints
+    }
+
+    /// The checkpoint of the round's head `index`, path recomputed (`None`: no such head).
+    pub fn checkpoint(&self, index: usize) -> Option<Checkpoint> {
+        let mut c = self.unsigned(index)?;
+        if let Some(round) = &mut c.round {
+            let (_, mut paths) = merkle::root_and_paths(&self.leaves());
+            round.path = paths
+                .swap_remove(index)
+                .iter()
+                .map(merkle::to_hex)
+                .collect();
+        }
+        Some(c)
+    }
+
+    /// Head `index` as a checkpoint without its path: in a round of two or more it carries
+    /// its `round` place (so its statement is v2), with the path left empty.
+    fn unsigned(&self, index: usize) -> Option<Checkpoint> {
+        let (tenant, seq, head_hash, merkle_root, catalog_hash) = self.heads.get(index)?;
+        let size = self.heads.len() as u64;
+        Some(Checkpoint {
+            tenant_id: tenant.clone(),
+            seq: *seq,
+            head_hash: head_hash.clone(),
+            merkle_root: merkle_root.clone(),
+            catalog_hash: catalog_hash.clone(),
+            time: self.time,
+            key_id: self.key_id.clone(),
+            round: (size > 1).then(|| Round {
+                index: index as u64,
+                size,
+                path: Vec::new(),
+            }),
+            signature: self.signature.clone(),
+        })
+    }
+
+    /// Every head's leaf, `SHA-256(0x00 ‖ statement)`, in round order.
+    fn leaves(&self) -> Vec<Hash> {
+        (0..self.heads.len())
+            .filter_map(|i| self.unsigned(i))
+            .map(|c| c.leaf())
+            .collect()
+    }
+
+    /// The text the round's signature is over: a lone checkpoint's statement, or the round's
+    /// root with its size, time and key.
+    fn signed_text(&self) -> String {
+        match self.heads.len() {
+            0 => String::new(),
+            1 => self.unsigned(0).map(|c| c.statement()).unwrap_or_default(),
+            n => {
+                let root = merkle::root_of(&self.leaves());
+                round_text(n as u64, &root, self.time, &self.key_id)
+            }
+        }
     }
 }
 
@@ -445,7 +452,7 @@ impl SignedRound {
 fn round_text(size: u64, root: &Hash, time: Timestamp, key_id: &str) -> String {
     format!(
         "tai-checkpoint-round/v1\nsize {size}\nroot {}\ntime {time}\nkey {key_id}\n",
-        hex::encode(root)
+        merkle::to_hex(root)
     )
 }
 
@@ -577,33 +584,38 @@ mod tests {
         }
     }
 
-    /// A round stored once gives back the very checkpoints (and lines) it was made from,
-    /// whatever its size; checkpoints of different rounds make none.
+    /// A round stored once gives back, whole or one at a time, checkpoints that each verify on
+    /// their own, whatever its size; a round of one is a checkpoint signed alone.
     #[test]
     fn a_signed_round_gives_back_its_checkpoints() {
         let signer = CheckpointSigner::from_seed([3; 32]);
+        let keys = [signer.public().clone()];
         let time = Timestamp::from_secs(1_700_000_000);
         for size in [1usize, 2, 3, 64] {
-            let heads = (0..size)
+            let heads: Vec<CheckpointHead> = (0..size)
                 .map(|i| CheckpointHead {
                     tenant: TenantId::new(format!("t{i}")).unwrap(),
                     seq: i as u64,
                     ..head()
                 })
                 .collect();
-            let signed = signer.checkpoints(heads, time);
-            let round = SignedRound::of(&signed).unwrap();
-            let back = round.checkpoints();
-            assert_eq!(back, signed, "size {size}");
+            let round = signer.sign_round(heads.clone(), time).unwrap();
+            let all = round.checkpoints();
+            assert_eq!(all, signer.checkpoints(heads, time), "size {size}");
+            assert_eq!(all.len(), size);
+            for (i, c) in all.iter().enumerate() {
+                assert_eq!(c.verify_signature(&keys), Ok(()), "{i} of {size}");
+                assert_eq!(round.checkpoint(i).as_ref(), Some(c));
+                assert_eq!(c.round.as_ref().map(|r| (r.index, r.size)), {
+                    (size > 1).then_some((i as u64, size as u64))
+                });
+            }
+            assert_eq!(round.checkpoint(size), None);
             let text = serde_json::to_string(&round).unwrap();
             assert_eq!(serde_json::from_str::<SignedRound>(&text).unwrap(), round);
-            for c in &back {
-                assert_eq!(c.verify_signature(&[signer.public().clone()]), Ok(()));
-            }
         }
-        let a = signer.checkpoint(head(), time);
-        let b = signer.checkpoint(head(), Timestamp::from_secs(1_700_000_001));
-        assert_eq!(SignedRound::of(&[a, b]), None);
+        assert_eq!(signer.sign_round(Vec::new(), time), None);
+        assert_eq!(signer.checkpoints(Vec::new(), time), Vec::new());
     }
 
     #[test]

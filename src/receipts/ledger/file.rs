@@ -376,13 +376,10 @@ impl FileLedger {
     ) -> Result<(), LedgerError> {
         // Signed with the receipts they cover in the same round: a torn round leaves
         // neither, so a checkpoint never covers receipts a crash could take back.
-        let signed = match &self.signer {
-            Some(signer) => {
-                let heads = jobs.iter().filter_map(|(_, j)| j.checkpoint.clone());
-                signer.checkpoints(heads.collect(), self.clock.now())
-            }
-            None => Vec::new(),
-        };
+        let signed = self.signer.as_ref().and_then(|signer| {
+            let heads = jobs.iter().filter_map(|(_, j)| j.checkpoint.clone());
+            signer.sign_round(heads.collect(), self.clock.now())
+        });
         let mut entries: Vec<Entry<'_>> = jobs
             .iter()
             .map(|(_, job)| Entry {

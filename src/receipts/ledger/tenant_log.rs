@@ -376,17 +376,16 @@ impl TenantLog {
         self.derived.sync()?;
         if let Some(wal) = ledger.wal {
             // The ledger is synced: the log takes the head alone, and the checkpoint.
-            let checkpoint = ledger
-                .signer
-                .map(|signer| signer.checkpoint(self.checkpoint_head(tenant), ledger.clock.now()));
+            let signed = ledger.signer.and_then(|signer| {
+                signer.sign_round(vec![self.checkpoint_head(tenant)], ledger.clock.now())
+            });
             let entry = Entry {
                 tenant,
                 at: self.written.ledger_bytes,
                 bytes: &[],
                 head: &self.written,
             };
-            let checkpoints = checkpoint.into_iter().collect();
-            crate::sync::lock(wal).commit(std::slice::from_ref(&entry), checkpoints)?;
+            crate::sync::lock(wal).commit(std::slice::from_ref(&entry), signed)?;
             self.head = self.written.clone();
             self.ahead = Some((self.written.ledger_bytes, Vec::new()));
             return Ok(());

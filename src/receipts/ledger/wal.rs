@@ -47,7 +47,7 @@ use super::wal_record::{
     Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
     round_line,
 };
-use crate::receipts::signing::Checkpoint;
+use crate::receipts::signing::{Checkpoint, SignedRound};
 
 /// How many bytes a log file takes before rounds move to the other: about a hundred rounds
 /// of 64 tenants. The background checkpoint's `syncfs` then writes back about as much of
@@ -79,8 +79,12 @@ pub(super) struct Wal {
     broken: bool,
     /// The checkpoints of the file whose checkpoint runs (or ran last): until it is done,
     /// some tenants' files lack them.
-    filing: Arc<Vec<Checkpoint>>,
+    filing: Arc<Newest>,
 }
+
+/// Each tenant's newest checkpoint among a log file's rounds: its round, stored once, and its
+/// place in it. A file's checkpoint files these, one per tenant (see [`file_checkpoints`]).
+type Newest = HashMap<TenantId, (Arc<SignedRound>, usize)>;
 
 #[derive(Debug)]
 struct Segment {
@@ -93,8 +97,8 @@ struct Segment {
     epoch: u64,
     /// The newest head of each tenant with a record in this file.
     heads: HashMap<TenantId, StoredHead>,
-    /// The checkpoints its rounds signed, in order: its checkpoint files them.
-    signed: Vec<Checkpoint>,
+    /// Each tenant's newest checkpoint its rounds signed: its checkpoint files them.
+    signed: Newest,
 }
 
 impl Wal {
@@ -128,7 +132,7 @@ impl Wal {
                 prepared,
                 epoch: 0,
                 heads: HashMap::new(),
-                signed: Vec::new(),
+                signed: HashMap::new(),
             });
         }
         let dir_handle = File::open(dir.path()).map_err(io_err("open", dir.path()))?;
@@ -200,14 +204,11 @@ impl Wal {
 
     /// `tenant`'s latest checkpoint, when its file may not hold it yet (`None`: it does).
     pub(super) fn latest_of(&self, tenant: &TenantId) -> Option<Checkpoint> {
-        let mine = |signed: &[Checkpoint]| {
-            signed
-                .iter()
-                .rev()
-                .find(|c| &c.tenant_id == tenant)
-                .cloned()
-        };
-        mine(&self.files[self.active].signed).or_else(|| mine(&self.filing))
+        let (round, index) = self.files[self.active]
+            .signed
+            .get(tenant)
+            .or_else(|| self.filing.get(tenant))?;
+        round.checkpoint(*index)
     }
 
     /// Whether each of `entries` fits in a record; if not, the caller syncs the ledgers
@@ -225,11 +226,18 @@ impl Wal {
     pub(super) fn commit(
         &mut self,
         entries: &[Entry<'_>],
-        checkpoints: Vec<Checkpoint>,
+        signed: Option<SignedRound>,
     ) -> Result<(), LedgerError> {
-        let line = round_line(&self.files[self.active].path, &checkpoints)?;
+        let Some(round) = signed else {
+            return self.append_round(entries, &[]);
+        };
+        let line = round_line(&self.files[self.active].path, &round)?;
         self.append_round(entries, &line)?;
-        self.files[self.active].signed.extend(checkpoints);
+        let round = Arc::new(round);
+        let kept = &mut self.files[self.active].signed;
+        for (index, (tenant, ..)) in round.heads.iter().enumerate() {
+            kept.insert(tenant.clone(), (Arc::clone(&round), index));
+        }
         Ok(())
     }
 
@@ -418,31 +426,44 @@ fn newest(heads: &mut HashMap<TenantId, StoredHead>, tenant: &TenantId, head: &S
     }
 }
 
-/// A full log file's checkpoint: the checkpoints its rounds signed to the tenants'
-/// checkpoints files, its heads to the head files, then everything durable.
+/// A full log file's checkpoint: each tenant's newest checkpoint its rounds signed to the
+/// tenant's checkpoints file, its heads to the head files, then everything durable.
 fn checkpoint(
     dir: &LedgerDir,
     dir_handle: &File,
-    signed: &[Checkpoint],
+    signed: &Newest,
     heads: &HashMap<TenantId, StoredHead>,
 ) -> Result<(), LedgerError> {
-    file_checkpoints(dir, signed)?;
+    let newest: Vec<Checkpoint> = signed
+        .values()
+        .filter_map(|(round, index)| round.checkpoint(*index))
+        .collect();
+    file_checkpoints(dir, &newest)?;
     write_heads(dir, heads)?;
     sync_file_system(dir_handle, dir.path())
 }
 
-/// Appends `checkpoints` to their tenants' files, each once and in seq order, skipping
-/// those a file already ends beyond (the caller syncs): one append per tenant.
+/// Appends each tenant's newest of `checkpoints` to its file, unless the file already ends
+/// at or beyond it (the caller syncs): one append per tenant.
+///
+/// Only the newest: a tenant's file keeps the latest checkpoint of each log file (at least one
+/// every [`SEGMENT_LIMIT`] the workspace writes, and always the latest), not one per round.
+/// Every round's is in the log until its file is reused, and any checkpoint handed out (over
+/// HTTP, in a proof) still verifies against the chain on its own: the latest covers every
+/// receipt before it, and `verify --checkpoint` proves the chain extends a kept one. Filing
+/// every round's cost as much again as the receipts themselves under many tenants.
 fn file_checkpoints(dir: &LedgerDir, checkpoints: &[Checkpoint]) -> Result<(), LedgerError> {
-    let mut by_tenant: HashMap<&TenantId, Vec<(u64, Vec<u8>)>> = HashMap::new();
+    let mut newest: HashMap<&TenantId, &Checkpoint> = HashMap::new();
     for c in checkpoints {
-        by_tenant
-            .entry(&c.tenant_id)
-            .or_default()
-            .push((c.seq, c.to_line()));
+        match newest.get(&c.tenant_id) {
+            Some(kept) if kept.seq >= c.seq => {}
+            _ => {
+                newest.insert(&c.tenant_id, c);
+            }
+        }
     }
-    for (tenant, lines) in by_tenant {
-        file_tenant_lines(dir, tenant, lines)?;
+    for (tenant, c) in newest {
+        file_tenant_lines(dir, tenant, vec![(c.seq, c.to_line())])?;
     }
     Ok(())
 }

@@ -283,18 +283,11 @@ pub(super) fn records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>
 
 /// A round's checkpoints as a record's checkpoints part holds them: one line, the round stored
 /// once (see [`SignedRound`]).
-pub(super) fn round_line(path: &Path, checkpoints: &[Checkpoint]) -> Result<Vec<u8>, LedgerError> {
-    if checkpoints.is_empty() {
-        return Ok(Vec::new());
-    }
-    let damaged = |detail: String| LedgerError::WalDamaged {
+pub(super) fn round_line(path: &Path, round: &SignedRound) -> Result<Vec<u8>, LedgerError> {
+    let mut line = serde_json::to_vec(round).map_err(|e| LedgerError::WalDamaged {
         path: path.to_path_buf(),
-        detail,
-    };
-    let round = SignedRound::of(checkpoints)
-        .ok_or_else(|| damaged("a round's checkpoints do not share one signature".to_owned()))?;
-    let mut line =
-        serde_json::to_vec(&round).map_err(|e| damaged(format!("a round's checkpoints: {e}")))?;
+        detail: format!("a round's checkpoints: {e}"),
+    })?;
     line.push(b'\n');
     Ok(line)
 }
