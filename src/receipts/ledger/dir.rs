@@ -102,7 +102,8 @@ impl LedgerDir {
         tenant: &TenantId,
     ) -> Result<Option<Checkpoint>, LedgerError> {
         let path = self.checkpoints_path(tenant);
-        // Only the last line is read: the file grows by a line per flush round.
+        // Only the last line is read: the file grows by a line per log file (per flush round
+        // for a writer without the log).
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -434,10 +434,23 @@ fn checkpoint(
     signed: &Newest,
     heads: &HashMap<TenantId, StoredHead>,
 ) -> Result<(), LedgerError> {
-    let newest: Vec<Checkpoint> = signed
-        .values()
-        .filter_map(|(round, index)| round.checkpoint(*index))
-        .collect();
+    // Each round's checkpoints made once, however many tenants' newest it holds.
+    let mut rounds: HashMap<*const SignedRound, (&SignedRound, Vec<usize>)> = HashMap::new();
+    for (round, index) in signed.values() {
+        let at = rounds
+            .entry(Arc::as_ptr(round))
+            .or_insert((round, Vec::new()));
+        at.1.push(*index);
+    }
+    let mut newest = Vec::with_capacity(signed.len());
+    for (round, indices) in rounds.into_values() {
+        let mut all: Vec<Option<Checkpoint>> = round.checkpoints().into_iter().map(Some).collect();
+        newest.extend(
+            indices
+                .iter()
+                .filter_map(|&i| all.get_mut(i).and_then(Option::take)),
+        );
+    }
     file_checkpoints(dir, &newest)?;
     write_heads(dir, heads)?;
     sync_file_system(dir_handle, dir.path())
