@@ -33,6 +33,11 @@ use tai::workspace::Workspace;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // `-- durable`: the signing comparison alone, e.g. under a profiler.
+    if std::env::args().nth(1).as_deref() == Some("durable") {
+        durable_signing();
+        return;
+    }
     let (tai_p50, cedar_p50) = gated_call_vs_cedar();
     println!(
         "gated call   tai p50 {:.2} µs   cedar is_authorized p50 {:.2} µs   tai/cedar {:.2}",
@@ -247,7 +252,7 @@ fn durable_rate(tenants: usize, signed: bool) -> f64 {
         ..ToolCall::default()
     };
     const THREADS: usize = 32;
-    const PER_THREAD: usize = 500;
+    const PER_THREAD: usize = 3_000;
     let t0 = Instant::now();
     std::thread::scope(|s| {
         for thread in 0..THREADS {
