@@ -55,9 +55,23 @@ pub use run::{ServeError, ServeOptions, app, bind, serve, shutdown_signal};
 pub use session::Sessions;
 pub use trace::REQUEST_ID;
 
-/// What every request handler shares.
+/// What every request handler shares: one `Arc`, since axum clones the state for every
+/// request (a clone of four `Arc`s moved four contended counters between the workers' caches
+/// per clone and drop).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     /// Every tenant, over its durable ledger.
     pub workspace: Arc<Workspace>,
     /// Live receipt listeners.
@@ -72,18 +86,22 @@ pub struct AppState {
 impl AppState {
     /// State over `workspace`, whose observer must be `hub` so listeners hear every receipt.
     pub fn new(workspace: Arc<Workspace>, hub: Arc<Hub>, auth: Auth) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             workspace,
             hub,
             auth: Arc::new(auth),
             marketplace: Arc::new(Offline::empty()),
-        }
+        }))
     }
 
     /// The same state, mapping marketplace notifications through `records`.
-    pub fn with_marketplace_records(mut self, records: Arc<dyn Resources + Send + Sync>) -> Self {
-        self.marketplace = records;
-        self
+    pub fn with_marketplace_records(self, records: Arc<dyn Resources + Send + Sync>) -> Self {
+        AppState(Arc::new(Shared {
+            workspace: Arc::clone(&self.workspace),
+            hub: Arc::clone(&self.hub),
+            auth: Arc::clone(&self.auth),
+            marketplace: records,
+        }))
     }
 }
 
