@@ -25,11 +25,16 @@ pub fn empty_root() -> Hash {
 
 /// `hash` in lowercase hex, as every hash in a receipt or checkpoint is written.
 pub fn to_hex(hash: &Hash) -> String {
+    // Hex digits are ASCII.
+    String::from_utf8(hex_digits(hash).to_vec()).unwrap_or_default()
+}
+
+/// `hash`'s lowercase hex digits, without a `String` (see [`to_hex`]).
+pub fn hex_digits(hash: &Hash) -> [u8; 64] {
     let mut hex = [0u8; 64];
     // 32 bytes always fit 64 hex digits.
     let _ = hex::encode_to_slice(hash, &mut hex);
-    // Hex digits are ASCII.
-    String::from_utf8(hex.to_vec()).unwrap_or_default()
+    hex
 }
 
 /// The leaf of a receipt whose hash is `receipt_hash`.

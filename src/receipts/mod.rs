@@ -237,16 +237,12 @@ pub fn ledger_lines(receipts: &[Receipt]) -> Vec<u8> {
 
 /// SHA-256 of `bytes` in lowercase hex digits.
 fn sha256_hex_digits(bytes: &[u8]) -> [u8; 64] {
-    let mut hex = [0u8; 64];
-    // 32 bytes always fit 64 hex digits.
-    let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut hex);
-    hex
+    merkle::hex_digits(&Sha256::digest(bytes).into())
 }
 
 /// SHA-256 of `bytes` in lowercase hex, the form every hash in a receipt takes.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    // Hex digits are ASCII.
-    String::from_utf8(sha256_hex_digits(bytes).to_vec()).unwrap_or_default()
+    merkle::to_hex(&Sha256::digest(bytes).into())
 }
 
 fn canonical_unsealed(seq: u64, prev_hash: &str, body: &ReceiptBody) -> Vec<u8> {

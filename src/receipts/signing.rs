@@ -356,8 +356,8 @@ pub struct Round {
 /// A round's checkpoints stored once: what each says of its own tenant, and the time, key
 /// and signature they share. A round's paths are derived from its statements, so this is
 /// about a quarter of its checkpoint lines' bytes; [`SignedRound::checkpoints`] gives back
-/// exactly the checkpoints [`CheckpointSigner::checkpoints`] would have made. (What a file
-/// ledger's write-ahead log keeps.)
+/// the checkpoints it was signed as (what [`CheckpointSigner::checkpoints`] returns). What a
+/// file ledger's write-ahead log keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedRound {

@@ -496,7 +496,7 @@ pub(super) fn quarantine_notice(
         "reason": reason,
         "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
         "bytes": bytes.len(),
-        "sha256": hex::encode(Sha256::digest(bytes)),
+        "sha256": crate::receipts::sha256_hex(bytes),
         "receipts": receipts,
     })
 }
