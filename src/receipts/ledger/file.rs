@@ -520,7 +520,10 @@ impl Ledger for FileLedger {
         // This writer knows what of the log or the journal is not in the tenant's file yet: no
         // need to read them, which a reader must.
         let unfiled = match (&self.wal, &self.journal) {
-            (Some(wal), _) => lock(wal).latest_of(tenant),
+            (Some(wal), _) => {
+                let latest = lock(wal).latest_of(tenant);
+                latest.and_then(|(round, index)| round.checkpoint(index))
+            }
             (None, Some(journal)) => lock(journal).latest_of(tenant)?,
             (None, None) => return self.dir.latest_checkpoint(tenant),
         };

@@ -202,13 +202,15 @@ impl Wal {
             .cloned()
     }
 
-    /// `tenant`'s latest checkpoint, when its file may not hold it yet (`None`: it does).
-    pub(super) fn latest_of(&self, tenant: &TenantId) -> Option<Checkpoint> {
-        let (round, index) = self.files[self.active]
+    /// `tenant`'s latest checkpoint, when its file may not hold it yet (`None`: it does): its
+    /// round and place, for the caller to make the checkpoint (`SignedRound::checkpoint`)
+    /// after it lets go of the log, which the durability thread waits on.
+    pub(super) fn latest_of(&self, tenant: &TenantId) -> Option<(Arc<SignedRound>, usize)> {
+        self.files[self.active]
             .signed
             .get(tenant)
-            .or_else(|| self.filing.get(tenant))?;
-        round.checkpoint(*index)
+            .or_else(|| self.filing.get(tenant))
+            .cloned()
     }
 
     /// Whether each of `entries` fits in a record; if not, the caller syncs the ledgers
