@@ -298,7 +298,8 @@ impl LedgerDir {
         limit: usize,
         end: u64,
     ) -> Result<Option<Vec<u8>>, LedgerError> {
-        use super::tree::{INDEX_LEN, read_at};
+        use super::durable::read_at;
+        use super::tree::INDEX_LEN;
         let (Ok(index), Ok(ledger)) = (
             File::open(self.index_path(tenant)),
             File::open(self.ledger_path(tenant)),

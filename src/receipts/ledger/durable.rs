@@ -1,5 +1,6 @@
-//! File-system steps that survive a crash (atomic replacement, directory syncs), and the
-//! exclusive lock a writer holds on the files it owns.
+//! File-system steps that survive a crash (atomic replacement, directory syncs), the
+//! exclusive lock a writer holds on the files it owns, and the positioned reads and writes
+//! every ledger file is accessed with.
 //!
 //! A rename is only durable once the directory holding it is synced, and a new file's name
 //! only once its parent is; these helpers do those steps in the order that makes each write
@@ -19,6 +20,34 @@ pub(crate) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error
         path,
         source,
     }
+}
+
+/// Reads exactly `buf.len()` bytes of `file` from offset `at`.
+#[cfg(unix)]
+pub(crate) fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, at)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn read_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(buf)
+}
+
+/// Writes all of `bytes` to `file` at offset `at`.
+#[cfg(unix)]
+pub(crate) fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(bytes, at)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn write_at(mut file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(at))?;
+    file.write_all(bytes)
 }
 
 /// Replaces `path` with `bytes` so that after a crash it holds either the old or the new

@@ -278,8 +278,8 @@ impl Journal {
 
 /// Appends checkpoint lines (each source a file's path and bytes) to their tenants'
 /// checkpoints files, in seq order, each once, skipping those a file already ends beyond:
-/// what a stopped writer left in its journal or write-ahead log.
-pub(super) fn file_lines(dir: &LedgerDir, sources: &[(&Path, &[u8])]) -> Result<(), LedgerError> {
+/// what a stopped writer left in its journal.
+fn file_lines(dir: &LedgerDir, sources: &[(&Path, &[u8])]) -> Result<(), LedgerError> {
     let mut by_tenant: BTreeMap<&str, Vec<(u64, &[u8])>> = BTreeMap::new();
     for (path, bytes) in sources {
         for (n, line) in complete_lines(bytes) {

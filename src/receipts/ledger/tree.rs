@@ -13,7 +13,7 @@
 //! the ledger what the files do not hold yet.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use crate::receipts::line;
 use crate::receipts::merkle::{self, Frontier, Hash, NodeSource};
 
 use super::LedgerError;
-use super::durable::{io_err, replace_file};
+use super::durable::{io_err, read_at, replace_file};
 
 /// Bytes per stored node.
 pub(crate) const NODE_LEN: u64 = 32;
@@ -51,19 +51,6 @@ impl NodeSource for TreeFile<'_> {
         .map_err(io_err("read", self.path))?;
         Ok(node)
     }
-}
-
-#[cfg(unix)]
-pub(crate) fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, at)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn read_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    use std::io::Read;
-    file.seek(SeekFrom::Start(at))?;
-    file.read_exact(buf)
 }
 
 /// The tree and index of an open tenant log, and what the next flush appends to them.

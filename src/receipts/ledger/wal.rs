@@ -39,10 +39,9 @@ use crate::ids::TenantId;
 
 use super::LedgerError;
 use super::dir::LedgerDir;
-use super::durable::{io_err, lock_exclusive, sync_file_system};
+use super::durable::{io_err, lock_exclusive, read_at, sync_file_system, write_at};
 use super::head::{StoredHead, open_head, write_head};
 use super::journal::file_tenant_lines;
-use super::tree::read_at;
 use super::wal_record::{
     Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
     round_line,
@@ -436,23 +435,12 @@ fn checkpoint(
     signed: &Newest,
     heads: &HashMap<TenantId, StoredHead>,
 ) -> Result<(), LedgerError> {
-    // Each round's checkpoints made once, however many tenants' newest it holds.
-    let mut rounds: HashMap<*const SignedRound, (&SignedRound, Vec<usize>)> = HashMap::new();
-    for (round, index) in signed.values() {
-        let at = rounds
-            .entry(Arc::as_ptr(round))
-            .or_insert((round, Vec::new()));
-        at.1.push(*index);
-    }
-    let mut newest = Vec::with_capacity(signed.len());
-    for (round, indices) in rounds.into_values() {
-        let mut all: Vec<Option<Checkpoint>> = round.checkpoints().into_iter().map(Some).collect();
-        newest.extend(
-            indices
-                .iter()
-                .filter_map(|&i| all.get_mut(i).and_then(Option::take)),
-        );
-    }
+    // Each round's checkpoints made once, however many tenants' newest it holds; filing
+    // keeps each tenant's newest of them.
+    let mut rounds: Vec<&Arc<SignedRound>> = signed.values().map(|(round, _)| round).collect();
+    rounds.sort_by_key(|r| Arc::as_ptr(r));
+    rounds.dedup_by_key(|r| Arc::as_ptr(r));
+    let newest: Vec<Checkpoint> = rounds.iter().flat_map(|r| r.checkpoints()).collect();
     file_checkpoints(dir, &newest)?;
     write_heads(dir, heads)?;
     sync_file_system(dir_handle, dir.path())
@@ -570,19 +558,6 @@ fn prepare(segment: &mut Segment, end: u64) -> Result<(), LedgerError> {
     write_at(&segment.file, &zeros, segment.prepared).map_err(io_err("write", &segment.path))?;
     segment.prepared = target;
     Ok(())
-}
-
-#[cfg(unix)]
-fn write_at(file: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(bytes, at)
-}
-
-#[cfg(not(unix))]
-fn write_at(mut file: &File, bytes: &[u8], at: u64) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    file.seek(SeekFrom::Start(at))?;
-    file.write_all(bytes)
 }
 
 /// A fresh epoch: records a file's earlier use left behind never carry it.

@@ -18,9 +18,8 @@ use crate::receipts::signing::{Checkpoint, SignedRound};
 
 use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
-use super::durable::io_err;
+use super::durable::{io_err, read_at};
 use super::head::StoredHead;
-use super::tree::read_at;
 
 /// The write-ahead log's two files in the ledger directory (`wal` is no extension of a
 /// tenant's files).
