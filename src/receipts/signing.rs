@@ -379,8 +379,7 @@ impl SignedRound {
             .filter_map(|i| self.unsigned(i))
             .collect();
         if checkpoints.len() > 1 {
-            let leaves: Vec<Hash> = checkpoints.iter().map(Checkpoint::leaf).collect();
-            let (_, paths) = merkle::root_and_paths(&leaves);
+            let (_, paths) = merkle::root_and_paths(&self.leaves());
             for (c, path) in checkpoints.iter_mut().zip(paths) {
                 if let Some(round) = &mut c.round {
                     round.path = path.iter().map(merkle::to_hex).collect();
@@ -427,10 +426,26 @@ impl SignedRound {
     }
 
     /// Every head's leaf, `SHA-256(0x00 ‖ statement)`, in round order.
+    /// Written into one buffer with the time's text made once: a flush round's signer runs
+    /// this for every tenant the round wrote.
     fn leaves(&self) -> Vec<Hash> {
-        (0..self.heads.len())
-            .filter_map(|i| self.unsigned(i))
-            .map(|c| c.leaf())
+        let time = self.time.to_string();
+        let in_round = self.heads.len() > 1;
+        let mut text = String::with_capacity(512);
+        self.heads
+            .iter()
+            .map(|(tenant, seq, head, root, catalog)| {
+                text.clear();
+                let head = StatementHead {
+                    tenant: tenant.as_str(),
+                    seq: *seq,
+                    head,
+                    root,
+                    catalog,
+                };
+                head.write(&mut text, in_round, &time, &self.key_id);
+                leaf_of(&text)
+            })
             .collect()
     }
 
@@ -446,6 +461,53 @@ impl SignedRound {
             }
         }
     }
+}
+
+/// What one checkpoint's statement says of its own tenant.
+struct StatementHead<'a> {
+    tenant: &'a str,
+    seq: u64,
+    head: &'a str,
+    root: &'a str,
+    catalog: &'a str,
+}
+
+impl StatementHead<'_> {
+    /// Appends the statement (see [`Checkpoint::statement`]) to `out`: version 2 for a leaf of
+    /// a round, 1 for a checkpoint signed alone.
+    fn write(&self, out: &mut String, in_round: bool, time: &str, key_id: &str) {
+        let version = if in_round { "2" } else { "1" };
+        let seq = self.seq.to_string();
+        for part in [
+            "tai-checkpoint/v",
+            version,
+            "\ntenant ",
+            self.tenant,
+            "\nseq ",
+            &seq,
+            "\nhead ",
+            self.head,
+            "\nroot ",
+            self.root,
+            "\ncatalog ",
+            self.catalog,
+            "\ntime ",
+            time,
+            "\nkey ",
+            key_id,
+            "\n",
+        ] {
+            out.push_str(part);
+        }
+    }
+}
+
+/// A statement's leaf in its round: `SHA-256(0x00 ‖ statement)`.
+fn leaf_of(statement: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(statement.as_bytes());
+    h.finalize().into()
 }
 
 /// The text a round's signature is over.
@@ -489,17 +551,21 @@ impl Checkpoint {
     /// What the checkpoint states: one field per line after a fixed first line
     /// (`tai-checkpoint/v1` signed alone, `tai-checkpoint/v2` as a leaf of a round).
     pub fn statement(&self) -> String {
-        let version = if self.round.is_some() { 2 } else { 1 };
-        format!(
-            "tai-checkpoint/v{version}\ntenant {}\nseq {}\nhead {}\nroot {}\ncatalog {}\ntime {}\nkey {}\n",
-            self.tenant_id,
-            self.seq,
-            self.head_hash,
-            self.merkle_root,
-            self.catalog_hash,
-            self.time,
-            self.key_id
-        )
+        let mut text = String::with_capacity(512);
+        let head = StatementHead {
+            tenant: self.tenant_id.as_str(),
+            seq: self.seq,
+            head: &self.head_hash,
+            root: &self.merkle_root,
+            catalog: &self.catalog_hash,
+        };
+        head.write(
+            &mut text,
+            self.round.is_some(),
+            &self.time.to_string(),
+            &self.key_id,
+        );
+        text
     }
 
     /// The bytes the signature is over: the statement of a checkpoint signed alone; for one
@@ -523,10 +589,7 @@ impl Checkpoint {
 
     /// The checkpoint's leaf in its round: `SHA-256(0x00 ‖ statement)`.
     fn leaf(&self) -> Hash {
-        let mut h = Sha256::new();
-        h.update([0u8]);
-        h.update(self.statement().as_bytes());
-        h.finalize().into()
+        leaf_of(&self.statement())
     }
 
     /// The Merkle root as bytes, `None` when it is not 64 hex digits.

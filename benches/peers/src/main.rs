@@ -33,18 +33,33 @@ use tai::workspace::Workspace;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    // `-- durable`: the signing comparison alone, e.g. under a profiler.
-    if std::env::args().nth(1).as_deref() == Some("durable") {
-        durable_signing();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `-- durable`: the signing comparison alone; `-- durable TENANTS on|off`: one side of
+    // it, repeated, e.g. under a profiler.
+    if args.first().map(String::as_str) == Some("durable") {
+        match (args.get(1).and_then(|n| n.parse().ok()), args.get(2)) {
+            (Some(tenants), Some(side)) => {
+                let signed = side == "on";
+                for _ in 0..4 {
+                    println!(
+                        "durable {tenants} tenant(s) signing {side}: {:.0} calls/s",
+                        durable_rate(tenants, signed)
+                    );
+                }
+            }
+            _ => durable_signing(),
+        }
         return;
     }
     let (tai_p50, cedar_p50) = gated_call_vs_cedar();
     println!(
         "gated call   tai p50 {:.2} µs   cedar is_authorized p50 {:.2} µs   tai/cedar {:.2}",
-        tai_p50, cedar_p50, tai_p50 / cedar_p50
+        tai_p50,
+        cedar_p50,
+        tai_p50 / cedar_p50
     );
     // `-- call` stops here: the comparison alone, e.g. under a profiler.
-    if std::env::args().nth(1).as_deref() == Some("call") {
+    if args.first().map(String::as_str) == Some("call") {
         return;
     }
     proofs();
@@ -64,7 +79,9 @@ fn p50(mut samples: Vec<u64>) -> f64 {
 /// same machine.
 fn gated_call_vs_cedar() -> (f64, f64) {
     let catalog = Arc::new(load::build(&builtin::sources()).unwrap());
-    let clock = Arc::new(SimClock::new(Timestamp::parse("2026-01-10T00:00:00Z").unwrap()));
+    let clock = Arc::new(SimClock::new(
+        Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+    ));
     let mut engine = MemoryEngine::new(catalog, clock, IdSource::seeded(1));
     let tenant = TenantId::new("bench").unwrap();
     let mut ev = EntitlementEvent::new(EventKind::Activated, tenant.clone());
@@ -124,7 +141,9 @@ fn gated_call_vs_cedar() -> (f64, f64) {
     .unwrap();
     let authorizer = Authorizer::new();
     assert_eq!(
-        authorizer.is_authorized(&request, &policies, &entities).decision(),
+        authorizer
+            .is_authorized(&request, &policies, &entities)
+            .decision(),
         CedarDecision::Allow
     );
 
@@ -136,7 +155,9 @@ fn gated_call_vs_cedar() -> (f64, f64) {
         // touch) what one tenant's chain holds in a real run, not millions.
         let mut e = MemoryEngine::new(
             Arc::new(load::build(&builtin::sources()).unwrap()),
-            Arc::new(SimClock::new(Timestamp::parse("2026-01-10T00:00:00Z").unwrap())),
+            Arc::new(SimClock::new(
+                Timestamp::parse("2026-01-10T00:00:00Z").unwrap(),
+            )),
             IdSource::seeded(1),
         );
         e.apply_event(&ev);

@@ -237,7 +237,15 @@ impl Wal {
         let round = Arc::new(round);
         let kept = &mut self.files[self.active].signed;
         for (index, (tenant, ..)) in round.heads.iter().enumerate() {
-            kept.insert(tenant.clone(), (Arc::clone(&round), index));
+            // A tenant written before in this file (the usual case) keeps its key: no copy
+            // of its id per round.
+            let newest = (Arc::clone(&round), index);
+            match kept.get_mut(tenant) {
+                Some(kept) => *kept = newest,
+                None => {
+                    kept.insert(tenant.clone(), newest);
+                }
+            }
         }
         Ok(())
     }
