@@ -34,13 +34,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // `-- durable`: the signing comparison alone; `-- durable TENANTS on|off`: one side of
-    // it, repeated, e.g. under a profiler.
+    // `-- durable`: the signing comparison alone; `-- durable TENANTS on|off [RUNS]`: one
+    // side of it (4 runs), e.g. under a profiler or alternated with another build.
     if args.first().map(String::as_str) == Some("durable") {
         match (args.get(1).and_then(|n| n.parse().ok()), args.get(2)) {
             (Some(tenants), Some(side)) => {
                 let signed = side == "on";
-                for _ in 0..4 {
+                let runs = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(4);
+                for _ in 0..runs {
                     println!(
                         "durable {tenants} tenant(s) signing {side}: {:.0} calls/s",
                         durable_rate(tenants, signed)
