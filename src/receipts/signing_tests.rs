@@ -1,3 +1,6 @@
+//! Signing keys and checkpoints: keys through PEM, a checkpoint verifying alone and in its
+//! round only as signed, and a round stored once giving back its checkpoints.
+
 use super::*;
 
 fn head() -> CheckpointHead {
