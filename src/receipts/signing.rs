@@ -198,7 +198,17 @@ impl CheckpointSigner {
 
     /// Signs a checkpoint of `head` alone.
     pub fn checkpoint(&self, head: CheckpointHead, time: Timestamp) -> Checkpoint {
-        let mut c = self.unsigned(head, time, None);
+        let mut c = Checkpoint {
+            tenant_id: head.tenant,
+            seq: head.seq,
+            head_hash: head.head_hash,
+            merkle_root: merkle::to_hex(&head.merkle_root),
+            catalog_hash: head.catalog_hash,
+            time,
+            key_id: self.public.key_id.clone(),
+            round: None,
+            signature: String::new(),
+        };
         c.signature = self.sign(c.statement().as_bytes());
         c
     }
@@ -232,20 +242,6 @@ impl CheckpointSigner {
         };
         round.signature = self.sign(round.signed_text().as_bytes());
         Some(round)
-    }
-
-    fn unsigned(&self, head: CheckpointHead, time: Timestamp, round: Option<Round>) -> Checkpoint {
-        Checkpoint {
-            tenant_id: head.tenant,
-            seq: head.seq,
-            head_hash: head.head_hash,
-            merkle_root: merkle::to_hex(&head.merkle_root),
-            catalog_hash: head.catalog_hash,
-            time,
-            key_id: self.public.key_id.clone(),
-            round,
-            signature: String::new(),
-        }
     }
 }
 
@@ -434,16 +430,9 @@ impl SignedRound {
         let mut text = String::with_capacity(512);
         self.heads
             .iter()
-            .map(|(tenant, seq, head, root, catalog)| {
+            .map(|head| {
                 text.clear();
-                let statement = StatementHead {
-                    tenant: tenant.as_str(),
-                    seq: *seq,
-                    head,
-                    root,
-                    catalog,
-                };
-                statement.write(&mut text, in_round, &time, &self.key_id);
+                StatementHead::of(head).write(&mut text, in_round, &time, &self.key_id);
                 leaf_of(&text)
             })
             .collect()
@@ -452,12 +441,17 @@ impl SignedRound {
     /// The text the round's signature is over: a lone checkpoint's statement, or the round's
     /// root with its size, time and key.
     fn signed_text(&self) -> String {
-        match self.heads.len() {
-            0 => String::new(),
-            1 => self.unsigned(0).map(|c| c.statement()).unwrap_or_default(),
-            n => {
+        match self.heads.as_slice() {
+            [] => String::new(),
+            [head] => {
+                let mut text = String::with_capacity(512);
+                let time = self.time.to_string();
+                StatementHead::of(head).write(&mut text, false, &time, &self.key_id);
+                text
+            }
+            heads => {
                 let root = merkle::root_of(&self.leaves());
-                round_text(n as u64, &root, self.time, &self.key_id)
+                round_text(heads.len() as u64, &root, self.time, &self.key_id)
             }
         }
     }
@@ -473,6 +467,18 @@ struct StatementHead<'a> {
 }
 
 impl StatementHead<'_> {
+    /// A round's head as its statement's own part.
+    fn of(head: &(TenantId, u64, String, String, String)) -> StatementHead<'_> {
+        let (tenant, seq, head, root, catalog) = head;
+        StatementHead {
+            tenant: tenant.as_str(),
+            seq: *seq,
+            head,
+            root,
+            catalog,
+        }
+    }
+
     /// Appends the statement (see [`Checkpoint::statement`]) to `out`: version 2 for a leaf of
     /// a round, 1 for a checkpoint signed alone.
     fn write(&self, out: &mut String, in_round: bool, time: &str, key_id: &str) {
