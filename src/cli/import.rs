@@ -14,7 +14,7 @@ use crate::intake::{self, Reading};
 use crate::marketplace::{Context, Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
 use crate::workspace::{ImportError, ImportStatus, Workspace};
 
-use super::common::{input_error, open, print_json, print_receipts};
+use super::common::{open, print_json, print_receipts};
 use super::{Exit, Format, GlobalArgs};
 
 /// The marketplaces notifications can come from.
@@ -169,7 +169,14 @@ fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
     };
     let text = match text {
         Ok(t) => t,
-        Err(d) => return vec![(name, Err(format!("{:#}", input_error(d))))],
+        // Said once, after the file's name the report already starts with.
+        Err(d) => {
+            let message = match &d.help {
+                Some(help) => format!("{}\n  help: {help}", d.message),
+                None => d.message,
+            };
+            return vec![(name, Err(message))];
+        }
     };
     if let Ok(value) = serde_json::from_str::<Value>(&text) {
         return vec![(name, Ok(value))];

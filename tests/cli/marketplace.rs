@@ -600,6 +600,21 @@ fn unreadable_notifications_and_missing_resources_are_input_errors() {
         text(&out)
     );
 
+    // A directory named as notifications: said once, with what to give instead.
+    let dir = ws.dir.path().join("a-dir");
+    std::fs::create_dir(&dir).unwrap();
+    let named = dir.to_str().unwrap();
+    let out = ws.tai(GCP_NOW, &["event", "import", "--from", "gcp", named]);
+    assert_eq!(code(&out), 2);
+    let said = text(&out);
+    assert!(
+        said.contains(&format!(
+            "{named}: invalid: cannot read `{named}`: it is a directory\n  help: notifications are a regular JSON file"
+        )),
+        "{said}"
+    );
+    assert_eq!(said.matches(named).count(), 2, "{said}");
+
     // The resource the notification needs is not given.
     let (c, r) = ws.import(GCP_NOW, "gcp", None, &["gcp/02_entitlement_active.json"]);
     assert_eq!(c, 2);
