@@ -20,6 +20,11 @@ fn head(next_seq: u64, ledger_bytes: u64) -> StoredHead {
 /// Record `round` of epoch 7: tenants `a` and `b` gain `round + 1` bytes each from
 /// `10 * round` on, and one checkpoint-like line.
 fn record(epoch: u64, round: u64) -> Vec<u8> {
+    record_as(Sums::Crc32c, epoch, round)
+}
+
+/// [`record`] with `sums` checksums.
+fn record_as(sums: Sums, epoch: u64, round: u64) -> Vec<u8> {
     let (a, b) = (tenant("a"), tenant("b"));
     let at = 10 * round;
     let (ha, hb) = (
@@ -42,7 +47,7 @@ fn record(epoch: u64, round: u64) -> Vec<u8> {
         },
     ];
     let line = format!("{{\"round\":{round}}}\n");
-    let record = encode(epoch, round, &entries, line.as_bytes());
+    let record = encode_as(sums, epoch, round, &entries, line.as_bytes());
     assert!(record.len() as u64 <= encoded_len(&entries, line.len()));
     record
 }
@@ -115,6 +120,36 @@ fn readers_take_a_tenants_newest_head_and_skip_a_torn_last_record() {
     );
 }
 
+#[test]
+fn records_are_written_with_crc32c_and_a_log_of_the_first_format_is_still_read() {
+    let new = record(7, 0);
+    assert_eq!(&new[..8], b"tai-wal2");
+    // The receipts-and-checkpoints checksum: the CRC32C of the record's last part (two
+    // tenants' one byte each, one line), little-endian, then zeros.
+    let rest = &new[new.len() - (2 + "{\"round\":0}\n".len())..];
+    let slot = &new[FIELDS_LEN + SUM_LEN..HEADER_LEN];
+    assert_eq!(slot[..4], crc32c::crc32c(rest).to_le_bytes());
+    assert!(slot[4..].iter().all(|&b| b == 0), "{slot:?}");
+
+    // What an earlier release left: SHA-256 checksums, read as before, and a damaged last
+    // record still not taken.
+    let old: Vec<u8> = (0..3)
+        .map(|r| record_as(Sums::Sha256, 7, r))
+        .collect::<Vec<_>>()
+        .concat();
+    assert_eq!(&old[..8], b"tai-wal1");
+    assert_eq!(rounds(&old), [0, 1, 2]);
+    let mut torn = old.clone();
+    let last = torn.len() - 1;
+    torn[last] ^= 1;
+    assert_eq!(rounds(&torn), [0, 1]);
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    std::fs::create_dir_all(dir.path()).unwrap();
+    std::fs::write(dir.path().join(WAL_FILES[0]), &old).unwrap();
+    assert_eq!(dir.wal_head(&tenant("b")).unwrap(), Some(head(3, 23)));
+}
+
 proptest! {
     /// Whatever happens to a log file's bytes — cut anywhere, any byte changed — a reader
     /// takes a prefix of the records written, never a record that was not written whole,
@@ -134,7 +169,8 @@ proptest! {
         bytes.truncate(end);
         let read = records(Path::new("test.wal"), &bytes);
         // A changed byte inside an entry's JSON with its checksum still holding cannot
-        // happen (SHA-256), so reading never fails here: it stops.
+        // happen (a CRC catches every single changed bit), so reading never fails here: it
+        // stops.
         let read = read.unwrap();
         let mut start = 0;
         for (i, r) in read.iter().enumerate() {
