@@ -69,9 +69,7 @@ impl Sums {
                 slot.copy_from_slice(&h.finalize());
             }
             Sums::Crc32c => {
-                let crc = parts
-                    .into_iter()
-                    .fold(0, |crc, part| crc32c::crc32c_append(crc, part));
+                let crc = parts.into_iter().fold(0, crc32c::crc32c_append);
                 slot[..4].copy_from_slice(&crc.to_le_bytes());
             }
         }
