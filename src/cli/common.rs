@@ -14,9 +14,9 @@ use crate::diagnostics::{Diagnostic, Severity, plural};
 use crate::explain::explain;
 use crate::receipts::ledger::Ledger;
 use crate::receipts::{CheckpointSigner, Receipt};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, WorkspaceError};
 
-use super::{GlobalArgs, timeline};
+use super::{Exit, GlobalArgs, timeline};
 
 /// A library diagnostic (an unreadable or malformed input) as the command's error, its hint
 /// kept.
@@ -191,6 +191,20 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// What a reading command answers when a tenant cannot be read: a chain that does not
+/// replay, or a stored record that does not verify, is a failed check of the record (exit 1,
+/// as `tai receipts verify` says), never a state made up from part of it; anything else (an
+/// unreadable file, a database away) is the error it is.
+pub(super) fn read_failure(e: WorkspaceError) -> anyhow::Result<Exit> {
+    match e {
+        WorkspaceError::Replay(_) => {}
+        WorkspaceError::Ledger(ref l) if l.is_broken_record() => {}
+        e => return Err(e.into()),
+    }
+    eprintln!("error: {e}");
+    Ok(Exit::Failure)
 }
 
 /// The workspace for reading only: the state directory's ledgers, or the database's.

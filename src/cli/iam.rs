@@ -84,7 +84,10 @@ pub fn run(args: &IamArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         IamCommand::Show { target } => {
             let catalog = Arc::new(load_catalog(global)?);
             let ws = super::common::open_read_only(global, catalog)?;
-            let iam = ws.tenant(&target.tenant)?.iam_policy().cloned();
+            let iam = match ws.tenant(&target.tenant) {
+                Ok(t) => t.iam_policy().cloned(),
+                Err(e) => return super::common::read_failure(e),
+            };
             match target.format {
                 Format::Json => print_json(&Shown {
                     tenant_id: &target.tenant,

@@ -18,7 +18,7 @@ use crate::governor::{Decision, Resolution, Signal, ToolCall};
 use crate::iam::Principal;
 use crate::ids::{ActionRunId, PackId, PlanId, Role, SignalName, SkuId, TenantId};
 use crate::receipts::Receipt;
-use crate::workspace::{TenantView, WorkspaceError};
+use crate::workspace::TenantView;
 
 use super::common::{clock, input_error, open, print_explanation, print_json, print_receipts};
 use super::complete;
@@ -526,13 +526,7 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     for id in &ids {
         match ws.view(id) {
             Ok(view) => tenants.push(view),
-            // A chain that does not replay is a failed check of the record, as for
-            // `tai receipts show`: exit 1, never a state made up from part of it.
-            Err(WorkspaceError::Replay(e)) => {
-                eprintln!("error: {e}");
-                return Ok(Exit::Failure);
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => return super::common::read_failure(e),
         }
     }
     match args.format {

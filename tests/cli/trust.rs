@@ -424,6 +424,44 @@ fn reading_commands_exit_1_on_a_broken_chain() {
         .errs("warning: the receipt chain of `acme` does not verify");
 }
 
+/// A chain cut short (at a line's end, so every receipt left still links), or whose last
+/// receipt was rewritten and resealed while the head was left alone, still replays into a
+/// tenant: `tai state` refuses both as `verify` does (exit 1) instead of showing a state made
+/// from part of the chain or from the rewrite.
+#[test]
+fn tai_state_exits_1_on_a_chain_cut_short_or_its_last_receipt_resealed() {
+    let f = fixture();
+    let path = f.ledger().ledger_path(&tenant("acme"));
+    let lines = f.lines("acme");
+    let text = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+
+    fs::write(&path, text(&lines[..lines.len() - 1])).unwrap();
+    f.verify(&["--tenant", "acme"]).exits(1);
+    f.tai(&["state", "--tenant", "acme"])
+        .exits(1)
+        .errs("is shorter than its head");
+    f.tai(&["state"]).exits(1);
+
+    let mut chain = receipts(&lines);
+    let last = chain.len() - 1;
+    chain[last].body.governor_id = "gov-evil".into();
+    let resealed = reseal(chain, last);
+    let mut forged = lines.clone();
+    forged[last] = String::from_utf8(resealed[last].to_line()).unwrap();
+    fs::write(&path, text(&forged)).unwrap();
+    f.verify(&["--tenant", "acme"]).exits(1);
+    f.tai(&["state", "--tenant", "acme", "--format", "json"])
+        .exits(1)
+        .errs("does not match its head");
+    f.tai(&["iam", "show", "--tenant", "acme"])
+        .exits(1)
+        .errs("does not match its head");
+
+    // Put back, the chain reads as before.
+    fs::write(&path, text(&lines)).unwrap();
+    f.tai(&["state", "--tenant", "acme"]).ok();
+}
+
 /// A write-ahead log no writer could have left (far over its size) is named, with what to
 /// do, by readers and writers alike: exit 2.
 #[test]

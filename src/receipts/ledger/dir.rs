@@ -609,6 +609,57 @@ impl ReadOnlyLedger {
     }
 }
 
+impl ReadOnlyLedger {
+    /// Fails when `page` (receipts `from ..` of at most `limit`, read under `head`) is not
+    /// what the acknowledged chain holds there: the ledger shorter than its head, or a page
+    /// that should end at the head ending elsewhere or on another receipt. A reader never
+    /// rebuilds a tenant from part of its chain, or from a last receipt rewritten after the
+    /// head was written; the writer makes the same checks when it opens a tenant.
+    fn reaches_head(
+        &self,
+        tenant: &TenantId,
+        head: &StoredHead,
+        from: u64,
+        limit: usize,
+        page: &[Receipt],
+    ) -> Result<(), LedgerError> {
+        let path = self.dir.ledger_path(tenant);
+        let file_bytes = fs::metadata(&path).map_or(0, |m| m.len());
+        if file_bytes < head.ledger_bytes {
+            return Err(LedgerError::Truncated {
+                path,
+                file_bytes,
+                head_bytes: head.ledger_bytes,
+            });
+        }
+        let Some(last_seq) = head.next_seq.checked_sub(1) else {
+            return Ok(());
+        };
+        // A full page may stop before the head; one that is not full must end at it.
+        let ends_at_head = page.last().is_some_and(|r| r.seq == last_seq);
+        if from > last_seq || (page.len() == limit && !ends_at_head) {
+            return Ok(());
+        }
+        match page.last() {
+            Some(r) if ends_at_head && *r.hash == head.hash => Ok(()),
+            Some(r) if ends_at_head => Err(LedgerError::HeadMismatch {
+                path,
+                detail: format!(
+                    "receipt seq {} has hash {}, the head records {}",
+                    r.seq, r.hash, head.hash
+                ),
+            }),
+            last => Err(LedgerError::HeadMismatch {
+                path,
+                detail: format!(
+                    "the acknowledged receipts end at seq {}, the head records seq {last_seq}",
+                    last.map_or_else(|| "(none)".to_owned(), |r| r.seq.to_string())
+                ),
+            }),
+        }
+    }
+}
+
 impl Ledger for ReadOnlyLedger {
     fn append(&self, tenant: &TenantId, _: &[Receipt]) -> Result<ChainHead, LedgerError> {
         Err(LedgerError::ReadOnly {
@@ -626,10 +677,12 @@ impl Ledger for ReadOnlyLedger {
         from: u64,
         limit: usize,
     ) -> Result<Vec<Receipt>, LedgerError> {
-        match self.stored_head(tenant)? {
-            Some(head) => self.dir.read_page(tenant, from, limit, head.ledger_bytes),
-            None => Ok(Vec::new()),
-        }
+        let Some(head) = self.stored_head(tenant)? else {
+            return Ok(Vec::new());
+        };
+        let page = self.dir.read_page(tenant, from, limit, head.ledger_bytes)?;
+        self.reaches_head(tenant, &head, from, limit, &page)?;
+        Ok(page)
     }
 
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {

@@ -493,6 +493,26 @@ pub enum LedgerError {
     },
 }
 
+impl LedgerError {
+    /// Whether the stored record itself does not verify (a receipt cut off, rewritten or not
+    /// a receipt, a head or ledger gone), as opposed to a failure to read or write it: what
+    /// reading commands answer with exit 1, as `tai receipts verify` does.
+    pub fn is_broken_record(&self) -> bool {
+        matches!(
+            self,
+            LedgerError::HeadMissing { .. }
+                | LedgerError::Truncated { .. }
+                | LedgerError::HeadMismatch { .. }
+                | LedgerError::WrongTenant { .. }
+                | LedgerError::Corrupt { .. }
+                | LedgerError::Deleted { .. }
+                | LedgerError::NotInManifest { .. }
+                | LedgerError::CheckpointMismatch { .. }
+                | LedgerError::TreeMismatch { .. }
+        )
+    }
+}
+
 /// Checks that `batch` continues the chain at `head` for `tenant`; returns the head after it.
 pub(crate) fn check_batch(
     tenant: &TenantId,
