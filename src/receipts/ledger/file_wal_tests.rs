@@ -263,3 +263,58 @@ fn rounds_larger_than_a_log_file_are_still_logged() {
         assert_eq!(stopped_dir.checkpoints(t).unwrap().unwrap().len(), 1, "{t}");
     }
 }
+
+/// Logs that a killed `tai serve` of this release left (`tests/fixtures/wal`: tenants `acme`
+/// and `beta`, four receipts each, one log signed): the next writer replays them into empty
+/// ledgers, and the chains verify, the signed one against its key. A change of the record
+/// format that stops reading what a writer already left fails here.
+#[test]
+fn logs_a_killed_writer_left_are_replayed_by_the_next() {
+    let signed_pub = include_bytes!("../../../tests/fixtures/wal/killed-signed.pub");
+    for (log, public) in [
+        (
+            &include_bytes!("../../../tests/fixtures/wal/killed-unsigned.wal")[..],
+            None,
+        ),
+        (
+            &include_bytes!("../../../tests/fixtures/wal/killed-signed.wal")[..],
+            Some(&signed_pub[..]),
+        ),
+    ] {
+        let state = tempfile::tempdir().unwrap();
+        let dir = LedgerDir::in_state(state.path());
+        fs::create_dir_all(dir.path()).unwrap();
+        fs::write(dir.path().join(WAL_FILES[0]), log).unwrap();
+        let names = [tenant("acme"), tenant("beta")];
+        for t in &names {
+            fs::write(dir.ledger_path(t), b"").unwrap();
+            // Before the replay a reader finds the log's heads past what the files hold.
+            assert!(!dir.verify(t, false).unwrap().is_ok(), "{t}");
+        }
+        drop(FileLedger::open(state.path()).unwrap());
+        for t in &names {
+            let report = dir.verify(t, true).unwrap();
+            assert!(report.is_ok(), "{t}: {report:?}");
+            assert_eq!(report.receipts, 4, "{t}");
+            if let Some(pem) = public {
+                // The workspace manifest the writer signed (what the files beside the log
+                // held): a key's check requires it.
+                let manifest =
+                    include_bytes!("../../../tests/fixtures/wal/killed-signed.manifest.json");
+                fs::write(dir.manifest_path(), manifest).unwrap();
+                let path = state.path().join("key.pub");
+                fs::write(&path, pem).unwrap();
+                let key = crate::receipts::signing::PublicKey::load(&path).unwrap();
+                let anchors = crate::receipts::trust::TrustAnchors {
+                    keys: std::slice::from_ref(&key),
+                    kept: None,
+                };
+                let report = dir.verify_with(t, true, anchors).unwrap();
+                assert!(
+                    report.is_ok() && report.signatures_checked,
+                    "{t}: {report:?}"
+                );
+            }
+        }
+    }
+}
