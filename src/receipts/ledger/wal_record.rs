@@ -57,6 +57,21 @@ enum Sums {
 }
 
 impl Sums {
+    /// The magic that starts a record with these checksums.
+    fn magic(self) -> &'static [u8; 8] {
+        match self {
+            Sums::Sha256 => MAGIC_V1,
+            Sums::Crc32c => MAGIC,
+        }
+    }
+
+    /// The checksums a record starting with `magic` has (`None`: not a record).
+    fn of_magic(magic: &[u8]) -> Option<Sums> {
+        [Sums::Crc32c, Sums::Sha256]
+            .into_iter()
+            .find(|s| s.magic()[..] == *magic)
+    }
+
     /// The checksum slot of `parts`, one after the other.
     fn of<'a>(self, parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; SUM_LEN] {
         let mut slot = [0u8; SUM_LEN];
@@ -181,10 +196,7 @@ impl Frame {
 
     fn fields(&self) -> [u8; FIELDS_LEN] {
         let mut f = [0u8; FIELDS_LEN];
-        f[..8].copy_from_slice(match self.sums {
-            Sums::Sha256 => MAGIC_V1,
-            Sums::Crc32c => MAGIC,
-        });
+        f[..8].copy_from_slice(self.sums.magic());
         f[8..16].copy_from_slice(&self.epoch.to_le_bytes());
         f[16..24].copy_from_slice(&self.round.to_le_bytes());
         for (i, len) in [self.heads_len, self.data_len, self.checkpoints_len]
@@ -198,11 +210,7 @@ impl Frame {
     }
 
     fn parse(fields: &[u8]) -> Option<Frame> {
-        let sums = match fields.get(..8)? {
-            m if m == MAGIC => Sums::Crc32c,
-            m if m == MAGIC_V1 => Sums::Sha256,
-            _ => return None,
-        };
+        let sums = Sums::of_magic(fields.get(..8)?)?;
         let u64_at = |at: usize| Some(u64::from_le_bytes(fields.get(at..at + 8)?.try_into().ok()?));
         let len_at =
             |at: usize| Some(u32::from_le_bytes(fields.get(at..at + 4)?.try_into().ok()?) as usize);
