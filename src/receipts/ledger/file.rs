@@ -194,7 +194,8 @@ impl FileLedger {
         if cfg!(target_os = "linux") {
             let sync = || ledger.sync_all(std::iter::empty());
             drop(Journal::open(&ledger.dir, false, sync)?);
-            match Wal::open(&ledger.dir, sync)? {
+            let key = ledger.signer.as_ref().map(|s| s.public());
+            match Wal::open(&ledger.dir, sync, key)? {
                 Some(wal) => ledger.wal = Some(Mutex::new(wal)),
                 None if ledger.signs() => {
                     let journal = Journal::open(&ledger.dir, true, sync)?;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::receipts::ledger::ReadOnlyLedger;
-use crate::receipts::ledger::wal_record::WAL_FILES;
+use crate::receipts::ledger::wal_record::{WAL_FILES, encode, records};
 
 /// `names`' chains of `rounds` receipts, one receipt per tenant per flush round.
 fn write_rounds(ledger: &FileLedger, names: &[TenantId], rounds: u64) -> Vec<Vec<Receipt>> {
@@ -316,5 +316,61 @@ fn logs_a_killed_writer_left_are_replayed_by_the_next() {
                 );
             }
         }
+    }
+}
+
+/// Someone with write access but not the key appends a record to a stopped signing writer's
+/// log, continuing a tenant's chain (valid hashes and links, a head in the log, no
+/// checkpoint the key signed): the next signing writer does not take that head, and the
+/// receipt, restored after the tenant's head, is quarantined with a receipt saying so,
+/// instead of being adopted and signed into the history. The rest of the log replays.
+#[test]
+fn a_logged_head_the_key_never_signed_is_not_taken_and_its_receipts_are_quarantined() {
+    let options = signed(7);
+    let (state, dir, names, chains) = stopped_writer(options.clone(), 2, 3);
+    let (t, other) = (&names[0], &names[1]);
+    let acknowledged = head(&dir, t);
+    let mut chain = ChainHead {
+        next_seq: 3,
+        hash: chains[0][2].hash.clone(),
+    };
+    let forged = chain.seal(sample_body(t, 3));
+    let bytes = crate::receipts::ledger_lines(std::slice::from_ref(&forged));
+    let forged_head = StoredHead {
+        next_seq: 4,
+        hash: forged.hash.to_string(),
+        ledger_bytes: acknowledged.ledger_bytes + bytes.len() as u64,
+    };
+    let wal = dir.path().join(WAL_FILES[0]);
+    let mut log = fs::read(&wal).unwrap();
+    let last = records(&wal, &log).unwrap().last().unwrap().frame;
+    let end = records(&wal, &log)
+        .unwrap()
+        .iter()
+        .map(|r| r.frame.len() as usize)
+        .sum::<usize>();
+    let entry = Entry {
+        tenant: t,
+        at: acknowledged.ledger_bytes,
+        bytes: &bytes,
+        head: &forged_head,
+    };
+    let record = encode(last.epoch, last.round + 1, &[entry], &[]);
+    log.splice(end..end + record.len(), record);
+    fs::write(&wal, &log).unwrap();
+    // A reader sees the log's head past the ledger: not a chain that verifies.
+    assert!(!dir.verify(t, false).unwrap().is_ok());
+
+    let ledger = FileLedger::open_with(state.path(), options).unwrap();
+    let read = ledger.read(t).unwrap();
+    assert_eq!(read[..3], chains[0][..]);
+    assert!(!read.contains(&forged));
+    let meta = notice(&ledger, t, EventType::LedgerTailQuarantined);
+    assert_eq!(meta["receipts"], 1);
+    assert_eq!(fs::read(dir.quarantine_path(t, 3)).unwrap(), bytes);
+    assert_eq!(ledger.read(other).unwrap(), chains[1]);
+    drop(ledger);
+    for n in &names {
+        assert!(verify_signed_by(&dir, n, 7).is_ok(), "{n}");
     }
 }

@@ -43,10 +43,10 @@ use super::durable::{io_err, lock_exclusive, read_at, sync_file_system, write_at
 use super::head::{StoredHead, open_head, write_head};
 use super::journal::file_tenant_lines;
 use super::wal_record::{
-    Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_checkpoints,
-    round_line,
+    Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_line,
+    signed_round_checkpoints,
 };
-use crate::receipts::signing::{Checkpoint, SignedRound};
+use crate::receipts::signing::{Checkpoint, PublicKey, SignedRound};
 
 /// How many bytes a log file takes before rounds move to the other: about a hundred rounds
 /// of 64 tenants. The background checkpoint's `syncfs` then writes back about as much of
@@ -104,9 +104,17 @@ impl Wal {
     /// Opens and locks the log of `dir`, creating it, after replaying what a previous writer
     /// left in it: ledger bytes restored, checkpoints filed, heads written, all made durable
     /// by `sync`. `None` when another process holds it.
+    ///
+    /// A writer with a key (`key`, its public half) takes only what that key vouches for:
+    /// of a tenant whose chain is signed, a head the log holds no checkpoint of signed by
+    /// the key is not written, and its bytes, restored after the tenant's head, are then
+    /// quarantined with a receipt when the tenant is opened, as any tail nobody signed. A
+    /// signing writer's rounds always carry their checkpoints, so this leaves out only what
+    /// someone without the key put in the log.
     pub(super) fn open(
         dir: &LedgerDir,
         sync: impl Fn() -> Result<(), LedgerError>,
+        key: Option<&PublicKey>,
     ) -> Result<Option<Wal>, LedgerError> {
         let mut files = Vec::with_capacity(2);
         for name in WAL_FILES {
@@ -149,6 +157,10 @@ impl Wal {
         if !left.is_empty() {
             left.sort_by_key(|(r, _)| r.frame.round);
             round = left.last().map_or(0, |(r, _)| r.frame.round + 1);
+            let path = dir.path().join(WAL_FILES[0]);
+            let parts = left.iter().map(|(r, _)| r.checkpoints);
+            let checkpoints = signed_round_checkpoints(&path, parts, key)?;
+            let vouched = key.map(|_| Vouched::new(dir, &checkpoints));
             let mut heads: HashMap<TenantId, StoredHead> = HashMap::new();
             for (record, path) in &left {
                 let mut data = record.data;
@@ -156,12 +168,12 @@ impl Wal {
                     let (bytes, rest) = data.split_at((head.ledger_bytes - at) as usize);
                     data = rest;
                     restore(dir, tenant, *at, bytes, path)?;
-                    newest(&mut heads, tenant, head);
+                    if vouched.as_ref().is_none_or(|v| v.head(tenant, head)) {
+                        newest(&mut heads, tenant, head);
+                    }
                 }
             }
-            let path = dir.path().join(WAL_FILES[0]);
-            let parts = left.iter().map(|(r, _)| r.checkpoints);
-            file_checkpoints(dir, &round_checkpoints(&path, parts)?)?;
+            file_checkpoints(dir, &checkpoints)?;
             write_heads(dir, &heads)?;
             sync()?;
             // Applied: readers need not read them again (a crash that brings them back has
@@ -421,6 +433,39 @@ impl Wal {
             f.signed.clear();
         }
         Ok(())
+    }
+}
+
+/// What a writer's key vouches for among the heads a log holds (see [`Wal::open`]).
+struct Vouched<'a> {
+    dir: &'a LedgerDir,
+    /// Each tenant's checkpoints in the log that the key signed: seq and head hash.
+    signed: HashMap<&'a TenantId, Vec<(u64, &'a str)>>,
+}
+
+impl<'a> Vouched<'a> {
+    fn new(dir: &'a LedgerDir, checkpoints: &'a [Checkpoint]) -> Self {
+        let mut signed: HashMap<&TenantId, Vec<(u64, &str)>> = HashMap::new();
+        for c in checkpoints {
+            signed
+                .entry(&c.tenant_id)
+                .or_default()
+                .push((c.seq, c.head_hash.as_str()));
+        }
+        Vouched { dir, signed }
+    }
+
+    /// Whether `tenant`'s `head` may be taken: a checkpoint the key signed states it, or the
+    /// tenant's chain is not signed at all (no checkpoint in the log or beside its ledger).
+    fn head(&self, tenant: &TenantId, head: &StoredHead) -> bool {
+        match self.signed.get(tenant) {
+            Some(signed) => signed
+                .iter()
+                .any(|&(seq, hash)| seq + 1 == head.next_seq && hash == head.hash),
+            None => {
+                !std::fs::metadata(self.dir.checkpoints_path(tenant)).is_ok_and(|m| m.len() > 0)
+            }
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::TenantId;
-use crate::receipts::signing::{Checkpoint, SignedRound};
+use crate::receipts::signing::{Checkpoint, PublicKey, SignedRound};
 
 use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
@@ -159,7 +159,7 @@ impl EntryLine {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Frame {
     sums: Sums,
-    epoch: u64,
+    pub(super) epoch: u64,
     pub(super) round: u64,
     heads_len: usize,
     data_len: usize,
@@ -190,7 +190,7 @@ impl Frame {
         self.sums.of([rest])[..] == header[FIELDS_LEN + SUM_LEN..HEADER_LEN]
     }
 
-    fn len(&self) -> u64 {
+    pub(super) fn len(&self) -> u64 {
         (HEADER_LEN + self.heads_len + self.data_len + self.checkpoints_len) as u64
     }
 
@@ -358,6 +358,16 @@ pub(super) fn round_checkpoints<'a>(
     path: &Path,
     parts: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<Vec<Checkpoint>, LedgerError> {
+    signed_round_checkpoints(path, parts, None)
+}
+
+/// [`round_checkpoints`], leaving out every round whose signature `key` (when given) does
+/// not verify: one check per round, whose signature binds all its checkpoints.
+pub(super) fn signed_round_checkpoints<'a>(
+    path: &Path,
+    parts: impl IntoIterator<Item = &'a [u8]>,
+    key: Option<&PublicKey>,
+) -> Result<Vec<Checkpoint>, LedgerError> {
     let mut out = Vec::new();
     for part in parts {
         for line in part.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -366,7 +376,16 @@ pub(super) fn round_checkpoints<'a>(
                     path: path.to_path_buf(),
                     detail: format!("a round's checkpoints: {e}"),
                 })?;
-            out.extend(round.checkpoints());
+            let checkpoints = round.checkpoints();
+            if let Some(key) = key {
+                let signed = checkpoints
+                    .first()
+                    .is_some_and(|c| c.verify_signature(std::slice::from_ref(key)).is_ok());
+                if !signed {
+                    continue;
+                }
+            }
+            out.extend(checkpoints);
         }
     }
     Ok(out)
