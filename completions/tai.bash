@@ -473,7 +473,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --ledger --signing-key --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help"
+            opts="-h -V --catalog --state --color --now --ledger --signing-key --adopt-unsigned --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -511,7 +511,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__action)
-            opts="-t -h -V --tenant --format --action --detail --catalog --state --color --now --signing-key --help --version complete fail"
+            opts="-t -h -V --tenant --format --action --detail --catalog --state --color --now --signing-key --adopt-unsigned --help --version complete fail"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,7 +565,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version show clear help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version show clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -599,7 +599,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon__subcmd__clear)
-            opts="-t -h -V --tenant --format --principal --note --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --principal --note --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,7 +709,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon__subcmd__show)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,7 +755,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__call)
-            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --principal --timeout --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --principal --timeout --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -825,7 +825,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__completions)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version bash elvish fish powershell zsh"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -859,7 +859,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__demo)
-            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,7 +913,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__doctor)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -951,7 +951,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --signing-key --help --version activate change plan-change renew suspend reinstate cancel approve reject import help"
+            opts="-h -V --file --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version activate change plan-change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -993,7 +993,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__activate)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,7 +1059,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__approve)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1125,7 +1125,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__cancel)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1191,7 +1191,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__change)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1411,7 +1411,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__import)
-            opts="-h -V --from --resources --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --from --resources --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1457,7 +1457,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reinstate)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1523,7 +1523,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reject)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1589,7 +1589,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__renew)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1655,7 +1655,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__suspend)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2463,7 +2463,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version set show clear help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version set show clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2497,7 +2497,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam__subcmd__clear)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2613,7 +2613,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam__subcmd__set)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2659,7 +2659,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam__subcmd__show)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2705,7 +2705,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__keys)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version new help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2781,7 +2781,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__keys__subcmd__new)
-            opts="-h -V --out --force --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --out --force --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2819,7 +2819,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__ledger)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version migrate help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version migrate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2895,7 +2895,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__ledger__subcmd__migrate)
-            opts="-h -V --from --to --public-key --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --from --to --public-key --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2945,7 +2945,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__mcp)
-            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2995,7 +2995,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version list show new help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version list show new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3099,7 +3099,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__list)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3137,7 +3137,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__new)
-            opts="-o -h -V --toml --output --catalog --state --color --now --signing-key --help --version"
+            opts="-o -h -V --toml --output --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3179,7 +3179,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__show)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3217,7 +3217,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version verify show export checkpoint prove verify-proof help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version verify show export checkpoint prove verify-proof help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3251,7 +3251,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__checkpoint)
-            opts="-o -h -V --tenant --out --catalog --state --color --now --signing-key --help --version"
+            opts="-o -h -V --tenant --out --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3297,7 +3297,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__export)
-            opts="-o -h -V --tenant --format --output --event --from-seq --to-seq --since --until --allow-broken --catalog --state --color --now --signing-key --help --version"
+            opts="-o -h -V --tenant --format --output --event --from-seq --to-seq --since --until --allow-broken --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3479,7 +3479,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__prove)
-            opts="-o -h -V --tenant --seq --from-checkpoint --out --catalog --state --color --now --signing-key --help --version"
+            opts="-o -h -V --tenant --seq --from-checkpoint --out --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3533,7 +3533,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__show)
-            opts="-h -V --tenant --event --from-seq --to-seq --since --until --allow-broken --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --tenant --event --from-seq --to-seq --since --until --allow-broken --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3595,7 +3595,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify)
-            opts="-h -V --tenant --all --deep --public-key --checkpoint --strict-time --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --tenant --all --deep --public-key --checkpoint --strict-time --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3645,7 +3645,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify__subcmd__proof)
-            opts="-h -V --public-key --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --public-key --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3687,7 +3687,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__schema)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version pack sku scenario"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version pack sku scenario"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3721,7 +3721,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --tokens-file --marketplace-records --max-body --request-timeout --header-timeout --idle-timeout --max-connections --shutdown-timeout --browser-login --log-level --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --tokens-file --marketplace-records --max-body --request-timeout --header-timeout --idle-timeout --max-connections --shutdown-timeout --browser-login --log-level --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3807,7 +3807,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__signal)
-            opts="-t -h -V --tenant --format --name --fact --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --name --fact --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3861,7 +3861,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__simulate)
-            opts="-h -V --format --seed --ledger --step --print-story --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --seed --ledger --step --print-story --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3907,7 +3907,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku)
-            opts="-h -V --catalog --state --color --now --signing-key --help --version list show diff compare help"
+            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version list show diff compare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3941,7 +3941,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__compare)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3979,7 +3979,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__diff)
-            opts="-h -V --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4101,7 +4101,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__list)
-            opts="-h -V --sort --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --sort --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4143,7 +4143,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__show)
-            opts="-h -V --warnings --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --warnings --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4181,7 +4181,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__state)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4227,7 +4227,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__test)
-            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --coverage-scope --jobs --catalog --state --color --now --signing-key --help --version"
+            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --coverage-scope --jobs --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4289,7 +4289,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__tools)
-            opts="-h -V --sku --format --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --sku --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4331,7 +4331,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__validate)
-            opts="-h -V --format --deny-warnings --allow --list-rules --catalog --state --color --now --signing-key --help --version"
+            opts="-h -V --format --deny-warnings --allow --list-rules --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_tai_global_optspecs
-    string join \n catalog= state= color= now= ledger= signing-key= h/help V/version
+    string join \n catalog= state= color= now= ledger= signing-key= adopt-unsigned h/help V/version
 end
 
 function __fish_tai_needs_command
@@ -32,6 +32,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_needs_command" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_needs_command" -l ledger -d 'Where receipts are kept: a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every server pointed at it; given before the command (`tai --ledger URL serve`) [default: the ledgers in the state directory]' -r
 complete -c tai -n "__fish_tai_needs_command" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_needs_command" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_needs_command" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_needs_command" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'
@@ -72,6 +73,7 @@ complete -c tai -n "__fish_tai_using_subcommand simulate" -l now -d 'Pretend the
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l step -d 'Pause after each step until Enter is pressed (a prompt on stderr), to walk an audience through the story; end of input shows the rest without pausing'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -l print-story -d 'Print the built-in demo story as an editable scenario file and exit'
+complete -c tai -n "__fish_tai_using_subcommand simulate" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand simulate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Source snippets with labels and hints'
@@ -87,6 +89,7 @@ complete -c tai -n "__fish_tai_using_subcommand validate" -l now -d 'Pretend the
 complete -c tai -n "__fish_tai_using_subcommand validate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
 complete -c tai -n "__fish_tai_using_subcommand validate" -l list-rules -d 'List the rule codes with what each checks, and exit'
+complete -c tai -n "__fish_tai_using_subcommand validate" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand test" -l filter -d 'Only run scenarios whose name or file path contains TEXT' -r
@@ -106,6 +109,7 @@ complete -c tai -n "__fish_tai_using_subcommand test" -l now -d 'Pretend the cur
 complete -c tai -n "__fish_tai_using_subcommand test" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand test" -l fail-fast -d 'Start no new scenario after the first failure'
 complete -c tai -n "__fish_tai_using_subcommand test" -l coverage -d 'Report which tools, actions, precondition checks and governor transitions ran'
+complete -c tai -n "__fish_tai_using_subcommand test" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand test" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
@@ -115,6 +119,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and not __fish_seen_subcommand_from list show new help" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
@@ -130,6 +135,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -141,6 +147,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s o -l output -d 'Folder to write `<id>.yaml|toml` into, or `-` for stdout' -r -F
@@ -152,6 +159,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l toml -d 'Write TOML instead of YAML'
+complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand pack; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every pack with its tools, roles and the SKUs that enable it'
@@ -165,6 +173,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and not __fish_seen_subcommand_from list show diff compare help" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
@@ -183,6 +192,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -195,6 +205,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l warnings -d 'Also list the actions this plan\'s roles cannot run, as warnings for pack authors'
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -206,6 +217,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l format -d 'Output format: the matrix, JSON, or a report (an HTML page or a Markdown table)' -r -f -a "human\t'Tables and text for people'
@@ -219,6 +231,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from compare" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand sku; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every SKU with its title, price, packs, tool count and roles: the price ladder'
@@ -236,6 +249,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand tools" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand tools" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand tools" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand tools" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand tools" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand schema" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
@@ -245,6 +259,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand schema" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand schema" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand schema" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand schema" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l file -d 'A raw entitlement event (JSON or YAML) in the marketplace\'s shape' -r -F
@@ -257,6 +272,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and not __fish_seen_subcommand_from activate change plan-change renew suspend reinstate cancel approve reject import help" -f -a "activate" -d 'A purchase: entitlement.activated'
@@ -285,6 +301,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from activate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s t -l tenant -d 'The tenant' -r
@@ -302,6 +319,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from change" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -s t -l tenant -d 'The tenant' -r
@@ -319,6 +337,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from plan-change" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s t -l tenant -d 'The tenant' -r
@@ -336,6 +355,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from renew" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s t -l tenant -d 'The tenant' -r
@@ -353,6 +373,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from suspend" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s t -l tenant -d 'The tenant' -r
@@ -370,6 +391,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reinstate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s t -l tenant -d 'The tenant' -r
@@ -387,6 +409,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s t -l tenant -d 'The tenant' -r
@@ -404,6 +427,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from approve" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s t -l tenant -d 'The tenant' -r
@@ -421,6 +445,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from reject" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l from -d 'The marketplace that sent the notifications' -r -f -a "gcp\t'Google Cloud Marketplace: Pub/Sub push bodies'
@@ -436,6 +461,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand event; and __fish_seen_subcommand_from help" -f -a "activate" -d 'A purchase: entitlement.activated'
@@ -463,6 +489,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand call" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand call" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand call" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand call" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand signal" -s t -l tenant -d 'The tenant' -r
@@ -477,6 +504,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand signal" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand signal" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand signal" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand signal" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand signal" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand action" -s t -l tenant -d 'The tenant' -r
@@ -491,6 +519,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand action" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand action" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand action" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand action" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand action" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand state" -s t -l tenant -d 'The tenant [default: list every tenant]' -r
@@ -503,6 +532,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand state" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand state" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand state" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand state" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand state" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
@@ -512,6 +542,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand iam; and not __fish_seen_subcommand_from set show clear help" -f -a "set" -d 'Set the tenant\'s policy from a YAML, JSON or TOML file (recorded as a receipt)'
@@ -528,6 +559,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from set" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from set" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from set" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from show" -s t -l tenant -d 'The tenant' -r
@@ -540,6 +572,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from show" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from clear" -s t -l tenant -d 'The tenant' -r
@@ -552,6 +585,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from clear" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from clear" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from clear" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand iam; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set the tenant\'s policy from a YAML, JSON or TOML file (recorded as a receipt)'
@@ -565,6 +599,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand andon; and not __fish_seen_subcommand_from show clear help" -f -a "show" -d 'Show the critical Andons stopping the tenant\'s packs'
@@ -580,6 +615,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s t -l tenant -d 'The tenant' -r
@@ -594,6 +630,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand andon; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show the critical Andons stopping the tenant\'s packs'
@@ -606,6 +643,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and not __fish_seen_subcommand_from verify show export checkpoint prove verify-proof help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
@@ -630,6 +668,7 @@ complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcom
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l all -d 'Verify every tenant in the state directory (or the --ledger database)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l deep -d 'Also parse every receipt and check its canonical encoding (slower)'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l strict-time -d 'Also fail a chain whose receipt times go backwards (e.g. written partly under `--now`/`TAI_NOW` and partly on the real clock)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l tenant -d 'The tenant whose receipts to show' -r
@@ -675,6 +714,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l allow-broken -d 'Show the receipts even when the chain does not verify (exit 0, with a warning)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l tenant -d 'The tenant whose receipts to export' -r
@@ -723,6 +763,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l allow-broken -d 'Export the receipts even when the chain does not verify (exit 0, with a warning)'
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l tenant -d 'The tenant' -r
@@ -734,6 +775,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from checkpoint" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l tenant -d 'The tenant' -r
@@ -747,6 +789,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from prove" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l public-key -d 'The public key the checkpoints must be signed with (repeatable)' -r -F
@@ -759,6 +802,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from verify-proof" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand receipts; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that receipt chains are intact; a broken chain exits 1 naming the first bad seq'
@@ -775,6 +819,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand keys; and not __fish_seen_subcommand_from new help" -f -a "new" -d 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
@@ -788,6 +833,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l force -d 'Overwrite existing files'
+complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from new" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "new" -d 'Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public)'
@@ -799,6 +845,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and not __fish_seen_subcommand_from migrate help" -f -a "migrate" -d 'Copy every tenant\'s chain from a state directory into a PostgreSQL ledger'
@@ -815,6 +862,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from migrate" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand ledger; and __fish_seen_subcommand_from help" -f -a "migrate" -d 'Copy every tenant\'s chain from a state directory into a PostgreSQL ledger'
@@ -846,6 +894,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand serve" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand serve" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand serve" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s t -l tenant -d 'The tenant whose tools to serve' -r
@@ -863,6 +912,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand mcp" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand mcp" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand mcp" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand demo" -l addr -d 'Address to listen on: a loopback IP and a port (0 picks a free one)' -r
@@ -883,6 +933,7 @@ never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand demo" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand demo" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
 complete -c tai -n "__fish_tai_using_subcommand demo" -l open -d 'Open the login link in the default browser (with xdg-open)'
+complete -c tai -n "__fish_tai_using_subcommand demo" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand completions" -l catalog -d 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]' -r -F
@@ -892,6 +943,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand completions" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand completions" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand completions" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l format -d 'Output format' -r -f -a "human\t'Tables and text for people'
@@ -903,6 +955,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l now -d 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace' -r
 complete -c tai -n "__fish_tai_using_subcommand doctor" -l signing-key -d 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only' -r -F
+complete -c tai -n "__fish_tai_using_subcommand doctor" -l adopt-unsigned -d 'With a signing key: sign chains that have receipts but no checkpoint at all (a workspace written before signing was turned on), once. Without it a writer refuses them, since deleting a chain\'s checkpoints would otherwise get a rewritten history signed'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tai -n "__fish_tai_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c tai -n "__fish_tai_using_subcommand help; and not __fish_seen_subcommand_from simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help" -f -a "simulate" -d 'Run a scenario (or the built-in demo) and print the timeline of its receipts'

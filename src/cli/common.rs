@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, builtin, load};
 use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
 use crate::diagnostics::{Diagnostic, Severity, plural};
 use crate::explain::explain;
-use crate::receipts::ledger::Ledger;
+use crate::receipts::ledger::{Ledger, LedgerOptions};
 use crate::receipts::{CheckpointSigner, Receipt};
 use crate::workspace::{Workspace, WorkspaceError};
 
@@ -174,7 +174,12 @@ pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
         return Workspace::open_on(&global.state, catalog, clock, ledger)
             .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()));
     }
-    let ws = Workspace::open_signed(&global.state, catalog, clock, signer)
+    let options = LedgerOptions {
+        signer,
+        clock,
+        adopt_unsigned: global.adopt_unsigned,
+    };
+    let ws = Workspace::open_with(&global.state, catalog, options)
         .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()))?;
     Ok(ws)
 }

@@ -161,11 +161,23 @@ impl Workspace {
         clock: Arc<dyn Clock>,
         signer: Option<Arc<CheckpointSigner>>,
     ) -> Result<Workspace, WorkspaceError> {
-        let ids = IdSource::seeded(load_or_create_seed(state_dir)?);
         let options = LedgerOptions {
             signer,
             clock: Arc::clone(&clock),
+            adopt_unsigned: false,
         };
+        Self::open_with(state_dir, catalog, options)
+    }
+
+    /// [`Workspace::open`] on a file ledger opened with `options` (its clock is the
+    /// workspace's).
+    pub fn open_with(
+        state_dir: &Path,
+        catalog: Arc<Catalog>,
+        options: LedgerOptions,
+    ) -> Result<Workspace, WorkspaceError> {
+        let ids = IdSource::seeded(load_or_create_seed(state_dir)?);
+        let clock = Arc::clone(&options.clock);
         let ledger = Arc::new(FileLedger::open_with(state_dir, options)?);
         Ok(Workspace::with_ledger(catalog, clock, ids, ledger))
     }

@@ -201,6 +201,61 @@ fn a_rewritten_and_rehashed_chain_fails_against_the_key() {
     f.verify(&["--tenant", "acme"])
         .exits(1)
         .has("no signed checkpoint");
+    // Nor does the next writer with the key sign the rewrite as it stands: a chain with
+    // receipts and no checkpoint is refused, and stays unsigned.
+    f.tai(&["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("tenant `acme` has 7 receipts and no signed checkpoint")
+        .errs("--adopt-unsigned");
+    f.verify(&["--tenant", "acme"])
+        .exits(1)
+        .has("no signed checkpoint");
+    // The other tenant is written as before.
+    f.tai(&["signal", "--tenant", "beta"]).ok();
+}
+
+/// A workspace written before signing was turned on: its chains have receipts and no
+/// checkpoint, which a signing writer signs only when told to, once.
+#[test]
+fn chains_written_without_a_key_are_signed_only_when_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = common::new_keys(dir.path(), "signing");
+    let state = dir.path().join("state");
+    let tai = |key: Option<&PathBuf>, args: &[&str]| -> Run {
+        let mut cmd = common::tai();
+        cmd.arg("--state").arg(&state);
+        if let Some(key) = key {
+            cmd.env("TAI_SIGNING_KEY", key);
+        }
+        cmd.args(args).output().unwrap().into()
+    };
+    let activate = [
+        "event",
+        "activate",
+        "--tenant",
+        "acme",
+        "--sku",
+        "rollback-guard-base",
+    ];
+    tai(None, &activate).ok();
+    tai(None, &["signal", "--tenant", "acme"]).ok();
+    tai(Some(&key), &["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("has 3 receipts and no signed checkpoint");
+    tai(
+        Some(&key),
+        &["--adopt-unsigned", "signal", "--tenant", "acme"],
+    )
+    .ok();
+    // Signed from then on: the flag is needed no more, and the chain verifies with the key.
+    tai(Some(&key), &["signal", "--tenant", "acme"]).ok();
+    let public = public.to_str().unwrap();
+    tai(
+        None,
+        &["receipts", "verify", "--all", "--public-key", public],
+    )
+    .ok()
+    .has("signatures verified");
 }
 
 #[test]

@@ -191,6 +191,7 @@ fn proofs() {
     let options = LedgerOptions {
         signer: Some(Arc::clone(&signer)),
         clock: Arc::new(SystemClock),
+        adopt_unsigned: false,
     };
     let tenant = TenantId::new("acme").unwrap();
     let build = Instant::now();

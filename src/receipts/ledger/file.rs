@@ -69,6 +69,8 @@ pub struct FileLedger {
     pub(super) signer: Option<Arc<CheckpointSigner>>,
     /// The time of checkpoints and of the receipts the ledger writes itself.
     pub(super) clock: Arc<dyn Clock>,
+    /// See [`LedgerOptions::adopt_unsigned`].
+    adopt_unsigned: bool,
     /// Tenants known to be in the manifest; held while the manifest is changed.
     pub(super) manifest: Mutex<HashSet<TenantId>>,
     /// Where flush rounds write their checkpoints, when this process holds it (see
@@ -87,6 +89,11 @@ pub struct LedgerOptions {
     /// The clock of checkpoints and of the receipts the ledger records itself (a quarantined
     /// or adopted tail).
     pub clock: Arc<dyn Clock>,
+    /// Whether a signing writer may sign the head of a chain that has receipts but no
+    /// checkpoint at all (written before signing was turned on). Off, such a chain is refused
+    /// ([`LedgerError::UnsignedHistory`]): its checkpoints may have been deleted so that a
+    /// rewritten history gets signed, and only the operator can tell.
+    pub adopt_unsigned: bool,
 }
 
 impl Default for LedgerOptions {
@@ -94,6 +101,7 @@ impl Default for LedgerOptions {
         LedgerOptions {
             signer: None,
             clock: Arc::new(SystemClock),
+            adopt_unsigned: false,
         }
     }
 }
@@ -183,6 +191,7 @@ impl FileLedger {
             group: Group::default(),
             signer: options.signer,
             clock: options.clock,
+            adopt_unsigned: options.adopt_unsigned,
             manifest: Mutex::new(HashSet::new()),
             journal: None,
             wal: None,
@@ -191,6 +200,14 @@ impl FileLedger {
         // opened, so each starts from its complete checkpoints file and newest head. What a
         // stopped writer left in the round journal is filed first: its checkpoints are older
         // than those in the log.
+        if let (true, Some(signer)) = (options.adopt_unsigned, &ledger.signer) {
+            super::manifest::adopt(
+                ledger.dir.path(),
+                &ledger.dir_handle,
+                || ledger.dir.tenants(),
+                signer,
+            )?;
+        }
         if cfg!(target_os = "linux") {
             let sync = || ledger.sync_all(std::iter::empty());
             drop(Journal::open(&ledger.dir, false, sync)?);
@@ -226,6 +243,7 @@ impl FileLedger {
             dir: &self.dir,
             signer: self.signer.as_ref(),
             clock: &*self.clock,
+            adopt_unsigned: self.adopt_unsigned,
             journal: self.journal.as_ref(),
             wal: self.wal.as_ref(),
         }

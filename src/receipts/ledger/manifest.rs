@@ -136,6 +136,37 @@ pub(super) fn register(
     manifest.write(&path, signer)
 }
 
+/// Signs the manifest of `dir` with `signer` as it stands (made from the tenants with a
+/// ledger when there is none), unless that key signed it already: the operator adopting a
+/// workspace written before signing was turned on vouches for its tenant list as for its
+/// chains. Nothing is written for a directory without tenants.
+pub(super) fn adopt(
+    dir: &Path,
+    dir_handle: &File,
+    existing: impl FnOnce() -> Result<Vec<TenantId>, LedgerError>,
+    signer: &CheckpointSigner,
+) -> Result<(), LedgerError> {
+    let _lock = DirLock::acquire(dir_handle, dir)?;
+    let path = dir.join(MANIFEST_FILE);
+    let manifest = match Manifest::read(&path)? {
+        Some(m)
+            if m.check_signature(std::slice::from_ref(signer.public()))
+                .is_ok() =>
+        {
+            return Ok(());
+        }
+        Some(m) => m,
+        None => Manifest {
+            tenants: existing()?.into_iter().collect(),
+            ..Manifest::default()
+        },
+    };
+    if manifest.tenants.is_empty() {
+        return Ok(());
+    }
+    manifest.write(&path, Some(signer))
+}
+
 /// An exclusive `flock` on the ledger directory, released when dropped.
 struct DirLock<'a> {
     #[cfg_attr(not(unix), allow(dead_code))]

@@ -387,6 +387,22 @@ pub enum LedgerError {
         /// The tenant.
         tenant: TenantId,
     },
+    /// A signing writer met a chain with receipts and no checkpoint at all.
+    #[error(
+        "tenant `{tenant}` has {} and no signed checkpoint: signing its head now \
+         would vouch for history no key signed (had its checkpoints been deleted, a rewritten \
+         chain would be signed as it stands)\n\
+         hint: restore `{tenant}.checkpoints` from a backup if it had any; if the workspace was \
+         written without a key before, check it (`tai receipts verify --all`) and adopt its \
+         chains once with --adopt-unsigned",
+        crate::diagnostics::plural(*.receipts, "receipt")
+    )]
+    UnsignedHistory {
+        /// The tenant.
+        tenant: TenantId,
+        /// How many receipts its chain holds.
+        receipts: u64,
+    },
     /// The tenant has no signed checkpoint.
     #[error(
         "tenant `{tenant}` has no signed checkpoint\n\

@@ -34,6 +34,8 @@ pub(super) struct Host<'a> {
     pub(super) dir: &'a LedgerDir,
     pub(super) signer: Option<&'a Arc<CheckpointSigner>>,
     pub(super) clock: &'a dyn Clock,
+    /// See [`super::LedgerOptions::adopt_unsigned`].
+    pub(super) adopt_unsigned: bool,
     /// Where checkpoints go when this process holds the round journal.
     pub(super) journal: Option<&'a Mutex<Journal>>,
     /// What makes rounds durable when this process holds the write-ahead log.
@@ -139,6 +141,22 @@ impl TenantLog {
             Some(logged) if logged.next_seq > filed.next_seq => logged,
             _ => filed,
         };
+        if head.next_seq > 0 && ledger.signer.is_some() && !ledger.adopt_unsigned {
+            let signed = signed_before
+                || match (ledger.wal, ledger.journal) {
+                    (Some(wal), _) => crate::sync::lock(wal).latest_of(tenant).is_some(),
+                    (None, Some(journal)) => {
+                        crate::sync::lock(journal).latest_of(tenant)?.is_some()
+                    }
+                    (None, None) => false,
+                };
+            if !signed {
+                return Err(LedgerError::UnsignedHistory {
+                    tenant: tenant.clone(),
+                    receipts: head.next_seq,
+                });
+            }
+        }
         if file_bytes < head.ledger_bytes {
             return Err(LedgerError::Truncated {
                 path,
