@@ -221,37 +221,23 @@ fn chains_written_without_a_key_are_signed_only_when_adopted() {
     let dir = tempfile::tempdir().unwrap();
     let (key, public) = common::new_keys(dir.path(), "signing");
     let state = dir.path().join("state");
-    let tai = |key: Option<&PathBuf>, args: &[&str]| -> Run {
+    common::onboard_acme(&state, "rollback-guard-base", &[]);
+    let signed = |args: &[&str]| -> Run {
         let mut cmd = common::tai();
-        cmd.arg("--state").arg(&state);
-        if let Some(key) = key {
-            cmd.env("TAI_SIGNING_KEY", key);
-        }
+        cmd.arg("--state").arg(&state).env("TAI_SIGNING_KEY", &key);
+        // The clock `onboard_acme` wrote with.
+        cmd.args(["--now", "2026-03-01T00:00:00Z"]);
         cmd.args(args).output().unwrap().into()
     };
-    let activate = [
-        "event",
-        "activate",
-        "--tenant",
-        "acme",
-        "--sku",
-        "rollback-guard-base",
-    ];
-    tai(None, &activate).ok();
-    tai(None, &["signal", "--tenant", "acme"]).ok();
-    tai(Some(&key), &["signal", "--tenant", "acme"])
+    signed(&["signal", "--tenant", "acme"])
         .exits(2)
         .errs("has 3 receipts and no signed checkpoint");
-    tai(
-        Some(&key),
-        &["--adopt-unsigned", "signal", "--tenant", "acme"],
-    )
-    .ok();
+    signed(&["--adopt-unsigned", "signal", "--tenant", "acme"]).ok();
     // Signed from then on: the flag is needed no more, and the chain verifies with the key.
-    tai(Some(&key), &["signal", "--tenant", "acme"]).ok();
+    signed(&["signal", "--tenant", "acme"]).ok();
     let public = public.to_str().unwrap();
-    tai(
-        None,
+    common::tai_at(
+        &state,
         &["receipts", "verify", "--all", "--public-key", public],
     )
     .ok()
