@@ -380,6 +380,51 @@ fn a_deleted_ledger_fails_verification_and_is_not_recreated() {
     }
 }
 
+/// Deleting a tenant's files and taking it off the manifest breaks the manifest's
+/// signature, which `verify` reports; the next signing writer adding a tenant does not sign
+/// the edited list (which would hide the deletion), nor one stripped of its signature.
+#[test]
+fn a_manifest_edited_to_hide_a_deleted_tenant_is_not_signed_again() {
+    let f = fixture();
+    let dir = f.ledger();
+    let beta = tenant("beta");
+    for path in [
+        dir.ledger_path(&beta),
+        dir.head_path(&beta),
+        dir.checkpoints_path(&beta),
+    ] {
+        fs::remove_file(path).unwrap();
+    }
+    let manifest = dir.manifest_path();
+    let edited = fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(",\n    \"beta\"", "");
+    assert!(!edited.contains("beta"), "{edited}");
+    fs::write(&manifest, &edited).unwrap();
+    f.verify(&["--all"]).exits(1).has("manifest");
+    let activate = |t: &str| {
+        f.tai(&[
+            "event",
+            "activate",
+            "--tenant",
+            t,
+            "--sku",
+            "rollback-guard-base",
+        ])
+    };
+    activate("gamma")
+        .exits(2)
+        .errs("is not as this key signed it")
+        .errs("--adopt-unsigned");
+    f.verify(&["--all"]).exits(1).has("manifest");
+    // Stripped of its signature: the same.
+    let stripped: serde_json::Value = serde_json::from_str(&edited).unwrap();
+    let stripped = serde_json::json!({ "tenants": stripped["tenants"] });
+    fs::write(&manifest, stripped.to_string()).unwrap();
+    activate("gamma").exits(2).errs("not signed");
+    assert!(!dir.contains(&tenant("gamma")));
+}
+
 #[test]
 fn a_proof_proves_one_receipt_without_the_ledger() {
     let f = fixture();

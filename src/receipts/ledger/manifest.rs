@@ -131,6 +131,15 @@ pub(super) fn register(
     if listed && path.exists() {
         return Ok(());
     }
+    // Adding a tenant signs the list as it stands: a signing writer does so only to a list
+    // its key signed (or a new one), never to one someone edited or stripped of its
+    // signature (a tenant taken off it, its ledger deleted, would then go unnoticed).
+    if let Some(signer) = signer
+        && path.exists()
+        && let Err(detail) = manifest.check_signature(std::slice::from_ref(signer.public()))
+    {
+        return Err(LedgerError::ManifestNotSigned { path, detail });
+    }
     let mut manifest = manifest;
     manifest.tenants.insert(tenant.clone());
     manifest.write(&path, signer)

@@ -369,6 +369,19 @@ pub enum LedgerError {
         /// The manifest.
         path: PathBuf,
     },
+    /// A signing writer would sign a manifest its key did not sign.
+    #[error(
+        "workspace manifest `{path}` is not as this key signed it ({detail}): adding a tenant \
+         would sign its list as it stands\n\
+         hint: restore it from a backup; if the workspace was written without a key before, \
+         check it (`tai receipts verify --all`) and adopt it once with --adopt-unsigned"
+    )]
+    ManifestNotSigned {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong with its signature.
+        detail: String,
+    },
     /// The manifest is not a manifest.
     #[error("workspace manifest `{path}` is unreadable: {detail}")]
     ManifestUnreadable {
@@ -523,6 +536,7 @@ impl LedgerError {
                 | LedgerError::Corrupt { .. }
                 | LedgerError::Deleted { .. }
                 | LedgerError::NotInManifest { .. }
+                | LedgerError::ManifestNotSigned { .. }
                 | LedgerError::CheckpointMismatch { .. }
                 | LedgerError::TreeMismatch { .. }
         )
