@@ -50,6 +50,18 @@ impl Fixture {
         self.tai(&args)
     }
 
+    /// `tai event activate` of tenant `name` on the base plan.
+    fn activate(&self, name: &str) -> Run {
+        self.tai(&[
+            "event",
+            "activate",
+            "--tenant",
+            name,
+            "--sku",
+            "rollback-guard-base",
+        ])
+    }
+
     /// `tai receipts checkpoint` of `name`, kept outside the state directory.
     fn keep_checkpoint(&self, name: &str) -> PathBuf {
         let kept = self.dir.path().join("kept.json");
@@ -95,15 +107,7 @@ fn fixture() -> Fixture {
         other_public,
     };
     for t in ["acme", "beta"] {
-        f.tai(&[
-            "event",
-            "activate",
-            "--tenant",
-            t,
-            "--sku",
-            "rollback-guard-base",
-        ])
-        .ok();
+        f.activate(t).ok();
         for _ in 0..5 {
             f.tai(&["signal", "--tenant", t]).ok();
         }
@@ -402,17 +406,7 @@ fn a_manifest_edited_to_hide_a_deleted_tenant_is_not_signed_again() {
     assert!(!edited.contains("beta"), "{edited}");
     fs::write(&manifest, &edited).unwrap();
     f.verify(&["--all"]).exits(1).has("manifest");
-    let activate = |t: &str| {
-        f.tai(&[
-            "event",
-            "activate",
-            "--tenant",
-            t,
-            "--sku",
-            "rollback-guard-base",
-        ])
-    };
-    activate("gamma")
+    f.activate("gamma")
         .exits(2)
         .errs("is not as this key signed it")
         .errs("--adopt-unsigned");
@@ -421,7 +415,7 @@ fn a_manifest_edited_to_hide_a_deleted_tenant_is_not_signed_again() {
     let stripped: serde_json::Value = serde_json::from_str(&edited).unwrap();
     let stripped = serde_json::json!({ "tenants": stripped["tenants"] });
     fs::write(&manifest, stripped.to_string()).unwrap();
-    activate("gamma").exits(2).errs("not signed");
+    f.activate("gamma").exits(2).errs("not signed");
     assert!(!dir.contains(&tenant("gamma")));
 }
 
