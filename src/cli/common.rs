@@ -114,7 +114,7 @@ pub(super) fn database(global: &GlobalArgs) -> anyhow::Result<Option<Arc<dyn Led
     let Some(url) = global.ledger.as_deref() else {
         return Ok(None);
     };
-    connect_ledger(url, None, clock(global)?).map(Some)
+    connect_ledger(url, None, clock(global)?, false).map(Some)
 }
 
 /// The database ledger at `url`, connected (and migrated) once per run and signer, signing
@@ -124,6 +124,7 @@ pub(super) fn connect_ledger(
     url: &str,
     signer: Option<Arc<CheckpointSigner>>,
     clock: Arc<dyn Clock>,
+    adopt_unsigned: bool,
 ) -> anyhow::Result<Arc<dyn Ledger>> {
     use crate::receipts::ledger::{PostgresLedger, PostgresOptions, is_postgres_url};
     type Connected = (String, Option<String>, Arc<PostgresLedger>);
@@ -143,6 +144,7 @@ pub(super) fn connect_ledger(
     let options = PostgresOptions {
         signer,
         clock,
+        adopt_unsigned,
         ..PostgresOptions::default()
     };
     let ledger = Arc::new(PostgresLedger::connect_with(url, &options)?);
@@ -155,6 +157,7 @@ pub(super) fn connect_ledger(
     _url: &str,
     _signer: Option<Arc<CheckpointSigner>>,
     _clock: Arc<dyn Clock>,
+    _adopt_unsigned: bool,
 ) -> anyhow::Result<Arc<dyn Ledger>> {
     bail!("this tai was built without the `postgres` feature: --ledger is not available")
 }
@@ -170,7 +173,7 @@ pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
         None => None,
     };
     if let Some(url) = global.ledger.as_deref() {
-        let ledger = connect_ledger(url, signer, Arc::clone(&clock))?;
+        let ledger = connect_ledger(url, signer, Arc::clone(&clock), global.adopt_unsigned)?;
         return Workspace::open_on(&global.state, catalog, clock, ledger)
             .with_context(|| format!("cannot open the workspace in `{}`", global.state.display()));
     }

@@ -21,11 +21,21 @@ fn signer() -> Arc<CheckpointSigner> {
 }
 
 fn signing(url: &str, signer: &Arc<CheckpointSigner>) -> PostgresLedger {
+    signing_adopting(url, signer, false)
+}
+
+/// [`signing`], signing chains without any checkpoint when `adopt_unsigned`.
+fn signing_adopting(
+    url: &str,
+    signer: &Arc<CheckpointSigner>,
+    adopt_unsigned: bool,
+) -> PostgresLedger {
     let options = PostgresOptions {
         signer: Some(Arc::clone(signer)),
         clock: Arc::new(SimClock::new(
             Timestamp::parse("2026-03-01T00:00:00Z").unwrap(),
         )),
+        adopt_unsigned,
         ..PostgresOptions::default()
     };
     PostgresLedger::connect_with(url, &options).unwrap()
@@ -127,12 +137,12 @@ fn one_commit_round_signs_one_checkpoint_per_committed_tenant() {
 }
 
 #[test]
-fn a_head_no_checkpoint_covers_is_signed_by_the_next_signing_writer_to_load_it() {
+fn a_chain_without_checkpoints_is_signed_only_by_a_signing_writer_told_to_adopt_it() {
     let Some(url) = crate::common::test_database("signed_catch_up") else {
         return;
     };
     let acme = tenant("acme");
-    // Written without a key (or by a writer stopped before it stored its checkpoints).
+    // Written without a key (or its checkpoints deleted: the database cannot tell).
     let unsigned = PostgresLedger::connect(&url).unwrap();
     unsigned.append(&acme, &batch(&unsigned, &acme, 3)).unwrap();
     assert!(stored(&url).is_empty());
@@ -148,7 +158,18 @@ fn a_head_no_checkpoint_covers_is_signed_by_the_next_signing_writer_to_load_it()
             .is_ok()
     );
 
-    let ledger = signing(&url, &signer());
+    // A signing writer does not vouch for it on its own.
+    let refused = signing(&url, &signer()).read(&acme);
+    assert!(
+        matches!(
+            refused,
+            Err(LedgerError::UnsignedHistory { receipts: 3, .. })
+        ),
+        "{refused:?}"
+    );
+    assert!(stored(&url).is_empty());
+
+    let ledger = signing_adopting(&url, &signer(), true);
     assert_eq!(ledger.read(&acme).unwrap().len(), 3);
     let rows = stored(&url);
     assert_eq!(rows.len(), 1);

@@ -54,6 +54,9 @@ pub struct PostgresOptions {
     pub signer: Option<Arc<CheckpointSigner>>,
     /// The clock of checkpoints.
     pub clock: Arc<dyn Clock>,
+    /// Whether a signing writer may sign a chain that has receipts and no checkpoint at all
+    /// (see [`crate::receipts::ledger::LedgerOptions::adopt_unsigned`]).
+    pub adopt_unsigned: bool,
 }
 
 impl Default for PostgresOptions {
@@ -63,6 +66,7 @@ impl Default for PostgresOptions {
             connect_timeout: Duration::from_secs(5),
             signer: None,
             clock: Arc::new(SystemClock),
+            adopt_unsigned: false,
         }
     }
 }
@@ -141,6 +145,7 @@ impl PostgresLedger {
             signing: options.signer.as_ref().map(|signer| Signing {
                 signer: Arc::clone(signer),
                 clock: Arc::clone(&options.clock),
+                adopt_unsigned: options.adopt_unsigned,
             }),
             unsigned: Mutex::default(),
         })
@@ -166,9 +171,12 @@ impl PostgresLedger {
         Ok(())
     }
 
-    /// On a signing writer's first read of `tenant`: signs its head when no checkpoint
-    /// covers it (a writer stopped between committing a round and storing its checkpoints,
-    /// or the chain was written without a key). `receipts` are the whole committed chain.
+    /// On a signing writer's first read of `tenant`: signs its head when its checkpoints do
+    /// not cover it. A chain with receipts and no checkpoint at all is refused unless the
+    /// writer adopts unsigned chains: commits store their checkpoints with their receipts, so
+    /// it was written without a key, or its checkpoints were deleted (perhaps to get a
+    /// rewritten chain signed), and only the operator can tell. `receipts` are the whole
+    /// committed chain.
     fn sign_uncovered(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<(), LedgerError> {
         let Some(signing) = &self.signing else {
             return Ok(());
@@ -182,8 +190,15 @@ impl PostgresLedger {
                 return Ok(());
             };
             let mut client = self.pool.get()?;
-            if sign::latest(&mut *client, tenant)?.is_some_and(|c| c.seq >= last.seq) {
-                return Ok(());
+            match sign::latest(&mut *client, tenant)? {
+                Some(c) if c.seq >= last.seq => return Ok(()),
+                None if !signing.adopt_unsigned => {
+                    return Err(LedgerError::UnsignedHistory {
+                        tenant: tenant.clone(),
+                        receipts: last.seq + 1,
+                    });
+                }
+                _ => {}
             }
             let start = ChainHead::default();
             let checkpoint = round

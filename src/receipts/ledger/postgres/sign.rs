@@ -26,6 +26,8 @@ use super::{db_err, from_db, to_db};
 pub(super) struct Signing {
     pub(super) signer: Arc<CheckpointSigner>,
     pub(super) clock: Arc<dyn Clock>,
+    /// See [`super::PostgresOptions::adopt_unsigned`].
+    pub(super) adopt_unsigned: bool,
 }
 
 /// All the round's checkpoints in one statement; one another writer inserted first (the
