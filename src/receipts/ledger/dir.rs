@@ -607,9 +607,7 @@ impl ReadOnlyLedger {
             }
         }
     }
-}
 
-impl ReadOnlyLedger {
     /// Fails when `page` (receipts `from ..` of at most `limit`, read under `head`) is not
     /// what the acknowledged chain holds there: the ledger shorter than its head, or a page
     /// that should end at the head ending elsewhere or on another receipt. A reader never
