@@ -179,6 +179,28 @@ fn a_chain_without_checkpoints_is_signed_only_by_a_signing_writer_told_to_adopt_
     // Loading it again signs nothing more.
     ledger.read(&acme).unwrap();
     assert_eq!(stored(&url).len(), 1);
+    // Its newest checkpoint deleted, the receipts after the one left are not signed again
+    // by a writer that was not told to adopt them.
+    ledger.append(&acme, &batch(&ledger, &acme, 1)).unwrap();
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    db.execute(
+        "DELETE FROM checkpoints WHERE tenant = 'acme' AND seq = 3",
+        &[],
+    )
+    .unwrap();
+    let refused = signing(&url, &signer()).read(&acme);
+    assert!(
+        matches!(
+            refused,
+            Err(LedgerError::UnsignedHistory {
+                receipts: 4,
+                covered: Some(2),
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&url).len(), 1);
     // Now signed, the chain is refused to a writer without the key.
     let keyless = PostgresLedger::connect(&url).unwrap();
     let refused = keyless.append(&acme, &batch(&keyless, &acme, 1));
@@ -186,7 +208,7 @@ fn a_chain_without_checkpoints_is_signed_only_by_a_signing_writer_told_to_adopt_
         matches!(refused, Err(LedgerError::SigningKeyRequired { .. })),
         "{refused:?}"
     );
-    assert_eq!(keyless.head(&acme).unwrap().next_seq, 3);
+    assert_eq!(keyless.head(&acme).unwrap().next_seq, 4);
 }
 
 #[test]

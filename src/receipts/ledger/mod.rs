@@ -400,21 +400,25 @@ pub enum LedgerError {
         /// The tenant.
         tenant: TenantId,
     },
-    /// A signing writer met a chain with receipts and no checkpoint at all.
+    /// A signing writer met a chain with receipts no checkpoint covers where none can be
+    /// missing for a good reason: no checkpoint at all, or (in a database, whose commits store
+    /// their checkpoints with their receipts) receipts after the latest one.
     #[error(
-        "tenant `{tenant}` has {} and no signed checkpoint: signing its head now \
-         would vouch for history no key signed (had its checkpoints been deleted, a rewritten \
-         chain would be signed as it stands)\n\
-         hint: restore `{tenant}.checkpoints` from a backup if it had any; if the workspace was \
-         written without a key before, check it (`tai receipts verify --all`) and adopt its \
-         chains once with --adopt-unsigned",
-        crate::diagnostics::plural(*.receipts, "receipt")
+        "tenant `{tenant}` has {}: signing its head now would vouch for history no key \
+         signed (had its checkpoints been deleted, a rewritten chain would be signed as it \
+         stands)\n\
+         hint: restore its checkpoints from a backup if it had any; if it was written without \
+         a key before, check it (`tai receipts verify --all`) and adopt it once with \
+         --adopt-unsigned",
+        unsigned_history(*.receipts, *.covered)
     )]
     UnsignedHistory {
         /// The tenant.
         tenant: TenantId,
         /// How many receipts its chain holds.
         receipts: u64,
+        /// The seq its latest signed checkpoint covers, when it has one.
+        covered: Option<u64>,
     },
     /// The tenant has no signed checkpoint.
     #[error(
@@ -520,6 +524,15 @@ pub enum LedgerError {
         /// The parser's message.
         detail: String,
     },
+}
+
+/// What [`LedgerError::UnsignedHistory`] says of the chain.
+fn unsigned_history(receipts: u64, covered: Option<u64>) -> String {
+    let receipts = crate::diagnostics::plural(receipts, "receipt");
+    match covered {
+        None => format!("{receipts} and no signed checkpoint"),
+        Some(seq) => format!("{receipts}, and its latest signed checkpoint covers only seq {seq}"),
+    }
 }
 
 impl LedgerError {

@@ -154,6 +154,7 @@ impl TenantLog {
                 return Err(LedgerError::UnsignedHistory {
                     tenant: tenant.clone(),
                     receipts: head.next_seq,
+                    covered: None,
                 });
             }
         }

@@ -172,11 +172,10 @@ impl PostgresLedger {
     }
 
     /// On a signing writer's first read of `tenant`: signs its head when its checkpoints do
-    /// not cover it. A chain with receipts and no checkpoint at all is refused unless the
-    /// writer adopts unsigned chains: commits store their checkpoints with their receipts, so
-    /// it was written without a key, or its checkpoints were deleted (perhaps to get a
-    /// rewritten chain signed), and only the operator can tell. `receipts` are the whole
-    /// committed chain.
+    /// not cover it, only when the writer adopts unsigned chains. Commits store their
+    /// checkpoints with their receipts, so receipts no checkpoint covers were written
+    /// without a key, or their checkpoints were deleted (perhaps to get a rewritten chain
+    /// signed), and only the operator can tell. `receipts` are the whole committed chain.
     fn sign_uncovered(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<(), LedgerError> {
         let Some(signing) = &self.signing else {
             return Ok(());
@@ -192,10 +191,11 @@ impl PostgresLedger {
             let mut client = self.pool.get()?;
             match sign::latest(&mut *client, tenant)? {
                 Some(c) if c.seq >= last.seq => return Ok(()),
-                None if !signing.adopt_unsigned => {
+                latest if !signing.adopt_unsigned => {
                     return Err(LedgerError::UnsignedHistory {
                         tenant: tenant.clone(),
                         receipts: last.seq + 1,
+                        covered: latest.map(|c| c.seq),
                     });
                 }
                 _ => {}
