@@ -86,10 +86,10 @@ pub struct GlobalArgs {
     /// and readable by its owner only
     #[arg(long, global = true, env = "TAI_SIGNING_KEY", value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
-    /// With a signing key: sign chains that have receipts but no checkpoint at all (a
-    /// workspace written before signing was turned on), once. Without it a writer refuses
-    /// them, since deleting a chain's checkpoints would otherwise get a rewritten history
-    /// signed
+    /// With a signing key: sign chains that have receipts no checkpoint covers (a workspace
+    /// written before signing was turned on), and the workspace manifest, once. Without it a
+    /// writer refuses them, since deleting a chain's checkpoints would otherwise get a
+    /// rewritten history signed
     #[arg(long, global = true)]
     pub adopt_unsigned: bool,
 }

@@ -108,13 +108,7 @@ pub(super) fn register(
 ) -> Result<(), LedgerError> {
     let _lock = DirLock::acquire(dir_handle, dir)?;
     let path = dir.join(MANIFEST_FILE);
-    let manifest = match Manifest::read(&path)? {
-        Some(m) => m,
-        None => Manifest {
-            tenants: existing()?.into_iter().collect(),
-            ..Manifest::default()
-        },
-    };
+    let manifest = current(&path, existing)?;
     let listed = manifest.tenants.contains(tenant);
     if listed && !ledger_exists {
         return Err(LedgerError::Deleted {
@@ -157,23 +151,27 @@ pub(super) fn adopt(
 ) -> Result<(), LedgerError> {
     let _lock = DirLock::acquire(dir_handle, dir)?;
     let path = dir.join(MANIFEST_FILE);
-    let manifest = match Manifest::read(&path)? {
-        Some(m)
-            if m.check_signature(std::slice::from_ref(signer.public()))
-                .is_ok() =>
-        {
-            return Ok(());
-        }
+    let manifest = current(&path, existing)?;
+    let signed = manifest.check_signature(std::slice::from_ref(signer.public()));
+    if signed.is_ok() || manifest.tenants.is_empty() {
+        return Ok(());
+    }
+    manifest.write(&path, Some(signer))
+}
+
+/// The manifest at `path`, or for a directory written before manifests existed, one listing
+/// the tenants with a ledger (`existing`).
+fn current(
+    path: &Path,
+    existing: impl FnOnce() -> Result<Vec<TenantId>, LedgerError>,
+) -> Result<Manifest, LedgerError> {
+    Ok(match Manifest::read(path)? {
         Some(m) => m,
         None => Manifest {
             tenants: existing()?.into_iter().collect(),
             ..Manifest::default()
         },
-    };
-    if manifest.tenants.is_empty() {
-        return Ok(());
-    }
-    manifest.write(&path, Some(signer))
+    })
 }
 
 /// An exclusive `flock` on the ledger directory, released when dropped.

@@ -54,8 +54,10 @@ pub struct PostgresOptions {
     pub signer: Option<Arc<CheckpointSigner>>,
     /// The clock of checkpoints.
     pub clock: Arc<dyn Clock>,
-    /// Whether a signing writer may sign a chain that has receipts and no checkpoint at all
-    /// (see [`crate::receipts::ledger::LedgerOptions::adopt_unsigned`]).
+    /// Whether a signing writer may sign receipts no checkpoint covers: a chain written
+    /// without a key (see [`crate::receipts::ledger::LedgerOptions::adopt_unsigned`]).
+    /// Commits store their checkpoints with their receipts, so any such receipts are refused
+    /// otherwise, also after a chain's latest checkpoint.
     pub adopt_unsigned: bool,
 }
 
