@@ -218,6 +218,33 @@ fn a_rewritten_and_rehashed_chain_fails_against_the_key() {
     f.tai(&["signal", "--tenant", "beta"]).ok();
 }
 
+/// Keeping an old genuine checkpoint line (its signature holds) while rewriting what came
+/// after it does not get the rewrite signed either: a signing writer opening a tenant
+/// requires its latest checkpoint to state the head it finds (or to be ahead of it, a crash's
+/// tail), and refuses a chain that runs past it.
+#[test]
+fn a_rewrite_after_a_kept_old_checkpoint_is_not_signed_by_the_next_writer() {
+    let f = fixture();
+    let cps = f.ledger().checkpoints_path(&tenant("acme"));
+    let first = fs::read_to_string(&cps)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let kept: tai::receipts::Checkpoint = serde_json::from_str(&first).unwrap();
+    let from = kept.seq as usize + 1;
+    let mut chain = receipts(&f.lines("acme"));
+    chain[from].body.governor_id = "gov-evil".into();
+    f.rewrite("acme", &reseal(chain, from));
+    fs::write(&cps, format!("{first}\n")).unwrap();
+    f.verify(&["--tenant", "acme"]).exits(1);
+    f.tai(&["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("latest signed checkpoint covers only seq");
+    f.verify(&["--tenant", "acme"]).exits(1);
+}
+
 /// A workspace written before signing was turned on: its chains have receipts and no
 /// checkpoint, which a signing writer signs only when told to, once.
 #[test]

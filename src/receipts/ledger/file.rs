@@ -89,10 +89,10 @@ pub struct LedgerOptions {
     /// The clock of checkpoints and of the receipts the ledger records itself (a quarantined
     /// or adopted tail).
     pub clock: Arc<dyn Clock>,
-    /// Whether a signing writer may sign the head of a chain that has receipts but no
-    /// checkpoint at all (written before signing was turned on). Off, such a chain is refused
-    /// ([`LedgerError::UnsignedHistory`]): its checkpoints may have been deleted so that a
-    /// rewritten history gets signed, and only the operator can tell.
+    /// Whether a signing writer may sign the head of a chain whose latest checkpoint does not
+    /// state it (written, or partly written, before signing was turned on). Off, such a chain
+    /// is refused ([`LedgerError::UnsignedHistory`]): its checkpoints may have been deleted so
+    /// that a rewritten history gets signed, and only the operator can tell.
     pub adopt_unsigned: bool,
 }
 
@@ -536,20 +536,7 @@ impl Ledger for FileLedger {
     }
 
     fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        // This writer knows what of the log or the journal is not in the tenant's file yet: no
-        // need to read them, which a reader must.
-        let unfiled = match (&self.wal, &self.journal) {
-            (Some(wal), _) => {
-                let latest = lock(wal).latest_of(tenant);
-                latest.and_then(|(round, index)| round.checkpoint(index))
-            }
-            (None, Some(journal)) => lock(journal).latest_of(tenant)?,
-            (None, None) => return self.dir.latest_checkpoint(tenant),
-        };
-        match unfiled {
-            Some(latest) => Ok(Some(latest)),
-            None => self.dir.filed_checkpoint(tenant),
-        }
+        self.host().latest_checkpoint(tenant)
     }
 
     fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {

@@ -400,9 +400,9 @@ pub enum LedgerError {
         /// The tenant.
         tenant: TenantId,
     },
-    /// A signing writer met a chain with receipts no checkpoint covers where none can be
-    /// missing for a good reason: no checkpoint at all, or (in a database, whose commits store
-    /// their checkpoints with their receipts) receipts after the latest one.
+    /// A signing writer met a chain with receipts its key's checkpoints do not cover: no
+    /// checkpoint at all, or receipts after the latest one (every round a signing writer
+    /// makes durable is signed with it).
     #[error(
         "tenant `{tenant}` has {}: signing its head now would vouch for history no key \
          signed (had its checkpoints been deleted, a rewritten chain would be signed as it \

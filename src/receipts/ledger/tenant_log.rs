@@ -42,6 +42,73 @@ pub(super) struct Host<'a> {
     pub(super) wal: Option<&'a Mutex<Wal>>,
 }
 
+impl Host<'_> {
+    /// `tenant`'s latest checkpoint. This writer knows what of the log or the journal is not
+    /// in the tenant's file yet: no need to read them, which a reader must.
+    pub(super) fn latest_checkpoint(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<Checkpoint>, LedgerError> {
+        let unfiled = match (self.wal, self.journal) {
+            (Some(wal), _) => {
+                let latest = crate::sync::lock(wal).latest_of(tenant);
+                latest.and_then(|(round, index)| round.checkpoint(index))
+            }
+            (None, Some(journal)) => crate::sync::lock(journal).latest_of(tenant)?,
+            (None, None) => return self.dir.latest_checkpoint(tenant),
+        };
+        match unfiled {
+            Some(latest) => Ok(Some(latest)),
+            None => self.dir.filed_checkpoint(tenant),
+        }
+    }
+
+    /// Refuses to write on `head` with a key unless a checkpoint that key signed states it
+    /// (or runs ahead of it: a crash between a checkpoint and its head, which the tail's
+    /// adoption settles). A signing writer's every round is signed, so a head past the
+    /// latest checkpoint, or no checkpoint at all, means receipts nobody signed: a workspace
+    /// written without a key (adopted on purpose, `adopt_unsigned`), or a rewrite whose
+    /// newer checkpoints were deleted, which signing now would vouch for.
+    fn check_signed_head(&self, tenant: &TenantId, head: &StoredHead) -> Result<(), LedgerError> {
+        let Some(signer) = self.signer else {
+            return Ok(());
+        };
+        let Some(last_seq) = head.next_seq.checked_sub(1) else {
+            return Ok(());
+        };
+        if self.adopt_unsigned {
+            return Ok(());
+        }
+        let latest = self.latest_checkpoint(tenant)?;
+        let unsigned = |covered| LedgerError::UnsignedHistory {
+            tenant: tenant.clone(),
+            receipts: head.next_seq,
+            covered,
+        };
+        let Some(c) = latest else {
+            return Err(unsigned(None));
+        };
+        if let Err(e) = c.verify_signature(std::slice::from_ref(signer.public())) {
+            return Err(LedgerError::CheckpointMismatch {
+                tenant: tenant.clone(),
+                detail: e.to_string(),
+            });
+        }
+        match c.seq.cmp(&last_seq) {
+            std::cmp::Ordering::Greater => Ok(()),
+            std::cmp::Ordering::Equal if c.head_hash == head.hash => Ok(()),
+            std::cmp::Ordering::Equal => Err(LedgerError::CheckpointMismatch {
+                tenant: tenant.clone(),
+                detail: format!(
+                    "it signs seq {last_seq} as {}, the head records {}",
+                    c.head_hash, head.hash
+                ),
+            }),
+            std::cmp::Ordering::Less => Err(unsigned(Some(c.seq))),
+        }
+    }
+}
+
 /// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
 /// what they hold.
 #[derive(Debug)]
@@ -141,23 +208,7 @@ impl TenantLog {
             Some(logged) if logged.next_seq > filed.next_seq => logged,
             _ => filed,
         };
-        if head.next_seq > 0 && ledger.signer.is_some() && !ledger.adopt_unsigned {
-            let signed = signed_before
-                || match (ledger.wal, ledger.journal) {
-                    (Some(wal), _) => crate::sync::lock(wal).latest_of(tenant).is_some(),
-                    (None, Some(journal)) => {
-                        crate::sync::lock(journal).latest_of(tenant)?.is_some()
-                    }
-                    (None, None) => false,
-                };
-            if !signed {
-                return Err(LedgerError::UnsignedHistory {
-                    tenant: tenant.clone(),
-                    receipts: head.next_seq,
-                    covered: None,
-                });
-            }
-        }
+        ledger.check_signed_head(tenant, &head)?;
         if file_bytes < head.ledger_bytes {
             return Err(LedgerError::Truncated {
                 path,
