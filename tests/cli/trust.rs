@@ -283,6 +283,15 @@ fn a_rolled_back_chain_fails_against_the_key_and_a_kept_checkpoint() {
     assert!(chain.len() > 5);
     f.rewrite("acme", &chain[..5]);
     f.verify(&["--tenant", "acme"]).exits(1).has("rolled back");
+    // Nor does the next writer with the key write on it, which would fork the signed
+    // history: the checkpoints stay as they were.
+    let cps = f.ledger().checkpoints_path(&tenant("acme"));
+    let signed = fs::read(&cps).unwrap();
+    f.tai(&["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("the chain ends after 5 receipts")
+        .errs("rolled back");
+    assert_eq!(fs::read(&cps).unwrap(), signed);
     // Rolling the checkpoints back too is what only a kept checkpoint catches.
     let cps = f.ledger().checkpoints_path(&tenant("acme"));
     let text = fs::read_to_string(&cps).unwrap();

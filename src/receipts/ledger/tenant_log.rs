@@ -95,6 +95,8 @@ impl Host<'_> {
             });
         }
         match c.seq.cmp(&last_seq) {
+            // A crash's tail, adopted by `settle_tail`, or receipts removed, which it refuses
+            // (`check_not_behind`).
             std::cmp::Ordering::Greater => Ok(()),
             std::cmp::Ordering::Equal if c.head_hash == head.hash => Ok(()),
             std::cmp::Ordering::Equal => Err(LedgerError::CheckpointMismatch {
@@ -105,6 +107,30 @@ impl Host<'_> {
                 ),
             }),
             std::cmp::Ordering::Less => Err(unsigned(Some(c.seq))),
+        }
+    }
+}
+
+impl Host<'_> {
+    /// Refuses to write on `written` with a key when the latest checkpoint signs more than
+    /// it holds: receipts a signing writer acknowledged were removed, or the chain was rolled
+    /// back. Writing on would fork the signed history. (Checked once a crash's tail has been
+    /// adopted, and before anything is quarantined, so the evidence stays where it is.)
+    fn check_not_behind(&self, tenant: &TenantId, written: &StoredHead) -> Result<(), LedgerError> {
+        if self.signer.is_none() || self.adopt_unsigned {
+            return Ok(());
+        }
+        match self.latest_checkpoint(tenant)? {
+            Some(c) if c.seq >= written.next_seq => Err(LedgerError::CheckpointMismatch {
+                tenant: tenant.clone(),
+                detail: format!(
+                    "its latest checkpoint signs seq {} but the chain ends after {}: \
+                     acknowledged receipts were removed or the chain was rolled back",
+                    c.seq,
+                    crate::diagnostics::plural(written.next_seq, "receipt")
+                ),
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -313,6 +339,7 @@ impl TenantLog {
                     "checkpoint_key_id": checkpoint.key_id,
                 }));
             }
+            ledger.check_not_behind(tenant, &self.written)?;
             let rest = &tail[kept..];
             if !rest.is_empty() {
                 let well_formed = extension.next_seq - self.written.next_seq;
@@ -332,6 +359,9 @@ impl TenantLog {
                     .map_err(io_err("move the tail to quarantine from", &self.path))?;
                 notices.push(quarantine_notice(&qpath, rest, well_formed, reason));
             }
+        }
+        if file_bytes <= self.head.ledger_bytes {
+            ledger.check_not_behind(tenant, &self.written)?;
         }
         if notices.is_empty() {
             let qpath = ledger.dir.quarantine_path(tenant, self.written.next_seq);
