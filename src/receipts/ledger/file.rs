@@ -371,6 +371,9 @@ impl FileLedger {
                     }
                 }
             }
+            // Durable before any head moves: a head is never on disk without the checkpoint
+            // that states it, which a signing writer requires when it next opens the tenant.
+            self.sync_all(jobs.iter().flat_map(|(_, job)| job.meta_files()))?;
         }
         for (_, job) in jobs {
             write_head(&job.head_file, &job.head_path, &job.target)?;
