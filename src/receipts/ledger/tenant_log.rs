@@ -109,9 +109,7 @@ impl Host<'_> {
             std::cmp::Ordering::Less => Err(unsigned(Some(c.seq))),
         }
     }
-}
 
-impl Host<'_> {
     /// Refuses to write on `written` with a key when the latest checkpoint signs more than
     /// it holds: receipts a signing writer acknowledged were removed, or the chain was rolled
     /// back. Writing on would fork the signed history. (Checked once a crash's tail has been
