@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::ids::TenantId;
 use crate::vocab::GovernorState;
 
-use crate::receipts::signing::{Checkpoint, CheckpointHead, CheckpointSigner};
+use crate::receipts::signing::{Checkpoint, CheckpointError, CheckpointHead, CheckpointSigner};
 use crate::receipts::verify::{head_mismatch, valid_extension};
 use crate::receipts::{EventType, Receipt, ReceiptBody, line};
 
@@ -63,32 +63,49 @@ impl Host<'_> {
         }
     }
 
+    /// With a key: `tenant`'s latest checkpoint and whether that key signed it, looked up and
+    /// checked once when the tenant is opened, for the checks there and the tail's adoption.
+    fn latest_signed(&self, tenant: &TenantId) -> Result<Option<Latest>, LedgerError> {
+        let Some(signer) = self.signer else {
+            return Ok(None);
+        };
+        Ok(self.latest_checkpoint(tenant)?.map(|checkpoint| Latest {
+            signed: checkpoint.verify_signature(std::slice::from_ref(signer.public())),
+            checkpoint,
+        }))
+    }
+
     /// Refuses to write on `head` with a key unless a checkpoint that key signed states it
     /// (or runs ahead of it: a crash between a checkpoint and its head, which the tail's
     /// adoption settles). A signing writer's every round is signed, so a head past the
     /// latest checkpoint, or no checkpoint at all, means receipts nobody signed: a workspace
     /// written without a key (adopted on purpose, `adopt_unsigned`), or a rewrite whose
     /// newer checkpoints were deleted, which signing now would vouch for.
-    fn check_signed_head(&self, tenant: &TenantId, head: &StoredHead) -> Result<(), LedgerError> {
-        let Some(signer) = self.signer else {
+    fn check_signed_head(
+        &self,
+        tenant: &TenantId,
+        head: &StoredHead,
+        latest: Option<&Latest>,
+    ) -> Result<(), LedgerError> {
+        if self.signer.is_none() || self.adopt_unsigned {
             return Ok(());
-        };
+        }
         let Some(last_seq) = head.next_seq.checked_sub(1) else {
             return Ok(());
         };
-        if self.adopt_unsigned {
-            return Ok(());
-        }
-        let latest = self.latest_checkpoint(tenant)?;
         let unsigned = |covered| LedgerError::UnsignedHistory {
             tenant: tenant.clone(),
             receipts: head.next_seq,
             covered,
         };
-        let Some(c) = latest else {
+        let Some(Latest {
+            checkpoint: c,
+            signed,
+        }) = latest
+        else {
             return Err(unsigned(None));
         };
-        if let Err(e) = c.verify_signature(std::slice::from_ref(signer.public())) {
+        if let Err(e) = signed {
             return Err(LedgerError::CheckpointMismatch {
                 tenant: tenant.clone(),
                 detail: e.to_string(),
@@ -114,11 +131,16 @@ impl Host<'_> {
     /// it holds: receipts a signing writer acknowledged were removed, or the chain was rolled
     /// back. Writing on would fork the signed history. (Checked once a crash's tail has been
     /// adopted, and before anything is quarantined, so the evidence stays where it is.)
-    fn check_not_behind(&self, tenant: &TenantId, written: &StoredHead) -> Result<(), LedgerError> {
+    fn check_not_behind(
+        &self,
+        tenant: &TenantId,
+        written: &StoredHead,
+        latest: Option<&Latest>,
+    ) -> Result<(), LedgerError> {
         if self.signer.is_none() || self.adopt_unsigned {
             return Ok(());
         }
-        match self.latest_checkpoint(tenant)? {
+        match latest.map(|l| &l.checkpoint) {
             Some(c) if c.seq >= written.next_seq => Err(LedgerError::CheckpointMismatch {
                 tenant: tenant.clone(),
                 detail: format!(
@@ -131,6 +153,13 @@ impl Host<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// A tenant's latest checkpoint as a signing writer found it when opening the tenant.
+pub(super) struct Latest {
+    checkpoint: Checkpoint,
+    /// Whether the writer's key signed it.
+    signed: Result<(), CheckpointError>,
 }
 
 /// An open tenant ledger: the files (the ledger locked, in append mode) and the heads of
@@ -232,7 +261,8 @@ impl TenantLog {
             Some(logged) if logged.next_seq > filed.next_seq => logged,
             _ => filed,
         };
-        ledger.check_signed_head(tenant, &head)?;
+        let latest = ledger.latest_signed(tenant)?;
+        ledger.check_signed_head(tenant, &head, latest.as_ref())?;
         if file_bytes < head.ledger_bytes {
             return Err(LedgerError::Truncated {
                 path,
@@ -285,7 +315,7 @@ impl TenantLog {
             last,
             ahead: ledger.wal.map(|_| (head_bytes, Vec::new())),
         };
-        log.settle_tail(ledger, tenant, file_bytes)?;
+        log.settle_tail(ledger, tenant, file_bytes, latest.as_ref())?;
         Ok(log)
     }
 
@@ -301,13 +331,14 @@ impl TenantLog {
         ledger: Host<'_>,
         tenant: &TenantId,
         file_bytes: u64,
+        latest: Option<&Latest>,
     ) -> Result<(), LedgerError> {
         let mut notices = Vec::new();
         if file_bytes > self.head.ledger_bytes {
             let tail = read_range(&self.file, &self.path, self.head.ledger_bytes, file_bytes)?;
             let (extension, valid) = valid_extension(&tail, &self.head, tenant);
             let valid = usize::try_from(valid).unwrap_or(0);
-            let adopted = self.adoptable(ledger, tenant, &tail[..valid]);
+            let adopted = self.adoptable(tenant, &tail[..valid], latest);
             let mut kept = 0;
             if let Some((bytes, checkpoint)) = adopted {
                 let from_seq = self.written.next_seq;
@@ -337,7 +368,7 @@ impl TenantLog {
                     "checkpoint_key_id": checkpoint.key_id,
                 }));
             }
-            ledger.check_not_behind(tenant, &self.written)?;
+            ledger.check_not_behind(tenant, &self.written, latest)?;
             let rest = &tail[kept..];
             if !rest.is_empty() {
                 let well_formed = extension.next_seq - self.written.next_seq;
@@ -359,7 +390,7 @@ impl TenantLog {
             }
         }
         if file_bytes <= self.head.ledger_bytes {
-            ledger.check_not_behind(tenant, &self.written)?;
+            ledger.check_not_behind(tenant, &self.written, latest)?;
         }
         if notices.is_empty() {
             let qpath = ledger.dir.quarantine_path(tenant, self.written.next_seq);
@@ -397,18 +428,12 @@ impl TenantLog {
     /// latest checkpoint signed by this ledger's key covers, exactly up to its seq.
     pub(super) fn adoptable(
         &self,
-        ledger: Host<'_>,
         tenant: &TenantId,
         valid: &[u8],
+        latest: Option<&Latest>,
     ) -> Option<(usize, Checkpoint)> {
-        let signer = ledger.signer?;
-        let checkpoint = ledger.dir.latest_checkpoint(tenant).ok()??;
-        if &checkpoint.tenant_id != tenant
-            || checkpoint.seq < self.head.next_seq
-            || checkpoint
-                .verify_signature(std::slice::from_ref(signer.public()))
-                .is_err()
-        {
+        let checkpoint = latest.filter(|l| l.signed.is_ok())?.checkpoint.clone();
+        if &checkpoint.tenant_id != tenant || checkpoint.seq < self.head.next_seq {
             return None;
         }
         let mut frontier = self.derived.frontier.clone();
