@@ -473,7 +473,7 @@ _tai() {
 
     case "${cmd}" in
         tai)
-            opts="-h -V --catalog --state --color --now --ledger --signing-key --adopt-unsigned --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help"
+            opts="-h -V --catalog --state --color --now --ledger --signing-key --previous-key --adopt-unsigned --help --version simulate validate test pack sku tools schema event call signal action state iam andon receipts keys ledger serve mcp demo completions doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,6 +503,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -511,7 +515,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__action)
-            opts="-t -h -V --tenant --format --action --detail --catalog --state --color --now --signing-key --adopt-unsigned --help --version complete fail"
+            opts="-t -h -V --tenant --format --action --detail --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version complete fail"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -557,6 +561,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -565,7 +573,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version show clear help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version show clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -591,6 +599,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -599,7 +611,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon__subcmd__clear)
-            opts="-t -h -V --tenant --format --principal --note --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --principal --note --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -642,6 +654,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -709,7 +725,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__andon__subcmd__show)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,6 +763,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -755,7 +775,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__call)
-            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --principal --timeout --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --argument --arg --context --idempotency-key --principal --timeout --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,6 +837,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -825,7 +849,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__completions)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version bash elvish fish powershell zsh"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -851,6 +875,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -859,7 +887,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__demo)
-            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --addr --tenant --sku --open --admin-token --log-level --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -905,6 +933,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -913,7 +945,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__doctor)
-            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -943,6 +975,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -951,7 +987,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event)
-            opts="-h -V --file --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version activate change plan-change renew suspend reinstate cancel approve reject import help"
+            opts="-h -V --file --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version activate change plan-change renew suspend reinstate cancel approve reject import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -985,6 +1021,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -993,7 +1033,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__activate)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1048,6 +1088,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1059,7 +1103,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__approve)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1114,6 +1158,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1125,7 +1173,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__cancel)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1180,6 +1228,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1191,7 +1243,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__change)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1246,6 +1298,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1411,7 +1467,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__import)
-            opts="-h -V --from --resources --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --from --resources --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,6 +1505,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1457,7 +1517,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reinstate)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1512,6 +1572,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1523,7 +1587,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__reject)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1578,6 +1642,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1589,7 +1657,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__renew)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1644,6 +1712,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1655,7 +1727,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__event__subcmd__suspend)
-            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --sku --plan --pack --role --expires --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1710,6 +1782,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2463,7 +2539,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version set show clear help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version set show clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2489,6 +2565,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2497,7 +2577,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam__subcmd__clear)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2532,6 +2612,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2613,7 +2697,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam__subcmd__set)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2648,6 +2732,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2659,7 +2747,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__iam__subcmd__show)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2697,6 +2785,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2705,7 +2797,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__keys)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version new help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2728,6 +2820,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2781,7 +2877,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__keys__subcmd__new)
-            opts="-h -V --out --force --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --out --force --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2811,6 +2907,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2819,7 +2919,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__ledger)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version migrate help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version migrate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2842,6 +2942,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2895,7 +2999,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__ledger__subcmd__migrate)
-            opts="-h -V --from --to --public-key --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --from --to --public-key --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2937,6 +3041,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2945,7 +3053,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__mcp)
-            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --sku --log-level --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2987,6 +3095,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2995,7 +3107,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version list show new help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version list show new help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3018,6 +3130,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3099,7 +3215,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__list)
-            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3129,6 +3245,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3137,7 +3257,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__new)
-            opts="-o -h -V --toml --output --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-o -h -V --toml --output --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3171,6 +3291,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3179,7 +3303,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__pack__subcmd__show)
-            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3209,6 +3333,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3217,7 +3345,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version verify show export checkpoint prove verify-proof help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version verify show export checkpoint prove verify-proof help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3243,6 +3371,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3251,7 +3383,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__checkpoint)
-            opts="-o -h -V --tenant --out --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-o -h -V --tenant --out --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3289,6 +3421,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3297,7 +3433,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__export)
-            opts="-o -h -V --tenant --format --output --event --from-seq --to-seq --since --until --allow-broken --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-o -h -V --tenant --format --output --event --from-seq --to-seq --since --until --allow-broken --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3356,6 +3492,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3479,7 +3619,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__prove)
-            opts="-o -h -V --tenant --seq --from-checkpoint --out --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-o -h -V --tenant --seq --from-checkpoint --out --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3525,6 +3665,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3533,7 +3677,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__show)
-            opts="-h -V --tenant --event --from-seq --to-seq --since --until --allow-broken --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --tenant --event --from-seq --to-seq --since --until --allow-broken --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3587,6 +3731,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3595,7 +3743,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify)
-            opts="-h -V --tenant --all --deep --public-key --checkpoint --strict-time --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --tenant --all --deep --public-key --checkpoint --strict-time --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3637,6 +3785,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3645,7 +3797,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify__subcmd__proof)
-            opts="-h -V --public-key --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --public-key --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3679,6 +3831,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3687,7 +3843,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__schema)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version pack sku scenario"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version pack sku scenario"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3713,6 +3869,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3721,7 +3881,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__serve)
-            opts="-h -V --addr --admin-token --tenant-token --tokens-file --marketplace-records --max-body --request-timeout --header-timeout --idle-timeout --max-connections --shutdown-timeout --browser-login --log-level --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --addr --admin-token --tenant-token --tokens-file --marketplace-records --max-body --request-timeout --header-timeout --idle-timeout --max-connections --shutdown-timeout --browser-login --log-level --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3799,6 +3959,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3807,7 +3971,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__signal)
-            opts="-t -h -V --tenant --format --name --fact --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --name --fact --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3853,6 +4017,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3861,7 +4029,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__simulate)
-            opts="-h -V --format --seed --ledger --step --print-story --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --seed --ledger --step --print-story --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3899,6 +4067,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3907,7 +4079,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku)
-            opts="-h -V --catalog --state --color --now --signing-key --adopt-unsigned --help --version list show diff compare help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version list show diff compare help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3933,6 +4105,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3941,7 +4117,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__compare)
-            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3971,6 +4147,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3979,7 +4159,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__diff)
-            opts="-h -V --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4006,6 +4186,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4101,7 +4285,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__list)
-            opts="-h -V --sort --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --sort --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4135,6 +4319,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4143,7 +4331,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__sku__subcmd__show)
-            opts="-h -V --warnings --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --warnings --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4173,6 +4361,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4181,7 +4373,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__state)
-            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-t -h -V --tenant --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4219,6 +4411,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4227,7 +4423,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__test)
-            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --coverage-scope --jobs --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-j -h -V --filter --format --junit --fail-fast --coverage --min-coverage --coverage-scope --jobs --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4281,6 +4477,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4289,7 +4489,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__tools)
-            opts="-h -V --sku --format --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --sku --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4323,6 +4523,10 @@ _tai() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4331,7 +4535,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__validate)
-            opts="-h -V --format --deny-warnings --allow --list-rules --catalog --state --color --now --signing-key --adopt-unsigned --help --version"
+            opts="-h -V --format --deny-warnings --allow --list-rules --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4362,6 +4566,10 @@ _tai() {
                     return 0
                     ;;
                 --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

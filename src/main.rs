@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         // The reader went away (`tai … | head`): nothing is left to say, and no one to say it to.
         Err(err) if tai::cli::is_broken_pipe(&err) => Exit::Success.into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", tai::cli::error_text(&err));
             Exit::Usage.into()
         }
     }

@@ -13,7 +13,7 @@ use crate::clock::{Clock, SimClock, SystemClock, Timestamp};
 use crate::diagnostics::{Diagnostic, Severity, plural};
 use crate::explain::explain;
 use crate::receipts::ledger::{Ledger, LedgerOptions};
-use crate::receipts::{CheckpointSigner, Receipt};
+use crate::receipts::{CheckpointSigner, PublicKey, Receipt};
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::{Exit, GlobalArgs, timeline};
@@ -169,7 +169,21 @@ pub(super) fn open(global: &GlobalArgs) -> anyhow::Result<Workspace> {
     // The key is kept away from the state directory even with a database ledger: the
     // directory holds the workspace's other files.
     let signer = match &global.signing_key {
-        Some(path) => Some(Arc::new(CheckpointSigner::load(path, Some(&global.state))?)),
+        Some(path) => {
+            let previous = global
+                .previous_keys
+                .iter()
+                .map(|p| PublicKey::load(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let signer = CheckpointSigner::load(path, Some(&global.state))?.continuing(previous);
+            Some(Arc::new(signer))
+        }
+        None if !global.previous_keys.is_empty() => {
+            bail!(
+                "--previous-key names keys a signing key continues, but no --signing-key \
+                 (or TAI_SIGNING_KEY) is given"
+            )
+        }
         None => None,
     };
     if let Some(url) = global.ledger.as_deref() {

@@ -62,6 +62,22 @@ fn color_choice(args: &[OsString]) -> Option<ColorChoice> {
     choice
 }
 
+/// What `tai` prints for `err`: its message, then each cause the text so far does not
+/// already say. Library errors often name their cause in their own message (`cannot read
+/// `x`: No such file or directory`) and also keep it as their source, which anyhow's
+/// alternate form would print twice.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+    }
+    text
+}
+
 /// Whether `err` is a write to a pipe whose reader has gone (`tai simulate | head`): the
 /// output was not wanted any more, which is not a failure worth a message.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -99,6 +115,21 @@ mod tests {
             color_choice(&args(&["tai", "--", "--color", "never"])),
             None
         );
+    }
+
+    #[test]
+    fn a_cause_the_message_already_names_is_not_repeated() {
+        let io = io::Error::new(io::ErrorKind::NotFound, "No such file or directory");
+        let named = anyhow::Error::new(crate::workspace::WorkspaceError::Io {
+            path: "s".into(),
+            source: io,
+        });
+        assert_eq!(
+            error_text(&named),
+            "cannot use state directory `s`: No such file or directory"
+        );
+        let unnamed = anyhow::Error::new(io::Error::other("disk on fire")).context("writing `x`");
+        assert_eq!(error_text(&unnamed), "writing `x`: disk on fire");
     }
 
     #[test]

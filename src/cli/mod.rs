@@ -37,7 +37,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use entry::{is_broken_pipe, parse, parse_from};
+pub use entry::{error_text, is_broken_pipe, parse, parse_from};
 pub use exit::{EXIT_CODES_HELP, Exit};
 
 /// Toolkit and local simulator for entitlement-gated capability packs.
@@ -86,6 +86,18 @@ pub struct GlobalArgs {
     /// and readable by its owner only
     #[arg(long, global = true, env = "TAI_SIGNING_KEY", value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
+    /// Public key of a signing key that --signing-key replaced (repeatable, or
+    /// comma-separated in the variable): what it signed — a tenant's latest checkpoint, a
+    /// crashed writer's logged rounds, the workspace manifest — is continued as if the new key
+    /// had signed it, so a rotated key needs no --adopt-unsigned
+    #[arg(
+        long = "previous-key",
+        global = true,
+        env = "TAI_PREVIOUS_KEYS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub previous_keys: Vec<PathBuf>,
     /// With a signing key: sign chains that have receipts no checkpoint covers (a workspace
     /// written before signing was turned on), and the workspace manifest, once. Without it a
     /// writer refuses them, since deleting a chain's checkpoints would otherwise get a

@@ -43,7 +43,7 @@ const KEY_FILE: Reading = Reading {
 
 /// A key file's text, bounded like every input (a FIFO or a huge file is refused unread).
 fn read_key(path: &Path) -> Result<String, KeyError> {
-    intake::read_text(path, &KEY_FILE).map_err(|d| KeyError::Read(d.to_string()))
+    intake::read_text(path, &KEY_FILE).map_err(|d| KeyError::Read(d.message))
 }
 
 /// Why a key could not be used.
@@ -105,12 +105,15 @@ pub enum KeyError {
 pub struct CheckpointSigner {
     key: SigningKey,
     public: PublicKey,
+    /// Its own public half first, then the previous keys it continues (see
+    /// [`CheckpointSigner::continuing`]).
+    trusted: Vec<PublicKey>,
 }
 
 impl std::fmt::Debug for CheckpointSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CheckpointSigner")
-            .field("key_id", &self.public.key_id)
+            .field("key_id", &self.public().key_id)
             .finish_non_exhaustive()
     }
 }
@@ -136,7 +139,11 @@ impl CheckpointSigner {
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let key = SigningKey::from_bytes(&seed);
         let public = PublicKey::new(key.verifying_key());
-        CheckpointSigner { key, public }
+        CheckpointSigner {
+            key,
+            trusted: vec![public.clone()],
+            public,
+        }
     }
 
     /// Reads a private key file, refusing one that group or others may read, or one inside
@@ -175,7 +182,30 @@ impl CheckpointSigner {
             detail: e.to_string(),
         })?;
         let public = PublicKey::new(key.verifying_key());
-        Ok(CheckpointSigner { key, public })
+        Ok(CheckpointSigner {
+            key,
+            trusted: vec![public.clone()],
+            public,
+        })
+    }
+
+    /// This key, taking over from `previous` (keys it replaced): a writer accepts what they
+    /// signed — the latest checkpoint, a crashed writer's logged rounds, the workspace
+    /// manifest — as it accepts what this key signed, so a rotated key continues a signed
+    /// history instead of refusing it. Only public halves: the old private key may be
+    /// destroyed.
+    pub fn continuing(mut self, previous: impl IntoIterator<Item = PublicKey>) -> Self {
+        for key in previous {
+            if !self.trusted.contains(&key) {
+                self.trusted.push(key);
+            }
+        }
+        self
+    }
+
+    /// The keys whose signatures this writer accepts: its own, then the previous ones.
+    pub fn trusted(&self) -> &[PublicKey] {
+        &self.trusted
     }
 
     /// The private key as PEM (PKCS #8).
@@ -205,7 +235,7 @@ impl CheckpointSigner {
             merkle_root: merkle::to_hex(&head.merkle_root),
             catalog_hash: head.catalog_hash,
             time,
-            key_id: self.public.key_id.clone(),
+            key_id: self.public().key_id.clone(),
             round: None,
             signature: String::new(),
         };
@@ -230,7 +260,7 @@ impl CheckpointSigner {
         }
         let mut round = SignedRound {
             time,
-            key_id: self.public.key_id.clone(),
+            key_id: self.public().key_id.clone(),
             signature: String::new(),
             heads: heads
                 .into_iter()

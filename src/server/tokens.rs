@@ -89,8 +89,7 @@ pub fn read_tokens_file(path: &Path) -> Result<Tokens, TokensFileError> {
         tenants: BTreeMap<String, String>,
     }
     let shown = path.display().to_string();
-    let text =
-        intake::read_text(path, &READING).map_err(|d| TokensFileError::Read(d.to_string()))?;
+    let text = intake::read_text(path, &READING).map_err(|d| TokensFileError::Read(d.message))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -275,6 +275,85 @@ fn chains_written_without_a_key_are_signed_only_when_adopted() {
     .has("signatures verified");
 }
 
+/// The operator replaces the signing key. The new key alone refuses a chain the old key
+/// signed (its checkpoints are not ones it can vouch for) without changing anything; told the
+/// old public key, it continues each chain and takes the workspace manifest over, and the
+/// history verifies against both keys.
+#[test]
+fn a_rotated_key_continues_the_signed_history_once_told_the_previous_key() {
+    let f = fixture();
+    let (new_key, new_public) = common::new_keys(f.dir.path(), "rotated");
+    let rotated = |args: &[&str]| -> Run {
+        common::tai()
+            .arg("--state")
+            .arg(f.state())
+            .args(["--now", "2026-03-01T00:00:00Z"])
+            .env("TAI_SIGNING_KEY", &new_key)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let cps = f.ledger().checkpoints_path(&tenant("acme"));
+    let signed = fs::read(&cps).unwrap();
+    rotated(&["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("the latest checkpoint of tenant `acme` (seq 6) is signed by key")
+        .errs("--previous-key FILE");
+    assert_eq!(fs::read(&cps).unwrap(), signed);
+    let old = f.public.to_str().unwrap();
+    rotated(&["--previous-key", old, "signal", "--tenant", "acme"]).ok();
+    // acme's latest checkpoint is the new key's now, and so is the manifest: a tenant is
+    // added with the new key alone. beta's is still the old key's until it is written.
+    rotated(&["signal", "--tenant", "acme"]).ok();
+    rotated(&[
+        "event",
+        "activate",
+        "--tenant",
+        "gamma",
+        "--sku",
+        "rollback-guard-base",
+    ])
+    .ok();
+    rotated(&["signal", "--tenant", "beta"]).exits(2);
+    common::tai()
+        .arg("--state")
+        .arg(f.state())
+        .args(["--now", "2026-03-01T00:00:00Z"])
+        .env("TAI_SIGNING_KEY", &new_key)
+        .env("TAI_PREVIOUS_KEYS", old)
+        .args(["signal", "--tenant", "beta"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    let new = new_public.to_str().unwrap();
+    let both = [
+        "receipts",
+        "verify",
+        "--all",
+        "--public-key",
+        old,
+        "--public-key",
+        new,
+    ];
+    f.tai(&both).ok().has("signatures verified");
+    // The new key alone does not vouch for what the old one signed.
+    f.tai(&["receipts", "verify", "--all", "--public-key", new])
+        .exits(1)
+        .has("which is not a given key");
+    // A previous key is only meaningful beside a signing key.
+    common::tai()
+        .arg("--state")
+        .arg(f.state())
+        .args(["--previous-key", old, "signal", "--tenant", "acme"])
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .exits(2)
+        .errs("no --signing-key");
+}
+
 #[test]
 fn a_rolled_back_chain_fails_against_the_key_and_a_kept_checkpoint() {
     let f = fixture();

@@ -305,3 +305,116 @@ fn an_imported_chain_keeps_its_signed_lines_and_is_stored_whole_or_not_at_all() 
     );
     assert_eq!(stored(&target).len(), 3);
 }
+
+/// Someone with write access to the database but not the key rewrites a signed chain (every
+/// hash recomputed, the head moved along) and leaves the checkpoints alone, or adds a
+/// checkpoint row of their own over the rewrite: a signing writer does not write on either
+/// (its next checkpoint would make the rewrite verify once the old rows are deleted). A
+/// writer with another key refuses until told the key it replaced; then it writes on.
+#[test]
+fn a_signing_writer_checks_the_latest_checkpoint_it_writes_on() {
+    let Some(url) = crate::common::test_database("signed_latest_checked") else {
+        return;
+    };
+    let acme = tenant("acme");
+    let ledger = signing(&url, &signer());
+    ledger.append(&acme, &batch(&ledger, &acme, 4)).unwrap();
+    drop(ledger);
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let genuine: Vec<Receipt> = db
+        .query(
+            "SELECT line FROM receipts WHERE tenant = 'acme' ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| serde_json::from_str(row.get(0)).unwrap())
+        .collect();
+    let rewrite = |db: &mut ::postgres::Client, chain: &[Receipt]| {
+        for r in chain {
+            let line = String::from_utf8(r.to_line()).unwrap();
+            db.execute(
+                "UPDATE receipts SET prev_hash = $2, hash = $3, line = $4 \
+                 WHERE tenant = 'acme' AND seq = $1",
+                &[
+                    &(r.seq as i64),
+                    &r.prev_hash.to_string(),
+                    &r.hash.to_string(),
+                    &line,
+                ],
+            )
+            .unwrap();
+        }
+        let last = chain.last().unwrap();
+        db.execute(
+            "UPDATE heads SET hash = $1 WHERE tenant = 'acme'",
+            &[&last.hash.to_string()],
+        )
+        .unwrap();
+    };
+    // seq 1 onwards rewritten and resealed.
+    let mut head = tai::receipts::ChainHead {
+        next_seq: 1,
+        hash: genuine[0].hash.clone(),
+    };
+    let forged: Vec<Receipt> = genuine[1..]
+        .iter()
+        .map(|r| {
+            let mut body = r.body.clone();
+            body.governor_id = "gov-forged".into();
+            head.seal(body)
+        })
+        .collect();
+    rewrite(&mut db, &forged);
+    let before = stored(&url);
+    let refused = signing(&url, &signer()).read(&acme);
+    assert!(
+        matches!(&refused, Err(LedgerError::CheckpointMismatch { detail, .. })
+            if detail.contains("it signs seq 3 as")),
+        "{refused:?}"
+    );
+    // A checkpoint row of the forger's own, over the rewrite, with no valid signature.
+    let mut fake = before.last().unwrap().2.clone();
+    fake.seq = 3;
+    fake.head_hash = forged.last().unwrap().hash.to_string();
+    db.execute(
+        "UPDATE checkpoints SET line = $1 WHERE tenant = 'acme' AND seq = 3",
+        &[&String::from_utf8(fake.to_line()).unwrap()],
+    )
+    .unwrap();
+    let refused = signing(&url, &signer()).read(&acme);
+    assert!(
+        matches!(&refused, Err(LedgerError::CheckpointMismatch { detail, .. })
+            if detail.contains("bad signature")),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&url).len(), before.len(), "nothing was signed");
+
+    // Put back as it was, the chain is written on by its key; a rotated key needs the old one.
+    rewrite(&mut db, &genuine[1..]);
+    db.execute(
+        "UPDATE checkpoints SET line = $1 WHERE tenant = 'acme' AND seq = 3",
+        &[&String::from_utf8(before.last().unwrap().2.to_line()).unwrap()],
+    )
+    .unwrap();
+    let rotated = CheckpointSigner::from_seed([9; 32]);
+    let refused = signing(&url, &Arc::new(rotated.clone())).read(&acme);
+    assert!(
+        matches!(&refused, Err(LedgerError::SignedByOtherKey { .. })),
+        "{refused:?}"
+    );
+    let continuing = Arc::new(rotated.continuing([signer().public().clone()]));
+    let ledger = signing(&url, &continuing);
+    assert_eq!(ledger.read(&acme).unwrap(), genuine);
+    ledger.append(&acme, &batch(&ledger, &acme, 1)).unwrap();
+    let keys = [signer().public().clone(), continuing.public().clone()];
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: None,
+    };
+    assert!(ledger.verify_signed(&acme, false, anchors).unwrap().is_ok());
+    assert_eq!(
+        stored(&url).last().unwrap().2.key_id,
+        continuing.public().key_id()
+    );
+}

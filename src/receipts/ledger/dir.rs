@@ -320,10 +320,8 @@ impl LedgerDir {
             .metadata()
             .map_err(io_err("stat", &self.ledger_path(tenant)))?
             .len();
-        let stop = entry(from.saturating_add(limit as u64))
-            .unwrap_or(file_len)
-            .min(end)
-            .min(file_len);
+        let indexed_stop = entry(from.saturating_add(limit as u64));
+        let stop = indexed_stop.unwrap_or(file_len).min(end).min(file_len);
         if stop <= start {
             return Ok(None);
         }
@@ -341,6 +339,15 @@ impl LedgerDir {
             start == 0 || (read_at(&ledger, &mut before, start - 1).is_ok() && before[0] == b'\n');
         let first = bytes.split(|&b| b == b'\n').next().and_then(line::frame);
         if !at_line_start || first.is_none_or(|f| f.seq != from) {
+            return Ok(None);
+        }
+        // Where the index says the page ends must be where line `from + limit` starts:
+        // exactly `limit` whole lines before it. An entry pointing inside an earlier line
+        // would otherwise cut the page short, a page that looks whole.
+        if indexed_stop == Some(stop)
+            && (bytes.len() as u64 != stop - start
+                || memchr::memchr_iter(b'\n', &bytes).count() != limit)
+        {
             return Ok(None);
         }
         Ok(Some(bytes))

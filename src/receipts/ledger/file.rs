@@ -200,19 +200,19 @@ impl FileLedger {
         // opened, so each starts from its complete checkpoints file and newest head. What a
         // stopped writer left in the round journal is filed first: its checkpoints are older
         // than those in the log.
-        if let (true, Some(signer)) = (options.adopt_unsigned, &ledger.signer) {
-            super::manifest::adopt(
+        if let Some(signer) = &ledger.signer {
+            super::manifest::sign_over(
                 ledger.dir.path(),
                 &ledger.dir_handle,
                 || ledger.dir.tenants(),
                 signer,
+                options.adopt_unsigned,
             )?;
         }
         if cfg!(target_os = "linux") {
             let sync = || ledger.sync_all(std::iter::empty());
             drop(Journal::open(&ledger.dir, false, sync)?);
-            let key = ledger.signer.as_ref().map(|s| s.public());
-            match Wal::open(&ledger.dir, sync, key)? {
+            match Wal::open(&ledger.dir, sync, ledger.signer.as_deref())? {
                 Some(wal) => ledger.wal = Some(Mutex::new(wal)),
                 None if ledger.signs() => {
                     let journal = Journal::open(&ledger.dir, true, sync)?;

@@ -554,6 +554,31 @@ fn flipping_a_byte_of_either_file_fails_verification() {
     assert!(dir.verify(&acme, false).unwrap().is_ok());
 }
 
+/// The index says where each line starts; a page read through it ends where the entry after
+/// the page points. An entry edited to point inside an earlier line, or at a later line,
+/// still gives the whole page (the reader falls back to the ledger), never one cut short.
+#[test]
+fn a_page_is_whole_whatever_the_index_entry_after_it_says() {
+    let (state, chain) = state_with(130);
+    let acme = tenant("acme");
+    let dir = LedgerDir::in_state(state.path());
+    let index = dir.index_path(&acme);
+    let entries = fs::read(&index).unwrap();
+    assert!(entries.len() >= 8 * 72, "the index covers the page");
+    let offset = |seq: usize| u64::from_le_bytes(entries[seq * 8..seq * 8 + 8].try_into().unwrap());
+    for wrong in [offset(68) + 5, offset(68), offset(71), offset(69) - 1] {
+        let mut edited = entries.clone();
+        edited[69 * 8..70 * 8].copy_from_slice(&wrong.to_le_bytes());
+        fs::write(&index, &edited).unwrap();
+        let ledger = FileLedger::open(state.path()).unwrap();
+        assert_eq!(
+            ledger.read_from(&acme, 67, 2).unwrap(),
+            &chain[67..69],
+            "{wrong}"
+        );
+    }
+}
+
 #[test]
 fn read_from_returns_a_window_of_the_chain_like_the_default() {
     let (state, chain) = state_with(10);

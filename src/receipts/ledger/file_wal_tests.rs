@@ -374,3 +374,68 @@ fn a_logged_head_the_key_never_signed_is_not_taken_and_its_receipts_are_quaranti
         assert!(verify_signed_by(&dir, n, 7).is_ok(), "{n}");
     }
 }
+
+/// The operator rotates the signing key while a stopped writer's rounds, signed by the old
+/// key, are still in the log. A writer with the new key alone refuses before it touches
+/// anything (those rounds are neither vouched for nor forged: quarantining them would set
+/// acknowledged receipts aside, signing on would vouch for what it cannot check); told the
+/// previous key, it replays them as its own and signs on, and the history verifies against
+/// both keys.
+#[test]
+fn a_rotated_key_replays_what_its_previous_key_signed_and_refuses_without_it() {
+    let (state, dir, names, chains) = stopped_writer(signed(7), 2, 3);
+    let files = |dir: &LedgerDir| {
+        let mut all: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                (path.clone(), fs::read(&path).unwrap())
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let before = files(&dir);
+    let rotated = CheckpointSigner::from_seed([9; 32]);
+    let alone = LedgerOptions {
+        signer: Some(Arc::new(rotated.clone())),
+        ..LedgerOptions::default()
+    };
+    let err = FileLedger::open_with(state.path(), alone).unwrap_err();
+    assert!(matches!(err, LedgerError::SignedByOtherKey { .. }), "{err}");
+    assert!(err.to_string().contains("--previous-key"), "{err}");
+    assert_eq!(files(&dir), before, "nothing was changed");
+
+    let previous = CheckpointSigner::from_seed([7; 32]).public().clone();
+    let continuing = LedgerOptions {
+        signer: Some(Arc::new(rotated.continuing([previous.clone()]))),
+        ..LedgerOptions::default()
+    };
+    let ledger = FileLedger::open_with(state.path(), continuing).unwrap();
+    for (t, chain) in names.iter().zip(&chains) {
+        assert_eq!(&ledger.read(t).unwrap(), chain, "{t}");
+        let mut head = ChainHead {
+            next_seq: 3,
+            hash: chain[2].hash.clone(),
+        };
+        ledger.append(t, &[head.seal(sample_body(t, 3))]).unwrap();
+    }
+    drop(ledger);
+    let both = [
+        previous,
+        CheckpointSigner::from_seed([9; 32]).public().clone(),
+    ];
+    for t in &names {
+        assert!(!dir.quarantine_path(t, 3).exists(), "{t}");
+        let anchors = crate::receipts::trust::TrustAnchors {
+            keys: &both,
+            kept: None,
+        };
+        let report = dir.verify_with(t, true, anchors).unwrap();
+        assert!(report.is_ok() && report.receipts == 4, "{t}: {report:?}");
+        let latest = dir.checkpoints(t).unwrap().unwrap().pop().unwrap();
+        assert_eq!((latest.seq, latest.key_id.as_str()), (3, both[1].key_id()));
+        // The new key alone does not vouch for what the old one signed.
+        assert!(!verify_signed_by(&dir, t, 9).is_ok(), "{t}");
+    }
+}

@@ -126,11 +126,11 @@ pub(super) fn register(
         return Ok(());
     }
     // Adding a tenant signs the list as it stands: a signing writer does so only to a list
-    // its key signed (or a new one), never to one someone edited or stripped of its
+    // its keys signed (or a new one), never to one someone edited or stripped of its
     // signature (a tenant taken off it, its ledger deleted, would then go unnoticed).
     if let Some(signer) = signer
         && path.exists()
-        && let Err(detail) = manifest.check_signature(std::slice::from_ref(signer.public()))
+        && let Err(detail) = manifest.check_signature(signer.trusted())
     {
         return Err(LedgerError::ManifestNotSigned { path, detail });
     }
@@ -139,21 +139,28 @@ pub(super) fn register(
     manifest.write(&path, signer)
 }
 
-/// Signs the manifest of `dir` with `signer` as it stands (made from the tenants with a
-/// ledger when there is none), unless that key signed it already: the operator adopting a
+/// Signs the manifest of `dir` with `signer` as it stands, unless that key signed it
+/// already, when a key the signer continues signed it (a rotated key takes the list over, so
+/// the previous key is needed once) or when `adopt_unsigned` (the operator adopting a
 /// workspace written before signing was turned on vouches for its tenant list as for its
-/// chains. Nothing is written for a directory without tenants.
-pub(super) fn adopt(
+/// chains; made from the tenants with a ledger when there is none). Anything else is left
+/// as it is, for [`register`] to refuse. Nothing is written for a directory without tenants.
+pub(super) fn sign_over(
     dir: &Path,
     dir_handle: &File,
     existing: impl FnOnce() -> Result<Vec<TenantId>, LedgerError>,
     signer: &CheckpointSigner,
+    adopt_unsigned: bool,
 ) -> Result<(), LedgerError> {
     let _lock = DirLock::acquire(dir_handle, dir)?;
     let path = dir.join(MANIFEST_FILE);
+    if !adopt_unsigned && !path.exists() {
+        return Ok(());
+    }
     let manifest = current(&path, existing)?;
-    let signed = manifest.check_signature(std::slice::from_ref(signer.public()));
-    if signed.is_ok() || manifest.tenants.is_empty() {
+    let own = manifest.check_signature(std::slice::from_ref(signer.public()));
+    let continued = || manifest.check_signature(signer.trusted()).is_ok();
+    if own.is_ok() || manifest.tenants.is_empty() || !(adopt_unsigned || continued()) {
         return Ok(());
     }
     manifest.write(&path, Some(signer))

@@ -373,8 +373,10 @@ pub enum LedgerError {
     #[error(
         "workspace manifest `{path}` is not as this key signed it ({detail}): adding a tenant \
          would sign its list as it stands\n\
-         hint: restore it from a backup; if the workspace was written without a key before, \
-         check it (`tai receipts verify --all`) and adopt it once with --adopt-unsigned"
+         hint: restore it from a backup; if the signing key was rotated, give the previous \
+         key's public half with --previous-key FILE; if the workspace was written without a \
+         key before, check it (`tai receipts verify --all`) and adopt it once with \
+         --adopt-unsigned"
     )]
     ManifestNotSigned {
         /// The manifest.
@@ -419,6 +421,22 @@ pub enum LedgerError {
         receipts: u64,
         /// The seq its latest signed checkpoint covers, when it has one.
         covered: Option<u64>,
+    },
+    /// A signing writer met a signature by a key it was not told it continues: on a tenant's
+    /// latest checkpoint, or on a round a stopped writer left in the write-ahead log.
+    #[error(
+        "{what} is signed by key {key_id}, not by this writer's key {own}: writing on would \
+         sign history no key it trusts vouches for\n\
+         hint: if the signing key was rotated, give the previous key's public half with \
+         --previous-key FILE (verifiers then pass both with --public-key)"
+    )]
+    SignedByOtherKey {
+        /// What carries the signature, e.g. "the latest checkpoint of tenant `acme` (seq 4)".
+        what: String,
+        /// The key id it names.
+        key_id: String,
+        /// The writer's key id.
+        own: String,
     },
     /// The tenant has no signed checkpoint.
     #[error(

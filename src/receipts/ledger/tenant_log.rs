@@ -70,7 +70,7 @@ impl Host<'_> {
             return Ok(None);
         };
         Ok(self.latest_checkpoint(tenant)?.map(|checkpoint| Latest {
-            signed: checkpoint.verify_signature(std::slice::from_ref(signer.public())),
+            signed: checkpoint.verify_signature(signer.trusted()),
             checkpoint,
         }))
     }
@@ -87,9 +87,9 @@ impl Host<'_> {
         head: &StoredHead,
         latest: Option<&Latest>,
     ) -> Result<(), LedgerError> {
-        if self.signer.is_none() || self.adopt_unsigned {
+        let Some(signer) = self.signer.filter(|_| !self.adopt_unsigned) else {
             return Ok(());
-        }
+        };
         let Some(last_seq) = head.next_seq.checked_sub(1) else {
             return Ok(());
         };
@@ -105,11 +105,21 @@ impl Host<'_> {
         else {
             return Err(unsigned(None));
         };
-        if let Err(e) = signed {
-            return Err(LedgerError::CheckpointMismatch {
-                tenant: tenant.clone(),
-                detail: e.to_string(),
-            });
+        match signed {
+            Ok(()) => {}
+            Err(CheckpointError::UnknownKey { seq, key_id }) => {
+                return Err(LedgerError::SignedByOtherKey {
+                    what: format!("the latest checkpoint of tenant `{tenant}` (seq {seq})"),
+                    key_id: key_id.clone(),
+                    own: signer.public().key_id().to_owned(),
+                });
+            }
+            Err(e) => {
+                return Err(LedgerError::CheckpointMismatch {
+                    tenant: tenant.clone(),
+                    detail: e.to_string(),
+                });
+            }
         }
         match c.seq.cmp(&last_seq) {
             // A crash's tail, adopted by `settle_tail`, or receipts removed, which it refuses

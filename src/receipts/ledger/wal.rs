@@ -46,7 +46,7 @@ use super::wal_record::{
     Entry, HEADER_LEN, WAL_FILES, encode, encoded_len, read_bounded, records, round_line,
     signed_round_checkpoints,
 };
-use crate::receipts::signing::{Checkpoint, PublicKey, SignedRound};
+use crate::receipts::signing::{Checkpoint, CheckpointSigner, SignedRound};
 
 /// How many bytes a log file takes before rounds move to the other: about a hundred rounds
 /// of 64 tenants. The background checkpoint's `syncfs` then writes back about as much of
@@ -105,16 +105,16 @@ impl Wal {
     /// left in it: ledger bytes restored, checkpoints filed, heads written, all made durable
     /// by `sync`. `None` when another process holds it.
     ///
-    /// A writer with a key (`key`, its public half) takes only what that key vouches for:
-    /// of a tenant whose chain is signed, a head the log holds no checkpoint of signed by
-    /// the key is not written, and its bytes, restored after the tenant's head, are then
+    /// A writer with a key (`signer`) takes only what it and the previous keys it continues
+    /// vouch for (a round signed by a key it does not know is refused): of a tenant whose chain is signed, a head the log holds
+    /// no checkpoint of signed by one of them is not written, and its bytes, restored after the tenant's head, are then
     /// quarantined with a receipt when the tenant is opened, as any tail nobody signed. A
     /// signing writer's rounds always carry their checkpoints, so this leaves out only what
     /// someone without the key put in the log.
     pub(super) fn open(
         dir: &LedgerDir,
         sync: impl Fn() -> Result<(), LedgerError>,
-        key: Option<&PublicKey>,
+        signer: Option<&CheckpointSigner>,
     ) -> Result<Option<Wal>, LedgerError> {
         let mut files = Vec::with_capacity(2);
         for name in WAL_FILES {
@@ -159,8 +159,8 @@ impl Wal {
             round = left.last().map_or(0, |(r, _)| r.frame.round + 1);
             let path = dir.path().join(WAL_FILES[0]);
             let parts = left.iter().map(|(r, _)| r.checkpoints);
-            let checkpoints = signed_round_checkpoints(&path, parts, key)?;
-            let vouched = key.map(|_| Vouched::new(dir, &checkpoints));
+            let checkpoints = signed_round_checkpoints(&path, parts, signer)?;
+            let vouched = signer.map(|_| Vouched::new(dir, &checkpoints));
             let mut heads: HashMap<TenantId, StoredHead> = HashMap::new();
             for (record, path) in &left {
                 let mut data = record.data;
@@ -436,10 +436,10 @@ impl Wal {
     }
 }
 
-/// What a writer's key vouches for among the heads a log holds (see [`Wal::open`]).
+/// What a writer's keys vouch for among the heads a log holds (see [`Wal::open`]).
 struct Vouched<'a> {
     dir: &'a LedgerDir,
-    /// Each tenant's checkpoints in the log that the key signed: seq and head hash.
+    /// Each tenant's checkpoints in the log that the keys signed: seq and head hash.
     signed: HashMap<&'a TenantId, Vec<(u64, &'a str)>>,
 }
 
@@ -455,7 +455,7 @@ impl<'a> Vouched<'a> {
         Vouched { dir, signed }
     }
 
-    /// Whether `tenant`'s `head` may be taken: a checkpoint the key signed states it, or the
+    /// Whether `tenant`'s `head` may be taken: a checkpoint the keys signed states it, or the
     /// tenant's chain is not signed at all (no checkpoint in the log or beside its ledger).
     fn head(&self, tenant: &TenantId, head: &StoredHead) -> bool {
         match self.signed.get(tenant) {

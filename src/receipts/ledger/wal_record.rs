@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::TenantId;
-use crate::receipts::signing::{Checkpoint, PublicKey, SignedRound};
+use crate::receipts::signing::{Checkpoint, CheckpointError, CheckpointSigner, SignedRound};
 
 use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
@@ -361,12 +361,14 @@ pub(super) fn round_checkpoints<'a>(
     signed_round_checkpoints(path, parts, None)
 }
 
-/// [`round_checkpoints`], leaving out every round whose signature `key` (when given) does
-/// not verify: one check per round, whose signature binds all its checkpoints.
+/// [`round_checkpoints`], for a writer with `signer`: every round whose signature does not
+/// verify under a key it trusts is left out (one check per round, whose signature binds all
+/// its checkpoints), and a round signed by a key it does not know is refused, since its
+/// rounds are then neither vouched for nor forged (a rotated key not told its predecessor).
 pub(super) fn signed_round_checkpoints<'a>(
     path: &Path,
     parts: impl IntoIterator<Item = &'a [u8]>,
-    key: Option<&PublicKey>,
+    signer: Option<&CheckpointSigner>,
 ) -> Result<Vec<Checkpoint>, LedgerError> {
     let mut out = Vec::new();
     for part in parts {
@@ -377,12 +379,17 @@ pub(super) fn signed_round_checkpoints<'a>(
                     detail: format!("a round's checkpoints: {e}"),
                 })?;
             let checkpoints = round.checkpoints();
-            if let Some(key) = key {
-                let signed = checkpoints
-                    .first()
-                    .is_some_and(|c| c.verify_signature(std::slice::from_ref(key)).is_ok());
-                if !signed {
-                    continue;
+            if let (Some(signer), Some(first)) = (signer, checkpoints.first()) {
+                match first.verify_signature(signer.trusted()) {
+                    Ok(()) => {}
+                    Err(CheckpointError::UnknownKey { key_id, .. }) => {
+                        return Err(LedgerError::SignedByOtherKey {
+                            what: format!("a round in the write-ahead log `{}`", path.display()),
+                            key_id,
+                            own: signer.public().key_id().to_owned(),
+                        });
+                    }
+                    Err(_) => continue,
                 }
             }
             out.extend(checkpoints);

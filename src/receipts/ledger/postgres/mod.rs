@@ -173,7 +173,9 @@ impl PostgresLedger {
         Ok(())
     }
 
-    /// On a signing writer's first read of `tenant`: signs its head when its checkpoints do
+    /// On a signing writer's first read of `tenant`: checks that its latest checkpoint is
+    /// signed by a key the writer trusts and states the receipt at its seq (a chain rewritten
+    /// or rolled back under it is not written on), and signs its head when its checkpoints do
     /// not cover it, only when the writer adopts unsigned chains. Commits store their
     /// checkpoints with their receipts, so receipts no checkpoint covers were written
     /// without a key, or their checkpoints were deleted (perhaps to get a rewritten chain
@@ -191,7 +193,13 @@ impl PostgresLedger {
                 return Ok(());
             };
             let mut client = self.pool.get()?;
-            match sign::latest(&mut *client, tenant)? {
+            let latest = sign::latest(&mut *client, tenant)?;
+            if !signing.adopt_unsigned
+                && let Some(c) = &latest
+            {
+                sign::check_latest(&mut *client, &signing.signer, c, receipts)?;
+            }
+            match latest {
                 Some(c) if c.seq >= last.seq => return Ok(()),
                 latest if !signing.adopt_unsigned => {
                     return Err(LedgerError::UnsignedHistory {

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::ids::TenantId;
 use crate::receipts::merkle::{Frontier, consistency_path, inclusion_path, leaf_of_hex};
 use crate::receipts::proof::{ConsistencyProof, InclusionProof, ProofError};
-use crate::receipts::signing::{Checkpoint, CheckpointHead, CheckpointSigner};
+use crate::receipts::signing::{Checkpoint, CheckpointError, CheckpointHead, CheckpointSigner};
 use crate::receipts::{ChainHead, Receipt};
 
 use super::super::LedgerError;
@@ -200,6 +200,59 @@ pub(super) fn latest(
         })
     })
     .transpose()
+}
+
+/// Checks `latest`, `tenant`'s latest checkpoint, for a writer signing with `signer` that
+/// read `receipts` (the whole committed chain, from seq 0): a key the writer trusts signed
+/// it, and the receipt at its seq is the one it states. Another writer may have committed
+/// past `receipts` since (its receipt is then read from the database); none there means
+/// acknowledged receipts were removed. Writing on a chain that fails either would sign a
+/// rewritten or forked history.
+pub(super) fn check_latest(
+    client: &mut impl GenericClient,
+    signer: &CheckpointSigner,
+    latest: &Checkpoint,
+    receipts: &[Receipt],
+) -> Result<(), LedgerError> {
+    let tenant = &latest.tenant_id;
+    let mismatch = |detail: String| LedgerError::CheckpointMismatch {
+        tenant: tenant.clone(),
+        detail,
+    };
+    match latest.verify_signature(signer.trusted()) {
+        Ok(()) => {}
+        Err(CheckpointError::UnknownKey { seq, key_id }) => {
+            return Err(LedgerError::SignedByOtherKey {
+                what: format!("the latest checkpoint of tenant `{tenant}` (seq {seq})"),
+                key_id,
+                own: signer.public().key_id().to_owned(),
+            });
+        }
+        Err(e) => return Err(mismatch(e.to_string())),
+    }
+    let stated = match receipts.get(latest.seq as usize) {
+        Some(r) => Some(r.hash.to_string()),
+        None => client
+            .query_opt(
+                "SELECT hash FROM receipts WHERE tenant = $1 AND seq = $2",
+                &[&tenant.as_str(), &to_db(latest.seq)],
+            )
+            .map_err(db_err("read a receipt's hash"))?
+            .map(|row| row.get(0)),
+    };
+    match stated {
+        Some(hash) if hash == latest.head_hash => Ok(()),
+        Some(hash) => Err(mismatch(format!(
+            "it signs seq {} as {}, the chain's receipt there is {hash}",
+            latest.seq, latest.head_hash
+        ))),
+        None => Err(mismatch(format!(
+            "its latest checkpoint signs seq {} but the chain ends after {}: acknowledged \
+             receipts were removed or the chain was rolled back",
+            latest.seq,
+            crate::diagnostics::plural(receipts.len() as u64, "receipt")
+        ))),
+    }
 }
 
 /// The nodes of the tree over `tenant`'s first `size` receipts, computed from their hashes:
