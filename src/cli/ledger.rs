@@ -208,7 +208,7 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
             crate::diagnostics::backticked(present)
         );
     }
-    let mut copied = Vec::with_capacity(tenants.len());
+    let mut chains = Vec::with_capacity(tenants.len());
     for (t, head) in tenants.iter().zip(heads) {
         // Read and checked again: what is copied is what was checked.
         let (receipts, checkpoints) = match read_chain(&dir, t, &head, anchors)? {
@@ -226,11 +226,20 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         target
             .import(t, &receipts, &checkpoints)
             .with_context(|| format!("cannot copy tenant `{t}`: nothing of it was copied"))?;
+        chains.push((t, head, checkpoints.len() as u64));
+    }
+    // The directory's tenant list as it was signed, in place of the one the copies made when
+    // they list the same tenants (an empty database): its signature still verifies.
+    if let Some(manifest) = dir.manifest()? {
+        target.copy_manifest(&manifest)?;
+    }
+    let mut copied = Vec::with_capacity(chains.len());
+    for (t, head, checkpoints) in chains {
         let report = target.verify_signed(t, false, anchors)?;
         let problem = match (&report.problem, report.head.as_ref()) {
             (Some(p), _) => Some(p.to_string()),
             (None, h) if h != Some(&head) => Some("its head differs".to_owned()),
-            (None, _) if report.checkpoints != checkpoints.len() as u64 => {
+            (None, _) if report.checkpoints != checkpoints => {
                 Some("its checkpoints differ".to_owned())
             }
             (None, _) => None,
@@ -242,7 +251,7 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         copied.push(Copied {
             tenant: t.clone(),
             receipts: head.next_seq,
-            checkpoints: checkpoints.len() as u64,
+            checkpoints,
             head,
         });
     }

@@ -278,12 +278,13 @@ impl Chains {
         }
     }
 
-    /// Tenants the workspace manifest lists (a database lists what it holds).
+    /// Tenants the manifest lists (the state directory's, or the database's).
     fn listed(&self) -> Result<std::collections::BTreeSet<TenantId>, LedgerError> {
-        match self {
-            Chains::Dir(dir) => Ok(dir.manifest()?.map(|m| m.tenants).unwrap_or_default()),
-            Chains::Database(..) => Ok(std::collections::BTreeSet::new()),
-        }
+        let manifest = match self {
+            Chains::Dir(dir) => dir.manifest()?,
+            Chains::Database(db, _) => db.manifest()?,
+        };
+        Ok(manifest.map(|m| m.tenants).unwrap_or_default())
     }
 
     fn verify_with(

@@ -12,7 +12,7 @@ use tai::ids::TenantId;
 use tai::receipts::ledger::{Ledger, LedgerError, PostgresLedger, PostgresOptions};
 use tai::receipts::merkle::{Frontier, leaf_of_hex};
 use tai::receipts::trust::TrustAnchors;
-use tai::receipts::{Checkpoint, CheckpointSigner, Receipt, sample_body};
+use tai::receipts::{Checkpoint, CheckpointSigner, ProblemKind, Receipt, sample_body};
 
 use crate::common::{self, tenant};
 
@@ -282,6 +282,13 @@ fn an_imported_chain_keeps_its_signed_lines_and_is_stored_whole_or_not_at_all() 
 
     let head = ledger.import(&acme, &receipts, &lines).unwrap();
     assert_eq!(head, signed.head(&acme).unwrap());
+    // The copy is listed; the signed list of the same tenants then replaces that one, as
+    // `tai ledger migrate` copies it.
+    let manifest = signed.manifest().unwrap().unwrap();
+    assert!(manifest.signature.is_some());
+    assert_ne!(ledger.manifest().unwrap().unwrap(), manifest);
+    assert!(ledger.copy_manifest(&manifest).unwrap());
+    assert_eq!(ledger.manifest().unwrap().unwrap(), manifest);
     let mut db = ::postgres::Client::connect(&target, ::postgres::NoTls).unwrap();
     let copied: Vec<String> = db
         .query("SELECT line FROM checkpoints ORDER BY seq", &[])
@@ -417,4 +424,90 @@ fn a_signing_writer_checks_the_latest_checkpoint_it_writes_on() {
         stored(&url).last().unwrap().2.key_id,
         continuing.public().key_id()
     );
+}
+
+/// Someone with write access to the database deletes a tenant whole (its receipts, head and
+/// checkpoints): the manifest still lists it, so verification reports it deleted and no
+/// writer starts it again from nothing; taking it off the manifest breaks the manifest's
+/// signature, and a signing writer adds no tenant to such a list. A tenant registered whose
+/// first commit never came is present and empty, not deleted, and is created by the next
+/// writer as usual.
+#[test]
+fn a_tenant_deleted_from_the_database_fails_verification_and_is_not_recreated() {
+    let Some(url) = crate::common::test_database("signed_manifest") else {
+        return;
+    };
+    let (acme, beta, gamma) = (tenant("acme"), tenant("beta"), tenant("gamma"));
+    let ledger = signing(&url, &signer());
+    ledger.append(&acme, &batch(&ledger, &acme, 3)).unwrap();
+    ledger.append(&beta, &batch(&ledger, &beta, 2)).unwrap();
+    // Staged, never committed: the writer stopped first.
+    ledger.write(&gamma, &batch(&ledger, &gamma, 1)).unwrap();
+    drop(ledger);
+    let keys = [signer().public().clone()];
+    let anchors = TrustAnchors {
+        keys: &keys,
+        kept: None,
+    };
+    let reader = PostgresLedger::connect(&url).unwrap();
+    let manifest = reader.manifest().unwrap().unwrap();
+    let listed: Vec<&str> = manifest.tenants.iter().map(|t| t.as_str()).collect();
+    assert_eq!(listed, ["acme", "beta", "gamma"]);
+    assert!(manifest.check_signature(&keys).is_ok());
+    for t in [&acme, &beta, &gamma] {
+        let report = reader.verify_signed(t, false, anchors).unwrap();
+        assert!(report.is_ok(), "{t}: {report:?}");
+    }
+
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    for table in ["receipts", "heads", "checkpoints"] {
+        db.execute(&format!("DELETE FROM {table} WHERE tenant = 'beta'"), &[])
+            .unwrap();
+    }
+    assert_eq!(reader.tenants().unwrap(), std::slice::from_ref(&acme));
+    let report = reader.verify_signed(&beta, false, anchors).unwrap();
+    assert!(
+        matches!(
+            report.problem.as_ref().map(|p| &p.kind),
+            Some(ProblemKind::LedgerDeleted)
+        ),
+        "{report:?}"
+    );
+    let writer = signing(&url, &signer());
+    let refused = writer.append(&beta, &batch(&writer, &beta, 1));
+    assert!(
+        matches!(refused, Err(LedgerError::Deleted { .. })),
+        "{refused:?}"
+    );
+    // The empty tenant is created as any other.
+    writer.append(&gamma, &batch(&writer, &gamma, 2)).unwrap();
+    assert!(
+        writer
+            .verify_signed(&gamma, false, anchors)
+            .unwrap()
+            .is_ok()
+    );
+
+    // Taken off the list, with the signature left as it was.
+    let mut edited = manifest.clone();
+    edited.tenants.remove(&beta);
+    let line = serde_json::to_string(&edited).unwrap();
+    db.execute("UPDATE manifest SET line = $1", &[&line])
+        .unwrap();
+    let report = reader.verify_signed(&acme, false, anchors).unwrap();
+    assert!(
+        matches!(
+            report.problem.as_ref().map(|p| &p.kind),
+            Some(ProblemKind::Manifest { detail }) if detail.contains("edited")
+        ),
+        "{report:?}"
+    );
+    let writer = signing(&url, &signer());
+    let delta = tenant("delta");
+    let refused = writer.append(&delta, &batch(&writer, &delta, 1));
+    assert!(
+        matches!(refused, Err(LedgerError::ManifestNotSigned { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(reader.head(&delta).unwrap().next_seq, 0);
 }

@@ -440,11 +440,9 @@ impl LedgerDir {
         };
         let empty = crate::receipts::verify_receipts(&[]);
         if !self.contains(tenant) {
-            return match &manifest {
-                Some(m) if m.tenants.contains(tenant) => {
-                    fail(empty, None, ProblemKind::LedgerDeleted)
-                }
-                _ => Ok(empty),
+            return match Manifest::problem(manifest.as_ref(), tenant, false, anchors.keys) {
+                Some(kind) => fail(empty, None, kind),
+                None => Ok(empty),
             };
         }
         // Head, then checkpoints, then ledger: a writer makes receipts durable before it
@@ -470,22 +468,8 @@ impl LedgerDir {
         if report.problem.is_some() {
             return Ok(report);
         }
-        match &manifest {
-            None => {
-                let detail = "the workspace manifest is missing: deleted tenants cannot be \
-                              told apart"
-                    .to_owned();
-                return fail(report, None, ProblemKind::Manifest { detail });
-            }
-            Some(m) if !m.tenants.contains(tenant) => {
-                return fail(report, None, ProblemKind::NotInManifest);
-            }
-            Some(m) if !anchors.keys.is_empty() => {
-                if let Err(detail) = m.check_signature(anchors.keys) {
-                    return fail(report, None, ProblemKind::Manifest { detail });
-                }
-            }
-            Some(_) => {}
+        if let Some(kind) = Manifest::problem(manifest.as_ref(), tenant, true, anchors.keys) {
+            return fail(report, None, kind);
         }
         let acknowledged = report.head.as_ref().map_or(0, |h| h.next_seq);
         if let Err((seq, kind)) = check_checkpoints(

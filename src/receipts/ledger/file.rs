@@ -554,6 +554,10 @@ impl Ledger for FileLedger {
         self.dir.tenants()
     }
 
+    fn manifest(&self) -> Result<Option<super::Manifest>, LedgerError> {
+        self.dir.manifest()
+    }
+
     fn head(&self, tenant: &TenantId) -> Result<ChainHead, LedgerError> {
         self.with_log(tenant, false, |log| {
             Ok(log.map(|l| l.head.chain()).unwrap_or_default())

@@ -75,7 +75,8 @@ impl Manifest {
         }
     }
 
-    fn write(mut self, path: &Path, signer: Option<&CheckpointSigner>) -> Result<(), LedgerError> {
+    /// The manifest signed by `signer`, or unsigned without one.
+    pub(super) fn signed_by(mut self, signer: Option<&CheckpointSigner>) -> Manifest {
         match signer {
             Some(s) => {
                 let key_id = s.public().key_id().to_owned();
@@ -87,10 +88,98 @@ impl Manifest {
                 self.signature = None;
             }
         }
-        let mut bytes = serde_json::to_vec_pretty(&self).unwrap_or_default();
-        bytes.push(b'\n');
-        replace_file(path, &bytes)
+        self
     }
+
+    /// The manifest as it is stored: pretty JSON and a newline.
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    fn write(self, path: &Path, signer: Option<&CheckpointSigner>) -> Result<(), LedgerError> {
+        replace_file(path, &self.signed_by(signer).to_bytes())
+    }
+
+    /// What a verifier finds wrong with `tenant` against this manifest (`None`: there is
+    /// none), given whether its chain `exists` and the keys it checks signatures with (none:
+    /// not checked). The one rule for files and databases.
+    pub fn problem(
+        manifest: Option<&Manifest>,
+        tenant: &TenantId,
+        exists: bool,
+        keys: &[PublicKey],
+    ) -> Option<crate::receipts::ProblemKind> {
+        use crate::receipts::ProblemKind;
+        let Some(m) = manifest else {
+            return exists.then(|| ProblemKind::Manifest {
+                detail: "the workspace manifest is missing: deleted tenants cannot be told apart"
+                    .to_owned(),
+            });
+        };
+        match (m.tenants.contains(tenant), exists) {
+            (true, false) => Some(ProblemKind::LedgerDeleted),
+            (false, true) => Some(ProblemKind::NotInManifest),
+            (false, false) => None,
+            (true, true) if keys.is_empty() => None,
+            (true, true) => m
+                .check_signature(keys)
+                .err()
+                .map(|detail| ProblemKind::Manifest { detail }),
+        }
+    }
+}
+
+/// What admitting `tenant` to `manifest` (as stored at `place`, `stored` when it is) does:
+/// the manifest to store, `None` when the tenant is listed already. Refuses a tenant listed
+/// whose chain is gone (it was deleted), a chain the stored manifest does not list (not
+/// created by a writer of this ledger), and, for a signing writer, a stored manifest its keys
+/// did not sign (one edited, say to take a deleted tenant off it, would be signed as it
+/// stands). The one rule for files and databases.
+pub(super) fn admit(
+    manifest: Manifest,
+    stored: bool,
+    place: &Path,
+    tenant: &TenantId,
+    exists: bool,
+    signer: Option<&CheckpointSigner>,
+) -> Result<Option<Manifest>, LedgerError> {
+    let listed = manifest.tenants.contains(tenant);
+    if listed && !exists {
+        return Err(LedgerError::Deleted {
+            tenant: tenant.clone(),
+            path: place.to_path_buf(),
+        });
+    }
+    if !listed && exists && stored {
+        return Err(LedgerError::NotInManifest {
+            tenant: tenant.clone(),
+            path: place.to_path_buf(),
+        });
+    }
+    if listed && stored {
+        return Ok(None);
+    }
+    if let Some(signer) = signer
+        && stored
+        && let Err(detail) = manifest.check_signature(signer.trusted())
+    {
+        return Err(LedgerError::ManifestNotSigned {
+            path: place.to_path_buf(),
+            detail,
+        });
+    }
+    let mut manifest = manifest;
+    manifest.tenants.insert(tenant.clone());
+    Ok(Some(manifest.signed_by(signer)))
+}
+
+/// Whether a writer with `signer` re-signs `manifest` as it stands (see [`sign_over`]).
+pub(super) fn signs_over(manifest: &Manifest, signer: &CheckpointSigner, adopt: bool) -> bool {
+    let own = manifest.check_signature(std::slice::from_ref(signer.public()));
+    let continued = || manifest.check_signature(signer.trusted()).is_ok();
+    own.is_err() && !manifest.tenants.is_empty() && (adopt || continued())
 }
 
 /// Records `tenant` in the manifest of the ledger directory `dir` (open as `dir_handle`)
@@ -109,34 +198,17 @@ pub(super) fn register(
     let _lock = DirLock::acquire(dir_handle, dir)?;
     let path = dir.join(MANIFEST_FILE);
     let manifest = current(&path, existing)?;
-    let listed = manifest.tenants.contains(tenant);
-    if listed && !ledger_exists {
-        return Err(LedgerError::Deleted {
-            tenant: tenant.clone(),
-            path: path.clone(),
-        });
+    match admit(
+        manifest,
+        path.exists(),
+        &path,
+        tenant,
+        ledger_exists,
+        signer,
+    )? {
+        Some(manifest) => replace_file(&path, &manifest.to_bytes()),
+        None => Ok(()),
     }
-    if !listed && ledger_exists && path.exists() {
-        return Err(LedgerError::NotInManifest {
-            tenant: tenant.clone(),
-            path,
-        });
-    }
-    if listed && path.exists() {
-        return Ok(());
-    }
-    // Adding a tenant signs the list as it stands: a signing writer does so only to a list
-    // its keys signed (or a new one), never to one someone edited or stripped of its
-    // signature (a tenant taken off it, its ledger deleted, would then go unnoticed).
-    if let Some(signer) = signer
-        && path.exists()
-        && let Err(detail) = manifest.check_signature(signer.trusted())
-    {
-        return Err(LedgerError::ManifestNotSigned { path, detail });
-    }
-    let mut manifest = manifest;
-    manifest.tenants.insert(tenant.clone());
-    manifest.write(&path, signer)
 }
 
 /// Signs the manifest of `dir` with `signer` as it stands, unless that key signed it
@@ -158,9 +230,7 @@ pub(super) fn sign_over(
         return Ok(());
     }
     let manifest = current(&path, existing)?;
-    let own = manifest.check_signature(std::slice::from_ref(signer.public()));
-    let continued = || manifest.check_signature(signer.trusted()).is_ok();
-    if own.is_ok() || manifest.tenants.is_empty() || !(adopt_unsigned || continued()) {
+    if !signs_over(&manifest, signer, adopt_unsigned) {
         return Ok(());
     }
     manifest.write(&path, Some(signer))

@@ -113,6 +113,12 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Every tenant with a chain, sorted.
     fn tenants(&self) -> Result<Vec<TenantId>, LedgerError>;
 
+    /// The manifest of every tenant ever created in this ledger, `None` when it keeps none
+    /// (or none was made yet): a tenant it lists without a chain was deleted.
+    fn manifest(&self) -> Result<Option<Manifest>, LedgerError> {
+        Ok(None)
+    }
+
     /// The head the next receipt of `tenant` must be sealed against.
     fn head(&self, tenant: &TenantId) -> Result<ChainHead, LedgerError>;
 

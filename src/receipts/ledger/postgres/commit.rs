@@ -188,7 +188,7 @@ struct Outcome {
 /// The whole round in one statement, so one round trip and one flush of the database's log:
 /// lock the heads the batches continue (in tenant order, so two servers committing rounds
 /// that share tenants wait for each other instead of deadlocking), create the chains that
-/// start at seq 0, move every other head that is still where its batch starts, insert the
+/// start at seq 0 (or fill the empty head their registration made), move every other head that is still where its batch starts, insert the
 /// receipts of the tenants whose head moved and their signed checkpoints (`$13`–`$15`, empty
 /// when not signing), and answer which those were (and, for the others, where their head
 /// is). `$12` names the channel the batches are announced on, or is null where the database
@@ -203,7 +203,9 @@ WITH batch AS (
 ), created AS (
     INSERT INTO heads (tenant, next_seq, hash, ledger_bytes)
     SELECT b.tenant, b.end_seq, b.end_hash, b.bytes FROM batch b WHERE b.start_seq = 0
-    ON CONFLICT (tenant) DO NOTHING
+    ON CONFLICT (tenant) DO UPDATE
+    SET next_seq = EXCLUDED.next_seq, hash = EXCLUDED.hash, ledger_bytes = EXCLUDED.ledger_bytes
+    WHERE heads.next_seq = 0
     RETURNING tenant
 ), moved AS (
     UPDATE heads h

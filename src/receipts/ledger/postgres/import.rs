@@ -43,6 +43,7 @@ impl PostgresLedger {
         let mut tx = client
             .transaction()
             .map_err(db_err("begin copying a chain"))?;
+        self.register_copied(&mut tx, tenant)?;
         let created = tx
             .execute(
                 "INSERT INTO heads (tenant, next_seq, hash, ledger_bytes) \

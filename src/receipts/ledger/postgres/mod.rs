@@ -14,6 +14,7 @@ mod claim;
 mod commit;
 mod import;
 mod pool;
+mod registry;
 mod schema;
 mod sign;
 mod watch;
@@ -34,7 +35,9 @@ use crate::receipts::trust::TrustAnchors;
 use crate::receipts::verify::Verifier;
 use crate::receipts::{ChainHead, GENESIS_HASH, ProblemKind, Receipt, VerifyReport};
 
-use super::{Appended, Ledger, LedgerError, RunClaim, StoredHead, check_batch, check_signed};
+use super::{
+    Appended, Ledger, LedgerError, Manifest, RunClaim, StoredHead, check_batch, check_signed,
+};
 
 use commit::{Round, Settled};
 use pool::Pool;
@@ -86,6 +89,8 @@ pub struct PostgresLedger {
     signing: Option<Signing>,
     /// Tenants an unsigning writer found without checkpoints, so may write to.
     unsigned: Mutex<std::collections::HashSet<TenantId>>,
+    /// Tenants this writer listed in the manifest (or found listed).
+    registered: Mutex<std::collections::HashSet<TenantId>>,
 }
 
 /// Whether `location` names a PostgreSQL database rather than a directory.
@@ -140,7 +145,7 @@ impl PostgresLedger {
                 .execute("SELECT pg_notify($1, '')", &[&watch::CHANNEL])
                 .is_ok()
         };
-        Ok(PostgresLedger {
+        let ledger = PostgresLedger {
             pool,
             notify,
             round: Mutex::new(Round::default()),
@@ -150,7 +155,12 @@ impl PostgresLedger {
                 adopt_unsigned: options.adopt_unsigned,
             }),
             unsigned: Mutex::default(),
-        })
+            registered: Mutex::default(),
+        };
+        if let Some(signer) = &options.signer {
+            ledger.sign_manifest_over(signer, options.adopt_unsigned)?;
+        }
+        Ok(ledger)
     }
 
     /// The database's URL without its password.
@@ -289,9 +299,12 @@ impl PostgresLedger {
                 &[&tenant.as_str()],
             )
             .map_err(db_err("read receipts"))?;
-        let checkpoints = match anchors {
-            Some(_) => Some(sign::all(&mut tx, tenant)?),
-            None => None,
+        let (checkpoints, manifest) = match anchors {
+            Some(_) => (
+                Some(sign::all(&mut tx, tenant)?),
+                registry::read(&mut tx, &self.manifest_place())?,
+            ),
+            None => (None, None),
         };
         tx.commit().map_err(db_err("finish reading a chain"))?;
         let mut bytes = Vec::new();
@@ -300,10 +313,22 @@ impl PostgresLedger {
             bytes.push(b'\n');
         }
         let head = head.map(|h| h.encode());
+        let exists = head.is_some();
         let mut report = Verifier::new()
             .tenant(tenant)
             .deep(deep)
             .verify(&bytes, head.as_deref());
+        if let Some(anchors) = anchors
+            && report.problem.is_none()
+            && let Some(kind) = Manifest::problem(manifest.as_ref(), tenant, exists, anchors.keys)
+        {
+            report.problem = Some(crate::receipts::Problem {
+                seq: None,
+                line: None,
+                kind,
+            });
+            return Ok(report);
+        }
         match (checkpoints, anchors) {
             (Some(Ok(checkpoints)), Some(anchors)) => {
                 check_signed(&mut report, tenant, &bytes, &checkpoints, anchors);
@@ -344,6 +369,9 @@ impl Ledger for PostgresLedger {
         }
         let end = check_batch(tenant, &start, receipts)?;
         self.check_key(tenant)?;
+        if start.next_seq == 0 {
+            self.register(tenant)?;
+        }
         let mut round = lock(&self.round);
         if let Some(staged) = round.staged_end(tenant)
             && *staged != start
@@ -448,6 +476,10 @@ impl Ledger for PostgresLedger {
             .collect();
         tenants.sort();
         Ok(tenants)
+    }
+
+    fn manifest(&self) -> Result<Option<Manifest>, LedgerError> {
+        registry::read(&mut *self.pool.get()?, &self.manifest_place())
     }
 
     fn head(&self, tenant: &TenantId) -> Result<ChainHead, LedgerError> {

@@ -44,10 +44,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
              PRIMARY KEY (tenant, seq)
          );",
     ),
+    (
+        3,
+        "the tenant manifest",
+        // One row: the manifest as a state directory's manifest.json holds it, null until
+        // the first tenant is registered.
+        "CREATE TABLE IF NOT EXISTS manifest (
+             id SMALLINT PRIMARY KEY CHECK (id = 1),
+             line TEXT
+         );",
+    ),
 ];
 
 /// The schema version this build writes.
-pub(super) const CURRENT: i64 = 2;
+pub(super) const CURRENT: i64 = 3;
 
 /// Brings the database's schema up to [`CURRENT`]; refuses one a newer build migrated.
 pub(super) fn migrate(client: &mut Client) -> Result<(), LedgerError> {
