@@ -532,6 +532,22 @@ fn a_manifest_edited_to_hide_a_deleted_tenant_is_not_signed_again() {
     fs::write(&manifest, stripped.to_string()).unwrap();
     f.activate("gamma").exits(2).errs("not signed");
     assert!(!dir.contains(&tenant("gamma")));
+    // Deleted outright: a signing writer does not make one again from the chains left,
+    // which would list acme alone under a fresh signature.
+    fs::remove_file(&manifest).unwrap();
+    f.activate("gamma")
+        .exits(2)
+        .errs("is missing beside the chains there")
+        .errs("--adopt-unsigned");
+    f.tai(&["signal", "--tenant", "acme"])
+        .exits(2)
+        .errs("is missing");
+    assert!(!manifest.exists());
+    f.verify(&["--all"]).exits(1).has("manifest is missing");
+    // Adopting what is there is the operator's call, made on purpose.
+    f.tai(&["--adopt-unsigned", "signal", "--tenant", "acme"])
+        .ok();
+    f.verify(&["--all"]).ok();
 }
 
 #[test]

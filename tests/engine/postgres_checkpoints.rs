@@ -510,4 +510,20 @@ fn a_tenant_deleted_from_the_database_fails_verification_and_is_not_recreated() 
         "{refused:?}"
     );
     assert_eq!(reader.head(&delta).unwrap().next_seq, 0);
+    // Deleted outright: not made again from the chains left.
+    db.execute("DELETE FROM manifest", &[]).unwrap();
+    let writer = signing(&url, &signer());
+    let refused = writer.append(&delta, &batch(&writer, &delta, 1));
+    assert!(
+        matches!(refused, Err(LedgerError::ManifestMissing { .. })),
+        "{refused:?}"
+    );
+    let report = reader.verify_signed(&acme, false, anchors).unwrap();
+    assert!(
+        matches!(
+            report.problem.as_ref().map(|p| &p.kind),
+            Some(ProblemKind::Manifest { detail }) if detail.contains("missing")
+        ),
+        "{report:?}"
+    );
 }

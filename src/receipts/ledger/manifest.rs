@@ -131,12 +131,14 @@ impl Manifest {
     }
 }
 
-/// What admitting `tenant` to `manifest` (as stored at `place`, `stored` when it is) does:
-/// the manifest to store, `None` when the tenant is listed already. Refuses a tenant listed
-/// whose chain is gone (it was deleted), a chain the stored manifest does not list (not
-/// created by a writer of this ledger), and, for a signing writer, a stored manifest its keys
-/// did not sign (one edited, say to take a deleted tenant off it, would be signed as it
-/// stands). The one rule for files and databases.
+/// What admitting `tenant` to `manifest` (as stored at `place`, `stored` when it is; else
+/// made from the chains there) does: the manifest to store, `None` when the tenant is listed
+/// already. Refuses a tenant listed whose chain is gone (it was deleted), a chain the stored
+/// manifest does not list (not created by a writer of this ledger), and, for a signing
+/// writer, a stored manifest its keys did not sign (one edited, say to take a deleted tenant
+/// off it, would be signed as it stands) or none beside chains (one deleted with a tenant
+/// would be made again without it); adopting unsigned history signs the manifest first (see
+/// [`sign_over`]). The one rule for files and databases.
 pub(super) fn admit(
     manifest: Manifest,
     stored: bool,
@@ -161,14 +163,21 @@ pub(super) fn admit(
     if listed && stored {
         return Ok(None);
     }
-    if let Some(signer) = signer
-        && stored
-        && let Err(detail) = manifest.check_signature(signer.trusted())
-    {
-        return Err(LedgerError::ManifestNotSigned {
-            path: place.to_path_buf(),
-            detail,
-        });
+    if let Some(signer) = signer {
+        // No manifest beside chains: a signing writer always made one before the first
+        // chain, so it was deleted (perhaps with a tenant's chain), and one made now from
+        // the chains left would hide that tenant under a fresh signature.
+        if !stored && (exists || !manifest.tenants.is_empty()) {
+            return Err(LedgerError::ManifestMissing {
+                path: place.to_path_buf(),
+            });
+        }
+        if stored && let Err(detail) = manifest.check_signature(signer.trusted()) {
+            return Err(LedgerError::ManifestNotSigned {
+                path: place.to_path_buf(),
+                detail,
+            });
+        }
     }
     let mut manifest = manifest;
     manifest.tenants.insert(tenant.clone());

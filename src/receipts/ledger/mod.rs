@@ -390,6 +390,18 @@ pub enum LedgerError {
         /// What is wrong with its signature.
         detail: String,
     },
+    /// A signing writer found chains and no manifest.
+    #[error(
+        "workspace manifest `{path}` is missing beside the chains there: a signing writer made \
+         it before the first chain, so it was deleted, perhaps with a tenant's chain, which a \
+         manifest made again now would hide\n\
+         hint: restore it from a backup; if the chains were written without a key before, \
+         check them (`tai receipts verify --all`) and adopt them once with --adopt-unsigned"
+    )]
+    ManifestMissing {
+        /// Where the manifest belongs.
+        path: PathBuf,
+    },
     /// The manifest is not a manifest.
     #[error("workspace manifest `{path}` is unreadable: {detail}")]
     ManifestUnreadable {
@@ -574,6 +586,7 @@ impl LedgerError {
                 | LedgerError::Deleted { .. }
                 | LedgerError::NotInManifest { .. }
                 | LedgerError::ManifestNotSigned { .. }
+                | LedgerError::ManifestMissing { .. }
                 | LedgerError::CheckpointMismatch { .. }
                 | LedgerError::TreeMismatch { .. }
         )
