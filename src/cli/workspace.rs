@@ -440,7 +440,10 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             if let Some(result) = &outcome.result {
                 writeln!(out, "{}", serde_json::to_string_pretty(result)?)?;
             }
-            if let Some(seq) = outcome.repeat_of {
+            // A reused key's refusal says which seq holds the key in its message.
+            if let Some(seq) = outcome.repeat_of
+                && outcome.reason != Some(crate::vocab::ReasonCode::IdempotencyKeyReused)
+            {
                 writeln!(out, "already decided: recorded at seq {seq}; nothing ran")?;
             }
             print_receipts(&mut out, &outcome.started)?;

@@ -12,7 +12,7 @@ use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 use super::andon::note_domain_events;
 use super::builtin;
 use super::gates::{self, GateInput};
-use super::once::IDEMPOTENCY_KEY;
+use super::once::CallKey;
 use super::tenant::{ACTION_ID, Draft, NextId};
 use super::{CallOutcome, Env, InFlight, Polling, Running, Tenant, ToolCall};
 
@@ -101,7 +101,8 @@ impl Tenant {
     /// and its caller makes that durable, runs it and hands the run to
     /// [`Tenant::finish_call`] — without holding the tenant meanwhile.
     pub fn begin_call<'c>(&mut self, env: &Env<'c>, call: &ToolCall) -> Begun<'c> {
-        let key = call.idempotency_key.as_deref();
+        let key = CallKey::of(call);
+        let key = key.as_ref();
         let interrupted = self.interrupt(env);
         if let Some(mut repeat) = self.repeated_call(key) {
             repeat.receipts = interrupted;
@@ -116,7 +117,7 @@ impl Tenant {
             metadata.insert("principal", principal);
         }
         if let Some(key) = key {
-            metadata.insert(IDEMPOTENCY_KEY, key);
+            key.note(&mut metadata);
         }
         let outcome = match self.admit(env, call, &mut metadata) {
             Ok((tool, action)) => {
@@ -124,7 +125,7 @@ impl Tenant {
                 let run = match &tool.tool.handler {
                     Handler::Command(_) => {
                         let at = (tool, action);
-                        let started = self.start(env, receipts, metadata, call, at, limits);
+                        let started = self.start(env, receipts, metadata, (call, key), at, limits);
                         return Begun::Started(started);
                     }
                     Handler::Builtin(b) => {
@@ -171,7 +172,7 @@ impl Tenant {
         env: &Env<'c>,
         mut receipts: Vec<Receipt>,
         metadata: MetadataBuilder,
-        call: &ToolCall,
+        (call, key): (&ToolCall, Option<&CallKey>),
         (tool, action): (ToolRef<'c>, &'c Action),
         limits: Limits,
     ) -> StartedCall<'c> {
@@ -192,13 +193,13 @@ impl Tenant {
             receipt_id,
         );
         let started_seq = started.seq;
-        self.remember_call(call.idempotency_key.as_deref(), Some(&started));
+        self.remember_call(key, Some(&started));
         self.running = Some(Running {
             action_id,
             tool: tool.tool.name.clone(),
             started_seq,
             since: env.now,
-            idempotency_key: call.idempotency_key.clone(),
+            idempotency_key: key.cloned(),
         });
         receipts.push(started);
         StartedCall {
@@ -238,7 +239,7 @@ impl Tenant {
         };
         let at = (tool, action, &arguments);
         let mut outcome = self.record_run(env, Vec::new(), metadata, at, run, Some(action_id));
-        self.remember_call(key.as_deref(), outcome.receipts.first());
+        self.remember_call(key.as_ref(), outcome.receipts.first());
         outcome.started = written_ahead;
         outcome
     }

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::entitlement::Refusal;
-use crate::receipts::Receipt;
+use crate::receipts::{MetadataBuilder, Receipt};
 use crate::registry::SurfaceDiff;
-use crate::vocab::{Decision, EventType, Gate};
+use crate::vocab::{Decision, EventType, Gate, ReasonCode};
 
-use super::{CallOutcome, EventOutcome, Tenant};
+use super::{CallOutcome, EventOutcome, Tenant, ToolCall};
 
 /// The receipts that decided keyed calls and identified events, by key or id. Shared until
 /// changed, since tenants are cloned for reads.
@@ -68,6 +68,55 @@ impl Window {
 /// The metadata field of a call's deciding receipt that holds its idempotency key.
 pub(super) const IDEMPOTENCY_KEY: &str = "idempotency_key";
 
+/// The metadata field beside it that holds the SHA-256 of what the call asked for.
+pub(super) const REQUEST_SHA256: &str = "request_sha256";
+
+/// A call's idempotency key and what the call asked for under it: a retry must ask for the
+/// same, or it is not a retry (a client reusing a key by mistake would otherwise be told its
+/// new request succeeded when nothing of it ran).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallKey {
+    pub(crate) key: String,
+    /// SHA-256 (hex) of the canonical tool, arguments, context and principal; `None` for a
+    /// call recorded before requests were digested.
+    pub(crate) request: Option<String>,
+}
+
+impl CallKey {
+    /// The key `call` carries, if any, with the digest of what it asks for. The wait it
+    /// allows (`timeout_ms`) is how long to wait, not what is asked, and is left out.
+    pub(crate) fn of(call: &ToolCall) -> Option<CallKey> {
+        let key = call.idempotency_key.clone()?;
+        let mut asked = MetadataBuilder::new();
+        asked.insert("tool", &call.tool);
+        asked.insert_map("arguments", &call.arguments);
+        asked.insert_map("context", &call.context);
+        if let Some(principal) = &call.principal {
+            asked.insert_struct("principal", principal);
+        }
+        let request = crate::receipts::sha256_hex(asked.finish().as_str().as_bytes());
+        Some(CallKey {
+            key,
+            request: Some(request),
+        })
+    }
+
+    /// The key as a stored receipt's metadata (`field`) records it.
+    pub(super) fn recorded(field: &dyn Fn(&str) -> Value) -> Option<CallKey> {
+        let key = field(IDEMPOTENCY_KEY).as_str()?.to_owned();
+        let request = field(REQUEST_SHA256).as_str().map(str::to_owned);
+        Some(CallKey { key, request })
+    }
+
+    /// Records the key and the digest in a receipt's metadata.
+    pub(super) fn note(&self, metadata: &mut MetadataBuilder) {
+        metadata.insert(IDEMPOTENCY_KEY, &self.key);
+        if let Some(request) = &self.request {
+            metadata.insert(REQUEST_SHA256, request);
+        }
+    }
+}
+
 impl Tenant {
     /// The answer to a repeated event, if an event of `kind` (its wire name) with
     /// `event_id` was seen.
@@ -91,10 +140,33 @@ impl Tenant {
         })
     }
 
-    /// The answer to a retried call, if `key` was seen.
-    pub(super) fn repeated_call(&self, key: Option<&str>) -> Option<CallOutcome> {
-        let r = self.seen.calls.get(key?)?;
+    /// The answer to a retried call, if its key was seen: the first outcome, or a refusal
+    /// when the key was first used for another request (nothing runs either way).
+    pub(super) fn repeated_call(&self, key: Option<&CallKey>) -> Option<CallOutcome> {
+        let key = key?;
+        let r = self.seen.calls.get(&key.key)?;
         let meta = r.body.metadata.to_value();
+        let first = meta.get(REQUEST_SHA256).and_then(Value::as_str);
+        if let (Some(first), Some(now)) = (first, key.request.as_deref())
+            && first != now
+        {
+            return Some(CallOutcome {
+                decision: Decision::Refused,
+                gate: None,
+                reason: Some(ReasonCode::IdempotencyKeyReused),
+                message: format!(
+                    "idempotency key `{}` was used for another request (seq {} records it: a \
+                     different tool, arguments, context or principal); nothing ran: a new \
+                     request needs a new key",
+                    key.key, r.seq
+                ),
+                result: None,
+                state: self.state,
+                receipts: Vec::new(),
+                started: Vec::new(),
+                repeat_of: Some(r.seq),
+            });
+        }
         let decision = match r.body.event_type {
             EventType::ActionExecuted => Decision::Executed,
             EventType::ActionRefused => Decision::Refused,
@@ -133,9 +205,9 @@ impl Tenant {
     }
 
     /// Remembers the receipt that decided a call with `key`.
-    pub(super) fn remember_call(&mut self, key: Option<&str>, decided: Option<&Receipt>) {
+    pub(super) fn remember_call(&mut self, key: Option<&CallKey>, decided: Option<&Receipt>) {
         if let (Some(key), Some(r)) = (key, decided) {
-            Arc::make_mut(&mut self.seen.calls).insert(key.to_owned(), r.clone());
+            Arc::make_mut(&mut self.seen.calls).insert(key.key.clone(), r.clone());
         }
     }
 
@@ -147,7 +219,7 @@ impl Tenant {
             let (kind, id) = event_identity(&event);
             self.remember_event(kind, id, Some(r));
         } else if r.body.metadata.as_str().contains(IDEMPOTENCY_KEY)
-            && let Value::String(key) = field(IDEMPOTENCY_KEY)
+            && let Some(key) = CallKey::recorded(field)
         {
             self.remember_call(Some(&key), Some(r));
         }

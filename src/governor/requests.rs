@@ -206,9 +206,9 @@ pub struct Running {
     pub started_seq: u64,
     /// When it started.
     pub since: Timestamp,
-    /// The call's idempotency key, kept for the receipt that ends it.
+    /// The call's idempotency key and request digest, kept for the receipt that ends it.
     #[serde(skip)]
-    pub(crate) idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<super::once::CallKey>,
 }
 
 /// The message of a call whose action ran: the first answer and every repeat's. Sized

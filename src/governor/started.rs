@@ -11,7 +11,7 @@ use crate::ids::ActionRunId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
-use super::once::IDEMPOTENCY_KEY;
+use super::once::CallKey;
 use super::tenant::{ACTION_ID, Draft};
 use super::{Env, InFlight, Running, Tenant};
 
@@ -40,7 +40,7 @@ impl Tenant {
         metadata.insert("tool", running.tool.as_str());
         metadata.insert("started_seq", &running.started_seq);
         if let Some(key) = &running.idempotency_key {
-            metadata.insert(IDEMPOTENCY_KEY, key);
+            key.note(&mut metadata);
         }
         metadata.insert("message", &message);
         if let Some(action) = env
@@ -65,7 +65,7 @@ impl Tenant {
                 metadata,
             },
         );
-        self.remember_call(running.idempotency_key.as_deref(), Some(&r));
+        self.remember_call(running.idempotency_key.as_ref(), Some(&r));
         vec![r]
     }
 
@@ -77,7 +77,7 @@ impl Tenant {
     ) {
         self.running = if r.body.event_type == EventType::ActionStarted {
             let tool = field("tool");
-            let key = field(IDEMPOTENCY_KEY);
+            let key = CallKey::recorded(field);
             let action_id = serde_json::from_value(field(ACTION_ID))
                 .unwrap_or_else(|_| ActionRunId::of_receipt(&r.body.id));
             serde_json::from_value(tool).ok().map(|tool| Running {
@@ -85,7 +85,7 @@ impl Tenant {
                 tool,
                 started_seq: r.seq,
                 since: r.body.timestamp,
-                idempotency_key: key.as_str().map(str::to_owned),
+                idempotency_key: key,
             })
         } else {
             None

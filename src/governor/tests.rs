@@ -148,6 +148,58 @@ fn event(kind: EventKind) -> EntitlementEvent {
     EntitlementEvent::new(kind, TenantId::new("acme").unwrap())
 }
 
+/// A retry is the same request under the same key: the same tool, arguments, context and
+/// principal (in any key order, with any wait). A key first used for another request is
+/// refused without running anything or writing a receipt, before and after a replay.
+#[test]
+fn a_key_used_for_another_request_is_refused_not_answered_as_a_retry() {
+    let w = World::new();
+    let mut t = Tenant::new(TenantId::new("acme").unwrap());
+    let mut chain = t.apply_event(&w.env(), &activation(None)).receipts;
+    chain.extend(t.signal(&w.env(), &Signal::default()).receipts);
+    let keyed = |arguments: Value, context: Value| ToolCall {
+        idempotency_key: Some("k".into()),
+        ..call("look", arguments, context)
+    };
+    let first = t.call(
+        &w.env(),
+        &keyed(json!({"a": 1, "b": 2}), json!({"x": true})),
+    );
+    assert_eq!(first.decision, Decision::Executed, "{first:?}");
+    let seq = first.receipts[0].seq;
+    chain.extend(first.receipts);
+    let mut replayed = Tenant::replay(t.id().clone(), &chain).unwrap();
+    for tenant in [&mut t, &mut replayed] {
+        let mut same = keyed(json!({"b": 2, "a": 1}), json!({"x": true}));
+        same.timeout_ms = Some(5);
+        let retry = tenant.call(&w.env(), &same);
+        assert_eq!(
+            (retry.decision, retry.repeat_of),
+            (Decision::Executed, Some(seq))
+        );
+        let others = [
+            keyed(json!({"a": 1, "b": 3}), json!({"x": true})),
+            keyed(json!({"a": 1, "b": 2}), json!({"x": false})),
+            ToolCall {
+                principal: Some(serde_json::from_value(json!("user:eve@acme.com")).unwrap()),
+                ..keyed(json!({"a": 1, "b": 2}), json!({"x": true}))
+            },
+        ];
+        for other in others {
+            let out = tenant.call(&w.env(), &other);
+            assert_eq!(out.decision, Decision::Refused, "{out:?}");
+            assert_eq!(out.reason, Some(ReasonCode::IdempotencyKeyReused));
+            assert_eq!(out.repeat_of, Some(seq));
+            assert!(out.receipts.is_empty(), "{out:?}");
+            assert!(
+                out.message.contains("`k` was used for another request"),
+                "{}",
+                out.message
+            );
+        }
+    }
+}
+
 fn object(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }

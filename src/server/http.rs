@@ -464,9 +464,17 @@ async fn call_tool(
         },
         None => for_tenant(&s, tenant, move |ws, t| ws.call(t, &call)).await?,
     };
-    Ok(match outcome.decision {
-        Decision::ToolNotFound => refused(ReasonCode::ToolNotFound, &outcome.message, &outcome),
-        Decision::Executed | Decision::Refused | Decision::Failed => Json(outcome).into_response(),
+    Ok(match (outcome.decision, &outcome.reason) {
+        (Decision::ToolNotFound, _) => {
+            refused(ReasonCode::ToolNotFound, &outcome.message, &outcome)
+        }
+        // Not a decision of this request: the key belongs to another (nothing recorded).
+        (_, Some(ReasonCode::IdempotencyKeyReused)) => {
+            refused(ReasonCode::IdempotencyKeyReused, &outcome.message, &outcome)
+        }
+        (Decision::Executed | Decision::Refused | Decision::Failed, _) => {
+            Json(outcome).into_response()
+        }
     })
 }
 

@@ -345,6 +345,9 @@ vocabulary! {
         InvalidArguments = "invalid_arguments",
         /// A built-in tool was asked for a receipt the tenant's chain does not have.
         ReceiptNotFound = "receipt_not_found",
+        /// A call's idempotency key was first used for another request (another tool,
+        /// arguments, context or principal): not a retry, and nothing ran.
+        IdempotencyKeyReused = "idempotency_key_reused",
         // Execution.
         /// The action overran its wall-clock limit.
         Timeout = "timeout",

@@ -134,4 +134,25 @@ fn a_retried_call_with_the_same_key_runs_once() {
     let other = call("k-2").ok().json();
     assert!(other.get("repeat_of").is_none());
     assert_eq!(ledger_lines(&state), lines + 1);
+    // A key reused for another request (here other arguments) is refused: it is not a
+    // retry, and answering with the first outcome would say the new request ran.
+    let reused = tai(
+        &state,
+        &[
+            "call",
+            "ac_receipt_verify",
+            "--tenant",
+            "acme",
+            "--arg",
+            "seq=0",
+            "--idempotency-key",
+            "k-1",
+        ],
+    );
+    reused
+        .exits(3)
+        .has("idempotency_key_reused")
+        .has("idempotency key `k-1` was used for another request")
+        .lacks("already decided");
+    assert_eq!(ledger_lines(&state), lines + 1);
 }

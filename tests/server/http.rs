@@ -1653,6 +1653,33 @@ async fn redelivered_events_and_retried_calls_are_decided_once_even_after_a_rest
     let other = keyed_call(&s, "call-2").await;
     assert_eq!(other.body["decision"], "executed");
     assert!(other.body.get("repeat_of").is_none(), "{}", other.body);
+    // The key of another request is not a retry: 422, nothing runs or is recorded, before
+    // and after a restart. The same request with its fields in another order is a retry.
+    let before = all_receipts(&s, ACME, "acme").await;
+    for restart in [false, true] {
+        if restart {
+            s.stop().await;
+            s = Server::start(&state, &[]);
+        }
+        let mut other_request = call("ac_receipt_verify");
+        other_request["arguments"] = json!({ "seq": 0 });
+        let reused = send(
+            client()
+                .post(s.url("/v1/tenants/acme/calls"))
+                .bearer_auth(ACME)
+                .header("Idempotency-Key", "call-1")
+                .json(&other_request),
+        )
+        .await;
+        assert_eq!(
+            error_code(&reused, StatusCode::UNPROCESSABLE_ENTITY),
+            "idempotency_key_reused"
+        );
+        assert_eq!(reused.body["decision"], "refused", "{}", reused.body);
+        assert_eq!(reused.body["repeat_of"], called_seq, "{}", reused.body);
+        assert_eq!(reused.body["receipts"], json!([]));
+        assert_eq!(all_receipts(&s, ACME, "acme").await, before);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
