@@ -21,7 +21,12 @@ impl Tenant {
     pub fn apply_event(&mut self, env: &Env<'_>, event: &EntitlementEvent) -> EventOutcome {
         let kind = event.event_type.as_str();
         let event_id = event.event_id.as_ref().map(EventId::as_str);
-        if let Some(repeat) = self.repeated_event(kind, event_id) {
+        // Only what a client sent as tai's own event is compared (see `repeated_event`).
+        let sent = match (&event.event_id, &event.source) {
+            (Some(_), None) => serde_json::to_value(event).ok(),
+            _ => None,
+        };
+        if let Some(repeat) = self.repeated_event(kind, event_id, sent.as_ref()) {
             return repeat;
         }
         let receipts = self.tick(env);
@@ -96,7 +101,7 @@ impl Tenant {
     /// marketplace notification no SKU can be found for).
     pub fn refuse_raw(&mut self, env: &Env<'_>, raw: &Value, refusal: Refusal) -> EventOutcome {
         let (kind, event_id) = event_identity(raw);
-        if let Some(repeat) = self.repeated_event(kind, event_id) {
+        if let Some(repeat) = self.repeated_event(kind, event_id, None) {
             return repeat;
         }
         let receipts = self.tick(env);

@@ -119,13 +119,40 @@ impl CallKey {
 
 impl Tenant {
     /// The answer to a repeated event, if an event of `kind` (its wire name) with
-    /// `event_id` was seen.
+    /// `event_id` was seen: its first outcome, or, when `sent` (an event in tai's own JSON,
+    /// as sent) differs from the event that id was first given to, a refusal — a client
+    /// reusing an id for another event, which answering as a redelivery would report
+    /// applied. A marketplace's redelivery is the same notification, but what it maps to
+    /// may read records that changed since, so mapped events are not compared.
     pub(super) fn repeated_event(
         &self,
         kind: &str,
         event_id: Option<&str>,
+        sent: Option<&Value>,
     ) -> Option<EventOutcome> {
-        let r = self.seen.events.get(&event_key(kind, event_id?))?;
+        let id = event_id?;
+        let r = self.seen.events.get(&event_key(kind, id))?;
+        if let Some(sent) = sent
+            && let Some(first) = r.body.metadata.get("event")
+            && first.get("source").is_none_or(Value::is_null)
+            && !same_event(&first, sent)
+        {
+            return Some(EventOutcome {
+                accepted: false,
+                refusal: Some(Refusal {
+                    code: ReasonCode::EventIdReused,
+                    message: format!(
+                        "event id `{id}` was given to another `{kind}` event (seq {} records \
+                         it); nothing was applied: a new event needs a new id",
+                        r.seq
+                    ),
+                }),
+                surface: SurfaceDiff::default(),
+                state: self.state,
+                receipts: Vec::new(),
+                repeat_of: Some(r.seq),
+            });
+        }
         let refusal = r.body.reason.clone().map(|code| Refusal {
             code,
             message: message(r).unwrap_or_default(),
@@ -230,6 +257,23 @@ impl Tenant {
 pub(super) fn event_identity(event: &Value) -> (&str, Option<&str>) {
     let text = |name: &str| event.get(name).and_then(Value::as_str);
     (text("event_type").unwrap_or_default(), text("event_id"))
+}
+
+/// Whether two events as JSON say the same, a field left out being the same as `null` (an
+/// event recorded before a field existed left it out).
+fn same_event(a: &Value, b: &Value) -> bool {
+    let set = |v: &Value| -> Vec<(String, Value)> {
+        let mut fields: Vec<(String, Value)> = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        fields.sort_by(|x, y| x.0.cmp(&y.0));
+        fields
+    };
+    set(a) == set(b)
 }
 
 fn event_key(kind: &str, id: &str) -> String {

@@ -360,6 +360,9 @@ vocabulary! {
         // Entitlement events.
         /// The event is not well-formed.
         MalformedEvent = "malformed_event",
+        /// An event's `event_id` was first given to another event (another SKU, plan,
+        /// packs, roles, expiry or quantity): not a redelivery, and nothing was applied.
+        EventIdReused = "event_id_reused",
         /// The event names a SKU the catalog does not have.
         UnknownSku = "unknown_sku",
         /// The event names a pack the catalog does not have.

@@ -137,7 +137,7 @@ fn names_match_the_receipts_already_written() {
          insufficient_privilege governor_not_ready action_in_flight governor_refusing \
          tool_not_found invalid_arguments receipt_not_found idempotency_key_reused timeout \
          memory_exceeded output_limit_exceeded \
-         action_error malformed_event unknown_sku unknown_pack plan_mismatch pack_not_in_sku \
+         action_error malformed_event event_id_reused unknown_sku unknown_pack plan_mismatch pack_not_in_sku \
          role_not_in_sku missing_required_pack incompatible_packs expiry_in_past \
          expiry_out_of_range invalid_transition action_interrupted unknown_signal andon_stopped"
     );

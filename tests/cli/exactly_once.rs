@@ -77,6 +77,32 @@ fn a_redelivered_event_is_answered_with_its_first_outcome_and_changes_nothing() 
     assert_eq!(again["refusal"], refused["refusal"], "{again}");
     assert_eq!(again["repeat_of"], refused["receipts"][0]["seq"]);
     assert_eq!(ledger_lines(&state), lines);
+    // An id given to another event is not a redelivery: refused, nothing applied or
+    // recorded (answering with the first outcome would report the new plan applied). The
+    // same event with its fields in another order is a redelivery.
+    let mut other = with("entitlement.renewed", "evt-2");
+    other["expiry"] = json!("2030-01-01T00:00:00Z");
+    let reused = send(&state, &event_file(dir.path(), "o", &other))
+        .exits(3)
+        .json();
+    assert_eq!(reused["accepted"], false, "{reused}");
+    assert_eq!(reused["refusal"]["code"], "event_id_reused", "{reused}");
+    assert_eq!(reused["repeat_of"], first["receipts"][0]["seq"]);
+    assert_eq!(reused["receipts"], json!([]));
+    assert!(
+        reused["refusal"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("event id `evt-2` was given to another `entitlement.renewed` event"),
+        "{reused}"
+    );
+    assert_eq!(ledger_lines(&state), lines);
+    assert_eq!(expiry(&state), renewed_at);
+    let reordered = r#"{"event_id":"evt-2","sku_id":"rollback-guard-base","event_type":"entitlement.renewed","tenant_id":"acme"}"#;
+    let path = dir.path().join("reordered.json");
+    fs::write(&path, reordered).unwrap();
+    let again = send(&state, &path).ok().json();
+    assert_eq!(again["repeat_of"], first["receipts"][0]["seq"], "{again}");
     tai(&state, &["receipts", "verify", "--tenant", "acme"]).ok();
 }
 

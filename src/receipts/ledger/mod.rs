@@ -392,11 +392,12 @@ pub enum LedgerError {
     },
     /// A signing writer found chains and no manifest.
     #[error(
-        "workspace manifest `{path}` is missing beside the chains there: a signing writer made \
+        "workspace manifest `{path}` is missing beside the chains there: a signing writer makes \
          it before the first chain, so it was deleted, perhaps with a tenant's chain, which a \
          manifest made again now would hide\n\
-         hint: restore it from a backup; if the chains were written without a key before, \
-         check them (`tai receipts verify --all`) and adopt them once with --adopt-unsigned"
+         hint: restore it from a backup; if the chains were written without a key, or by a tai \
+         that kept no manifest, check them (`tai receipts verify --all`) and adopt them once \
+         with --adopt-unsigned"
     )]
     ManifestMissing {
         /// Where the manifest belongs.
