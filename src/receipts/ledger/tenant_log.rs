@@ -63,7 +63,8 @@ impl Host<'_> {
         }
     }
 
-    /// With a key: `tenant`'s latest checkpoint and whether that key signed it, looked up and
+    /// With a key: `tenant`'s latest checkpoint and whether a key the writer trusts (its own or
+    /// one it continues) signed it, looked up and
     /// checked once when the tenant is opened, for the checks there and the tail's adoption.
     fn latest_signed(&self, tenant: &TenantId) -> Result<Option<Latest>, LedgerError> {
         let Some(signer) = self.signer else {
@@ -75,7 +76,7 @@ impl Host<'_> {
         }))
     }
 
-    /// Refuses to write on `head` with a key unless a checkpoint that key signed states it
+    /// Refuses to write on `head` with a key unless a checkpoint its keys signed states it
     /// (or runs ahead of it: a crash between a checkpoint and its head, which the tail's
     /// adoption settles). A signing writer's every round is signed, so a head past the
     /// latest checkpoint, or no checkpoint at all, means receipts nobody signed: a workspace
@@ -168,7 +169,7 @@ impl Host<'_> {
 /// A tenant's latest checkpoint as a signing writer found it when opening the tenant.
 pub(super) struct Latest {
     checkpoint: Checkpoint,
-    /// Whether the writer's key signed it.
+    /// Whether a key the writer trusts signed it.
     signed: Result<(), CheckpointError>,
 }
 
@@ -330,7 +331,7 @@ impl TenantLog {
     }
 
     /// Whatever follows the head was never acknowledged. Receipts continuing the chain that
-    /// the latest checkpoint signed by this ledger's key covers are adopted (a crash came
+    /// the latest checkpoint signed by this ledger's keys covers are adopted (a crash came
     /// between the checkpoint and the head); anything else — a torn write, garbage, receipts
     /// nobody signed — is moved to `<tenant>.quarantine.<seq>` beside the ledger. Either way
     /// the chain records what was done in a receipt of its own, so evidence never goes
@@ -435,7 +436,7 @@ impl TenantLog {
     }
 
     /// How many bytes of `valid` (complete lines continuing the chain after the head) the
-    /// latest checkpoint signed by this ledger's key covers, exactly up to its seq.
+    /// latest checkpoint signed by this ledger's keys covers, exactly up to its seq.
     pub(super) fn adoptable(
         &self,
         tenant: &TenantId,
