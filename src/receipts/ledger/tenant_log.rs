@@ -64,8 +64,8 @@ impl Host<'_> {
     }
 
     /// With a key: `tenant`'s latest checkpoint and whether a key the writer trusts (its own or
-    /// one it continues) signed it, looked up and
-    /// checked once when the tenant is opened, for the checks there and the tail's adoption.
+    /// one it continues) signed it, looked up and checked once when the tenant is opened, for
+    /// the checks there and the tail's adoption.
     fn latest_signed(&self, tenant: &TenantId) -> Result<Option<Latest>, LedgerError> {
         let Some(signer) = self.signer else {
             return Ok(None);
