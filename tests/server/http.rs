@@ -1678,6 +1678,15 @@ async fn redelivered_events_and_retried_calls_are_decided_once_even_after_a_rest
         assert_eq!(reused.body["decision"], "refused", "{}", reused.body);
         assert_eq!(reused.body["repeat_of"], called_seq, "{}", reused.body);
         assert_eq!(reused.body["receipts"], json!([]));
+        // An event id given to another event: the same.
+        let mut other_event = renewal.clone();
+        other_event["expiry"] = json!("2031-01-01T00:00:00Z");
+        let reused = send_event(&s, ADMIN, &other_event).await;
+        assert_eq!(
+            error_code(&reused, StatusCode::UNPROCESSABLE_ENTITY),
+            "event_id_reused"
+        );
+        assert_eq!(reused.body["repeat_of"], renewed_seq, "{}", reused.body);
         assert_eq!(all_receipts(&s, ACME, "acme").await, before);
     }
 }

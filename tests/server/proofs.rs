@@ -70,9 +70,16 @@ async fn an_mcp_result_carries_the_inclusion_proof_of_its_receipt() {
         .has(&format!("receipt seq {seq}"));
 
     // A retry is answered from the same receipt, and proves it.
-    let retried = client.call_tool(params).await.unwrap();
+    let retried = client.call_tool(params.clone()).await.unwrap();
     let retried_meta = retried.meta.unwrap().0;
     assert_eq!(&retried_meta["tai/proof"], proof);
+    // The key given to another request: an error result, nothing run.
+    let mut other = params;
+    other.arguments = json!({ "seq": 0 }).as_object().cloned();
+    let reused = client.call_tool(other).await.unwrap();
+    assert_eq!(reused.is_error, Some(true), "{reused:?}");
+    let summary = reused.structured_content.unwrap();
+    assert_eq!(summary["reason"], "idempotency_key_reused", "{summary}");
 
     // Without the request, no proof.
     let plain = client
