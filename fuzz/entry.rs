@@ -182,7 +182,7 @@ pub fn http_body(data: &[u8]) {
         idempotency_key: raw
             .get("idempotency_key")
             .and_then(Value::as_str)
-            .map(str::to_owned),
+            .and_then(|k| tai::ids::IdempotencyKey::new(k).ok()),
         principal: raw
             .get("principal")
             .and_then(Value::as_str)

@@ -126,6 +126,16 @@ const EVENT: Rule = Rule {
     pattern: r"^[!-~]{1,128}$",
 };
 
+// A call's idempotency key: a client's own (often a UUID), kept in the receipt that decides
+// the call and remembered per tenant, hence bounded. 255 as payment APIs allow.
+const KEY: Rule = Rule {
+    max_len: 255,
+    first: visible,
+    rest: visible,
+    text: "use 1-255 printable ASCII characters without spaces",
+    pattern: r"^[!-~]{1,255}$",
+};
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $rule:expr) => {
         $(#[$doc])*
@@ -249,6 +259,10 @@ id_type!(
 id_type!(
     /// A marketplace's id of one notification (GCP `eventId`, SNS `MessageId`, Azure `id`).
     EventId, "event id", EVENT
+);
+id_type!(
+    /// A call's idempotency key: a retry carrying it is answered with the first outcome.
+    IdempotencyKey, "idempotency key", KEY
 );
 id_type!(
     /// An identifier a marketplace lists a SKU under: a product, plan, offer, product code

@@ -143,7 +143,7 @@ pub struct CallArgs {
     /// A key for this call: run again with the same key, it answers the first outcome and
     /// runs nothing (also across restarts; the key is kept in the receipt)
     #[arg(long, value_name = "KEY")]
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<crate::ids::IdempotencyKey>,
     /// Who calls (user:EMAIL or serviceAccount:EMAIL); under the tenant's IAM policy the
     /// action's roles must be bound to this principal
     #[arg(long, value_name = "PRINCIPAL")]

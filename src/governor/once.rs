@@ -86,7 +86,7 @@ impl CallKey {
     /// The key `call` carries, if any, with the digest of what it asks for. The wait it
     /// allows (`timeout_ms`) is how long to wait, not what is asked, and is left out.
     pub(crate) fn of(call: &ToolCall) -> Option<CallKey> {
-        let key = call.idempotency_key.clone()?;
+        let key = call.idempotency_key.as_ref()?.as_str().to_owned();
         let mut asked = MetadataBuilder::new();
         asked.insert("tool", &call.tool);
         asked.insert_map("arguments", &call.arguments);

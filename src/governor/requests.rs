@@ -24,7 +24,7 @@ pub struct ToolCall {
     /// The client's key for this call: a retry with a key the tenant has seen is answered
     /// with the first outcome and runs nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub idempotency_key: Option<String>,
+    pub idempotency_key: Option<crate::ids::IdempotencyKey>,
     /// Who calls (`user:…` or `serviceAccount:…`): under the tenant's IAM policy, the roles
     /// the action needs must be bound to this principal.
     #[serde(skip_serializing_if = "Option::is_none")]

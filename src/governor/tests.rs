@@ -7,7 +7,7 @@ use super::*;
 use crate::catalog::{Catalog, Pack, Sku};
 use crate::clock::Timestamp;
 use crate::entitlement::{EntitlementEvent, EventKind};
-use crate::ids::{RefusalCode, Role, SkuId, TenantId};
+use crate::ids::{IdempotencyKey, RefusalCode, Role, SkuId, TenantId};
 use crate::receipts::Receipt;
 use crate::vocab::EventType;
 
@@ -158,7 +158,7 @@ fn a_key_used_for_another_request_is_refused_not_answered_as_a_retry() {
     let mut chain = t.apply_event(&w.env(), &activation(None)).receipts;
     chain.extend(t.signal(&w.env(), &Signal::default()).receipts);
     let keyed = |arguments: Value, context: Value| ToolCall {
-        idempotency_key: Some("k".into()),
+        idempotency_key: Some(IdempotencyKey::new("k").unwrap()),
         ..call("look", arguments, context)
     };
     let first = t.call(
@@ -741,7 +741,7 @@ fn a_tenant_remembers_the_most_recent_idempotency_keys_only() {
     let mut chain = t.apply_event(&w.env(), &activation(None)).receipts;
     chain.extend(t.signal(&w.env(), &Signal::default()).receipts);
     let keyed = |k: usize| ToolCall {
-        idempotency_key: Some(format!("k-{k}")),
+        idempotency_key: Some(IdempotencyKey::new(format!("k-{k}")).unwrap()),
         ..call("look", json!({}), json!({}))
     };
     let first = t.call(&w.env(), &keyed(0));

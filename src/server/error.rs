@@ -34,6 +34,8 @@ pub enum ErrorCode {
     InvalidBody,
     /// 400: a query parameter is not valid.
     InvalidQuery,
+    /// 400: a request header is present but not valid (e.g. `Idempotency-Key`).
+    InvalidHeader,
     /// 400: a path segment could not be decoded.
     InvalidPath,
     /// 400: the tenant id in the path breaks the tenant-id spelling rule.
@@ -102,6 +104,7 @@ impl ErrorCode {
             ErrorCode::InvalidJson => "invalid_json",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidHeader => "invalid_header",
             ErrorCode::InvalidPath => "invalid_path",
             ErrorCode::InvalidTenantId => "invalid_tenant_id",
             ErrorCode::MalformedEvent => "malformed_event",
@@ -138,6 +141,7 @@ impl ErrorCode {
             ErrorCode::InvalidJson
             | ErrorCode::InvalidBody
             | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidHeader
             | ErrorCode::InvalidPath
             | ErrorCode::InvalidTenantId
             | ErrorCode::MalformedEvent

@@ -35,7 +35,7 @@ impl FromRequestParts<AppState> for Caller {
 /// The request's `Idempotency-Key` header, if it has one: a retried call with the same key
 /// is answered with the first outcome and runs nothing.
 #[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub Option<String>);
+pub struct IdempotencyKey(pub Option<crate::ids::IdempotencyKey>);
 
 /// The header that carries a call's idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -44,11 +44,18 @@ impl FromRequestParts<AppState> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let key = parts
-            .headers
-            .get(IDEMPOTENCY_KEY_HEADER)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        Ok(IdempotencyKey(key))
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY_HEADER) else {
+            return Ok(IdempotencyKey(None));
+        };
+        let text = String::from_utf8_lossy(value.as_bytes());
+        crate::ids::IdempotencyKey::new(text.as_ref())
+            .map(|key| IdempotencyKey(Some(key)))
+            .map_err(|e| {
+                ApiError::new(
+                    super::ErrorCode::InvalidHeader,
+                    format!("`Idempotency-Key`: {e}"),
+                )
+            })
     }
 }
 

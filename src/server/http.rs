@@ -136,7 +136,8 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                         ReasonCode::UnknownSku,
                         "The resolver refused the event; the code is its reason (`unknown_sku`, \
                          `role_not_in_sku`, `invalid_transition`, …). Recorded: the outcome is \
-                         beside the error.",
+                         beside the error. (`event_id_reused`: the `event_id` was given to \
+                         another event; nothing recorded.)",
                     ))
             }),
         )
@@ -177,6 +178,12 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                         ReasonCode::ToolNotFound,
                         "`tool_not_found`: the tool is not in the tenant's enabled packs. \
                          Recorded: the call's outcome is beside the error.",
+                    ))
+                    .with(refusal::<CallOutcome>(
+                        ReasonCode::IdempotencyKeyReused,
+                        "`idempotency_key_reused`: the `Idempotency-Key` was first used for \
+                         another request. Nothing recorded; the outcome, with `repeat_of`, is \
+                         beside the error.",
                     ))
             }),
         )

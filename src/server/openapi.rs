@@ -351,10 +351,12 @@ impl OperationInput for TenantScope {
 
 impl OperationInput for IdempotencyKey {
     fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
-        let schema = ctx.schema.subschema_for::<String>();
-        let description = "A key for this call: a retry with the same key is answered with the \
-                           first outcome (with `repeat_of`, the seq of the receipt that decided \
-                           it) and runs nothing, also after a restart.";
+        let schema = ctx.schema.subschema_for::<crate::ids::IdempotencyKey>();
+        let description = "A key for this call (1-255 printable ASCII characters without \
+                           spaces): a retry of the same request with the same key is answered \
+                           with the first outcome (with `repeat_of`, the seq of the receipt that \
+                           decided it) and runs nothing, also after a restart; another request \
+                           with it is refused (`idempotency_key_reused`).";
         let parameter = Parameter::Header {
             parameter_data: parameter_data(
                 IDEMPOTENCY_KEY_HEADER,
@@ -365,6 +367,7 @@ impl OperationInput for IdempotencyKey {
             style: aide::openapi::HeaderStyle::Simple,
         };
         add_parameters(ctx, op, [parameter]);
+        add_errors(ctx, op, &[ErrorCode::InvalidHeader]);
     }
 }
 

@@ -443,7 +443,7 @@ fn a_retry_is_never_answered_before_the_first_outcome_is_durable() {
         let ws = Arc::new(on_ledger(ledger.clone()));
         let acme = purchase(&ws, "acme");
         let call = ToolCall {
-            idempotency_key: Some("k-1".into()),
+            idempotency_key: Some(crate::ids::IdempotencyKey::new("k-1").unwrap()),
             ..some_call(&ws, &acme)
         };
         let before = ws.tenant(&acme).unwrap().head().next_seq;

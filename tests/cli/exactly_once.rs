@@ -181,4 +181,9 @@ fn a_retried_call_with_the_same_key_runs_once() {
         .has("idempotency key `k-1` was used for another request")
         .lacks("already decided");
     assert_eq!(ledger_lines(&state), lines + 1);
+    // A key is bounded: a usage error, nothing run.
+    call_as(&"k".repeat(256), "json")
+        .exits(2)
+        .errs("1-255 printable ASCII characters without spaces");
+    assert_eq!(ledger_lines(&state), lines + 1);
 }

@@ -1689,6 +1689,20 @@ async fn redelivered_events_and_retried_calls_are_decided_once_even_after_a_rest
         assert_eq!(reused.body["repeat_of"], renewed_seq, "{}", reused.body);
         assert_eq!(all_receipts(&s, ACME, "acme").await, before);
     }
+    // A key is bounded (it is kept in a receipt and remembered per tenant): 400, nothing run.
+    for bad in ["k".repeat(256), String::new()] {
+        let r = keyed_call(&s, &bad).await;
+        assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_header");
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1-255 printable ASCII characters"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(all_receipts(&s, ACME, "acme").await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

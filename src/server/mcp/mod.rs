@@ -81,9 +81,9 @@ pub enum McpError {
         tools::CONTEXT_META_KEY
     )]
     BadContext,
-    /// `_meta.tai/idempotency_key` is not a string.
-    #[error("`_meta.{}` must be a string", tools::IDEMPOTENCY_META_KEY)]
-    BadIdempotencyKey,
+    /// `_meta.tai/idempotency_key` is not a key.
+    #[error("`_meta.{key}`: {0}", key = tools::IDEMPOTENCY_META_KEY)]
+    BadIdempotencyKey(String),
     /// A tai method's params do not fit it.
     #[error("{0}")]
     BadParams(String),
@@ -111,7 +111,7 @@ impl From<McpError> for ErrorData {
                 ErrorData::invalid_request(e.to_string(), None)
             }
             McpError::BadContext
-            | McpError::BadIdempotencyKey
+            | McpError::BadIdempotencyKey(_)
             | McpError::BadPrincipal(_)
             | McpError::BadTimeout
             | McpError::BadParams(_)

@@ -143,8 +143,11 @@ pub fn tool_call(
     };
     let idempotency_key = match meta(IDEMPOTENCY_META_KEY) {
         None | Some(Value::Null) => None,
-        Some(Value::String(k)) => Some(k),
-        Some(_) => return Err(McpError::BadIdempotencyKey),
+        Some(Value::String(k)) => Some(
+            crate::ids::IdempotencyKey::new(k)
+                .map_err(|e| McpError::BadIdempotencyKey(e.to_string()))?,
+        ),
+        Some(_) => return Err(McpError::BadIdempotencyKey("it must be a string".into())),
     };
     let principal = match meta(PRINCIPAL_META_KEY) {
         None | Some(Value::Null) => None,
@@ -348,11 +351,16 @@ mod tests {
         assert_eq!(call.idempotency_key, None);
         meta.insert(IDEMPOTENCY_META_KEY.into(), json!("k-1"));
         let call = tool_call(CallToolRequestParams::new("t"), &meta).unwrap();
-        assert_eq!(call.idempotency_key.as_deref(), Some("k-1"));
-        meta.insert(IDEMPOTENCY_META_KEY.into(), json!(1));
-        assert!(matches!(
-            tool_call(CallToolRequestParams::new("t"), &meta),
-            Err(McpError::BadIdempotencyKey)
-        ));
+        assert_eq!(
+            call.idempotency_key.as_ref().map(|k| k.as_str()),
+            Some("k-1")
+        );
+        for bad in [json!(1), json!("has space"), json!("k".repeat(256))] {
+            meta.insert(IDEMPOTENCY_META_KEY.into(), bad);
+            assert!(matches!(
+                tool_call(CallToolRequestParams::new("t"), &meta),
+                Err(McpError::BadIdempotencyKey(_))
+            ));
+        }
     }
 }
