@@ -12,7 +12,7 @@ use crate::vocab::{Decision, EventType, Gate, GovernorState, ReasonCode};
 use super::andon::note_domain_events;
 use super::builtin;
 use super::gates::{self, GateInput};
-use super::once::CallKey;
+use super::requests::CallKey;
 use super::tenant::{ACTION_ID, Draft, NextId};
 use super::{CallOutcome, Env, InFlight, Polling, Running, Tenant, ToolCall};
 

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::entitlement::Refusal;
-use crate::receipts::{MetadataBuilder, Receipt};
+use crate::receipts::Receipt;
 use crate::registry::SurfaceDiff;
 use crate::vocab::{Decision, EventType, Gate, ReasonCode};
 
-use super::{CallOutcome, EventOutcome, Tenant, ToolCall};
+use super::requests::{CallKey, IDEMPOTENCY_KEY, REQUEST_SHA256};
+use super::{CallOutcome, EventOutcome, Tenant};
 
 /// The receipts that decided keyed calls and identified events, by key or id. Shared until
 /// changed, since tenants are cloned for reads.
@@ -61,58 +62,6 @@ impl Window {
             && let Some(oldest) = self.order.pop_front()
         {
             self.by_id.remove(&oldest);
-        }
-    }
-}
-
-/// The metadata field of a call's deciding receipt that holds its idempotency key.
-pub(super) const IDEMPOTENCY_KEY: &str = "idempotency_key";
-
-/// The metadata field beside it that holds the SHA-256 of what the call asked for.
-pub(super) const REQUEST_SHA256: &str = "request_sha256";
-
-/// A call's idempotency key and what the call asked for under it: a retry must ask for the
-/// same, or it is not a retry (a client reusing a key by mistake would otherwise be told its
-/// new request succeeded when nothing of it ran).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CallKey {
-    pub(crate) key: String,
-    /// SHA-256 (hex) of the canonical tool, arguments, context and principal; `None` for a
-    /// call recorded before requests were digested.
-    pub(crate) request: Option<String>,
-}
-
-impl CallKey {
-    /// The key `call` carries, if any, with the digest of what it asks for. The wait it
-    /// allows (`timeout_ms`) is how long to wait, not what is asked, and is left out.
-    pub(crate) fn of(call: &ToolCall) -> Option<CallKey> {
-        let key = call.idempotency_key.as_ref()?.as_str().to_owned();
-        let mut asked = MetadataBuilder::new();
-        asked.insert("tool", &call.tool);
-        asked.insert_map("arguments", &call.arguments);
-        asked.insert_map("context", &call.context);
-        if let Some(principal) = &call.principal {
-            asked.insert_struct("principal", principal);
-        }
-        let request = crate::receipts::sha256_hex(asked.finish().as_str().as_bytes());
-        Some(CallKey {
-            key,
-            request: Some(request),
-        })
-    }
-
-    /// The key as a stored receipt's metadata (`field`) records it.
-    pub(super) fn recorded(field: &dyn Fn(&str) -> Value) -> Option<CallKey> {
-        let key = field(IDEMPOTENCY_KEY).as_str()?.to_owned();
-        let request = field(REQUEST_SHA256).as_str().map(str::to_owned);
-        Some(CallKey { key, request })
-    }
-
-    /// Records the key and the digest in a receipt's metadata.
-    pub(super) fn note(&self, metadata: &mut MetadataBuilder) {
-        metadata.insert(IDEMPOTENCY_KEY, &self.key);
-        if let Some(request) = &self.request {
-            metadata.insert(REQUEST_SHA256, request);
         }
     }
 }

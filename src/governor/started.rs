@@ -11,7 +11,7 @@ use crate::ids::ActionRunId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
-use super::once::CallKey;
+use super::requests::CallKey;
 use super::tenant::{ACTION_ID, Draft};
 use super::{Env, InFlight, Running, Tenant};
 
