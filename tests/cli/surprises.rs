@@ -588,3 +588,50 @@ fn the_older_spellings_still_work() {
         .ok()
         .has("PASS older spellings");
 }
+
+/// A file that cannot be read is named once, with the operating system's reason once: not
+/// `x: cannot read `x`: …`, nor the reason repeated from the error's cause.
+#[test]
+fn an_unreadable_file_is_named_once_with_its_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tai(dir.path(), &["--catalog", "no-such-catalog", "state"]).exits(2);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: cannot read `no-such-catalog`: no such file or directory"
+    );
+    let run = tai(
+        dir.path(),
+        &[
+            "--signing-key",
+            "no-such.key",
+            "event",
+            "activate",
+            "--tenant",
+            "acme",
+            "--sku",
+            "rollback-guard-base",
+        ],
+    )
+    .exits(2);
+    let said = run.stderr.trim();
+    assert!(
+        said.starts_with("error: cannot read `no-such.key`: "),
+        "{said}"
+    );
+    assert_eq!(said.matches("os error 2").count(), 1, "{said}");
+    tai(
+        dir.path(),
+        &[
+            "--previous-key",
+            "old.pub",
+            "event",
+            "activate",
+            "--tenant",
+            "acme",
+            "--sku",
+            "rollback-guard-base",
+        ],
+    )
+    .exits(2)
+    .errs("--previous-key names keys a signing key continues, but no --signing-key");
+}

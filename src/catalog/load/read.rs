@@ -8,12 +8,23 @@ use crate::intake::{self, Reading, io_reason};
 
 /// A file or folder that could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{path}: {message}")]
 pub struct LoadError {
     /// The file.
     pub path: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    /// `path: message`, or the message alone when it names the path already (`cannot read
+    /// `x`: …`), which would otherwise say it twice.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() || self.message.contains(&format!("`{}`", self.path)) {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
 }
 
 impl From<Box<Diagnostic>> for LoadError {
