@@ -184,6 +184,13 @@ pub(super) fn admit(
     Ok(Some(manifest.signed_by(signer)))
 }
 
+/// Whether a writer with `signer` may have a manifest to re-sign at all: only one that
+/// continues previous keys or adopts unsigned history (the manifest need not be read
+/// otherwise).
+pub(super) fn may_sign_over(signer: &CheckpointSigner, adopt: bool) -> bool {
+    adopt || signer.trusted().len() > 1
+}
+
 /// Whether a writer with `signer` re-signs `manifest` as it stands (see [`sign_over`]).
 pub(super) fn signs_over(manifest: &Manifest, signer: &CheckpointSigner, adopt: bool) -> bool {
     let own = manifest.check_signature(std::slice::from_ref(signer.public()));
@@ -233,6 +240,9 @@ pub(super) fn sign_over(
     signer: &CheckpointSigner,
     adopt_unsigned: bool,
 ) -> Result<(), LedgerError> {
+    if !may_sign_over(signer, adopt_unsigned) {
+        return Ok(());
+    }
     let _lock = DirLock::acquire(dir_handle, dir)?;
     let path = dir.join(MANIFEST_FILE);
     if !adopt_unsigned && !path.exists() {

@@ -12,7 +12,7 @@ use crate::receipts::GENESIS_HASH;
 use crate::receipts::signing::CheckpointSigner;
 
 use super::super::LedgerError;
-use super::super::manifest::{Manifest, admit, signs_over};
+use super::super::manifest::{Manifest, admit, may_sign_over, signs_over};
 use super::{PostgresLedger, db_err};
 use crate::sync::lock;
 
@@ -104,6 +104,9 @@ impl PostgresLedger {
         signer: &CheckpointSigner,
         adopt: bool,
     ) -> Result<(), LedgerError> {
+        if !may_sign_over(signer, adopt) {
+            return Ok(());
+        }
         let mut client = self.pool.get()?;
         let mut tx = client
             .transaction()
