@@ -3456,7 +3456,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared action_polled" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted ledger_history_adopted action_started action_interrupted andon_raised andon_cleared action_polled" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)
@@ -3688,7 +3688,7 @@ _tai() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted andon_raised andon_cleared action_polled" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "entitlement_activated entitlement_updated entitlement_renewed entitlement_suspended entitlement_reinstated entitlement_cancelled entitlement_expired entitlement_update_refused tool_surface_changed signal_processed signal_refused signal_postponed action_executed action_refused tool_not_found action_timeout action_memory_exceeded action_errored action_completed action_failed iam_policy_set ledger_tail_quarantined ledger_tail_adopted ledger_history_adopted action_started action_interrupted andon_raised andon_cleared action_polled" -- "${cur}"))
                     return 0
                     ;;
                 --from-seq)

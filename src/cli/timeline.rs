@@ -133,6 +133,9 @@ pub fn detail(r: &Receipt) -> String {
         },
         EventType::LedgerTailQuarantined => format!("{} bytes to {}", m["bytes"], s("file")),
         EventType::LedgerTailAdopted => format!("seq {} to {}", m["from_seq"], m["to_seq"]),
+        EventType::LedgerHistoryAdopted => {
+            format!("seq {} to {} unsigned", m["from_seq"], m["to_seq"])
+        }
     }
 }
 

@@ -257,6 +257,10 @@ vocabulary! {
         LedgerTailQuarantined = "ledger_tail_quarantined",
         /// Receipts found after the head were adopted: a signed checkpoint covers them.
         LedgerTailAdopted = "ledger_tail_adopted",
+        /// A signing writer told to adopt unsigned history (`--adopt-unsigned`) found a chain
+        /// its keys' checkpoints do not vouch for, and signed it as it stands from here on:
+        /// what it found, and why it would otherwise have refused.
+        LedgerHistoryAdopted = "ledger_history_adopted",
         // Write-ahead actions.
         /// A tool call passed its gates and its command is about to run: written durably
         /// before the program starts, so no side effect can happen unrecorded.

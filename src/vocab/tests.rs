@@ -124,7 +124,7 @@ fn names_match_the_receipts_already_written() {
          entitlement_update_refused tool_surface_changed signal_processed signal_refused \
          signal_postponed action_executed action_refused tool_not_found action_timeout \
          action_memory_exceeded action_errored action_completed action_failed \
-         iam_policy_set ledger_tail_quarantined ledger_tail_adopted action_started action_interrupted \
+         iam_policy_set ledger_tail_quarantined ledger_tail_adopted ledger_history_adopted action_started action_interrupted \
          andon_raised andon_cleared action_polled"
     );
     let reasons: Vec<&str> = ReasonCode::BUILT_IN

@@ -264,6 +264,39 @@ fn chains_written_without_a_key_are_signed_only_when_adopted() {
         .exits(2)
         .errs("has 3 receipts and no signed checkpoint");
     signed(&["--adopt-unsigned", "signal", "--tenant", "acme"]).ok();
+    // The chain records the adoption, on the operator's word, and what was found, once.
+    signed(&["--adopt-unsigned", "signal", "--tenant", "acme"]).ok();
+    let shown = common::tai_at(
+        &state,
+        &["receipts", "show", "--tenant", "acme", "--format", "json"],
+    )
+    .ok()
+    .json();
+    let shown = &shown["receipts"];
+    let events: Vec<&str> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e == "ledger_history_adopted")
+            .count(),
+        1,
+        "{events:?}"
+    );
+    let adopted = &shown[3];
+    assert_eq!(adopted["event_type"], "ledger_history_adopted", "{shown}");
+    assert_eq!(adopted["metadata"]["to_seq"], 2);
+    assert!(
+        adopted["metadata"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("has 3 receipts and no signed checkpoint"),
+        "{adopted}"
+    );
     // Signed from then on: the flag is needed no more, and the chain verifies with the key.
     signed(&["signal", "--tenant", "acme"]).ok();
     let public = public.to_str().unwrap();

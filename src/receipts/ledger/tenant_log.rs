@@ -78,7 +78,8 @@ impl Host<'_> {
 
     /// Refuses to write on `head` with a key unless a checkpoint its keys signed states it
     /// (or runs ahead of it: a crash between a checkpoint and its head, which the tail's
-    /// adoption settles). A signing writer's every round is signed, so a head past the
+    /// adoption settles); when told to adopt unsigned history, answers the refusal instead,
+    /// for the chain to record. A signing writer's every round is signed, so a head past the
     /// latest checkpoint, or no checkpoint at all, means receipts nobody signed: a workspace
     /// written without a key (adopted on purpose, `adopt_unsigned`), or a rewrite whose
     /// newer checkpoints were deleted, which signing now would vouch for.
@@ -87,8 +88,22 @@ impl Host<'_> {
         tenant: &TenantId,
         head: &StoredHead,
         latest: Option<&Latest>,
+    ) -> Result<Option<LedgerError>, LedgerError> {
+        match self.signed_head_problem(tenant, head, latest) {
+            Err(refusal) if self.adopt_unsigned => Ok(Some(refusal)),
+            Err(refusal) => Err(refusal),
+            Ok(()) => Ok(None),
+        }
+    }
+
+    /// Why a signing writer would refuse `head` (see [`Host::check_signed_head`]).
+    fn signed_head_problem(
+        &self,
+        tenant: &TenantId,
+        head: &StoredHead,
+        latest: Option<&Latest>,
     ) -> Result<(), LedgerError> {
-        let Some(signer) = self.signer.filter(|_| !self.adopt_unsigned) else {
+        let Some(signer) = self.signer else {
             return Ok(());
         };
         let Some(last_seq) = head.next_seq.checked_sub(1) else {
@@ -273,7 +288,21 @@ impl TenantLog {
             _ => filed,
         };
         let latest = ledger.latest_signed(tenant)?;
-        ledger.check_signed_head(tenant, &head, latest.as_ref())?;
+        // Adopted on the operator's word: the chain says so, and what was found.
+        let adopted = ledger
+            .check_signed_head(tenant, &head, latest.as_ref())?
+            .map(|refusal| {
+                let text = refusal.to_string();
+                let reason = text.lines().next().unwrap_or_default();
+                serde_json::json!({
+                    "action": "adopted_unsigned",
+                    "reason": format!("adopted as it stands (--adopt-unsigned) although {reason}"),
+                    "from_seq": 0,
+                    "to_seq": head.next_seq - 1,
+                    "receipts": head.next_seq,
+                    "key_id": ledger.signer.map(|s| s.public().key_id().to_owned()),
+                })
+            });
         if file_bytes < head.ledger_bytes {
             return Err(LedgerError::Truncated {
                 path,
@@ -326,7 +355,7 @@ impl TenantLog {
             last,
             ahead: ledger.wal.map(|_| (head_bytes, Vec::new())),
         };
-        log.settle_tail(ledger, tenant, file_bytes, latest.as_ref())?;
+        log.settle_tail(ledger, tenant, file_bytes, latest.as_ref(), adopted)?;
         Ok(log)
     }
 
@@ -336,13 +365,15 @@ impl TenantLog {
     /// nobody signed — is moved to `<tenant>.quarantine.<seq>` beside the ledger. Either way
     /// the chain records what was done in a receipt of its own, so evidence never goes
     /// silently. A quarantine file for the current head without its receipt (a crash in
-    /// between) is recorded now.
+    /// between) is recorded now, and so, first, is `adopted`: unsigned history the writer
+    /// was told to adopt.
     pub(super) fn settle_tail(
         &mut self,
         ledger: Host<'_>,
         tenant: &TenantId,
         file_bytes: u64,
         latest: Option<&Latest>,
+        adopted: Option<serde_json::Value>,
     ) -> Result<(), LedgerError> {
         let mut notices = Vec::new();
         if file_bytes > self.head.ledger_bytes {
@@ -414,6 +445,9 @@ impl TenantLog {
                 ));
             }
         }
+        if let Some(adopted) = adopted {
+            notices.insert(0, adopted);
+        }
         if notices.is_empty() {
             return Ok(());
         }
@@ -422,10 +456,10 @@ impl TenantLog {
         let receipts: Vec<Receipt> = notices
             .into_iter()
             .map(|meta| {
-                let event = if meta["action"] == "adopted" {
-                    EventType::LedgerTailAdopted
-                } else {
-                    EventType::LedgerTailQuarantined
+                let event = match meta["action"].as_str() {
+                    Some("adopted") => EventType::LedgerTailAdopted,
+                    Some("adopted_unsigned") => EventType::LedgerHistoryAdopted,
+                    _ => EventType::LedgerTailQuarantined,
                 };
                 let body = self.notice_body(tenant, chain.next_seq, event, meta, now);
                 chain.seal(body)
