@@ -211,18 +211,11 @@ pub(super) fn event_identity(event: &Value) -> (&str, Option<&str>) {
 /// Whether two events as JSON say the same, a field left out being the same as `null` (an
 /// event recorded before a field existed left it out).
 fn same_event(a: &Value, b: &Value) -> bool {
-    let set = |v: &Value| -> Vec<(String, Value)> {
-        let mut fields: Vec<(String, Value)> = v
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        fields.sort_by(|x, y| x.0.cmp(&y.0));
-        fields
-    };
-    set(a) == set(b)
+    fn fields(v: &Value) -> Option<std::collections::BTreeMap<&String, &Value>> {
+        let o = v.as_object()?;
+        Some(o.iter().filter(|(_, v)| !v.is_null()).collect())
+    }
+    fields(a) == fields(b)
 }
 
 fn event_key(kind: &str, id: &str) -> String {

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use crate::ids::TenantId;
 
 use super::proof::{ConsistencyProof, InclusionProof};
-use super::signing::Checkpoint;
+use super::signing::{Checkpoint, CheckpointError, CheckpointSigner};
 use super::trust::{TrustAnchors, check_checkpoints};
 use super::{ChainHead, Receipt, VerifyReport};
 
@@ -591,6 +591,36 @@ impl LedgerError {
                 | LedgerError::CheckpointMismatch { .. }
                 | LedgerError::TreeMismatch { .. }
         )
+    }
+
+    /// A signature on `what` by `key_id`, a key `signer` neither is nor continues.
+    pub(crate) fn other_key(what: String, key_id: String, signer: &CheckpointSigner) -> Self {
+        LedgerError::SignedByOtherKey {
+            what,
+            key_id,
+            own: signer.public().key_id().to_owned(),
+        }
+    }
+
+    /// What a writer signing with `signer` answers when the signature of `tenant`'s latest
+    /// checkpoint failed with `err`: another key's (a rotation it was not told of), or not
+    /// as it was signed. The one answer for file and database ledgers.
+    pub(crate) fn latest_not_trusted(
+        tenant: &TenantId,
+        err: &CheckpointError,
+        signer: &CheckpointSigner,
+    ) -> Self {
+        match err {
+            CheckpointError::UnknownKey { seq, key_id } => LedgerError::other_key(
+                format!("the latest checkpoint of tenant `{tenant}` (seq {seq})"),
+                key_id.clone(),
+                signer,
+            ),
+            e => LedgerError::CheckpointMismatch {
+                tenant: tenant.clone(),
+                detail: e.to_string(),
+            },
+        }
     }
 }
 

@@ -121,21 +121,8 @@ impl Host<'_> {
         else {
             return Err(unsigned(None));
         };
-        match signed {
-            Ok(()) => {}
-            Err(CheckpointError::UnknownKey { seq, key_id }) => {
-                return Err(LedgerError::SignedByOtherKey {
-                    what: format!("the latest checkpoint of tenant `{tenant}` (seq {seq})"),
-                    key_id: key_id.clone(),
-                    own: signer.public().key_id().to_owned(),
-                });
-            }
-            Err(e) => {
-                return Err(LedgerError::CheckpointMismatch {
-                    tenant: tenant.clone(),
-                    detail: e.to_string(),
-                });
-            }
+        if let Err(e) = signed {
+            return Err(LedgerError::latest_not_trusted(tenant, e, signer));
         }
         match c.seq.cmp(&last_seq) {
             // A crash's tail, adopted by `settle_tail`, or receipts removed, which it refuses

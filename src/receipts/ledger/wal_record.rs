@@ -383,11 +383,8 @@ pub(super) fn signed_round_checkpoints<'a>(
                 match first.verify_signature(signer.trusted()) {
                     Ok(()) => {}
                     Err(CheckpointError::UnknownKey { key_id, .. }) => {
-                        return Err(LedgerError::SignedByOtherKey {
-                            what: format!("a round in the write-ahead log `{}`", path.display()),
-                            key_id,
-                            own: signer.public().key_id().to_owned(),
-                        });
+                        let what = format!("a round in the write-ahead log `{}`", path.display());
+                        return Err(LedgerError::other_key(what, key_id, signer));
                     }
                     Err(_) => continue,
                 }

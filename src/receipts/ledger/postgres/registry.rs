@@ -34,19 +34,13 @@ impl PostgresLedger {
         let mut tx = client
             .transaction()
             .map_err(db_err("begin registering a tenant"))?;
-        let (manifest, stored) = locked(&mut tx, &self.manifest_place())?;
+        let place = self.manifest_place();
+        let (manifest, stored) = locked(&mut tx, &place)?;
         let exists = tx
             .query_opt("SELECT 1 FROM heads WHERE tenant = $1", &[&tenant.as_str()])
             .map_err(db_err("read a chain head"))?
             .is_some();
-        if let Some(manifest) = admit(
-            manifest,
-            stored,
-            &self.manifest_place(),
-            tenant,
-            exists,
-            signer,
-        )? {
+        if let Some(manifest) = admit(manifest, stored, &place, tenant, exists, signer)? {
             store(&mut tx, &manifest)?;
         }
         if !exists {

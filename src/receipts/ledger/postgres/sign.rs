@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::ids::TenantId;
 use crate::receipts::merkle::{Frontier, consistency_path, inclusion_path, leaf_of_hex};
 use crate::receipts::proof::{ConsistencyProof, InclusionProof, ProofError};
-use crate::receipts::signing::{Checkpoint, CheckpointError, CheckpointHead, CheckpointSigner};
+use crate::receipts::signing::{Checkpoint, CheckpointHead, CheckpointSigner};
 use crate::receipts::{ChainHead, Receipt};
 
 use super::super::LedgerError;
@@ -219,16 +219,8 @@ pub(super) fn check_latest(
         tenant: tenant.clone(),
         detail,
     };
-    match latest.verify_signature(signer.trusted()) {
-        Ok(()) => {}
-        Err(CheckpointError::UnknownKey { seq, key_id }) => {
-            return Err(LedgerError::SignedByOtherKey {
-                what: format!("the latest checkpoint of tenant `{tenant}` (seq {seq})"),
-                key_id,
-                own: signer.public().key_id().to_owned(),
-            });
-        }
-        Err(e) => return Err(mismatch(e.to_string())),
+    if let Err(e) = latest.verify_signature(signer.trusted()) {
+        return Err(LedgerError::latest_not_trusted(tenant, &e, signer));
     }
     let stated = match receipts.get(latest.seq as usize) {
         Some(r) => Some(r.hash.to_string()),
