@@ -169,22 +169,47 @@ fn a_chain_without_checkpoints_is_signed_only_by_a_signing_writer_told_to_adopt_
     );
     assert!(stored(&url).is_empty());
 
+    // Told to, it adopts the chain and says so in it: a `ledger_history_adopted` receipt,
+    // committed with the checkpoint that covers it, read back with the chain.
     let ledger = signing_adopting(&url, &signer(), true);
-    assert_eq!(ledger.read(&acme).unwrap().len(), 3);
+    let read = ledger.read(&acme).unwrap();
+    assert_eq!(read.len(), 4);
+    let adopted = &read[3];
+    assert_eq!(adopted.body.event_type.as_str(), "ledger_history_adopted");
+    assert_eq!(adopted.prev_hash, read[2].hash);
+    let meta = adopted.body.metadata.to_value();
+    assert_eq!(meta["receipts"], 3, "{meta}");
+    assert_eq!(meta["to_seq"], 2, "{meta}");
+    assert_eq!(meta["key_id"], signer().public().key_id(), "{meta}");
+    assert!(
+        meta["reason"]
+            .as_str()
+            .unwrap()
+            .contains("has 3 receipts and no signed checkpoint"),
+        "{meta}"
+    );
+    assert_eq!(ledger.head(&acme).unwrap().next_seq, 4);
     let rows = stored(&url);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].1, 2);
-    assert_eq!(rows[0].2.merkle_root, root(&ledger, &acme, 3));
+    assert_eq!(rows[0].1, 3);
+    assert_eq!(rows[0].2.merkle_root, root(&ledger, &acme, 4));
     assert!(ledger.verify_signed(&acme, false, anchors).unwrap().is_ok());
-    // Loading it again signs nothing more.
+    // Loading it again, or with another writer told to adopt, records nothing more.
     ledger.read(&acme).unwrap();
+    assert_eq!(
+        signing_adopting(&url, &signer(), true)
+            .read(&acme)
+            .unwrap()
+            .len(),
+        4
+    );
     assert_eq!(stored(&url).len(), 1);
     // Its newest checkpoint deleted, the receipts after the one left are not signed again
     // by a writer that was not told to adopt them.
     ledger.append(&acme, &batch(&ledger, &acme, 1)).unwrap();
     let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
     db.execute(
-        "DELETE FROM checkpoints WHERE tenant = 'acme' AND seq = 3",
+        "DELETE FROM checkpoints WHERE tenant = 'acme' AND seq = 4",
         &[],
     )
     .unwrap();
@@ -193,8 +218,8 @@ fn a_chain_without_checkpoints_is_signed_only_by_a_signing_writer_told_to_adopt_
         matches!(
             refused,
             Err(LedgerError::UnsignedHistory {
-                receipts: 4,
-                covered: Some(2),
+                receipts: 5,
+                covered: Some(3),
                 ..
             })
         ),
@@ -208,7 +233,7 @@ fn a_chain_without_checkpoints_is_signed_only_by_a_signing_writer_told_to_adopt_
         matches!(refused, Err(LedgerError::SigningKeyRequired { .. })),
         "{refused:?}"
     );
-    assert_eq!(keyless.head(&acme).unwrap().next_seq, 4);
+    assert_eq!(keyless.head(&acme).unwrap().next_seq, 5);
 }
 
 #[test]
@@ -424,6 +449,27 @@ fn a_signing_writer_checks_the_latest_checkpoint_it_writes_on() {
         stored(&url).last().unwrap().2.key_id,
         continuing.public().key_id()
     );
+
+    // Rolled back under its latest checkpoint: refused even by a writer told to adopt
+    // unsigned history (writing on would fork what was signed).
+    db.execute(
+        "DELETE FROM receipts WHERE tenant = 'acme' AND seq = 4",
+        &[],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE heads SET next_seq = 4, hash = $1 WHERE tenant = 'acme'",
+        &[&genuine[3].hash.to_string()],
+    )
+    .unwrap();
+    let before = stored(&url);
+    let refused = signing_adopting(&url, &continuing, true).read(&acme);
+    assert!(
+        matches!(&refused, Err(LedgerError::CheckpointMismatch { detail, .. })
+            if detail.contains("rolled back")),
+        "{refused:?}"
+    );
+    assert_eq!(stored(&url).len(), before.len(), "nothing was signed");
 }
 
 /// Someone with write access to the database deletes a tenant whole (its receipts, head and

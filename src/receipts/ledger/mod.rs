@@ -14,6 +14,7 @@ mod head;
 mod journal;
 mod manifest;
 mod memory;
+mod notice;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod tenant_log;

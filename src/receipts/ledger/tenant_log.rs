@@ -7,20 +7,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
-
 use crate::clock::Clock;
 use crate::ids::TenantId;
-use crate::vocab::GovernorState;
 
 use crate::receipts::signing::{Checkpoint, CheckpointError, CheckpointHead, CheckpointSigner};
 use crate::receipts::verify::{head_mismatch, valid_extension};
-use crate::receipts::{EventType, Receipt, ReceiptBody, line};
+use crate::receipts::{Receipt, line};
 
 use super::dir::{LedgerDir, read_optional};
 use super::durable::{append_whole, io_err, lock_exclusive, replace_file};
 use super::head::{StoredHead, open_head, write_head_synced};
 use super::journal::{Journal, checkpoint_lines};
+use super::notice::{LastReceipt, Notice};
 use super::tree::{Derived, last_line, read_range};
 use super::wal::Wal;
 use super::wal_record::Entry;
@@ -201,33 +199,6 @@ pub(super) struct TenantLog {
     pub(super) ahead: Option<(u64, Vec<u8>)>,
 }
 
-/// The governor and catalog of the last receipt written: a checkpoint names the catalog, and
-/// a receipt the ledger records itself keeps the governor's state.
-#[derive(Debug, Clone)]
-pub(super) struct LastReceipt {
-    pub(super) governor_id: Arc<str>,
-    pub(super) state: GovernorState,
-    pub(super) catalog_hash: Arc<str>,
-}
-
-impl LastReceipt {
-    pub(super) fn of(r: &Receipt) -> Self {
-        LastReceipt {
-            governor_id: Arc::clone(&r.body.governor_id),
-            state: r.body.state_to,
-            catalog_hash: Arc::clone(&r.body.catalog_hash),
-        }
-    }
-
-    pub(super) fn genesis(tenant: &TenantId) -> Self {
-        LastReceipt {
-            governor_id: format!("gov-{tenant}").into(),
-            state: GovernorState::Boot,
-            catalog_hash: crate::receipts::GENESIS_HASH.into(),
-        }
-    }
-}
-
 impl TenantLog {
     /// Opens and locks the tenant's ledger, checks it against the head, brings the tree and
     /// index up to date, and deals with what a crash (or anyone else) can leave after the
@@ -279,16 +250,8 @@ impl TenantLog {
         let adopted = ledger
             .check_signed_head(tenant, &head, latest.as_ref())?
             .map(|refusal| {
-                let text = refusal.to_string();
-                let reason = text.lines().next().unwrap_or_default();
-                serde_json::json!({
-                    "action": "adopted_unsigned",
-                    "reason": format!("adopted as it stands (--adopt-unsigned) although {reason}"),
-                    "from_seq": 0,
-                    "to_seq": head.next_seq - 1,
-                    "receipts": head.next_seq,
-                    "key_id": ledger.signer.map(|s| s.public().key_id().to_owned()),
-                })
+                let key_id = ledger.signer.map_or("", |s| s.public().key_id());
+                Notice::history_adopted(&refusal, head.next_seq, key_id)
             });
         if file_bytes < head.ledger_bytes {
             return Err(LedgerError::Truncated {
@@ -360,7 +323,7 @@ impl TenantLog {
         tenant: &TenantId,
         file_bytes: u64,
         latest: Option<&Latest>,
-        adopted: Option<serde_json::Value>,
+        adopted: Option<Notice>,
     ) -> Result<(), LedgerError> {
         let mut notices = Vec::new();
         if file_bytes > self.head.ledger_bytes {
@@ -386,16 +349,7 @@ impl TenantLog {
                     ledger_bytes: self.written.ledger_bytes + bytes as u64,
                 };
                 kept = bytes;
-                notices.push(serde_json::json!({
-                    "action": "adopted",
-                    "reason": "receipts after the head that the latest checkpoint signed by \
-                               this ledger's key covers: written and signed, but the head was \
-                               not updated before the writer stopped",
-                    "from_seq": from_seq,
-                    "to_seq": checkpoint.seq,
-                    "receipts": checkpoint.seq + 1 - from_seq,
-                    "checkpoint_key_id": checkpoint.key_id,
-                }));
+                notices.push(Notice::tail_adopted(from_seq, &checkpoint));
             }
             ledger.check_not_behind(tenant, &self.written, latest)?;
             let rest = &tail[kept..];
@@ -415,7 +369,7 @@ impl TenantLog {
                     .set_len(self.written.ledger_bytes)
                     .and_then(|()| self.file.sync_all())
                     .map_err(io_err("move the tail to quarantine from", &self.path))?;
-                notices.push(quarantine_notice(&qpath, rest, well_formed, reason));
+                notices.push(Notice::quarantined(&qpath, rest, well_formed, reason));
             }
         }
         if file_bytes <= self.head.ledger_bytes {
@@ -424,7 +378,7 @@ impl TenantLog {
         if notices.is_empty() {
             let qpath = ledger.dir.quarantine_path(tenant, self.written.next_seq);
             if let Some(bytes) = read_optional(&qpath)? {
-                notices.push(quarantine_notice(
+                notices.push(Notice::quarantined(
                     &qpath,
                     &bytes,
                     0,
@@ -442,13 +396,8 @@ impl TenantLog {
         let now = ledger.clock.now();
         let receipts: Vec<Receipt> = notices
             .into_iter()
-            .map(|meta| {
-                let event = match meta["action"].as_str() {
-                    Some("adopted") => EventType::LedgerTailAdopted,
-                    Some("adopted_unsigned") => EventType::LedgerHistoryAdopted,
-                    _ => EventType::LedgerTailQuarantined,
-                };
-                let body = self.notice_body(tenant, chain.next_seq, event, meta, now);
+            .map(|notice| {
+                let body = self.last.notice_body(tenant, chain.next_seq, notice, now);
                 chain.seal(body)
             })
             .collect();
@@ -483,34 +432,6 @@ impl TenantLog {
             }
         }
         None
-    }
-
-    /// A receipt the ledger records about itself: the governor's state does not change.
-    pub(super) fn notice_body(
-        &self,
-        tenant: &TenantId,
-        seq: u64,
-        event_type: EventType,
-        metadata: serde_json::Value,
-        now: crate::clock::Timestamp,
-    ) -> ReceiptBody {
-        let mut h = Sha256::new();
-        h.update(b"tai-ledger-notice");
-        h.update(tenant.as_str().as_bytes());
-        h.update(seq.to_le_bytes());
-        let digest = h.finalize();
-        ReceiptBody {
-            id: format!("rcpt_{}", hex::encode(&digest[..12])).into(),
-            timestamp: now,
-            tenant_id: tenant.clone(),
-            governor_id: Arc::clone(&self.last.governor_id),
-            state_from: self.last.state,
-            state_to: self.last.state,
-            event_type,
-            reason: None,
-            metadata: metadata.into(),
-            catalog_hash: Arc::clone(&self.last.catalog_hash),
-        }
     }
 
     /// Appends the tree nodes and index offsets kept in memory to their files, so a reader
@@ -637,23 +558,6 @@ impl TenantLog {
                 .map(|(f, p)| (Arc::clone(f), p.clone())),
         })
     }
-}
-
-/// The metadata of a `ledger_tail_quarantined` receipt.
-pub(super) fn quarantine_notice(
-    path: &Path,
-    bytes: &[u8],
-    receipts: u64,
-    reason: &str,
-) -> serde_json::Value {
-    serde_json::json!({
-        "action": "quarantined",
-        "reason": reason,
-        "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
-        "bytes": bytes.len(),
-        "sha256": crate::receipts::sha256_hex(bytes),
-        "receipts": receipts,
-    })
 }
 
 /// Checks that the line ending at the head's length is the receipt the head names, and

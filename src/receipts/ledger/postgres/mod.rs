@@ -35,6 +35,7 @@ use crate::receipts::trust::TrustAnchors;
 use crate::receipts::verify::Verifier;
 use crate::receipts::{ChainHead, GENESIS_HASH, ProblemKind, Receipt, VerifyReport};
 
+use super::notice::{LastReceipt, Notice};
 use super::{
     Appended, Ledger, LedgerError, Manifest, RunClaim, StoredHead, check_batch, check_signed,
 };
@@ -185,47 +186,77 @@ impl PostgresLedger {
 
     /// On a signing writer's first read of `tenant`: checks that its latest checkpoint is
     /// signed by a key the writer trusts and states the receipt at its seq (a chain rewritten
-    /// or rolled back under it is not written on), and signs its head when its checkpoints do
-    /// not cover it, only when the writer adopts unsigned chains. Commits store their
-    /// checkpoints with their receipts, so receipts no checkpoint covers were written
-    /// without a key, or their checkpoints were deleted (perhaps to get a rewritten chain
-    /// signed), and only the operator can tell. `receipts` are the whole committed chain.
-    fn sign_uncovered(&self, tenant: &TenantId, receipts: &[Receipt]) -> Result<(), LedgerError> {
+    /// or rolled back under it is not written on), and that checkpoints cover its head.
+    /// Commits store their checkpoints with their receipts, so receipts no checkpoint covers
+    /// were written without a key, or their checkpoints were deleted (perhaps to get a
+    /// rewritten chain signed), and only the operator can tell: a writer told to adopt such
+    /// history (never a chain rolled back under its checkpoint) records that it did, in a
+    /// `ledger_history_adopted` receipt committed with its checkpoint, and answers it.
+    /// `receipts` are the whole committed chain.
+    fn sign_uncovered(
+        &self,
+        tenant: &TenantId,
+        receipts: &[Receipt],
+    ) -> Result<Option<Receipt>, LedgerError> {
         let Some(signing) = &self.signing else {
-            return Ok(());
+            return Ok(None);
         };
         let mut round = lock(&self.round);
         if !round.frontiers.first_use(tenant) {
-            return Ok(());
+            return Ok(None);
         }
         let result = (|| {
             let Some(last) = receipts.last() else {
-                return Ok(());
+                return Ok(None);
             };
-            let mut client = self.pool.get()?;
-            let latest = sign::latest(&mut *client, tenant)?;
-            if !signing.adopt_unsigned
-                && let Some(c) = &latest
-            {
-                sign::check_latest(&mut *client, &signing.signer, c, receipts)?;
+            let latest = sign::latest(&mut *self.pool.get()?, tenant)?;
+            let checked = match &latest {
+                Some(c) => sign::check_latest(&mut *self.pool.get()?, &signing.signer, c, receipts),
+                None => Ok(()),
+            };
+            let refusal = match (&latest, checked) {
+                (_, Err(e @ LedgerError::Database { .. })) => return Err(e),
+                // Behind its checkpoint: adopting would fork the signed history.
+                (Some(c), Err(e)) if c.seq > last.seq => return Err(e),
+                (Some(c), Ok(())) if c.seq >= last.seq => return Ok(None),
+                (_, Err(e)) => e,
+                (latest, Ok(())) => LedgerError::UnsignedHistory {
+                    tenant: tenant.clone(),
+                    receipts: last.seq + 1,
+                    covered: latest.as_ref().map(|c| c.seq),
+                },
+            };
+            if !signing.adopt_unsigned {
+                return Err(refusal);
             }
-            match latest {
-                Some(c) if c.seq >= last.seq => return Ok(()),
-                latest if !signing.adopt_unsigned => {
-                    return Err(LedgerError::UnsignedHistory {
-                        tenant: tenant.clone(),
-                        receipts: last.seq + 1,
-                        covered: latest.map(|c| c.seq),
-                    });
-                }
-                _ => {}
+            let key_id = signing.signer.public().key_id();
+            let notice = Notice::history_adopted(&refusal, last.seq + 1, key_id);
+            let start = ChainHead {
+                next_seq: last.seq + 1,
+                hash: last.hash.clone(),
+            };
+            let mut end = start.clone();
+            let body = LastReceipt::of(last).notice_body(
+                tenant,
+                start.next_seq,
+                notice,
+                signing.clock.now(),
+            );
+            let adopted = end.seal(body);
+            round.stage(tenant, start.clone(), end, std::slice::from_ref(&adopted));
+            round.commit(&self.pool, self.notify, Some(signing));
+            match round.settled.get(tenant).cloned() {
+                Some(Settled::Durable(durable)) if durable > adopted.seq => Ok(Some(adopted)),
+                Some(Settled::Lost(start, head)) => Err(self.lost_race(tenant, &start, head)),
+                Some(Settled::Failed(_, detail)) => Err(LedgerError::Database {
+                    action: "commit receipts",
+                    detail,
+                }),
+                _ => Err(LedgerError::NotDurable {
+                    tenant: tenant.clone(),
+                    next_seq: adopted.seq + 1,
+                }),
             }
-            let start = ChainHead::default();
-            let checkpoint = round
-                .frontiers
-                .head(&mut *client, tenant, &start, receipts)?
-                .map(|head| signing.signer.checkpoint(head, signing.clock.now()));
-            sign::insert(&mut *client, checkpoint.as_slice())
         })();
         if result.is_err() {
             round.frontiers.forget(tenant);
@@ -414,8 +445,8 @@ impl Ledger for PostgresLedger {
     }
 
     fn read(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
-        let receipts = self.read_from(tenant, 0, usize::MAX)?;
-        self.sign_uncovered(tenant, &receipts)?;
+        let mut receipts = self.read_from(tenant, 0, usize::MAX)?;
+        receipts.extend(self.sign_uncovered(tenant, &receipts)?);
         Ok(receipts)
     }
 

@@ -30,13 +30,6 @@ pub(super) struct Signing {
     pub(super) adopt_unsigned: bool,
 }
 
-/// All the round's checkpoints in one statement; one another writer inserted first (the
-/// same head, signed twice) is kept.
-const INSERT_CHECKPOINTS: &str = "\
-INSERT INTO checkpoints (tenant, seq, line)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
-ON CONFLICT (tenant, seq) DO NOTHING";
-
 /// The Merkle frontier of each tenant's committed chain as far as this writer has seen it,
 /// and the tenants whose checkpoints it has checked against their head.
 #[derive(Debug, Default)]
@@ -133,21 +126,6 @@ impl Frontiers {
     pub(super) fn first_use(&mut self, tenant: &TenantId) -> bool {
         self.checked.insert(tenant.clone())
     }
-}
-
-/// Stores `checkpoints` in one statement.
-pub(super) fn insert(
-    client: &mut impl GenericClient,
-    checkpoints: &[Checkpoint],
-) -> Result<(), LedgerError> {
-    if checkpoints.is_empty() {
-        return Ok(());
-    }
-    let (tenants, seqs, lines) = columns(checkpoints);
-    client
-        .execute(INSERT_CHECKPOINTS, &[&tenants, &seqs, &lines])
-        .map_err(db_err("store signed checkpoints"))?;
-    Ok(())
 }
 
 /// The columns `checkpoints` are stored as: tenants, seqs and lines.
