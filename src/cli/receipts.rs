@@ -631,10 +631,30 @@ fn verdict(report: &VerifyReport) -> String {
         ));
     }
     if report.unacknowledged > 0 {
-        text.push_str(&format!(
-            "; {} after the head (an interrupted append; the next write adopts them)",
-            plural(report.unacknowledged, "unacknowledged receipt")
-        ));
+        // Those a stored checkpoint covers were signed by a writer that stopped before moving
+        // the head: the next writer adopts them. The others it moves to quarantine.
+        let head = report.receipts - report.unacknowledged;
+        let covered = report
+            .latest_checkpoint
+            .as_ref()
+            .map_or(0, |c| (c.seq + 1).saturating_sub(head))
+            .min(report.unacknowledged);
+        if covered > 0 {
+            text.push_str(&format!(
+                "; {} after the head that the latest checkpoint covers (signed, but the head \
+                 was not moved before the writer stopped; the next write adopts them)",
+                plural(covered, "unacknowledged receipt")
+            ));
+        }
+        let uncovered = report.unacknowledged - covered;
+        if uncovered > 0 {
+            text.push_str(&format!(
+                "; {} after the head that no checkpoint covers (never acknowledged: an \
+                 interrupted append, or written by someone else; not part of the chain, and \
+                 the next write moves them to quarantine)",
+                plural(uncovered, "unacknowledged receipt")
+            ));
+        }
     }
     if report.incomplete_bytes > 0 {
         text.push_str(&format!(

@@ -135,12 +135,21 @@ pub fn check_checkpoints(
         };
         (Some(pin.checkpoint.seq), kind)
     };
+    // The history checkpoints are matched against: the acknowledged receipts, and those
+    // after the head that a stored checkpoint covers (a writer stopped between signing them
+    // and moving the head; the next writer adopts them). Other receipts after the head were
+    // never acknowledged, and anyone can write them: a kept checkpoint found only there
+    // does not show that the chain grew.
+    let history = checkpoints
+        .last()
+        .map_or(acknowledged, |c| acknowledged.max(c.seq.saturating_add(1)))
+        .min(receipts);
     let mut pins = pins.into_iter().peekable();
     let mut frontier = Frontier::default();
     let mut scratch = Vec::new();
     for (seq, l) in ledger
         .split(|&b| b == b'\n')
-        .take(receipts as usize)
+        .take(usize::try_from(history).unwrap_or(usize::MAX))
         .enumerate()
     {
         let seq = seq as u64;
@@ -179,7 +188,7 @@ pub fn check_checkpoints(
                 "the checkpoint covers seq {} but the chain ends after {}: receipts were \
                  removed or the chain was rolled back",
                 pin.checkpoint.seq,
-                plural(receipts, "receipt")
+                plural(history, "receipt")
             ),
         ));
     }

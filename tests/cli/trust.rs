@@ -418,6 +418,21 @@ fn a_rolled_back_chain_fails_against_the_key_and_a_kept_checkpoint() {
     f.verify(&["--tenant", "acme", "--checkpoint", kept.to_str().unwrap()])
         .exits(1)
         .has("does not extend the kept checkpoint");
+    // The same with the rolled-back receipts left after the head: never acknowledged there,
+    // and no checkpoint covers them, so they are not the history the kept one is matched to.
+    let mut bytes = Vec::new();
+    for r in &chain {
+        r.write_line(&mut bytes);
+        bytes.push(b'\n');
+    }
+    fs::write(f.ledger().ledger_path(&tenant("acme")), bytes).unwrap();
+    f.verify(&["--tenant", "acme"])
+        .ok()
+        .has("that no checkpoint covers");
+    f.verify(&["--tenant", "acme", "--checkpoint", kept.to_str().unwrap()])
+        .exits(1)
+        .has("does not extend the kept checkpoint")
+        .has("the chain ends after 5 receipts");
 }
 
 #[test]
@@ -502,6 +517,24 @@ fn a_forged_receipt_after_the_head_is_never_adopted() {
         receipts_shown(f.tai(&["state", "--tenant", "acme", "--format", "json"])),
         n
     );
+    // Readers show the acknowledged chain only, and verification says what the tail is.
+    let shown = f
+        .tai(&["receipts", "show", "--tenant", "acme", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["chain_length"], n, "{shown}");
+    let exported = f
+        .tai(&[
+            "receipts", "export", "--tenant", "acme", "--format", "jsonl",
+        ])
+        .ok()
+        .stdout;
+    assert!(!exported.contains("rcpt_forged"), "{exported}");
+    assert_eq!(exported.lines().count() as u64, n);
+    f.verify(&["--tenant", "acme", "--deep"])
+        .ok()
+        .has("1 unacknowledged receipt after the head that no checkpoint covers")
+        .has("the next write moves them to quarantine");
     f.tai(&["signal", "--tenant", "acme"]).ok();
     let after = receipts(&f.lines("acme"));
     assert!(after.iter().all(|r| &*r.body.id != "rcpt_forged"));

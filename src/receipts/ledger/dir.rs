@@ -485,11 +485,19 @@ impl LedgerDir {
         Ok(report)
     }
 
-    /// Every complete line of `tenant`'s ledger as a receipt, hashes unchecked. A final line
-    /// without newline (an interrupted append) is skipped.
+    /// Every line of `tenant`'s ledger up to its acknowledged head as a receipt, hashes
+    /// unchecked (verification checks them). A final line without newline is skipped.
     pub fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
-        let path = self.ledger_path(tenant);
-        parse_lines(&path, &self.read_ledger(tenant)?)
+        // The head first: an append between the two reads then only adds bytes after it.
+        let head = self.read_head(tenant)?;
+        let mut ledger = self.read_ledger(tenant)?;
+        // What follows the head was never acknowledged (an interrupted append, or bytes
+        // anyone could have written there): not part of the chain a reader is shown. A head
+        // that does not decode leaves the ledger whole, for `--allow-broken` readers.
+        if let Some(head) = head.as_deref().and_then(|h| StoredHead::decode(h).ok()) {
+            ledger.truncate(usize::try_from(head.ledger_bytes).unwrap_or(usize::MAX));
+        }
+        parse_lines(&self.ledger_path(tenant), &ledger)
     }
 }
 
