@@ -62,8 +62,33 @@ fn new(args: &NewArgs) -> anyhow::Result<Exit> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("cannot generate a key: {e}"))?;
     let signer = CheckpointSigner::from_seed(seed);
+    // A prefix, not a folder: `--out keys/` would write the hidden `keys/.key`.
+    let names_a_folder = args
+        .out
+        .as_os_str()
+        .to_string_lossy()
+        .ends_with(['/', '\\'])
+        || args.out.file_name().is_none()
+        || args.out.is_dir();
+    if names_a_folder {
+        anyhow::bail!(
+            "`{}` is a folder: --out takes a prefix, and writes PREFIX.key and PREFIX.pub \
+             (e.g. --out {})",
+            args.out.display(),
+            args.out.join("signing").display()
+        );
+    }
     let private = with_ext(&args.out, ".key");
     let public = with_ext(&args.out, ".pub");
+    // Both or neither: a pair half written is no key pair, and would refuse the next try.
+    if !args.force
+        && let Some(existing) = [&private, &public].into_iter().find(|p| p.exists())
+    {
+        anyhow::bail!(
+            "cannot create `{}`: it exists (use --force to overwrite); nothing was written",
+            existing.display()
+        );
+    }
     // `--out ~/.config/tai/signing` on a fresh machine: make the folder, private to its
     // owner like the key it holds.
     if let Some(dir) = private
@@ -87,12 +112,16 @@ fn new(args: &NewArgs) -> anyhow::Result<Exit> {
         0o600,
         args.force,
     )?;
-    write(
+    if let Err(e) = write(
         &public,
         signer.public().pem()?.as_bytes(),
         0o644,
         args.force,
-    )?;
+    ) {
+        // The private half alone is of no use, and would refuse the next try.
+        let _ = std::fs::remove_file(&private);
+        return Err(e.context(format!("`{}` was not kept", private.display())));
+    }
     println!(
         "wrote {} (private, keep it secret) and {} (public)\nkey id {}",
         private.display(),

@@ -420,48 +420,50 @@ fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
     let text = read_evidence(&args.file)?;
     let proof = ProofFile::from_json(text.as_bytes())
         .with_context(|| format!("`{}` is not a proof file", args.file.display()))?;
-    let verdict = match &proof {
-        ProofFile::Inclusion(p) => {
-            let result = p.verify(&keys);
-            ProofVerdict {
-                ok: result.is_ok(),
-                kind: "inclusion",
-                tenant_id: p.checkpoint.tenant_id.clone(),
-                message: format!(
-                    "receipt seq {} ({}, {}) of tenant `{}` is in the history signed by key {} \
-                     at seq {} ({})",
-                    p.receipt.seq,
-                    p.receipt.body.event_type,
-                    p.receipt.short_hash(),
-                    p.checkpoint.tenant_id,
-                    p.checkpoint.key_id,
-                    p.checkpoint.seq,
-                    p.checkpoint.time
-                ),
-                error: result.err().map(|e| e.to_string()),
-            }
-        }
-        ProofFile::Consistency(p) => {
-            let result = p.verify(&keys);
-            ProofVerdict {
-                ok: result.is_ok(),
-                kind: "consistency",
-                tenant_id: p.new.tenant_id.clone(),
-                message: format!(
-                    "the history of tenant `{}` signed at seq {} extends the one signed at seq {}: \
-                     nothing before seq {} was changed or removed",
-                    p.new.tenant_id, p.new.seq, p.old.seq, p.old.seq
-                ),
-                error: result.err().map(|e| e.to_string()),
-            }
-        }
+    // What the proof claims, and whether it holds.
+    let (kind, tenant_id, claim, result) = match &proof {
+        ProofFile::Inclusion(p) => (
+            "inclusion",
+            p.checkpoint.tenant_id.clone(),
+            format!(
+                "receipt seq {} ({}, {}) of tenant `{}` is in the history signed by key {} \
+                 at seq {} ({})",
+                p.receipt.seq,
+                p.receipt.body.event_type,
+                p.receipt.short_hash(),
+                p.checkpoint.tenant_id,
+                p.checkpoint.key_id,
+                p.checkpoint.seq,
+                p.checkpoint.time
+            ),
+            p.verify(&keys).map_err(|e| e.to_string()),
+        ),
+        ProofFile::Consistency(p) => (
+            "consistency",
+            p.new.tenant_id.clone(),
+            format!(
+                "the history of tenant `{}` signed at seq {} extends the one signed at seq {}: \
+                 nothing before seq {} was changed or removed",
+                p.new.tenant_id, p.new.seq, p.old.seq, p.old.seq
+            ),
+            p.verify(&keys).map_err(|e| e.to_string()),
+        ),
+    };
+    // The message states what was shown: the claim only when it holds.
+    let verdict = ProofVerdict {
+        ok: result.is_ok(),
+        kind,
+        tenant_id,
+        message: match &result {
+            Ok(()) => claim,
+            Err(e) => format!("INVALID {kind} proof: {e}"),
+        },
+        error: result.err(),
     };
     match args.format {
         Format::Json => emit_json(&verdict)?,
-        Format::Human => match &verdict.error {
-            None => emit(format!("ok: {}\n", verdict.message).as_bytes())?,
-            Some(e) => emit(format!("INVALID {} proof: {e}\n", verdict.kind).as_bytes())?,
-        },
+        Format::Human if verdict.ok => emit(format!("ok: {}\n", verdict.message).as_bytes())?,
+        Format::Human => emit(format!("{}\n", verdict.message).as_bytes())?,
     }
     Ok(if verdict.ok {
         Exit::Success

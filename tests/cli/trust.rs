@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tai::receipts::{ChainHead, LedgerDir, Receipt, StoredHead};
 
@@ -186,6 +186,25 @@ fn keys_are_private_and_kept_outside_the_state_directory() {
         .unwrap()
         .into();
     assert_eq!(out.code, 2);
+    // A pair is written whole or not at all, and to a prefix, not into a folder.
+    let keys = f.dir.path().join("keys");
+    fs::create_dir(&keys).unwrap();
+    fs::write(keys.join("only.pub"), "").unwrap();
+    let new_keys = |out: &Path| -> Run {
+        common::tai()
+            .args(["keys", "new", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+            .into()
+    };
+    new_keys(&keys.join("only"))
+        .exits(2)
+        .errs("only.pub`: it exists")
+        .errs("nothing was written");
+    assert!(!keys.join("only.key").exists());
+    new_keys(&keys).exits(2).errs("is a folder");
+    assert_eq!(fs::read_dir(&keys).unwrap().count(), 1);
 }
 
 #[test]
@@ -657,6 +676,28 @@ fn a_proof_proves_one_receipt_without_the_ledger() {
         let out = check(&tampered, &f.public);
         assert_eq!(out.code, 1, "{what}: {}", out.stdout);
         assert!(out.stdout.starts_with("INVALID"), "{what}: {}", out.stdout);
+        // For machines too: the message says what was found, never the proof's claim.
+        let out = common::tai()
+            .args([
+                "receipts",
+                "verify-proof",
+                "--format",
+                "json",
+                "--public-key",
+            ])
+            .arg(&f.public)
+            .arg(&tampered)
+            .output()
+            .unwrap();
+        let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{what}: {verdict}");
+        assert_eq!(verdict["ok"], false, "{what}: {verdict}");
+        let message = verdict["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("INVALID inclusion proof: "),
+            "{what}: {verdict}"
+        );
+        assert!(!message.contains("is in the history"), "{what}: {verdict}");
     }
 
     // A kept checkpoint, later writes, and the proof that the history only grew.
