@@ -8,9 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Receipt;
 use super::merkle::{self, Hash};
 use super::signing::{Checkpoint, CheckpointError, PublicKey};
+use super::{Metadata, Receipt};
 
 /// `format` of an inclusion proof.
 pub const INCLUSION_FORMAT: &str = "tai-inclusion-proof/v1";
@@ -113,6 +113,22 @@ fn unhex(h: &str) -> Result<Hash, ProofError> {
     Ok(out)
 }
 
+/// Whether `receipt`'s hash matches its content, its metadata taken as the JSON it is: a
+/// proof file is a document people reformat (`jq .` indents the metadata too), and the
+/// hash is over the canonical encoding, which encoding the metadata again gives back.
+fn hash_holds(receipt: &Receipt) -> bool {
+    if receipt.hash_is_valid() {
+        return true;
+    }
+    let metadata = &receipt.body.metadata;
+    if metadata.is_canonical() {
+        return false;
+    }
+    let mut canonical = receipt.clone();
+    canonical.body.metadata = Metadata::from(metadata.to_value());
+    canonical.hash_is_valid()
+}
+
 impl InclusionProof {
     /// The proof of `receipt` with `path` under `checkpoint`.
     pub fn new(receipt: Receipt, path: Vec<Hash>, checkpoint: Checkpoint) -> Self {
@@ -132,7 +148,7 @@ impl InclusionProof {
         if self.format != INCLUSION_FORMAT {
             return Err(ProofError::Format(self.format.clone()));
         }
-        if !self.receipt.hash_is_valid() {
+        if !hash_holds(&self.receipt) {
             return Err(ProofError::ReceiptModified);
         }
         if self.receipt.seq != self.leaf_index {

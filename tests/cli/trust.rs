@@ -654,6 +654,11 @@ fn a_proof_proves_one_receipt_without_the_ledger() {
     let check = common::verify_proof;
     check(&proof, &f.public).ok().has("receipt seq 3");
     assert_eq!(check(&proof, &f.other_public).code, 1);
+    // Reformatted as people do (`jq .`): the same proof, metadata indented too.
+    let value: serde_json::Value = serde_json::from_slice(&fs::read(&proof).unwrap()).unwrap();
+    let pretty = f.dir.path().join("pretty.json");
+    fs::write(&pretty, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    check(&pretty, &f.public).ok().has("receipt seq 3");
 
     let original: serde_json::Value = serde_json::from_slice(&fs::read(&proof).unwrap()).unwrap();
     let tampered = f.dir.path().join("tampered.json");
