@@ -390,17 +390,25 @@ fn checkpoint(dir: &Chains, args: &CheckpointArgs) -> anyhow::Result<Exit> {
 
 fn prove(dir: &Chains, args: &ProveArgs) -> anyhow::Result<Exit> {
     require_tenant(dir, &args.tenant)?;
-    match (&args.from_checkpoint, args.seq) {
+    let out = args.out.as_deref();
+    let written = match (&args.from_checkpoint, args.seq) {
         (Some(path), _) => {
             let old: Checkpoint = read_json(path, "a checkpoint")?;
-            let proof = dir.prove_consistency(&args.tenant, old)?;
-            write_json(&proof, args.out.as_deref())?;
+            dir.prove_consistency(&args.tenant, old)
+                .map(|p| write_json(&p, out))
         }
-        (None, Some(seq)) => {
-            let proof = dir.prove(&args.tenant, seq)?;
-            write_json(&proof, args.out.as_deref())?;
-        }
+        (None, Some(seq)) => dir.prove(&args.tenant, seq).map(|p| write_json(&p, out)),
         (None, None) => bail!("give --seq or --from-checkpoint"),
+    };
+    match written {
+        Ok(written) => written?,
+        // No proof because the record does not verify, or the kept checkpoint is not part of
+        // its history: a failed check (exit 1), as `verify` answers it.
+        Err(e) if e.is_broken_record() => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Failure);
+        }
+        Err(e) => return Err(e.into()),
     }
     Ok(Exit::Success)
 }

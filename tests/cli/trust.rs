@@ -725,6 +725,36 @@ fn a_proof_proves_one_receipt_without_the_ledger() {
     check(&grew, &f.public)
         .ok()
         .has("extends the one signed at seq");
+    // No such proof from a checkpoint that is not of this history: said so, a failed check.
+    let prove_from = |kept: &Path| {
+        f.tai(&[
+            "receipts",
+            "prove",
+            "--tenant",
+            "acme",
+            "--from-checkpoint",
+            kept.to_str().unwrap(),
+        ])
+    };
+    let beta = f.dir.path().join("beta.json");
+    fs::copy(f.keep_checkpoint("beta"), &beta).unwrap();
+    prove_from(&beta)
+        .exits(1)
+        .errs("is not part of tenant `acme`'s signed history: it is tenant `beta`'s");
+    let kept = f.keep_checkpoint("acme");
+    let mut ahead: serde_json::Value = serde_json::from_slice(&fs::read(&kept).unwrap()).unwrap();
+    ahead["seq"] = 1000.into();
+    fs::write(&kept, ahead.to_string()).unwrap();
+    prove_from(&kept)
+        .exits(1)
+        .errs("it covers seq 1000, and the latest checkpoint only seq");
+    let mut other: serde_json::Value = serde_json::from_slice(&fs::read(&grew).unwrap()).unwrap();
+    other = other["old"].take();
+    other["merkle_root"] = "ab".repeat(32).into();
+    fs::write(&kept, other.to_string()).unwrap();
+    let run = prove_from(&kept).exits(1);
+    run.errs("the history up to the latest checkpoint does not extend it");
+    assert!(!run.stderr.contains(".tree"), "{}", run.stderr);
 }
 
 #[test]

@@ -186,6 +186,7 @@ impl LedgerDir {
             .ok_or_else(|| LedgerError::NoCheckpoint {
                 tenant: tenant.clone(),
             })?;
+        LedgerError::check_extends(tenant, &old, &new)?;
         let (m, n) = (old.tree_size(), new.tree_size());
         let path = |src: &NodeLookup<'_>| crate::receipts::merkle::consistency_path(src, m, n);
         let proof = crate::receipts::proof::ConsistencyProof::new(
@@ -198,13 +199,13 @@ impl LedgerDir {
         }
         // As for an inclusion proof: a damaged tree file does not decide, the ledger does.
         let proof = crate::receipts::proof::ConsistencyProof::new(
-            old,
+            old.clone(),
             new,
             self.computed_nodes(tenant, n, path)?,
         );
         proof
             .check_tree()
-            .map_err(|e| self.tree_mismatch(tenant, e.to_string()))?;
+            .map_err(|e| LedgerError::not_an_extension(tenant, &old, e.to_string()))?;
         Ok(proof)
     }
 

@@ -510,6 +510,21 @@ pub enum LedgerError {
         /// What did not verify.
         detail: String,
     },
+    /// A kept checkpoint that the tenant's signed history does not extend: another
+    /// tenant's, ahead of the chain (rolled back since), or of another history.
+    #[error(
+        "the kept checkpoint (seq {seq}) is not part of tenant `{tenant}`'s signed history: \
+         {detail}\nhint: `tai receipts verify --tenant {tenant} --checkpoint FILE` checks the \
+         chain against it"
+    )]
+    NotAnExtension {
+        /// The tenant whose history was asked for.
+        tenant: TenantId,
+        /// The kept checkpoint's seq.
+        seq: u64,
+        /// Why not.
+        detail: String,
+    },
     /// The ledger's database URL does not parse.
     #[error("`{url}` is not a usable database URL: {detail}")]
     BadUrl {
@@ -591,7 +606,45 @@ impl LedgerError {
                 | LedgerError::ManifestMissing { .. }
                 | LedgerError::CheckpointMismatch { .. }
                 | LedgerError::TreeMismatch { .. }
+                | LedgerError::NotAnExtension { .. }
         )
+    }
+
+    /// Refuses a consistency proof from `old`, a kept checkpoint, to `new`, `tenant`'s latest,
+    /// that cannot exist: `old` is another tenant's, or covers more than `new` does. The one
+    /// check for file and database ledgers, before any node is read.
+    pub(crate) fn check_extends(
+        tenant: &TenantId,
+        old: &Checkpoint,
+        new: &Checkpoint,
+    ) -> Result<(), LedgerError> {
+        let refuse = |detail: String| LedgerError::NotAnExtension {
+            tenant: tenant.clone(),
+            seq: old.seq,
+            detail,
+        };
+        if &old.tenant_id != tenant {
+            return Err(refuse(format!("it is tenant `{}`'s", old.tenant_id)));
+        }
+        if old.seq > new.seq {
+            return Err(refuse(format!(
+                "it covers seq {}, and the latest checkpoint only seq {}: the chain was \
+                 rolled back since, or the kept checkpoint is of another history",
+                old.seq, new.seq
+            )));
+        }
+        Ok(())
+    }
+
+    /// What a consistency proof from `old` that the chain's own nodes do not prove means.
+    pub(crate) fn not_an_extension(tenant: &TenantId, old: &Checkpoint, detail: String) -> Self {
+        LedgerError::NotAnExtension {
+            tenant: tenant.clone(),
+            seq: old.seq,
+            detail: format!(
+                "the history up to the latest checkpoint does not extend it ({detail})"
+            ),
+        }
     }
 
     /// A signature on `what` by `key_id`, a key `signer` neither is nor continues.

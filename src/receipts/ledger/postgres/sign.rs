@@ -264,10 +264,13 @@ pub(super) fn prove_consistency(
     new: Checkpoint,
 ) -> Result<ConsistencyProof, LedgerError> {
     let tenant = new.tenant_id.clone();
+    LedgerError::check_extends(&tenant, &old, &new)?;
     let (m, n) = (old.tree_size(), new.tree_size());
     let path = consistency_path(&nodes(client, &tenant, n)?, m, n)?;
-    let proof = ConsistencyProof::new(old, new, path);
-    proof.check_tree().map_err(mismatch(tenant))?;
+    let proof = ConsistencyProof::new(old.clone(), new, path);
+    proof
+        .check_tree()
+        .map_err(|e| LedgerError::not_an_extension(&tenant, &old, e.to_string()))?;
     Ok(proof)
 }
 
