@@ -102,8 +102,7 @@ fn read_chain(
     receipts.truncate(usize::try_from(head.next_seq).unwrap_or(usize::MAX));
     let checkpoints = match dir.signed_lines(tenant)? {
         Ok(c) => c,
-        Err((line, detail)) => {
-            let detail = format!("line {line} of the checkpoints file: {detail}");
+        Err(detail) => {
             return Ok(Err(Problem {
                 seq: None,
                 line: None,

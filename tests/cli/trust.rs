@@ -842,3 +842,59 @@ fn a_damaged_write_ahead_log_is_named_by_readers_and_writers() {
             .errs("move it aside");
     }
 }
+
+/// A stop in the middle of appending to a checkpoints file leaves a line without its newline:
+/// the checkpoints before it still count, a whole checkpoint missing only its newline counts,
+/// and the next writer finishes the file instead of appending after the torn bytes.
+#[test]
+fn a_torn_last_line_of_a_checkpoints_file_is_not_the_end_of_its_checkpoints() {
+    let f = fixture();
+    let path = f.ledger().checkpoints_path(&tenant("acme"));
+    let whole = fs::read(&path).unwrap();
+    let latest = |f: &Fixture| -> serde_json::Value {
+        f.tai(&["receipts", "checkpoint", "--tenant", "acme"])
+            .ok()
+            .json()
+    };
+    let kept = latest(&f);
+
+    // Only the newline lost: the checkpoint is whole, and the next write completes the line.
+    fs::write(&path, &whole[..whole.len() - 1]).unwrap();
+    assert_eq!(latest(&f), kept);
+    f.verify(&["--tenant", "acme"]).ok();
+    f.tai(&["signal", "--tenant", "acme"]).ok();
+    f.verify(&["--tenant", "acme"]).ok();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with('\n'));
+    assert!(
+        text.starts_with(std::str::from_utf8(&whole).unwrap()),
+        "{text}"
+    );
+
+    // Part of a line: not a checkpoint, and the ones before it stand (the head it signed is
+    // then not covered, which is what a reader and a writer say).
+    let whole = fs::read(&path).unwrap();
+    let previous: serde_json::Value = serde_json::from_str(
+        std::str::from_utf8(&whole)
+            .unwrap()
+            .lines()
+            .rev()
+            .nth(1)
+            .unwrap(),
+    )
+    .unwrap();
+    fs::write(&path, &whole[..whole.len() - 5]).unwrap();
+    assert_eq!(latest(&f)["seq"], previous["seq"]);
+    f.verify(&["--tenant", "acme"])
+        .exits(1)
+        .has(&format!("(the latest is at seq {})", previous["seq"]));
+    f.tai(&["--adopt-unsigned", "signal", "--tenant", "acme"])
+        .ok();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "a torn line was left inside the file:\n{text}"
+    );
+    f.verify(&["--tenant", "acme"]).ok();
+}

@@ -86,17 +86,17 @@ impl LedgerDir {
     }
 
     /// Every checkpoint of `tenant`, oldest first: `Err` names the first line that is not
-    /// one (with its 1-based number).
+    /// one (its file and 1-based number) and why.
     pub fn checkpoints(
         &self,
         tenant: &TenantId,
-    ) -> Result<Result<Vec<Checkpoint>, (u64, String)>, LedgerError> {
+    ) -> Result<Result<Vec<Checkpoint>, String>, LedgerError> {
         Ok(self
             .signed_lines(tenant)?
             .map(|all| all.into_iter().map(|(c, _)| c).collect()))
     }
 
-    /// The last complete line of `tenant`'s checkpoints file.
+    /// The last checkpoint in `tenant`'s checkpoints file (see `journal::unterminated`).
     pub(super) fn filed_checkpoint(
         &self,
         tenant: &TenantId,
@@ -110,7 +110,12 @@ impl LedgerDir {
             Err(e) => return Err(io_err("open", &path)(e)),
         };
         let len = file.metadata().map_err(io_err("stat", &path))?.len();
-        match super::tree::last_line(&file, &path, len)? {
+        // After the last newline: a checkpoint whose newline a stop lost, or part of a line.
+        let tail = super::tree::after_last_newline(&file, &path, len)?;
+        if let Some(c) = super::journal::unterminated(&tail) {
+            return Ok(Some(c));
+        }
+        match super::tree::last_line(&file, &path, len - tail.len() as u64)? {
             None => Ok(None),
             Some((line, _)) => serde_json::from_slice(&line).map(Some).map_err(|e| {
                 LedgerError::CheckpointUnreadable {
@@ -459,8 +464,7 @@ impl LedgerDir {
         report.signatures_checked = !anchors.keys.is_empty();
         let checkpoints = match checkpoints {
             Ok(c) => c,
-            Err((line, detail)) => {
-                let detail = format!("line {line} of the checkpoints file: {detail}");
+            Err(detail) => {
                 return fail(report, None, ProblemKind::CheckpointMismatch { detail });
             }
         };

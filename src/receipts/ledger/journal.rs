@@ -38,6 +38,7 @@ use crate::receipts::signing::Checkpoint;
 use super::LedgerError;
 use super::dir::{LedgerDir, SignedLine, read_optional};
 use super::durable::{append_whole, io_err, lock_exclusive};
+use super::tree::after_last_newline;
 
 /// The journal's two files: `journal` is no extension of a tenant's files.
 pub(super) const JOURNAL_FILES: [&str; 2] = ["rounds.0.journal", "rounds.1.journal"];
@@ -338,29 +339,67 @@ impl Segment {
 fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), LedgerError> {
     let path = dir.checkpoints_path(tenant);
     let file = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .open(&path)
         .map_err(io_err("open", &path))?;
-    let len = file.metadata().map_err(io_err("stat", &path))?.len();
-    append_whole(&file, &path, len, lines)
+    append_checkpoint_lines(&file, &path, lines)
+}
+
+/// The checkpoint a checkpoints file holds after its last newline: one whose newline a stop
+/// mid-append lost. Anything else there (part of a line) never was a checkpoint.
+pub(super) fn unterminated(tail: &[u8]) -> Option<Checkpoint> {
+    (!tail.is_empty())
+        .then(|| serde_json::from_slice(tail).ok())
+        .flatten()
+}
+
+/// Appends `lines` to a tenant's checkpoints `file` (open to read and append), first finishing what a stop mid-append
+/// left after its last newline: a whole checkpoint gets its newline, part of a line is cut
+/// (it never was a checkpoint; the lines before it stand). Appending after it would have
+/// made the file unreadable from that line on.
+pub(super) fn append_checkpoint_lines(
+    file: &File,
+    path: &Path,
+    lines: &[u8],
+) -> Result<(), LedgerError> {
+    let mut len = file.metadata().map_err(io_err("stat", path))?.len();
+    let tail = after_last_newline(file, path, len)?;
+    if unterminated(&tail).is_some() {
+        append_whole(file, path, len, b"\n")?;
+        len += 1;
+    } else if !tail.is_empty() {
+        len -= tail.len() as u64;
+        file.set_len(len)
+            .map_err(io_err("cut a torn line from", path))?;
+    }
+    append_whole(file, path, len, lines)
 }
 
 /// A tenant's checkpoints, read: its file, then its newer lines in the journal.
 impl LedgerDir {
     /// [`LedgerDir::checkpoints`], each with its line as the file holds it (without the
     /// newline): the exact signed text, for copying it elsewhere. The tenant's file, then its
-    /// lines in the round journal that follow it (see `journal`).
+    /// lines in the round journal that follow it (see `journal`). `Err` names the first line
+    /// of the file that is not a checkpoint, and why.
     pub fn signed_lines(
         &self,
         tenant: &TenantId,
-    ) -> Result<Result<Vec<SignedLine>, (u64, String)>, LedgerError> {
+    ) -> Result<Result<Vec<SignedLine>, String>, LedgerError> {
         // The write-ahead log and the journal first: a writer copies their lines to the file
         // before it reuses or empties them.
         let journal = self.unfiled_lines(tenant)?;
         let bytes = read_optional(&self.checkpoints_path(tenant))?.unwrap_or_default();
         let mut all: Vec<SignedLine> = Vec::new();
-        for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
+        for (i, l) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+            let Some(l) = l.strip_suffix(b"\n") else {
+                // After the last newline: a stop mid-append (see `append_checkpoint_lines`).
+                if let Some(c) = unterminated(l) {
+                    all.push((c, String::from_utf8_lossy(l).into_owned()));
+                }
+                break;
+            };
             if l.is_empty() {
                 continue;
             }
@@ -369,7 +408,10 @@ impl LedgerDir {
                 serde_json::from_slice(l).map(|c| (c, String::from_utf8_lossy(l).into_owned()));
             match parsed {
                 Ok(c) => all.push(c),
-                Err(e) => return Ok(Err((i as u64 + 1, e.to_string()))),
+                Err(e) => {
+                    let path = self.checkpoints_path(tenant);
+                    return Ok(Err(format!("line {} of `{}`: {e}", i + 1, path.display())));
+                }
             }
         }
         let filed = all.last().map(|(c, _)| c.seq);

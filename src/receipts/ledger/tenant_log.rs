@@ -15,9 +15,9 @@ use crate::receipts::verify::{head_mismatch, valid_extension};
 use crate::receipts::{Receipt, line};
 
 use super::dir::{LedgerDir, read_optional};
-use super::durable::{append_whole, io_err, lock_exclusive, replace_file};
+use super::durable::{io_err, lock_exclusive, replace_file};
 use super::head::{StoredHead, open_head, write_head_synced};
-use super::journal::{Journal, checkpoint_lines};
+use super::journal::{Journal, append_checkpoint_lines, checkpoint_lines};
 use super::notice::{LastReceipt, Notice};
 use super::tree::{Derived, last_line, read_range};
 use super::wal::Wal;
@@ -283,6 +283,7 @@ impl TenantLog {
         let checkpoints = match ledger.signer {
             Some(_) => {
                 let f = OpenOptions::new()
+                    .read(true)
                     .append(true)
                     .create(true)
                     .open(&checkpoints_path)
@@ -605,8 +606,7 @@ pub(super) fn append_checkpoint(
     path: &Path,
     checkpoint: &Checkpoint,
 ) -> Result<(), LedgerError> {
-    let len = file.metadata().map_err(io_err("stat", path))?.len();
-    append_whole(file, path, len, &checkpoint_lines([checkpoint]))
+    append_checkpoint_lines(file, path, &checkpoint_lines([checkpoint]))
 }
 
 /// One flush: make the ledger durable up to `target`, sign a checkpoint of it, then record

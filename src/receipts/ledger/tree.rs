@@ -341,6 +341,25 @@ pub(super) fn last_line(
     }
 }
 
+/// The bytes of `file` after its last newline before `end` (all of them when it has none):
+/// what a stop in the middle of appending a line leaves.
+pub(super) fn after_last_newline(
+    file: &File,
+    path: &Path,
+    end: u64,
+) -> Result<Vec<u8>, LedgerError> {
+    let mut window = 4096u64;
+    loop {
+        let start = end.saturating_sub(window);
+        let bytes = read_range(file, path, start, end)?;
+        match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(i) => return Ok(bytes[i + 1..].to_vec()),
+            None if start == 0 => return Ok(bytes),
+            None => window = window.saturating_mul(4),
+        }
+    }
+}
+
 /// The line of `ledger` starting at byte `start` (without its newline), if a complete one
 /// does before byte `end`.
 fn line_at(
