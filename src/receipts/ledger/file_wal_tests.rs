@@ -176,6 +176,53 @@ fn a_torn_round_is_not_acknowledged() {
     }
 }
 
+/// A round damaged after it was written (a flipped bit, not a torn write: rounds after it
+/// are whole) is refused by the next writer, naming the log and the round, instead of
+/// ending the log there and dropping what the later rounds acknowledged; the same with the
+/// machine's page cache lost too, where those rounds are all that is left of the receipts.
+#[test]
+fn a_round_damaged_in_the_middle_of_the_log_is_refused_not_taken_as_its_end() {
+    for lost_cache in [false, true] {
+        let (stopped, dir, names, _) = stopped_writer(LedgerOptions::default(), 2, 5);
+        let wal = dir.path().join(WAL_FILES[0]);
+        let mut bytes = fs::read(&wal).unwrap();
+        let (second, len) = {
+            let recs = records(&wal, &bytes).unwrap();
+            assert_eq!(recs.len(), 5);
+            let first = recs[0].frame.len() as usize;
+            (first, recs[1].frame.len() as usize)
+        };
+        // A bit of round 1's receipts flipped.
+        bytes[second + len - 20] ^= 1;
+        fs::write(&wal, &bytes).unwrap();
+        if lost_cache {
+            for t in &names {
+                let keep = head_file(&dir, t).ledger_bytes as usize;
+                let ledger = fs::read(dir.ledger_path(t)).unwrap();
+                fs::write(dir.ledger_path(t), &ledger[..keep]).unwrap();
+            }
+        }
+        let before: Vec<Vec<u8>> = names
+            .iter()
+            .map(|t| fs::read(dir.ledger_path(t)).unwrap())
+            .collect();
+        let err = FileLedger::open(stopped.path()).unwrap_err();
+        assert!(matches!(err, LedgerError::WalDamaged { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(WAL_FILES[0]) && text.contains("round 1 does not match its checksum"),
+            "{text}"
+        );
+        for (t, bytes) in names.iter().zip(&before) {
+            assert_eq!(
+                &fs::read(dir.ledger_path(t)).unwrap(),
+                bytes,
+                "{t}: changed"
+            );
+        }
+    }
+}
+
 /// With small log files, rounds move between the two many times: each full file's heads
 /// reach the head files in the background before the file is written again, readers find
 /// every acknowledged head throughout, the files stay bounded, and a stop at the end is

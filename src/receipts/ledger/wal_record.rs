@@ -303,18 +303,41 @@ pub(super) struct Record<'a> {
 pub(super) fn records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>>, LedgerError> {
     let mut out: Vec<Record<'a>> = Vec::new();
     let mut at = 0usize;
+    // Each round is synced before the next is written, so only the last can be torn: a
+    // whole later round of this use of the file where the records stop means the record
+    // there was damaged after it was written, and the rounds after it hold acknowledged
+    // receipts a reader must not drop.
+    let damaged = |at: usize, out: &[Record<'_>]| {
+        // The file's first record of this use: the one read, or this one's own fields.
+        let first = match out.first() {
+            Some(r) => r.frame,
+            None => Frame::parse(bytes.get(at..at + FIELDS_LEN)?)?,
+        };
+        let round = first.round + out.len() as u64;
+        let later = whole_round_after(bytes, at + 1, first.epoch, round + 1)?;
+        Some(LedgerError::WalDamaged {
+            path: path.to_path_buf(),
+            detail: format!(
+                "round {round} does not match its checksum, yet round {later} is whole after \
+                 it: the log was changed after it was written (only a last round can be \
+                 torn), and replaying it would drop what the rounds after it acknowledged"
+            ),
+        })
+    };
     while let Some(header) = bytes.get(at..at + HEADER_LEN) {
         let first = out.first().map(|r| r.frame);
-        let Some(frame) = Frame::continuing(header, first, out.len() as u64) else {
-            break;
+        let whole = Frame::continuing(header, first, out.len() as u64).and_then(|frame| {
+            let body = bytes.get(at + HEADER_LEN..at + frame.len() as usize)?;
+            let (heads, rest) = body.split_at(frame.heads_len);
+            (frame.heads_hold(header, heads) && frame.rest_holds(header, rest))
+                .then_some((frame, heads, rest))
+        });
+        let Some((frame, heads, rest)) = whole else {
+            match damaged(at, &out) {
+                Some(e) => return Err(e),
+                None => break,
+            }
         };
-        let Some(body) = bytes.get(at + HEADER_LEN..at + frame.len() as usize) else {
-            break;
-        };
-        let (heads, rest) = body.split_at(frame.heads_len);
-        if !frame.heads_hold(header, heads) || !frame.rest_holds(header, rest) {
-            break;
-        }
         let (data, checkpoints) = rest.split_at(frame.data_len);
         let entries = heads
             .split(|&b| b == b'\n')
@@ -340,6 +363,34 @@ pub(super) fn records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<Record<'a>
         at += frame.len() as usize;
     }
     Ok(out)
+}
+
+/// The round of the first whole record of `epoch` from round `from` on that starts in
+/// `bytes` at or after `start` (found by its magic, so even a record whose lengths were
+/// damaged does not hide the ones after it).
+fn whole_round_after(bytes: &[u8], start: usize, epoch: u64, from: u64) -> Option<u64> {
+    let mut at = start;
+    while let Some(rest) = bytes.get(at..) {
+        let found = [MAGIC, MAGIC_V1]
+            .iter()
+            .filter_map(|m| memchr::memmem::find(rest, &m[..]))
+            .min()?;
+        at += found;
+        let whole = bytes.get(at..at + HEADER_LEN).and_then(|header| {
+            let frame = Frame::parse(&header[..FIELDS_LEN])?;
+            if frame.epoch != epoch || frame.round < from {
+                return None;
+            }
+            let body = bytes.get(at + HEADER_LEN..at + usize::try_from(frame.len()).ok()?)?;
+            let (heads, rest) = body.split_at(frame.heads_len);
+            (frame.heads_hold(header, heads) && frame.rest_holds(header, rest)).then_some(frame)
+        });
+        if let Some(frame) = whole {
+            return Some(frame.round);
+        }
+        at += 1;
+    }
+    None
 }
 
 /// A round's checkpoints as a record's checkpoints part holds them: one line, the round stored

@@ -168,10 +168,30 @@ proptest! {
         let end = cut.index(bytes.len() + 1);
         bytes.truncate(end);
         let read = records(Path::new("test.wal"), &bytes);
+        // Which record the changed byte is in, and whether a whole one follows it.
+        let ends: Vec<usize> = written
+            .iter()
+            .scan(0, |end, w| {
+                *end += w.len();
+                Some(*end)
+            })
+            .collect();
+        let damaged = ends.iter().position(|&e| at < e).unwrap_or(written.len());
+        let whole_after = ends.get(damaged + 1).is_some_and(|&e| e <= end);
+        // The first record's magic, epoch or round changed: nothing tells which use of the
+        // file the records after it belong to, so they cannot show it was damaged.
+        let unknowable = damaged == 0 && at < 24;
         // A changed byte inside an entry's JSON with its checksum still holding cannot
-        // happen (a CRC catches every single changed bit), so reading never fails here: it
-        // stops.
-        let read = read.unwrap();
+        // happen (a CRC catches every single changed bit): reading stops there, or, when a
+        // whole later record shows it was no torn end, refuses.
+        let read = match read {
+            Err(LedgerError::WalDamaged { detail, .. }) => {
+                prop_assert!(whole_after, "refused without a whole record after the damage: {}", detail);
+                return Ok(());
+            }
+            read => read.unwrap(),
+        };
+        prop_assert!(!whole_after || unknowable, "damage before a whole record read as the log's end");
         let mut start = 0;
         for (i, r) in read.iter().enumerate() {
             let whole = &written[i];
