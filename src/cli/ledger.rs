@@ -165,9 +165,9 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         match (&report.problem, report.head) {
             (None, Some(head)) => match read_chain(&dir, t, &head, anchors)? {
                 Ok(_) => heads.push(head),
-                Err(problem) => broken.push(format!("{t}: BROKEN at {problem}")),
+                Err(problem) => broken.push(format!("{t}: {}", problem.verdict())),
             },
-            (Some(problem), _) => broken.push(format!("{t}: BROKEN at {problem}")),
+            (Some(problem), _) => broken.push(format!("{t}: {}", problem.verdict())),
             (None, None) => broken.push(format!("{t}: no chain head")),
         }
     }
@@ -214,8 +214,8 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
             Ok(chain) => chain,
             Err(problem) => {
                 eprintln!(
-                    "error: tenant `{t}` changed while it was being copied: BROKEN at {problem}; \
-                     it was not copied"
+                    "error: tenant `{t}` changed while it was being copied: {}; it was not copied",
+                    problem.verdict()
                 );
                 return Ok(Exit::Failure);
             }

@@ -580,11 +580,18 @@ fn verify(dir: &Chains, args: &VerifyArgs) -> anyhow::Result<Exit> {
                 .iter()
                 .map(|v| {
                     let mut line = format!("{}: {}\n", v.tenant_id, v.message);
-                    if !v.ok {
-                        line.push_str(&format!(
+                    // Up to the seq it breaks at; all of them when the problem is elsewhere
+                    // (the head, the manifest, a checkpoint file).
+                    match v.report.problem.as_ref().map(|p| p.seq) {
+                        Some(Some(seq)) => line.push_str(&format!(
                             "  {} verified before the break\n",
+                            plural(seq.min(v.report.receipts), "receipt")
+                        )),
+                        Some(None) => line.push_str(&format!(
+                            "  {} verified\n",
                             plural(v.report.receipts, "receipt")
-                        ));
+                        )),
+                        None => {}
                     }
                     line
                 })
@@ -616,7 +623,7 @@ pub(super) fn time_reversal(receipts: &[Receipt]) -> Option<String> {
 /// One line on a chain's state.
 fn verdict(report: &VerifyReport) -> String {
     if let Some(problem) = &report.problem {
-        return format!("BROKEN at {problem}");
+        return problem.verdict();
     }
     let head = match &report.head {
         Some(ChainHead { next_seq: 0, .. }) | None => "empty chain".to_owned(),

@@ -260,6 +260,17 @@ impl fmt::Display for ProblemKind {
     }
 }
 
+impl Problem {
+    /// The one-line verdict on a chain with this problem: where it breaks, when that is a
+    /// seq, and why.
+    pub fn verdict(&self) -> String {
+        match self.seq {
+            Some(_) => format!("BROKEN at {self}"),
+            None => format!("BROKEN: {self}"),
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.seq, self.line) {

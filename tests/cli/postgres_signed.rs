@@ -341,8 +341,8 @@ fn ledger_migrate_copies_the_signed_checkpoints_with_their_chains() {
     let other = test_database("signed_migrate_other_key").unwrap();
     migrate(&other, &["--public-key", other_public.to_str().unwrap()])
         .exits(1)
-        .errs("acme: BROKEN at the workspace manifest is signed by unknown key")
-        .errs("beta: BROKEN at")
+        .errs("acme: BROKEN: the workspace manifest is signed by unknown key")
+        .errs("beta: BROKEN")
         .errs("nothing was copied");
     assert_eq!(rows(&other, "receipts"), 0);
     assert_eq!(rows(&other, "checkpoints"), 0);

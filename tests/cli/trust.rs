@@ -574,7 +574,7 @@ fn a_deleted_ledger_fails_verification_and_is_not_recreated() {
         }
         f.tai(&["receipts", "verify", "--all"])
             .exits(1)
-            .has("acme: BROKEN")
+            .has("acme: BROKEN: ")
             .has("deleted")
             .has("beta: ok");
         f.tai(&["signal", "--tenant", "acme"])
@@ -885,9 +885,14 @@ fn a_torn_last_line_of_a_checkpoints_file_is_not_the_end_of_its_checkpoints() {
     .unwrap();
     fs::write(&path, &whole[..whole.len() - 5]).unwrap();
     assert_eq!(latest(&f)["seq"], previous["seq"]);
+    let break_seq = previous["seq"].as_u64().unwrap() + 1;
     f.verify(&["--tenant", "acme"])
         .exits(1)
-        .has(&format!("(the latest is at seq {})", previous["seq"]));
+        .has(&format!("acme: BROKEN at seq {break_seq}: "))
+        .has(&format!("(the latest is at seq {})", previous["seq"]))
+        .has(&format!(
+            "  {break_seq} receipts verified before the break\n"
+        ));
     f.tai(&["--adopt-unsigned", "signal", "--tenant", "acme"])
         .ok();
     let text = fs::read_to_string(&path).unwrap();

@@ -306,6 +306,13 @@ fn receipts_written_but_not_acknowledged_are_quarantined_without_a_covering_chec
     assert_eq!(ledger.read(&acme).unwrap()[..5], full[..5]);
     let meta = notice(&ledger, &acme, EventType::LedgerTailQuarantined);
     assert_eq!(meta["receipts"], 3);
+    // A ledger without a key says nothing of one.
+    let reason = meta["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("well-formed receipts after the head: never acknowledged"),
+        "{reason}"
+    );
+    assert!(!reason.contains("key"), "{reason}");
     assert_eq!(meta["bytes"], tail.len());
     assert_eq!(meta["sha256"], hex::encode(Sha256::digest(&tail)));
     assert_eq!(meta["file"], "acme.quarantine.5");

@@ -356,9 +356,12 @@ impl TenantLog {
             let rest = &tail[kept..];
             if !rest.is_empty() {
                 let well_formed = extension.next_seq - self.written.next_seq;
-                let reason = if well_formed > 0 {
+                let reason = if well_formed > 0 && ledger.signer.is_some() {
                     "well-formed receipts after the head that no checkpoint signed by this \
                      ledger's key covers: never acknowledged, and possibly forged"
+                } else if well_formed > 0 {
+                    "well-formed receipts after the head: never acknowledged (an interrupted \
+                     append, or written by someone else)"
                 } else if !rest.contains(&b'\n') {
                     "an incomplete line after the head: a write that never finished"
                 } else {
