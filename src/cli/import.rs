@@ -101,8 +101,8 @@ struct Report {
 
 pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let resources = match &args.resources {
-        Some(path) => Offline::load(path)?,
-        None => Offline::empty(),
+        Some(path) => Offline::load(path, "--resources")?,
+        None => Offline::empty("--resources"),
     };
     let ws = open(global)?;
     let ctx = ws.marketplace_context(&resources);
