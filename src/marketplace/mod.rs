@@ -200,6 +200,9 @@ pub enum MappedOutcome {
     Event(EntitlementEvent),
     /// Why there is none.
     Unmappable(Unmappable),
+    /// Why the notification changes nothing: the marketplace's own record contradicts it (a
+    /// late delivery). Accepted and recorded as such, so the marketplace stops delivering it.
+    Unchanged(String),
 }
 
 /// What the adapters read besides the notification: the catalog (through its listings), the

@@ -142,3 +142,222 @@ fn a_contract_purchase_without_its_record_says_the_record_is_missing() {
         assert_eq!(all, json!({ "tenants": [] }), "nothing recorded");
     }
 }
+
+// ---------------------------------------------------------------- GCP: late and repeated news
+
+const GCP_RES: &str = "gcp/resources";
+
+/// A Pub/Sub push body for GCP entitlement `ent` as Google sends it.
+pub(crate) fn gcp_push(event_id: &str, kind: &str, ent: &str, update_time: &str) -> Value {
+    use base64::Engine as _;
+    let data = json!({
+        "eventId": event_id,
+        "eventType": kind,
+        "entitlement": {"id": ent, "updateTime": update_time}
+    });
+    json!({
+        "message": {
+            "data": base64::engine::general_purpose::STANDARD.encode(data.to_string()),
+            "messageId": format!("m-{event_id}"),
+            "publishTime": update_time
+        },
+        "subscription": "projects/p/subscriptions/s"
+    })
+}
+
+/// Writes `value` into the workspace's directory as `name`; its path.
+fn write(ws: &Ws, name: &str, value: &Value) -> String {
+    let path = ws.dir.path().join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.display().to_string()
+}
+
+fn statuses(report: &Value) -> Vec<&str> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_gcp_activation_whose_resource_is_cancelled_grants_nothing() {
+    let ws = Ws::new();
+    let now = "2026-07-02T12:00:00Z";
+    let (c, report) = ws.import(
+        now,
+        "gcp",
+        Some("gcp/resources/ent-0001@2026-07-01T00-00-00.json"),
+        &["gcp/02_entitlement_active.json"],
+    );
+    assert_eq!(c, 0, "{report:#}");
+    let r = only(&report);
+    assert_eq!(r["status"], "accepted");
+    assert!(r.get("event").is_none(), "{r:#}");
+    let note = r["unchanged"].as_str().unwrap();
+    assert!(
+        note.contains("ENTITLEMENT_ACTIVE for GCP entitlement `ent-0001`")
+            && note.contains("`ENTITLEMENT_CANCELLED`"),
+        "{note}"
+    );
+    assert_eq!(r["outcome"]["unchanged"], note);
+    assert_eq!(
+        r["outcome"]["receipts"][0]["event_type"],
+        "entitlement_updated"
+    );
+    let s = ws.state(now, "acct-1001");
+    assert!(s["entitlement"].is_null(), "{s:#}");
+    assert!(super::marketplace::tools(&s).is_empty());
+    // Said so in the human report too.
+    let out = ws.tai(
+        now,
+        &[
+            "event",
+            "import",
+            "--from",
+            "gcp",
+            "--resources",
+            &fixture("gcp/resources/ent-0001@2026-07-01T00-00-00.json"),
+            &fixture("gcp/02_entitlement_active.json"),
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    assert!(
+        text(&out).contains(": accepted, unchanged — ENTITLEMENT_ACTIVE"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_gcp_activation_delivered_after_the_cancellation_does_not_resurrect() {
+    let ws = Ws::new();
+    let now = "2026-07-02T12:00:00Z";
+    let files = [
+        "gcp/01_entitlement_creation_requested.json",
+        "gcp/14_entitlement_cancelled.json",
+        "gcp/02_entitlement_active.json",
+    ];
+    let (c, report) = ws.import(now, "gcp", Some(GCP_RES), &files);
+    assert_eq!(c, 0, "{report:#}");
+    assert_eq!(statuses(&report), ["accepted"; 3]);
+    let late = &report["results"][2];
+    assert_eq!(late["event"]["event_type"], "entitlement.activated");
+    let note = late["outcome"]["unchanged"].as_str().unwrap();
+    assert!(
+        note.contains("older than the latest one applied") && note.contains("stale"),
+        "{note}"
+    );
+    let s = ws.state(now, "acct-1001");
+    assert_eq!(s["entitlement"]["standing"], "cancelled", "{s:#}");
+    assert!(super::marketplace::tools(&s).is_empty());
+    // Delivered again: the same answer, nothing written.
+    let (c, again) = ws.import(now, "gcp", Some(GCP_RES), &[files[2]]);
+    assert_eq!(c, 0, "{again:#}");
+    assert_eq!(only(&again)["outcome"]["unchanged"], note);
+    assert_eq!(only(&again)["outcome"]["receipts"], json!([]));
+    ws.ok(now, &["receipts", "verify", "--tenant", "acct-1001"]);
+}
+
+#[test]
+fn a_gcp_deletion_after_the_cancellation_is_accepted_and_changes_nothing() {
+    let ws = Ws::new();
+    let now = "2026-07-02T12:00:00Z";
+    let deleted = write(
+        &ws,
+        "del.json",
+        &gcp_push(
+            "del-1",
+            "ENTITLEMENT_DELETED",
+            "ent-0001",
+            "2026-07-02T00:00:00Z",
+        ),
+    );
+    let (c, report) = ws.import(
+        now,
+        "gcp",
+        Some(GCP_RES),
+        &[
+            "gcp/02_entitlement_active.json",
+            "gcp/14_entitlement_cancelled.json",
+            &deleted,
+        ],
+    );
+    assert_eq!(c, 0, "{report:#}");
+    assert_eq!(statuses(&report), ["accepted"; 3]);
+    let del = &report["results"][2];
+    assert_eq!(del["event"]["event_type"], "entitlement.cancelled");
+    assert!(
+        del["outcome"]["unchanged"]
+            .as_str()
+            .unwrap()
+            .starts_with("the entitlement is already cancelled"),
+        "{del:#}"
+    );
+    assert_eq!(
+        del["outcome"]["receipts"][0]["event_type"],
+        "entitlement_updated"
+    );
+    assert_eq!(
+        ws.state(now, "acct-1001")["entitlement"]["standing"],
+        "cancelled"
+    );
+}
+
+#[test]
+fn a_gcp_cancelling_after_a_pending_cancellation_is_accepted_and_changes_nothing() {
+    let ws = Ws::new();
+    let now = "2026-06-16T12:00:00Z";
+    let (c, report) = ws.import(
+        now,
+        "gcp",
+        Some(GCP_RES),
+        &[
+            "gcp/02_entitlement_active.json",
+            "gcp/11_entitlement_pending_cancellation.json",
+            "gcp/13_entitlement_cancelling.json",
+        ],
+    );
+    assert_eq!(c, 0, "{report:#}");
+    assert_eq!(statuses(&report), ["accepted"; 3]);
+    assert!(
+        report["results"][2]["outcome"]["unchanged"]
+            .as_str()
+            .unwrap()
+            .starts_with("a cancellation is already pending"),
+        "{report:#}"
+    );
+    let s = ws.state(now, "acct-1001");
+    assert_eq!(
+        (
+            &s["entitlement"]["standing"],
+            &s["entitlement"]["pending"]["kind"]
+        ),
+        (&json!("active"), &json!("cancellation"))
+    );
+    ws.ok(now, &["receipts", "verify", "--tenant", "acct-1001"]);
+}
+
+#[test]
+fn tai_s_own_events_are_still_refused_when_they_change_nothing() {
+    // Only marketplace notifications, delivered at least once and in no order, are taken as
+    // they stand; an operator's own second cancellation is a mistake worth saying.
+    let ws = Ws::new();
+    let now = "2026-03-01T12:00:00Z";
+    ws.accept(now, "gcp", Some(GCP_RES), "gcp/02_entitlement_active.json");
+    ws.accept(
+        now,
+        "gcp",
+        Some(GCP_RES),
+        "gcp/14_entitlement_cancelled.json",
+    );
+    let event = write(
+        &ws,
+        "cancel.json",
+        &json!({"event_type": "entitlement.cancelled", "tenant_id": "acct-1001"}),
+    );
+    let out = ws.tai(now, &["event", "--file", &event, "--format", "json"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert_eq!(json(&out)["refusal"]["code"], "no_entitlement");
+}

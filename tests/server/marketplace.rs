@@ -72,3 +72,89 @@ async fn an_aws_contract_update_without_records_ends_nothing() {
     assert_eq!(t.body["entitlement"]["standing"], "active", "{}", t.body);
     assert_eq!(t.body["entitlement"]["sku_id"], "rollback-guard-base");
 }
+
+/// Routine GCP news that changes nothing (a second word of a pending cancellation, an
+/// activation the entitlement resource says is over) is acknowledged with 200, recorded, so
+/// that Pub/Sub stops delivering it.
+#[tokio::test(flavor = "multi_thread")]
+async fn gcp_news_that_changes_nothing_is_acknowledged() {
+    let (_d, state) = state_dir();
+    let catalog = fixture("catalog");
+    let records = fixture("gcp/resources");
+    let s = Server::start(
+        &state,
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--marketplace-records",
+            records.to_str().unwrap(),
+            "--now",
+            "2026-06-16T12:00:00Z",
+        ],
+    );
+    let gcp = "/v1/marketplace/gcp";
+    for file in [
+        "02_entitlement_active",
+        "11_entitlement_pending_cancellation",
+    ] {
+        let r = post(
+            &s,
+            Some(ADMIN),
+            gcp,
+            &notification(&format!("gcp/{file}.json")),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{file}: {}", r.body);
+    }
+    let r = post(
+        &s,
+        Some(ADMIN),
+        gcp,
+        &notification("gcp/13_entitlement_cancelling.json"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "accepted");
+    assert!(
+        r.body["outcome"]["unchanged"]
+            .as_str()
+            .unwrap()
+            .starts_with("a cancellation is already pending"),
+        "{}",
+        r.body
+    );
+    drop(s);
+
+    let (_d2, state2) = state_dir();
+    let cancelled = fixture("gcp/resources/ent-0001@2026-07-01T00-00-00.json");
+    let s = Server::start(
+        &state2,
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--marketplace-records",
+            cancelled.to_str().unwrap(),
+            "--now",
+            "2026-07-02T12:00:00Z",
+        ],
+    );
+    let r = post(
+        &s,
+        Some(ADMIN),
+        gcp,
+        &notification("gcp/02_entitlement_active.json"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body["unchanged"]
+            .as_str()
+            .unwrap()
+            .contains("ENTITLEMENT_CANCELLED"),
+        "{}",
+        r.body
+    );
+    let t = get(&s, Some(ADMIN), "/v1/tenants/acct-1001").await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.body);
+    assert!(t.body["entitlement"].is_null(), "{}", t.body);
+}
