@@ -361,3 +361,74 @@ fn tai_s_own_events_are_still_refused_when_they_change_nothing() {
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert_eq!(json(&out)["refusal"]["code"], "no_entitlement");
 }
+
+// ---------------------------------------------------------------- Azure: failed operations
+
+const AZ_TENANT: &str = "37f9dea2-4345-438f-b0bd-03d40d28c7e0";
+
+fn azure_with_status(ws: &Ws, file: &str, status: &str) -> String {
+    let mut body = super::marketplace::read_fixture(&format!("azure/{file}.json"));
+    body["status"] = json!(status);
+    write(ws, &format!("{file}_{status}.json"), &body)
+}
+
+#[test]
+fn an_azure_plan_change_that_fails_after_it_was_applied_is_undone() {
+    let ws = Ws::new();
+    let now = "2026-03-10T12:00:00Z";
+    let failed = azure_with_status(&ws, "change_plan", "Failed");
+    let (c, report) = ws.import(
+        now,
+        "azure",
+        None,
+        &["azure/subscribe.json", "azure/change_plan.json", &failed],
+    );
+    assert_eq!(c, 0, "{report:#}");
+    assert_eq!(statuses(&report), ["accepted"; 3]);
+    let undo = &report["results"][2];
+    assert_eq!(
+        (&undo["event"]["event_type"], &undo["event"]["sku_id"]),
+        (&json!("entitlement.synced"), &json!("rollback-guard-base")),
+        "{undo:#}"
+    );
+    let s = ws.state(now, AZ_TENANT);
+    assert_eq!(
+        (&s["entitlement"]["sku_id"], &s["entitlement"]["quantity"]),
+        (&json!("rollback-guard-base"), &json!(5)),
+        "back on the plan Azure kept: {s:#}"
+    );
+    assert!(!super::marketplace::tools(&s).contains(&"ac_rollback_orchestrator".to_owned()));
+
+    // A failure of a change that was never applied leaves the plan as it is.
+    let ws = Ws::new();
+    let failed = azure_with_status(&ws, "change_plan", "Conflict");
+    let (c, report) = ws.import(now, "azure", None, &["azure/subscribe.json", &failed]);
+    assert_eq!(c, 0, "{report:#}");
+    assert_eq!(
+        ws.state(now, AZ_TENANT)["entitlement"]["sku_id"],
+        "rollback-guard-base"
+    );
+}
+
+#[test]
+fn another_failed_azure_operation_says_an_applied_change_stands() {
+    let ws = Ws::new();
+    let now = "2026-03-25T00:00:00Z";
+    let failed = azure_with_status(&ws, "suspend", "Failed");
+    let (c, report) = ws.import(
+        now,
+        "azure",
+        None,
+        &["azure/subscribe.json", "azure/suspend.json", &failed],
+    );
+    assert_eq!(c, 3, "{report:#}");
+    let u = &report["results"][2]["unmappable"];
+    assert_eq!(u["reason"], "not_completed");
+    assert!(
+        u["message"]
+            .as_str()
+            .unwrap()
+            .contains("a change applied earlier on its `InProgress` stands (it is not undone)"),
+        "{u:#}"
+    );
+}
