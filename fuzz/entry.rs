@@ -209,7 +209,7 @@ pub fn marketplace(data: &[u8]) {
         _ => Marketplace::Azure,
     };
     let (notification, record) = text.split_once("\n---RECORD---\n").unwrap_or((text, ""));
-    let mut records = Offline::empty();
+    let mut records = Offline::empty("--resources");
     if let Ok(record) = serde_json::from_str::<Value>(record) {
         let _ = records.add(Path::new("record.json"), &record);
     }

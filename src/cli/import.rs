@@ -101,8 +101,8 @@ struct Report {
 
 pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let resources = match &args.resources {
-        Some(path) => Offline::load(path)?,
-        None => Offline::empty(),
+        Some(path) => Offline::load(path, "--resources")?,
+        None => Offline::empty("--resources"),
     };
     let ws = open(global)?;
     let ctx = ws.marketplace_context(&resources);
@@ -265,7 +265,12 @@ fn print_human(r: &Report) -> anyhow::Result<()> {
     );
     match (&m.outcome, &r.outcome) {
         (MappedOutcome::Event(e), Some(o)) => match &o.refusal {
-            None => writeln!(out, "{head}: {} accepted", describe(e))?,
+            None => match &o.unchanged {
+                None => writeln!(out, "{head}: {} accepted", describe(e))?,
+                Some(note) => {
+                    writeln!(out, "{head}: {} accepted, unchanged — {note}", describe(e))?
+                }
+            },
             Some(refusal) => writeln!(
                 out,
                 "{head}: {} refused: {} — {}",
@@ -276,6 +281,9 @@ fn print_human(r: &Report) -> anyhow::Result<()> {
         },
         (MappedOutcome::Unmappable(u), _) => {
             writeln!(out, "{head}: not mapped: {} — {}", u.reason, u.message)?;
+        }
+        (MappedOutcome::Unchanged(note), _) => {
+            writeln!(out, "{head}: accepted, unchanged — {note}")?;
         }
         (MappedOutcome::Event(e), None) => writeln!(out, "{head}: {}", describe(e))?,
     }

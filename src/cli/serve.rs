@@ -265,8 +265,8 @@ pub(super) fn launch(
     let workspace = open(global)?.with_observer(hub.clone());
     prepare(&workspace)?;
     let records = match &args.marketplace_records {
-        Some(path) => crate::marketplace::Offline::load(path)?,
-        None => crate::marketplace::Offline::empty(),
+        Some(path) => crate::marketplace::Offline::load(path, "--marketplace-records")?,
+        None => crate::marketplace::Offline::empty("--marketplace-records"),
     };
     let options = ServeOptions {
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),

@@ -21,7 +21,7 @@ mod resolve;
 #[cfg(test)]
 mod tests;
 
-pub use resolve::resolve;
+pub use resolve::{resolve, unchanged};
 
 vocabulary! {
     /// The lifecycle events a marketplace sends.
@@ -146,6 +146,10 @@ pub struct EntitlementEvent {
     /// redelivery can be recognised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<EventId>,
+    /// When the marketplace made the change (GCP's `updateTime`). A marketplace event older
+    /// than the latest change applied to the entitlement is stale: accepted, nothing changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<Timestamp>,
 }
 
 impl EntitlementEvent {
@@ -162,6 +166,7 @@ impl EntitlementEvent {
             quantity: None,
             source: None,
             event_id: None,
+            changed_at: None,
         }
     }
 }
@@ -277,6 +282,10 @@ pub struct Entitlement {
     /// A change announced but not in force yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+    /// The marketplace's time of the latest change applied (the newest `changed_at` of the
+    /// events that made it), against which a late notification is found stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<Timestamp>,
 }
 
 impl Entitlement {

@@ -14,6 +14,62 @@ pub fn resolve(
     event: &EntitlementEvent,
     now: Timestamp,
 ) -> Result<Entitlement, Refusal> {
+    let mut new = transition(catalog, current, event, now)?;
+    new.changed_at = current.and_then(|c| c.changed_at).max(event.changed_at);
+    Ok(new)
+}
+
+/// Why a marketplace's event changes nothing, when it does not: it is older than the latest
+/// change applied, or the entitlement already stands where the event would take it (a
+/// redelivery under a new id, two notifications for one change). Marketplaces deliver at
+/// least once and in no order, and each notification says what the entitlement now is, so
+/// such an event is accepted as it stands rather than refused (a refusal makes the
+/// marketplace deliver it again, for days). Events sent as tai's own (`tai event`, no
+/// `source`) are always decided by [`resolve`].
+pub fn unchanged(
+    current: Option<&Entitlement>,
+    event: &EntitlementEvent,
+    now: Timestamp,
+) -> Option<String> {
+    let source = event.source?;
+    let cur = current?;
+    let kind = event.event_type;
+    if let (Some(at), Some(applied)) = (event.changed_at, cur.changed_at)
+        && at < applied
+    {
+        return Some(format!(
+            "{source}'s change of {at} is older than the latest one applied ({applied}): \
+             {kind} is stale, nothing changes"
+        ));
+    }
+    let already = match kind {
+        EventKind::Cancelled | EventKind::Withdrawn if cur.status == Status::Cancelled => {
+            "the entitlement is already cancelled"
+        }
+        EventKind::CancellationPending
+            if cur.status != Status::Cancelled && cur.pending == Some(Pending::Cancellation) =>
+        {
+            "a cancellation is already pending"
+        }
+        EventKind::Suspended if cur.status == Status::Suspended => {
+            "the entitlement is already suspended"
+        }
+        EventKind::Expired
+            if cur.status != Status::Cancelled && cur.standing(now) == Standing::Expired =>
+        {
+            "the entitlement has already expired"
+        }
+        _ => return None,
+    };
+    Some(format!("{already}: {kind} from {source} changes nothing"))
+}
+
+fn transition(
+    catalog: &Catalog,
+    current: Option<&Entitlement>,
+    event: &EntitlementEvent,
+    now: Timestamp,
+) -> Result<Entitlement, Refusal> {
     let live = current.filter(|e| !matches!(e.standing(now), Standing::Cancelled));
     // An entitlement the tenant holds (or held until it expired): bought, not cancelled.
     let bought = live.filter(|e| e.status != Status::Pending);
@@ -468,5 +524,6 @@ fn grant(
         status,
         quantity: event.quantity,
         pending: None,
+        changed_at: None,
     })
 }

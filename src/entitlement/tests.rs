@@ -431,3 +431,50 @@ fn malformed_event_keeps_tenant() {
     let err = parse_event(&v).unwrap_err();
     assert_eq!(err.tenant.unwrap().as_str(), "acme");
 }
+
+#[test]
+fn a_marketplace_event_that_changes_nothing_says_why_and_tai_s_own_does_not() {
+    let cat = catalog();
+    let at = |secs| Some(Timestamp::from_secs(secs));
+    let from_gcp = |kind, changed| {
+        let mut e = ev(kind, None);
+        e.source = Some(Marketplace::Gcp);
+        e.changed_at = changed;
+        e
+    };
+    let mut bought = activate();
+    bought.changed_at = at(500);
+    let active = resolve(&cat, None, &bought, NOW).unwrap();
+    assert_eq!(active.changed_at, at(500), "the change applied is kept");
+    let approve = resolve(&cat, Some(&active), &ev(EventKind::Renewed, None), NOW).unwrap();
+    assert_eq!(
+        approve.changed_at,
+        at(500),
+        "an event without a time keeps it"
+    );
+
+    // Older than the latest change applied: stale, whatever it says.
+    let late = from_gcp(EventKind::Suspended, at(400));
+    let note = unchanged(Some(&active), &late, NOW).unwrap();
+    assert!(note.contains("stale"), "{note}");
+    assert_eq!(
+        unchanged(Some(&active), &from_gcp(EventKind::Suspended, at(600)), NOW),
+        None
+    );
+
+    // Already where it would take it.
+    let cancel = from_gcp(EventKind::Cancelled, at(700));
+    let cancelled = resolve(&cat, Some(&active), &cancel, NOW).unwrap();
+    let again = from_gcp(EventKind::Cancelled, at(800));
+    assert!(
+        unchanged(Some(&cancelled), &again, NOW)
+            .unwrap()
+            .starts_with("the entitlement is already cancelled")
+    );
+    // tai's own event (no `source`) is decided by the resolver, which refuses it.
+    let own = ev(EventKind::Cancelled, None);
+    assert_eq!(unchanged(Some(&cancelled), &own, NOW), None);
+    assert!(resolve(&cat, Some(&cancelled), &own, NOW).is_err());
+    // Nothing to compare with: the resolver decides.
+    assert_eq!(unchanged(None, &again, NOW), None);
+}

@@ -10,7 +10,7 @@ use crate::receipts::{MetadataBuilder, Receipt};
 use crate::registry::SurfaceDiff;
 use crate::vocab::{EventType, GovernorState, ReasonCode};
 
-use super::once::event_identity;
+use super::once::{UNCHANGED, event_identity};
 use super::tenant::Draft;
 use super::{Env, EventOutcome, Tenant};
 
@@ -42,9 +42,12 @@ impl Tenant {
         event: &EntitlementEvent,
         mut receipts: Vec<Receipt>,
     ) -> EventOutcome {
-        let resolved = entitlement::resolve(env.catalog, self.entitlement.as_ref(), event, env.now);
         let mut metadata = MetadataBuilder::new();
         metadata.insert_struct("event", &event);
+        if let Some(note) = entitlement::unchanged(self.entitlement.as_ref(), event, env.now) {
+            return self.record_unchanged(env, receipts, metadata, note);
+        }
+        let resolved = entitlement::resolve(env.catalog, self.entitlement.as_ref(), event, env.now);
         let before = self.tools.clone();
         match resolved {
             Err(refusal) => self.refuse_event(env, receipts, metadata, refusal),
@@ -74,6 +77,7 @@ impl Tenant {
                 EventOutcome {
                     accepted: true,
                     refusal: None,
+                    unchanged: None,
                     surface: SurfaceDiff::between(&before, &self.tools),
                     state: self.state,
                     receipts,
@@ -113,6 +117,54 @@ impl Tenant {
         outcome
     }
 
+    /// Records, for this tenant, a marketplace notification that changes nothing (its
+    /// marketplace's record contradicts it): accepted, the entitlement as it stands.
+    pub fn acknowledge_raw(&mut self, env: &Env<'_>, raw: &Value, note: String) -> EventOutcome {
+        let (kind, event_id) = event_identity(raw);
+        if let Some(repeat) = self.repeated_event(kind, event_id, None) {
+            return repeat;
+        }
+        let receipts = self.tick(env);
+        let ticked = receipts.len();
+        let mut metadata = MetadataBuilder::new();
+        metadata.insert_value("event", raw);
+        let outcome = self.record_unchanged(env, receipts, metadata, note);
+        self.remember_event(kind, event_id, outcome.receipts.get(ticked));
+        outcome
+    }
+
+    /// Records an accepted event that changes nothing: an `entitlement_updated` receipt with
+    /// the entitlement as it stands and, as `unchanged`, why.
+    fn record_unchanged(
+        &mut self,
+        env: &Env<'_>,
+        mut receipts: Vec<Receipt>,
+        mut metadata: MetadataBuilder,
+        note: String,
+    ) -> EventOutcome {
+        metadata.insert_struct("entitlement", &self.entitlement);
+        metadata.insert(UNCHANGED, &note);
+        let to = self.state;
+        receipts.push(self.seal(
+            env,
+            Draft {
+                event: EventType::EntitlementUpdated,
+                to,
+                reason: None,
+                metadata,
+            },
+        ));
+        EventOutcome {
+            accepted: true,
+            refusal: None,
+            unchanged: Some(note),
+            surface: SurfaceDiff::default(),
+            state: self.state,
+            receipts,
+            repeat_of: None,
+        }
+    }
+
     /// Records a refused event: nothing changes but the chain.
     fn refuse_event(
         &mut self,
@@ -135,6 +187,7 @@ impl Tenant {
         EventOutcome {
             accepted: false,
             refusal: Some(refusal),
+            unchanged: None,
             surface: SurfaceDiff::default(),
             state: self.state,
             receipts,

@@ -96,6 +96,7 @@ impl Tenant {
                         r.seq
                     ),
                 }),
+                unchanged: None,
                 surface: SurfaceDiff::default(),
                 state: self.state,
                 receipts: Vec::new(),
@@ -109,6 +110,11 @@ impl Tenant {
         Some(EventOutcome {
             accepted: r.body.event_type != EventType::EntitlementUpdateRefused,
             refusal,
+            unchanged: r
+                .body
+                .metadata
+                .get(UNCHANGED)
+                .and_then(|m| m.as_str().map(str::to_owned)),
             surface: SurfaceDiff::default(),
             state: r.body.state_to,
             receipts: Vec::new(),
@@ -221,6 +227,9 @@ fn same_event(a: &Value, b: &Value) -> bool {
 fn event_key(kind: &str, id: &str) -> String {
     format!("{kind} {id}")
 }
+
+/// The metadata key of why an accepted event changed nothing.
+pub(super) const UNCHANGED: &str = "unchanged";
 
 fn message(r: &Receipt) -> Option<String> {
     r.body

@@ -95,6 +95,10 @@ pub struct EventOutcome {
     pub accepted: bool,
     /// Why it was refused, if it was.
     pub refusal: Option<Refusal>,
+    /// Why an accepted marketplace event changed nothing, when it did not: it was stale, or
+    /// the entitlement already stood where it would take it (recorded as such).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchanged: Option<String>,
     /// How the tool surface changed.
     pub surface: SurfaceDiff,
     /// The governor state after the event.

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{
     At, Context, FieldError, Mapped, MappedOutcome, Marketplace, NotificationError, Problem,
-    Unmappable, UnmappableReason, event, named, no_sku,
+    ResourceError, Unmappable, UnmappableReason, event, named, no_sku,
 };
 use crate::clock::Timestamp;
 use crate::entitlement::{EventKind, OPEN_ENDED};
@@ -151,22 +151,27 @@ pub struct Entitlement {
     pub expiration: Option<Timestamp>,
 }
 
-impl Entitlement {
-    /// Reads the records of a GetEntitlements response (`{"Entitlements": [...]}`).
-    pub fn from_response(raw: &Value) -> Result<Vec<Entitlement>, FieldError> {
+/// A GetEntitlements answer: its records, and the query it answers when it says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    /// `Entitlements`.
+    pub records: Vec<Entitlement>,
+    /// `ProductCode`, the request's: the product the answer is for.
+    pub product_code: Option<String>,
+    /// `Filter.CUSTOMER_IDENTIFIER`, the request's: the customers it answers for, those
+    /// without a record included.
+    pub customers: Vec<String>,
+}
+
+impl Answer {
+    /// Reads a GetEntitlements response (`{"Entitlements": [...]}`), with the request's
+    /// `ProductCode` and `Filter` beside it when given.
+    pub fn from_response(raw: &Value) -> Result<Answer, FieldError> {
         let root = At::root(raw);
         root.object()?;
         let list_at = root.get("Entitlements");
-        let Some(list) = list_at.value() else {
-            return Err(list_at.error(Problem::Missing));
-        };
-        let Value::Array(items) = list else {
-            return Err(list_at.error(Problem::WrongType {
-                expected: "an array",
-                found: "another value",
-            }));
-        };
-        items
+        let items = array(&list_at)?.ok_or_else(|| list_at.error(Problem::Missing))?;
+        let records = items
             .iter()
             .enumerate()
             .map(|(i, item)| {
@@ -181,49 +186,103 @@ impl Entitlement {
                     expiration: at.get("ExpirationDate").opt_time()?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, FieldError>>()?;
+        let filter = root.get("Filter");
+        if filter.value().is_some() {
+            filter.object()?;
+        }
+        let customers_at = filter.get("CUSTOMER_IDENTIFIER");
+        let customers = array(&customers_at)?
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                At::nested(c, &format!("{}[{i}]", customers_at.path()))
+                    .str()
+                    .map(str::to_owned)
+            })
+            .collect::<Result<Vec<_>, FieldError>>()?;
+        let product_at = root.get("ProductCode");
+        let product_code = product_at.opt_str()?.map(str::to_owned);
+        if product_code.is_none() && !customers.is_empty() {
+            return Err(product_at.invalid(
+                "(absent)",
+                "must be given with `Filter`: the customers it names are a product's",
+            ));
+        }
+        Ok(Answer {
+            records,
+            product_code,
+            customers,
+        })
+    }
+}
+
+/// An optional JSON array.
+fn array<'a>(at: &At<'a>) -> Result<Option<&'a Vec<Value>>, FieldError> {
+    match at.value() {
+        None => Ok(None),
+        Some(Value::Array(items)) => Ok(Some(items)),
+        Some(_) => Err(at.error(Problem::WrongType {
+            expected: "an array",
+            found: "another value",
+        })),
     }
 }
 
 /// Maps a notification, reading GetEntitlements for subscriptions and contract updates.
 pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationError> {
-    let records = match n.action {
-        Action::SubscribeSuccess | Action::EntitlementUpdated => ctx
-            .resources
-            .aws_entitlements(&n.product_code, n.customer.as_str())?,
-        _ => Vec::new(),
-    };
     let new = |kind| event(kind, Marketplace::Aws, &n.message_id, &n.customer);
+    let records = || {
+        ctx.resources
+            .aws_entitlements(&n.product_code, n.customer.as_str())
+    };
+    let synced = |records: &[Entitlement]| match contract(&n.product_code, records, ctx) {
+        Ok((sku, record)) => {
+            let mut e = new(EventKind::Synced);
+            e.sku_id = Some(sku);
+            e.quantity = record.quantity;
+            e.expiry = Some(record.expiration.unwrap_or(OPEN_ENDED));
+            MappedOutcome::Event(e)
+        }
+        Err(u) => MappedOutcome::Unmappable(u),
+    };
     let outcome = match n.action {
-        Action::SubscribeSuccess | Action::EntitlementUpdated if !records.is_empty() => {
-            match contract(&n.product_code, &records, ctx) {
-                Ok((sku, record)) => {
-                    let mut e = new(EventKind::Synced);
-                    e.sku_id = Some(sku);
-                    e.quantity = record.quantity;
-                    e.expiry = Some(record.expiration.unwrap_or(OPEN_ENDED));
+        Action::SubscribeSuccess => match records() {
+            Ok(records) if !records.is_empty() => synced(&records),
+            answer => match ctx.listings.aws(&n.product_code, None) {
+                // A subscription product: AWS keeps no records for it.
+                Some(found) => {
+                    let mut e = new(EventKind::Activated);
+                    e.sku_id = Some(found.sku.sku_id.clone());
+                    e.expiry = Some(OPEN_ENDED);
                     MappedOutcome::Event(e)
                 }
-                Err(u) => MappedOutcome::Unmappable(u),
+                None => {
+                    answer?;
+                    return Err(ResourceError::NotFound {
+                        what: "AWS entitlement record for customer",
+                        id: n.customer.to_string(),
+                        hint: format!(
+                            " of product `{}`: GetEntitlements answers none, and no SKU lists the \
+                             product code alone (a subscription); a contract's subscribe-success \
+                             needs its record, which AWS may add a moment later",
+                            n.product_code
+                        ),
+                    }
+                    .into());
+                }
+            },
+        },
+        Action::EntitlementUpdated => {
+            let records = records()?;
+            if records.is_empty() {
+                // GetEntitlements answers that the customer has nothing left: the contract ended.
+                MappedOutcome::Event(new(EventKind::Expired))
+            } else {
+                synced(&records)
             }
         }
-        Action::SubscribeSuccess => match ctx.listings.aws(&n.product_code, None) {
-            Some(found) => {
-                let mut e = new(EventKind::Activated);
-                e.sku_id = Some(found.sku.sku_id.clone());
-                e.expiry = Some(OPEN_ENDED);
-                MappedOutcome::Event(e)
-            }
-            None => MappedOutcome::Unmappable(no_sku(
-                &format!(
-                    "AWS product code `{}` (a subscription: GetEntitlements has no records for customer `{}`)",
-                    n.product_code, n.customer
-                ),
-                None,
-            )),
-        },
-        // No record left for the customer: the contract ended.
-        Action::EntitlementUpdated => MappedOutcome::Event(new(EventKind::Expired)),
         Action::SubscribeFail => MappedOutcome::Unmappable(Unmappable {
             reason: UnmappableReason::NotCompleted,
             message: format!(
@@ -380,7 +439,7 @@ mod tests {
 
     #[test]
     fn reads_get_entitlements_records() {
-        let records = Entitlement::from_response(&json!({
+        let answer = Answer::from_response(&json!({
             "Entitlements": [{
                 "ProductCode": "p", "Dimension": "pro", "CustomerIdentifier": "C1",
                 "Value": {"IntegerValue": 10}, "ExpirationDate": 1798761600
@@ -388,13 +447,33 @@ mod tests {
             "NextToken": null
         }))
         .unwrap();
+        let records = &answer.records;
         assert_eq!(records[0].quantity, Some(10));
         assert_eq!(
             records[0].expiration,
             Some(Timestamp::from_secs(1_798_761_600))
         );
-        let e = Entitlement::from_response(&json!({"Entitlements": [{"ProductCode": "p"}]}))
-            .unwrap_err();
+        assert!(answer.customers.is_empty());
+        let e =
+            Answer::from_response(&json!({"Entitlements": [{"ProductCode": "p"}]})).unwrap_err();
         assert_eq!(e.field, "Entitlements[0].CustomerIdentifier");
+        let none = Answer::from_response(&json!({
+            "ProductCode": "p", "Filter": {"CUSTOMER_IDENTIFIER": ["C1"]}, "Entitlements": []
+        }))
+        .unwrap();
+        assert_eq!(
+            (none.product_code.as_deref(), none.customers.as_slice()),
+            (Some("p"), ["C1".to_owned()].as_slice())
+        );
+        let e = Answer::from_response(
+            &json!({"Filter": {"CUSTOMER_IDENTIFIER": ["C1"]}, "Entitlements": []}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "ProductCode");
+        let e = Answer::from_response(
+            &json!({"ProductCode": "p", "Filter": {"CUSTOMER_IDENTIFIER": [7]}, "Entitlements": []}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "Filter.CUSTOMER_IDENTIFIER[0]");
     }
 }

@@ -129,6 +129,11 @@ pub struct Notification {
     pub term_end: Option<Timestamp>,
     /// `subscription.saasSubscriptionStatus`.
     pub subscription_status: Option<String>,
+    /// `subscription.planId`: the plan the subscription is on as the webhook is sent (on a
+    /// failed plan change, the plan it stayed on).
+    pub subscription_plan_id: Option<String>,
+    /// `subscription.quantity`: the seats the subscription holds as the webhook is sent.
+    pub subscription_quantity: Option<u64>,
 }
 
 /// Reads a webhook body.
@@ -169,6 +174,8 @@ pub fn parse(raw: &Value) -> Result<Notification, FieldError> {
             .get("saasSubscriptionStatus")
             .opt_str()?
             .map(str::to_owned),
+        subscription_plan_id: sub.get("planId").opt_str()?.map(str::to_owned),
+        subscription_quantity: sub.get("quantity").opt_count()?,
     })
 }
 
@@ -200,11 +207,41 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
         } else {
             MappedOutcome::Event(e)
         }
+    } else if let Some(plan) = n
+        .subscription_plan_id
+        .as_deref()
+        .filter(|_| matches!(n.action, Action::ChangePlan | Action::ChangeQuantity))
+    {
+        // A failed plan or seat change leaves the subscription as its snapshot says. Its
+        // `InProgress` may have been applied already: the entitlement goes back to the
+        // snapshot's plan and seats (and stays there when it never moved).
+        let mut e = event(
+            EventKind::Synced,
+            Marketplace::Azure,
+            &n.id,
+            &n.subscription_id,
+        );
+        e.quantity = n.subscription_quantity;
+        let offer = n.offer_id.as_deref().unwrap_or_default();
+        match ctx.listings.azure(offer, plan) {
+            Some(found) => {
+                e.sku_id = Some(found.sku.sku_id.clone());
+                MappedOutcome::Event(e)
+            }
+            None => MappedOutcome::Unmappable(no_sku(
+                &format!(
+                    "Azure offer `{offer}` plan `{plan}` (the subscription's, after a failed {})",
+                    n.action.as_str()
+                ),
+                Some(plan),
+            )),
+        }
     } else {
         MappedOutcome::Unmappable(Unmappable {
             reason: UnmappableReason::NotCompleted,
             message: format!(
-                "{} reports status `{:?}`: the operation did not happen, so nothing changes",
+                "{} reports status `{:?}`: the operation did not complete, and nothing changes \
+                 now; a change applied earlier on its `InProgress` stands (it is not undone)",
                 n.action.as_str(),
                 n.status
             ),

@@ -326,9 +326,7 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
             (EventKind::Withdrawn, None)
         }
         EventType::Deleted => (EventKind::Cancelled, None),
-        EventType::OfferEnded if resource.state_is("ENTITLEMENT_CANCELLED") => {
-            (EventKind::Cancelled, None)
-        }
+        EventType::OfferEnded if resource.state_is(CANCELLED) => (EventKind::Cancelled, None),
         EventType::OfferEnded => (EventKind::Synced, plan),
         EventType::Suspended => (EventKind::Suspended, None),
         EventType::Reinstated => (EventKind::Reinstated, None),
@@ -338,10 +336,17 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
         kind,
         EventKind::Requested | EventKind::Activated | EventKind::PlanChanged | EventKind::Synced
     );
-    let outcome = if needs_sku {
+    let new = || {
+        let mut e = event(kind, Marketplace::Gcp, &n.event_id, &tenant);
+        e.changed_at = n.update_time;
+        e
+    };
+    let outcome = if let Some(note) = contradicted(n, &resource, kind) {
+        MappedOutcome::Unchanged(note)
+    } else if needs_sku {
         match sku(plan_of_event) {
             Ok(id) => {
-                let mut e = event(kind, Marketplace::Gcp, &n.event_id, &tenant);
+                let mut e = new();
                 e.sku_id = Some(id);
                 if matches!(kind, EventKind::Activated | EventKind::Synced) {
                     e.expiry = Some(OPEN_ENDED);
@@ -351,7 +356,7 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
             Err(u) => MappedOutcome::Unmappable(u),
         }
     } else {
-        MappedOutcome::Event(event(kind, Marketplace::Gcp, &n.event_id, &tenant))
+        MappedOutcome::Event(new())
     };
     Ok(Mapped {
         marketplace: Marketplace::Gcp,
@@ -361,6 +366,29 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
         outcome,
     })
 }
+
+/// Why the entitlement resource contradicts a notification, when it does: it says the
+/// entitlement is cancelled while the notification would grant, keep or change it. Google
+/// delivers through Pub/Sub in no order and asks providers to act on the entitlement's
+/// current state, so such a notification is late: it must not bring a cancelled
+/// entitlement back.
+fn contradicted(n: &Notification, resource: &Entitlement, kind: EventKind) -> Option<String> {
+    let ends = matches!(kind, EventKind::Cancelled | EventKind::Withdrawn);
+    if ends || !resource.state_is(CANCELLED) {
+        return None;
+    }
+    let at = resource
+        .update_time
+        .map_or_else(String::new, |t| format!(" as of {t}"));
+    Some(format!(
+        "{} for GCP entitlement `{}`: the entitlement resource is `{CANCELLED}`{at}; a late \
+         notification changes nothing",
+        n.event_type.as_str(),
+        n.entitlement_id
+    ))
+}
+
+const CANCELLED: &str = "ENTITLEMENT_CANCELLED";
 
 #[cfg(test)]
 mod tests {

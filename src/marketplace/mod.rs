@@ -92,14 +92,15 @@ pub struct FieldError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResourceError {
     /// No resource answers for the notification.
-    #[error("no {what} `{id}` among the resources{hint}")]
+    #[error("no {what} `{id}`{hint}")]
     NotFound {
         /// What was looked up (e.g. `GCP entitlement`).
         what: &'static str,
         /// Its id.
         id: String,
-        /// How to provide one.
-        hint: &'static str,
+        /// The rest of the sentence: where it was looked for and how to provide it, naming
+        /// the option that gives records.
+        hint: String,
     },
     /// Two resources answer differently for the same thing.
     #[error("{what} `{id}` is given twice, differently: in `{first}` and in `{second}`")]
@@ -199,6 +200,9 @@ pub enum MappedOutcome {
     Event(EntitlementEvent),
     /// Why there is none.
     Unmappable(Unmappable),
+    /// Why the notification changes nothing: the marketplace's own record contradicts it (a
+    /// late delivery). Accepted and recorded as such, so the marketplace stops delivering it.
+    Unchanged(String),
 }
 
 /// What the adapters read besides the notification: the catalog (through its listings), the
@@ -233,7 +237,10 @@ pub trait Resources: fmt::Debug {
         updated: Option<Timestamp>,
     ) -> Result<gcp::Entitlement, ResourceError>;
 
-    /// GetEntitlements for `product_code`, filtered by `customer` (every page).
+    /// GetEntitlements for `product_code`, filtered by `customer` (every page). An empty list
+    /// means the customer has no entitlement (a live GetEntitlements answering that filter
+    /// with no record); an answer that is not there is [`ResourceError::NotFound`], never
+    /// an empty list.
     fn aws_entitlements(
         &self,
         product_code: &str,

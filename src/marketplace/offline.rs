@@ -7,6 +7,12 @@
 //! The same GCP entitlement may be given several times, at different `updateTime`s: a
 //! notification reads the one of its own `updateTime`, else the latest before it, else the
 //! latest (what the live API would answer now).
+//!
+//! A GetEntitlements answer is per customer. Its records answer for the customers they name;
+//! a customer with no record at all is named by the request's own fields beside the answer,
+//! `ProductCode` and `Filter.CUSTOMER_IDENTIFIER`, as GetEntitlements is asked. A customer no
+//! answer names is not known to have none: the lookup says the answer is missing, so a
+//! contract is never ended for want of a file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -65,23 +71,35 @@ const RECORDS: Reading = Reading {
     missing: "check the path given to --resources or --marketplace-records",
 };
 
+/// Part of one customer's GetEntitlements answer: a record, or `None` for an answer that
+/// names the customer and has no record for them; with the file it came from.
+type AwsAnswer = (Option<aws::Entitlement>, String);
+
 /// API answers read from files.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Offline {
     /// GCP entitlements by id, each snapshot with the file it came from.
     gcp: HashMap<String, Vec<(gcp::Entitlement, String)>>,
-    /// GetEntitlements records by (product code, customer), with their file.
-    aws: HashMap<(String, String), Vec<(aws::Entitlement, String)>>,
+    /// GetEntitlements answers by (product code, customer).
+    aws: HashMap<(String, String), Vec<AwsAnswer>>,
+    /// The command-line option that gives these records, named in what a lookup misses.
+    option: &'static str,
 }
 
 impl Offline {
-    /// No answers at all: every lookup says what is missing.
-    pub fn empty() -> Self {
-        Offline::default()
+    /// No answers at all, as given with `option` (`--resources`): every lookup says what is
+    /// missing and where to give it.
+    pub fn empty(option: &'static str) -> Self {
+        Offline {
+            gcp: HashMap::new(),
+            aws: HashMap::new(),
+            option,
+        }
     }
 
-    /// Reads `path`: one answer file, or every `*.json` file of a directory (in name order).
-    pub fn load(path: &Path) -> Result<Self, OfflineError> {
+    /// Reads `path`, given with `option`: one answer file, or every `*.json` file of a
+    /// directory (in name order).
+    pub fn load(path: &Path, option: &'static str) -> Result<Self, OfflineError> {
         let io = |source| OfflineError::Io {
             path: path.to_path_buf(),
             source,
@@ -98,7 +116,7 @@ impl Offline {
         } else {
             files.push(path.to_path_buf());
         }
-        let mut out = Offline::empty();
+        let mut out = Offline::empty(option);
         for file in files {
             let text = intake::read_text(&file, &RECORDS)
                 .map_err(|d| OfflineError::Read(d.to_string()))?;
@@ -119,11 +137,23 @@ impl Offline {
             error,
         };
         if value.get("Entitlements").is_some() {
-            for r in aws::Entitlement::from_response(value).map_err(malformed)? {
+            let answer = aws::Answer::from_response(value).map_err(malformed)?;
+            let mut named: Vec<(String, String)> = Vec::new();
+            for r in answer.records {
+                let key = (r.product_code.clone(), r.customer.clone());
+                named.push(key.clone());
                 self.aws
-                    .entry((r.product_code.clone(), r.customer.clone()))
+                    .entry(key)
                     .or_default()
-                    .push((r, name.clone()));
+                    .push((Some(r), name.clone()));
+            }
+            if let Some(product) = &answer.product_code {
+                for customer in answer.customers {
+                    let key = (product.clone(), customer);
+                    if !named.contains(&key) {
+                        self.aws.entry(key).or_default().push((None, name.clone()));
+                    }
+                }
             }
             return Ok(());
         }
@@ -189,7 +219,11 @@ fn pick<'s>(
         .or_else(|| latest(snapshots.iter().collect()))
         .unwrap_or_default();
     let Some((first, first_file)) = chosen.first() else {
-        return Err(not_found(id));
+        return Err(ResourceError::NotFound {
+            what: "GCP entitlement",
+            id: id.to_owned(),
+            hint: " among the records".to_owned(),
+        });
     };
     if let Some((_, other_file)) = chosen.iter().find(|(r, _)| r != first) {
         return Err(ResourceError::Ambiguous {
@@ -202,21 +236,21 @@ fn pick<'s>(
     Ok(first)
 }
 
-fn not_found(id: &str) -> ResourceError {
-    ResourceError::NotFound {
-        what: "GCP entitlement",
-        id: id.to_owned(),
-        hint: "; give its Procurement API resource with --resources",
-    }
-}
-
 impl Resources for Offline {
     fn gcp_entitlement(
         &self,
         id: &str,
         updated: Option<Timestamp>,
     ) -> Result<gcp::Entitlement, ResourceError> {
-        let snapshots = self.gcp.get(id).ok_or_else(|| not_found(id))?;
+        let not_found = || ResourceError::NotFound {
+            what: "GCP entitlement",
+            id: id.to_owned(),
+            hint: format!(
+                " among the records; give its Procurement API resource with {}",
+                self.option
+            ),
+        };
+        let snapshots = self.gcp.get(id).ok_or_else(not_found)?;
         pick(id, snapshots, updated).cloned()
     }
 
@@ -226,20 +260,29 @@ impl Resources for Offline {
         customer: &str,
     ) -> Result<Vec<aws::Entitlement>, ResourceError> {
         let key = (product_code.to_owned(), customer.to_owned());
-        let Some(records) = self.aws.get(&key) else {
-            return Ok(Vec::new());
+        let Some(answers) = self.aws.get(&key) else {
+            return Err(ResourceError::NotFound {
+                what: "AWS GetEntitlements answer for customer",
+                id: customer.to_owned(),
+                hint: format!(
+                    " of product `{product_code}` among the records; give the customer's \
+                     GetEntitlements response with {} (an answer with no record names the \
+                     customer in `Filter.CUSTOMER_IDENTIFIER`, beside `ProductCode`)",
+                    self.option
+                ),
+            });
         };
-        // One GetEntitlements answer per customer: records from two files would be two
+        // One GetEntitlements answer per customer: answers from two files would be two
         // different moments, and which one stands cannot be told.
-        if let Some((_, other)) = records.iter().find(|(_, f)| *f != records[0].1) {
+        if let Some((_, other)) = answers.iter().find(|(_, f)| *f != answers[0].1) {
             return Err(ResourceError::Ambiguous {
                 what: "AWS entitlements of customer",
                 id: customer.to_owned(),
-                first: records[0].1.clone(),
+                first: answers[0].1.clone(),
                 second: other.clone(),
             });
         }
-        Ok(records.iter().map(|(r, _)| r.clone()).collect())
+        Ok(answers.iter().filter_map(|(r, _)| r.clone()).collect())
     }
 }
 
@@ -264,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_notification_reads_the_snapshot_of_its_time() {
-        let mut o = Offline::empty();
+        let mut o = Offline::empty("--resources");
         o.add(
             Path::new("a.json"),
             &snapshot("base", "2026-01-01T00:00:00Z"),
@@ -303,24 +346,39 @@ mod tests {
 
     #[test]
     fn aws_answers_are_per_customer_and_must_not_disagree() {
-        let mut o = Offline::empty();
+        let mut o = Offline::empty("--resources");
         let answer = json!({"Entitlements": [
             {"ProductCode": "p", "CustomerIdentifier": "C1", "Dimension": "pro"},
             {"ProductCode": "p", "CustomerIdentifier": "C2", "Dimension": "base"}
         ]});
         o.add(Path::new("a.json"), &answer).unwrap();
         assert_eq!(o.aws_entitlements("p", "C1").unwrap().len(), 1);
+        // A customer no answer names is not a customer without entitlements.
+        let e = o.aws_entitlements("p", "C9").unwrap_err();
+        assert!(matches!(e, ResourceError::NotFound { .. }), "{e}");
+        assert!(e.to_string().contains("with --resources"), "{e}");
+        let none = json!({"ProductCode": "p", "Filter": {"CUSTOMER_IDENTIFIER": ["C9", "C1"]},
+                          "Entitlements": []});
+        o.add(Path::new("none.json"), &none).unwrap();
         assert!(o.aws_entitlements("p", "C9").unwrap().is_empty());
-        o.add(Path::new("b.json"), &answer).unwrap();
+        assert!(
+            o.aws_entitlements("q", "C9").is_err(),
+            "an answer is for its product"
+        );
         assert!(matches!(
             o.aws_entitlements("p", "C1"),
+            Err(ResourceError::Ambiguous { .. })
+        ));
+        o.add(Path::new("b.json"), &answer).unwrap();
+        assert!(matches!(
+            o.aws_entitlements("p", "C2"),
             Err(ResourceError::Ambiguous { .. })
         ));
     }
 
     #[test]
     fn files_that_are_not_answers_are_refused() {
-        let mut o = Offline::empty();
+        let mut o = Offline::empty("--resources");
         assert!(matches!(
             o.add(Path::new("x.json"), &json!({"hello": 1})),
             Err(OfflineError::NotAResource { .. })

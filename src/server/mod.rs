@@ -90,7 +90,7 @@ impl AppState {
             workspace,
             hub,
             auth: Arc::new(auth),
-            marketplace: Arc::new(Offline::empty()),
+            marketplace: Arc::new(Offline::empty("--marketplace-records")),
         }))
     }
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{Workspace, WorkspaceError};
 use crate::entitlement::Refusal;
 use crate::governor::EventOutcome;
+use crate::ids::TenantId;
 use crate::marketplace::{
     self, Context, Mapped, MappedOutcome, Marketplace, NotificationError, Resources, Unmappable,
     UnmappableReason,
@@ -18,7 +19,7 @@ use crate::vocab::ReasonCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
-    /// Mapped and accepted.
+    /// Mapped and accepted (or acknowledged as changing nothing).
     Accepted,
     /// Mapped, and refused by the lifecycle (recorded in the tenant's chain).
     Refused,
@@ -66,6 +67,21 @@ impl Workspace {
         Context::new(self.catalog(), resources)
     }
 
+    /// Records, in `tenant`'s chain, a marketplace notification accepted as changing
+    /// nothing (its marketplace's record contradicts it), with `note` saying why.
+    fn acknowledge_event(
+        &self,
+        tenant: &TenantId,
+        raw: &Value,
+        note: String,
+    ) -> Result<EventOutcome, WorkspaceError> {
+        self.run(
+            tenant,
+            move |t, env| t.acknowledge_raw(env, raw, note.clone()),
+            |o| &o.receipts,
+        )
+    }
+
     /// Reads `raw` as a notification from `marketplace`, maps it through `ctx` (from
     /// [`Workspace::marketplace_context`]), and applies the event it maps to. One that maps
     /// to no event is recorded as a refusal in its tenant's chain, never dropped.
@@ -88,14 +104,13 @@ impl Workspace {
                 (status, outcome)
             }
             MappedOutcome::Unmappable(u) => {
-                let record = json!({
-                    "source": mapped.marketplace,
-                    "notification": mapped.notification,
-                    "event_id": mapped.event_id,
-                    "tenant_id": mapped.tenant_id,
-                });
-                let outcome = self.refuse_event(&mapped.tenant_id, &record, refusal(u))?;
+                let outcome = self.refuse_event(&mapped.tenant_id, &record(&mapped), refusal(u))?;
                 (ImportStatus::Unmappable, outcome)
+            }
+            MappedOutcome::Unchanged(note) => {
+                let outcome =
+                    self.acknowledge_event(&mapped.tenant_id, &record(&mapped), note.clone())?;
+                (ImportStatus::Accepted, outcome)
             }
         };
         Ok(Imported {
@@ -104,6 +119,16 @@ impl Workspace {
             outcome,
         })
     }
+}
+
+/// What the chain records of a notification that maps to no event.
+fn record(mapped: &Mapped) -> Value {
+    json!({
+        "source": mapped.marketplace,
+        "notification": mapped.notification,
+        "event_id": mapped.event_id,
+        "tenant_id": mapped.tenant_id,
+    })
 }
 
 /// How a notification that maps to no event is recorded.

@@ -19,6 +19,7 @@ mod governor_record;
 mod help_examples;
 mod iam;
 mod marketplace;
+mod marketplace_delivery;
 mod postgres_ledger;
 mod postgres_signed;
 mod receipts;

@@ -10,32 +10,32 @@ use std::process::{Command, Output};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marketplace")
 }
 
 /// A fixture's path (`rel` may also be an absolute path, kept as it is).
-fn fixture(rel: &str) -> String {
+pub(crate) fn fixture(rel: &str) -> String {
     fixtures().join(rel).display().to_string()
 }
 
-fn read_fixture(rel: &str) -> Value {
+pub(crate) fn read_fixture(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixtures().join(rel)).unwrap()).unwrap()
 }
 
 /// A workspace over the marketplace fixture catalog, in a temporary directory.
-struct Ws {
-    dir: tempfile::TempDir,
+pub(crate) struct Ws {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Ws {
-    fn new() -> Ws {
+    pub(crate) fn new() -> Ws {
         Ws {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn tai(&self, now: &str, args: &[&str]) -> Output {
+    pub(crate) fn tai(&self, now: &str, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_tai"))
             .args(["--state", "st", "--now", now, "--catalog"])
             .arg(fixtures().join("catalog"))
@@ -50,7 +50,7 @@ impl Ws {
     }
 
     /// `tai event import --format json`; the exit code and the report.
-    fn import(
+    pub(crate) fn import(
         &self,
         now: &str,
         from: &str,
@@ -70,27 +70,33 @@ impl Ws {
     }
 
     /// Imports a fixture that must be accepted.
-    fn accept(&self, now: &str, from: &str, resources: Option<&str>, file: &str) -> Value {
+    pub(crate) fn accept(
+        &self,
+        now: &str,
+        from: &str,
+        resources: Option<&str>,
+        file: &str,
+    ) -> Value {
         let (code, report) = self.import(now, from, resources, &[file]);
         assert_eq!(code, 0, "{file}: {report:#}");
         report["results"][0].clone()
     }
 
     /// `tai event VERB --tenant TENANT --format json` (approve, reject, ...).
-    fn lifecycle(&self, now: &str, verb: &str, tenant: &str) -> Output {
+    pub(crate) fn lifecycle(&self, now: &str, verb: &str, tenant: &str) -> Output {
         self.tai(
             now,
             &["event", verb, "--tenant", tenant, "--format", "json"],
         )
     }
 
-    fn state(&self, now: &str, tenant: &str) -> Value {
+    pub(crate) fn state(&self, now: &str, tenant: &str) -> Value {
         let out = self.tai(now, &["state", "--tenant", tenant, "--format", "json"]);
         assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
         json(&out)
     }
 
-    fn ok(&self, now: &str, args: &[&str]) -> Output {
+    pub(crate) fn ok(&self, now: &str, args: &[&str]) -> Output {
         let out = self.tai(now, args);
         assert_eq!(
             code(&out),
@@ -103,20 +109,20 @@ impl Ws {
     }
 }
 
-fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn json(o: &Output) -> Value {
+pub(crate) fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", text(o), String::from_utf8_lossy(&o.stderr)))
 }
 
-fn tools(state: &Value) -> Vec<String> {
+pub(crate) fn tools(state: &Value) -> Vec<String> {
     state["tools"]
         .as_array()
         .unwrap()
@@ -836,7 +842,7 @@ proptest! {
         use base64::Engine as _;
         use tai::marketplace::{self, Context, Marketplace, Offline};
         let catalog = tai::catalog::load::build(&tai::catalog::load::read_dir(&fixtures().join("catalog")).unwrap()).unwrap();
-        let resources = Offline::empty();
+        let resources = Offline::empty("--resources");
         let ctx = Context::new(&catalog, &resources);
         let encoded = base64::engine::general_purpose::STANDARD.encode(payload.to_string());
         let shaped = [

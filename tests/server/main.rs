@@ -13,6 +13,7 @@ mod gate_record;
 mod governor_record;
 mod hardening;
 mod http;
+mod marketplace;
 mod mcp;
 mod mcp_stdio;
 mod proofs;
