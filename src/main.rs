@@ -1,5 +1,6 @@
 //! The `tai` command: parse arguments, run the command, map the outcome to an exit code.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use tai::cli::Exit;
@@ -16,7 +17,8 @@ fn main() -> ExitCode {
         // The reader went away (`tai … | head`): nothing is left to say, and no one to say it to.
         Err(err) if tai::cli::is_broken_pipe(&err) => Exit::Success.into(),
         Err(err) => {
-            eprintln!("error: {}", tai::cli::error_text(&err));
+            // Not `eprintln!`: a closed standard error is no reason to panic.
+            let _ = writeln!(std::io::stderr(), "error: {}", tai::cli::error_text(&err));
             Exit::Usage.into()
         }
     }

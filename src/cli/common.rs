@@ -225,7 +225,7 @@ pub(super) fn read_failure(e: WorkspaceError) -> anyhow::Result<Exit> {
         WorkspaceError::Ledger(ref l) if l.is_broken_record() => {}
         e => return Err(e.into()),
     }
-    eprintln!("error: {e}");
+    say!("error: {e}");
     Ok(Exit::Failure)
 }
 

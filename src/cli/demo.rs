@@ -76,8 +76,8 @@ impl TempState {
 impl Drop for TempState {
     fn drop(&mut self) {
         match std::fs::remove_dir_all(&self.0) {
-            Ok(()) => eprintln!("removed the demo workspace {}", self.0.display()),
-            Err(e) => eprintln!(
+            Ok(()) => say!("removed the demo workspace {}", self.0.display()),
+            Err(e) => say!(
                 "warning: cannot remove the demo workspace {}: {e}",
                 self.0.display()
             ),
@@ -110,7 +110,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         browser_login: BrowserLogin::On,
         log: args.log.clone(),
     };
-    eprintln!(
+    say!(
         "demo workspace: {} (removed when the server stops)",
         temp.path().display()
     );
@@ -122,7 +122,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             if args.open {
                 open_browser(link);
             }
-            eprintln!("Ctrl-C stops the demo.");
+            say!("Ctrl-C stops the demo.");
         },
     );
     drop(temp);
@@ -152,9 +152,11 @@ fn onboard(ws: &Workspace, tenant: &TenantId, sku: Option<&SkuId>) -> anyhow::Re
         );
     }
     let booted = ws.signal(tenant, &Signal::default())?;
-    eprintln!(
+    say!(
         "demo tenant: `{tenant}` on `{}` ({}), governor {}",
-        sku.sku_id, sku.title, booted.state
+        sku.sku_id,
+        sku.title,
+        booted.state
     );
     Ok(())
 }
@@ -172,6 +174,6 @@ fn open_browser(link: &str) {
         Ok(mut child) => {
             std::thread::spawn(move || child.wait());
         }
-        Err(e) => eprintln!("cannot run xdg-open ({e}): open the link above in a browser"),
+        Err(e) => say!("cannot run xdg-open ({e}): open the link above in a browser"),
     }
 }

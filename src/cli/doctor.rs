@@ -58,7 +58,7 @@ fn render(report: &Protections, paint: Paint) -> String {
 /// Tells, once at start-up, which protections are weaker than intended on this machine.
 pub fn warn_shortfalls() {
     for p in exec::protections().shortfalls() {
-        eprintln!(
+        say!(
             "warning: command handlers: {} is {} ({}): {}",
             p.name,
             p.status.as_str(),

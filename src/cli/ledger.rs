@@ -177,7 +177,7 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
             .iter()
             .map(|k| format!(" --public-key {}", k.display()))
             .collect();
-        eprintln!(
+        say!(
             "error: {} in `{}` did not verify; nothing was copied\n  {}\n\
              hint: `tai --state {} receipts verify --all{keys}` says more",
             plural(broken.len(), "chain"),
@@ -213,7 +213,7 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
         let (receipts, checkpoints) = match read_chain(&dir, t, &head, anchors)? {
             Ok(chain) => chain,
             Err(problem) => {
-                eprintln!(
+                say!(
                     "error: tenant `{t}` changed while it was being copied: {}; it was not copied",
                     problem.verdict()
                 );
@@ -244,7 +244,7 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
             (None, _) => None,
         };
         if let Some(problem) = problem {
-            eprintln!("error: the copy of tenant `{t}` does not verify in the database: {problem}");
+            say!("error: the copy of tenant `{t}` does not verify in the database: {problem}");
             return Ok(Exit::Failure);
         }
         copied.push(Copied {

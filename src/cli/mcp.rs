@@ -70,7 +70,7 @@ pub fn run(args: &McpArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         return Ok(refused);
     }
     if ws.view(&args.tenant)?.tools.is_empty() {
-        eprintln!(
+        say!(
             "tai mcp: `{}` has no tools to serve; pass --sku SKU to activate an entitlement",
             args.tenant
         );
@@ -99,7 +99,7 @@ fn prepare(ws: &Workspace, tenant: &TenantId, sku: &SkuId) -> anyhow::Result<Opt
     find_sku(ws.catalog(), sku.as_str())?;
     let view = ws.view(tenant)?;
     match view.entitlement.filter(|e| e.standing == Standing::Active) {
-        Some(e) if e.sku_id != *sku => eprintln!(
+        Some(e) if e.sku_id != *sku => say!(
             "tai mcp: `{tenant}` already has an active entitlement on `{}`; serving that",
             e.sku_id
         ),
@@ -109,18 +109,19 @@ fn prepare(ws: &Workspace, tenant: &TenantId, sku: &SkuId) -> anyhow::Result<Opt
             event.sku_id = Some(sku.clone());
             let outcome = ws.apply_event(&serde_json::to_value(&event)?)?;
             if let Some(r) = outcome.refusal {
-                eprintln!(
+                say!(
                     "tai mcp: activating `{tenant}` on `{sku}` was refused: {} — {}",
-                    r.code, r.message
+                    r.code,
+                    r.message
                 );
                 return Ok(Some(Exit::Refused));
             }
-            eprintln!("tai mcp: activated `{tenant}` on `{sku}`");
+            say!("tai mcp: activated `{tenant}` on `{sku}`");
         }
     }
     if ws.view(tenant)?.state == GovernorState::Boot {
         let outcome = ws.signal(tenant, &Signal::default())?;
-        eprintln!(
+        say!(
             "tai mcp: booted the governor of `{tenant}` ({})",
             outcome.state
         );

@@ -3,6 +3,16 @@
 //! Nothing here decides anything: each command converts its arguments into domain types,
 //! calls the engine, and renders the answer.
 
+/// `eprintln!` for what a command tells its user: a closed standard error (`2>&-`, or a pipe
+/// whose reader went away) is no reason to panic, and no one is left to tell. (Defined
+/// before the modules that use it.)
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod andon;
 mod common;
 mod complete;

@@ -66,7 +66,7 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         && *format == Format::Human
     {
         // On standard error, so the listing itself stays what scripts read.
-        eprintln!("from {}", CatalogSource::resolve(global).describe());
+        say!("from {}", CatalogSource::resolve(global).describe());
     }
     match &args.command {
         PackCommand::List { format } => {

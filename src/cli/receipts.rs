@@ -370,7 +370,7 @@ fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> anyhow::Result<()>
         Some(path) => {
             std::fs::write(path, &text)
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
-            eprintln!("wrote {}", path.display());
+            say!("wrote {}", path.display());
             Ok(())
         }
         None => emit(&text),
@@ -405,7 +405,7 @@ fn prove(dir: &Chains, args: &ProveArgs) -> anyhow::Result<Exit> {
         // No proof because the record does not verify, or the kept checkpoint is not part of
         // its history: a failed check (exit 1), as `verify` answers it.
         Err(e) if e.is_broken_record() => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return Ok(Exit::Failure);
         }
         Err(e) => return Err(e.into()),
@@ -696,13 +696,13 @@ fn load(
     }
     if let Some(problem) = &report.problem {
         if !allow_broken {
-            eprintln!(
+            say!(
                 "error: the receipt chain of `{tenant}` does not verify: {problem}\n\
                  hint: run `tai receipts verify --tenant {tenant}`; --allow-broken reads it anyway"
             );
             return Ok(Err(Exit::Failure));
         }
-        eprintln!(
+        say!(
             "warning: the receipt chain of `{tenant}` does not verify: {problem}\n\
              hint: run `tai receipts verify --tenant {tenant}`"
         );
@@ -774,7 +774,7 @@ fn export_cmd(dir: &Chains, args: &ExportArgs) -> anyhow::Result<Exit> {
             export::export(format, &selected, &mut out)
                 .and_then(|()| Ok(out.flush()?))
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
-            eprintln!(
+            say!(
                 "wrote {} as {} to {}",
                 plural(selected.len(), "receipt"),
                 format,

@@ -295,14 +295,14 @@ pub(super) fn launch(
         let state = AppState::new(Arc::new(workspace), hub, auth)
             .with_marketplace_records(Arc::new(records));
         if generated {
-            eprintln!(
+            say!(
                 "admin token: {admin}\n  (generated for this run; set one in --tokens-file to choose it)"
             );
         }
-        eprintln!("listening on http://{addr}");
+        say!("listening on http://{addr}");
         if let Some(code) = code {
             let link = format!("{}/login?code={code}", page_base(addr));
-            eprintln!(
+            say!(
                 "demo page: {link}\n  (signs in one browser, once, within {} minutes)",
                 LOGIN_TTL.as_secs() / 60
             );
@@ -310,17 +310,17 @@ pub(super) fn launch(
         }
         let cut = server::serve(listener, state, options, async {
             stop.await;
-            eprintln!("shutting down: finishing in-flight requests");
+            say!("shutting down: finishing in-flight requests");
         })
         .await?;
         if cut > 0 {
-            eprintln!(
+            say!(
                 "closed {} still open after the {} shutdown deadline",
                 plural(cut, "connection"),
                 humantime::format_duration(args.connections.shutdown_timeout)
             );
         }
-        eprintln!("stopped");
+        say!("stopped");
         anyhow::Ok(Exit::Success)
     })
 }

@@ -84,12 +84,15 @@ pub(super) fn warn_if_time_goes_back(ws: &Workspace, tenant: &TenantId, written:
     if let Some(prev) = before.first()
         && first.body.timestamp < prev.body.timestamp
     {
-        eprintln!(
+        say!(
             "warning: `{tenant}`'s receipt seq {} is stamped {}, earlier than seq {} at {}: \
              --now/TAI_NOW and the real clock were mixed\n\
              hint: use one clock per state directory; `tai receipts verify --strict-time` \
              fails a chain whose times go backwards",
-            first.seq, first.body.timestamp, prev.seq, prev.body.timestamp
+            first.seq,
+            first.body.timestamp,
+            prev.seq,
+            prev.body.timestamp
         );
     }
 }

@@ -101,7 +101,7 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let catalog = Arc::new(load_catalog(global)?);
     if args.format == Format::Human {
         // Which packs the scenarios meet is not obvious from the folder: say it.
-        eprintln!(
+        say!(
             "testing against {}",
             CatalogSource::resolve(global).describe()
         );
@@ -129,10 +129,10 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     // report); the others still run.
     let (mut files, load_errors) = suite::load_each(&paths, &catalog, jobs);
     for e in &load_errors {
-        eprintln!("error: {e}");
+        say!("error: {e}");
     }
     if !load_errors.is_empty() {
-        eprintln!(
+        say!(
             "{} not loaded; the other scenarios run",
             plural(load_errors.len(), "scenario")
         );
@@ -179,7 +179,7 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &JsonReport::new(&report, cov.as_ref()))?;
             writeln!(out)?;
-            eprintln!("{}", report.summary());
+            say!("{}", report.summary());
         }
     }
     if report.errors() > 0 {
@@ -191,14 +191,14 @@ pub fn run(args: &TestArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if let (Some(min), Some(c)) = (args.min_coverage, &cov)
         && c.percent < min
     {
-        eprintln!("coverage {:.1}% is below --min-coverage {min}%", c.percent);
+        say!("coverage {:.1}% is below --min-coverage {min}%", c.percent);
         return Ok(Exit::Failure);
     }
     Ok(Exit::Success)
 }
 
 fn usage(message: &str) -> anyhow::Result<Exit> {
-    eprintln!("error: {message}");
+    say!("error: {message}");
     Ok(Exit::Usage)
 }
 

@@ -85,7 +85,7 @@ pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let (inputs, scope) = if args.paths.is_empty() {
         let source = CatalogSource::resolve(global);
         if args.format == ValidateFormat::Human {
-            eprintln!("checking {}", source.describe());
+            say!("checking {}", source.describe());
         }
         match source {
             CatalogSource::Dir(dir) => load::read_paths(&[dir]),
@@ -118,7 +118,7 @@ pub fn run(args: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .is_some_and(|codes| codes.contains(&d.code))
     });
     if allowed > 0 && args.format == ValidateFormat::Human {
-        eprintln!(
+        say!(
             "{} not shown (--allow, `# tai: allow`)",
             plural(allowed, "allowed warning")
         );

@@ -190,6 +190,30 @@ fn arg_values_take_the_type_the_input_schema_gives_them() {
     assert!(last.contains(r#""deployment":"1234""#), "{last}");
 }
 
+/// Errors and warnings with standard error closed (`2>&-`, or piped to a reader that went
+/// away): the exit code still says what happened, never a panic's 101.
+#[test]
+fn a_closed_standard_error_does_not_change_the_exit_code() {
+    let d = workspace();
+    for (args, code) in [
+        (&["receipts", "show", "--tenant", "nosuch"][..], 2),
+        (&["state", "--tenant", "acme", "--bogus"], 2),
+        (&["call", "--tenant", "acme", "no_such_tool"], 4),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = common::tai()
+            .args(["--state", "st", "--now", NOW])
+            .args(args)
+            .current_dir(d.path())
+            .stdout(Stdio::null())
+            .stderr(writer)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}
+
 #[test]
 fn a_closed_pipe_ends_quietly() {
     for args in [
