@@ -84,6 +84,11 @@ pub fn run(args: &IamArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         IamCommand::Show { target } => {
             let catalog = Arc::new(load_catalog(global)?);
             let ws = super::common::open_read_only(global, catalog)?;
+            if let Some(exit) =
+                super::receipts::check_readable(global, std::slice::from_ref(&target.tenant))?
+            {
+                return Ok(exit);
+            }
             let iam = match ws.tenant(&target.tenant) {
                 Ok(t) => t.iam_policy().cloned(),
                 Err(e) => return super::common::read_failure(e),

@@ -690,15 +690,36 @@ fn load(
     tenant: &TenantId,
     allow_broken: bool,
 ) -> anyhow::Result<Result<Vec<Receipt>, Exit>> {
+    if let Err(exit) = check(dir, tenant, Some(allow_broken))? {
+        return Ok(Err(exit));
+    }
+    Ok(Ok(dir.receipts(tenant)?))
+}
+
+/// Verifies `tenant`'s record (its chain, head, checkpoints and the manifest's word on it)
+/// before a reading command shows anything of it: `Err(Exit::Failure)` when it does not
+/// verify, said on standard error, unless `allow_broken` is `Some(true)` (a warning then).
+/// `None`: the command has no `--allow-broken`.
+fn check(
+    dir: &Chains,
+    tenant: &TenantId,
+    allow_broken: Option<bool>,
+) -> anyhow::Result<Result<(), Exit>> {
     let report = dir.verify_with(tenant, false, TrustAnchors::default())?;
-    if report.problem.is_none() || allow_broken {
+    let allowed = allow_broken == Some(true);
+    if report.problem.is_none() || allowed {
         require_tenant(dir, tenant)?;
     }
     if let Some(problem) = &report.problem {
-        if !allow_broken {
+        if !allowed {
+            let anyway = if allow_broken.is_some() {
+                "; --allow-broken reads it anyway"
+            } else {
+                ""
+            };
             say!(
                 "error: the receipt chain of `{tenant}` does not verify: {problem}\n\
-                 hint: run `tai receipts verify --tenant {tenant}`; --allow-broken reads it anyway"
+                 hint: run `tai receipts verify --tenant {tenant}`{anyway}"
             );
             return Ok(Err(Exit::Failure));
         }
@@ -707,7 +728,23 @@ fn load(
              hint: run `tai receipts verify --tenant {tenant}`"
         );
     }
-    Ok(Ok(dir.receipts(tenant)?))
+    Ok(Ok(()))
+}
+
+/// For reading commands without `--allow-broken` (`tai state`, `tai iam show`): checks each
+/// of `tenants`' records as `tai receipts show` does, so every reader answers a record that
+/// does not verify alike (exit 1, said on standard error).
+pub(super) fn check_readable(
+    global: &GlobalArgs,
+    tenants: &[TenantId],
+) -> anyhow::Result<Option<Exit>> {
+    let dir = Chains::open(global)?;
+    for tenant in tenants {
+        if let Err(exit) = check(&dir, tenant, None)? {
+            return Ok(Some(exit));
+        }
+    }
+    Ok(None)
 }
 
 fn show(dir: &Chains, args: &ShowArgs, paint: Paint) -> anyhow::Result<Exit> {

@@ -525,6 +525,9 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
         None => ws.tenant_ids()?,
     };
+    if let Some(exit) = super::receipts::check_readable(global, &ids)? {
+        return Ok(exit);
+    }
     let mut tenants: Vec<TenantView> = Vec::with_capacity(ids.len());
     for id in &ids {
         match ws.view(id) {
