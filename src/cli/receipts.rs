@@ -690,21 +690,35 @@ fn load(
     tenant: &TenantId,
     allow_broken: bool,
 ) -> anyhow::Result<Result<Vec<Receipt>, Exit>> {
-    if let Err(exit) = check(dir, tenant, Some(allow_broken))? {
-        return Ok(Err(exit));
+    match check(dir, tenant, Some(allow_broken))? {
+        Err(exit) => Ok(Err(exit)),
+        // Broken, read anyway: what can be, line by line, each line that cannot be named.
+        Ok(true) if let Chains::Dir(d) = dir => {
+            let crate::receipts::ledger::Salvaged { receipts, skipped } = d.salvage(tenant)?;
+            const NAMED: usize = 10;
+            for (line, why) in skipped.iter().take(NAMED) {
+                say!(
+                    "warning: line {line} of `{tenant}`'s ledger is not a receipt, skipped: {why}"
+                );
+            }
+            if skipped.len() > NAMED {
+                say!("warning: {} more lines skipped", skipped.len() - NAMED);
+            }
+            Ok(Ok(receipts))
+        }
+        Ok(_) => Ok(Ok(dir.receipts(tenant)?)),
     }
-    Ok(Ok(dir.receipts(tenant)?))
 }
 
 /// Verifies `tenant`'s record (its chain, head, checkpoints and the manifest's word on it)
 /// before a reading command shows anything of it: `Err(Exit::Failure)` when it does not
 /// verify, said on standard error, unless `allow_broken` is `Some(true)` (a warning then).
-/// `None`: the command has no `--allow-broken`.
+/// `None`: the command has no `--allow-broken`. `Ok(true)`: broken, and read anyway.
 fn check(
     dir: &Chains,
     tenant: &TenantId,
     allow_broken: Option<bool>,
-) -> anyhow::Result<Result<(), Exit>> {
+) -> anyhow::Result<Result<bool, Exit>> {
     let report = dir.verify_with(tenant, false, TrustAnchors::default())?;
     let allowed = allow_broken == Some(true);
     if report.problem.is_none() || allowed {
@@ -728,7 +742,7 @@ fn check(
              hint: run `tai receipts verify --tenant {tenant}`"
         );
     }
-    Ok(Ok(()))
+    Ok(Ok(report.problem.is_some()))
 }
 
 /// For reading commands without `--allow-broken` (`tai state`, `tai iam show`): checks each

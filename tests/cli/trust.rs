@@ -923,3 +923,56 @@ fn a_torn_last_line_of_a_checkpoints_file_is_not_the_end_of_its_checkpoints() {
     );
     f.verify(&["--tenant", "acme"]).ok();
 }
+
+/// `--allow-broken` is for getting out what survives: a line that is not a receipt any more
+/// (zeroed by the disk, edited) is named and skipped, and the receipts around it are read.
+#[test]
+fn allow_broken_reads_the_receipts_around_a_damaged_line() {
+    let f = fixture();
+    let lines = f.lines("acme");
+    let n = lines.len();
+    let mut damaged = lines.clone();
+    damaged[3] = "\0".repeat(damaged[3].len());
+    fs::write(
+        f.ledger().ledger_path(&tenant("acme")),
+        damaged.join("\n") + "\n",
+    )
+    .unwrap();
+    f.tai(&["receipts", "show", "--tenant", "acme"]).exits(1);
+    let run = f.tai(&[
+        "receipts",
+        "show",
+        "--tenant",
+        "acme",
+        "--allow-broken",
+        "--format",
+        "json",
+    ]);
+    let run = run.ok();
+    run.errs("warning: line 4 of `acme`'s ledger is not a receipt, skipped");
+    let shown = run.json();
+    assert_eq!(shown["chain_length"], n - 1, "{shown}");
+    let seqs: Vec<u64> = shown["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !seqs.contains(&3) && seqs.contains(&2) && seqs.contains(&4),
+        "{seqs:?}"
+    );
+    let exported = f
+        .tai(&[
+            "receipts",
+            "export",
+            "--tenant",
+            "acme",
+            "--allow-broken",
+            "--format",
+            "jsonl",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(exported.lines().count(), n - 1);
+}

@@ -493,6 +493,31 @@ impl LedgerDir {
     /// Every line of `tenant`'s ledger up to its acknowledged head as a receipt, hashes
     /// unchecked (verification checks them). A final line without newline is skipped.
     pub fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
+        parse_lines(&self.ledger_path(tenant), &self.acknowledged_bytes(tenant)?)
+    }
+
+    /// What can still be read of a chain that does not verify (`--allow-broken`): every line
+    /// up to the head that is a receipt, and for each line that is not, its 1-based number
+    /// and why. Hashes unchecked: verification says what is wrong with what is read.
+    pub fn salvage(&self, tenant: &TenantId) -> Result<Salvaged, LedgerError> {
+        let bytes = self.acknowledged_bytes(tenant)?;
+        let (mut receipts, mut skipped) = (Vec::new(), Vec::new());
+        let lines = bytes.split_inclusive(|&b| b == b'\n');
+        for (i, line) in lines.enumerate() {
+            // A last line without its newline was never written whole.
+            let Some(line) = line.strip_suffix(b"\n") else {
+                break;
+            };
+            match serde_json::from_slice::<Receipt>(line) {
+                Ok(r) => receipts.push(r),
+                Err(e) => skipped.push((i as u64 + 1, e.to_string())),
+            }
+        }
+        Ok(Salvaged { receipts, skipped })
+    }
+
+    /// `tenant`'s ledger up to its acknowledged head.
+    fn acknowledged_bytes(&self, tenant: &TenantId) -> Result<Vec<u8>, LedgerError> {
         // The head first: an append between the two reads then only adds bytes after it.
         let head = self.read_head(tenant)?;
         let mut ledger = self.read_ledger(tenant)?;
@@ -502,8 +527,17 @@ impl LedgerDir {
         if let Some(head) = head.as_deref().and_then(|h| StoredHead::decode(h).ok()) {
             ledger.truncate(usize::try_from(head.ledger_bytes).unwrap_or(usize::MAX));
         }
-        parse_lines(&self.ledger_path(tenant), &ledger)
+        Ok(ledger)
     }
+}
+
+/// What [`LedgerDir::salvage`] could read of a chain that does not verify.
+#[derive(Debug)]
+pub struct Salvaged {
+    /// The lines that are receipts, in order.
+    pub receipts: Vec<Receipt>,
+    /// Each line that is not: its 1-based number, and why.
+    pub skipped: Vec<(u64, String)>,
 }
 
 /// A checkpoint with the line it is stored as (without the newline): the exact signed text.

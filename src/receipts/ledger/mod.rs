@@ -34,7 +34,7 @@ use super::signing::{Checkpoint, CheckpointError, CheckpointSigner};
 use super::trust::{TrustAnchors, check_checkpoints};
 use super::{ChainHead, Receipt, VerifyReport};
 
-pub use dir::{LedgerDir, ReadOnlyLedger, SignedLine};
+pub use dir::{LedgerDir, ReadOnlyLedger, Salvaged, SignedLine};
 pub use file::{FileLedger, LedgerOptions};
 pub use head::{HEAD_FILE_LEN, StoredHead};
 pub use manifest::{MANIFEST_FILE, Manifest};
