@@ -264,10 +264,16 @@ pub(super) fn launch(
     let hub = Arc::new(Hub::new());
     let workspace = open(global)?.with_observer(hub.clone());
     prepare(&workspace)?;
-    let records = match &args.marketplace_records {
-        Some(path) => crate::marketplace::Offline::load(path, "--marketplace-records")?,
-        None => crate::marketplace::Offline::empty("--marketplace-records"),
-    };
+    // Read again when a lookup misses and the files changed: a record added while the
+    // server runs is found by the marketplace's next delivery.
+    let records: Arc<dyn crate::marketplace::Resources + Send + Sync> =
+        match &args.marketplace_records {
+            Some(path) => Arc::new(crate::marketplace::Reloading::load(
+                path,
+                "--marketplace-records",
+            )?),
+            None => Arc::new(crate::marketplace::Offline::empty("--marketplace-records")),
+        };
     let options = ServeOptions {
         max_body: usize::try_from(args.max_body).unwrap_or(usize::MAX),
         request_timeout: args.request_timeout,
@@ -293,7 +299,7 @@ pub(super) fn launch(
             (auth, None)
         };
         let state = AppState::new(Arc::new(workspace), hub, auth)
-            .with_marketplace_records(Arc::new(records));
+            .with_marketplace_records(records);
         if generated {
             say!(
                 "admin token: {admin}\n  (generated for this run; set one in --tokens-file to choose it)"

@@ -15,6 +15,7 @@ pub mod aws;
 pub mod azure;
 pub mod gcp;
 pub mod offline;
+pub mod reloading;
 
 use std::fmt;
 
@@ -29,6 +30,7 @@ pub use crate::entitlement::Marketplace;
 use crate::ids::{EventId, TenantId};
 
 pub use offline::Offline;
+pub use reloading::Reloading;
 
 /// What is wrong with a field of a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

@@ -158,3 +158,55 @@ async fn gcp_news_that_changes_nothing_is_acknowledged() {
     assert_eq!(t.status, StatusCode::OK, "{}", t.body);
     assert!(t.body["entitlement"].is_null(), "{}", t.body);
 }
+
+/// A record added while the server runs is found by the marketplace's next delivery: a
+/// lookup that misses reads the records again when their files changed. A record file that
+/// cannot be read is named in the miss, and the records read before stand.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_added_while_serving_is_found_by_the_next_delivery() {
+    let (_d, state) = state_dir();
+    let catalog = fixture("catalog");
+    let records = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        &state,
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--marketplace-records",
+            records.path().to_str().unwrap(),
+            "--now",
+            "2026-03-01T10:00:05Z",
+        ],
+    );
+    let gcp = "/v1/marketplace/gcp";
+    let sent = notification("gcp/01_entitlement_creation_requested.json");
+    let r = post(&s, Some(ADMIN), gcp, &sent).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "missing_marketplace_record"
+    );
+
+    // A file that is no record: named, and still a miss.
+    std::fs::write(records.path().join("broken.json"), "{").unwrap();
+    let r = post(&s, Some(ADMIN), gcp, &sent).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "missing_marketplace_record"
+    );
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("read again and could not be") && message.contains("broken.json"),
+        "{message}"
+    );
+
+    std::fs::remove_file(records.path().join("broken.json")).unwrap();
+    let name = "ent-0001@2026-03-01T10-00-00.json";
+    std::fs::copy(
+        fixture(&format!("gcp/resources/{name}")),
+        records.path().join(name),
+    )
+    .unwrap();
+    let r = post(&s, Some(ADMIN), gcp, &sent).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "accepted", "{}", r.body);
+}
