@@ -871,6 +871,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
             [CompletionResult]::new('checkpoint', 'checkpoint', [CompletionResultType]::ParameterValue, 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai')
+            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the workspace manifest (JSON, signed when writers sign): every tenant ever created, to keep outside tai')
             [CompletionResult]::new('prove', 'prove', [CompletionResultType]::ParameterValue, 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger')
             [CompletionResult]::new('verify-proof', 'verify-proof', [CompletionResultType]::ParameterValue, 'Check a proof file with the public key alone')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -880,6 +881,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant whose chain to verify')
             [CompletionResult]::new('--public-key', '--public-key', [CompletionResultType]::ParameterName, 'Require every chain''s checkpoints, up to its head, to be signed with this key (repeatable, for keys used in turn)')
             [CompletionResult]::new('--checkpoint', '--checkpoint', [CompletionResultType]::ParameterName, 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Also require every tenant this kept manifest lists (from `tai receipts manifest`) to be listed still: a tenant deleted with the manifest put back to an older one fails')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
@@ -960,6 +962,22 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tai;receipts;manifest' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write to FILE instead of standard output')
+            [CompletionResult]::new('--catalog', '--catalog', [CompletionResultType]::ParameterName, 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'State directory for the local workspace (ledgers and chain heads)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace')
+            [CompletionResult]::new('--signing-key', '--signing-key', [CompletionResultType]::ParameterName, 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only')
+            [CompletionResult]::new('--previous-key', '--previous-key', [CompletionResultType]::ParameterName, 'Public key of a signing key that --signing-key replaced (repeatable, or comma-separated in the variable): what it signed — a tenant''s latest checkpoint, a crashed writer''s logged rounds, the workspace manifest — is continued as if the new key had signed it, so a rotated key needs no --adopt-unsigned')
+            [CompletionResult]::new('--adopt-unsigned', '--adopt-unsigned', [CompletionResultType]::ParameterName, 'With a signing key: sign chains that have receipts no checkpoint covers (a workspace written before signing was turned on), and the workspace manifest, once. Without it a writer refuses them, since deleting a chain''s checkpoints would otherwise get a rewritten history signed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tai;receipts;prove' {
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'The tenant')
             [CompletionResult]::new('--seq', '--seq', [CompletionResultType]::ParameterName, 'The receipt to prove included in the latest signed checkpoint')
@@ -1000,6 +1018,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
             [CompletionResult]::new('checkpoint', 'checkpoint', [CompletionResultType]::ParameterValue, 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai')
+            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the workspace manifest (JSON, signed when writers sign): every tenant ever created, to keep outside tai')
             [CompletionResult]::new('prove', 'prove', [CompletionResultType]::ParameterValue, 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger')
             [CompletionResult]::new('verify-proof', 'verify-proof', [CompletionResultType]::ParameterValue, 'Check a proof file with the public key alone')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -1015,6 +1034,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;receipts;help;checkpoint' {
+            break
+        }
+        'tai;receipts;help;manifest' {
             break
         }
         'tai;receipts;help;prove' {
@@ -1365,6 +1387,7 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a tenant''s receipts as a table')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown')
             [CompletionResult]::new('checkpoint', 'checkpoint', [CompletionResultType]::ParameterValue, 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai')
+            [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Print the workspace manifest (JSON, signed when writers sign): every tenant ever created, to keep outside tai')
             [CompletionResult]::new('prove', 'prove', [CompletionResultType]::ParameterValue, 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger')
             [CompletionResult]::new('verify-proof', 'verify-proof', [CompletionResultType]::ParameterValue, 'Check a proof file with the public key alone')
             break
@@ -1379,6 +1402,9 @@ Register-ArgumentCompleter -Native -CommandName 'tai' -ScriptBlock {
             break
         }
         'tai;help;receipts;checkpoint' {
+            break
+        }
+        'tai;help;receipts;manifest' {
             break
         }
         'tai;help;receipts;prove' {

@@ -298,6 +298,9 @@ _tai() {
             tai__subcmd__help__subcmd__receipts,export)
                 cmd="tai__subcmd__help__subcmd__receipts__subcmd__export"
                 ;;
+            tai__subcmd__help__subcmd__receipts,manifest)
+                cmd="tai__subcmd__help__subcmd__receipts__subcmd__manifest"
+                ;;
             tai__subcmd__help__subcmd__receipts,prove)
                 cmd="tai__subcmd__help__subcmd__receipts__subcmd__prove"
                 ;;
@@ -403,6 +406,9 @@ _tai() {
             tai__subcmd__receipts,help)
                 cmd="tai__subcmd__receipts__subcmd__help"
                 ;;
+            tai__subcmd__receipts,manifest)
+                cmd="tai__subcmd__receipts__subcmd__manifest"
+                ;;
             tai__subcmd__receipts,prove)
                 cmd="tai__subcmd__receipts__subcmd__prove"
                 ;;
@@ -423,6 +429,9 @@ _tai() {
                 ;;
             tai__subcmd__receipts__subcmd__help,help)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__help"
+                ;;
+            tai__subcmd__receipts__subcmd__help,manifest)
+                cmd="tai__subcmd__receipts__subcmd__help__subcmd__manifest"
                 ;;
             tai__subcmd__receipts__subcmd__help,prove)
                 cmd="tai__subcmd__receipts__subcmd__help__subcmd__prove"
@@ -2259,7 +2268,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__receipts)
-            opts="verify show export checkpoint prove verify-proof"
+            opts="verify show export checkpoint manifest prove verify-proof"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2287,6 +2296,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__help__subcmd__receipts__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__help__subcmd__receipts__subcmd__manifest)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3345,7 +3368,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts)
-            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version verify show export checkpoint prove verify-proof help"
+            opts="-h -V --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version verify show export checkpoint manifest prove verify-proof help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3507,7 +3530,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__help)
-            opts="verify show export checkpoint prove verify-proof help"
+            opts="verify show export checkpoint manifest prove verify-proof help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3549,6 +3572,20 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__help__subcmd__manifest)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3611,6 +3648,52 @@ _tai() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tai__subcmd__receipts__subcmd__manifest)
+            opts="-o -h -V --out --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3743,7 +3826,7 @@ _tai() {
             return 0
             ;;
         tai__subcmd__receipts__subcmd__verify)
-            opts="-h -V --tenant --all --deep --public-key --checkpoint --strict-time --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
+            opts="-h -V --tenant --all --deep --public-key --checkpoint --manifest --strict-time --format --catalog --state --color --now --signing-key --previous-key --adopt-unsigned --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3758,6 +3841,10 @@ _tai() {
                     return 0
                     ;;
                 --checkpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

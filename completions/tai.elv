@@ -800,6 +800,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand show 'Show a tenant''s receipts as a table'
             cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
             cand checkpoint 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai'
+            cand manifest 'Print the workspace manifest (JSON, signed when writers sign): every tenant ever created, to keep outside tai'
             cand prove 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
             cand verify-proof 'Check a proof file with the public key alone'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -808,6 +809,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand --tenant 'The tenant whose chain to verify'
             cand --public-key 'Require every chain''s checkpoints, up to its head, to be signed with this key (repeatable, for keys used in turn)'
             cand --checkpoint 'Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)'
+            cand --manifest 'Also require every tenant this kept manifest lists (from `tai receipts manifest`) to be listed still: a tenant deleted with the manifest put back to an older one fails'
             cand --format 'Output format'
             cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
             cand --state 'State directory for the local workspace (ledgers and chain heads)'
@@ -884,6 +886,21 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tai;receipts;manifest'= {
+            cand -o 'Write to FILE instead of standard output'
+            cand --out 'Write to FILE instead of standard output'
+            cand --catalog 'Catalog directory holding `packs/` and `skus/` [default: ./packs + ./skus (or ./packs alone) when present, else the built-in catalog]'
+            cand --state 'State directory for the local workspace (ledgers and chain heads)'
+            cand --color 'When to use colour'
+            cand --now 'Pretend the current time is TIME (RFC 3339, a date, or epoch seconds), for reproducible demos and tests of the local workspace'
+            cand --signing-key 'Ed25519 key (from `tai keys new`) with which commands that write receipts (event, call, signal, action, serve, mcp) sign a checkpoint of each tenant they write, into the state directory or the --ledger database; it must be outside the state directory and readable by its owner only'
+            cand --previous-key 'Public key of a signing key that --signing-key replaced (repeatable, or comma-separated in the variable): what it signed — a tenant''s latest checkpoint, a crashed writer''s logged rounds, the workspace manifest — is continued as if the new key had signed it, so a rotated key needs no --adopt-unsigned'
+            cand --adopt-unsigned 'With a signing key: sign chains that have receipts no checkpoint covers (a workspace written before signing was turned on), and the workspace manifest, once. Without it a writer refuses them, since deleting a chain''s checkpoints would otherwise get a rewritten history signed'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tai;receipts;prove'= {
             cand --tenant 'The tenant'
             cand --seq 'The receipt to prove included in the latest signed checkpoint'
@@ -922,6 +939,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand show 'Show a tenant''s receipts as a table'
             cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
             cand checkpoint 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai'
+            cand manifest 'Print the workspace manifest (JSON, signed when writers sign): every tenant ever created, to keep outside tai'
             cand prove 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
             cand verify-proof 'Check a proof file with the public key alone'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -933,6 +951,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;receipts;help;export'= {
         }
         &'tai;receipts;help;checkpoint'= {
+        }
+        &'tai;receipts;help;manifest'= {
         }
         &'tai;receipts;help;prove'= {
         }
@@ -1228,6 +1248,7 @@ set edit:completion:arg-completer[tai] = {|@words|
             cand show 'Show a tenant''s receipts as a table'
             cand export 'Write a tenant''s receipts as JSON, JSONL, CSV or Markdown'
             cand checkpoint 'Print a tenant''s latest signed checkpoint (JSON), to keep outside tai'
+            cand manifest 'Print the workspace manifest (JSON, signed when writers sign): every tenant ever created, to keep outside tai'
             cand prove 'Write a proof that a receipt is in the signed history (or that the history only grew since a kept checkpoint), checkable without the ledger'
             cand verify-proof 'Check a proof file with the public key alone'
         }
@@ -1238,6 +1259,8 @@ set edit:completion:arg-completer[tai] = {|@words|
         &'tai;help;receipts;export'= {
         }
         &'tai;help;receipts;checkpoint'= {
+        }
+        &'tai;help;receipts;manifest'= {
         }
         &'tai;help;receipts;prove'= {
         }

@@ -14,6 +14,7 @@ macro_rules! say {
 }
 
 mod andon;
+mod chains;
 mod common;
 mod complete;
 mod completions;
@@ -21,6 +22,7 @@ mod demo;
 #[cfg(unix)]
 mod doctor;
 mod entry;
+mod evidence;
 mod exit;
 mod iam;
 mod import;

@@ -8,7 +8,6 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -18,16 +17,18 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 use crate::diagnostics::plural;
 use crate::ids::TenantId;
-use crate::intake::{self, Reading};
 use crate::receipts::export::{self, ExportFormat};
-use crate::receipts::ledger::Ledger;
 use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{
-    ChainHead, Checkpoint, ConsistencyProof, EventType, InclusionProof, LedgerDir, LedgerError,
-    ProofFile, PublicKey, Receipt, ReceiptFilter, VerifyReport,
+    ChainHead, Checkpoint, EventType, Manifest, Problem, ProblemKind, Receipt, ReceiptFilter,
+    VerifyReport,
 };
 
-use super::common::input_error;
+use super::chains::Chains;
+use super::evidence::{
+    CheckpointArgs, ManifestArgs, ProveArgs, VerifyProofArgs, checkpoint, manifest, prove,
+    public_keys, read_json, verify_proof,
+};
 use super::style::{Paint, TextTable};
 use super::{Exit, Format, GlobalArgs};
 
@@ -65,6 +66,14 @@ pub enum ReceiptsCommand {
                             --checkpoint acme-2026-03.json"
     )]
     Checkpoint(CheckpointArgs),
+    /// Print the workspace manifest (JSON, signed when writers sign): every tenant ever
+    /// created, to keep outside tai
+    #[command(
+        after_help = "Examples:\n  tai receipts manifest --out manifest-2026-03.json\n  \
+                            tai receipts verify --all --public-key signing.pub \
+                            --manifest manifest-2026-03.json"
+    )]
+    Manifest(ManifestArgs),
     /// Write a proof that a receipt is in the signed history (or that the history only grew
     /// since a kept checkpoint), checkable without the ledger
     #[command(
@@ -76,45 +85,6 @@ pub enum ReceiptsCommand {
     Prove(ProveArgs),
     /// Check a proof file with the public key alone
     VerifyProof(VerifyProofArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct CheckpointArgs {
-    /// The tenant
-    #[arg(long, value_name = "TENANT")]
-    tenant: TenantId,
-    /// Write to FILE instead of standard output
-    #[arg(long, short, value_name = "FILE")]
-    out: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["seq", "from_checkpoint"])))]
-pub struct ProveArgs {
-    /// The tenant
-    #[arg(long, value_name = "TENANT")]
-    tenant: TenantId,
-    /// The receipt to prove included in the latest signed checkpoint
-    #[arg(long, value_name = "N")]
-    seq: Option<u64>,
-    /// Prove instead that the latest checkpoint extends this kept one (consistency)
-    #[arg(long, value_name = "FILE")]
-    from_checkpoint: Option<PathBuf>,
-    /// Write to FILE instead of standard output
-    #[arg(long, short, value_name = "FILE")]
-    out: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyProofArgs {
-    /// The proof file (from `tai receipts prove` or the HTTP API)
-    file: PathBuf,
-    /// The public key the checkpoints must be signed with (repeatable)
-    #[arg(long = "public-key", value_name = "FILE", required = true)]
-    public_keys: Vec<PathBuf>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +106,10 @@ pub struct VerifyArgs {
     /// Also require the chain to extend this kept checkpoint (from `tai receipts checkpoint`)
     #[arg(long, value_name = "FILE", requires = "tenant")]
     checkpoint: Option<PathBuf>,
+    /// Also require every tenant this kept manifest lists (from `tai receipts manifest`) to
+    /// be listed still: a tenant deleted with the manifest put back to an older one fails
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
     /// Also fail a chain whose receipt times go backwards (e.g. written partly under
     /// `--now`/`TAI_NOW` and partly on the real clock)
     #[arg(long)]
@@ -221,107 +195,6 @@ fn export_format_parser() -> impl TypedValueParser<Value = ExportFormat> {
         .try_map(|s| s.parse::<ExportFormat>())
 }
 
-/// Where the chains are read from: the state directory's ledgers, or the database that
-/// `--ledger` names.
-enum Chains {
-    Dir(LedgerDir),
-    /// The ledger and its URL without the password.
-    Database(Arc<dyn Ledger>, String),
-}
-
-impl Chains {
-    fn open(global: &GlobalArgs) -> anyhow::Result<Chains> {
-        Ok(match super::common::database(global)? {
-            Some(ledger) => {
-                Chains::Database(ledger, redact(global.ledger.as_deref().unwrap_or_default()))
-            }
-            None => Chains::Dir(LedgerDir::in_state(&global.state)),
-        })
-    }
-
-    fn latest_checkpoint(&self, tenant: &TenantId) -> Result<Option<Checkpoint>, LedgerError> {
-        match self {
-            Chains::Dir(dir) => dir.latest_checkpoint(tenant),
-            Chains::Database(db, _) => db.latest_checkpoint(tenant),
-        }
-    }
-
-    fn prove(&self, tenant: &TenantId, seq: u64) -> Result<InclusionProof, LedgerError> {
-        match self {
-            Chains::Dir(dir) => dir.prove(tenant, seq),
-            Chains::Database(db, _) => db.prove(tenant, seq),
-        }
-    }
-
-    fn prove_consistency(
-        &self,
-        tenant: &TenantId,
-        old: Checkpoint,
-    ) -> Result<ConsistencyProof, LedgerError> {
-        match self {
-            Chains::Dir(dir) => dir.prove_consistency(tenant, old),
-            Chains::Database(db, _) => db.prove_consistency(tenant, old),
-        }
-    }
-
-    fn contains(&self, tenant: &TenantId) -> Result<bool, LedgerError> {
-        match self {
-            Chains::Dir(dir) => Ok(dir.contains(tenant)),
-            Chains::Database(db, _) => Ok(db.head(tenant)?.next_seq > 0),
-        }
-    }
-
-    fn tenants(&self) -> Result<Vec<TenantId>, LedgerError> {
-        match self {
-            Chains::Dir(dir) => dir.tenants(),
-            Chains::Database(db, _) => db.tenants(),
-        }
-    }
-
-    /// Tenants the manifest lists (the state directory's, or the database's).
-    fn listed(&self) -> Result<std::collections::BTreeSet<TenantId>, LedgerError> {
-        let manifest = match self {
-            Chains::Dir(dir) => dir.manifest()?,
-            Chains::Database(db, _) => db.manifest()?,
-        };
-        Ok(manifest.map(|m| m.tenants).unwrap_or_default())
-    }
-
-    fn verify_with(
-        &self,
-        tenant: &TenantId,
-        deep: bool,
-        anchors: TrustAnchors<'_>,
-    ) -> anyhow::Result<VerifyReport> {
-        match self {
-            Chains::Dir(dir) => Ok(dir.verify_with(tenant, deep, anchors)?),
-            Chains::Database(db, _) => Ok(db.verify_signed(tenant, deep, anchors)?),
-        }
-    }
-
-    fn receipts(&self, tenant: &TenantId) -> Result<Vec<Receipt>, LedgerError> {
-        match self {
-            Chains::Dir(dir) => dir.receipts(tenant),
-            Chains::Database(db, _) => db.read(tenant),
-        }
-    }
-
-    /// Where the chains are, for messages.
-    fn place(&self) -> String {
-        match self {
-            Chains::Dir(dir) => dir.path().display().to_string(),
-            Chains::Database(_, url) => url.clone(),
-        }
-    }
-}
-
-#[cfg(feature = "postgres")]
-use crate::receipts::ledger::redact_url as redact;
-#[cfg(not(feature = "postgres"))]
-fn redact(url: &str) -> String {
-    url.to_owned()
-}
-
 pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if let ReceiptsCommand::VerifyProof(a) = &args.command {
         return verify_proof(a);
@@ -332,156 +205,14 @@ pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ReceiptsCommand::Show(a) => show(&dir, a, Paint::new(global.color)),
         ReceiptsCommand::Export(a) => export_cmd(&dir, a),
         ReceiptsCommand::Checkpoint(a) => checkpoint(&dir, a),
+        ReceiptsCommand::Manifest(a) => manifest(&dir, a),
         ReceiptsCommand::Prove(a) => prove(&dir, a),
         ReceiptsCommand::VerifyProof(a) => verify_proof(a),
     }
 }
 
-fn public_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
-    paths
-        .iter()
-        .map(|p| PublicKey::load(p).map_err(Into::into))
-        .collect()
-}
-
-/// What a checkpoint or proof file's refusals say about it.
-const EVIDENCE_FILE: Reading = Reading {
-    regular: "checkpoints and proofs are regular JSON files, as `tai receipts checkpoint` and `tai receipts prove` write them",
-    text: "checkpoint and proof files are JSON text in UTF-8",
-    size: "a checkpoint or proof is a few kilobytes; check that it is the right file",
-    missing: "check the path",
-};
-
-/// A checkpoint or proof file's text, bounded like every input.
-fn read_evidence(path: &Path) -> anyhow::Result<String> {
-    intake::read_text(path, &EVIDENCE_FILE).map_err(input_error)
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
-    let text = read_evidence(path)?;
-    serde_json::from_str(&text).with_context(|| format!("`{}` is not {what}", path.display()))
-}
-
-/// Writes `value` as pretty JSON to `out` or standard output.
-fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> anyhow::Result<()> {
-    let mut text = serde_json::to_vec_pretty(value)?;
-    text.push(b'\n');
-    match out {
-        Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            say!("wrote {}", path.display());
-            Ok(())
-        }
-        None => emit(&text),
-    }
-}
-
-fn checkpoint(dir: &Chains, args: &CheckpointArgs) -> anyhow::Result<Exit> {
-    require_tenant(dir, &args.tenant)?;
-    let Some(c) = dir.latest_checkpoint(&args.tenant)? else {
-        bail!(LedgerError::NoCheckpoint {
-            tenant: args.tenant.clone()
-        });
-    };
-    write_json(&c, args.out.as_deref())?;
-    Ok(Exit::Success)
-}
-
-fn prove(dir: &Chains, args: &ProveArgs) -> anyhow::Result<Exit> {
-    require_tenant(dir, &args.tenant)?;
-    let out = args.out.as_deref();
-    let written = match (&args.from_checkpoint, args.seq) {
-        (Some(path), _) => {
-            let old: Checkpoint = read_json(path, "a checkpoint")?;
-            dir.prove_consistency(&args.tenant, old)
-                .map(|p| write_json(&p, out))
-        }
-        (None, Some(seq)) => dir.prove(&args.tenant, seq).map(|p| write_json(&p, out)),
-        (None, None) => bail!("give --seq or --from-checkpoint"),
-    };
-    match written {
-        Ok(written) => written?,
-        // No proof because the record does not verify, or the kept checkpoint is not part of
-        // its history: a failed check (exit 1), as `verify` answers it.
-        Err(e) if e.is_broken_record() => {
-            say!("error: {e}");
-            return Ok(Exit::Failure);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(Exit::Success)
-}
-
-#[derive(Serialize)]
-struct ProofVerdict {
-    ok: bool,
-    kind: &'static str,
-    tenant_id: TenantId,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-fn verify_proof(args: &VerifyProofArgs) -> anyhow::Result<Exit> {
-    let keys = public_keys(&args.public_keys)?;
-    let text = read_evidence(&args.file)?;
-    let proof = ProofFile::from_json(text.as_bytes())
-        .with_context(|| format!("`{}` is not a proof file", args.file.display()))?;
-    // What the proof claims, and whether it holds.
-    let (kind, tenant_id, claim, result) = match &proof {
-        ProofFile::Inclusion(p) => (
-            "inclusion",
-            p.checkpoint.tenant_id.clone(),
-            format!(
-                "receipt seq {} ({}, {}) of tenant `{}` is in the history signed by key {} \
-                 at seq {} ({})",
-                p.receipt.seq,
-                p.receipt.body.event_type,
-                p.receipt.short_hash(),
-                p.checkpoint.tenant_id,
-                p.checkpoint.key_id,
-                p.checkpoint.seq,
-                p.checkpoint.time
-            ),
-            p.verify(&keys).map_err(|e| e.to_string()),
-        ),
-        ProofFile::Consistency(p) => (
-            "consistency",
-            p.new.tenant_id.clone(),
-            format!(
-                "the history of tenant `{}` signed at seq {} extends the one signed at seq {}: \
-                 nothing before seq {} was changed or removed",
-                p.new.tenant_id, p.new.seq, p.old.seq, p.old.seq
-            ),
-            p.verify(&keys).map_err(|e| e.to_string()),
-        ),
-    };
-    // The message states what was shown: the claim only when it holds.
-    let verdict = ProofVerdict {
-        ok: result.is_ok(),
-        kind,
-        tenant_id,
-        message: match &result {
-            Ok(()) => claim,
-            Err(e) => format!("INVALID {kind} proof: {e}"),
-        },
-        error: result.err(),
-    };
-    match args.format {
-        Format::Json => emit_json(&verdict)?,
-        Format::Human if verdict.ok => emit(format!("ok: {}\n", verdict.message).as_bytes())?,
-        Format::Human => emit(format!("{}\n", verdict.message).as_bytes())?,
-    }
-    Ok(if verdict.ok {
-        Exit::Success
-    } else {
-        Exit::Failure
-    })
-}
-
 /// Fails with the known tenants listed unless `tenant` has a ledger.
-fn require_tenant(dir: &Chains, tenant: &TenantId) -> anyhow::Result<()> {
+pub(super) fn require_tenant(dir: &Chains, tenant: &TenantId) -> anyhow::Result<()> {
     if dir.contains(tenant)? {
         return Ok(());
     }
@@ -515,10 +246,21 @@ struct TenantVerdict<'a> {
 
 fn verify(dir: &Chains, args: &VerifyArgs) -> anyhow::Result<Exit> {
     let listed = dir.listed()?;
+    // A kept manifest: tenants it lists that the workspace's no longer does were deleted,
+    // and the manifest put back to an older one (or another workspace's): only a copy kept
+    // outside tai tells, as a kept checkpoint does for a chain.
+    let kept_manifest: Option<Manifest> = match &args.manifest {
+        Some(path) => Some(read_json(path, "a workspace manifest")?),
+        None => None,
+    };
     let tenants = match &args.tenant {
         Some(t) => {
-            // A tenant the manifest lists is verified even without a ledger: it was deleted.
-            if !listed.contains(t) {
+            // A tenant the manifest (or the kept one) lists is verified even without a
+            // ledger: it was deleted.
+            let kept_lists = kept_manifest
+                .as_ref()
+                .is_some_and(|m| m.tenants.contains(t));
+            if !listed.contains(t) && !kept_lists {
                 require_tenant(dir, t)?;
             }
             vec![t.clone()]
@@ -535,6 +277,26 @@ fn verify(dir: &Chains, args: &VerifyArgs) -> anyhow::Result<Exit> {
         }
     };
     let keys = public_keys(&args.public_keys)?;
+    let kept_problem = kept_manifest
+        .as_ref()
+        .filter(|_| !keys.is_empty())
+        .and_then(|m| m.check_signature(&keys).err());
+    let dropped: Vec<TenantId> = kept_manifest
+        .iter()
+        .flat_map(|m| m.tenants.iter())
+        .filter(|t| !listed.contains(*t))
+        .filter(|t| args.tenant.as_ref().is_none_or(|only| only == *t))
+        .cloned()
+        .collect();
+    let mut tenants = tenants;
+    tenants.extend(
+        dropped
+            .iter()
+            .filter(|t| !tenants.contains(t))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    tenants.sort();
     let kept: Option<Checkpoint> = match &args.checkpoint {
         Some(path) => Some(read_json(path, "a checkpoint")?),
         None => None,
@@ -546,7 +308,28 @@ fn verify(dir: &Chains, args: &VerifyArgs) -> anyhow::Result<Exit> {
     let mut reports = Vec::with_capacity(tenants.len());
     let mut reversals = Vec::with_capacity(tenants.len());
     for t in &tenants {
-        let report = dir.verify_with(t, args.deep, anchors)?;
+        let mut report = dir.verify_with(t, args.deep, anchors)?;
+        let kept_says = if let Some(e) = &kept_problem {
+            Some(format!("the kept manifest does not verify: {e}"))
+        } else if dropped.contains(t) {
+            Some(
+                "the kept manifest lists it and the workspace's manifest does not: the tenant \
+                 was deleted and the manifest put back to an older one (or another \
+                 workspace's)"
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
+        if let Some(detail) = kept_says
+            && report.problem.is_none()
+        {
+            report.problem = Some(Problem {
+                seq: None,
+                line: None,
+                kind: ProblemKind::Manifest { detail },
+            });
+        }
         // Times are only worth reading on a chain that is otherwise intact.
         reversals.push(if args.strict_time && report.is_ok() {
             time_reversal(&dir.receipts(t)?)
@@ -868,7 +651,7 @@ fn export_format(args: &ExportArgs) -> anyhow::Result<ExportFormat> {
 }
 
 /// Writes to stdout; a closed pipe (`… | head`) is not an error.
-fn emit(bytes: &[u8]) -> anyhow::Result<()> {
+pub(super) fn emit(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
@@ -876,7 +659,7 @@ fn emit(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-fn emit_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+pub(super) fn emit_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec_pretty(value)?;
     text.push(b'\n');
     emit(&text)

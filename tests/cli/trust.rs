@@ -976,3 +976,72 @@ fn allow_broken_reads_the_receipts_around_a_damaged_line() {
         .stdout;
     assert_eq!(exported.lines().count(), n - 1);
 }
+
+/// A tenant deleted with the manifest put back to an older one signed by the same key (or
+/// another workspace's) verifies as a whole workspace: only a manifest kept outside tai
+/// tells, as a kept checkpoint does for a chain.
+#[test]
+fn a_kept_manifest_catches_a_tenant_deleted_with_the_manifest_put_back() {
+    let f = fixture();
+    let kept = f.dir.path().join("manifest-kept.json");
+    f.tai(&["receipts", "manifest", "--out", kept.to_str().unwrap()])
+        .ok();
+    let listed: serde_json::Value = serde_json::from_slice(&fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(listed["tenants"], serde_json::json!(["acme", "beta"]));
+    assert!(listed["signature"].is_string(), "{listed}");
+
+    // Another workspace under the same key, with acme alone: its signed manifest.
+    let other = f.dir.path().join("other");
+    Run::from(
+        common::tai()
+            .arg("--state")
+            .arg(&other)
+            .args(["--now", "2026-03-01T00:00:00Z"])
+            .env("TAI_SIGNING_KEY", &f.key)
+            .args([
+                "event",
+                "activate",
+                "--tenant",
+                "acme",
+                "--sku",
+                "rollback-guard-base",
+            ])
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    let dir = f.ledger();
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("beta.")
+        {
+            fs::remove_file(path).unwrap();
+        }
+    }
+    fs::copy(
+        LedgerDir::in_state(&other).manifest_path(),
+        dir.manifest_path(),
+    )
+    .unwrap();
+    f.verify(&["--all"]).ok();
+    let kept_arg = kept.to_str().unwrap();
+    f.verify(&["--all", "--manifest", kept_arg])
+        .exits(1)
+        .has("acme: ok")
+        .has("beta: BROKEN: the kept manifest lists it and the workspace's manifest does not");
+    f.verify(&["--tenant", "beta", "--manifest", kept_arg])
+        .exits(1);
+
+    // A kept manifest is checked with the keys too.
+    let mut forged = listed.clone();
+    forged["tenants"] = serde_json::json!(["acme"]);
+    fs::write(&kept, forged.to_string()).unwrap();
+    f.verify(&["--all", "--manifest", kept_arg])
+        .exits(1)
+        .has("the kept manifest does not verify");
+}
