@@ -87,6 +87,7 @@ impl MemoryEngine {
             now: self.clock.now(),
             ids: &self.ids,
             evidence: &evidence,
+            clean_up: None,
         };
         let tenant = self
             .tenants

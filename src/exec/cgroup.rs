@@ -6,11 +6,18 @@
 //! exec (see `process::prepare_child`), before it can start anything. Killing uses
 //! `cgroup.kill` (Linux 5.14+), else freezes the cgroup and kills each member, so nothing
 //! can fork while it is being emptied.
+//!
+//! A group is named `tai-<pid>-<start>-<n>[-<action>]`: the tai process that made it, by pid
+//! and start time (clock ticks after boot, so a reused pid never passes for it), a counter,
+//! and the action it holds. A tai killed before it removed its groups leaves them behind,
+//! possibly still holding processes; the name is what lets a later tai tell, safely, that
+//! their owner is gone and empty them (`super::stale`).
 
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -35,12 +42,15 @@ pub(super) struct Cgroup {
 impl Cgroup {
     /// Creates the cgroups for one action, capping its CPU at `cpu_percent` of one core where
     /// a cpu controller is at hand (`cpu.max` in v2, else `cpu_v1`'s `cpu.cfs_quota_us`).
+    /// `action` names the action in the group's name when it is a plain word
+    /// (`[A-Za-z0-9_]`, at most [`MAX_LABEL`] bytes), so a later tai can say what it found of it.
     pub(super) fn create(
         support: &CgroupSupport,
         cpu_v1: Option<&Path>,
         cpu_percent: Option<u32>,
+        action: Option<&str>,
     ) -> io::Result<Cgroup> {
-        let (name, dir) = fresh_dir(&support.dir)?;
+        let (name, dir) = fresh_dir(&support.dir, action)?;
         let mut cgroup = Cgroup {
             dir,
             kill_file: support.kill_file,
@@ -134,6 +144,21 @@ impl Cgroup {
         let _ = self.freeze(false);
     }
 
+    /// Takes over the existing group `dir` (a dead tai's), to be emptied and removed.
+    pub(super) fn adopt(dir: PathBuf, kill_file: bool) -> Cgroup {
+        Cgroup {
+            dir,
+            kill_file,
+            cpu_v1: None,
+            removed: false,
+        }
+    }
+
+    /// Stops trying to empty and remove the group: dropping it leaves it as it is.
+    pub(super) fn give_up(&mut self) {
+        self.removed = true;
+    }
+
     /// Waits for the killed cgroup to empty, then removes it (and its v1 sibling).
     pub(super) fn remove(&mut self) {
         if self.removed {
@@ -166,14 +191,14 @@ fn quota_us(percent: u32) -> u64 {
     (PERIOD_US * u64::from(percent) / 100).max(1000)
 }
 
-/// A new cgroup under `parent`, named for this process. A group of that name can only be
-/// left over from an earlier process with the same pid that was killed before it removed
-/// it (pids are reused): an empty one is removed and taken, one still holding processes is
-/// skipped for the next name.
-fn fresh_dir(parent: &Path) -> io::Result<(String, PathBuf)> {
+/// A new cgroup under `parent`, named for this process and `action`. A group of that name
+/// can only be left over from an earlier tai with the same pid and start time (a pid reused
+/// within one clock tick): an empty one is removed and taken, one still holding processes
+/// is skipped for the next name.
+fn fresh_dir(parent: &Path, action: Option<&str>) -> io::Result<(String, PathBuf)> {
     let mut last = None;
     for _ in 0..8 {
-        let name = unique_name();
+        let name = unique_name(action);
         let dir = parent.join(&name);
         match create_replacing_stale(&dir) {
             Ok(()) => return Ok((name, dir)),
@@ -196,13 +221,40 @@ fn create_replacing_stale(dir: &Path) -> io::Result<()> {
     }
 }
 
-fn unique_name() -> String {
+/// The longest action label a group name carries (cgroup names may be 255 bytes).
+pub(super) const MAX_LABEL: usize = 64;
+
+/// Whether `label` may stand in a group name: one plain word, so the name parses back.
+pub(super) fn is_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= MAX_LABEL
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn unique_name(action: Option<&str>) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "tai-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    let pid = std::process::id();
+    // Without our start time the sweep is off everywhere `/proc` is unreadable alike, so a
+    // placeholder only needs to parse.
+    let start = own_identity().map_or(0, |(_, start)| start);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    match action.filter(|a| is_label(a)) {
+        Some(action) => format!("tai-{pid}-{start}-{n}-{action}"),
+        None => format!("tai-{pid}-{start}-{n}"),
+    }
+}
+
+/// This process's pid and start time (clock ticks after boot): together they name it for
+/// as long as the machine runs, which the pid alone does not once this process is gone.
+/// `None` when `/proc` cannot say, and then no process's liveness can be told either.
+pub(super) fn own_identity() -> Option<(u32, u64)> {
+    static START: OnceLock<Option<u64>> = OnceLock::new();
+    let pid = std::process::id();
+    let start =
+        *START.get_or_init(|| super::procfs::read_stat(pid, &mut String::new()).map(|s| s.start));
+    start.map(|start| (pid, start))
 }
 
 fn open_procs(dir: &Path) -> io::Result<OwnedFd> {
@@ -212,7 +264,8 @@ fn open_procs(dir: &Path) -> io::Result<OwnedFd> {
         .into())
 }
 
-fn procs(dir: &Path) -> Vec<u32> {
+/// The processes in the group `dir` now (none when it cannot be read).
+pub(super) fn procs(dir: &Path) -> Vec<u32> {
     fs::read_to_string(dir.join("cgroup.procs"))
         .unwrap_or_default()
         .lines()
@@ -236,8 +289,16 @@ mod tests {
         fs::write(live.join("cgroup.procs"), "42").unwrap();
         let e = create_replacing_stale(&live).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        let (name, dir) = fresh_dir(parent.path()).unwrap();
+        let (name, dir) = fresh_dir(parent.path(), Some("act_1f")).unwrap();
         assert!(dir.is_dir() && name.starts_with("tai-"), "{name}");
+        let (pid, start) = own_identity().unwrap();
+        assert!(
+            name.starts_with(&format!("tai-{pid}-{start}-")) && name.ends_with("-act_1f"),
+            "{name}"
+        );
+        // A label that would not parse back is left out of the name.
+        let (name, _) = fresh_dir(parent.path(), Some("a-b/c")).unwrap();
+        assert_eq!(name.matches('-').count(), 3, "{name}");
     }
 
     #[test]
@@ -258,7 +319,7 @@ mod tests {
             kill_file: false,
             ..support
         };
-        let mut cgroup = Cgroup::create(&support, None, None).unwrap();
+        let mut cgroup = Cgroup::create(&support, None, None, None).unwrap();
         // The shell waits for a line, so it forks only once it is in the cgroup.
         let mut child = std::process::Command::new("sh")
             .args(["-c", "read go; setsid sleep 60 & exec sleep 60"])

@@ -34,12 +34,13 @@ use super::{Limits, Run};
 /// Variables passed through from the caller's environment.
 const PASSED_THROUGH: [&str; 3] = ["PATH", "HOME", "LANG"];
 
-/// Runs `cmd` with `args` under `limits`.
+/// Runs `cmd` with `args` under `limits`, for the recorded `action` when there is one.
 #[cfg(unix)]
 pub(super) fn run(
     cmd: &catalog::Command,
     args: &serde_json::Map<String, serde_json::Value>,
     limits: &Limits,
+    action: Option<&str>,
 ) -> Run {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
@@ -80,7 +81,7 @@ pub(super) fn run(
         Ok(ruleset) => Some(ruleset),
         Err(e) => return refuse(&e),
     };
-    let confinement = match Confinement::new(machine, limits.max_cpu_percent) {
+    let confinement = match Confinement::new(machine, limits.max_cpu_percent, action) {
         Ok(c) => c,
         Err(e) => return refuse(&format!("could not create its cgroup: {e}")),
     };
@@ -141,6 +142,7 @@ pub(super) fn run(
     cmd: &catalog::Command,
     _args: &serde_json::Map<String, serde_json::Value>,
     _: &Limits,
+    _action: Option<&str>,
 ) -> Run {
     let _ = PASSED_THROUGH;
     Run::unmeasured(super::Outcome::Error {

@@ -23,11 +23,17 @@ pub(super) enum Confinement {
 }
 
 impl Confinement {
-    /// Prepares the confinement of an action allowed `cpu_percent` of one core.
-    pub(super) fn new(machine: &Machine, cpu_percent: Option<u32>) -> io::Result<Self> {
+    /// Prepares the confinement of `action` (when recorded), allowed `cpu_percent` of one
+    /// core.
+    pub(super) fn new(
+        machine: &Machine,
+        cpu_percent: Option<u32>,
+        action: Option<&str>,
+    ) -> io::Result<Self> {
         match &machine.cgroup {
             Some(support) => {
-                let cgroup = Cgroup::create(support, machine.cpu_v1.as_deref(), cpu_percent)?;
+                let cgroup =
+                    Cgroup::create(support, machine.cpu_v1.as_deref(), cpu_percent, action)?;
                 let caps_cpu = cgroup.caps_cpu(support);
                 Ok(Confinement::Cgroup { cgroup, caps_cpu })
             }

@@ -36,6 +36,8 @@ mod protections;
 mod sandbox;
 mod simulated;
 #[cfg(unix)]
+mod stale;
+#[cfg(unix)]
 mod streams;
 #[cfg(unix)]
 mod supervise;
@@ -55,6 +57,7 @@ pub use sandbox::protect_path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Handler;
+use crate::ids::ActionRunId;
 
 /// What running an action cost, as measured; recorded in the outcome's receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +78,38 @@ pub struct Run {
     pub outcome: Outcome,
     /// What it used; `None` for simulated handlers and for commands that never started.
     pub usage: Option<Usage>,
+}
+
+/// What was left running of an action whose tai died while it ran, and what became of it;
+/// recorded in the receipt that records the action as interrupted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftovers {
+    /// Whether this machine's cgroups were searched for the action's processes. Where tai
+    /// uses none, its handler died with it but what the handler started cannot be found.
+    pub searched: bool,
+    /// Processes found still in the action's cgroups after its tai was gone.
+    pub found: u64,
+    /// How many of them were killed (all but those that would not die).
+    pub killed: u64,
+    /// Why some could not be killed or their cgroup not removed, when so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Kills whatever actions of tai processes that are gone left running on this machine,
+/// removes their cgroups, and says what was left of `action`. Never touches a live tai's
+/// actions. Call it before recording `action` as interrupted, so the record says what it
+/// left behind and nothing of it runs on after.
+pub fn clean_up_after(action: &ActionRunId) -> Leftovers {
+    #[cfg(unix)]
+    {
+        stale::clean_up_after(action.as_str())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = action;
+        Leftovers::default()
+    }
 }
 
 impl Run {
@@ -116,9 +151,30 @@ pub fn execute(
     args: &serde_json::Map<String, serde_json::Value>,
     limits: &Limits,
 ) -> Run {
+    execute_as(handler, args, limits, None)
+}
+
+/// [`execute`] for the recorded action `action`: a command's cgroup carries the action's
+/// id, so should this tai die while it runs, the next one can say what it left behind
+/// ([`clean_up_after`]).
+pub fn execute_action(
+    handler: &Handler,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+    action: &ActionRunId,
+) -> Run {
+    execute_as(handler, args, limits, Some(action))
+}
+
+fn execute_as(
+    handler: &Handler,
+    args: &serde_json::Map<String, serde_json::Value>,
+    limits: &Limits,
+    action: Option<&ActionRunId>,
+) -> Run {
     match handler {
         Handler::Simulated(sim) => Run::unmeasured(simulated::run(sim, args, limits)),
-        Handler::Command(cmd) => command::run(cmd, args, limits),
+        Handler::Command(cmd) => command::run(cmd, args, limits, action.map(ActionRunId::as_str)),
         // Built-ins read the tenant's chain, which only the governor has.
         Handler::Builtin(b) => Run::unmeasured(Outcome::Error {
             message: format!(

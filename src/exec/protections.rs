@@ -105,11 +105,12 @@ fn cgroup_v2() -> Result<CgroupSupport, String> {
             dir.display()
         )
     })?;
-    sweep_stale(&dir);
     let kill_file = probe.join("cgroup.kill").exists();
     let freeze = probe.join("cgroup.freeze").exists();
     let cpu_max = probe.join("cpu.max").exists();
     let _ = std::fs::remove_dir(&probe);
+    // What killed tai processes left running is killed before anything else runs here.
+    super::stale::sweep(&dir, kill_file);
     if !kill_file && !freeze {
         return Err("the cgroup v2 hierarchy has neither cgroup.kill nor cgroup.freeze".into());
     }
@@ -133,9 +134,10 @@ fn cpu_v1() -> Option<PathBuf> {
     })?;
     let dir = under(&mount.point, path);
     let probe = probe_dir(&dir).ok()?;
-    sweep_stale(&dir);
     let usable = probe.join("cpu.cfs_quota_us").exists();
     let _ = std::fs::remove_dir(&probe);
+    // The v1 sibling of an action's group holds the same processes; emptied all the same.
+    super::stale::sweep(&dir, false);
     usable.then_some(dir)
 }
 
@@ -148,36 +150,12 @@ fn under(mount: &Path, path: &str) -> PathBuf {
 }
 
 /// Creates a uniquely named child of `dir`, to be removed by the caller.
-/// Removes the groups tai processes that were killed left in `dir` (`tai-<pid>-<n>`, and
-/// probes, `tai-probe-<pid>`, whose pid is gone). Only empty groups can be removed, so a
-/// group still holding processes stays whatever its name says.
-fn sweep_stale(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(stale_pid) else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir(entry.path());
-        }
-    }
-}
-
-/// The pid in a group name tai makes: `tai-<pid>-<n>` or `tai-probe-<pid>`.
-fn stale_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix("tai-")?;
-    let pid = match rest.strip_prefix("probe-") {
-        Some(pid) => pid,
-        None => rest.split_once('-')?.0,
-    };
-    pid.parse().ok()
-}
-
 fn probe_dir(dir: &Path) -> std::io::Result<PathBuf> {
-    let probe = dir.join(format!("tai-probe-{}", std::process::id()));
+    let pid = std::process::id();
+    let probe = match super::cgroup::own_identity() {
+        Some((_, start)) => dir.join(format!("tai-probe-{pid}-{start}")),
+        None => dir.join(format!("tai-probe-{pid}")),
+    };
     match std::fs::create_dir(&probe) {
         Ok(()) => Ok(probe),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(probe),
@@ -462,42 +440,6 @@ fn report(m: &Machine) -> Protections {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn groups_left_by_dead_tai_processes_are_swept_and_live_ones_kept() {
-        assert_eq!(stale_pid("tai-123-4"), Some(123));
-        assert_eq!(stale_pid("tai-probe-77"), Some(77));
-        assert_eq!(stale_pid("system.slice"), None);
-        assert_eq!(stale_pid("tai-x-1"), None);
-        let dir = tempfile::tempdir().unwrap();
-        // Above the kernel's pid limit (2^22): certainly not running.
-        let dead = 4_999_999;
-        let me = std::process::id();
-        for name in [
-            format!("tai-{dead}-0"),
-            format!("tai-probe-{dead}"),
-            format!("tai-{me}-0"),
-            format!("tai-{dead}-1"),
-            "user.slice".to_owned(),
-        ] {
-            std::fs::create_dir(dir.path().join(name)).unwrap();
-        }
-        // A group that still holds something is never removed.
-        std::fs::write(dir.path().join(format!("tai-{dead}-1/cgroup.procs")), "1").unwrap();
-        sweep_stale(dir.path());
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        let mut kept = vec![
-            format!("tai-{dead}-1"),
-            format!("tai-{me}-0"),
-            "user.slice".to_owned(),
-        ];
-        kept.sort();
-        assert_eq!(left, kept);
-    }
 
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
                           nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\

@@ -145,6 +145,7 @@ fn an_action_that_resolves_itself_is_polled_as_time_passes_then_completed() {
         now: start.plus(std::time::Duration::from_secs(secs)),
         ids: &ids,
         evidence: &super::tests::NO_EVIDENCE,
+        clean_up: None,
     };
     let mut t = Tenant::new(crate::ids::TenantId::new("acme").unwrap());
     t.apply_event(&env(0), &activation(None));

@@ -73,6 +73,7 @@ impl World {
             now: self.now,
             ids: &self.ids,
             evidence: &super::tests::NO_EVIDENCE,
+            clean_up: None,
         }
     }
 

@@ -70,13 +70,20 @@ pub struct StartedCall<'c> {
     arguments: Map<String, Value>,
     metadata: MetadataBuilder,
     started_seq: u64,
+    action_id: ActionRunId,
 }
 
 impl StartedCall<'_> {
     /// Runs the command within its limits; blocks for as long as it runs. Nothing of the
-    /// tenant is needed (or held) meanwhile.
+    /// tenant is needed (or held) meanwhile. Its processes are held under the action's id,
+    /// so what a killed tai leaves of them can be found and named later.
     pub fn run(&self) -> exec::Run {
-        exec::execute(&self.tool.tool.handler, &self.arguments, &self.limits)
+        exec::execute_action(
+            &self.tool.tool.handler,
+            &self.arguments,
+            &self.limits,
+            &self.action_id,
+        )
     }
 }
 
@@ -195,7 +202,7 @@ impl Tenant {
         let started_seq = started.seq;
         self.remember_call(key, Some(&started));
         self.running = Some(Running {
-            action_id,
+            action_id: action_id.clone(),
             tool: tool.tool.name.clone(),
             started_seq,
             since: env.now,
@@ -210,6 +217,7 @@ impl Tenant {
             arguments: call.arguments.clone(),
             metadata,
             started_seq,
+            action_id,
         }
     }
 

@@ -7,6 +7,7 @@
 //! process: the program's side effects are unknown, and the governor intervenes as for a
 //! failure, until someone reports the action complete or failed.
 
+use crate::exec::Leftovers;
 use crate::ids::ActionRunId;
 use crate::receipts::{MetadataBuilder, Receipt};
 use crate::vocab::{EventType, GovernorState, ReasonCode};
@@ -23,10 +24,14 @@ impl Tenant {
         let Some(running) = self.running.take() else {
             return Vec::new();
         };
+        // Before the record: nothing of the action may run on once it is said to be over.
+        let leftovers = env.clean_up.map(|clean_up| clean_up(&running.action_id));
         let message = format!(
             "`{}` started (seq {}) but its outcome was never recorded: whether it took effect \
-             is unknown",
-            running.tool, running.started_seq
+             is unknown{}",
+            running.tool,
+            running.started_seq,
+            leftovers.as_ref().map(said).unwrap_or_default()
         );
         let in_flight = InFlight {
             action_id: running.action_id.clone(),
@@ -43,6 +48,9 @@ impl Tenant {
             key.note(&mut metadata);
         }
         metadata.insert("message", &message);
+        if let Some(leftovers) = &leftovers {
+            metadata.insert_struct("leftover_processes", leftovers);
+        }
         if let Some(action) = env
             .catalog
             .tool(running.tool.as_str())
@@ -91,4 +99,31 @@ impl Tenant {
             None
         };
     }
+}
+
+/// What the interruption's message says of the processes the action left behind.
+fn said(l: &Leftovers) -> String {
+    let processes = |n: u64| if n == 1 { "process" } else { "processes" };
+    let mut out = if !l.searched {
+        "; its handler died with the tai that ran it, but with no cgroups on this machine \
+         what the handler started cannot be found"
+            .to_owned()
+    } else if l.found == 0 {
+        "; nothing of it was still running in a cgroup on this machine".to_owned()
+    } else {
+        format!(
+            "; {} {} it left running on this machine {} killed before this was recorded",
+            l.killed,
+            processes(l.killed),
+            if l.killed == 1 { "was" } else { "were" }
+        )
+    };
+    if l.killed < l.found {
+        let left = l.found - l.killed;
+        out.push_str(&format!("; {left} {} would not die", processes(left)));
+    }
+    if let Some(problem) = &l.problem {
+        out.push_str(&format!(" ({problem})"));
+    }
+    out
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::catalog::Catalog;
 use crate::clock::Timestamp;
 use crate::entitlement::{Entitlement, Standing};
+use crate::exec::Leftovers;
 use crate::ids::{ActionRunId, SignalName, TenantId, ToolName};
 use crate::receipts::{ChainHead, Evidence, IdSource, MetadataBuilder, Receipt, ReceiptBody};
 use crate::registry::{self, SurfaceDiff};
@@ -36,6 +37,10 @@ pub struct Env<'a> {
     pub ids: &'a IdSource,
     /// The tenants' chains as decided before the operation, for built-in tools.
     pub evidence: &'a dyn Evidence,
+    /// Kills what a started action left running when its tai died, and says what that was;
+    /// called before the action is recorded as interrupted. `None` where actions run in
+    /// this process only (scenarios, the memory engine): nothing can be left of them.
+    pub clean_up: Option<fn(&ActionRunId) -> Leftovers>,
 }
 
 /// One tenant's governor.

@@ -101,6 +101,7 @@ impl World {
             now: self.now,
             ids: &self.ids,
             evidence: &NO_EVIDENCE,
+            clean_up: None,
         }
     }
 

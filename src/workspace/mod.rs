@@ -426,6 +426,11 @@ impl Workspace {
             now: self.clock.now(),
             ids: &self.ids,
             evidence: &self.ledger,
+            // A writer is where a killed writer's action is recorded as interrupted; what
+            // it left running on this machine is killed first, and the record says so.
+            clean_up: self
+                .writes
+                .then_some(crate::exec::clean_up_after as fn(&_) -> _),
         }
     }
 

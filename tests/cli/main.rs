@@ -18,6 +18,7 @@ mod golden;
 mod governor_record;
 mod help_examples;
 mod iam;
+mod killed_writer;
 mod marketplace;
 mod marketplace_delivery;
 mod postgres_ledger;
