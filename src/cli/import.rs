@@ -159,7 +159,8 @@ const NOTIFICATIONS: Reading = Reading {
 };
 
 /// The notifications in a file: the whole file when it is one JSON value, else one per
-/// non-empty line. Each comes with where it was read.
+/// non-empty line (JSONL), else the JSON values it holds one after another (pretty-printed
+/// notifications). Each comes with where it was read.
 fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
     let name = file.display().to_string();
     let text = if file == Path::new("-") {
@@ -189,14 +190,48 @@ fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
     if lines.is_empty() {
         return vec![(name, Err("the file holds no notification".into()))];
     }
-    lines
-        .into_iter()
-        .map(|(i, line)| {
-            let at = format!("{name}:{}", i + 1);
-            let value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"));
-            (at, value)
-        })
-        .collect()
+    // One notification per line (JSONL), told by a line that is a whole object (no line of
+    // a pretty-printed notification is): a bad line is that line's problem, the others
+    // stand.
+    let whole_object = |l: &str| matches!(serde_json::from_str(l), Ok(Value::Object(_)));
+    if lines.iter().any(|(_, l)| whole_object(l)) {
+        return lines
+            .into_iter()
+            .map(|(i, line)| {
+                let at = format!("{name}:{}", i + 1);
+                let value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"));
+                (at, value)
+            })
+            .collect();
+    }
+    // Notifications spread over lines (pretty-printed, or several such files concatenated):
+    // read one value after another, each named by the line it starts on. After a syntax
+    // error nothing further can be told apart, so reading stops there, at its place.
+    stream(&name, &text)
+}
+
+/// The JSON values of `text` one after another, each with `name:line` of its first line; a
+/// syntax error ends the list, with its line and column.
+fn stream(name: &str, text: &str) -> Vec<(String, Result<Value, String>)> {
+    let mut out = Vec::new();
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    loop {
+        let rest = &text[values.byte_offset()..];
+        let start = text.len() - rest.trim_start().len();
+        let line = text[..start].matches('\n').count() + 1;
+        match values.next() {
+            None => break,
+            Some(Ok(value)) => out.push((format!("{name}:{line}"), Ok(value))),
+            Some(Err(e)) => {
+                out.push((
+                    format!("{name}:{}", e.line()),
+                    Err(format!("not JSON: {e}")),
+                ));
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn invalid(source: String, error: Value) -> Report {

@@ -432,3 +432,58 @@ fn another_failed_azure_operation_says_an_applied_change_stands() {
         "{u:#}"
     );
 }
+
+/// Notifications as the documentation shows them, pretty-printed, one after another in a
+/// file: each is read and named by the line it starts on; a syntax error is reported once,
+/// at its line and column, after what was read before it.
+#[test]
+fn pretty_printed_notifications_one_after_another_are_read_each_by_its_line() {
+    let ws = Ws::new();
+    let read = |rel: &str| std::fs::read_to_string(fixture(rel)).unwrap();
+    let first = read("gcp/01_entitlement_creation_requested.json");
+    let second = read("gcp/02_entitlement_active.json");
+    assert!(first.lines().count() > 3, "the fixture is pretty-printed");
+    let both = ws.dir.path().join("both.json");
+    std::fs::write(&both, format!("{first}{second}")).unwrap();
+    let now = "2026-03-01T10:00:05Z";
+    let resources = Some("gcp/resources");
+    let (status, report) = ws.import(now, "gcp", resources, &[both.to_str().unwrap()]);
+    assert_eq!(status, 0, "{report}");
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{report}");
+    let second_line = first.lines().count() + 1;
+    assert!(
+        results[0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("both.json:1"),
+        "{report}"
+    );
+    assert!(
+        results[1]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("both.json:{second_line}")),
+        "{report}"
+    );
+
+    let broken = ws.dir.path().join("broken.json");
+    let damaged = second.replacen("\"subscription\"", "\"subscription\" x", 1);
+    std::fs::write(&broken, format!("{first}{damaged}")).unwrap();
+    let ws = Ws::new();
+    let (status, report) = ws.import(now, "gcp", resources, &[broken.to_str().unwrap()]);
+    assert_eq!(status, 2, "{report}");
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        2,
+        "one result per notification read, then the error: {report}"
+    );
+    assert_eq!(results[0]["status"], "accepted", "{report}");
+    assert_eq!(results[1]["status"], "invalid", "{report}");
+    let message = results[1]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("not JSON: expected `:` at line"),
+        "{message}"
+    );
+}
