@@ -348,7 +348,13 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
             Ok(id) => {
                 let mut e = new();
                 e.sku_id = Some(id);
-                if matches!(kind, EventKind::Activated | EventKind::Synced) {
+                // A GCP entitlement has no end of its own (Google ends it): neither has
+                // a purchase awaiting approval, so its approval does not set a SKU term
+                // that a late ENTITLEMENT_ACTIVE would find run out.
+                if matches!(
+                    kind,
+                    EventKind::Requested | EventKind::Activated | EventKind::Synced
+                ) {
                     e.expiry = Some(OPEN_ENDED);
                 }
                 MappedOutcome::Event(e)

@@ -214,6 +214,12 @@ fn gcp_customer_life_purchase_upgrade_suspension_cancellation() {
     let s = ws.state("2026-03-01T10:01:01Z", "acct-1001");
     assert_eq!(s["entitlement"]["pending"]["kind"], "confirmation");
     assert!(tools(&s).contains(&"ac_receipt_verify".to_owned()));
+    // Approved, it has no end of its own either: a late ENTITLEMENT_ACTIVE does not let it
+    // run out at a SKU term's end meanwhile.
+    assert_eq!(
+        s["entitlement"]["expiry"], "9999-12-31T23:59:59.999Z",
+        "{s:#}"
+    );
     let r = gcp("2026-03-01T10:05:01Z", "02_entitlement_active");
     assert_eq!(
         r["outcome"]["receipts"][0]["event_type"],
