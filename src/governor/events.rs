@@ -104,22 +104,27 @@ impl Tenant {
     /// Records, for this tenant, an event refused before it reached the resolver (e.g. a
     /// marketplace notification no SKU can be found for).
     pub fn refuse_raw(&mut self, env: &Env<'_>, raw: &Value, refusal: Refusal) -> EventOutcome {
-        let (kind, event_id) = event_identity(raw);
-        if let Some(repeat) = self.repeated_event(kind, event_id, None) {
-            return repeat;
-        }
-        let receipts = self.tick(env);
-        let ticked = receipts.len();
-        let mut metadata = MetadataBuilder::new();
-        metadata.insert_value("event", raw);
-        let outcome = self.refuse_event(env, receipts, metadata, refusal);
-        self.remember_event(kind, event_id, outcome.receipts.get(ticked));
-        outcome
+        self.record_raw(env, raw, |t, receipts, metadata| {
+            t.refuse_event(env, receipts, metadata, refusal)
+        })
     }
 
     /// Records, for this tenant, a marketplace notification that changes nothing (its
     /// marketplace's record contradicts it): accepted, the entitlement as it stands.
     pub fn acknowledge_raw(&mut self, env: &Env<'_>, raw: &Value, note: String) -> EventOutcome {
+        self.record_raw(env, raw, |t, receipts, metadata| {
+            t.record_unchanged(env, receipts, metadata, note)
+        })
+    }
+
+    /// Records `raw`, decided by `decide` before it reached the resolver, once per event
+    /// id: a redelivery is answered with the first outcome and records nothing.
+    fn record_raw(
+        &mut self,
+        env: &Env<'_>,
+        raw: &Value,
+        decide: impl FnOnce(&mut Self, Vec<Receipt>, MetadataBuilder) -> EventOutcome,
+    ) -> EventOutcome {
         let (kind, event_id) = event_identity(raw);
         if let Some(repeat) = self.repeated_event(kind, event_id, None) {
             return repeat;
@@ -128,7 +133,7 @@ impl Tenant {
         let ticked = receipts.len();
         let mut metadata = MetadataBuilder::new();
         metadata.insert_value("event", raw);
-        let outcome = self.record_unchanged(env, receipts, metadata, note);
+        let outcome = decide(self, receipts, metadata);
         self.remember_event(kind, event_id, outcome.receipts.get(ticked));
         outcome
     }

@@ -14,16 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// How tai is run for one test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// As this test runs (root in CI), with whatever containment the machine offers.
-    Default,
-    /// With cgroups turned off: the subreaper and the CPU-time watchdog.
-    NoCgroups,
-    /// As the unprivileged user `nobody` (only when this test runs as root).
-    Unprivileged,
-}
+use crate::common::{self, Mode};
 
 const MODES: [Mode; 3] = [Mode::Default, Mode::NoCgroups, Mode::Unprivileged];
 
@@ -122,33 +113,8 @@ impl Setup {
 
     /// Runs `tai` with `args` in this setup's mode, with extra environment `env`.
     fn tai(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let bin = env!("CARGO_BIN_EXE_tai");
-        let mut cmd = if self.mode == Mode::Unprivileged {
-            let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid",
-                "nobody",
-                "--regid",
-                "nogroup",
-                "--clear-groups",
-                bin,
-            ]);
-            c
-        } else {
-            Command::new(bin)
-        };
-        cmd.args(["--state", "state", "--catalog", "catalog"])
-            .args(args)
-            .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .env_remove("TAI_CATALOG")
-            .env_remove("TAI_STATE")
-            .env_remove("TAI_NOW")
-            .env_remove("TAI_HANDLER_USER")
-            .env_remove("TAI_CGROUPS");
-        if self.mode == Mode::NoCgroups {
-            cmd.env("TAI_CGROUPS", "off");
-        }
+        let mut cmd = common::tai_in_mode(self.mode, &self.root);
+        cmd.args(args);
         cmd.envs(env.iter().copied());
         cmd.output().unwrap()
     }

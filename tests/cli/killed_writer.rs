@@ -17,18 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common::{self, Mode};
+
 /// How long the grandchild sleeps before it leaves its marker.
 const SIDE_EFFECT_AFTER: Duration = Duration::from_secs(4);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// As this test runs (root): a cgroup per action where the machine allows one.
-    Default,
-    /// `TAI_CGROUPS=off`: the subreaper fallback.
-    NoCgroups,
-    /// As `nobody`, who may create no cgroups (only when this test runs as root).
-    Unprivileged,
-}
 
 /// A workspace with the audit's pack: `/bin/sh` forking a grandchild that sleeps, then
 /// writes `OUT/marker`. Dropping it kills whatever the test left, whether it passed or not.
@@ -97,34 +89,8 @@ impl Case {
     }
 
     fn tai(&self, args: &[&str]) -> Command {
-        let bin = env!("CARGO_BIN_EXE_tai");
-        let mut cmd = if self.mode == Mode::Unprivileged {
-            let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid",
-                "nobody",
-                "--regid",
-                "nogroup",
-                "--clear-groups",
-                bin,
-            ]);
-            c
-        } else {
-            Command::new(bin)
-        };
-        cmd.args(["--state", "state", "--catalog", "catalog"])
-            .args(args)
-            .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .env_remove("TAI_CATALOG")
-            .env_remove("TAI_STATE")
-            .env_remove("TAI_NOW")
-            .env_remove("TAI_LEDGER")
-            .env_remove("TAI_HANDLER_USER")
-            .env_remove("TAI_CGROUPS");
-        if self.mode == Mode::NoCgroups {
-            cmd.env("TAI_CGROUPS", "off");
-        }
+        let mut cmd = common::tai_in_mode(self.mode, &self.root);
+        cmd.args(args);
         cmd
     }
 

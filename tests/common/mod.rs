@@ -65,6 +65,52 @@ pub fn tenant(name: &str) -> TenantId {
     TenantId::new(name).unwrap()
 }
 
+/// How a containment test runs tai: as the test runs (root in CI, with whatever containment
+/// the machine offers), with cgroups turned off (the subreaper fallback), or as the
+/// unprivileged user `nobody` (only when the test runs as root).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+pub enum Mode {
+    Default,
+    NoCgroups,
+    Unprivileged,
+}
+
+/// `tai --state state --catalog catalog` in `root`, run in `mode`, with nothing of the
+/// caller's environment that would change what it does.
+#[cfg(feature = "cli")]
+#[allow(dead_code)]
+pub fn tai_in_mode(mode: Mode, root: &Path) -> Command {
+    let bin = env!("CARGO_BIN_EXE_tai");
+    let mut cmd = if mode == Mode::Unprivileged {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            bin,
+        ]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    cmd.args(["--state", "state", "--catalog", "catalog"])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .env_remove("TAI_CATALOG")
+        .env_remove("TAI_STATE")
+        .env_remove("TAI_NOW")
+        .env_remove("TAI_LEDGER")
+        .env_remove("TAI_HANDLER_USER")
+        .env_remove("TAI_CGROUPS");
+    if mode == Mode::NoCgroups {
+        cmd.env("TAI_CGROUPS", "off");
+    }
+    cmd
+}
+
 /// The `tai` binary without colour and without the environment variables that would
 /// override its options (`TAI_CATALOG`, `TAI_STATE`, `TAI_NOW`, `TAI_LEDGER`,
 /// `TAI_SIGNING_KEY`, `TAI_ADMIN_TOKEN`, `RUST_LOG`), so a test sees only the arguments it gives. Runs in the test's working
