@@ -14,13 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{self, Mode};
+use crate::common::{self, Mode, chown_tree, is_root};
 
 const MODES: [Mode; 3] = [Mode::Default, Mode::NoCgroups, Mode::Unprivileged];
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
 
 /// A temporary catalog with one pack whose one tool runs `sh -c SCRIPT`, and a tenant
 /// entitled to it, ready for calls.
@@ -165,15 +161,6 @@ fn code(o: &Output) -> i32 {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn chown_tree(path: &Path, uid: u32, gid: u32) {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
-    if path.is_dir() && !path.is_symlink() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            chown_tree(&entry.unwrap().path(), uid, gid);
-        }
-    }
 }
 
 /// Whether tai can be run as `nobody` here; prints why not.

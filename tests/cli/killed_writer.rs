@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{self, Mode};
+use crate::common::{self, Mode, chown_tree, is_root};
 
 /// How long the grandchild sleeps before it leaves its marker.
 const SIDE_EFFECT_AFTER: Duration = Duration::from_secs(4);
@@ -205,15 +205,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn chown_tree(path: &Path, uid: u32, gid: u32) {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
-    if path.is_dir() && !path.is_symlink() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            chown_tree(&entry.unwrap().path(), uid, gid);
-        }
-    }
-}
-
 /// The cgroup directories tai reports it makes action groups in (`tai doctor`): the v2
 /// directory and the v1 `cpu` one, when in use. Empty when this machine gives tai none.
 fn cgroup_dirs() -> Vec<PathBuf> {
@@ -262,10 +253,6 @@ fn alive(pid: u32) -> bool {
         .ok()
         .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim_start().to_owned()))
         .is_some_and(|r| !r.starts_with('Z') && !r.starts_with('X'))
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }
 
 #[test]

@@ -65,6 +65,24 @@ pub fn tenant(name: &str) -> TenantId {
     TenantId::new(name).unwrap()
 }
 
+/// Whether this test runs as root (the containment tests then also run tai as `nobody`).
+#[allow(dead_code)]
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Gives `path` and everything under it to `uid`:`gid` (symlinks themselves, not their
+/// targets), so a test can hand a workspace to `nobody`.
+#[allow(dead_code)]
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid, gid);
+        }
+    }
+}
+
 /// How a containment test runs tai: as the test runs (root in CI, with whatever containment
 /// the machine offers), with cgroups turned off (the subreaper fallback), or as the
 /// unprivileged user `nobody` (only when the test runs as root).
