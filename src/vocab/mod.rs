@@ -388,6 +388,11 @@ vocabulary! {
         ExpiryOutOfRange = "expiry_out_of_range",
         /// The lifecycle event does not apply to the entitlement's current status.
         InvalidTransition = "invalid_transition",
+        /// The marketplace reports that the purchase or operation failed (AWS
+        /// `subscribe-fail`, an Azure operation `Failed` or `Conflict`): nothing to grant.
+        MarketplaceOperationFailed = "marketplace_operation_failed",
+        /// The marketplace's records name several SKUs at once.
+        AmbiguousPlan = "ambiguous_plan",
         /// A started action has no recorded outcome (see `action_interrupted`).
         ActionInterrupted = "action_interrupted",
         // Signals and Andon.

@@ -139,7 +139,8 @@ fn names_match_the_receipts_already_written() {
          memory_exceeded output_limit_exceeded \
          action_error malformed_event event_id_reused unknown_sku unknown_pack plan_mismatch pack_not_in_sku \
          role_not_in_sku missing_required_pack incompatible_packs expiry_in_past \
-         expiry_out_of_range invalid_transition action_interrupted unknown_signal andon_stopped"
+         expiry_out_of_range invalid_transition marketplace_operation_failed ambiguous_plan \
+         action_interrupted unknown_signal andon_stopped"
     );
 }
 

@@ -135,8 +135,8 @@ fn record(mapped: &Mapped) -> Value {
 fn refusal(u: &Unmappable) -> Refusal {
     let code = match u.reason {
         UnmappableReason::UnknownPlan => ReasonCode::UnknownSku,
-        UnmappableReason::AmbiguousPlan => ReasonCode::PlanMismatch,
-        UnmappableReason::NotCompleted => ReasonCode::InvalidTransition,
+        UnmappableReason::AmbiguousPlan => ReasonCode::AmbiguousPlan,
+        UnmappableReason::NotCompleted => ReasonCode::MarketplaceOperationFailed,
     };
     Refusal {
         code,

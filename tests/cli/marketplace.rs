@@ -459,11 +459,17 @@ fn every_aws_action_maps_and_applies() {
         (&r["status"], &r["unmappable"]["reason"]),
         (&json!("unmappable"), &json!("not_completed"))
     );
+    // Recorded under its own code, not as a lifecycle mistake.
+    assert_eq!(
+        r["outcome"]["refusal"]["code"], "marketplace_operation_failed",
+        "{report:#}"
+    );
     let s = ws.state(AWS_NOW, "X01DECLINED9");
     assert!(s["entitlement"].is_null());
     let out = ws.ok(AWS_NOW, &["receipts", "show", "--tenant", "X01DECLINED9"]);
     assert!(
-        text(&out).contains("entitlement_update_refused"),
+        text(&out).contains("entitlement_update_refused")
+            && text(&out).contains("marketplace_operation_failed"),
         "{}",
         text(&out)
     );

@@ -424,6 +424,10 @@ fn another_failed_azure_operation_says_an_applied_change_stands() {
     assert_eq!(c, 3, "{report:#}");
     let u = &report["results"][2]["unmappable"];
     assert_eq!(u["reason"], "not_completed");
+    assert_eq!(
+        report["results"][2]["outcome"]["refusal"]["code"], "marketplace_operation_failed",
+        "{report:#}"
+    );
     assert!(
         u["message"]
             .as_str()
