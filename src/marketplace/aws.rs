@@ -454,6 +454,18 @@ mod tests {
             Some(Timestamp::from_secs(1_798_761_600))
         );
         assert!(answer.customers.is_empty());
+        // An expiry past the last time a receipt can write is refused where it is read,
+        // saying so, not carried on as a garbled time.
+        let e = Answer::from_response(&json!({
+            "Entitlements": [{
+                "ProductCode": "p", "Dimension": "pro", "CustomerIdentifier": "C1",
+                "ExpirationDate": 1e20
+            }]
+        }))
+        .unwrap_err();
+        assert_eq!(e.field, "Entitlements[0].ExpirationDate");
+        let text = e.to_string();
+        assert!(text.contains("is past 9999-12-31T23:59:59.999Z"), "{text}");
         let e =
             Answer::from_response(&json!({"Entitlements": [{"ProductCode": "p"}]})).unwrap_err();
         assert_eq!(e.field, "Entitlements[0].CustomerIdentifier");

@@ -279,11 +279,20 @@ pub fn map(n: &Notification, ctx: &Context<'_>) -> Result<Mapped, NotificationEr
             error,
         })?;
     let product = resource.product.as_deref().unwrap_or_default();
+    // What a notification without the plan it needs lacks: a plan change asks for the new
+    // one, every other notification for the entitlement's own.
+    let missing = match n.event_type {
+        EventType::PlanChangeRequested => {
+            "no new plan (neither the notification's `newPlan` nor the resource's \
+             `newPendingPlan`)"
+        }
+        _ => "no plan",
+    };
     let sku = |plan: Option<&str>| -> Result<SkuId, Unmappable> {
         let Some(plan) = plan else {
             return Err(Unmappable {
                 reason: super::UnmappableReason::UnknownPlan,
-                message: format!("GCP entitlement `{}` names no plan", resource.name),
+                message: format!("GCP entitlement `{}` names {missing}", resource.name),
             });
         };
         ctx.listings

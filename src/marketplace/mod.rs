@@ -394,7 +394,17 @@ impl<'a> At<'a> {
                 // Whole seconds; AWS writes fractions, which no entitlement needs.
                 // Checked finite and non-negative; the cast saturates at u64::MAX.
                 Some(secs) if secs.is_finite() && secs >= 0.0 => {
-                    Ok(Some(Timestamp::from_secs(secs as u64)))
+                    let at = Timestamp::from_secs(secs as u64);
+                    if !at.in_range() {
+                        return Err(self.invalid(
+                            &n.to_string(),
+                            format!(
+                                "is past {}, the last time a receipt can record",
+                                Timestamp::MAX
+                            ),
+                        ));
+                    }
+                    Ok(Some(at))
                 }
                 _ => Err(self.invalid(&n.to_string(), "is not a time in epoch seconds")),
             },

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::catalog::view::{IdKind, UnknownId};
 use crate::governor::{ReasonCode, Unresolvable};
 use crate::ids::{InvalidId, TenantId};
-use crate::marketplace::NotificationError;
+use crate::marketplace::{NotificationError, ResourceError};
 use crate::receipts::ledger::LedgerError;
 use crate::workspace::{ImportError, WorkspaceError};
 
@@ -48,6 +48,9 @@ pub enum ErrorCode {
     /// 422: the marketplace records a notification refers to are not among the server's
     /// `--marketplace-resources` (nothing recorded; the marketplace will deliver it again).
     MissingMarketplaceRecord,
+    /// 422: the marketplace records a notification refers to are there but unusable (not in
+    /// the shape their API returns, or given twice differently); nothing recorded.
+    InvalidMarketplaceRecord,
     /// 422: an IAM policy that cannot be used (an unknown role or group, a condition that
     /// does not parse); nothing recorded.
     InvalidPolicy,
@@ -110,6 +113,7 @@ impl ErrorCode {
             ErrorCode::MalformedEvent => "malformed_event",
             ErrorCode::MalformedNotification => "malformed_notification",
             ErrorCode::MissingMarketplaceRecord => "missing_marketplace_record",
+            ErrorCode::InvalidMarketplaceRecord => "invalid_marketplace_record",
             ErrorCode::InvalidPolicy => "invalid_policy",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
@@ -146,9 +150,9 @@ impl ErrorCode {
             | ErrorCode::InvalidTenantId
             | ErrorCode::MalformedEvent
             | ErrorCode::MalformedNotification => StatusCode::BAD_REQUEST,
-            ErrorCode::MissingMarketplaceRecord | ErrorCode::InvalidPolicy => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ErrorCode::MissingMarketplaceRecord
+            | ErrorCode::InvalidMarketplaceRecord
+            | ErrorCode::InvalidPolicy => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::AdminOnly | ErrorCode::CrossOrigin => {
                 StatusCode::FORBIDDEN
@@ -349,7 +353,13 @@ impl From<ImportError> for ApiError {
                 ApiError::new(ErrorCode::MalformedNotification, e.to_string())
             }
             ImportError::Notification(NotificationError::Resource(e)) => {
-                ApiError::new(ErrorCode::MissingMarketplaceRecord, e.to_string())
+                let code = match e {
+                    ResourceError::NotFound { .. } => ErrorCode::MissingMarketplaceRecord,
+                    ResourceError::Ambiguous { .. } | ResourceError::Malformed { .. } => {
+                        ErrorCode::InvalidMarketplaceRecord
+                    }
+                };
+                ApiError::new(code, e.to_string())
             }
             ImportError::Workspace(e) => e.into(),
             ImportError::Encode(_) => ApiError::internal(&err),
@@ -463,6 +473,7 @@ mod tests {
             ErrorCode::MalformedEvent,
             ErrorCode::MalformedNotification,
             ErrorCode::MissingMarketplaceRecord,
+            ErrorCode::InvalidMarketplaceRecord,
             ErrorCode::Unauthenticated,
             ErrorCode::Forbidden,
             ErrorCode::AdminOnly,

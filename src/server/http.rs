@@ -114,6 +114,7 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                         ErrorCode::NotFound,
                         ErrorCode::MalformedNotification,
                         ErrorCode::MissingMarketplaceRecord,
+                        ErrorCode::InvalidMarketplaceRecord,
                         ErrorCode::LedgerBusy,
                     ]))
                     .with(refusal::<Imported>(

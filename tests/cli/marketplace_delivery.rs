@@ -491,3 +491,34 @@ fn pretty_printed_notifications_one_after_another_are_read_each_by_its_line() {
         "{message}"
     );
 }
+
+/// A plan change request that names no new plan (no `newPlan`, and a resource without
+/// `newPendingPlan`) says which plan is missing: the new one, not the entitlement's own.
+#[test]
+fn a_gcp_plan_change_request_without_a_new_plan_says_the_new_plan_is_missing() {
+    let ws = Ws::new();
+    let now = "2026-03-01T10:06:00Z";
+    let request = write(
+        &ws,
+        "change.json",
+        &gcp_push(
+            "chg-1",
+            "ENTITLEMENT_PLAN_CHANGE_REQUESTED",
+            "ent-0001",
+            "2026-03-01T10:05:00Z",
+        ),
+    );
+    let (c, report) = ws.import(
+        now,
+        "gcp",
+        Some("gcp/resources/ent-0001@2026-03-01T10-05-00.json"),
+        &[&request],
+    );
+    assert_eq!(c, 3, "{report:#}");
+    let message = only(&report)["unmappable"]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "GCP entitlement `providers/acme-provider/entitlements/ent-0001` names no new plan \
+         (neither the notification's `newPlan` nor the resource's `newPendingPlan`)"
+    );
+}

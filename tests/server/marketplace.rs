@@ -210,3 +210,40 @@ async fn a_record_added_while_serving_is_found_by_the_next_delivery() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["status"], "accepted", "{}", r.body);
 }
+
+/// A record that is there but unusable (an account name whose last segment is no tenant id)
+/// is not "missing": it is answered as invalid, naming the record, and nothing is recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_record_is_invalid_not_missing() {
+    let (_d, state) = state_dir();
+    let catalog = fixture("catalog");
+    let records = tempfile::tempdir().unwrap();
+    let name = "ent-0001@2026-03-01T10-00-00.json";
+    let mut resource: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("gcp/resources/{name}"))).unwrap(),
+    )
+    .unwrap();
+    resource["account"] = "providers/acme-provider/accounts/..".into();
+    std::fs::write(records.path().join(name), resource.to_string()).unwrap();
+    let s = Server::start(
+        &state,
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--marketplace-records",
+            records.path().to_str().unwrap(),
+            "--now",
+            "2026-03-01T10:00:05Z",
+        ],
+    );
+    let sent = notification("gcp/01_entitlement_creation_requested.json");
+    let r = post(&s, Some(ADMIN), "/v1/marketplace/gcp", &sent).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "invalid_marketplace_record"
+    );
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("GCP entitlement"), "{message}");
+    let t = get(&s, Some(ADMIN), "/v1/tenants").await;
+    assert_eq!(t.body["tenants"], serde_json::json!([]), "{}", t.body);
+}
