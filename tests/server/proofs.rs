@@ -144,6 +144,20 @@ async fn checkpoints_signed_in_one_round_verify_one_by_one() {
     let (tenant, checkpoint) = found.expect("no round signed two tenants in 50 bursts");
     let seq = checkpoint["seq"].as_u64().unwrap();
     let served = get(&s, Some(ADMIN), &format!("/v1/tenants/{tenant}/checkpoint")).await;
+    // The verify route reads the record as `tai receipts verify` does: the checkpoints the
+    // server holds in its log are counted and compared with the chain.
+    let verified = get(&s, Some(ADMIN), &format!("/v1/tenants/{tenant}/verify")).await;
+    assert_eq!(verified.body["ok"], true, "{}", verified.body);
+    assert!(
+        verified.body["checkpoints"].as_u64().unwrap() > 0,
+        "{}",
+        verified.body
+    );
+    assert_eq!(
+        verified.body["latest_checkpoint"]["seq"], served.body["seq"],
+        "{}",
+        verified.body
+    );
     let proof = get(
         &s,
         Some(ADMIN),

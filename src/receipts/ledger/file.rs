@@ -40,6 +40,7 @@ use crate::sync::{lock, wait};
 
 use crate::receipts::proof::InclusionProof;
 use crate::receipts::signing::{Checkpoint, CheckpointSigner};
+use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{ChainHead, Receipt, VerifyReport};
 
 use super::dir::LedgerDir;
@@ -573,6 +574,24 @@ impl Ledger for FileLedger {
             log.derived_written()?;
         }
         self.dir.verify(tenant, false)
+    }
+
+    /// As `tai receipts verify` does: the chain, its head, the manifest's word on it and its
+    /// checkpoints (those this writer has in the write-ahead log or the journal too), their
+    /// signatures with `anchors`' keys.
+    fn verify_signed(
+        &self,
+        tenant: &TenantId,
+        deep: bool,
+        anchors: TrustAnchors<'_>,
+    ) -> Result<VerifyReport, LedgerError> {
+        let slot = self.slot(tenant);
+        let _leader = self.group.claim(|| false);
+        let mut log = lock(&slot.log);
+        if let Some(log) = log.as_mut() {
+            log.derived_written()?;
+        }
+        self.dir.verify_with(tenant, deep, anchors)
     }
 }
 
