@@ -62,6 +62,11 @@ pub struct McpArgs {
 
 pub fn run(args: &McpArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     log::install(&args.log, global.color)?;
+    // Without --sku no event names the tenant: serving one the workspace does not hold would
+    // create it from a call or a signal.
+    if args.sku.is_none() {
+        super::tenant::require_known(global, &args.tenant)?;
+    }
     let hub = Arc::new(Hub::new());
     let ws = Arc::new(common::open(global)?.with_observer(hub.clone()));
     if let Some(sku) = &args.sku

@@ -659,3 +659,15 @@ fn an_unreadable_file_is_named_once_with_its_reason_once() {
     .exits(2)
     .errs("--previous-key names keys a signing key continues, but no --signing-key");
 }
+
+/// `tai mcp` for a tenant the workspace does not hold, without `--sku` to activate it: a
+/// usage error naming the known tenants, and no ledger made for the misspelt name.
+#[test]
+fn mcp_for_an_unknown_tenant_is_refused_before_anything_is_written() {
+    let d = workspace();
+    let run = tai(d.path(), &["mcp", "--tenant", "acmee"]).exits(2);
+    run.errs("acmee");
+    let ledger = d.path().join("st/ledger");
+    assert!(!ledger.join("acmee.jsonl").exists());
+    assert!(!ledger.join("acmee.head").exists());
+}

@@ -507,6 +507,7 @@ async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> reqwest::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_refuses_missing_or_unknown_credentials_and_foreign_origins() {
     let s = serve().await;
+    entitle(&s.ws, "acme", "rollback-guard-base").await;
     let init = initialize_body();
     let bearer = |t: &str| format!("Bearer {t}");
 
@@ -523,6 +524,23 @@ async fn http_refuses_missing_or_unknown_credentials_and_foreign_origins() {
     let admin = bearer(ADMIN);
     let r = post(&s.url, &[("authorization", &admin)], &init).await;
     assert_eq!(r.status(), 400, "the admin must name a tenant");
+    // A tenant no entitlement event has named does not exist, as on every other route: a
+    // misspelt name creates nothing.
+    let r = post(
+        &s.url,
+        &[("authorization", &admin), (TENANT_HEADER, "acmee")],
+        &init,
+    )
+    .await;
+    assert_eq!(r.status(), 404, "an unknown tenant");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_tenant", "{body}");
+    let ws = s.ws.clone();
+    let exists = tokio::task::spawn_blocking(move || ws.exists(&tenant("acmee")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!exists);
     let acme = bearer(ACME);
     let r = post(
         &s.url,
@@ -556,6 +574,8 @@ async fn http_refuses_missing_or_unknown_credentials_and_foreign_origins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_session_keeps_the_tenant_that_opened_it() {
     let s = serve().await;
+    entitle(&s.ws, "acme", "rollback-guard-base").await;
+    entitle(&s.ws, "globex", "rollback-guard-base").await;
     let acme = format!("Bearer {ACME}");
     let globex = format!("Bearer {GLOBEX}");
     let r = post(&s.url, &[("authorization", &acme)], &initialize_body()).await;

@@ -167,6 +167,12 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         Ok(t) => t,
         Err(rejection) => return rejection.into_response(),
     };
+    // As on every `/v1/tenants/{t}/…` route: a tenant exists once an entitlement event has
+    // named it, so a call or a signal to a misspelt one creates no ledger.
+    let known = crate::server::extract::for_tenant(&state, tenant.clone(), |_, _| Ok(())).await;
+    if let Err(e) = known {
+        return e.into_response();
+    }
     let listens = request
         .headers()
         .get(MCP_METHOD_HEADER)
