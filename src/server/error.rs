@@ -462,36 +462,61 @@ pub async fn method_not_allowed() -> ApiError {
 mod tests {
     use super::*;
 
+    /// Every code but the recorded refusals.
+    const FIXED: [ErrorCode; 32] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidBody,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidHeader,
+        ErrorCode::InvalidPath,
+        ErrorCode::InvalidTenantId,
+        ErrorCode::MalformedEvent,
+        ErrorCode::MalformedNotification,
+        ErrorCode::MissingMarketplaceRecord,
+        ErrorCode::InvalidMarketplaceRecord,
+        ErrorCode::InvalidPolicy,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::AdminOnly,
+        ErrorCode::CrossOrigin,
+        ErrorCode::NotFound,
+        ErrorCode::UnknownTenant,
+        ErrorCode::UnknownPack,
+        ErrorCode::UnknownSku,
+        ErrorCode::NoCheckpoint,
+        ErrorCode::NotCovered,
+        ErrorCode::TenantDeleted,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NothingInFlight,
+        ErrorCode::UnknownAction,
+        ErrorCode::ActionAlreadyResolved,
+        ErrorCode::NoSuchAndon,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::Timeout,
+        ErrorCode::LedgerBusy,
+        ErrorCode::Internal,
+        ErrorCode::Refused(ReasonCode::ToolNotFound),
+    ];
+
+    /// The README's table of statuses names every code on the row of its status.
+    #[test]
+    fn the_readme_lists_every_code_with_its_status() {
+        let readme = include_str!("../../README.md");
+        for c in FIXED {
+            let row = format!("| {} |", c.status().as_u16());
+            let code = format!("`{}`", c.as_str());
+            assert!(
+                readme
+                    .lines()
+                    .any(|l| l.starts_with(&row) && l.contains(&code)),
+                "README: no `{row}` row names {code}"
+            );
+        }
+    }
+
     #[test]
     fn every_fixed_code_is_snake_case_and_maps_to_an_error_status() {
-        let codes = [
-            ErrorCode::InvalidJson,
-            ErrorCode::InvalidBody,
-            ErrorCode::InvalidQuery,
-            ErrorCode::InvalidPath,
-            ErrorCode::InvalidTenantId,
-            ErrorCode::MalformedEvent,
-            ErrorCode::MalformedNotification,
-            ErrorCode::MissingMarketplaceRecord,
-            ErrorCode::InvalidMarketplaceRecord,
-            ErrorCode::Unauthenticated,
-            ErrorCode::Forbidden,
-            ErrorCode::AdminOnly,
-            ErrorCode::CrossOrigin,
-            ErrorCode::NotFound,
-            ErrorCode::UnknownTenant,
-            ErrorCode::UnknownPack,
-            ErrorCode::UnknownSku,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::NothingInFlight,
-            ErrorCode::UnknownAction,
-            ErrorCode::ActionAlreadyResolved,
-            ErrorCode::NoSuchAndon,
-            ErrorCode::BodyTooLarge,
-            ErrorCode::Timeout,
-            ErrorCode::LedgerBusy,
-            ErrorCode::Internal,
-        ];
+        let codes = FIXED;
         for c in codes {
             assert!(
                 c.as_str()

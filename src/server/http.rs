@@ -568,6 +568,7 @@ struct PageQuery {
     /// The first seq of the page (default 0).
     from_seq: Option<u64>,
     /// How many receipts at most, 1 to 1000 (default 100).
+    #[schemars(range(min = 1, max = MAX_PAGE))]
     limit: Option<usize>,
 }
 

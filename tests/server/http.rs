@@ -1288,6 +1288,19 @@ async fn openapi_document_describes_every_route() {
     );
 
     let paths = api["paths"].as_object().unwrap();
+    // The bounds the server enforces are the ones documented.
+    let page = &paths["/v1/tenants/{tenant}/receipts"]["get"]["parameters"];
+    let limit = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(
+        (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
+        (&json!(1), &json!(1000)),
+        "{limit}"
+    );
     let documented: BTreeSet<String> = paths.keys().cloned().collect();
     let declared = declared_routes();
     assert!(declared.len() > 10, "{declared:?}");
