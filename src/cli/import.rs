@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::entitlement::EntitlementEvent;
 use crate::governor::EventOutcome;
-use crate::intake::{self, Reading};
+use crate::intake::{self, Reading, UniqueKeys};
 use crate::marketplace::{Context, Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
 use crate::workspace::{ImportError, ImportStatus, Workspace};
 
@@ -179,7 +179,7 @@ fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
             return vec![(name, Err(message))];
         }
     };
-    if let Ok(value) = serde_json::from_str::<Value>(&text) {
+    if let Ok(UniqueKeys(value)) = serde_json::from_str(&text) {
         return vec![(name, Ok(value))];
     }
     let lines: Vec<(usize, &str)> = text
@@ -199,7 +199,9 @@ fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
             .into_iter()
             .map(|(i, line)| {
                 let at = format!("{name}:{}", i + 1);
-                let value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"));
+                let value = serde_json::from_str(line)
+                    .map(|UniqueKeys(v)| v)
+                    .map_err(|e| json_problem(&e));
                 (at, value)
             })
             .collect();
@@ -214,24 +216,31 @@ fn notifications(file: &Path) -> Vec<(String, Result<Value, String>)> {
 /// syntax error ends the list, with its line and column.
 fn stream(name: &str, text: &str) -> Vec<(String, Result<Value, String>)> {
     let mut out = Vec::new();
-    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<UniqueKeys>();
     loop {
         let rest = &text[values.byte_offset()..];
         let start = text.len() - rest.trim_start().len();
         let line = text[..start].matches('\n').count() + 1;
         match values.next() {
             None => break,
-            Some(Ok(value)) => out.push((format!("{name}:{line}"), Ok(value))),
+            Some(Ok(UniqueKeys(value))) => out.push((format!("{name}:{line}"), Ok(value))),
             Some(Err(e)) => {
-                out.push((
-                    format!("{name}:{}", e.line()),
-                    Err(format!("not JSON: {e}")),
-                ));
+                out.push((format!("{name}:{}", e.line()), Err(json_problem(&e))));
                 break;
             }
         }
     }
     out
+}
+
+/// What is wrong with a notification's JSON: not JSON at all, or JSON that is ambiguous (a
+/// key given twice in one object).
+fn json_problem(e: &serde_json::Error) -> String {
+    if e.is_data() {
+        e.to_string()
+    } else {
+        format!("not JSON: {e}")
+    }
 }
 
 fn invalid(source: String, error: Value) -> Report {

@@ -9,6 +9,7 @@
 //! YAML parser sees the text).
 
 mod read;
+mod unique_keys;
 mod yaml_depth;
 
 use std::path::Path;
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::spans::{LineIndex, Span};
 pub use read::{MAX_FILE_BYTES, Reading, io_reason, read_problem, read_stdin_text, read_text};
+pub use unique_keys::UniqueKeys;
 pub use yaml_depth::{MAX_YAML_FLOW_DEPTH, yaml_flow_too_deep};
 
 /// Why YAML nested too deep is refused, for every loader's hint.

@@ -27,6 +27,7 @@ use crate::governor::{
 };
 use crate::iam::Principal;
 use crate::ids::{ActionRunId, PackId, Role, SignalName, SkuId, TenantId};
+use crate::intake::UniqueKeys;
 use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
 use crate::workspace::{Imported, TenantView};
 
@@ -320,7 +321,7 @@ async fn show_sku(
 async fn post_event(
     State(s): State<AppState>,
     _: Admin,
-    JsonBody(raw): JsonBody<Value>,
+    JsonBody(UniqueKeys(raw)): JsonBody<UniqueKeys>,
 ) -> Result<Response, ApiError> {
     let outcome = with_workspace(&s, move |ws| Ok(ws.apply_event(&raw)?)).await?;
     Ok(match &outcome.refusal {
@@ -333,7 +334,7 @@ async fn post_marketplace(
     State(s): State<AppState>,
     _: Admin,
     PathParam(name): PathParam,
-    JsonBody(raw): JsonBody<Value>,
+    JsonBody(UniqueKeys(raw)): JsonBody<UniqueKeys>,
 ) -> Result<Response, ApiError> {
     let marketplace: Marketplace = name.parse().map_err(|e: crate::vocab::UnknownName| {
         ApiError::new(ErrorCode::NotFound, e.to_string())

@@ -522,3 +522,30 @@ fn a_gcp_plan_change_request_without_a_new_plan_says_the_new_plan_is_missing() {
          (neither the notification's `newPlan` nor the resource's `newPendingPlan`)"
     );
 }
+
+/// A notification line that gives one key twice is ambiguous: that line is invalid, saying
+/// so, and the other lines are applied.
+#[test]
+fn a_notification_with_a_key_given_twice_is_invalid() {
+    let ws = Ws::new();
+    let good = std::fs::read_to_string(fixture("azure/subscribe.json")).unwrap();
+    let good: Value = serde_json::from_str(&good).unwrap();
+    let doubled = good
+        .to_string()
+        .replacen("\"planId\"", "\"planId\":\"other\",\"planId\"", 1);
+    let file = ws.dir.path().join("two.jsonl");
+    std::fs::write(&file, format!("{doubled}\n{good}\n")).unwrap();
+    let (status, report) = ws.import(
+        "2026-03-10T12:00:00Z",
+        "azure",
+        None,
+        &[file.to_str().unwrap()],
+    );
+    assert_eq!(status, 2, "{report:#}");
+    assert_eq!(statuses(&report), ["invalid", "accepted"], "{report:#}");
+    let message = report["results"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the key `planId` is given twice in one object"),
+        "{message}"
+    );
+}

@@ -247,3 +247,42 @@ async fn an_unusable_record_is_invalid_not_missing() {
     let t = get(&s, Some(ADMIN), "/v1/tenants").await;
     assert_eq!(t.body["tenants"], serde_json::json!([]), "{}", t.body);
 }
+
+/// A webhook body that gives one key twice is ambiguous (a proxy in front may read the first
+/// value, a JSON library the last): refused as a bad body, nothing recorded for either tenant.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_body_with_a_key_given_twice_is_refused() {
+    let (_d, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    let body = r#"{"event_type":"entitlement.activated","tenant_id":"beta","tenant_id":"acme","sku_id":"rollback-guard-base"}"#;
+    let r = crate::http::send(
+        reqwest::Client::new()
+            .post(s.url("/v1/events"))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_body");
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the key `tenant_id` is given twice"),
+        "{message}"
+    );
+    let text = notification("azure/subscribe.json").to_string().replacen(
+        "\"subscriptionId\"",
+        "\"subscriptionId\":\"other\",\"subscriptionId\"",
+        1,
+    );
+    let r = crate::http::send(
+        reqwest::Client::new()
+            .post(s.url("/v1/marketplace/azure"))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(text),
+    )
+    .await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_body");
+    let t = get(&s, Some(ADMIN), "/v1/tenants").await;
+    assert_eq!(t.body["tenants"], serde_json::json!([]), "{}", t.body);
+}
