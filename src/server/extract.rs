@@ -44,9 +44,17 @@ impl FromRequestParts<AppState> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+        let Some(value) = values.next() else {
             return Ok(IdempotencyKey(None));
         };
+        // Two keys for one call: which one a proxy or a retry meant cannot be told.
+        if values.next().is_some() {
+            return Err(ApiError::new(
+                super::ErrorCode::InvalidHeader,
+                "`Idempotency-Key` is given more than once; a call has one key",
+            ));
+        }
         let text = String::from_utf8_lossy(value.as_bytes());
         crate::ids::IdempotencyKey::new(text.as_ref())
             .map(|key| IdempotencyKey(Some(key)))

@@ -1715,6 +1715,25 @@ async fn redelivered_events_and_retried_calls_are_decided_once_even_after_a_rest
             r.body
         );
     }
+    // Two keys for one call: ambiguous, refused the same way.
+    let r = send(
+        client()
+            .post(s.url("/v1/tenants/acme/calls"))
+            .bearer_auth(ACME)
+            .header("Idempotency-Key", "k1")
+            .header("Idempotency-Key", "k2")
+            .json(&call("ac_receipt_verify")),
+    )
+    .await;
+    assert_eq!(error_code(&r, StatusCode::BAD_REQUEST), "invalid_header");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("given more than once"),
+        "{}",
+        r.body
+    );
     assert_eq!(all_receipts(&s, ACME, "acme").await, before);
 }
 

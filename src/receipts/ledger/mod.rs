@@ -470,7 +470,8 @@ pub enum LedgerError {
     /// The latest checkpoint does not cover the receipt.
     #[error(
         "receipt seq {seq} of tenant `{tenant}` is not covered by its latest checkpoint \
-         (seq {checkpoint_seq})"
+         (seq {checkpoint_seq}): there is no such receipt yet, or it was written since and the \
+         next signed round covers it"
     )]
     NotCovered {
         /// The tenant.
