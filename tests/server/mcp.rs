@@ -764,3 +764,54 @@ async fn signals_and_the_andon_cord_over_mcp() {
     .await;
     assert!(receipt_events(&s.ws, "acme").contains(&EventType::AndonCleared));
 }
+
+/// What `/mcp` turns away before MCP is in the error shape of every other route, and a
+/// message that is not JSON is a JSON-RPC parse error (400, `-32700`), not a 415.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_rejections_are_json_and_bad_json_is_a_parse_error() {
+    let s = serve().await;
+    entitle(&s.ws, "acme", "rollback-guard-base").await;
+    let init = initialize_body();
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        (
+            status,
+            body["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let r = post(&s.url, &[], &init).await;
+    assert_eq!(code(r).await, (401, "unauthenticated".to_owned()));
+    let acme = format!("Bearer {ACME}");
+    let r = post(
+        &s.url,
+        &[("authorization", &acme), (TENANT_HEADER, "globex")],
+        &init,
+    )
+    .await;
+    assert_eq!(code(r).await, (403, "forbidden".to_owned()));
+    let admin = format!("Bearer {ADMIN}");
+    let r = post(&s.url, &[("authorization", &admin)], &init).await;
+    assert_eq!(code(r).await, (400, "invalid_header".to_owned()));
+
+    let r = reqwest::Client::new()
+        .post(&s.url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("authorization", &acme)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    assert_eq!(body["id"], Value::Null, "{body}");
+    assert_eq!(body["error"]["code"], -32700, "{body}");
+    // A well-formed message still reaches MCP.
+    let r = post(&s.url, &[("authorization", &acme)], &init).await;
+    assert_eq!(r.status(), 200);
+}

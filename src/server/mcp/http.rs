@@ -24,7 +24,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::TenantId;
-use crate::server::{AppState, AuthError, Principal};
+use crate::server::{ApiError, AppState, AuthError, ErrorCode, Principal};
 use crate::sync::lock;
 
 use super::{Receipts, TaiMcp};
@@ -127,13 +127,16 @@ enum Rejection {
 }
 
 impl IntoResponse for Rejection {
+    /// The error shape every other route answers with, so a client branches on `code`.
     fn into_response(self) -> Response {
-        let status = match &self {
-            Rejection::Auth(e) => e.code().status(),
-            Rejection::NoTenantHeader | Rejection::BadTenantHeader(_) => StatusCode::BAD_REQUEST,
+        let error = match self {
+            Rejection::Auth(e) => ApiError::from(e),
+            e @ (Rejection::NoTenantHeader | Rejection::BadTenantHeader(_)) => {
+                ApiError::new(ErrorCode::InvalidHeader, e.to_string())
+            }
         };
-        let mut response = (status, format!("{self}\n")).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        let mut response = error.into_response();
+        if response.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"tai\""),
@@ -141,6 +144,45 @@ impl IntoResponse for Rejection {
         }
         response
     }
+}
+
+/// A JSON-RPC message that is not JSON is a parse error (JSON-RPC 2.0: `-32700`, `id`
+/// null), answered 400 before the MCP library sees it (which would answer 415, as if the
+/// content type were wrong).
+async fn parse_error(request: Request) -> Result<Request, Response> {
+    if request.method() != axum::http::Method::POST {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    // Read as every body is, within the server's `--max-body`.
+    let read = Request::from_parts(parts.clone(), body);
+    let bytes = match <axum::body::Bytes as axum::extract::FromRequest<()>>::from_request(read, &())
+        .await
+    {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::BodyTooLarge,
+                    "the body is larger than the server accepts",
+                )
+            } else {
+                ApiError::new(ErrorCode::InvalidBody, rejection.body_text())
+            };
+            return Err(error.into_response());
+        }
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        && !e.is_data()
+    {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": -32700, "message": format!("Parse error: {e}") },
+        });
+        return Err((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// The tenant a request's credentials name.
@@ -162,7 +204,7 @@ fn tenant_of(state: &AppState, headers: &HeaderMap) -> Result<TenantId, Rejectio
     }
 }
 
-async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let tenant = match tenant_of(&state, request.headers()) {
         Ok(t) => t,
         Err(rejection) => return rejection.into_response(),
@@ -173,6 +215,10 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if let Err(e) = known {
         return e.into_response();
     }
+    let mut request = match parse_error(request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let listens = request
         .headers()
         .get(MCP_METHOD_HEADER)
