@@ -14,6 +14,7 @@ use tai::engine::MemoryEngine;
 use tai::entitlement::Marketplace;
 use tai::governor::{Signal, ToolCall};
 use tai::ids::TenantId;
+use tai::intake::UniqueKeys;
 use tai::marketplace::{self, Context, MappedOutcome, Offline};
 use tai::receipts::ledger::{FileLedger, LedgerDir, WAL_FILES};
 use tai::receipts::signing::{CheckpointSigner, PublicKey};
@@ -149,7 +150,8 @@ fn replay_wal(state: &Path, data: &[u8]) -> Option<()> {
 /// The JSON bodies `tai serve` takes: an entitlement event (`POST /v1/events`), then the same
 /// bytes as a call (`POST /v1/tenants/{t}/calls`) and a signal for an entitled tenant.
 pub fn http_body(data: &[u8]) {
-    let Ok(raw) = serde_json::from_slice::<Value>(data) else {
+    // As the event webhook reads its body: every object's keys unique.
+    let Ok(UniqueKeys(raw)) = serde_json::from_slice(data) else {
         return;
     };
     let mut engine = engine();
@@ -213,7 +215,7 @@ pub fn marketplace(data: &[u8]) {
     if let Ok(record) = serde_json::from_str::<Value>(record) {
         let _ = records.add(Path::new("record.json"), &record);
     }
-    let Ok(raw) = serde_json::from_str::<Value>(notification) else {
+    let Ok(UniqueKeys(raw)) = serde_json::from_str(notification) else {
         return;
     };
     let catalog = builtin();
