@@ -223,6 +223,26 @@ fn a_round_damaged_in_the_middle_of_the_log_is_refused_not_taken_as_its_end() {
     }
 }
 
+/// The log deleted after a stop: what it acknowledged is after the heads the head files
+/// hold, and the next writer sets it aside saying the log is missing, so the operator knows
+/// to look for it instead of reading "never acknowledged".
+#[test]
+fn receipts_a_deleted_log_acknowledged_are_quarantined_saying_the_log_is_missing() {
+    let (stopped, dir, names, _) = stopped_writer(LedgerOptions::default(), 1, 4);
+    let filed = head_file(&dir, &names[0]).next_seq;
+    assert!(filed < 4, "the head file lags the log: {filed}");
+    for name in WAL_FILES {
+        fs::remove_file(dir.path().join(name)).unwrap();
+    }
+    let ledger = FileLedger::open(stopped.path()).unwrap();
+    let meta = notice(&ledger, &names[0], EventType::LedgerTailQuarantined);
+    let reason = meta["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no write-ahead log beside the ledger") && reason.contains("restore it"),
+        "{reason}"
+    );
+}
+
 /// With small log files, rounds move between the two many times: each full file's heads
 /// reach the head files in the background before the file is written again, readers find
 /// every acknowledged head throughout, the files stay bounded, and a stop at the end is

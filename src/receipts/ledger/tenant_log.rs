@@ -359,6 +359,13 @@ impl TenantLog {
                 let reason = if well_formed > 0 && ledger.signer.is_some() {
                     "well-formed receipts after the head that no checkpoint signed by this \
                      ledger's key covers: never acknowledged, and possibly forged"
+                } else if well_formed > 0
+                    && ledger.wal.is_some_and(|w| crate::sync::lock(w).was_missing)
+                {
+                    "well-formed receipts after the head, and no write-ahead log beside the \
+                     ledger: if one was deleted or moved aside, they may have been \
+                     acknowledged through it (restore it to replay them); otherwise never \
+                     acknowledged"
                 } else if well_formed > 0 {
                     "well-formed receipts after the head: never acknowledged (an interrupted \
                      append, or written by someone else)"

@@ -79,6 +79,10 @@ pub(super) struct Wal {
     /// The checkpoints of the file whose checkpoint runs (or ran last): until it is done,
     /// some tenants' files lack them.
     filing: Arc<Newest>,
+    /// Neither log file was there when this writer opened the directory: a log a writer
+    /// left was deleted or moved aside (or the directory never had one), so receipts found
+    /// after a head may have been acknowledged through it.
+    pub(super) was_missing: bool,
 }
 
 /// Each tenant's newest checkpoint among a log file's rounds: its round, stored once, and its
@@ -117,6 +121,7 @@ impl Wal {
         signer: Option<&CheckpointSigner>,
     ) -> Result<Option<Wal>, LedgerError> {
         let mut files = Vec::with_capacity(2);
+        let was_missing = WAL_FILES.iter().all(|name| !dir.path().join(name).exists());
         for name in WAL_FILES {
             let path = dir.path().join(name);
             let file = OpenOptions::new()
@@ -199,6 +204,7 @@ impl Wal {
             limit: SEGMENT_LIMIT,
             broken: false,
             filing: Arc::default(),
+            was_missing,
         };
         wal.files[0].epoch = new_epoch()?;
         Ok(Some(wal))
