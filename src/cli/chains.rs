@@ -11,6 +11,8 @@ use crate::receipts::{
     VerifyReport,
 };
 
+use anyhow::bail;
+
 use super::GlobalArgs;
 
 /// Where the chains are read from: the state directory's ledgers, or the database that
@@ -119,4 +121,28 @@ use crate::receipts::ledger::redact_url as redact;
 #[cfg(not(feature = "postgres"))]
 fn redact(url: &str) -> String {
     url.to_owned()
+}
+
+/// Fails with the known tenants listed unless `tenant` has a ledger.
+pub(super) fn require_tenant(dir: &Chains, tenant: &TenantId) -> anyhow::Result<()> {
+    if dir.contains(tenant)? {
+        return Ok(());
+    }
+    let known = dir.tenants()?;
+    let near = crate::diagnostics::closest(tenant.as_str(), known.iter().map(TenantId::as_str))
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    let known = if known.is_empty() {
+        "none yet".to_owned()
+    } else {
+        known
+            .iter()
+            .map(TenantId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    bail!(
+        "no ledger for tenant `{tenant}` in {}; known tenants: {known}{near}",
+        dir.place()
+    )
 }

@@ -275,3 +275,20 @@ pub(super) fn print_explanation(
     }
     Ok(())
 }
+
+/// Writes to stdout; a closed pipe (`… | head`) is not an error.
+/// Writes `bytes` to standard output; a reader that went away is not an error.
+pub(super) fn emit(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// [`emit`] of `value` as pretty JSON and a newline.
+pub(super) fn emit_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    emit(&text)
+}

@@ -13,8 +13,9 @@ use crate::intake::{self, Reading};
 use crate::receipts::{Checkpoint, LedgerError, ProofFile, PublicKey};
 
 use super::chains::Chains;
+use super::chains::require_tenant;
 use super::common::input_error;
-use super::receipts::{emit, emit_json, require_tenant};
+use super::common::{emit, emit_json};
 use super::{Exit, Format};
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@
 //! exit 1 (`show` and `export` read it anyway with `--allow-broken`).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -24,7 +24,8 @@ use crate::receipts::{
     VerifyReport,
 };
 
-use super::chains::Chains;
+use super::chains::{Chains, require_tenant};
+use super::common::{emit, emit_json};
 use super::evidence::{
     CheckpointArgs, ManifestArgs, ProveArgs, VerifyProofArgs, checkpoint, manifest, prove,
     public_keys, read_json, verify_proof,
@@ -209,30 +210,6 @@ pub fn run(args: &ReceiptsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ReceiptsCommand::Prove(a) => prove(&dir, a),
         ReceiptsCommand::VerifyProof(a) => verify_proof(a),
     }
-}
-
-/// Fails with the known tenants listed unless `tenant` has a ledger.
-pub(super) fn require_tenant(dir: &Chains, tenant: &TenantId) -> anyhow::Result<()> {
-    if dir.contains(tenant)? {
-        return Ok(());
-    }
-    let known = dir.tenants()?;
-    let near = crate::diagnostics::closest(tenant.as_str(), known.iter().map(TenantId::as_str))
-        .map(|n| format!("; did you mean `{n}`?"))
-        .unwrap_or_default();
-    let known = if known.is_empty() {
-        "none yet".to_owned()
-    } else {
-        known
-            .iter()
-            .map(TenantId::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    bail!(
-        "no ledger for tenant `{tenant}` in {}; known tenants: {known}{near}",
-        dir.place()
-    )
 }
 
 #[derive(Serialize)]
@@ -648,19 +625,4 @@ fn export_format(args: &ExportArgs) -> anyhow::Result<ExportFormat> {
              extensions .json, .jsonl, .csv, .md)"
         ),
     }
-}
-
-/// Writes to stdout; a closed pipe (`… | head`) is not an error.
-pub(super) fn emit(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
-}
-
-pub(super) fn emit_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut text = serde_json::to_vec_pretty(value)?;
-    text.push(b'\n');
-    emit(&text)
 }

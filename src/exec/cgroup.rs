@@ -17,13 +17,21 @@ use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
-use super::protections::CgroupSupport;
+/// A cgroup v2 directory tai may create children in.
+#[derive(Debug, Clone)]
+pub(super) struct CgroupSupport {
+    pub(super) dir: PathBuf,
+    /// `cgroup.kill` exists (Linux 5.14+); otherwise the cgroup is frozen and its processes
+    /// killed one by one.
+    pub(super) kill_file: bool,
+    /// The `cpu` controller is enabled for children, so `cpu.max` can cap them.
+    pub(super) cpu_max: bool,
+}
 
 /// CFS period used for quotas, in microseconds (the kernel's default).
 const PERIOD_US: u64 = 100_000;
@@ -238,23 +246,12 @@ fn unique_name(action: Option<&str>) -> String {
     let pid = std::process::id();
     // Without our start time the sweep is off everywhere `/proc` is unreadable alike, so a
     // placeholder only needs to parse.
-    let start = own_identity().map_or(0, |(_, start)| start);
+    let start = super::procfs::own_identity().map_or(0, |(_, start)| start);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     match action.filter(|a| is_label(a)) {
         Some(action) => format!("tai-{pid}-{start}-{n}-{action}"),
         None => format!("tai-{pid}-{start}-{n}"),
     }
-}
-
-/// This process's pid and start time (clock ticks after boot): together they name it for
-/// as long as the machine runs, which the pid alone does not once this process is gone.
-/// `None` when `/proc` cannot say, and then no process's liveness can be told either.
-pub(super) fn own_identity() -> Option<(u32, u64)> {
-    static START: OnceLock<Option<u64>> = OnceLock::new();
-    let pid = std::process::id();
-    let start =
-        *START.get_or_init(|| super::procfs::read_stat(pid, &mut String::new()).map(|s| s.start));
-    start.map(|start| (pid, start))
 }
 
 fn open_procs(dir: &Path) -> io::Result<OwnedFd> {
@@ -291,7 +288,7 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         let (name, dir) = fresh_dir(parent.path(), Some("act_1f")).unwrap();
         assert!(dir.is_dir() && name.starts_with("tai-"), "{name}");
-        let (pid, start) = own_identity().unwrap();
+        let (pid, start) = super::super::procfs::own_identity().unwrap();
         assert!(
             name.starts_with(&format!("tai-{pid}-{start}-")) && name.ends_with("-act_1f"),
             "{name}"

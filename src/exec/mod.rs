@@ -103,7 +103,7 @@ pub struct Leftovers {
 pub fn clean_up_after(action: &ActionRunId) -> Leftovers {
     #[cfg(unix)]
     {
-        stale::clean_up_after(action.as_str())
+        protections::clean_up_after(action.as_str())
     }
     #[cfg(not(unix))]
     {

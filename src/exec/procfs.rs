@@ -100,6 +100,16 @@ pub(super) fn ticks_to_ms(ticks: u64) -> u64 {
     ticks.saturating_mul(10)
 }
 
+/// This process's pid and start time (clock ticks after boot): together they name it for
+/// as long as the machine runs, which the pid alone does not once this process is gone.
+/// `None` when `/proc` cannot say, and then no process's liveness can be told either.
+pub(super) fn own_identity() -> Option<(u32, u64)> {
+    static START: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let pid = std::process::id();
+    let start = *START.get_or_init(|| read_stat(pid, &mut String::new()).map(|s| s.start));
+    start.map(|start| (pid, start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use super::cgroup::CgroupSupport;
+
 /// The user handlers run as when tai runs as root and nothing else is configured.
 pub const DEFAULT_HANDLER_USER: &str = "nobody";
 
@@ -33,17 +35,6 @@ pub(super) struct Machine {
     pub(super) landlock_abi: Option<i32>,
     /// Who handlers run as.
     pub(super) user: HandlerUser,
-}
-
-/// A cgroup v2 directory tai may create children in.
-#[derive(Debug, Clone)]
-pub(super) struct CgroupSupport {
-    pub(super) dir: PathBuf,
-    /// `cgroup.kill` exists (Linux 5.14+); otherwise the cgroup is frozen and its processes
-    /// killed one by one.
-    pub(super) kill_file: bool,
-    /// The `cpu` controller is enabled for children, so `cpu.max` can cap them.
-    pub(super) cpu_max: bool,
 }
 
 /// Who command handlers run as.
@@ -152,7 +143,7 @@ fn under(mount: &Path, path: &str) -> PathBuf {
 /// Creates a uniquely named child of `dir`, to be removed by the caller.
 fn probe_dir(dir: &Path) -> std::io::Result<PathBuf> {
     let pid = std::process::id();
-    let probe = match super::cgroup::own_identity() {
+    let probe = match super::procfs::own_identity() {
         Some((_, start)) => dir.join(format!("tai-probe-{pid}-{start}")),
         None => dir.join(format!("tai-probe-{pid}")),
     };
@@ -435,6 +426,21 @@ fn report(m: &Machine) -> Protections {
             ),
         ],
     }
+}
+
+/// Sweeps the groups of gone tai processes on this machine and says what was found of
+/// `action`'s, by this sweep or an earlier one in this process (the first use of the
+/// machine's protections sweeps too).
+pub(super) fn clean_up_after(action: &str) -> super::Leftovers {
+    let machine = machine();
+    let searched = machine.cgroup.is_some() || machine.cpu_v1.is_some();
+    if let Some(support) = &machine.cgroup {
+        super::stale::sweep(&support.dir, support.kill_file);
+    }
+    if let Some(cpu_v1) = &machine.cpu_v1 {
+        super::stale::sweep(cpu_v1, false);
+    }
+    super::stale::leftovers(action, searched)
 }
 
 #[cfg(test)]

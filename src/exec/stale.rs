@@ -119,7 +119,7 @@ fn tallies() -> MutexGuard<'static, HashMap<String, Tally>> {
 /// group is frozen where it can be and its processes are killed one by one.
 pub(super) fn sweep(dir: &Path, kill_file: bool) {
     // Where `/proc` cannot be read, every owner would look gone, live ones included.
-    if cgroup::own_identity().is_none() {
+    if super::procfs::own_identity().is_none() {
         return;
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -184,18 +184,9 @@ fn clear(dir: &Path, kill_file: bool, found: &mut HashSet<u32>) -> Result<(), St
     }
 }
 
-/// Sweeps the groups of gone tai processes on this machine and says what was found of
-/// `action`'s, by this sweep or an earlier one in this process (the first use of the
-/// machine's protections sweeps too). What is said is forgotten, so it is said once.
-pub(super) fn clean_up_after(action: &str) -> Leftovers {
-    let machine = super::protections::machine();
-    let searched = machine.cgroup.is_some() || machine.cpu_v1.is_some();
-    if let Some(support) = &machine.cgroup {
-        sweep(&support.dir, support.kill_file);
-    }
-    if let Some(cpu_v1) = &machine.cpu_v1 {
-        sweep(cpu_v1, false);
-    }
+/// What sweeps in this process found of `action`'s groups (`searched`: whether this machine
+/// gives tai any group to search). What is said is forgotten, so it is said once.
+pub(super) fn leftovers(action: &str, searched: bool) -> Leftovers {
     let tally = tallies().remove(action).unwrap_or_default();
     let found = tally.found.len() as u64;
     let left = tally.left.intersection(&tally.found).count() as u64;
@@ -243,7 +234,7 @@ mod tests {
 
     #[test]
     fn only_a_gone_owner_gives_up_its_groups() {
-        let (me, start) = cgroup::own_identity().unwrap();
+        let (me, start) = super::procfs::own_identity().unwrap();
         let named = |pid, start| GroupName {
             pid,
             start,
@@ -262,7 +253,7 @@ mod tests {
     #[test]
     fn a_sweep_removes_a_gone_tais_groups_and_keeps_a_live_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let (me, start) = cgroup::own_identity().unwrap();
+        let (me, start) = super::procfs::own_identity().unwrap();
         let dead = 4_999_999;
         for name in [
             format!("tai-{dead}-1-0-act_a"),
@@ -288,7 +279,7 @@ mod tests {
         kept.sort();
         assert_eq!(left, kept);
         // Empty groups: found nothing, said once.
-        let a = clean_up_after("act_a");
+        let a = leftovers("act_a", true);
         assert_eq!((a.found, a.killed, a.problem), (0, 0, None));
     }
 }

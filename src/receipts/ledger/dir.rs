@@ -112,7 +112,7 @@ impl LedgerDir {
         let len = file.metadata().map_err(io_err("stat", &path))?.len();
         // After the last newline: a checkpoint whose newline a stop lost, or part of a line.
         let tail = super::tree::after_last_newline(&file, &path, len)?;
-        if let Some(c) = super::journal::unterminated(&tail) {
+        if let Some(c) = unterminated(&tail) {
             return Ok(Some(c));
         }
         match super::tree::last_line(&file, &path, len - tail.len() as u64)? {
@@ -529,6 +529,14 @@ impl LedgerDir {
         }
         Ok(ledger)
     }
+}
+
+/// The checkpoint a checkpoints file holds after its last newline: one whose newline a stop
+/// mid-append lost. Anything else there (part of a line) never was a checkpoint.
+pub(super) fn unterminated(tail: &[u8]) -> Option<Checkpoint> {
+    (!tail.is_empty())
+        .then(|| serde_json::from_slice(tail).ok())
+        .flatten()
 }
 
 /// What [`LedgerDir::salvage`] could read of a chain that does not verify.

@@ -36,7 +36,7 @@ use crate::ids::TenantId;
 use crate::receipts::signing::Checkpoint;
 
 use super::LedgerError;
-use super::dir::{LedgerDir, SignedLine, read_optional};
+use super::dir::{LedgerDir, SignedLine, read_optional, unterminated};
 use super::durable::{append_whole, io_err, lock_exclusive};
 use super::tree::after_last_newline;
 
@@ -345,14 +345,6 @@ fn append_lines(dir: &LedgerDir, tenant: &TenantId, lines: &[u8]) -> Result<(), 
         .open(&path)
         .map_err(io_err("open", &path))?;
     append_checkpoint_lines(&file, &path, lines)
-}
-
-/// The checkpoint a checkpoints file holds after its last newline: one whose newline a stop
-/// mid-append lost. Anything else there (part of a line) never was a checkpoint.
-pub(super) fn unterminated(tail: &[u8]) -> Option<Checkpoint> {
-    (!tail.is_empty())
-        .then(|| serde_json::from_slice(tail).ok())
-        .flatten()
 }
 
 /// Appends `lines` to a tenant's checkpoints `file` (open to read and append), first finishing what a stop mid-append
