@@ -96,7 +96,7 @@ impl LedgerDir {
             .map(|all| all.into_iter().map(|(c, _)| c).collect()))
     }
 
-    /// The last checkpoint in `tenant`'s checkpoints file (see `journal::unterminated`).
+    /// The last checkpoint in `tenant`'s checkpoints file (see [`unterminated`]).
     pub(super) fn filed_checkpoint(
         &self,
         tenant: &TenantId,

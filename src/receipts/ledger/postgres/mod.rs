@@ -226,7 +226,9 @@ impl PostgresLedger {
                     covered: latest.as_ref().map(|c| c.seq),
                 },
             };
-            if !signing.adopt_unsigned {
+            // Adopted only on a tenant nothing is staged for yet (its first read comes before
+            // any write): the adoption's receipt must follow the committed chain.
+            if !signing.adopt_unsigned || round.staged_end(tenant).is_some() {
                 return Err(refusal);
             }
             let key_id = signing.signer.public().key_id();
