@@ -10,7 +10,8 @@ use crate::governor::AndonStop;
 use crate::iam::Principal;
 use crate::ids::{SignalName, TenantId};
 
-use super::common::{open, print_json, print_receipts};
+use super::common::{open, print_receipts};
+use super::style::emit_json;
 use super::tenant::require_known;
 use super::workspace::TenantArgs;
 use super::{Exit, Format, GlobalArgs};
@@ -67,7 +68,7 @@ pub fn run(args: &AndonArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             require_known(global, &target.tenant)?;
             let andon = open(global)?.view(&target.tenant)?.andon;
             match target.format {
-                Format::Json => print_json(&Shown {
+                Format::Json => emit_json(&Shown {
                     tenant_id: &target.tenant,
                     andon: &andon,
                 })?,
@@ -92,7 +93,7 @@ pub fn run(args: &AndonArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             )?;
             let andon = ws.view(&target.tenant)?.andon;
             match target.format {
-                Format::Json => print_json(&serde_json::json!({
+                Format::Json => emit_json(&serde_json::json!({
                     "tenant_id": target.tenant,
                     "andon": andon,
                     "receipts": receipts,

@@ -208,13 +208,6 @@ pub(super) fn print_receipts(out: &mut dyn Write, receipts: &[Receipt]) -> std::
     Ok(())
 }
 
-pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 /// What a reading command answers when a tenant cannot be read: a chain that does not
 /// replay, or a stored record that does not verify, is a failed check of the record (exit 1,
 /// as `tai receipts verify` says), never a state made up from part of it; anything else (an
@@ -274,21 +267,4 @@ pub(super) fn print_explanation(
         writeln!(out, "plans: {}", plans.join(", "))?;
     }
     Ok(())
-}
-
-/// Writes to stdout; a closed pipe (`… | head`) is not an error.
-/// Writes `bytes` to standard output; a reader that went away is not an error.
-pub(super) fn emit(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
-}
-
-/// [`emit`] of `value` as pretty JSON and a newline.
-pub(super) fn emit_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut text = serde_json::to_vec_pretty(value)?;
-    text.push(b'\n');
-    emit(&text)
 }

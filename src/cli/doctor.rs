@@ -28,7 +28,7 @@ pub fn run(args: &DoctorArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let report = exec::protections();
     match args.format {
         Format::Json => emit_json(&report)?,
-        Format::Human => emit(&render(&report, Paint::new(global.color)))?,
+        Format::Human => emit(render(&report, Paint::new(global.color)))?,
     }
     Ok(if report.shortfalls().next().is_none() {
         Exit::Success

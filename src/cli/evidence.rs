@@ -15,7 +15,7 @@ use crate::receipts::{Checkpoint, LedgerError, ProofFile, PublicKey};
 use super::chains::Chains;
 use super::chains::require_tenant;
 use super::common::input_error;
-use super::common::{emit, emit_json};
+use super::style::{emit, emit_json};
 use super::{Exit, Format};
 
 #[derive(Debug, Args)]

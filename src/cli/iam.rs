@@ -14,7 +14,8 @@ use crate::ids::TenantId;
 use crate::intake::{self, Reading};
 use crate::workspace::Workspace;
 
-use super::common::{input_error, open, print_json, print_receipts};
+use super::common::{input_error, open, print_receipts};
+use super::style::emit_json;
 use super::tenant::require_known;
 use super::workspace::TenantArgs;
 use super::{Exit, Format, GlobalArgs, load_catalog};
@@ -94,7 +95,7 @@ pub fn run(args: &IamArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 Err(e) => return super::common::read_failure(e),
             };
             match target.format {
-                Format::Json => print_json(&Shown {
+                Format::Json => emit_json(&Shown {
                     tenant_id: &target.tenant,
                     iam: iam.as_ref(),
                 })?,
@@ -136,7 +137,7 @@ fn change(ws: &Workspace, target: &TenantArgs, policy: Option<IamPolicy>) -> any
     let receipts = ws.set_iam_policy(&target.tenant, policy)?;
     let iam = ws.tenant(&target.tenant)?.iam_policy().cloned();
     match target.format {
-        Format::Json => print_json(&serde_json::json!({
+        Format::Json => emit_json(&serde_json::json!({
             "tenant_id": target.tenant,
             "iam": iam,
             "receipts": receipts,

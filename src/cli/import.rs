@@ -14,7 +14,8 @@ use crate::intake::{self, Reading, UniqueKeys};
 use crate::marketplace::{Context, Mapped, MappedOutcome, Marketplace, NotificationError, Offline};
 use crate::workspace::{ImportError, ImportStatus, Workspace};
 
-use super::common::{open, print_json, print_receipts};
+use super::common::{open, print_receipts};
+use super::style::emit_json;
 use super::{Exit, Format, GlobalArgs};
 
 /// The marketplaces notifications can come from.
@@ -123,7 +124,7 @@ pub fn run(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let worst = results.iter().map(|r| r.status).max();
     let count = |s| results.iter().filter(|r| r.status == s).count();
     match args.format {
-        Format::Json => print_json(&json!({
+        Format::Json => emit_json(&json!({
             "from": marketplace,
             "results": results,
             "accepted": count(Status::Accepted),

@@ -256,7 +256,7 @@ fn migrate(args: &MigrateArgs) -> anyhow::Result<Exit> {
     }
     let total: u64 = copied.iter().map(|c| c.receipts).sum();
     match args.format {
-        Format::Json => super::common::print_json(&copied)?,
+        Format::Json => super::style::emit_json(&copied)?,
         Format::Human => {
             for c in &copied {
                 println!(

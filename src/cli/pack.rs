@@ -74,7 +74,7 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let summaries = view::pack_summaries(&catalog);
             match format {
                 Format::Json => emit_json(&serde_json::json!({ "packs": summaries }))?,
-                Format::Human => emit(&render_list(&summaries, paint))?,
+                Format::Human => emit(render_list(&summaries, paint))?,
             }
         }
         PackCommand::Show { id, format } => {
@@ -82,7 +82,7 @@ pub fn run(args: &PackArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let pack = view::find_pack(&catalog, id).map_err(|e| unknown(e, global))?;
             match format {
                 Format::Json => emit_json(&view::pack_detail(&catalog, pack))?,
-                Format::Human => emit(&render_show(&catalog, pack, paint))?,
+                Format::Human => emit(render_show(&catalog, pack, paint))?,
             }
         }
         PackCommand::New { id, toml, output } => {
@@ -283,7 +283,7 @@ fn write_scaffold(id: &PackId, syntax: Syntax, output: &std::path::Path) -> anyh
         })?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    emit(&format!(
+    emit(format!(
         "created {}\nnext: enable `{id}` in a SKU under skus/, then run `tai validate`\n",
         path.display()
     ))

@@ -25,12 +25,12 @@ use crate::receipts::{
 };
 
 use super::chains::{Chains, require_tenant};
-use super::common::{emit, emit_json};
 use super::evidence::{
     CheckpointArgs, ManifestArgs, ProveArgs, VerifyProofArgs, checkpoint, manifest, prove,
     public_keys, read_json, verify_proof,
 };
 use super::style::{Paint, TextTable};
+use super::style::{emit, emit_json};
 use super::{Exit, Format, GlobalArgs};
 
 /// Verify, show and export receipt chains.
@@ -266,14 +266,9 @@ fn verify(dir: &Chains, args: &VerifyArgs) -> anyhow::Result<Exit> {
         .cloned()
         .collect();
     let mut tenants = tenants;
-    tenants.extend(
-        dropped
-            .iter()
-            .filter(|t| !tenants.contains(t))
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
+    tenants.extend(dropped.iter().cloned());
     tenants.sort();
+    tenants.dedup();
     let kept: Option<Checkpoint> = match &args.checkpoint {
         Some(path) => Some(read_json(path, "a checkpoint")?),
         None => None,

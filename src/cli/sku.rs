@@ -117,7 +117,7 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
                 .collect();
             match format {
                 Format::Json => emit_json(&serde_json::json!({ "skus": summaries }))?,
-                Format::Human => emit(&render_list(&summaries, *sort, paint))?,
+                Format::Human => emit(render_list(&summaries, *sort, paint))?,
             }
         }
         SkuCommand::Compare { ids, format } => {
@@ -128,9 +128,9 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let matrix = view::plan_matrix(&catalog, &skus);
             match format {
                 ReportFormat::Json => emit_json(&matrix)?,
-                ReportFormat::Human => emit(&render_matrix(&matrix, paint))?,
-                ReportFormat::Html => emit(&compare_html(&matrix))?,
-                ReportFormat::Markdown => emit(&compare_markdown(&matrix))?,
+                ReportFormat::Human => emit(render_matrix(&matrix, paint))?,
+                ReportFormat::Html => emit(compare_html(&matrix))?,
+                ReportFormat::Markdown => emit(compare_markdown(&matrix))?,
             }
         }
         SkuCommand::Show {
@@ -142,14 +142,14 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
             let detail = view::sku_detail(&catalog, sku);
             match format {
                 Format::Json => emit_json(&detail)?,
-                Format::Human => emit(&render_show(&catalog, &detail, *warnings, paint))?,
+                Format::Human => emit(render_show(&catalog, &detail, *warnings, paint))?,
             }
         }
         SkuCommand::Diff { from, to, format } => {
             let diff = view::sku_diff(&catalog, find(from)?, find(to)?);
             match format {
                 Format::Json => emit_json(&diff)?,
-                Format::Human => emit(&render_diff(&diff, paint))?,
+                Format::Human => emit(render_diff(&diff, paint))?,
             }
         }
     }

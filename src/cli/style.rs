@@ -272,9 +272,9 @@ pub fn inline<T: AsRef<str>>(items: &[T]) -> String {
 }
 
 /// Writes `text` to stdout. A closed pipe (`tai pack list | head`) is not an error.
-pub fn emit(text: &str) -> anyhow::Result<()> {
+pub fn emit(text: impl AsRef<[u8]>) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(text.as_ref()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }

@@ -45,7 +45,7 @@ pub fn run(args: &ToolsArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         ]);
     }
     let usable = tools.iter().filter(|t| t.usable).count();
-    emit(&format!(
+    emit(format!(
         "{table}\n{} tools, {usable} usable with the roles of {}\n",
         tools.len(),
         sku.sku_id

@@ -20,9 +20,10 @@ use crate::ids::{ActionRunId, PackId, PlanId, Role, SignalName, SkuId, TenantId}
 use crate::receipts::Receipt;
 use crate::workspace::TenantView;
 
-use super::common::{clock, input_error, open, print_explanation, print_json, print_receipts};
+use super::common::{clock, input_error, open, print_explanation, print_receipts};
 use super::complete;
 use super::load_catalog;
+use super::style::emit_json;
 use super::tenant::{require_known, warn_if_time_goes_back};
 use super::{Exit, Format, GlobalArgs};
 
@@ -275,7 +276,7 @@ pub fn event(args: &EventArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
         None => args.format,
     };
     match format {
-        Format::Json => print_json(&outcome)?,
+        Format::Json => emit_json(&outcome)?,
         Format::Human => {
             let mut out = std::io::stdout().lock();
             let kind = raw
@@ -408,7 +409,7 @@ pub fn call(args: &CallArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let outcome = ws.call(&args.target.tenant, &call)?;
     warn_if_time_goes_back(&ws, &args.target.tenant, &outcome.receipts);
     match args.target.format {
-        Format::Json => print_json(&outcome)?,
+        Format::Json => emit_json(&outcome)?,
         Format::Human => {
             let mut out = std::io::stdout().lock();
             let gate = outcome
@@ -468,7 +469,7 @@ pub fn signal(args: &SignalArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let outcome = ws.signal(&args.target.tenant, &signal)?;
     warn_if_time_goes_back(&ws, &args.target.tenant, &outcome.receipts);
     match args.target.format {
-        Format::Json => print_json(&outcome)?,
+        Format::Json => emit_json(&outcome)?,
         Format::Human => {
             let mut out = std::io::stdout().lock();
             match &outcome.reason {
@@ -505,7 +506,7 @@ pub fn action(args: &ActionArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     )?;
     warn_if_time_goes_back(&ws, &args.target.tenant, &receipts);
     match args.target.format {
-        Format::Json => print_json(&receipts)?,
+        Format::Json => emit_json(&receipts)?,
         Format::Human => {
             let mut out = std::io::stdout().lock();
             print_receipts(&mut out, &receipts)?;
@@ -538,9 +539,9 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     match args.format {
         Format::Json => {
             if args.tenant.is_some() {
-                print_json(&tenants[0])?;
+                emit_json(&tenants[0])?;
             } else {
-                print_json(&serde_json::json!({ "tenants": tenants }))?;
+                emit_json(&serde_json::json!({ "tenants": tenants }))?;
             }
         }
         Format::Human => {

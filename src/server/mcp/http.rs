@@ -210,10 +210,14 @@ async fn authenticate(State(state): State<AppState>, request: Request, next: Nex
         Err(rejection) => return rejection.into_response(),
     };
     // As on every `/v1/tenants/{t}/…` route: a tenant exists once an entitlement event has
-    // named it, so a call or a signal to a misspelt one creates no ledger.
-    let known = crate::server::extract::for_tenant(&state, tenant.clone(), |_, _| Ok(())).await;
-    if let Err(e) = known {
-        return e.into_response();
+    // named it, so a call or a signal to a misspelt one creates no ledger. Asked once per
+    // session (its opening request carries no session id; the session keeps its tenant),
+    // and on every stateless request.
+    if !request.headers().contains_key("mcp-session-id") {
+        let known = crate::server::extract::for_tenant(&state, tenant.clone(), |_, _| Ok(())).await;
+        if let Err(e) = known {
+            return e.into_response();
+        }
     }
     let mut request = match parse_error(request).await {
         Ok(request) => request,
