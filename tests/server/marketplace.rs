@@ -20,6 +20,22 @@ fn notification(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
 }
 
+/// `tai serve` over the marketplace fixture catalog, mapping through `records`, at `now`.
+fn serve_marketplace(state: &std::path::Path, records: &std::path::Path, now: &str) -> Server {
+    let catalog = fixture("catalog");
+    Server::start(
+        state,
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--marketplace-records",
+            records.to_str().unwrap(),
+            "--now",
+            now,
+        ],
+    )
+}
+
 /// An AWS contract bought through `tai event import`, then `tai serve` without records: a
 /// contract update cannot be looked up, so it is 422 and the contract stands.
 #[tokio::test(flavor = "multi_thread")]
@@ -81,17 +97,7 @@ async fn gcp_news_that_changes_nothing_is_acknowledged() {
     let (_d, state) = state_dir();
     let catalog = fixture("catalog");
     let records = fixture("gcp/resources");
-    let s = Server::start(
-        &state,
-        &[
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--marketplace-records",
-            records.to_str().unwrap(),
-            "--now",
-            "2026-06-16T12:00:00Z",
-        ],
-    );
+    let s = serve_marketplace(&state, &records, "2026-06-16T12:00:00Z");
     let gcp = "/v1/marketplace/gcp";
     for file in [
         "02_entitlement_active",
@@ -165,19 +171,8 @@ async fn gcp_news_that_changes_nothing_is_acknowledged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_record_added_while_serving_is_found_by_the_next_delivery() {
     let (_d, state) = state_dir();
-    let catalog = fixture("catalog");
     let records = tempfile::tempdir().unwrap();
-    let s = Server::start(
-        &state,
-        &[
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--marketplace-records",
-            records.path().to_str().unwrap(),
-            "--now",
-            "2026-03-01T10:00:05Z",
-        ],
-    );
+    let s = serve_marketplace(&state, records.path(), "2026-03-01T10:00:05Z");
     let gcp = "/v1/marketplace/gcp";
     let sent = notification("gcp/01_entitlement_creation_requested.json");
     let r = post(&s, Some(ADMIN), gcp, &sent).await;
@@ -216,7 +211,6 @@ async fn a_record_added_while_serving_is_found_by_the_next_delivery() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_record_is_invalid_not_missing() {
     let (_d, state) = state_dir();
-    let catalog = fixture("catalog");
     let records = tempfile::tempdir().unwrap();
     let name = "ent-0001@2026-03-01T10-00-00.json";
     let mut resource: Value = serde_json::from_str(
@@ -225,17 +219,7 @@ async fn an_unusable_record_is_invalid_not_missing() {
     .unwrap();
     resource["account"] = "providers/acme-provider/accounts/..".into();
     std::fs::write(records.path().join(name), resource.to_string()).unwrap();
-    let s = Server::start(
-        &state,
-        &[
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--marketplace-records",
-            records.path().to_str().unwrap(),
-            "--now",
-            "2026-03-01T10:00:05Z",
-        ],
-    );
+    let s = serve_marketplace(&state, records.path(), "2026-03-01T10:00:05Z");
     let sent = notification("gcp/01_entitlement_creation_requested.json");
     let r = post(&s, Some(ADMIN), "/v1/marketplace/gcp", &sent).await;
     assert_eq!(
