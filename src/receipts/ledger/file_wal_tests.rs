@@ -506,3 +506,80 @@ fn a_rotated_key_replays_what_its_previous_key_signed_and_refuses_without_it() {
         assert!(!verify_signed_by(&dir, t, 9).is_ok(), "{t}");
     }
 }
+
+/// The workspace's writer takes and signs the next round (`prepare`) while the last one
+/// syncs. Such a round is acknowledged only by a sync, and logged before anything written
+/// after it was taken; a second `prepare` while one waits takes nothing.
+#[test]
+fn a_round_prepared_ahead_is_acknowledged_by_the_next_sync_and_logged_in_order() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = LedgerDir::in_state(state.path());
+    let ledger = FileLedger::open_with(state.path(), signed(7)).unwrap();
+    let names = names(2);
+    let (a, b) = (&names[0], &names[1]);
+    let chains: Vec<Vec<Receipt>> = names.iter().map(|t| sample_chain(t, 4)).collect();
+    ledger.write(a, &chains[0][..2]).unwrap();
+    ledger.write(b, &chains[1][..2]).unwrap();
+    ledger.prepare();
+    ledger.write(a, &chains[0][2..]).unwrap();
+    ledger.prepare();
+    let reader = ReadOnlyLedger::new(state.path());
+    for t in &names {
+        assert_eq!(head(&dir, t).next_seq, 0, "{t}");
+        assert!(reader.read(t).unwrap().is_empty(), "{t}");
+    }
+
+    ledger.sync(a, 4).unwrap();
+    assert_eq!(reader.read(a).unwrap(), chains[0]);
+    assert_eq!(reader.read(b).unwrap(), chains[1][..2]);
+    let wal = dir.path().join(WAL_FILES[0]);
+    let log = fs::read(&wal).unwrap();
+    let logged: Vec<Vec<(String, u64)>> = records(&wal, &log)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut heads: Vec<(String, u64)> = r
+                .entries
+                .iter()
+                .map(|(t, _, head)| (t.to_string(), head.next_seq))
+                .collect();
+            heads.sort();
+            assert!(!r.checkpoints.is_empty(), "each round logs its checkpoints");
+            heads
+        })
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            vec![("t0".to_owned(), 2), ("t1".to_owned(), 2)],
+            vec![("t0".to_owned(), 4)]
+        ]
+    );
+    drop(ledger);
+    for t in &names {
+        assert!(verify_signed_by(&dir, t, 7).is_ok(), "{t}");
+    }
+}
+
+/// A writer killed after taking a round ahead, before any sync: the round was never logged,
+/// so its receipts were never acknowledged, and the next writer quarantines them.
+#[test]
+fn a_round_prepared_but_never_synced_is_quarantined_by_the_next_writer() {
+    let options = signed(7);
+    let state = tempfile::tempdir().unwrap();
+    let ledger = FileLedger::open_with(state.path(), options.clone()).unwrap();
+    let t = &tenant("acme");
+    let chain = sample_chain(t, 3);
+    ledger.write(t, &chain[..2]).unwrap();
+    ledger.sync(t, 2).unwrap();
+    ledger.write(t, &chain[2..]).unwrap();
+    ledger.prepare();
+    let killed = snapshot(&ledger);
+
+    let next = FileLedger::open_with(killed.path(), options).unwrap();
+    let read = next.read(t).unwrap();
+    assert_eq!(read[..2], chain[..2]);
+    assert!(!read.contains(&chain[2]));
+    let meta = notice(&next, t, EventType::LedgerTailQuarantined);
+    assert_eq!(meta["receipts"], 1);
+}
