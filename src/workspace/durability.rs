@@ -1,18 +1,14 @@
-//! The workspace's durability threads: they write every decided batch of receipts to the
-//! ledger, in the order the batches were decided, make them durable, and then finish each
-//! operation (answering its caller).
+//! The workspace's durability thread: it writes every decided batch of receipts to the
+//! ledger, in the order the batches were decided, makes them durable, and then finishes
+//! each operation (answering its caller).
 //!
 //! Deciding stays with the callers, under each tenant's lock, and takes microseconds; the
-//! I/O happens here, so no caller (an async worker in particular) ever waits on the disk
-//! while holding a tenant. Two threads share it as a pipeline: the writer puts each batch in
-//! the ledger (page cache) and lets the ledger take and sign the next flush round
-//! ([`Ledger::prepare`]); the syncer waits for each batch to be durable and answers it. So
-//! the next round is written and signed while the disk makes the last one durable, instead
-//! of after it. Everything written while one flush runs is covered by the next: the first
-//! `sync` of a round flushes every tenant written so far (the ledger's group commit), and
-//! the others find their receipts already durable.
+//! I/O happens here, on one thread, so no caller (an async worker in particular) ever waits
+//! on the disk while holding a tenant, and a write never competes with a flush of the same
+//! file. Everything queued while one flush runs is written and covered by the next: the
+//! first `sync` of a round flushes every tenant written so far (the ledger's group commit),
+//! and the others find their receipts already durable.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -39,25 +35,11 @@ struct Queue {
     closing: bool,
 }
 
-/// A batch the writer has put in the ledger: each job with the seq after its receipts, or
-/// why they could not be written.
-type Written = Vec<(Box<dyn Job>, Result<u64, LedgerError>)>;
-
-/// Written batches waiting for their sync, oldest first.
-#[derive(Default)]
-struct ToSync {
-    batches: VecDeque<Written>,
-    /// The writer has stopped: the syncer finishes what is here, then stops too.
-    closing: bool,
-}
-
 struct Shared {
     ledger: Arc<dyn Ledger>,
     queue: Mutex<Queue>,
     wake: Condvar,
-    to_sync: Mutex<ToSync>,
-    wake_syncer: Condvar,
-    /// Held while jobs taken from the queue are written, so they are written in queue order.
+    /// Held while jobs taken from the queue are stored, so they are stored in queue order.
     storing: Mutex<()>,
 }
 
@@ -80,8 +62,6 @@ impl DurabilityThread {
                 ledger,
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
-                to_sync: Mutex::new(ToSync::default()),
-                wake_syncer: Condvar::new(),
                 storing: Mutex::new(()),
             }),
             thread: Mutex::new(None),
@@ -124,79 +104,34 @@ impl DurabilityThread {
     pub(super) fn drain(&self) {
         let _storing = lock(&self.shared.storing);
         let jobs = std::mem::take(&mut lock(&self.shared.queue).jobs);
-        let written = write(self.shared.ledger.as_ref(), jobs);
-        finish(self.shared.ledger.as_ref(), written);
+        store(self.shared.ledger.as_ref(), jobs);
     }
 }
 
-/// The writer: takes what was queued, writes it, and hands it to the syncer (started here;
-/// without one, the writer syncs each batch itself).
-fn run(shared: &Arc<Shared>) {
-    let syncer = {
-        let shared = Arc::clone(shared);
-        std::thread::Builder::new()
-            .name("tai-sync".into())
-            .spawn(move || run_syncer(&shared))
-            .ok()
-    };
-    let ledger = shared.ledger.as_ref();
+fn run(shared: &Shared) {
     loop {
         let mut queue = lock(&shared.queue);
         while queue.jobs.is_empty() && !queue.closing {
             queue = wait(&shared.wake, queue);
         }
         if queue.jobs.is_empty() {
-            break;
+            return;
         }
         drop(queue);
-        // Taken under `storing`, so jobs are written in the order they were queued even if a
+        // Taken under `storing`, so jobs are stored in the order they were queued even if a
         // caller drains at the same time.
-        let storing = lock(&shared.storing);
+        let _storing = lock(&shared.storing);
         let jobs = std::mem::take(&mut lock(&shared.queue).jobs);
-        let written = write(ledger, jobs);
-        drop(storing);
-        if syncer.is_none() {
-            finish(ledger, written);
-            continue;
-        }
-        ledger.prepare();
-        let was_empty = {
-            let mut to_sync = lock(&shared.to_sync);
-            to_sync.batches.push_back(written);
-            to_sync.batches.len() == 1
-        };
-        if was_empty {
-            shared.wake_syncer.notify_one();
-        }
-    }
-    if let Some(syncer) = syncer {
-        lock(&shared.to_sync).closing = true;
-        shared.wake_syncer.notify_one();
-        // The syncer only finishes the written batches; a panic there has been reported.
-        let _ = syncer.join();
+        store(shared.ledger.as_ref(), jobs);
     }
 }
 
-/// The syncer: waits for each written batch to be durable and finishes its jobs, in order.
-fn run_syncer(shared: &Shared) {
-    loop {
-        let mut to_sync = lock(&shared.to_sync);
-        while to_sync.batches.is_empty() && !to_sync.closing {
-            to_sync = wait(&shared.wake_syncer, to_sync);
-        }
-        let Some(written) = to_sync.batches.pop_front() else {
-            return;
-        };
-        drop(to_sync);
-        finish(shared.ledger.as_ref(), written);
-    }
-}
-
-/// Writes every job's receipts in order (not yet durable). A job whose write fails takes the
-/// later jobs of its tenant with it: they no longer continue the chain on disk, and the
-/// ledger refuses them.
-fn write(ledger: &dyn Ledger, jobs: Vec<Box<dyn Job>>) -> Written {
-    jobs.into_iter()
+/// Writes every job's receipts in order, makes them durable, and finishes the jobs. A job
+/// whose write fails takes the later jobs of its tenant with it: they no longer continue
+/// the chain on disk, and the ledger refuses them.
+fn store(ledger: &dyn Ledger, jobs: Vec<Box<dyn Job>>) {
+    let written: Vec<_> = jobs
+        .into_iter()
         .map(|job| {
             let next_seq = match job.receipts() {
                 // Nothing to write: wait for what was decided before it.
@@ -205,11 +140,7 @@ fn write(ledger: &dyn Ledger, jobs: Vec<Box<dyn Job>>) -> Written {
             };
             (job, next_seq)
         })
-        .collect()
-}
-
-/// Waits until each written job's receipts are durable, then finishes it.
-fn finish(ledger: &dyn Ledger, written: Written) {
+        .collect();
     for (job, next_seq) in written {
         let stored = next_seq.and_then(|next_seq| ledger.sync(job.tenant(), next_seq));
         job.finish(stored);

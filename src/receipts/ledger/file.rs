@@ -26,7 +26,7 @@
 //! [`LedgerDir`] reads these files without locking or repairing anything (for `tai receipts`);
 //! [`FileLedger`] is the writer, holding an exclusive lock on each tenant file it opens.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +39,7 @@ use crate::ids::TenantId;
 use crate::sync::{lock, wait};
 
 use crate::receipts::proof::InclusionProof;
-use crate::receipts::signing::{Checkpoint, CheckpointSigner, SignedRound};
+use crate::receipts::signing::{Checkpoint, CheckpointSigner};
 use crate::receipts::trust::TrustAnchors;
 use crate::receipts::{ChainHead, Receipt, VerifyReport};
 
@@ -80,17 +80,6 @@ pub struct FileLedger {
     /// What makes a flush round durable, when this process holds it (see `wal`); otherwise
     /// each round syncs its tenants' ledgers, then their heads.
     wal: Option<Mutex<Wal>>,
-    /// Rounds taken (and signed) ahead of their flush by [`Ledger::prepare`], oldest first.
-    /// Held while a round is taken, so rounds are flushed in the order they were taken.
-    prepared: Mutex<VecDeque<Round>>,
-}
-
-/// One flush round: what each tenant's ledger gained, and with the write-ahead log the
-/// checkpoints signed over it.
-#[derive(Debug)]
-struct Round {
-    jobs: Vec<(Arc<Slot>, FlushJob)>,
-    signed: Option<SignedRound>,
 }
 
 /// How a [`FileLedger`] signs and tells the time.
@@ -207,7 +196,6 @@ impl FileLedger {
             manifest: Mutex::new(HashSet::new()),
             journal: None,
             wal: None,
-            prepared: Mutex::new(VecDeque::new()),
         };
         // Only where one `syncfs` covers a log file's checkpoint; before any tenant is
         // opened, so each starts from its complete checkpoints file and newest head. What a
@@ -311,34 +299,34 @@ impl FileLedger {
         self.with_slot_log(&self.slot(tenant), tenant, create, f)
     }
 
-    /// One flush, run by the one flushing thread: makes the oldest round taken ahead durable
-    /// (see [`Ledger::prepare`]), or else everything written so far to every dirty tenant,
-    /// then their heads. A tenant whose flush failed is reopened (and repaired) on next use,
-    /// since what reached its file is unknown.
+    /// One flush, run by the one flushing thread: makes everything written so far to every
+    /// dirty tenant durable, then their heads. A tenant whose flush failed is reopened (and
+    /// repaired) on next use, since what reached its file is unknown.
     fn flush_dirty(&self) -> Result<(), LedgerError> {
-        let round = {
-            let mut prepared = lock(&self.prepared);
-            match prepared.pop_front() {
-                Some(round) => round,
-                None => self.take_round(),
+        let dirty = std::mem::take(&mut lock(&self.group.state).dirty);
+        let mut jobs = Vec::with_capacity(dirty.len());
+        let signs = self.signer.is_some();
+        for (tenant, slot) in dirty {
+            let job = self.with_slot_log(&slot, &tenant, false, |log| match log {
+                Some(log) if log.written.next_seq > log.head.next_seq => {
+                    log.flush_job(&tenant, signs).map(Some)
+                }
+                _ => Ok(None),
+            });
+            // A tenant whose log cannot be reopened is left out; its own waiters meet the
+            // error when they look at its log.
+            if let Ok(Some(job)) = job {
+                jobs.push((slot, job));
             }
-        };
-        if round.jobs.is_empty() {
+        }
+        if jobs.is_empty() {
             return Ok(());
         }
         let flushed = match &self.wal {
-            Some(wal) => self.commit_logged(wal, &round.jobs, round.signed),
-            None => self.commit_synced(&round.jobs),
+            Some(wal) => self.commit_logged(wal, &jobs),
+            None => self.commit_synced(&jobs),
         };
-        if flushed.is_err() {
-            // Rounds taken after this one continue ledgers this one did not make durable:
-            // none of them may be logged now, and their tenants are reopened too.
-            let later = std::mem::take(&mut *lock(&self.prepared));
-            for (slot, _) in later.into_iter().flat_map(|r| r.jobs) {
-                *lock(&slot.log) = None;
-            }
-        }
-        for (slot, job) in &round.jobs {
+        for (slot, job) in &jobs {
             let mut log = lock(&slot.log);
             match (&flushed, log.as_mut()) {
                 (Ok(()), Some(l)) => {
@@ -357,39 +345,6 @@ impl FileLedger {
             }
         }
         flushed
-    }
-
-    /// Takes everything written to every dirty tenant since the last round was taken, and
-    /// with the write-ahead log signs its checkpoints (a round without it signs once its
-    /// receipts are durable). Called with `prepared` held, so rounds are logged in the order
-    /// they were taken: each continues the one before.
-    fn take_round(&self) -> Round {
-        let dirty = std::mem::take(&mut lock(&self.group.state).dirty);
-        let mut jobs = Vec::with_capacity(dirty.len());
-        let signs = self.signer.is_some();
-        for (tenant, slot) in dirty {
-            let job = self.with_slot_log(&slot, &tenant, false, |log| match log {
-                Some(log) if log.written.next_seq > log.head.next_seq => {
-                    log.flush_job(&tenant, signs).map(Some)
-                }
-                _ => Ok(None),
-            });
-            // A tenant whose log cannot be reopened is left out; its own waiters meet the
-            // error when they look at its log.
-            if let Ok(Some(job)) = job {
-                jobs.push((slot, job));
-            }
-        }
-        // Signed with the receipts they cover, to be logged in the same record: a torn
-        // record leaves neither, so a checkpoint never covers receipts a crash could take back.
-        let signed = match (&self.wal, &self.signer) {
-            (Some(_), Some(signer)) if !jobs.is_empty() => {
-                let heads = jobs.iter().filter_map(|(_, j)| j.checkpoint.clone());
-                signer.sign_round(heads.collect(), self.clock.now())
-            }
-            _ => None,
-        };
-        Round { jobs, signed }
     }
 
     /// A round without a write-ahead log: the tenants' ledgers made durable, then their
@@ -441,8 +396,13 @@ impl FileLedger {
         &self,
         wal: &Mutex<Wal>,
         jobs: &[(Arc<Slot>, FlushJob)],
-        signed: Option<SignedRound>,
     ) -> Result<(), LedgerError> {
+        // Signed with the receipts they cover in the same round: a torn round leaves
+        // neither, so a checkpoint never covers receipts a crash could take back.
+        let signed = self.signer.as_ref().and_then(|signer| {
+            let heads = jobs.iter().filter_map(|(_, j)| j.checkpoint.clone());
+            signer.sign_round(heads.collect(), self.clock.now())
+        });
         let mut entries: Vec<Entry<'_>> = jobs
             .iter()
             .map(|(_, job)| Entry {
@@ -526,22 +486,6 @@ impl Ledger for FileLedger {
             self.group.mark_dirty(tenant, &slot);
         }
         Ok(next_seq)
-    }
-
-    /// With the write-ahead log, takes and signs the next round now unless one already
-    /// waits: the caller's thread signs while an earlier round's `fdatasync` runs, instead
-    /// of the flushing thread after it. What is written meanwhile goes with the round after.
-    fn prepare(&self) {
-        if self.wal.is_none() {
-            return;
-        }
-        let mut prepared = lock(&self.prepared);
-        if prepared.is_empty() {
-            let round = self.take_round();
-            if !round.jobs.is_empty() {
-                prepared.push_back(round);
-            }
-        }
     }
 
     fn sync(&self, tenant: &TenantId, next_seq: u64) -> Result<(), LedgerError> {

@@ -84,11 +84,6 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         self.append(tenant, receipts).map(|head| head.next_seq)
     }
 
-    /// Starts on making what [`Ledger::write`] stored durable without waiting for it: a ledger
-    /// that signs each flush round may take and sign the next one here, on the writing thread,
-    /// while an earlier round's sync runs. Nothing is acknowledged before [`Ledger::sync`].
-    fn prepare(&self) {}
-
     /// Returns once every receipt of `tenant` below `next_seq` is durable. Callers waiting at
     /// the same time share one sync (group commit), which is what lets many concurrent calls
     /// be acknowledged for the price of one disk flush.

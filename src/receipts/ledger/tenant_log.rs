@@ -621,7 +621,6 @@ pub(super) fn append_checkpoint(
 
 /// One flush: make the ledger durable up to `target`, sign a checkpoint of it, then record
 /// `target` as the head. (The tree and index are written behind, never synced.)
-#[derive(Debug)]
 pub(super) struct FlushJob {
     pub(super) tenant: TenantId,
     /// With a write-ahead log: what the ledger gained since the last flush, from byte `from`.
