@@ -6,7 +6,8 @@
 //! 200 with the decision in the body (a call refused by a gate or the governor was still
 //! answered), except the two outcomes that mean the thing asked for is not there or not
 //! allowed — `tool_not_found` (404) and a refused entitlement event (422) — which carry the
-//! error shape with the outcome beside it. The README's "Serve over HTTP" section is the
+//! error shape with the outcome beside it. A marketplace's notification is 200 once recorded,
+//! refused or not: the marketplace would deliver anything else again, to the same answer. The README's "Serve over HTTP" section is the
 //! table of every route and status.
 
 use aide::axum::ApiRouter;
@@ -110,6 +111,13 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                     )
                     .with(path::<Marketplace>("marketplace"))
                     .with(body::<Value>)
+                    .description(
+                        "200 whenever the notification was recorded, refused or unmappable \
+                         ones included (`status` and `outcome.refusal` say which and why): \
+                         a marketplace delivers again whatever is not answered 2xx, and a \
+                         redelivery is answered with the recorded outcome, so only an \
+                         answer that nothing was recorded asks for one.",
+                    )
                     .with(ok::<Imported>)
                     .with(errors(&[
                         ErrorCode::NotFound,
@@ -119,10 +127,9 @@ pub(super) fn declare() -> ApiRouter<AppState> {
                         ErrorCode::LedgerBusy,
                     ]))
                     .with(refusal::<Imported>(
-                        ReasonCode::UnknownSku,
-                        "The notification was refused by the lifecycle, or maps to no event \
-                         (no SKU is listed under its plan); recorded in the tenant's chain, \
-                         the outcome is beside the error.",
+                        ReasonCode::EventIdReused,
+                        "The notification's id was first given to another notification; \
+                         nothing recorded, the outcome (with `repeat_of`) is beside the error.",
                     ))
             }),
         )
@@ -345,8 +352,13 @@ async fn post_marketplace(
     })
     .await?;
     Ok(match imported.refusal() {
-        Some(r) => refused(r.code.clone(), &r.message, &imported),
-        None => Json(imported).into_response(),
+        // Nothing recorded: the id is another notification's, which no redelivery changes
+        // but the sender must hear of.
+        Some(r) if r.code == ReasonCode::EventIdReused => {
+            refused(r.code.clone(), &r.message, &imported)
+        }
+        // Recorded, refused or not: acknowledged (see the route's description).
+        _ => Json(imported).into_response(),
     })
 }
 

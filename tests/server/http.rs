@@ -1552,20 +1552,30 @@ async fn marketplace_notifications_over_http() {
     assert_eq!(t.status, StatusCode::OK, "{}", t.body);
     assert_eq!(t.body["entitlement"]["sku_id"], "rollback-guard-base");
 
-    // A plan no SKU is listed under: refused and recorded, the outcome beside the error.
+    // A plan no SKU is listed under: refused and recorded, and acknowledged (200), since
+    // Azure would otherwise deliver it again and again to the same answer.
     let mut unknown = marketplace_fixture("azure/change_plan.json");
     unknown["planId"] = json!("no-such-tier");
     unknown["subscription"]["planId"] = json!("no-such-tier");
     let r = post(&s, Some(ADMIN), azure, &unknown).await;
-    assert_eq!(
-        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
-        "unknown_sku"
-    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["status"], "unmappable");
+    assert_eq!(
+        r.body["outcome"]["refusal"]["code"], "unknown_sku",
+        "{}",
+        r.body
+    );
     assert_eq!(
         r.body["outcome"]["receipts"][0]["event_type"],
         "entitlement_update_refused"
     );
+    // Its redelivery: the same answer, nothing recorded again.
+    let recorded = all_receipts(&s, ADMIN, subscription).await.len();
+    let again = post(&s, Some(ADMIN), azure, &unknown).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["status"], "unmappable");
+    assert_eq!(again.body["outcome"]["refusal"]["code"], "unknown_sku");
+    assert_eq!(all_receipts(&s, ADMIN, subscription).await.len(), recorded);
 
     // Not the marketplace's shape: nothing recorded.
     let before = all_receipts(&s, ADMIN, subscription).await.len();
