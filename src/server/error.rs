@@ -75,6 +75,8 @@ pub enum ErrorCode {
     NoCheckpoint,
     /// 404: the receipt is not covered by the latest checkpoint (not written yet).
     NotCovered,
+    /// 404: the ledger has no workspace manifest yet (no tenant was ever created).
+    NoManifest,
     /// 409: the tenant's ledger was deleted; the manifest still lists it.
     TenantDeleted,
     /// 405: the route exists, the method does not.
@@ -125,6 +127,7 @@ impl ErrorCode {
             ErrorCode::UnknownSku => "unknown_sku",
             ErrorCode::NoCheckpoint => "no_checkpoint",
             ErrorCode::NotCovered => "not_covered",
+            ErrorCode::NoManifest => "no_manifest",
             ErrorCode::TenantDeleted => "tenant_deleted",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::NothingInFlight => "nothing_in_flight",
@@ -163,6 +166,7 @@ impl ErrorCode {
             | ErrorCode::UnknownSku
             | ErrorCode::NoCheckpoint
             | ErrorCode::NotCovered
+            | ErrorCode::NoManifest
             | ErrorCode::Refused(ReasonCode::ToolNotFound) => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::NothingInFlight
@@ -485,6 +489,7 @@ mod tests {
         ErrorCode::UnknownSku,
         ErrorCode::NoCheckpoint,
         ErrorCode::NotCovered,
+        ErrorCode::NoManifest,
         ErrorCode::TenantDeleted,
         ErrorCode::MethodNotAllowed,
         ErrorCode::NothingInFlight,

@@ -29,7 +29,7 @@ use crate::governor::{
 use crate::iam::Principal;
 use crate::ids::{ActionRunId, PackId, Role, SignalName, SkuId, TenantId};
 use crate::intake::UniqueKeys;
-use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Receipt, VerifyReport};
+use crate::receipts::{Checkpoint, InclusionProof, LedgerError, Manifest, Receipt, VerifyReport};
 use crate::workspace::{Imported, TenantView};
 
 use super::AppState;
@@ -240,6 +240,19 @@ pub(super) fn declare() -> ApiRouter<AppState> {
             get_with(stream::receipts, |op| {
                 op.id("receipt_stream")
                     .summary("A tenant's receipts as server-sent events, stored then live")
+            }),
+        )
+        .api_route(
+            "/v1/manifest",
+            get_with(workspace_manifest, |op| {
+                op.id("manifest")
+                    .summary(
+                        "The workspace manifest, as `tai receipts manifest`: every tenant ever \
+                         created, signed when the server signs; kept outside tai, it makes a \
+                         deleted tenant a failed `tai receipts verify --manifest` (admin)",
+                    )
+                    .with(ok::<Manifest>)
+                    .with(errors(&[ErrorCode::AdminOnly, ErrorCode::NoManifest]))
             }),
         )
         .api_route(
@@ -622,6 +635,20 @@ async fn receipts_page(
     })
     .await?;
     Ok(Json(page))
+}
+
+async fn workspace_manifest(
+    State(s): State<AppState>,
+    _: Admin,
+) -> Result<Json<Manifest>, ApiError> {
+    let manifest = with_workspace(&s, |ws| Ok(ws.ledger().manifest()?)).await?;
+    let m = manifest.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NoManifest,
+            "there is no workspace manifest yet: a writer makes one with its first tenant",
+        )
+    })?;
+    Ok(Json(m))
 }
 
 async fn latest_checkpoint(

@@ -1264,6 +1264,50 @@ fn declared_routes() -> BTreeSet<String> {
     routes
 }
 
+/// Every route the OpenAPI document describes has its row in the README's table of routes,
+/// method and path (a parameter's name may differ: the README writes `{t}` for a tenant).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_lists_every_documented_route() {
+    let (_d, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    let doc = OpenApi::fetch(&s).await;
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    // Each `METHOD /path` a row of the README's tables starts with, path split at `/`.
+    let rows: Vec<(String, Vec<String>)> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split(" | ").next())
+        .flat_map(|cell| cell.split('`').skip(1).step_by(2).map(str::to_owned))
+        .filter_map(|item| {
+            let (method, path) = item.split_once(' ')?;
+            let path = path.split('?').next()?;
+            Some((
+                method.to_ascii_lowercase(),
+                path.split('/').map(str::to_owned).collect(),
+            ))
+        })
+        .collect();
+    let param = |s: &str| s.starts_with('{') && s.ends_with('}');
+    for (template, item) in doc.0["paths"].as_object().unwrap() {
+        let segments: Vec<&str> = template.split('/').collect();
+        for method in item.as_object().unwrap().keys() {
+            let listed = rows.iter().any(|(m, path)| {
+                m == method
+                    && path.len() == segments.len()
+                    && path
+                        .iter()
+                        .zip(&segments)
+                        .all(|(a, b)| a == b || (param(a) && param(b)))
+            });
+            assert!(
+                listed,
+                "README: no row for `{} {template}`",
+                method.to_uppercase()
+            );
+        }
+    }
+}
+
 /// `template` with each `{param}` filled in.
 fn fill(template: &str) -> String {
     template

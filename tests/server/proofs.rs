@@ -268,3 +268,66 @@ async fn a_killed_signing_server_leaves_its_heads_where_verify_finds_them() {
         after.stdout
     );
 }
+
+/// `GET /v1/manifest` serves the manifest `tai receipts manifest` prints (admin only, 404
+/// before any tenant): a witness keeping it turns a deleted tenant into a failed verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_manifest_served_over_http_is_the_one_a_witness_keeps() {
+    let (d, state) = state_dir();
+    let (key, public) = common::new_keys(d.path(), "signer");
+    let s = Server::start(&state, &["--signing-key", key.to_str().unwrap()]);
+    let none = get(&s, Some(ADMIN), "/v1/manifest").await;
+    assert_eq!(
+        crate::http::error_code(&none, reqwest::StatusCode::NOT_FOUND),
+        "no_manifest"
+    );
+    onboard(&s, "acme", ACME, "rollback-guard-base").await;
+    onboard(&s, "globex", common::GLOBEX, "rollback-guard-base").await;
+    let tenant = get(&s, Some(ACME), "/v1/manifest").await;
+    assert_eq!(
+        crate::http::error_code(&tenant, reqwest::StatusCode::FORBIDDEN),
+        "admin_only"
+    );
+    let served = get(&s, Some(ADMIN), "/v1/manifest").await;
+    assert_eq!(
+        served.body["tenants"],
+        json!(["acme", "globex"]),
+        "{}",
+        served.body
+    );
+    assert!(served.body["signature"].is_string(), "{}", served.body);
+    drop(s);
+
+    let printed = common::tai_state(&state, &["receipts", "manifest"]).ok();
+    assert_eq!(printed.json(), served.body);
+    let kept = d.path().join("kept.json");
+    std::fs::write(&kept, served.body.to_string()).unwrap();
+    let verify = |state: &std::path::Path| {
+        common::tai_state(
+            state,
+            &[
+                "receipts",
+                "verify",
+                "--all",
+                "--public-key",
+                public.to_str().unwrap(),
+                "--manifest",
+                kept.to_str().unwrap(),
+            ],
+        )
+    };
+    verify(&state).ok();
+    for entry in std::fs::read_dir(state.join("ledger")).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("globex.")
+        {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    verify(&state).exits(1).has("globex: BROKEN");
+}

@@ -18,7 +18,7 @@ use super::LedgerError;
 use super::durable::{io_err, replace_file};
 
 /// `<state>/ledger/manifest.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Every tenant ever created, sorted.
