@@ -467,7 +467,7 @@ mod tests {
     use super::*;
 
     /// Every code but the recorded refusals.
-    const FIXED: [ErrorCode; 32] = [
+    const FIXED: [ErrorCode; 33] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidBody,
         ErrorCode::InvalidQuery,
