@@ -92,13 +92,13 @@ impl IamPolicy {
                 fail(vec![located(text, at, e.message())])
             })?,
             Syntax::Yaml => {
-                if let Some(at) = crate::intake::yaml_flow_too_deep(text) {
+                if let Some(at) = crate::intake::yaml_depth_exceeded(text) {
                     return Err(fail(vec![located(
                         text,
                         at,
                         &format!(
                             "values nest more than {} levels deep",
-                            crate::intake::MAX_YAML_FLOW_DEPTH
+                            crate::intake::MAX_YAML_DEPTH
                         ),
                     )]));
                 }

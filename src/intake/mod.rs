@@ -5,8 +5,8 @@
 //! `/dev/zero`, a huge file or a file of nothing but `[` costs each of them the same clear
 //! error, never a hang or unbounded memory: a file must be a regular file of at most
 //! [`MAX_FILE_BYTES`] holding UTF-8 text ([`read_text`]), and YAML must not nest flow
-//! collections deeper than [`MAX_YAML_FLOW_DEPTH`] ([`yaml_flow_too_deep`], checked before any
-//! YAML parser sees the text).
+//! collections, nor block collections, deeper than [`MAX_YAML_DEPTH`]
+//! ([`yaml_depth_exceeded`], checked before any YAML parser sees the text).
 
 mod read;
 mod unique_keys;
@@ -20,21 +20,21 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::spans::{LineIndex, Span};
 pub use read::{MAX_FILE_BYTES, Reading, io_reason, read_problem, read_stdin_text, read_text};
 pub use unique_keys::UniqueKeys;
-pub use yaml_depth::{MAX_YAML_FLOW_DEPTH, yaml_flow_too_deep};
+pub use yaml_depth::{MAX_YAML_DEPTH, yaml_depth_exceeded};
 
 /// Why YAML nested too deep is refused, for every loader's hint.
 pub const TOO_DEEP_HELP: &str = "no input nests values this deep; this looks generated or corrupt";
 
-/// A `nesting_too_deep` error for YAML `text` (from `path`) whose flow collections nest
-/// beyond [`MAX_YAML_FLOW_DEPTH`], located where they do.
+/// A `nesting_too_deep` error for YAML `text` (from `path`) whose collections nest beyond
+/// [`MAX_YAML_DEPTH`], located where they do.
 pub fn yaml_too_deep(path: &Path, text: &str) -> Option<Diagnostic> {
-    let at = yaml_flow_too_deep(text)?;
+    let at = yaml_depth_exceeded(text)?;
     let lines = LineIndex::new(text);
     Some(
         Diagnostic::new(Code::TooDeep, "values nest too deeply")
             .in_file(path)
             .located(lines.location(text, Span { offset: at, len: 1 }))
-            .label(format!("more than {MAX_YAML_FLOW_DEPTH} levels deep here"))
+            .label(format!("more than {MAX_YAML_DEPTH} levels deep here"))
             .help(TOO_DEEP_HELP),
     )
 }

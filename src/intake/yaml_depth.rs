@@ -1,7 +1,9 @@
-//! The YAML pre-scan that refuses flow collections nested too deep before a parser runs.
+//! The YAML pre-scan that refuses collections nested too deep before a parser runs.
 //!
 //! libyaml (under serde_yaml) checks every pending simple key at every token, one per open
-//! flow collection, so a file of nothing but `[` takes time quadratic in its size. The
+//! flow collection, so a file of nothing but `[` takes time quadratic in its size; and a
+//! line of nothing but `- - - …` opens a block sequence per dash, which the parser and
+//! deserializer then take seconds and gigabytes to unwind before refusing it. The
 //! depth that matters is the one libyaml's scanner reaches, so this is that scanner's token
 //! loop with the values left out: the same rules for where a token starts, for comments,
 //! quoted, plain and block scalars, tags, anchors and directives, and the block indentation
@@ -12,13 +14,15 @@
 //! work past that point, so nothing found there can make it slow (at worst a file that is
 //! broken anyway is refused for its depth).
 
-/// Flow collections (`[`, `{`) nested deeper than this are refused before parsing; the
-/// deserializers refuse values nested this deep anyway.
-pub const MAX_YAML_FLOW_DEPTH: usize = 128;
+/// Flow collections (`[`, `{`), or block collections (indentation levels, as libyaml keeps
+/// them), nested deeper than this are refused before parsing; the deserializers refuse
+/// values nested this deep anyway.
+pub const MAX_YAML_DEPTH: usize = 128;
 
 /// The byte offset of the first `[` or `{` that opens a flow collection deeper than
-/// [`MAX_YAML_FLOW_DEPTH`], found in one linear pass.
-pub fn yaml_flow_too_deep(text: &str) -> Option<usize> {
+/// [`MAX_YAML_DEPTH`], or of the first token that opens a block collection that deep,
+/// found in one linear pass.
+pub fn yaml_depth_exceeded(text: &str) -> Option<usize> {
     Scanner::new(text.as_bytes()).run()
 }
 
@@ -41,6 +45,8 @@ struct Scanner<'a> {
     indents: Vec<isize>,
     simple_key_allowed: bool,
     key: Option<Key>,
+    /// Where a block collection first opened deeper than [`MAX_YAML_DEPTH`].
+    too_deep: Option<usize>,
 }
 
 impl<'a> Scanner<'a> {
@@ -55,6 +61,7 @@ impl<'a> Scanner<'a> {
             indents: Vec::new(),
             simple_key_allowed: true,
             key: None,
+            too_deep: None,
         }
     }
 
@@ -148,11 +155,15 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn roll_indent(&mut self, column: usize) {
+    /// Opens a block collection at `column` (its token at byte `at`) unless one is open there.
+    fn roll_indent(&mut self, column: usize, at: usize) {
         let column = isize::try_from(column).unwrap_or(isize::MAX);
         if self.flow == 0 && self.indent < column {
             self.indents.push(self.indent);
             self.indent = column;
+            if self.indents.len() > MAX_YAML_DEPTH && self.too_deep.is_none() {
+                self.too_deep = Some(at);
+            }
         }
     }
 
@@ -167,6 +178,9 @@ impl<'a> Scanner<'a> {
 
     fn run(&mut self) -> Option<usize> {
         loop {
+            if self.too_deep.is_some() {
+                return self.too_deep;
+            }
             self.skip_to_next_token();
             if let Some(k) = self.key
                 && (k.line < self.line || k.index + 1024 < self.pos)
@@ -198,7 +212,7 @@ impl<'a> Scanner<'a> {
                 b'[' | b'{' => {
                     self.save_key();
                     self.flow += 1;
-                    if self.flow > MAX_YAML_FLOW_DEPTH {
+                    if self.flow > MAX_YAML_DEPTH {
                         return Some(self.pos);
                     }
                     self.simple_key_allowed = true;
@@ -216,13 +230,13 @@ impl<'a> Scanner<'a> {
                     self.skip();
                 }
                 b'-' if self.blankz_at(1) => {
-                    self.roll_indent(self.column);
+                    self.roll_indent(self.column, self.pos);
                     self.remove_key();
                     self.simple_key_allowed = true;
                     self.skip();
                 }
                 b'?' if self.flow > 0 || self.blankz_at(1) => {
-                    self.roll_indent(self.column);
+                    self.roll_indent(self.column, self.pos);
                     self.remove_key();
                     self.simple_key_allowed = self.flow == 0;
                     self.skip();
@@ -297,11 +311,11 @@ impl<'a> Scanner<'a> {
         if self.flow == 0 {
             match self.key.take() {
                 Some(k) => {
-                    self.roll_indent(k.column);
+                    self.roll_indent(k.column, k.index);
                     self.simple_key_allowed = false;
                 }
                 None => {
-                    self.roll_indent(self.column);
+                    self.roll_indent(self.column, self.pos);
                     self.simple_key_allowed = true;
                 }
             }

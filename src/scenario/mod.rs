@@ -459,7 +459,7 @@ impl Scenario {
                 message: format!(
                     "{} (more than {} levels of `[` or `{{`)",
                     d.message,
-                    intake::MAX_YAML_FLOW_DEPTH
+                    intake::MAX_YAML_DEPTH
                 ),
             });
         }

@@ -21,7 +21,7 @@ use super::input::{Parsed, Unloaded};
 use super::{Catalog, Pack, Sku, validate};
 use crate::diagnostics::{Code, Diagnostic, Report};
 pub use crate::intake::MAX_FILE_BYTES;
-use crate::intake::yaml_flow_too_deep;
+use crate::intake::yaml_depth_exceeded;
 use crate::spans::{DocPath, Location, SpanIndex};
 use parse::{Outcome, parse};
 pub use read::{
@@ -148,7 +148,7 @@ fn ids_of_broken(file: &SourceFile) -> impl Iterator<Item = String> {
         pack_id: String,
     }
     let id = match file.syntax {
-        Syntax::Yaml if yaml_flow_too_deep(&file.text).is_some() => None,
+        Syntax::Yaml if yaml_depth_exceeded(&file.text).is_some() => None,
         Syntax::Yaml => serde_yaml::from_str::<Id>(&file.text).ok(),
         Syntax::Toml => toml::from_str::<Id>(&file.text).ok(),
     };

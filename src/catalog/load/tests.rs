@@ -1,7 +1,7 @@
 //! Loading end to end: what a person sees for each kind of broken file.
 
 use super::*;
-use crate::intake::{MAX_YAML_FLOW_DEPTH, yaml_flow_too_deep};
+use crate::intake::{MAX_YAML_DEPTH, yaml_depth_exceeded};
 
 fn file(kind: DocKind, syntax: Syntax, text: &str) -> SourceFile {
     let ext = match syntax {
@@ -102,7 +102,7 @@ fn deep_yaml_flow_nesting_is_refused_before_parsing() {
         assert_eq!(ds[0].code, Code::TooDeep);
         let at = ds[0].location.unwrap();
         assert_eq!(at.line, 2);
-        assert_eq!(at.column, 10 + MAX_YAML_FLOW_DEPTH * open.len());
+        assert_eq!(at.column, 10 + MAX_YAML_DEPTH * open.len());
     }
     // Brackets in plain text, quoted scalars and comments do not count.
     let words = "a [b ".repeat(500);
@@ -112,9 +112,9 @@ fn deep_yaml_flow_nesting_is_refused_before_parsing() {
         "{".repeat(500),
         "[".repeat(500)
     );
-    assert_eq!(yaml_flow_too_deep(&text), None);
-    assert_eq!(yaml_flow_too_deep(&"[".repeat(128)), None);
-    assert_eq!(yaml_flow_too_deep(&"[".repeat(129)), Some(128));
+    assert_eq!(yaml_depth_exceeded(&text), None);
+    assert_eq!(yaml_depth_exceeded(&"[".repeat(128)), None);
+    assert_eq!(yaml_depth_exceeded(&"[".repeat(129)), Some(128));
 }
 
 #[test]
