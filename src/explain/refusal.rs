@@ -331,6 +331,11 @@ fn call_fix(
                 None => format!("Meet the precondition whose refusal code is `{code}`."),
             }
         }
+        // A built-in tool asked for a receipt past the chain: nothing about the entitlement.
+        Some(ReasonCode::ReceiptNotFound) => "Name a receipt the tenant's chain holds: a seq \
+                                              below its head, or an id `tai receipts show` \
+                                              lists."
+            .to_owned(),
         other => {
             let pack = tref.as_ref().map(|t| t.pack.pack_id.clone());
             entitlement_fix(catalog, other, pack.as_ref(), plans)

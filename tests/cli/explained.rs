@@ -86,3 +86,27 @@ fn a_misspelt_tool_outside_the_plan_is_not_offered_as_callable() {
         .has("to pass: Call one of the tenant's tools (`tai state --tenant acme` lists them). The closest name in the catalog is `ac_rollback_orchestrator`, in the `rollback_guard` pack.");
     assert!(!run.stdout.contains("did you mean"), "{}", run.stdout);
 }
+
+/// A built-in tool asked for a receipt the chain does not hold: the fix is about the receipt,
+/// not the (active) entitlement.
+#[test]
+fn a_receipt_that_is_not_there_is_fixed_by_naming_one_that_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    onboard_acme(&state, "rollback-guard-base", &[]);
+    let run = tai(
+        &state,
+        &[
+            "call",
+            "ac_receipt_lookup",
+            "--tenant",
+            "acme",
+            "--arg",
+            "seq=999",
+        ],
+    )
+    .exits(3);
+    run.has("receipt_not_found")
+        .has("to pass: Name a receipt the tenant's chain holds");
+    assert!(!run.stdout.contains("entitlement"), "{}", run.stdout);
+}
