@@ -49,6 +49,10 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     let mut sandbox = setup.sandbox;
     let parent = rustix::process::getpid();
     let in_child = move || -> std::io::Result<()> {
+        // Whatever tai inherited open (a descriptor its own caller left without
+        // close-on-exec) would reach the program past its sandbox and its user: every
+        // descriptor above the standard three closes at exec.
+        cloexec_above_stdio()?;
         for fd in &join {
             rustix::io::write(fd, b"0")?;
         }
@@ -89,6 +93,49 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     unsafe {
         cmd.pre_exec(in_child);
     }
+}
+
+/// Marks every descriptor above 2 close-on-exec: `close_range` with `CLOSE_RANGE_CLOEXEC`
+/// (Linux 5.11), else one `fcntl` per descriptor up to the open-files limit. Marked rather
+/// than closed: the spawn's own error pipe and the Landlock ruleset are still needed until
+/// exec. Async-signal-safe: system calls only.
+#[cfg(target_os = "linux")]
+fn cloexec_above_stdio() -> std::io::Result<()> {
+    #[allow(unsafe_code)]
+    // SAFETY: `close_range` with the CLOEXEC flag closes nothing and reads no memory; it only
+    // sets a flag on the descriptors in the range.
+    let marked = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if marked == 0 {
+        return Ok(());
+    }
+    let limit = rustix::process::getrlimit(Resource::Nofile)
+        .current
+        .unwrap_or(1 << 20)
+        .min(1 << 20);
+    for fd in 3..limit {
+        let Ok(fd) = libc::c_int::try_from(fd) else {
+            break;
+        };
+        #[allow(unsafe_code)]
+        // SAFETY: `fcntl(F_SETFD)` on a descriptor number that may not be open only sets a
+        // flag (or fails with EBADF); it touches no memory.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cloexec_above_stdio() -> std::io::Result<()> {
+    Ok(())
 }
 
 /// The kernel's Landlock ABI version, or `None` when Landlock is not enabled.

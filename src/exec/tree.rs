@@ -7,7 +7,10 @@
 //! through `/proc` parent links) plus the adopted processes attributed to it; every process
 //! seen in an action's tree is remembered as the action's, so it stays attributed after it
 //! is orphaned. When the action ends, the sweep kills the tree and every adopted process no
-//! running action claims, repeatedly, until none is left, and reaps what tai adopted.
+//! running action claims, repeatedly, until none is left, and reaps what tai adopted. A
+//! process that forks and exits in a loop lives for less than a scan of `/proc` takes; the
+//! sweep kills the process groups of its exited members too, all at once, which such a loop
+//! cannot outrun unless each of its forks also starts a new session.
 //!
 //! Limits: an orphan adopted before any sample saw it can only be attributed while one action
 //! runs; with several running, it is killed when the first of them ends, which may be before
@@ -84,6 +87,11 @@ impl Tree {
             let mut reg = registry();
             let all = procfs::scan();
             let members = self.collect(&mut reg, &all, true);
+            // A process that forks and exits over and over lives for less than a scan takes,
+            // so killing what a scan saw may never hit it; its group, killed at once, does.
+            for group in self.groups_to_kill(&members, &all) {
+                super::process::kill_group(group);
+            }
             let mut live = 0;
             for m in &members {
                 if m.is_zombie() {
@@ -101,6 +109,26 @@ impl Tree {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// The process groups of `members` that may be killed whole: every process of the group
+    /// in `all` is a member (a handler may join another group of its session, tai's own
+    /// included, and those are not its to lose), and an exited member not yet reaped by tai
+    /// holds the group's id, so it cannot have been reused by the time it is killed.
+    fn groups_to_kill(&self, members: &[Stat], all: &[Stat]) -> HashSet<u32> {
+        let ours: HashSet<u32> = members.iter().map(|m| m.pid).collect();
+        members
+            .iter()
+            .filter(|m| m.is_zombie() && m.ppid == self.me && m.pid != self.leader)
+            .map(|m| m.pgrp)
+            .filter(|&group| {
+                group > 1
+                    && all
+                        .iter()
+                        .filter(|s| s.pgrp == group)
+                        .all(|s| ours.contains(&s.pid))
+            })
+            .collect()
     }
 
     /// Forgets the action; call once its leader is reaped.

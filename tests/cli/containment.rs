@@ -262,6 +262,87 @@ print("{}")
     }
 }
 
+/// A process that forks and exits over and over, in a session of its own: each one lives for
+/// less than a scan of `/proc` takes, so only killing its group at once stops it.
+#[test]
+fn a_process_that_keeps_forking_does_not_survive_the_action() {
+    let script = r#"cat >/dev/null; python3 -c '
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    end = time.time() + 30
+    while time.time() < end:
+        if os.fork() != 0:
+            os._exit(0)
+        open("IO/hop.pid", "w").write(str(os.getpid()))
+    os._exit(0)
+while not os.path.exists("IO/hop.pid"):
+    time.sleep(0.01)
+time.sleep(0.3)
+print("{}")
+'"#;
+    for mode in MODES {
+        let Some(s) = Setup::new(mode, script, "", "timeout_ms: 20000") else {
+            continue;
+        };
+        s.result(&[]);
+        let first = std::fs::read_to_string(s.io.join("hop.pid")).unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(500));
+        let later = std::fs::read_to_string(s.io.join("hop.pid")).unwrap_or_default();
+        let pid: u32 = later.trim().parse().unwrap_or(0);
+        let survived = first != later || (pid > 0 && alive(pid));
+        if pid > 0 {
+            kill(pid);
+        }
+        assert!(
+            !survived,
+            "[{mode:?}] the forking loop ran on after the action"
+        );
+    }
+}
+
+/// A descriptor tai inherited open (its caller's, without close-on-exec) does not reach the
+/// handler: it would read past the sandbox and the user switch.
+#[test]
+fn a_descriptor_tai_inherited_does_not_reach_the_handler() {
+    let script = r#"cat >/dev/null
+                    if v=$(cat <&7 2>/dev/null); then r=true; else r=false; fi
+                    echo "{\"read\": $r}""#;
+    for mode in MODES {
+        let Some(s) = Setup::new(mode, script, "", "timeout_ms: 20000") else {
+            continue;
+        };
+        let secret = s.root.join("secret");
+        std::fs::write(&secret, "top secret").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let cmd = common::tai_in_mode(s.mode, &s.root);
+        // The same command, run by a shell that opens fd 7 on the secret for it.
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg("exec \"$@\" 7<\"$SECRET\"")
+            .arg("sh")
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .args(["call", "boxed_run", "--tenant", "acme", "--format", "json"])
+            .env("SECRET", &secret);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => shell.env(k, v),
+                None => shell.env_remove(k),
+            };
+        }
+        if let Some(dir) = cmd.get_current_dir() {
+            shell.current_dir(dir);
+        }
+        let out = shell.output().unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("[{mode:?}] {e}: {}", text(&out.stderr)));
+        assert_eq!(code(&out), 0, "[{mode:?}] {json:#}");
+        assert_eq!(json["result"]["read"], false, "[{mode:?}] {json:#}");
+    }
+}
+
 #[test]
 fn a_handler_cannot_read_or_list_the_ledgers() {
     let script = r#"if cat LEDGER_PATH >/dev/null 2>&1; then r=true; else r=false; fi
