@@ -195,6 +195,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     {
         // Handlers may never reach the state directory, whatever their sandbox declares.
         crate::exec::protect_path(&cli.global.state);
+        // Nor, where they could open them, the signing key and the tokens file.
+        if let Some(key) = &cli.global.signing_key {
+            crate::exec::protect_secret(key, "its signing key");
+        }
+        if let Command::Serve(args) = &cli.command
+            && let Some(tokens) = &args.tokens_file
+        {
+            crate::exec::protect_secret(tokens, "the tokens file");
+        }
         if matches!(
             cli.command,
             Command::Call(_) | Command::Serve(_) | Command::Mcp(_)

@@ -52,7 +52,7 @@ pub use process::make_non_dumpable;
 #[cfg(unix)]
 pub use protections::{DEFAULT_HANDLER_USER, Protection, Protections, Status, protections};
 #[cfg(unix)]
-pub use sandbox::protect_path;
+pub use sandbox::{protect_path, protect_secret};
 
 use serde::{Deserialize, Serialize};
 

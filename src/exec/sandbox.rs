@@ -14,8 +14,9 @@
 //! sandboxed process to ptrace, or read the `/proc/<pid>/environ` and memory of, any process
 //! outside its own domain.
 //!
-//! Protected paths (tai's state directory: ledgers, chain heads, tokens) are denied even if
-//! a base or declared path would cover them: such a handler is refused rather than run.
+//! Protected paths (tai's state directory: ledgers, chain heads; its signing key and tokens
+//! file where a handler could open them) are denied even if a base or declared path would
+//! cover them: such a handler is refused rather than run.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -41,23 +42,46 @@ pub const BASE_READ: &[&str] = &[
 /// Readable and writable for every handler.
 pub const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
 
-static PROTECTED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Paths no handler may reach, each with what it is to tai.
+static PROTECTED: Mutex<Vec<(PathBuf, &'static str)>> = Mutex::new(Vec::new());
 
-/// Declares `path` (e.g. the state directory) off limits to every command handler: a handler
-/// whose sandbox would reach it is refused. The path need not exist yet.
+/// Declares the state directory `path` off limits to every command handler: a handler whose
+/// sandbox would reach it is refused. The path need not exist yet.
 pub fn protect_path(path: &Path) {
+    protect(path, "its state directory");
+}
+
+/// Declares a secret of tai's (`what`: its signing key, the tokens file) off limits to every
+/// handler that could open it: any handler when tai is not root (a handler then runs as tai's
+/// own user), or when the file is readable by others. A handler of a root tai runs as another
+/// user, which a file only its owner may read keeps out, wherever it lies (the README's
+/// example key is under `/etc`, which every sandbox reads).
+pub fn protect_secret(path: &Path, what: &'static str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let root = rustix::process::geteuid().is_root();
+        let private = std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o077 == 0);
+        if root && private {
+            return;
+        }
+    }
+    protect(path, what);
+}
+
+fn protect(path: &Path, what: &'static str) {
     let path = absolute(path);
     let mut protected = PROTECTED.lock().unwrap_or_else(PoisonError::into_inner);
-    if !protected.contains(&path) {
-        protected.push(path);
+    if !protected.iter().any(|(p, _)| *p == path) {
+        protected.push((path, what));
     }
 }
 
 /// Why a handler could not be prepared.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum SandboxError {
-    #[error("its sandbox would expose `{}`, which tai protects (its state directory)", .0.display())]
-    Exposes(PathBuf),
+    #[error("its sandbox would expose `{}`, which tai protects ({})", .0.display(), .1)]
+    Exposes(PathBuf, &'static str),
     #[error("tai runs as root and the handler user `{0}` does not exist (set TAI_HANDLER_USER)")]
     UnknownUser(String),
     #[error("could not create its scratch directory: {0}")]
@@ -139,15 +163,15 @@ pub(super) fn ruleset(
         .into_iter()
         .filter_map(|(p, access)| Some((std::fs::canonicalize(&p).ok()?, access)))
         .collect();
-    let protected: Vec<PathBuf> = PROTECTED
+    let protected: Vec<(PathBuf, &'static str)> = PROTECTED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .iter()
-        .map(|p| absolute(p))
+        .map(|(p, what)| (absolute(p), *what))
         .collect();
     for (granted, _) in &grants {
-        if let Some(p) = protected.iter().find(|p| overlaps(granted, p)) {
-            return Err(SandboxError::Exposes(p.clone()));
+        if let Some((p, what)) = protected.iter().find(|(p, _)| overlaps(granted, p)) {
+            return Err(SandboxError::Exposes(p.clone(), what));
         }
     }
 

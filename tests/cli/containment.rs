@@ -438,6 +438,61 @@ fn a_sandbox_reaching_the_state_directory_is_refused() {
     }
 }
 
+/// The signing key lies where the handler's sandbox reads. A handler running as tai's own
+/// user (tai unprivileged) could open it, so it is refused; a root tai's handler runs as
+/// another user, which the key's owner-only mode keeps out, so it runs and cannot read it.
+#[test]
+fn a_handler_never_reads_the_signing_key() {
+    let script = r#"cat >/dev/null
+                    if cat IO/../keys/signing.key >/dev/null 2>&1; then r=true; else r=false; fi
+                    echo "{\"read\": $r}""#;
+    let declares = "      sandbox: { read: [\"ROOT/keys\"], write: [\"IO\"] }\n";
+    for mode in MODES {
+        let Some(s) = Setup::new(mode, script, declares, "timeout_ms: 20000") else {
+            continue;
+        };
+        let keys = s.root.join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        common::tai()
+            .args(["keys", "new", "--out"])
+            .arg(keys.join("signing"))
+            .output()
+            .unwrap();
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if mode == Mode::Unprivileged {
+            chown_tree(&keys, 65534, 65534);
+        }
+        let key = keys.join("signing.key");
+        // The workspace was begun unsigned: its history is adopted with this first key.
+        let out = s.tai(
+            &[
+                "--adopt-unsigned",
+                "call",
+                "boxed_run",
+                "--tenant",
+                "acme",
+                "--format",
+                "json",
+            ],
+            &[("TAI_SIGNING_KEY", key.to_str().unwrap())],
+        );
+        let json: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("[{mode:?}] {e}: {}", text(&out.stderr)));
+        let code = code(&out);
+        if mode == Mode::Unprivileged {
+            assert_eq!(code, 5, "[{mode:?}] {json:#}");
+            let message = json["message"].as_str().unwrap();
+            assert!(
+                message.contains("tai protects (its signing key)"),
+                "{message}"
+            );
+        } else {
+            assert_eq!(code, 0, "[{mode:?}] {json:#}");
+            assert_eq!(json["result"]["read"], false, "[{mode:?}] {json:#}");
+        }
+    }
+}
+
 #[test]
 fn two_gigabytes_on_stderr_end_the_action_at_once() {
     let script = "head -c 2000000000 /dev/zero >&2; echo '{}'";
