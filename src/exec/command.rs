@@ -113,6 +113,10 @@ pub(super) fn run(
             join,
             ids,
             address_space: limits.max_memory_bytes(),
+            ipc_limit: super::protections::machine().ipc_namespace.then(|| {
+                let bytes = limits.max_memory_bytes();
+                (bytes, bytes.div_ceil(rustix::param::page_size() as u64))
+            }),
             #[cfg(target_os = "linux")]
             sandbox: ruleset,
         },

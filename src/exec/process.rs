@@ -21,6 +21,9 @@ pub(super) struct ChildSetup {
     pub(super) ids: Option<(u32, u32)>,
     /// The address-space limit in bytes.
     pub(super) address_space: u64,
+    /// With an IPC namespace per action: the SysV shared memory it may hold, in bytes and
+    /// pages (`shmmax`, `shmall`).
+    pub(super) ipc_limit: Option<(u64, u64)>,
     /// The file-system sandbox, applied last (it also sets `no_new_privs`).
     #[cfg(target_os = "linux")]
     pub(super) sandbox: Option<landlock::RulesetCreated>,
@@ -48,6 +51,7 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     #[cfg(target_os = "linux")]
     let mut sandbox = setup.sandbox;
     let parent = rustix::process::getpid();
+    let ipc_limit = setup.ipc_limit;
     let in_child = move || -> std::io::Result<()> {
         // Whatever tai inherited open (a descriptor its own caller left without
         // close-on-exec) would reach the program past its sandbox and its user: every
@@ -55,6 +59,14 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
         cloexec_above_stdio()?;
         for fd in &join {
             rustix::io::write(fd, b"0")?;
+        }
+        // SysV objects of the action's own, bounded like its memory and destroyed with the
+        // namespace when its last process exits (still privileged enough to make it).
+        #[cfg(target_os = "linux")]
+        if let Some((bytes, pages)) = ipc_limit {
+            new_ipc_namespace()?;
+            write_number(c"/proc/sys/kernel/shmmax", bytes)?;
+            write_number(c"/proc/sys/kernel/shmall", pages)?;
         }
         if let Some((uid, gid)) = ids {
             rustix::thread::set_thread_groups(&[])?;
@@ -85,14 +97,53 @@ pub(super) fn prepare_child(cmd: &mut Command, setup: ChildSetup) {
     #[allow(unsafe_code)]
     // SAFETY: `pre_exec` runs the closure in the forked child before `exec`, where only
     // async-signal-safe work is allowed. The closure allocates nothing and takes no lock: it
-    // makes direct system calls (`write` to already open files, `setgroups`, `setgid`,
-    // `setuid` — rustix's raw per-thread calls, right for the single thread of the child —
-    // `prctl`, `getppid`, `setrlimit`) and Landlock's `restrict_self`, which is `prctl` plus
-    // `landlock_restrict_self` and a `close`, building its success value on the stack.
+    // makes direct system calls (`close_range` or `fcntl`, `write` to already open files,
+    // `unshare` and `open`/`write`/`close` of two sysctl files with a number formatted on the
+    // stack, `setgroups`, `setgid`, `setuid` — rustix's raw per-thread calls, right for the
+    // single thread of the child — `prctl`, `getppid`, `setrlimit`) and Landlock's
+    // `restrict_self`, which is `prctl` plus `landlock_restrict_self` and a `close`, building
+    // its success value on the stack.
     // Errors become `io::Error`s from raw OS codes, which do not allocate.
     unsafe {
         cmd.pre_exec(in_child);
     }
+}
+
+/// Moves the calling process into a new IPC namespace.
+#[cfg(target_os = "linux")]
+fn new_ipc_namespace() -> std::io::Result<()> {
+    #[allow(unsafe_code)]
+    // SAFETY: `unshare(CLONE_NEWIPC)` reads no memory; it only changes the calling process's
+    // namespace.
+    let done = unsafe { libc::unshare(libc::CLONE_NEWIPC) };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Writes `n` in decimal to the file `path` (a sysctl), without allocating.
+#[cfg(target_os = "linux")]
+fn write_number(path: &std::ffi::CStr, n: u64) -> std::io::Result<()> {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    rustix::io::write(&fd, &digits[at..])?;
+    Ok(())
 }
 
 /// Marks every descriptor above 2 close-on-exec: `close_range` with `CLOSE_RANGE_CLOEXEC`

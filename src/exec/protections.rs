@@ -35,6 +35,9 @@ pub(super) struct Machine {
     pub(super) landlock_abi: Option<i32>,
     /// Who handlers run as.
     pub(super) user: HandlerUser,
+    /// Whether each action can get IPC objects of its own (`unshare(CLONE_NEWIPC)` needs
+    /// `CAP_SYS_ADMIN`, which a root tai has outside a restricted container).
+    pub(super) ipc_namespace: bool,
 }
 
 /// Who command handlers run as.
@@ -75,6 +78,7 @@ fn detect() -> Machine {
         cpu_v1,
         landlock_abi: super::process::landlock_abi(),
         user: handler_user(),
+        ipc_namespace: has_sys_admin(),
     }
 }
 
@@ -398,6 +402,25 @@ fn report(m: &Machine) -> Protections {
                 .to_owned(),
         ),
     };
+    let ipc = if m.ipc_namespace {
+        item(
+            "ipc",
+            Status::Active,
+            "IPC namespace per action",
+            "SysV shared memory and message queues are the action's own, capped at its memory \
+             limit, and gone when it ends"
+                .to_owned(),
+        )
+    } else {
+        item(
+            "ipc",
+            Status::Missing,
+            "none",
+            "no CAP_SYS_ADMIN for an IPC namespace: SysV shared memory a handler makes is \
+             counted by no limit and outlives the action until removed"
+                .to_owned(),
+        )
+    };
     Protections {
         protections: vec![
             descendants,
@@ -424,8 +447,21 @@ fn report(m: &Machine) -> Protections {
                 "stdout and stderr",
                 "exceeding either ends the action at once".to_owned(),
             ),
+            ipc,
         ],
     }
+}
+
+/// Whether this process holds `CAP_SYS_ADMIN` (bit 21 of `CapEff` in `/proc/self/status`).
+fn has_sys_admin() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0)
+    })
 }
 
 /// Sweeps the groups of gone tai processes on this machine and says what was found of
@@ -477,6 +513,7 @@ mod tests {
             user: HandlerUser::Unknown {
                 name: "nobody".into(),
             },
+            ipc_namespace: false,
         };
         let report = report(&bare);
         let short: Vec<(&str, Status)> = report.shortfalls().map(|p| (p.name, p.status)).collect();
@@ -487,6 +524,7 @@ mod tests {
                 ("filesystem", Status::Missing),
                 ("user", Status::Missing),
                 ("cpu_limit", Status::Fallback),
+                ("ipc", Status::Missing),
             ]
         );
     }

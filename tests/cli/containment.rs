@@ -493,6 +493,49 @@ fn a_handler_never_reads_the_signing_key() {
     }
 }
 
+/// SysV shared memory segments a root tai's handler makes (memory no process limit counts):
+/// the action's own IPC namespace caps them at its memory limit, and they are gone with it.
+#[test]
+fn shared_memory_is_capped_and_gone_with_the_action() {
+    if !is_root() {
+        return;
+    }
+    let script = r#"cat >/dev/null; python3 -c '
+import ctypes
+libc = ctypes.CDLL(None)
+libc.shmat.restype = ctypes.c_void_p
+made = 0
+for _ in range(10):
+    i = libc.shmget(0, ctypes.c_size_t(40 << 20), 0o1600)
+    if i < 0:
+        break
+    p = libc.shmat(i, None, 0)
+    ctypes.memset(p, 1, 40 << 20)
+    libc.shmdt(ctypes.c_void_p(p))
+    made += 1
+print("{\"segments\": %d}" % made)
+'"#;
+    let segments = || {
+        std::fs::read_to_string("/proc/sysvipc/shm")
+            .unwrap()
+            .lines()
+            .count()
+    };
+    for mode in [Mode::Default, Mode::NoCgroups] {
+        let Some(s) = Setup::new(mode, script, "", "timeout_ms: 20000, max_memory_mb: 100") else {
+            continue;
+        };
+        let before = segments();
+        let result = s.result(&[]);
+        assert_eq!(result["segments"], 2, "[{mode:?}] {result}");
+        assert_eq!(
+            segments(),
+            before,
+            "[{mode:?}] segments outlived the action"
+        );
+    }
+}
+
 #[test]
 fn two_gigabytes_on_stderr_end_the_action_at_once() {
     let script = "head -c 2000000000 /dev/zero >&2; echo '{}'";
@@ -612,7 +655,8 @@ fn doctor_reports_every_protection() {
             "user",
             "cpu_limit",
             "rlimits",
-            "output_caps"
+            "output_caps",
+            "ipc"
         ]
     );
     let descendants = &json["protections"][0];
