@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use crate::catalog::load::Syntax;
@@ -267,6 +267,16 @@ fn write_scaffold(id: &PackId, syntax: Syntax, output: &std::path::Path) -> anyh
     std::fs::create_dir_all(output)
         .with_context(|| format!("cannot create folder `{}`", output.display()))?;
     let path = output.join(scaffold::file_name(id, syntax));
+    // The same id in another syntax would define the pack twice and break the catalog.
+    for other in ["yaml", "yml", "toml"].map(|ext| output.join(format!("{id}.{ext}"))) {
+        if other != path && other.exists() {
+            bail!(
+                "`{}` already defines pack `{id}`; a second file would define it twice
+                 hint: choose another id, or edit that file",
+                other.display()
+            );
+        }
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -340,6 +340,18 @@ fn pack_new_scaffolds_a_file_that_loads() {
             .stderr
             .contains("already exists; refusing to overwrite")
     );
+    // The same id in the other syntax: it would define the pack twice.
+    let twice = tai_in(dir.path(), &["pack", "new", "billing_guard", "--toml"]);
+    assert_eq!(twice.code, 2, "{}", twice.stderr);
+    assert!(
+        twice
+            .stderr
+            .contains("`packs/billing_guard.yaml` already defines pack `billing_guard`"),
+        "{}",
+        twice.stderr
+    );
+    assert!(!dir.path().join("packs/billing_guard.toml").exists());
+    tai_in(dir.path(), &["validate"]).ok();
 
     tai(&["pack", "new", "x_pack", "--output", "-"])
         .ok()
