@@ -338,6 +338,19 @@ fn tool_line(t: &ToolChange<'_>) -> String {
     line
 }
 
+/// A tool in both plans whose roles now let it be called (`+`) or no longer do (`-`).
+fn usability_line(t: &ToolChange<'_>) -> String {
+    let line = format!("{:<28} {}", t.name.as_str(), t.pack);
+    if t.usable {
+        format!("{line}  (now usable)")
+    } else {
+        format!(
+            "{line}  (no longer usable: needs {})",
+            inline(&t.missing_roles)
+        )
+    }
+}
+
 fn render_diff(d: &SkuDiff<'_>, paint: Paint) -> String {
     let p = &d.price;
     let mut out = format!(
@@ -365,9 +378,9 @@ fn render_diff(d: &SkuDiff<'_>, paint: Paint) -> String {
         change_lines(
             &mut out,
             paint,
-            "Usable with the new roles",
+            "Usability with the new roles",
             &d.usability,
-            tool_line,
+            usability_line,
         );
     }
     change_lines(&mut out, paint, "Roles", &d.roles, |s| (*s).to_owned());

@@ -189,6 +189,30 @@ fn sku_show_flags_actions_its_roles_cannot_run_and_warns_authors_when_asked() {
     assert_eq!(json["tools"].as_array().unwrap().len(), 11);
 }
 
+/// A downgrade: a tool both plans have that the new roles no longer let anyone call is said
+/// to be no longer usable, under a heading that does not claim otherwise.
+#[test]
+fn sku_diff_of_a_downgrade_says_what_is_no_longer_usable() {
+    tai(&[
+        "sku",
+        "diff",
+        "governance-suite-enterprise",
+        "rollback-guard-base",
+    ])
+    .ok()
+    .has("Usability with the new roles\n  - ac_audit_trail_export")
+    .has("(no longer usable: needs read_audit_trail)")
+    .lacks("Usable with");
+    tai(&[
+        "sku",
+        "diff",
+        "rollback-guard-base",
+        "governance-suite-enterprise",
+    ])
+    .ok()
+    .has("  + ac_audit_trail_export        receipt_verifier  (now usable)");
+}
+
 #[test]
 fn sku_diff_tells_the_upsell_story() {
     let run = tai(&[
