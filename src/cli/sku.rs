@@ -2,8 +2,8 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use crate::catalog::Catalog;
 use crate::catalog::view::{self, Change, PlanAccess, PlanMatrix, SkuDetail, SkuDiff, ToolChange};
-use crate::catalog::{Catalog, Sku};
 
 use super::complete;
 use super::pack::unknown;
@@ -107,14 +107,14 @@ pub fn run(args: &SkuArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     let find = |id: &str| view::find_sku(&catalog, id).map_err(|e| unknown(e, global));
     match &args.command {
         SkuCommand::List { sort, format } => {
-            let skus: Vec<&Sku> = match sort {
-                SkuOrder::Price => view::plans_by_price(&catalog),
-                SkuOrder::Id => catalog.skus().iter().collect(),
+            let summaries: Vec<_> = match sort {
+                SkuOrder::Price => view::sku_summaries(&catalog),
+                SkuOrder::Id => catalog
+                    .skus()
+                    .iter()
+                    .map(|s| view::sku_summary(&catalog, s))
+                    .collect(),
             };
-            let summaries: Vec<_> = skus
-                .iter()
-                .map(|s| view::sku_summary(&catalog, s))
-                .collect();
             match format {
                 Format::Json => emit_json(&serde_json::json!({ "skus": summaries }))?,
                 Format::Human => emit(render_list(&summaries, *sort, paint))?,

@@ -1465,6 +1465,13 @@ async fn responses_match_the_openapi_schemas() {
     doc.check("get", "/v1/packs/{id}", &r);
     let r = get(&s, Some(ACME), "/v1/skus").await;
     doc.check("get", "/v1/skus", &r);
+    // The plans in the order `tai sku list` gives them: the price ladder.
+    let listed = common::tai()
+        .args(["sku", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(r.body, listed);
     let r = get(&s, Some(ACME), "/v1/skus/rollback-guard-professional").await;
     doc.check("get", "/v1/skus/{id}", &r);
 

@@ -107,11 +107,11 @@ pub fn sku_summary<'a>(catalog: &'a Catalog, sku: &'a Sku) -> SkuSummary<'a> {
     }
 }
 
-/// A summary of every SKU, sorted by id.
+/// A summary of every SKU, cheapest first by price per year: the ladder `tai sku list`
+/// shows, and `GET /v1/skus` answers.
 pub fn sku_summaries(catalog: &Catalog) -> Vec<SkuSummary<'_>> {
-    catalog
-        .skus()
-        .iter()
+    super::plans_by_price(catalog)
+        .into_iter()
         .map(|s| sku_summary(catalog, s))
         .collect()
 }
