@@ -557,9 +557,11 @@ pub fn state(args: &StateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// One tenant as `tai state` shows it: a label column as wide as its widest label
+/// (`entitlement`), then the value.
 fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
-    writeln!(out, "tenant     {}", t.tenant_id)?;
-    writeln!(out, "governor   {}", t.state)?;
+    writeln!(out, "tenant      {}", t.tenant_id)?;
+    writeln!(out, "governor    {}", t.state)?;
     match &t.entitlement {
         None => writeln!(out, "entitlement none")?,
         Some(e) => {
@@ -572,26 +574,26 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
             )?;
             let packs: Vec<&str> = e.enabled_packs.iter().map(PackId::as_str).collect();
             let roles: Vec<&str> = e.iam_roles.iter().map(Role::as_str).collect();
-            writeln!(out, "packs      {}", packs.join(", "))?;
-            writeln!(out, "roles      {}", roles.join(", "))?;
+            writeln!(out, "packs       {}", packs.join(", "))?;
+            writeln!(out, "roles       {}", roles.join(", "))?;
             if let Some(q) = e.quantity {
-                writeln!(out, "quantity   {q}")?;
+                writeln!(out, "quantity    {q}")?;
             }
             if e.status == Status::Pending {
                 writeln!(
                     out,
-                    "pending    purchase awaiting approval (tai event approve)"
+                    "pending     purchase awaiting approval (tai event approve)"
                 )?;
             }
             if let Some(p) = &e.pending {
-                writeln!(out, "pending    {p}")?;
+                writeln!(out, "pending     {p}")?;
             }
         }
     }
     let tools: Vec<&str> = t.tools.iter().map(|x| x.as_str()).collect();
     writeln!(
         out,
-        "tools      {}",
+        "tools       {}",
         if tools.is_empty() {
             "none".into()
         } else {
@@ -599,18 +601,18 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
         }
     )?;
     if !t.facts.is_empty() {
-        writeln!(out, "facts      {}", Value::Object(t.facts.clone()))?;
+        writeln!(out, "facts       {}", Value::Object(t.facts.clone()))?;
     }
     if let Some(f) = &t.in_flight {
         writeln!(
             out,
-            "in flight  {} {} ({}) since {}",
+            "in flight   {} {} ({}) since {}",
             f.action_id, f.tool, f.reason, f.since
         )?;
         if let Some(p) = &f.polling {
             writeln!(
                 out,
-                "polling    {}: {} poll(s) so far, next at {}, fails at {}",
+                "polling     {}: {} poll(s) so far, next at {}, fails at {}",
                 p.status_tool, p.polls, p.next_poll_at, p.deadline_at
             )?;
         }
@@ -618,20 +620,20 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
     if let Some(r) = &t.running {
         writeln!(
             out,
-            "running    {} {} since {} (action_started at seq {}, no outcome yet)",
+            "running     {} {} since {} (action_started at seq {}, no outcome yet)",
             r.action_id, r.tool, r.since, r.started_seq
         )?;
     }
     for stop in &t.andon {
         writeln!(
             out,
-            "stopped    {} (tai andon clear --tenant {} {})",
+            "stopped     {} (tai andon clear --tenant {} {})",
             stop, t.tenant_id, stop.signal
         )?;
     }
     writeln!(
         out,
-        "receipts   {} (head {})",
+        "receipts    {} (head {})",
         t.receipts,
         &t.head_hash[..16]
     )?;
@@ -641,14 +643,14 @@ fn render_state(out: &mut dyn Write, t: &TenantView) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "counted    {}, {}, {} processed",
+        "counted     {}, {}, {} processed",
         plural(g.calls, "call"),
         plural(g.refusals, "refusal"),
         plural(g.signals_processed, "signal")
     )?;
     writeln!(
         out,
-        "since      {}, last transition {}",
+        "since       {}, last transition {}",
         at(g.created_at),
         at(g.last_transition_at)
     )?;

@@ -110,3 +110,27 @@ fn a_receipt_that_is_not_there_is_fixed_by_naming_one_that_is() {
         .has("to pass: Name a receipt the tenant's chain holds");
     assert!(!run.stdout.contains("entitlement"), "{}", run.stdout);
 }
+
+/// `tai state` puts every value in one column, the one after its widest label.
+#[test]
+fn the_state_view_lines_its_values_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    onboard_acme(&state, "rollback-guard-base", &[]);
+    let run = tai(&state, &["state", "--tenant", "acme"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("entitlement ")),
+        "{}",
+        run.stdout
+    );
+    let column = "entitlement ".len();
+    for line in lines {
+        let (label, value) = line.split_at(column);
+        assert!(
+            label.ends_with(' ') && !label.trim_end().is_empty() && !value.starts_with(' '),
+            "{line:?} in\n{}",
+            run.stdout
+        );
+    }
+}
