@@ -52,7 +52,7 @@ fn an_action_id_is_shown_and_a_wrong_one_is_refused_without_a_receipt() {
     at(&state, 0, &["state", "--tenant", "acme"])
         .ok()
         .has(&format!(
-            "in flight  {id} ac_rollback_orchestrator (timeout)"
+            "in flight   {id} ac_rollback_orchestrator (timeout)"
         ));
 
     let before = receipts(&state);
@@ -114,7 +114,7 @@ fn a_rollback_is_polled_as_commands_move_the_clock_and_completes_itself() {
     let view = state_json(&state, 1);
     assert_eq!(view["in_flight"]["polling"]["polls"], 1, "{view}");
     at(&state, 1, &["state", "--tenant", "acme"]).ok().has(
-        "polling    ac_rollback_status: 1 poll(s) so far, next at 2026-03-01T00:02:00.000Z, fails at \
+        "polling     ac_rollback_status: 1 poll(s) so far, next at 2026-03-01T00:02:00.000Z, fails at \
          2026-03-01T00:15:00.000Z",
     );
     at(&state, 2, &["signal", "--tenant", "acme"]).ok();

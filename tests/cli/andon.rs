@@ -84,7 +84,7 @@ fn an_undeclared_signal_is_refused_and_a_critical_andon_stops_its_pack_until_cle
 
     tai(&state, &["state", "--tenant", "acme"])
         .ok()
-        .has("stopped    Andon `rollback_failed` stops rollback_guard since")
+        .has("stopped     Andon `rollback_failed` stops rollback_guard since")
         .has("tai andon clear --tenant acme rollback_failed");
     let json = tai(&state, &["state", "--tenant", "acme", "--format", "json"])
         .ok()

@@ -43,6 +43,6 @@ fn tai_state_shows_the_counters_and_times_rebuilt_from_the_ledger() {
 
     tai(&state, &["state", "--tenant", "acme"])
         .ok()
-        .has("counted    3 calls, 2 refusals, 1 signal processed")
-        .has("since      2026-03-01T00:00:00.000Z, last transition 2026-03-01T00:00:00.000Z");
+        .has("counted     3 calls, 2 refusals, 1 signal processed")
+        .has("since       2026-03-01T00:00:00.000Z, last transition 2026-03-01T00:00:00.000Z");
 }
