@@ -308,7 +308,8 @@ fn the_provider_can_reject_a_request_and_nothing_awaits_approval_then() {
     }
     let human = text(&ws.tai(GCP_NOW, &["state", "--tenant", "acct-1001"]));
     assert!(
-        human.contains("pending     plan change to `rollback-guard-professional` awaiting approval"),
+        human
+            .contains("pending     plan change to `rollback-guard-professional` awaiting approval"),
         "{human}"
     );
     let out = ws.ok(GCP_NOW, &["event", "reject", "--tenant", "acct-1001"]);
