@@ -25,7 +25,10 @@ Examples:
   tai simulate --print-story > story.yaml && tai simulate story.yaml
   tai simulate --step                # one step at a time: Enter shows the next
   tai simulate --format html > report.html   # one self-contained page to share
-  tai simulate --format markdown > report.md")]
+  tai simulate --format markdown > report.md
+
+The simulation keeps its own clock, from the scenario's `start` (or its default) on: the
+global --now (TAI_NOW) does not move it, and is only checked.")]
 pub struct SimulateArgs {
     /// Scenario file (YAML or JSON) [default: the built-in demo]
     pub file: Option<PathBuf>,
@@ -70,11 +73,22 @@ pub fn run(args: &SimulateArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
     if let Some(dir) = &args.ledger {
         refuse_used_ledger(dir)?;
     }
-    let mut scenario = Scenario::parse(&path, &text)?;
+    // Not this command's clock (see the help), but a bad value is still a usage error, so a
+    // pipeline setting TAI_NOW wrong hears of it here too.
+    super::common::clock(global)?;
+    let catalog = Arc::new(load_catalog(global)?);
+    // Checked as `tai test` checks it: a typo (an event type, a SKU) is an error here too,
+    // not a recorded refusal a demo or a pipeline would take for the story.
+    let mut scenario = match scenario::suite::SuiteFile::from_text(&path, text, &catalog) {
+        Ok(file) => file.scenario,
+        Err(errors) => {
+            let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::bail!("{}", shown.join("\n"));
+        }
+    };
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let catalog = Arc::new(load_catalog(global)?);
     let total = scenario.steps.len();
     let bar = (std::io::stderr().is_terminal() && total >= 200).then(|| {
         indicatif::ProgressBar::new(total as u64).with_style(

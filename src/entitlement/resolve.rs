@@ -386,7 +386,19 @@ fn require_live(
 
 fn known_sku<'c>(catalog: &'c Catalog, id: &SkuId) -> Result<&'c Sku, Refusal> {
     catalog.sku(id.as_str()).map_or_else(
-        || refuse(ReasonCode::UnknownSku, format!("unknown SKU `{id}`")),
+        || {
+            let hint = crate::diagnostics::did_you_mean(
+                id.as_str(),
+                catalog.skus().iter().map(|s| s.sku_id.as_str()),
+            );
+            refuse(
+                ReasonCode::UnknownSku,
+                match hint {
+                    Some(hint) => format!("unknown SKU `{id}`; {hint}"),
+                    None => format!("unknown SKU `{id}`"),
+                },
+            )
+        },
         Ok,
     )
 }

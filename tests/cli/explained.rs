@@ -134,3 +134,28 @@ fn the_state_view_lines_its_values_up() {
         );
     }
 }
+
+/// An entitlement event naming a SKU the catalog lacks, by a typo: the refusal (recorded,
+/// exit 3) says which SKU was meant.
+#[test]
+fn a_mistyped_sku_in_an_event_is_refused_with_the_sku_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let run = tai(
+        &state,
+        &[
+            "event",
+            "activate",
+            "--tenant",
+            "newco",
+            "--sku",
+            "rollback-guard-bas",
+        ],
+    )
+    .exits(3);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("unknown SKU `rollback-guard-bas`; did you mean `rollback-guard-base`?"),
+        "{said}"
+    );
+}

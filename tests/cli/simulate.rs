@@ -230,3 +230,39 @@ fn a_markdown_report_has_the_plans_the_governor_and_a_row_per_receipt() {
     let rows = md.lines().filter(|l| l.starts_with("| `acme` |")).count();
     assert_eq!(rows, demo_receipt_ids(dir.path()).len());
 }
+
+/// A scenario file is checked as `tai test` checks it: a mistyped event type is an error
+/// (exit 2, with the type meant), not a recorded refusal the story would show as held.
+#[test]
+fn a_typo_in_a_scenario_is_an_error_not_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "name: typo\ntenant: acme\nsteps:\n  - event: {event_type: entitlement.activate, sku_id: rollback-guard-base}\n",
+    )
+    .unwrap();
+    let out = tai(&["simulate", "s.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("s.yaml:4: step 1"), "{err}");
+    assert!(
+        err.contains("did you mean `entitlement.activated`?"),
+        "{err}"
+    );
+}
+
+/// `--now` does not move a simulation (it has its own clock), but a bad value is still refused.
+#[test]
+fn a_bad_now_is_refused_even_by_simulate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tai(&["--now", "tomorrow", "simulate"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tomorrow"), "{err}");
+    let a = tai(
+        &["--now", "2030-01-01", "simulate", "--format", "json"],
+        dir.path(),
+    );
+    let b = tai(&["simulate", "--format", "json"], dir.path());
+    assert_eq!(a.stdout, b.stdout);
+}
