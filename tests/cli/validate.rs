@@ -741,3 +741,54 @@ fn the_built_in_catalog_is_valid() {
         .to_owned();
     assert!(file.starts_with("<built-in>/skus/"), "{file}");
 }
+
+/// serde_yaml places a bad value of the document's own mapping, and a key given twice, where
+/// the mapping starts; tai points at the value, and at the key's second occurrence.
+#[test]
+fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "p.yaml",
+            "# c\n\nversion: 1.0.0\ndescription: d\npack_id: Bad\n",
+        ),
+        (
+            "d.yaml",
+            "pack_id: p\nversion: 0.1.0\ndescription: d\ntools: []\nversion: 0.2.0\n",
+        ),
+        (
+            "n.yaml",
+            "pack_id: n\nversion: 0.1.0\ndescription: d\nactions: [{id: a, roles: [r]}]\n\
+             tools:\n  - name: n_a\n    description: t\n    input_schema: {type: object}\n\
+             \x20   action: a\n    handler: {kind: simulated, result: {}}\n    action: a\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out = tai_in(
+        dir.path(),
+        &["validate", "p.yaml", "d.yaml", "n.yaml", "--format", "json"],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let at: BTreeSet<(String, u64, u64)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    for want in [("p.yaml", 5, 10), ("d.yaml", 5, 1), ("n.yaml", 11, 5)] {
+        assert!(
+            at.contains(&(want.0.to_owned(), want.1, want.2)),
+            "{want:?} not in {at:?}"
+        );
+    }
+}

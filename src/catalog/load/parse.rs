@@ -240,8 +240,12 @@ fn refine_value(
     mut d: Diagnostic,
     tree: Option<&serde_yaml::Value>,
 ) -> Diagnostic {
-    let Some(at) = d.field.clone() else {
-        return d;
+    // serde_yaml names no path for a value of the document's own mapping (a bad `pack_id`)
+    // and points at the mapping's first key: the value is searched for from the root.
+    let at = match d.field.clone() {
+        Some(at) => at,
+        None if file.syntax == Syntax::Yaml => DocPath::root(),
+        None => return d,
     };
     let Some(quoted) = quoted_value(&d.message) else {
         return d;

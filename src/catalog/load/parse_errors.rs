@@ -12,12 +12,16 @@ pub(super) fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic
     // it is (an unclosed `[` is not a list where a string belongs).
     let syntax = serde_yaml::from_str::<serde::de::IgnoredAny>(&file.text).err();
     let e = syntax.as_ref().unwrap_or(e);
+    let (message, field) = split_yaml_message(e);
     let location = e.location().map(|loc| {
         let lines = LineIndex::new(&file.text);
         let offset = loc.index().min(file.text.len());
-        lines.location(&file.text, token_span(&file.text, offset))
+        // A key given twice is reported where its mapping starts: point at the second.
+        let span = duplicate_key(&message)
+            .and_then(|key| second_key(&file.text, offset, key))
+            .unwrap_or_else(|| token_span(&file.text, offset));
+        lines.location(&file.text, span)
     });
-    let (message, field) = split_yaml_message(e);
     // libyaml adds where the construct it was reading began ("…, while parsing a flow
     // sequence at line 4 column 14"): show that place as a note rather than in the text.
     let context = syntax
@@ -41,6 +45,52 @@ pub(super) fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic
         });
     }
     d
+}
+
+/// The key a "duplicate field `x`" message names.
+fn duplicate_key(message: &str) -> Option<&str> {
+    message.strip_prefix("duplicate field `")?.split('`').next()
+}
+
+/// The second time `key` starts a line of the block mapping whose first key is at byte
+/// `start` of `text` (a key at the same column, before the mapping's indentation ends);
+/// `None` for a flow mapping or when it cannot be found.
+fn second_key(text: &str, start: usize, key: &str) -> Option<Span> {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let column = start - line_start;
+    let mut seen = 0;
+    let mut at = line_start;
+    for line in text[line_start..].split_inclusive('\n') {
+        let first = at == line_start;
+        let here = at;
+        at += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        if !first && (body.trim().is_empty() || body.trim_start().starts_with('#')) {
+            continue;
+        }
+        if !first && indent < column {
+            break;
+        }
+        if !first && indent > column {
+            continue;
+        }
+        let rest = body.get(column..)?;
+        let named = rest
+            .strip_prefix(key)
+            .or_else(|| rest.strip_prefix(&format!("\"{key}\"")))
+            .or_else(|| rest.strip_prefix(&format!("'{key}'")));
+        if named.is_some_and(|r| r.trim_start().starts_with(':')) {
+            seen += 1;
+            if seen == 2 {
+                return Some(Span {
+                    offset: here + column,
+                    len: key.len(),
+                });
+            }
+        }
+    }
+    None
 }
 
 /// serde_yaml's message without its position suffix, and the path it prefixes errors
