@@ -73,6 +73,9 @@ async fn an_mcp_result_carries_the_inclusion_proof_of_its_receipt() {
     let retried = client.call_tool(params.clone()).await.unwrap();
     let retried_meta = retried.meta.unwrap().0;
     assert_eq!(&retried_meta["tai/proof"], proof);
+    // It wrote nothing, and says which receipt answered it.
+    assert_eq!(retried_meta["tai/receipts"], json!([]), "{retried_meta:?}");
+    assert_eq!(retried_meta["tai/repeat_of"], seq, "{retried_meta:?}");
     // The key given to another request: an error result, nothing run.
     let mut other = params;
     other.arguments = json!({ "seq": 0 }).as_object().cloned();

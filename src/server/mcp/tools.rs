@@ -198,6 +198,10 @@ pub fn answer(outcome: CallOutcome) -> Result<CallToolResult, ErrorData> {
     if let Some(id) = &action_id {
         meta.0.insert(ACTION_ID_META_KEY.into(), id.clone());
     }
+    // A retry under the same idempotency key wrote nothing: say which receipt answered it.
+    if let Some(seq) = outcome.repeat_of {
+        meta.0.insert(REPEAT_OF_META_KEY.into(), seq.into());
+    }
     let result = match outcome.decision {
         Decision::ToolNotFound => {
             return Err(ErrorData::invalid_params(
@@ -254,6 +258,10 @@ fn as_object(value: Value) -> Value {
         other => json!({ "result": other }),
     }
 }
+
+/// The result's `_meta` key with the seq of the receipt a repeated call (the same
+/// idempotency key) was answered from, as HTTP's `repeat_of`.
+pub const REPEAT_OF_META_KEY: &str = "tai/repeat_of";
 
 /// The result's `_meta` key naming the action the call started (absent when none did).
 pub const ACTION_ID_META_KEY: &str = "tai/action_id";
