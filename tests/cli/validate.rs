@@ -743,7 +743,8 @@ fn the_built_in_catalog_is_valid() {
 }
 
 /// serde_yaml places a bad value of the document's own mapping, and a key given twice, where
-/// the mapping starts; tai points at the value, and at the key's second occurrence.
+/// the mapping starts, and a second document nowhere; tai points at the value, at the key's
+/// second occurrence and at the second document's `---`.
 #[test]
 fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -766,9 +767,17 @@ fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
+    // Two documents in one file: placed at the second one's `---`.
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "# two packs\npack_id: a\nversion: 1.0.0\ndescription: x\n---\npack_id: b\n",
+    )
+    .unwrap();
     let out = tai_in(
         dir.path(),
-        &["validate", "p.yaml", "d.yaml", "n.yaml", "--format", "json"],
+        &[
+            "validate", "p.yaml", "d.yaml", "n.yaml", "m.yaml", "--format", "json",
+        ],
         &[],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -785,7 +794,12 @@ fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
             )
         })
         .collect();
-    for want in [("p.yaml", 5, 10), ("d.yaml", 5, 1), ("n.yaml", 11, 5)] {
+    for want in [
+        ("p.yaml", 5, 10),
+        ("d.yaml", 5, 1),
+        ("n.yaml", 11, 5),
+        ("m.yaml", 5, 1),
+    ] {
         assert!(
             at.contains(&(want.0.to_owned(), want.1, want.2)),
             "{want:?} not in {at:?}"

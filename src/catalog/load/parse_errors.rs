@@ -13,14 +13,23 @@ pub(super) fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic
     let syntax = serde_yaml::from_str::<serde::de::IgnoredAny>(&file.text).err();
     let e = syntax.as_ref().unwrap_or(e);
     let (message, field) = split_yaml_message(e);
-    let location = e.location().map(|loc| {
-        let lines = LineIndex::new(&file.text);
-        let offset = loc.index().min(file.text.len());
-        // A key given twice is reported where its mapping starts: point at the second.
-        let span = duplicate_key(&message)
-            .and_then(|key| second_key(&file.text, offset, key))
-            .unwrap_or_else(|| token_span(&file.text, offset));
-        lines.location(&file.text, span)
+    // serde_yaml reads one document and gives no position for a second: point at the `---`
+    // that starts it.
+    let second_document = message
+        .contains("more than one document")
+        .then(|| second_document(&file.text))
+        .flatten()
+        .map(|span| LineIndex::new(&file.text).location(&file.text, span));
+    let location = second_document.or_else(|| {
+        e.location().map(|loc| {
+            let lines = LineIndex::new(&file.text);
+            let offset = loc.index().min(file.text.len());
+            // A key given twice is reported where its mapping starts: point at the second.
+            let span = duplicate_key(&message)
+                .and_then(|key| second_key(&file.text, offset, key))
+                .unwrap_or_else(|| token_span(&file.text, offset));
+            lines.location(&file.text, span)
+        })
     });
     // libyaml adds where the construct it was reading began ("…, while parsing a flow
     // sequence at line 4 column 14"): show that place as a note rather than in the text.
@@ -45,6 +54,28 @@ pub(super) fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic
         });
     }
     d
+}
+
+/// The `---` that starts a file's second document: the first one after any content (a
+/// marker before all content starts the first document).
+fn second_document(text: &str) -> Option<Span> {
+    let mut content = false;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let here = at;
+        at += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let marker = body == "---" || body.starts_with("--- ") || body.starts_with("---\t");
+        if marker && content {
+            return Some(Span {
+                offset: here,
+                len: 3,
+            });
+        }
+        let trimmed = body.trim();
+        content |= !marker && !trimmed.is_empty() && !trimmed.starts_with('#');
+    }
+    None
 }
 
 /// The key a "duplicate field `x`" message names.
@@ -186,7 +217,8 @@ pub(super) fn finish_parse_error(
                 ));
             }
         }
-        Code::Syntax => {
+        // A hint of its own (a second document) stands.
+        Code::Syntax if help.is_none() => {
             help = Some(match file.syntax {
                 Syntax::Yaml => "check the brackets, quotes and indentation here; quote text that starts with `[`, `{`, `*` or `&`",
                 Syntax::Toml => "check the quotes and brackets here; strings are quoted, e.g. `version = \"1.0.0\"`",
@@ -228,6 +260,16 @@ pub(super) fn classify(
             Code::TooDeep,
             "values nest too deeply".to_owned(),
             Some(crate::intake::TOO_DEEP_HELP.to_owned()),
+        );
+    }
+    if message.contains("more than one document") {
+        return (
+            Code::Syntax,
+            "a second YAML document (`---`) in one file".to_owned(),
+            Some(
+                "one file holds one pack or SKU: move what follows into a file of its own"
+                    .to_owned(),
+            ),
         );
     }
     if message.contains("repetition limit exceeded") {
