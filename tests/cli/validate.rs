@@ -767,6 +767,15 @@ fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
+    // A merge key: said to be one, where it is (not "missing field" of what it merges).
+    std::fs::write(
+        dir.path().join("k.yaml"),
+        "pack_id: k\nversion: 1.0.0\ndescription: d\nactions: [{id: a, roles: [r]}]\ntools:\n\
+         \x20 - {name: k_a, description: t, input_schema: {type: object}, action: a, handler: &h {kind: simulated, result: {}}}\n\
+         \x20 - name: k_b\n    description: t\n    input_schema: {type: object}\n    action: a\n\
+         \x20   handler:\n      <<: *h\n",
+    )
+    .unwrap();
     // Two documents in one file: placed at the second one's `---`.
     std::fs::write(
         dir.path().join("m.yaml"),
@@ -776,7 +785,7 @@ fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
     let out = tai_in(
         dir.path(),
         &[
-            "validate", "p.yaml", "d.yaml", "n.yaml", "m.yaml", "--format", "json",
+            "validate", "p.yaml", "d.yaml", "n.yaml", "m.yaml", "k.yaml", "--format", "json",
         ],
         &[],
     );
@@ -799,10 +808,17 @@ fn yaml_errors_point_at_the_value_and_at_the_repeated_key() {
         ("d.yaml", 5, 1),
         ("n.yaml", 11, 5),
         ("m.yaml", 5, 1),
+        ("k.yaml", 12, 7),
     ] {
         assert!(
             at.contains(&(want.0.to_owned(), want.1, want.2)),
             "{want:?} not in {at:?}"
         );
     }
+    assert!(
+        out.stdout
+            .contains("YAML merge keys (`<<`) are not supported"),
+        "{}",
+        out.stdout
+    );
 }

@@ -65,6 +65,12 @@ pub(super) fn parse<T: DeserializeOwned>(
     push_unknown_fields(file, ignored, &mut seen, out);
     let mut d = match result {
         Ok(doc) => return Outcome::Parsed(doc),
+        // serde_yaml reads a merge key as a field named `<<`, so its error would be about
+        // a missing or unknown field: say what is really wrong.
+        Err(_) if let Some(d) = merge_key(file) => {
+            out.push(d);
+            return Outcome::Failed;
+        }
         Err(d) => pinpoint_value(file, pinpoint_unknown_field(file, d), None),
     };
     if d.code == Code::TooManyAliases
@@ -83,6 +89,42 @@ pub(super) fn parse<T: DeserializeOwned>(
         Some(doc) => Outcome::Partial(doc),
         None => Outcome::Failed,
     }
+}
+
+/// A diagnostic for the first YAML merge key (`<<: *anchor`) in `file`, if it has one.
+fn merge_key(file: &SourceFile) -> Option<Diagnostic> {
+    fn has_merge(v: &serde_yaml::Value) -> bool {
+        match v {
+            serde_yaml::Value::Mapping(m) => m
+                .iter()
+                .any(|(k, v)| k.as_str() == Some("<<") || has_merge(v)),
+            serde_yaml::Value::Sequence(s) => s.iter().any(has_merge),
+            serde_yaml::Value::Tagged(t) => has_merge(&t.value),
+            _ => false,
+        }
+    }
+    if file.syntax != Syntax::Yaml {
+        return None;
+    }
+    let tree: serde_yaml::Value = serde_yaml::from_str(&file.text).ok()?;
+    if !has_merge(&tree) {
+        return None;
+    }
+    let mut d = Diagnostic::new(Code::Syntax, "YAML merge keys (`<<`) are not supported")
+        .in_file(&file.path)
+        .help("write the fields out where the merge key stands (an alias `*name` of a whole value still works)");
+    let mut at = 0;
+    for line in file.text.split_inclusive('\n') {
+        let key = line.trim_start_matches([' ', '-']);
+        if key.starts_with("<<") && key[2..].trim_start().starts_with(':') {
+            let offset = at + (line.len() - key.len());
+            let lines = LineIndex::new(&file.text);
+            d = d.located(lines.location(&file.text, crate::spans::Span { offset, len: 2 }));
+            break;
+        }
+        at += line.len();
+    }
+    Some(d)
 }
 
 /// At most this many values are left out of one file to find its other problems, and only
