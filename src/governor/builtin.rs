@@ -75,8 +75,16 @@ pub(super) fn recorded(name: BuiltinName, result: &Value) -> Option<Value> {
 
 type Answered = Result<Result<Value, Refused>, crate::receipts::EvidenceError>;
 
+/// A seq argument: a whole number, however it is written (`3` or `3.0`, as the input
+/// schema's `integer` accepts both).
 fn seq_arg(args: &Map<String, Value>, key: &str) -> Option<u64> {
-    args.get(key).and_then(Value::as_u64)
+    let v = args.get(key)?;
+    v.as_u64().or_else(|| {
+        let f = v.as_f64()?;
+        // Whole and below 2^53, where a double is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        (f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f)).then_some(f as u64)
+    })
 }
 
 fn refused(reason: ReasonCode, message: String) -> Answered {

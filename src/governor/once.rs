@@ -129,8 +129,8 @@ impl Tenant {
         let r = self.seen.calls.get(&key.key)?;
         let meta = r.body.metadata.to_value();
         let first = meta.get(REQUEST_SHA256).and_then(Value::as_str);
-        if let (Some(first), Some(now)) = (first, key.request.as_deref())
-            && first != now
+        if let Some(first) = first
+            && !key.asks_as(first)
         {
             return Some(CallOutcome {
                 decision: Decision::Refused,

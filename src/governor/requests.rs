@@ -241,6 +241,10 @@ pub(crate) struct CallKey {
     /// SHA-256 (hex) of the canonical tool, arguments, context and principal; `None` for a
     /// call recorded before requests were digested.
     pub(crate) request: Option<String>,
+    /// The digest as releases before numbers were canonicalized made it, when it differs
+    /// (the request has a whole number written with a fraction, `1.0`): a retry of a call
+    /// recorded then still matches it.
+    pub(crate) legacy: Option<String>,
 }
 
 impl CallKey {
@@ -248,25 +252,45 @@ impl CallKey {
     /// allows (`timeout_ms`) is how long to wait, not what is asked, and is left out.
     pub(crate) fn of(call: &ToolCall) -> Option<CallKey> {
         let key = call.idempotency_key.as_ref()?.as_str().to_owned();
-        let mut asked = MetadataBuilder::new();
-        asked.insert("tool", &call.tool);
-        asked.insert_map("arguments", &call.arguments);
-        asked.insert_map("context", &call.context);
-        if let Some(principal) = &call.principal {
-            asked.insert_struct("principal", principal);
-        }
-        let request = crate::receipts::sha256_hex(asked.finish().as_str().as_bytes());
+        let digest = |arguments: &Map<String, Value>, context: &Map<String, Value>| {
+            let mut asked = MetadataBuilder::new();
+            asked.insert("tool", &call.tool);
+            asked.insert_map("arguments", arguments);
+            asked.insert_map("context", context);
+            if let Some(principal) = &call.principal {
+                asked.insert_struct("principal", principal);
+            }
+            crate::receipts::sha256_hex(asked.finish().as_str().as_bytes())
+        };
+        // JSON does not tell `1` from `1.0` (nor does a schema's `integer`): a client that
+        // writes its retry's numbers differently still asks for the same thing.
+        let request = digest(
+            &whole_numbers(&call.arguments),
+            &whole_numbers(&call.context),
+        );
+        let legacy = digest(&call.arguments, &call.context);
         Some(CallKey {
             key,
+            legacy: (legacy != request).then_some(legacy),
             request: Some(request),
         })
+    }
+
+    /// Whether `recorded` (a first call's digest) is the digest of this request.
+    pub(crate) fn asks_as(&self, recorded: &str) -> bool {
+        self.request.as_deref().is_none_or(|now| now == recorded)
+            || self.legacy.as_deref() == Some(recorded)
     }
 
     /// The key as a stored receipt's metadata (`field`) records it.
     pub(super) fn recorded(field: &dyn Fn(&str) -> Value) -> Option<CallKey> {
         let key = field(IDEMPOTENCY_KEY).as_str()?.to_owned();
         let request = field(REQUEST_SHA256).as_str().map(str::to_owned);
-        Some(CallKey { key, request })
+        Some(CallKey {
+            key,
+            request,
+            legacy: None,
+        })
     }
 
     /// Records the key and the digest in a receipt's metadata.
@@ -276,4 +300,26 @@ impl CallKey {
             metadata.insert(REQUEST_SHA256, request);
         }
     }
+}
+
+/// `map` with every number that is a whole number written with a fraction (`1.0`, `-2.0`,
+/// up to 2^53, where a double is exact) written as the integer it is, at any depth.
+fn whole_numbers(map: &Map<String, Value>) -> Map<String, Value> {
+    fn value(v: &Value) -> Value {
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        match v {
+            Value::Number(n) if n.is_f64() => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => {
+                    // Exact: |f| ≤ 2^53 and whole.
+                    #[allow(clippy::cast_possible_truncation)]
+                    Value::from(f as i64)
+                }
+                _ => v.clone(),
+            },
+            Value::Array(items) => Value::Array(items.iter().map(value).collect()),
+            Value::Object(m) => Value::Object(whole_numbers(m)),
+            _ => v.clone(),
+        }
+    }
+    map.iter().map(|(k, v)| (k.clone(), value(v))).collect()
 }

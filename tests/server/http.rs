@@ -1671,6 +1671,37 @@ async fn marketplace_notifications_over_http() {
     assert_eq!(error_code(&t, StatusCode::NOT_FOUND), "unknown_tenant");
 }
 
+/// A retry that writes a number as `0` where the first call wrote `0.0` asks for the same
+/// thing (JSON, and a schema's `integer`, do not tell them apart): it is answered from the
+/// first call, not refused as another request under a reused key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_writing_its_numbers_differently_is_still_a_retry() {
+    let (_d, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    onboard(&s, "acme", ACME, "rollback-guard-base").await;
+    let keyed = |arguments: Value| {
+        send(
+            client()
+                .post(s.url("/v1/tenants/acme/calls"))
+                .bearer_auth(ACME)
+                .header("Idempotency-Key", "lookup-1")
+                .json(&json!({ "tool": "ac_receipt_lookup", "arguments": arguments })),
+        )
+    };
+    let first = keyed(json!({ "seq": 0.0 })).await;
+    assert_eq!(first.body["decision"], "executed", "{}", first.body);
+    let seq = first.body["receipts"][0]["seq"].clone();
+    let again = keyed(json!({ "seq": 0 })).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["decision"], "executed", "{}", again.body);
+    assert_eq!(again.body["repeat_of"], seq, "{}", again.body);
+    let other = keyed(json!({ "seq": 1 })).await;
+    assert_eq!(
+        error_code(&other, StatusCode::UNPROCESSABLE_ENTITY),
+        "idempotency_key_reused"
+    );
+}
+
 /// A call to `ac_receipt_verify` for acme with the `Idempotency-Key` header.
 async fn keyed_call(s: &Server, key: &str) -> Reply {
     send(
