@@ -152,6 +152,12 @@ async fn a_login_link_signs_one_browser_in_once() {
             .starts_with("text/javascript")
     );
 
+    // A preview fetching it with HEAD (a chat or mail client) signs nobody in and leaves
+    // the link for the person who clicks it.
+    let r = c.head(&tai.link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("set-cookie").is_none());
+
     // The link: 303 to the page, with the session cookie.
     let r = c.get(&tai.link).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -200,11 +200,17 @@ struct LoginQuery {
 
 async fn login_link(
     State(s): State<AppState>,
+    method: axum::http::Method,
     QueryParams(q): QueryParams<LoginQuery>,
 ) -> Response {
     let Some(sessions) = s.auth.browser() else {
         return browser_login_off();
     };
+    // Link previews, mail scanners and chat unfurlers fetch with HEAD: that signs nobody
+    // in and leaves the link for the person who clicks it.
+    if method == axum::http::Method::HEAD {
+        return StatusCode::OK.into_response();
+    }
     match sessions.redeem(&q.code) {
         Ok(id) => signed_in(&sessions.set_cookie(&id), StatusCode::SEE_OTHER),
         Err(e @ (LoginError::Unknown | LoginError::Expired)) => notice(
@@ -212,7 +218,8 @@ async fn login_link(
             "This login link cannot be used",
             &format!(
                 "{e}. Each link signs in one browser, once, within {} minutes. Sign in on the \
-                 page with the admin token, or restart <code>tai demo</code> for a new link.",
+                 page with the admin token, or restart <code>tai demo</code> or \
+                 <code>tai serve</code> for a new link.",
                 session::LOGIN_TTL.as_secs() / 60
             ),
         ),
