@@ -57,7 +57,12 @@ pub async fn receipts(
         .or(q.from_seq)
         .unwrap_or(0);
     let tenant = for_tenant(&s, tenant, |_, t| Ok(t.clone())).await?;
+    // Signed in by the session cookie rather than a token: the stream lasts only as long as
+    // the session (sign-out or expiry ends it).
+    let session =
+        (!headers.contains_key(axum::http::header::AUTHORIZATION)).then(|| headers.clone());
     let feed = Feed {
+        session,
         live: s.hub.subscribe(&tenant),
         state: s,
         tenant,
@@ -88,6 +93,9 @@ fn last_event_id(headers: &HeaderMap) -> Option<u64> {
 /// One client's position in a tenant's chain.
 struct Feed {
     state: AppState,
+    /// The request's headers when its session cookie signed it in: checked before each
+    /// receipt is sent.
+    session: Option<HeaderMap>,
     tenant: TenantId,
     live: broadcast::Receiver<Arc<Receipt>>,
     /// The seq the client gets next.
@@ -106,6 +114,7 @@ impl Feed {
             return None;
         }
         match self.next_receipt().await {
+            Ok(Some(_)) if !self.signed_in() => None,
             Ok(Some(r)) => Some(receipt_event(&r)),
             Ok(None) => None,
             Err(e) => {
@@ -113,6 +122,17 @@ impl Feed {
                 Some(error_event(&e))
             }
         }
+    }
+
+    /// Whether the client is still signed in: always with a token, and with a session
+    /// cookie while its session is open.
+    fn signed_in(&self) -> bool {
+        self.session.as_ref().is_none_or(|headers| {
+            self.state
+                .auth
+                .browser()
+                .is_some_and(|sessions| sessions.principal(headers).is_some())
+        })
     }
 
     /// The receipt with seq `self.next`, waiting for it when needed; `None` once the hub
@@ -205,6 +225,7 @@ mod tests {
 
     fn feed(state: &AppState, tenant: &TenantId, from: u64) -> Feed {
         Feed {
+            session: None,
             live: state.hub.subscribe(tenant),
             state: state.clone(),
             tenant: tenant.clone(),

@@ -122,6 +122,57 @@ fn set_cookie(headers: &HeaderMap) -> (String, String) {
 // ---------------------------------------------------------------------------------------
 // Browser sign-in over HTTP.
 
+/// A receipt stream a session cookie opened ends with the session: after sign-out it sends
+/// no receipt written later.
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_ends_the_receipt_streams_the_session_opened() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tai = Tai::serve(&dir.path().join("state"));
+    let c = http();
+    let admin = |req: reqwest::RequestBuilder| req.bearer_auth(ADMIN);
+    let r = admin(c.post(tai.url("/v1/events")))
+        .json(&json!({"event_type": "entitlement.activated", "tenant_id": "acme", "sku_id": "rollback-guard-base"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(&tai.link).send().await.unwrap();
+    let (cookie, _) = set_cookie(r.headers());
+    // Open after the activation's two receipts: only what is written later would come.
+    let stream = reqwest::Client::new()
+        .get(tai.url("/v1/tenants/acme/receipts/stream?from_seq=2"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let r = c
+        .post(tai.url("/logout"))
+        .header("cookie", &cookie)
+        .header("origin", &tai.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = admin(c.post(tai.url("/v1/tenants/acme/signals")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut body = stream.bytes_stream();
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(DEADLINE, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream stayed open: {seen}");
+    assert!(!seen.contains("event: receipt"), "{seen}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_login_link_signs_one_browser_in_once() {
     let dir = tempfile::tempdir().unwrap();
