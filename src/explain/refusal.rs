@@ -495,6 +495,17 @@ fn event_fix(catalog: &Catalog, reason: Option<&ReasonCode>, meta: &Meta) -> Str
             "Enable a set of packs whose dependencies are all present and that do not conflict."
                 .to_owned()
         }
+        Some(ReasonCode::EntitlementExpired) => {
+            "Renew the entitlement (an `entitlement.renewed` event) or buy a plan again (an \
+             `entitlement.activated` event): nothing else applies to an expired one."
+                .to_owned()
+        }
+        Some(ReasonCode::EntitlementSuspended) => {
+            "Reinstate the entitlement first (an `entitlement.reinstated` event).".to_owned()
+        }
+        Some(ReasonCode::NoEntitlement | ReasonCode::EntitlementCancelled) => {
+            "Buy a plan first (an `entitlement.activated` event).".to_owned()
+        }
         _ => "Send a well-formed event for a SKU in the catalog.".to_owned(),
     }
 }

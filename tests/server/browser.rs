@@ -650,6 +650,46 @@ impl Browser {
     }
 }
 
+/// A bad hash in the address (a link cut short) does not leave the page dead, and an
+/// expired tenant is offered plans to buy (a plan change no longer applies to it) and a
+/// renewal.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_hash_and_an_expired_plan_in_a_real_browser() {
+    let Some(b) = Browser::launch().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tai = Tai::serve(&dir.path().join("state"));
+    let c = http();
+    for event in [
+        json!({"event_type": "entitlement.activated", "tenant_id": "acme", "sku_id": "rollback-guard-base"}),
+        json!({"event_type": "entitlement.expired", "tenant_id": "acme"}),
+    ] {
+        let r = c
+            .post(tai.url("/v1/events"))
+            .bearer_auth(ADMIN)
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    b.client.goto(&tai.link).await.unwrap();
+    b.client.goto(&tai.url("/#%E0%A4%A")).await.unwrap();
+    b.client.refresh().await.unwrap();
+    b.text_with("#tenant-summary", "expired").await;
+    assert_eq!(b.count("#toasts .toast.bad").await, 0);
+    b.text_with("#plan-actions", "Buy").await;
+    assert!(
+        !b.text_with("#plan-actions", "Buy")
+            .await
+            .contains("Upgrade"),
+        "an expired plan is not changed, it is bought"
+    );
+    b.exists("#lifecycle button:not([disabled])").await;
+    b.quit().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sales_demo_in_a_real_browser() {
     let Some(b) = Browser::launch().await else {

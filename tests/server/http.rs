@@ -1671,6 +1671,41 @@ async fn marketplace_notifications_over_http() {
     assert_eq!(error_code(&t, StatusCode::NOT_FOUND), "unknown_tenant");
 }
 
+/// A plan change refused because the entitlement expired is explained by what applies to an
+/// expired one (renew, or buy again), not as a malformed event.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_for_an_expired_entitlement_says_to_renew_or_buy() {
+    let (_d, state) = state_dir();
+    let s = Server::start(&state, &[]);
+    onboard(&s, "acme", ACME, "rollback-guard-base").await;
+    let expired = json!({ "event_type": "entitlement.expired", "tenant_id": "acme" });
+    assert_eq!(send_event(&s, ADMIN, &expired).await.status, StatusCode::OK);
+    let change = event(
+        "entitlement.plan_changed",
+        "acme",
+        "rollback-guard-professional",
+    );
+    let r = send_event(&s, ADMIN, &change).await;
+    assert_eq!(
+        error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+        "entitlement_expired"
+    );
+    // The refusal is the last receipt the event wrote.
+    let seq = r.body["receipts"].as_array().unwrap().last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    let x = get(
+        &s,
+        Some(ADMIN),
+        &format!("/v1/tenants/acme/explain?seq={seq}"),
+    )
+    .await;
+    let fix = x.body["explanation"]["fix"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", x.body));
+    assert!(fix.starts_with("Renew the entitlement"), "{}", x.body);
+}
+
 /// A retry that writes a number as `0` where the first call wrote `0.0` asks for the same
 /// thing (JSON, and a schema's `integer`, do not tell them apart): it is answered from the
 /// first call, not refused as another request under a reused key.

@@ -60,10 +60,19 @@ async function start() {
   fillPlanSelect();
   await loadDiagram();
   await loadTenants();
-  const wanted = decodeURIComponent(location.hash.slice(1));
+  const wanted = hashTenant();
   const first = state.tenants.find((t) => t.tenant_id === wanted) ?? state.tenants[0];
   if (first) await selectTenant(first.tenant_id);
   else renderEmpty();
+}
+
+/** The tenant the URL's hash names; a hash that does not decode names none. */
+function hashTenant() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return "";
+  }
 }
 
 function showSignin() {
@@ -290,7 +299,7 @@ function renderTenant() {
   const v = state.view;
   const e = v.entitlement;
   const sku = e && state.skus.find((s) => s.sku_id === e.sku_id);
-  const owned = e && e.standing !== "cancelled";
+  const owned = e && !["cancelled", "expired"].includes(e.standing);
   fill(
     $("#tenant-summary"),
     h(
@@ -348,7 +357,7 @@ function renderTenant() {
   const lifecycle = [
     ["suspend", "Suspend", "entitlement.suspended", e?.standing === "active"],
     ["reinstate", "Reinstate", "entitlement.reinstated", e?.standing === "suspended"],
-    ["renew", "Renew", "entitlement.renewed", owned],
+    ["renew", "Renew", "entitlement.renewed", owned || e?.standing === "expired"],
     ["cancel", "Cancel", "entitlement.cancelled", owned],
   ];
   fill(
@@ -540,7 +549,8 @@ async function showDecision(head, receipts = []) {
   let explanation = null;
   if (last && last.reason !== null) {
     try {
-      explanation = (await get(tenantPath(state.tenant ?? last.tenant_id, `/explain?seq=${last.seq}`))).explanation;
+      // The receipt's own tenant: an event may name another tenant than the one shown.
+      explanation = (await get(tenantPath(last.tenant_id, `/explain?seq=${last.seq}`))).explanation;
     } catch {
       explanation = null;
     }
@@ -560,7 +570,7 @@ async function showDecision(head, receipts = []) {
 
 function renderExplanation(x) {
   const e = state.view?.entitlement;
-  const owned = e && e.standing !== "cancelled";
+  const owned = e && !["cancelled", "expired"].includes(e.standing);
   return h(
     "div",
     { class: "explanation", id: "explanation" },
