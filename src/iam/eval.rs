@@ -230,15 +230,22 @@ pub(super) fn compile(expression: &str) -> Result<cel::Program, String> {
             super::MAX_EXPRESSION_LEN
         ));
     }
+    // The parser recurses once per bracket, unary operator and `?:`; refused before it
+    // runs, so no expression can overflow the stack of the thread that parses it.
+    super::nesting::lexical(expression)?;
     // The parser's message also draws the expression with a caret under the error, over
     // several lines; the first line says where and what.
-    cel::Program::compile(expression).map_err(|e| {
+    let program = cel::Program::compile(expression).map_err(|e| {
         let text = e.to_string();
         let first = text.lines().next().unwrap_or_default();
         first
             .strip_prefix("ERROR: <input>:")
             .map_or_else(|| first.to_owned(), |rest| format!("at {rest}"))
-    })
+    })?;
+    // The evaluator recurses once per level of the tree (a chain of 500 `+` is 500 deep),
+    // and a comprehension inside another costs the product of their lists.
+    super::nesting::tree(program.expression())?;
+    Ok(program)
 }
 
 /// The variables a condition may use.

@@ -9,6 +9,7 @@
 
 mod eval;
 mod load;
+mod nesting;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1898,6 +1898,39 @@ async fn an_iam_policy_set_over_http_decides_which_principal_may_call() {
         "{message}"
     );
     assert!(message.contains("group `ops` is not defined"), "{message}");
+    // Conditions that would overflow the parser's stack or run for hours (a comprehension
+    // inside another): refused with a reason, and the server still answers.
+    let list = format!(
+        "[{}]",
+        (0..100)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (expression, says) in [
+        (
+            format!("{}{} == []", "[".repeat(60), "]".repeat(60)),
+            "nests 60 levels",
+        ),
+        (
+            format!("{list}.all(p, {list}.all(r, true))"),
+            "inside another",
+        ),
+        (vec!["1"; 500].join(" + ") + " > 0", "levels deep"),
+    ] {
+        let r = put(json!({ "bindings": [{
+            "role": "read_deployment", "members": ["allUsers"],
+            "condition": { "expression": expression }
+        }]}))
+        .await;
+        assert_eq!(
+            error_code(&r, StatusCode::UNPROCESSABLE_ENTITY),
+            "invalid_policy"
+        );
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    assert_eq!(get(&s, None, "/healthz").await.status, StatusCode::OK);
     // A member spelt wrong is a bad body.
     let bad =
         put(json!({ "bindings": [{ "role": "read_deployment", "members": ["alice"] }] })).await;
