@@ -68,11 +68,15 @@ impl Timestamp {
                 .map_err(|_| err("timestamp", text, "epoch seconds out of range"));
         }
         let full;
-        let t = if t.len() == 10 {
+        let (t, offset_ms) = if t.len() == 10 {
             full = format!("{t}T00:00:00Z");
-            full.as_str()
+            (full.as_str(), 0)
+        } else if let Some((local, offset_ms)) = utc_offset(t) {
+            // RFC 3339 allows a numeric offset; the parser below takes UTC (`Z`) only.
+            full = format!("{local}Z");
+            (full.as_str(), offset_ms)
         } else {
-            t
+            (t, 0)
         };
         let st = humantime::parse_rfc3339_weak(t).map_err(|_| {
             err(
@@ -85,8 +89,30 @@ impl Timestamp {
             .duration_since(UNIX_EPOCH)
             .map_err(|_| err("timestamp", text, "times before 1970 are not supported"))?
             .as_millis();
-        Ok(Timestamp(u64::try_from(ms).unwrap_or(u64::MAX)))
+        let ms = i128::try_from(ms).unwrap_or(i128::MAX) - i128::from(offset_ms);
+        let ms = u64::try_from(ms)
+            .map_err(|_| err("timestamp", text, "times before 1970 are not supported"))?;
+        Ok(Timestamp(ms))
     }
+}
+
+/// `text` without a trailing numeric UTC offset (`+05:00`, `-03:30`), and the offset in
+/// milliseconds (local time minus UTC); `None` when it has none.
+fn utc_offset(text: &str) -> Option<(&str, i64)> {
+    let cut = text.len().checked_sub(6)?;
+    let (local, offset) = (text.get(..cut)?, text.get(cut..)?.as_bytes());
+    let sign = match offset[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = |a: u8, b: u8| {
+        (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from((a - b'0') * 10 + (b - b'0')))
+    };
+    let hours = digits(offset[1], offset[2])?;
+    let minutes = digits(offset[4], offset[5])?;
+    (offset[3] == b':' && local.contains(['T', 't', ' ']) && hours < 24 && minutes < 60)
+        .then_some((local, sign * (hours * 3_600_000 + minutes * 60_000)))
 }
 
 fn err(what: &'static str, value: &str, hint: &'static str) -> TimeParseError {
@@ -292,6 +318,21 @@ mod tests {
             Timestamp::from_secs(1740534000)
         );
         assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn a_numeric_utc_offset_is_taken_into_account() {
+        let utc = Timestamp::parse("2026-01-05T05:00:00Z").unwrap();
+        assert_eq!(Timestamp::parse("2026-01-05T10:00:00+05:00").unwrap(), utc);
+        assert_eq!(Timestamp::parse("2026-01-05T01:30:00-03:30").unwrap(), utc);
+        assert_eq!(
+            Timestamp::parse("2026-01-05T05:00:00.250+00:00")
+                .unwrap()
+                .to_string(),
+            "2026-01-05T05:00:00.250Z"
+        );
+        assert!(Timestamp::parse("1970-01-01T00:00:00+01:00").is_err());
+        assert!(Timestamp::parse("2026-01-05T10:00:00+25:00").is_err());
     }
 
     #[test]
