@@ -103,12 +103,20 @@ impl IamPolicy {
                     )]));
                 }
                 serde_yaml::from_str(text).map_err(|e| {
+                    let message = e.to_string();
+                    // A key given twice is reported where its mapping starts: the second.
+                    if let Some(span) = e
+                        .location()
+                        .and_then(|l| crate::spans::repeated_key(text, l.index(), &message))
+                    {
+                        return fail(vec![located(text, span.offset, &message)]);
+                    }
                     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
                     fail(vec![PolicyProblem {
                         line,
                         column,
                         path: String::new(),
-                        message: e.to_string(),
+                        message,
                     }])
                 })?
             }

@@ -15,6 +15,7 @@ mod builder;
 mod index;
 mod lines;
 mod path;
+mod repeated;
 mod toml_index;
 mod yaml_index;
 
@@ -22,6 +23,7 @@ pub use builder::NodeSpan;
 pub use index::SpanIndex;
 pub use lines::{LineIndex, Location, Span};
 pub use path::{DocPath, Segment};
+pub use repeated::repeated_key;
 
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

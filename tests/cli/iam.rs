@@ -160,6 +160,19 @@ fn a_bad_policy_file_is_refused_at_its_line_and_column_and_records_nothing() {
     run.errs("bad.yaml:2:11: `bindings[0].role`: no plan grants role `write_rolback`; did you mean `write_rollback`?")
         .errs("bad.yaml:3:15: `bindings[0].members[0]`: group `admins` is not defined")
         .errs("bad.yaml:5:19: `bindings[0].condition.expression`: the condition uses unknown variable `reqest`");
+    // A key given twice: placed where it is given again, not at the top of the file.
+    let twice = dir.path().join("twice.yaml");
+    fs::write(
+        &twice,
+        "bindings:\n  - role: read_deployment\n    members: [allUsers]\nbindings: []\n",
+    )
+    .unwrap();
+    tai(
+        &state,
+        &["iam", "set", "--tenant", "acme", twice.to_str().unwrap()],
+    )
+    .exits(2)
+    .errs("twice.yaml:4:1: duplicate field `bindings`");
     let member = dir.path().join("member.toml");
     fs::write(
         &member,

@@ -4,7 +4,7 @@ use super::{DocKind, SourceFile, Syntax};
 use crate::catalog::validate;
 use crate::diagnostics::serde_text::{self, UnknownName};
 use crate::diagnostics::{Code, Diagnostic, Note, backticked, did_you_mean};
-use crate::spans::{DocPath, LineIndex, Location, Span, SpanIndex};
+use crate::spans::{DocPath, LineIndex, Location, Span, SpanIndex, repeated_key};
 
 pub(super) fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic {
     // The deserializer reads events as the parser produces them, so a type error can come
@@ -25,8 +25,7 @@ pub(super) fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> Diagnostic
             let lines = LineIndex::new(&file.text);
             let offset = loc.index().min(file.text.len());
             // A key given twice is reported where its mapping starts: point at the second.
-            let span = duplicate_key(&message)
-                .and_then(|key| second_key(&file.text, offset, key))
+            let span = repeated_key(&file.text, offset, &message)
                 .unwrap_or_else(|| token_span(&file.text, offset));
             lines.location(&file.text, span)
         })
@@ -74,52 +73,6 @@ fn second_document(text: &str) -> Option<Span> {
         }
         let trimmed = body.trim();
         content |= !marker && !trimmed.is_empty() && !trimmed.starts_with('#');
-    }
-    None
-}
-
-/// The key a "duplicate field `x`" message names.
-fn duplicate_key(message: &str) -> Option<&str> {
-    message.strip_prefix("duplicate field `")?.split('`').next()
-}
-
-/// The second time `key` starts a line of the block mapping whose first key is at byte
-/// `start` of `text` (a key at the same column, before the mapping's indentation ends);
-/// `None` for a flow mapping or when it cannot be found.
-fn second_key(text: &str, start: usize, key: &str) -> Option<Span> {
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let column = start - line_start;
-    let mut seen = 0;
-    let mut at = line_start;
-    for line in text[line_start..].split_inclusive('\n') {
-        let first = at == line_start;
-        let here = at;
-        at += line.len();
-        let body = line.trim_end_matches(['\n', '\r']);
-        let indent = body.len() - body.trim_start_matches(' ').len();
-        if !first && (body.trim().is_empty() || body.trim_start().starts_with('#')) {
-            continue;
-        }
-        if !first && indent < column {
-            break;
-        }
-        if !first && indent > column {
-            continue;
-        }
-        let rest = body.get(column..)?;
-        let named = rest
-            .strip_prefix(key)
-            .or_else(|| rest.strip_prefix(&format!("\"{key}\"")))
-            .or_else(|| rest.strip_prefix(&format!("'{key}'")));
-        if named.is_some_and(|r| r.trim_start().starts_with(':')) {
-            seen += 1;
-            if seen == 2 {
-                return Some(Span {
-                    offset: here + column,
-                    len: key.len(),
-                });
-            }
-        }
     }
     None
 }
