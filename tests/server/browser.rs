@@ -687,6 +687,21 @@ async fn a_bad_hash_and_an_expired_plan_in_a_real_browser() {
         "an expired plan is not changed, it is bought"
     );
     b.exists("#lifecycle button:not([disabled])").await;
+
+    // A tool outside the plan, opened: its form says so, until a plan that has it is bought.
+    b.click("#tools details.locked summary").await;
+    b.click("#tools li[data-tool=ac_rollback_orchestrator] button")
+        .await;
+    b.text_with("#call-panel", "not in plan").await;
+    b.click("#plan-actions button[data-sku=rollback-guard-professional]")
+        .await;
+    b.exists("#tools > ul li[data-tool=ac_rollback_orchestrator]")
+        .await;
+    b.until(
+        "the form's badge gone",
+        "return !document.querySelector('#call-panel').textContent.includes('not in plan');",
+    )
+    .await;
     b.quit().await;
 }
 

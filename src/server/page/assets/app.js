@@ -481,13 +481,17 @@ function openCall(name) {
 function renderCallPanel(reset = false) {
   const panel = $("#call-panel");
   const name = state.selected;
-  if (!reset && panel.dataset.tool === name) return;
+  const access = state.tools.find((t) => t.name === name);
+  // Kept as typed while the tool and whether the plan has it stay the same; a plan change
+  // that adds or removes it redraws the form and its badge.
+  const inPlan = String(Boolean(access));
+  if (!reset && panel.dataset.tool === name && panel.dataset.inPlan === inPlan) return;
   const def = toolDefinition(name);
   if (!def) return;
   panel.dataset.tool = name;
+  panel.dataset.inPlan = inPlan;
   const args = schemaFields("arg", def.tool.input_schema);
   const ctx = contextFields("call", def.action?.preconditions);
-  const access = state.tools.find((t) => t.name === name);
   fill(
     panel,
     h(
