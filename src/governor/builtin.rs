@@ -80,10 +80,8 @@ type Answered = Result<Result<Value, Refused>, crate::receipts::EvidenceError>;
 fn seq_arg(args: &Map<String, Value>, key: &str) -> Option<u64> {
     let v = args.get(key)?;
     v.as_u64().or_else(|| {
-        let f = v.as_f64()?;
-        // Whole and below 2^53, where a double is exact.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        (f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f)).then_some(f as u64)
+        let whole = super::requests::whole_number(v.as_f64()?)?;
+        u64::try_from(whole).ok()
     })
 }
 

@@ -306,15 +306,10 @@ impl CallKey {
 /// up to 2^53, where a double is exact) written as the integer it is, at any depth.
 fn whole_numbers(map: &Map<String, Value>) -> Map<String, Value> {
     fn value(v: &Value) -> Value {
-        const EXACT: f64 = 9_007_199_254_740_992.0;
         match v {
-            Value::Number(n) if n.is_f64() => match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => {
-                    // Exact: |f| ≤ 2^53 and whole.
-                    #[allow(clippy::cast_possible_truncation)]
-                    Value::from(f as i64)
-                }
-                _ => v.clone(),
+            Value::Number(n) if n.is_f64() => match n.as_f64().and_then(whole_number) {
+                Some(i) => Value::from(i),
+                None => v.clone(),
             },
             Value::Array(items) => Value::Array(items.iter().map(value).collect()),
             Value::Object(m) => Value::Object(whole_numbers(m)),
@@ -322,4 +317,13 @@ fn whole_numbers(map: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     map.iter().map(|(k, v)| (k.clone(), value(v))).collect()
+}
+
+/// `f` as the integer it is when it is a whole number a double holds exactly (|f| ≤ 2^53):
+/// how `1.0` is read wherever JSON's numbers are compared as numbers.
+pub(super) fn whole_number(f: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    // Exact: whole and within ±2^53.
+    #[allow(clippy::cast_possible_truncation)]
+    (f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i64)
 }
