@@ -37,8 +37,6 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
         let io = root.join("io");
-        std::fs::create_dir_all(root.join("catalog/packs")).unwrap();
-        std::fs::create_dir_all(root.join("catalog/skus")).unwrap();
         std::fs::create_dir_all(&io).unwrap();
         let script = script.replace("IO", &io.display().to_string());
         // The script may write its pids and results in `io` unless the test declares otherwise.
@@ -50,29 +48,8 @@ impl Setup {
         let handler_extra = handler_extra
             .replace("IO", &io.display().to_string())
             .replace("ROOT", &root.display().to_string());
-        std::fs::write(
-            root.join("catalog/packs/boxed.yaml"),
-            format!(
-                "pack_id: boxed\nversion: 1.0.0\ndescription: A handler that tries its box\n\
-                 actions:\n  - id: run\n    roles: [operate]\n    compute_limits: {{ {limits} }}\n\
-                 tools:\n  - name: boxed_run\n    description: Runs the script\n    action: run\n\
-                 \x20   handler:\n      kind: command\n      program: sh\n      args: [\"-c\", {}]\n{handler_extra}",
-                serde_json::to_string(&script).unwrap()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("catalog/skus/boxed-plan.yaml"),
-            "sku_id: boxed-plan\nplan_id: boxed-tier\ntitle: Boxed\nprice: { amount: 0 }\n\
-             enabled_packs: [boxed]\niam_roles: [operate]\n",
-        )
-        .unwrap();
-        let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
-        set(&root, 0o711).unwrap();
-        set(&io, 0o777).unwrap();
-        if mode == Mode::Unprivileged {
-            chown_tree(&root, 65534, 65534);
-        }
+        common::command_pack_catalog(&root, "boxed", "sh", &script, &handler_extra, limits);
+        common::share_with_handlers(&root, &io, mode);
         let setup = Setup {
             _dir: dir,
             root,

@@ -10,14 +10,13 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{self, Mode, chown_tree, is_root};
+use crate::common::{self, Mode, is_root};
 
 /// How long the grandchild sleeps before it leaves its marker.
 const SIDE_EFFECT_AFTER: Duration = Duration::from_secs(4);
@@ -40,8 +39,6 @@ impl Case {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
         let out = root.join("out");
-        std::fs::create_dir_all(root.join("catalog/packs")).unwrap();
-        std::fs::create_dir_all(root.join("catalog/skus")).unwrap();
         std::fs::create_dir_all(&out).unwrap();
         let o = out.display();
         let secs = SIDE_EFFECT_AFTER.as_secs();
@@ -50,31 +47,15 @@ impl Case {
              sh -c 'echo $$ > {o}/grandchild.pid; sleep {secs}; echo side-effect > {o}/marker'; \
              echo '{{\"ok\":true}}'"
         );
-        std::fs::write(
-            root.join("catalog/packs/slow.yaml"),
-            format!(
-                "pack_id: slow\nversion: 1.0.0\ndescription: Leaves a side effect late\n\
-                 actions:\n  - id: run\n    roles: [operate]\n\
-                 \x20   compute_limits: {{ timeout_ms: 60000, max_cpu_percent: 50 }}\n\
-                 tools:\n  - name: slow_run\n    description: Runs late\n    action: run\n\
-                 \x20   handler:\n      kind: command\n      program: /bin/sh\n\
-                 \x20     args: [\"-c\", {}]\n      sandbox: {{ write: [\"{o}\"] }}\n",
-                serde_json::to_string(&script).unwrap()
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("catalog/skus/slow-sku.yaml"),
-            "sku_id: slow-sku\nplan_id: slow-tier\ntitle: Slow\nprice: { amount: 0 }\n\
-             enabled_packs: [slow]\niam_roles: [operate]\n",
-        )
-        .unwrap();
-        let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
-        set(&root, 0o711).unwrap();
-        set(&out, 0o777).unwrap();
-        if mode == Mode::Unprivileged {
-            chown_tree(&root, 65534, 65534);
-        }
+        common::command_pack_catalog(
+            &root,
+            "slow",
+            "/bin/sh",
+            &script,
+            &format!("      sandbox: {{ write: [\"{o}\"] }}\n"),
+            "timeout_ms: 60000, max_cpu_percent: 50",
+        );
+        common::share_with_handlers(&root, &out, mode);
         let case = Case {
             _dir: dir,
             root,
@@ -83,7 +64,7 @@ impl Case {
             tai_pid: None,
             handler_group: None,
         };
-        case.ok(&["event", "activate", "--tenant", "t1", "--sku", "slow-sku"]);
+        case.ok(&["event", "activate", "--tenant", "t1", "--sku", "slow-plan"]);
         case.ok(&["signal", "--tenant", "t1"]);
         case
     }

@@ -83,6 +83,57 @@ pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
     }
 }
 
+/// Writes `root/catalog`: a pack `id` whose one tool `{id}_run` runs `program -c script`
+/// (action `run`, role `operate`, `compute_limits: { limits }`, then the handler lines
+/// `handler_extra`), and the SKU `{id}-plan` (plan `{id}-tier`) enabling it — what every
+/// test of a command handler needs around its script.
+#[allow(dead_code)]
+pub fn command_pack_catalog(
+    root: &Path,
+    id: &str,
+    program: &str,
+    script: &str,
+    handler_extra: &str,
+    limits: &str,
+) {
+    std::fs::create_dir_all(root.join("catalog/packs")).unwrap();
+    std::fs::create_dir_all(root.join("catalog/skus")).unwrap();
+    std::fs::write(
+        root.join(format!("catalog/packs/{id}.yaml")),
+        format!(
+            "pack_id: {id}\nversion: 1.0.0\ndescription: A command handler under test\n\
+             actions:\n  - id: run\n    roles: [operate]\n    compute_limits: {{ {limits} }}\n\
+             tools:\n  - name: {id}_run\n    description: Runs the script\n    action: run\n\
+             \x20   handler:\n      kind: command\n      program: {program}\n\
+             \x20     args: [\"-c\", {}]\n{handler_extra}",
+            serde_json::to_string(script).unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(format!("catalog/skus/{id}-plan.yaml")),
+        format!(
+            "sku_id: {id}-plan\nplan_id: {id}-tier\ntitle: Under test\nprice: {{ amount: 0 }}\n\
+             enabled_packs: [{id}]\niam_roles: [operate]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Lets a handler (which may run as `nobody`) reach `root` and write in `io`; in
+/// [`Mode::Unprivileged`] hands the whole tree to `nobody`, as whom tai then runs.
+#[cfg(unix)]
+#[allow(dead_code)]
+pub fn share_with_handlers(root: &Path, io: &Path, mode: Mode) {
+    use std::os::unix::fs::PermissionsExt;
+    let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    set(root, 0o711).unwrap();
+    set(io, 0o777).unwrap();
+    if mode == Mode::Unprivileged {
+        chown_tree(root, 65534, 65534);
+    }
+}
+
 /// How a containment test runs tai: as the test runs (root in CI, with whatever containment
 /// the machine offers), with cgroups turned off (the subreaper fallback), or as the
 /// unprivileged user `nobody` (only when the test runs as root).

@@ -297,25 +297,7 @@ echo "{{\"found\": \"$found\"}}""#,
     // Split so the script's own text never holds a whole token.
     .replace("ADMIN_PART", &format!("{}''{}", &ADMIN[..3], &ADMIN[3..]))
     .replace("ACME_PART", &format!("{}''{}", &ACME[..3], &ACME[3..]));
-    std::fs::create_dir_all(root.join("catalog/packs")).unwrap();
-    std::fs::create_dir_all(root.join("catalog/skus")).unwrap();
-    std::fs::write(
-        root.join("catalog/packs/snoop.yaml"),
-        format!(
-            "pack_id: snoop\nversion: 1.0.0\ndescription: A handler that looks for secrets\n\
-             actions:\n  - id: run\n    roles: [operate]\n    compute_limits: {{ timeout_ms: 20000 }}\n\
-             tools:\n  - name: snoop_run\n    description: Runs the script\n    action: run\n\
-             \x20   handler:\n      kind: command\n      program: sh\n      args: [\"-c\", {}]\n",
-            serde_json::to_string(&script).unwrap()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("catalog/skus/snoop-plan.yaml"),
-        "sku_id: snoop-plan\nplan_id: snoop-tier\ntitle: Snoop\nprice: { amount: 0 }\n\
-         enabled_packs: [snoop]\niam_roles: [operate]\n",
-    )
-    .unwrap();
+    common::command_pack_catalog(root, "snoop", "sh", &script, "", "timeout_ms: 20000");
     let mut cmd = Server::command(&state);
     cmd.arg("--catalog")
         .arg(root.join("catalog"))
