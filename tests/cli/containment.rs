@@ -117,18 +117,7 @@ impl Setup {
     }
 
     fn read_pid(&self, name: &str) -> u32 {
-        let path = self.io.join(name);
-        let end = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(pid) = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
-                return pid;
-            }
-            assert!(Instant::now() < end, "{} never written", path.display());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_for_pid(&self.io.join(name), Duration::from_secs(5))
     }
 }
 

@@ -110,18 +110,7 @@ impl Case {
     }
 
     fn read_pid(&self, name: &str) -> u32 {
-        let path = self.out.join(name);
-        let end = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(pid) = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-            {
-                return pid;
-            }
-            assert!(Instant::now() < end, "{} never written", path.display());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_for_pid(&self.out.join(name), Duration::from_secs(20))
     }
 
     /// The one `action_interrupted` receipt of t1.

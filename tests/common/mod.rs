@@ -134,6 +134,22 @@ pub fn share_with_handlers(root: &Path, io: &Path, mode: Mode) {
     }
 }
 
+/// The pid a handler writes to `path`, waiting for it at most `within`.
+#[allow(dead_code)]
+pub fn wait_for_pid(path: &Path, within: Duration) -> u32 {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(Instant::now() < end, "{} never written", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// How a containment test runs tai: as the test runs (root in CI, with whatever containment
 /// the machine offers), with cgroups turned off (the subreaper fallback), or as the
 /// unprivileged user `nobody` (only when the test runs as root).
