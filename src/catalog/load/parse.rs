@@ -93,38 +93,34 @@ pub(super) fn parse<T: DeserializeOwned>(
 
 /// A diagnostic for the first YAML merge key (`<<: *anchor`) in `file`, if it has one.
 fn merge_key(file: &SourceFile) -> Option<Diagnostic> {
-    fn has_merge(v: &serde_yaml::Value) -> bool {
+    /// The path of the first `<<` key at or below `v` (at `at`).
+    fn find(v: &serde_yaml::Value, at: &DocPath) -> Option<DocPath> {
         match v {
-            serde_yaml::Value::Mapping(m) => m
+            serde_yaml::Value::Mapping(m) => m.iter().find_map(|(k, v)| match k.as_str() {
+                Some("<<") => Some(at.key("<<")),
+                Some(name) => find(v, &at.key(name)),
+                None => None,
+            }),
+            serde_yaml::Value::Sequence(s) => s
                 .iter()
-                .any(|(k, v)| k.as_str() == Some("<<") || has_merge(v)),
-            serde_yaml::Value::Sequence(s) => s.iter().any(has_merge),
-            serde_yaml::Value::Tagged(t) => has_merge(&t.value),
-            _ => false,
+                .enumerate()
+                .find_map(|(i, v)| find(v, &at.index(i))),
+            serde_yaml::Value::Tagged(t) => find(&t.value, at),
+            _ => None,
         }
     }
     if file.syntax != Syntax::Yaml {
         return None;
     }
     let tree: serde_yaml::Value = serde_yaml::from_str(&file.text).ok()?;
-    if !has_merge(&tree) {
-        return None;
-    }
-    let mut d = Diagnostic::new(Code::Syntax, "YAML merge keys (`<<`) are not supported")
-        .in_file(&file.path)
-        .help("write the fields out where the merge key stands (an alias `*name` of a whole value still works)");
-    let mut at = 0;
-    for line in file.text.split_inclusive('\n') {
-        let key = line.trim_start_matches([' ', '-']);
-        if key.starts_with("<<") && key[2..].trim_start().starts_with(':') {
-            let offset = at + (line.len() - key.len());
-            let lines = LineIndex::new(&file.text);
-            d = d.located(lines.location(&file.text, crate::spans::Span { offset, len: 2 }));
-            break;
-        }
-        at += line.len();
-    }
-    Some(d)
+    let path = find(&tree, &DocPath::root())?;
+    let at = SpanIndex::build(&file.text, Syntax::Yaml).locate_key(&file.text, &path);
+    Some(
+        Diagnostic::new(Code::Syntax, "YAML merge keys (`<<`) are not supported")
+            .in_file(&file.path)
+            .located(at)
+            .help("write the fields out where the merge key stands (an alias `*name` of a whole value still works)"),
+    )
 }
 
 /// At most this many values are left out of one file to find its other problems, and only
